@@ -1,0 +1,237 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Reasons a stop is left unserved.
+const (
+	ReasonCapacity    = "demand exceeds every vehicle's capacity"
+	ReasonTimeWindow  = "time window unreachable from the depot within any shift"
+	ReasonCombination = "no vehicle type can carry it and reach it in time"
+	ReasonNoVehicle   = "no vehicle left: the fleet cannot fit it in any route"
+)
+
+// compiled ties the solver-side core to the Problem it came from.
+type compiled struct {
+	c        *core
+	m        *Matrix
+	unserved []Unserved
+}
+
+func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	pts := make([]Location, len(p.Stops)+1)
+	pts[0] = p.Depot.Location
+	for i, s := range p.Stops {
+		pts[i+1] = s.Location
+	}
+	prov := p.Matrix
+	if prov == nil {
+		prov = Haversine{}
+	}
+	m, err := prov.Matrix(ctx, pts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Validate(len(pts)); err != nil {
+		return nil, err
+	}
+	c := &core{sym: true}
+	for _, v := range p.Vehicles {
+		c.dims = max(c.dims, len(v.Capacity))
+	}
+	for _, s := range p.Stops {
+		c.dims = max(c.dims, len(s.Demand))
+	}
+	depotWin := [2]float64{0, bigTime}
+	if !p.Depot.Window.IsZero() {
+		depotWin = [2]float64{float64(p.Depot.Window.Start), float64(p.Depot.Window.End)}
+		c.timed = true
+	}
+	if p.MaxRouteDuration > 0 {
+		c.timed = true
+	}
+	for i, v := range p.Vehicles {
+		k := class{vt: i, fixed: v.FixedCost, perDist: v.DistanceCost, start: depotWin[0], end: depotWin[1]}
+		if k.perDist == 0 {
+			k.perDist = 1
+		}
+		for d := range MaxDimensions {
+			k.cap[d] = math.Inf(1)
+			if d < len(v.Capacity) {
+				k.cap[d] = float64(v.Capacity[d])
+			}
+		}
+		if !v.Shift.IsZero() {
+			k.start, k.end = math.Max(k.start, float64(v.Shift.Start)), math.Min(k.end, float64(v.Shift.End))
+			c.timed = true
+		}
+		md := v.MaxDuration
+		if p.MaxRouteDuration > 0 && (md == 0 || p.MaxRouteDuration < md) {
+			md = p.MaxRouteDuration
+		}
+		if md > 0 {
+			k.maxDur = float64(md)
+			c.timed = true
+		}
+		c.classes = append(c.classes, k)
+	}
+	for _, s := range p.Stops {
+		if !s.Window.IsZero() {
+			c.timed = true
+		}
+	}
+	for d := range c.dims {
+		c.capRef[d] = 0
+		for _, k := range c.classes {
+			if !math.IsInf(k.cap[d], 1) {
+				c.capRef[d] = math.Max(c.capRef[d], k.cap[d])
+			}
+		}
+		if c.capRef[d] <= 0 {
+			c.capRef[d] = 1
+		}
+	}
+	np := len(pts)
+	// Screen the stops no vehicle could serve even alone.
+	out := &compiled{m: m}
+	c.stop = []int{-1}
+	for i, s := range p.Stops {
+		if r := c.screen(p, m, i, s); r != "" {
+			out.unserved = append(out.unserved, Unserved{Stop: i, ID: s.ID, Reason: r})
+			continue
+		}
+		c.stop = append(c.stop, i)
+	}
+	c.nn = len(c.stop)
+	c.n = c.nn - 1
+	c.dist = make([]float64, c.nn*c.nn)
+	c.tt = make([]float64, c.nn*c.nn)
+	for a, sa := range c.stop {
+		for b, sb := range c.stop {
+			c.dist[a*c.nn+b] = m.Distance[(sa+1)*np+sb+1]
+			c.tt[a*c.nn+b] = m.Duration[(sa+1)*np+sb+1]
+			c.maxDist = math.Max(c.maxDist, c.dist[a*c.nn+b])
+			if a > b && c.dist[a*c.nn+b] != c.dist[b*c.nn+a] {
+				c.sym = false
+			}
+		}
+	}
+	c.node = make([]seg, c.nn)
+	c.service = make([]float64, c.nn)
+	c.x, c.y = make([]float64, c.nn), make([]float64, c.nn)
+	c.x[0], c.y[0] = p.Depot.Location.Lon, p.Depot.Location.Lat
+	for a := 1; a < c.nn; a++ {
+		s := &p.Stops[c.stop[a]]
+		g := seg{first: a, last: a, dur: float64(s.Service), e: 0, l: bigTime}
+		if !s.Window.IsZero() {
+			g.e, g.l = float64(s.Window.Start), float64(s.Window.End)
+		}
+		for d, q := range s.Demand {
+			g.load[d] = float64(q)
+		}
+		c.node[a] = g
+		c.service[a] = float64(s.Service)
+		c.x[a], c.y[a] = s.Location.Lon, s.Location.Lat
+	}
+	c.buildSlots(p)
+	if c.n > 1 {
+		c.buildNeighbours(granular)
+	}
+	out.c = c
+	return out, nil
+}
+
+// screen returns why stop i cannot be served by any single vehicle, or "".
+func (c *core) screen(p *Problem, m *Matrix, i int, s Stop) string {
+	np := m.N
+	capOK, timeOK, bothOK := false, false, false
+	for _, k := range c.classes {
+		fits := true
+		for d, q := range s.Demand {
+			if float64(q) > k.cap[d] {
+				fits = false
+			}
+		}
+		there := m.Duration[i+1]
+		back := m.Duration[(i+1)*np]
+		e, l := 0.0, bigTime
+		if !s.Window.IsZero() {
+			e, l = float64(s.Window.Start), float64(s.Window.End)
+		}
+		start := math.Max(k.start+there, e)
+		reach := start <= l && start+float64(s.Service)+back <= k.end
+		if k.maxDur > 0 && there+float64(s.Service)+back > k.maxDur {
+			reach = false
+		}
+		capOK = capOK || fits
+		timeOK = timeOK || reach
+		bothOK = bothOK || (fits && reach)
+	}
+	switch {
+	case bothOK:
+		return ""
+	case !capOK:
+		return ReasonCapacity
+	case !timeOK:
+		return ReasonTimeWindow
+	}
+	return ReasonCombination
+}
+
+// buildSlots lays out one route slot per available vehicle, larger vehicles
+// first; a type with Count 0 gets as many as a generous estimate needs.
+func (c *core) buildSlots(p *Problem) {
+	var total [MaxDimensions]float64
+	for a := 1; a < c.nn; a++ {
+		for d := range c.dims {
+			total[d] += c.node[a].load[d]
+		}
+	}
+	size := func(k *class) float64 {
+		s := 0.0
+		for d := range c.dims {
+			if !math.IsInf(k.cap[d], 1) {
+				s += k.cap[d] / c.capRef[d]
+			} else {
+				s += 1
+			}
+		}
+		return s
+	}
+	order := make([]int, len(c.classes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return size(&c.classes[order[a]]) > size(&c.classes[order[b]]) })
+	c.slots = c.slots[:0]
+	for _, cl := range order {
+		k := &c.classes[cl]
+		cnt := p.Vehicles[k.vt].Count
+		if cnt == 0 {
+			need := 1.0
+			for d := range c.dims {
+				if !math.IsInf(k.cap[d], 1) && k.cap[d] > 0 {
+					need = math.Max(need, total[d]/k.cap[d])
+				}
+			}
+			cnt = int(math.Ceil(1.3*need)) + 3
+			if c.timed {
+				// Time windows can force any number of short routes.
+				cnt = c.n
+			}
+			cnt = max(1, min(cnt, c.n))
+		}
+		for range cnt {
+			c.slots = append(c.slots, cl)
+		}
+	}
+}
+
+func (u Unserved) String() string { return fmt.Sprintf("%s: %s", u.ID, u.Reason) }

@@ -1,0 +1,161 @@
+package routing
+
+import (
+	"math"
+	"sort"
+)
+
+// bigTime stands for "no time limit"; finite so that arithmetic stays exact enough.
+const bigTime = 1e15
+
+// class is a vehicle type as the search sees it.
+type class struct {
+	vt         int // index in Problem.Vehicles
+	cap        [MaxDimensions]float64
+	fixed      float64
+	perDist    float64
+	start, end float64
+	maxDur     float64 // 0 = none
+}
+
+// core is the compiled, solver-side instance: node 0 is the depot, nodes
+// 1..n the served customers.
+type core struct {
+	n, nn    int
+	dims     int
+	dist, tt []float64
+	stop     []int // node -> index in Problem.Stops (-1 for depot)
+	node     []seg // single-node segments
+	service  []float64
+	classes  []class
+	slots    []int // route slot -> class, larger capacity first
+	capRef   [MaxDimensions]float64
+	timed    bool
+	sym      bool
+	neigh    [][]int
+	maxDist  float64
+	x, y     []float64 // for polar ordering; may be zero
+	hasCoord bool
+}
+
+// seg summarises a sequence of visits for O(1) concatenation
+// (Vidal et al. 2013, time-warp formulation).
+type seg struct {
+	first, last int
+	dist        float64
+	dur, tw     float64
+	e, l        float64
+	load        [MaxDimensions]float64
+}
+
+func (c *core) join(a, b *seg) seg {
+	var s seg
+	s.first, s.last = a.first, b.last
+	k := a.last*c.nn + b.first
+	s.dist = a.dist + c.dist[k] + b.dist
+	for d := 0; d < c.dims; d++ {
+		s.load[d] = a.load[d] + b.load[d]
+	}
+	if c.timed {
+		t := c.tt[k]
+		delta := a.dur - a.tw + t
+		wt := math.Max(b.e-delta-a.l, 0)
+		tw := math.Max(a.e+delta-b.l, 0)
+		s.dur = a.dur + b.dur + t + wt
+		s.tw = a.tw + b.tw + tw
+		s.e = math.Max(b.e-delta, a.e) - wt
+		s.l = math.Min(b.l-delta, a.l) + tw
+	}
+	return s
+}
+
+// depotSeg is the depot as start or end of a route of class cl.
+func (c *core) depotSeg(cl int) seg {
+	k := &c.classes[cl]
+	return seg{e: k.start, l: k.end}
+}
+
+// parts of a route's penalised cost.
+type costParts struct {
+	cost   float64 // fixed + distance cost
+	excess float64 // capacity excess, in vehicle fractions
+	warp   float64 // time warp + duration excess
+}
+
+func (c *core) parts(cl int, s *seg, customers int) costParts {
+	if customers == 0 {
+		return costParts{}
+	}
+	k := &c.classes[cl]
+	p := costParts{cost: k.fixed + k.perDist*s.dist}
+	for d := 0; d < c.dims; d++ {
+		if s.load[d] > k.cap[d] {
+			p.excess += (s.load[d] - k.cap[d]) / c.capRef[d]
+		}
+	}
+	if c.timed {
+		p.warp = s.tw
+		if k.maxDur > 0 && s.dur > k.maxDur {
+			p.warp += s.dur - k.maxDur
+		}
+	}
+	return p
+}
+
+func (p costParts) penalised(pc, ptw float64) float64 {
+	return p.cost + pc*p.excess + ptw*p.warp
+}
+
+// buildNeighbours computes the granular neighbourhood: for each customer,
+// the k most related customers by distance plus time-window incompatibility
+// (waiting and warp weights as in PyVRP).
+func (c *core) buildNeighbours(k int) {
+	k = min(k, c.n-1)
+	c.neigh = make([][]int, c.nn)
+	type cand struct {
+		v int
+		w float64
+	}
+	cands := make([]cand, 0, c.n)
+	for u := 1; u <= c.n; u++ {
+		cands = cands[:0]
+		for v := 1; v <= c.n; v++ {
+			if v == u {
+				continue
+			}
+			w := c.dist[u*c.nn+v]
+			if c.timed {
+				a, b := &c.node[u], &c.node[v]
+				// v after u: wait if v opens late, warp if v closes early.
+				t := c.tt[u*c.nn+v]
+				w += 0.2*math.Max(b.e-t-c.service[u]-a.l, 0) + math.Max(a.e+c.service[u]+t-b.l, 0)
+			}
+			cands = append(cands, cand{v, w})
+		}
+		sort.Slice(cands, func(i, j int) bool {
+			if cands[i].w != cands[j].w {
+				return cands[i].w < cands[j].w
+			}
+			return cands[i].v < cands[j].v
+		})
+		for i := range k {
+			c.neigh[u] = append(c.neigh[u], cands[i].v)
+		}
+	}
+	// Make the relation symmetric, as HGS does: if v is close to u, moves
+	// from v towards u are worth trying too.
+	has := make(map[[2]int]bool, c.nn*k*2)
+	for u := 1; u <= c.n; u++ {
+		for _, v := range c.neigh[u] {
+			has[[2]int{u, v}] = true
+		}
+	}
+	for u := 1; u <= c.n; u++ {
+		for _, v := range c.neigh[u][:k] {
+			if !has[[2]int{v, u}] {
+				has[[2]int{v, u}] = true
+				c.neigh[v] = append(c.neigh[v], u)
+			}
+		}
+	}
+}

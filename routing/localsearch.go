@@ -1,0 +1,482 @@
+package routing
+
+import (
+	"math/rand/v2"
+)
+
+// lsRoute is a route under local search, with prefix and suffix segments
+// so that most moves are evaluated in O(1).
+type lsRoute struct {
+	cl       int
+	seq      []int // depot, customers..., depot
+	fwd, bwd []seg // fwd[k] = seq[0..k], bwd[k] = seq[k..end]
+	rev      []float64
+	parts    costParts
+	pen      float64
+	modified int
+}
+
+// Piece kinds: a new route is described as a concatenation of pieces of
+// current routes, which serves both to evaluate and to apply a move.
+const (
+	pPre  = iota // seq[0..a] of route r
+	pSuf         // seq[a..end] of route r
+	pMid         // seq[a..b] of route r
+	pRev         // seq[b..a] of route r, reversed
+	pNode        // customer a
+	pDep         // the depot for class a
+)
+
+type piece struct {
+	kind int8
+	r    int
+	a, b int
+}
+
+type localSearch struct {
+	c          *core
+	routes     []lsRoute
+	routeOf    []int
+	posOf      []int
+	pc, ptw    float64
+	rng        *rand.Rand
+	moves      int
+	lastTested []int
+	order      []int
+	neigh      [][]int
+	buf1, buf2 []int
+	emptyOf    []int // class -> an empty route, refreshed each pass
+}
+
+const eps = 1e-7
+
+func newLocalSearch(c *core, rng *rand.Rand) *localSearch {
+	ls := &localSearch{c: c, rng: rng}
+	ls.routes = make([]lsRoute, len(c.slots))
+	for r := range ls.routes {
+		ls.routes[r].cl = c.slots[r]
+	}
+	ls.routeOf = make([]int, c.nn)
+	ls.posOf = make([]int, c.nn)
+	ls.lastTested = make([]int, c.nn)
+	ls.order = make([]int, c.n)
+	for i := range ls.order {
+		ls.order[i] = i + 1
+	}
+	ls.neigh = make([][]int, c.nn)
+	for u := 1; u <= c.n; u++ {
+		ls.neigh[u] = append([]int(nil), c.neigh[u]...)
+	}
+	ls.emptyOf = make([]int, len(c.classes))
+	return ls
+}
+
+// update recomputes route r's segments after a change.
+func (ls *localSearch) update(r int) {
+	c := ls.c
+	rt := &ls.routes[r]
+	m := len(rt.seq)
+	if cap(rt.fwd) < m {
+		rt.fwd = make([]seg, m, 2*m)
+		rt.bwd = make([]seg, m, 2*m)
+		rt.rev = make([]float64, m, 2*m)
+	}
+	rt.fwd, rt.bwd, rt.rev = rt.fwd[:m], rt.bwd[:m], rt.rev[:m]
+	dep := c.depotSeg(rt.cl)
+	rt.fwd[0] = dep
+	for k := 1; k < m; k++ {
+		ns := &dep
+		if k < m-1 {
+			ns = &c.node[rt.seq[k]]
+		}
+		rt.fwd[k] = c.join(&rt.fwd[k-1], ns)
+		rt.rev[k] = rt.rev[k-1] + c.dist[rt.seq[k]*c.nn+rt.seq[k-1]]
+	}
+	rt.bwd[m-1] = dep
+	for k := m - 2; k >= 0; k-- {
+		ns := &dep
+		if k > 0 {
+			ns = &c.node[rt.seq[k]]
+		}
+		rt.bwd[k] = c.join(ns, &rt.bwd[k+1])
+	}
+	for k := 1; k < m-1; k++ {
+		ls.routeOf[rt.seq[k]] = r
+		ls.posOf[rt.seq[k]] = k
+	}
+	rt.parts = c.parts(rt.cl, &rt.fwd[m-1], m-2)
+	rt.pen = rt.parts.penalised(ls.pc, ls.ptw)
+	ls.moves++
+	rt.modified = ls.moves
+}
+
+// between returns the segment seq[a..b] of route r (1 <= a <= b < end).
+func (ls *localSearch) between(r, a, b int) seg {
+	c := ls.c
+	rt := &ls.routes[r]
+	if !c.timed {
+		s := seg{first: rt.seq[a], last: rt.seq[b], dist: rt.fwd[b].dist - rt.fwd[a].dist}
+		for d := 0; d < c.dims; d++ {
+			s.load[d] = rt.fwd[b].load[d] - rt.fwd[a-1].load[d]
+		}
+		return s
+	}
+	s := c.node[rt.seq[a]]
+	for k := a + 1; k <= b; k++ {
+		s = c.join(&s, &c.node[rt.seq[k]])
+	}
+	return s
+}
+
+// reversed returns seq[b..a] of route r, visited backwards.
+func (ls *localSearch) reversed(r, a, b int) seg {
+	c := ls.c
+	rt := &ls.routes[r]
+	if !c.timed {
+		s := seg{first: rt.seq[b], last: rt.seq[a], dist: rt.rev[b] - rt.rev[a]}
+		for d := 0; d < c.dims; d++ {
+			s.load[d] = rt.fwd[b].load[d] - rt.fwd[a-1].load[d]
+		}
+		return s
+	}
+	s := c.node[rt.seq[b]]
+	for k := b - 1; k >= a; k-- {
+		s = c.join(&s, &c.node[rt.seq[k]])
+	}
+	return s
+}
+
+func (ls *localSearch) pieceSeg(p piece) (seg, int, bool) {
+	rt := &ls.routes[p.r]
+	switch p.kind {
+	case pPre:
+		return rt.fwd[p.a], p.a, true
+	case pSuf:
+		return rt.bwd[p.a], len(rt.seq) - 1 - p.a, true
+	case pMid:
+		if p.a > p.b {
+			return seg{}, 0, false
+		}
+		return ls.between(p.r, p.a, p.b), p.b - p.a + 1, true
+	case pRev:
+		if p.a > p.b {
+			return seg{}, 0, false
+		}
+		return ls.reversed(p.r, p.a, p.b), p.b - p.a + 1, true
+	case pNode:
+		return ls.c.node[p.a], 1, true
+	}
+	return ls.c.depotSeg(p.a), 0, true
+}
+
+// eval returns the penalised cost of the route made of ps for class cl.
+func (ls *localSearch) eval(cl int, ps []piece) float64 {
+	var s seg
+	n, started := 0, false
+	for _, p := range ps {
+		g, k, ok := ls.pieceSeg(p)
+		if !ok {
+			continue
+		}
+		n += k
+		if !started {
+			s, started = g, true
+		} else {
+			s = ls.c.join(&s, &g)
+		}
+	}
+	return ls.c.parts(cl, &s, n).penalised(ls.pc, ls.ptw)
+}
+
+func (ls *localSearch) materialize(ps []piece, out []int) []int {
+	out = append(out[:0], 0)
+	for _, p := range ps {
+		rt := &ls.routes[p.r]
+		switch p.kind {
+		case pPre:
+			out = append(out, rt.seq[1:p.a+1]...)
+		case pSuf:
+			out = append(out, rt.seq[p.a:len(rt.seq)-1]...)
+		case pMid:
+			if p.a <= p.b {
+				out = append(out, rt.seq[p.a:p.b+1]...)
+			}
+		case pRev:
+			for k := p.b; k >= p.a; k-- {
+				out = append(out, rt.seq[k])
+			}
+		case pNode:
+			out = append(out, p.a)
+		}
+	}
+	return append(out, 0)
+}
+
+// try applies the move if it improves: route r1 becomes ps1 and, when
+// r2 >= 0, route r2 becomes ps2.
+func (ls *localSearch) try(r1 int, ps1 []piece, r2 int, ps2 []piece) bool {
+	R1 := &ls.routes[r1]
+	delta := ls.eval(R1.cl, ps1) - R1.pen
+	if r2 >= 0 {
+		R2 := &ls.routes[r2]
+		if delta-R2.pen > -eps {
+			// new route 2 costs at least 0
+			return false
+		}
+		delta += ls.eval(R2.cl, ps2) - R2.pen
+	}
+	if delta > -eps {
+		return false
+	}
+	ls.buf1 = ls.materialize(ps1, ls.buf1)
+	if r2 >= 0 {
+		ls.buf2 = ls.materialize(ps2, ls.buf2)
+		ls.routes[r2].seq = append(ls.routes[r2].seq[:0], ls.buf2...)
+	}
+	ls.routes[r1].seq = append(ls.routes[r1].seq[:0], ls.buf1...)
+	ls.update(r1)
+	if r2 >= 0 {
+		ls.update(r2)
+	}
+	return true
+}
+
+func pre(r, a int) piece    { return piece{kind: pPre, r: r, a: a} }
+func suf(r, a int) piece    { return piece{kind: pSuf, r: r, a: a} }
+func mid(r, a, b int) piece { return piece{kind: pMid, r: r, a: a, b: b} }
+func rvs(r, a, b int) piece { return piece{kind: pRev, r: r, a: a, b: b} }
+func nd(u int) piece        { return piece{kind: pNode, a: u} }
+func dep(cl int) piece      { return piece{kind: pDep, a: cl} }
+
+// interMoves tries the moves between u (route r1, position i) and the
+// position j of route r2 (j = 0 is the depot start).
+func (ls *localSearch) interMoves(r1, i, r2, j int) bool {
+	R1, R2 := &ls.routes[r1], &ls.routes[r2]
+	u, x := R1.seq[i], R1.seq[i+1]
+	v, y := R2.seq[j], R2.seq[j+1]
+	// relocate u after v
+	if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+1)}, r2, []piece{pre(r2, j), nd(u), suf(r2, j+1)}) {
+		return true
+	}
+	if x != 0 {
+		if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+2)}, r2, []piece{pre(r2, j), nd(u), nd(x), suf(r2, j+1)}) {
+			return true
+		}
+		if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+2)}, r2, []piece{pre(r2, j), nd(x), nd(u), suf(r2, j+1)}) {
+			return true
+		}
+	}
+	if v != 0 {
+		if ls.try(r1, []piece{pre(r1, i-1), nd(v), suf(r1, i+1)}, r2, []piece{pre(r2, j-1), nd(u), suf(r2, j+1)}) {
+			return true
+		}
+		if x != 0 {
+			if ls.try(r1, []piece{pre(r1, i-1), nd(v), suf(r1, i+2)}, r2, []piece{pre(r2, j-1), nd(u), nd(x), suf(r2, j+1)}) {
+				return true
+			}
+			if y != 0 && ls.try(r1, []piece{pre(r1, i-1), nd(v), nd(y), suf(r1, i+2)}, r2, []piece{pre(r2, j-1), nd(u), nd(x), suf(r2, j+2)}) {
+				return true
+			}
+		}
+	}
+	// 2-opt*: swap tails. Tails carry their end depot, so only between
+	// classes with the same shift end.
+	if ls.c.classes[R1.cl].end == ls.c.classes[R2.cl].end {
+		if ls.try(r1, []piece{pre(r1, i), suf(r2, j+1)}, r2, []piece{pre(r2, j), suf(r1, i+1)}) {
+			return true
+		}
+	}
+	// 2-opt* with reversal: u->v and x->y. Without time constraints and on
+	// symmetric distances only, where it is O(1).
+	if !ls.c.timed && ls.c.sym {
+		m1 := len(R1.seq) - 1
+		if ls.try(r1, []piece{pre(r1, i), rvs(r2, 1, j), dep(R1.cl)}, r2, []piece{dep(R2.cl), rvs(r1, i+1, m1-1), suf(r2, j+1)}) {
+			return true
+		}
+	}
+	return false
+}
+
+// intraMoves tries the moves within one route between positions i (u) and j (v).
+func (ls *localSearch) intraMoves(r, i, j int) bool {
+	R := &ls.routes[r]
+	m := len(R.seq) - 1
+	u, x := R.seq[i], R.seq[i+1]
+	// relocate u after v
+	if j != i-1 && j != i {
+		var ok bool
+		if i < j {
+			ok = ls.try(r, []piece{pre(r, i-1), mid(r, i+1, j), nd(u), suf(r, j+1)}, -1, nil)
+		} else {
+			ok = ls.try(r, []piece{pre(r, j), nd(u), mid(r, j+1, i-1), suf(r, i+1)}, -1, nil)
+		}
+		if ok {
+			return true
+		}
+	}
+	// relocate (u,x) after v, straight and reversed
+	if x != 0 && j != i-1 && j != i && j != i+1 {
+		for rev := range 2 {
+			a, b := nd(u), nd(x)
+			if rev == 1 {
+				a, b = b, a
+			}
+			var ok bool
+			if i < j {
+				ok = ls.try(r, []piece{pre(r, i-1), mid(r, i+2, j), a, b, suf(r, j+1)}, -1, nil)
+			} else {
+				ok = ls.try(r, []piece{pre(r, j), a, b, mid(r, j+1, i-1), suf(r, i+2)}, -1, nil)
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	if j == 0 {
+		return false
+	}
+	// swap u and v
+	a, b := min(i, j), max(i, j)
+	if b == a+1 {
+		if ls.try(r, []piece{pre(r, a-1), nd(R.seq[b]), nd(R.seq[a]), suf(r, b+1)}, -1, nil) {
+			return true
+		}
+	} else if ls.try(r, []piece{pre(r, a-1), nd(R.seq[b]), mid(r, a+1, b-1), nd(R.seq[a]), suf(r, b+1)}, -1, nil) {
+		return true
+	}
+	// 2-opt: reverse x..v
+	if i < j && j < m && j > i+1 {
+		if ls.try(r, []piece{pre(r, i), rvs(r, i+1, j), suf(r, j+1)}, -1, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ls *localSearch) tryPair(u, v int) bool {
+	r1, i := ls.routeOf[u], ls.posOf[u]
+	r2, j := ls.routeOf[v], ls.posOf[v]
+	if r1 != r2 {
+		if ls.interMoves(r1, i, r2, j) {
+			return true
+		}
+		if j == 1 && ls.interMoves(r1, i, r2, 0) {
+			return true
+		}
+		return false
+	}
+	if ls.intraMoves(r1, i, j) {
+		return true
+	}
+	return j == 1 && i != 1 && ls.intraMoves(r1, i, 0)
+}
+
+// load puts the routes of ind into the search.
+func (ls *localSearch) load(routes [][]int) {
+	for r := range ls.routes {
+		rt := &ls.routes[r]
+		rt.seq = append(rt.seq[:0], 0)
+		if r < len(routes) {
+			rt.seq = append(rt.seq, routes[r]...)
+		}
+		rt.seq = append(rt.seq, 0)
+		ls.update(r)
+	}
+}
+
+// run improves the given routes (one per slot) under penalties pc, ptw
+// until no improving move is left.
+func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
+	ls.pc, ls.ptw = pc, ptw
+	ls.load(routes)
+	for i := range ls.lastTested {
+		ls.lastTested[i] = -1
+	}
+	ls.rng.Shuffle(len(ls.order), func(a, b int) { ls.order[a], ls.order[b] = ls.order[b], ls.order[a] })
+	for u := 1; u <= ls.c.n; u++ {
+		nb := ls.neigh[u]
+		ls.rng.Shuffle(len(nb), func(a, b int) { nb[a], nb[b] = nb[b], nb[a] })
+	}
+	for loop := 0; ; loop++ {
+		improved := false
+		if loop > 0 {
+			ls.findEmpty()
+		}
+		for _, u := range ls.order {
+			last := ls.lastTested[u]
+			ls.lastTested[u] = ls.moves
+			for _, v := range ls.neigh[u] {
+				if loop > 0 && max(ls.routes[ls.routeOf[u]].modified, ls.routes[ls.routeOf[v]].modified) <= last {
+					continue
+				}
+				if ls.tryPair(u, v) {
+					improved = true
+				}
+			}
+			if loop > 0 {
+				for cl, e := range ls.emptyOf {
+					if e < 0 || len(ls.routes[e].seq) != 2 {
+						continue
+					}
+					if ls.interMoves(ls.routeOf[u], ls.posOf[u], e, 0) {
+						improved = true
+						ls.emptyOf[cl] = -1
+					}
+				}
+			}
+		}
+		if !improved && !ls.swapClasses() {
+			break
+		}
+	}
+	out := make([][]int, len(ls.routes))
+	for r := range ls.routes {
+		s := ls.routes[r].seq
+		out[r] = append([]int(nil), s[1:len(s)-1]...)
+	}
+	return out
+}
+
+func (ls *localSearch) findEmpty() {
+	for i := range ls.emptyOf {
+		ls.emptyOf[i] = -1
+	}
+	for r := range ls.routes {
+		if len(ls.routes[r].seq) == 2 && ls.emptyOf[ls.routes[r].cl] < 0 {
+			ls.emptyOf[ls.routes[r].cl] = r
+		}
+	}
+}
+
+// swapClasses moves a whole route onto an empty vehicle of another type
+// when that is cheaper (heterogeneous fleets only).
+func (ls *localSearch) swapClasses() bool {
+	if len(ls.c.classes) < 2 {
+		return false
+	}
+	ls.findEmpty()
+	changed := false
+	for r := range ls.routes {
+		R := &ls.routes[r]
+		if len(R.seq) == 2 {
+			continue
+		}
+		for cl, e := range ls.emptyOf {
+			if e < 0 || cl == R.cl || len(ls.routes[e].seq) != 2 {
+				continue
+			}
+			m := len(R.seq) - 1
+			ps := []piece{dep(cl), mid(r, 1, m-1), dep(cl)}
+			if ls.eval(cl, ps)-R.pen < -eps {
+				ls.routes[e].seq = append(ls.routes[e].seq[:0], R.seq...)
+				R.seq = append(R.seq[:0], 0, 0)
+				ls.update(e)
+				ls.update(r)
+				ls.emptyOf[cl] = -1
+				changed = true
+				break
+			}
+		}
+	}
+	return changed
+}
