@@ -358,7 +358,7 @@ func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential
 	for _, locale := range []string{"C.UTF-8", "C"} {
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
 			"-D", dataDir, "-U", pgSuperuser, "-E", "UTF8", "--locale="+locale,
-			"--auth=trust", "--no-instructions")
+			"--auth=trust")
 		cmd.Env = lsChildEnv()
 		cmd.Dir = filepath.Dir(dataDir)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
+	"groupbuy/migrations"
+	"groupbuy/pickup"
+)
+
+// app holds the process's connections and services.
+type app struct {
+	cfg    platform.Config
+	log    *slog.Logger
+	clock  platform.Clock
+	db     *sqlx.DB
+	redis  asynq.RedisConnOpt
+	rdb    redis.UniversalClient
+	auth   *platform.Authenticator
+	intake *fulfillment.Intake
+	pickup *pickup.Service
+	orders *fulfillment.Service
+}
+
+func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*app, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set (or use `groupbuy dev`, which starts a private PostgreSQL)")
+	}
+	if cfg.RedisURL == "" {
+		return nil, errors.New("REDIS_URL is not set (or use `groupbuy dev`, which starts a private Redis)")
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	ropt, err := platform.RedisOpt(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt,
+		rdb:  ropt.MakeRedisClient().(redis.UniversalClient),
+		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL)}
+	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{})
+	a.pickup = pickup.NewService(db, clock)
+	a.orders = fulfillment.NewService(db, clock, a.intake)
+	return a, nil
+}
+
+func (a *app) close() {
+	a.intake.Close()
+	a.rdb.Close()
+	a.db.Close()
+}
+
+func (a *app) migrate(ctx context.Context) error {
+	return platform.Migrate(ctx, a.db, migrations.FS)
+}
+
+// handler lists the whole HTTP API in one place.
+func (a *app) handler() http.Handler {
+	r := platform.NewEngine(a.log)
+	r.GET("/healthz", platform.Handle(a.healthz))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
+
+	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
+	orderRoutes := fulfillment.NewRoutes(a.orders, a.auth)
+
+	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
+	pickupRoutes.RegisterLeader(leader)
+	orderRoutes.RegisterLeader(leader)
+
+	ops := r.Group("/api/v1/ops")
+	pickupRoutes.RegisterOps(ops)
+	orderRoutes.RegisterOps(ops)
+	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), platform.Handle(a.issueStaffToken))
+	return r
+}
+
+func (a *app) healthz(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	status := gin.H{"database": "ok", "redis": "ok"}
+	var failed bool
+	if err := a.db.PingContext(ctx); err != nil {
+		status["database"], failed = err.Error(), true
+	}
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		status["redis"], failed = err.Error(), true
+	}
+	if beat, err := a.rdb.Get(ctx, heartbeatKey).Result(); err == nil {
+		status["worker_heartbeat"] = beat
+	}
+	if failed {
+		c.JSON(http.StatusServiceUnavailable, status)
+		return nil
+	}
+	c.JSON(http.StatusOK, status)
+	return nil
+}
+
+func (a *app) issueStaffToken(c *gin.Context) error {
+	var in struct {
+		Role     platform.Role `json:"role"`
+		Name     string        `json:"name"`
+		TTLHours int64         `json:"ttl_hours"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Role == platform.RoleLeader || !platform.ValidRole(in.Role) {
+		return platform.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
+	}
+	if err := pickup.CheckName("name", in.Name); err != nil {
+		return err
+	}
+	if in.TTLHours < 0 || in.TTLHours > 24*366 {
+		return platform.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
+	}
+	token, id, err := platform.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
+		platform.TokenSpec{Role: in.Role, Name: in.Name, TTL: time.Duration(in.TTLHours) * time.Hour})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": id, "role": in.Role, "name": in.Name, "token": token})
+	return nil
+}
+
+// serveHTTP serves h on l until ctx ends, then drains in-flight requests.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("draining HTTP requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
+	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("API listening", "addr", l.Addr().String())
+	return serveHTTP(ctx, l, a.handler(), log)
+}
+
+func runMigrate(ctx context.Context, cfg platform.Config) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set")
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return platform.Migrate(ctx, db, migrations.FS)
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"groupbuy/internal/platform"
+)
+
+// runDev is the embedded default: private PostgreSQL and Redis when none is
+// configured, migrations, a demo city on first start, then API and worker in
+// one process until Ctrl-C.
+func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("dev takes no arguments; configure it with environment variables")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		pg, err := platform.StartPostgres(ctx, filepath.Join(cfg.DataDir, "pg"), log,
+			platform.WithPostgresSetting("max_connections", "200"))
+		if err != nil {
+			return fmt.Errorf("start private PostgreSQL: %w", err)
+		}
+		defer stopServer(pg, log, "PostgreSQL")
+		cfg.DatabaseURL = pg.URL()
+	}
+	if cfg.RedisURL == "" {
+		rs, err := platform.StartRedis(ctx, filepath.Join(cfg.DataDir, "redis"), log)
+		if err != nil {
+			return fmt.Errorf("start private Redis: %w", err)
+		}
+		defer stopServer(rs, log, "Redis")
+		cfg.RedisURL = rs.URL()
+	}
+	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	if err := seedDemoCity(ctx, a, log); err != nil {
+		return fmt.Errorf("seed demo city: %w", err)
+	}
+	envPath := filepath.Join(cfg.DataDir, "dev.env")
+	leaderToken, opsToken, err := devTokens(ctx, a, envPath)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		log.Warn("address busy, taking a free port", "addr", cfg.Addr, "err", err)
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return err
+		}
+	}
+	api := "http://" + l.Addr().String()
+	env := fmt.Sprintf("GROUPBUY_API=%s\nGROUPBUY_LEADER_TOKEN=%s\nGROUPBUY_OPS_TOKEN=%s\nDATABASE_URL=%s\nREDIS_URL=%s\n",
+		api, leaderToken, opsToken, cfg.DatabaseURL, cfg.RedisURL)
+	if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\nwritten to %s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
+		env, envPath, tomorrowAtDemo(a.clock))
+
+	w, err := newWorker(a)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, l, a.handler(), log) })
+	g.Go(func() error { return w.run(gctx) })
+	return g.Wait()
+}
+
+func stopServer(s *platform.LocalServer, log *slog.Logger, what string) {
+	if err := s.Stop(context.Background()); err != nil {
+		log.Error("stop "+what, "err", err)
+	}
+}
+
+// devTokens reuses the tokens in dev.env while they still work, so a restart
+// keeps the same ones; otherwise it issues an admin token and a token for the
+// first demo leader.
+func devTokens(ctx context.Context, a *app, envPath string) (leader, ops string, err error) {
+	prev := readEnvFile(envPath)
+	leader, ops = prev["GROUPBUY_LEADER_TOKEN"], prev["GROUPBUY_OPS_TOKEN"]
+	if p, err := a.auth.Authenticate(ctx, leader); err != nil || p.Role != platform.RoleLeader {
+		var leaderID int64
+		if err := a.db.GetContext(ctx, &leaderID, `SELECT leader_id FROM pickup_points ORDER BY id LIMIT 1`); err != nil {
+			return "", "", fmt.Errorf("no demo leader: %w", err)
+		}
+		if leader, err = a.pickup.IssueLeaderToken(ctx, leaderID); err != nil {
+			return "", "", err
+		}
+	}
+	if p, err := a.auth.Authenticate(ctx, ops); err != nil || p.Role != platform.RoleAdmin {
+		if ops, _, err = platform.IssueToken(ctx, a.db, a.clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "dev admin"}); err != nil {
+			return "", "", err
+		}
+	}
+	return leader, ops, nil
+}
+
+func readEnvFile(path string) map[string]string {
+	out := map[string]string{}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) || err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+// Command groupbuy is the logistics back-end of a community group-buy
+// operator: one binary for the API, the job worker, migrations, the embedded
+// development mode and the routing solver.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // warehouses name IANA zones; slim images have no zoneinfo
+
+	"groupbuy/internal/platform"
+)
+
+const usage = `usage: groupbuy <command> [flags]
+
+commands:
+  serve          run the HTTP API
+  worker         run the job worker and scheduler
+  dev            run API + worker on embedded defaults (private PostgreSQL and Redis when unset)
+  migrate        apply database migrations
+  token          issue a staff token: groupbuy token --role admin --name NAME
+  loadtest       drive the order API with concurrent leaders and compare with pgbench
+  solve          solve a VRPLIB routing instance
+  bench-routing  run the routing benchmark set
+
+configuration (environment): DATABASE_URL, REDIS_URL, GROUPBUY_ADDR, GROUPBUY_DATA_DIR,
+GROUPBUY_LOG_LEVEL, GROUPBUY_DB_MAX_CONNS, GROUPBUY_TOKEN_CACHE_TTL
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "groupbuy:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is the whole program; tests call it as main does.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "solve":
+		return runSolve(ctx, rest, stdout, stderr)
+	case "bench-routing":
+		return runBenchRoute(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := platform.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	switch cmd {
+	case "serve":
+		return runServe(ctx, cfg, log)
+	case "worker":
+		return runWorker(ctx, cfg, log)
+	case "dev":
+		return runDev(ctx, cfg, log, rest, stdout)
+	case "migrate":
+		return runMigrate(ctx, cfg)
+	case "token":
+		return runToken(ctx, cfg, rest, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, cfg, log, rest, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// The demo city: one warehouse in Shanghai's Minhang district.
+var demoWarehouse = pickup.Warehouse{
+	Code: "SH-MH", Name: "上海闵行中心仓", Address: "上海市闵行区春申路 1 号",
+	Lat: 31.1120, Lng: 121.3815, TimeZone: "Asia/Shanghai",
+	CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00",
+}
+
+// Product names are built from a base list and pack sizes, giving ~300 SKUs.
+var demoBases = []struct {
+	name, unit string
+	zone       fulfillment.Zone
+	grams      int64
+	priceFen   int64
+}{
+	{"东北大米", "袋", fulfillment.Ambient, 5000, 3990}, {"五常稻花香米", "袋", fulfillment.Ambient, 2500, 4590},
+	{"土鸡蛋", "盒", fulfillment.Chilled, 900, 1890}, {"纯牛奶", "箱", fulfillment.Ambient, 3000, 5490},
+	{"鲜牛奶", "瓶", fulfillment.Chilled, 950, 1290}, {"酸奶", "杯", fulfillment.Chilled, 200, 390},
+	{"西红柿", "份", fulfillment.Chilled, 500, 490}, {"黄瓜", "份", fulfillment.Chilled, 500, 390},
+	{"土豆", "份", fulfillment.Ambient, 1000, 390}, {"胡萝卜", "份", fulfillment.Ambient, 500, 290},
+	{"上海青", "份", fulfillment.Chilled, 400, 350}, {"大白菜", "颗", fulfillment.Ambient, 2000, 590},
+	{"红富士苹果", "份", fulfillment.Ambient, 1500, 1290}, {"赣南脐橙", "份", fulfillment.Ambient, 2500, 1990},
+	{"香蕉", "把", fulfillment.Ambient, 1000, 790}, {"麒麟西瓜", "个", fulfillment.Ambient, 4000, 2490},
+	{"猪五花肉", "份", fulfillment.Chilled, 500, 1890}, {"猪里脊", "份", fulfillment.Chilled, 400, 1690},
+	{"鸡翅中", "袋", fulfillment.Frozen, 1000, 3290}, {"鸡胸肉", "袋", fulfillment.Frozen, 1000, 1990},
+	{"牛腩", "份", fulfillment.Frozen, 500, 4590}, {"冻虾仁", "袋", fulfillment.Frozen, 250, 2990},
+	{"带鱼段", "袋", fulfillment.Frozen, 500, 2590}, {"三全水饺", "袋", fulfillment.Frozen, 1000, 1590},
+	{"汤圆", "袋", fulfillment.Frozen, 500, 1190}, {"老豆腐", "盒", fulfillment.Chilled, 400, 290},
+	{"菜籽油", "桶", fulfillment.Ambient, 5000, 6990}, {"生抽酱油", "瓶", fulfillment.Ambient, 500, 990},
+	{"挂面", "包", fulfillment.Ambient, 1000, 890}, {"抽纸", "提", fulfillment.Ambient, 1200, 2490},
+}
+
+var demoPacks = []struct {
+	label  string
+	factor float64
+}{{"", 1}, {"家庭装", 2}, {"尝鲜装", 0.5}, {"精选", 1}, {"特惠", 1}, {"两份装", 2}, {"三份装", 3}, {"有机", 1}, {"臻选", 1.5}, {"小份", 0.3}}
+
+var demoEstates = []string{"春申", "莘庄", "七宝", "古美", "梅陇", "颛桥", "吴泾", "虹桥", "华漕", "浦江", "马桥", "江川", "新虹", "龙柏", "田园", "银都", "锦江", "金都", "碧桂", "万科"}
+var demoSuffixes = []string{"新村", "花园", "小区", "公寓", "家园", "苑", "名邸", "佳苑", "华庭", "雅居"}
+
+// seedDemoCity fills an empty database with the demo city and tomorrow's sale.
+func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
+	var n int
+	if err := a.db.GetContext(ctx, &n, `SELECT count(*) FROM warehouses`); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(20261123, 1))
+	w, err := a.pickup.CreateWarehouse(ctx, demoWarehouse)
+	if err != nil {
+		return err
+	}
+	for i := range 200 {
+		// Points cluster around the warehouse, denser near it, within ~15 km.
+		r := 15 * math.Sqrt(rng.Float64())
+		theta := 2 * math.Pi * rng.Float64()
+		lat := w.Lat + r*math.Cos(theta)/111.0
+		lng := w.Lng + r*math.Sin(theta)/(111.0*math.Cos(w.Lat*math.Pi/180))
+		estate := demoEstates[i%len(demoEstates)] + demoSuffixes[(i/len(demoEstates))%len(demoSuffixes)]
+		_, err := a.pickup.SavePoint(ctx, pickup.PointInput{
+			Point: pickup.Point{Code: fmt.Sprintf("MH%04d", i+1), WarehouseID: w.ID, Name: estate + "自提点",
+				Address: fmt.Sprintf("闵行区%s路%d号", demoEstates[(i*7)%len(demoEstates)], 10+i), Lat: lat, Lng: lng,
+				Opens: "08:00", Closes: "21:00"},
+			LeaderName:  fmt.Sprintf("团长%03d", i+1),
+			LeaderPhone: fmt.Sprintf("1390000%04d", i+1),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var products []fulfillment.Product
+	for p, pack := range demoPacks {
+		for b, base := range demoBases {
+			grams := int64(math.Max(100, float64(base.grams)*pack.factor))
+			products = append(products, fulfillment.Product{
+				SKU: fmt.Sprintf("SKU%02d%02d", b+1, p), Name: pack.label + base.name, Unit: base.unit,
+				WeightG: grams, VolumeML: grams * 12 / 10, Zone: base.zone,
+				Bin: fmt.Sprintf("%s-%02d-%02d", zoneAisle(base.zone), b+1, p+1), Category: base.name,
+			})
+		}
+	}
+	products, err = a.orders.SaveProducts(ctx, products)
+	if err != nil {
+		return err
+	}
+	offers := make([]fulfillment.Offer, len(products))
+	for i, p := range products {
+		base := demoBases[i%len(demoBases)]
+		offers[i] = fulfillment.Offer{ProductID: p.ID,
+			PriceFen: int64(float64(base.priceFen) * demoPacks[i/len(demoBases)].factor),
+			StockCap: int64(50 + rng.IntN(950))}
+	}
+	if _, err := a.orders.Publish(ctx, w.ID, tomorrowAtDemo(a.clock), offers); err != nil {
+		return err
+	}
+	log.Info("seeded demo city", "warehouse", w.Code, "pickup_points", 200, "products", len(products))
+	return nil
+}
+
+func zoneAisle(z fulfillment.Zone) string {
+	switch z {
+	case fulfillment.Chilled:
+		return "C"
+	case fulfillment.Frozen:
+		return "F"
+	}
+	return "A"
+}
+
+// tomorrowAtDemo is tomorrow's date in the demo warehouse's time zone.
+func tomorrowAtDemo(clock platform.Clock) fulfillment.Date {
+	loc, _ := time.LoadLocation(demoWarehouse.TimeZone)
+	t := clock.Now().In(loc).AddDate(0, 0, 1)
+	return fulfillment.Date{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"groupbuy/internal/platform"
+	"groupbuy/migrations"
+)
+
+// runToken issues a staff token from the command line: the way to get the
+// first admin token on a new installation.
+func runToken(ctx context.Context, cfg platform.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "admin", "warehouse, ops or admin")
+	name := fs.String("name", "", "who the token is for")
+	ttl := fs.Duration("ttl", 0, "expiry (0: none)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *name == "" || platform.Role(*role) == platform.RoleLeader {
+		fs.Usage()
+		return errors.New("token: --name is required and --role must be a staff role")
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is not set")
+	}
+	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := platform.Migrate(ctx, db, migrations.FS); err != nil {
+		return err
+	}
+	token, _, err := platform.IssueToken(ctx, db, platform.SystemClock{}.Now(),
+		platform.TokenSpec{Role: platform.Role(*role), Name: *name, TTL: *ttl})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}

@@ -1,0 +1,260 @@
+// Package fulfillment owns what is sold and ordered: products, sale items
+// with their stock caps, and the orders group leaders place for residents.
+// Later stages of the night (waves, allocation, picking) live here too.
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+)
+
+// Zone is a temperature zone; goods of different zones are picked and bagged apart.
+type Zone string
+
+// The temperature zones.
+const (
+	Ambient Zone = "ambient"
+	Chilled Zone = "chilled"
+	Frozen  Zone = "frozen"
+)
+
+// Product is a stock-keeping unit the warehouse handles.
+type Product struct {
+	ID        int64     `db:"id" json:"id"`
+	SKU       string    `db:"sku" json:"sku"`
+	Name      string    `db:"name" json:"name"`
+	Unit      string    `db:"unit" json:"unit"` // 份, 盒, 斤, kg...
+	WeightG   int64     `db:"weight_g" json:"weight_g"`
+	VolumeML  int64     `db:"volume_ml" json:"volume_ml"`
+	Zone      Zone      `db:"zone" json:"zone"`
+	Bin       string    `db:"bin" json:"bin"` // bin location; sorting by it gives the walking order
+	Category  string    `db:"category" json:"category"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// SaleItem is a product on sale at one warehouse for one delivery date, with
+// a price and a stock cap that orders may never exceed.
+type SaleItem struct {
+	ID           int64     `db:"id" json:"id"`
+	WarehouseID  int64     `db:"warehouse_id" json:"warehouse_id"`
+	ProductID    int64     `db:"product_id" json:"product_id"`
+	DeliveryDate Date      `db:"delivery_date" json:"delivery_date"`
+	PriceFen     int64     `db:"price_fen" json:"price_fen"`
+	StockCap     int64     `db:"stock_cap" json:"stock_cap"`
+	Sold         int64     `db:"sold" json:"sold"`
+	Remaining    int64     `db:"remaining" json:"remaining"`
+	SKU          string    `db:"sku" json:"sku"`
+	Name         string    `db:"name" json:"name"`
+	Unit         string    `db:"unit" json:"unit"`
+	Zone         Zone      `db:"zone" json:"zone"`
+	WeightG      int64     `db:"weight_g" json:"weight_g"`
+	VolumeML     int64     `db:"volume_ml" json:"volume_ml"`
+	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// Limits on what one request may ask for; they keep sums far from overflow.
+const (
+	MaxPriceFen = 100_000_000 // 1,000,000 yuan per unit
+	MaxStockCap = 10_000_000
+	MaxWeightG  = 1_000_000 // one tonne per unit
+	MaxVolumeML = 10_000_000
+)
+
+// Errors.
+var (
+	ErrProductNotFound  = platform.Errorf(platform.NotFound, "product_not_found", "product not found")
+	ErrSaleItemNotFound = platform.Errorf(platform.NotFound, "sale_item_not_found", "sale item not found")
+	ErrCapBelowSold     = platform.Errorf(platform.Conflict, "cap_below_sold", "the stock cap cannot go below what is already sold")
+)
+
+// Validate checks a product before it is stored.
+func (p *Product) Validate() error {
+	p.SKU, p.Name, p.Unit, p.Bin = strings.TrimSpace(p.SKU), strings.TrimSpace(p.Name), strings.TrimSpace(p.Unit), strings.TrimSpace(p.Bin)
+	switch {
+	case p.SKU == "" || len(p.SKU) > 40 || strings.ContainsAny(p.SKU, " \t\r\n,;\"'"):
+		return platform.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
+	case !printable(p.Name, 100):
+		return platform.InvalidField("name", "name is required: up to 100 printable characters")
+	case !printable(p.Unit, 10):
+		return platform.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
+	case p.WeightG <= 0 || p.WeightG > MaxWeightG:
+		return platform.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
+	case p.VolumeML <= 0 || p.VolumeML > MaxVolumeML:
+		return platform.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
+	case p.Zone != Ambient && p.Zone != Chilled && p.Zone != Frozen:
+		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	case !printable(p.Bin, 20):
+		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
+	case len(p.Category) > 50:
+		return platform.InvalidField("category", "category is too long")
+	}
+	return nil
+}
+
+func printable(s string, max int) bool {
+	if strings.TrimSpace(s) == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+const productCols = `id, sku, name, unit, weight_g, volume_ml, zone, bin, category, created_at`
+
+// upsertProducts stores products by SKU, updating those that exist.
+func upsertProducts(ctx context.Context, tx sqlx.ExtContext, ps []Product, now time.Time) ([]Product, error) {
+	cols := struct {
+		sku, name, unit, zone, bin, cat []string
+		w, v                            []int64
+	}{}
+	for _, p := range ps {
+		cols.sku, cols.name, cols.unit = append(cols.sku, p.SKU), append(cols.name, p.Name), append(cols.unit, p.Unit)
+		cols.zone, cols.bin, cols.cat = append(cols.zone, string(p.Zone)), append(cols.bin, p.Bin), append(cols.cat, p.Category)
+		cols.w, cols.v = append(cols.w, p.WeightG), append(cols.v, p.VolumeML)
+	}
+	const q = `INSERT INTO products (sku, name, unit, weight_g, volume_ml, zone, bin, category, created_at)
+		SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
+		ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, weight_g = EXCLUDED.weight_g,
+			volume_ml = EXCLUDED.volume_ml, zone = EXCLUDED.zone, bin = EXCLUDED.bin, category = EXCLUDED.category
+		RETURNING ` + productCols
+	out := []Product{}
+	err := sqlx.SelectContext(ctx, tx, &out, q, pq.Array(cols.sku), pq.Array(cols.name), pq.Array(cols.unit),
+		pq.Array(cols.w), pq.Array(cols.v), pq.Array(cols.zone), pq.Array(cols.bin), pq.Array(cols.cat), now)
+	return out, err
+}
+
+// ListProducts returns products by SKU.
+func ListProducts(ctx context.Context, q sqlx.QueryerContext) ([]Product, error) {
+	out := []Product{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+productCols+` FROM products ORDER BY sku`)
+	return out, err
+}
+
+// productIDsBySKU maps SKUs to product ids.
+func productIDsBySKU(ctx context.Context, q sqlx.QueryerContext, skus []string) (map[string]int64, error) {
+	var rows []struct {
+		ID  int64  `db:"id"`
+		SKU string `db:"sku"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, sku FROM products WHERE sku = ANY($1)`, pq.Array(skus)); err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.SKU] = r.ID
+	}
+	return out, nil
+}
+
+const saleItemSelect = `SELECT si.id, si.warehouse_id, si.product_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold,
+	si.stock_cap - si.sold AS remaining, p.sku, p.name, p.unit, p.zone, p.weight_g, p.volume_ml, si.updated_at
+	FROM sale_items si JOIN products p ON p.id = si.product_id`
+
+// ListSaleItems returns a warehouse's sale items for a delivery date, by SKU.
+func ListSaleItems(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date Date) ([]SaleItem, error) {
+	out := []SaleItem{}
+	err := sqlx.SelectContext(ctx, q, &out, saleItemSelect+` WHERE si.warehouse_id = $1 AND si.delivery_date = $2 ORDER BY p.sku`,
+		warehouseID, date)
+	return out, err
+}
+
+// GetSaleItem loads one sale item.
+func GetSaleItem(ctx context.Context, q sqlx.QueryerContext, id int64) (SaleItem, error) {
+	var si SaleItem
+	err := sqlx.GetContext(ctx, q, &si, saleItemSelect+` WHERE si.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return si, ErrSaleItemNotFound
+	}
+	return si, err
+}
+
+// Offer is one product to publish for sale.
+type Offer struct {
+	ProductID int64  `json:"product_id"`
+	SKU       string `json:"sku"`
+	PriceFen  int64  `json:"price_fen"`
+	StockCap  int64  `json:"stock_cap"`
+}
+
+// publish upserts sale items for (warehouse, date). Republishing changes the
+// price and cap; a cap below what is sold is refused.
+func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, offers []Offer, now time.Time) ([]SaleItem, error) {
+	var skus []string
+	for _, o := range offers {
+		if o.ProductID == 0 {
+			skus = append(skus, o.SKU)
+		}
+	}
+	if len(skus) > 0 {
+		ids, err := productIDsBySKU(ctx, tx, skus)
+		if err != nil {
+			return nil, err
+		}
+		for i := range offers {
+			if offers[i].ProductID == 0 {
+				id, ok := ids[offers[i].SKU]
+				if !ok {
+					return nil, platform.Errorf(platform.Unprocessable, "unknown_sku", "items[%d]: no product with sku %q", i, offers[i].SKU)
+				}
+				offers[i].ProductID = id
+			}
+		}
+	}
+	pids, prices, caps := make([]int64, len(offers)), make([]int64, len(offers)), make([]int64, len(offers))
+	for i, o := range offers {
+		pids[i], prices[i], caps[i] = o.ProductID, o.PriceFen, o.StockCap
+	}
+	const q = `INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, created_at, updated_at)
+		SELECT $1, pid, $2, price, cap, $6, $6 FROM unnest($3::bigint[], $4::bigint[], $5::int[]) AS t(pid, price, cap)
+		ON CONFLICT (warehouse_id, delivery_date, product_id) DO UPDATE
+			SET price_fen = EXCLUDED.price_fen, stock_cap = EXCLUDED.stock_cap, updated_at = EXCLUDED.updated_at
+		RETURNING id`
+	var ids []int64
+	err := sqlx.SelectContext(ctx, tx, &ids, q, warehouseID, date, pq.Array(pids), pq.Array(prices), pq.Array(caps), now)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch {
+		case pqErr.Constraint == "sale_items_within_cap":
+			return nil, ErrCapBelowSold
+		case pqErr.Code == "23503" && strings.Contains(pqErr.Constraint, "warehouse"):
+			return nil, platform.Errorf(platform.NotFound, "warehouse_not_found", "warehouse %d not found", warehouseID)
+		case pqErr.Code == "23503":
+			return nil, platform.Errorf(platform.Unprocessable, "unknown_product", "a product_id names no product")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := []SaleItem{}
+	err = sqlx.SelectContext(ctx, tx, &out, saleItemSelect+` WHERE si.id = ANY($1) ORDER BY p.sku`, pq.Array(ids))
+	return out, err
+}
+
+// setCap changes a sale item's stock cap.
+func setCap(ctx context.Context, tx *sqlx.Tx, id, cap int64, now time.Time) (SaleItem, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE sale_items SET stock_cap = $2, updated_at = $3 WHERE id = $1`, id, cap, now)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint == "sale_items_within_cap" {
+		return SaleItem{}, ErrCapBelowSold
+	}
+	if err != nil {
+		return SaleItem{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return SaleItem{}, ErrSaleItemNotFound
+	}
+	return GetSaleItem(ctx, tx, id)
+}

@@ -1,0 +1,58 @@
+package fulfillment
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"groupbuy/internal/platform"
+)
+
+// Date is a calendar date (a delivery date), without time or zone.
+type Date struct{ time.Time }
+
+// ParseDate reads YYYY-MM-DD, naming field in its error.
+func ParseDate(field, s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, platform.InvalidField(field, "%s must be a date YYYY-MM-DD, got %q", field, s)
+	}
+	return Date{t}, nil
+}
+
+// String formats the date as YYYY-MM-DD.
+func (d Date) String() string { return d.Format(time.DateOnly) }
+
+// MarshalJSON writes "YYYY-MM-DD".
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// UnmarshalJSON reads "YYYY-MM-DD".
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return platform.InvalidField("delivery_date", "delivery_date must be a string YYYY-MM-DD")
+	}
+	v, err := ParseDate("delivery_date", string(b[1:len(b)-1]))
+	*d = v
+	return err
+}
+
+// Value stores the date as a PostgreSQL date.
+func (d Date) Value() (driver.Value, error) { return d.String(), nil }
+
+// Scan reads a PostgreSQL date.
+func (d *Date) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		d.Time = time.Date(v.Year(), v.Month(), v.Day(), 0, 0, 0, 0, time.UTC)
+		return nil
+	case []byte:
+		t, err := time.Parse(time.DateOnly, string(v))
+		d.Time = t
+		return err
+	case string:
+		t, err := time.Parse(time.DateOnly, v)
+		d.Time = t
+		return err
+	}
+	return fmt.Errorf("cannot scan %T into Date", src)
+}

@@ -1,0 +1,283 @@
+package fulfillment
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/platform"
+)
+
+// Routes are the catalog and order handlers.
+type Routes struct {
+	svc  *Service
+	auth *platform.Authenticator
+}
+
+// NewRoutes returns the handlers over svc.
+func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
+	return &Routes{svc: svc, auth: auth}
+}
+
+// RegisterLeader adds the leader app routes (under /api/v1/leader, already
+// behind the leader token check).
+func (h *Routes) RegisterLeader(r gin.IRouter) {
+	r.GET("/catalog", platform.Handle(h.catalog))
+	r.POST("/orders", platform.Handle(h.placeOrder))
+	r.GET("/orders", platform.Handle(h.leaderOrders))
+	r.GET("/orders/:id", platform.Handle(h.leaderOrder))
+	r.POST("/orders/:id/cancel", platform.Handle(h.cancelOrder))
+}
+
+// RegisterOps adds the ops routes (under /api/v1/ops).
+func (h *Routes) RegisterOps(r gin.IRouter) {
+	read := h.auth.Require(platform.RoleWarehouse, platform.RoleOps)
+	write := h.auth.Require(platform.RoleOps)
+	r.POST("/products", write, platform.Handle(h.saveProduct))
+	r.POST("/products/import", write, platform.Handle(h.importProducts))
+	r.GET("/products", read, platform.Handle(h.listProducts))
+	r.POST("/sale-items", write, platform.Handle(h.publish))
+	r.GET("/sale-items", read, platform.Handle(h.listSaleItems))
+	r.PATCH("/sale-items/:id", write, platform.Handle(h.setCap))
+	r.GET("/orders", read, platform.Handle(h.opsOrders))
+}
+
+func queryDate(c *gin.Context) (Date, error) {
+	v := c.Query("date")
+	if v == "" {
+		return Date{}, platform.InvalidField("date", "query parameter date=YYYY-MM-DD is required")
+	}
+	return ParseDate("date", v)
+}
+
+func queryID(c *gin.Context, name string) (int64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, platform.InvalidField(name, "%s must be a positive integer", name)
+	}
+	return id, nil
+}
+
+func (h *Routes) catalog(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	cat, err := h.svc.Catalog(c.Request.Context(), platform.PrincipalOf(c).LeaderID, date)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, cat)
+	return nil
+}
+
+func (h *Routes) placeOrder(c *gin.Context) error {
+	key := c.GetHeader("Idempotency-Key")
+	if err := CheckIdempotencyKey(key); err != nil {
+		return err
+	}
+	var req OrderRequest
+	if err := platform.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	o, replay, err := h.svc.PlaceOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, key, req)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if replay {
+		status = http.StatusOK
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(status, o)
+	return nil
+}
+
+func (h *Routes) leaderOrders(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	f, err := pageFilter(c, OrderFilter{Date: date, LeaderID: platform.PrincipalOf(c).LeaderID})
+	if err != nil {
+		return err
+	}
+	page, err := h.svc.Orders(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+func pageFilter(c *gin.Context, f OrderFilter) (OrderFilter, error) {
+	var err error
+	if f.AfterID, err = queryID(c, "after_id"); err != nil {
+		return f, err
+	}
+	limit, err := queryID(c, "limit")
+	if err != nil || limit > 1000 {
+		return f, platform.InvalidField("limit", "limit must be between 1 and 1000")
+	}
+	f.Limit = int(limit)
+	return f, nil
+}
+
+func (h *Routes) leaderOrder(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.LeaderOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (h *Routes) cancelOrder(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.CancelOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+type productBody struct {
+	SKU      string `json:"sku"`
+	Name     string `json:"name"`
+	Unit     string `json:"unit"`
+	WeightG  int64  `json:"weight_g"`
+	VolumeML int64  `json:"volume_ml"`
+	Zone     Zone   `json:"zone"`
+	Bin      string `json:"bin"`
+	Category string `json:"category"`
+}
+
+func (h *Routes) saveProduct(c *gin.Context) error {
+	var in productBody
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	out, err := h.svc.SaveProducts(c.Request.Context(), []Product{{SKU: in.SKU, Name: in.Name, Unit: in.Unit,
+		WeightG: in.WeightG, VolumeML: in.VolumeML, Zone: in.Zone, Bin: in.Bin, Category: in.Category}})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out[0])
+	return nil
+}
+
+func (h *Routes) importProducts(c *gin.Context) error {
+	out, err := h.svc.ImportProducts(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, platform.MaxCSVBytes))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"imported": len(out), "products": out})
+	return nil
+}
+
+func (h *Routes) listProducts(c *gin.Context) error {
+	ps, err := ListProducts(c.Request.Context(), h.svc.db)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"products": ps})
+	return nil
+}
+
+func (h *Routes) publish(c *gin.Context) error {
+	var in struct {
+		WarehouseID  int64   `json:"warehouse_id"`
+		DeliveryDate *Date   `json:"delivery_date"`
+		Items        []Offer `json:"items"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.DeliveryDate == nil {
+		return platform.InvalidField("delivery_date", "delivery_date is required")
+	}
+	items, err := h.svc.Publish(c.Request.Context(), in.WarehouseID, *in.DeliveryDate, in.Items)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+	return nil
+}
+
+func (h *Routes) listSaleItems(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	wid, err := queryID(c, "warehouse_id")
+	if err != nil {
+		return err
+	}
+	if wid == 0 {
+		return platform.InvalidField("warehouse_id", "query parameter warehouse_id is required")
+	}
+	items, err := ListSaleItems(c.Request.Context(), h.svc.db, wid, date)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+	return nil
+}
+
+func (h *Routes) setCap(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		StockCap *int64 `json:"stock_cap"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.StockCap == nil {
+		return platform.InvalidField("stock_cap", "stock_cap is required")
+	}
+	si, err := h.svc.SetCap(c.Request.Context(), id, *in.StockCap)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, si)
+	return nil
+}
+
+func (h *Routes) opsOrders(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	f := OrderFilter{Date: date}
+	if f.WarehouseID, err = queryID(c, "warehouse_id"); err != nil {
+		return err
+	}
+	if f.PickupPointID, err = queryID(c, "pickup_point_id"); err != nil {
+		return err
+	}
+	if f, err = pageFilter(c, f); err != nil {
+		return err
+	}
+	page, err := h.svc.Orders(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}

@@ -1,0 +1,495 @@
+package fulfillment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// Intake places orders. Concurrent requests are gathered into batches that
+// commit in one transaction: a hot SKU that every leader buys is then locked
+// once per batch instead of once per order, and one WAL flush acknowledges
+// many orders. A batch forms only from requests already waiting, so a lone
+// request is not delayed. Each order still succeeds or fails on its own.
+type Intake struct {
+	db       *sqlx.DB
+	clock    platform.Clock
+	log      *slog.Logger
+	queue    chan *placeCall
+	maxBatch int
+	wg       sync.WaitGroup
+	stop     chan struct{}
+}
+
+type placeCall struct {
+	ctx      context.Context
+	leaderID int64
+	key      string
+	req      OrderRequest
+	hash     []byte
+	done     chan placeResult
+}
+
+type placeResult struct {
+	order  Order
+	replay bool
+	err    error
+}
+
+// IntakeOptions tune batching.
+type IntakeOptions struct {
+	Workers  int // concurrent batch transactions per process
+	MaxBatch int // orders per transaction at most
+}
+
+// NewIntake starts the batch workers; Close stops them.
+func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOptions) *Intake {
+	if opt.Workers <= 0 {
+		opt.Workers = 4
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 64
+	}
+	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, 4096), maxBatch: opt.MaxBatch, stop: make(chan struct{})}
+	for range opt.Workers {
+		in.wg.Add(1)
+		go in.work()
+	}
+	return in
+}
+
+// Close stops the workers after the batches in flight.
+func (in *Intake) Close() {
+	close(in.stop)
+	in.wg.Wait()
+}
+
+// Place places one order for a leader under an idempotency key. It returns
+// the order and whether it is a replay of an earlier request with that key.
+func (in *Intake) Place(ctx context.Context, leaderID int64, key string, req OrderRequest) (Order, bool, error) {
+	if err := CheckIdempotencyKey(key); err != nil {
+		return Order{}, false, err
+	}
+	if err := req.Validate(); err != nil {
+		return Order{}, false, err
+	}
+	call := &placeCall{ctx: ctx, leaderID: leaderID, key: key, req: req, hash: req.hash(), done: make(chan placeResult, 1)}
+	select {
+	case in.queue <- call:
+	case <-ctx.Done():
+		return Order{}, false, ctx.Err()
+	default:
+		return Order{}, false, platform.Errorf(platform.Unavailable, "overloaded", "order intake is saturated, retry shortly")
+	}
+	// Once queued, the call may be committed: wait for the answer even if the
+	// client has gone, so the result is never lost mid-flight.
+	r := <-call.done
+	return r.order, r.replay, r.err
+}
+
+func (in *Intake) work() {
+	defer in.wg.Done()
+	batch := make([]*placeCall, 0, in.maxBatch)
+	for {
+		select {
+		case <-in.stop:
+			return
+		case first := <-in.queue:
+			batch = append(batch[:0], first)
+		fill:
+			for len(batch) < in.maxBatch {
+				select {
+				case c := <-in.queue:
+					batch = append(batch, c)
+				default:
+					break fill
+				}
+			}
+			in.run(batch)
+		}
+	}
+}
+
+// errKeyRace means another transaction inserted one of the batch's keys after
+// we looked; the batch is rolled back and run again, seeing that order.
+var errKeyRace = errors.New("idempotency key inserted concurrently")
+
+func (in *Intake) run(batch []*placeCall) {
+	live := batch[:0:0]
+	for _, c := range batch {
+		if c.ctx.Err() != nil {
+			c.done <- placeResult{err: c.ctx.Err()}
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	var results []placeResult
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		// The batch outlives any one client: use a context of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = platform.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
+			var err error
+			// PostgreSQL keeps microseconds; so does the answer, so a replay is identical.
+			results, err = placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live)
+			return err
+		})
+		cancel()
+		if !errors.Is(err, errKeyRace) {
+			break
+		}
+	}
+	for i, c := range live {
+		if err != nil {
+			c.done <- placeResult{err: err}
+		} else {
+			c.done <- results[i]
+		}
+	}
+}
+
+type lockedItem struct {
+	ID           int64  `db:"id"`
+	WarehouseID  int64  `db:"warehouse_id"`
+	DeliveryDate Date   `db:"delivery_date"`
+	PriceFen     int64  `db:"price_fen"`
+	StockCap     int64  `db:"stock_cap"`
+	Sold         int64  `db:"sold"`
+	SKU          string `db:"sku"`
+	Name         string `db:"name"`
+	Unit         string `db:"unit"`
+}
+
+type orderKey struct {
+	leader int64
+	key    string
+}
+
+// placeBatch decides every call of the batch inside tx. Per-order refusals
+// are results; only infrastructure failures are errors, rolling back all.
+func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall) ([]placeResult, error) {
+	results := make([]placeResult, len(calls))
+	decided := make([]bool, len(calls))
+	refuse := func(i int, err error) { results[i], decided[i] = placeResult{err: err}, true }
+
+	leaderIDs := make([]int64, 0, len(calls))
+	itemSet := map[int64]bool{}
+	for _, c := range calls {
+		leaderIDs = append(leaderIDs, c.leaderID)
+		for _, l := range c.req.Lines {
+			itemSet[l.SaleItemID] = true
+		}
+	}
+	sites, err := pickup.LeaderSites(ctx, tx, leaderIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Earlier requests with the same keys: replays or conflicts.
+	existing, err := existingKeys(ctx, tx, calls)
+	if err != nil {
+		return nil, err
+	}
+	inBatch := map[orderKey]int{}
+	replays := map[int]int64{} // call index -> order id to load
+	for i, c := range calls {
+		k := orderKey{c.leaderID, c.key}
+		if prev, ok := existing[k]; ok {
+			if !bytes.Equal(prev.hash, c.hash) {
+				refuse(i, ErrIdempotencyReused)
+			} else {
+				replays[i], decided[i] = prev.id, true
+			}
+			continue
+		}
+		if j, ok := inBatch[k]; ok { // the same key twice in one batch: decided after j
+			if !bytes.Equal(calls[j].hash, c.hash) {
+				refuse(i, ErrIdempotencyReused)
+			} else {
+				replays[i], decided[i] = -int64(j)-1, true
+			}
+			continue
+		}
+		inBatch[k] = i
+		if _, ok := sites[c.leaderID]; !ok {
+			refuse(i, pickup.ErrNoPoint)
+		}
+	}
+
+	// Lock the sale items in id order so concurrent batches cannot deadlock.
+	ids := make([]int64, 0, len(itemSet))
+	for id := range itemSet {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	var lockedRows []lockedItem
+	const lockQ = `SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
+		FROM sale_items si JOIN products p ON p.id = si.product_id
+		WHERE si.id = ANY($1) ORDER BY si.id FOR UPDATE OF si`
+	if err := sqlx.SelectContext(ctx, tx, &lockedRows, lockQ, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	items := make(map[int64]*lockedItem, len(lockedRows))
+	for i := range lockedRows {
+		items[lockedRows[i].ID] = &lockedRows[i]
+	}
+
+	// Residents named by id must live at the leader's point.
+	var residentIDs []int64
+	for i, c := range calls {
+		if !decided[i] && c.req.Resident.ID > 0 {
+			residentIDs = append(residentIDs, c.req.Resident.ID)
+		}
+	}
+	residents, err := pickup.ResidentsByID(ctx, tx, residentIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Decide in arrival order against the locked stock.
+	sold := map[int64]int64{} // sale item -> units this batch takes
+	var accepted []int
+	var newPeople []pickup.NewResident
+	for i, c := range calls {
+		if decided[i] {
+			continue
+		}
+		site := sites[c.leaderID]
+		if id := c.req.Resident.ID; id > 0 {
+			if r, ok := residents[id]; !ok || r.PickupPointID != site.Point.ID {
+				refuse(i, ErrResidentNotFound)
+				continue
+			}
+		}
+		if err := checkOrder(c, site.Warehouse, items, sold, now); err != nil {
+			refuse(i, err)
+			continue
+		}
+		for _, l := range c.req.Lines {
+			sold[l.SaleItemID] += l.Quantity
+		}
+		accepted = append(accepted, i)
+		if c.req.Resident.ID == 0 {
+			newPeople = append(newPeople, pickup.NewResident{Phone: c.req.Resident.Phone, Name: c.req.Resident.Name, PointID: site.Point.ID})
+		}
+	}
+
+	if len(accepted) > 0 {
+		byPhone, err := pickup.EnsureResidents(ctx, tx, newPeople, now)
+		if err != nil {
+			return nil, err
+		}
+		orders := make([]Order, len(accepted))
+		for n, i := range accepted {
+			c := calls[i]
+			site := sites[c.leaderID]
+			o := Order{Status: Placed, LeaderID: c.leaderID, PickupPointID: site.Point.ID, WarehouseID: site.Warehouse.ID, CreatedAt: now}
+			if c.req.Resident.ID > 0 {
+				o.Resident = residents[c.req.Resident.ID]
+			} else {
+				o.Resident = byPhone[c.req.Resident.Phone]
+			}
+			for _, l := range c.req.Lines {
+				it := items[l.SaleItemID]
+				o.DeliveryDate = it.DeliveryDate
+				o.Lines = append(o.Lines, OrderLine{SaleItemID: it.ID, SKU: it.SKU, Name: it.Name, Unit: it.Unit,
+					Quantity: l.Quantity, PriceFen: it.PriceFen, AmountFen: l.Quantity * it.PriceFen})
+				o.TotalFen += l.Quantity * it.PriceFen
+			}
+			orders[n] = o
+		}
+		if err := insertOrders(ctx, tx, calls, accepted, orders); err != nil {
+			return nil, err
+		}
+		if err := takeStock(ctx, tx, sold, now); err != nil {
+			return nil, err
+		}
+		for n, i := range accepted {
+			results[i] = placeResult{order: orders[n]}
+		}
+	}
+
+	// Replays: of orders committed earlier, loaded here; of one in this batch, copied.
+	var loadIDs []int64
+	for _, id := range replays {
+		if id > 0 {
+			loadIDs = append(loadIDs, id)
+		}
+	}
+	loaded, err := loadOrders(ctx, tx, loadIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range replays {
+		if id > 0 {
+			results[i] = placeResult{order: loaded[id], replay: true}
+		} else {
+			r := results[-id-1]
+			r.replay = r.err == nil
+			results[i] = r
+		}
+	}
+	return results, nil
+}
+
+// checkOrder applies the business rules to one order against the stock left
+// after the batch's earlier orders.
+func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, sold map[int64]int64, now time.Time) error {
+	var date Date
+	for i, l := range c.req.Lines {
+		it, ok := items[l.SaleItemID]
+		if !ok || it.WarehouseID != w.ID {
+			e := ErrUnknownSaleItem.With("sale_item_id", l.SaleItemID)
+			e.Field = lineField(i, "sale_item_id")
+			return e
+		}
+		if i == 0 {
+			date = it.DeliveryDate
+		} else if !it.DeliveryDate.Equal(date.Time) {
+			return ErrMixedDeliveryDates
+		}
+	}
+	if c.req.DeliveryDate != nil && !c.req.DeliveryDate.Equal(date.Time) {
+		return ErrMixedDeliveryDates.With("delivery_date", date.String())
+	}
+	cutoff, err := w.Cutoff(date.Time)
+	if err != nil {
+		return err
+	}
+	if !now.Before(cutoff) {
+		return platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
+			"ordering for %s closed at %s", date, cutoff.In(mustLoc(w)).Format("2006-01-02 15:04 MST")).
+			With("cutoff", cutoff)
+	}
+	var short []map[string]any
+	for _, l := range c.req.Lines {
+		it := items[l.SaleItemID]
+		if left := it.StockCap - it.Sold - sold[it.ID]; l.Quantity > left {
+			short = append(short, map[string]any{"sale_item_id": it.ID, "sku": it.SKU, "requested": l.Quantity, "remaining": left})
+		}
+	}
+	if len(short) > 0 {
+		e := platform.Errorf(platform.Conflict, ErrSoldOut.Code, "not enough stock: %s has %d left", short[0]["sku"], short[0]["remaining"])
+		return e.With("remaining", short)
+	}
+	return nil
+}
+
+func mustLoc(w pickup.Warehouse) *time.Location {
+	loc, err := w.Location()
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+type keyRow struct {
+	LeaderID int64  `db:"leader_id"`
+	Key      string `db:"idempotency_key"`
+	ID       int64  `db:"id"`
+	Hash     []byte `db:"request_hash"`
+}
+
+type priorOrder struct {
+	id   int64
+	hash []byte
+}
+
+func existingKeys(ctx context.Context, tx *sqlx.Tx, calls []*placeCall) (map[orderKey]priorOrder, error) {
+	leaders := make([]int64, len(calls))
+	keys := make([]string, len(calls))
+	for i, c := range calls {
+		leaders[i], keys[i] = c.leaderID, c.key
+	}
+	var rows []keyRow
+	const q = `SELECT o.leader_id, o.idempotency_key, o.id, o.request_hash FROM orders o
+		JOIN unnest($1::bigint[], $2::text[]) AS k(leader_id, key) ON o.leader_id = k.leader_id AND o.idempotency_key = k.key`
+	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(leaders), pq.Array(keys)); err != nil {
+		return nil, err
+	}
+	out := make(map[orderKey]priorOrder, len(rows))
+	for _, r := range rows {
+		out[orderKey{r.LeaderID, r.Key}] = priorOrder{r.ID, r.Hash}
+	}
+	return out, nil
+}
+
+// insertOrders writes the accepted orders and their lines, filling in ids.
+func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted []int, orders []Order) error {
+	n := len(accepted)
+	cols := struct {
+		leader, point, resident, wh, total []int64
+		date, key                          []string
+		hash                               [][]byte
+	}{}
+	for k, i := range accepted {
+		o := orders[k]
+		cols.leader, cols.point, cols.resident = append(cols.leader, o.LeaderID), append(cols.point, o.PickupPointID), append(cols.resident, o.Resident.ID)
+		cols.wh, cols.total, cols.date = append(cols.wh, o.WarehouseID), append(cols.total, o.TotalFen), append(cols.date, o.DeliveryDate.String())
+		cols.key, cols.hash = append(cols.key, calls[i].key), append(cols.hash, calls[i].hash)
+	}
+	const q = `INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status,
+			idempotency_key, request_hash, total_fen, created_at)
+		SELECT l, p, r, w, d::date, 'placed', k, h, t, $9 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+			$5::text[], $6::text[], $7::bytea[], $8::bigint[]) WITH ORDINALITY AS x(l, p, r, w, d, k, h, t, n)
+		ORDER BY n
+		ON CONFLICT ON CONSTRAINT orders_idempotency DO NOTHING
+		RETURNING id, leader_id, idempotency_key`
+	var rows []keyRow
+	err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(cols.leader), pq.Array(cols.point), pq.Array(cols.resident),
+		pq.Array(cols.wh), pq.Array(cols.date), pq.Array(cols.key), pq.ByteaArray(cols.hash), pq.Array(cols.total), orders[0].CreatedAt)
+	if err != nil {
+		return err
+	}
+	if len(rows) != n {
+		return errKeyRace
+	}
+	idOf := make(map[orderKey]int64, n)
+	for _, r := range rows {
+		idOf[orderKey{r.LeaderID, r.Key}] = r.ID
+	}
+	var lo, li, lq, lp []int64
+	for k, i := range accepted {
+		orders[k].ID = idOf[orderKey{calls[i].leaderID, calls[i].key}]
+		for _, l := range orders[k].Lines {
+			lo, li, lq, lp = append(lo, orders[k].ID), append(li, l.SaleItemID), append(lq, l.Quantity), append(lp, l.PriceFen)
+		}
+	}
+	const lq2 = `INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[])`
+	_, err = tx.ExecContext(ctx, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp))
+	return err
+}
+
+// takeStock adds the batch's units to the sold counters; the table's CHECK
+// constraint is a second guard against overselling.
+func takeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.Time) error {
+	ids, qty := make([]int64, 0, len(sold)), make([]int64, 0, len(sold))
+	for id, q := range sold {
+		ids, qty = append(ids, id), append(qty, q)
+	}
+	const q = `UPDATE sale_items si SET sold = si.sold + d.q, updated_at = $3
+		FROM unnest($1::bigint[], $2::int[]) AS d(id, q) WHERE si.id = d.id`
+	res, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(qty), now)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		return fmt.Errorf("take stock: updated %d of %d sale items", n, len(ids))
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package fulfillment
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// Service runs catalog and order commands, one transaction each.
+type Service struct {
+	db     *sqlx.DB
+	clock  platform.Clock
+	intake *Intake
+}
+
+// NewService returns a Service; intake places the orders.
+func NewService(db *sqlx.DB, clock platform.Clock, intake *Intake) *Service {
+	return &Service{db: db, clock: clock, intake: intake}
+}
+
+// SaveProducts creates or updates products by SKU.
+func (s *Service) SaveProducts(ctx context.Context, ps []Product) ([]Product, error) {
+	seen := map[string]bool{}
+	for i := range ps {
+		if err := ps[i].Validate(); err != nil {
+			return nil, err
+		}
+		if seen[ps[i].SKU] {
+			return nil, platform.InvalidField("sku", "sku %q appears twice", ps[i].SKU)
+		}
+		seen[ps[i].SKU] = true
+	}
+	var out []Product
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = upsertProducts(ctx, tx, ps, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// ProductCSVColumns are the columns of a product import; category is optional.
+var ProductCSVColumns = []string{"sku", "name", "unit", "weight_g", "volume_ml", "zone", "bin"}
+
+// ImportProducts creates or updates products from CSV, all or nothing.
+func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, error) {
+	rows, err := platform.ReadCSV(r, ProductCSVColumns...)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]Product, len(rows))
+	seen := map[string]int{}
+	for i, row := range rows {
+		w, err := row.Int("weight_g")
+		if err != nil {
+			return nil, err
+		}
+		v, err := row.Int("volume_ml")
+		if err != nil {
+			return nil, err
+		}
+		p := Product{SKU: row.Get("sku"), Name: row.Get("name"), Unit: row.Get("unit"), WeightG: w, VolumeML: v,
+			Zone: Zone(row.Get("zone")), Bin: row.Get("bin"), Category: row.Get("category")}
+		if err := p.Validate(); err != nil {
+			return nil, platform.AtLine(row.Line, err)
+		}
+		if first, dup := seen[p.SKU]; dup {
+			return nil, row.Errorf("sku", "sku %q already appears on line %d", p.SKU, first)
+		}
+		seen[p.SKU] = row.Line
+		ps[i] = p
+	}
+	return s.SaveProducts(ctx, ps)
+}
+
+// Publish puts products on sale at a warehouse for a delivery date.
+func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, offers []Offer) ([]SaleItem, error) {
+	if warehouseID <= 0 {
+		return nil, platform.InvalidField("warehouse_id", "warehouse_id is required")
+	}
+	if len(offers) == 0 || len(offers) > 5000 {
+		return nil, platform.InvalidField("items", "items must hold 1 to 5000 offers")
+	}
+	seen := map[string]bool{}
+	for i, o := range offers {
+		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
+		switch {
+		case o.ProductID < 0 || (o.ProductID == 0 && o.SKU == ""):
+			return nil, platform.InvalidField(field("product_id"), "each item needs a product_id or a sku")
+		case o.PriceFen < 0 || o.PriceFen > MaxPriceFen:
+			return nil, platform.InvalidField(field("price_fen"), "price_fen must be between 0 and %d", MaxPriceFen)
+		case o.StockCap < 0 || o.StockCap > MaxStockCap:
+			return nil, platform.InvalidField(field("stock_cap"), "stock_cap must be between 0 and %d", MaxStockCap)
+		}
+		k := o.SKU + "#" + itoa(int(o.ProductID))
+		if seen[k] {
+			return nil, platform.InvalidField(field("product_id"), "the product appears twice")
+		}
+		seen[k] = true
+	}
+	var out []SaleItem
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = publish(ctx, tx, warehouseID, date, offers, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// SetCap changes a sale item's stock cap; it cannot go below what is sold.
+func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
+	if cap < 0 || cap > MaxStockCap {
+		return SaleItem{}, platform.InvalidField("stock_cap", "stock_cap must be between 0 and %d", MaxStockCap)
+	}
+	var out SaleItem
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = setCap(ctx, tx, id, cap, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// Catalog is what a leader can sell for a delivery date.
+type Catalog struct {
+	WarehouseID  int64      `json:"warehouse_id"`
+	DeliveryDate Date       `json:"delivery_date"`
+	Cutoff       time.Time  `json:"cutoff"`
+	Open         bool       `json:"open"`
+	Items        []SaleItem `json:"items"`
+}
+
+// Catalog returns the sale items of the leader's warehouse with remaining stock.
+func (s *Service) Catalog(ctx context.Context, leaderID int64, date Date) (Catalog, error) {
+	sites, err := pickup.LeaderSites(ctx, s.db, []int64{leaderID})
+	if err != nil {
+		return Catalog{}, err
+	}
+	site, ok := sites[leaderID]
+	if !ok {
+		return Catalog{}, pickup.ErrNoPoint
+	}
+	cutoff, err := site.Warehouse.Cutoff(date.Time)
+	if err != nil {
+		return Catalog{}, err
+	}
+	items, err := ListSaleItems(ctx, s.db, site.Warehouse.ID, date)
+	if err != nil {
+		return Catalog{}, err
+	}
+	return Catalog{WarehouseID: site.Warehouse.ID, DeliveryDate: date, Cutoff: cutoff,
+		Open: s.clock.Now().Before(cutoff), Items: items}, nil
+}
+
+// PlaceOrder places an order through the batching intake.
+func (s *Service) PlaceOrder(ctx context.Context, leaderID int64, key string, req OrderRequest) (Order, bool, error) {
+	return s.intake.Place(ctx, leaderID, key, req)
+}
+
+// CancelOrder cancels a leader's order before cutoff, releasing its stock.
+func (s *Service) CancelOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
+	var out Order
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = cancelOrder(ctx, tx, leaderID, orderID, s.clock.Now(), func(wid int64, d Date) (time.Time, error) {
+			w, err := pickup.GetWarehouse(ctx, tx, wid)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return w.Cutoff(d.Time)
+		})
+		return err
+	})
+	return out, err
+}
+
+// LeaderOrder returns one of the leader's orders.
+func (s *Service) LeaderOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
+	o, err := GetOrder(ctx, s.db, orderID)
+	if err != nil {
+		return o, err
+	}
+	if o.LeaderID != leaderID {
+		return Order{}, ErrNotYourOrder
+	}
+	return o, nil
+}
+
+// OrderPage is a page of orders with totals over the whole selection.
+type OrderPage struct {
+	Orders  []Order     `json:"orders"`
+	Totals  OrderTotals `json:"totals"`
+	NextID  int64       `json:"next_after_id,omitempty"`
+	HasMore bool        `json:"has_more"`
+}
+
+// Orders lists orders by filter with totals.
+func (s *Service) Orders(ctx context.Context, f OrderFilter) (OrderPage, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
+	}
+	f.Limit++ // one more tells whether another page exists
+	orders, err := ListOrders(ctx, s.db, f)
+	if err != nil {
+		return OrderPage{}, err
+	}
+	page := OrderPage{Orders: orders}
+	if len(orders) == f.Limit {
+		page.Orders, page.HasMore = orders[:f.Limit-1], true
+		page.NextID = page.Orders[len(page.Orders)-1].ID
+	}
+	page.Totals, err = SumOrders(ctx, s.db, f)
+	return page, err
+}

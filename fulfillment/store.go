@@ -1,0 +1,195 @@
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+)
+
+type orderRow struct {
+	ID            int64        `db:"id"`
+	Status        OrderStatus  `db:"status"`
+	DeliveryDate  Date         `db:"delivery_date"`
+	LeaderID      int64        `db:"leader_id"`
+	PickupPointID int64        `db:"pickup_point_id"`
+	WarehouseID   int64        `db:"warehouse_id"`
+	ResidentID    int64        `db:"resident_id"`
+	ResidentPhone string       `db:"resident_phone"`
+	ResidentName  string       `db:"resident_name"`
+	ResidentPoint int64        `db:"resident_point"`
+	TotalFen      int64        `db:"total_fen"`
+	CreatedAt     time.Time    `db:"created_at"`
+	CancelledAt   sql.NullTime `db:"cancelled_at"`
+}
+
+const orderSelect = `SELECT o.id, o.status, o.delivery_date, o.leader_id, o.pickup_point_id, o.warehouse_id,
+	o.resident_id, r.phone AS resident_phone, r.name AS resident_name, r.pickup_point_id AS resident_point,
+	o.total_fen, o.created_at, o.cancelled_at
+	FROM orders o JOIN residents r ON r.id = o.resident_id`
+
+type lineRow struct {
+	OrderID int64 `db:"order_id"`
+	OrderLine
+}
+
+// ordersWithLines turns rows into orders, loading their lines in one query.
+func ordersWithLines(ctx context.Context, q sqlx.QueryerContext, rows []orderRow) ([]Order, error) {
+	out := make([]Order, len(rows))
+	idx := make(map[int64]int, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		o := Order{ID: r.ID, Status: r.Status, DeliveryDate: r.DeliveryDate, LeaderID: r.LeaderID,
+			PickupPointID: r.PickupPointID, WarehouseID: r.WarehouseID, TotalFen: r.TotalFen, CreatedAt: r.CreatedAt.UTC(),
+			Lines: []OrderLine{}}
+		o.Resident.ID, o.Resident.Phone, o.Resident.Name, o.Resident.PickupPointID = r.ResidentID, r.ResidentPhone, r.ResidentName, r.ResidentPoint
+		if r.CancelledAt.Valid {
+			t := r.CancelledAt.Time.UTC()
+			o.CancelledAt = &t
+		}
+		out[i], idx[r.ID], ids[i] = o, i, r.ID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var lines []lineRow
+	const lq = `SELECT ol.order_id, ol.sale_item_id, p.sku, p.name, p.unit, ol.quantity, ol.price_fen,
+		ol.quantity * ol.price_fen AS amount_fen
+		FROM order_lines ol JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
+		WHERE ol.order_id = ANY($1) ORDER BY ol.order_id, ol.id`
+	if err := sqlx.SelectContext(ctx, q, &lines, lq, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	for _, l := range lines {
+		o := &out[idx[l.OrderID]]
+		o.Lines = append(o.Lines, l.OrderLine)
+	}
+	return out, nil
+}
+
+// loadOrders loads orders by id.
+func loadOrders(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Order, error) {
+	out := make(map[int64]Order, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []orderRow
+	if err := sqlx.SelectContext(ctx, q, &rows, orderSelect+` WHERE o.id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	orders, err := ordersWithLines(ctx, q, rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orders {
+		out[o.ID] = o
+	}
+	return out, nil
+}
+
+// GetOrder loads one order.
+func GetOrder(ctx context.Context, q sqlx.QueryerContext, id int64) (Order, error) {
+	m, err := loadOrders(ctx, q, []int64{id})
+	if err != nil {
+		return Order{}, err
+	}
+	o, ok := m[id]
+	if !ok {
+		return o, ErrOrderNotFound
+	}
+	return o, nil
+}
+
+// OrderFilter selects orders for a listing.
+type OrderFilter struct {
+	Date          Date
+	LeaderID      int64 // 0: any
+	WarehouseID   int64 // 0: any
+	PickupPointID int64 // 0: any
+	AfterID       int64 // keyset pagination
+	Limit         int
+}
+
+// OrderTotals sums a listing's orders (placed ones; cancelled are counted apart).
+type OrderTotals struct {
+	Orders    int64 `db:"orders" json:"orders"`
+	Cancelled int64 `db:"cancelled" json:"cancelled"`
+	Lines     int64 `db:"lines" json:"lines"`
+	Units     int64 `db:"units" json:"units"`
+	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
+
+const filterWhere = ` WHERE o.delivery_date = $1 AND ($2 = 0 OR o.leader_id = $2) AND ($3 = 0 OR o.warehouse_id = $3)
+	AND ($4 = 0 OR o.pickup_point_id = $4)`
+
+// ListOrders returns one page of orders matching f, by id.
+func ListOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) ([]Order, error) {
+	var rows []orderRow
+	err := sqlx.SelectContext(ctx, q, &rows, orderSelect+filterWhere+` AND o.id > $5 ORDER BY o.id LIMIT $6`,
+		f.Date, f.LeaderID, f.WarehouseID, f.PickupPointID, f.AfterID, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return ordersWithLines(ctx, q, rows)
+}
+
+// SumOrders totals every order matching f (ignoring pagination).
+func SumOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) (OrderTotals, error) {
+	var t OrderTotals
+	const sq = `SELECT count(*) FILTER (WHERE o.status = 'placed') AS orders,
+		count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled,
+		coalesce(sum(l.lines) FILTER (WHERE o.status = 'placed'), 0) AS lines,
+		coalesce(sum(l.units) FILTER (WHERE o.status = 'placed'), 0) AS units,
+		coalesce(sum(o.total_fen) FILTER (WHERE o.status = 'placed'), 0) AS amount_fen
+		FROM orders o CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity) AS units FROM order_lines WHERE order_id = o.id) l`
+	err := sqlx.GetContext(ctx, q, &t, sq+filterWhere, f.Date, f.LeaderID, f.WarehouseID, f.PickupPointID)
+	return t, err
+}
+
+// cancelOrder cancels a leader's order before cutoff and gives its stock back.
+// Cancelling a cancelled order returns it unchanged.
+func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now time.Time, cutoffOf func(warehouseID int64, d Date) (time.Time, error)) (Order, error) {
+	var row struct {
+		LeaderID     int64       `db:"leader_id"`
+		WarehouseID  int64       `db:"warehouse_id"`
+		DeliveryDate Date        `db:"delivery_date"`
+		Status       OrderStatus `db:"status"`
+	}
+	err := tx.GetContext(ctx, &row, `SELECT leader_id, warehouse_id, delivery_date, status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Order{}, ErrOrderNotFound
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	if row.LeaderID != leaderID {
+		return Order{}, ErrNotYourOrder
+	}
+	if row.Status == Placed {
+		cutoff, err := cutoffOf(row.WarehouseID, row.DeliveryDate)
+		if err != nil {
+			return Order{}, err
+		}
+		if !now.Before(cutoff) {
+			return Order{}, platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
+				"orders for %s can no longer be cancelled: cutoff was %s", row.DeliveryDate, cutoff.Format(time.RFC3339))
+		}
+		// Lock the sale items in id order, as intake does.
+		const release = `WITH l AS (SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1),
+			locked AS (SELECT si.id FROM sale_items si JOIN l ON l.sale_item_id = si.id ORDER BY si.id FOR UPDATE OF si)
+			UPDATE sale_items si SET sold = si.sold - l.quantity, updated_at = $2 FROM l, locked
+			WHERE si.id = l.sale_item_id AND locked.id = si.id`
+		if _, err := tx.ExecContext(ctx, release, orderID, now); err != nil {
+			return Order{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', cancelled_at = $2 WHERE id = $1`, orderID, now); err != nil {
+			return Order{}, err
+		}
+	}
+	return GetOrder(ctx, tx, orderID)
+}

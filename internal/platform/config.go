@@ -1,0 +1,57 @@
+package platform
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Config is the process configuration, read from the environment.
+type Config struct {
+	DatabaseURL string        // DATABASE_URL; empty in dev mode starts a private cluster
+	RedisURL    string        // REDIS_URL; empty in dev mode starts a private redis
+	Addr        string        // GROUPBUY_ADDR, the API listen address
+	DataDir     string        // GROUPBUY_DATA_DIR, dev mode's private servers and env file
+	LogLevel    slog.Level    // GROUPBUY_LOG_LEVEL: debug, info, warn, error
+	DBMaxConns  int           // GROUPBUY_DB_MAX_CONNS, per process
+	TokenTTL    time.Duration // GROUPBUY_TOKEN_CACHE_TTL: how long a token check is cached
+}
+
+// ConfigFromEnv reads the configuration through getenv, applying defaults.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		Addr:        getenv("GROUPBUY_ADDR"),
+		DataDir:     getenv("GROUPBUY_DATA_DIR"),
+		DBMaxConns:  20,
+		TokenTTL:    5 * time.Second,
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".groupbuy"
+	}
+	if v := getenv("GROUPBUY_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, fmt.Errorf("GROUPBUY_LOG_LEVEL: %w", err)
+		}
+	}
+	if v := getenv("GROUPBUY_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("GROUPBUY_DB_MAX_CONNS: want a positive integer, got %q", v)
+		}
+		c.DBMaxConns = n
+	}
+	if v := getenv("GROUPBUY_TOKEN_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return c, fmt.Errorf("GROUPBUY_TOKEN_CACHE_TTL: want a duration such as 5s, got %q", v)
+		}
+		c.TokenTTL = d
+	}
+	return c, nil
+}

@@ -1,0 +1,122 @@
+package platform
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// MaxCSVBytes bounds a CSV upload.
+const MaxCSVBytes = 32 << 20
+
+// CSVRow is one data row of an import, addressed by header name.
+type CSVRow struct {
+	Line   int // 1-based line number in the file, for error messages
+	cols   map[string]int
+	fields []string
+}
+
+// Get returns the trimmed value of column name.
+func (r CSVRow) Get(name string) string {
+	i, ok := r.cols[name]
+	if !ok || i >= len(r.fields) {
+		return ""
+	}
+	return strings.TrimSpace(r.fields[i])
+}
+
+// Int parses column name as an integer.
+func (r CSVRow) Int(name string) (int64, error) {
+	n, err := strconv.ParseInt(r.Get(name), 10, 64)
+	if err != nil {
+		return 0, r.Errorf(name, "%s must be an integer, got %q", name, r.Get(name))
+	}
+	return n, nil
+}
+
+// Float parses column name as a finite number.
+func (r CSVRow) Float(name string) (float64, error) {
+	f, err := strconv.ParseFloat(r.Get(name), 64)
+	if err != nil || f != f {
+		return 0, r.Errorf(name, "%s must be a number, got %q", name, r.Get(name))
+	}
+	return f, nil
+}
+
+// Errorf returns an import error naming this row's line and the column.
+func (r CSVRow) Errorf(column, format string, args ...any) *Error {
+	return CSVLineError(r.Line, column, fmt.Sprintf(format, args...))
+}
+
+// CSVLineError is the error for a bad row: 400 with its line and column.
+func CSVLineError(line int, column, msg string) *Error {
+	e := Errorf(Invalid, "bad_csv_row", "line %d: %s; nothing was imported", line, msg)
+	e.Field = column
+	return e.With("line", line)
+}
+
+// AtLine re-labels a validation error from a row's fields with the row's line.
+func AtLine(line int, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == Invalid {
+		return CSVLineError(line, e.Field, e.Message)
+	}
+	return err
+}
+
+// ReadCSV reads a CSV with a header row naming at least the required columns.
+// UTF-8 with or without BOM. Any malformed line is an error naming it.
+func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
+	cr := csv.NewReader(io.LimitReader(r, MaxCSVBytes))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, Errorf(Invalid, "bad_csv", "the CSV is empty; a header row is expected")
+	}
+	if err != nil {
+		return nil, csvParseError(err)
+	}
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		cols[h] = i
+	}
+	for _, name := range required {
+		if _, ok := cols[name]; !ok {
+			return nil, CSVLineError(1, name, fmt.Sprintf("the header lacks column %q (required: %s)", name, strings.Join(required, ",")))
+		}
+	}
+	var rows []CSVRow
+	for {
+		fields, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, csvParseError(err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+			continue
+		}
+		if len(fields) != len(header) {
+			return nil, CSVLineError(line, "", fmt.Sprintf("%d fields, the header has %d", len(fields), len(header)))
+		}
+		rows = append(rows, CSVRow{Line: line, cols: cols, fields: fields})
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(Invalid, "bad_csv", "the CSV has a header but no rows")
+	}
+	return rows, nil
+}
+
+func csvParseError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return CSVLineError(pe.Line, "", pe.Err.Error())
+	}
+	return Errorf(Invalid, "bad_csv", "cannot read CSV: %v", err)
+}

@@ -1,0 +1,87 @@
+// Package platform is the shared plumbing of groupbuy: configuration, the
+// database and queue connections, the error vocabulary and its HTTP mapping,
+// authentication and the clock. Domain packages own their tables and rules;
+// this package knows none of them.
+package platform
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error; each kind maps to exactly one HTTP status.
+type Kind string
+
+// The error kinds, after benbjohnson/wtf.
+const (
+	Invalid       Kind = "invalid"       // 400: malformed request or field
+	Unauthorized  Kind = "unauthorized"  // 401: missing or bad credentials
+	Forbidden     Kind = "forbidden"     // 403: authenticated but not allowed
+	NotFound      Kind = "not_found"     // 404
+	Conflict      Kind = "conflict"      // 409: state conflict (idempotency, stock)
+	Unprocessable Kind = "unprocessable" // 422: a business rule refuses it
+	TooMany       Kind = "rate_limited"  // 429
+	Unavailable   Kind = "unavailable"   // 503: a dependency is down
+	Internal      Kind = "internal"      // 500
+)
+
+// Error is an application error a client may see: a kind, a stable code
+// (e.g. "sold_out", "cutoff_passed") and a human message.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	// Field names the offending request field for Invalid errors.
+	Field string
+	// Details carries structured extras, e.g. remaining stock.
+	Details map[string]any
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is matches errors by code so domain sentinels work with errors.Is.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Errorf returns an *Error of kind with a code and formatted message. An empty
+// code defaults to the kind's name.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	if code == "" {
+		code = string(kind)
+	}
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// InvalidField reports a bad request field, naming it.
+func InvalidField(field, format string, args ...any) *Error {
+	e := Errorf(Invalid, "invalid_field", format, args...)
+	e.Field = field
+	return e
+}
+
+// With returns a copy of e carrying extra details.
+func (e *Error) With(key string, value any) *Error {
+	c := *e
+	c.Details = make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	c.Details[key] = value
+	return &c
+}
+
+// KindOf returns the kind of err, Internal for anything not an *Error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}

@@ -1,0 +1,175 @@
+// Package platformtest gives tests their own PostgreSQL database and Redis:
+// one migrated template per test binary, copied for each test and dropped
+// afterwards, and a private redis-server per caller.
+package platformtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+	"groupbuy/migrations"
+)
+
+// AdminURL is the server the tests create databases on: DATABASE_URL, or the
+// local default.
+func AdminURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// Main runs the tests and drops the template database afterwards; call it
+// from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if templateName != "" {
+		if err := dropDatabase(templateName); err != nil {
+			fmt.Fprintln(os.Stderr, "platformtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+func randomName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// URLFor returns AdminURL with its database replaced by name.
+func URLFor(name string) string {
+	u, err := url.Parse(AdminURL())
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func admin(ctx context.Context, stmt string) error {
+	db, err := sqlx.Open("postgres", AdminURL())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
+}
+
+func dropDatabase(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return admin(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+}
+
+func makeTemplate() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := randomName("gbtest_tmpl_")
+	if err := admin(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create template database (is PostgreSQL at %s running?): %w", AdminURL(), err)
+	}
+	db, err := platform.OpenDB(ctx, URLFor(name), 2)
+	if err != nil {
+		return name, err
+	}
+	defer db.Close()
+	return name, platform.Migrate(ctx, db, migrations.FS)
+}
+
+// NewDatabase creates a fresh migrated database for t, dropped when t ends,
+// and returns its URL.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	templateOnce.Do(func() { templateName, templateErr = makeTemplate() })
+	if templateErr != nil {
+		t.Fatalf("test database template: %v", templateErr)
+	}
+	name := randomName("gbtest_")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := admin(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateName); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(name); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	return URLFor(name)
+}
+
+// DB returns a connection pool to a fresh migrated database for t.
+func DB(t testing.TB) *sqlx.DB {
+	t.Helper()
+	db, err := platform.OpenDB(context.Background(), NewDatabase(t), 40)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Redis starts a private redis-server for t and returns its URL. The
+// project's test script installs redis-server; a test fails without it
+// rather than share a Redis with other runs.
+func Redis(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found on PATH (run the tests through `make test`, which installs it): %v", err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not start: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "redis://" + addr + "/0"
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,81 @@
+package pickup
+
+import (
+	"context"
+	"io"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+)
+
+// PointCSVColumns are the columns of a pickup point import.
+var PointCSVColumns = []string{"code", "warehouse_code", "name", "address", "lat", "lng", "opens", "closes", "leader_name", "leader_phone"}
+
+// ImportPoints creates or updates pickup points and their leaders from CSV,
+// all or nothing: the first bad row is reported by line and nothing is stored.
+func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated, error) {
+	rows, err := platform.ReadCSV(r, PointCSVColumns...)
+	if err != nil {
+		return nil, err
+	}
+	var out []PointCreated
+	err = platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		out = make([]PointCreated, 0, len(rows))
+		warehouses := map[string]int64{}
+		seen := map[string]int{}
+		for _, row := range rows {
+			in, err := pointFromRow(row)
+			if err != nil {
+				return err
+			}
+			if first, dup := seen[in.Code]; dup {
+				return row.Errorf("code", "code %q already appears on line %d", in.Code, first)
+			}
+			seen[in.Code] = row.Line
+			wcode := row.Get("warehouse_code")
+			wid, ok := warehouses[wcode]
+			if !ok {
+				w, err := WarehouseByCode(ctx, tx, wcode)
+				if err != nil {
+					return row.Errorf("warehouse_code", "no warehouse with code %q", wcode)
+				}
+				wid, warehouses[wcode] = w.ID, w.ID
+			}
+			in.WarehouseID = wid
+			if err := in.validate("leader_"); err != nil {
+				return platform.AtLine(row.Line, err)
+			}
+			created, err := savePoint(ctx, tx, in, s.clock.Now())
+			if err != nil {
+				return platform.AtLine(row.Line, csvConflict(row, err))
+			}
+			out = append(out, created)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func csvConflict(row platform.CSVRow, err error) error {
+	if e, ok := err.(*platform.Error); ok && e.Kind == platform.Conflict {
+		return row.Errorf("leader_phone", "%s", e.Message)
+	}
+	return err
+}
+
+func pointFromRow(row platform.CSVRow) (PointInput, error) {
+	lat, err := row.Float("lat")
+	if err != nil {
+		return PointInput{}, err
+	}
+	lng, err := row.Float("lng")
+	if err != nil {
+		return PointInput{}, err
+	}
+	return PointInput{
+		Point: Point{Code: row.Get("code"), Name: row.Get("name"), Address: row.Get("address"),
+			Lat: lat, Lng: lng, Opens: row.Get("opens"), Closes: row.Get("closes"), WarehouseID: -1},
+		LeaderName: row.Get("leader_name"), LeaderPhone: row.Get("leader_phone"),
+	}, nil
+}

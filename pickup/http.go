@@ -1,0 +1,193 @@
+package pickup
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/platform"
+)
+
+// Routes are the pickup network's HTTP handlers.
+type Routes struct {
+	svc  *Service
+	auth *platform.Authenticator
+}
+
+// NewRoutes returns the handlers over svc.
+func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
+	return &Routes{svc: svc, auth: auth}
+}
+
+// RegisterLeader adds the leader app routes (under /api/v1/leader).
+func (h *Routes) RegisterLeader(r gin.IRouter) {
+	r.GET("/me", platform.Handle(h.me))
+}
+
+// RegisterOps adds the ops routes (under /api/v1/ops).
+func (h *Routes) RegisterOps(r gin.IRouter) {
+	read := h.auth.Require(platform.RoleWarehouse, platform.RoleOps)
+	write := h.auth.Require(platform.RoleOps)
+	r.POST("/warehouses", write, platform.Handle(h.createWarehouse))
+	r.GET("/warehouses", read, platform.Handle(h.listWarehouses))
+	r.GET("/warehouses/:id", read, platform.Handle(h.getWarehouse))
+	r.POST("/pickup-points", write, platform.Handle(h.savePoint))
+	r.POST("/pickup-points/import", write, platform.Handle(h.importPoints))
+	r.GET("/pickup-points", read, platform.Handle(h.listPoints))
+	r.GET("/pickup-points/:id", read, platform.Handle(h.getPoint))
+	r.POST("/leaders/:id/tokens", write, platform.Handle(h.issueLeaderToken))
+}
+
+func (h *Routes) me(c *gin.Context) error {
+	site, err := h.svc.Site(c.Request.Context(), platform.PrincipalOf(c).LeaderID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"leader": site.Leader, "pickup_point": site.Point, "warehouse": site.Warehouse})
+	return nil
+}
+
+func (h *Routes) createWarehouse(c *gin.Context) error {
+	var in struct {
+		Code          string   `json:"code"`
+		Name          string   `json:"name"`
+		Address       string   `json:"address"`
+		Lat           *float64 `json:"lat"`
+		Lng           *float64 `json:"lng"`
+		TimeZone      string   `json:"time_zone"`
+		CutoffLocal   string   `json:"cutoff_local"`
+		DeliveryStart string   `json:"delivery_start"`
+		DeliveryEnd   string   `json:"delivery_end"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := requireLatLng(in.Lat, in.Lng); err != nil {
+		return err
+	}
+	out, err := h.svc.CreateWarehouse(c.Request.Context(), Warehouse{Code: in.Code, Name: in.Name, Address: in.Address,
+		Lat: *in.Lat, Lng: *in.Lng, TimeZone: in.TimeZone, CutoffLocal: in.CutoffLocal,
+		DeliveryStart: in.DeliveryStart, DeliveryEnd: in.DeliveryEnd})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, out)
+	return nil
+}
+
+func requireLatLng(lat, lng *float64) error {
+	if lat == nil {
+		return platform.InvalidField("lat", "lat is required")
+	}
+	if lng == nil {
+		return platform.InvalidField("lng", "lng is required")
+	}
+	return nil
+}
+
+func (h *Routes) listWarehouses(c *gin.Context) error {
+	ws, err := ListWarehouses(c.Request.Context(), h.svc.db)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"warehouses": ws})
+	return nil
+}
+
+func (h *Routes) getWarehouse(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	w, err := GetWarehouse(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, w)
+	return nil
+}
+
+func (h *Routes) savePoint(c *gin.Context) error {
+	var in struct {
+		Code        string   `json:"code"`
+		WarehouseID int64    `json:"warehouse_id"`
+		Name        string   `json:"name"`
+		Address     string   `json:"address"`
+		Lat         *float64 `json:"lat"`
+		Lng         *float64 `json:"lng"`
+		Opens       string   `json:"opens"`
+		Closes      string   `json:"closes"`
+		Leader      struct {
+			Name  string `json:"name"`
+			Phone string `json:"phone"`
+		} `json:"leader"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := requireLatLng(in.Lat, in.Lng); err != nil {
+		return err
+	}
+	out, err := h.svc.SavePoint(c.Request.Context(), PointInput{
+		Point: Point{Code: in.Code, WarehouseID: in.WarehouseID, Name: in.Name, Address: in.Address,
+			Lat: *in.Lat, Lng: *in.Lng, Opens: in.Opens, Closes: in.Closes},
+		LeaderName: in.Leader.Name, LeaderPhone: in.Leader.Phone,
+	})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, out)
+	return nil
+}
+
+func (h *Routes) importPoints(c *gin.Context) error {
+	out, err := h.svc.ImportPoints(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, platform.MaxCSVBytes))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"imported": len(out), "pickup_points": out})
+	return nil
+}
+
+func (h *Routes) listPoints(c *gin.Context) error {
+	var wid int64
+	if v := c.Query("warehouse_id"); v != "" {
+		var err error
+		if wid, err = strconv.ParseInt(v, 10, 64); err != nil || wid <= 0 {
+			return platform.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
+		}
+	}
+	ps, err := ListPoints(c.Request.Context(), h.svc.db, wid)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"pickup_points": ps})
+	return nil
+}
+
+func (h *Routes) getPoint(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := GetPoint(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func (h *Routes) issueLeaderToken(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	token, err := h.svc.IssueLeaderToken(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, gin.H{"leader_id": id, "leader_token": token})
+	return nil
+}

@@ -1,0 +1,224 @@
+// Package pickup owns the map of the business: warehouses, pickup points
+// (自提点), the group leaders (团长) who run them, and the residents who
+// collect there.
+package pickup
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"groupbuy/internal/platform"
+)
+
+// Warehouse is a city warehouse with its own time zone, nightly cutoff and
+// morning delivery window.
+type Warehouse struct {
+	ID            int64     `db:"id" json:"id"`
+	Code          string    `db:"code" json:"code"`
+	Name          string    `db:"name" json:"name"`
+	Address       string    `db:"address" json:"address"`
+	Lat           float64   `db:"lat" json:"lat"`
+	Lng           float64   `db:"lng" json:"lng"`
+	TimeZone      string    `db:"time_zone" json:"time_zone"`
+	CutoffLocal   string    `db:"cutoff_local" json:"cutoff_local"`     // HH:MM on the day before delivery
+	DeliveryStart string    `db:"delivery_start" json:"delivery_start"` // HH:MM on the delivery day
+	DeliveryEnd   string    `db:"delivery_end" json:"delivery_end"`
+	CreatedAt     time.Time `db:"created_at" json:"created_at"`
+}
+
+// Location returns the warehouse's time zone.
+func (w Warehouse) Location() (*time.Location, error) {
+	return time.LoadLocation(w.TimeZone)
+}
+
+// Cutoff returns the instant orders for delivery date d close: the
+// warehouse's cutoff local time on the day before d, in its own time zone.
+func (w Warehouse) Cutoff(d time.Time) (time.Time, error) {
+	loc, err := w.Location()
+	if err != nil {
+		return time.Time{}, err
+	}
+	hh, mm, err := parseClock(w.CutoffLocal)
+	if err != nil {
+		return time.Time{}, err
+	}
+	prev := d.AddDate(0, 0, -1)
+	return time.Date(prev.Year(), prev.Month(), prev.Day(), hh, mm, 0, 0, loc).UTC(), nil
+}
+
+// Leader is a group leader (团长) who runs one pickup point.
+type Leader struct {
+	ID        int64     `db:"id" json:"id"`
+	Name      string    `db:"name" json:"name"`
+	Phone     string    `db:"phone" json:"phone"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// Point is a pickup point (自提点) run by one leader and served by one warehouse.
+type Point struct {
+	ID          int64     `db:"id" json:"id"`
+	Code        string    `db:"code" json:"code"`
+	WarehouseID int64     `db:"warehouse_id" json:"warehouse_id"`
+	LeaderID    int64     `db:"leader_id" json:"leader_id"`
+	Name        string    `db:"name" json:"name"`
+	Address     string    `db:"address" json:"address"`
+	Lat         float64   `db:"lat" json:"lat"`
+	Lng         float64   `db:"lng" json:"lng"`
+	Opens       string    `db:"opens" json:"opens"` // HH:MM local
+	Closes      string    `db:"closes" json:"closes"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+}
+
+// Resident is a person who orders through a leader and collects at a point.
+type Resident struct {
+	ID            int64  `db:"id" json:"id"`
+	Phone         string `db:"phone" json:"phone"`
+	Name          string `db:"name" json:"name"`
+	PickupPointID int64  `db:"pickup_point_id" json:"pickup_point_id"`
+}
+
+// LeaderSite is a leader with the point they run and the warehouse serving it:
+// what order intake needs to know about the caller.
+type LeaderSite struct {
+	Leader    Leader
+	Point     Point
+	Warehouse Warehouse
+}
+
+// Errors.
+var (
+	ErrWarehouseNotFound = platform.Errorf(platform.NotFound, "warehouse_not_found", "warehouse not found")
+	ErrPointNotFound     = platform.Errorf(platform.NotFound, "pickup_point_not_found", "pickup point not found")
+	ErrLeaderNotFound    = platform.Errorf(platform.NotFound, "leader_not_found", "leader not found")
+	ErrNoPoint           = platform.Errorf(platform.Forbidden, "no_pickup_point", "this leader runs no pickup point")
+)
+
+var (
+	clockRe = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)$`)
+	codeRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$`)
+	phoneRe = regexp.MustCompile(`^\+?[0-9]{5,20}$`)
+)
+
+func parseClock(s string) (int, int, error) {
+	m := clockRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, fmt.Errorf("%q is not a time of day HH:MM", s)
+	}
+	return int(m[1][0]-'0')*10 + int(m[1][1]-'0'), int(m[2][0]-'0')*10 + int(m[2][1]-'0'), nil
+}
+
+func checkClock(field, s string) error {
+	if _, _, err := parseClock(s); err != nil {
+		return platform.InvalidField(field, "%s must be a local time HH:MM, got %q", field, s)
+	}
+	return nil
+}
+
+func checkText(field, s string, max int) error {
+	if strings.TrimSpace(s) == "" {
+		return platform.InvalidField(field, "%s is required", field)
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return platform.InvalidField(field, "%s must be valid UTF-8 of at most %d characters", field, max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return platform.InvalidField(field, "%s must not contain control characters", field)
+		}
+	}
+	return nil
+}
+
+func checkCode(field, s string) error {
+	if !codeRe.MatchString(s) {
+		return platform.InvalidField(field, "%s must be 1-40 letters, digits, '_', '.' or '-', got %q", field, s)
+	}
+	return nil
+}
+
+// CheckPhone validates a phone number (digits, optional leading +).
+func CheckPhone(field, s string) error {
+	if !phoneRe.MatchString(s) {
+		return platform.InvalidField(field, "%s must be a phone number of 5-20 digits, got %q", field, s)
+	}
+	return nil
+}
+
+// CheckName validates a person's or place's display name.
+func CheckName(field, s string) error { return checkText(field, s, 100) }
+
+func checkLatLng(prefix string, lat, lng float64) error {
+	if math.IsNaN(lat) || lat < -90 || lat > 90 {
+		return platform.InvalidField(prefix+"lat", "latitude must be within [-90, 90]")
+	}
+	if math.IsNaN(lng) || lng < -180 || lng > 180 {
+		return platform.InvalidField(prefix+"lng", "longitude must be within [-180, 180]")
+	}
+	return nil
+}
+
+// Validate checks a warehouse before it is stored.
+func (w *Warehouse) Validate() error {
+	w.Code, w.Name = strings.TrimSpace(w.Code), strings.TrimSpace(w.Name)
+	if err := checkCode("code", w.Code); err != nil {
+		return err
+	}
+	if err := checkText("name", w.Name, 100); err != nil {
+		return err
+	}
+	if len(w.Address) > 300 {
+		return platform.InvalidField("address", "address is too long")
+	}
+	if err := checkLatLng("", w.Lat, w.Lng); err != nil {
+		return err
+	}
+	if w.TimeZone == "" {
+		return platform.InvalidField("time_zone", "time_zone is required (an IANA name such as Asia/Shanghai)")
+	}
+	if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
+		return platform.InvalidField("time_zone", "unknown time zone %q", w.TimeZone)
+	}
+	for _, f := range []struct{ name, v string }{{"cutoff_local", w.CutoffLocal}, {"delivery_start", w.DeliveryStart}, {"delivery_end", w.DeliveryEnd}} {
+		if err := checkClock(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if w.DeliveryEnd <= w.DeliveryStart {
+		return platform.InvalidField("delivery_end", "delivery_end must be after delivery_start")
+	}
+	return nil
+}
+
+// Validate checks a pickup point before it is stored.
+func (p *Point) Validate() error {
+	p.Code, p.Name = strings.TrimSpace(p.Code), strings.TrimSpace(p.Name)
+	if err := checkCode("code", p.Code); err != nil {
+		return err
+	}
+	if p.WarehouseID <= 0 {
+		return platform.InvalidField("warehouse_id", "warehouse_id is required")
+	}
+	if err := checkText("name", p.Name, 100); err != nil {
+		return err
+	}
+	if len(p.Address) > 300 {
+		return platform.InvalidField("address", "address is too long")
+	}
+	if err := checkLatLng("", p.Lat, p.Lng); err != nil {
+		return err
+	}
+	if err := checkClock("opens", p.Opens); err != nil {
+		return err
+	}
+	if err := checkClock("closes", p.Closes); err != nil {
+		return err
+	}
+	if p.Closes <= p.Opens {
+		return platform.InvalidField("closes", "closes must be after opens")
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package pickup
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+)
+
+// Service runs the pickup network's commands, one transaction each.
+type Service struct {
+	db    *sqlx.DB
+	clock platform.Clock
+}
+
+// NewService returns a Service over db.
+func NewService(db *sqlx.DB, clock platform.Clock) *Service {
+	return &Service{db: db, clock: clock}
+}
+
+// CreateWarehouse validates and stores a warehouse.
+func (s *Service) CreateWarehouse(ctx context.Context, w Warehouse) (Warehouse, error) {
+	if err := w.Validate(); err != nil {
+		return w, err
+	}
+	return insertWarehouse(ctx, s.db, w, s.clock.Now())
+}
+
+// PointInput is a pickup point with the leader who runs it.
+type PointInput struct {
+	Point
+	LeaderName  string
+	LeaderPhone string
+}
+
+// PointCreated is a stored point with its leader and, when the leader is new,
+// the leader's API token (shown only this once).
+type PointCreated struct {
+	Point       Point  `json:"pickup_point"`
+	Leader      Leader `json:"leader"`
+	LeaderToken string `json:"leader_token,omitempty"`
+}
+
+func (in *PointInput) validate(prefix string) error {
+	if err := in.Point.Validate(); err != nil {
+		return err
+	}
+	if err := CheckName(prefix+"name", in.LeaderName); err != nil {
+		return err
+	}
+	return CheckPhone(prefix+"phone", in.LeaderPhone)
+}
+
+// SavePoint creates or updates (by code) a pickup point and its leader; a new
+// leader gets a token.
+func (s *Service) SavePoint(ctx context.Context, in PointInput) (PointCreated, error) {
+	if err := in.validate("leader."); err != nil {
+		return PointCreated{}, err
+	}
+	var out PointCreated
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = savePoint(ctx, tx, in, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+func savePoint(ctx context.Context, tx *sqlx.Tx, in PointInput, now time.Time) (PointCreated, error) {
+	var out PointCreated
+	leader, isNew, err := upsertLeader(ctx, tx, Leader{Name: in.LeaderName, Phone: in.LeaderPhone}, now)
+	if err != nil {
+		return out, err
+	}
+	in.Point.LeaderID = leader.ID
+	point, err := upsertPoint(ctx, tx, in.Point, now)
+	if err != nil {
+		return out, err
+	}
+	out = PointCreated{Point: point, Leader: leader}
+	if isNew {
+		out.LeaderToken, _, err = platform.IssueToken(ctx, tx, now, platform.TokenSpec{
+			Role: platform.RoleLeader, LeaderID: leader.ID, Name: "leader " + leader.Phone})
+	}
+	return out, err
+}
+
+// IssueLeaderToken gives an existing leader a new token (e.g. a new phone).
+func (s *Service) IssueLeaderToken(ctx context.Context, leaderID int64) (string, error) {
+	var token string
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		l, err := GetLeader(ctx, tx, leaderID)
+		if err != nil {
+			return err
+		}
+		token, _, err = platform.IssueToken(ctx, tx, s.clock.Now(), platform.TokenSpec{
+			Role: platform.RoleLeader, LeaderID: l.ID, Name: "leader " + l.Phone})
+		return err
+	})
+	return token, err
+}
+
+// Site returns the point and warehouse of a leader.
+func (s *Service) Site(ctx context.Context, leaderID int64) (LeaderSite, error) {
+	sites, err := LeaderSites(ctx, s.db, []int64{leaderID})
+	if err != nil {
+		return LeaderSite{}, err
+	}
+	site, ok := sites[leaderID]
+	if !ok {
+		return site, ErrNoPoint
+	}
+	return site, nil
+}

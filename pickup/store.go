@@ -1,0 +1,205 @@
+package pickup
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+)
+
+const warehouseCols = `id, code, name, address, lat, lng, time_zone,
+	to_char(cutoff_local, 'HH24:MI') AS cutoff_local,
+	to_char(delivery_start, 'HH24:MI') AS delivery_start,
+	to_char(delivery_end, 'HH24:MI') AS delivery_end, created_at`
+
+const pointCols = `id, code, warehouse_id, leader_id, name, address, lat, lng,
+	to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes, created_at`
+
+func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now time.Time) (Warehouse, error) {
+	const q = `INSERT INTO warehouses (code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ` + warehouseCols
+	var out Warehouse
+	err := sqlx.GetContext(ctx, tx, &out, q, w.Code, w.Name, w.Address, w.Lat, w.Lng, w.TimeZone,
+		w.CutoffLocal, w.DeliveryStart, w.DeliveryEnd, now)
+	if platform.IsUniqueViolation(err, "") {
+		return out, platform.Errorf(platform.Conflict, "duplicate_code", "a warehouse with code %q exists", w.Code)
+	}
+	return out, err
+}
+
+// GetWarehouse loads one warehouse.
+func GetWarehouse(ctx context.Context, q sqlx.QueryerContext, id int64) (Warehouse, error) {
+	var w Warehouse
+	err := sqlx.GetContext(ctx, q, &w, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrWarehouseNotFound
+	}
+	return w, err
+}
+
+// WarehouseByCode loads one warehouse by its code.
+func WarehouseByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Warehouse, error) {
+	var w Warehouse
+	err := sqlx.GetContext(ctx, q, &w, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrWarehouseNotFound
+	}
+	return w, err
+}
+
+// ListWarehouses returns every warehouse by id.
+func ListWarehouses(ctx context.Context, q sqlx.QueryerContext) ([]Warehouse, error) {
+	out := []Warehouse{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+warehouseCols+` FROM warehouses ORDER BY id`)
+	return out, err
+}
+
+// upsertLeader finds the leader with phone or creates one, returning whether
+// it is new.
+func upsertLeader(ctx context.Context, tx sqlx.ExtContext, l Leader, now time.Time) (Leader, bool, error) {
+	const ins = `INSERT INTO leaders (name, phone, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (phone) DO NOTHING RETURNING id, name, phone, created_at`
+	var out Leader
+	err := sqlx.GetContext(ctx, tx, &out, ins, l.Name, l.Phone, now)
+	if err == nil {
+		return out, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return out, false, err
+	}
+	err = sqlx.GetContext(ctx, tx, &out, `UPDATE leaders SET name = $2 WHERE phone = $1 RETURNING id, name, phone, created_at`, l.Phone, l.Name)
+	return out, false, err
+}
+
+// upsertPoint inserts the point or, when its code exists, updates it in place.
+func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time) (Point, error) {
+	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id, leader_id = EXCLUDED.leader_id,
+			name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+			opens = EXCLUDED.opens, closes = EXCLUDED.closes
+		RETURNING ` + pointCols
+	var out Point
+	err := sqlx.GetContext(ctx, tx, &out, q, p.Code, p.WarehouseID, p.LeaderID, p.Name, p.Address, p.Lat, p.Lng, p.Opens, p.Closes, now)
+	var pqErr *pq.Error
+	switch {
+	case platform.IsUniqueViolation(err, "pickup_points_leader_id_key"):
+		return out, platform.Errorf(platform.Conflict, "leader_has_point", "this leader already runs another pickup point")
+	case errors.As(err, &pqErr) && pqErr.Code == "23503":
+		return out, ErrWarehouseNotFound
+	}
+	return out, err
+}
+
+// GetPoint loads one pickup point.
+func GetPoint(ctx context.Context, q sqlx.QueryerContext, id int64) (Point, error) {
+	var p Point
+	err := sqlx.GetContext(ctx, q, &p, `SELECT `+pointCols+` FROM pickup_points WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrPointNotFound
+	}
+	return p, err
+}
+
+// ListPoints returns the pickup points of a warehouse (all when 0), by id.
+func ListPoints(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]Point, error) {
+	out := []Point{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+pointCols+` FROM pickup_points
+		WHERE $1 = 0 OR warehouse_id = $1 ORDER BY id`, warehouseID)
+	return out, err
+}
+
+// GetLeader loads one leader.
+func GetLeader(ctx context.Context, q sqlx.QueryerContext, id int64) (Leader, error) {
+	var l Leader
+	err := sqlx.GetContext(ctx, q, &l, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, ErrLeaderNotFound
+	}
+	return l, err
+}
+
+// LeaderSites loads, for each leader, the point they run and its warehouse.
+// Leaders without a point are absent from the result.
+func LeaderSites(ctx context.Context, q sqlx.QueryerContext, leaderIDs []int64) (map[int64]LeaderSite, error) {
+	const stmt = `SELECT l.id, l.name, l.phone, l.created_at,
+		p.id, p.code, p.warehouse_id, p.leader_id, p.name, p.address, p.lat, p.lng,
+		to_char(p.opens, 'HH24:MI'), to_char(p.closes, 'HH24:MI'), p.created_at,
+		w.id, w.code, w.name, w.address, w.lat, w.lng, w.time_zone, to_char(w.cutoff_local, 'HH24:MI'),
+		to_char(w.delivery_start, 'HH24:MI'), to_char(w.delivery_end, 'HH24:MI'), w.created_at
+		FROM leaders l JOIN pickup_points p ON p.leader_id = l.id JOIN warehouses w ON w.id = p.warehouse_id
+		WHERE l.id = ANY($1)`
+	rows, err := q.QueryxContext(ctx, stmt, pq.Array(leaderIDs))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]LeaderSite, len(leaderIDs))
+	for rows.Next() {
+		var s LeaderSite
+		l, p, w := &s.Leader, &s.Point, &s.Warehouse
+		if err := rows.Scan(&l.ID, &l.Name, &l.Phone, &l.CreatedAt,
+			&p.ID, &p.Code, &p.WarehouseID, &p.LeaderID, &p.Name, &p.Address, &p.Lat, &p.Lng, &p.Opens, &p.Closes, &p.CreatedAt,
+			&w.ID, &w.Code, &w.Name, &w.Address, &w.Lat, &w.Lng, &w.TimeZone, &w.CutoffLocal, &w.DeliveryStart, &w.DeliveryEnd, &w.CreatedAt); err != nil {
+			return nil, err
+		}
+		out[l.ID] = s
+	}
+	return out, rows.Err()
+}
+
+// NewResident names a resident to register by phone at a pickup point.
+type NewResident struct {
+	Phone   string
+	Name    string
+	PointID int64
+}
+
+// EnsureResidents returns the residents with the given phones, registering
+// those not yet known at their point. A known resident keeps their name and
+// home point. Run it inside the caller's transaction; rows are locked in
+// phone order so concurrent batches cannot deadlock.
+func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewResident, now time.Time) (map[string]Resident, error) {
+	// ON CONFLICT may touch a row only once per statement: pass each phone once.
+	seen := make(map[string]bool, len(people))
+	phones := make([]string, 0, len(people))
+	names := make([]string, 0, len(people))
+	points := make([]int64, 0, len(people))
+	for _, p := range people {
+		if !seen[p.Phone] {
+			seen[p.Phone] = true
+			phones, names, points = append(phones, p.Phone), append(names, p.Name), append(points, p.PointID)
+		}
+	}
+	const q = `INSERT INTO residents (phone, name, pickup_point_id, created_at)
+		SELECT phone, name, point, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point) ORDER BY phone
+		ON CONFLICT (phone) DO UPDATE SET phone = EXCLUDED.phone
+		RETURNING id, phone, name, pickup_point_id`
+	var rows []Resident
+	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(phones), pq.Array(names), pq.Array(points), now); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Resident, len(rows))
+	for _, r := range rows {
+		out[r.Phone] = r
+	}
+	return out, nil
+}
+
+// ResidentsByID loads residents by id.
+func ResidentsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Resident, error) {
+	var rows []Resident
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, phone, name, pickup_point_id FROM residents WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Resident, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
