@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -52,19 +53,55 @@ var demoPacks = []struct {
 var demoEstates = []string{"春申", "莘庄", "七宝", "古美", "梅陇", "颛桥", "吴泾", "虹桥", "华漕", "浦江", "马桥", "江川", "新虹", "龙柏", "田园", "银都", "锦江", "金都", "碧桂", "万科"}
 var demoSuffixes = []string{"新村", "花园", "小区", "公寓", "家园", "苑", "名邸", "佳苑", "华庭", "雅居"}
 
-// seedDemoCity fills an empty database with the demo city and tomorrow's sale.
+// seedDemoCity fills an empty database with the demo city, and publishes
+// tomorrow's sale when there is none yet (a dev database outlives its day).
 func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
-	var n int
-	if err := a.db.GetContext(ctx, &n, `SELECT count(*) FROM warehouses`); err != nil {
+	w, err := pickup.WarehouseByCode(ctx, a.db, demoWarehouse.Code)
+	if errors.Is(err, pickup.ErrWarehouseNotFound) {
+		if w, err = seedDemoNetwork(ctx, a); err == nil {
+			log.Info("seeded demo city", "warehouse", w.Code, "pickup_points", 200, "products", len(demoBases)*len(demoPacks))
+		}
+	}
+	if err != nil {
 		return err
 	}
-	if n > 0 {
+	date := tomorrowAtDemo(a.clock)
+	items, err := fulfillment.ListSaleItems(ctx, a.db, w.ID, date)
+	if err != nil || len(items) > 0 {
+		return err
+	}
+	products, err := fulfillment.ListProducts(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(uint64(date.Unix()), 2))
+	offers := make([]fulfillment.Offer, 0, len(products))
+	for _, p := range products {
+		var b, k int
+		if _, err := fmt.Sscanf(p.SKU, "SKU%02d%02d", &b, &k); err != nil || b < 1 || b > len(demoBases) || k >= len(demoPacks) {
+			continue // not a demo product
+		}
+		offers = append(offers, fulfillment.Offer{ProductID: p.ID,
+			PriceFen: int64(float64(demoBases[b-1].priceFen) * demoPacks[k].factor),
+			StockCap: int64(50 + rng.IntN(950))})
+	}
+	if len(offers) == 0 {
 		return nil
 	}
+	_, err = a.orders.Publish(ctx, w.ID, date, offers)
+	if err == nil {
+		log.Info("published the demo sale", "delivery_date", date.String(), "items", len(offers))
+	}
+	return err
+}
+
+// seedDemoNetwork creates the demo warehouse, its 200 pickup points with
+// leaders, and the demo products.
+func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 	rng := rand.New(rand.NewPCG(20261123, 1))
 	w, err := a.pickup.CreateWarehouse(ctx, demoWarehouse)
 	if err != nil {
-		return err
+		return w, err
 	}
 	for i := range 200 {
 		// Points cluster around the warehouse, denser near it, within ~15 km.
@@ -81,7 +118,7 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 			LeaderPhone: fmt.Sprintf("1390000%04d", i+1),
 		})
 		if err != nil {
-			return err
+			return w, err
 		}
 	}
 	var products []fulfillment.Product
@@ -95,22 +132,8 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 			})
 		}
 	}
-	products, err = a.orders.SaveProducts(ctx, products)
-	if err != nil {
-		return err
-	}
-	offers := make([]fulfillment.Offer, len(products))
-	for i, p := range products {
-		base := demoBases[i%len(demoBases)]
-		offers[i] = fulfillment.Offer{ProductID: p.ID,
-			PriceFen: int64(float64(base.priceFen) * demoPacks[i/len(demoBases)].factor),
-			StockCap: int64(50 + rng.IntN(950))}
-	}
-	if _, err := a.orders.Publish(ctx, w.ID, tomorrowAtDemo(a.clock), offers); err != nil {
-		return err
-	}
-	log.Info("seeded demo city", "warehouse", w.Code, "pickup_points", 200, "products", len(products))
-	return nil
+	_, err = a.orders.SaveProducts(ctx, products)
+	return w, err
 }
 
 func zoneAisle(z fulfillment.Zone) string {

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
+	"groupbuy/internal/platform/platformtest"
+	"groupbuy/pickup"
+)
+
+func TestMain(m *testing.M) { platformtest.Main(m) }
+
+// testCity is a running API over a fresh database with a small city:
+// one warehouse (Asia/Shanghai, cutoff 23:00), leaders with points, products
+// and sale items for delivery date D.
+type testCity struct {
+	t        *testing.T
+	app      *app
+	srv      *httptest.Server
+	clock    *platform.ManualClock
+	date     fulfillment.Date
+	admin    string // admin token
+	leaders  []string
+	points   []pickup.PointCreated
+	items    []fulfillment.SaleItem
+	warehous pickup.Warehouse
+}
+
+// The test day: delivery on 2026-12-01; cutoff 2026-11-30 23:00 Shanghai = 15:00 UTC.
+var (
+	testDate      = fulfillment.Date{Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	beforeCutoff  = time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)
+	testCutoffUTC = time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
+)
+
+func newTestCity(t *testing.T, leaders int) *testCity {
+	t.Helper()
+	ctx := context.Background()
+	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second}
+	clock := platform.NewManualClock(beforeCutoff)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	a, err := newApp(ctx, cfg, log, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	srv := httptest.NewServer(a.handler())
+	t.Cleanup(srv.Close)
+	c := &testCity{t: t, app: a, srv: srv, clock: clock, date: testDate}
+	c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := demoWarehouse
+	c.warehous, err = a.pickup.CreateWarehouse(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range leaders {
+		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
+			Point: pickup.Point{Code: fmt.Sprintf("P%03d", i), WarehouseID: c.warehous.ID, Name: fmt.Sprintf("测试自提点%d", i),
+				Lat: 31.1 + float64(i)*0.001, Lng: 121.4, Opens: "08:00", Closes: "21:00"},
+			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1380000%04d", i),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.points = append(c.points, pc)
+		c.leaders = append(c.leaders, pc.LeaderToken)
+	}
+	products, err := a.orders.SaveProducts(ctx, []fulfillment.Product{
+		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
+		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
+		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: fulfillment.Frozen, Bin: "F-01-01"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.items, err = a.orders.Publish(ctx, c.warehous.ID, testDate, []fulfillment.Offer{
+		{ProductID: products[0].ID, PriceFen: 1890, StockCap: 1000},
+		{ProductID: products[1].ID, PriceFen: 3990, StockCap: 1000},
+		{ProductID: products[2].ID, PriceFen: 1590, StockCap: 1000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// item returns the sale item of a SKU.
+func (c *testCity) item(sku string) fulfillment.SaleItem {
+	for _, it := range c.items {
+		if it.SKU == sku {
+			return it
+		}
+	}
+	c.t.Fatalf("no sale item %s", sku)
+	return fulfillment.SaleItem{}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// errorCode returns the envelope's error code, failing if the body is not an envelope.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Field   string `json:"field"`
+		} `json:"error"`
+	}
+	r.json(t, &env)
+	if env.Error.Code == "" || env.Error.Message == "" {
+		t.Fatalf("not an error envelope: %s", r.Body)
+	}
+	return env.Error.Code
+}
+
+func (c *testCity) do(method, path, token string, body any, headers ...string) response {
+	c.t.Helper()
+	return doHTTP(c.t, c.srv.Client(), method, c.srv.URL+path, token, body, headers...)
+}
+
+func doHTTP(t testing.TB, client *http.Client, method, url, token string, body any, headers ...string) response {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: %v", method, url, err)
+		return response{}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+func (c *testCity) count(table string) int {
+	c.t.Helper()
+	var n int
+	if err := c.app.db.Get(&n, "SELECT count(*) FROM "+table); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+func (c *testCity) sold(id int64) int64 {
+	c.t.Helper()
+	var n int64
+	if err := c.app.db.Get(&n, "SELECT sold FROM sale_items WHERE id = $1", id); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+func orderBody(phone, name string, lines ...int64) map[string]any {
+	var ls []map[string]any
+	for i := 0; i+1 < len(lines); i += 2 {
+		ls = append(ls, map[string]any{"sale_item_id": lines[i], "quantity": lines[i+1]})
+	}
+	return map[string]any{"resident": map[string]any{"phone": phone, "name": name}, "lines": ls}
+}
