@@ -115,6 +115,7 @@ type lsPgConfig struct {
 	binDir   string
 	port     int
 	timeout  time.Duration
+	noSync   bool
 }
 
 // WithPostgresSetting sets a server setting (postgresql.conf name and value),
@@ -137,6 +138,18 @@ func WithPostgresBinDir(dir string) PostgresOption {
 // WithPostgresPort asks for a fixed port instead of a free one.
 func WithPostgresPort(port int) PostgresOption {
 	return func(c *lsPgConfig) { c.port = port }
+}
+
+// WithPostgresNoSync makes a throw-away cluster: initdb --no-sync and
+// fsync, synchronous_commit and full_page_writes off. Much faster to
+// create and write; an OS crash can corrupt it. For tests.
+func WithPostgresNoSync() PostgresOption {
+	return func(c *lsPgConfig) {
+		c.noSync = true
+		c.settings["fsync"] = "off"
+		c.settings["synchronous_commit"] = "off"
+		c.settings["full_page_writes"] = "off"
+	}
 }
 
 // WithPostgresStartTimeout bounds how long StartPostgres waits for the
@@ -207,7 +220,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	removeStalePostmasterPID(dataDir, log)
 
 	if !existing {
-		if err := lsInitdb(ctx, bin, dataDir, cred, log); err != nil {
+		if err := lsInitdb(ctx, bin, dataDir, cred, cfg.noSync, log); err != nil {
 			return nil, err
 		}
 	}
@@ -351,14 +364,16 @@ func lsWaitPostgres(ctx context.Context, u string, timeout time.Duration, exited
 	}
 }
 
-func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, log *slog.Logger) error {
+func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, noSync bool, log *slog.Logger) error {
 	log.Info("creating PostgreSQL cluster (initdb)", "dir", dataDir)
 	var out []byte
 	var err error
 	for _, locale := range []string{"C.UTF-8", "C"} {
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
-			"-D", dataDir, "-U", pgSuperuser, "-E", "UTF8", "--locale="+locale,
-			"--auth=trust")
+		args := []string{"-D", dataDir, "-U", pgSuperuser, "-E", "UTF8", "--locale=" + locale, "--auth=trust"}
+		if noSync {
+			args = append(args, "--no-sync")
+		}
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
 		cmd.Env = lsChildEnv()
 		cmd.Dir = filepath.Dir(dataDir)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}

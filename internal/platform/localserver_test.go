@@ -52,7 +52,7 @@ func TestStartPostgresKeepsData(t *testing.T) {
 	dir := filepath.Join(serverTempDir(t), "pg")
 	log := testLogger(t)
 
-	pg, err := StartPostgres(ctx, dir, log, WithPostgresSetting("max_connections", "50"))
+	pg, err := StartPostgres(ctx, dir, log, WithPostgresNoSync(), WithPostgresSetting("max_connections", "50"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestStartPostgresKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pg2, err := StartPostgres(ctx, dir, log)
+	pg2, err := StartPostgres(ctx, dir, log, WithPostgresNoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestMain(m *testing.M) {
 		start := StartRedis
 		if kind == "postgres" {
 			start = func(ctx context.Context, dir string, log *slog.Logger) (*LocalServer, error) {
-				return StartPostgres(ctx, dir, log)
+				return StartPostgres(ctx, dir, log, WithPostgresNoSync())
 			}
 		}
 		s, err := start(context.Background(), dir, nil)
@@ -272,7 +272,7 @@ func TestStartPostgresAdoptsOrphan(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := filepath.Join(serverTempDir(t), "pg")
-	pg, err := StartPostgres(ctx, dir, testLogger(t))
+	pg, err := StartPostgres(ctx, dir, testLogger(t), WithPostgresNoSync())
 	if err != nil {
 		t.Fatal(err)
 	}

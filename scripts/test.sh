@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`).
+#
+#   scripts/test.sh                          go vet + go test ./...
+#   scripts/test.sh -run TestCutoff ./fulfillment/   arguments go to go test
+#
+# The tests need a PostgreSQL server (an admin URL: they create and drop
+# their own databases) and Redis. In order of preference:
+#   PostgreSQL: $DATABASE_URL; a server on 127.0.0.1:5432 that lets user
+#               postgres in without a password; else a private throw-away
+#               cluster on a free port (installs Debian's postgresql package
+#               when the programs are missing).
+#   Redis:      $REDIS_URL; a server on 127.0.0.1:6379; else a private
+#               redis-server on a free port (installs redis-server).
+# Private servers are stopped and removed when the script exits.
+# GROUPBUY_TEST_PG_PORT / GROUPBUY_TEST_REDIS_PORT change the ports probed
+# for existing servers (5432 / 6379).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PG_PROBE_PORT="${GROUPBUY_TEST_PG_PORT:-5432}"
+REDIS_PROBE_PORT="${GROUPBUY_TEST_REDIS_PORT:-6379}"
+
+say() { printf 'test.sh: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- cleanup
+CLEANUP=()
+cleanup() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP[i]}" >/dev/null 2>&1 || true
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+# as_root CMD...: run as root (directly, or through sudo).
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root to run: $* (install sudo, or run as root)"
+	fi
+}
+
+APT_UPDATED=
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 || die "cannot install $* automatically (no apt-get); install it and re-run"
+	say "installing $* with apt-get"
+	if [ -z "$APT_UPDATED" ]; then
+		as_root apt-get update -qq
+		APT_UPDATED=1
+	fi
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# tcp_open PORT: something listens on 127.0.0.1:PORT.
+tcp_open() {
+	timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# free_port: a port on 127.0.0.1 nobody listens on.
+free_port() {
+	local p i
+	for i in $(seq 1 100); do
+		p=$((20000 + RANDOM % 40000))
+		if ! tcp_open "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# redis_ping PORT: a Redis on 127.0.0.1:PORT answers PING.
+redis_ping() {
+	timeout 2 bash -c '
+		exec 3<>/dev/tcp/127.0.0.1/'"$1"' || exit 1
+		printf "PING\r\n" >&3
+		IFS= read -r reply <&3
+		[[ "$reply" == +PONG* ]]' 2>/dev/null
+}
+
+# pg_bindir: directory with initdb, pg_ctl and postgres, or nothing.
+pg_bindir() {
+	local d candidates=()
+	if command -v pg_config >/dev/null 2>&1; then
+		candidates+=("$(pg_config --bindir 2>/dev/null || true)")
+	fi
+	# Newest major version first.
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4 -rn); do
+		candidates+=("$d")
+	done
+	if command -v initdb >/dev/null 2>&1; then
+		candidates+=("$(dirname "$(readlink -f "$(command -v initdb)")")")
+	fi
+	for d in "${candidates[@]}"; do
+		if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+}
+
+# pg_accepts URL: we can log in and run a query (only checked with psql).
+pg_accepts() {
+	if command -v psql >/dev/null 2>&1; then
+		PGCONNECT_TIMEOUT=3 psql -w "$1" -XAtqc 'SELECT 1' >/dev/null 2>&1
+	elif command -v pg_isready >/dev/null 2>&1; then
+		pg_isready -q -d "$1" -t 3
+	else
+		tcp_open "$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$1")"
+	fi
+}
+
+# ---------------------------------------------------------------- toolchain
+command -v go >/dev/null 2>&1 || die "go is not on PATH (https://go.dev/dl/)"
+# h3-go needs cgo, hence a C compiler.
+if ! command -v "$(go env CC 2>/dev/null || echo gcc)" >/dev/null 2>&1; then
+	apt_install gcc libc6-dev
+fi
+
+# ---------------------------------------------------------------- PostgreSQL
+start_private_postgres() {
+	local bin tmp port runas=()
+	bin="$(pg_bindir)"
+	if [ -z "$bin" ]; then
+		apt_install postgresql
+		bin="$(pg_bindir)"
+		[ -n "$bin" ] || die "PostgreSQL programs not found after installing postgresql"
+	fi
+	# The cluster must not be owned by root: as root, run it as postgres.
+	if [ "$(id -u)" -eq 0 ]; then
+		id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run PostgreSQL as"
+		runas=(runuser -u postgres --)
+	fi
+	tmp="$(mktemp -d /tmp/groupbuy-test-pg.XXXXXX)"
+	CLEANUP+=("rm -rf '$tmp'")
+	chmod 0755 "$tmp"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$tmp"
+	port="$(free_port)"
+
+	say "starting a private PostgreSQL ($bin) in $tmp on port $port"
+	if ! "${runas[@]}" "$bin/initdb" -D "$tmp/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+		--auth=trust --no-sync >"$tmp/initdb.log" 2>&1; then
+		rm -rf "$tmp/data"
+		"${runas[@]}" "$bin/initdb" -D "$tmp/data" -U postgres -E UTF8 --locale=C \
+			--auth=trust --no-sync >"$tmp/initdb.log" 2>&1 ||
+			{ cat "$tmp/initdb.log" >&2; die "initdb failed"; }
+	fi
+	# Settings for a throw-away test server: durability off, room for
+	# parallel test binaries.
+	CLEANUP+=("${runas[*]} '$bin/pg_ctl' stop -D '$tmp/data' -m immediate -w -t 30")
+	"${runas[@]}" "$bin/pg_ctl" start -D "$tmp/data" -l "$tmp/postgresql.log" -w -t 60 \
+		-o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$tmp' \
+			-c max_connections=300 -c shared_buffers=128MB -c fsync=off \
+			-c synchronous_commit=off -c full_page_writes=off" >/dev/null ||
+		{ tail -n 30 "$tmp/postgresql.log" >&2; die "PostgreSQL did not start"; }
+	DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+if [ -n "${DATABASE_URL:-}" ]; then
+	say "PostgreSQL: DATABASE_URL from the environment"
+else
+	url="postgres://postgres@127.0.0.1:$PG_PROBE_PORT/postgres?sslmode=disable"
+	if tcp_open "$PG_PROBE_PORT" && pg_accepts "$url"; then
+		DATABASE_URL="$url"
+		say "PostgreSQL: the server on 127.0.0.1:$PG_PROBE_PORT"
+	else
+		if tcp_open "$PG_PROBE_PORT"; then
+			say "PostgreSQL on 127.0.0.1:$PG_PROBE_PORT does not let user postgres in without a password; using a private server"
+		fi
+		start_private_postgres
+		say "PostgreSQL: private server, $DATABASE_URL"
+	fi
+fi
+export DATABASE_URL
+
+# ---------------------------------------------------------------- Redis
+# The tests also start private redis-servers of their own.
+if ! command -v redis-server >/dev/null 2>&1; then
+	apt_install redis-server
+fi
+
+start_private_redis() {
+	local tmp port pid
+	tmp="$(mktemp -d /tmp/groupbuy-test-redis.XXXXXX)"
+	CLEANUP+=("rm -rf '$tmp'")
+	port="$(free_port)"
+	say "starting a private redis-server in $tmp on port $port"
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
+		--daemonize no --logfile "$tmp/redis.log" &
+	pid=$!
+	CLEANUP+=("kill $pid; wait $pid")
+	for _ in $(seq 1 100); do
+		redis_ping "$port" && break
+		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$tmp/redis.log" >&2; die "redis-server exited"; }
+		sleep 0.1
+	done
+	redis_ping "$port" || die "redis-server did not answer PING"
+	REDIS_URL="redis://127.0.0.1:$port/0"
+}
+
+if [ -n "${REDIS_URL:-}" ]; then
+	say "Redis: REDIS_URL from the environment"
+elif redis_ping "$REDIS_PROBE_PORT"; then
+	REDIS_URL="redis://127.0.0.1:$REDIS_PROBE_PORT/0"
+	say "Redis: the server on 127.0.0.1:$REDIS_PROBE_PORT"
+else
+	start_private_redis
+	say "Redis: private server, $REDIS_URL"
+fi
+export REDIS_URL
+
+# ---------------------------------------------------------------- Go
+# Packages named on the command line, else ./... ; everything else is a
+# go test flag.
+pkgs=()
+for a in "$@"; do
+	case "$a" in
+	./* | ../* | groupbuy | groupbuy/*) pkgs+=("$a") ;;
+	esac
+done
+extra=()
+if [ ${#pkgs[@]} -eq 0 ]; then
+	pkgs=(./...)
+	extra=(./...)
+fi
+
+say "go vet ${pkgs[*]}"
+vet_status=0
+go vet "${pkgs[@]}" || vet_status=$?
+[ "$vet_status" -eq 0 ] || say "go vet failed (status $vet_status); running the tests anyway"
+
+say "go test -count=1 -timeout 20m $* ${extra[*]}"
+test_status=0
+go test -count=1 -timeout 20m "$@" "${extra[@]}" || test_status=$?
+
+if [ "$test_status" -ne 0 ]; then
+	say "FAIL (go test status $test_status)"
+	exit "$test_status"
+fi
+if [ "$vet_status" -ne 0 ]; then
+	say "FAIL (go vet status $vet_status)"
+	exit "$vet_status"
+fi
+say "ok"
