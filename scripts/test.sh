@@ -80,11 +80,12 @@ free_port() {
 
 # redis_ping PORT: a Redis on 127.0.0.1:PORT answers PING.
 redis_ping() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	timeout 2 bash -c '
-		exec 3<>/dev/tcp/127.0.0.1/'"$1"' || exit 1
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 		printf "PING\r\n" >&3
 		IFS= read -r reply <&3
-		[[ "$reply" == +PONG* ]]' 2>/dev/null
+		[[ "$reply" == +PONG* ]]' redis_ping "$1" 2>/dev/null
 }
 
 # pg_bindir: directory with initdb, pg_ctl and postgres, or nothing.
@@ -94,7 +95,7 @@ pg_bindir() {
 		candidates+=("$(pg_config --bindir 2>/dev/null || true)")
 	fi
 	# Newest major version first.
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4 -rn); do
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4,4 -rn); do
 		candidates+=("$d")
 	done
 	if command -v initdb >/dev/null 2>&1; then
