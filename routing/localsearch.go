@@ -212,18 +212,134 @@ func (ls *localSearch) materialize(ps []piece, out []int) []int {
 	return append(out, 0)
 }
 
+// span returns the end nodes, distance and customer count of a piece,
+// in O(1) for every kind: the cheap part of a move's evaluation.
+func (ls *localSearch) span(p piece) (first, last int, dist float64, n int) {
+	rt := &ls.routes[p.r]
+	switch p.kind {
+	case pPre:
+		return 0, rt.seq[p.a], rt.fwd[p.a].dist, p.a
+	case pSuf:
+		return rt.seq[p.a], 0, rt.bwd[p.a].dist, len(rt.seq) - 1 - p.a
+	case pMid:
+		if p.a > p.b {
+			return -1, -1, 0, 0
+		}
+		return rt.seq[p.a], rt.seq[p.b], rt.fwd[p.b].dist - rt.fwd[p.a].dist, p.b - p.a + 1
+	case pRev:
+		if p.a > p.b {
+			return -1, -1, 0, 0
+		}
+		return rt.seq[p.b], rt.seq[p.a], rt.rev[p.b] - rt.rev[p.a], p.b - p.a + 1
+	case pNode:
+		return p.a, p.a, 0, 1
+	}
+	return 0, 0, 0, 0
+}
+
+// lowerBound is the distance and fixed cost of the route made of ps,
+// a lower bound of its penalised cost.
+func (ls *localSearch) lowerBound(cl int, ps []piece) float64 {
+	c := ls.c
+	prev, dist, n := -1, 0.0, 0
+	for _, p := range ps {
+		f, l, d, k := ls.span(p)
+		if f < 0 {
+			continue
+		}
+		if prev >= 0 {
+			dist += c.dist[prev*c.nn+f]
+		}
+		dist += d
+		n += k
+		prev = l
+	}
+	if n == 0 {
+		return 0
+	}
+	k := &c.classes[cl]
+	return k.fixed + k.perDist*dist
+}
+
+// evalLoad is eval for instances without time constraints: distance and
+// load only, without building segments.
+func (ls *localSearch) evalLoad(cl int, ps []piece) float64 {
+	c := ls.c
+	prev, dist, n := -1, 0.0, 0
+	var load [MaxDimensions]float64
+	for _, p := range ps {
+		f, l, d, k := ls.span(p)
+		if f < 0 {
+			continue
+		}
+		if prev >= 0 {
+			dist += c.dist[prev*c.nn+f]
+		}
+		dist += d
+		n += k
+		prev = l
+		rt := &ls.routes[p.r]
+		switch p.kind {
+		case pPre:
+			for x := 0; x < c.dims; x++ {
+				load[x] += rt.fwd[p.a].load[x]
+			}
+		case pSuf:
+			for x := 0; x < c.dims; x++ {
+				load[x] += rt.bwd[p.a].load[x]
+			}
+		case pMid, pRev:
+			for x := 0; x < c.dims; x++ {
+				load[x] += rt.fwd[p.b].load[x] - rt.fwd[p.a-1].load[x]
+			}
+		case pNode:
+			for x := 0; x < c.dims; x++ {
+				load[x] += c.node[p.a].load[x]
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	k := &c.classes[cl]
+	cost := k.fixed + k.perDist*dist
+	for x := 0; x < c.dims; x++ {
+		if load[x] > k.cap[x] {
+			cost += ls.pc * (load[x] - k.cap[x]) / c.capRef[x]
+		}
+	}
+	return cost
+}
+
 // try applies the move if it improves: route r1 becomes ps1 and, when
 // r2 >= 0, route r2 becomes ps2.
 func (ls *localSearch) try(r1 int, ps1 []piece, r2 int, ps2 []piece) bool {
 	R1 := &ls.routes[r1]
-	delta := ls.eval(R1.cl, ps1) - R1.pen
+	var delta float64
+	if ls.c.timed {
+		// Distances first: most moves fail already on them.
+		lb := ls.lowerBound(R1.cl, ps1) - R1.pen
+		if r2 >= 0 {
+			lb += ls.lowerBound(ls.routes[r2].cl, ps2) - ls.routes[r2].pen
+		}
+		if lb > -eps {
+			return false
+		}
+		delta = ls.eval(R1.cl, ps1) - R1.pen
+	} else {
+		delta = ls.evalLoad(R1.cl, ps1) - R1.pen
+	}
 	if r2 >= 0 {
 		R2 := &ls.routes[r2]
 		if delta-R2.pen > -eps {
 			// new route 2 costs at least 0
 			return false
 		}
-		delta += ls.eval(R2.cl, ps2) - R2.pen
+		if ls.c.timed {
+			delta += ls.eval(R2.cl, ps2) - R2.pen
+		} else {
+			delta += ls.evalLoad(R2.cl, ps2) - R2.pen
+		}
 	}
 	if delta > -eps {
 		return false
@@ -425,7 +541,9 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 				}
 			}
 		}
-		if !improved && !ls.swapClasses() {
+		// As HGS: the empty-route moves only start in the second pass, so
+		// always make one.
+		if !improved && loop > 0 && !ls.swapClasses() {
 			break
 		}
 	}

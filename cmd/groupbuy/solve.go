@@ -53,6 +53,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !chk.Feasible {
 		fmt.Fprintf(stderr, "solve: warning: solution infeasible: %v\n", chk.Problems)
 	}
+	fmt.Fprintf(stderr, "solve: %s: %d customers, %d generations, %d routes, cost %s\n", in.Name, in.Dimension-1, sol.Iterations, chk.Routes, in.FormatCost(chk.Cost))
 	for _, u := range sol.Unserved {
 		fmt.Fprintf(stderr, "solve: unserved %s\n", u)
 	}

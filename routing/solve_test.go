@@ -1,0 +1,220 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// smallCity is a quick domain problem around a warehouse.
+func smallCity(n int, seed uint64) *Problem {
+	return GenerateCity(CityCase{Stops: n, RadiusM: 6000, Clusters: 5, Seed: seed})
+}
+
+func mustSolve(t *testing.T, p *Problem, opt Options) *Solution {
+	t.Helper()
+	sol, err := Solve(context.Background(), p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSolution(p, sol); err != nil {
+		t.Fatalf("checker: %v", err)
+	}
+	return sol
+}
+
+func TestDeterminism(t *testing.T) {
+	in := readInstance(t, filepath.Join(benchDir, "vrptw", "R101.vrp"))
+	opt := Options{MaxIterations: 150, Seed: 42, Threads: 1}
+	a := mustSolve(t, in.Problem(), opt)
+	b := mustSolve(t, in.Problem(), opt)
+	if !reflect.DeepEqual(in.SolutionRoutes(a), in.SolutionRoutes(b)) || a.Cost != b.Cost {
+		t.Fatalf("same seed and budget gave different plans: %v vs %v", a.Cost, b.Cost)
+	}
+	p := smallCity(60, 3)
+	c := mustSolve(t, p, opt)
+	d := mustSolve(t, p, opt)
+	if !reflect.DeepEqual(c.Routes, d.Routes) {
+		t.Fatal("city: same seed and budget gave different plans")
+	}
+}
+
+func TestCancellationReturnsBest(t *testing.T) {
+	in := readInstance(t, filepath.Join(benchDir, "cvrp", "X-n101-k25.vrp"))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	sol, err := Solve(ctx, in.Problem(), Options{Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(t0); el > 2*time.Second {
+		t.Fatalf("took %v after a 300ms cancellation", el)
+	}
+	chk := CheckVRPLIB(in, in.SolutionRoutes(sol))
+	if !chk.Feasible || len(sol.Unserved) != 0 {
+		t.Fatalf("cancelled search returned an infeasible plan: %v, unserved %v", chk.Problems, sol.Unserved)
+	}
+	// Cancelled before it starts: still a plan.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	sol, err = Solve(ctx2, in.Problem(), Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chk := CheckVRPLIB(in, in.SolutionRoutes(sol)); len(sol.Unserved) == 0 && !chk.Feasible {
+		t.Fatalf("plan after immediate cancel infeasible: %v", chk.Problems)
+	}
+}
+
+func TestBenchSmoke(t *testing.T) {
+	for _, f := range []string{"cvrp/X-n101-k25.vrp", "vrptw/C101.vrp", "vrptw/R201.vrp", "vrptw/RC105.vrp"} {
+		in := readInstance(t, filepath.Join(benchDir, f))
+		_, chk := solveInstance(t, in, Options{MaxIterations: 200, Seed: 1, Threads: 2})
+		t.Logf("%s: cost %v, %d routes", in.Name, chk.Cost, chk.Routes)
+	}
+}
+
+func TestUnservedReasons(t *testing.T) {
+	p := smallCity(30, 5)
+	p.Vehicles = p.Vehicles[:1]
+	p.Vehicles[0].Count = 2
+	// Too heavy for any vehicle.
+	p.Stops[0].Demand = Load{p.Vehicles[0].Capacity[0] + 1, 1}
+	// Window closes before anyone can get there from the depot.
+	p.Stops[1].Window = TimeWindow{Start: 6*3600 + 10, End: 6*3600 + 20}
+	// More stops than 2 vans can serve in three hours.
+	extra := smallCity(200, 6).Stops
+	for i := range extra {
+		extra[i].ID = StringID(fmt.Sprintf("X%d", i))
+	}
+	p.Stops = append(p.Stops, extra...)
+	sol := mustSolve(t, p, Options{MaxIterations: 60, Seed: 1, Threads: 1})
+	reasons := map[string]string{}
+	for _, u := range sol.Unserved {
+		reasons[u.ID.String()] = u.Reason
+	}
+	if reasons[p.Stops[0].ID.String()] != ReasonCapacity {
+		t.Errorf("heavy stop: reason %q", reasons[p.Stops[0].ID.String()])
+	}
+	if reasons[p.Stops[1].ID.String()] != ReasonTimeWindow {
+		t.Errorf("early stop: reason %q", reasons[p.Stops[1].ID.String()])
+	}
+	n := 0
+	for _, r := range reasons {
+		if r == ReasonNoVehicle {
+			n++
+		}
+	}
+	if n == 0 || len(sol.Routes) > 2 {
+		t.Errorf("%d stops without vehicle, %d routes", n, len(sol.Routes))
+	}
+}
+
+func TestMultiDimensionalCapacity(t *testing.T) {
+	p := smallCity(80, 8)
+	p.Vehicles = []VehicleType{{Name: "van", Capacity: Load{1e9, 2_000_000}}}
+	for i := range p.Stops {
+		p.Stops[i].Window = TimeWindow{}
+		p.Stops[i].Demand = Load{1000, 100_000} // volume binds: 20 stops per van
+	}
+	sol := mustSolve(t, p, Options{MaxIterations: 100, Seed: 2, Threads: 1})
+	if len(sol.Unserved) != 0 || len(sol.Routes) < 4 {
+		t.Fatalf("%d routes, %d unserved", len(sol.Routes), len(sol.Unserved))
+	}
+	for _, r := range sol.Routes {
+		if r.Load[1] > 2_000_000 {
+			t.Fatalf("volume %d over capacity", r.Load[1])
+		}
+	}
+}
+
+func TestHeterogeneousFleet(t *testing.T) {
+	p := smallCity(120, 9)
+	p.Vehicles = []VehicleType{
+		{Name: "van", Count: 2, Capacity: Load{1_500_000, 8_000_000}, FixedCost: 50, DistanceCost: 0.001},
+		{Name: "truck", Count: 3, Capacity: Load{3_000_000, 16_000_000}, FixedCost: 90, DistanceCost: 0.002},
+	}
+	for i := range p.Stops {
+		p.Stops[i].Window = TimeWindow{}
+		p.Stops[i].Demand = Load{60_000, 300_000}
+	}
+	// 7.2 t: needs at least 2 trucks plus vans.
+	sol := mustSolve(t, p, Options{MaxIterations: 150, Seed: 3, Threads: 1})
+	if len(sol.Unserved) != 0 {
+		t.Fatalf("unserved: %v", sol.Unserved)
+	}
+	count := map[int]int{}
+	for _, r := range sol.Routes {
+		count[r.VehicleType]++
+	}
+	if count[0] > 2 || count[1] > 3 {
+		t.Fatalf("fleet counts exceeded: %v", count)
+	}
+}
+
+func TestCitySmallFeasible(t *testing.T) {
+	p := smallCity(150, 4)
+	sol := mustSolve(t, p, Options{MaxIterations: 100, Seed: 1, Threads: 2})
+	if len(sol.Unserved) != 0 {
+		t.Fatalf("unserved %v", sol.Unserved)
+	}
+	for _, r := range sol.Routes {
+		for _, v := range r.Visits {
+			if v.Start < 7*3600 || v.Start > 10*3600 || v.Depart-v.Start != 300 {
+				t.Fatalf("visit %+v outside 07:00-10:00 or wrong service", v)
+			}
+		}
+	}
+}
+
+func TestHaversine(t *testing.T) {
+	paris, london := Location{48.8566, 2.3522}, Location{51.5074, -0.1278}
+	if d := HaversineMetres(paris, london); math.Abs(d-343_500) > 2000 {
+		t.Fatalf("Paris-London %v m", d)
+	}
+	m, err := Haversine{}.Matrix(context.Background(), []Location{paris, london, paris})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Distance[0] != 0 || m.Distance[1] != m.Distance[3] || m.Distance[2] != 0 {
+		t.Fatalf("matrix %v", m.Distance)
+	}
+	if want := math.Round(HaversineMetres(paris, london) * 1.3); m.Distance[1] != want {
+		t.Fatalf("road factor: %v, want %v", m.Distance[1], want)
+	}
+	if sp := m.Distance[1] / m.Duration[1]; math.Abs(sp-25/3.6) > 0.01 {
+		t.Fatalf("speed %v m/s", sp)
+	}
+}
+
+func TestReadOSRMTable(t *testing.T) {
+	js := `{"code":"Ok","durations":[[0,10.5],[11,0]],"distances":[[0,100],[120,null]]}`
+	m, err := ReadOSRMTable(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.N != 2 || m.Duration[1] != 10.5 || m.Distance[2] != 120 || m.Distance[3] < 1e8 {
+		t.Fatalf("%+v", m)
+	}
+	if _, err := ReadOSRMTable(strings.NewReader(`{"code":"Ok","durations":[[0]]}`)); err == nil {
+		t.Fatal("missing distances accepted")
+	}
+	// A supplied, asymmetric matrix drives the solver.
+	p := &Problem{
+		Stops:    []Stop{{ID: IntID(1), Demand: Load{1}}, {ID: IntID(2), Demand: Load{1}}},
+		Vehicles: []VehicleType{{Capacity: Load{5}}},
+		Matrix: FixedMatrix{M: &Matrix{N: 3,
+			Distance: []float64{0, 10, 50, 50, 0, 10, 10, 50, 0},
+			Duration: []float64{0, 10, 50, 50, 0, 10, 10, 50, 0}}},
+	}
+	sol := mustSolve(t, p, Options{MaxIterations: 50, Threads: 1})
+	if sol.Distance != 30 || sol.Routes[0].Visits[0].ID != IntID(1) {
+		t.Fatalf("asymmetric: %+v", sol)
+	}
+}
