@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -56,7 +55,7 @@ type IntakeOptions struct {
 // NewIntake starts the batch workers; Close stops them.
 func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOptions) *Intake {
 	if opt.Workers <= 0 {
-		opt.Workers = 4
+		opt.Workers = 2
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
@@ -125,6 +124,10 @@ func (in *Intake) work() {
 // we looked; the batch is rolled back and run again, seeing that order.
 var errKeyRace = errors.New("idempotency key inserted concurrently")
 
+// errStockRace means the stock read without a lock changed before the batch
+// took it; the batch is rolled back and run again with the rows locked first.
+var errStockRace = errors.New("stock taken concurrently")
+
 func (in *Intake) run(batch []*placeCall) {
 	live := batch[:0:0]
 	for _, c := range batch {
@@ -139,16 +142,21 @@ func (in *Intake) run(batch []*placeCall) {
 	}
 	var results []placeResult
 	var err error
+	lockFirst := false
 	for attempt := 0; attempt < 5; attempt++ {
 		// The batch outlives any one client: use a context of its own.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err = platform.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
 			var err error
 			// PostgreSQL keeps microseconds; so does the answer, so a replay is identical.
-			results, err = placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live)
+			results, err = placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live, lockFirst)
 			return err
 		})
 		cancel()
+		if errors.Is(err, errStockRace) {
+			lockFirst = true
+			continue
+		}
 		if !errors.Is(err, errKeyRace) {
 			break
 		}
@@ -181,7 +189,13 @@ type orderKey struct {
 
 // placeBatch decides every call of the batch inside tx. Per-order refusals
 // are results; only infrastructure failures are errors, rolling back all.
-func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall) ([]placeResult, error) {
+//
+// Normally the sale items are read without a lock and taken at the very end
+// by one conditional UPDATE, so a hot item's row stays locked only for that
+// statement and the commit. When that UPDATE finds less stock than the read
+// promised (near sell-out), the batch runs again with lockFirst, locking the
+// items before deciding, so orders are served strictly in arrival order.
+func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall, lockFirst bool) ([]placeResult, error) {
 	results := make([]placeResult, len(calls))
 	decided := make([]bool, len(calls))
 	refuse := func(i int, err error) { results[i], decided[i] = placeResult{err: err}, true }
@@ -230,17 +244,20 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		}
 	}
 
-	// Lock the sale items in id order so concurrent batches cannot deadlock.
+	// Locks are taken in id order so concurrent batches cannot deadlock.
 	ids := make([]int64, 0, len(itemSet))
 	for id := range itemSet {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 	var lockedRows []lockedItem
-	const lockQ = `SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
+	itemQ := `SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
 		FROM sale_items si JOIN products p ON p.id = si.product_id
-		WHERE si.id = ANY($1) ORDER BY si.id FOR UPDATE OF si`
-	if err := sqlx.SelectContext(ctx, tx, &lockedRows, lockQ, pq.Array(ids)); err != nil {
+		WHERE si.id = ANY($1) ORDER BY si.id`
+	if lockFirst {
+		itemQ += ` FOR NO KEY UPDATE OF si`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &lockedRows, itemQ, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	items := make(map[int64]*lockedItem, len(lockedRows))
@@ -255,9 +272,11 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			residentIDs = append(residentIDs, c.req.Resident.ID)
 		}
 	}
-	residents, err := pickup.ResidentsByID(ctx, tx, residentIDs)
-	if err != nil {
-		return nil, err
+	residents := map[int64]pickup.Resident{}
+	if len(residentIDs) > 0 {
+		if residents, err = pickup.ResidentsByID(ctx, tx, residentIDs); err != nil {
+			return nil, err
+		}
 	}
 
 	// Decide in arrival order against the locked stock.
@@ -289,9 +308,11 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	}
 
 	if len(accepted) > 0 {
-		byPhone, err := pickup.EnsureResidents(ctx, tx, newPeople, now)
-		if err != nil {
-			return nil, err
+		byPhone := map[string]pickup.Resident{}
+		if len(newPeople) > 0 {
+			if byPhone, err = pickup.EnsureResidents(ctx, tx, newPeople, now); err != nil {
+				return nil, err
+			}
 		}
 		orders := make([]Order, len(accepted))
 		for n, i := range accepted {
@@ -475,21 +496,34 @@ func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted
 	return err
 }
 
-// takeStock adds the batch's units to the sold counters; the table's CHECK
-// constraint is a second guard against overselling.
+// takeStock adds the batch's units to the sold counters, in id order, only
+// where they fit under the cap; if any does not, the batch must be decided
+// again under lock. The table's CHECK constraint is a last guard.
 func takeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.Time) error {
-	ids, qty := make([]int64, 0, len(sold)), make([]int64, 0, len(sold))
-	for id, q := range sold {
-		ids, qty = append(ids, id), append(qty, q)
+	ids := make([]int64, 0, len(sold))
+	for id := range sold {
+		ids = append(ids, id)
 	}
-	const q = `UPDATE sale_items si SET sold = si.sold + d.q, updated_at = $3
-		FROM unnest($1::bigint[], $2::int[]) AS d(id, q) WHERE si.id = d.id`
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	qty := make([]int64, len(ids))
+	for i, id := range ids {
+		qty[i] = sold[id]
+	}
+	// The CTE locks the rows in id order whatever join the planner picks for
+	// the UPDATE, so two batches never lock the same items in opposite orders.
+	// NO KEY UPDATE, not UPDATE: the batch's order_lines already hold KEY
+	// SHARE locks on these rows through their foreign key, in no set order,
+	// and FOR UPDATE would conflict with those of other batches.
+	const q = `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS d(id, q)),
+		locked AS (SELECT si.id FROM sale_items si JOIN d ON d.id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
+		UPDATE sale_items si SET sold = si.sold + d.q, updated_at = $3
+		FROM d, locked WHERE si.id = d.id AND locked.id = si.id AND si.sold + d.q <= si.stock_cap`
 	res, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(qty), now)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
-		return fmt.Errorf("take stock: updated %d of %d sale items", n, len(ids))
+		return errStockRace
 	}
 	return nil
 }

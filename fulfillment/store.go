@@ -160,7 +160,7 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		DeliveryDate Date        `db:"delivery_date"`
 		Status       OrderStatus `db:"status"`
 	}
-	err := tx.GetContext(ctx, &row, `SELECT leader_id, warehouse_id, delivery_date, status FROM orders WHERE id = $1 FOR UPDATE`, orderID)
+	err := tx.GetContext(ctx, &row, `SELECT leader_id, warehouse_id, delivery_date, status FROM orders WHERE id = $1 FOR NO KEY UPDATE`, orderID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, ErrOrderNotFound
 	}
@@ -181,7 +181,7 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		}
 		// Lock the sale items in id order, as intake does.
 		const release = `WITH l AS (SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1),
-			locked AS (SELECT si.id FROM sale_items si JOIN l ON l.sale_item_id = si.id ORDER BY si.id FOR UPDATE OF si)
+			locked AS (SELECT si.id FROM sale_items si JOIN l ON l.sale_item_id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
 			UPDATE sale_items si SET sold = si.sold - l.quantity, updated_at = $2 FROM l, locked
 			WHERE si.id = l.sale_item_id AND locked.id = si.id`
 		if _, err := tx.ExecContext(ctx, release, orderID, now); err != nil {

@@ -53,7 +53,7 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt,
 		rdb:  ropt.MakeRedisClient().(redis.UniversalClient),
 		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL)}
-	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{})
+	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers})
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
 	return a, nil

@@ -1,14 +1,407 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/fulfillment"
 	"groupbuy/internal/platform"
+	"groupbuy/pickup"
 )
 
+// loadConfig is what one load test run does.
+type loadConfig struct {
+	clients  int
+	duration time.Duration
+	warmup   time.Duration
+	leaders  int
+	skus     int
+	burst    int // orders fired at the hot SKU's last units in the sell-out phase
+	pgbench  bool
+	pgScale  int
+	keep     bool
+}
+
+// runLoadtest measures order intake over real HTTP on loopback: many
+// concurrent leaders place 3-line orders, each containing one hot SKU, then a
+// burst sells that SKU out; pgbench's default script runs against the same
+// PostgreSQL with the same client count for comparison. It makes its own
+// scratch databases on DATABASE_URL's server and drops them afterwards.
 func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	return errors.New("loadtest: not built yet")
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lc loadConfig
+	fs.IntVar(&lc.clients, "clients", 32, "concurrent leader clients (and pgbench clients)")
+	fs.DurationVar(&lc.duration, "duration", 20*time.Second, "measured time")
+	fs.DurationVar(&lc.warmup, "warmup", 3*time.Second, "unmeasured time before")
+	fs.IntVar(&lc.leaders, "leaders", 500, "group leaders (pickup points)")
+	fs.IntVar(&lc.skus, "skus", 500, "SKUs on sale")
+	fs.IntVar(&lc.burst, "burst", 2000, "orders fired at the hot SKU's last 500 units")
+	fs.BoolVar(&lc.pgbench, "pgbench", true, "run pgbench for comparison")
+	fs.IntVar(&lc.pgScale, "pgbench-scale", 0, "pgbench scale factor (0: the client count, so pgbench has no single hot row)")
+	fs.BoolVar(&lc.keep, "keep", false, "keep the scratch database")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API and load generator) to FILE")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("loadtest: DATABASE_URL must name a PostgreSQL server (the test creates its own databases there)")
+	}
+	if lc.pgScale == 0 {
+		lc.pgScale = lc.clients
+	}
+	dbName := "groupbuy_load_" + randomHex(4)
+	dbURL, err := withDatabase(cfg.DatabaseURL, dbName)
+	if err != nil {
+		return err
+	}
+	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+dbName); err != nil {
+		return err
+	}
+	if !lc.keep {
+		defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
+	}
+	cfg.DatabaseURL = dbURL
+	if cfg.RedisURL == "" {
+		cfg.RedisURL = "redis://127.0.0.1:6379/0" // only /healthz touches Redis during the test
+	}
+	cfg.DBMaxConns = max(cfg.DBMaxConns, 20)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newApp(ctx, cfg, quiet, platform.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "setting up %d leaders and %d SKUs in %s\n", lc.leaders, lc.skus, dbName)
+	city, err := setUpLoadCity(ctx, a, lc)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	defer stopSrv()
+	go serveHTTP(srvCtx, l, a.handler(), quiet)
+	api := "http://" + l.Addr().String()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res := driveOrders(ctx, api, city, lc)
+	fmt.Fprintf(stdout, "\norder intake: %d clients, %s measured after %s warm-up\n", lc.clients, lc.duration, lc.warmup)
+	fmt.Fprintf(stdout, "  orders placed      %d (%.0f orders/s, %.0f order lines/s)\n", res.ok, res.rate, res.rate*3)
+	fmt.Fprintf(stdout, "  latency            p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n", res.p50, res.p95, res.p99, res.max)
+	fmt.Fprintf(stdout, "  refused            %d sold out, %d other errors (%d 5xx)\n", res.soldOut, res.other, res.fiveXX)
+
+	burst, err := sellOut(ctx, a, api, city, lc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nsell-out burst: %d orders at the hot SKU's last %d units\n", lc.burst, burst.cap-burst.soldBefore)
+	fmt.Fprintf(stdout, "  accepted %d, sold out %d, other %d; sold %d of cap %d; order lines say %d; oversold %d\n",
+		burst.accepted, burst.soldOut, burst.other, burst.soldAfter, burst.cap, burst.fromLines, max(0, burst.soldAfter-burst.cap))
+
+	if lc.pgbench {
+		tps, err := runPgbench(ctx, cfg, stdout, lc)
+		if err != nil {
+			return fmt.Errorf("pgbench: %w", err)
+		}
+		fmt.Fprintf(stdout, "\npgbench (TPC-B-like default script, scale %d, %d clients, %s): %.0f tps\n", lc.pgScale, lc.clients, lc.duration, tps)
+		fmt.Fprintf(stdout, "  order throughput / pgbench tps = %.2f\n", res.rate/tps)
+	}
+	if burst.soldAfter > burst.cap || burst.fromLines != burst.soldAfter {
+		return fmt.Errorf("loadtest: stock disagrees: sold %d, cap %d, lines %d", burst.soldAfter, burst.cap, burst.fromLines)
+	}
+	return nil
+}
+
+type loadCity struct {
+	date    fulfillment.Date
+	tokens  []string
+	hot     int64
+	others  []int64
+	hotCap  int64
+	nextKey atomic.Int64
+}
+
+func setUpLoadCity(ctx context.Context, a *app, lc loadConfig) (*loadCity, error) {
+	w, err := a.pickup.CreateWarehouse(ctx, pickup.Warehouse{Code: "LOAD", Name: "压测仓", Lat: 31.2, Lng: 121.4,
+		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
+	if err != nil {
+		return nil, err
+	}
+	city := &loadCity{date: fulfillment.Date{Time: time.Now().UTC().AddDate(0, 0, 3).Truncate(24 * time.Hour)}}
+	for i := range lc.leaders {
+		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
+			Point: pickup.Point{Code: fmt.Sprintf("L%05d", i), WarehouseID: w.ID, Name: fmt.Sprintf("压测自提点%d", i),
+				Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: "08:00", Closes: "21:00"},
+			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1370%07d", i)})
+		if err != nil {
+			return nil, err
+		}
+		city.tokens = append(city.tokens, pc.LeaderToken)
+	}
+	products := make([]fulfillment.Product, lc.skus)
+	for i := range products {
+		products[i] = fulfillment.Product{SKU: fmt.Sprintf("LOAD%05d", i), Name: fmt.Sprintf("压测商品%d", i), Unit: "份",
+			WeightG: 500, VolumeML: 600, Zone: fulfillment.Ambient, Bin: fmt.Sprintf("A-%05d", i)}
+	}
+	if products, err = a.orders.SaveProducts(ctx, products); err != nil {
+		return nil, err
+	}
+	offers := make([]fulfillment.Offer, len(products))
+	for i, p := range products {
+		offers[i] = fulfillment.Offer{ProductID: p.ID, PriceFen: 990, StockCap: fulfillment.MaxStockCap}
+	}
+	items, err := a.orders.Publish(ctx, w.ID, city.date, offers)
+	if err != nil {
+		return nil, err
+	}
+	city.hot = items[0].ID
+	for _, it := range items[1:] {
+		city.others = append(city.others, it.ID)
+	}
+	return city, nil
+}
+
+// order returns a 3-line order: the hot SKU and two others.
+func (c *loadCity) order(rng *rand.Rand, leader int) []byte {
+	a := c.others[rng.IntN(len(c.others))]
+	b := c.others[rng.IntN(len(c.others))]
+	for b == a {
+		b = c.others[rng.IntN(len(c.others))]
+	}
+	body, _ := json.Marshal(fulfillment.OrderRequest{
+		Resident: fulfillment.ResidentRef{Phone: fmt.Sprintf("15%04d%05d", leader, rng.IntN(40)), Name: "居民"},
+		Lines: []fulfillment.LineRequest{{SaleItemID: c.hot, Quantity: 1}, {SaleItemID: a, Quantity: int64(1 + rng.IntN(3))},
+			{SaleItemID: b, Quantity: 1}},
+	})
+	return body
+}
+
+type loadResult struct {
+	ok, soldOut, other, fiveXX int64
+	rate                       float64
+	p50, p95, p99, max         float64
+}
+
+func post(client *http.Client, api, token, key string, body []byte) (int, []byte, error) {
+	req, _ := http.NewRequest("POST", api+"/api/v1/leader/orders", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Idempotency-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+func loadClient(clients int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
+}
+
+func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig) loadResult {
+	client := loadClient(lc.clients)
+	start := time.Now()
+	measureFrom, measureTo := start.Add(lc.warmup), start.Add(lc.warmup+lc.duration)
+	var mu sync.Mutex
+	var lat []float64
+	var res loadResult
+	var wg sync.WaitGroup
+	for i := range lc.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			var mine []float64
+			var ok, soldOut, other, fiveXX int64
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(measureTo) {
+					break
+				}
+				leader := rng.IntN(len(city.tokens))
+				key := "load-" + strconv.FormatInt(city.nextKey.Add(1), 10)
+				status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
+				t1 := time.Now()
+				if t0.Before(measureFrom) {
+					continue
+				}
+				switch {
+				case err == nil && status == http.StatusCreated:
+					ok++
+					mine = append(mine, float64(t1.Sub(t0).Microseconds())/1000)
+				case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
+					soldOut++
+				default:
+					other++
+					if status >= 500 {
+						fiveXX++
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			res.ok, res.soldOut, res.other, res.fiveXX = res.ok+ok, res.soldOut+soldOut, res.other+other, res.fiveXX+fiveXX
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.rate = float64(res.ok) / lc.duration.Seconds()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	res.p50, res.p95, res.p99 = pct(0.50), pct(0.95), pct(0.99)
+	if len(lat) > 0 {
+		res.max = lat[len(lat)-1]
+	}
+	return res
+}
+
+type burstResult struct {
+	accepted, soldOut, other              int64
+	cap, soldBefore, soldAfter, fromLines int64
+}
+
+// sellOut sets the hot SKU's cap to 500 above what is sold and fires more
+// orders than that at it, concurrently; then the counters must match the rows.
+func sellOut(ctx context.Context, a *app, api string, city *loadCity, lc loadConfig) (burstResult, error) {
+	var r burstResult
+	if err := a.db.GetContext(ctx, &r.soldBefore, `SELECT sold FROM sale_items WHERE id = $1`, city.hot); err != nil {
+		return r, err
+	}
+	r.cap = r.soldBefore + 500
+	if _, err := a.orders.SetCap(ctx, city.hot, r.cap); err != nil {
+		return r, err
+	}
+	client := loadClient(lc.clients)
+	var next atomic.Int64
+	var accepted, soldOut, other atomic.Int64
+	var wg sync.WaitGroup
+	for i := range lc.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 9))
+			for next.Add(1) <= int64(lc.burst) && ctx.Err() == nil {
+				leader := rng.IntN(len(city.tokens))
+				key := "burst-" + strconv.FormatInt(city.nextKey.Add(1), 10)
+				status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
+				switch {
+				case err == nil && status == http.StatusCreated:
+					accepted.Add(1)
+				case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
+					soldOut.Add(1)
+				default:
+					other.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.accepted, r.soldOut, r.other = accepted.Load(), soldOut.Load(), other.Load()
+	err := a.db.GetContext(ctx, &r.soldAfter, `SELECT sold FROM sale_items WHERE id = $1`, city.hot)
+	if err == nil {
+		err = a.db.GetContext(ctx, &r.fromLines, `SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol
+			JOIN orders o ON o.id = ol.order_id WHERE ol.sale_item_id = $1 AND o.status = 'placed'`, city.hot)
+	}
+	return r, err
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+// runPgbench initialises a scratch pgbench database on the same server and
+// runs the default script with the same client count.
+func runPgbench(ctx context.Context, cfg platform.Config, stdout io.Writer, lc loadConfig) (float64, error) {
+	name := "groupbuy_pgbench_" + randomHex(4)
+	pgURL, err := withDatabase(cfg.DatabaseURL, name)
+	if err != nil {
+		return 0, err
+	}
+	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+name); err != nil {
+		return 0, err
+	}
+	defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", "-s", strconv.Itoa(lc.pgScale), pgURL).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("pgbench -i: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(ctx, "pgbench", "-c", strconv.Itoa(lc.clients), "-j", "2",
+		"-T", strconv.Itoa(int(lc.duration.Seconds())), pgURL).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no tps in pgbench output:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = crand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// withDatabase returns a PostgreSQL URL naming another database.
+func withDatabase(pgURL, name string) (string, error) {
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func adminExec(ctx context.Context, pgURL, stmt string) error {
+	db, err := sqlx.Open("postgres", pgURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
 }

@@ -16,6 +16,9 @@ type Config struct {
 	LogLevel    slog.Level    // GROUPBUY_LOG_LEVEL: debug, info, warn, error
 	DBMaxConns  int           // GROUPBUY_DB_MAX_CONNS, per process
 	TokenTTL    time.Duration // GROUPBUY_TOKEN_CACHE_TTL: how long a token check is cached
+	// IntakeWorkers is GROUPBUY_INTAKE_WORKERS: order batches committed at
+	// once per process. Fewer workers make larger batches.
+	IntakeWorkers int
 }
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
@@ -27,6 +30,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DataDir:     getenv("GROUPBUY_DATA_DIR"),
 		DBMaxConns:  20,
 		TokenTTL:    5 * time.Second,
+		// Two batches in flight: one commits (waiting on the WAL flush) while
+		// the next is built; more only split the queue into smaller batches.
+		IntakeWorkers: 2,
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -45,6 +51,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("GROUPBUY_DB_MAX_CONNS: want a positive integer, got %q", v)
 		}
 		c.DBMaxConns = n
+	}
+	if v := getenv("GROUPBUY_INTAKE_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return c, fmt.Errorf("GROUPBUY_INTAKE_WORKERS: want 1 to 64, got %q", v)
+		}
+		c.IntakeWorkers = n
 	}
 	if v := getenv("GROUPBUY_TOKEN_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
