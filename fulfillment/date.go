@@ -32,8 +32,11 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 		return platform.InvalidField("delivery_date", "delivery_date must be a string YYYY-MM-DD")
 	}
 	v, err := ParseDate("delivery_date", string(b[1:len(b)-1]))
+	if err != nil {
+		return err
+	}
 	*d = v
-	return err
+	return nil
 }
 
 // Value stores the date as a PostgreSQL date.

@@ -20,10 +20,7 @@ import (
 // runDev is the embedded default: private PostgreSQL and Redis when none is
 // configured, migrations, a demo city on first start, then API and worker in
 // one process until Ctrl-C.
-func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fmt.Errorf("dev takes no arguments; configure it with environment variables")
-	}
+func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return err
 	}

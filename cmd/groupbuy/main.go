@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,6 +67,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	switch cmd {
+	case "serve", "worker", "dev", "migrate":
+		// Flags override the environment for the long-running commands.
+		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (DATABASE_URL)")
+		fs.StringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL (REDIS_URL)")
+		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "API listen address (GROUPBUY_ADDR)")
+		fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "dev mode's data folder (GROUPBUY_DATA_DIR)")
+		fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (GROUPBUY_LOG_LEVEL)")
+		if err := fs.Parse(rest); err != nil {
+			return errUsage
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	switch cmd {
 	case "serve":
@@ -73,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "worker":
 		return runWorker(ctx, cfg, log)
 	case "dev":
-		return runDev(ctx, cfg, log, rest, stdout)
+		return runDev(ctx, cfg, log, stdout)
 	case "migrate":
 		return runMigrate(ctx, cfg)
 	case "token":

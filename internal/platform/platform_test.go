@@ -1,0 +1,118 @@
+package platform
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/lib/pq"
+)
+
+func TestErrorsMapToStatusAndEnvelope(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{InvalidField("lines[0].quantity", "quantity must be positive"), 400, "invalid_field"},
+		{Errorf(Unauthorized, "", "no token"), 401, "unauthorized"},
+		{Errorf(Forbidden, "not_your_order", "x"), 403, "not_your_order"},
+		{fmt.Errorf("wrapped: %w", Errorf(NotFound, "order_not_found", "x")), 404, "order_not_found"},
+		{Errorf(Conflict, "sold_out", "x").With("remaining", 3), 409, "sold_out"},
+		{Errorf(Unprocessable, "cutoff_passed", "x"), 422, "cutoff_passed"},
+		{&pq.Error{Code: "57P01"}, 503, "unavailable"},
+		{errors.New("boom"), 500, "internal"},
+	}
+	for _, c := range cases {
+		r := NewEngine(quietLogger())
+		r.GET("/x", Handle(func(*gin.Context) error { return c.err }))
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+		var env struct {
+			Error map[string]any `json:"error"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil {
+			t.Fatalf("%v: body %s", c.err, w.Body)
+		}
+		if w.Code != c.status || env.Error["code"] != c.code || env.Error["message"] == "" {
+			t.Errorf("%v: got %d %s", c.err, w.Code, w.Body)
+		}
+		if c.status == 500 && strings.Contains(w.Body.String(), "boom") {
+			t.Error("an internal error leaked its text to the client")
+		}
+		if c.status == 503 && w.Header().Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+}
+
+func TestDecodeJSONNamesTheField(t *testing.T) {
+	type inner struct {
+		Quantity int64 `json:"quantity"`
+	}
+	var v struct {
+		Lines []inner `json:"lines"`
+	}
+	cases := map[string]string{
+		`{"lines":[{"quantity":"2"}]}`:  "lines.quantity",
+		`{"lines":[{"qty":2}]}`:         "qty",
+		`{"lines":[{"quantity":1e40}]}`: "lines.quantity",
+	}
+	for body, field := range cases {
+		var e *Error
+		if err := DecodeJSONBytes([]byte(body), &v); !errors.As(err, &e) || e.Field != field {
+			t.Errorf("%s: got %v, want field %s", body, err, field)
+		}
+	}
+	for _, body := range []string{``, `{`, `{"lines":[]} {}`, `{"lines":[]}x`} {
+		if err := DecodeJSONBytes([]byte(body), &v); KindOf(err) != Invalid {
+			t.Errorf("%q: got %v", body, err)
+		}
+	}
+}
+
+func TestReadCSVReportsLines(t *testing.T) {
+	rows, err := ReadCSV(strings.NewReader("\ufeffSKU,Name\nA,\"苹果, 红\"\n\nB,梨\n"), "sku", "name")
+	if err != nil || len(rows) != 2 || rows[0].Get("name") != "苹果, 红" || rows[1].Line != 4 {
+		t.Fatalf("rows %+v err %v", rows, err)
+	}
+	_, err = ReadCSV(strings.NewReader("sku,name\nA,1\nB\n"), "sku", "name")
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "line 3") {
+		t.Fatalf("ragged row: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader("sku\nA\n"), "sku", "name"); err == nil || !strings.Contains(err.Error(), `"name"`) {
+		t.Fatalf("missing column: %v", err)
+	}
+}
+
+func TestRolesAdmitted(t *testing.T) {
+	cases := []struct {
+		want []Role
+		have Role
+		ok   bool
+	}{
+		{[]Role{RoleLeader}, RoleLeader, true},
+		{[]Role{RoleLeader}, RoleAdmin, false}, // admins do not act as leaders
+		{[]Role{RoleOps}, RoleAdmin, true},
+		{[]Role{RoleOps}, RoleWarehouse, false},
+		{[]Role{RoleWarehouse, RoleOps}, RoleWarehouse, true},
+		{[]Role{RoleAdmin}, RoleOps, false},
+	}
+	for _, c := range cases {
+		if got := admits(c.want, c.have); got != c.ok {
+			t.Errorf("admits(%v, %s) = %v", c.want, c.have, got)
+		}
+	}
+	if HashToken("gb_a") == nil || string(HashToken("gb_a")) == string(HashToken("gb_b")) {
+		t.Error("token hashes collide")
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
