@@ -68,11 +68,22 @@ func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOp
 	return in
 }
 
-// Close stops the workers after the batches in flight.
+// Close stops the workers after the batches in flight; calls still queued
+// are answered 503 so no caller waits forever.
 func (in *Intake) Close() {
 	close(in.stop)
 	in.wg.Wait()
+	for {
+		select {
+		case c := <-in.queue:
+			c.done <- placeResult{err: errShuttingDown}
+		default:
+			return
+		}
+	}
 }
+
+var errShuttingDown = platform.Errorf(platform.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
 
 // Place places one order for a leader under an idempotency key. It returns
 // the order and whether it is a replay of an earlier request with that key.
