@@ -140,6 +140,10 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 		c.service[a] = float64(s.Service)
 		c.x[a], c.y[a] = s.Location.Lon, s.Location.Lat
 	}
+	c.angle = make([]float64, c.nn)
+	for a := 1; a < c.nn; a++ {
+		c.angle[a] = posMod(math.Atan2(c.y[a]-c.y[0], c.x[a]-c.x[0]))
+	}
 	c.buildSlots(p)
 	if c.n > 1 {
 		c.buildNeighbours(granular)

@@ -35,6 +35,7 @@ type core struct {
 	neigh    [][]int
 	maxDist  float64
 	x, y     []float64 // for polar ordering; may be zero
+	angle    []float64 // polar angle around the depot, in [0, 2π)
 	hasCoord bool
 }
 

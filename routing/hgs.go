@@ -48,10 +48,11 @@ type hgs struct {
 	iter     int
 	noImpr   int
 	maxNoImp int
+	initSize int
 }
 
 func newHGS(c *core, seed uint64) *hgs {
-	h := &hgs{c: c, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), maxNoImp: 20000}
+	h := &hgs{c: c, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), maxNoImp: 20000, initSize: popMu}
 	h.ls = newLocalSearch(c, h.rng)
 	maxDem := 0.0
 	for v := 1; v <= c.n; v++ {
@@ -236,7 +237,7 @@ func (h *hgs) restart() {
 
 // initial fills the population with 4*mu random educated individuals.
 func (h *hgs) initial(stop func() bool) {
-	for i := 0; i < 4*popMu; i++ {
+	for i := 0; i < h.initSize; i++ {
 		if stop != nil && stop() {
 			return
 		}
@@ -267,11 +268,7 @@ func (h *hgs) inject(o *individual) {
 
 // runHGS runs the search until stop; threads > 1 run independent searches
 // with consecutive seeds that share their best solution.
-func runHGS(ctx context.Context, c *core, opt Options) (*individual, *individual, int) {
-	deadline := time.Time{}
-	if opt.TimeLimit > 0 {
-		deadline = time.Now().Add(opt.TimeLimit)
-	}
+func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time) (*individual, *individual, int) {
 	threads := max(1, opt.Threads)
 	sh := &shared{}
 	results := make([]*hgs, threads)

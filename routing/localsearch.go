@@ -14,6 +14,8 @@ type lsRoute struct {
 	parts    costParts
 	pen      float64
 	modified int
+	lastSwap int // move counter when SWAP* last tested this route
+	sector   sector
 }
 
 // Piece kinds: a new route is described as a concatenation of pieces of
@@ -46,6 +48,9 @@ type localSearch struct {
 	neigh      [][]int
 	buf1, buf2 []int
 	emptyOf    []int // class -> an empty route, refreshed each pass
+	ins1, ins2 []best3
+	pbuf1      []piece
+	pbuf2      []piece
 }
 
 const eps = 1e-7
@@ -103,6 +108,12 @@ func (ls *localSearch) update(r int) {
 	for k := 1; k < m-1; k++ {
 		ls.routeOf[rt.seq[k]] = r
 		ls.posOf[rt.seq[k]] = k
+	}
+	if !c.timed {
+		rt.sector = sector{}
+		for _, v := range rt.seq[1 : m-1] {
+			rt.sector.extend(c.angle[v])
+		}
 	}
 	rt.parts = c.parts(rt.cl, &rt.fwd[m-1], m-2)
 	rt.pen = rt.parts.penalised(ls.pc, ls.ptw)
@@ -357,6 +368,91 @@ func (ls *localSearch) try(r1 int, ps1 []piece, r2 int, ps2 []piece) bool {
 	return true
 }
 
+// psMove describes a new route pre(pr, pa) + up to two nodes + suf(sr, sb):
+// the shape of every relocate, swap and 2-opt* move between routes.
+type psMove struct {
+	pr, pa int
+	n      [2]int
+	k      int // number of nodes used in n
+	sr, sb int
+}
+
+// evalPS evaluates a psMove without time constraints in O(dims).
+func (ls *localSearch) evalPS(cl int, m *psMove) float64 {
+	c := ls.c
+	P, S := &ls.routes[m.pr].fwd[m.pa], &ls.routes[m.sr].bwd[m.sb]
+	cnt := m.pa + len(ls.routes[m.sr].seq) - 1 - m.sb + m.k
+	if cnt == 0 {
+		return 0
+	}
+	load := P.load
+	for d := 0; d < c.dims; d++ {
+		load[d] += S.load[d]
+	}
+	dist := P.dist + S.dist
+	last := P.last
+	for i := 0; i < m.k; i++ {
+		v := m.n[i]
+		dist += c.dist[last*c.nn+v]
+		last = v
+		for d := 0; d < c.dims; d++ {
+			load[d] += c.node[v].load[d]
+		}
+	}
+	dist += c.dist[last*c.nn+S.first]
+	k := &c.classes[cl]
+	cost := k.fixed + k.perDist*dist
+	for d := 0; d < c.dims; d++ {
+		if load[d] > k.cap[d] {
+			cost += ls.pc * (load[d] - k.cap[d]) / c.capRef[d]
+		}
+	}
+	return cost
+}
+
+func (m *psMove) pieces(buf []piece) []piece {
+	buf = append(buf[:0], pre(m.pr, m.pa))
+	for i := 0; i < m.k; i++ {
+		buf = append(buf, nd(m.n[i]))
+	}
+	return append(buf, suf(m.sr, m.sb))
+}
+
+// tryPS is try for two psMoves; time-constrained instances take the
+// general path.
+func (ls *localSearch) tryPS(r1 int, m1 psMove, r2 int, m2 psMove) bool {
+	if ls.c.timed {
+		ls.pbuf1 = m1.pieces(ls.pbuf1)
+		ls.pbuf2 = m2.pieces(ls.pbuf2)
+		return ls.try(r1, ls.pbuf1, r2, ls.pbuf2)
+	}
+	R1, R2 := &ls.routes[r1], &ls.routes[r2]
+	delta := ls.evalPS(R1.cl, &m1) - R1.pen - R2.pen
+	if delta > -eps {
+		return false
+	}
+	if delta+ls.evalPS(R2.cl, &m2) > -eps {
+		return false
+	}
+	ls.pbuf1 = m1.pieces(ls.pbuf1)
+	ls.pbuf2 = m2.pieces(ls.pbuf2)
+	ls.buf1 = ls.materialize(ls.pbuf1, ls.buf1)
+	ls.buf2 = ls.materialize(ls.pbuf2, ls.buf2)
+	R1.seq = append(R1.seq[:0], ls.buf1...)
+	R2.seq = append(R2.seq[:0], ls.buf2...)
+	ls.update(r1)
+	ls.update(r2)
+	return true
+}
+
+func ps0(pr, pa, sr, sb int) psMove { return psMove{pr: pr, pa: pa, sr: sr, sb: sb} }
+func ps1(pr, pa, a, sr, sb int) psMove {
+	return psMove{pr: pr, pa: pa, n: [2]int{a}, k: 1, sr: sr, sb: sb}
+}
+func ps2(pr, pa, a, b, sr, sb int) psMove {
+	return psMove{pr: pr, pa: pa, n: [2]int{a, b}, k: 2, sr: sr, sb: sb}
+}
+
 func pre(r, a int) piece    { return piece{kind: pPre, r: r, a: a} }
 func suf(r, a int) piece    { return piece{kind: pSuf, r: r, a: a} }
 func mid(r, a, b int) piece { return piece{kind: pMid, r: r, a: a, b: b} }
@@ -371,26 +467,26 @@ func (ls *localSearch) interMoves(r1, i, r2, j int) bool {
 	u, x := R1.seq[i], R1.seq[i+1]
 	v, y := R2.seq[j], R2.seq[j+1]
 	// relocate u after v
-	if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+1)}, r2, []piece{pre(r2, j), nd(u), suf(r2, j+1)}) {
+	if ls.tryPS(r1, ps0(r1, i-1, r1, i+1), r2, ps1(r2, j, u, r2, j+1)) {
 		return true
 	}
 	if x != 0 {
-		if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+2)}, r2, []piece{pre(r2, j), nd(u), nd(x), suf(r2, j+1)}) {
+		if ls.tryPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, u, x, r2, j+1)) {
 			return true
 		}
-		if ls.try(r1, []piece{pre(r1, i-1), suf(r1, i+2)}, r2, []piece{pre(r2, j), nd(x), nd(u), suf(r2, j+1)}) {
+		if ls.tryPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, x, u, r2, j+1)) {
 			return true
 		}
 	}
 	if v != 0 {
-		if ls.try(r1, []piece{pre(r1, i-1), nd(v), suf(r1, i+1)}, r2, []piece{pre(r2, j-1), nd(u), suf(r2, j+1)}) {
+		if ls.tryPS(r1, ps1(r1, i-1, v, r1, i+1), r2, ps1(r2, j-1, u, r2, j+1)) {
 			return true
 		}
 		if x != 0 {
-			if ls.try(r1, []piece{pre(r1, i-1), nd(v), suf(r1, i+2)}, r2, []piece{pre(r2, j-1), nd(u), nd(x), suf(r2, j+1)}) {
+			if ls.tryPS(r1, ps1(r1, i-1, v, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+1)) {
 				return true
 			}
-			if y != 0 && ls.try(r1, []piece{pre(r1, i-1), nd(v), nd(y), suf(r1, i+2)}, r2, []piece{pre(r2, j-1), nd(u), nd(x), suf(r2, j+2)}) {
+			if y != 0 && ls.tryPS(r1, ps2(r1, i-1, v, y, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+2)) {
 				return true
 			}
 		}
@@ -398,7 +494,7 @@ func (ls *localSearch) interMoves(r1, i, r2, j int) bool {
 	// 2-opt*: swap tails. Tails carry their end depot, so only between
 	// classes with the same shift end.
 	if ls.c.classes[R1.cl].end == ls.c.classes[R2.cl].end {
-		if ls.try(r1, []piece{pre(r1, i), suf(r2, j+1)}, r2, []piece{pre(r2, j), suf(r1, i+1)}) {
+		if ls.tryPS(r1, ps0(r1, i, r2, j+1), r2, ps0(r2, j, r1, i+1)) {
 			return true
 		}
 	}
@@ -540,6 +636,9 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 					}
 				}
 			}
+		}
+		if !ls.c.timed && len(ls.routes) > 1 && ls.swapStarPass(loop) {
+			improved = true
 		}
 		// As HGS: the empty-route moves only start in the second pass, so
 		// always make one.

@@ -31,6 +31,11 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if opt.TimeLimit <= 0 && opt.MaxIterations <= 0 && ctx.Done() == nil {
 		return nil, errors.New("routing: set Options.TimeLimit, Options.MaxIterations or a cancellable context")
 	}
+	// The limit covers the matrix and set-up too: callers budget wall time.
+	deadline := time.Time{}
+	if opt.TimeLimit > 0 {
+		deadline = time.Now().Add(opt.TimeLimit)
+	}
 	if opt.Granularity <= 0 {
 		opt.Granularity = 20
 	}
@@ -48,7 +53,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		routes = make([][]int, len(c.slots))
 		routes[0] = []int{1}
 	} else {
-		best, bestInf, iters := runHGS(ctx, c, opt)
+		best, bestInf, iters := runHGS(ctx, c, opt, deadline)
 		sol.Iterations = iters
 		switch {
 		case best != nil:

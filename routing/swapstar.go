@@ -1,0 +1,237 @@
+package routing
+
+import "math"
+
+// SWAP* (Vidal 2022): exchange u of one route with v of another, each
+// reinserted at its best place in the other route rather than in the
+// other's position. Restricted to route pairs whose polar sectors around
+// the depot overlap, and to instances without time constraints, where
+// insertion costs are plain distance deltas.
+
+type sector struct {
+	start, end float64 // angles in [0, 2π); the arc from start to end, counter-clockwise
+	ok         bool
+}
+
+func posMod(a float64) float64 {
+	a = math.Mod(a, 2*math.Pi)
+	if a < 0 {
+		a += 2 * math.Pi
+	}
+	return a
+}
+
+func (s *sector) extend(a float64) {
+	if !s.ok {
+		s.start, s.end, s.ok = a, a, true
+		return
+	}
+	if posMod(a-s.start) <= posMod(s.end-s.start) {
+		return // inside
+	}
+	if posMod(a-s.end) <= posMod(s.start-a) {
+		s.end = a
+	} else {
+		s.start = a
+	}
+}
+
+func overlap(a, b *sector) bool {
+	return posMod(b.start-a.start) <= posMod(a.end-a.start) || posMod(a.start-b.start) <= posMod(b.end-b.start)
+}
+
+// insertion is a place to insert a node: after node `after`, at cost.
+type insertion struct {
+	cost  float64
+	after int
+}
+
+// best3 keeps the three cheapest insertions.
+type best3 [3]insertion
+
+func (b *best3) reset() {
+	for i := range b {
+		b[i] = insertion{math.Inf(1), -1}
+	}
+}
+
+func (b *best3) add(c float64, after int) {
+	if c >= b[2].cost {
+		return
+	}
+	switch {
+	case c < b[0].cost:
+		b[2], b[1], b[0] = b[1], b[0], insertion{c, after}
+	case c < b[1].cost:
+		b[2], b[1] = b[1], insertion{c, after}
+	default:
+		b[2] = insertion{c, after}
+	}
+}
+
+func (ls *localSearch) sectorOf(r int) sector {
+	var s sector
+	rt := &ls.routes[r]
+	for _, v := range rt.seq[1 : len(rt.seq)-1] {
+		s.extend(ls.c.angle[v])
+	}
+	return s
+}
+
+// loadPenalty is the capacity penalty of a route of class cl carrying load.
+func (ls *localSearch) loadPenalty(cl int, load *[MaxDimensions]float64) float64 {
+	c := ls.c
+	k := &c.classes[cl]
+	p := 0.0
+	for d := 0; d < c.dims; d++ {
+		if load[d] > k.cap[d] {
+			p += (load[d] - k.cap[d]) / c.capRef[d]
+		}
+	}
+	return p * ls.pc
+}
+
+// preInsert fills, for every customer u of route from, its three best
+// insertions into route to.
+func (ls *localSearch) preInsert(from, to int, out []best3) {
+	c := ls.c
+	F, T := &ls.routes[from], &ls.routes[to]
+	for k, u := range F.seq[1 : len(F.seq)-1] {
+		b := &out[k]
+		b.reset()
+		for p := 0; p < len(T.seq)-1; p++ {
+			a, n := T.seq[p], T.seq[p+1]
+			b.add(c.dist[a*c.nn+u]+c.dist[u*c.nn+n]-c.dist[a*c.nn+n], a)
+		}
+	}
+}
+
+// cheapestWithout is the best insertion of u (index ku in from's list)
+// into route to when v (at position j of to) is removed at the same time.
+func (ls *localSearch) cheapestWithout(u int, ins *best3, to, j int) insertion {
+	c := ls.c
+	T := &ls.routes[to]
+	v, pv, nv := T.seq[j], T.seq[j-1], T.seq[j+1]
+	best := insertion{math.Inf(1), -1}
+	for _, x := range ins {
+		if x.after >= 0 && x.after != v && x.after != pv {
+			best = x
+			break
+		}
+	}
+	// In place of v.
+	if d := c.dist[pv*c.nn+u] + c.dist[u*c.nn+nv] - c.dist[pv*c.nn+nv]; d < best.cost {
+		best = insertion{d, pv}
+	}
+	return best
+}
+
+// swapStar applies the best SWAP* move between routes r1 and r2, if improving.
+func (ls *localSearch) swapStar(r1, r2 int) bool {
+	c := ls.c
+	R1, R2 := &ls.routes[r1], &ls.routes[r2]
+	n1, n2 := len(R1.seq)-2, len(R2.seq)-2
+	if n1 == 0 || n2 == 0 {
+		return false
+	}
+	ls.ins1 = growBest3(ls.ins1, n1)
+	ls.ins2 = growBest3(ls.ins2, n2)
+	ls.preInsert(r1, r2, ls.ins1)
+	ls.preInsert(r2, r1, ls.ins2)
+	k1, k2 := &c.classes[R1.cl], &c.classes[R2.cl]
+	load1, load2 := R1.fwd[n1+1].load, R2.fwd[n2+1].load
+	pen1, pen2 := ls.loadPenalty(R1.cl, &load1), ls.loadPenalty(R2.cl, &load2)
+	bestCost := -eps
+	bu, bv := -1, -1
+	var insU, insV insertion
+	for i := 1; i <= n1; i++ {
+		u := R1.seq[i]
+		remU := c.dist[R1.seq[i-1]*c.nn+R1.seq[i+1]] - c.dist[R1.seq[i-1]*c.nn+u] - c.dist[u*c.nn+R1.seq[i+1]]
+		for j := 1; j <= n2; j++ {
+			v := R2.seq[j]
+			l1, l2 := load1, load2
+			for d := 0; d < c.dims; d++ {
+				l1[d] += c.node[v].load[d] - c.node[u].load[d]
+				l2[d] += c.node[u].load[d] - c.node[v].load[d]
+			}
+			dp := ls.loadPenalty(R1.cl, &l1) - pen1 + ls.loadPenalty(R2.cl, &l2) - pen2
+			remV := c.dist[R2.seq[j-1]*c.nn+R2.seq[j+1]] - c.dist[R2.seq[j-1]*c.nn+v] - c.dist[v*c.nn+R2.seq[j+1]]
+			// As HGS: only pairs whose removals and loads already pay off.
+			if dp+k1.perDist*remU+k2.perDist*remV > 0 {
+				continue
+			}
+			iu := ls.cheapestWithout(u, &ls.ins1[i-1], r2, j)
+			iv := ls.cheapestWithout(v, &ls.ins2[j-1], r1, i)
+			cost := dp + k1.perDist*(remU+iv.cost) + k2.perDist*(remV+iu.cost)
+			if cost < bestCost {
+				bestCost, bu, bv, insU, insV = cost, u, v, iu, iv
+			}
+		}
+	}
+	if bu < 0 {
+		return false
+	}
+	// Apply: u leaves r1 and goes after insU.after in r2; v the reverse.
+	// "After 0" means after the start depot, never the end one.
+	ls.buf1 = ls.buf1[:0]
+	for idx, x := range R1.seq {
+		if x == bu {
+			continue
+		}
+		ls.buf1 = append(ls.buf1, x)
+		if x == insV.after && (x != 0 || idx == 0) {
+			ls.buf1 = append(ls.buf1, bv)
+		}
+	}
+	ls.buf2 = ls.buf2[:0]
+	for idx, x := range R2.seq {
+		if x == bv {
+			continue
+		}
+		ls.buf2 = append(ls.buf2, x)
+		if x == insU.after && (x != 0 || idx == 0) {
+			ls.buf2 = append(ls.buf2, bu)
+		}
+	}
+	R1.seq = append(R1.seq[:0], ls.buf1...)
+	R2.seq = append(R2.seq[:0], ls.buf2...)
+	ls.update(r1)
+	ls.update(r2)
+	return true
+}
+
+func growBest3(b []best3, n int) []best3 {
+	if cap(b) < n {
+		return make([]best3, n, 2*n)
+	}
+	return b[:n]
+}
+
+// swapStarPass runs SWAP* on all overlapping route pairs changed since
+// their last test.
+func (ls *localSearch) swapStarPass(loop int) bool {
+	improved := false
+	for r1 := range ls.routes {
+		if len(ls.routes[r1].seq) == 2 {
+			continue
+		}
+		last := ls.routes[r1].lastSwap
+		ls.routes[r1].lastSwap = ls.moves
+		s1 := &ls.routes[r1].sector
+		for r2 := r1 + 1; r2 < len(ls.routes); r2++ {
+			if len(ls.routes[r2].seq) == 2 {
+				continue
+			}
+			if loop > 0 && max(ls.routes[r1].modified, ls.routes[r2].modified) <= last {
+				continue
+			}
+			if !overlap(s1, &ls.routes[r2].sector) {
+				continue
+			}
+			if ls.swapStar(r1, r2) {
+				improved = true
+			}
+		}
+	}
+	return improved
+}
