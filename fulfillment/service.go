@@ -25,6 +25,17 @@ func NewService(db *sqlx.DB, clock platform.Clock, intake *Intake) *Service {
 
 // SaveProducts creates or updates products by SKU.
 func (s *Service) SaveProducts(ctx context.Context, ps []Product) ([]Product, error) {
+	var out []Product
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = SaveProductsTx(ctx, tx, ps, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// SaveProductsTx validates and upserts products by SKU inside tx.
+func SaveProductsTx(ctx context.Context, tx *sqlx.Tx, ps []Product, now time.Time) ([]Product, error) {
 	seen := map[string]bool{}
 	for i := range ps {
 		if err := ps[i].Validate(); err != nil {
@@ -35,13 +46,7 @@ func (s *Service) SaveProducts(ctx context.Context, ps []Product) ([]Product, er
 		}
 		seen[ps[i].SKU] = true
 	}
-	var out []Product
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var err error
-		out, err = upsertProducts(ctx, tx, ps, s.clock.Now())
-		return err
-	})
-	return out, err
+	return upsertProducts(ctx, tx, ps, now)
 }
 
 // ProductCSVColumns are the columns of a product import; category is optional.
@@ -80,6 +85,17 @@ func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, e
 
 // Publish puts products on sale at a warehouse for a delivery date.
 func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, offers []Offer) ([]SaleItem, error) {
+	var out []SaleItem
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = PublishTx(ctx, tx, warehouseID, date, offers, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// PublishTx validates offers and upserts them as sale items inside tx.
+func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, offers []Offer, now time.Time) ([]SaleItem, error) {
 	if warehouseID <= 0 {
 		return nil, platform.InvalidField("warehouse_id", "warehouse_id is required")
 	}
@@ -103,13 +119,7 @@ func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, off
 		}
 		seen[k] = true
 	}
-	var out []SaleItem
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var err error
-		out, err = publish(ctx, tx, warehouseID, date, offers, s.clock.Now())
-		return err
-	})
-	return out, err
+	return publish(ctx, tx, warehouseID, date, offers, now)
 }
 
 // SetCap changes a sale item's stock cap; it cannot go below what is sold.

@@ -22,10 +22,15 @@ func NewService(db *sqlx.DB, clock platform.Clock) *Service {
 
 // CreateWarehouse validates and stores a warehouse.
 func (s *Service) CreateWarehouse(ctx context.Context, w Warehouse) (Warehouse, error) {
+	return CreateWarehouse(ctx, s.db, w, s.clock.Now())
+}
+
+// CreateWarehouse validates and stores a warehouse through q (a transaction or the pool).
+func CreateWarehouse(ctx context.Context, q sqlx.ExtContext, w Warehouse, now time.Time) (Warehouse, error) {
 	if err := w.Validate(); err != nil {
 		return w, err
 	}
-	return insertWarehouse(ctx, s.db, w, s.clock.Now())
+	return insertWarehouse(ctx, q, w, now)
 }
 
 // PointInput is a pickup point with the leader who runs it.

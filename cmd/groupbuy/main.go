@@ -26,6 +26,7 @@ commands:
   dev            run API + worker on embedded defaults (private PostgreSQL and Redis when unset)
   migrate        apply database migrations
   token          issue a staff token: groupbuy token --role admin --name NAME
+  simulate       fill a database with a simulated city night (COPY)
   loadtest       drive the order API with concurrent leaders and compare with pgbench
   solve          solve a VRPLIB routing instance
   bench-routing  run the routing benchmark set
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runToken(ctx, cfg, rest, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, cfg, log, rest, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, cfg, log, rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

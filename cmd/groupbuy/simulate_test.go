@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"groupbuy/internal/platform"
+	"groupbuy/internal/platform/platformtest"
+)
+
+func TestSimulate(t *testing.T) {
+	url := platformtest.NewDatabase(t)
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return url
+		}
+		return ""
+	}
+	args := []string{"simulate", "--points", "300", "--skus", "120", "--lines", "9000", "--date", "2026-12-01"}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, getenv, &out, &errOut); err != nil {
+		t.Fatalf("simulate: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "9000 order lines") {
+		t.Fatalf("summary: %s", out.String())
+	}
+	db, err := platform.OpenDB(context.Background(), url, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var got struct {
+		Points  int   `db:"points"`
+		Lines   int   `db:"lines"`
+		Units   int64 `db:"units"`
+		Sold    int64 `db:"sold"`
+		Zones   int   `db:"zones"`
+		BadTot  int   `db:"bad_totals"`
+		Foreign int   `db:"foreign_residents"`
+	}
+	const q = `SELECT (SELECT count(*) FROM pickup_points) AS points,
+		(SELECT count(*) FROM order_lines) AS lines,
+		(SELECT sum(quantity) FROM order_lines) AS units,
+		(SELECT sum(sold) FROM sale_items) AS sold,
+		(SELECT count(DISTINCT zone) FROM products) AS zones,
+		(SELECT count(*) FROM orders o WHERE total_fen <> (SELECT sum(quantity * price_fen) FROM order_lines WHERE order_id = o.id)) AS bad_totals,
+		(SELECT count(*) FROM orders o JOIN residents r ON r.id = o.resident_id WHERE r.pickup_point_id <> o.pickup_point_id) AS foreign_residents`
+	if err := db.Get(&got, q); err != nil {
+		t.Fatal(err)
+	}
+	if got.Points != 300 || got.Lines != 9000 || got.Units != got.Sold || got.Zones != 3 || got.BadTot != 0 || got.Foreign != 0 {
+		t.Fatalf("simulated data disagrees: %+v", got)
+	}
+	// A second run for the same date would double the night: refused.
+	if err := run(context.Background(), args, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "already has") {
+		t.Fatalf("second run for the same date: %v", err)
+	}
+	// Another date reuses the network.
+	args[len(args)-1] = "2026-12-02"
+	if err := run(context.Background(), args, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&got.Points, `SELECT count(*) FROM pickup_points`); err != nil || got.Points != 300 {
+		t.Fatalf("points after a second date: %d %v", got.Points, err)
+	}
+}

@@ -1,0 +1,127 @@
+package pickup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// BulkPoint is one pickup point with its leader for a bulk load.
+type BulkPoint struct {
+	Point       Point
+	LeaderName  string
+	LeaderPhone string
+}
+
+// CopyPoints loads many new pickup points and their new leaders inside tx
+// with COPY, for the city simulator: no tokens are issued (ops can issue them
+// later) and codes and phones must be new. It returns the points with ids,
+// in input order.
+func CopyPoints(ctx context.Context, tx *sqlx.Tx, points []BulkPoint, now time.Time) ([]Point, error) {
+	if len(points) == 0 {
+		return nil, nil
+	}
+	lead, err := tx.PrepareContext(ctx, `COPY leaders (name, phone, created_at) FROM STDIN`)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range points {
+		if _, err := lead.ExecContext(ctx, p.LeaderName, p.LeaderPhone, now); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := lead.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("copy leaders: %w", err)
+	}
+	lead.Close()
+	phones := make([]string, len(points))
+	for i, p := range points {
+		phones[i] = p.LeaderPhone
+	}
+	var ids []struct {
+		ID    int64  `db:"id"`
+		Phone string `db:"phone"`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &ids, `SELECT id, phone FROM leaders WHERE phone = ANY($1)`, pq.Array(phones)); err != nil {
+		return nil, err
+	}
+	leaderOf := make(map[string]int64, len(ids))
+	for _, r := range ids {
+		leaderOf[r.Phone] = r.ID
+	}
+	pts, err := tx.PrepareContext(ctx, `COPY pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at) FROM STDIN`)
+	if err != nil {
+		return nil, err
+	}
+	codes := make([]string, len(points))
+	for i, p := range points {
+		pt := p.Point
+		codes[i] = pt.Code
+		if _, err := pts.ExecContext(ctx, pt.Code, pt.WarehouseID, leaderOf[p.LeaderPhone], pt.Name, pt.Address,
+			pt.Lat, pt.Lng, pt.Opens, pt.Closes, now); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := pts.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("copy pickup points: %w", err)
+	}
+	pts.Close()
+	var stored []Point
+	if err := sqlx.SelectContext(ctx, tx, &stored, `SELECT `+pointCols+` FROM pickup_points WHERE code = ANY($1)`, pq.Array(codes)); err != nil {
+		return nil, err
+	}
+	byCode := make(map[string]Point, len(stored))
+	for _, p := range stored {
+		byCode[p.Code] = p
+	}
+	out := make([]Point, len(points))
+	for i, c := range codes {
+		out[i] = byCode[c]
+	}
+	return out, nil
+}
+
+// CopyResidents loads many new residents inside tx with COPY and returns
+// their ids in input order.
+func CopyResidents(ctx context.Context, tx *sqlx.Tx, people []NewResident, now time.Time) ([]int64, error) {
+	if len(people) == 0 {
+		return nil, nil
+	}
+	st, err := tx.PrepareContext(ctx, `COPY residents (phone, name, pickup_point_id, created_at) FROM STDIN`)
+	if err != nil {
+		return nil, err
+	}
+	phones := make([]string, len(people))
+	for i, p := range people {
+		phones[i] = p.Phone
+		if _, err := st.ExecContext(ctx, p.Phone, p.Name, p.PointID, now); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := st.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("copy residents: %w", err)
+	}
+	st.Close()
+	rows, err := tx.QueryxContext(ctx, `SELECT id, phone FROM residents WHERE phone = ANY($1)`, pq.Array(phones))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	idOf := make(map[string]int64, len(people))
+	for rows.Next() {
+		var id int64
+		var phone string
+		if err := rows.Scan(&id, &phone); err != nil {
+			return nil, err
+		}
+		idOf[phone] = id
+	}
+	out := make([]int64, len(people))
+	for i, p := range phones {
+		out[i] = idOf[p]
+	}
+	return out, rows.Err()
+}
