@@ -9,31 +9,11 @@ import (
 	"time"
 )
 
-// shared lets parallel searches exchange their best solution.
-type shared struct {
-	mu   sync.Mutex
-	best *individual
-}
-
-func (s *shared) offer(ind *individual) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.best == nil || ind.parts.cost < s.best.parts.cost-eps {
-		s.best = ind
-	}
-}
-
-func (s *shared) get() *individual {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.best
-}
-
 // hgs is one hybrid genetic search (Vidal 2022) on a core instance.
 type hgs struct {
 	c        *core
 	rng      *rand.Rand
-	ls       *localSearch
+	workers  []*localSearch
 	pc, ptw  float64
 	pcMin    float64
 	pcMax    float64
@@ -51,9 +31,12 @@ type hgs struct {
 	initSize int
 }
 
-func newHGS(c *core, seed uint64) *hgs {
+func newHGS(c *core, seed uint64, workers int) *hgs {
 	h := &hgs{c: c, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), maxNoImp: 20000, initSize: popMu}
-	h.ls = newLocalSearch(c, h.rng)
+	for range workers {
+		wr := rand.New(rand.NewPCG(h.rng.Uint64(), h.rng.Uint64()))
+		h.workers = append(h.workers, newLocalSearch(c, wr))
+	}
 	maxDem := 0.0
 	for v := 1; v <= c.n; v++ {
 		for d := 0; d < c.dims; d++ {
@@ -78,11 +61,52 @@ func newHGS(c *core, seed uint64) *hgs {
 	return h
 }
 
-func (h *hgs) educate(ind *individual, pc, ptw float64) {
-	ind.routes = h.ls.run(ind.routes, pc, ptw)
+// educate runs the local search of worker w on ind. Workers own their
+// local search and random source, so several can run at once.
+func (h *hgs) educate(w int, ind *individual, pc, ptw float64) {
+	ind.routes = h.workers[w].run(ind.routes, pc, ptw)
 	h.c.evaluate(ind)
 	h.c.rebuildTour(ind)
-	ind.pen = ind.parts.penalised(h.pc, h.ptw)
+}
+
+// offspring is a child and, if it was infeasible, its repaired version.
+type offspring struct {
+	child, repaired *individual
+}
+
+// educateAll educates the children in parallel, one per worker, and
+// repairs infeasible ones half of the time (as HGS does).
+func (h *hgs) educateAll(children []*individual) []offspring {
+	out := make([]offspring, len(children))
+	work := func(w int) {
+		ind := children[w]
+		h.educate(w, ind, h.pc, h.ptw)
+		out[w].child = ind
+		if !ind.feasible && h.workers[w].rng.IntN(2) == 0 {
+			rep := &individual{routes: ind.routes}
+			h.educate(w, rep, h.pc*10, h.ptw*10)
+			if !rep.feasible {
+				h.educate(w, rep, h.pc*100, h.ptw*100)
+			}
+			if rep.feasible {
+				out[w].repaired = rep
+			}
+		}
+	}
+	if len(children) == 1 {
+		work(0)
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := range children {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (h *hgs) newRandom() *individual {
@@ -195,34 +219,33 @@ func (h *hgs) managePenalties() {
 	sort.SliceStable(h.infeas.inds, func(a, b int) bool { return h.infeas.inds[a].pen < h.infeas.inds[b].pen })
 }
 
-// step runs one generation; it returns false when nothing can be done.
+// step runs one generation per worker: parents and crossovers are drawn
+// in sequence from the search's random source, the children are educated
+// in parallel, and added in a fixed order, so the result depends only on
+// the seed, the number of workers and the iteration budget.
 func (h *hgs) step() {
-	var child *individual
-	if len(h.feas.inds)+len(h.infeas.inds) < 2 {
-		child = h.newRandom()
-	} else {
-		child = h.crossover(h.tournament(), h.tournament())
-	}
-	h.educate(child, h.pc, h.ptw)
-	improved := h.add(child, true)
-	if !child.feasible && h.rng.IntN(2) == 0 {
-		rep := &individual{routes: child.routes}
-		h.educate(rep, h.pc*10, h.ptw*10)
-		if !rep.feasible {
-			h.educate(rep, h.pc*100, h.ptw*100)
-		}
-		if rep.feasible {
-			improved = h.add(rep, false) || improved
+	children := make([]*individual, len(h.workers))
+	for w := range children {
+		if len(h.feas.inds)+len(h.infeas.inds) < 2 {
+			children[w] = h.newRandom()
+		} else {
+			children[w] = h.crossover(h.tournament(), h.tournament())
 		}
 	}
-	h.iter++
-	if improved {
-		h.noImpr = 0
-	} else {
-		h.noImpr++
-	}
-	if h.iter%100 == 0 {
-		h.managePenalties()
+	for _, o := range h.educateAll(children) {
+		improved := h.add(o.child, true)
+		if o.repaired != nil {
+			improved = h.add(o.repaired, false) || improved
+		}
+		h.iter++
+		if improved {
+			h.noImpr = 0
+		} else {
+			h.noImpr++
+		}
+		if h.iter%100 == 0 {
+			h.managePenalties()
+		}
 	}
 	if h.noImpr >= h.maxNoImp {
 		h.restart()
@@ -235,84 +258,43 @@ func (h *hgs) restart() {
 	h.initial(nil)
 }
 
-// initial fills the population with 4*mu random educated individuals.
+// initial fills the population with random educated individuals.
 func (h *hgs) initial(stop func() bool) {
-	for i := 0; i < h.initSize; i++ {
+	for n := 0; n < h.initSize; n += len(h.workers) {
 		if stop != nil && stop() {
 			return
 		}
-		ind := h.newRandom()
-		h.educate(ind, h.pc, h.ptw)
-		h.add(ind, true)
-		if !ind.feasible && h.rng.IntN(2) == 0 {
-			rep := &individual{routes: ind.routes}
-			h.educate(rep, h.pc*10, h.ptw*10)
-			if rep.feasible {
-				h.add(rep, false)
-			}
+		children := make([]*individual, len(h.workers))
+		for w := range children {
+			children[w] = h.newRandom()
 		}
-		h.iter++
+		for _, o := range h.educateAll(children) {
+			h.add(o.child, true)
+			if o.repaired != nil {
+				h.add(o.repaired, false)
+			}
+			h.iter++
+		}
 	}
 }
 
-// inject copies an individual from another search into this population.
-func (h *hgs) inject(o *individual) {
-	ind := &individual{routes: make([][]int, len(o.routes))}
-	for r := range o.routes {
-		ind.routes[r] = append([]int(nil), o.routes[r]...)
-	}
-	h.c.evaluate(ind)
-	h.c.rebuildTour(ind)
-	h.add(ind, false)
-}
-
-// runHGS runs the search until stop; threads > 1 run independent searches
-// with consecutive seeds that share their best solution.
+// runHGS runs one search whose population is fed by opt.Threads workers
+// educating children in parallel, until ctx ends, the deadline passes or
+// the iteration budget is spent.
 func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time) (*individual, *individual, int) {
-	threads := max(1, opt.Threads)
-	sh := &shared{}
-	results := make([]*hgs, threads)
-	var wg sync.WaitGroup
-	for t := range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := newHGS(c, uint64(opt.Seed)+uint64(t)*1000003)
-			results[t] = h
-			stop := func() bool {
-				if ctx.Err() != nil {
-					return true
-				}
-				if opt.MaxIterations > 0 && h.iter >= opt.MaxIterations {
-					return true
-				}
-				return !deadline.IsZero() && time.Now().After(deadline)
-			}
-			h.initial(stop)
-			for !stop() {
-				h.step()
-				if threads > 1 && h.iter%200 == 0 {
-					if h.best != nil {
-						sh.offer(h.best)
-					}
-					if b := sh.get(); b != nil && b != h.best && (h.best == nil || b.parts.cost < h.best.parts.cost-eps) {
-						h.inject(b)
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	var best, bestInf *individual
-	iters := 0
-	for _, h := range results {
-		iters += h.iter
-		if h.best != nil && (best == nil || h.best.parts.cost < best.parts.cost-eps) {
-			best = h.best
+	h := newHGS(c, uint64(opt.Seed), max(1, opt.Threads))
+	stop := func() bool {
+		if ctx.Err() != nil {
+			return true
 		}
-		if h.bestInf != nil && (bestInf == nil || h.bestInf.pen < bestInf.pen) {
-			bestInf = h.bestInf
+		if opt.MaxIterations > 0 && h.iter >= opt.MaxIterations {
+			return true
 		}
+		return !deadline.IsZero() && time.Now().After(deadline)
 	}
-	return best, bestInf, iters
+	h.initial(stop)
+	for !stop() {
+		h.step()
+	}
+	return h.best, h.bestInf, h.iter
 }

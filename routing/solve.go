@@ -14,10 +14,12 @@ type Options struct {
 	TimeLimit time.Duration
 	// MaxIterations stops each search thread after this many generations; 0 = none.
 	MaxIterations int
-	// Seed makes the search reproducible: with Threads = 1 and the same
-	// MaxIterations the result is identical.
+	// Seed makes the search reproducible: with the same Threads and
+	// MaxIterations (and no time limit cutting in first) the result is
+	// identical.
 	Seed int64
-	// Threads is the number of parallel searches; 0 means 1.
+	// Threads is the number of children educated in parallel per
+	// generation, all feeding one population; 0 means 1.
 	Threads int
 	// Granularity is the number of neighbours each stop considers in the
 	// local search; 0 means 20.

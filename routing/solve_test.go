@@ -36,6 +36,14 @@ func TestDeterminism(t *testing.T) {
 	if !reflect.DeepEqual(in.SolutionRoutes(a), in.SolutionRoutes(b)) || a.Cost != b.Cost {
 		t.Fatalf("same seed and budget gave different plans: %v vs %v", a.Cost, b.Cost)
 	}
+	// Parallel education is deterministic too: children are drawn and
+	// added in a fixed order.
+	opt2 := Options{MaxIterations: 100, Seed: 5, Threads: 2}
+	e := mustSolve(t, in.Problem(), opt2)
+	f := mustSolve(t, in.Problem(), opt2)
+	if !reflect.DeepEqual(in.SolutionRoutes(e), in.SolutionRoutes(f)) {
+		t.Fatal("threads=2: same seed and budget gave different plans")
+	}
 	p := smallCity(60, 3)
 	c := mustSolve(t, p, opt)
 	d := mustSolve(t, p, opt)
