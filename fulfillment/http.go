@@ -9,15 +9,16 @@ import (
 	"groupbuy/internal/platform"
 )
 
-// Routes are the catalog and order handlers.
+// Routes are the catalog, order and wave handlers.
 type Routes struct {
-	svc  *Service
-	auth *platform.Authenticator
+	svc   *Service
+	waves *Waves
+	auth  *platform.Authenticator
 }
 
-// NewRoutes returns the handlers over svc.
-func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
-	return &Routes{svc: svc, auth: auth}
+// NewRoutes returns the handlers over svc and waves.
+func NewRoutes(svc *Service, waves *Waves, auth *platform.Authenticator) *Routes {
+	return &Routes{svc: svc, waves: waves, auth: auth}
 }
 
 // RegisterLeader adds the leader app routes (under /api/v1/leader, already
@@ -41,6 +42,10 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.GET("/sale-items", read, platform.Handle(h.listSaleItems))
 	r.PATCH("/sale-items/:id", write, platform.Handle(h.setCap))
 	r.GET("/orders", read, platform.Handle(h.opsOrders))
+	r.GET("/waves", read, platform.Handle(h.listWaves))
+	r.GET("/waves/:id", read, platform.Handle(h.getWave))
+	r.POST("/waves/:id/close", write, platform.Handle(h.closeWave))
+	r.POST("/waves/:id/stages/:stage/rerun", write, platform.Handle(h.rerunStage))
 }
 
 func queryDate(c *gin.Context) (Date, error) {
@@ -279,5 +284,61 @@ func (h *Routes) opsOrders(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+func (h *Routes) listWaves(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	waves, err := ListWaves(c.Request.Context(), h.svc.db, date)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"waves": waves})
+	return nil
+}
+
+func (h *Routes) getWave(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	w, err := GetWave(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, w)
+	return nil
+}
+
+// closeWave is the manual cutoff: ordering stops now, whatever the clock says.
+func (h *Routes) closeWave(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := h.waves.Close(c.Request.Context(), id, true); err != nil {
+		return err
+	}
+	w, err := GetWave(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, w)
+	return nil
+}
+
+func (h *Routes) rerunStage(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := h.waves.Rerun(c.Request.Context(), id, Stage(c.Param("stage")))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, gin.H{"wave_id": id, "stage": c.Param("stage"), "task_id": task})
 	return nil
 }

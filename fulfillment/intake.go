@@ -3,6 +3,7 @@ package fulfillment
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"sort"
@@ -191,6 +192,9 @@ type lockedItem struct {
 	SKU          string `db:"sku"`
 	Name         string `db:"name"`
 	Unit         string `db:"unit"`
+	// The item's wave, share-locked by the same query.
+	WaveState sql.NullString `db:"wave_state"`
+	CutoffAt  sql.NullTime   `db:"cutoff_at"`
 }
 
 type orderKey struct {
@@ -262,12 +266,21 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	}
 	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 	var lockedRows []lockedItem
-	itemQ := `SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
-		FROM sale_items si JOIN products p ON p.id = si.product_id
-		WHERE si.id = ANY($1) ORDER BY si.id`
+	// One round trip reads the items and share-locks their waves: a wave's
+	// close takes the row's exclusive lock, so it waits for this batch, and
+	// no batch commits into a closed wave.
+	lock := ""
 	if lockFirst {
-		itemQ += ` FOR NO KEY UPDATE OF si`
+		lock = ` FOR NO KEY UPDATE OF si`
 	}
+	itemQ := `WITH it AS (SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
+			FROM sale_items si JOIN products p ON p.id = si.product_id
+			WHERE si.id = ANY($1) ORDER BY si.id` + lock + `),
+		wv AS (SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at FROM waves w
+			WHERE (w.warehouse_id, w.delivery_date) IN (SELECT warehouse_id, delivery_date FROM it)
+			ORDER BY w.id FOR SHARE)
+		SELECT it.*, wv.state AS wave_state, wv.cutoff_at FROM it
+		LEFT JOIN wv ON wv.warehouse_id = it.warehouse_id AND wv.delivery_date = it.delivery_date ORDER BY it.id`
 	if err := sqlx.SelectContext(ctx, tx, &lockedRows, itemQ, pq.Array(ids)); err != nil {
 		return nil, err
 	}
@@ -290,7 +303,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		}
 	}
 
-	// Decide in arrival order against the locked stock.
+	// Decide in arrival order against the stock read.
 	sold := map[int64]int64{} // sale item -> units this batch takes
 	var accepted []int
 	var newPeople []pickup.NewResident
@@ -382,6 +395,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 // after the batch's earlier orders.
 func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, sold map[int64]int64, now time.Time) error {
 	var date Date
+	var gate waveGate
 	for i, l := range c.req.Lines {
 		it, ok := items[l.SaleItemID]
 		if !ok || it.WarehouseID != w.ID {
@@ -391,6 +405,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 		if i == 0 {
 			date = it.DeliveryDate
+			gate = waveGate{State: WaveState(it.WaveState.String), CutoffAt: it.CutoffAt.Time}
 		} else if !it.DeliveryDate.Equal(date.Time) {
 			return ErrMixedDeliveryDates
 		}
@@ -398,14 +413,8 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 	if c.req.DeliveryDate != nil && !c.req.DeliveryDate.Equal(date.Time) {
 		return ErrMixedDeliveryDates.With("delivery_date", date.String())
 	}
-	cutoff, err := w.Cutoff(date.Time)
-	if err != nil {
+	if err := gateOpen(gate, w, date, now); err != nil {
 		return err
-	}
-	if !now.Before(cutoff) {
-		return platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
-			"ordering for %s closed at %s", date, cutoff.In(mustLoc(w)).Format("2006-01-02 15:04 MST")).
-			With("cutoff", cutoff)
 	}
 	var short []map[string]any
 	for _, l := range c.req.Lines {
@@ -421,12 +430,22 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 	return nil
 }
 
-func mustLoc(w pickup.Warehouse) *time.Location {
-	loc, err := w.Location()
-	if err != nil {
-		return time.UTC
+// gateOpen says whether orders for the wave may still change: before its
+// cutoff and not closed early by ops.
+func gateOpen(g waveGate, w pickup.Warehouse, date Date, now time.Time) error {
+	if g.State == "" { // no wave: nothing was ever published for the date
+		return ErrUnknownSaleItem
 	}
-	return loc
+	if g.State != WaveOpen || !now.Before(g.CutoffAt) {
+		loc, err := w.Location()
+		if err != nil {
+			loc = time.UTC
+		}
+		return platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
+			"ordering for %s closed at %s", date, g.CutoffAt.In(loc).Format("2006-01-02 15:04 MST")).
+			With("cutoff", g.CutoffAt)
+	}
+	return nil
 }
 
 type keyRow struct {

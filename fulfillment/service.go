@@ -119,6 +119,13 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, o
 		}
 		seen[k] = true
 	}
+	w, err := pickup.GetWarehouse(ctx, tx, warehouseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := openWave(ctx, tx, w, date, now); err != nil {
+		return nil, err
+	}
 	return publish(ctx, tx, warehouseID, date, offers, now)
 }
 
@@ -177,13 +184,7 @@ func (s *Service) CancelOrder(ctx context.Context, leaderID, orderID int64) (Ord
 	var out Order
 	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = cancelOrder(ctx, tx, leaderID, orderID, s.clock.Now(), func(wid int64, d Date) (time.Time, error) {
-			w, err := pickup.GetWarehouse(ctx, tx, wid)
-			if err != nil {
-				return time.Time{}, err
-			}
-			return w.Cutoff(d.Time)
-		})
+		out, err = cancelOrder(ctx, tx, leaderID, orderID, s.clock.Now())
 		return err
 	})
 	return out, err

@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/pickup"
 )
 
 type orderRow struct {
@@ -153,7 +153,7 @@ func SumOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) (Order
 
 // cancelOrder cancels a leader's order before cutoff and gives its stock back.
 // Cancelling a cancelled order returns it unchanged.
-func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now time.Time, cutoffOf func(warehouseID int64, d Date) (time.Time, error)) (Order, error) {
+func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now time.Time) (Order, error) {
 	var row struct {
 		LeaderID     int64       `db:"leader_id"`
 		WarehouseID  int64       `db:"warehouse_id"`
@@ -171,13 +171,16 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		return Order{}, ErrNotYourOrder
 	}
 	if row.Status == Placed {
-		cutoff, err := cutoffOf(row.WarehouseID, row.DeliveryDate)
+		w, err := pickup.GetWarehouse(ctx, tx, row.WarehouseID)
 		if err != nil {
 			return Order{}, err
 		}
-		if !now.Before(cutoff) {
-			return Order{}, platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
-				"orders for %s can no longer be cancelled: cutoff was %s", row.DeliveryDate, cutoff.Format(time.RFC3339))
+		gates, err := lockWavesShared(ctx, tx, map[waveKey]bool{{row.WarehouseID, row.DeliveryDate.String()}: true})
+		if err != nil {
+			return Order{}, err
+		}
+		if err := gateOpen(gates[waveKey{row.WarehouseID, row.DeliveryDate.String()}], w, row.DeliveryDate, now); err != nil {
+			return Order{}, err
 		}
 		// Lock the sale items in id order, as intake does.
 		const release = `WITH l AS (SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1),

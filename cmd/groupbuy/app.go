@@ -28,10 +28,12 @@ type app struct {
 	db     *sqlx.DB
 	redis  asynq.RedisConnOpt
 	rdb    redis.UniversalClient
+	queue  *asynq.Client
 	auth   *platform.Authenticator
 	intake *fulfillment.Intake
 	pickup *pickup.Service
 	orders *fulfillment.Service
+	waves  *fulfillment.Waves
 }
 
 func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*app, error) {
@@ -56,11 +58,14 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers})
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
+	a.queue = asynq.NewClient(ropt)
+	a.waves = fulfillment.NewWaves(db, clock, a.queue, log)
 	return a, nil
 }
 
 func (a *app) close() {
 	a.intake.Close()
+	a.queue.Close()
 	a.rdb.Close()
 	a.db.Close()
 }
@@ -76,7 +81,7 @@ func (a *app) handler() http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 
 	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
-	orderRoutes := fulfillment.NewRoutes(a.orders, a.auth)
+	orderRoutes := fulfillment.NewRoutes(a.orders, a.waves, a.auth)
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
 	pickupRoutes.RegisterLeader(leader)

@@ -73,7 +73,7 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\nwritten to %s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
 		env, envPath, tomorrowAtDemo(a.clock))
 
-	w, err := newWorker(a)
+	w, err := newWorker(a, workerOptions{})
 	if err != nil {
 		return err
 	}

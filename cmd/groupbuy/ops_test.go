@@ -198,7 +198,7 @@ func TestHealthAndHeartbeat(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"database":"ok"`) || !strings.Contains(string(r.Body), `"redis":"ok"`) {
 		t.Fatalf("healthz: %d %s", r.Status, r.Body)
 	}
-	w, err := newWorker(c.app)
+	w, err := newWorker(c.app, workerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/platform"
+	"groupbuy/pickup"
 )
 
 const (
@@ -17,17 +19,38 @@ const (
 	heartbeatKey  = "groupbuy:worker:heartbeat"
 )
 
+// workerOptions tune the schedule; tests shorten it.
+type workerOptions struct {
+	sweepEvery   time.Duration // the safety-net sweep for waves past cutoff
+	syncInterval time.Duration // how often the schedule re-reads the warehouses
+}
+
 // worker is the asynq server and scheduler of one process. Every worker
-// process runs a scheduler; periodic tasks carry task IDs and handlers check
-// state, so the duplicates are harmless.
+// process runs a scheduler; the tasks it sends are deduplicated by task ID
+// and their handlers check state in PostgreSQL, so the copies are harmless.
 type worker struct {
 	server    *asynq.Server
-	scheduler *asynq.Scheduler
+	scheduler *asynq.PeriodicTaskManager
 	mux       *asynq.ServeMux
 }
 
-func newWorker(a *app) (*worker, error) {
+func newWorker(a *app, opt workerOptions) (*worker, error) {
+	if opt.sweepEvery <= 0 {
+		opt.sweepEvery = time.Minute
+	}
+	if opt.syncInterval <= 0 {
+		opt.syncInterval = time.Minute
+	}
 	logger := asynqLogger{a.log.With("component", "asynq")}
+	mgr, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
+		RedisConnOpt:               a.redis,
+		PeriodicTaskConfigProvider: &schedule{a: a, sweepEvery: opt.sweepEvery},
+		SyncInterval:               opt.syncInterval,
+		SchedulerOpts:              &asynq.SchedulerOpts{Location: time.UTC, Logger: logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
 	w := &worker{
 		server: asynq.NewServer(a.redis, asynq.Config{
 			Concurrency:     8,
@@ -35,15 +58,45 @@ func newWorker(a *app) (*worker, error) {
 			Logger:          logger,
 			ShutdownTimeout: 25 * time.Second,
 		}),
-		scheduler: asynq.NewScheduler(a.redis, &asynq.SchedulerOpts{Location: time.UTC, Logger: logger}),
+		scheduler: mgr,
 		mux:       asynq.NewServeMux(),
 	}
 	w.mux.HandleFunc(taskHeartbeat, heartbeatHandler(a.rdb, a.clock))
-	if _, err := w.scheduler.Register("@every 1m", asynq.NewTask(taskHeartbeat, nil),
-		asynq.Unique(50*time.Second), asynq.MaxRetry(0)); err != nil {
-		return nil, fmt.Errorf("schedule heartbeat: %w", err)
-	}
+	a.waves.Register(w.mux)
 	return w, nil
+}
+
+// schedule lists the periodic tasks: the heartbeat, a sweep for waves past
+// cutoff every minute, and one sweep per warehouse at its own cutoff in its
+// own time zone (cron's CRON_TZ), re-read as warehouses come and go.
+type schedule struct {
+	a          *app
+	sweepEvery time.Duration
+}
+
+func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
+	configs := []*asynq.PeriodicTaskConfig{
+		{Cronspec: "@every 1m", Task: asynq.NewTask(taskHeartbeat, nil), Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(50 * time.Second)}},
+		{Cronspec: "@every " + s.sweepEvery.String(), Task: fulfillment.NewSweepTask(0), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(s.sweepEvery)}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	warehouses, err := pickup.ListWarehouses(ctx, s.a.db)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warehouses {
+		var hh, mm int
+		if _, err := fmt.Sscanf(w.CutoffLocal, "%d:%d", &hh, &mm); err != nil {
+			return nil, fmt.Errorf("warehouse %s cutoff %q: %w", w.Code, w.CutoffLocal, err)
+		}
+		configs = append(configs, &asynq.PeriodicTaskConfig{
+			Cronspec: fmt.Sprintf("CRON_TZ=%s %d %d * * *", w.TimeZone, mm, hh),
+			Task:     fulfillment.NewSweepTask(w.ID),
+			Opts:     []asynq.Option{asynq.MaxRetry(5), asynq.Unique(time.Minute)},
+		})
+	}
+	return configs, nil
 }
 
 // heartbeatHandler records when a worker last ran a task, which /healthz shows.
@@ -74,7 +127,7 @@ func runWorker(ctx context.Context, cfg platform.Config, log *slog.Logger) error
 		return err
 	}
 	defer a.close()
-	w, err := newWorker(a)
+	w, err := newWorker(a, workerOptions{})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+)
+
+// TestCutoffClosesOnce runs three workers, each with its own asynq server and
+// scheduler, while leaders keep ordering and the clock passes the cutoff: the
+// wave closes exactly once, every order acknowledged before is in it, and
+// every order sent after the cutoff is refused.
+func TestCutoffClosesOnce(t *testing.T) {
+	c := newTestCity(t, 10)
+	egg, rice := c.item("EGG"), c.item("RICE")
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
+	if len(waves.Waves) != 1 || waves.Waves[0].State != fulfillment.WaveOpen || !waves.Waves[0].CutoffAt.Equal(testCutoffUTC) {
+		t.Fatalf("the published sale should have opened one wave: %+v", waves.Waves)
+	}
+	waveID := waves.Waves[0].ID
+	c.clock.Set(testCutoffUTC.Add(-2 * time.Second))
+
+	ctx, stop := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	for range 3 {
+		w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		workers.Add(1)
+		go func() { defer workers.Done(); _ = w.run(ctx) }()
+	}
+	defer func() { stop(); workers.Wait() }()
+
+	// moving is set just before the clock passes the cutoff, passed just after:
+	// an order sent after passed must be refused; one answered before moving
+	// must have been accepted; those in between may go either way.
+	var moving, passed atomic.Bool
+	var accepted, refusedAfter, acceptedAfter, other atomic.Int64
+	var firing sync.WaitGroup
+	done := make(chan struct{})
+	for l := range 10 {
+		firing.Add(1)
+		go func() {
+			defer firing.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				after := passed.Load()
+				r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("1590%02d%05d", l, i), "居民", egg.ID, 1, rice.ID, 1),
+					"Idempotency-Key", fmt.Sprintf("cut-%d", i))
+				switch {
+				case r.Status == http.StatusCreated:
+					accepted.Add(1)
+					if after {
+						acceptedAfter.Add(1)
+					}
+				case r.Status == http.StatusUnprocessableEntity && r.errorCode(t) == "cutoff_passed":
+					if after {
+						refusedAfter.Add(1)
+					} else if !moving.Load() {
+						other.Add(1) // refused though answered before the cutoff
+					}
+				default:
+					other.Add(1)
+					t.Errorf("unexpected answer %d %s", r.Status, r.Body)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	moving.Store(true)
+	c.clock.Set(testCutoffUTC.Add(time.Second))
+	passed.Store(true)
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		w, err := fulfillment.GetWave(context.Background(), c.app.db, waveID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.State == fulfillment.WaveClosed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no worker closed the wave")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // more sweeps from every scheduler, and more late orders
+	close(done)
+	firing.Wait()
+
+	w, err := fulfillment.GetWave(context.Background(), c.app.db, waveID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("accepted %d, refused after cutoff %d; wave %+v", accepted.Load(), refusedAfter.Load(), w)
+	if acceptedAfter.Load() != 0 || other.Load() != 0 || refusedAfter.Load() == 0 || accepted.Load() == 0 {
+		t.Fatalf("accepted %d (after cutoff %d), refused after %d, other %d", accepted.Load(), acceptedAfter.Load(), refusedAfter.Load(), other.Load())
+	}
+	if w.Orders != accepted.Load() || int64(c.count("orders")) != accepted.Load() || w.Units != 2*accepted.Load() {
+		t.Fatalf("wave totals %d orders / %d units, rows %d, acknowledged %d", w.Orders, w.Units, c.count("orders"), accepted.Load())
+	}
+	if len(w.Stages) != 1 || w.Stages[0].Stage != fulfillment.StageClose || w.Stages[0].Attempts != 1 || w.Stages[0].LastError != "" {
+		t.Fatalf("the close stage ran %+v, want exactly once", w.Stages)
+	}
+}
+
+func TestManualCloseAndRerun(t *testing.T) {
+	c := newTestCity(t, 1)
+	egg := c.item("EGG")
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
+	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 3), "Idempotency-Key", "a"); r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", path+"/close", c.staffToken("warehouse"), nil); r.Status != http.StatusForbidden {
+		t.Fatalf("warehouse role closing: %d %s", r.Status, r.Body)
+	}
+	var w fulfillment.Wave
+	r := c.do("POST", path+"/close", c.admin, nil)
+	r.json(t, &w)
+	if r.Status != http.StatusOK || w.State != fulfillment.WaveClosed || w.Orders != 1 || w.Units != 3 || w.AmountFen != 3*1890 {
+		t.Fatalf("manual close before cutoff: %d %s", r.Status, r.Body)
+	}
+	// Closed early by ops: ordering and cancelling stop though the cutoff is hours away.
+	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 1), "Idempotency-Key", "b"); r.Status != http.StatusUnprocessableEntity || r.errorCode(t) != "cutoff_passed" {
+		t.Fatalf("order into a closed wave: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", "/api/v1/leader/orders/1/cancel", c.leaders[0], nil); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("cancel in a closed wave: %d %s", r.Status, r.Body)
+	}
+	// Closing again changes nothing.
+	r = c.do("POST", path+"/close", c.admin, nil)
+	var again fulfillment.Wave
+	r.json(t, &again)
+	if r.Status != http.StatusOK || !again.ClosedAt.Equal(*w.ClosedAt) || again.Stages[0].Attempts != 1 {
+		t.Fatalf("second close: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", path+"/stages/close/rerun", c.admin, nil); r.Status != http.StatusAccepted {
+		t.Fatalf("rerun: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", path+"/stages/teleport/rerun", c.admin, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("rerun of an unknown stage: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("GET", "/api/v1/ops/waves/999", c.admin, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("missing wave: %d %s", r.Status, r.Body)
+	}
+}

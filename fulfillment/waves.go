@@ -1,0 +1,199 @@
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// WaveState is where a wave stands in the night.
+type WaveState string
+
+// The wave states, in order.
+const (
+	WaveOpen       WaveState = "open"
+	WaveClosed     WaveState = "closed"
+	WaveAllocated  WaveState = "allocated"
+	WavePicked     WaveState = "picked"
+	WaveRouted     WaveState = "routed"
+	WaveReady      WaveState = "ready"
+	WaveDispatched WaveState = "dispatched"
+	WaveDelivered  WaveState = "delivered"
+)
+
+// Stage names the step of the night a task performs.
+type Stage string
+
+// The stages of a wave. Only close exists so far; the others follow.
+const (
+	StageClose Stage = "close"
+)
+
+// Wave is one night's work at one warehouse: every order for one delivery
+// date. It opens when the first sale item for the date is published.
+type Wave struct {
+	ID           int64       `db:"id" json:"id"`
+	WarehouseID  int64       `db:"warehouse_id" json:"warehouse_id"`
+	DeliveryDate Date        `db:"delivery_date" json:"delivery_date"`
+	State        WaveState   `db:"state" json:"state"`
+	CutoffAt     time.Time   `db:"cutoff_at" json:"cutoff_at"`
+	ClosedAt     *time.Time  `db:"closed_at" json:"closed_at,omitempty"`
+	Orders       int64       `db:"orders" json:"orders"`
+	Lines        int64       `db:"lines" json:"lines"`
+	Units        int64       `db:"units" json:"units"`
+	AmountFen    int64       `db:"amount_fen" json:"amount_fen"`
+	CreatedAt    time.Time   `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time   `db:"updated_at" json:"updated_at"`
+	Stages       []WaveStage `db:"-" json:"stages"`
+}
+
+// WaveStage is the history of one stage of a wave.
+type WaveStage struct {
+	Stage      Stage      `db:"stage" json:"stage"`
+	Attempts   int        `db:"attempts" json:"attempts"`
+	StartedAt  *time.Time `db:"started_at" json:"started_at,omitempty"`
+	FinishedAt *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+	RowsDone   int64      `db:"rows_done" json:"rows_done"`
+	RowsTotal  int64      `db:"rows_total" json:"rows_total"`
+	LastError  string     `db:"last_error" json:"last_error,omitempty"`
+}
+
+// Errors of waves.
+var (
+	ErrWaveNotFound = platform.Errorf(platform.NotFound, "wave_not_found", "wave not found")
+	ErrWaveClosed   = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
+)
+
+const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen, created_at, updated_at`
+
+// openWave creates the wave of (warehouse, date) if it does not exist.
+func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date Date, now time.Time) error {
+	cutoff, err := w.Cutoff(date.Time)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING`, w.ID, date, cutoff, now)
+	return err
+}
+
+// GetWave loads a wave with its stage history.
+func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
+	var w Wave
+	err := sqlx.GetContext(ctx, q, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrWaveNotFound
+	}
+	if err != nil {
+		return w, err
+	}
+	w.Stages = []WaveStage{}
+	err = sqlx.SelectContext(ctx, q, &w.Stages, `SELECT stage, attempts, started_at, finished_at, rows_done, rows_total, last_error
+		FROM wave_stages WHERE wave_id = $1 ORDER BY started_at NULLS LAST, stage`, id)
+	return w, err
+}
+
+// ListWaves returns the waves of a delivery date, by warehouse.
+func ListWaves(ctx context.Context, q sqlx.QueryerContext, date Date) ([]Wave, error) {
+	out := []Wave{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+waveCols+` FROM waves WHERE delivery_date = $1 ORDER BY warehouse_id`, date)
+	return out, err
+}
+
+// DueWaves returns the open waves whose cutoff has passed at now, optionally
+// of one warehouse.
+func DueWaves(ctx context.Context, q sqlx.QueryerContext, now time.Time, warehouseID int64) ([]int64, error) {
+	var ids []int64
+	err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE state = 'open' AND cutoff_at <= $1
+		AND ($2 = 0 OR warehouse_id = $2) ORDER BY id`, now, warehouseID)
+	return ids, err
+}
+
+type waveKey struct {
+	warehouse int64
+	date      string
+}
+
+type waveGate struct {
+	State    WaveState `db:"state"`
+	CutoffAt time.Time `db:"cutoff_at"`
+	WH       int64     `db:"warehouse_id"`
+	Date     Date      `db:"delivery_date"`
+}
+
+// lockWavesShared takes a share lock on the waves of the given (warehouse,
+// date) pairs: orders may be placed while they hold it, and closing a wave
+// takes the row's exclusive lock, so a close waits for every order batch in
+// flight and no batch commits into a closed wave.
+func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (map[waveKey]waveGate, error) {
+	var whs []int64
+	var dates []string
+	for k := range keys {
+		whs, dates = append(whs, k.warehouse), append(dates, k.date)
+	}
+	var rows []waveGate
+	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at FROM waves w
+		JOIN unnest($1::bigint[], $2::date[]) AS k(wh, d) ON w.warehouse_id = k.wh AND w.delivery_date = k.d
+		ORDER BY w.id FOR SHARE OF w`
+	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(whs), pq.Array(dates)); err != nil {
+		return nil, err
+	}
+	out := make(map[waveKey]waveGate, len(rows))
+	for _, r := range rows {
+		out[waveKey{r.WH, r.Date.String()}] = r
+	}
+	return out, nil
+}
+
+// closeWave closes an open wave inside tx: it waits for the order batches in
+// flight, freezes the totals and records the stage. Before the cutoff it does
+// nothing unless manual. Closing a closed wave does nothing: the scheduler of
+// every worker process may ask for the same close.
+func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (closed bool, err error) {
+	var w Wave
+	err = tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrWaveNotFound
+	}
+	if err != nil || w.State != WaveOpen || (!manual && now.Before(w.CutoffAt)) {
+		return false, err
+	}
+	const totals = `UPDATE waves w SET state = 'closed', closed_at = $2, updated_at = $2,
+			orders = t.orders, lines = t.lines, units = t.units, amount_fen = t.amount
+		FROM (SELECT count(DISTINCT o.id) AS orders, count(l.id) AS lines, coalesce(sum(l.quantity), 0) AS units,
+				coalesce(sum(l.quantity * l.price_fen), 0) AS amount
+			FROM orders o JOIN order_lines l ON l.order_id = o.id
+			WHERE o.warehouse_id = $3 AND o.delivery_date = $4 AND o.status = 'placed') t
+		WHERE w.id = $1`
+	if _, err := tx.ExecContext(ctx, totals, id, now, w.WarehouseID, w.DeliveryDate); err != nil {
+		return false, err
+	}
+	return true, finishStage(ctx, tx, id, StageClose, now, 1, 1)
+}
+
+// finishStage records a successful attempt of a stage.
+func finishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, now time.Time, done, total int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, finished_at, rows_done, rows_total)
+		VALUES ($1, $2, 1, $3, $3, $4, $5)
+		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1,
+			started_at = coalesce(wave_stages.started_at, $3), finished_at = $3, rows_done = $4, rows_total = $5, last_error = ''`,
+		wave, stage, now, done, total)
+	return err
+}
+
+// failStage records a failed attempt; it runs outside the stage's rolled-back
+// transaction.
+func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, cause error) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, last_error)
+		VALUES ($1, $2, 1, $3, $4)
+		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4`,
+		wave, stage, now, cause.Error())
+	return err
+}
