@@ -60,12 +60,26 @@ func (c *core) join(a, b *seg) seg {
 	if c.timed {
 		t := c.tt[k]
 		delta := a.dur - a.tw + t
-		wt := math.Max(b.e-delta-a.l, 0)
-		tw := math.Max(a.e+delta-b.l, 0)
+		// Plain comparisons: math.Max/Min handle NaN and signed zeros, which
+		// cannot occur here, and cost a lot in this hot path.
+		wt, tw := b.e-delta-a.l, a.e+delta-b.l
+		if wt < 0 {
+			wt = 0
+		}
+		if tw < 0 {
+			tw = 0
+		}
 		s.dur = a.dur + b.dur + t + wt
 		s.tw = a.tw + b.tw + tw
-		s.e = math.Max(b.e-delta, a.e) - wt
-		s.l = math.Min(b.l-delta, a.l) + tw
+		e, l := b.e-delta, b.l-delta
+		if a.e > e {
+			e = a.e
+		}
+		if a.l < l {
+			l = a.l
+		}
+		s.e = e - wt
+		s.l = l + tw
 	}
 	return s
 }

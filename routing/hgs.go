@@ -292,6 +292,14 @@ func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time) (*ind
 		}
 		return !deadline.IsZero() && time.Now().After(deadline)
 	}
+	// Only real-time stops interrupt a local search: an iteration budget
+	// must not, so that results stay reproducible.
+	halt := func() bool {
+		return ctx.Err() != nil || (!deadline.IsZero() && time.Now().After(deadline))
+	}
+	for _, w := range h.workers {
+		w.halt = halt
+	}
 	h.initial(stop)
 	for !stop() {
 		h.step()

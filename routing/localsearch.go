@@ -50,6 +50,9 @@ type localSearch struct {
 	emptyOf    []int // class -> an empty route, refreshed each pass
 	ins1, ins2 []best3
 	pbuf1      []piece
+	// halt, when set, is polled during long searches so that a deadline or
+	// cancellation is honoured within a fraction of a generation.
+	halt func() bool
 	pbuf2      []piece
 }
 
@@ -614,7 +617,10 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 		if loop > 0 {
 			ls.findEmpty()
 		}
-		for _, u := range ls.order {
+		for k, u := range ls.order {
+			if k%64 == 63 && ls.halt != nil && ls.halt() {
+				return ls.export()
+			}
 			last := ls.lastTested[u]
 			ls.lastTested[u] = ls.moves
 			for _, v := range ls.neigh[u] {
@@ -646,6 +652,10 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 			break
 		}
 	}
+	return ls.export()
+}
+
+func (ls *localSearch) export() [][]int {
 	out := make([][]int, len(ls.routes))
 	for r := range ls.routes {
 		s := ls.routes[r].seq
