@@ -52,8 +52,8 @@ type localSearch struct {
 	pbuf1      []piece
 	// halt, when set, is polled during long searches so that a deadline or
 	// cancellation is honoured within a fraction of a generation.
-	halt func() bool
-	pbuf2      []piece
+	halt  func() bool
+	pbuf2 []piece
 }
 
 const eps = 1e-7
