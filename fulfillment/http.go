@@ -46,6 +46,8 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.GET("/waves/:id", read, platform.Handle(h.getWave))
 	r.POST("/waves/:id/close", write, platform.Handle(h.closeWave))
 	r.POST("/waves/:id/stages/:stage/rerun", write, platform.Handle(h.rerunStage))
+	// Warehouse staff record what arrived, so their role may write receipts.
+	r.PUT("/waves/:id/receipts", read, platform.Handle(h.recordReceipts))
 }
 
 func queryDate(c *gin.Context) (Date, error) {
@@ -340,5 +342,26 @@ func (h *Routes) rerunStage(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusAccepted, gin.H{"wave_id": id, "stage": c.Param("stage"), "task_id": task})
+	return nil
+}
+
+func (h *Routes) recordReceipts(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Policy Policy    `json:"policy"`
+		Final  bool      `json:"final"`
+		Items  []Receipt `json:"items"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	w, err := h.waves.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, w)
 	return nil
 }

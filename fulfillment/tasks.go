@@ -23,6 +23,8 @@ const (
 	TaskWaveSweep = "wave:sweep"
 	// TaskWaveClose closes one wave.
 	TaskWaveClose = "wave:close"
+	// TaskWaveAllocate allocates a closed wave whose receipts are final.
+	TaskWaveAllocate = "wave:allocate"
 )
 
 type sweepPayload struct {
@@ -56,6 +58,7 @@ func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog
 func (w *Waves) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskWaveSweep, w.handleSweep)
 	mux.HandleFunc(TaskWaveClose, w.handleClose)
+	mux.HandleFunc(TaskWaveAllocate, w.handleAllocate)
 }
 
 // enqueueStage enqueues a stage of a wave under a task ID, so the copies
@@ -114,8 +117,76 @@ func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, err
 	}
 	if closed {
 		w.log.Info("wave closed", "wave", waveID, "manual", manual)
+		// The next stage starts only once this one has committed.
+		if err := w.enqueueStage(ctx, StageAllocate, waveID, ""); err != nil {
+			return true, err
+		}
 	}
 	return closed, nil
+}
+
+func (w *Waves) handleAllocate(ctx context.Context, t *asynq.Task) error {
+	var p wavePayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	_, err := w.Allocate(ctx, p.WaveID)
+	return err
+}
+
+// Allocate runs the allocate stage of a wave: cuts, refunds and notices for
+// short SKUs, all in one transaction. It does nothing unless the wave is
+// closed with final receipts, so running it twice, or after a crash, gives
+// the same result.
+func (w *Waves) Allocate(ctx context.Context, waveID int64) (bool, error) {
+	var done bool
+	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		var err error
+		done, err = allocateWave(ctx, tx, waveID, w.clock.Now())
+		return err
+	})
+	if err != nil {
+		if ferr := failStage(context.Background(), w.db, waveID, StageAllocate, w.clock.Now(), err); ferr != nil {
+			w.log.Error("record stage failure", "wave", waveID, "err", ferr)
+		}
+		return false, err
+	}
+	if done {
+		w.log.Info("wave allocated", "wave", waveID)
+	}
+	return done, nil
+}
+
+// RecordReceipts stores what the warehouse received for a wave (before it is
+// allocated), optionally choosing the allocation policy. Final receipts of a
+// closed wave start its allocation.
+func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy, final bool, receipts []Receipt) (Wave, error) {
+	if policy != "" && policy != FirstComeFirstServed && policy != SpreadEvenly {
+		return Wave{}, platform.InvalidField("policy", "policy must be fcfs or even")
+	}
+	seen := map[int64]bool{}
+	for i, r := range receipts {
+		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
+		switch {
+		case r.SaleItemID <= 0:
+			return Wave{}, platform.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
+		case r.Received < 0 || r.Received > MaxStockCap:
+			return Wave{}, platform.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
+		case seen[r.SaleItemID]:
+			return Wave{}, platform.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
+		}
+		seen[r.SaleItemID] = true
+	}
+	var out Wave
+	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, w.clock.Now())
+		return err
+	})
+	if err == nil && out.ReceiptsFinal && out.State == WaveClosed {
+		err = w.enqueueStage(ctx, StageAllocate, waveID, "")
+	}
+	return out, err
 }
 
 // Rerun enqueues a stage of a wave again, e.g. after fixing its input.
@@ -124,9 +195,9 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 		return "", err
 	}
 	switch stage {
-	case StageClose:
+	case StageClose, StageAllocate:
 	default:
-		return "", platform.InvalidField("stage", "unknown stage %q (known: close)", stage)
+		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate)", stage)
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
 	return fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix), w.enqueueStage(ctx, stage, waveID, suffix)

@@ -39,19 +39,23 @@ const (
 // Wave is one night's work at one warehouse: every order for one delivery
 // date. It opens when the first sale item for the date is published.
 type Wave struct {
-	ID           int64       `db:"id" json:"id"`
-	WarehouseID  int64       `db:"warehouse_id" json:"warehouse_id"`
-	DeliveryDate Date        `db:"delivery_date" json:"delivery_date"`
-	State        WaveState   `db:"state" json:"state"`
-	CutoffAt     time.Time   `db:"cutoff_at" json:"cutoff_at"`
-	ClosedAt     *time.Time  `db:"closed_at" json:"closed_at,omitempty"`
-	Orders       int64       `db:"orders" json:"orders"`
-	Lines        int64       `db:"lines" json:"lines"`
-	Units        int64       `db:"units" json:"units"`
-	AmountFen    int64       `db:"amount_fen" json:"amount_fen"`
-	CreatedAt    time.Time   `db:"created_at" json:"created_at"`
-	UpdatedAt    time.Time   `db:"updated_at" json:"updated_at"`
-	Stages       []WaveStage `db:"-" json:"stages"`
+	ID           int64      `db:"id" json:"id"`
+	WarehouseID  int64      `db:"warehouse_id" json:"warehouse_id"`
+	DeliveryDate Date       `db:"delivery_date" json:"delivery_date"`
+	State        WaveState  `db:"state" json:"state"`
+	CutoffAt     time.Time  `db:"cutoff_at" json:"cutoff_at"`
+	ClosedAt     *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+	Orders       int64      `db:"orders" json:"orders"`
+	Lines        int64      `db:"lines" json:"lines"`
+	Units        int64      `db:"units" json:"units"`
+	AmountFen    int64      `db:"amount_fen" json:"amount_fen"`
+	// Allocation: how short SKUs are cut, and whether the receipts are complete.
+	AllocationPolicy Policy        `db:"allocation_policy" json:"allocation_policy"`
+	ReceiptsFinal    bool          `db:"receipts_final" json:"receipts_final"`
+	Refunds          RefundSummary `db:"-" json:"refunds"`
+	CreatedAt        time.Time     `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time     `db:"updated_at" json:"updated_at"`
+	Stages           []WaveStage   `db:"-" json:"stages"`
 }
 
 // WaveStage is the history of one stage of a wave.
@@ -71,7 +75,15 @@ var (
 	ErrWaveClosed   = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
 )
 
-const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen, created_at, updated_at`
+const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
+	allocation_policy, receipts_final, created_at, updated_at`
+
+// RefundSummary totals a wave's refunds.
+type RefundSummary struct {
+	Lines     int64 `db:"lines" json:"lines"`
+	Units     int64 `db:"units" json:"units"`
+	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
 
 // openWave creates the wave of (warehouse, date) if it does not exist.
 func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date Date, now time.Time) error {
@@ -92,6 +104,10 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 		return w, ErrWaveNotFound
 	}
 	if err != nil {
+		return w, err
+	}
+	if err := sqlx.GetContext(ctx, q, &w.Refunds, `SELECT count(*) AS lines, coalesce(sum(quantity), 0) AS units,
+		coalesce(sum(amount_fen), 0) AS amount_fen FROM refunds WHERE wave_id = $1`, id); err != nil {
 		return w, err
 	}
 	w.Stages = []WaveStage{}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+)
+
+// TestAllocationRefundsShortLines: the warehouse receives 5 of the 9 eggs
+// sold; with first come first served the latest orders are cut, each cut
+// writes one refund row and each affected resident one notice, and running
+// the stage again (a duplicate task, a retry) adds nothing.
+func TestAllocationRefundsShortLines(t *testing.T) {
+	c := newTestCity(t, 3)
+	egg, rice := c.item("EGG"), c.item("RICE")
+	orders := []struct {
+		leader int
+		phone  string
+		qty    int64
+	}{{0, "13900000001", 2}, {1, "13900000002", 2}, {2, "13900000003", 1}, {0, "13900000004", 3}, {1, "13900000002", 1}}
+	for i, o := range orders {
+		c.clock.Advance(time.Minute) // distinct order times
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[o.leader], orderBody(o.phone, "居民", egg.ID, o.qty, rice.ID, 1),
+			"Idempotency-Key", fmt.Sprintf("o%d", i)); r.Status != http.StatusCreated {
+			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
+	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	receipts := map[string]any{"policy": "fcfs", "final": true,
+		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 5}, {"sale_item_id": rice.ID, "received": 5}}}
+
+	// Receipts may come before the close; allocation waits for both.
+	if r := c.do("PUT", path+"/receipts", c.staffToken("warehouse"), receipts); r.Status != http.StatusOK {
+		t.Fatalf("receipts: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"items": []map[string]any{{"sale_item_id": 99999, "received": 1}}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("foreign sale item: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("POST", path+"/close", c.admin, nil); r.Status != http.StatusOK {
+		t.Fatalf("close: %d %s", r.Status, r.Body)
+	}
+	waveID := waves.Waves[0].ID
+	for range 2 { // the task and a duplicate of it
+		if _, err := c.app.waves.Allocate(context.Background(), waveID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var w fulfillment.Wave
+	c.do("GET", path, c.admin, nil).json(t, &w)
+	// Eggs in order: 2, 2, 1 (=5 received), then 3 and 1 are cut whole.
+	if w.State != fulfillment.WaveAllocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
+		t.Fatalf("after allocation: %+v", w)
+	}
+	var cut, notices, refundRows int
+	must := func(q string, v *int) {
+		if err := c.app.db.Get(v, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(`SELECT coalesce(sum(cut), 0) FROM line_cuts`, &cut)
+	must(`SELECT count(*) FROM outbox WHERE kind = 'refund'`, &notices)
+	must(`SELECT count(*) FROM refunds`, &refundRows)
+	if cut != 4 || notices != 2 || refundRows != 2 {
+		t.Fatalf("cut %d units, %d notices, %d refund rows", cut, notices, refundRows)
+	}
+	var latePhone string
+	must2 := c.app.db.Get(&latePhone, `SELECT r.phone FROM refunds f JOIN residents r ON r.id = f.resident_id ORDER BY f.quantity DESC LIMIT 1`)
+	if must2 != nil || latePhone != "13900000004" {
+		t.Fatalf("the 3-egg refund went to %q (%v), want the fourth order's resident", latePhone, must2)
+	}
+	// A rerun of the stage changes nothing; receipts are frozen now.
+	if r := c.do("POST", path+"/stages/allocate/rerun", c.admin, nil); r.Status != http.StatusAccepted {
+		t.Fatalf("rerun: %d %s", r.Status, r.Body)
+	}
+	if _, err := c.app.waves.Allocate(context.Background(), waveID); err != nil {
+		t.Fatal(err)
+	}
+	must(`SELECT count(*) FROM refunds`, &refundRows)
+	if refundRows != 2 {
+		t.Fatalf("rerun wrote refunds: %d", refundRows)
+	}
+	if r := c.do("PUT", path+"/receipts", c.admin, receipts); r.Status != http.StatusConflict {
+		t.Fatalf("receipts after allocation: %d %s", r.Status, r.Body)
+	}
+}

@@ -1,0 +1,255 @@
+package fulfillment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// Policy decides which order lines lose units when the warehouse received
+// less of a SKU than was sold.
+type Policy string
+
+// Allocation policies.
+const (
+	// FirstComeFirstServed serves orders by the time they were placed; the
+	// latest orders are cut.
+	FirstComeFirstServed Policy = "fcfs"
+	// SpreadEvenly shares the shortage across pickup points: every point gets
+	// the same number of units where it can use them (max-min fair), and
+	// within a point orders are served first come first served.
+	SpreadEvenly Policy = "even"
+)
+
+// StageAllocate decides the short lines of a closed wave.
+const StageAllocate Stage = "allocate"
+
+// Receipt is what the warehouse received of one sale item for a wave.
+type Receipt struct {
+	SaleItemID int64 `json:"sale_item_id"`
+	Received   int64 `json:"received"`
+}
+
+// Errors of allocation.
+var (
+	ErrWaveAllocated = platform.Errorf(platform.Conflict, "wave_allocated", "the wave is already allocated; receipts can no longer change")
+)
+
+// demandLine is one placed order line of a short SKU.
+type demandLine struct {
+	LineID     int64  `db:"line_id"`
+	OrderID    int64  `db:"order_id"`
+	ResidentID int64  `db:"resident_id"`
+	PointID    int64  `db:"pickup_point_id"`
+	SaleItemID int64  `db:"sale_item_id"`
+	SKU        string `db:"sku"`
+	Name       string `db:"name"`
+	Quantity   int64  `db:"quantity"`
+	PriceFen   int64  `db:"price_fen"`
+}
+
+// cutLines returns the units each line loses when only received units of a
+// SKU can be delivered; lines come in order-time order. Deterministic.
+func cutLines(policy Policy, received int64, lines []demandLine) map[int64]int64 {
+	cuts := map[int64]int64{}
+	fcfs := func(budget int64, ls []demandLine) {
+		for _, l := range ls {
+			give := min(l.Quantity, max(budget, 0))
+			budget -= give
+			if give < l.Quantity {
+				cuts[l.LineID] = l.Quantity - give
+			}
+		}
+	}
+	if policy != SpreadEvenly {
+		fcfs(received, lines)
+		return cuts
+	}
+	// Points in the order of their first order; demand per point.
+	var points []int64
+	byPoint := map[int64][]demandLine{}
+	demand := map[int64]int64{}
+	for _, l := range lines {
+		if _, ok := byPoint[l.PointID]; !ok {
+			points = append(points, l.PointID)
+		}
+		byPoint[l.PointID] = append(byPoint[l.PointID], l)
+		demand[l.PointID] += l.Quantity
+	}
+	share := waterFill(points, demand, received)
+	for _, p := range points {
+		fcfs(share[p], byPoint[p])
+	}
+	return cuts
+}
+
+// waterFill gives each point min(demand, level) with the highest level whose
+// total fits in supply; the few units left over go one each to the points
+// still short, in their given order.
+func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]int64 {
+	total := func(level int64) int64 {
+		var t int64
+		for _, p := range points {
+			t += min(demand[p], level)
+		}
+		return t
+	}
+	var lo, hi int64
+	for _, p := range points {
+		hi = max(hi, demand[p])
+	}
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if total(mid) <= supply {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	share := make(map[int64]int64, len(points))
+	for _, p := range points {
+		share[p] = min(demand[p], lo)
+	}
+	// Below the top level, fewer units are left than points still short.
+	left := supply - total(lo)
+	for _, p := range points {
+		if left > 0 && share[p] < demand[p] {
+			share[p]++
+			left--
+		}
+	}
+	return share
+}
+
+// allocateWave runs the allocate stage inside tx: a closed wave whose
+// receipts are final gets its cuts, refunds and notices, and becomes
+// allocated. It reports whether it allocated; any other state is left alone,
+// so a duplicate or late task changes nothing.
+func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) (bool, error) {
+	var w Wave
+	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, waveID); err != nil {
+		return false, err
+	}
+	if w.State != WaveClosed || !w.ReceiptsFinal {
+		return false, nil
+	}
+	var short []struct {
+		ID       int64 `db:"id"`
+		Received int64 `db:"received"`
+	}
+	if err := tx.SelectContext(ctx, &short, `SELECT si.id, r.received FROM wave_receipts r JOIN sale_items si ON si.id = r.sale_item_id
+		WHERE r.wave_id = $1 AND r.received < si.sold ORDER BY si.id`, waveID); err != nil {
+		return false, err
+	}
+	ids := make([]int64, len(short))
+	for i, s := range short {
+		ids[i] = s.ID
+	}
+	var lines []demandLine
+	if len(ids) > 0 {
+		const q = `SELECT ol.id AS line_id, ol.order_id, o.resident_id, o.pickup_point_id, ol.sale_item_id, p.sku, p.name,
+				ol.quantity, ol.price_fen
+			FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+			JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
+			WHERE ol.sale_item_id = ANY($1) AND o.status = 'placed' ORDER BY ol.sale_item_id, o.created_at, o.id`
+		if err := tx.SelectContext(ctx, &lines, q, pq.Array(ids)); err != nil {
+			return false, err
+		}
+	}
+	bySKU := map[int64][]demandLine{}
+	for _, l := range lines {
+		bySKU[l.SaleItemID] = append(bySKU[l.SaleItemID], l)
+	}
+	var cutIDs, cutQty, rOrder, rLine, rResident, rQty, rAmount []int64
+	perResident := map[int64][]map[string]any{}
+	var residents []int64
+	for _, s := range short {
+		cuts := cutLines(w.AllocationPolicy, s.Received, bySKU[s.ID])
+		for _, l := range bySKU[s.ID] {
+			c := cuts[l.LineID]
+			if c == 0 {
+				continue
+			}
+			cutIDs, cutQty = append(cutIDs, l.LineID), append(cutQty, c)
+			rOrder, rLine, rResident = append(rOrder, l.OrderID), append(rLine, l.LineID), append(rResident, l.ResidentID)
+			rQty, rAmount = append(rQty, c), append(rAmount, c*l.PriceFen)
+			if _, ok := perResident[l.ResidentID]; !ok {
+				residents = append(residents, l.ResidentID)
+			}
+			perResident[l.ResidentID] = append(perResident[l.ResidentID],
+				map[string]any{"order_id": l.OrderID, "sku": l.SKU, "name": l.Name, "quantity": c, "amount_fen": c * l.PriceFen})
+		}
+	}
+	if len(cutIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO line_cuts (order_line_id, wave_id, cut)
+			SELECT l, $3, c FROM unnest($1::bigint[], $2::int[]) AS t(l, c) ON CONFLICT (order_line_id) DO NOTHING`,
+			pq.Array(cutIDs), pq.Array(cutQty), waveID); err != nil {
+			return false, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+			SELECT $1, o, l, r, 'shortage', q, a, $7 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[]) AS t(o, l, r, q, a)
+			ON CONFLICT (order_line_id, reason) DO NOTHING`,
+			waveID, pq.Array(rOrder), pq.Array(rLine), pq.Array(rResident), pq.Array(rQty), pq.Array(rAmount), now); err != nil {
+			return false, err
+		}
+	}
+	notices := make([]pickup.Notice, 0, len(residents))
+	for _, r := range residents {
+		var total int64
+		for _, it := range perResident[r] {
+			total += it["amount_fen"].(int64)
+		}
+		notices = append(notices, pickup.Notice{ResidentID: r, Kind: pickup.NoticeRefund,
+			Key: fmt.Sprintf("refund:shortage:%d:%d", waveID, r),
+			Payload: map[string]any{"reason": "shortage", "wave_id": waveID, "delivery_date": w.DeliveryDate.String(),
+				"items": perResident[r], "amount_fen": total}})
+	}
+	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'allocated', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+		return false, err
+	}
+	return true, finishStage(ctx, tx, waveID, StageAllocate, now, int64(len(lines)), int64(len(lines)))
+}
+
+// recordReceipts stores what the warehouse received for a wave, before it is
+// allocated. Sale items must belong to the wave.
+func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Policy, final bool, receipts []Receipt, now time.Time) (Wave, error) {
+	var w Wave
+	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, waveID); err != nil {
+		return w, ErrWaveNotFound
+	}
+	if w.State != WaveOpen && w.State != WaveClosed {
+		return w, ErrWaveAllocated
+	}
+	ids, qty := make([]int64, len(receipts)), make([]int64, len(receipts))
+	for i, r := range receipts {
+		ids[i], qty[i] = r.SaleItemID, r.Received
+	}
+	var mine int
+	if err := tx.GetContext(ctx, &mine, `SELECT count(*) FROM sale_items WHERE id = ANY($1) AND warehouse_id = $2 AND delivery_date = $3`,
+		pq.Array(ids), w.WarehouseID, w.DeliveryDate); err != nil {
+		return w, err
+	}
+	if mine != len(ids) {
+		return w, platform.Errorf(platform.Unprocessable, "unknown_sale_item", "every sale item must belong to this wave's warehouse and date")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wave_receipts (wave_id, sale_item_id, received, recorded_at)
+		SELECT $1, i, q, $4 FROM unnest($2::bigint[], $3::int[]) AS t(i, q)
+		ON CONFLICT (wave_id, sale_item_id) DO UPDATE SET received = EXCLUDED.received, recorded_at = EXCLUDED.recorded_at`,
+		waveID, pq.Array(ids), pq.Array(qty), now); err != nil {
+		return w, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE waves SET allocation_policy = coalesce(nullif($2, ''), allocation_policy),
+		receipts_final = receipts_final OR $3, updated_at = $4 WHERE id = $1`, waveID, string(policy), final, now); err != nil {
+		return w, err
+	}
+	return GetWave(ctx, tx, waveID)
+}

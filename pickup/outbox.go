@@ -1,0 +1,51 @@
+package pickup
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// NoticeKind is what a notice to a resident is about.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	NoticeRefund NoticeKind = "refund"
+)
+
+// Notice is a message to a resident, queued in the outbox in the same
+// transaction as the change it announces.
+type Notice struct {
+	ResidentID int64
+	Kind       NoticeKind
+	// Key makes the notice unique: queuing the same key again does nothing,
+	// so a rerun never notifies twice.
+	Key     string
+	Payload map[string]any
+}
+
+// QueueNotices adds notices to the outbox inside tx, skipping keys already there.
+func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.Time) (int64, error) {
+	if len(notices) == 0 {
+		return 0, nil
+	}
+	residents, kinds, keys, payloads := make([]int64, len(notices)), make([]string, len(notices)), make([]string, len(notices)), make([]string, len(notices))
+	for i, n := range notices {
+		b, err := json.Marshal(n.Payload)
+		if err != nil {
+			return 0, err
+		}
+		residents[i], kinds[i], keys[i], payloads[i] = n.ResidentID, string(n.Kind), n.Key, string(b)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at)
+		SELECT r, k, d, p::jsonb, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(r, k, d, p)
+		ON CONFLICT (dedupe_key) DO NOTHING`, pq.Array(residents), pq.Array(kinds), pq.Array(keys), pq.Array(payloads), now)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
