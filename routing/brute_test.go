@@ -3,8 +3,8 @@ package routing
 import (
 	"context"
 	"math"
-	"math/bits"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -48,12 +48,7 @@ func bruteForce(in *Instance, maxRoutes int) float64 {
 	var rec func(used int)
 	rec = func(used int) {
 		if used != 0 {
-			rt := make([]int, len(perm))
-			copy(rt, perm)
-			if chk := CheckVRPLIB(&Instance{Dimension: in.Dimension, Capacity: in.Capacity, Coords: in.Coords, Demand: in.Demand, Windows: in.Windows, Service: in.Service}, nil); true {
-				_ = chk
-			}
-			if c, ok := routeCost(in, rt); ok && c < route[used] {
+			if c, ok := routeCost(in, perm); ok && c < route[used] {
 				route[used] = c
 			}
 		}
@@ -91,7 +86,6 @@ func bruteForce(in *Instance, maxRoutes int) float64 {
 		}
 		best = math.Min(best, cur[full])
 		prev = cur
-		_ = bits.OnesCount
 	}
 	return best
 }
@@ -111,16 +105,7 @@ func routeCost(in *Instance, rt []int) (float64, bool) {
 }
 
 func isVisitCount(p string) bool {
-	return len(p) > 9 && p[:9] == "customer " && contains(p, "visited 0 times")
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(p, "customer ") && strings.HasSuffix(p, "visited 0 times")
 }
 
 func solveInstance(t *testing.T, in *Instance, opt Options) ([][]int, CheckResult) {

@@ -238,4 +238,5 @@ func (c *core) buildSlots(p *Problem) {
 	}
 }
 
+// String renders the stop and its reason.
 func (u Unserved) String() string { return fmt.Sprintf("%s: %s", u.ID, u.Reason) }

@@ -36,7 +36,6 @@ type core struct {
 	maxDist  float64
 	x, y     []float64 // for polar ordering; may be zero
 	angle    []float64 // polar angle around the depot, in [0, 2π)
-	hasCoord bool
 }
 
 // seg summarises a sequence of visits for O(1) concatenation

@@ -110,7 +110,6 @@ func (p *Problem) Validate() error {
 	if len(p.Vehicles) == 0 {
 		return errors.New("routing: no vehicle type")
 	}
-	dims := 0
 	for i, v := range p.Vehicles {
 		if len(v.Capacity) > MaxDimensions {
 			return fmt.Errorf("routing: vehicle type %d has %d load dimensions, max %d", i, len(v.Capacity), MaxDimensions)
@@ -118,7 +117,6 @@ func (p *Problem) Validate() error {
 		if v.Count < 0 {
 			return fmt.Errorf("routing: vehicle type %d has negative count", i)
 		}
-		dims = max(dims, len(v.Capacity))
 	}
 	for i, s := range p.Stops {
 		if len(s.Demand) > MaxDimensions {
@@ -136,6 +134,5 @@ func (p *Problem) Validate() error {
 			return fmt.Errorf("routing: stop %d (%s) has an empty time window", i, s.ID)
 		}
 	}
-	_ = dims
 	return nil
 }

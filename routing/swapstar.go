@@ -69,15 +69,6 @@ func (b *best3) add(c float64, after int) {
 	}
 }
 
-func (ls *localSearch) sectorOf(r int) sector {
-	var s sector
-	rt := &ls.routes[r]
-	for _, v := range rt.seq[1 : len(rt.seq)-1] {
-		s.extend(ls.c.angle[v])
-	}
-	return s
-}
-
 // loadPenalty is the capacity penalty of a route of class cl carrying load.
 func (ls *localSearch) loadPenalty(cl int, load *[MaxDimensions]float64) float64 {
 	c := ls.c

@@ -44,7 +44,6 @@ func ReadVRPLIB(r io.Reader) (*Instance, error) {
 	var seenCoord, seenDemand, seenTW, seenSvc []bool
 	headerService := int64(0)
 	hasHeaderService := false
-	depotDone := false
 	errf := func(format string, a ...any) error {
 		return fmt.Errorf("vrplib: line %d: %s", lineNo, fmt.Sprintf(format, a...))
 	}
@@ -252,7 +251,6 @@ func ReadVRPLIB(r io.Reader) (*Instance, error) {
 				return nil, errf("want one depot id per line")
 			}
 			if f[0] == "-1" {
-				depotDone = true
 				section = ""
 				continue
 			}
@@ -271,7 +269,6 @@ func ReadVRPLIB(r io.Reader) (*Instance, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("vrplib: line %d: %w", lineNo+1, err)
 	}
-	_ = depotDone
 	errEnd := func(msg string, a ...any) error {
 		return fmt.Errorf("vrplib: at end (line %d): %s", lineNo, fmt.Sprintf(msg, a...))
 	}
