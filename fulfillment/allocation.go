@@ -133,7 +133,7 @@ func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]i
 // so a duplicate or late task changes nothing.
 func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) (bool, error) {
 	var w Wave
-	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, waveID); err != nil {
+	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
 		return false, err
 	}
 	if w.State != WaveClosed || !w.ReceiptsFinal {
@@ -223,7 +223,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time)
 // allocated. Sale items must belong to the wave.
 func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Policy, final bool, receipts []Receipt, now time.Time) (Wave, error) {
 	var w Wave
-	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, waveID); err != nil {
+	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
 		return w, ErrWaveNotFound
 	}
 	if w.State != WaveOpen && w.State != WaveClosed {

@@ -21,10 +21,8 @@ const (
 	// warehouse's cutoff in the warehouse's time zone, and every minute as a
 	// safety net for a scheduler that was down at the cutoff.
 	TaskWaveSweep = "wave:sweep"
-	// TaskWaveClose closes one wave.
-	TaskWaveClose = "wave:close"
-	// TaskWaveAllocate allocates a closed wave whose receipts are final.
-	TaskWaveAllocate = "wave:allocate"
+	// Each stage of a wave is a task "wave:<stage>" with payload {"wave_id"}:
+	// wave:close, wave:allocate, wave:pick.
 )
 
 type sweepPayload struct {
@@ -57,8 +55,9 @@ func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog
 // Register adds the wave task handlers to mux.
 func (w *Waves) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskWaveSweep, w.handleSweep)
-	mux.HandleFunc(TaskWaveClose, w.handleClose)
-	mux.HandleFunc(TaskWaveAllocate, w.handleAllocate)
+	for stage := range w.stages() {
+		mux.HandleFunc("wave:"+string(stage), w.handleStage(stage))
+	}
 }
 
 // enqueueStage enqueues a stage of a wave under a task ID, so the copies
@@ -91,70 +90,89 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (w *Waves) handleClose(ctx context.Context, t *asynq.Task) error {
-	var p wavePayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+// stageFunc runs one stage of a wave inside tx and reports whether it moved
+// the wave on; a wave in any other state than the stage expects is left alone.
+type stageFunc func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error)
+
+// stages lists the stage functions and what follows each.
+func (w *Waves) stages() map[Stage]struct {
+	run  stageFunc
+	next Stage
+} {
+	return map[Stage]struct {
+		run  stageFunc
+		next Stage
+	}{
+		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+			return closeWave(ctx, tx, id, now, false)
+		}, StageAllocate},
+		StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+			return allocateWave(ctx, tx, id, now)
+		}, StagePick},
+		StagePick: {pickWave, ""},
 	}
-	_, err := w.Close(ctx, p.WaveID, false)
-	return err
 }
 
-// Close closes a wave now if its cutoff has passed (or manual is set). It
-// reports whether this call closed it; closing a closed wave is a no-op.
-func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, error) {
-	var closed bool
-	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		var err error
-		closed, err = closeWave(ctx, tx, waveID, w.clock.Now(), manual)
+func (w *Waves) handleStage(stage Stage) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var p wavePayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+		}
+		_, err := w.RunStage(ctx, stage, p.WaveID)
 		return err
-	})
-	if err != nil {
-		if ferr := failStage(context.Background(), w.db, waveID, StageClose, w.clock.Now(), err); ferr != nil {
-			w.log.Error("record stage failure", "wave", waveID, "err", ferr)
-		}
-		return false, err
 	}
-	if closed {
-		w.log.Info("wave closed", "wave", waveID, "manual", manual)
-		// The next stage starts only once this one has committed.
-		if err := w.enqueueStage(ctx, StageAllocate, waveID, ""); err != nil {
-			return true, err
-		}
-	}
-	return closed, nil
 }
 
-func (w *Waves) handleAllocate(ctx context.Context, t *asynq.Task) error {
-	var p wavePayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+// RunStage runs one stage of a wave in one transaction, records a failure,
+// and once it has committed enqueues the next stage. Running it twice, or
+// after a crash, gives the same result: each stage acts only on a wave in the
+// state before it.
+func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, error) {
+	st, ok := w.stages()[stage]
+	if !ok {
+		return false, platform.InvalidField("stage", "unknown stage %q", stage)
 	}
-	_, err := w.Allocate(ctx, p.WaveID)
-	return err
+	return w.runStage(ctx, stage, waveID, st.run, st.next)
 }
 
-// Allocate runs the allocate stage of a wave: cuts, refunds and notices for
-// short SKUs, all in one transaction. It does nothing unless the wave is
-// closed with final receipts, so running it twice, or after a crash, gives
-// the same result.
-func (w *Waves) Allocate(ctx context.Context, waveID int64) (bool, error) {
+func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage) (bool, error) {
+	progress := func(done, total int64) {
+		if err := reportProgress(ctx, w.db, waveID, stage, w.clock.Now(), done, total); err != nil {
+			w.log.Warn("stage progress", "wave", waveID, "stage", stage, "err", err)
+		}
+	}
 	var done bool
 	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
-		done, err = allocateWave(ctx, tx, waveID, w.clock.Now())
+		done, err = run(ctx, tx, waveID, w.clock.Now(), progress)
 		return err
 	})
 	if err != nil {
-		if ferr := failStage(context.Background(), w.db, waveID, StageAllocate, w.clock.Now(), err); ferr != nil {
-			w.log.Error("record stage failure", "wave", waveID, "err", ferr)
+		if ferr := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), err); ferr != nil {
+			w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", ferr)
 		}
 		return false, err
 	}
 	if done {
-		w.log.Info("wave allocated", "wave", waveID)
+		w.log.Info("wave stage done", "wave", waveID, "stage", stage)
+		if next != "" {
+			// The next stage starts only once this one has committed.
+			if err := w.enqueueStage(ctx, next, waveID, ""); err != nil {
+				return true, err
+			}
+		}
 	}
 	return done, nil
+}
+
+// Close closes a wave now if its cutoff has passed, or at once when manual
+// (ops closing early). It reports whether this call closed it; closing a
+// closed wave is a no-op.
+func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, error) {
+	return w.runStage(ctx, StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+		return closeWave(ctx, tx, id, now, manual)
+	}, StageAllocate)
 }
 
 // RecordReceipts stores what the warehouse received for a wave (before it is
@@ -194,10 +212,8 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 	if _, err := GetWave(ctx, w.db, waveID); err != nil {
 		return "", err
 	}
-	switch stage {
-	case StageClose, StageAllocate:
-	default:
-		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate)", stage)
+	if _, ok := w.stages()[stage]; !ok {
+		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate, pick)", stage)
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
 	return fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix), w.enqueueStage(ctx, stage, waveID, suffix)

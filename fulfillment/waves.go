@@ -174,7 +174,7 @@ func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (m
 // every worker process may ask for the same close.
 func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (closed bool, err error) {
 	var w Wave
-	err = tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR UPDATE`, id)
+	err = tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, ErrWaveNotFound
 	}
@@ -211,5 +211,15 @@ func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now ti
 		VALUES ($1, $2, 1, $3, $4)
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4`,
 		wave, stage, now, cause.Error())
+	return err
+}
+
+// reportProgress records a running stage's rows done, from outside the
+// stage's transaction so that ops see it while the stage runs.
+func reportProgress(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, done, total int64) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, started_at, rows_done, rows_total)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = coalesce(wave_stages.started_at, $3), rows_done = $4, rows_total = $5`,
+		wave, stage, now, done, total)
 	return err
 }

@@ -47,7 +47,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}
 	waveID := waves.Waves[0].ID
 	for range 2 { // the task and a duplicate of it
-		if _, err := c.app.waves.Allocate(context.Background(), waveID); err != nil {
+		if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StageAllocate, waveID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	if r := c.do("POST", path+"/stages/allocate/rerun", c.admin, nil); r.Status != http.StatusAccepted {
 		t.Fatalf("rerun: %d %s", r.Status, r.Body)
 	}
-	if _, err := c.app.waves.Allocate(context.Background(), waveID); err != nil {
+	if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StageAllocate, waveID); err != nil {
 		t.Fatal(err)
 	}
 	must(`SELECT count(*) FROM refunds`, &refundRows)
@@ -87,5 +87,38 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}
 	if r := c.do("PUT", path+"/receipts", c.admin, receipts); r.Status != http.StatusConflict {
 		t.Fatalf("receipts after allocation: %d %s", r.Status, r.Body)
+	}
+
+	// The pick plan holds what allocation left: 5 eggs and 5 rice.
+	for range 2 {
+		if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StagePick, waveID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var plan struct {
+		SortUnits  int64 `db:"sort_units"`
+		PickUnits  int64 `db:"pick_units"`
+		PickLines  int64 `db:"pick_lines"`
+		Bags       int64 `db:"bags"`
+		BagUnits   int64 `db:"bag_units"`
+		BagWeightG int64 `db:"bag_weight"`
+	}
+	if err := c.app.db.Get(&plan, `SELECT (SELECT sum(quantity) FROM sort_lines) AS sort_units,
+		(SELECT sum(quantity) FROM pick_lines) AS pick_units, (SELECT count(*) FROM pick_lines) AS pick_lines,
+		(SELECT count(*) FROM bags) AS bags, (SELECT sum(units) FROM bags) AS bag_units, (SELECT sum(weight_g) FROM bags) AS bag_weight`); err != nil {
+		t.Fatal(err)
+	}
+	// Three points, each with eggs (chilled) and rice (ambient): six bags.
+	if plan.SortUnits != 10 || plan.PickUnits != 10 || plan.PickLines != 2 || plan.Bags != 6 || plan.BagUnits != 10 || plan.BagWeightG != 5*900+5*5000 {
+		t.Fatalf("pick plan %+v", plan)
+	}
+	c.do("GET", path, c.admin, nil).json(t, &w)
+	if w.State != fulfillment.WavePicked || len(w.Stages) != 3 {
+		t.Fatalf("after pick: %+v", w)
+	}
+	for _, st := range w.Stages {
+		if st.Attempts != 1 || st.LastError != "" || st.RowsDone != st.RowsTotal {
+			t.Fatalf("stage %+v", st)
+		}
 	}
 }

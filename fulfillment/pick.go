@@ -1,0 +1,70 @@
+package fulfillment
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// StagePick turns an allocated wave into its pick plan.
+const StagePick Stage = "pick"
+
+// pickWave writes the pick plan of an allocated wave inside tx: sort lines
+// (SKU × pickup point), the total pick list (SKU per zone, bin order) and
+// bags (pickup point × zone with units, weight and volume). Quantities are
+// what allocation left: ordered minus cut. Any other state is left alone.
+func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error) {
+	var w Wave
+	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+		return false, err
+	}
+	if w.State != WaveAllocated {
+		return false, nil
+	}
+	type step struct {
+		q    string
+		args []any
+	}
+	one, three := []any{waveID}, []any{waveID, w.WarehouseID, w.DeliveryDate}
+	steps := []step{
+		// A rerun after a failure starts from a clean slate, in the same transaction.
+		{`DELETE FROM bags WHERE wave_id = $1`, one},
+		{`DELETE FROM pick_lines WHERE wave_id = $1`, one},
+		{`DELETE FROM sort_lines WHERE wave_id = $1`, one},
+		{`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity)
+		 SELECT $1, t.sale_item_id, t.pickup_point_id, p.zone, t.quantity
+		 FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity - coalesce(c.cut, 0)) AS quantity
+		       FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+		       LEFT JOIN line_cuts c ON c.order_line_id = ol.id
+		       WHERE o.warehouse_id = $2 AND o.delivery_date = $3 AND o.status = 'placed'
+		       GROUP BY 1, 2) t
+		 JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
+		 WHERE t.quantity > 0`, three},
+		{`INSERT INTO pick_lines (wave_id, sale_item_id, zone, bin, sku, name, unit, quantity)
+		 SELECT $1, s.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit, sum(s.quantity)
+		 FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		 WHERE s.wave_id = $1
+		 GROUP BY s.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit`, one},
+		{`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml)
+		 SELECT $1, s.pickup_point_id, s.zone, sum(s.quantity), count(*), sum(s.quantity::bigint * p.weight_g), sum(s.quantity::bigint * p.volume_ml)
+		 FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		 WHERE s.wave_id = $1
+		 GROUP BY s.pickup_point_id, s.zone
+		 ORDER BY s.pickup_point_id, s.zone`, one},
+	}
+	for i, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return false, err
+		}
+		progress(int64(i+1), int64(len(steps)))
+	}
+	var rows int64
+	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM sort_lines WHERE wave_id = $1`, waveID); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'picked', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+		return false, err
+	}
+	return true, finishStage(ctx, tx, waveID, StagePick, now, rows, rows)
+}
