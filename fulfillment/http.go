@@ -48,6 +48,9 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.POST("/waves/:id/stages/:stage/rerun", write, platform.Handle(h.rerunStage))
 	// Warehouse staff record what arrived, so their role may write receipts.
 	r.PUT("/waves/:id/receipts", read, platform.Handle(h.recordReceipts))
+	r.GET("/waves/:id/routes", read, platform.Handle(h.waveRoutes))
+	r.POST("/warehouses/:id/vehicle-types", write, platform.Handle(h.saveVehicleType))
+	r.GET("/warehouses/:id/vehicle-types", read, platform.Handle(h.listVehicleTypes))
 }
 
 func queryDate(c *gin.Context) (Date, error) {
@@ -363,5 +366,63 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, w)
+	return nil
+}
+
+func (h *Routes) waveRoutes(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
+		return err
+	}
+	routes, err := ListRoutes(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, routes)
+	return nil
+}
+
+func (h *Routes) saveVehicleType(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Code         string `json:"code"`
+		Name         string `json:"name"`
+		Count        int64  `json:"count"`
+		CapacityG    int64  `json:"capacity_g"`
+		CapacityML   int64  `json:"capacity_ml"`
+		ShiftStart   string `json:"shift_start"`
+		ShiftEnd     string `json:"shift_end"`
+		FixedCostFen int64  `json:"fixed_cost_fen"`
+		CostPerKmFen int64  `json:"cost_per_km_fen"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := h.svc.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: id, Code: in.Code, Name: in.Name, Count: in.Count,
+		CapacityG: in.CapacityG, CapacityML: in.CapacityML, ShiftStart: in.ShiftStart, ShiftEnd: in.ShiftEnd,
+		FixedCostFen: in.FixedCostFen, CostPerKmFen: in.CostPerKmFen})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (h *Routes) listVehicleTypes(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	vs, err := ListVehicleTypes(c.Request.Context(), h.svc.db, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"vehicle_types": vs})
 	return nil
 }

@@ -22,7 +22,7 @@ const (
 	// safety net for a scheduler that was down at the cutoff.
 	TaskWaveSweep = "wave:sweep"
 	// Each stage of a wave is a task "wave:<stage>" with payload {"wave_id"}:
-	// wave:close, wave:allocate, wave:pick.
+	// wave:close, wave:allocate, wave:pick, wave:route, wave:ready.
 )
 
 type sweepPayload struct {
@@ -45,11 +45,28 @@ type Waves struct {
 	clock  platform.Clock
 	client *asynq.Client
 	log    *slog.Logger
+	opt    WavesOptions
+}
+
+// WavesOptions tune the stages.
+type WavesOptions struct {
+	RouteBudget  time.Duration // the routing engine's time limit (default 60 s)
+	RouteThreads int           // search threads (default 2)
+	ServiceTime  time.Duration // time at each pickup point (default 5 min)
 }
 
 // NewWaves returns the wave runner; client enqueues the stages.
-func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog.Logger) *Waves {
-	return &Waves{db: db, clock: clock, client: client, log: log}
+func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog.Logger, opt WavesOptions) *Waves {
+	if opt.RouteBudget <= 0 {
+		opt.RouteBudget = 60 * time.Second
+	}
+	if opt.RouteThreads <= 0 {
+		opt.RouteThreads = 2
+	}
+	if opt.ServiceTime <= 0 {
+		opt.ServiceTime = 5 * time.Minute
+	}
+	return &Waves{db: db, clock: clock, client: client, log: log, opt: opt}
 }
 
 // Register adds the wave task handlers to mux.
@@ -109,7 +126,9 @@ func (w *Waves) stages() map[Stage]struct {
 		StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
 			return allocateWave(ctx, tx, id, now)
 		}, StagePick},
-		StagePick: {pickWave, ""},
+		StagePick:  {pickWave, StageRoute},
+		StageRoute: {nil, StageReady}, // solved outside the transaction: see RunStage
+		StageReady: {readyWave, ""},
 	}
 }
 
@@ -132,6 +151,20 @@ func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, 
 	st, ok := w.stages()[stage]
 	if !ok {
 		return false, platform.InvalidField("stage", "unknown stage %q", stage)
+	}
+	if stage == StageRoute {
+		// The solver runs for its whole budget; no transaction stays open
+		// meanwhile. The write re-checks the wave's state under its lock.
+		plan, err := w.planRoutes(ctx, waveID)
+		if err != nil {
+			if ferr := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), err); ferr != nil {
+				w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", ferr)
+			}
+			return false, err
+		}
+		st.run = func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+			return writeRoutes(ctx, tx, id, plan, now)
+		}
 	}
 	return w.runStage(ctx, stage, waveID, st.run, st.next)
 }
@@ -213,7 +246,7 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 		return "", err
 	}
 	if _, ok := w.stages()[stage]; !ok {
-		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate, pick)", stage)
+		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate, pick, route, ready)", stage)
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
 	return fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix), w.enqueueStage(ctx, stage, waveID, suffix)

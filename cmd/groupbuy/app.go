@@ -59,7 +59,7 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
 	a.queue = asynq.NewClient(ropt)
-	a.waves = fulfillment.NewWaves(db, clock, a.queue, log)
+	a.waves = fulfillment.NewWaves(db, clock, a.queue, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget})
 	return a, nil
 }
 

@@ -48,7 +48,8 @@ var (
 func newTestCity(t *testing.T, leaders int) *testCity {
 	t.Helper()
 	ctx := context.Background()
-	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second}
+	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
+		RouteBudget: 2 * time.Second}
 	clock := platform.NewManualClock(beforeCutoff)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -19,6 +19,8 @@ type Config struct {
 	// IntakeWorkers is GROUPBUY_INTAKE_WORKERS: order batches committed at
 	// once per process. Fewer workers make larger batches.
 	IntakeWorkers int
+	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
+	RouteBudget time.Duration
 }
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
@@ -33,6 +35,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		// Two batches in flight: one commits (waiting on the WAL flush) while
 		// the next is built; more only split the queue into smaller batches.
 		IntakeWorkers: 2,
+		RouteBudget:   60 * time.Second,
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -58,6 +61,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("GROUPBUY_INTAKE_WORKERS: want 1 to 64, got %q", v)
 		}
 		c.IntakeWorkers = n
+	}
+	if v := getenv("GROUPBUY_ROUTE_BUDGET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return c, fmt.Errorf("GROUPBUY_ROUTE_BUDGET: want a duration between 1s and 1h, got %q", v)
+		}
+		c.RouteBudget = d
 	}
 	if v := getenv("GROUPBUY_TOKEN_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+)
+
+// TestNightRunsThroughStages drives one wave from cutoff to ready through the
+// worker's tasks: close, allocate (receipts final), pick, route, ready.
+func TestNightRunsThroughStages(t *testing.T) {
+	c := newTestCity(t, 8)
+	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
+	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
+	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
+		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
+	}
+	for l := range 8 {
+		for i := range 3 {
+			body := orderBody(fmt.Sprintf("1591%02d%05d", l, i), "居民", egg.ID, int64(1+i), rice.ID, 1, dumpling.ID, 2)
+			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("n%d", i)); r.Status != http.StatusCreated {
+				t.Fatalf("order: %d %s", r.Status, r.Body)
+			}
+		}
+	}
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
+	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "even", "final": true,
+		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 40}}}); r.Status != http.StatusOK {
+		t.Fatalf("receipts: %d %s", r.Status, r.Body)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = w.run(ctx); close(stopped) }()
+	defer func() { stop(); <-stopped }()
+	c.clock.Set(testCutoffUTC.Add(time.Minute))
+
+	var wave fulfillment.Wave
+	deadline := time.Now().Add(60 * time.Second)
+	for wave.State != fulfillment.WaveReady {
+		if time.Now().After(deadline) {
+			t.Fatalf("the night stalled: %+v", wave)
+		}
+		time.Sleep(100 * time.Millisecond)
+		c.do("GET", path, c.admin, nil).json(t, &wave)
+	}
+	// 48 eggs sold, 40 received, spread evenly over 8 points: each point keeps 5 of its 6.
+	if wave.Refunds.Units != 8 || len(wave.Stages) != 5 {
+		t.Fatalf("wave %+v", wave)
+	}
+	var plan fulfillment.WaveRoutes
+	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
+	if len(plan.Unserved) != 0 || len(plan.Routes) == 0 {
+		t.Fatalf("routes %+v", plan)
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	windowStart := time.Date(2026, 12, 1, 7, 0, 0, 0, loc)
+	windowEnd := time.Date(2026, 12, 1, 10, 0, 0, 0, loc)
+	seen := map[int64]bool{}
+	var weight int64
+	for _, r := range plan.Routes {
+		if r.WeightG > 1_500_000 {
+			t.Fatalf("route %s overloaded: %d g", r.Code, r.WeightG)
+		}
+		for _, s := range r.Stops {
+			if seen[s.PickupPointID] {
+				t.Fatalf("point %d visited twice", s.PickupPointID)
+			}
+			seen[s.PickupPointID] = true
+			weight += s.WeightG
+			if s.StartAt.Before(windowStart) || s.StartAt.After(windowEnd) {
+				t.Fatalf("stop %d served at %s, outside the delivery window", s.PickupPointID, s.StartAt.In(loc))
+			}
+		}
+	}
+	var bagWeight int64
+	if err := c.app.db.Get(&bagWeight, `SELECT sum(weight_g) FROM bags`); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 8 || weight != bagWeight {
+		t.Fatalf("%d points routed, %d g routed of %d g bagged", len(seen), weight, bagWeight)
+	}
+}

@@ -1,0 +1,358 @@
+package fulfillment
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+	"groupbuy/routing"
+)
+
+// StageRoute plans the delivery routes of a picked wave; StageReady marks a
+// routed wave ready for dispatch.
+const (
+	StageRoute Stage = "route"
+	StageReady Stage = "ready"
+)
+
+// VehicleType is a kind of truck a warehouse dispatches, with how many it has.
+type VehicleType struct {
+	ID           int64     `db:"id" json:"id"`
+	WarehouseID  int64     `db:"warehouse_id" json:"warehouse_id"`
+	Code         string    `db:"code" json:"code"`
+	Name         string    `db:"name" json:"name"`
+	Count        int64     `db:"count" json:"count"`
+	CapacityG    int64     `db:"capacity_g" json:"capacity_g"`
+	CapacityML   int64     `db:"capacity_ml" json:"capacity_ml"`
+	ShiftStart   string    `db:"shift_start" json:"shift_start"` // HH:MM local
+	ShiftEnd     string    `db:"shift_end" json:"shift_end"`
+	FixedCostFen int64     `db:"fixed_cost_fen" json:"fixed_cost_fen"`
+	CostPerKmFen int64     `db:"cost_per_km_fen" json:"cost_per_km_fen"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+}
+
+// Validate checks a vehicle type before it is stored.
+func (v *VehicleType) Validate() error {
+	switch {
+	case v.Code == "" || len(v.Code) > 20:
+		return platform.InvalidField("code", "code is required, at most 20 characters")
+	case !printable(v.Name, 50):
+		return platform.InvalidField("name", "name is required, at most 50 characters")
+	case v.Count < 1 || v.Count > 1000:
+		return platform.InvalidField("count", "count must be between 1 and 1000")
+	case v.CapacityG < 1 || v.CapacityG > 50_000_000:
+		return platform.InvalidField("capacity_g", "capacity_g must be between 1 and 50,000,000 grams")
+	case v.CapacityML < 1 || v.CapacityML > 100_000_000:
+		return platform.InvalidField("capacity_ml", "capacity_ml must be between 1 and 100,000,000 millilitres")
+	case v.FixedCostFen < 0 || v.FixedCostFen > MaxPriceFen:
+		return platform.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", MaxPriceFen)
+	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
+		return platform.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
+	}
+	s, err1 := clockSeconds(v.ShiftStart)
+	e, err2 := clockSeconds(v.ShiftEnd)
+	if err1 != nil {
+		return platform.InvalidField("shift_start", "shift_start must be HH:MM")
+	}
+	if err2 != nil || e <= s {
+		return platform.InvalidField("shift_end", "shift_end must be HH:MM after shift_start")
+	}
+	return nil
+}
+
+func clockSeconds(hhmm string) (int64, error) {
+	t, err := time.Parse("15:04", hhmm)
+	if err != nil {
+		return 0, err
+	}
+	return int64(t.Hour()*3600 + t.Minute()*60), nil
+}
+
+const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_ml,
+	to_char(shift_start, 'HH24:MI') AS shift_start, to_char(shift_end, 'HH24:MI') AS shift_end,
+	fixed_cost_fen, cost_per_km_fen, created_at`
+
+// SaveVehicleType creates or updates (by warehouse and code) a vehicle type.
+func (s *Service) SaveVehicleType(ctx context.Context, v VehicleType) (VehicleType, error) {
+	if err := v.Validate(); err != nil {
+		return v, err
+	}
+	if _, err := pickup.GetWarehouse(ctx, s.db, v.WarehouseID); err != nil {
+		return v, err
+	}
+	var out VehicleType
+	err := s.db.GetContext(ctx, &out, `INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml,
+			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (warehouse_id, code) DO UPDATE SET name = EXCLUDED.name, count = EXCLUDED.count,
+			capacity_g = EXCLUDED.capacity_g, capacity_ml = EXCLUDED.capacity_ml, shift_start = EXCLUDED.shift_start,
+			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen
+		RETURNING `+vehicleCols,
+		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now())
+	return out, err
+}
+
+// ListVehicleTypes returns a warehouse's vehicle types by code.
+func ListVehicleTypes(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]VehicleType, error) {
+	out := []VehicleType{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+vehicleCols+` FROM vehicle_types WHERE warehouse_id = $1 ORDER BY code`, warehouseID)
+	return out, err
+}
+
+// routePlan is a solved wave, ready to be written.
+type routePlan struct {
+	routes   []plannedRoute
+	unserved []unservedStop
+	stops    int
+}
+
+type plannedRoute struct {
+	vehicleTypeID               int64
+	weightG, volumeML, distance int64
+	departure, ret              time.Time
+	costFen                     int64
+	stops                       []plannedStop
+}
+
+type plannedStop struct {
+	pointID                  int64
+	arrival, start, departed time.Time
+	weightG, volumeML, bags  int64
+}
+
+type unservedStop struct {
+	pointID int64
+	reason  string
+}
+
+type stopDemand struct {
+	PointID  int64   `db:"pickup_point_id"`
+	Lat      float64 `db:"lat"`
+	Lng      float64 `db:"lng"`
+	WeightG  int64   `db:"weight_g"`
+	VolumeML int64   `db:"volume_ml"`
+	Bags     int64   `db:"bags"`
+}
+
+// planRoutes solves the routes of a picked wave, outside any transaction
+// (the solver runs for its whole time budget). It returns nil when the wave
+// is not picked.
+func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error) {
+	wave, err := GetWave(ctx, w.db, waveID)
+	if err != nil || wave.State != WavePicked {
+		return nil, err
+	}
+	wh, err := pickup.GetWarehouse(ctx, w.db, wave.WarehouseID)
+	if err != nil {
+		return nil, err
+	}
+	fleet, err := ListVehicleTypes(ctx, w.db, wh.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(fleet) == 0 {
+		return nil, fmt.Errorf("warehouse %s has no vehicle types: add them with POST /api/v1/ops/warehouses/%d/vehicle-types, then rerun the route stage", wh.Code, wh.ID)
+	}
+	var demand []stopDemand
+	if err := w.db.SelectContext(ctx, &demand, `SELECT b.pickup_point_id, p.lat, p.lng, sum(b.weight_g) AS weight_g,
+			sum(b.volume_ml) AS volume_ml, count(*) AS bags
+		FROM bags b JOIN pickup_points p ON p.id = b.pickup_point_id WHERE b.wave_id = $1
+		GROUP BY b.pickup_point_id, p.lat, p.lng ORDER BY b.pickup_point_id`, waveID); err != nil {
+		return nil, err
+	}
+	loc, err := wh.Location()
+	if err != nil {
+		return nil, err
+	}
+	midnight := time.Date(wave.DeliveryDate.Year(), wave.DeliveryDate.Month(), wave.DeliveryDate.Day(), 0, 0, 0, 0, loc)
+	at := func(sec float64) time.Time {
+		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
+	}
+	winStart, _ := clockSeconds(wh.DeliveryStart)
+	winEnd, _ := clockSeconds(wh.DeliveryEnd)
+	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
+	for _, v := range fleet {
+		s, _ := clockSeconds(v.ShiftStart)
+		e, _ := clockSeconds(v.ShiftEnd)
+		perMetre := float64(v.CostPerKmFen) / 1000
+		if perMetre == 0 {
+			perMetre = 0.001 // still prefer shorter routes
+		}
+		p.Vehicles = append(p.Vehicles, routing.VehicleType{Name: v.Code, Count: int(v.Count),
+			Capacity: routing.Load{v.CapacityG, v.CapacityML}, Shift: routing.TimeWindow{Start: s, End: e},
+			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre})
+	}
+	for _, d := range demand {
+		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
+			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: routing.TimeWindow{Start: winStart, End: winEnd},
+			Service: int64(w.opt.ServiceTime / time.Second)})
+	}
+	sol, err := routing.Solve(ctx, p, routing.Options{TimeLimit: w.opt.RouteBudget, Threads: w.opt.RouteThreads, Seed: waveID})
+	if err != nil {
+		return nil, err
+	}
+	plan := &routePlan{stops: len(demand)}
+	for _, r := range sol.Routes {
+		vt := fleet[r.VehicleType]
+		pr := plannedRoute{vehicleTypeID: vt.ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
+			costFen: int64(math.Round(r.Cost))}
+		for _, v := range r.Visits {
+			d := demand[v.Stop]
+			pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
+			pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
+				weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
+		}
+		plan.routes = append(plan.routes, pr)
+	}
+	for _, u := range sol.Unserved {
+		plan.unserved = append(plan.unserved, unservedStop{pointID: demand[u.Stop].PointID, reason: u.Reason})
+	}
+	return plan, nil
+}
+
+// writeRoutes stores a solved plan inside tx if the wave is still picked.
+func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan, now time.Time) (bool, error) {
+	var state WaveState
+	if err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+		return false, err
+	}
+	if state != WavePicked || plan == nil {
+		return false, nil
+	}
+	for _, q := range []string{
+		`DELETE FROM route_stops WHERE route_id IN (SELECT id FROM routes WHERE wave_id = $1)`,
+		`DELETE FROM routes WHERE wave_id = $1`,
+		`DELETE FROM unserved_stops WHERE wave_id = $1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, waveID); err != nil {
+			return false, err
+		}
+	}
+	served := 0
+	for i, r := range plan.routes {
+		var id int64
+		if err := tx.GetContext(ctx, &id, `INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml,
+				distance_m, departure_at, return_at, cost_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			waveID, i+1, fmt.Sprintf("R%02d", i+1), r.vehicleTypeID, len(r.stops), r.weightG, r.volumeML, r.distance,
+			r.departure, r.ret, r.costFen); err != nil {
+			return false, err
+		}
+		st, err := tx.PrepareContext(ctx, `COPY route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at,
+			weight_g, volume_ml, bags) FROM STDIN`)
+		if err != nil {
+			return false, err
+		}
+		for seq, s := range r.stops {
+			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags); err != nil {
+				return false, err
+			}
+		}
+		if _, err := st.ExecContext(ctx); err != nil {
+			return false, err
+		}
+		st.Close()
+		served += len(r.stops)
+	}
+	for _, u := range plan.unserved {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO unserved_stops (wave_id, pickup_point_id, reason) VALUES ($1, $2, $3)`,
+			waveID, u.pointID, u.reason); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'routed', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+		return false, err
+	}
+	return true, finishStage(ctx, tx, waveID, StageRoute, now, int64(served), int64(plan.stops))
+}
+
+// readyWave marks a routed wave ready for dispatch.
+func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'ready', updated_at = $2 WHERE id = $1 AND state = 'routed'`, waveID, now)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	return true, finishStage(ctx, tx, waveID, StageReady, now, 1, 1)
+}
+
+// RouteStop is one stop of a planned route.
+type RouteStop struct {
+	Seq           int       `db:"seq" json:"seq"`
+	PickupPointID int64     `db:"pickup_point_id" json:"pickup_point_id"`
+	Name          string    `db:"name" json:"name"`
+	Lat           float64   `db:"lat" json:"lat"`
+	Lng           float64   `db:"lng" json:"lng"`
+	ArrivalAt     time.Time `db:"arrival_at" json:"arrival_at"`
+	StartAt       time.Time `db:"start_at" json:"start_at"`
+	DepartureAt   time.Time `db:"departure_at" json:"departure_at"`
+	WeightG       int64     `db:"weight_g" json:"weight_g"`
+	VolumeML      int64     `db:"volume_ml" json:"volume_ml"`
+	Bags          int64     `db:"bags" json:"bags"`
+}
+
+// PlannedRoute is one vehicle's route of a wave.
+type PlannedRoute struct {
+	ID          int64       `db:"id" json:"id"`
+	RouteNo     int         `db:"route_no" json:"route_no"`
+	Code        string      `db:"code" json:"code"`
+	VehicleType string      `db:"vehicle_type" json:"vehicle_type"`
+	Stops       []RouteStop `db:"-" json:"stops"`
+	WeightG     int64       `db:"weight_g" json:"weight_g"`
+	VolumeML    int64       `db:"volume_ml" json:"volume_ml"`
+	DistanceM   int64       `db:"distance_m" json:"distance_m"`
+	DepartureAt time.Time   `db:"departure_at" json:"departure_at"`
+	ReturnAt    time.Time   `db:"return_at" json:"return_at"`
+	CostFen     int64       `db:"cost_fen" json:"cost_fen"`
+}
+
+// UnservedStop is a pickup point the plan could not reach, and why.
+type UnservedStop struct {
+	PickupPointID int64  `db:"pickup_point_id" json:"pickup_point_id"`
+	Name          string `db:"name" json:"name"`
+	Reason        string `db:"reason" json:"reason"`
+}
+
+// WaveRoutes is a wave's route plan.
+type WaveRoutes struct {
+	Routes   []PlannedRoute `json:"routes"`
+	Unserved []UnservedStop `json:"unserved"`
+}
+
+// ListRoutes loads a wave's routes with their stops.
+func ListRoutes(ctx context.Context, q sqlx.QueryerContext, waveID int64) (WaveRoutes, error) {
+	out := WaveRoutes{Routes: []PlannedRoute{}, Unserved: []UnservedStop{}}
+	if err := sqlx.SelectContext(ctx, q, &out.Routes, `SELECT r.id, r.route_no, r.code, v.code AS vehicle_type, r.weight_g, r.volume_ml,
+		r.distance_m, r.departure_at, r.return_at, r.cost_fen FROM routes r JOIN vehicle_types v ON v.id = r.vehicle_type_id
+		WHERE r.wave_id = $1 ORDER BY r.route_no`, waveID); err != nil {
+		return out, err
+	}
+	var stops []struct {
+		RouteID int64 `db:"route_id"`
+		RouteStop
+	}
+	if err := sqlx.SelectContext(ctx, q, &stops, `SELECT s.route_id, s.seq, s.pickup_point_id, p.name, p.lat, p.lng, s.arrival_at,
+		s.start_at, s.departure_at, s.weight_g, s.volume_ml, s.bags
+		FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN pickup_points p ON p.id = s.pickup_point_id
+		WHERE r.wave_id = $1 ORDER BY r.route_no, s.seq`, waveID); err != nil {
+		return out, err
+	}
+	idx := map[int64]int{}
+	for i, r := range out.Routes {
+		idx[r.ID] = i
+		out.Routes[i].Stops = []RouteStop{}
+	}
+	for _, s := range stops {
+		r := &out.Routes[idx[s.RouteID]]
+		r.Stops = append(r.Stops, s.RouteStop)
+	}
+	err := sqlx.SelectContext(ctx, q, &out.Unserved, `SELECT u.pickup_point_id, p.name, u.reason FROM unserved_stops u
+		JOIN pickup_points p ON p.id = u.pickup_point_id WHERE u.wave_id = $1 ORDER BY u.pickup_point_id`, waveID)
+	return out, err
+}
