@@ -2,6 +2,8 @@ package fulfillment
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,8 +34,8 @@ const StageAllocate Stage = "allocate"
 
 // Receipt is what the warehouse received of one sale item for a wave.
 type Receipt struct {
-	SaleItemID int64 `json:"sale_item_id"`
-	Received   int64 `json:"received"`
+	SaleItemID int64 `db:"sale_item_id" json:"sale_item_id"`
+	Received   int64 `db:"received" json:"received"`
 }
 
 // Errors of allocation.
@@ -223,8 +225,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time)
 // allocated. Sale items must belong to the wave.
 func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Policy, final bool, receipts []Receipt, now time.Time) (Wave, error) {
 	var w Wave
-	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+	err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
+	if errors.Is(err, sql.ErrNoRows) {
 		return w, ErrWaveNotFound
+	}
+	if err != nil {
+		return w, err
 	}
 	if w.State != WaveOpen && w.State != WaveClosed {
 		return w, ErrWaveAllocated

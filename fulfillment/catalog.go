@@ -213,6 +213,13 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, off
 			}
 		}
 	}
+	byProduct := make(map[int64]int, len(offers))
+	for i, o := range offers {
+		if j, dup := byProduct[o.ProductID]; dup {
+			return nil, platform.InvalidField("items["+itoa(i)+"]", "items[%d] and items[%d] name the same product", j, i)
+		}
+		byProduct[o.ProductID] = i
+	}
 	pids, prices, caps := make([]int64, len(offers)), make([]int64, len(offers)), make([]int64, len(offers))
 	for i, o := range offers {
 		pids[i], prices[i], caps[i] = o.ProductID, o.PriceFen, o.StockCap

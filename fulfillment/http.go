@@ -209,9 +209,14 @@ func (h *Routes) listProducts(c *gin.Context) error {
 
 func (h *Routes) publish(c *gin.Context) error {
 	var in struct {
-		WarehouseID  int64   `json:"warehouse_id"`
-		DeliveryDate *Date   `json:"delivery_date"`
-		Items        []Offer `json:"items"`
+		WarehouseID  int64 `json:"warehouse_id"`
+		DeliveryDate *Date `json:"delivery_date"`
+		Items        []struct {
+			ProductID int64  `json:"product_id"`
+			SKU       string `json:"sku"`
+			PriceFen  *int64 `json:"price_fen"`
+			StockCap  *int64 `json:"stock_cap"`
+		} `json:"items"`
 	}
 	if err := platform.DecodeJSON(c, &in); err != nil {
 		return err
@@ -219,7 +224,18 @@ func (h *Routes) publish(c *gin.Context) error {
 	if in.DeliveryDate == nil {
 		return platform.InvalidField("delivery_date", "delivery_date is required")
 	}
-	items, err := h.svc.Publish(c.Request.Context(), in.WarehouseID, *in.DeliveryDate, in.Items)
+	offers := make([]Offer, len(in.Items))
+	for i, it := range in.Items {
+		// A missing price would publish the item for free: both are required.
+		if it.PriceFen == nil {
+			return platform.InvalidField("items["+itoa(i)+"].price_fen", "price_fen is required")
+		}
+		if it.StockCap == nil {
+			return platform.InvalidField("items["+itoa(i)+"].stock_cap", "stock_cap is required")
+		}
+		offers[i] = Offer{ProductID: it.ProductID, SKU: it.SKU, PriceFen: *it.PriceFen, StockCap: *it.StockCap}
+	}
+	items, err := h.svc.Publish(c.Request.Context(), in.WarehouseID, *in.DeliveryDate, offers)
 	if err != nil {
 		return err
 	}

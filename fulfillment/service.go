@@ -2,6 +2,8 @@ package fulfillment
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"io"
 	"time"
 
@@ -126,6 +128,9 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, o
 	if err := openWave(ctx, tx, w, date, now); err != nil {
 		return nil, err
 	}
+	if err := lockOpenWave(ctx, tx, `warehouse_id = $1 AND delivery_date = $2`, warehouseID, date); err != nil {
+		return nil, err
+	}
 	return publish(ctx, tx, warehouseID, date, offers, now)
 }
 
@@ -136,7 +141,13 @@ func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
 	}
 	var out SaleItem
 	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var err error
+		err := lockOpenWave(ctx, tx, `(warehouse_id, delivery_date) = (SELECT warehouse_id, delivery_date FROM sale_items WHERE id = $1)`, id)
+		if errors.Is(err, ErrWaveNotFound) {
+			return ErrSaleItemNotFound
+		}
+		if err != nil {
+			return err
+		}
 		out, err = setCap(ctx, tx, id, cap, s.clock.Now())
 		return err
 	})
@@ -170,8 +181,16 @@ func (s *Service) Catalog(ctx context.Context, leaderID int64, date Date) (Catal
 	if err != nil {
 		return Catalog{}, err
 	}
-	return Catalog{WarehouseID: site.Warehouse.ID, DeliveryDate: date, Cutoff: cutoff,
-		Open: s.clock.Now().Before(cutoff), Items: items}, nil
+	open := s.clock.Now().Before(cutoff)
+	// The wave, once published, is the authority: ops may close it early.
+	wave, err := waveOf(ctx, s.db, site.Warehouse.ID, date)
+	if err != nil {
+		return Catalog{}, err
+	}
+	if wave.ID != 0 {
+		cutoff, open = wave.CutoffAt, wave.State == WaveOpen && s.clock.Now().Before(wave.CutoffAt)
+	}
+	return Catalog{WarehouseID: site.Warehouse.ID, DeliveryDate: date, Cutoff: cutoff, Open: open, Items: items}, nil
 }
 
 // PlaceOrder places an order through the batching intake.
@@ -227,4 +246,21 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter) (OrderPage, error) 
 	}
 	page.Totals, err = SumOrders(ctx, s.db, f)
 	return page, err
+}
+
+// lockOpenWave share-locks the wave matching where (as intake does) and
+// refuses unless it is open: a sale cannot change once its wave has closed.
+func lockOpenWave(ctx context.Context, tx *sqlx.Tx, where string, args ...any) error {
+	var state WaveState
+	err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE `+where+` FOR SHARE`, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrWaveNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if state != WaveOpen {
+		return ErrWaveNotOpen
+	}
+	return nil
 }

@@ -157,9 +157,7 @@ func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, 
 		// meanwhile. The write re-checks the wave's state under its lock.
 		plan, err := w.planRoutes(ctx, waveID)
 		if err != nil {
-			if ferr := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), err); ferr != nil {
-				w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", ferr)
-			}
+			w.recordFailure(waveID, stage, err)
 			return false, err
 		}
 		st.run = func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
@@ -182,9 +180,7 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 		return err
 	})
 	if err != nil {
-		if ferr := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), err); ferr != nil {
-			w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", ferr)
-		}
+		w.recordFailure(waveID, stage, err)
 		return false, err
 	}
 	if done {
@@ -197,6 +193,16 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 		}
 	}
 	return done, nil
+}
+
+// recordFailure notes a failed attempt on the stage, for ops to see.
+func (w *Waves) recordFailure(waveID int64, stage Stage, cause error) {
+	if errors.Is(cause, ErrWaveNotFound) {
+		return // nothing to record it on
+	}
+	if err := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), cause); err != nil {
+		w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", err)
+	}
 }
 
 // Close closes a wave now if its cutoff has passed, or at once when manual

@@ -116,12 +116,36 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 	return w, err
 }
 
-// ListWaves returns the waves of a delivery date, by warehouse.
+// ListWaves returns the waves of a delivery date, by warehouse, each with its
+// stages and refunds (a date has one wave per warehouse: a handful).
 func ListWaves(ctx context.Context, q sqlx.QueryerContext, date Date) ([]Wave, error) {
-	out := []Wave{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+waveCols+` FROM waves WHERE delivery_date = $1 ORDER BY warehouse_id`, date)
-	return out, err
+	var ids []int64
+	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE delivery_date = $1 ORDER BY warehouse_id`, date); err != nil {
+		return nil, err
+	}
+	out := make([]Wave, 0, len(ids))
+	for _, id := range ids {
+		w, err := GetWave(ctx, q, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
+
+// waveOf loads the wave of (warehouse, date); a zero Wave when none exists.
+func waveOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date Date) (Wave, error) {
+	var w Wave
+	err := sqlx.GetContext(ctx, q, &w, `SELECT `+waveCols+` FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, warehouseID, date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Wave{}, nil
+	}
+	return w, err
+}
+
+// ErrWaveNotOpen refuses changes to the sale of a wave past its cutoff.
+var ErrWaveNotOpen = platform.Errorf(platform.Conflict, "wave_closed", "the wave of this delivery date is closed; its sale can no longer change")
 
 // DueWaves returns the open waves whose cutoff has passed at now, optionally
 // of one warehouse.

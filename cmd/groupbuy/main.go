@@ -27,6 +27,7 @@ commands:
   migrate        apply database migrations
   token          issue a staff token: groupbuy token --role admin --name NAME
   simulate       fill a database with a simulated city night (COPY)
+  bench-wave     measure the nightly wave's stages on a simulated city night
   loadtest       drive the order API with concurrent leaders and compare with pgbench
   solve          solve a VRPLIB routing instance
   bench-routing  run the routing benchmark set
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runLoadtest(ctx, cfg, log, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, cfg, log, rest, stdout, stderr)
+	case "bench-wave":
+		return runBenchWave(ctx, cfg, log, rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

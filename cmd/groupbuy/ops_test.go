@@ -83,6 +83,16 @@ func TestOpsSetUpACity(t *testing.T) {
 		t.Fatalf("publish: %d %s", r.Status, r.Body)
 	}
 	milk := published.Items[0]
+	for name, items := range map[string][]map[string]any{
+		"same product twice": {{"sku": "MILK", "price_fen": 1290, "stock_cap": 5}, {"product_id": milk.ProductID, "price_fen": 1290, "stock_cap": 5}},
+		"no price":           {{"sku": "MILK", "stock_cap": 5}},
+		"no cap":             {{"sku": "MILK", "price_fen": 1290}},
+	} {
+		bad := map[string]any{"warehouse_id": w.ID, "delivery_date": "2026-12-01", "items": items}
+		if r := c.do("POST", "/api/v1/ops/sale-items", c.admin, bad); r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
 	if r := c.do("GET", fmt.Sprintf("/api/v1/ops/sale-items?warehouse_id=%d&date=2026-12-01", w.ID), warehouseToken, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "鲜牛奶") {
 		t.Fatalf("list sale items: %d %s", r.Status, r.Body)
 	}

@@ -210,8 +210,11 @@ func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareh
 			zone = fulfillment.Chilled
 		}
 		aisle := i % 40
+		// A community group-buy item weighs about half a kilo on average: the
+		// demo's pack sizes divided by three.
+		grams := max(100, base.grams/3)
 		products[i] = fulfillment.Product{SKU: fmt.Sprintf("%s-S%05d", w.Code, i+1), Name: fmt.Sprintf("%s %d号", base.name, i+1),
-			Unit: base.unit, WeightG: base.grams, VolumeML: base.grams * 12 / 10, Zone: zone,
+			Unit: base.unit, WeightG: grams, VolumeML: grams * 12 / 10, Zone: zone,
 			Bin: fmt.Sprintf("%s-%02d-%03d", zoneAisle(zone), aisle+1, i/40+1), Category: base.name}
 	}
 	saved, err := fulfillment.SaveProductsTx(ctx, tx, products, now)

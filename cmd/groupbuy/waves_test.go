@@ -142,6 +142,19 @@ func TestManualCloseAndRerun(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/orders/1/cancel", c.leaders[0], nil); r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("cancel in a closed wave: %d %s", r.Status, r.Body)
 	}
+	// The sale is frozen and the catalog says so.
+	var cat fulfillment.Catalog
+	c.do("GET", "/api/v1/leader/catalog?date=2026-12-01", c.leaders[0], nil).json(t, &cat)
+	if cat.Open {
+		t.Fatal("the catalog says open after ops closed the wave")
+	}
+	if r := c.do("PATCH", fmt.Sprintf("/api/v1/ops/sale-items/%d", egg.ID), c.admin, map[string]any{"stock_cap": 5000}); r.Status != http.StatusConflict || r.errorCode(t) != "wave_closed" {
+		t.Fatalf("cap change after close: %d %s", r.Status, r.Body)
+	}
+	pub := map[string]any{"warehouse_id": c.warehous.ID, "delivery_date": "2026-12-01", "items": []map[string]any{{"sku": "EGG", "price_fen": 1, "stock_cap": 1}}}
+	if r := c.do("POST", "/api/v1/ops/sale-items", c.admin, pub); r.Status != http.StatusConflict || r.errorCode(t) != "wave_closed" {
+		t.Fatalf("publish after close: %d %s", r.Status, r.Body)
+	}
 	// Closing again changes nothing.
 	r = c.do("POST", path+"/close", c.admin, nil)
 	var again fulfillment.Wave

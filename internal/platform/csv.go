@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -70,7 +71,7 @@ func AtLine(line int, err error) error {
 // ReadCSV reads a CSV with a header row naming at least the required columns.
 // UTF-8 with or without BOM. Any malformed line is an error naming it.
 func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
-	cr := csv.NewReader(io.LimitReader(r, MaxCSVBytes))
+	cr := csv.NewReader(&limitedReader{r: r, left: MaxCSVBytes})
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -113,7 +114,29 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 	return rows, nil
 }
 
+// limitedReader fails, rather than stopping quietly, once more than left
+// bytes were read: a file cut at the limit must not import as if whole.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errCSVTooLarge = Errorf(Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxCSVBytes)
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, errCSVTooLarge
+	}
+	return n, err
+}
+
 func csvParseError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.Is(err, errCSVTooLarge) || errors.As(err, &tooBig) {
+		return errCSVTooLarge
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return CSVLineError(pe.Line, "", pe.Err.Error())

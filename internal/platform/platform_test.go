@@ -116,3 +116,10 @@ func TestRolesAdmitted(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestReadCSVRefusesOversizedFiles(t *testing.T) {
+	big := "sku,name\n" + strings.Repeat("A,"+strings.Repeat("x", 1000)+"\n", MaxCSVBytes/1000+10)
+	if _, err := ReadCSV(strings.NewReader(big), "sku", "name"); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("a CSV over the limit: %v", err)
+	}
+}

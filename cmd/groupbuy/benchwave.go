@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
+)
+
+// runBenchWave measures the nightly wave at city scale: it simulates a night
+// in a scratch database on DATABASE_URL's server, then runs the stages in
+// this process as the worker would and reports each stage's time, the time
+// of one plain aggregate of all order lines (the floor), and peak memory.
+func runBenchWave(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench-wave", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s := simSpec{warehouse: "BENCH", seed: 1, cityKm: 30, lat: 31.2304, lng: 121.4737, date: "2026-12-01"}
+	fs.IntVar(&s.points, "points", 5000, "pickup points")
+	fs.IntVar(&s.skus, "skus", 2000, "SKUs")
+	fs.IntVar(&s.lines, "lines", 1_000_000, "order lines")
+	budget := fs.Duration("route-budget", 60*time.Second, "the route stage's solver time limit")
+	trucks := fs.Int("trucks", 300, "trucks available (3 t, 16 m³)")
+	keep := fs.Bool("keep", false, "keep the scratch database")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("bench-wave: DATABASE_URL must name a PostgreSQL server (a scratch database is made there)")
+	}
+	name := "groupbuy_wave_" + randomHex(4)
+	url, err := withDatabase(cfg.DatabaseURL, name)
+	if err != nil {
+		return err
+	}
+	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	if !*keep {
+		defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
+	cfg.DatabaseURL, cfg.RouteBudget = url, *budget
+	if cfg.RedisURL == "" {
+		cfg.RedisURL = "redis://127.0.0.1:6379/0" // the stages enqueue their successors there; nothing consumes them
+	}
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	sum, err := simulate(ctx, a.db, a.clock, s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "simulated %d points, %d SKUs, %d orders, %d order lines in %.1fs\n", sum.points, sum.skus, sum.orders, sum.lines, time.Since(t0).Seconds())
+	var tonnes float64
+	if err := a.db.GetContext(ctx, &tonnes, `SELECT sum(ol.quantity * p.weight_g) / 1e6 FROM order_lines ol
+		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
+
+	var wave fulfillment.Wave
+	if err := a.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.date); err != nil {
+		return err
+	}
+	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: "04:30", ShiftEnd: "11:00",
+		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
+		return err
+	}
+	// Every 20th SKU arrives 10 % short, so allocation has work to do.
+	var receipts []fulfillment.Receipt
+	if err := a.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
+		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wave.WarehouseID); err != nil {
+		return err
+	}
+	if _, err := a.waves.RecordReceipts(ctx, wave.ID, fulfillment.FirstComeFirstServed, true, receipts); err != nil {
+		return err
+	}
+
+	var floorRows int64
+	t0 = time.Now()
+	if err := a.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
+		FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.warehouse_id = $1 AND o.delivery_date = $2
+		GROUP BY 1, 2) t`, wave.WarehouseID, s.date); err != nil {
+		return err
+	}
+	floor := time.Since(t0)
+
+	timings := map[fulfillment.Stage]time.Duration{}
+	t0 = time.Now()
+	if ok, err := a.waves.Close(ctx, wave.ID, true); err != nil || !ok {
+		return fmt.Errorf("close: %v (closed %v)", err, ok)
+	}
+	timings[fulfillment.StageClose] = time.Since(t0)
+	for _, st := range []fulfillment.Stage{fulfillment.StageAllocate, fulfillment.StagePick, fulfillment.StageRoute, fulfillment.StageReady} {
+		t0 = time.Now()
+		if ok, err := a.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
+			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
+		}
+		timings[st] = time.Since(t0)
+	}
+	w, err := fulfillment.GetWave(ctx, a.db, wave.ID)
+	if err != nil {
+		return err
+	}
+	routes, err := fulfillment.ListRoutes(ctx, a.db, wave.ID)
+	if err != nil {
+		return err
+	}
+	var stops, distance int64
+	for _, r := range routes.Routes {
+		stops += int64(len(r.Stops))
+		distance += r.DistanceM
+	}
+	three := timings[fulfillment.StageClose] + timings[fulfillment.StageAllocate] + timings[fulfillment.StagePick]
+	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
+	for _, st := range []fulfillment.Stage{fulfillment.StageClose, fulfillment.StageAllocate, fulfillment.StagePick, fulfillment.StageRoute, fulfillment.StageReady} {
+		fmt.Fprintf(stdout, "stage %-8s %6.2fs\n", st, timings[st].Seconds())
+	}
+	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())
+	fmt.Fprintf(stdout, "refunds: %d lines, %d units, %d fen\n", w.Refunds.Lines, w.Refunds.Units, w.Refunds.AmountFen)
+	fmt.Fprintf(stdout, "routes: %d (budget %s), %d stops served, %d unserved, %.0f km in all\n",
+		len(routes.Routes), *budget, stops, len(routes.Unserved), float64(distance)/1000)
+	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", peakRSS())
+	return nil
+}
+
+// peakRSS reads the process's peak resident memory from /proc.
+func peakRSS() string {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
