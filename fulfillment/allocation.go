@@ -133,7 +133,7 @@ func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]i
 // receipts are final gets its cuts, refunds and notices, and becomes
 // allocated. It reports whether it allocated; any other state is left alone,
 // so a duplicate or late task changes nothing.
-func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) (bool, error) {
+func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error) {
 	var w Wave
 	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
 		return false, err
@@ -164,6 +164,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time)
 			return false, err
 		}
 	}
+	progress(1, 4)
 	bySKU := map[int64][]demandLine{}
 	for _, l := range lines {
 		bySKU[l.SaleItemID] = append(bySKU[l.SaleItemID], l)
@@ -188,6 +189,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time)
 				map[string]any{"order_id": l.OrderID, "sku": l.SKU, "name": l.Name, "quantity": c, "amount_fen": c * l.PriceFen})
 		}
 	}
+	progress(2, 4)
 	if len(cutIDs) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO line_cuts (order_line_id, wave_id, cut)
 			SELECT l, $3, c FROM unnest($1::bigint[], $2::int[]) AS t(l, c) ON CONFLICT (order_line_id) DO NOTHING`,
@@ -201,6 +203,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time)
 			return false, err
 		}
 	}
+	progress(3, 4)
 	notices := make([]pickup.Notice, 0, len(residents))
 	for _, r := range residents {
 		var total int64

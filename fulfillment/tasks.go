@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -69,6 +70,16 @@ func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog
 	return &Waves{db: db, clock: clock, client: client, log: log, opt: opt}
 }
 
+// RetryDelay is the backoff between attempts of a wave stage: the night is
+// short, so 2 s, 4 s, 8 s… up to a minute rather than asynq's default of
+// tens of seconds growing to hours.
+func RetryDelay(n int, _ error, t *asynq.Task) time.Duration {
+	if !strings.HasPrefix(t.Type(), "wave:") {
+		return asynq.DefaultRetryDelayFunc(n, nil, t)
+	}
+	return min(time.Minute, time.Duration(1<<min(n+1, 6))*time.Second)
+}
+
 // Register adds the wave task handlers to mux.
 func (w *Waves) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskWaveSweep, w.handleSweep)
@@ -123,12 +134,10 @@ func (w *Waves) stages() map[Stage]struct {
 		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
 			return closeWave(ctx, tx, id, now, false)
 		}, StageAllocate},
-		StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
-			return allocateWave(ctx, tx, id, now)
-		}, StagePick},
-		StagePick:  {pickWave, StageRoute},
-		StageRoute: {nil, StageReady}, // solved outside the transaction: see RunStage
-		StageReady: {readyWave, ""},
+		StageAllocate: {allocateWave, StagePick},
+		StagePick:     {pickWave, StageRoute},
+		StageRoute:    {nil, StageReady}, // solved outside the transaction: see RunStage
+		StageReady:    {readyWave, ""},
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +22,20 @@ import (
 	"groupbuy/pickup"
 )
 
-func TestMain(m *testing.M) { platformtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("GROUPBUY_TEST_WORKER_PROCESS") == "1" {
+		// The crash test runs this binary as a worker process it can SIGKILL.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, []string{"worker"}, os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	platformtest.Main(m)
+}
 
 // testCity is a running API over a fresh database with a small city:
 // one warehouse (Asia/Shanghai, cutoff 23:00), leaders with points, products

@@ -57,6 +57,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 			Queues:          map[string]int{"critical": 6, "default": 3, "low": 1},
 			Logger:          logger,
 			ShutdownTimeout: 25 * time.Second,
+			RetryDelayFunc:  fulfillment.RetryDelay,
 		}),
 		scheduler: mgr,
 		mux:       asynq.NewServeMux(),

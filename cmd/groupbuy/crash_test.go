@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
+	"groupbuy/internal/platform/platformtest"
+)
+
+// crashNight is one simulated night in its own database, closed, with
+// receipts that leave every SKU 40 % short so allocation has much to cut.
+type crashNight struct {
+	url    string
+	app    *app
+	waveID int64
+}
+
+func newCrashNight(t *testing.T, redisURL string) *crashNight {
+	t.Helper()
+	ctx := context.Background()
+	url := platformtest.NewDatabase(t)
+	getenv := func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }
+	var out, errOut bytes.Buffer
+	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
+	if err := run(ctx, []string{"simulate", "--points", "400", "--skus", "300", "--lines", "120000", "--date", "2026-01-05"},
+		getenv, &out, &errOut); err != nil {
+		t.Fatalf("simulate: %v %s", err, errOut.String())
+	}
+	a, err := newApp(ctx, platform.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	n := &crashNight{url: url, app: a}
+	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
+		t.Fatal(err)
+	}
+	var receipts []fulfillment.Receipt
+	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold * 6 / 10 AS received FROM sale_items WHERE sold > 0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.waves.RecordReceipts(ctx, n.waveID, fulfillment.SpreadEvenly, true, receipts); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// digest summarises what the stages wrote, without ids or timestamps.
+func (n *crashNight) digest(t *testing.T) string {
+	t.Helper()
+	var d string
+	const q = `SELECT concat_ws('|',
+		(SELECT md5(string_agg(concat(orders, ',', lines, ',', units, ',', amount_fen, ',', state), ';')) FROM waves),
+		(SELECT md5(string_agg(concat(order_line_id, ',', cut), ';' ORDER BY order_line_id)) FROM line_cuts),
+		(SELECT md5(string_agg(concat(order_line_id, ',', quantity, ',', amount_fen), ';' ORDER BY order_line_id)) FROM refunds),
+		(SELECT md5(string_agg(concat(dedupe_key, ',', payload::text), ';' ORDER BY dedupe_key)) FROM outbox),
+		(SELECT md5(string_agg(concat(sale_item_id, ',', pickup_point_id, ',', quantity), ';' ORDER BY sale_item_id, pickup_point_id)) FROM sort_lines),
+		(SELECT md5(string_agg(concat(sale_item_id, ',', quantity), ';' ORDER BY sale_item_id)) FROM pick_lines),
+		(SELECT md5(string_agg(concat(pickup_point_id, ',', zone, ',', units, ',', weight_g), ';' ORDER BY pickup_point_id, zone)) FROM bags),
+		(SELECT count(*) FROM refunds), (SELECT count(*) FROM outbox), (SELECT count(*) FROM sort_lines))`
+	if err := n.app.db.Get(&d, q); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (n *crashNight) count(t *testing.T, table string) int {
+	t.Helper()
+	var c int
+	if err := n.app.db.Get(&c, `SELECT count(*) FROM `+table); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// startWorker runs this test binary as a `groupbuy worker` process.
+func startWorker(t *testing.T, n *crashNight, redisURL string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "GROUPBUY_TEST_WORKER_PROCESS=1", "DATABASE_URL="+n.url, "REDIS_URL="+redisURL,
+		"GROUPBUY_ROUTE_BUDGET=2s", "GROUPBUY_LOG_LEVEL=error", "GOMAXPROCS=1")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// killMidStage SIGKILLs the worker once the stage has reported progress of at
+// least minDone steps but has not committed.
+func killMidStage(t *testing.T, n *crashNight, cmd *exec.Cmd, stage fulfillment.Stage, minDone int64) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		var st struct {
+			Done     int64 `db:"rows_done"`
+			Finished bool  `db:"finished"`
+		}
+		err := n.app.db.Get(&st, `SELECT rows_done, finished_at IS NOT NULL AS finished FROM wave_stages WHERE wave_id = $1 AND stage = $2`, n.waveID, stage)
+		if err == nil && st.Finished {
+			t.Fatalf("the %s stage committed before it could be killed", stage)
+		}
+		if err == nil && st.Done >= minDone {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the %s stage never started", stage)
+}
+
+// waitState waits for the wave to reach state.
+func waitState(t *testing.T, n *crashNight, state fulfillment.WaveState, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		w, err := fulfillment.GetWave(context.Background(), n.app.db, n.waveID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.State == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wave stuck in %s, want %s", w.State, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWorkerKilledMidStage SIGKILLs a worker process in the middle of the
+// allocate stage and another in the middle of the pick stage. asynq hands the
+// task to a new worker once the dead one's lease expires (30 s, plus 30 s
+// allowed for clock skew); the outputs then match a night that ran without a
+// crash, with no row, refund or notice twice.
+func TestWorkerKilledMidStage(t *testing.T) {
+	redisURL := platformtest.Redis(t)
+	ctx := context.Background()
+
+	ref := newCrashNight(t, platformtest.Redis(t))
+	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []fulfillment.Stage{fulfillment.StageAllocate, fulfillment.StagePick} {
+		if _, err := ref.app.waves.RunStage(ctx, st, ref.waveID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := ref.digest(t)
+
+	n := newCrashNight(t, redisURL)
+	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:allocate
+		t.Fatal(err)
+	}
+	killMidStage(t, n, startWorker(t, n, redisURL), fulfillment.StageAllocate, 1)
+	if c := n.count(t, "line_cuts") + n.count(t, "refunds") + n.count(t, "outbox"); c != 0 {
+		t.Fatalf("a killed allocation left %d rows", c)
+	}
+	time.Sleep(61 * time.Second) // the dead worker's lease runs out
+	killMidStage(t, n, startWorker(t, n, redisURL), fulfillment.StagePick, 4)
+	if c := n.count(t, "sort_lines"); c != 0 {
+		t.Fatalf("a killed pick left %d sort lines", c)
+	}
+	time.Sleep(61 * time.Second)
+	last := startWorker(t, n, redisURL)
+	waitState(t, n, fulfillment.WavePicked, 60*time.Second)
+	_ = last.Process.Kill()
+	_ = last.Wait()
+
+	if got := n.digest(t); got != want {
+		t.Fatalf("outputs after two crashes differ from an uninterrupted night:\n got %s\nwant %s", got, want)
+	}
+	var retried int
+	if err := n.app.db.Get(&retried, `SELECT count(*) FROM refunds`); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after two SIGKILLs: %d refunds, digest %s", retried, fmt.Sprint(want[:32]))
+}
