@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -143,6 +144,7 @@ type stopDemand struct {
 // (the solver runs for its whole time budget). It returns nil when the wave
 // is not picked.
 func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error) {
+	start := time.Now()
 	wave, err := GetWave(ctx, w.db, waveID)
 	if err != nil || wave.State != WavePicked {
 		return nil, err
@@ -192,27 +194,151 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: routing.TimeWindow{Start: winStart, End: winEnd},
 			Service: int64(w.opt.ServiceTime / time.Second)})
 	}
-	sol, err := routing.Solve(ctx, p, routing.Options{TimeLimit: w.opt.RouteBudget, Threads: w.opt.RouteThreads, Seed: waveID})
-	if err != nil {
-		return nil, err
-	}
 	plan := &routePlan{stops: len(demand)}
-	for _, r := range sol.Routes {
-		vt := fleet[r.VehicleType]
-		pr := plannedRoute{vehicleTypeID: vt.ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
-			costFen: int64(math.Round(r.Cost))}
-		for _, v := range r.Visits {
-			d := demand[v.Stop]
-			pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
-			pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
-				weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
-		}
-		plan.routes = append(plan.routes, pr)
+	fleetByCode := make(map[string]VehicleType, len(fleet))
+	for _, v := range fleet {
+		fleetByCode[v.Code] = v
 	}
-	for _, u := range sol.Unserved {
-		plan.unserved = append(plan.unserved, unservedStop{pointID: demand[u.Stop].PointID, reason: u.Reason})
+	byPoint := make(map[int64]stopDemand, len(demand))
+	for _, d := range demand {
+		byPoint[d.PointID] = d
+	}
+	for _, sector := range sectors(p, maxSectorStops) {
+		// Each sector gets a share of the time left in proportion to its stops,
+		// so the budget holds however the sectors fare.
+		left := w.opt.RouteBudget - time.Since(start)
+		budget := time.Duration(float64(left) * float64(len(sector.Stops)) / float64(plan.stops-plan.planned()))
+		if len(sector.Vehicles) == 0 {
+			for _, st := range sector.Stops {
+				plan.unserved = append(plan.unserved, unservedStop{pointID: st.ID.Num, reason: routing.ReasonNoVehicle})
+			}
+			continue
+		}
+		sol, err := routing.Solve(ctx, sector, routing.Options{TimeLimit: max(budget, time.Second), Threads: w.opt.RouteThreads, Seed: waveID})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range sol.Routes {
+			vt := fleetByCode[sector.Vehicles[r.VehicleType].Name]
+			pr := plannedRoute{vehicleTypeID: vt.ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
+				costFen: int64(math.Round(r.Cost))}
+			for _, v := range r.Visits {
+				d := byPoint[v.ID.Num]
+				pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
+				pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
+					weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
+			}
+			plan.routes = append(plan.routes, pr)
+		}
+		for _, u := range sol.Unserved {
+			plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, reason: u.Reason})
+		}
 	}
 	return plan, nil
+}
+
+// maxSectorStops bounds one solver run: the hybrid genetic search needs its
+// first population before it improves anything, and for thousands of stops
+// that alone can take most of a minute.
+const maxSectorStops = 600
+
+// sectors splits a large problem into sweep sectors around the depot (cluster
+// first, route second), each with a share of every vehicle type in
+// proportion to its demand and its stops, the larger of the two, rounded up.
+func sectors(p *routing.Problem, most int) []*routing.Problem {
+	n := len(p.Stops)
+	if n <= most {
+		return []*routing.Problem{p}
+	}
+	k := (n + most - 1) / most
+	stops := append([]routing.Stop(nil), p.Stops...)
+	angle := func(s routing.Stop) float64 {
+		return math.Atan2(s.Location.Lat-p.Depot.Location.Lat, (s.Location.Lon-p.Depot.Location.Lon)*math.Cos(p.Depot.Location.Lat*math.Pi/180))
+	}
+	sort.SliceStable(stops, func(a, b int) bool { return angle(stops[a]) < angle(stops[b]) })
+	// Start the sweep at the widest gap between neighbouring stops, so no
+	// sector straddles the depot's far side.
+	gapAt, gap := 0, 0.0
+	for i := range stops {
+		next := angle(stops[(i+1)%n])
+		if i == n-1 {
+			next += 2 * math.Pi
+		}
+		if g := next - angle(stops[i]); g > gap {
+			gapAt, gap = (i+1)%n, g
+		}
+	}
+	stops = append(stops[gapAt:], stops[:gapAt]...)
+	var totalW float64
+	for _, s := range stops {
+		totalW += float64(s.Demand[0])
+	}
+	parts := make([][]routing.Stop, k)
+	shares := make([]float64, k)
+	var sum float64
+	for i := range k {
+		parts[i] = stops[i*n/k : (i+1)*n/k]
+		var w float64
+		for _, s := range parts[i] {
+			w += float64(s.Demand[0])
+		}
+		shares[i] = math.Max(w/math.Max(totalW, 1), float64(len(parts[i]))/float64(n))
+		sum += shares[i]
+	}
+	out := make([]*routing.Problem, k)
+	for i := range k {
+		sp := *p
+		sp.Stops = parts[i]
+		sp.Vehicles = append([]routing.VehicleType(nil), p.Vehicles...)
+		out[i] = &sp
+	}
+	// Apportion each vehicle type's count by largest remainder, so the
+	// sectors together never use more vehicles than the fleet has.
+	for j, v := range p.Vehicles {
+		if v.Count == 0 { // unlimited stays unlimited
+			continue
+		}
+		type rem struct {
+			i int
+			r float64
+		}
+		rems := make([]rem, k)
+		given := 0
+		for i := range k {
+			exact := float64(v.Count) * shares[i] / sum
+			out[i].Vehicles[j].Count = int(exact)
+			given += int(exact)
+			rems[i] = rem{i, exact - math.Floor(exact)}
+		}
+		sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+		for x := 0; given < v.Count; x++ {
+			out[rems[x%k].i].Vehicles[j].Count++
+			given++
+		}
+		for i := range k {
+			if out[i].Vehicles[j].Count == 0 {
+				// routing reads 0 as "as many as needed": a sector without this type drops it.
+				out[i].Vehicles[j].Count = -1
+			}
+		}
+	}
+	for _, sp := range out {
+		kept := sp.Vehicles[:0]
+		for _, v := range sp.Vehicles {
+			if v.Count != -1 {
+				kept = append(kept, v)
+			}
+		}
+		sp.Vehicles = kept
+	}
+	return out
+}
+func (p *routePlan) planned() int {
+	n := len(p.unserved)
+	for _, r := range p.routes {
+		n += len(r.stops)
+	}
+	return n
 }
 
 // writeRoutes stores a solved plan inside tx if the wave is still picked.
