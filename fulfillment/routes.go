@@ -206,7 +206,8 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 	for _, sector := range sectors(p, maxSectorStops) {
 		// Each sector gets a share of the time left in proportion to its stops,
 		// so the budget holds however the sectors fare.
-		left := w.opt.RouteBudget - time.Since(start)
+		// A twentieth of the budget is kept for reading and writing the plan.
+		left := w.opt.RouteBudget*19/20 - time.Since(start)
 		budget := time.Duration(float64(left) * float64(len(sector.Stops)) / float64(plan.stops-plan.planned()))
 		if len(sector.Vehicles) == 0 {
 			for _, st := range sector.Stops {
