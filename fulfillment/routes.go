@@ -234,6 +234,9 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 		for _, u := range sol.Unserved {
 			plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, reason: u.Reason})
 		}
+		if err := reportProgress(ctx, w.db, waveID, StageRoute, w.clock.Now(), int64(plan.planned()), int64(plan.stops)); err != nil {
+			w.log.Warn("stage progress", "wave", waveID, "stage", StageRoute, "err", err)
+		}
 	}
 	return plan, nil
 }
