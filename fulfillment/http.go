@@ -49,6 +49,8 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	// Warehouse staff record what arrived, so their role may write receipts.
 	r.PUT("/waves/:id/receipts", read, platform.Handle(h.recordReceipts))
 	r.GET("/waves/:id/routes", read, platform.Handle(h.waveRoutes))
+	r.GET("/waves/:id/pick-list", read, platform.Handle(h.pickList))
+	r.GET("/waves/:id/sort-plan", read, platform.Handle(h.sortPlan))
 	r.POST("/warehouses/:id/vehicle-types", write, platform.Handle(h.saveVehicleType))
 	r.GET("/warehouses/:id/vehicle-types", read, platform.Handle(h.listVehicleTypes))
 }
@@ -440,5 +442,41 @@ func (h *Routes) listVehicleTypes(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"vehicle_types": vs})
+	return nil
+}
+
+func (h *Routes) pickList(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	zone := Zone(c.Query("zone"))
+	if zone != "" && zone != Ambient && zone != Chilled && zone != Frozen {
+		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	}
+	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
+		return err
+	}
+	lines, err := PickList(c.Request.Context(), h.svc.db, id, zone)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
+	return nil
+}
+
+func (h *Routes) sortPlan(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
+		return err
+	}
+	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, c.Query("route"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
 	return nil
 }

@@ -68,3 +68,51 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 	}
 	return true, finishStage(ctx, tx, waveID, StagePick, now, rows, rows)
 }
+
+// PickLine is one line of the total pick list.
+type PickLine struct {
+	Zone       Zone   `db:"zone" json:"zone"`
+	Bin        string `db:"bin" json:"bin"`
+	SaleItemID int64  `db:"sale_item_id" json:"sale_item_id"`
+	SKU        string `db:"sku" json:"sku"`
+	Name       string `db:"name" json:"name"`
+	Unit       string `db:"unit" json:"unit"`
+	Quantity   int64  `db:"quantity" json:"quantity"`
+}
+
+// PickList returns a wave's total pick list in walking order: by zone, then
+// bin; zone "" means every zone.
+func PickList(ctx context.Context, q sqlx.QueryerContext, waveID int64, zone Zone) ([]PickLine, error) {
+	out := []PickLine{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT zone, bin, sale_item_id, sku, name, unit, quantity FROM pick_lines
+		WHERE wave_id = $1 AND ($2 = '' OR zone = $2) ORDER BY zone, bin, sku`, waveID, string(zone))
+	return out, err
+}
+
+// SortLine is how many units of a SKU go into one stop's bag on one route.
+type SortLine struct {
+	RouteCode     string `db:"route_code" json:"route_code"` // "" before the route stage
+	Seq           int    `db:"seq" json:"seq"`
+	PickupPointID int64  `db:"pickup_point_id" json:"pickup_point_id"`
+	PointName     string `db:"point_name" json:"point_name"`
+	Zone          Zone   `db:"zone" json:"zone"`
+	SKU           string `db:"sku" json:"sku"`
+	Name          string `db:"name" json:"name"`
+	Quantity      int64  `db:"quantity" json:"quantity"`
+}
+
+// SortPlan returns the sorting plan of a wave: SKU × route × stop, in route
+// and stop order so a sorter fills one route's bags at a time; route "" means
+// every route.
+func SortPlan(ctx context.Context, q sqlx.QueryerContext, waveID int64, route string) ([]SortLine, error) {
+	out := []SortLine{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT coalesce(r.code, '') AS route_code, coalesce(rs.seq, 0) AS seq,
+			s.pickup_point_id, pp.name AS point_name, s.zone, p.sku, p.name, s.quantity
+		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		JOIN pickup_points pp ON pp.id = s.pickup_point_id
+		LEFT JOIN routes r ON r.wave_id = s.wave_id
+		LEFT JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
+		WHERE s.wave_id = $1 AND (r.id IS NULL OR rs.route_id IS NOT NULL) AND ($2 = '' OR r.code = $2)
+		ORDER BY r.route_no NULLS LAST, rs.seq, p.bin, p.sku`, waveID, route)
+	return out, err
+}

@@ -91,4 +91,30 @@ func TestNightRunsThroughStages(t *testing.T) {
 	if len(seen) != 8 || weight != bagWeight {
 		t.Fatalf("%d points routed, %d g routed of %d g bagged", len(seen), weight, bagWeight)
 	}
+
+	// The pick list walks bins within each zone; the sort plan puts every unit on a route's stop.
+	var pick struct{ Lines []fulfillment.PickLine }
+	c.do("GET", path+"/pick-list", c.staffToken("warehouse"), nil).json(t, &pick)
+	var sorted struct{ Lines []fulfillment.SortLine }
+	c.do("GET", path+"/sort-plan", c.admin, nil).json(t, &sorted)
+	var picked, sortedUnits int64
+	for i, l := range pick.Lines {
+		picked += l.Quantity
+		if i > 0 && (l.Zone < pick.Lines[i-1].Zone || (l.Zone == pick.Lines[i-1].Zone && l.Bin < pick.Lines[i-1].Bin)) {
+			t.Fatalf("pick list out of walking order at %d: %+v", i, l)
+		}
+	}
+	for _, l := range sorted.Lines {
+		sortedUnits += l.Quantity
+		if l.RouteCode == "" || l.Seq == 0 {
+			t.Fatalf("sort line without a route stop: %+v", l)
+		}
+	}
+	// 8 points × 3 orders × (eggs 1+2+3 → 5 kept of 6, 1 rice, 2 dumplings) = 8 × (5 + 3 + 6).
+	if picked != 8*(5+3+6) || sortedUnits != picked || len(pick.Lines) != 3 {
+		t.Fatalf("picked %d, sorted %d, %d pick lines", picked, sortedUnits, len(pick.Lines))
+	}
+	if r := c.do("GET", path+"/pick-list?zone=warm", c.admin, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("bad zone: %d %s", r.Status, r.Body)
+	}
 }
