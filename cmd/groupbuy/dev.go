@@ -52,6 +52,18 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 	if err := seedDemoCity(ctx, a, log); err != nil {
 		return fmt.Errorf("seed demo city: %w", err)
 	}
+	if n := cfg.DevSimulate; n > 0 {
+		spec := simSpec{warehouse: "SIM", points: max(50, n/200), skus: 300, lines: n, seed: 1, cityKm: 30, lat: 31.2304, lng: 121.4737}
+		sum, err := simulate(ctx, a.db, a.clock, spec)
+		switch {
+		case err != nil && strings.Contains(err.Error(), "already has"):
+			log.Info("simulated night already there", "warehouse", spec.warehouse)
+		case err != nil:
+			return fmt.Errorf("simulate: %w", err)
+		default:
+			log.Info("simulated a night", "warehouse", spec.warehouse, "date", sum.date, "points", sum.points, "lines", sum.lines)
+		}
+	}
 	envPath := filepath.Join(cfg.DataDir, "dev.env")
 	leaderToken, opsToken, err := devTokens(ctx, a, envPath)
 	if err != nil {

@@ -18,10 +18,11 @@ import (
 func TestDevCommand(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{
-		"DATABASE_URL":      platformtest.NewDatabase(t),
-		"REDIS_URL":         platformtest.Redis(t),
-		"GROUPBUY_DATA_DIR": dir,
-		"GROUPBUY_ADDR":     "127.0.0.1:0",
+		"DATABASE_URL":          platformtest.NewDatabase(t),
+		"REDIS_URL":             platformtest.Redis(t),
+		"GROUPBUY_DATA_DIR":     dir,
+		"GROUPBUY_ADDR":         "127.0.0.1:0",
+		"GROUPBUY_DEV_SIMULATE": "3000",
 	}
 	getenv := func(k string) string { return env[k] }
 	start := func() (map[string]string, func()) {
@@ -63,7 +64,8 @@ func TestDevCommand(t *testing.T) {
 		t.Fatalf("demo catalog: %d %.300s", r.Status, r.Body)
 	}
 	r = doHTTP(t, client, "GET", api+"/api/v1/ops/pickup-points", ops, nil)
-	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 200 {
+	// 200 demo points and 50 at the simulated warehouse.
+	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 250 {
 		t.Fatalf("demo points: %d %.300s", r.Status, r.Body)
 	}
 	stop()
@@ -74,7 +76,7 @@ func TestDevCommand(t *testing.T) {
 		t.Fatal("a restart issued new tokens though the old ones still work")
 	}
 	r = doHTTP(t, client, "GET", again["GROUPBUY_API"]+"/api/v1/ops/pickup-points", ops, nil)
-	if strings.Count(string(r.Body), `"code"`) != 200 {
+	if strings.Count(string(r.Body), `"code"`) != 250 {
 		t.Fatalf("restart re-seeded or lost the city: %.300s", r.Body)
 	}
 }

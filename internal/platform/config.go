@@ -21,6 +21,9 @@ type Config struct {
 	IntakeWorkers int
 	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
 	RouteBudget time.Duration
+	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
+	// simulates a night of that many order lines at a second warehouse, SIM.
+	DevSimulate int
 }
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
@@ -68,6 +71,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("GROUPBUY_ROUTE_BUDGET: want a duration between 1s and 1h, got %q", v)
 		}
 		c.RouteBudget = d
+	}
+	if v := getenv("GROUPBUY_DEV_SIMULATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10_000_000 {
+			return c, fmt.Errorf("GROUPBUY_DEV_SIMULATE: want a number of order lines, got %q", v)
+		}
+		c.DevSimulate = n
 	}
 	if v := getenv("GROUPBUY_TOKEN_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
