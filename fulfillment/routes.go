@@ -203,40 +203,48 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 	for _, d := range demand {
 		byPoint[d.PointID] = d
 	}
-	for _, sector := range sectors(p, maxSectorStops) {
-		// Each sector gets a share of the time left in proportion to its stops,
-		// so the budget holds however the sectors fare.
-		// A twentieth of the budget is kept for reading and writing the plan.
-		left := w.opt.RouteBudget*19/20 - time.Since(start)
-		budget := time.Duration(float64(left) * float64(len(sector.Stops)) / float64(plan.stops-plan.planned()))
-		if len(sector.Vehicles) == 0 {
-			for _, st := range sector.Stops {
-				plan.unserved = append(plan.unserved, unservedStop{pointID: st.ID.Num, reason: routing.ReasonNoVehicle})
-			}
-			continue
-		}
-		sol, err := routing.Solve(ctx, sector, routing.Options{TimeLimit: max(budget, time.Second), Threads: w.opt.RouteThreads, Seed: waveID})
+	// Solver time: the budget less a twentieth kept for reading and writing
+	// the plan; the sectors take four fifths of it, a second pass the rest.
+	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
+	firstEnd := start.Add(time.Until(solverEnd) * 4 / 5)
+	parts := sectors(p, maxSectorStops)
+	remaining := len(p.Stops)
+	used := map[string]int{}
+	var retry []routing.Stop
+	for _, sector := range parts {
+		// Each sector gets a share of the time left in proportion to its
+		// stops, so the budget holds however the sectors fare.
+		budget := time.Duration(float64(time.Until(firstEnd)) * float64(len(sector.Stops)) / float64(remaining))
+		remaining -= len(sector.Stops)
+		sol, err := w.solvePart(ctx, sector, budget, waveID)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range sol.Routes {
-			vt := fleetByCode[sector.Vehicles[r.VehicleType].Name]
-			pr := plannedRoute{vehicleTypeID: vt.ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
-				costFen: int64(math.Round(r.Cost))}
-			for _, v := range r.Visits {
-				d := byPoint[v.ID.Num]
-				pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
-				pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
-					weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
-			}
-			plan.routes = append(plan.routes, pr)
-		}
-		for _, u := range sol.Unserved {
-			plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, reason: u.Reason})
-		}
+		plan.add(sector, sol, fleetByCode, byPoint, at, used)
+		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
 		if err := reportProgress(ctx, w.db, waveID, StageRoute, w.clock.Now(), int64(plan.planned()), int64(plan.stops)); err != nil {
 			w.log.Warn("stage progress", "wave", waveID, "stage", StageRoute, "err", err)
 		}
+	}
+	// Stops a sector had no vehicle left for get one more chance with the
+	// vehicles other sectors did not use.
+	if len(retry) > 0 {
+		rest := *p
+		rest.Stops = retry
+		rest.Vehicles = nil
+		for _, v := range p.Vehicles {
+			if v.Count == 0 || v.Count > used[v.Name] {
+				if v.Count > 0 {
+					v.Count -= used[v.Name]
+				}
+				rest.Vehicles = append(rest.Vehicles, v)
+			}
+		}
+		sol, err := w.solvePart(ctx, &rest, time.Until(solverEnd), waveID)
+		if err != nil {
+			return nil, err
+		}
+		plan.add(&rest, sol, fleetByCode, byPoint, at, used)
 	}
 	return plan, nil
 }
@@ -337,9 +345,68 @@ func sectors(p *routing.Problem, most int) []*routing.Problem {
 	}
 	return out
 }
-func (p *routePlan) planned() int {
-	n := len(p.unserved)
-	for _, r := range p.routes {
+
+// solvePart runs the routing engine on one part of the wave; a part without
+// any vehicle leaves all its stops unserved.
+func (w *Waves) solvePart(ctx context.Context, p *routing.Problem, budget time.Duration, seed int64) (*routing.Solution, error) {
+	if len(p.Vehicles) == 0 {
+		sol := &routing.Solution{}
+		for i, st := range p.Stops {
+			sol.Unserved = append(sol.Unserved, routing.Unserved{Stop: i, ID: st.ID, Reason: routing.ReasonNoVehicle})
+		}
+		return sol, nil
+	}
+	return routing.Solve(ctx, p, routing.Options{TimeLimit: max(budget, time.Second), Threads: w.opt.RouteThreads, Seed: seed})
+}
+
+// add appends a part's solution to the plan, counting vehicles used by type.
+func (plan *routePlan) add(part *routing.Problem, sol *routing.Solution, fleet map[string]VehicleType, byPoint map[int64]stopDemand,
+	at func(float64) time.Time, used map[string]int) {
+	for _, r := range sol.Routes {
+		name := part.Vehicles[r.VehicleType].Name
+		used[name]++
+		pr := plannedRoute{vehicleTypeID: fleet[name].ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
+			costFen: int64(math.Round(r.Cost))}
+		for _, v := range r.Visits {
+			d := byPoint[v.ID.Num]
+			pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
+			pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
+				weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
+		}
+		plan.routes = append(plan.routes, pr)
+	}
+	for _, u := range sol.Unserved {
+		plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, reason: u.Reason})
+	}
+}
+
+// takeRetriable removes from the unserved list the stops of a part that were
+// left out only for want of a vehicle, and returns them.
+func (plan *routePlan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
+	var out []routing.Stop
+	kept := plan.unserved[:0]
+	for _, u := range plan.unserved {
+		if st, ok := part[u.pointID]; ok && u.reason == routing.ReasonNoVehicle {
+			out = append(out, st)
+			continue
+		}
+		kept = append(kept, u)
+	}
+	plan.unserved = kept
+	return out
+}
+
+func byID(stops []routing.Stop) map[int64]routing.Stop {
+	m := make(map[int64]routing.Stop, len(stops))
+	for _, s := range stops {
+		m[s.ID.Num] = s
+	}
+	return m
+}
+
+func (plan *routePlan) planned() int {
+	n := len(plan.unserved)
+	for _, r := range plan.routes {
 		n += len(r.stops)
 	}
 	return n
