@@ -84,11 +84,11 @@ func (n *crashNight) count(t *testing.T, table string) int {
 }
 
 // startWorker runs this test binary as a `groupbuy worker` process.
-func startWorker(t *testing.T, n *crashNight, redisURL string) *exec.Cmd {
+func startWorker(t *testing.T, dbURL, redisURL string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "GROUPBUY_TEST_WORKER_PROCESS=1", "DATABASE_URL="+n.url, "REDIS_URL="+redisURL,
-		"GROUPBUY_ROUTE_BUDGET=2s", "GROUPBUY_LOG_LEVEL=error", "GOMAXPROCS=1")
+	cmd.Env = append(append(os.Environ(), "GROUPBUY_TEST_WORKER_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
+		"GROUPBUY_ROUTE_BUDGET=2s", "GROUPBUY_LOG_LEVEL=error"), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -166,17 +166,17 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:allocate
 		t.Fatal(err)
 	}
-	killMidStage(t, n, startWorker(t, n, redisURL), fulfillment.StageAllocate, 1)
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), fulfillment.StageAllocate, 1)
 	if c := n.count(t, "line_cuts") + n.count(t, "refunds") + n.count(t, "outbox"); c != 0 {
 		t.Fatalf("a killed allocation left %d rows", c)
 	}
 	time.Sleep(61 * time.Second) // the dead worker's lease runs out
-	killMidStage(t, n, startWorker(t, n, redisURL), fulfillment.StagePick, 4)
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), fulfillment.StagePick, 4)
 	if c := n.count(t, "sort_lines"); c != 0 {
 		t.Fatalf("a killed pick left %d sort lines", c)
 	}
 	time.Sleep(61 * time.Second)
-	last := startWorker(t, n, redisURL)
+	last := startWorker(t, n.url, redisURL, "GOMAXPROCS=1")
 	waitState(t, n, fulfillment.WavePicked, 60*time.Second)
 	_ = last.Process.Kill()
 	_ = last.Wait()

@@ -62,10 +62,16 @@ var (
 
 func newTestCity(t *testing.T, leaders int) *testCity {
 	t.Helper()
+	return newTestCityOn(t, leaders, platform.NewManualClock(beforeCutoff))
+}
+
+// newTestCityOn is newTestCity with a clock of the caller's: the real one,
+// for tests that run worker processes beside the API.
+func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
+	t.Helper()
 	ctx := context.Background()
 	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
-	clock := platform.NewManualClock(beforeCutoff)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -77,7 +83,8 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 	t.Cleanup(a.close)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
-	c := &testCity{t: t, app: a, srv: srv, clock: clock, date: testDate}
+	c := &testCity{t: t, app: a, srv: srv, date: testDate}
+	c.clock, _ = clock.(*platform.ManualClock)
 	c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"})
 	if err != nil {
 		t.Fatal(err)

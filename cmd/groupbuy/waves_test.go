@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/platform"
 )
 
-// TestCutoffClosesOnce runs three workers, each with its own asynq server and
-// scheduler, while leaders keep ordering and the clock passes the cutoff: the
-// wave closes exactly once, every order acknowledged before is in it, and
-// every order sent after the cutoff is refused.
+// TestCutoffClosesOnce runs three worker processes, each with its own asynq
+// server and scheduler sweeping every second, while leaders keep ordering
+// through the API and the wave's cutoff passes on the real clock: the wave
+// closes exactly once, every order acknowledged before the cutoff is in it,
+// and every order sent after it is refused.
 func TestCutoffClosesOnce(t *testing.T) {
-	c := newTestCity(t, 10)
+	c := newTestCityOn(t, 10, platform.SystemClock{})
 	egg, rice := c.item("EGG"), c.item("RICE")
 	var waves struct{ Waves []fulfillment.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
@@ -25,25 +27,21 @@ func TestCutoffClosesOnce(t *testing.T) {
 		t.Fatalf("the published sale should have opened one wave: %+v", waves.Waves)
 	}
 	waveID := waves.Waves[0].ID
-	c.clock.Set(testCutoffUTC.Add(-2 * time.Second))
-
-	ctx, stop := context.WithCancel(context.Background())
-	var workers sync.WaitGroup
-	for range 3 {
-		w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
-		if err != nil {
-			t.Fatal(err)
+	for _, it := range []int64{egg.ID, rice.ID} {
+		if r := c.do("PATCH", fmt.Sprintf("/api/v1/ops/sale-items/%d", it), c.admin, map[string]any{"stock_cap": 1_000_000}); r.Status != http.StatusOK {
+			t.Fatalf("cap: %d %s", r.Status, r.Body)
 		}
-		workers.Add(1)
-		go func() { defer workers.Done(); _ = w.run(ctx) }()
 	}
-	defer func() { stop(); workers.Wait() }()
+	// Bring the cutoff to a few seconds from now, to the microsecond PostgreSQL keeps.
+	cutoff := time.Now().Add(3 * time.Second).Truncate(time.Microsecond)
+	if _, err := c.app.db.Exec(`UPDATE waves SET cutoff_at = $2 WHERE id = $1`, waveID, cutoff); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		startWorker(t, c.app.cfg.DatabaseURL, c.app.cfg.RedisURL, "GROUPBUY_SWEEP_EVERY=1s")
+	}
 
-	// moving is set just before the clock passes the cutoff, passed just after:
-	// an order sent after passed must be refused; one answered before moving
-	// must have been accepted; those in between may go either way.
-	var moving, passed atomic.Bool
-	var accepted, refusedAfter, acceptedAfter, other atomic.Int64
+	var accepted, refusedAfter, other atomic.Int64
 	var firing sync.WaitGroup
 	done := make(chan struct{})
 	for l := range 10 {
@@ -56,34 +54,34 @@ func TestCutoffClosesOnce(t *testing.T) {
 					return
 				default:
 				}
-				after := passed.Load()
+				sent := time.Now()
 				r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("1590%02d%05d", l, i), "居民", egg.ID, 1, rice.ID, 1),
 					"Idempotency-Key", fmt.Sprintf("cut-%d", i))
+				answered := time.Now()
 				switch {
 				case r.Status == http.StatusCreated:
 					accepted.Add(1)
-					if after {
-						acceptedAfter.Add(1)
+					if sent.After(cutoff) {
+						other.Add(1)
+						t.Errorf("an order sent %s after the cutoff was accepted", sent.Sub(cutoff))
 					}
 				case r.Status == http.StatusUnprocessableEntity && r.errorCode(t) == "cutoff_passed":
-					if after {
+					if answered.Before(cutoff) {
+						other.Add(1)
+						t.Errorf("an order answered %s before the cutoff was refused", cutoff.Sub(answered))
+					} else if sent.After(cutoff) {
 						refusedAfter.Add(1)
-					} else if !moving.Load() {
-						other.Add(1) // refused though answered before the cutoff
 					}
 				default:
 					other.Add(1)
 					t.Errorf("unexpected answer %d %s", r.Status, r.Body)
 				}
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	moving.Store(true)
-	c.clock.Set(testCutoffUTC.Add(time.Second))
-	passed.Store(true)
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		w, err := fulfillment.GetWave(context.Background(), c.app.db, waveID)
 		if err != nil {
@@ -97,7 +95,7 @@ func TestCutoffClosesOnce(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond) // more sweeps from every scheduler, and more late orders
+	time.Sleep(2500 * time.Millisecond) // more sweeps from every scheduler, and more late orders
 	close(done)
 	firing.Wait()
 
@@ -106,14 +104,20 @@ func TestCutoffClosesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("accepted %d, refused after cutoff %d; wave %+v", accepted.Load(), refusedAfter.Load(), w)
-	if acceptedAfter.Load() != 0 || other.Load() != 0 || refusedAfter.Load() == 0 || accepted.Load() == 0 {
-		t.Fatalf("accepted %d (after cutoff %d), refused after %d, other %d", accepted.Load(), acceptedAfter.Load(), refusedAfter.Load(), other.Load())
+	if other.Load() != 0 || refusedAfter.Load() == 0 || accepted.Load() == 0 {
+		t.Fatalf("accepted %d, refused after %d, other %d", accepted.Load(), refusedAfter.Load(), other.Load())
 	}
 	if w.Orders != accepted.Load() || int64(c.count("orders")) != accepted.Load() || w.Units != 2*accepted.Load() {
 		t.Fatalf("wave totals %d orders / %d units, rows %d, acknowledged %d", w.Orders, w.Units, c.count("orders"), accepted.Load())
 	}
-	if len(w.Stages) != 1 || w.Stages[0].Stage != fulfillment.StageClose || w.Stages[0].Attempts != 1 || w.Stages[0].LastError != "" {
-		t.Fatalf("the close stage ran %+v, want exactly once", w.Stages)
+	var closes []fulfillment.WaveStage
+	for _, st := range w.Stages {
+		if st.Stage == fulfillment.StageClose {
+			closes = append(closes, st)
+		}
+	}
+	if len(closes) != 1 || closes[0].Attempts != 1 || closes[0].LastError != "" || w.ClosedAt.Before(cutoff) {
+		t.Fatalf("the close stage ran %+v (closed at %s, cutoff %s), want exactly once after the cutoff", closes, w.ClosedAt, cutoff)
 	}
 }
 

@@ -36,7 +36,7 @@ type worker struct {
 
 func newWorker(a *app, opt workerOptions) (*worker, error) {
 	if opt.sweepEvery <= 0 {
-		opt.sweepEvery = time.Minute
+		opt.sweepEvery = max(a.cfg.SweepEvery, time.Second)
 	}
 	if opt.syncInterval <= 0 {
 		opt.syncInterval = time.Minute

@@ -24,6 +24,9 @@ type Config struct {
 	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
 	// simulates a night of that many order lines at a second warehouse, SIM.
 	DevSimulate int
+	// SweepEvery is GROUPBUY_SWEEP_EVERY: how often each worker's scheduler
+	// looks for waves past their cutoff, besides the sweep at each cutoff.
+	SweepEvery time.Duration
 }
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
@@ -39,6 +42,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		// the next is built; more only split the queue into smaller batches.
 		IntakeWorkers: 2,
 		RouteBudget:   60 * time.Second,
+		SweepEvery:    time.Minute,
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -71,6 +75,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("GROUPBUY_ROUTE_BUDGET: want a duration between 1s and 1h, got %q", v)
 		}
 		c.RouteBudget = d
+	}
+	if v := getenv("GROUPBUY_SWEEP_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, fmt.Errorf("GROUPBUY_SWEEP_EVERY: want a duration of at least 1s, got %q", v)
+		}
+		c.SweepEvery = d
 	}
 	if v := getenv("GROUPBUY_DEV_SIMULATE"); v != "" {
 		n, err := strconv.Atoi(v)
