@@ -1,6 +1,7 @@
 package fulfillment
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -43,16 +44,19 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.PATCH("/sale-items/:id", write, platform.Handle(h.setCap))
 	r.GET("/orders", read, platform.Handle(h.opsOrders))
 	r.GET("/waves", read, platform.Handle(h.listWaves))
-	r.GET("/waves/:id", read, platform.Handle(h.getWave))
+	r.GET("/waves/:id", read, platform.ByID(func(ctx context.Context, id int64) (Wave, error) { return GetWave(ctx, h.svc.db, id) }))
 	r.POST("/waves/:id/close", write, platform.Handle(h.closeWave))
 	r.POST("/waves/:id/stages/:stage/rerun", write, platform.Handle(h.rerunStage))
 	// Warehouse staff record what arrived, so their role may write receipts.
 	r.PUT("/waves/:id/receipts", read, platform.Handle(h.recordReceipts))
-	r.GET("/waves/:id/routes", read, platform.Handle(h.waveRoutes))
+	r.GET("/waves/:id/routes", read, platform.ByID(h.waveRoutes))
 	r.GET("/waves/:id/pick-list", read, platform.Handle(h.pickList))
 	r.GET("/waves/:id/sort-plan", read, platform.Handle(h.sortPlan))
 	r.POST("/warehouses/:id/vehicle-types", write, platform.Handle(h.saveVehicleType))
-	r.GET("/warehouses/:id/vehicle-types", read, platform.Handle(h.listVehicleTypes))
+	r.GET("/warehouses/:id/vehicle-types", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+		vs, err := ListVehicleTypes(ctx, h.svc.db, id)
+		return gin.H{"vehicle_types": vs}, err
+	}))
 }
 
 func queryDate(c *gin.Context) (Date, error) {
@@ -323,19 +327,6 @@ func (h *Routes) listWaves(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) getWave(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	w, err := GetWave(c.Request.Context(), h.svc.db, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, w)
-	return nil
-}
-
 // closeWave is the manual cutoff: ordering stops now, whatever the clock says.
 func (h *Routes) closeWave(c *gin.Context) error {
 	id, err := platform.PathID(c, "id")
@@ -387,20 +378,11 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) waveRoutes(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
-	if err != nil {
-		return err
+func (h *Routes) waveRoutes(ctx context.Context, id int64) (WaveRoutes, error) {
+	if _, err := GetWave(ctx, h.svc.db, id); err != nil {
+		return WaveRoutes{}, err
 	}
-	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
-		return err
-	}
-	routes, err := ListRoutes(c.Request.Context(), h.svc.db, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, routes)
-	return nil
+	return ListRoutes(ctx, h.svc.db, id)
 }
 
 func (h *Routes) saveVehicleType(c *gin.Context) error {
@@ -429,19 +411,6 @@ func (h *Routes) saveVehicleType(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, v)
-	return nil
-}
-
-func (h *Routes) listVehicleTypes(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	vs, err := ListVehicleTypes(c.Request.Context(), h.svc.db, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"vehicle_types": vs})
 	return nil
 }
 

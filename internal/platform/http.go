@@ -235,3 +235,20 @@ func PathID(c *gin.Context, name string) (int64, error) {
 	}
 	return id, nil
 }
+
+// ByID adapts a lookup by the path's positive integer id into a handler that
+// answers 200 with the result, so simple GET handlers are one line.
+func ByID[T any](find func(ctx context.Context, id int64) (T, error)) gin.HandlerFunc {
+	return Handle(func(c *gin.Context) error {
+		id, err := PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		v, err := find(c.Request.Context(), id)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, v)
+		return nil
+	})
+}
