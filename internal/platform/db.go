@@ -15,7 +15,7 @@ import (
 
 // OpenDB connects to PostgreSQL and checks the connection.
 func OpenDB(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", withBinaryParameters(url))
+	db, err := sqlx.Open("postgres", withDriverDefaults(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -90,18 +90,23 @@ func IsForeignKeyViolation(err error) bool {
 	return errors.As(err, &pqErr) && pqErr.Code == "23503"
 }
 
-// withBinaryParameters turns on lib/pq's binary_parameters unless the URL
-// says otherwise: a query with arguments then costs one round trip to the
-// server instead of two (parse, then bind and execute).
-func withBinaryParameters(dsn string) string {
-	if strings.Contains(dsn, "binary_parameters") {
-		return dsn
+// withDriverDefaults adds what groupbuy wants of every connection unless the
+// URL says otherwise: lib/pq's binary_parameters, so a query with arguments
+// costs one round trip to the server instead of two (parse, then bind and
+// execute); and the session time zone UTC, so timestamps come back in UTC.
+func withDriverDefaults(dsn string) string {
+	for _, kv := range [][2]string{{"binary_parameters", "yes"}, {"timezone", "UTC"}} {
+		if strings.Contains(strings.ToLower(dsn), kv[0]+"=") {
+			continue
+		}
+		switch {
+		case !strings.Contains(dsn, "://"):
+			dsn += " " + kv[0] + "=" + kv[1]
+		case strings.Contains(dsn, "?"):
+			dsn += "&" + kv[0] + "=" + kv[1]
+		default:
+			dsn += "?" + kv[0] + "=" + kv[1]
+		}
 	}
-	if !strings.Contains(dsn, "://") {
-		return dsn + " binary_parameters=yes"
-	}
-	if strings.Contains(dsn, "?") {
-		return dsn + "&binary_parameters=yes"
-	}
-	return dsn + "?binary_parameters=yes"
+	return dsn
 }
