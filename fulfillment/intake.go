@@ -411,7 +411,10 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 	}
 	if c.req.DeliveryDate != nil && !c.req.DeliveryDate.Equal(date.Time) {
-		return ErrMixedDeliveryDates.With("delivery_date", date.String())
+		e := platform.Errorf(platform.Unprocessable, "delivery_date_mismatch", "the sale items are for delivery on %s, not %s",
+			date, c.req.DeliveryDate)
+		e.Field = "delivery_date"
+		return e
 	}
 	if err := gateOpen(gate, w, date, now); err != nil {
 		return err

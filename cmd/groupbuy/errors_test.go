@@ -40,7 +40,7 @@ func TestBadRequestsWriteNothing(t *testing.T) {
 		{"no resident", c.leaders[0], `{"lines":[{"sale_item_id":1,"quantity":1}]}`, "k", 400, "invalid_field", "resident.phone"},
 		{"unknown sale item", c.leaders[0], orderBody("13912345678", "张三", 99999, 1), "k", 422, "unknown_sale_item", "lines[0].sale_item_id"},
 		{"sold out", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 1001), "k", 409, "sold_out", ""},
-		{"wrong date", c.leaders[0], map[string]any{"resident": map[string]any{"phone": "13912345678", "name": "a"}, "delivery_date": "2026-12-02", "lines": []map[string]any{{"sale_item_id": egg.ID, "quantity": 1}}}, "k", 422, "mixed_delivery_dates", ""},
+		{"wrong date", c.leaders[0], map[string]any{"resident": map[string]any{"phone": "13912345678", "name": "a"}, "delivery_date": "2026-12-02", "lines": []map[string]any{{"sale_item_id": egg.ID, "quantity": 1}}}, "k", 422, "delivery_date_mismatch", "delivery_date"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
