@@ -2,6 +2,7 @@ package pickup
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/jmoiron/sqlx"
@@ -33,9 +34,10 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 				return row.Errorf("code", "code %q already appears on line %d", in.Code, first)
 			}
 			seen[in.Code] = row.Line
+			// An empty warehouse_code lets the service areas choose (servicearea.go).
 			wcode := row.Get("warehouse_code")
 			wid, ok := warehouses[wcode]
-			if !ok {
+			if !ok && wcode != "" {
 				w, err := WarehouseByCode(ctx, tx, wcode)
 				if err != nil {
 					return row.Errorf("warehouse_code", "no warehouse with code %q", wcode)
@@ -48,18 +50,36 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 			}
 			created, err := savePoint(ctx, tx, in, s.clock.Now())
 			if err != nil {
-				return platform.AtLine(row.Line, csvConflict(row, err))
+				return platform.AtLine(row.Line, csvConflict(row, csvWarehouse(row, err)))
 			}
 			out = append(out, created)
 		}
 		return nil
 	})
+	if err == nil {
+		s.index.Invalidate()
+	}
 	return out, err
 }
 
 func csvConflict(row platform.CSVRow, err error) error {
 	if e, ok := err.(*platform.Error); ok && e.Kind == platform.Conflict {
 		return row.Errorf("leader_phone", "%s", e.Message)
+	}
+	return err
+}
+
+// csvWarehouse puts the service-area rule's errors in CSV terms: the column
+// for a missing warehouse, the line for a point outside the areas.
+func csvWarehouse(row platform.CSVRow, err error) error {
+	e, ok := err.(*platform.Error)
+	switch {
+	case ok && e.Field == "warehouse_id":
+		return row.Errorf("warehouse_code", "warehouse_code is required while no warehouse has a service area")
+	case ok && e.Kind == platform.Unprocessable:
+		c := e.With("line", row.Line)
+		c.Message = fmt.Sprintf("line %d: %s", row.Line, e.Message)
+		return c
 	}
 	return err
 }

@@ -13,6 +13,9 @@ import (
 type Routes struct {
 	svc  *Service
 	auth *platform.Authenticator
+	// Demand gives delivery areas their weights; set at wiring time because
+	// the order book lives in fulfillment, which pickup must not import.
+	Demand DemandFunc
 }
 
 // NewRoutes returns the handlers over svc.
@@ -37,6 +40,7 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.GET("/pickup-points", read, platform.Handle(h.listPoints))
 	r.GET("/pickup-points/:id", read, platform.Handle(h.getPoint))
 	r.POST("/leaders/:id/tokens", write, platform.Handle(h.issueLeaderToken))
+	h.registerMap(r, read, write)
 }
 
 func (h *Routes) me(c *gin.Context) error {

@@ -60,17 +60,20 @@ type Leader struct {
 
 // Point is a pickup point (自提点) run by one leader and served by one warehouse.
 type Point struct {
-	ID          int64     `db:"id" json:"id"`
-	Code        string    `db:"code" json:"code"`
-	WarehouseID int64     `db:"warehouse_id" json:"warehouse_id"`
-	LeaderID    int64     `db:"leader_id" json:"leader_id"`
-	Name        string    `db:"name" json:"name"`
-	Address     string    `db:"address" json:"address"`
-	Lat         float64   `db:"lat" json:"lat"`
-	Lng         float64   `db:"lng" json:"lng"`
-	Opens       string    `db:"opens" json:"opens"` // HH:MM local
-	Closes      string    `db:"closes" json:"closes"`
-	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	ID          int64   `db:"id" json:"id"`
+	Code        string  `db:"code" json:"code"`
+	WarehouseID int64   `db:"warehouse_id" json:"warehouse_id"`
+	LeaderID    int64   `db:"leader_id" json:"leader_id"`
+	Name        string  `db:"name" json:"name"`
+	Address     string  `db:"address" json:"address"`
+	Lat         float64 `db:"lat" json:"lat"`
+	Lng         float64 `db:"lng" json:"lng"`
+	Opens       string  `db:"opens" json:"opens"` // HH:MM local
+	Closes      string  `db:"closes" json:"closes"`
+	// Cell is the point's H3 cell at PointRes; its parents at AreaRes and
+	// SearchRes are stored beside it.
+	Cell      CellID    `db:"h3_cell" json:"h3_cell"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
 // Resident is a person who orders through a leader and collects at a point.
@@ -199,8 +202,9 @@ func (p *Point) Validate() error {
 	if err := checkCode("code", p.Code); err != nil {
 		return err
 	}
-	if p.WarehouseID <= 0 {
-		return platform.InvalidField("warehouse_id", "warehouse_id is required")
+	if p.WarehouseID < 0 {
+		// 0 asks for the warehouse whose service area holds the point (servicearea.go).
+		return platform.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
 	}
 	if err := checkText("name", p.Name, 100); err != nil {
 		return err

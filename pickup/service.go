@@ -13,11 +13,20 @@ import (
 type Service struct {
 	db    *sqlx.DB
 	clock platform.Clock
+	index *Index
 }
 
-// NewService returns a Service over db.
+// NewService returns a Service over db. Its nearby index loads on first use.
 func NewService(db *sqlx.DB, clock platform.Clock) *Service {
-	return &Service{db: db, clock: clock}
+	return &Service{db: db, clock: clock, index: NewIndex(db)}
+}
+
+// Index returns the service's nearby index.
+func (s *Service) Index() *Index { return s.index }
+
+// Nearby returns the pickup points nearest a location (see Index.Nearby).
+func (s *Service) Nearby(ctx context.Context, q NearbyQuery) ([]NearbyPoint, error) {
+	return s.index.Nearby(ctx, q)
 }
 
 // CreateWarehouse validates and stores a warehouse.
@@ -70,6 +79,9 @@ func (s *Service) SavePoint(ctx context.Context, in PointInput) (PointCreated, e
 		out, err = savePoint(ctx, tx, in, s.clock.Now())
 		return err
 	})
+	if err == nil {
+		s.index.Invalidate()
+	}
 	return out, err
 }
 
@@ -80,6 +92,9 @@ func savePoint(ctx context.Context, tx *sqlx.Tx, in PointInput, now time.Time) (
 		return out, err
 	}
 	in.Point.LeaderID = leader.ID
+	if err := assignWarehouse(ctx, tx, &in.Point); err != nil {
+		return out, err
+	}
 	point, err := upsertPoint(ctx, tx, in.Point, now)
 	if err != nil {
 		return out, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,7 +20,7 @@ const warehouseCols = `id, code, name, address, lat, lng, time_zone,
 	to_char(delivery_end, 'HH24:MI') AS delivery_end, created_at`
 
 const pointCols = `id, code, warehouse_id, leader_id, name, address, lat, lng,
-	to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes, created_at`
+	to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes, h3_r9 AS h3_cell, created_at`
 
 func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now time.Time) (Warehouse, error) {
 	const q = `INSERT INTO warehouses (code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end, created_at)
@@ -78,14 +80,21 @@ func upsertLeader(ctx context.Context, tx sqlx.ExtContext, l Leader, now time.Ti
 
 // upsertPoint inserts the point or, when its code exists, updates it in place.
 func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time) (Point, error) {
-	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at,
+			h3_r9, h3_r8, h3_r7)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id, leader_id = EXCLUDED.leader_id,
 			name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
-			opens = EXCLUDED.opens, closes = EXCLUDED.closes
+			opens = EXCLUDED.opens, closes = EXCLUDED.closes,
+			h3_r9 = EXCLUDED.h3_r9, h3_r8 = EXCLUDED.h3_r8, h3_r7 = EXCLUDED.h3_r7
 		RETURNING ` + pointCols
 	var out Point
-	err := sqlx.GetContext(ctx, tx, &out, q, p.Code, p.WarehouseID, p.LeaderID, p.Name, p.Address, p.Lat, p.Lng, p.Opens, p.Closes, now)
+	cells, err := cellsAt(p.Lat, p.Lng)
+	if err != nil {
+		return out, err
+	}
+	err = sqlx.GetContext(ctx, tx, &out, q, p.Code, p.WarehouseID, p.LeaderID, p.Name, p.Address, p.Lat, p.Lng, p.Opens, p.Closes, now,
+		cells.R9, cells.R8, cells.R7)
 	var pqErr *pq.Error
 	switch {
 	case platform.IsUniqueViolation(err, "pickup_points_leader_id_key"):
@@ -202,4 +211,108 @@ func ResidentsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map
 		out[r.ID] = r
 	}
 	return out, nil
+}
+
+// replaceServiceCells sets a warehouse's service cells inside tx.
+func replaceServiceCells(ctx context.Context, tx sqlx.ExtContext, warehouseID int64, cells []CellID) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM warehouse_service_cells WHERE warehouse_id = $1`, warehouseID); err != nil {
+		return err
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(cells))
+	for i, c := range cells {
+		ids[i] = int64(c)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO warehouse_service_cells (warehouse_id, cell)
+		SELECT $1, c FROM unnest($2::bigint[]) AS t(c) ON CONFLICT DO NOTHING`, warehouseID, pq.Array(ids))
+	return err
+}
+
+// serviceCells returns a warehouse's service cells in order.
+func serviceCells(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]CellID, error) {
+	out := []CellID{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT cell FROM warehouse_service_cells WHERE warehouse_id = $1 ORDER BY cell`, warehouseID)
+	return out, err
+}
+
+// serviceAreasExist reports whether any warehouse has a service area.
+func serviceAreasExist(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	var ok bool
+	err := sqlx.GetContext(ctx, q, &ok, `SELECT EXISTS (SELECT 1 FROM warehouse_service_cells)`)
+	return ok, err
+}
+
+// warehousesServing returns the warehouses whose service area holds cell, by id.
+func warehousesServing(ctx context.Context, q sqlx.QueryerContext, cell CellID) ([]Warehouse, error) {
+	out := []Warehouse{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+warehouseCols+` FROM warehouses
+		WHERE id IN (SELECT warehouse_id FROM warehouse_service_cells WHERE cell = $1) ORDER BY id`, int64(cell))
+	return out, err
+}
+
+// GetPointByCode loads one pickup point by its code.
+func GetPointByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Point, error) {
+	var p Point
+	err := sqlx.GetContext(ctx, q, &p, `SELECT `+pointCols+` FROM pickup_points WHERE code = $1`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrPointNotFound
+	}
+	return p, err
+}
+
+// indexRows reads, in one snapshot, the points written by transactions with
+// id ≥ since (all when full) and the snapshot's xmin: every transaction it
+// could not see has an id at least that.
+func indexRows(ctx context.Context, db *sqlx.DB, since uint64, full bool) ([]Point, uint64, error) {
+	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var xminText string
+	if err := tx.GetContext(ctx, &xminText, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`); err != nil {
+		return nil, 0, err
+	}
+	xmin, err := strconv.ParseUint(xminText, 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("snapshot xmin %q: %w", xminText, err)
+	}
+	points := []Point{}
+	if full {
+		err = sqlx.SelectContext(ctx, tx, &points, `SELECT `+pointCols+` FROM pickup_points ORDER BY id`)
+	} else {
+		err = sqlx.SelectContext(ctx, tx, &points, `SELECT `+pointCols+` FROM pickup_points
+			WHERE written_xid >= $1::text::xid8 ORDER BY id`, strconv.FormatUint(since, 10))
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return points, xmin, tx.Commit()
+}
+
+// backfillCells stores the cells of points that have none (rows written
+// before migration 00004 or by an older binary), setting them in points too.
+func backfillCells(ctx context.Context, db *sqlx.DB, points []Point) error {
+	var ids, r9, r8, r7 []int64
+	for i := range points {
+		p := &points[i]
+		if p.Cell != 0 {
+			continue
+		}
+		cells, err := cellsAt(p.Lat, p.Lng)
+		if err != nil {
+			return err
+		}
+		p.Cell = cells.R9
+		ids, r9, r8, r7 = append(ids, p.ID), append(r9, int64(cells.R9)), append(r8, int64(cells.R8)), append(r7, int64(cells.R7))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := db.ExecContext(ctx, `UPDATE pickup_points p SET h3_r9 = t.r9, h3_r8 = t.r8, h3_r7 = t.r7
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS t(id, r9, r8, r7)
+		WHERE p.id = t.id AND p.h3_r9 IS NULL`, pq.Array(ids), pq.Array(r9), pq.Array(r8), pq.Array(r7))
+	return err
 }

@@ -81,6 +81,7 @@ func (a *app) handler() http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 
 	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
+	pickupRoutes.Demand = demandByPoint(a.db)
 	orderRoutes := fulfillment.NewRoutes(a.orders, a.waves, a.auth)
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
@@ -91,6 +92,8 @@ func (a *app) handler() http.Handler {
 	pickupRoutes.RegisterOps(ops)
 	orderRoutes.RegisterOps(ops)
 	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), platform.Handle(a.issueStaffToken))
+
+	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(platform.RoleLeader, platform.RoleWarehouse, platform.RoleOps)))
 	return r
 }
 
@@ -99,11 +102,15 @@ func (a *app) healthz(c *gin.Context) error {
 	defer cancel()
 	status := gin.H{"database": "ok", "redis": "ok"}
 	var failed bool
+	// Anyone may ask, so the answer names what failed, not how: the error
+	// itself, with addresses in it, goes to the log.
 	if err := a.db.PingContext(ctx); err != nil {
-		status["database"], failed = err.Error(), true
+		status["database"], failed = "unavailable", true
+		platform.Logger(c).Warn("health: database", "err", err)
 	}
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		status["redis"], failed = err.Error(), true
+		status["redis"], failed = "unavailable", true
+		platform.Logger(c).Warn("health: redis", "err", err)
 	}
 	if beat, err := a.rdb.Get(ctx, heartbeatKey).Result(); err == nil {
 		status["worker_heartbeat"] = beat

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/pickup"
+)
+
+// demandByPoint gives pickup's delivery areas their weights: the kilograms
+// and litres of placed orders per pickup point of a warehouse for a delivery
+// date. It reads fulfillment's tables here, in cmd, because pickup must not
+// import fulfillment; it belongs in fulfillment as DemandByPoint.
+func demandByPoint(db *sqlx.DB) pickup.DemandFunc {
+	return func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
+		const q = `SELECT o.pickup_point_id, sum(ol.quantity::bigint * p.weight_g), sum(ol.quantity::bigint * p.volume_ml)
+			FROM orders o
+			JOIN order_lines ol ON ol.order_id = o.id
+			JOIN sale_items si ON si.id = ol.sale_item_id
+			JOIN products p ON p.id = si.product_id
+			WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND o.status = 'placed'
+			GROUP BY o.pickup_point_id ORDER BY o.pickup_point_id`
+		rows, err := db.QueryContext(ctx, q, warehouseID, date.Format(time.DateOnly))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []pickup.Demand
+		for rows.Next() {
+			var d pickup.Demand
+			if err := rows.Scan(&d.PointID, &d.WeightG, &d.VolumeML); err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		return out, rows.Err()
+	}
+}

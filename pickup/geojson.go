@@ -1,0 +1,176 @@
+package pickup
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/uber/h3-go/v4"
+
+	"groupbuy/internal/platform"
+)
+
+// GeoJSONGeometry is a GeoJSON geometry (RFC 7946): Point, Polygon or
+// MultiPolygon, coordinates as [lng, lat].
+type GeoJSONGeometry struct {
+	Type        string          `json:"type"`
+	Coordinates json.RawMessage `json:"coordinates"`
+}
+
+// GeoJSONFeature is a GeoJSON feature with free-form properties.
+type GeoJSONFeature struct {
+	Type       string          `json:"type"`
+	Geometry   GeoJSONGeometry `json:"geometry"`
+	Properties map[string]any  `json:"properties"`
+}
+
+// GeoJSONFeatureCollection is a GeoJSON feature collection.
+type GeoJSONFeatureCollection struct {
+	Type     string           `json:"type"`
+	Features []GeoJSONFeature `json:"features"`
+}
+
+func geometry(kind string, coords any) GeoJSONGeometry {
+	raw, err := json.Marshal(coords)
+	if err != nil {
+		panic(err) // only slices of float64 are marshalled here
+	}
+	return GeoJSONGeometry{Type: kind, Coordinates: raw}
+}
+
+func ring(loop []h3.LatLng) [][2]float64 {
+	out := make([][2]float64, 0, len(loop)+1)
+	for _, v := range loop {
+		out = append(out, [2]float64{v.Lng, v.Lat})
+	}
+	if len(loop) > 0 {
+		out = append(out, out[0]) // GeoJSON rings are closed
+	}
+	return out
+}
+
+// outlineOf returns the MultiPolygon outline of cells of one resolution.
+func outlineOf(cells []CellID) (GeoJSONGeometry, error) {
+	hs := make([]h3.Cell, len(cells))
+	for i, c := range cells {
+		hs[i] = c.Cell()
+	}
+	polys, err := h3.CellsToMultiPolygon(hs)
+	if err != nil {
+		return GeoJSONGeometry{}, fmt.Errorf("outline of %d cells: %w", len(cells), err)
+	}
+	coords := make([][][][2]float64, 0, len(polys))
+	for _, p := range polys {
+		rings := [][][2]float64{ring(p.GeoLoop)}
+		for _, h := range p.Holes {
+			rings = append(rings, ring(h))
+		}
+		coords = append(coords, rings)
+	}
+	return geometry("MultiPolygon", coords), nil
+}
+
+// hexagonOf returns a cell's boundary as a GeoJSON Polygon.
+func hexagonOf(c h3.Cell) (GeoJSONGeometry, error) {
+	b, err := h3.CellToBoundary(c)
+	if err != nil {
+		return GeoJSONGeometry{}, err
+	}
+	return geometry("Polygon", [][][2]float64{ring(b)}), nil
+}
+
+// PolygonCells fills a GeoJSON Polygon or MultiPolygon with the cells at res
+// whose centres it contains (h3 PolygonToCells), sorted and without
+// duplicates; field names the request field in errors.
+func PolygonCells(field string, g GeoJSONGeometry, res, maxCells int) ([]CellID, error) {
+	var polys [][][][]float64
+	switch g.Type {
+	case "Polygon":
+		var p [][][]float64
+		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			return nil, platform.InvalidField(field, "Polygon coordinates must be rings of [lng, lat]")
+		}
+		polys = [][][][]float64{p}
+	case "MultiPolygon":
+		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
+			return nil, platform.InvalidField(field, "MultiPolygon coordinates must be polygons of rings of [lng, lat]")
+		}
+	default:
+		return nil, platform.InvalidField(field, "%s must be a GeoJSON Polygon or MultiPolygon, not %q", field, g.Type)
+	}
+	seen := map[CellID]bool{}
+	for _, p := range polys {
+		if len(p) == 0 {
+			return nil, platform.InvalidField(field, "a polygon needs an outer ring")
+		}
+		var gp h3.GeoPolygon
+		for i, r := range p {
+			loop, err := loopOf(field, r)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				gp.GeoLoop = loop
+			} else {
+				gp.Holes = append(gp.Holes, loop)
+			}
+		}
+		if err := checkPolygonSize(field, gp.GeoLoop, res, maxCells); err != nil {
+			return nil, err
+		}
+		cells, err := h3.PolygonToCells(gp, res)
+		if err != nil {
+			return nil, platform.InvalidField(field, "cannot fill the polygon with cells: %v", err)
+		}
+		for _, c := range cells {
+			seen[CellID(c)] = true
+		}
+		if len(seen) > maxCells {
+			return nil, platform.InvalidField(field, "the polygon covers more than %d resolution-%d cells", maxCells, res)
+		}
+	}
+	if len(seen) == 0 {
+		return nil, platform.InvalidField(field, "the polygon contains no resolution-%d cell centre", res)
+	}
+	return sortedCells(seen), nil
+}
+
+func loopOf(field string, r [][]float64) (h3.GeoLoop, error) {
+	if len(r) < 4 {
+		return nil, platform.InvalidField(field, "a ring needs at least 4 positions (closed)")
+	}
+	loop := make(h3.GeoLoop, 0, len(r))
+	for _, pos := range r {
+		if len(pos) < 2 {
+			return nil, platform.InvalidField(field, "a position is [lng, lat]")
+		}
+		lng, lat := pos[0], pos[1]
+		if math.IsNaN(lat) || lat < -90 || lat > 90 || math.IsNaN(lng) || lng < -180 || lng > 180 {
+			return nil, platform.InvalidField(field, "position [%v, %v] is outside [-180, 180] × [-90, 90]", lng, lat)
+		}
+		loop = append(loop, h3.LatLng{Lat: lat, Lng: lng})
+	}
+	return loop[:len(loop)-1], nil // h3 loops are implicitly closed
+}
+
+// checkPolygonSize refuses a polygon whose bounding box could hold far more
+// than maxCells cells before h3 allocates room for all of them. Polygons
+// crossing the antimeridian have a world-wide box and are refused too.
+func checkPolygonSize(field string, loop h3.GeoLoop, res, maxCells int) error {
+	minLat, maxLat, minLng, maxLng := 90.0, -90.0, 180.0, -180.0
+	for _, v := range loop {
+		minLat, maxLat = min(minLat, v.Lat), max(maxLat, v.Lat)
+		minLng, maxLng = min(minLng, v.Lng), max(maxLng, v.Lng)
+	}
+	const kmPerDeg = 111.32
+	cos := math.Cos(math.Max(math.Abs(minLat), math.Abs(maxLat)) * math.Pi / 180)
+	boxKm2 := (maxLat - minLat) * kmPerDeg * (maxLng - minLng) * kmPerDeg * math.Max(cos, 0.01)
+	cellKm2, err := h3.HexagonAreaAvgKm2(res)
+	if err != nil {
+		return err
+	}
+	if boxKm2 > 4*float64(maxCells)*cellKm2 {
+		return platform.InvalidField(field, "the polygon is too large: at most %d resolution-%d cells (about %.0f km²)", maxCells, res, float64(maxCells)*cellKm2)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package pickup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uber/h3-go/v4"
+
+	"groupbuy/internal/platform"
+	"groupbuy/internal/platform/platformtest"
+)
+
+func newTestWarehouse(t *testing.T, s *Service, code string, lat, lng float64) Warehouse {
+	t.Helper()
+	w, err := s.CreateWarehouse(context.Background(), Warehouse{Code: code, Name: "仓 " + code, Lat: lat, Lng: lng,
+		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func pointInput(i int, warehouseID int64, lat, lng float64) PointInput {
+	return PointInput{Point: Point{Code: fmt.Sprintf("T%04d", i), WarehouseID: warehouseID, Name: fmt.Sprintf("点%d", i),
+		Lat: lat, Lng: lng, Opens: "08:00", Closes: "21:00"}, LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1390000%04d", i)}
+}
+
+// Two processes, one database: a point one adds is found by the other's
+// nearby search once its index syncs, within MaxStale.
+func TestIndexFollowsOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	db := platformtest.DB(t)
+	clock := platform.NewManualClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	a, b := NewService(db, clock), NewService(db, clock)
+	b.Index().MaxStale = 50 * time.Millisecond
+	w := newTestWarehouse(t, a, "W1", 31.2, 121.4)
+	q := NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 2000, Limit: 10}
+	if got, err := b.Nearby(ctx, q); err != nil || len(got) != 0 {
+		t.Fatalf("empty network: %v %v", got, err)
+	}
+	saved, err := a.SavePoint(ctx, pointInput(1, w.ID, 31.201, 121.401))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Point.Cell == 0 || saved.Point.Cell.Cell().Resolution() != PointRes {
+		t.Fatalf("saved point has cell %v", saved.Point.Cell)
+	}
+	// The writer reads its own write at once.
+	if got, err := a.Nearby(ctx, q); err != nil || len(got) != 1 {
+		t.Fatalf("writer's own search: %v %v", got, err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got, err := b.Nearby(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && got[0].ID == saved.Point.ID && got[0].Cell == saved.Point.Cell {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other process never saw the new point: %+v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A move is followed too: the point leaves the search area.
+	if _, err := a.SavePoint(ctx, pointInput(1, w.ID, 31.5, 121.4)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if got, err := b.Nearby(ctx, q); err != nil || len(got) != 0 {
+		t.Fatalf("after the move: %+v %v", got, err)
+	}
+}
+
+// Rows from before migration 00004 have no cells: the index fills them in.
+func TestIndexBackfillsCells(t *testing.T) {
+	ctx := context.Background()
+	db := platformtest.DB(t)
+	s := NewService(db, platform.SystemClock{})
+	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
+	for i := range 3 {
+		if _, err := s.SavePoint(ctx, pointInput(i, w.ID, 31.2+float64(i)*0.001, 121.4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE pickup_points SET h3_r9 = NULL, h3_r8 = NULL, h3_r7 = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	fresh := NewService(db, platform.SystemClock{})
+	got, err := fresh.Nearby(ctx, NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 1000, Limit: 10})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("nearby: %v %v", got, err)
+	}
+	var missing int
+	if err := db.Get(&missing, `SELECT count(*) FROM pickup_points WHERE h3_r9 IS NULL OR h3_r8 IS NULL OR h3_r7 IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 {
+		t.Fatalf("%d points still have no cell", missing)
+	}
+	p, err := GetPoint(ctx, db, got[0].ID)
+	if err != nil || p.Cell == 0 {
+		t.Fatalf("point after backfill: %+v %v", p, err)
+	}
+}
+
+func TestServiceAreas(t *testing.T) {
+	ctx := context.Background()
+	db := platformtest.DB(t)
+	s := NewService(db, platform.SystemClock{})
+	west := newTestWarehouse(t, s, "WEST", 31.2, 121.3)
+	east := newTestWarehouse(t, s, "EAST", 31.2, 121.6)
+	// No service area anywhere: the named warehouse serves, as before.
+	if _, err := s.SavePoint(ctx, pointInput(1, east.ID, 31.2, 121.0)); err != nil {
+		t.Fatalf("before service areas: %v", err)
+	}
+	var e *platform.Error
+	if _, err := s.SavePoint(ctx, pointInput(2, 0, 31.2, 121.4)); !errors.As(err, &e) || e.Field != "warehouse_id" {
+		t.Fatalf("no warehouse and no areas: %v", err)
+	}
+	// West serves 121.2-121.5, east 121.4-121.7: they overlap in 121.4-121.5.
+	box := func(lng0, lng1 float64) GeoJSONGeometry {
+		return geometry("Polygon", [][][2]float64{{{lng0, 31.1}, {lng1, 31.1}, {lng1, 31.3}, {lng0, 31.3}, {lng0, 31.1}}})
+	}
+	for _, c := range []struct {
+		w          Warehouse
+		lng0, lng1 float64
+	}{{west, 121.2, 121.5}, {east, 121.4, 121.7}} {
+		cells, err := PolygonCells("geojson", box(c.lng0, c.lng1), SearchRes, MaxServiceCells)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa, err := s.SetServiceArea(ctx, c.w.ID, cells)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sa.Cells) != len(cells) || sa.Outline.Type != "MultiPolygon" || sa.Resolution != SearchRes {
+			t.Fatalf("service area: %d cells, outline %s", len(sa.Cells), sa.Outline.Type)
+		}
+	}
+	cases := []struct {
+		name     string
+		lng      float64
+		named    int64
+		want     int64
+		wantCode string
+	}{
+		{"west only, unnamed", 121.25, 0, west.ID, ""},
+		{"overlap near west", 121.43, 0, west.ID, ""},
+		{"overlap near east", 121.47, 0, east.ID, ""},
+		{"overlap, east named", 121.43, east.ID, east.ID, ""},
+		{"west only, east named", 121.25, east.ID, 0, "warehouse_does_not_serve"},
+		{"outside every area", 122.5, 0, 0, "outside_service_area"},
+		{"outside, named", 122.5, west.ID, 0, "outside_service_area"},
+	}
+	for i, c := range cases {
+		got, err := s.SavePoint(ctx, pointInput(10+i, c.named, 31.2, c.lng))
+		if c.wantCode != "" {
+			if !errors.As(err, &e) || e.Code != c.wantCode || e.Kind != platform.Unprocessable {
+				t.Errorf("%s: got %v, want %s", c.name, err, c.wantCode)
+			}
+			continue
+		}
+		if err != nil || got.Point.WarehouseID != c.want {
+			t.Errorf("%s: warehouse %d, err %v; want %d", c.name, got.Point.WarehouseID, err, c.want)
+		}
+	}
+	// CSV: the bad row is named by its line and nothing is stored.
+	csv := strings.Join([]string{strings.Join(PointCSVColumns, ","),
+		"C1,,点一,,31.2,121.25,08:00,21:00,甲,13700000001",
+		"C2,,点二,,31.2,122.5,08:00,21:00,乙,13700000002"}, "\n")
+	_, err := s.ImportPoints(ctx, strings.NewReader(csv))
+	if !errors.As(err, &e) || e.Code != "outside_service_area" || e.Details["line"] != 3 || !strings.Contains(e.Message, "line 3") {
+		t.Fatalf("CSV with a point outside: %v (%+v)", err, e)
+	}
+	if _, err := GetPointByCode(ctx, db, "C1"); !errors.Is(err, ErrPointNotFound) {
+		t.Fatalf("the import stored line 2: %v", err)
+	}
+	// Clearing both areas returns to named warehouses.
+	for _, w := range []Warehouse{west, east} {
+		if _, err := s.SetServiceArea(ctx, w.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SavePoint(ctx, pointInput(99, west.ID, 31.2, 122.5)); err != nil {
+		t.Fatalf("after clearing the areas: %v", err)
+	}
+}
+
+func TestServiceCellsOf(t *testing.T) {
+	parent := h3.CellFromString("861f1d48fffffff")
+	children, err := parent.Children(SearchRes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := ServiceCellsOf("cells", []string{parent.String(), children[3].String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 7 { // a resolution-6 cell has 7 children; the other is one of them
+		t.Fatalf("got %d cells", len(cells))
+	}
+	var e *platform.Error
+	for _, bad := range [][]string{{"nonsense"}, {"891f1d48003ffff"}, {"801ffffffffffff"}} {
+		if _, err := ServiceCellsOf("cells", bad); !errors.As(err, &e) || e.Field != "cells" {
+			t.Errorf("%v: got %v", bad, err)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package pickup
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/platform"
+)
+
+// RegisterNearby adds GET /pickup-points/nearby to r, a group its caller
+// guards for leader and staff tokens.
+func (h *Routes) RegisterNearby(r gin.IRouter) {
+	r.GET("/pickup-points/nearby", platform.Handle(h.nearby))
+}
+
+// registerMap adds the service-area and delivery-area routes to the ops group.
+func (h *Routes) registerMap(r gin.IRouter, read, write gin.HandlerFunc) {
+	r.GET("/warehouses/:id/service-area", read, platform.Handle(h.getServiceArea))
+	r.PUT("/warehouses/:id/service-area", write, platform.Handle(h.putServiceArea))
+	r.GET("/warehouses/:id/areas", read, platform.Handle(h.deliveryAreas))
+}
+
+// queryFloat parses a query parameter; def applies when it is absent, and a
+// NaN def makes it required.
+func queryFloat(c *gin.Context, name string, def float64) (float64, error) {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		if math.IsNaN(def) {
+			return 0, platform.InvalidField(name, "%s is required", name)
+		}
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, platform.InvalidField(name, "%s must be a finite number, got %q", name, v)
+	}
+	return f, nil
+}
+
+func (h *Routes) nearby(c *gin.Context) error {
+	var q NearbyQuery
+	var err error
+	if q.Lat, err = queryFloat(c, "lat", math.NaN()); err != nil {
+		return err
+	}
+	if q.Lng, err = queryFloat(c, "lng", math.NaN()); err != nil {
+		return err
+	}
+	if q.RadiusM, err = queryFloat(c, "radius_m", DefaultNearbyRadiusM); err != nil {
+		return err
+	}
+	limit, err := queryFloat(c, "limit", DefaultNearbyLimit)
+	if err != nil {
+		return err
+	}
+	if limit != math.Trunc(limit) || limit < 1 || limit > MaxNearbyLimit {
+		return platform.InvalidField("limit", "limit must be an integer between 1 and %d", MaxNearbyLimit)
+	}
+	q.Limit = int(limit)
+	ps, err := h.svc.Nearby(c.Request.Context(), q)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"lat": q.Lat, "lng": q.Lng, "radius_m": q.RadiusM, "limit": q.Limit, "pickup_points": ps})
+	return nil
+}
+
+func (h *Routes) getServiceArea(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sa, err := h.svc.ServiceArea(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, sa)
+	return nil
+}
+
+func (h *Routes) putServiceArea(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Cells   *[]string        `json:"cells"`
+		GeoJSON *json.RawMessage `json:"geojson"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	var cells []CellID
+	switch {
+	case (in.Cells == nil) == (in.GeoJSON == nil):
+		return platform.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
+	case in.Cells != nil:
+		if cells, err = ServiceCellsOf("cells", *in.Cells); err != nil {
+			return err
+		}
+	default:
+		var g GeoJSONGeometry
+		if err := json.Unmarshal(*in.GeoJSON, &g); err != nil {
+			return platform.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
+		}
+		if cells, err = PolygonCells("geojson", g, SearchRes, MaxServiceCells); err != nil {
+			return err
+		}
+	}
+	sa, err := h.svc.SetServiceArea(c.Request.Context(), id, cells)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, sa)
+	return nil
+}
+
+// maxAreaLimit bounds max_kg and max_l: far beyond any vehicle.
+const maxAreaLimit = 100_000
+
+func (h *Routes) deliveryAreas(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ds := c.Query("date")
+	date, err := time.Parse(time.DateOnly, ds)
+	if err != nil {
+		return platform.InvalidField("date", "date must be a delivery date YYYY-MM-DD, got %q", ds)
+	}
+	limit := DefaultAreaLimit
+	for _, f := range []struct {
+		name  string
+		dst   *int64
+		scale float64
+	}{{"max_kg", &limit.WeightG, 1000}, {"max_l", &limit.VolumeML, 1000}} {
+		v, err := queryFloat(c, f.name, float64(*f.dst)/f.scale)
+		if err != nil {
+			return err
+		}
+		if v <= 0 || v > maxAreaLimit {
+			return platform.InvalidField(f.name, "%s must be more than 0 and at most %d", f.name, maxAreaLimit)
+		}
+		*f.dst = int64(math.Round(v * f.scale))
+	}
+	ctx := c.Request.Context()
+	if _, err := GetWarehouse(ctx, h.svc.db, id); err != nil {
+		return err
+	}
+	var demand []Demand
+	if h.Demand != nil {
+		if demand, err = h.Demand(ctx, id, date); err != nil {
+			return err
+		}
+	}
+	m, err := h.svc.DeliveryAreas(ctx, id, demand, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, m.Map)
+	return nil
+}
