@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
@@ -207,7 +208,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 	// the plan; the sectors take four fifths of it, a second pass the rest.
 	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
 	firstEnd := start.Add(time.Until(solverEnd) * 4 / 5)
-	parts := sectors(p, maxSectorStops)
+	parts := sectors(p, maxSectorStops, w.deliveryAreas(p, wh, fleet))
 	remaining := len(p.Stops)
 	used := map[string]int{}
 	var retry []routing.Stop
@@ -249,38 +250,62 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 	return plan, nil
 }
 
+// deliveryAreas groups the wave's stops into the pickup network's H3
+// delivery areas, each within the largest vehicle's capacity, in their sweep
+// order around the warehouse: the starting point the route stage cuts its
+// sectors from. Nil when they cannot be formed (the sectors then sweep by
+// bearing).
+func (w *Waves) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet []VehicleType) [][]int64 {
+	var limit pickup.Capacity
+	for _, v := range fleet {
+		limit.WeightG, limit.VolumeML = max(limit.WeightG, v.CapacityG), max(limit.VolumeML, v.CapacityML)
+	}
+	points := make([]pickup.AreaPoint, len(p.Stops))
+	for i, s := range p.Stops {
+		points[i] = pickup.AreaPoint{ID: s.ID.Num, Lat: s.Location.Lat, Lng: s.Location.Lon, WeightG: s.Demand[0], VolumeML: s.Demand[1]}
+	}
+	areas, err := pickup.PartitionAreas(h3.LatLng{Lat: wh.Lat, Lng: wh.Lng}, points, limit, pickup.AreaRes)
+	if err != nil {
+		w.log.Warn("delivery areas", "warehouse", wh.Code, "err", err)
+		return nil
+	}
+	out := make([][]int64, len(areas))
+	for i, a := range areas {
+		out[i] = a.PointIDs
+	}
+	return out
+}
+
 // maxSectorStops bounds one solver run: the hybrid genetic search needs its
 // first population before it improves anything, and for thousands of stops
 // that alone can take most of a minute.
 const maxSectorStops = 600
 
-// sectors splits a large problem into sweep sectors around the depot (cluster
+// sectors splits a large problem into sectors around the depot (cluster
 // first, route second), each with a share of every vehicle type in
-// proportion to its demand and its stops, the larger of the two, rounded up.
-func sectors(p *routing.Problem, most int) []*routing.Problem {
+// proportion to its demand and its stops, the larger of the two. The stops
+// run in the order of areas when given (the H3 delivery areas, which are
+// grown in a sweep around the warehouse), else by bearing from the depot;
+// sector boundaries fall between areas.
+func sectors(p *routing.Problem, most int, areas [][]int64) []*routing.Problem {
 	n := len(p.Stops)
 	if n <= most {
 		return []*routing.Problem{p}
 	}
 	k := (n + most - 1) / most
-	stops := append([]routing.Stop(nil), p.Stops...)
-	angle := func(s routing.Stop) float64 {
-		return math.Atan2(s.Location.Lat-p.Depot.Location.Lat, (s.Location.Lon-p.Depot.Location.Lon)*math.Cos(p.Depot.Location.Lat*math.Pi/180))
-	}
-	sort.SliceStable(stops, func(a, b int) bool { return angle(stops[a]) < angle(stops[b]) })
-	// Start the sweep at the widest gap between neighbouring stops, so no
-	// sector straddles the depot's far side.
-	gapAt, gap := 0, 0.0
-	for i := range stops {
-		next := angle(stops[(i+1)%n])
-		if i == n-1 {
-			next += 2 * math.Pi
-		}
-		if g := next - angle(stops[i]); g > gap {
-			gapAt, gap = (i+1)%n, g
+	stops, cuts := sweepOrder(p, areas)
+	bounds := make([]int, k+1)
+	for i := range bounds {
+		bounds[i] = i * n / k
+		if i > 0 && i < k && len(cuts) > 0 {
+			// The area boundary nearest the even split.
+			j := sort.SearchInts(cuts, bounds[i])
+			if j == len(cuts) || (j > 0 && bounds[i]-cuts[j-1] < cuts[j]-bounds[i]) {
+				j--
+			}
+			bounds[i] = max(cuts[j], bounds[i-1]+1)
 		}
 	}
-	stops = append(stops[gapAt:], stops[:gapAt]...)
 	var totalW float64
 	for _, s := range stops {
 		totalW += float64(s.Demand[0])
@@ -289,7 +314,7 @@ func sectors(p *routing.Problem, most int) []*routing.Problem {
 	shares := make([]float64, k)
 	var sum float64
 	for i := range k {
-		parts[i] = stops[i*n/k : (i+1)*n/k]
+		parts[i] = stops[bounds[i]:min(max(bounds[i+1], bounds[i]), n)]
 		var w float64
 		for _, s := range parts[i] {
 			w += float64(s.Demand[0])
@@ -344,6 +369,50 @@ func sectors(p *routing.Problem, most int) []*routing.Problem {
 		sp.Vehicles = kept
 	}
 	return out
+}
+
+// sweepOrder returns the stops in sweep order and the indexes where one area
+// ends and the next begins (none without areas).
+func sweepOrder(p *routing.Problem, areas [][]int64) ([]routing.Stop, []int) {
+	n := len(p.Stops)
+	if len(areas) > 0 {
+		byID := make(map[int64]routing.Stop, n)
+		for _, s := range p.Stops {
+			byID[s.ID.Num] = s
+		}
+		stops := make([]routing.Stop, 0, n)
+		var cuts []int
+		for _, a := range areas {
+			for _, id := range a {
+				if s, ok := byID[id]; ok {
+					stops = append(stops, s)
+					delete(byID, id)
+				}
+			}
+			cuts = append(cuts, len(stops))
+		}
+		if len(stops) == n { // the areas cover every stop, as they must
+			return stops, cuts
+		}
+	}
+	stops := append([]routing.Stop(nil), p.Stops...)
+	angle := func(s routing.Stop) float64 {
+		return math.Atan2(s.Location.Lat-p.Depot.Location.Lat, (s.Location.Lon-p.Depot.Location.Lon)*math.Cos(p.Depot.Location.Lat*math.Pi/180))
+	}
+	sort.SliceStable(stops, func(a, b int) bool { return angle(stops[a]) < angle(stops[b]) })
+	// Start the sweep at the widest gap between neighbouring stops, so no
+	// sector straddles the depot's far side.
+	gapAt, gap := 0, 0.0
+	for i := range stops {
+		next := angle(stops[(i+1)%n])
+		if i == n-1 {
+			next += 2 * math.Pi
+		}
+		if g := next - angle(stops[i]); g > gap {
+			gapAt, gap = (i+1)%n, g
+		}
+	}
+	return append(stops[gapAt:], stops[:gapAt]...), nil
 }
 
 // solvePart runs the routing engine on one part of the wave; a part without

@@ -16,7 +16,7 @@ func TestSectorsShareStopsAndFleet(t *testing.T) {
 			Location: routing.Location{Lat: 31.2 + rng.NormFloat64()*0.1, Lon: 121.4 + rng.NormFloat64()*0.1},
 			Demand:   routing.Load{int64(1000 + rng.IntN(50000)), 1000}})
 	}
-	parts := sectors(p, 600)
+	parts := sectors(p, 600, nil)
 	if len(parts) != 5 {
 		t.Fatalf("%d sectors, want 5", len(parts))
 	}
@@ -42,7 +42,41 @@ func TestSectorsShareStopsAndFleet(t *testing.T) {
 	if len(seen) != 2500 || used["VAN"] != 37 || used["TRUCK"] != 5 || used["ANY"] != 0 {
 		t.Fatalf("stops %d, fleet used %v", len(seen), used)
 	}
-	if small := sectors(&routing.Problem{Stops: p.Stops[:100], Vehicles: p.Vehicles}, 600); len(small) != 1 || len(small[0].Stops) != 100 {
+	if small := sectors(&routing.Problem{Stops: p.Stops[:100], Vehicles: p.Vehicles}, 600, nil); len(small) != 1 || len(small[0].Stops) != 100 {
 		t.Fatal("a small problem should stay whole")
+	}
+}
+
+func TestSectorsFollowAreas(t *testing.T) {
+	p := &routing.Problem{Vehicles: []routing.VehicleType{{Name: "VAN", Count: 10}}}
+	var areas [][]int64
+	for a := range 40 { // 40 areas of 30 stops each: 1,200 stops
+		var ids []int64
+		for i := range 30 {
+			id := int64(a*30 + i)
+			ids = append(ids, id)
+			p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(id), Demand: routing.Load{1000, 1000}})
+		}
+		areas = append(areas, ids)
+	}
+	parts := sectors(p, 500, areas)
+	if len(parts) != 3 {
+		t.Fatalf("%d sectors", len(parts))
+	}
+	total := 0
+	for _, sp := range parts {
+		if len(sp.Stops)%30 != 0 {
+			t.Fatalf("a sector of %d stops cuts through an area", len(sp.Stops))
+		}
+		// Each sector holds whole areas, in their order.
+		for i, s := range sp.Stops {
+			if i > 0 && s.ID.Num != sp.Stops[i-1].ID.Num+1 {
+				t.Fatalf("stops out of area order: %d after %d", s.ID.Num, sp.Stops[i-1].ID.Num)
+			}
+		}
+		total += len(sp.Stops)
+	}
+	if total != 1200 {
+		t.Fatalf("%d stops in sectors", total)
 	}
 }
