@@ -1,6 +1,7 @@
 package pickup
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,9 +11,9 @@ import (
 )
 
 // BenchmarkNearby searches 20,000 points spread over a 40 km city with
-// queries of radius 2 km and limit 10 from random places in it, and reports
-// queries/s, the p99 latency and how many times faster than brute force the
-// index is in the same run. Run with -cpu 1.
+// queries from random places in it (radius 2 km and limit 10, the resident's
+// case, then wider ones), and reports queries/s, the p99 latency and how many
+// times faster than brute force the index is in the same run. Run with -cpu 1.
 func BenchmarkNearby(b *testing.B) {
 	r := rand.New(rand.NewPCG(20_000, 1))
 	const lat, lng = 31.23, 121.47
@@ -21,10 +22,20 @@ func BenchmarkNearby(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	queries := make([]NearbyQuery, 4096)
-	for i := range queries {
-		queries[i] = NearbyQuery{Lat: lat + (r.Float64()-0.5)*0.36, Lng: lng + (r.Float64()-0.5)*0.42, RadiusM: 2000, Limit: 10}
+	for _, c := range []struct {
+		name    string
+		radiusM float64
+		limit   int
+	}{{"r=2km,limit=10", 2000, 10}, {"r=5km,limit=50", 5000, 50}, {"r=50km,limit=100", 50_000, 100}} {
+		queries := make([]NearbyQuery, 4096)
+		for i := range queries {
+			queries[i] = NearbyQuery{Lat: lat + (r.Float64()-0.5)*0.36, Lng: lng + (r.Float64()-0.5)*0.42, RadiusM: c.radiusM, Limit: c.limit}
+		}
+		b.Run(c.name, func(b *testing.B) { benchNearby(b, set, points, queries) })
 	}
+}
+
+func benchNearby(b *testing.B, set *pointSet, points []Point, queries []NearbyQuery) {
 	lat99 := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	start := time.Now()
@@ -67,6 +78,38 @@ func BenchmarkPartitionAreas(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(areas)), "areas")
+}
+
+// BenchmarkDeliveryAreaMap is what the areas endpoint computes for 10,000
+// points besides reading them: the partition, the GeoJSON map and its JSON.
+func BenchmarkDeliveryAreaMap(b *testing.B) {
+	r := rand.New(rand.NewPCG(10_000, 2))
+	points := areaPoints(r, 10_000)
+	stored := make([]Point, len(points))
+	demand := make(map[int64]Demand, len(points))
+	for i, p := range points {
+		stored[i] = Point{ID: p.ID, Lat: p.Lat, Lng: p.Lng}
+		demand[p.ID] = Demand{PointID: p.ID, WeightG: p.WeightG, VolumeML: p.VolumeML}
+	}
+	w := Warehouse{ID: 1, Lat: 31.23, Lng: 121.47}
+	b.ResetTimer()
+	var size int
+	for range b.N {
+		areas, err := PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, points, DefaultAreaLimit, AreaRes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fc, err := areasGeoJSON(w, stored, demand, areas, DefaultAreaLimit)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := json.Marshal(fc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(raw)
+	}
+	b.ReportMetric(float64(size)/1e6, "MB-json")
 }
 
 // areaPoints is a city of n points with 5-60 kg and 10-80 l of demand each.
