@@ -81,7 +81,9 @@ func (a *app) handler() http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 
 	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
-	pickupRoutes.Demand = demandByPoint(a.db)
+	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
+		return fulfillment.DemandByPoint(ctx, a.db, warehouseID, date)
+	}
 	orderRoutes := fulfillment.NewRoutes(a.orders, a.waves, a.auth)
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
