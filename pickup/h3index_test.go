@@ -212,3 +212,38 @@ func TestServiceCellsOf(t *testing.T) {
 		}
 	}
 }
+
+// Searches run concurrently with syncs and writes (run with -race).
+func TestIndexConcurrentSearches(t *testing.T) {
+	ctx := context.Background()
+	db := platformtest.DB(t)
+	s := NewService(db, platform.SystemClock{})
+	s.Index().MaxStale = time.Millisecond
+	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 40 {
+				if _, err := s.Nearby(ctx, NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 5000, Limit: 20}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := range 10 {
+		if _, err := s.SavePoint(ctx, pointInput(i, w.ID, 31.2+float64(i)*0.001, 121.4)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Nearby(ctx, NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 5000, Limit: 20})
+	if err != nil || len(got) != 10 {
+		t.Fatalf("after the writes: %d points, %v", len(got), err)
+	}
+}
