@@ -18,9 +18,17 @@ type Demand struct {
 // DemandFunc returns the demand per pickup point of a warehouse for a date.
 type DemandFunc func(ctx context.Context, warehouseID int64, date time.Time) ([]Demand, error)
 
-// DefaultAreaLimit is one light truck's load (a 4.2 m van): the limit of a
-// delivery area when the request names none.
-var DefaultAreaLimit = Capacity{WeightG: 1_500_000, VolumeML: 8_000_000}
+// The limit of a delivery area when the request names none: one light
+// truck's load (a 4.2 m van).
+const (
+	DefaultAreaWeightG  = 1_500_000
+	DefaultAreaVolumeML = 8_000_000
+)
+
+// DefaultAreaLimit is the default limit of a delivery area as a Capacity.
+func DefaultAreaLimit() Capacity {
+	return Capacity{WeightG: DefaultAreaWeightG, VolumeML: DefaultAreaVolumeML}
+}
 
 // DeliveryAreaMap is a warehouse's delivery areas for a date with the
 // GeoJSON to draw them.

@@ -89,7 +89,7 @@ func TestPartitionAreas(t *testing.T) {
 	}
 	points = append(points, AreaPoint{ID: 60_000, Lat: 31.3, Lng: 121.5, WeightG: 2_000_000, VolumeML: 1000})
 	points = append(points, AreaPoint{ID: 60_001, Lat: 31.31, Lng: 121.51}) // no demand
-	limit := DefaultAreaLimit
+	limit := DefaultAreaLimit()
 	areas, err := PartitionAreas(testDepot, points, limit, AreaRes)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestPartitionAreas(t *testing.T) {
 }
 
 func TestPartitionAreasSmallCases(t *testing.T) {
-	if areas, err := PartitionAreas(testDepot, nil, DefaultAreaLimit, AreaRes); err != nil || len(areas) != 0 {
+	if areas, err := PartitionAreas(testDepot, nil, DefaultAreaLimit(), AreaRes); err != nil || len(areas) != 0 {
 		t.Fatalf("no points: %v %v", areas, err)
 	}
 	if _, err := PartitionAreas(testDepot, nil, Capacity{}, AreaRes); err == nil {

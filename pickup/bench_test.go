@@ -73,7 +73,7 @@ func BenchmarkPartitionAreas(b *testing.B) {
 	var areas []DeliveryArea
 	for range b.N {
 		var err error
-		if areas, err = PartitionAreas(h3.LatLng{Lat: 31.23, Lng: 121.47}, points, DefaultAreaLimit, AreaRes); err != nil {
+		if areas, err = PartitionAreas(h3.LatLng{Lat: 31.23, Lng: 121.47}, points, DefaultAreaLimit(), AreaRes); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -95,11 +95,11 @@ func BenchmarkDeliveryAreaMap(b *testing.B) {
 	b.ResetTimer()
 	var size int
 	for range b.N {
-		areas, err := PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, points, DefaultAreaLimit, AreaRes)
+		areas, err := PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, points, DefaultAreaLimit(), AreaRes)
 		if err != nil {
 			b.Fatal(err)
 		}
-		fc, err := areasGeoJSON(w, stored, demand, areas, DefaultAreaLimit)
+		fc, err := areasGeoJSON(w, stored, demand, areas, DefaultAreaLimit())
 		if err != nil {
 			b.Fatal(err)
 		}

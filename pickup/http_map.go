@@ -133,7 +133,7 @@ func (h *Routes) deliveryAreas(c *gin.Context) error {
 	if err != nil {
 		return platform.InvalidField("date", "date must be a delivery date YYYY-MM-DD, got %q", ds)
 	}
-	limit := DefaultAreaLimit
+	limit := DefaultAreaLimit()
 	for _, f := range []struct {
 		name  string
 		dst   *int64
