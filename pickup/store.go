@@ -138,7 +138,7 @@ func GetLeader(ctx context.Context, q sqlx.QueryerContext, id int64) (Leader, er
 func LeaderSites(ctx context.Context, q sqlx.QueryerContext, leaderIDs []int64) (map[int64]LeaderSite, error) {
 	const stmt = `SELECT l.id, l.name, l.phone, l.created_at,
 		p.id, p.code, p.warehouse_id, p.leader_id, p.name, p.address, p.lat, p.lng,
-		to_char(p.opens, 'HH24:MI'), to_char(p.closes, 'HH24:MI'), p.created_at,
+		to_char(p.opens, 'HH24:MI'), to_char(p.closes, 'HH24:MI'), p.h3_r9, p.created_at,
 		w.id, w.code, w.name, w.address, w.lat, w.lng, w.time_zone, to_char(w.cutoff_local, 'HH24:MI'),
 		to_char(w.delivery_start, 'HH24:MI'), to_char(w.delivery_end, 'HH24:MI'), w.created_at
 		FROM leaders l JOIN pickup_points p ON p.leader_id = l.id JOIN warehouses w ON w.id = p.warehouse_id
@@ -153,7 +153,7 @@ func LeaderSites(ctx context.Context, q sqlx.QueryerContext, leaderIDs []int64) 
 		var s LeaderSite
 		l, p, w := &s.Leader, &s.Point, &s.Warehouse
 		if err := rows.Scan(&l.ID, &l.Name, &l.Phone, &l.CreatedAt,
-			&p.ID, &p.Code, &p.WarehouseID, &p.LeaderID, &p.Name, &p.Address, &p.Lat, &p.Lng, &p.Opens, &p.Closes, &p.CreatedAt,
+			&p.ID, &p.Code, &p.WarehouseID, &p.LeaderID, &p.Name, &p.Address, &p.Lat, &p.Lng, &p.Opens, &p.Closes, &p.Cell, &p.CreatedAt,
 			&w.ID, &w.Code, &w.Name, &w.Address, &w.Lat, &w.Lng, &w.TimeZone, &w.CutoffLocal, &w.DeliveryStart, &w.DeliveryEnd, &w.CreatedAt); err != nil {
 			return nil, err
 		}
