@@ -1,0 +1,75 @@
+package printout
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+)
+
+// Label is one leader bag's thermal label.
+type Label struct {
+	BagRef
+	Date, Warehouse string
+	Point, Leader   string
+	Phone           string
+	Units, SKUs     int64
+	WeightG         int64
+	BagNo, Bags     int // this bag's number among the stop's bags (zones)
+}
+
+// labelSize is a 100 × 150 mm thermal label.
+var labelSize = fpdf.SizeType{Wd: 100, Ht: 150}
+
+// Labels renders one 100 × 150 mm page per bag, in the order given (route,
+// stop, zone), each with a QR code of the bag's signed payload.
+func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) {
+	d := f.newDoc("P", labelSize, at, "袋标签")
+	if len(labels) == 0 {
+		d.pdf.AddPageFormat("P", labelSize)
+		d.fit(5, 60, 90, 20, "本波次没有袋", 20, 10, center)
+	}
+	for i, l := range labels {
+		if err := d.label(i, l, key); err != nil {
+			return nil, err
+		}
+	}
+	return d.bytes()
+}
+
+func (d *doc) label(i int, l Label, key []byte) error {
+	p := d.pdf
+	p.AddPageFormat("P", labelSize)
+	p.SetLineWidth(0.6)
+	// Route and stop are read from across the sorting floor: as large as fits.
+	d.fit(3, 3, 56, 30, l.Route, 64, 24, left)
+	d.box(60, 3, 37, 30)
+	d.fit(60, 3, 37, 7, "站", 10, 8, center)
+	d.fit(60, 9, 37, 24, fmt.Sprintf("%02d", l.Stop), 56, 20, center)
+	// The zone on a black band: chilled and frozen bags must not wait on the dock.
+	p.SetFillColor(0, 0, 0)
+	p.Rect(3, 35, 94, 12, "F")
+	p.SetTextColor(255, 255, 255)
+	d.fit(3, 35, 94, 12, fmt.Sprintf("%s   袋 %d/%d", ZoneName(l.Zone), l.BagNo, l.Bags), 22, 12, center)
+	p.SetTextColor(0, 0, 0)
+	d.fit(3, 49, 94, 16, l.Point, 18, 10, left)
+	d.fit(3, 65, 94, 9, "团长 "+l.Leader+"  "+l.Phone, 14, 8, left)
+	d.fit(3, 75, 94, 10, fmt.Sprintf("%d 件  %d 种  %s kg", l.Units, l.SKUs, kg(l.WeightG)), 18, 10, left)
+	p.SetLineWidth(0.2)
+	p.Line(3, 87, 97, 87)
+	payload := l.Payload(key)
+	png, err := qrPNG(payload)
+	if err != nil {
+		return fmt.Errorf("printout: label %d: %w", l.BagID, err)
+	}
+	name := fmt.Sprintf("qr%d", i)
+	p.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
+	p.ImageOptions(name, 3, 90, 50, 50, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	d.fit(55, 92, 42, 7, "配送日 "+l.Date, 9, 6, left)
+	d.fit(55, 100, 42, 7, fmt.Sprintf("波次 %d", l.WaveID), 9, 6, left)
+	d.fit(55, 108, 42, 7, fmt.Sprintf("袋号 %d", l.BagID), 9, 6, left)
+	d.fit(55, 116, 42, 12, l.Warehouse, 9, 6, left)
+	d.fit(3, 141, 94, 6, payload, 7, 5, left)
+	return p.Error()
+}

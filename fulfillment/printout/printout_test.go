@@ -1,0 +1,211 @@
+package printout
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	fontsOnce sync.Once
+	testFonts *Fonts
+	fontsErr  error
+)
+
+// fonts loads the fonts once for the package's tests.
+func fonts(t testing.TB) *Fonts {
+	t.Helper()
+	fontsOnce.Do(func() { testFonts, fontsErr = LoadFonts(os.Getenv) })
+	if fontsErr != nil {
+		t.Fatal(fontsErr)
+	}
+	return testFonts
+}
+
+// PDFText returns the text of a PDF as pdftotext reads it (layout kept).
+func pdfText(t testing.TB, pdf []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "x.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (Debian package poppler-utils): %v", err)
+	}
+	return string(out)
+}
+
+// squash drops white space: pdftotext spaces text by its gaps, not by the
+// space characters drawn.
+func squash(s string) string { return strings.Join(strings.Fields(s), "") }
+
+var printed = time.Date(2026, 11, 23, 1, 30, 0, 0, time.FixedZone("CST", 8*3600))
+
+func header() Header {
+	return Header{Warehouse: "杭州西湖仓", Date: "2026-11-23", WaveID: 42, PrintedAt: printed}
+}
+
+func TestPrintoutPickList(t *testing.T) {
+	f := fonts(t)
+	s := PickSheet{Header: header(), Zone: "chilled"}
+	for i := range 60 {
+		s.Lines = append(s.Lines, PickLine{Bin: fmt.Sprintf("C-%02d-%02d", i/10, i%10), SKU: fmt.Sprintf("SKU%04d", i),
+			Name: fmt.Sprintf("鲜牛奶 %d 号", i), Unit: "盒", Quantity: int64(100 + i)})
+	}
+	// A name far too long for its cell must wrap or shrink, never spill.
+	s.Lines[3].Name = strings.Repeat("新疆阿克苏冰糖心苹果特级大果", 6)
+	pdf, err := s.PDF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := pdfText(t, pdf)
+	n, units := s.Totals()
+	for _, want := range []string{"总拣单", "杭州西湖仓", "冷藏", "第 1 / 3 页", "第 3 / 3 页", "鲜牛奶 59 号", "C-05-09",
+		fmt.Sprintf("合计 %d 种商品 共 %d 件", n, units), "2026-11-23 01:30"} {
+		if !strings.Contains(squash(txt), squash(want)) {
+			t.Errorf("pick list lacks %q", want)
+		}
+	}
+	for _, l := range s.Lines {
+		if !strings.Contains(txt, fmt.Sprint(l.Quantity)) {
+			t.Errorf("quantity %d missing", l.Quantity)
+		}
+	}
+	again, _ := s.PDF(f)
+	if !bytes.Equal(pdf, again) {
+		t.Error("rendering twice gives different bytes")
+	}
+	if csv := string(s.CSV()); !strings.Contains(csv, "C-00-00,SKU0000,鲜牛奶 0 号,盒,100") {
+		t.Errorf("csv: %.200s", csv)
+	}
+}
+
+func TestPrintoutFitNeverOverflows(t *testing.T) {
+	d := fonts(t).newDoc("P", a4, printed, "t")
+	for _, s := range []string{"短", strings.Repeat("很长的自提点名称", 20), "Sunshine Garden Building 3 Unit 2 ¥12.50 " + strings.Repeat("x", 80)} {
+		for _, l := range d.wrap(s, 40, 8) {
+			if w := d.fonts.width(l, 8); w > 40 {
+				t.Errorf("line %q is %.1f mm wide", l, w)
+			}
+		}
+	}
+	if d.fonts.width("¥", 10) == 0 || d.fonts.width("团", 10) == 0 {
+		t.Error("a glyph has no width: a face lacks it")
+	}
+}
+
+func TestPrintoutSortSheet(t *testing.T) {
+	s := SortSheet{Header: header(), Route: "R03"}
+	for i := 1; i <= 12; i++ {
+		s.Stops = append(s.Stops, SortStop{Seq: i, Point: fmt.Sprintf("幸福里%d号自提点", i), Leader: fmt.Sprintf("王团长%d", i)})
+	}
+	var want int64
+	for k := range 8 {
+		it := SortItem{Zone: "ambient", SKU: fmt.Sprintf("A%03d", k), Name: fmt.Sprintf("东北大米%d", k), Unit: "袋"}
+		for i := 1; i <= 12; i += 1 + k%3 {
+			it.Drops = append(it.Drops, SortDrop{Seq: i, Quantity: int64(10*k + i)})
+			want += int64(10*k + i)
+		}
+		s.Items = append(s.Items, it)
+	}
+	pdf, err := s.PDF(fonts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := squash(pdfText(t, pdf))
+	for _, w := range []string{"分拣单 R03", "幸福里12号自提点", "王团长7", "东北大米7", "(续)", fmt.Sprintf("共 %d 件", want)} {
+		if !strings.Contains(txt, squash(w)) {
+			t.Errorf("sort sheet lacks %q", w)
+		}
+	}
+}
+
+func TestPrintoutLabelQRVerifies(t *testing.T) {
+	for _, tool := range []string{"pdftoppm", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s missing: install poppler-utils and zbar-tools", tool)
+		}
+	}
+	key := []byte("test-key")
+	ls := []Label{{BagRef: BagRef{WaveID: 42, BagID: 9001, Route: "R07", Stop: 12, Zone: "frozen"}, Date: "2026-11-23", Warehouse: "杭州西湖仓",
+		Point: "西溪诚园北门" + strings.Repeat("长名字", 15), Leader: "李四", Phone: "13800000000", Units: 37, SKUs: 9, WeightG: 12345, BagNo: 2, Bags: 3}}
+	pdf, err := Labels(fonts(t), printed, ls, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := pdfText(t, pdf)
+	for _, w := range []string{"R07", "12", "冷冻", "李四", "37 件", "12.3 kg"} {
+		if !strings.Contains(txt, w) {
+			t.Errorf("label lacks %q", w)
+		}
+	}
+	payload := ScanQR(t, pdf, 1)
+	ref, err := Verify(payload, key)
+	if err != nil || ref != ls[0].BagRef {
+		t.Fatalf("scanned %q: %+v %v", payload, ref, err)
+	}
+	if _, err := Verify(payload, []byte("other")); !errors.Is(err, ErrBadPayload) {
+		t.Errorf("wrong key verifies: %v", err)
+	}
+	if _, err := Verify(strings.Replace(payload, "|12|", "|13|", 1), key); !errors.Is(err, ErrBadPayload) {
+		t.Errorf("altered stop verifies: %v", err)
+	}
+}
+
+// ScanQR rasterises page of a PDF and returns the QR code zbarimg reads.
+func ScanQR(t testing.TB, pdf []byte, page int) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "l.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := fmt.Sprint(page)
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", p, "-l", p, "-png", "-singlefile", path, filepath.Join(dir, "l")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "l.png")).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestPrintoutRouteSheet(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, printed.Location()) }
+	s := RouteSheet{Header: header(), Route: "R01", Vehicle: "4.2米冷链", Departure: at(5, 0), Return: at(9, 40), DistanceM: 38_500,
+		Depot: Place{Name: "杭州西湖仓", Address: "西湖区文一西路 1 号", Lat: 30.28, Lng: 120.10}}
+	for i := 1; i <= 14; i++ {
+		s.Stops = append(s.Stops, RouteStop{Seq: i, Place: Place{Name: fmt.Sprintf("第%d自提点", i), Address: "某某路" + fmt.Sprint(i) + "号",
+			Lat: 30.28 + float64(i)*0.004, Lng: 120.10 + float64(i%5)*0.006}, Leader: "赵六", Phone: "139", Arrival: at(5, 10*i), Departure: at(5, 10*i+5),
+			Bags: 2, WeightG: 3000 + int64(i)})
+	}
+	pdf, err := s.PDF(fonts(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := squash(pdfText(t, pdf))
+	for _, w := range []string{"线路单 R01", "第14自提点", "4.2米冷链", "38.5 km", "28 袋", "司机签字", "第 2 / 2 页", "仓库", "05:10-05:15"} {
+		if !strings.Contains(txt, squash(w)) {
+			t.Errorf("route sheet lacks %q", w)
+		}
+	}
+	if !strings.Contains(string(RouteCSV([]RouteSheet{s})), "R01,4.2米冷链,14,第14自提点") {
+		t.Error("route csv")
+	}
+}
+
+func TestPrintoutMissingFontNamesPackage(t *testing.T) {
+	_, err := LoadFonts(func(k string) string { return "/nonexistent/" + k + ".ttf" })
+	if !errors.Is(err, ErrFontMissing) || !strings.Contains(err.Error(), "fonts-arphic-gbsn00lp") {
+		t.Errorf("err = %v", err)
+	}
+}
