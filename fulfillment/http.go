@@ -52,6 +52,7 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.GET("/waves/:id/routes", read, platform.ByID(h.waveRoutes))
 	r.GET("/waves/:id/pick-list", read, platform.Handle(h.pickList))
 	r.GET("/waves/:id/sort-plan", read, platform.Handle(h.sortPlan))
+	h.registerPrintouts(r, read)
 	r.POST("/warehouses/:id/vehicle-types", write, platform.Handle(h.saveVehicleType))
 	r.GET("/warehouses/:id/vehicle-types", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		vs, err := ListVehicleTypes(ctx, h.svc.db, id)

@@ -54,6 +54,7 @@ type WavesOptions struct {
 	RouteBudget  time.Duration // the routing engine's time limit (default 60 s)
 	RouteThreads int           // search threads (default 2)
 	ServiceTime  time.Duration // time at each pickup point (default 5 min)
+	Printer      *Printer      // renders the printouts in the pick and ready stages; nil: none
 }
 
 // NewWaves returns the wave runner; client enqueues the stages.
@@ -135,9 +136,9 @@ func (w *Waves) stages() map[Stage]struct {
 			return closeWave(ctx, tx, id, now, false)
 		}, StageAllocate},
 		StageAllocate: {allocateWave, StagePick},
-		StagePick:     {pickWave, StageRoute},
+		StagePick:     {w.withPrintouts(StagePick, pickWave), StageRoute},
 		StageRoute:    {nil, StageReady}, // solved outside the transaction: see RunStage
-		StageReady:    {readyWave, ""},
+		StageReady:    {w.withPrintouts(StageReady, readyWave), ""},
 	}
 }
 

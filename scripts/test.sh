@@ -126,6 +126,16 @@ command -v go >/dev/null 2>&1 || die "go is not on PATH (https://go.dev/dl/)"
 if ! command -v "$(go env CC 2>/dev/null || echo gcc)" >/dev/null 2>&1; then
 	apt_install gcc libc6-dev
 fi
+# Printout tests read PDFs back (poppler-utils), scan label QR codes
+# (zbar-tools) and draw Chinese with a TrueType CJK font.
+missing=()
+command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+[ -n "${GROUPBUY_FONT_CJK:-}" ] || [ -f /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf ] || missing+=(fonts-arphic-gbsn00lp)
+[ -n "${GROUPBUY_FONT_LATIN:-}" ] || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+	apt_install "${missing[@]}"
+fi
 
 # ---------------------------------------------------------------- PostgreSQL
 start_private_postgres() {

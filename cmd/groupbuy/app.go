@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,8 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
 	a.queue = asynq.NewClient(ropt)
-	a.waves = fulfillment.NewWaves(db, clock, a.queue, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget})
+	a.waves = fulfillment.NewWaves(db, clock, a.queue, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget,
+		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, platform.DevLabelKey)))})
 	return a, nil
 }
 

@@ -37,13 +37,13 @@ type Fonts struct {
 	widths     []uint16 // per BMP rune, in 1/1000 em of the face that draws it
 }
 
-// LoadFonts reads the fonts from GROUPBUY_FONT_CJK / GROUPBUY_FONT_LATIN, or
-// from the usual Debian paths; the error names the package to install.
-func LoadFonts(getenv func(string) string) (*Fonts, error) {
-	read := func(env, def, pkg string) ([]byte, error) {
-		path := def
-		if v := getenv(env); v != "" {
-			path = v
+// LoadFonts reads the fonts from the given .ttf paths, or from the usual
+// Debian paths when empty (GROUPBUY_FONT_CJK / GROUPBUY_FONT_LATIN in the
+// configuration); the error names the package to install.
+func LoadFonts(cjkPath, latinPath string) (*Fonts, error) {
+	read := func(path, def, pkg, env string) ([]byte, error) {
+		if path == "" {
+			path = def
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -51,11 +51,11 @@ func LoadFonts(getenv func(string) string) (*Fonts, error) {
 		}
 		return b, nil
 	}
-	cjk, err := read("GROUPBUY_FONT_CJK", DefaultCJKFont, cjkPackage)
+	cjk, err := read(cjkPath, DefaultCJKFont, cjkPackage, "GROUPBUY_FONT_CJK")
 	if err != nil {
 		return nil, err
 	}
-	latin, err := read("GROUPBUY_FONT_LATIN", DefaultLatinFont, latinPackage)
+	latin, err := read(latinPath, DefaultLatinFont, latinPackage, "GROUPBUY_FONT_LATIN")
 	if err != nil {
 		return nil, err
 	}

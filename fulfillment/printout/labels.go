@@ -1,7 +1,7 @@
 package printout
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
 	"time"
 
@@ -30,20 +30,21 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 		d.pdf.AddPageFormat("P", labelSize)
 		d.fit(5, 60, 90, 20, "本波次没有袋", 20, 10, center)
 	}
-	for i, l := range labels {
-		if err := d.label(i, l, key); err != nil {
+	for _, l := range labels {
+		if err := d.label(l, key); err != nil {
 			return nil, err
 		}
 	}
 	return d.bytes()
 }
 
-func (d *doc) label(i int, l Label, key []byte) error {
+func (d *doc) label(l Label, key []byte) error {
 	p := d.pdf
 	p.AddPageFormat("P", labelSize)
 	p.SetLineWidth(0.6)
 	// Route and stop are read from across the sorting floor: as large as fits.
-	d.fit(3, 3, 56, 30, l.Route, 64, 24, left)
+	// A bag of a point no route serves still gets a label, marked "--".
+	d.fit(3, 3, 56, 30, cmp.Or(l.Route, "--"), 64, 24, left)
 	d.box(60, 3, 37, 30)
 	d.fit(60, 3, 37, 7, "站", 10, 8, center)
 	d.fit(60, 9, 37, 24, fmt.Sprintf("%02d", l.Stop), 56, 20, center)
@@ -59,13 +60,9 @@ func (d *doc) label(i int, l Label, key []byte) error {
 	p.SetLineWidth(0.2)
 	p.Line(3, 87, 97, 87)
 	payload := l.Payload(key)
-	png, err := qrPNG(payload)
-	if err != nil {
+	if err := d.drawQR(payload, 3, 88, 52); err != nil {
 		return fmt.Errorf("printout: label %d: %w", l.BagID, err)
 	}
-	name := fmt.Sprintf("qr%d", i)
-	p.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
-	p.ImageOptions(name, 3, 90, 50, 50, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 	d.fit(55, 92, 42, 7, "配送日 "+l.Date, 9, 6, left)
 	d.fit(55, 100, 42, 7, fmt.Sprintf("波次 %d", l.WaveID), 9, 6, left)
 	d.fit(55, 108, 42, 7, fmt.Sprintf("袋号 %d", l.BagID), 9, 6, left)

@@ -1,6 +1,9 @@
 package printout
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // PickSheet is the total pick list (总拣单) of one warehouse, delivery date and
 // temperature zone.
@@ -29,10 +32,28 @@ func (s PickSheet) Totals() (lines int, units int64) {
 	return len(s.Lines), units
 }
 
-// PDF renders the pick list on A4, 25 lines a page, totals on the last.
+// PDF renders the pick list on A4, 26 lines a page, totals on the last.
 func (s PickSheet) PDF(f *Fonts) ([]byte, error) {
-	const rowH, per = 9.0, 26
 	d := f.newDoc("P", a4, s.PrintedAt, "总拣单")
+	s.draw(d)
+	return d.bytes()
+}
+
+// PickSheets renders the pick lists of several zones into one document, each
+// numbering its own pages.
+func PickSheets(f *Fonts, at time.Time, sheets []PickSheet) ([]byte, error) {
+	d := f.newDoc("P", a4, at, "总拣单")
+	for _, s := range sheets {
+		s.draw(d)
+	}
+	if len(sheets) == 0 {
+		d.pdf.AddPageFormat("P", a4)
+	}
+	return d.bytes()
+}
+
+func (s PickSheet) draw(d *doc) {
+	const rowH, per = 9.0, 26
 	pages := pagesOf(len(s.Lines), per)
 	n, units := s.Totals()
 	for p := range pages {
@@ -50,5 +71,4 @@ func (s PickSheet) PDF(f *Fonts) ([]byte, error) {
 			d.fit(margin, y+13, bodyW, 8, "拣货人 ____________    复核人 ____________", 11, 8, left)
 		}
 	}
-	return d.bytes()
 }

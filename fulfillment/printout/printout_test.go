@@ -22,7 +22,9 @@ var (
 // fonts loads the fonts once for the package's tests.
 func fonts(t testing.TB) *Fonts {
 	t.Helper()
-	fontsOnce.Do(func() { testFonts, fontsErr = LoadFonts(os.Getenv) })
+	fontsOnce.Do(func() {
+		testFonts, fontsErr = LoadFonts(os.Getenv("GROUPBUY_FONT_CJK"), os.Getenv("GROUPBUY_FONT_LATIN"))
+	})
 	if fontsErr != nil {
 		t.Fatal(fontsErr)
 	}
@@ -141,6 +143,9 @@ func TestPrintoutLabelQRVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if again, _ := Labels(fonts(t), printed, ls, key); !bytes.Equal(pdf, again) {
+		t.Error("labels rendered twice differ")
+	}
 	txt := pdfText(t, pdf)
 	for _, w := range []string{"R07", "12", "冷冻", "李四", "37 件", "12.3 kg"} {
 		if !strings.Contains(txt, w) {
@@ -204,7 +209,7 @@ func TestPrintoutRouteSheet(t *testing.T) {
 }
 
 func TestPrintoutMissingFontNamesPackage(t *testing.T) {
-	_, err := LoadFonts(func(k string) string { return "/nonexistent/" + k + ".ttf" })
+	_, err := LoadFonts("/nonexistent/cjk.ttf", "")
 	if !errors.Is(err, ErrFontMissing) || !strings.Contains(err.Error(), "fonts-arphic-gbsn00lp") {
 		t.Errorf("err = %v", err)
 	}

@@ -1,23 +1,17 @@
 package printout
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"image/png"
 	"strconv"
 	"strings"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 )
-
-// DevLabelKey signs bag labels when GROUPBUY_LABEL_KEY is not set; fine on a
-// laptop, never in a warehouse.
-const DevLabelKey = "groupbuy-dev-label-key"
 
 // payloadVersion starts every label payload, so the format can change.
 const payloadVersion = "GB1"
@@ -75,21 +69,38 @@ func Verify(payload string, key []byte) (BagRef, error) {
 	return BagRef{WaveID: wave, BagID: bag, Route: f[3], Stop: stop, Zone: f[5]}, nil
 }
 
-// qrPNG encodes text as a QR code PNG, 8 pixels a module so it stays sharp
-// when printed large.
-func qrPNG(text string) ([]byte, error) {
+// drawQR draws text as a QR code in the square (x, y, size), with the four
+// module quiet zone scanners need. It draws vector squares, merged along
+// rows, rather than an image: they stay sharp on any printer, and fpdf orders
+// same-sized images by map iteration, which would make reprints differ.
+func (d *doc) drawQR(text string, x, y, size float64) error {
 	c, err := qr.Encode(text, qr.M, qr.Auto)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	n := c.Bounds().Dx() * 8
-	c, err = barcode.Scale(c, n, n)
-	if err != nil {
-		return nil, err
+	n := c.Bounds().Dx()
+	m := size / float64(n+8)
+	x, y = x+4*m, y+4*m
+	d.pdf.SetFillColor(0, 0, 0)
+	for row := range n {
+		for col := 0; col < n; {
+			if !dark(c, col, row) {
+				col++
+				continue
+			}
+			end := col
+			for end < n && dark(c, end, row) {
+				end++
+			}
+			// A hair of overlap hides the seams some renderers leave between rows.
+			d.pdf.Rect(x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02, "F")
+			col = end
+		}
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, c); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return nil
+}
+
+func dark(c barcode.Barcode, x, y int) bool {
+	r, _, _, _ := c.At(x, y).RGBA()
+	return r < 0x8000
 }

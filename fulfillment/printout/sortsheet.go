@@ -1,6 +1,9 @@
 package printout
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // SortSheet is the sorting sheet (分拣单) of one route: for each SKU, how many
 // units go into each stop's bag, in stop order, so a sorter fills the bags of
@@ -62,6 +65,24 @@ func (s SortSheet) rows() []sortRow {
 // PDF renders the sorting sheet on A4; an item split over a page break gets
 // its heading again, marked 续.
 func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
+	d := f.newDoc("P", a4, s.PrintedAt, "分拣单 "+s.Route)
+	s.draw(d)
+	return d.bytes()
+}
+
+// SortSheets renders the sorting sheets of several routes into one document.
+func SortSheets(f *Fonts, at time.Time, sheets []SortSheet) ([]byte, error) {
+	d := f.newDoc("P", a4, at, "分拣单")
+	for _, s := range sheets {
+		s.draw(d)
+	}
+	if len(sheets) == 0 {
+		d.pdf.AddPageFormat("P", a4)
+	}
+	return d.bytes()
+}
+
+func (s SortSheet) draw(d *doc) {
 	const rowH, per = 8.5, 29
 	stops := map[int]SortStop{}
 	for _, st := range s.Stops {
@@ -88,7 +109,6 @@ func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
 			units += d.Quantity
 		}
 	}
-	d := f.newDoc("P", a4, s.PrintedAt, "分拣单 "+s.Route)
 	for p, rows := range pages {
 		d.pdf.AddPageFormat("P", a4)
 		y := d.sheetHeader("分拣单 "+s.Route, s.Header, fmt.Sprintf("线路 %s  %d 站", s.Route, len(s.Stops)), p+1, len(pages))
@@ -119,5 +139,4 @@ func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
 			d.fit(margin, y+2, bodyW, 9, fmt.Sprintf("合计 %d 种商品  共 %d 件", len(s.Items), units), 14, 9, right)
 		}
 	}
-	return d.bytes()
 }

@@ -27,7 +27,16 @@ type Config struct {
 	// SweepEvery is GROUPBUY_SWEEP_EVERY: how often each worker's scheduler
 	// looks for waves past their cutoff, besides the sweep at each cutoff.
 	SweepEvery time.Duration
+	// LabelKey is GROUPBUY_LABEL_KEY: the HMAC key of bag label QR codes
+	// (default DevLabelKey, for laptops only).
+	LabelKey string
+	// FontCJK and FontLatin are GROUPBUY_FONT_CJK / GROUPBUY_FONT_LATIN:
+	// TrueType files for printouts ("" for the Debian defaults).
+	FontCJK, FontLatin string
 }
+
+// DevLabelKey signs bag labels when GROUPBUY_LABEL_KEY is unset.
+const DevLabelKey = "groupbuy-dev-label-key"
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -36,6 +45,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RedisURL:    getenv("REDIS_URL"),
 		Addr:        getenv("GROUPBUY_ADDR"),
 		DataDir:     getenv("GROUPBUY_DATA_DIR"),
+		LabelKey:    getenv("GROUPBUY_LABEL_KEY"),
+		FontCJK:     getenv("GROUPBUY_FONT_CJK"),
+		FontLatin:   getenv("GROUPBUY_FONT_LATIN"),
 		DBMaxConns:  20,
 		TokenTTL:    5 * time.Second,
 		// Two batches in flight: one commits (waiting on the WAL flush) while
@@ -46,6 +58,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
+	}
+	if c.LabelKey == "" {
+		c.LabelKey = DevLabelKey
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".groupbuy"

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/printout"
+	"groupbuy/internal/platform"
+)
+
+// TestPrintoutsOfANight runs a small night to ready through the worker and
+// reads its printouts back: the PDFs' text against the pick plan, every
+// sorted unit in exactly one bag, a label's QR code scanned and verified, and
+// reprints byte-identical.
+func TestPrintoutsOfANight(t *testing.T) {
+	c := newTestCity(t, 6)
+	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
+	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+		"shift_start": "05:00", "shift_end": "12:00"}
+	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
+		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
+	}
+	for l := range 6 {
+		for i := range 2 {
+			body := orderBody(fmt.Sprintf("1592%02d%05d", l, i), "居民", egg.ID, int64(1+i+l), rice.ID, 1, dumpling.ID, int64(2+l%3))
+			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("p%d", i)); r.Status != http.StatusCreated {
+				t.Fatalf("order: %d %s", r.Status, r.Body)
+			}
+		}
+	}
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
+	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	staff := c.staffToken("warehouse")
+	if r := c.do("GET", path+"/printouts/labels.pdf", staff, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("labels of an open wave: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "even", "final": true,
+		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 50}}}); r.Status != http.StatusOK {
+		t.Fatalf("receipts: %d %s", r.Status, r.Body)
+	}
+	runNightToReady(t, c, path)
+
+	for _, bad := range []string{"/printouts/menu.pdf", "/printouts/pick-list.pdf?zone=warm", "/printouts/labels.doc"} {
+		if r := c.do("GET", path+bad, staff, nil); r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	if r := c.do("GET", path+"/printouts/route-sheet.pdf?route=R99", staff, nil); r.Status != http.StatusNotFound {
+		t.Errorf("unknown route: %d %s", r.Status, r.Body)
+	}
+
+	// The pick list: every line's name and quantity, and the total.
+	var pick struct{ Lines []fulfillment.PickLine }
+	c.do("GET", path+"/pick-list", staff, nil).json(t, &pick)
+	r := c.do("GET", path+"/printouts/pick-list.pdf", staff, nil)
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" ||
+		!strings.Contains(r.Header.Get("Content-Disposition"), "pick-list.pdf") {
+		t.Fatalf("pick list: %d %v %.200s", r.Status, r.Header, r.Body)
+	}
+	txt := squashText(pdfToText(t, r.Body))
+	var units int64
+	zoneUnits := map[fulfillment.Zone]int64{}
+	for _, l := range pick.Lines {
+		units += l.Quantity
+		zoneUnits[l.Zone] += l.Quantity
+		if !strings.Contains(txt, squashText(l.Name)) || !strings.Contains(txt, squashText(l.Bin+l.SKU+l.Name+l.Unit+strconv.FormatInt(l.Quantity, 10))) {
+			t.Errorf("pick list lacks %+v", l)
+		}
+	}
+	for zone, n := range zoneUnits { // each zone's list has its own total
+		if !strings.Contains(txt, fmt.Sprintf("共%d件", n)) {
+			t.Errorf("pick list lacks the %s total %d: %s", zone, n, txt)
+		}
+	}
+
+	// Every sorted unit is in exactly one bag: the sort sheet's rows summed per
+	// point and zone equal that point's one label for the zone.
+	sortRows := readCSV(t, c.do("GET", path+"/printouts/sort-sheet.csv", staff, nil))
+	labelRows := readCSV(t, c.do("GET", path+"/printouts/labels.csv", staff, nil))
+	sorted := map[string]int64{}
+	var sortedUnits int64
+	for _, row := range sortRows {
+		q, _ := strconv.ParseInt(row["quantity"], 10, 64)
+		sorted[row["route"]+"/"+row["stop"]+"/"+row["zone"]] += q
+		sortedUnits += q
+	}
+	if sortedUnits != units {
+		t.Fatalf("sorted %d units, picked %d", sortedUnits, units)
+	}
+	for _, row := range labelRows {
+		key := row["route"] + "/" + row["stop"] + "/" + row["zone"]
+		q, _ := strconv.ParseInt(row["units"], 10, 64)
+		if sorted[key] != q {
+			t.Errorf("bag %s holds %d units, sorted into it %d", key, q, sorted[key])
+		}
+		delete(sorted, key)
+	}
+	if len(sorted) != 0 {
+		t.Errorf("sorted into bags without a label: %v", sorted)
+	}
+
+	// A label's QR code scans and verifies with the configured key.
+	labels := c.do("GET", path+"/printouts/labels.pdf", staff, nil)
+	txt = squashText(pdfToText(t, labels.Body))
+	for _, row := range labelRows {
+		if !strings.Contains(txt, squashText(row["leader"])) || !strings.Contains(txt, row["units"]+"件") {
+			t.Errorf("labels lack %v", row)
+		}
+	}
+	ref, err := printout.Verify(scanQR(t, labels.Body), []byte(platform.DevLabelKey))
+	if err != nil || strconv.FormatInt(ref.BagID, 10) != labelRows[0]["bag_id"] || ref.Route != labelRows[0]["route"] {
+		t.Fatalf("scanned %+v (%v), first label %v", ref, err, labelRows[0])
+	}
+
+	// Route sheets name every stop; a route's own sheet is made on demand,
+	// and made again gives the same bytes.
+	sheets := squashText(pdfToText(t, c.do("GET", path+"/printouts/route-sheet.pdf", staff, nil).Body))
+	for _, p := range c.points {
+		if !strings.Contains(sheets, squashText(p.Point.Name)) {
+			t.Errorf("route sheets lack %s", p.Point.Name)
+		}
+	}
+	one := c.do("GET", path+"/printouts/sort-sheet.pdf?route=R01", staff, nil)
+	if one.Status != http.StatusOK || !strings.Contains(squashText(pdfToText(t, one.Body)), "分拣单R01") {
+		t.Fatalf("sort sheet R01: %d %.200s", one.Status, one.Body)
+	}
+	if _, err := c.app.db.Exec(`DELETE FROM printouts`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		path string
+		was  []byte
+	}{{"/printouts/sort-sheet.pdf?route=R01", one.Body}, {"/printouts/labels.pdf", labels.Body}} {
+		if again := c.do("GET", path+p.path, staff, nil); !bytes.Equal(again.Body, p.was) {
+			t.Errorf("%s rendered again differs", p.path)
+		}
+	}
+}
+
+// runNightToReady starts a worker and waits until the wave at path is ready.
+func runNightToReady(t *testing.T, c *testCity, path string) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = w.run(ctx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+	c.clock.Set(testCutoffUTC.Add(time.Minute))
+	var wave fulfillment.Wave
+	deadline := time.Now().Add(60 * time.Second)
+	for wave.State != fulfillment.WaveReady {
+		if time.Now().After(deadline) {
+			t.Fatalf("the night stalled: %+v", wave)
+		}
+		time.Sleep(100 * time.Millisecond)
+		c.do("GET", path, c.admin, nil).json(t, &wave)
+	}
+}
+
+func squashText(s string) string { return strings.Join(strings.Fields(s), "") }
+
+func readCSV(t *testing.T, r response) []map[string]string {
+	t.Helper()
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("csv: %d %v %.200s", r.Status, r.Header, r.Body)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v %q", err, r.Body)
+	}
+	var out []map[string]string
+	for _, row := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			m[h] = row[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func pdfToText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "p.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (Debian package poppler-utils): %v", err)
+	}
+	return string(out)
+}
+
+// scanQR reads the QR code on the first page, as a scanner at the dock would.
+func scanQR(t *testing.T, pdf []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "l.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", "-singlefile", path, filepath.Join(dir, "l")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm (poppler-utils): %v %s", err, out)
+	}
+	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "l.png")).Output()
+	if err != nil {
+		t.Fatalf("zbarimg (zbar-tools): %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}

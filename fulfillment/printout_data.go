@@ -1,0 +1,206 @@
+package fulfillment
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/fulfillment/printout"
+	"groupbuy/pickup"
+)
+
+// night is what a wave's printouts are drawn from: the warehouse, its
+// pickup points with their leaders, and (once routed) the routes and bags.
+type night struct {
+	wave   Wave
+	hdr    printout.Header
+	loc    *time.Location
+	depot  printout.Place
+	routes []PlannedRoute
+	points map[int64]pickup.Point
+	people map[int64]pickup.Leader // by leader id
+}
+
+func loadNight(ctx context.Context, q sqlx.QueryerContext, w Wave, at time.Time) (*night, error) {
+	wh, err := pickup.GetWarehouse(ctx, q, w.WarehouseID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := wh.Location()
+	if err != nil {
+		return nil, err
+	}
+	return &night{wave: w, loc: loc,
+		hdr:   printout.Header{Warehouse: wh.Name, Date: w.DeliveryDate.String(), WaveID: w.ID, PrintedAt: at.In(loc)},
+		depot: printout.Place{Name: wh.Name, Address: wh.Address, Lat: wh.Lat, Lng: wh.Lng},
+	}, nil
+}
+
+// pickSheets returns one pick list per zone that has lines (only zone's when
+// given, even if empty).
+func (n *night) pickSheets(ctx context.Context, q sqlx.QueryerContext, zone Zone) ([]printout.PickSheet, error) {
+	lines, err := PickList(ctx, q, n.wave.ID, zone)
+	if err != nil {
+		return nil, err
+	}
+	var out []printout.PickSheet
+	if zone != "" {
+		out = append(out, printout.PickSheet{Header: n.hdr, Zone: string(zone)})
+	}
+	for _, l := range lines {
+		if len(out) == 0 || out[len(out)-1].Zone != string(l.Zone) {
+			out = append(out, printout.PickSheet{Header: n.hdr, Zone: string(l.Zone)})
+		}
+		s := &out[len(out)-1]
+		s.Lines = append(s.Lines, printout.PickLine{Bin: l.Bin, SKU: l.SKU, Name: l.Name, Unit: l.Unit, Quantity: l.Quantity})
+	}
+	return out, nil
+}
+
+// loadRoutes loads the routes (one when route is a code) and the points and
+// leaders on them.
+func (n *night) loadRoutes(ctx context.Context, q sqlx.QueryerContext, route string) error {
+	all, err := ListRoutes(ctx, q, n.wave.ID)
+	if err != nil {
+		return err
+	}
+	n.routes = all.Routes
+	if route != "" {
+		n.routes = nil
+		for _, r := range all.Routes {
+			if r.Code == route {
+				n.routes = append(n.routes, r)
+			}
+		}
+		if len(n.routes) == 0 {
+			return ErrRouteNotFound
+		}
+	}
+	points, err := pickup.ListPoints(ctx, q, n.wave.WarehouseID)
+	if err != nil {
+		return err
+	}
+	n.points = make(map[int64]pickup.Point, len(points))
+	ids := make([]int64, 0, len(points))
+	for _, p := range points {
+		n.points[p.ID] = p
+		ids = append(ids, p.LeaderID)
+	}
+	sites, err := pickup.LeaderSites(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	n.people = make(map[int64]pickup.Leader, len(sites))
+	for id, s := range sites {
+		n.people[id] = s.Leader
+	}
+	return nil
+}
+
+func (n *night) leader(pointID int64) pickup.Leader { return n.people[n.points[pointID].LeaderID] }
+
+// routeSheets builds the driver sheets of the loaded routes.
+func (n *night) routeSheets() []printout.RouteSheet {
+	out := make([]printout.RouteSheet, 0, len(n.routes))
+	for _, r := range n.routes {
+		s := printout.RouteSheet{Header: n.hdr, Route: r.Code, Vehicle: r.VehicleType, Departure: r.DepartureAt.In(n.loc),
+			Return: r.ReturnAt.In(n.loc), DistanceM: r.DistanceM, Depot: n.depot}
+		for _, st := range r.Stops {
+			p, l := n.points[st.PickupPointID], n.leader(st.PickupPointID)
+			s.Stops = append(s.Stops, printout.RouteStop{Seq: st.Seq, Place: printout.Place{Name: p.Name, Address: p.Address, Lat: st.Lat, Lng: st.Lng},
+				Leader: l.Name, Phone: l.Phone, Arrival: st.ArrivalAt.In(n.loc), Departure: st.DepartureAt.In(n.loc), Bags: st.Bags, WeightG: st.WeightG})
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// sortSheets builds the sorting sheets of the loaded routes: per route, each
+// SKU in walking order with its quantity per stop in stop order.
+func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, route string) ([]printout.SortSheet, error) {
+	var rows []struct {
+		Route    string `db:"code"`
+		Seq      int    `db:"seq"`
+		Zone     string `db:"zone"`
+		SKU      string `db:"sku"`
+		Name     string `db:"name"`
+		Unit     string `db:"unit"`
+		Quantity int64  `db:"quantity"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT r.code, rs.seq, s.zone, p.sku, p.name, p.unit, s.quantity
+		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		JOIN routes r ON r.wave_id = s.wave_id
+		JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
+		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2)
+		ORDER BY r.route_no, s.zone, p.bin, p.sku, rs.seq`, n.wave.ID, route); err != nil {
+		return nil, err
+	}
+	byCode := map[string]*printout.SortSheet{}
+	out := make([]printout.SortSheet, len(n.routes))
+	for i, r := range n.routes {
+		out[i] = printout.SortSheet{Header: n.hdr, Route: r.Code}
+		for _, st := range r.Stops {
+			out[i].Stops = append(out[i].Stops, printout.SortStop{Seq: st.Seq, Point: n.points[st.PickupPointID].Name, Leader: n.leader(st.PickupPointID).Name})
+		}
+		byCode[r.Code] = &out[i]
+	}
+	for _, r := range rows {
+		s := byCode[r.Route]
+		if s == nil {
+			continue
+		}
+		if k := len(s.Items); k == 0 || s.Items[k-1].SKU != r.SKU || s.Items[k-1].Zone != r.Zone {
+			s.Items = append(s.Items, printout.SortItem{Zone: r.Zone, SKU: r.SKU, Name: r.Name, Unit: r.Unit})
+		}
+		it := &s.Items[len(s.Items)-1]
+		it.Drops = append(it.Drops, printout.SortDrop{Seq: r.Seq, Quantity: r.Quantity})
+	}
+	return out, nil
+}
+
+// labels builds one label per bag, in route, stop and zone order; bags of
+// points no route serves come last, without a route, so none goes missing.
+func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, route string) ([]printout.Label, error) {
+	var bags []struct {
+		ID      int64  `db:"id"`
+		PointID int64  `db:"pickup_point_id"`
+		Zone    string `db:"zone"`
+		Units   int64  `db:"units"`
+		SKUs    int64  `db:"skus"`
+		WeightG int64  `db:"weight_g"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &bags, `SELECT id, pickup_point_id, zone, units, skus, weight_g FROM bags
+		WHERE wave_id = $1 ORDER BY pickup_point_id, zone`, n.wave.ID); err != nil {
+		return nil, err
+	}
+	byPoint := map[int64][]int{}
+	for i, b := range bags {
+		byPoint[b.PointID] = append(byPoint[b.PointID], i)
+	}
+	var out []printout.Label
+	add := func(code string, seq int, pointID int64) {
+		idx := byPoint[pointID]
+		delete(byPoint, pointID)
+		p, l := n.points[pointID], n.leader(pointID)
+		for k, i := range idx {
+			b := bags[i]
+			out = append(out, printout.Label{BagRef: printout.BagRef{WaveID: n.wave.ID, BagID: b.ID, Route: code, Stop: seq, Zone: b.Zone},
+				Date: n.hdr.Date, Warehouse: n.hdr.Warehouse, Point: p.Name, Leader: l.Name, Phone: l.Phone,
+				Units: b.Units, SKUs: b.SKUs, WeightG: b.WeightG, BagNo: k + 1, Bags: len(idx)})
+		}
+	}
+	for _, r := range n.routes {
+		for _, st := range r.Stops {
+			add(r.Code, st.Seq, st.PickupPointID)
+		}
+	}
+	if route == "" {
+		for _, b := range bags {
+			if _, left := byPoint[b.PointID]; left {
+				add("", 0, b.PointID)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,289 @@
+package fulfillment
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/fulfillment/printout"
+	"groupbuy/internal/platform"
+)
+
+// PrintoutKind names a printout of a wave.
+type PrintoutKind string
+
+// The printouts of a wave: the pick list is made by the pick stage, the
+// others by the ready stage (they need routes).
+const (
+	PrintPickList   PrintoutKind = "pick-list"
+	PrintSortSheet  PrintoutKind = "sort-sheet"
+	PrintLabels     PrintoutKind = "labels"
+	PrintRouteSheet PrintoutKind = "route-sheet"
+)
+
+// Printout errors.
+var (
+	ErrPrintoutNotReady = platform.Errorf(platform.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
+	ErrRouteNotFound    = platform.Errorf(platform.NotFound, "route_not_found", "no route with this code in the wave")
+)
+
+// Printout is a rendered printout as stored.
+type Printout struct {
+	WaveID    int64        `db:"wave_id"`
+	Kind      PrintoutKind `db:"kind"`
+	Scope     string       `db:"scope"` // '' (whole wave), a zone or a route code
+	Format    string       `db:"format"`
+	Content   []byte       `db:"content"`
+	SHA256    string       `db:"sha256"`
+	CreatedAt time.Time    `db:"created_at"`
+}
+
+// Printer renders a wave's printouts and keeps them in the printouts table,
+// so a reprint is instant and byte-identical. Fonts load on first use: a
+// machine without them still runs the night, and a download says what to
+// install.
+type Printer struct {
+	cjkFont, latinFont string
+	key                []byte
+
+	once  sync.Once
+	fonts *printout.Fonts
+	err   error
+}
+
+// NewPrinter returns a printer with font files ("" for the Debian defaults)
+// and the key that signs bag labels.
+func NewPrinter(cjkFont, latinFont string, labelKey []byte) *Printer {
+	return &Printer{cjkFont: cjkFont, latinFont: latinFont, key: labelKey}
+}
+
+// LabelKey is the key bag labels are signed with, for a scanner to verify.
+func (p *Printer) LabelKey() []byte { return p.key }
+
+func (p *Printer) loadFonts() (*printout.Fonts, error) {
+	p.once.Do(func() {
+		p.fonts, p.err = printout.LoadFonts(p.cjkFont, p.latinFont)
+		if p.err != nil {
+			p.err = platform.Errorf(platform.Unavailable, "fonts_missing", "printouts are unavailable: %v", p.err)
+		}
+	})
+	return p.fonts, p.err
+}
+
+// readyState is the wave state from which a kind of printout exists.
+func (k PrintoutKind) readyStates() []WaveState {
+	if k == PrintPickList {
+		return []WaveState{WavePicked, WaveRouted, WaveReady, WaveDispatched, WaveDelivered}
+	}
+	return []WaveState{WaveReady, WaveDispatched, WaveDelivered}
+}
+
+// checkScope validates a kind and its scope (a zone for the pick list, a
+// route code for the others).
+func checkScope(kind PrintoutKind, scope, format string) error {
+	switch kind {
+	case PrintPickList:
+		if z := Zone(scope); scope != "" && z != Ambient && z != Chilled && z != Frozen {
+			return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+		}
+	case PrintSortSheet, PrintLabels, PrintRouteSheet:
+	default:
+		return platform.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
+	}
+	if format != "pdf" && format != "csv" {
+		return platform.InvalidField("format", "format must be pdf or csv")
+	}
+	return nil
+}
+
+// Printout returns a wave's printout, rendering and storing it on first
+// request when the stage did not (a single zone or route). It fails with
+// ErrPrintoutNotReady before the wave has reached the stage that makes it.
+func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind PrintoutKind, scope, format string) (Printout, error) {
+	if err := checkScope(kind, scope, format); err != nil {
+		return Printout{}, err
+	}
+	out, err := storedPrintout(ctx, db, waveID, kind, scope, format)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return out, err
+	}
+	err = platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		w, err := GetWave(ctx, tx, waveID)
+		if err != nil {
+			return err
+		}
+		ready := false
+		for _, s := range kind.readyStates() {
+			ready = ready || w.State == s
+		}
+		if !ready {
+			return ErrPrintoutNotReady
+		}
+		stage := StageReady
+		if kind == PrintPickList {
+			stage = StagePick
+		}
+		var at time.Time
+		if err := tx.GetContext(ctx, &at, `SELECT finished_at FROM wave_stages WHERE wave_id = $1 AND stage = $2`, waveID, stage); err != nil {
+			return err
+		}
+		if err := p.render(ctx, tx, w, kind, scope, at); err != nil {
+			return err
+		}
+		out, err = storedPrintout(ctx, tx, waveID, kind, scope, format)
+		return err
+	})
+	return out, err
+}
+
+func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, kind PrintoutKind, scope, format string) (Printout, error) {
+	var out Printout
+	err := sqlx.GetContext(ctx, q, &out, `SELECT wave_id, kind, scope, format, content, sha256, created_at FROM printouts
+		WHERE wave_id = $1 AND kind = $2 AND scope = $3 AND format = $4`, waveID, kind, scope, format)
+	return out, err
+}
+
+// render makes the PDF and CSV of one printout and stores them; at is when
+// the stage that made the plan finished, printed as "printed at" so a
+// re-render gives the same bytes. A concurrent render of the same printout
+// yields the same bytes, so the first stored wins.
+func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind PrintoutKind, scope string, at time.Time) error {
+	fonts, err := p.loadFonts()
+	if err != nil {
+		return err
+	}
+	pdf, csv, err := p.renderKind(ctx, tx, fonts, w, kind, scope, at)
+	if err != nil {
+		return err
+	}
+	for format, content := range map[string][]byte{"pdf": pdf, "csv": csv} {
+		sum := sha256.Sum256(content)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+			w.ID, kind, scope, format, content, hex.EncodeToString(sum[:]), at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w Wave, kind PrintoutKind, scope string, at time.Time) (pdf, csv []byte, err error) {
+	night, err := loadNight(ctx, tx, w, at)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch kind {
+	case PrintPickList:
+		sheets, err := night.pickSheets(ctx, tx, Zone(scope))
+		if err != nil {
+			return nil, nil, err
+		}
+		pdf, err = printout.PickSheets(fonts, night.hdr.PrintedAt, sheets)
+		var rows []byte
+		for i, s := range sheets {
+			c := s.CSV()
+			if i > 0 { // one header line for the whole file
+				c = c[len(firstLine(c)):]
+			}
+			rows = append(rows, c...)
+		}
+		if len(sheets) == 0 {
+			rows = printout.PickSheet{}.CSV()
+		}
+		return pdf, rows, err
+	}
+	if err := night.loadRoutes(ctx, tx, scope); err != nil {
+		return nil, nil, err
+	}
+	switch kind {
+	case PrintSortSheet:
+		sheets, err := night.sortSheets(ctx, tx, scope)
+		if err != nil {
+			return nil, nil, err
+		}
+		pdf, err = printout.SortSheets(fonts, night.hdr.PrintedAt, sheets)
+		var rows []byte
+		for i, s := range sheets {
+			c := s.CSV()
+			if i > 0 {
+				c = c[len(firstLine(c)):]
+			}
+			rows = append(rows, c...)
+		}
+		if len(sheets) == 0 {
+			rows = printout.SortSheet{}.CSV()
+		}
+		return pdf, rows, err
+	case PrintLabels:
+		labels, err := night.labels(ctx, tx, scope)
+		if err != nil {
+			return nil, nil, err
+		}
+		pdf, err = printout.Labels(fonts, night.hdr.PrintedAt, labels, p.key)
+		return pdf, printout.LabelsCSV(labels, p.key), err
+	default:
+		sheets := night.routeSheets()
+		pdf, err = printout.RouteSheets(fonts, night.hdr.PrintedAt, sheets)
+		return pdf, printout.RouteCSV(sheets), err
+	}
+}
+
+func firstLine(b []byte) []byte {
+	for i, c := range b {
+		if c == '\n' {
+			return b[:i+1]
+		}
+	}
+	return b
+}
+
+// renderStage renders the whole-wave printouts a stage makes, inside the
+// stage's transaction: a crash leaves the old plan's printouts or the new
+// ones, never half. Without fonts the night goes on; downloads then explain.
+func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stage Stage, now time.Time) error {
+	p := w.opt.Printer
+	if p == nil {
+		return nil
+	}
+	kinds := []PrintoutKind{PrintLabels, PrintRouteSheet}
+	del := `DELETE FROM printouts WHERE wave_id = $1 AND kind <> 'pick-list'`
+	if stage == StagePick {
+		kinds, del = []PrintoutKind{PrintPickList}, `DELETE FROM printouts WHERE wave_id = $1`
+	}
+	// The plan was just rebuilt: what was printed from the old one goes.
+	if _, err := tx.ExecContext(ctx, del, waveID); err != nil {
+		return err
+	}
+	if _, err := p.loadFonts(); err != nil {
+		w.log.Warn("printouts not rendered", "wave", waveID, "stage", stage, "err", err)
+		return nil
+	}
+	wave, err := GetWave(ctx, tx, waveID)
+	if err != nil {
+		return err
+	}
+	for _, k := range kinds {
+		if err := p.render(ctx, tx, wave, k, "", now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withPrintouts runs a stage, then renders its printouts in the same
+// transaction when it moved the wave on.
+func (w *Waves) withPrintouts(stage Stage, run stageFunc) stageFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (bool, error) {
+		done, err := run(ctx, tx, id, now, progress)
+		if err != nil || !done {
+			return done, err
+		}
+		return true, w.renderStage(ctx, tx, id, stage, now)
+	}
+}
