@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/boombuler/barcode"
 )
 
 // Label is one leader bag's thermal label.
@@ -30,15 +31,24 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 		d.pdf.AddPageFormat("P", labelSize)
 		d.fit(5, 60, 90, 20, "本波次没有袋", 20, 10, center)
 	}
-	for _, l := range labels {
-		if err := d.label(l, key); err != nil {
-			return nil, err
-		}
+	payloads := make([]string, len(labels))
+	for i, l := range labels {
+		payloads[i] = l.Payload(key)
+	}
+	codes, err := encodeQRs(payloads)
+	if err != nil {
+		return nil, fmt.Errorf("printout: label QR: %w", err)
+	}
+	for i, l := range labels {
+		d.label(l, payloads[i], codes[i])
+	}
+	if err := d.pdf.Error(); err != nil {
+		return nil, err
 	}
 	return d.bytes()
 }
 
-func (d *doc) label(l Label, key []byte) error {
+func (d *doc) label(l Label, payload string, code barcode.Barcode) {
 	p := d.pdf
 	p.AddPageFormat("P", labelSize)
 	p.SetLineWidth(0.6)
@@ -59,14 +69,10 @@ func (d *doc) label(l Label, key []byte) error {
 	d.fit(3, 75, 94, 10, fmt.Sprintf("%d 件  %d 种  %s kg", l.Units, l.SKUs, kg(l.WeightG)), 18, 10, left)
 	p.SetLineWidth(0.2)
 	p.Line(3, 87, 97, 87)
-	payload := l.Payload(key)
-	if err := d.drawQR(payload, 3, 88, 52); err != nil {
-		return fmt.Errorf("printout: label %d: %w", l.BagID, err)
-	}
+	d.drawQR(code, 3, 88, 52)
 	d.fit(55, 92, 42, 7, "配送日 "+l.Date, 9, 6, left)
 	d.fit(55, 100, 42, 7, fmt.Sprintf("波次 %d", l.WaveID), 9, 6, left)
 	d.fit(55, 108, 42, 7, fmt.Sprintf("袋号 %d", l.BagID), 9, 6, left)
 	d.fit(55, 116, 42, 12, l.Warehouse, 9, 6, left)
 	d.fit(3, 141, 94, 6, payload, 7, 5, left)
-	return p.Error()
 }

@@ -160,7 +160,7 @@ func TestPrintoutLabelQRVerifies(t *testing.T) {
 	if _, err := Verify(payload, []byte("other")); !errors.Is(err, ErrBadPayload) {
 		t.Errorf("wrong key verifies: %v", err)
 	}
-	if _, err := Verify(strings.Replace(payload, "|12|", "|13|", 1), key); !errors.Is(err, ErrBadPayload) {
+	if _, err := Verify(strings.Replace(payload, ":12:", ":13:", 1), key); !errors.Is(err, ErrBadPayload) {
 		t.Errorf("altered stop verifies: %v", err)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
@@ -15,6 +17,11 @@ import (
 
 // payloadVersion starts every label payload, so the format can change.
 const payloadVersion = "GB1"
+
+// zoneCodes are the zones as one letter in the payload. The whole payload
+// keeps to the QR alphanumeric set (digits, A-Z, ":"), which packs it into
+// a smaller code with larger modules: faster to make, easier to scan.
+var zoneCodes = map[string]string{"ambient": "A", "chilled": "C", "frozen": "F"}
 
 // ErrBadPayload is returned for a scanned payload that is malformed or whose
 // check does not match.
@@ -30,13 +37,18 @@ type BagRef struct {
 	Zone   string
 }
 
-// Payload is the QR text of a bag label: the fields and a truncated
-// HMAC-SHA256 of them, so a scanner with the key can tell a genuine label
-// from a copied or typed one.
+// Payload is the QR text of a bag label,
+// "GB1:wave:bag:route:stop:zone letter:check", the check being a truncated
+// HMAC-SHA256 of the rest in base32, so a scanner with the key can tell a
+// genuine label from a copied or typed one.
 func (b BagRef) Payload(key []byte) string {
+	zone := zoneCodes[b.Zone]
+	if zone == "" {
+		zone = strings.ToUpper(b.Zone)
+	}
 	body := strings.Join([]string{payloadVersion, strconv.FormatInt(b.WaveID, 10), strconv.FormatInt(b.BagID, 10),
-		b.Route, strconv.Itoa(b.Stop), b.Zone}, "|")
-	return body + "|" + mac(key, body)
+		b.Route, strconv.Itoa(b.Stop), zone}, ":")
+	return body + ":" + mac(key, body)
 }
 
 func mac(key []byte, body string) string {
@@ -48,7 +60,7 @@ func mac(key []byte, body string) string {
 
 // Verify parses a scanned payload and checks its HMAC with key.
 func Verify(payload string, key []byte) (BagRef, error) {
-	i := strings.LastIndexByte(payload, '|')
+	i := strings.LastIndexByte(payload, ':')
 	if i < 0 {
 		return BagRef{}, ErrBadPayload
 	}
@@ -56,7 +68,7 @@ func Verify(payload string, key []byte) (BagRef, error) {
 	if !hmac.Equal([]byte(sum), []byte(mac(key, body))) {
 		return BagRef{}, ErrBadPayload
 	}
-	f := strings.Split(body, "|")
+	f := strings.Split(body, ":")
 	if len(f) != 6 || f[0] != payloadVersion {
 		return BagRef{}, ErrBadPayload
 	}
@@ -66,18 +78,20 @@ func Verify(payload string, key []byte) (BagRef, error) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return BagRef{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
 	}
-	return BagRef{WaveID: wave, BagID: bag, Route: f[3], Stop: stop, Zone: f[5]}, nil
+	zone := f[5]
+	for name, code := range zoneCodes {
+		if code == f[5] {
+			zone = name
+		}
+	}
+	return BagRef{WaveID: wave, BagID: bag, Route: f[3], Stop: stop, Zone: zone}, nil
 }
 
 // drawQR draws text as a QR code in the square (x, y, size), with the four
 // module quiet zone scanners need. It draws vector squares, merged along
 // rows, rather than an image: they stay sharp on any printer, and fpdf orders
 // same-sized images by map iteration, which would make reprints differ.
-func (d *doc) drawQR(text string, x, y, size float64) error {
-	c, err := qr.Encode(text, qr.M, qr.Auto)
-	if err != nil {
-		return err
-	}
+func (d *doc) drawQR(c barcode.Barcode, x, y, size float64) {
 	n := c.Bounds().Dx()
 	m := size / float64(n+8)
 	x, y = x+4*m, y+4*m
@@ -97,7 +111,24 @@ func (d *doc) drawQR(text string, x, y, size float64) error {
 			col = end
 		}
 	}
-	return nil
+}
+
+// encodeQRs encodes texts as QR codes on every core: choosing a code's mask
+// is most of the time a label takes.
+func encodeQRs(texts []string) ([]barcode.Barcode, error) {
+	out := make([]barcode.Barcode, len(texts))
+	errs := make([]error, len(texts))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(texts); i += workers {
+				out[i], errs[i] = qr.Encode(texts[i], qr.M, qr.Auto)
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 func dark(c barcode.Barcode, x, y int) bool {
