@@ -106,13 +106,13 @@ func TestPrintoutFitNeverOverflows(t *testing.T) {
 
 func TestPrintoutSortSheet(t *testing.T) {
 	s := SortSheet{Header: header(), Route: "R03"}
-	for i := 1; i <= 12; i++ {
+	for i := 1; i <= 15; i++ { // two passes: 12 stops, then 3
 		s.Stops = append(s.Stops, SortStop{Seq: i, Point: fmt.Sprintf("幸福里%d号自提点", i), Leader: fmt.Sprintf("王团长%d", i)})
 	}
 	var want int64
 	for k := range 8 {
 		it := SortItem{Zone: "ambient", SKU: fmt.Sprintf("A%03d", k), Name: fmt.Sprintf("东北大米%d", k), Unit: "袋"}
-		for i := 1; i <= 12; i += 1 + k%3 {
+		for i := 1; i <= 15; i += 1 + k%3 {
 			it.Drops = append(it.Drops, SortDrop{Seq: i, Quantity: int64(10*k + i)})
 			want += int64(10*k + i)
 		}
@@ -123,7 +123,7 @@ func TestPrintoutSortSheet(t *testing.T) {
 		t.Fatal(err)
 	}
 	txt := squash(pdfText(t, pdf))
-	for _, w := range []string{"分拣单 R03", "幸福里12号自提点", "王团长7", "东北大米7", "(续)", fmt.Sprintf("共 %d 件", want)} {
+	for _, w := range []string{"分拣单 R03", "幸福里12号自提点", "王团长7", "东北大米7", "第2/2轮(站13-15)", "A007东北大米7[常温]袋", fmt.Sprintf("共 %d 件", want)} {
 		if !strings.Contains(txt, squash(w)) {
 			t.Errorf("sort sheet lacks %q", w)
 		}

@@ -33,37 +33,7 @@ type SortDrop struct {
 	Quantity int64
 }
 
-var sortCols = []column{
-	{"站", 14, center, 16}, {"自提点", 82, left, 11}, {"团长", 40, left, 11},
-	{"数量", 36, right, 18}, {"完成", 14, center, 9},
-}
-
-// sortRow is a row of the sheet: an item's heading, or one drop of it.
-type sortRow struct {
-	item  int
-	drop  int // -1 for the item's heading
-	cont  bool
-	total int64
-}
-
-// rows lays the sheet out as rows: each item's heading, then its drops.
-func (s SortSheet) rows() []sortRow {
-	var out []sortRow
-	for i, it := range s.Items {
-		var total int64
-		for _, d := range it.Drops {
-			total += d.Quantity
-		}
-		out = append(out, sortRow{item: i, drop: -1, total: total})
-		for j := range it.Drops {
-			out = append(out, sortRow{item: i, drop: j})
-		}
-	}
-	return out
-}
-
-// PDF renders the sorting sheet on A4; an item split over a page break gets
-// its heading again, marked 续.
+// PDF renders the sorting sheet on A4.
 func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
 	d := f.newDoc("P", a4, s.PrintedAt, "分拣单 "+s.Route)
 	s.draw(d)
@@ -82,60 +52,109 @@ func SortSheets(f *Fonts, at time.Time, sheets []SortSheet) ([]byte, error) {
 	return d.bytes()
 }
 
+// Matrix geometry: a row per SKU, a column per stop, up to stopCols stops a
+// pass; a longer route is sorted in passes of stopCols bags.
+const (
+	stopCols   = 12
+	itemColW   = 58.0
+	stopColW   = 9.5
+	sortRowH   = 7.0
+	legendRows = 6
+)
+
+// draw lays the sheet out as a matrix, SKUs down (walking order) and stops
+// across (stop order): a sorter walks the SKUs once per pass and drops each
+// cell's units into that stop's bag. A legend on every page names the stops.
 func (s SortSheet) draw(d *doc) {
-	const rowH, per = 8.5, 29
-	stops := map[int]SortStop{}
-	for _, st := range s.Stops {
-		stops[st.Seq] = st
+	var groups [][]SortStop
+	for i := 0; i < len(s.Stops); i += stopCols {
+		groups = append(groups, s.Stops[i:min(len(s.Stops), i+stopCols)])
 	}
-	var pages [][]sortRow
-	var cur []sortRow
-	for _, r := range s.rows() {
-		if len(cur) == per || (r.drop < 0 && len(cur) == per-1) {
-			pages = append(pages, cur)
-			cur = nil
-		}
-		if len(cur) == 0 && r.drop >= 0 {
-			cur = append(cur, sortRow{item: r.item, drop: -1, cont: true})
-		}
-		cur = append(cur, r)
+	if len(groups) == 0 {
+		groups = [][]SortStop{nil}
 	}
-	if len(cur) > 0 || len(pages) == 0 {
-		pages = append(pages, cur)
+	type page struct {
+		group int
+		items []int
+	}
+	top := 30 + legendRows*4.5 + 2 + 8.0
+	per := int((285 - top) / sortRowH)
+	var pages []page
+	for g, stops := range groups {
+		in := map[int]bool{}
+		for _, st := range stops {
+			in[st.Seq] = true
+		}
+		var items []int
+		for i, it := range s.Items {
+			for _, dr := range it.Drops {
+				if in[dr.Seq] {
+					items = append(items, i)
+					break
+				}
+			}
+		}
+		for p := 0; p == 0 || p*per < len(items); p++ {
+			pages = append(pages, page{group: g, items: items[p*per : min(len(items), (p+1)*per)]})
+		}
 	}
 	var units int64
 	for _, it := range s.Items {
-		for _, d := range it.Drops {
-			units += d.Quantity
+		for _, dr := range it.Drops {
+			units += dr.Quantity
 		}
 	}
-	for p, rows := range pages {
+	for n, pg := range pages {
+		stops := groups[pg.group]
 		d.pdf.AddPageFormat("P", a4)
-		y := d.sheetHeader("分拣单 "+s.Route, s.Header, fmt.Sprintf("线路 %s  %d 站", s.Route, len(s.Stops)), p+1, len(pages))
-		y = d.tableHead(sortCols, y)
-		for _, r := range rows {
-			it := s.Items[r.item]
-			if r.drop < 0 {
-				d.pdf.SetFillColor(240, 240, 240)
-				d.pdf.Rect(margin, y, bodyW, rowH, "F")
-				head := fmt.Sprintf("%s  %s  [%s]  %s", it.SKU, it.Name, ZoneName(it.Zone), it.Unit)
-				if r.cont {
-					head += " (续)"
-				}
-				d.fit(margin, y, bodyW-50, rowH, head, 11, 7, left)
-				if !r.cont {
-					d.fit(margin+bodyW-50, y, 50, rowH, fmt.Sprintf("共 %d", r.total), 12, 8, right)
-				}
-				y += rowH
-				continue
-			}
-			dr := it.Drops[r.drop]
-			st := stops[dr.Seq]
-			d.tableRow(sortCols, []string{itoa(int64(dr.Seq)), st.Point, st.Leader, itoa(dr.Quantity)}, y, rowH)
-			d.tick(margin+bodyW-14, y, 14, rowH)
-			y += rowH
+		scope := fmt.Sprintf("线路 %s  %d 站", s.Route, len(s.Stops))
+		if len(groups) > 1 {
+			scope += fmt.Sprintf("  第 %d/%d 轮 (站 %d-%d)", pg.group+1, len(groups), stops[0].Seq, stops[len(stops)-1].Seq)
 		}
-		if p == len(pages)-1 {
+		y := d.sheetHeader("分拣单 "+s.Route, s.Header, scope, n+1, len(pages))
+		for i, st := range stops {
+			x := margin + float64(i/legendRows)*bodyW/2
+			d.fit(x, y+float64(i%legendRows)*4.5, bodyW/2, 4.5, fmt.Sprintf("%d  %s  %s", st.Seq, st.Point, st.Leader), 9, 6, left)
+		}
+		y += legendRows*4.5 + 2
+		d.pdf.SetFillColor(225, 225, 225)
+		d.pdf.Rect(margin, y, bodyW, 8, "F")
+		d.fit(margin, y, itemColW, 8, "商品 / 站", 9, 7, left)
+		col := map[int]float64{}
+		for i, st := range stops {
+			col[st.Seq] = margin + itemColW + float64(i)*stopColW
+			d.fit(col[st.Seq], y, stopColW, 8, fmt.Sprint(st.Seq), 12, 6, center)
+		}
+		totalX := margin + itemColW + stopCols*stopColW
+		d.fit(totalX, y, margin+bodyW-totalX, 8, "小计", 9, 6, right)
+		y += 8
+		for _, i := range pg.items {
+			it := s.Items[i]
+			d.fit(margin, y, itemColW, sortRowH, fmt.Sprintf("%s %s [%s] %s", it.SKU, it.Name, ZoneName(it.Zone), it.Unit), 9, 5.5, left)
+			var sum int64
+			for _, dr := range it.Drops {
+				if x, ok := col[dr.Seq]; ok {
+					d.fit(x, y, stopColW, sortRowH, itoa(dr.Quantity), 13, 6, center)
+					sum += dr.Quantity
+				}
+			}
+			d.fit(totalX, y, margin+bodyW-totalX, sortRowH, itoa(sum), 11, 6, right)
+			y += sortRowH
+		}
+		// The grid keeps a sorter's eye on the right row and bag.
+		d.pdf.SetDrawColor(170, 170, 170)
+		d.pdf.SetLineWidth(0.15)
+		head := y - sortRowH*float64(len(pg.items)) - 8
+		for r := head + 8; r <= y+0.01; r += sortRowH {
+			d.pdf.Line(margin, r, margin+bodyW, r)
+		}
+		for i := 0; i <= len(stops); i++ {
+			x := margin + itemColW + float64(i)*stopColW
+			d.pdf.Line(x, head, x, y)
+		}
+		d.pdf.SetDrawColor(0, 0, 0)
+		d.pdf.SetLineWidth(0.2)
+		if n == len(pages)-1 {
 			d.fit(margin, y+2, bodyW, 9, fmt.Sprintf("合计 %d 种商品  共 %d 件", len(s.Items), units), 14, 9, right)
 		}
 	}
