@@ -47,7 +47,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 		t.Fatalf("labels of an open wave: %d %s", r.Status, r.Body)
 	}
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "even", "final": true,
-		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 50}}}); r.Status != http.StatusOK {
+		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 40}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
 	runNightToReady(t, c, path)
@@ -109,6 +109,33 @@ func TestPrintoutsOfANight(t *testing.T) {
 	}
 	if len(sorted) != 0 {
 		t.Errorf("sorted into bags without a label: %v", sorted)
+	}
+
+	// From the orders themselves: each (point, zone) has exactly one label,
+	// holding what its order lines kept after allocation cut them.
+	var kept []struct {
+		Point string `db:"point"`
+		Zone  string `db:"zone"`
+		Units int64  `db:"units"`
+	}
+	if err := c.app.db.Select(&kept, `SELECT pp.name AS point, p.zone, sum(ol.quantity - coalesce(lc.cut, 0)) AS units
+		FROM orders o JOIN order_lines ol ON ol.order_id = o.id LEFT JOIN line_cuts lc ON lc.order_line_id = ol.id
+		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
+		JOIN pickup_points pp ON pp.id = o.pickup_point_id
+		WHERE o.status = 'placed' GROUP BY 1, 2 HAVING sum(ol.quantity - coalesce(lc.cut, 0)) > 0`); err != nil {
+		t.Fatal(err)
+	}
+	bags := map[string][]string{}
+	for _, row := range labelRows {
+		bags[row["pickup_point"]+"/"+row["zone"]] = append(bags[row["pickup_point"]+"/"+row["zone"]], row["units"])
+	}
+	for _, k := range kept {
+		if b := bags[k.Point+"/"+k.Zone]; len(b) != 1 || b[0] != strconv.FormatInt(k.Units, 10) {
+			t.Errorf("%s %s: orders keep %d units, labels say %v", k.Point, k.Zone, k.Units, b)
+		}
+	}
+	if len(kept) != len(labelRows) {
+		t.Errorf("%d (point, zone) pairs ordered, %d labels", len(kept), len(labelRows))
 	}
 
 	// A label's QR code scans and verifies with the configured key.
