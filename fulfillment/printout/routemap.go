@@ -51,9 +51,25 @@ func (d *doc) routeMap(x, y, w, h float64, s RouteSheet) {
 	p.SetDrawColor(0, 0, 0)
 	p.SetLineWidth(0.2)
 	p.SetFillColor(255, 255, 255)
+	// Numbered dots where stops lie apart; where they crowd (a housing
+	// estate), smaller dots numbered beside them, so no number hides another.
+	gap := math.Inf(1)
+	for i := 1; i < len(line); i++ {
+		for j := i + 1; j < len(line); j++ {
+			gap = math.Min(gap, math.Hypot(line[i].X-line[j].X, line[i].Y-line[j].Y))
+		}
+	}
 	for i := len(line) - 1; i >= 1; i-- {
-		p.Circle(line[i].X, line[i].Y, 2.4, "FD")
-		d.fit(line[i].X-2.4, line[i].Y-2.4, 4.8, 4.8, fmt.Sprint(s.Stops[i-1].Seq), 7, 4, center)
+		num := fmt.Sprint(s.Stops[i-1].Seq)
+		if gap >= 4.8 {
+			p.Circle(line[i].X, line[i].Y, 2.4, "FD")
+			d.fit(line[i].X-2.4, line[i].Y-2.4, 4.8, 4.8, num, 7, 4, center)
+			continue
+		}
+		p.SetFillColor(40, 90, 200)
+		p.Circle(line[i].X, line[i].Y, 0.9, "F")
+		p.SetFillColor(255, 255, 255)
+		d.text(line[i].X+1.2, line[i].Y+0.9, num, 5.5)
 	}
 	p.SetFillColor(200, 30, 30)
 	p.Rect(line[0].X-2.5, line[0].Y-2.5, 5, 5, "F")
