@@ -46,7 +46,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func TestStartPostgresKeepsData(t *testing.T) {
-	skipWithoutPostgres(t)
+	needPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := filepath.Join(serverTempDir(t), "pg")
@@ -123,16 +123,17 @@ func TestStartPostgresKeepsData(t *testing.T) {
 	}
 }
 
-// skipWithoutPostgres skips the test where no PostgreSQL server programs
-// are installed, or where running as root there is no postgres user.
-func skipWithoutPostgres(t *testing.T) {
+// needPostgres fails the test where no PostgreSQL server programs are
+// installed, or where running as root there is no postgres user: `make test`
+// installs Debian's postgresql package, which brings both.
+func needPostgres(t *testing.T) {
 	t.Helper()
 	if _, err := findPostgresBinDir("", ""); err != nil {
-		t.Skip(err)
+		t.Fatalf("PostgreSQL server programs not found (run the tests through `make test`, which installs them): %v", err)
 	}
 	if os.Geteuid() == 0 {
 		if _, err := user.Lookup("postgres"); err != nil {
-			t.Skip("running as root without a postgres user:", err)
+			t.Fatalf("running as root without a postgres user (install Debian's postgresql package): %v", err)
 		}
 	}
 }
@@ -148,7 +149,7 @@ func openPG(t *testing.T, url string) *sql.DB {
 
 func TestStartRedisKeepsData(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not on PATH")
+		t.Fatal("redis-server not on PATH (run the tests through `make test`, which installs it)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -222,11 +223,11 @@ func TestServersDieWithParent(t *testing.T) {
 			switch kind {
 			case "redis":
 				if _, err := exec.LookPath("redis-server"); err != nil {
-					t.Skip("redis-server not on PATH")
+					t.Fatal("redis-server not on PATH (run the tests through `make test`, which installs it)")
 				}
 				ping = lsPingRedis
 			case "postgres":
-				skipWithoutPostgres(t)
+				needPostgres(t)
 				ping = func(addr string) error {
 					return lsWaitPostgres(context.Background(), "postgres://postgres@"+addr+"/postgres?sslmode=disable", 0, nil)
 				}
@@ -268,7 +269,7 @@ func TestServersDieWithParent(t *testing.T) {
 // A postgres left running on the directory by someone gone (here: started
 // with pg_ctl, which detaches it) is reused, and Stop stops it.
 func TestStartPostgresAdoptsOrphan(t *testing.T) {
-	skipWithoutPostgres(t)
+	needPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := filepath.Join(serverTempDir(t), "pg")
