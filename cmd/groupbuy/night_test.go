@@ -36,25 +36,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
 
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan struct{})
-	go func() { _ = w.run(ctx); close(stopped) }()
-	defer func() { stop(); <-stopped }()
-	c.clock.Set(testCutoffUTC.Add(time.Minute))
-
-	var wave fulfillment.Wave
-	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != fulfillment.WaveReady {
-		if time.Now().After(deadline) {
-			t.Fatalf("the night stalled: %+v", wave)
-		}
-		time.Sleep(100 * time.Millisecond)
-		c.do("GET", path, c.admin, nil).json(t, &wave)
-	}
+	wave := runNightToReady(t, c, path)
 	// 48 eggs sold, 40 received, spread evenly over 8 points: each point keeps 5 of its 6.
 	if wave.Refunds.Units != 8 || len(wave.Stages) != 5 {
 		t.Fatalf("wave %+v", wave)
@@ -117,4 +99,28 @@ func TestNightRunsThroughStages(t *testing.T) {
 	if r := c.do("GET", path+"/pick-list?zone=warm", c.admin, nil); r.Status != http.StatusBadRequest {
 		t.Fatalf("bad zone: %d %s", r.Status, r.Body)
 	}
+}
+
+// runNightToReady starts a worker and waits until the wave at path is ready.
+func runNightToReady(t *testing.T, c *testCity, path string) fulfillment.Wave {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = w.run(ctx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+	c.clock.Set(testCutoffUTC.Add(time.Minute))
+	var wave fulfillment.Wave
+	deadline := time.Now().Add(60 * time.Second)
+	for wave.State != fulfillment.WaveReady {
+		if time.Now().After(deadline) {
+			t.Fatalf("the night stalled: %+v", wave)
+		}
+		time.Sleep(100 * time.Millisecond)
+		c.do("GET", path, c.admin, nil).json(t, &wave)
+	}
+	return wave
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
@@ -173,29 +171,6 @@ func TestPrintoutsOfANight(t *testing.T) {
 		if again := c.do("GET", path+p.path, staff, nil); !bytes.Equal(again.Body, p.was) {
 			t.Errorf("%s rendered again differs", p.path)
 		}
-	}
-}
-
-// runNightToReady starts a worker and waits until the wave at path is ready.
-func runNightToReady(t *testing.T, c *testCity, path string) {
-	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan struct{})
-	go func() { _ = w.run(ctx); close(stopped) }()
-	t.Cleanup(func() { stop(); <-stopped })
-	c.clock.Set(testCutoffUTC.Add(time.Minute))
-	var wave fulfillment.Wave
-	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != fulfillment.WaveReady {
-		if time.Now().After(deadline) {
-			t.Fatalf("the night stalled: %+v", wave)
-		}
-		time.Sleep(100 * time.Millisecond)
-		c.do("GET", path, c.admin, nil).json(t, &wave)
 	}
 }
 
