@@ -337,31 +337,17 @@ func lsQuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""
 // lsWaitPostgres polls until the server answers SELECT 1, the child exits,
 // the timeout passes or ctx is done.
 func lsWaitPostgres(ctx context.Context, u string, timeout time.Duration, exited <-chan struct{}) error {
-	deadline := time.Now().Add(timeout)
 	db, err := sql.Open("postgres", u+"&connect_timeout=2")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	for {
+	return lsWaitReady(ctx, timeout, 100*time.Millisecond, exited, func() error {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
 		var one int
-		err = db.QueryRowContext(cctx, "SELECT 1").Scan(&one)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-exited:
-			return errors.New("server exited")
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return db.QueryRowContext(cctx, "SELECT 1").Scan(&one)
+	})
 }
 
 func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, noSync bool, log *slog.Logger) error {
@@ -704,11 +690,17 @@ func lsStopRedis(ctx context.Context, pid int, child *lsChildProc, pidPath strin
 
 // lsWaitRedis sends PING until it gets +PONG.
 func lsWaitRedis(ctx context.Context, port int, timeout time.Duration, exited <-chan struct{}) error {
-	deadline := time.Now().Add(timeout)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	var err error
+	return lsWaitReady(ctx, timeout, 50*time.Millisecond, exited, func() error { return lsPingRedis(addr) })
+}
+
+// lsWaitReady polls ready until it succeeds, the timeout passes, ctx ends or
+// the server process exits.
+func lsWaitReady(ctx context.Context, timeout, every time.Duration, exited <-chan struct{}, ready func() error) error {
+	deadline := time.Now().Add(timeout)
 	for {
-		if err = lsPingRedis(addr); err == nil {
+		err := ready()
+		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -719,7 +711,7 @@ func lsWaitRedis(ctx context.Context, port int, timeout time.Duration, exited <-
 			return ctx.Err()
 		case <-exited:
 			return errors.New("server exited")
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }
