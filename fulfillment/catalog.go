@@ -5,7 +5,6 @@ package fulfillment
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -173,12 +172,7 @@ func ListSaleItems(ctx context.Context, q sqlx.QueryerContext, warehouseID int64
 
 // GetSaleItem loads one sale item.
 func GetSaleItem(ctx context.Context, q sqlx.QueryerContext, id int64) (SaleItem, error) {
-	var si SaleItem
-	err := sqlx.GetContext(ctx, q, &si, saleItemSelect+` WHERE si.id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return si, ErrSaleItemNotFound
-	}
-	return si, err
+	return platform.GetOne[SaleItem](ctx, q, ErrSaleItemNotFound, saleItemSelect+` WHERE si.id = $1`, id)
 }
 
 // Offer is one product to publish for sale.

@@ -98,11 +98,7 @@ func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date Date, n
 
 // GetWave loads a wave with its stage history.
 func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
-	var w Wave
-	err := sqlx.GetContext(ctx, q, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, ErrWaveNotFound
-	}
+	w, err := platform.GetOne[Wave](ctx, q, ErrWaveNotFound, `SELECT `+waveCols+` FROM waves WHERE id = $1`, id)
 	if err != nil {
 		return w, err
 	}

@@ -36,22 +36,12 @@ func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now t
 
 // GetWarehouse loads one warehouse.
 func GetWarehouse(ctx context.Context, q sqlx.QueryerContext, id int64) (Warehouse, error) {
-	var w Warehouse
-	err := sqlx.GetContext(ctx, q, &w, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, ErrWarehouseNotFound
-	}
-	return w, err
+	return platform.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
 }
 
 // WarehouseByCode loads one warehouse by its code.
 func WarehouseByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Warehouse, error) {
-	var w Warehouse
-	err := sqlx.GetContext(ctx, q, &w, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, ErrWarehouseNotFound
-	}
-	return w, err
+	return platform.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
 }
 
 // ListWarehouses returns every warehouse by id.
@@ -107,12 +97,7 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 
 // GetPoint loads one pickup point.
 func GetPoint(ctx context.Context, q sqlx.QueryerContext, id int64) (Point, error) {
-	var p Point
-	err := sqlx.GetContext(ctx, q, &p, `SELECT `+pointCols+` FROM pickup_points WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrPointNotFound
-	}
-	return p, err
+	return platform.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE id = $1`, id)
 }
 
 // ListPoints returns the pickup points of a warehouse (all when 0), by id.
@@ -125,12 +110,7 @@ func ListPoints(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) (
 
 // GetLeader loads one leader.
 func GetLeader(ctx context.Context, q sqlx.QueryerContext, id int64) (Leader, error) {
-	var l Leader
-	err := sqlx.GetContext(ctx, q, &l, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, ErrLeaderNotFound
-	}
-	return l, err
+	return platform.GetOne[Leader](ctx, q, ErrLeaderNotFound, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)
 }
 
 // LeaderSites loads, for each leader, the point they run and its warehouse.
@@ -254,12 +234,7 @@ func warehousesServing(ctx context.Context, q sqlx.QueryerContext, cell CellID) 
 
 // GetPointByCode loads one pickup point by its code.
 func GetPointByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Point, error) {
-	var p Point
-	err := sqlx.GetContext(ctx, q, &p, `SELECT `+pointCols+` FROM pickup_points WHERE code = $1`, code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrPointNotFound
-	}
-	return p, err
+	return platform.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE code = $1`, code)
 }
 
 // indexRows reads, in one snapshot, the points written by transactions with

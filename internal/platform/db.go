@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -109,4 +110,15 @@ func withDriverDefaults(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+// GetOne runs a query for one row into a T, answering notFound when there is
+// none: the shape of every "load one by key" in the stores.
+func GetOne[T any](ctx context.Context, q sqlx.QueryerContext, notFound error, query string, args ...any) (T, error) {
+	var v T
+	err := sqlx.GetContext(ctx, q, &v, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, notFound
+	}
+	return v, err
 }
