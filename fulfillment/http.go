@@ -34,8 +34,7 @@ func (h *Routes) RegisterLeader(r gin.IRouter) {
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
 func (h *Routes) RegisterOps(r gin.IRouter) {
-	read := h.auth.Require(platform.RoleWarehouse, platform.RoleOps)
-	write := h.auth.Require(platform.RoleOps)
+	read, write := h.auth.StaffAccess()
 	r.POST("/products", write, platform.Handle(h.saveProduct))
 	r.POST("/products/import", write, platform.Handle(h.importProducts))
 	r.GET("/products", read, platform.Handle(h.listProducts))

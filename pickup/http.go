@@ -30,8 +30,7 @@ func (h *Routes) RegisterLeader(r gin.IRouter) {
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
 func (h *Routes) RegisterOps(r gin.IRouter) {
-	read := h.auth.Require(platform.RoleWarehouse, platform.RoleOps)
-	write := h.auth.Require(platform.RoleOps)
+	read, write := h.auth.StaffAccess()
 	r.POST("/warehouses", write, platform.Handle(h.createWarehouse))
 	r.GET("/warehouses", read, platform.Handle(h.listWarehouses))
 	r.GET("/warehouses/:id", read, platform.Handle(h.getWarehouse))

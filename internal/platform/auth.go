@@ -204,6 +204,12 @@ func (a *Authenticator) Require(roles ...Role) gin.HandlerFunc {
 	}
 }
 
+// StaffAccess returns the two guards of the ops API, so every package applies
+// the same policy: read (warehouse, ops, admin) and write (ops, admin).
+func (a *Authenticator) StaffAccess() (read, write gin.HandlerFunc) {
+	return a.Require(RoleWarehouse, RoleOps), a.Require(RoleOps)
+}
+
 func admits(roles []Role, r Role) bool {
 	for _, want := range roles {
 		if want == r || (r == RoleAdmin && want != RoleLeader) {
