@@ -8,7 +8,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -81,9 +80,9 @@ func (p *Product) Validate() error {
 	switch {
 	case p.SKU == "" || len(p.SKU) > 40 || strings.ContainsAny(p.SKU, " \t\r\n,;\"'"):
 		return platform.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
-	case !printable(p.Name, 100):
+	case !platform.Printable(p.Name, 100):
 		return platform.InvalidField("name", "name is required: up to 100 printable characters")
-	case !printable(p.Unit, 10):
+	case !platform.Printable(p.Unit, 10):
 		return platform.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
 	case p.WeightG <= 0 || p.WeightG > MaxWeightG:
 		return platform.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
@@ -91,24 +90,12 @@ func (p *Product) Validate() error {
 		return platform.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
 	case p.Zone != Ambient && p.Zone != Chilled && p.Zone != Frozen:
 		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
-	case !printable(p.Bin, 20):
+	case !platform.Printable(p.Bin, 20):
 		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
 	case len(p.Category) > 50:
 		return platform.InvalidField("category", "category is too long")
 	}
 	return nil
-}
-
-func printable(s string, max int) bool {
-	if strings.TrimSpace(s) == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 const productCols = `id, sku, name, unit, weight_g, volume_ml, zone, bin, category, created_at`

@@ -43,7 +43,7 @@ func (v *VehicleType) Validate() error {
 	switch {
 	case v.Code == "" || len(v.Code) > 20:
 		return platform.InvalidField("code", "code is required, at most 20 characters")
-	case !printable(v.Name, 50):
+	case !platform.Printable(v.Name, 50):
 		return platform.InvalidField("name", "name is required, at most 50 characters")
 	case v.Count < 1 || v.Count > 1000:
 		return platform.InvalidField("count", "count must be between 1 and 1000")

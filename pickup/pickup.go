@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"groupbuy/internal/platform"
 )
@@ -122,16 +121,8 @@ func checkClock(field, s string) error {
 }
 
 func checkText(field, s string, max int) error {
-	if strings.TrimSpace(s) == "" {
-		return platform.InvalidField(field, "%s is required", field)
-	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return platform.InvalidField(field, "%s must be valid UTF-8 of at most %d characters", field, max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return platform.InvalidField(field, "%s must not contain control characters", field)
-		}
+	if !platform.Printable(s, max) {
+		return platform.InvalidField(field, "%s is required: up to %d characters, valid UTF-8 without control characters", field, max)
 	}
 	return nil
 }

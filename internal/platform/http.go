@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/lib/pq"
@@ -251,4 +252,19 @@ func ByID[T any](find func(ctx context.Context, id int64) (T, error)) gin.Handle
 		c.JSON(http.StatusOK, v)
 		return nil
 	})
+}
+
+// Printable reports whether s is a non-blank, valid UTF-8 text of at most
+// max characters without control characters: the rule for names, units and
+// bins that people read on screens and printouts.
+func Printable(s string, max int) bool {
+	if strings.TrimSpace(s) == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
