@@ -10,7 +10,7 @@ CREATE TABLE pickup_codes (
     code            text NOT NULL CHECK (code ~ '^[0-9]{6}$'),
     created_at      timestamptz NOT NULL,
     PRIMARY KEY (pickup_point_id, delivery_date, resident_id),
-    UNIQUE (pickup_point_id, delivery_date, code)
+    UNIQUE (pickup_point_id, code, delivery_date)  -- verification looks codes up by point
 );
 
 ALTER TABLE residents
@@ -22,7 +22,7 @@ ALTER TABLE residents
 -- its rows to be claimed again once the lease runs out.
 ALTER TABLE outbox
     ADD COLUMN attempts        integer NOT NULL DEFAULT 0,
-    ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',
+    ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT 'epoch',
     ADD COLUMN claimed_until   timestamptz,
     ADD COLUMN channel         text NOT NULL DEFAULT '',  -- the channel that delivered it
     ADD COLUMN last_error      text NOT NULL DEFAULT '',

@@ -26,6 +26,7 @@ func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
 // RegisterLeader adds the leader app routes (under /api/v1/leader).
 func (h *Routes) RegisterLeader(r gin.IRouter) {
 	r.GET("/me", platform.Handle(h.me))
+	r.PUT("/residents/:id/contact", platform.Handle(h.setContact))
 }
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
@@ -39,7 +40,33 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.GET("/pickup-points", read, platform.Handle(h.listPoints))
 	r.GET("/pickup-points/:id", read, platform.Handle(h.getPoint))
 	r.POST("/leaders/:id/tokens", write, platform.Handle(h.issueLeaderToken))
+	r.GET("/notices", read, platform.Handle(func(c *gin.Context) error {
+		stats, err := OutboxStats(c.Request.Context(), h.svc.db)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"kinds": stats})
+		return nil
+	}))
 	h.registerMap(r, read, write)
+}
+
+func (h *Routes) setContact(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in Contact
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	in.ResidentID = id
+	out, err := h.svc.SetContact(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 func (h *Routes) me(c *gin.Context) error {

@@ -14,7 +14,10 @@ type NoticeKind string
 
 // Notice kinds.
 const (
-	NoticeRefund NoticeKind = "refund"
+	NoticeArrival  NoticeKind = "arrival"  // parcels are at the point, with the pickup code
+	NoticeReminder NoticeKind = "reminder" // parcels still waiting in the evening
+	NoticeRefund   NoticeKind = "refund"   // units refunded, and why
+	NoticeReturn   NoticeKind = "return"   // not collected in time, sent back and refunded
 )
 
 // Notice is a message to a resident, queued in the outbox in the same
@@ -41,8 +44,8 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.T
 		}
 		residents[i], kinds[i], keys[i], payloads[i] = n.ResidentID, string(n.Kind), n.Key, string(b)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at)
-		SELECT r, k, d, p::jsonb, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(r, k, d, p)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at, next_attempt_at)
+		SELECT r, k, d, p::jsonb, $5, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(r, k, d, p)
 		ON CONFLICT (dedupe_key) DO NOTHING`, pq.Array(residents), pq.Array(kinds), pq.Array(keys), pq.Array(payloads), now)
 	if err != nil {
 		return 0, err

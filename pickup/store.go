@@ -291,3 +291,8 @@ func backfillCells(ctx context.Context, db *sqlx.DB, points []Point) error {
 		WHERE p.id = t.id AND p.h3_r9 IS NULL`, pq.Array(ids), pq.Array(r9), pq.Array(r8), pq.Array(r7))
 	return err
 }
+
+// PointOfLeader returns the id of the pickup point a leader runs.
+func PointOfLeader(ctx context.Context, q sqlx.QueryerContext, leaderID int64) (int64, error) {
+	return platform.GetOne[int64](ctx, q, ErrNoPoint, `SELECT id FROM pickup_points WHERE leader_id = $1`, leaderID)
+}

@@ -33,6 +33,38 @@ type Config struct {
 	// FontCJK and FontLatin are GROUPBUY_FONT_CJK / GROUPBUY_FONT_LATIN:
 	// TrueType files for printouts ("" for the Debian defaults).
 	FontCJK, FontLatin string
+	// Notify holds the notice channels' settings (GROUPBUY_NOTIFY_*,
+	// GROUPBUY_WEBHOOK_*, GROUPBUY_SMTP_*, GROUPBUY_SMS_*), read as text and
+	// checked by the notify package.
+	Notify NotifyEnv
+	// ReturnAfterDays is GROUPBUY_RETURN_AFTER_DAYS: uncollected parcels are
+	// returned and refunded after this many days (default 3).
+	ReturnAfterDays int
+	// RemindAt is GROUPBUY_REMIND_AT: the local time of the evening reminder.
+	RemindAt string
+	// CodeAttempts is GROUPBUY_CODE_ATTEMPTS: wrong pickup codes a leader may
+	// enter per minute before verification answers 429 (default 10).
+	CodeAttempts int
+}
+
+// NotifyEnv is the notice channels' configuration as the environment gives it.
+type NotifyEnv struct {
+	Channels      string        // GROUPBUY_NOTIFY_CHANNELS: fallback order, e.g. "webhook,sms,email"
+	QuietHours    string        // GROUPBUY_QUIET_HOURS: no SMS then, e.g. "21:00-08:00"
+	Lease         time.Duration // GROUPBUY_NOTICE_LEASE: how long a dispatcher holds claimed notices
+	WebhookURL    string        // GROUPBUY_WEBHOOK_URL
+	WebhookSecret string        // GROUPBUY_WEBHOOK_SECRET
+	SMTPHost      string        // GROUPBUY_SMTP_HOST
+	SMTPPort      int           // GROUPBUY_SMTP_PORT
+	SMTPUsername  string        // GROUPBUY_SMTP_USERNAME
+	SMTPPassword  string        // GROUPBUY_SMTP_PASSWORD
+	SMTPFrom      string        // GROUPBUY_SMTP_FROM
+	SMTPTLS       string        // GROUPBUY_SMTP_TLS: opportunistic, required, implicit
+	SMSEndpoint   string        // GROUPBUY_SMS_ENDPOINT (Aliyun SMS; default the public endpoint)
+	SMSKeyID      string        // GROUPBUY_SMS_ACCESS_KEY_ID
+	SMSKeySecret  string        // GROUPBUY_SMS_ACCESS_KEY_SECRET
+	SMSSignName   string        // GROUPBUY_SMS_SIGN_NAME
+	SMSTemplates  string        // GROUPBUY_SMS_TEMPLATES: "arrival=SMS_1,reminder=SMS_2,refund=SMS_3,return=SMS_4"
 }
 
 // DevLabelKey signs bag labels when GROUPBUY_LABEL_KEY is unset.
@@ -55,6 +87,40 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		IntakeWorkers: 2,
 		RouteBudget:   60 * time.Second,
 		SweepEvery:    time.Minute,
+		RemindAt:      getenv("GROUPBUY_REMIND_AT"),
+		Notify: NotifyEnv{
+			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
+			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),
+			SMTPHost: getenv("GROUPBUY_SMTP_HOST"), SMTPUsername: getenv("GROUPBUY_SMTP_USERNAME"),
+			SMTPPassword: getenv("GROUPBUY_SMTP_PASSWORD"), SMTPFrom: getenv("GROUPBUY_SMTP_FROM"), SMTPTLS: getenv("GROUPBUY_SMTP_TLS"),
+			SMSEndpoint: getenv("GROUPBUY_SMS_ENDPOINT"), SMSKeyID: getenv("GROUPBUY_SMS_ACCESS_KEY_ID"),
+			SMSKeySecret: getenv("GROUPBUY_SMS_ACCESS_KEY_SECRET"), SMSSignName: getenv("GROUPBUY_SMS_SIGN_NAME"),
+			SMSTemplates: getenv("GROUPBUY_SMS_TEMPLATES"),
+		},
+	}
+	for _, n := range []struct {
+		name     string
+		into     *int
+		min, max int
+	}{
+		{"GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60},
+		{"GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000},
+		{"GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535},
+	} {
+		if v := getenv(n.name); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < n.min || i > n.max {
+				return c, fmt.Errorf("%s: want %d to %d, got %q", n.name, n.min, n.max, v)
+			}
+			*n.into = i
+		}
+	}
+	if v := getenv("GROUPBUY_NOTICE_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, fmt.Errorf("GROUPBUY_NOTICE_LEASE: want a duration of at least 1s, got %q", v)
+		}
+		c.Notify.Lease = d
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"

@@ -69,6 +69,9 @@ func WriteError(c *gin.Context, err error) {
 		c.Header("Retry-After", "1")
 		Logger(c).Warn("unavailable", "err", err)
 	}
+	if s, ok := e.Details["retry_after_s"]; ok && e.Kind == TooMany {
+		c.Header("Retry-After", fmt.Sprint(s))
+	}
 	body := gin.H{"code": e.Code, "message": e.Message}
 	if e.Field != "" {
 		body["field"] = e.Field

@@ -1,0 +1,62 @@
+package pickup
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup/notify"
+)
+
+// ErrResidentNotFound answers a resident that is not the leader's.
+var ErrResidentNotFound = platform.Errorf(platform.NotFound, "resident_not_found", "resident not found at this pickup point")
+
+// Contact is how a resident may be reached.
+type Contact struct {
+	ResidentID int64    `json:"resident_id"`
+	Email      string   `json:"email"`
+	OptedOut   []string `json:"opt_out"`
+}
+
+// SetContact records a resident's e-mail and the channels they refuse, for
+// the leader of their pickup point.
+func (s *Service) SetContact(ctx context.Context, leaderID int64, c Contact) (Contact, error) {
+	if !validEmail(c.Email) {
+		return c, platform.InvalidField("email", "email must be an e-mail address or empty")
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.OptedOut {
+		if ch != notify.ChannelWebhook && ch != notify.ChannelSMS && ch != notify.ChannelEmail {
+			return c, platform.InvalidField(fmt.Sprintf("opt_out[%d]", i), "channels are webhook, sms and email")
+		}
+		if seen[ch] {
+			return c, platform.InvalidField(fmt.Sprintf("opt_out[%d]", i), "%s appears twice", ch)
+		}
+		seen[ch] = true
+	}
+	if c.OptedOut == nil {
+		c.OptedOut = []string{}
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE residents r SET email = $3, opted_out = $4
+		FROM pickup_points p WHERE r.id = $1 AND p.id = r.pickup_point_id AND p.leader_id = $2`,
+		c.ResidentID, leaderID, c.Email, pq.Array(c.OptedOut))
+	if err != nil {
+		return c, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return c, ErrResidentNotFound
+	}
+	return c, nil
+}
+
+// validEmail accepts "" (none) or one bare address.
+func validEmail(s string) bool {
+	if s == "" {
+		return true
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 200
+}
