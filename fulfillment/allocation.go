@@ -169,8 +169,9 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 	for _, l := range lines {
 		bySKU[l.SaleItemID] = append(bySKU[l.SaleItemID], l)
 	}
-	var cutIDs, cutQty, rOrder, rLine, rResident, rQty, rAmount []int64
-	perResident := map[int64][]map[string]any{}
+	var cutIDs, cutQty []int64
+	var refunds refundRows
+	perResident := map[int64][]noticeItem{}
 	var residents []int64
 	for _, s := range short {
 		cuts := cutLines(w.AllocationPolicy, s.Received, bySKU[s.ID])
@@ -180,13 +181,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 				continue
 			}
 			cutIDs, cutQty = append(cutIDs, l.LineID), append(cutQty, c)
-			rOrder, rLine, rResident = append(rOrder, l.OrderID), append(rLine, l.LineID), append(rResident, l.ResidentID)
-			rQty, rAmount = append(rQty, c), append(rAmount, c*l.PriceFen)
+			refunds.add(l.OrderID, l.LineID, l.ResidentID, ReasonShortage, c, c*l.PriceFen)
 			if _, ok := perResident[l.ResidentID]; !ok {
 				residents = append(residents, l.ResidentID)
 			}
 			perResident[l.ResidentID] = append(perResident[l.ResidentID],
-				map[string]any{"order_id": l.OrderID, "sku": l.SKU, "name": l.Name, "quantity": c, "amount_fen": c * l.PriceFen})
+				noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: ReasonShortage})
 		}
 	}
 	progress(2, 4)
@@ -196,24 +196,14 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 			pq.Array(cutIDs), pq.Array(cutQty), waveID); err != nil {
 			return false, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
-			SELECT $1, o, l, r, 'shortage', q, a, $7 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[]) AS t(o, l, r, q, a)
-			ON CONFLICT (order_line_id, reason) DO NOTHING`,
-			waveID, pq.Array(rOrder), pq.Array(rLine), pq.Array(rResident), pq.Array(rQty), pq.Array(rAmount), now); err != nil {
-			return false, err
-		}
+	}
+	if err := refunds.insert(ctx, tx, waveID, now); err != nil {
+		return false, err
 	}
 	progress(3, 4)
 	notices := make([]pickup.Notice, 0, len(residents))
 	for _, r := range residents {
-		var total int64
-		for _, it := range perResident[r] {
-			total += it["amount_fen"].(int64)
-		}
-		notices = append(notices, pickup.Notice{ResidentID: r, Kind: pickup.NoticeRefund,
-			Key: fmt.Sprintf("refund:shortage:%d:%d", waveID, r),
-			Payload: map[string]any{"reason": "shortage", "wave_id": waveID, "delivery_date": w.DeliveryDate.String(),
-				"items": perResident[r], "amount_fen": total}})
+		notices = append(notices, refundNotice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
 	}
 	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
 		return false, err

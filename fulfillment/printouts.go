@@ -30,7 +30,7 @@ const (
 // Printout errors.
 var (
 	ErrPrintoutNotReady = platform.Errorf(platform.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
-	ErrRouteNotFound    = platform.Errorf(platform.NotFound, "route_not_found", "no route with this code in the wave")
+	ErrRouteNotFound    = platform.Errorf(platform.NotFound, "route_not_found", "no such route in the wave")
 )
 
 // Printout is a rendered printout as stored.

@@ -536,7 +536,8 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 	return true, finishStage(ctx, tx, waveID, StageRoute, now, int64(served), int64(plan.stops))
 }
 
-// readyWave marks a routed wave ready for dispatch.
+// readyWave marks a routed wave ready for dispatch, with one delivery per
+// pickup point for the leaders to receive.
 func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'ready', updated_at = $2 WHERE id = $1 AND state = 'routed'`, waveID, now)
 	if err != nil {
@@ -544,6 +545,9 @@ func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ 
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
+	}
+	if err := makeDeliveries(ctx, tx, waveID); err != nil {
+		return false, err
 	}
 	return true, finishStage(ctx, tx, waveID, StageReady, now, 1, 1)
 }

@@ -53,9 +53,12 @@ type Wave struct {
 	AllocationPolicy Policy        `db:"allocation_policy" json:"allocation_policy"`
 	ReceiptsFinal    bool          `db:"receipts_final" json:"receipts_final"`
 	Refunds          RefundSummary `db:"-" json:"refunds"`
-	CreatedAt        time.Time     `db:"created_at" json:"created_at"`
-	UpdatedAt        time.Time     `db:"updated_at" json:"updated_at"`
-	Stages           []WaveStage   `db:"-" json:"stages"`
+	// The last mile: the first truck out, and the last stop reached.
+	DispatchedAt *time.Time  `db:"dispatched_at" json:"dispatched_at,omitempty"`
+	DeliveredAt  *time.Time  `db:"delivered_at" json:"delivered_at,omitempty"`
+	CreatedAt    time.Time   `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time   `db:"updated_at" json:"updated_at"`
+	Stages       []WaveStage `db:"-" json:"stages"`
 }
 
 // WaveStage is the history of one stage of a wave.
@@ -76,7 +79,7 @@ var (
 )
 
 const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
-	allocation_policy, receipts_final, created_at, updated_at`
+	allocation_policy, receipts_final, dispatched_at, delivered_at, created_at, updated_at`
 
 // RefundSummary totals a wave's refunds.
 type RefundSummary struct {

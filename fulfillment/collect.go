@@ -1,0 +1,219 @@
+package fulfillment
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// Pickups is where residents collect their parcels (核销): leaders verify
+// pickup codes and mark lines collected; the evening sweep reminds and,
+// after a few days, returns what nobody collected.
+type Pickups struct {
+	db      *sqlx.DB
+	clock   platform.Clock
+	limiter *platform.Limiter
+	log     *slog.Logger
+	opt     PickupOptions
+}
+
+// PickupOptions tune reminders and returns.
+type PickupOptions struct {
+	// ReturnAfterDays: parcels still waiting at the end of the Nth day after
+	// delivery go back to the warehouse and are refunded (default 3).
+	ReturnAfterDays int
+	// RemindAt is the local time of the evening reminder (default 19:00);
+	// reminders go out during the two hours after it.
+	RemindAt string
+}
+
+// NewPickups returns the pickup desk; limiter counts wrong codes per leader.
+func NewPickups(db *sqlx.DB, clock platform.Clock, limiter *platform.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
+	if opt.ReturnAfterDays <= 0 {
+		opt.ReturnAfterDays = 3
+	}
+	if opt.RemindAt == "" {
+		opt.RemindAt = "19:00"
+	}
+	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt}
+}
+
+// ParcelState is where one parcel line stands.
+type ParcelState string
+
+// Parcel line states.
+const (
+	ParcelReady     ParcelState = "ready"
+	ParcelCollected ParcelState = "collected"
+	ParcelReturned  ParcelState = "returned"
+)
+
+// Parcel is what one resident collects at a point for one delivery date.
+type Parcel struct {
+	ResidentID   int64        `json:"resident_id"`
+	ResidentName string       `json:"resident_name"`
+	Phone        string       `json:"phone"` // masked: 138****5678
+	DeliveryDate Date         `json:"delivery_date"`
+	Lines        []ParcelLine `json:"lines"`
+}
+
+// ParcelLine is one order line of a parcel.
+type ParcelLine struct {
+	OrderLineID  int64       `db:"order_line_id" json:"order_line_id"`
+	OrderID      int64       `db:"order_id" json:"order_id"`
+	ResidentID   int64       `db:"resident_id" json:"-"`
+	DeliveryDate Date        `db:"delivery_date" json:"-"`
+	SKU          string      `db:"sku" json:"sku"`
+	Name         string      `db:"name" json:"name"`
+	Unit         string      `db:"unit" json:"unit"`
+	Quantity     int64       `db:"ready" json:"quantity"`
+	State        ParcelState `db:"state" json:"state"`
+	CollectedAt  *time.Time  `db:"collected_at" json:"collected_at,omitempty"`
+}
+
+// Errors of pickup.
+var (
+	ErrUnknownCode    = platform.Errorf(platform.NotFound, "unknown_code", "no parcel at this pickup point has this code")
+	ErrUnknownLine    = platform.Errorf(platform.Unprocessable, "unknown_line", "the order line is not in this code's parcels")
+	ErrParcelReturned = platform.Errorf(platform.Conflict, "parcel_returned", "the parcel was returned to the warehouse and refunded")
+)
+
+// maskPhone shows a leader enough of a phone to recognise the resident.
+func maskPhone(p string) string {
+	if len(p) < 7 {
+		return p
+	}
+	return p[:3] + "****" + p[len(p)-4:]
+}
+
+// holders resolves a code at the leader's point, counting a wrong code
+// against the leader's limit. A leader past the limit is refused before the
+// lookup, so codes cannot be guessed by trying them all.
+func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) (int64, []pickup.PickupCode, error) {
+	if !pickup.ValidCodeFormat(code) {
+		return 0, nil, platform.InvalidField("code", "code must be 6 digits")
+	}
+	key := itoa(int(leaderID))
+	now := p.clock.Now()
+	if err := p.limiter.Check(ctx, key, now); err != nil {
+		return 0, nil, err
+	}
+	point, err := pickup.PointOfLeader(ctx, q, leaderID)
+	if err != nil {
+		return 0, nil, err
+	}
+	hs, err := pickup.CodeHolders(ctx, q, point, code)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(hs) == 0 {
+		if err := p.limiter.Hit(ctx, key, now); err != nil {
+			// Redis down must not stop pickups; the count is lost, not the pickup.
+			p.log.Warn("pickup code limiter", "err", err)
+		}
+		return 0, nil, ErrUnknownCode
+	}
+	return point, hs, nil
+}
+
+const parcelSelect = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.delivery_date, p.sku, p.name, p.unit,
+	pl.ready, pl.state, pl.collected_at
+	FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id
+	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
+	WHERE pl.pickup_point_id = $1 AND (pl.resident_id, pl.delivery_date) IN (SELECT * FROM unnest($2::bigint[], $3::date[]))`
+
+func parcelArgs(point int64, hs []pickup.PickupCode) []any {
+	rs, ds := make([]int64, len(hs)), make([]string, len(hs))
+	for i, h := range hs {
+		rs[i], ds[i] = h.ResidentID, h.DeliveryDate.Format(time.DateOnly)
+	}
+	return []any{point, pq.Array(rs), pq.Array(ds)}
+}
+
+// parcels loads the parcels of the code's holders, by date.
+func parcels(ctx context.Context, q sqlx.QueryerContext, point int64, hs []pickup.PickupCode) ([]Parcel, error) {
+	var lines []ParcelLine
+	if err := sqlx.SelectContext(ctx, q, &lines, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`, parcelArgs(point, hs)...); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(hs))
+	for i, h := range hs {
+		ids[i] = h.ResidentID
+	}
+	people, err := pickup.ResidentsByID(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := []Parcel{}
+	for _, h := range hs {
+		r := people[h.ResidentID]
+		pc := Parcel{ResidentID: r.ID, ResidentName: r.Name, Phone: maskPhone(r.Phone), DeliveryDate: Date{h.DeliveryDate}, Lines: []ParcelLine{}}
+		for _, l := range lines {
+			if l.ResidentID == h.ResidentID && l.DeliveryDate.Equal(h.DeliveryDate) {
+				pc.Lines = append(pc.Lines, l)
+			}
+		}
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+// Verify shows the parcels a pickup code opens at the leader's point.
+func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Parcel, error) {
+	point, hs, err := p.holders(ctx, p.db, leaderID, code)
+	if err != nil {
+		return nil, err
+	}
+	return parcels(ctx, p.db, point, hs)
+}
+
+// Collect marks a code's waiting parcel lines collected (all, or the lines
+// named) and accrues the leader's commission on them, in one transaction.
+// Lines already collected stay as they are, so a repeated confirmation
+// changes nothing.
+func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, lineIDs []int64) ([]Parcel, error) {
+	var out []Parcel
+	err := platform.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+		point, hs, err := p.holders(ctx, tx, leaderID, code)
+		if err != nil {
+			return err
+		}
+		var lines []ParcelLine
+		if err := tx.SelectContext(ctx, &lines, parcelSelect+` ORDER BY pl.order_line_id FOR UPDATE OF pl`, parcelArgs(point, hs)...); err != nil {
+			return err
+		}
+		var take []int64
+		for _, l := range lines {
+			if l.State == ParcelReady && (len(lineIDs) == 0 || slices.Contains(lineIDs, l.OrderLineID)) {
+				take = append(take, l.OrderLineID)
+			}
+		}
+		for _, id := range lineIDs {
+			i := slices.IndexFunc(lines, func(l ParcelLine) bool { return l.OrderLineID == id })
+			switch {
+			case i < 0:
+				return ErrUnknownLine.With("order_line_id", id)
+			case lines[i].State == ParcelReturned:
+				return ErrParcelReturned.With("order_line_id", id)
+			}
+		}
+		now := p.clock.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'collected', collected_at = $2
+			WHERE order_line_id = ANY($1) AND state = 'ready'`, pq.Array(take), now); err != nil {
+			return err
+		}
+		if _, err := AccrueCommission(ctx, tx, take, now); err != nil {
+			return err
+		}
+		out, err = parcels(ctx, tx, point, hs)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,492 @@
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// Leader commission (团长佣金): a leader earns a share, in basis points, of
+// what residents collect at their pickup point. The ledger is only appended
+// to: an accrual when a line is collected, a negative reversal when ops grant
+// an after-sale refund on it.
+
+// CommissionScope says what a commission rate applies to.
+type CommissionScope string
+
+// The scopes of a rate; the most specific one applies to a line.
+const (
+	ScopeDefault  CommissionScope = "default"
+	ScopeCategory CommissionScope = "category"
+	ScopeProduct  CommissionScope = "product"
+)
+
+// MaxRateBP is a rate of 100 %.
+const MaxRateBP = 10_000
+
+// CommissionKind tells an accrual from a reversal in the ledger.
+type CommissionKind string
+
+// The kinds of ledger entries.
+const (
+	CommissionAccrual  CommissionKind = "accrual"
+	CommissionReversal CommissionKind = "reversal"
+)
+
+// SourceCollect is the source of every accrual; a reversal's source is
+// "refund:<refund id>".
+const SourceCollect = "collect"
+
+// MaxCommissionDays bounds the date range a leader may ask for at once.
+const MaxCommissionDays = 366
+
+// Errors of commission and after-sale refunds.
+var (
+	ErrOrderLineNotFound = platform.Errorf(platform.NotFound, "order_line_not_found", "order line not found")
+	ErrNotCollected      = platform.Errorf(platform.Conflict, "not_collected", "the line has not been collected; after-sale refunds are for collected lines")
+	ErrAlreadyRefunded   = platform.Errorf(platform.Conflict, "already_refunded", "this line already has an after-sale refund")
+)
+
+// CommissionRateKey names what a rate applies to: everything, a product
+// category, or one product.
+type CommissionRateKey struct {
+	Scope     CommissionScope
+	Category  string
+	ProductID int64
+}
+
+// Validate checks the key's fields agree with its scope.
+func (k *CommissionRateKey) Validate() error {
+	k.Category = strings.TrimSpace(k.Category)
+	switch k.Scope {
+	case ScopeDefault:
+		if k.Category != "" || k.ProductID != 0 {
+			return platform.InvalidField("scope", "the default rate takes neither category nor product_id")
+		}
+	case ScopeCategory:
+		if k.Category == "" || len(k.Category) > 50 || !platform.Printable(k.Category, 50) {
+			return platform.InvalidField("category", "category is required for scope category: up to 50 printable characters")
+		}
+		if k.ProductID != 0 {
+			return platform.InvalidField("product_id", "a category rate takes no product_id")
+		}
+	case ScopeProduct:
+		if k.ProductID <= 0 {
+			return platform.InvalidField("product_id", "product_id is required for scope product")
+		}
+		if k.Category != "" {
+			return platform.InvalidField("category", "a product rate takes no category")
+		}
+	default:
+		return platform.InvalidField("scope", "scope must be default, category or product")
+	}
+	return nil
+}
+
+// CommissionRate is a rate in basis points (1 bp = 0.01 %) for a scope.
+type CommissionRate struct {
+	Scope     CommissionScope `db:"scope" json:"scope"`
+	Category  string          `db:"category" json:"category,omitempty"`
+	ProductID int64           `db:"product_id" json:"product_id,omitempty"`
+	SKU       string          `db:"sku" json:"sku,omitempty"`   // of the product, for scope product
+	Name      string          `db:"name" json:"name,omitempty"` // of the product, for scope product
+	RateBP    int64           `db:"rate_bp" json:"rate_bp"`
+	UpdatedAt time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+const rateSelect = `SELECT r.scope, r.category, coalesce(r.product_id, 0) AS product_id,
+	coalesce(p.sku, '') AS sku, coalesce(p.name, '') AS name, r.rate_bp, r.updated_at
+	FROM commission_rates r LEFT JOIN products p ON p.id = r.product_id`
+
+// SetCommissionRate creates or changes the rate of a key. It changes what
+// later accruals earn; entries already in the ledger keep their rate.
+func SetCommissionRate(ctx context.Context, q sqlx.ExtContext, key CommissionRateKey, rateBP int64, now time.Time) (CommissionRate, error) {
+	if err := key.Validate(); err != nil {
+		return CommissionRate{}, err
+	}
+	if rateBP < 0 || rateBP > MaxRateBP {
+		return CommissionRate{}, platform.InvalidField("rate_bp", "rate_bp must be between 0 and %d basis points (100 %%)", MaxRateBP)
+	}
+	product := sql.NullInt64{Int64: key.ProductID, Valid: key.ProductID != 0}
+	const upsert = `INSERT INTO commission_rates (scope, category, product_id, rate_bp, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (scope, category, coalesce(product_id, 0)) DO UPDATE SET rate_bp = EXCLUDED.rate_bp, updated_at = EXCLUDED.updated_at
+		RETURNING id`
+	var id int64
+	err := sqlx.GetContext(ctx, q, &id, upsert, string(key.Scope), key.Category, product, rateBP, now)
+	if platform.IsForeignKeyViolation(err) {
+		return CommissionRate{}, platform.Errorf(platform.Unprocessable, "unknown_product", "no product with id %d", key.ProductID)
+	}
+	if err != nil {
+		return CommissionRate{}, err
+	}
+	var out CommissionRate
+	err = sqlx.GetContext(ctx, q, &out, rateSelect+` WHERE r.id = $1`, id)
+	return out, err
+}
+
+// ListCommissionRates returns every rate: the default, then categories, then
+// products by SKU.
+func ListCommissionRates(ctx context.Context, q sqlx.QueryerContext) ([]CommissionRate, error) {
+	out := []CommissionRate{}
+	err := sqlx.SelectContext(ctx, q, &out, rateSelect+`
+		ORDER BY CASE r.scope WHEN 'default' THEN 0 WHEN 'category' THEN 1 ELSE 2 END, r.category, p.sku`)
+	return out, err
+}
+
+// AccrueCommission books the accrual of each given line that is collected:
+// base = ready units × price, at the most specific rate now in force, the
+// amount rounded down to the fen. Lines not collected, and lines already
+// accrued, are skipped, so calling it again books nothing. It returns the
+// number of accruals booked. The collect flow calls it in its transaction.
+func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now time.Time) (int64, error) {
+	if len(lineIDs) == 0 {
+		return 0, nil
+	}
+	// One statement for any number of lines; the rate joins hit the unique
+	// key of commission_rates, so each matches at most one row.
+	const q = `INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source,
+			quantity, base_fen, rate_bp, amount_fen, created_at)
+		SELECT o.leader_id, o.pickup_point_id, ol.id, o.delivery_date, 'accrual', 'collect',
+			pl.ready, pl.ready * ol.price_fen, r.rate_bp, pl.ready * ol.price_fen * r.rate_bp / 10000, $2
+		FROM parcel_lines pl
+		JOIN order_lines ol ON ol.id = pl.order_line_id
+		JOIN orders o ON o.id = ol.order_id
+		JOIN sale_items si ON si.id = ol.sale_item_id
+		JOIN products p ON p.id = si.product_id
+		LEFT JOIN commission_rates rp ON rp.scope = 'product' AND rp.category = '' AND coalesce(rp.product_id, 0) = p.id
+		LEFT JOIN commission_rates rc ON rc.scope = 'category' AND rc.category = p.category AND coalesce(rc.product_id, 0) = 0
+		LEFT JOIN commission_rates rd ON rd.scope = 'default' AND rd.category = '' AND coalesce(rd.product_id, 0) = 0
+		CROSS JOIN LATERAL (SELECT coalesce(rp.rate_bp, rc.rate_bp, rd.rate_bp, 0)::bigint AS rate_bp) r
+		WHERE pl.order_line_id = ANY($1) AND pl.state = 'collected'
+		ORDER BY ol.id
+		ON CONFLICT (order_line_id, source) DO NOTHING`
+	res, err := tx.ExecContext(ctx, q, pq.Array(lineIDs), now)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// CommissionEntry is one row of the commission ledger, with the order line's
+// order and product.
+type CommissionEntry struct {
+	ID            int64          `db:"id" json:"id"`
+	LeaderID      int64          `db:"leader_id" json:"leader_id"`
+	PickupPointID int64          `db:"pickup_point_id" json:"pickup_point_id"`
+	OrderID       int64          `db:"order_id" json:"order_id"`
+	OrderLineID   int64          `db:"order_line_id" json:"order_line_id"`
+	DeliveryDate  Date           `db:"delivery_date" json:"delivery_date"`
+	Kind          CommissionKind `db:"kind" json:"kind"`
+	Source        string         `db:"source" json:"source"`
+	SKU           string         `db:"sku" json:"sku"`
+	Name          string         `db:"name" json:"name"`
+	Quantity      int64          `db:"quantity" json:"quantity"`
+	BaseFen       int64          `db:"base_fen" json:"base_fen"`
+	RateBP        int64          `db:"rate_bp" json:"rate_bp"`
+	AmountFen     int64          `db:"amount_fen" json:"amount_fen"` // negative for reversals
+	CreatedAt     time.Time      `db:"created_at" json:"created_at"`
+}
+
+const entryCols = `e.id, e.leader_id, e.pickup_point_id, ol.order_id, e.order_line_id, e.delivery_date, e.kind, e.source,
+	p.sku, p.name, e.quantity, e.base_fen, e.rate_bp, e.amount_fen, e.created_at`
+
+const entryJoins = ` JOIN order_lines ol ON ol.id = e.order_line_id
+	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`
+
+// AfterSaleRefund is a refund (售后) ops granted on a collected line, with the
+// commission it took back from the leader.
+type AfterSaleRefund struct {
+	RefundID    int64           `json:"refund_id"`
+	WaveID      int64           `json:"wave_id"`
+	OrderID     int64           `json:"order_id"`
+	OrderLineID int64           `json:"order_line_id"`
+	ResidentID  int64           `json:"resident_id"`
+	SKU         string          `json:"sku"`
+	Name        string          `json:"name"`
+	Quantity    int64           `json:"quantity"`
+	AmountFen   int64           `json:"amount_fen"`
+	CreatedAt   time.Time       `json:"created_at"`
+	Reversal    CommissionEntry `json:"commission_reversal"`
+}
+
+// RefundAfterSale grants an after-sale refund of quantity units of a
+// collected line inside tx: the refund row, the reversal of the matching
+// share of the leader's accrual (rounded so a full refund reverses it
+// exactly), and the resident's refund notice. A line gets at most one.
+func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
+	if quantity < 1 || quantity > MaxQuantity {
+		return AfterSaleRefund{}, platform.InvalidField("quantity", "quantity must be between 1 and the units collected")
+	}
+	var line struct {
+		OrderID      int64         `db:"order_id"`
+		ResidentID   int64         `db:"resident_id"`
+		DeliveryDate Date          `db:"delivery_date"`
+		WaveID       sql.NullInt64 `db:"wave_id"`
+		PriceFen     int64         `db:"price_fen"`
+		SKU          string        `db:"sku"`
+		Name         string        `db:"name"`
+		State        string        `db:"state"`
+		Ready        int64         `db:"ready"`
+	}
+	// The parcel line's lock orders this against the collect flow and a
+	// second refund of the same line, which then sees this one.
+	const load = `SELECT ol.order_id, o.resident_id, o.delivery_date, w.id AS wave_id, ol.price_fen, p.sku, p.name, pl.state, pl.ready
+		FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id JOIN orders o ON o.id = ol.order_id
+		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
+		LEFT JOIN waves w ON w.warehouse_id = o.warehouse_id AND w.delivery_date = o.delivery_date
+		WHERE pl.order_line_id = $1 FOR NO KEY UPDATE OF pl`
+	err := tx.GetContext(ctx, &line, load, lineID)
+	if errors.Is(err, sql.ErrNoRows) {
+		var exists bool
+		if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM order_lines WHERE id = $1)`, lineID); err != nil {
+			return AfterSaleRefund{}, err
+		}
+		if !exists {
+			return AfterSaleRefund{}, ErrOrderLineNotFound
+		}
+		return AfterSaleRefund{}, ErrNotCollected
+	}
+	if err != nil {
+		return AfterSaleRefund{}, err
+	}
+	if line.State != "collected" {
+		return AfterSaleRefund{}, ErrNotCollected.With("state", line.State)
+	}
+	if quantity > line.Ready {
+		return AfterSaleRefund{}, platform.Errorf(platform.Unprocessable, "quantity_exceeds_collected",
+			"the resident collected %d units; at most that many can be refunded", line.Ready).With("collected", line.Ready)
+	}
+	if !line.WaveID.Valid {
+		return AfterSaleRefund{}, fmt.Errorf("order %d has no wave", line.OrderID)
+	}
+	var refunded bool
+	if err := tx.GetContext(ctx, &refunded, `SELECT EXISTS (SELECT 1 FROM refunds WHERE order_line_id = $1 AND reason = 'after_sale')`,
+		lineID); err != nil {
+		return AfterSaleRefund{}, err
+	}
+	if refunded {
+		return AfterSaleRefund{}, ErrAlreadyRefunded
+	}
+	// A line collected before its accrual was booked (or before commission
+	// existed) is accrued now, so the reversal has something to reverse.
+	if _, err := AccrueCommission(ctx, tx, []int64{lineID}, now); err != nil {
+		return AfterSaleRefund{}, err
+	}
+	out := AfterSaleRefund{WaveID: line.WaveID.Int64, OrderID: line.OrderID, OrderLineID: lineID, ResidentID: line.ResidentID,
+		SKU: line.SKU, Name: line.Name, Quantity: quantity, AmountFen: quantity * line.PriceFen, CreatedAt: now}
+	err = tx.GetContext(ctx, &out.RefundID, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		VALUES ($1, $2, $3, $4, 'after_sale', $5, $6, $7) RETURNING id`,
+		out.WaveID, out.OrderID, lineID, out.ResidentID, quantity, out.AmountFen, now)
+	if platform.IsUniqueViolation(err, "") {
+		return AfterSaleRefund{}, ErrAlreadyRefunded
+	}
+	if err != nil {
+		return AfterSaleRefund{}, err
+	}
+	// floor(accrual × quantity / accrued units): the accrual is never
+	// negative, so integer division rounds down, and quantity = all units
+	// gives back exactly the accrual.
+	const reverse = `WITH e AS (
+			INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source,
+				quantity, base_fen, rate_bp, amount_fen, created_at)
+			SELECT leader_id, pickup_point_id, order_line_id, delivery_date, 'reversal', $2,
+				$3::bigint, $4::bigint, rate_bp, -(amount_fen * $3::bigint / quantity), $5
+			FROM commission_entries WHERE order_line_id = $1 AND source = 'collect'
+			RETURNING *)
+		SELECT ` + entryCols + ` FROM e` + entryJoins
+	err = tx.GetContext(ctx, &out.Reversal, reverse, lineID, "refund:"+strconv.FormatInt(out.RefundID, 10),
+		quantity, quantity*line.PriceFen, now)
+	if err != nil {
+		return AfterSaleRefund{}, fmt.Errorf("reverse commission of line %d: %w", lineID, err)
+	}
+	notice := refundNotice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []noticeItem{{
+		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: ReasonAfterSale}})
+	if _, err := pickup.QueueNotices(ctx, tx, []pickup.Notice{notice}, now); err != nil {
+		return AfterSaleRefund{}, err
+	}
+	return out, nil
+}
+
+// RefundAfterSale grants an after-sale refund in one transaction.
+func (s *Service) RefundAfterSale(ctx context.Context, lineID, quantity int64) (AfterSaleRefund, error) {
+	var out AfterSaleRefund
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = RefundAfterSale(ctx, tx, lineID, quantity, s.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// SetCommissionRate creates or changes a commission rate.
+func (s *Service) SetCommissionRate(ctx context.Context, key CommissionRateKey, rateBP int64) (CommissionRate, error) {
+	return SetCommissionRate(ctx, s.db, key, rateBP, s.clock.Now())
+}
+
+// CommissionTotals sums ledger entries: accrued is what collections earned,
+// reversed what after-sale refunds took back (zero or negative), net their sum.
+type CommissionTotals struct {
+	Entries     int64 `db:"entries" json:"entries"`
+	AccruedFen  int64 `db:"accrued_fen" json:"accrued_fen"`
+	ReversedFen int64 `db:"reversed_fen" json:"reversed_fen"`
+	NetFen      int64 `db:"net_fen" json:"net_fen"`
+}
+
+const totalsCols = `count(*) AS entries,
+	coalesce(sum(amount_fen) FILTER (WHERE kind = 'accrual'), 0) AS accrued_fen,
+	coalesce(sum(amount_fen) FILTER (WHERE kind = 'reversal'), 0) AS reversed_fen,
+	coalesce(sum(amount_fen), 0) AS net_fen`
+
+// CommissionFilter selects a leader's entries by delivery date, inclusive,
+// a page at a time.
+type CommissionFilter struct {
+	LeaderID int64
+	From, To Date
+	AfterID  int64 // entries with a larger id
+	Limit    int   // 1..1000; 0 means 500
+}
+
+// CheckCommissionRange refuses a range that is reversed or longer than
+// MaxCommissionDays.
+func CheckCommissionRange(from, to Date) error {
+	if to.Before(from.Time) {
+		return platform.InvalidField("to", "to must not be before from")
+	}
+	if days := int(to.Sub(from.Time).Hours()/24) + 1; days > MaxCommissionDays {
+		return platform.InvalidField("to", "the range may span at most %d days", MaxCommissionDays)
+	}
+	return nil
+}
+
+// CommissionPage is a page of a leader's entries, with totals over the whole range.
+type CommissionPage struct {
+	LeaderID int64             `json:"leader_id"`
+	From     Date              `json:"from"`
+	To       Date              `json:"to"`
+	Totals   CommissionTotals  `json:"totals"`
+	Entries  []CommissionEntry `json:"entries"`
+	NextID   int64             `json:"next_after_id,omitempty"`
+	HasMore  bool              `json:"has_more"`
+}
+
+// LeaderCommissions returns a leader's entries for delivery dates in
+// [From, To], in ledger order, with totals over the range.
+func LeaderCommissions(ctx context.Context, q sqlx.QueryerContext, f CommissionFilter) (CommissionPage, error) {
+	if err := CheckCommissionRange(f.From, f.To); err != nil {
+		return CommissionPage{}, err
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 500
+	}
+	page := CommissionPage{LeaderID: f.LeaderID, From: f.From, To: f.To, Entries: []CommissionEntry{}}
+	if err := sqlx.GetContext(ctx, q, &page.Totals, `SELECT `+totalsCols+` FROM commission_entries
+		WHERE leader_id = $1 AND delivery_date BETWEEN $2 AND $3`, f.LeaderID, f.From, f.To); err != nil {
+		return page, err
+	}
+	// One more than the limit tells whether another page exists.
+	if err := sqlx.SelectContext(ctx, q, &page.Entries, `SELECT `+entryCols+` FROM commission_entries e`+entryJoins+`
+		WHERE e.leader_id = $1 AND e.delivery_date BETWEEN $2 AND $3 AND e.id > $4 ORDER BY e.id LIMIT $5`,
+		f.LeaderID, f.From, f.To, f.AfterID, f.Limit+1); err != nil {
+		return page, err
+	}
+	if len(page.Entries) > f.Limit {
+		page.Entries, page.HasMore = page.Entries[:f.Limit], true
+		page.NextID = page.Entries[f.Limit-1].ID
+	}
+	return page, nil
+}
+
+// CommissionStatementDoc is a leader's monthly commission statement: every
+// entry of the month's delivery dates and their totals.
+type CommissionStatementDoc struct {
+	Leader  pickup.Leader     `json:"leader"`
+	Month   string            `json:"month"` // YYYY-MM
+	Entries []CommissionEntry `json:"entries"`
+	Totals  CommissionTotals  `json:"totals"`
+}
+
+// ParseMonth reads YYYY-MM as the first day of that month, naming field in
+// its error.
+func ParseMonth(field, s string) (Date, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return Date{}, platform.InvalidField(field, "%s must be a month YYYY-MM, got %q", field, s)
+	}
+	return Date{t}, nil
+}
+
+// CommissionStatement returns a leader's statement for the month holding
+// month (by delivery date), in date and ledger order.
+func CommissionStatement(ctx context.Context, q sqlx.QueryerContext, leaderID int64, month Date) (CommissionStatementDoc, error) {
+	leader, err := pickup.GetLeader(ctx, q, leaderID)
+	if err != nil {
+		return CommissionStatementDoc{}, err
+	}
+	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from, to := Date{first}, Date{first.AddDate(0, 1, -1)}
+	doc := CommissionStatementDoc{Leader: leader, Month: first.Format("2006-01"), Entries: []CommissionEntry{}}
+	if err := sqlx.SelectContext(ctx, q, &doc.Entries, `SELECT `+entryCols+` FROM commission_entries e`+entryJoins+`
+		WHERE e.leader_id = $1 AND e.delivery_date BETWEEN $2 AND $3 ORDER BY e.delivery_date, e.id`,
+		leaderID, from, to); err != nil {
+		return doc, err
+	}
+	for _, e := range doc.Entries {
+		doc.Totals.Entries++
+		doc.Totals.NetFen += e.AmountFen
+		if e.Kind == CommissionAccrual {
+			doc.Totals.AccruedFen += e.AmountFen
+		} else {
+			doc.Totals.ReversedFen += e.AmountFen
+		}
+	}
+	return doc, nil
+}
+
+// StatementCSVHeader is the header row of a commission statement CSV.
+var StatementCSVHeader = []string{"date", "order_id", "line_id", "sku", "name", "kind", "quantity", "base_fen", "rate_bp", "amount_fen"}
+
+// WriteCSV writes the statement as UTF-8 CSV with a byte-order mark (so
+// Excel reads the Chinese names): one row per entry, then a row "total"
+// whose amount_fen is the net of the entries.
+func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
+	if _, err := io.WriteString(w, "\ufeff"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(StatementCSVHeader); err != nil {
+		return err
+	}
+	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
+	for _, e := range d.Entries {
+		if err := cw.Write([]string{e.DeliveryDate.String(), i64(e.OrderID), i64(e.OrderLineID), csvText(e.SKU), csvText(e.Name),
+			string(e.Kind), i64(e.Quantity), i64(e.BaseFen), i64(e.RateBP), i64(e.AmountFen)}); err != nil {
+			return err
+		}
+	}
+	if err := cw.Write([]string{"total", "", "", "", "", "", "", "", "", i64(d.Totals.NetFen)}); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvText keeps a spreadsheet from running a cell as a formula: text that
+// starts like one gets a leading apostrophe.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+package fulfillment
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/platform"
+)
+
+// RegisterLeaderCommission adds the leader's commission route (under
+// /api/v1/leader, already behind the leader token check).
+func (h *Routes) RegisterLeaderCommission(r gin.IRouter) {
+	r.GET("/commissions", platform.Handle(h.leaderCommissions))
+}
+
+// RegisterOpsCommission adds the ops routes of commission rates, statements
+// and after-sale refunds (under /api/v1/ops).
+func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
+	read, write := h.auth.StaffAccess()
+	r.PUT("/commission-rates", write, platform.Handle(h.setCommissionRate))
+	r.GET("/commission-rates", read, platform.Handle(h.listCommissionRates))
+	r.GET("/leaders/:id/commission-statement.csv", read, platform.Handle(h.commissionStatement))
+	r.POST("/order-lines/:id/refund", write, platform.Handle(h.refundAfterSale))
+}
+
+// requiredDate reads a required YYYY-MM-DD query parameter.
+func requiredDate(c *gin.Context, name string) (Date, error) {
+	v := c.Query(name)
+	if v == "" {
+		return Date{}, platform.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
+	}
+	return ParseDate(name, v)
+}
+
+func (h *Routes) leaderCommissions(c *gin.Context) error {
+	from, err := requiredDate(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := requiredDate(c, "to")
+	if err != nil {
+		return err
+	}
+	f := CommissionFilter{LeaderID: platform.PrincipalOf(c).LeaderID, From: from, To: to}
+	if f.AfterID, err = queryID(c, "after_id"); err != nil {
+		return err
+	}
+	limit, err := queryID(c, "limit")
+	if err != nil || limit > 1000 {
+		return platform.InvalidField("limit", "limit must be between 1 and 1000")
+	}
+	f.Limit = int(limit)
+	page, err := LeaderCommissions(c.Request.Context(), h.svc.db, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+func (h *Routes) setCommissionRate(c *gin.Context) error {
+	var in struct {
+		Scope     CommissionScope `json:"scope"`
+		Category  string          `json:"category"`
+		ProductID int64           `json:"product_id"`
+		RateBP    *int64          `json:"rate_bp"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	// A missing rate must not set the rate to 0 %.
+	if in.RateBP == nil {
+		return platform.InvalidField("rate_bp", "rate_bp is required")
+	}
+	rate, err := h.svc.SetCommissionRate(c.Request.Context(),
+		CommissionRateKey{Scope: in.Scope, Category: in.Category, ProductID: in.ProductID}, *in.RateBP)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, rate)
+	return nil
+}
+
+func (h *Routes) listCommissionRates(c *gin.Context) error {
+	rates, err := ListCommissionRates(c.Request.Context(), h.svc.db)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"rates": rates})
+	return nil
+}
+
+func (h *Routes) commissionStatement(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v := c.Query("month")
+	if v == "" {
+		return platform.InvalidField("month", "query parameter month=YYYY-MM is required")
+	}
+	month, err := ParseMonth("month", v)
+	if err != nil {
+		return err
+	}
+	doc, err := CommissionStatement(c.Request.Context(), h.svc.db, id, month)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := doc.WriteCSV(&b); err != nil {
+		return err
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="commission-leader%d-%s.csv"`, id, doc.Month))
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+	return nil
+}
+
+func (h *Routes) refundAfterSale(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Quantity *int64 `json:"quantity"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Quantity == nil {
+		return platform.InvalidField("quantity", "quantity is required")
+	}
+	r, err := h.svc.RefundAfterSale(c.Request.Context(), id, *in.Quantity)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, r)
+	return nil
+}

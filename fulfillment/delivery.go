@@ -1,0 +1,246 @@
+package fulfillment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/platform"
+)
+
+// DeliveryState is where one leader's delivery stands.
+type DeliveryState string
+
+// Delivery states, in order.
+const (
+	DeliveryPending    DeliveryState = "pending"    // planned, truck not gone
+	DeliveryDispatched DeliveryState = "dispatched" // on the truck
+	DeliveryArrived    DeliveryState = "arrived"    // the driver marked the stop
+	DeliveryReceived   DeliveryState = "received"   // the leader confirmed what came (签收)
+)
+
+// Errors of dispatch and delivery.
+var (
+	ErrStopNotFound     = platform.Errorf(platform.NotFound, "stop_not_found", "the route has no such stop")
+	ErrDeliveryNotFound = platform.Errorf(platform.NotFound, "delivery_not_found", "delivery not found")
+	ErrWaveNotReady     = platform.Errorf(platform.Conflict, "wave_not_ready", "the wave is not ready for dispatch")
+	ErrNotDispatched    = platform.Errorf(platform.Conflict, "not_dispatched", "the route has not been dispatched yet")
+)
+
+// makeDeliveries gives every pickup point with bags in the wave its delivery,
+// on the route stop that serves it (none for a point the plan left
+// unserved). Part of the ready stage; rerunning adds nothing twice.
+func makeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (wave_id, pickup_point_id, route_id, seq)
+		SELECT $1, b.pickup_point_id, s.route_id, s.seq
+		FROM (SELECT DISTINCT pickup_point_id FROM bags WHERE wave_id = $1) b
+		LEFT JOIN (SELECT rs.route_id, rs.seq, rs.pickup_point_id FROM route_stops rs JOIN routes r ON r.id = rs.route_id
+		           WHERE r.wave_id = $1) s ON s.pickup_point_id = b.pickup_point_id
+		ORDER BY b.pickup_point_id
+		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, waveID)
+	return err
+}
+
+// Dispatch sends routes of a ready (or dispatched) wave on their way: one
+// route, or every route when routeID is 0. The wave becomes dispatched with
+// its first truck. Dispatching a dispatched route changes nothing.
+func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, error) {
+	var out Wave
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		now := s.clock.Now()
+		var state WaveState
+		err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrWaveNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if state != WaveReady && state != WaveDispatched && state != WaveDelivered {
+			return ErrWaveNotReady
+		}
+		if routeID != 0 {
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM routes WHERE id = $1 AND wave_id = $2`, routeID, waveID); err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrRouteNotFound
+			}
+		}
+		// routeID 0 sends every route of the wave.
+		if _, err := tx.ExecContext(ctx, `UPDATE routes SET dispatched_at = $3
+			WHERE wave_id = $1 AND ($2 = 0 OR id = $2) AND dispatched_at IS NULL`, waveID, routeID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET state = 'dispatched', dispatched_at = $3
+			FROM routes r WHERE r.id = d.route_id AND r.wave_id = $1 AND ($2 = 0 OR r.id = $2) AND d.state = 'pending'`,
+			waveID, routeID, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'dispatched', dispatched_at = $2, updated_at = $2
+			WHERE id = $1 AND state = 'ready'`, waveID, now); err != nil {
+			return err
+		}
+		out, err = GetWave(ctx, tx, waveID)
+		return err
+	})
+	return out, err
+}
+
+// RouteOfWave tells which wave a route belongs to.
+func RouteOfWave(ctx context.Context, q sqlx.QueryerContext, routeID int64) (int64, error) {
+	return platform.GetOne[int64](ctx, q, ErrRouteNotFound, `SELECT wave_id FROM routes WHERE id = $1`, routeID)
+}
+
+// Arrive records that a route's truck reached its stop seq. The stop's
+// delivery becomes arrived; when every routed stop of the wave has arrived,
+// the wave is delivered. Arriving twice keeps the first time.
+func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery, error) {
+	var out Delivery
+	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		now := s.clock.Now()
+		var r struct {
+			WaveID     int64      `db:"wave_id"`
+			Dispatched *time.Time `db:"dispatched_at"`
+		}
+		err := tx.GetContext(ctx, &r, `SELECT wave_id, dispatched_at FROM routes WHERE id = $1`, routeID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrRouteNotFound
+		}
+		if err != nil {
+			return err
+		}
+		// The wave row first, as every command on a wave locks it first.
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM waves WHERE id = $1 FOR NO KEY UPDATE`, r.WaveID); err != nil {
+			return err
+		}
+		if r.Dispatched == nil {
+			return ErrNotDispatched
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE route_stops SET arrived_at = coalesce(arrived_at, $3) WHERE route_id = $1 AND seq = $2`, routeID, seq, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrStopNotFound
+		}
+		var id int64
+		if err := tx.GetContext(ctx, &id, `UPDATE deliveries SET state = CASE WHEN state = 'received' THEN state ELSE 'arrived' END,
+			arrived_at = coalesce(arrived_at, $3) WHERE route_id = $1 AND seq = $2 RETURNING id`, routeID, seq, now); err != nil {
+			return err
+		}
+		if err := markDeliveredIfDone(ctx, tx, r.WaveID, now); err != nil {
+			return err
+		}
+		out, err = getDelivery(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// markDeliveredIfDone moves a dispatched wave to delivered once no routed
+// delivery is still on its way.
+func markDeliveredIfDone(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'delivered', delivered_at = $2, updated_at = $2
+		WHERE id = $1 AND state = 'dispatched'
+		AND NOT EXISTS (SELECT 1 FROM deliveries WHERE wave_id = $1 AND route_id IS NOT NULL AND state IN ('pending', 'dispatched'))`, waveID, now)
+	return err
+}
+
+// Delivery is what one leader receives from one wave: the bags, and per SKU
+// what was sent and what the leader confirmed.
+type Delivery struct {
+	ID            int64          `db:"id" json:"id"`
+	WaveID        int64          `db:"wave_id" json:"wave_id"`
+	DeliveryDate  Date           `db:"delivery_date" json:"delivery_date"`
+	PickupPointID int64          `db:"pickup_point_id" json:"pickup_point_id"`
+	State         DeliveryState  `db:"state" json:"state"`
+	RouteCode     *string        `db:"route_code" json:"route_code"`
+	Seq           *int           `db:"seq" json:"seq"`
+	ETA           *time.Time     `db:"eta" json:"eta,omitempty"`
+	DispatchedAt  *time.Time     `db:"dispatched_at" json:"dispatched_at,omitempty"`
+	ArrivedAt     *time.Time     `db:"arrived_at" json:"arrived_at,omitempty"`
+	ReceivedAt    *time.Time     `db:"received_at" json:"received_at,omitempty"`
+	Bags          []DeliveryBag  `db:"-" json:"bags,omitempty"`
+	Lines         []DeliveryLine `db:"-" json:"lines,omitempty"`
+}
+
+// DeliveryBag is one bag (pickup point × temperature zone) of a delivery.
+type DeliveryBag struct {
+	ID       int64 `db:"id" json:"id"`
+	Zone     Zone  `db:"zone" json:"zone"`
+	Units    int64 `db:"units" json:"units"`
+	SKUs     int64 `db:"skus" json:"skus"`
+	WeightG  int64 `db:"weight_g" json:"weight_g"`
+	VolumeML int64 `db:"volume_ml" json:"volume_ml"`
+}
+
+// DeliveryLine is one SKU of a delivery: expected from the sort plan; the
+// rest once the leader has received it.
+type DeliveryLine struct {
+	SaleItemID int64  `db:"sale_item_id" json:"sale_item_id"`
+	SKU        string `db:"sku" json:"sku"`
+	Name       string `db:"name" json:"name"`
+	Unit       string `db:"unit" json:"unit"`
+	Zone       Zone   `db:"zone" json:"zone"`
+	Expected   int64  `db:"expected" json:"expected"`
+	Received   *int64 `db:"received" json:"received"`
+	Missing    *int64 `db:"missing" json:"missing"`
+	Damaged    *int64 `db:"damaged" json:"damaged"`
+}
+
+const deliverySelect = `SELECT d.id, d.wave_id, w.delivery_date, d.pickup_point_id, d.state, r.code AS route_code, d.seq,
+	rs.arrival_at AS eta, d.dispatched_at, d.arrived_at, d.received_at
+	FROM deliveries d JOIN waves w ON w.id = d.wave_id
+	LEFT JOIN routes r ON r.id = d.route_id
+	LEFT JOIN route_stops rs ON rs.route_id = d.route_id AND rs.seq = d.seq`
+
+func getDelivery(ctx context.Context, q sqlx.QueryerContext, id int64) (Delivery, error) {
+	d, err := platform.GetOne[Delivery](ctx, q, ErrDeliveryNotFound, deliverySelect+` WHERE d.id = $1`, id)
+	if err != nil {
+		return d, err
+	}
+	return d, withDeliveryDetail(ctx, q, &d)
+}
+
+func withDeliveryDetail(ctx context.Context, q sqlx.QueryerContext, d *Delivery) error {
+	d.Bags, d.Lines = []DeliveryBag{}, []DeliveryLine{}
+	if err := sqlx.SelectContext(ctx, q, &d.Bags, `SELECT id, zone, units, skus, weight_g, volume_ml FROM bags
+		WHERE wave_id = $1 AND pickup_point_id = $2 ORDER BY zone`, d.WaveID, d.PickupPointID); err != nil {
+		return err
+	}
+	return sqlx.SelectContext(ctx, q, &d.Lines, `SELECT s.sale_item_id, p.sku, p.name, p.unit, s.zone, s.quantity AS expected,
+		dl.received, dl.missing, dl.damaged
+		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		LEFT JOIN delivery_lines dl ON dl.delivery_id = $3 AND dl.sale_item_id = s.sale_item_id
+		WHERE s.wave_id = $1 AND s.pickup_point_id = $2 ORDER BY s.zone, p.bin, p.sku`, d.WaveID, d.PickupPointID, d.ID)
+}
+
+// LeaderDeliveries lists what arrives at the leader's point on a date.
+func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date Date) ([]Delivery, error) {
+	out := []Delivery{}
+	if err := sqlx.SelectContext(ctx, s.db, &out, deliverySelect+` WHERE d.pickup_point_id = $1 AND w.delivery_date = $2 ORDER BY d.id`,
+		pointID, date); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := withDeliveryDetail(ctx, s.db, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// WaveDeliveries lists a wave's deliveries with their states, by route and stop.
+func WaveDeliveries(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([]Delivery, error) {
+	if _, err := GetWave(ctx, q, waveID); err != nil {
+		return nil, err
+	}
+	out := []Delivery{}
+	err := sqlx.SelectContext(ctx, q, &out, deliverySelect+` WHERE d.wave_id = $1 ORDER BY r.code NULLS LAST, d.seq, d.pickup_point_id`, waveID)
+	return out, err
+}

@@ -1,0 +1,150 @@
+package fulfillment
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// RegisterLeaderLastMile adds the leader's delivery and pickup routes: what
+// arrives, receipt (签收), and pickup code verification (核销).
+func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
+	r.GET("/deliveries", platform.Handle(h.leaderDeliveries))
+	r.POST("/deliveries/:id/receive", platform.Handle(h.receive))
+	r.POST("/pickups/verify", platform.Handle(func(c *gin.Context) error {
+		in, err := decodeCode(c, false)
+		if err != nil {
+			return err
+		}
+		ps, err := desk.Verify(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in.Code)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"parcels": ps})
+		return nil
+	}))
+	r.POST("/pickups/collect", platform.Handle(func(c *gin.Context) error {
+		in, err := decodeCode(c, true)
+		if err != nil {
+			return err
+		}
+		ps, err := desk.Collect(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"parcels": ps})
+		return nil
+	}))
+}
+
+// RegisterOpsLastMile adds dispatch and arrival. Warehouse staff and drivers
+// (warehouse tokens) run the trucks, so the read role may use them.
+func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
+	read, _ := h.auth.StaffAccess()
+	r.POST("/waves/:id/dispatch", read, platform.Handle(func(c *gin.Context) error {
+		id, err := platform.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		w, err := h.svc.Dispatch(c.Request.Context(), id, 0)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, w)
+		return nil
+	}))
+	r.POST("/routes/:id/dispatch", read, platform.Handle(func(c *gin.Context) error {
+		id, err := platform.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		wave, err := RouteOfWave(c.Request.Context(), h.svc.db, id)
+		if err != nil {
+			return err
+		}
+		w, err := h.svc.Dispatch(c.Request.Context(), wave, id)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, w)
+		return nil
+	}))
+	r.POST("/routes/:id/stops/:seq/arrive", read, platform.Handle(func(c *gin.Context) error {
+		id, err := platform.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		seq, err := strconv.Atoi(c.Param("seq"))
+		if err != nil || seq <= 0 {
+			return platform.InvalidField("seq", "seq must be a positive integer")
+		}
+		d, err := h.svc.Arrive(c.Request.Context(), id, seq)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, d)
+		return nil
+	}))
+	r.GET("/waves/:id/deliveries", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+		ds, err := WaveDeliveries(ctx, h.svc.db, id)
+		return gin.H{"deliveries": ds}, err
+	}))
+}
+
+func (h *Routes) leaderDeliveries(c *gin.Context) error {
+	date, err := queryDate(c)
+	if err != nil {
+		return err
+	}
+	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, platform.PrincipalOf(c).LeaderID)
+	if err != nil {
+		return err
+	}
+	ds, err := h.svc.LeaderDeliveries(c.Request.Context(), point, date)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"deliveries": ds})
+	return nil
+}
+
+func (h *Routes) receive(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req ReceiveRequest
+	if err := platform.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := h.svc.Receive(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id, req)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, d)
+	return nil
+}
+
+type codeRequest struct {
+	Code         string  `json:"code"`
+	OrderLineIDs []int64 `json:"order_line_ids,omitempty"`
+}
+
+func decodeCode(c *gin.Context, lines bool) (codeRequest, error) {
+	var in codeRequest
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return in, err
+	}
+	if !lines && in.OrderLineIDs != nil {
+		return in, platform.InvalidField("order_line_ids", "unknown field \"order_line_ids\"")
+	}
+	if len(in.OrderLineIDs) > 1000 {
+		return in, platform.InvalidField("order_line_ids", "at most 1000 order lines")
+	}
+	return in, nil
+}

@@ -1,0 +1,110 @@
+package fulfillment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
+)
+
+// RefundReason is why units of an order line were refunded.
+type RefundReason string
+
+// Refund reasons, as stored in the refunds ledger.
+const (
+	ReasonShortage  RefundReason = "shortage"   // the warehouse received less than was sold
+	ReasonMissing   RefundReason = "missing"    // the leader's delivery lacked it
+	ReasonDamaged   RefundReason = "damaged"    // it arrived damaged
+	ReasonReturned  RefundReason = "returned"   // not collected in time; back to the warehouse
+	ReasonAfterSale RefundReason = "after_sale" // granted by ops after collection (售后)
+)
+
+// reasonText is how a resident reads a refund reason.
+var reasonText = map[RefundReason]string{
+	ReasonShortage:  "仓库缺货",
+	ReasonMissing:   "配送缺件",
+	ReasonDamaged:   "商品破损",
+	ReasonReturned:  "超时未取",
+	ReasonAfterSale: "售后退款",
+}
+
+// refundRows gathers refund ledger rows to insert in one statement.
+type refundRows struct {
+	order, line, resident, qty, amount []int64
+	reason                             []string
+}
+
+func (r *refundRows) add(orderID, lineID, residentID int64, reason RefundReason, qty, amountFen int64) {
+	r.order, r.line, r.resident = append(r.order, orderID), append(r.line, lineID), append(r.resident, residentID)
+	r.qty, r.amount, r.reason = append(r.qty, qty), append(r.amount, amountFen), append(r.reason, string(reason))
+}
+
+// insert appends the rows to the ledger; a (line, reason) already refunded
+// is skipped, so a rerun never refunds twice.
+func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) error {
+	if len(r.line) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		SELECT $1, o, l, r, why, q, a, $8
+		FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::bigint[]) AS t(o, l, r, why, q, a)
+		ON CONFLICT (order_line_id, reason) DO NOTHING`,
+		waveID, pq.Array(r.order), pq.Array(r.line), pq.Array(r.resident), pq.Array(r.reason), pq.Array(r.qty), pq.Array(r.amount), now)
+	return err
+}
+
+// noticeItem is one line of a notice's payload.
+type noticeItem struct {
+	OrderID   int64        `json:"order_id"`
+	SKU       string       `json:"sku"`
+	Name      string       `json:"name"`
+	Quantity  int64        `json:"quantity"`
+	AmountFen int64        `json:"amount_fen,omitempty"`
+	Reason    RefundReason `json:"reason,omitempty"`
+}
+
+// itemsText lists items as a resident reads them: 土鸡蛋×2、大米×1.
+func itemsText(items []noticeItem) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprintf("%s×%d", it.Name, it.Quantity)
+	}
+	return strings.Join(parts, "、")
+}
+
+// pointVars are the template variables naming a pickup point.
+func pointVars(p pickup.Point) map[string]string {
+	return map[string]string{"point": p.Name, "address": p.Address, "hours": p.Opens + "-" + p.Closes}
+}
+
+// arrivalNotice tells a resident their parcels are at the point, with the code.
+func arrivalNotice(p pickup.Point, date Date, residentID int64, code string, items []noticeItem) pickup.Notice {
+	vars := pointVars(p)
+	vars["code"] = code
+	return pickup.Notice{ResidentID: residentID, Kind: pickup.NoticeArrival,
+		// One arrival per resident per day, however many orders and deliveries.
+		Key:     fmt.Sprintf("arrival:%s:%d", date, residentID),
+		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "pickup_point_id": p.ID, "items": items}}
+}
+
+// refundNotice tells a resident what was refunded and why.
+func refundNotice(residentID int64, key string, date Date, items []noticeItem) pickup.Notice {
+	var total int64
+	var reasons []string
+	for _, it := range items {
+		total += it.AmountFen
+		if t := reasonText[it.Reason]; !slices.Contains(reasons, t) {
+			reasons = append(reasons, t)
+		}
+	}
+	vars := map[string]string{"items": itemsText(items), "amount": notify.Yuan(total), "reason": strings.Join(reasons, "、")}
+	return pickup.Notice{ResidentID: residentID, Kind: pickup.NoticeRefund, Key: key,
+		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "items": items, "amount_fen": total}}
+}

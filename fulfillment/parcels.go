@@ -1,0 +1,198 @@
+package fulfillment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
+)
+
+// SweepResult counts what one sweep of waiting parcels did.
+type SweepResult struct {
+	Reminded int64 `json:"reminded"` // reminder notices queued
+	Returned int64 `json:"returned"` // parcel lines returned and refunded
+}
+
+// Sweep returns and refunds parcels waiting past their last day, and in the
+// evening reminds residents of the rest; each warehouse by its own clock.
+// Every notice has a key per resident and day, so sweeping again changes
+// nothing.
+func (p *Pickups) Sweep(ctx context.Context) (SweepResult, error) {
+	var total SweepResult
+	whs, err := pickup.ListWarehouses(ctx, p.db)
+	if err != nil {
+		return total, err
+	}
+	for _, w := range whs {
+		loc, err := w.Location()
+		if err != nil {
+			return total, err
+		}
+		var res SweepResult
+		err = platform.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+			var err error
+			res, err = p.sweepWarehouse(ctx, tx, w.ID, p.clock.Now(), loc)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sweep parcels of warehouse %s: %w", w.Code, err)
+		}
+		total.Reminded += res.Reminded
+		total.Returned += res.Returned
+	}
+	return total, nil
+}
+
+// waitingLine is a parcel line still waiting at its point.
+type waitingLine struct {
+	LineID       int64  `db:"order_line_id"`
+	OrderID      int64  `db:"order_id"`
+	ResidentID   int64  `db:"resident_id"`
+	PointID      int64  `db:"pickup_point_id"`
+	DeliveryDate Date   `db:"delivery_date"`
+	WaveID       int64  `db:"wave_id"`
+	Ready        int64  `db:"ready"`
+	PriceFen     int64  `db:"price_fen"`
+	SKU          string `db:"sku"`
+	Name         string `db:"name"`
+	Code         string `db:"code"`
+}
+
+// parcelKey groups a resident's waiting lines of one delivery date.
+type parcelKey struct {
+	point, resident int64
+	date            Date
+}
+
+func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int64, now time.Time, loc *time.Location) (SweepResult, error) {
+	var res SweepResult
+	local := now.In(loc)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	lastDelivery := today.AddDate(0, 0, -p.opt.ReturnAfterDays) // delivered before this: past the last day
+	var lines []waitingLine
+	if err := tx.SelectContext(ctx, &lines, `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
+			d.wave_id, pl.ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
+		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
+		JOIN order_lines ol ON ol.id = pl.order_line_id JOIN sale_items si ON si.id = ol.sale_item_id
+		JOIN products pr ON pr.id = si.product_id
+		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
+		     AND c.resident_id = pl.resident_id
+		WHERE pl.state = 'ready' AND w.warehouse_id = $1 AND pl.delivery_date <= $2
+		ORDER BY pl.delivery_date, pl.pickup_point_id, pl.resident_id, pl.order_line_id
+		FOR UPDATE OF pl`, warehouseID, today); err != nil {
+		return res, err
+	}
+	hh, mm, err := clockOf(p.opt.RemindAt)
+	if err != nil {
+		return res, err
+	}
+	remindFrom := time.Date(local.Year(), local.Month(), local.Day(), hh, mm, 0, 0, loc)
+	evening := !local.Before(remindFrom) && local.Before(remindFrom.Add(2*time.Hour))
+
+	var order []parcelKey
+	groups := map[parcelKey][]waitingLine{}
+	for _, l := range lines {
+		k := parcelKey{l.PointID, l.ResidentID, l.DeliveryDate}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], l)
+	}
+	points := map[int64]pickup.Point{}
+	var notices, reminders []pickup.Notice
+	var returned []int64
+	refunds := map[int64]*refundRows{} // by wave
+	for _, k := range order {
+		g := groups[k]
+		pt, ok := points[k.point]
+		if !ok {
+			if pt, err = pickup.GetPoint(ctx, tx, k.point); err != nil {
+				return res, err
+			}
+			points[k.point] = pt
+		}
+		vars := pointVars(pt)
+		if k.date.Before(lastDelivery) {
+			var items []noticeItem
+			var amount int64
+			for _, l := range g {
+				returned = append(returned, l.LineID)
+				if refunds[l.WaveID] == nil {
+					refunds[l.WaveID] = &refundRows{}
+				}
+				refunds[l.WaveID].add(l.OrderID, l.LineID, l.ResidentID, ReasonReturned, l.Ready, l.Ready*l.PriceFen)
+				items = append(items, noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready,
+					AmountFen: l.Ready * l.PriceFen, Reason: ReasonReturned})
+				amount += l.Ready * l.PriceFen
+			}
+			vars["amount"], vars["items"] = notify.Yuan(amount), itemsText(items)
+			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReturn,
+				Key:     fmt.Sprintf("return:%s:%d", k.date, k.resident),
+				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "items": items, "amount_fen": amount}})
+			continue
+		}
+		if !evening {
+			continue
+		}
+		last := k.date.AddDate(0, 0, p.opt.ReturnAfterDays)
+		vars["code"], vars["deadline"] = g[0].Code, fmt.Sprintf("%d月%d日", last.Month(), last.Day())
+		items := make([]noticeItem, len(g))
+		for i, l := range g {
+			items[i] = noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
+		}
+		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReminder,
+			// One reminder per evening per parcel.
+			Key:     fmt.Sprintf("reminder:%s:%d:%s", k.date, k.resident, today.Format(time.DateOnly)),
+			Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "items": items}})
+	}
+	if len(returned) > 0 {
+		r, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'returned', returned_at = $2
+			WHERE order_line_id = ANY($1) AND state = 'ready'`, pq.Array(returned), now)
+		if err != nil {
+			return res, err
+		}
+		res.Returned, _ = r.RowsAffected()
+		for wave, rows := range refunds {
+			if err := rows.insert(ctx, tx, wave, now); err != nil {
+				return res, err
+			}
+		}
+	}
+	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
+		return res, err
+	}
+	res.Reminded, err = pickup.QueueNotices(ctx, tx, reminders, now)
+	return res, err
+}
+
+// clockOf reads HH:MM.
+func clockOf(s string) (int, int, error) {
+	var hh, mm int
+	if _, err := fmt.Sscanf(s, "%d:%d", &hh, &mm); err != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, 0, fmt.Errorf("%q is not a local time HH:MM", s)
+	}
+	return hh, mm, nil
+}
+
+// TaskParcelSweep reminds residents of waiting parcels in the evening and
+// returns those past their last day. Every worker's scheduler sends it every
+// few minutes; the notices' keys make the copies harmless.
+const TaskParcelSweep = "parcels:sweep"
+
+// Register adds the parcel sweep handler to mux.
+func (p *Pickups) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TaskParcelSweep, func(ctx context.Context, _ *asynq.Task) error {
+		res, err := p.Sweep(ctx)
+		if err == nil && (res.Reminded > 0 || res.Returned > 0) {
+			p.log.Info("parcel sweep", "reminded", res.Reminded, "returned", res.Returned)
+		}
+		return err
+	})
+}
