@@ -35,6 +35,10 @@ type app struct {
 	pickup *pickup.Service
 	orders *fulfillment.Service
 	waves  *fulfillment.Waves
+	// The last mile: the pickup desk (codes, reminders, returns) and the
+	// outbox dispatcher.
+	pickups *fulfillment.Pickups
+	notices *pickup.Dispatcher
 }
 
 func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*app, error) {
@@ -62,6 +66,14 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a.queue = asynq.NewClient(ropt)
 	a.waves = fulfillment.NewWaves(db, clock, a.queue, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget,
 		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, platform.DevLabelKey)))})
+	a.pickups = fulfillment.NewPickups(db, clock, platform.NewLimiter(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute),
+		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt})
+	chans, quiet, err := notifyChannels(cfg.Notify)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease})
 	return a, nil
 }
 
@@ -91,10 +103,14 @@ func (a *app) handler() http.Handler {
 	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
 	pickupRoutes.RegisterLeader(leader)
 	orderRoutes.RegisterLeader(leader)
+	orderRoutes.RegisterLeaderLastMile(leader, a.pickups)
+	orderRoutes.RegisterLeaderCommission(leader)
 
 	ops := r.Group("/api/v1/ops")
 	pickupRoutes.RegisterOps(ops)
 	orderRoutes.RegisterOps(ops)
+	orderRoutes.RegisterOpsLastMile(ops)
+	orderRoutes.RegisterOpsCommission(ops)
 	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), platform.Handle(a.issueStaffToken))
 
 	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(platform.RoleLeader, platform.RoleWarehouse, platform.RoleOps)))

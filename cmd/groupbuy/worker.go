@@ -23,6 +23,8 @@ const (
 type workerOptions struct {
 	sweepEvery   time.Duration // the safety-net sweep for waves past cutoff
 	syncInterval time.Duration // how often the schedule re-reads the warehouses
+	// dispatchEvery is how often the outbox dispatcher starts (default 5 s).
+	dispatchEvery time.Duration
 }
 
 // worker is the asynq server and scheduler of one process. Every worker
@@ -41,10 +43,13 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	if opt.syncInterval <= 0 {
 		opt.syncInterval = time.Minute
 	}
+	if opt.dispatchEvery <= 0 {
+		opt.dispatchEvery = 5 * time.Second
+	}
 	logger := asynqLogger{a.log.With("component", "asynq")}
 	mgr, err := asynq.NewPeriodicTaskManager(asynq.PeriodicTaskManagerOpts{
 		RedisConnOpt:               a.redis,
-		PeriodicTaskConfigProvider: &schedule{a: a, sweepEvery: opt.sweepEvery},
+		PeriodicTaskConfigProvider: &schedule{a: a, sweepEvery: opt.sweepEvery, dispatchEvery: opt.dispatchEvery},
 		SyncInterval:               opt.syncInterval,
 		SchedulerOpts:              &asynq.SchedulerOpts{Location: time.UTC, Logger: logger},
 	})
@@ -64,6 +69,8 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	}
 	w.mux.HandleFunc(taskHeartbeat, heartbeatHandler(a.rdb, a.clock))
 	a.waves.Register(w.mux)
+	a.pickups.Register(w.mux)
+	a.notices.Register(w.mux)
 	return w, nil
 }
 
@@ -71,14 +78,20 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 // cutoff every minute, and one sweep per warehouse at its own cutoff in its
 // own time zone (cron's CRON_TZ), re-read as warehouses come and go.
 type schedule struct {
-	a          *app
-	sweepEvery time.Duration
+	a             *app
+	sweepEvery    time.Duration
+	dispatchEvery time.Duration
 }
 
 func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 	configs := []*asynq.PeriodicTaskConfig{
 		{Cronspec: "@every 1m", Task: asynq.NewTask(taskHeartbeat, nil), Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(50 * time.Second)}},
 		{Cronspec: "@every " + s.sweepEvery.String(), Task: fulfillment.NewSweepTask(0), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(s.sweepEvery)}},
+		// Notices go out within seconds of being queued; a dispatch runs until
+		// nothing is due, and copies in other workers claim other rows.
+		{Cronspec: "@every " + s.dispatchEvery.String(), Task: asynq.NewTask(pickup.TaskDispatchNotices, nil),
+			Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(s.dispatchEvery), asynq.Timeout(10 * time.Minute)}},
+		{Cronspec: "@every 5m", Task: asynq.NewTask(fulfillment.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
