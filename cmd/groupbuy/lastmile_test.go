@@ -69,17 +69,23 @@ func (m *lastMileCity) deliveryOf(l int) fulfillment.Delivery {
 	return out.Deliveries[0]
 }
 
-// waitForNotices waits until the receiver holds n distinct notices.
-func (m *lastMileCity) waitForNotices(n int) {
+// waitForNotices waits until the receiver holds n distinct notices whose
+// keys start with prefix.
+func (m *lastMileCity) waitForNotices(prefix string, n int) {
 	m.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, _, _ := m.receiver.stats()
-		if got >= n {
+		got := 0
+		for key := range m.receiver.notices() {
+			if strings.HasPrefix(key, prefix) {
+				got++
+			}
+		}
+		if got == n {
 			return
 		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("%d of %d notices received", got, n)
+		if got > n || time.Now().After(deadline) {
+			m.t.Fatalf("%d notices %s…, want %d", got, prefix, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -184,7 +190,11 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	}
 
 	// Arrival notices reach the webhook, one per resident, with a code that opens their parcel.
-	m.waitForNotices(3 + 1) // 3 arrivals and 1 receipt refund; shortage refunds from allocation come too
+	m.waitForNotices("arrival:2026-12-01:", 3)
+	m.waitForNotices("refund:receipt:2026-12-01:", 1)
+	if _, _, bad := m.receiver.stats(); bad != 0 {
+		t.Fatalf("%d notices with a bad signature", bad)
+	}
 	var arrivals []receivedNotice
 	for key, n := range m.receiver.notices() {
 		if strings.HasPrefix(key, "arrival:2026-12-01:") {
