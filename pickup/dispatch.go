@@ -36,6 +36,10 @@ type Dispatcher struct {
 	quiet     notify.QuietHours
 	log       *slog.Logger
 	opt       DispatchOptions
+	// running lets one run at a time send from this process: the scheduler
+	// starts a task every few seconds, and a long backlog must not fill every
+	// asynq slot of the worker with copies.
+	running sync.Mutex
 }
 
 // DispatchOptions tune the dispatcher.
@@ -96,6 +100,10 @@ func (d *Dispatcher) Run(ctx context.Context) (DispatchResult, error) {
 		// than fail for want of a channel.
 		return total, nil
 	}
+	if !d.running.TryLock() {
+		return total, nil
+	}
+	defer d.running.Unlock()
 	stop := time.Now().Add(d.opt.RunFor)
 	for time.Now().Before(stop) && ctx.Err() == nil {
 		res, n, err := d.dispatchBatch(ctx)

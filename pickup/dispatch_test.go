@@ -106,7 +106,7 @@ func TestDispatchSendsEachNoticeOnceThroughTheFirstChannelThatWorks(t *testing.T
 	d := f.dispatcher(hook, sms)
 	// Two dispatchers at once (two workers) claim disjoint rows.
 	var wg sync.WaitGroup
-	for range 2 {
+	for _, d := range []*Dispatcher{d, f.dispatcher(hook, sms)} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
