@@ -22,6 +22,8 @@ type Pickups struct {
 	limiter *platform.Limiter
 	log     *slog.Logger
 	opt     PickupOptions
+	codes   *pickup.Codes
+	parcels *platform.Prepared
 }
 
 // PickupOptions tune reminders and returns.
@@ -42,7 +44,8 @@ func NewPickups(db *sqlx.DB, clock platform.Clock, limiter *platform.Limiter, lo
 	if opt.RemindAt == "" {
 		opt.RemindAt = "19:00"
 	}
-	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt}
+	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
+		parcels: platform.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
 }
 
 // ParcelState is where one parcel line stands.
@@ -96,67 +99,61 @@ func maskPhone(p string) string {
 // holders resolves a code at the leader's point, counting a wrong code
 // against the leader's limit. A leader past the limit is refused before the
 // lookup, so codes cannot be guessed by trying them all.
-func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) (int64, []pickup.PickupCode, error) {
+func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]pickup.CodeHolder, error) {
 	if !pickup.ValidCodeFormat(code) {
-		return 0, nil, platform.InvalidField("code", "code must be 6 digits")
+		return nil, platform.InvalidField("code", "code must be 6 digits")
 	}
 	key := itoa(int(leaderID))
 	now := p.clock.Now()
 	if err := p.limiter.Check(ctx, key, now); err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	point, err := pickup.PointOfLeader(ctx, q, leaderID)
+	hs, err := p.codes.Holders(ctx, q, leaderID, code)
 	if err != nil {
-		return 0, nil, err
-	}
-	hs, err := pickup.CodeHolders(ctx, q, point, code)
-	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	if len(hs) == 0 {
 		if err := p.limiter.Hit(ctx, key, now); err != nil {
 			// Redis down must not stop pickups; the count is lost, not the pickup.
 			p.log.Warn("pickup code limiter", "err", err)
 		}
-		return 0, nil, ErrUnknownCode
+		return nil, ErrUnknownCode
 	}
-	return point, hs, nil
+	return hs, nil
 }
 
+// parcelSelect loads the parcel lines of the holders' residents and dates;
+// the pairs are matched in Go, which keeps the plan simple and cheap.
 const parcelSelect = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.delivery_date, p.sku, p.name, p.unit,
 	pl.ready, pl.state, pl.collected_at
 	FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id
 	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
-	WHERE pl.pickup_point_id = $1 AND (pl.resident_id, pl.delivery_date) IN (SELECT * FROM unnest($2::bigint[], $3::date[]))`
+	WHERE pl.pickup_point_id = $1 AND pl.resident_id = ANY($2) AND pl.delivery_date = ANY($3::date[])`
 
-func parcelArgs(point int64, hs []pickup.PickupCode) []any {
+func parcelArgs(hs []pickup.CodeHolder) []any {
 	rs, ds := make([]int64, len(hs)), make([]string, len(hs))
 	for i, h := range hs {
 		rs[i], ds[i] = h.ResidentID, h.DeliveryDate.Format(time.DateOnly)
 	}
-	return []any{point, pq.Array(rs), pq.Array(ds)}
+	return []any{hs[0].PointID, pq.Array(rs), pq.Array(ds)}
 }
 
-// parcels loads the parcels of the code's holders, by date.
-func parcels(ctx context.Context, q sqlx.QueryerContext, point int64, hs []pickup.PickupCode) ([]Parcel, error) {
+// held reports whether line belongs to holder h.
+func held(h pickup.CodeHolder, l ParcelLine) bool {
+	return l.ResidentID == h.ResidentID && l.DeliveryDate.Equal(h.DeliveryDate)
+}
+
+// parcelsOf loads the parcels of the code's holders, by date.
+func (p *Pickups) parcelsOf(ctx context.Context, q sqlx.QueryerContext, hs []pickup.CodeHolder) ([]Parcel, error) {
 	var lines []ParcelLine
-	if err := sqlx.SelectContext(ctx, q, &lines, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`, parcelArgs(point, hs)...); err != nil {
-		return nil, err
-	}
-	ids := make([]int64, len(hs))
-	for i, h := range hs {
-		ids[i] = h.ResidentID
-	}
-	people, err := pickup.ResidentsByID(ctx, q, ids)
-	if err != nil {
+	if err := p.parcels.Select(ctx, q, &lines, parcelArgs(hs)...); err != nil {
 		return nil, err
 	}
 	out := []Parcel{}
 	for _, h := range hs {
-		r := people[h.ResidentID]
-		pc := Parcel{ResidentID: r.ID, ResidentName: r.Name, Phone: maskPhone(r.Phone), DeliveryDate: Date{h.DeliveryDate}, Lines: []ParcelLine{}}
+		pc := Parcel{ResidentID: h.ResidentID, ResidentName: h.Name, Phone: maskPhone(h.Phone), DeliveryDate: Date{h.DeliveryDate}, Lines: []ParcelLine{}}
 		for _, l := range lines {
-			if l.ResidentID == h.ResidentID && l.DeliveryDate.Equal(h.DeliveryDate) {
+			if held(h, l) {
 				pc.Lines = append(pc.Lines, l)
 			}
 		}
@@ -167,11 +164,11 @@ func parcels(ctx context.Context, q sqlx.QueryerContext, point int64, hs []picku
 
 // Verify shows the parcels a pickup code opens at the leader's point.
 func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Parcel, error) {
-	point, hs, err := p.holders(ctx, p.db, leaderID, code)
+	hs, err := p.holders(ctx, p.db, leaderID, code)
 	if err != nil {
 		return nil, err
 	}
-	return parcels(ctx, p.db, point, hs)
+	return p.parcelsOf(ctx, p.db, hs)
 }
 
 // Collect marks a code's waiting parcel lines collected (all, or the lines
@@ -181,13 +178,19 @@ func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Pa
 func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, lineIDs []int64) ([]Parcel, error) {
 	var out []Parcel
 	err := platform.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
-		point, hs, err := p.holders(ctx, tx, leaderID, code)
+		hs, err := p.holders(ctx, tx, leaderID, code)
 		if err != nil {
 			return err
 		}
-		var lines []ParcelLine
-		if err := tx.SelectContext(ctx, &lines, parcelSelect+` ORDER BY pl.order_line_id FOR UPDATE OF pl`, parcelArgs(point, hs)...); err != nil {
+		var all []ParcelLine
+		if err := tx.SelectContext(ctx, &all, parcelSelect+` ORDER BY pl.order_line_id FOR UPDATE OF pl`, parcelArgs(hs)...); err != nil {
 			return err
+		}
+		var lines []ParcelLine
+		for _, l := range all {
+			if slices.ContainsFunc(hs, func(h pickup.CodeHolder) bool { return held(h, l) }) {
+				lines = append(lines, l)
+			}
 		}
 		var take []int64
 		for _, l := range lines {
@@ -212,7 +215,7 @@ func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, line
 		if _, err := AccrueCommission(ctx, tx, take, now); err != nil {
 			return err
 		}
-		out, err = parcels(ctx, tx, point, hs)
+		out, err = p.parcelsOf(ctx, tx, hs)
 		return err
 	})
 	return out, err

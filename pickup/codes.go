@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
 )
 
 // PickupCode is the 6-digit code (核销码) a resident shows to collect their
@@ -79,12 +81,34 @@ func IssueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time,
 	return out, err
 }
 
-// CodeHolders returns who holds code at a point, one per delivery date the
-// code was issued for (codes are unique only within a point and date).
-func CodeHolders(ctx context.Context, q sqlx.QueryerContext, pointID int64, code string) ([]PickupCode, error) {
-	var out []PickupCode
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT resident_id, delivery_date, code FROM pickup_codes
-		WHERE pickup_point_id = $1 AND code = $2 ORDER BY delivery_date`, pointID, code)
+// CodeHolder is a resident holding a pickup code at a point for a date.
+type CodeHolder struct {
+	PointID      int64     `db:"pickup_point_id"`
+	ResidentID   int64     `db:"resident_id"`
+	DeliveryDate time.Time `db:"delivery_date"`
+	Name         string    `db:"name"`
+	Phone        string    `db:"phone"`
+}
+
+// Codes looks pickup codes up: verification is on the leader's critical
+// path at a busy desk, so the lookup is one prepared statement.
+type Codes struct {
+	holders *platform.Prepared
+}
+
+// NewCodes returns the code lookup over db.
+func NewCodes(db *sqlx.DB) *Codes {
+	return &Codes{holders: platform.NewPrepared(db, `SELECT c.pickup_point_id, c.resident_id, c.delivery_date, r.name, r.phone
+		FROM pickup_points p JOIN pickup_codes c ON c.pickup_point_id = p.id JOIN residents r ON r.id = c.resident_id
+		WHERE p.leader_id = $1 AND c.code = $2 ORDER BY c.delivery_date`)}
+}
+
+// Holders returns who holds code at the leader's point, one per delivery
+// date the code was issued for (codes are unique only within a point and
+// date). q is the pool or the caller's transaction.
+func (c *Codes) Holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]CodeHolder, error) {
+	var out []CodeHolder
+	err := c.holders.Select(ctx, q, &out, leaderID, code)
 	return out, err
 }
 
