@@ -103,26 +103,11 @@ func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, arg
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	api, stop, err := serveLoopback(ctx, a, quiet, *cpuProfile)
 	if err != nil {
 		return err
 	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	defer stopSrv()
-	go serveHTTP(srvCtx, l, a.handler(), quiet)
-	api := "http://" + l.Addr().String()
-
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	res := driveOrders(ctx, api, city, lc)
 	fmt.Fprintf(stdout, "\norder intake: %d clients, %s measured after %s warm-up\n", lc.clients, lc.duration, lc.warmup)
 	fmt.Fprintf(stdout, "  orders placed      %d (%.0f orders/s, %.0f order lines/s)\n", res.ok, res.rate, res.rate*3)
@@ -404,4 +389,31 @@ func adminExec(ctx context.Context, pgURL, stmt string) error {
 	defer db.Close()
 	_, err = db.ExecContext(ctx, stmt)
 	return err
+}
+
+// serveLoopback serves the app's API on a free loopback port for a load run
+// in this process, optionally under a CPU profile written to profile; stop
+// ends both.
+func serveLoopback(ctx context.Context, a *app, log *slog.Logger, profile string) (api string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	go serveHTTP(srvCtx, l, a.handler(), log)
+	stop = stopSrv
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			stopSrv()
+			return "", nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			stopSrv()
+			f.Close()
+			return "", nil, err
+		}
+		stop = func() { pprof.StopCPUProfile(); f.Close(); stopSrv() }
+	}
+	return "http://" + l.Addr().String(), stop, nil
 }

@@ -28,6 +28,8 @@ commands:
   token          issue a staff token: groupbuy token --role admin --name NAME
   simulate       fill a database with a simulated city night (COPY)
   bench-wave     measure the nightly wave's stages on a simulated city night
+  bench-notify   send arrival notices through worker processes to a local webhook (--kill-at 0.5 kills one)
+  bench-pickup   measure pickup code verification under concurrent leaders
   loadtest       drive the order API with concurrent leaders and compare with pgbench
   solve          solve a VRPLIB routing instance
   bench-routing  run the routing benchmark set
@@ -104,6 +106,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSimulate(ctx, cfg, log, rest, stdout, stderr)
 	case "bench-wave":
 		return runBenchWave(ctx, cfg, log, rest, stdout, stderr)
+	case "bench-notify":
+		return runBenchNotify(ctx, cfg, rest, stdout, stderr)
+	case "bench-pickup":
+		return runBenchPickup(ctx, cfg, rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"groupbuy/internal/platform"
+	"groupbuy/pickup"
+)
+
+// benchSecret signs the benchmark's webhooks.
+const benchSecret = "bench-notify-webhook-secret"
+
+// runBenchNotify measures the outbox dispatcher end to end: arrival notices
+// queued in a scratch database are sent by `groupbuy worker` processes
+// (this binary, re-executed) to a webhook receiver on loopback in this
+// process, which checks signatures and de-duplicates by Idempotency-Key.
+// With --kill-at it SIGKILLs a worker once the receiver has that fraction of
+// the notices and starts another at once; every notice must still arrive
+// exactly once after de-duplication, and none may fail.
+func runBenchNotify(ctx context.Context, cfg platform.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench-notify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := noticeSeed{date: time.Now().UTC().Format(time.DateOnly)}
+	fs.IntVar(&seed.notices, "notices", 100_000, "arrival notices (one resident each)")
+	fs.IntVar(&seed.perPoint, "per-point", 50, "residents per pickup point")
+	killAt := fs.Float64("kill-at", 0, "SIGKILL a worker when the receiver has this fraction of the notices, then start another (0: never)")
+	workers := fs.Int("workers", 1, "worker processes")
+	lease := fs.Duration("lease", 10*time.Second, "GROUPBUY_NOTICE_LEASE of the workers: how soon a killed worker's claims come back")
+	target := fs.Duration("target", 60*time.Second, "wall time the run must finish within")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	keep := fs.Bool("keep", false, "keep the scratch database")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.notices < 1 {
+		return errors.New("bench-notify: want --kill-at in [0, 1), --workers ≥ 1, --notices ≥ 1")
+	}
+	cfg, cleanup, err := scratchServers(ctx, cfg, "notify", *keep, stderr)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.migrate(ctx); err != nil {
+		return err
+	}
+	loadBefore := loadAverage()
+	t0 := time.Now()
+	if err := seedArrivalNotices(ctx, a.db, seed, t0.UTC()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "queued %d arrival notices for %d residents at %d points in %.1fs\n",
+		seed.notices, seed.notices, (seed.notices+seed.perPoint-1)/seed.perPoint, time.Since(t0).Seconds())
+
+	rc := newWebhookReceiver(benchSecret)
+	hook, closeHook, err := serveReceiver(rc)
+	if err != nil {
+		return err
+	}
+	defer closeHook()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), workerEnv(cfg.DatabaseURL, cfg.RedisURL, hook, benchSecret, *lease)...)
+	env = append(env, "GROUPBUY_LOG_LEVEL=warn")
+	start := func() (*exec.Cmd, error) {
+		cmd := exec.Command(exe, "worker")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = stderr, stderr
+		// A worker must not outlive the benchmark, whatever ends it.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		return cmd, cmd.Start()
+	}
+
+	// How many dispatch tasks run at once: the scheduler starts one every
+	// 5 s and each runs until nothing is due, so with a backlog they pile up.
+	inspector := asynq.NewInspector(a.redis)
+	defer inspector.Close()
+	var maxDispatch int
+	var lastInspect time.Time
+
+	n := seed.notices
+	begin := time.Now()
+	procs := make([]*exec.Cmd, *workers)
+	for i := range procs {
+		if procs[i], err = start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	defer func() {
+		for _, p := range procs {
+			if p != nil && p.ProcessState == nil {
+				_ = p.Process.Kill()
+				_ = p.Wait()
+			}
+		}
+	}()
+	var (
+		killed             bool
+		killedAt           time.Duration
+		atKill, reqAtKill  int
+		firstAt, wall      time.Duration
+		tally              outboxTally
+		deadline           = begin.Add(*timeout)
+		lastCheck          time.Time
+		distinct, requests int
+	)
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		distinct, requests, _ = rc.stats()
+		if time.Since(lastInspect) > 250*time.Millisecond {
+			lastInspect = time.Now()
+			if active, err := inspector.ListActiveTasks("default", asynq.PageSize(100)); err == nil {
+				c := 0
+				for _, t := range active {
+					if t.Type == pickup.TaskDispatchNotices {
+						c++
+					}
+				}
+				maxDispatch = max(maxDispatch, c)
+			}
+		}
+		if firstAt == 0 && requests > 0 {
+			firstAt = time.Since(begin)
+		}
+		if *killAt > 0 && !killed && float64(distinct) >= *killAt*float64(n) {
+			_ = procs[0].Process.Signal(syscall.SIGKILL)
+			_ = procs[0].Wait()
+			killed, killedAt = true, time.Since(begin)
+			atKill, reqAtKill, _ = rc.stats()
+			if procs[0], err = start(); err != nil {
+				return fmt.Errorf("restart worker: %w", err)
+			}
+		}
+		if distinct >= n && time.Since(lastCheck) > 50*time.Millisecond {
+			lastCheck = time.Now()
+			if tally, err = tallyOutbox(ctx, a.db); err != nil {
+				return err
+			}
+			if tally.Sent+tally.Failed >= int64(n) {
+				wall = time.Since(begin)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			tally, _ = tallyOutbox(ctx, a.db)
+			wall = time.Since(begin)
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Stop the workers as an operator would, so they record what they sent.
+	for _, p := range procs {
+		_ = p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range procs {
+		_ = p.Wait()
+	}
+	distinct, requests, bad := rc.stats()
+	if tally, err = tallyOutbox(ctx, a.db); err != nil {
+		return err
+	}
+
+	// Every notice received must be one of ours and read as the resident
+	// would read it: with the pickup code its payload carries.
+	var wrong []string
+	prefix := "arrival:" + seed.date + ":"
+	for key, got := range rc.notices() {
+		if !strings.HasPrefix(key, prefix) || got.Kind != "arrival" || got.Vars["code"] == "" ||
+			!strings.Contains(got.Text, "提货码"+got.Vars["code"]) || !strings.Contains(got.Text, got.Vars["point"]) {
+			wrong = append(wrong, key)
+		}
+	}
+	repeats := requests - distinct - bad
+	rate := float64(distinct) / wall.Seconds()
+	mode := "no kill"
+	if *killAt > 0 {
+		mode = fmt.Sprintf("SIGKILL at %.0f %%", *killAt*100)
+	}
+	fmt.Fprintf(stdout, "\nbench-notify: %d notices, %d worker process(es), lease %s, %s; load average before %s, after %s\n",
+		n, *workers, *lease, mode, loadBefore, loadAverage())
+	fmt.Fprintf(stdout, "  %-40s %s\n", "wall time (start → all received & sent)", fmtSeconds(wall))
+	fmt.Fprintf(stdout, "  %-40s %s\n", "first request at", fmtSeconds(firstAt))
+	fmt.Fprintf(stdout, "  %-40s %.0f /s overall, %.0f /s after the first request\n", "notices delivered", rate,
+		float64(distinct)/max(wall-firstAt, time.Millisecond).Seconds())
+	fmt.Fprintf(stdout, "  %-40s %d\n", "requests the receiver got", requests)
+	fmt.Fprintf(stdout, "  %-40s %d of %d\n", "distinct Idempotency-Keys", distinct, n)
+	fmt.Fprintf(stdout, "  %-40s %d\n", "repeats absorbed (requests − distinct)", repeats)
+	fmt.Fprintf(stdout, "  %-40s %d\n", "bad signatures", bad)
+	fmt.Fprintf(stdout, "  %-40s %d sent, %d failed, %d queued\n", "outbox", tally.Sent, tally.Failed, tally.Queued)
+	fmt.Fprintf(stdout, "  %-40s %d (asynq's view; a killed worker's task stays listed until its lease runs out)\n", "dispatch tasks active at once, max", maxDispatch)
+	if killed {
+		fmt.Fprintf(stdout, "  %-40s at %s with %d distinct received (%d requests); new worker started at once\n",
+			"worker SIGKILLed", fmtSeconds(killedAt), atKill, reqAtKill)
+	}
+	var problems []string
+	switch {
+	case distinct != n:
+		problems = append(problems, fmt.Sprintf("%d of %d notices received", distinct, n))
+	case len(wrong) > 0:
+		problems = append(problems, fmt.Sprintf("%d notices received wrong, e.g. %s", len(wrong), wrong[0]))
+	}
+	if tally.Sent != int64(n) || tally.Failed != 0 {
+		problems = append(problems, fmt.Sprintf("outbox: %d sent, %d failed of %d", tally.Sent, tally.Failed, n))
+	}
+	if bad != 0 {
+		problems = append(problems, fmt.Sprintf("%d bad signatures", bad))
+	}
+	if *killAt > 0 && !killed {
+		problems = append(problems, "the worker was never killed")
+	}
+	if wall > *target {
+		problems = append(problems, fmt.Sprintf("took %s, target %s", fmtSeconds(wall), *target))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("bench-notify: %s", strings.Join(problems, "; "))
+	}
+	fmt.Fprintf(stdout, "  ok: every notice delivered once after de-duplication, within %s\n", *target)
+	return nil
+}
+
+func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+// loadAverage is the machine's 1, 5 and 15 minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
