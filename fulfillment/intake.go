@@ -28,6 +28,7 @@ type Intake struct {
 	log      *slog.Logger
 	queue    chan *placeCall
 	maxBatch int
+	maxWait  time.Duration
 	wg       sync.WaitGroup
 	stop     chan struct{}
 }
@@ -39,6 +40,7 @@ type placeCall struct {
 	req      OrderRequest
 	hash     []byte
 	done     chan placeResult
+	queued   time.Time
 }
 
 type placeResult struct {
@@ -51,6 +53,13 @@ type placeResult struct {
 type IntakeOptions struct {
 	Workers  int // concurrent batch transactions per process
 	MaxBatch int // orders per transaction at most
+	// QueueSize bounds the orders waiting for a batch (default 4096); a full
+	// queue answers 503 at once.
+	QueueSize int
+	// MaxWait sheds load at saturation: an order that waited longer for a
+	// batch is answered 503 before anything is written (default 500 ms), so
+	// latency stays bounded when more arrives than commits.
+	MaxWait time.Duration
 }
 
 // NewIntake starts the batch workers; Close stops them.
@@ -61,7 +70,14 @@ func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOp
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
 	}
-	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, 4096), maxBatch: opt.MaxBatch, stop: make(chan struct{})}
+	if opt.QueueSize <= 0 {
+		opt.QueueSize = 4096
+	}
+	if opt.MaxWait <= 0 {
+		opt.MaxWait = 500 * time.Millisecond
+	}
+	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), maxBatch: opt.MaxBatch,
+		maxWait: opt.MaxWait, stop: make(chan struct{})}
 	for range opt.Workers {
 		in.wg.Add(1)
 		go in.work()
@@ -84,7 +100,10 @@ func (in *Intake) Close() {
 	}
 }
 
-var errShuttingDown = platform.Errorf(platform.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
+var (
+	errShuttingDown = platform.Errorf(platform.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
+	errOverloaded   = platform.Errorf(platform.Unavailable, "overloaded", "order intake is saturated, retry shortly")
+)
 
 // Place places one order for a leader under an idempotency key. It returns
 // the order and whether it is a replay of an earlier request with that key.
@@ -95,13 +114,13 @@ func (in *Intake) Place(ctx context.Context, leaderID int64, key string, req Ord
 	if err := req.Validate(); err != nil {
 		return Order{}, false, err
 	}
-	call := &placeCall{ctx: ctx, leaderID: leaderID, key: key, req: req, hash: req.hash(), done: make(chan placeResult, 1)}
+	call := &placeCall{ctx: ctx, leaderID: leaderID, key: key, req: req, hash: req.hash(), done: make(chan placeResult, 1), queued: time.Now()}
 	select {
 	case in.queue <- call:
 	case <-ctx.Done():
 		return Order{}, false, ctx.Err()
 	default:
-		return Order{}, false, platform.Errorf(platform.Unavailable, "overloaded", "order intake is saturated, retry shortly")
+		return Order{}, false, errOverloaded
 	}
 	// Once queued, the call may be committed: wait for the answer even if the
 	// client has gone, so the result is never lost mid-flight.
@@ -117,19 +136,32 @@ func (in *Intake) work() {
 		case <-in.stop:
 			return
 		case first := <-in.queue:
-			batch = append(batch[:0], first)
+			batch = in.admit(batch[:0], first)
 		fill:
 			for len(batch) < in.maxBatch {
 				select {
 				case c := <-in.queue:
-					batch = append(batch, c)
+					batch = in.admit(batch, c)
 				default:
 					break fill
 				}
 			}
-			in.run(batch)
+			if len(batch) > 0 {
+				in.run(batch)
+			}
 		}
 	}
+}
+
+// admit adds c to the batch, or answers it 503 if it waited too long: at
+// saturation the queue sheds its oldest orders instead of committing them
+// seconds late. Nothing of c has been written, so a retry is safe.
+func (in *Intake) admit(batch []*placeCall, c *placeCall) []*placeCall {
+	if time.Since(c.queued) > in.maxWait {
+		c.done <- placeResult{err: errOverloaded}
+		return batch
+	}
+	return append(batch, c)
 }
 
 // errKeyRace means another transaction inserted one of the batch's keys after

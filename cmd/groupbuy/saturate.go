@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fireResult classifies the answers of an open-loop burst of orders.
+type fireResult struct {
+	sent, created, soldOut, unavailable int64
+	noRetryAfter                        int64 // 503s without Retry-After: a client would not know when to come back
+	other4xx, fiveXX, transport         int64 // fiveXX: 5xx other than 503
+	createdIDs                          []int64
+	lat                                 []float64 // ms of every 201, sorted
+}
+
+func (r *fireResult) pct(p float64) float64 {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+}
+
+// fireOrders places n orders open loop: they start at rate per second (0:
+// as fast as inflight allows) whatever the answers, at most inflight at once,
+// so more can arrive than intake commits; next gives the i-th request.
+func fireOrders(ctx context.Context, api string, n, inflight int, rate float64, next func(i int) (token, key string, body []byte)) fireResult {
+	client := loadClient(inflight)
+	var r fireResult
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, inflight)
+	var created, soldOut, unavailable, noRetry, other4xx, fiveXX, transport atomic.Int64
+	start := time.Now()
+	for i := range n {
+		if rate > 0 {
+			if wait := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		slots <- struct{}{}
+		r.sent++
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			token, key, body := next(i)
+			t0 := time.Now()
+			req, _ := http.NewRequestWithContext(ctx, "POST", api+"/api/v1/leader/orders", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Idempotency-Key", key)
+			resp, err := client.Do(req)
+			if err != nil {
+				transport.Add(1)
+				return
+			}
+			defer resp.Body.Close()
+			var out struct {
+				ID    int64 `json:"id"`
+				Error struct {
+					Code string `json:"code"`
+				} `json:"error"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			switch {
+			case resp.StatusCode == http.StatusCreated:
+				created.Add(1)
+				mu.Lock()
+				r.createdIDs = append(r.createdIDs, out.ID)
+				r.lat = append(r.lat, float64(time.Since(t0).Microseconds())/1000)
+				mu.Unlock()
+			case resp.StatusCode == http.StatusConflict && out.Error.Code == "sold_out":
+				soldOut.Add(1)
+			case resp.StatusCode == http.StatusServiceUnavailable:
+				unavailable.Add(1)
+				if resp.Header.Get("Retry-After") == "" {
+					noRetry.Add(1)
+				}
+			case resp.StatusCode >= 500:
+				fiveXX.Add(1)
+			default:
+				other4xx.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	r.created, r.soldOut, r.unavailable, r.noRetryAfter = created.Load(), soldOut.Load(), unavailable.Load(), noRetry.Load()
+	r.other4xx, r.fiveXX, r.transport = other4xx.Load(), fiveXX.Load(), transport.Load()
+	slices.Sort(r.lat)
+	return r
+}
