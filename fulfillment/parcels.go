@@ -76,32 +76,46 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 	local := now.In(loc)
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	lastDelivery := today.AddDate(0, 0, -p.opt.ReturnAfterDays) // delivered before this: past the last day
-	var lines []waitingLine
-	if err := tx.SelectContext(ctx, &lines, `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
-			d.wave_id, pl.ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
-		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
-		JOIN order_lines ol ON ol.id = pl.order_line_id JOIN sale_items si ON si.id = ol.sale_item_id
-		JOIN products pr ON pr.id = si.product_id
-		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
-		     AND c.resident_id = pl.resident_id
-		WHERE pl.state = 'ready' AND w.warehouse_id = $1 AND pl.delivery_date <= $2
-		ORDER BY pl.delivery_date, pl.pickup_point_id, pl.resident_id, pl.order_line_id
-		FOR UPDATE OF pl`, warehouseID, today); err != nil {
-		return res, err
-	}
 	hh, mm, err := clockOf(p.opt.RemindAt)
 	if err != nil {
 		return res, err
 	}
 	remindFrom := time.Date(local.Year(), local.Month(), local.Day(), hh, mm, 0, 0, loc)
 	evening := !local.Before(remindFrom) && local.Before(remindFrom.Add(2*time.Hour))
+	// Lines past their last day are locked, as they change; in the evening,
+	// the others are read to remind their residents, skipping those already
+	// reminded today, so a sweep every few minutes stays cheap on a city's
+	// worth of waiting parcels.
+	const waiting = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
+			d.wave_id, pl.ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
+		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
+		JOIN order_lines ol ON ol.id = pl.order_line_id JOIN sale_items si ON si.id = ol.sale_item_id
+		JOIN products pr ON pr.id = si.product_id
+		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
+		     AND c.resident_id = pl.resident_id
+		WHERE pl.state = 'ready' AND w.warehouse_id = $1 `
+	const order = ` ORDER BY pl.delivery_date, pl.pickup_point_id, pl.resident_id, pl.order_line_id`
+	var lines []waitingLine
+	if err := tx.SelectContext(ctx, &lines, waiting+`AND pl.delivery_date < $2`+order+` FOR UPDATE OF pl`, warehouseID, lastDelivery); err != nil {
+		return res, err
+	}
+	if evening {
+		var remind []waitingLine
+		if err := tx.SelectContext(ctx, &remind, waiting+`AND pl.delivery_date BETWEEN $2 AND $3
+			AND NOT EXISTS (SELECT 1 FROM outbox o
+				WHERE o.dedupe_key = 'reminder:' || to_char(pl.delivery_date, 'YYYY-MM-DD') || ':' || pl.resident_id || ':' || $4)`+order,
+			warehouseID, lastDelivery, today, today.Format(time.DateOnly)); err != nil {
+			return res, err
+		}
+		lines = append(lines, remind...)
+	}
 
-	var order []parcelKey
+	var keys []parcelKey
 	groups := map[parcelKey][]waitingLine{}
 	for _, l := range lines {
 		k := parcelKey{l.PointID, l.ResidentID, l.DeliveryDate}
 		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+			keys = append(keys, k)
 		}
 		groups[k] = append(groups[k], l)
 	}
@@ -109,7 +123,7 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 	var notices, reminders []pickup.Notice
 	var returned []int64
 	refunds := map[int64]*refundRows{} // by wave
-	for _, k := range order {
+	for _, k := range keys {
 		g := groups[k]
 		pt, ok := points[k.point]
 		if !ok {
@@ -136,9 +150,6 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReturn,
 				Key:     fmt.Sprintf("return:%s:%d", k.date, k.resident),
 				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "items": items, "amount_fen": amount}})
-			continue
-		}
-		if !evening {
 			continue
 		}
 		last := k.date.AddDate(0, 0, p.opt.ReturnAfterDays)
