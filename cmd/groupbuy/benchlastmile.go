@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -146,18 +144,6 @@ func tallyOutbox(ctx context.Context, db sqlx.QueryerContext) (outboxTally, erro
 		count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed,
 		count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) AS queued FROM outbox`)
 	return t, err
-}
-
-// serveReceiver serves h on a loopback port with a real net/http server and
-// returns its URL and a function that closes it.
-func serveReceiver(h http.Handler) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String() + "/notices", func() { _ = srv.Close() }, nil
 }
 
 // workerEnv is the environment of a `groupbuy worker` process that sends

@@ -41,6 +41,14 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 		defer stopServer(rs, log, "Redis")
 		cfg.RedisURL = rs.URL()
 	}
+	if n := cfg.Notify; n.WebhookURL == "" && n.SMSKeyID == "" && n.SMTPHost == "" {
+		url, stop, err := devNoticeLog(log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret = url, devNoticeSecret
+	}
 	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
 	if err != nil {
 		return err
@@ -93,6 +101,20 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 	g.Go(func() error { return serveHTTP(gctx, l, a.handler(), log) })
 	g.Go(func() error { return w.run(gctx) })
 	return g.Wait()
+}
+
+// devNoticeSecret signs notices to the dev notice log; it never leaves the machine.
+const devNoticeSecret = "groupbuy-dev-notice-log"
+
+// devNoticeLog receives the notices of `groupbuy dev` on loopback when no
+// channel is configured, and logs each one once, so a developer sees what
+// residents would be told.
+func devNoticeLog(log *slog.Logger) (string, func(), error) {
+	rc := newWebhookReceiver(devNoticeSecret)
+	rc.onFirst = func(key string, n receivedNotice) {
+		log.Info("notice to resident", "key", key, "kind", n.Kind, "resident", n.ResidentID, "text", n.Text)
+	}
+	return serveReceiver(rc)
 }
 
 func stopServer(s *platform.LocalServer, log *slog.Logger, what string) {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ type webhookReceiver struct {
 	requests int                  // every delivery, repeats included
 	bad      int                  // signature rejected
 	fail     func(key string) int // optional: the status to answer instead of 200
+	onFirst  func(key string, n receivedNotice) // optional: called on the first delivery of a key
 }
 
 // receivedNotice is the first delivery of one key.
@@ -66,6 +68,9 @@ func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n.Times++
 	rc.byKey[key] = n
+	if !seen && rc.onFirst != nil {
+		rc.onFirst(key, n)
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -85,4 +90,16 @@ func (rc *webhookReceiver) notices() map[string]receivedNotice {
 		out[k] = v
 	}
 	return out
+}
+
+// serveReceiver serves h on a loopback port with a real net/http server and
+// returns its URL and a function that closes it.
+func serveReceiver(h http.Handler) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String() + "/notices", func() { _ = srv.Close() }, nil
 }
