@@ -113,10 +113,7 @@ func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID i
 		return nil, err
 	}
 	if len(hs) == 0 {
-		if err := p.limiter.Hit(ctx, key, now); err != nil {
-			// Redis down must not stop pickups; the count is lost, not the pickup.
-			p.log.Warn("pickup code limiter", "err", err)
-		}
+		p.limiter.Hit(ctx, key, now)
 		return nil, ErrUnknownCode
 	}
 	return hs, nil

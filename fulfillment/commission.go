@@ -295,6 +295,8 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
+	m := platform.MetricsFrom(ctx)
+	platform.AfterCommit(tx, func() { m.Refunded(string(ReasonAfterSale), 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.

@@ -27,6 +27,7 @@ type Intake struct {
 	clock    platform.Clock
 	log      *slog.Logger
 	queue    chan *placeCall
+	metrics  *platform.Metrics
 	maxBatch int
 	maxWait  time.Duration
 	wg       sync.WaitGroup
@@ -60,6 +61,8 @@ type IntakeOptions struct {
 	// batch is answered 503 before anything is written (default 500 ms), so
 	// latency stays bounded when more arrives than commits.
 	MaxWait time.Duration
+	// Metrics counts the orders placed, once committed; nil: nothing.
+	Metrics *platform.Metrics
 }
 
 // NewIntake starts the batch workers; Close stops them.
@@ -76,7 +79,7 @@ func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOp
 	if opt.MaxWait <= 0 {
 		opt.MaxWait = 500 * time.Millisecond
 	}
-	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), maxBatch: opt.MaxBatch,
+	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics, maxBatch: opt.MaxBatch,
 		maxWait: opt.MaxWait, stop: make(chan struct{})}
 	for range opt.Workers {
 		in.wg.Add(1)
@@ -205,12 +208,19 @@ func (in *Intake) run(batch []*placeCall) {
 			break
 		}
 	}
+	placed, lines := 0, 0
 	for i, c := range live {
 		if err != nil {
 			c.done <- placeResult{err: err}
 		} else {
+			if r := results[i]; r.err == nil && !r.replay {
+				placed, lines = placed+1, lines+len(r.order.Lines)
+			}
 			c.done <- results[i]
 		}
+	}
+	if placed > 0 {
+		in.metrics.OrdersPlaced(placed, lines)
 	}
 }
 

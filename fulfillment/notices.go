@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -52,12 +53,27 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now 
 	if len(r.line) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+	var added []struct {
+		Reason   string `db:"reason"`
+		Quantity int64  `db:"quantity"`
+	}
+	err := tx.SelectContext(ctx, &added, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
 		SELECT $1, o, l, r, why, q, a, $8
 		FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::bigint[]) AS t(o, l, r, why, q, a)
-		ON CONFLICT (order_line_id, reason) DO NOTHING`,
+		ON CONFLICT (order_line_id, reason) DO NOTHING
+		RETURNING reason, quantity`,
 		waveID, pq.Array(r.order), pq.Array(r.line), pq.Array(r.resident), pq.Array(r.reason), pq.Array(r.qty), pq.Array(r.amount), now)
-	return err
+	if err != nil || len(added) == 0 {
+		return err
+	}
+	// Counted once the refunds are in the ledger for good.
+	m := platform.MetricsFrom(ctx)
+	platform.AfterCommit(tx, func() {
+		for _, a := range added {
+			m.Refunded(a.Reason, 1, a.Quantity)
+		}
+	})
+	return nil
 }
 
 // noticeItem is one line of a notice's payload.

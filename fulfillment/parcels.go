@@ -202,7 +202,7 @@ func (p *Pickups) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskParcelSweep, func(ctx context.Context, _ *asynq.Task) error {
 		res, err := p.Sweep(ctx)
 		if err == nil && (res.Reminded > 0 || res.Returned > 0) {
-			p.log.Info("parcel sweep", "reminded", res.Reminded, "returned", res.Returned)
+			p.log.InfoContext(ctx, "parcel sweep", "reminded", res.Reminded, "returned", res.Returned)
 		}
 		return err
 	})

@@ -261,7 +261,7 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 		return err
 	}
 	if _, err := p.loadFonts(); err != nil {
-		w.log.Warn("printouts not rendered", "wave", waveID, "stage", stage, "err", err)
+		w.log.WarnContext(ctx, "printouts not rendered", "wave", waveID, "stage", stage, "err", err)
 		return nil
 	}
 	wave, err := GetWave(ctx, tx, waveID)

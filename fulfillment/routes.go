@@ -224,7 +224,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
 		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
 		if err := reportProgress(ctx, w.db, waveID, StageRoute, w.clock.Now(), int64(plan.planned()), int64(plan.stops)); err != nil {
-			w.log.Warn("stage progress", "wave", waveID, "stage", StageRoute, "err", err)
+			w.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", StageRoute, "err", err)
 		}
 	}
 	// Stops a sector had no vehicle left for get one more chance with the

@@ -56,6 +56,16 @@ var ProductCSVColumns = []string{"sku", "name", "unit", "weight_g", "volume_ml",
 
 // ImportProducts creates or updates products from CSV, all or nothing.
 func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, error) {
+	ps, err := ParseProductCSV(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.SaveProducts(ctx, ps)
+}
+
+// ParseProductCSV reads and validates a product import without storing it:
+// the products in file order, or the first bad row's error naming its line.
+func ParseProductCSV(r io.Reader) ([]Product, error) {
 	rows, err := platform.ReadCSV(r, ProductCSVColumns...)
 	if err != nil {
 		return nil, err
@@ -82,7 +92,7 @@ func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, e
 		seen[p.SKU] = row.Line
 		ps[i] = p
 	}
-	return s.SaveProducts(ctx, ps)
+	return ps, nil
 }
 
 // Publish puts products on sale at a warehouse for a delivery date.

@@ -42,11 +42,11 @@ func NewSweepTask(warehouseID int64) *asynq.Task {
 
 // Waves runs the stages of the night as asynq tasks.
 type Waves struct {
-	db     *sqlx.DB
-	clock  platform.Clock
-	client *asynq.Client
-	log    *slog.Logger
-	opt    WavesOptions
+	db    *sqlx.DB
+	clock platform.Clock
+	jobs  *platform.Jobs
+	log   *slog.Logger
+	opt   WavesOptions
 }
 
 // WavesOptions tune the stages.
@@ -55,10 +55,13 @@ type WavesOptions struct {
 	RouteThreads int           // search threads (default 2)
 	ServiceTime  time.Duration // time at each pickup point (default 5 min)
 	Printer      *Printer      // renders the printouts in the pick and ready stages; nil: none
+
+	// Metrics records how long each stage took; nil: nothing.
+	Metrics *platform.Metrics
 }
 
-// NewWaves returns the wave runner; client enqueues the stages.
-func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog.Logger, opt WavesOptions) *Waves {
+// NewWaves returns the wave runner; the stages go through the job outbox jobs.
+func NewWaves(db *sqlx.DB, clock platform.Clock, jobs *platform.Jobs, log *slog.Logger, opt WavesOptions) *Waves {
 	if opt.RouteBudget <= 0 {
 		opt.RouteBudget = 60 * time.Second
 	}
@@ -68,7 +71,7 @@ func NewWaves(db *sqlx.DB, clock platform.Clock, client *asynq.Client, log *slog
 	if opt.ServiceTime <= 0 {
 		opt.ServiceTime = 5 * time.Minute
 	}
-	return &Waves{db: db, clock: clock, client: client, log: log, opt: opt}
+	return &Waves{db: db, clock: clock, jobs: jobs, log: log, opt: opt}
 }
 
 // RetryDelay is the backoff between attempts of a wave stage: the night is
@@ -89,17 +92,16 @@ func (w *Waves) Register(mux *asynq.ServeMux) {
 	}
 }
 
-// enqueueStage enqueues a stage of a wave under a task ID, so the copies
-// that several schedulers or retries ask for collapse into one task.
-func (w *Waves) enqueueStage(ctx context.Context, stage Stage, waveID int64, suffix string) error {
+// addStage writes a stage of a wave into the job outbox inside tx, under a
+// task ID, so the copies that several schedulers or retries ask for collapse
+// into one task. The job is enqueued once tx commits (Jobs.Flush), or by the
+// relay loop when Redis was unreachable: a committed stage never loses its
+// successor, even if the process dies before the enqueue.
+func (w *Waves) addStage(ctx context.Context, tx *sqlx.Tx, stage Stage, waveID int64, suffix string) (int64, error) {
 	b, _ := json.Marshal(wavePayload{WaveID: waveID})
 	id := fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix)
-	_, err := w.client.EnqueueContext(ctx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue("critical"),
+	return w.jobs.Add(ctx, tx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue("critical"),
 		asynq.MaxRetry(10), asynq.Timeout(10*time.Minute), asynq.Retention(48*time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }
 
 func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
@@ -108,14 +110,25 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
 	due, err := DueWaves(ctx, w.db, w.clock.Now(), p.WarehouseID)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	var jobs []int64
+	err = platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		jobs = jobs[:0]
+		for _, id := range due {
+			job, err := w.addStage(ctx, tx, StageClose, id, "")
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, job)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, id := range due {
-		if err := w.enqueueStage(ctx, StageClose, id, ""); err != nil {
-			return err
-		}
-	}
+	w.jobs.Flush(ctx, jobs...)
 	return nil
 }
 
@@ -154,10 +167,12 @@ func (w *Waves) handleStage(stage Stage) asynq.HandlerFunc {
 }
 
 // RunStage runs one stage of a wave in one transaction, records a failure,
-// and once it has committed enqueues the next stage. Running it twice, or
-// after a crash, gives the same result: each stage acts only on a wave in the
-// state before it.
+// and writes the next stage into the job outbox in the same transaction, to
+// be enqueued once it has committed. Running it twice, or after a crash,
+// gives the same result: each stage acts only on a wave in the state before
+// it, and a stage that committed has its successor in the outbox.
 func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, error) {
+	start := time.Now()
 	st, ok := w.stages()[stage]
 	if !ok {
 		return false, platform.InvalidField("stage", "unknown stage %q", stage)
@@ -167,51 +182,69 @@ func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, 
 		// meanwhile. The write re-checks the wave's state under its lock.
 		plan, err := w.planRoutes(ctx, waveID)
 		if err != nil {
-			w.recordFailure(waveID, stage, err)
+			w.recordFailure(ctx, waveID, stage, err)
 			return false, err
 		}
 		st.run = func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
 			return writeRoutes(ctx, tx, id, plan, now)
 		}
 	}
-	return w.runStage(ctx, stage, waveID, st.run, st.next)
+	return w.runStage(ctx, stage, waveID, st.run, st.next, start)
 }
 
-func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage) (bool, error) {
+// runStage runs a stage begun at start (the route stage's solver ran before).
+func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage, start time.Time) (bool, error) {
 	progress := func(done, total int64) {
 		if err := reportProgress(ctx, w.db, waveID, stage, w.clock.Now(), done, total); err != nil {
-			w.log.Warn("stage progress", "wave", waveID, "stage", stage, "err", err)
+			w.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", stage, "err", err)
 		}
 	}
 	var done bool
+	var job int64
 	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
+		job = 0
 		done, err = run(ctx, tx, waveID, w.clock.Now(), progress)
+		if err != nil || !done || next == "" {
+			return err
+		}
+		if stage == StageClose {
+			// Allocation waits for the final receipts, which usually come
+			// after the cutoff and then enqueue it (RecordReceipts). Queued
+			// now, it would do nothing, and its task, retained under the
+			// same ID, would swallow the one the receipts ask for.
+			var final bool
+			if err := tx.GetContext(ctx, &final, `SELECT receipts_final FROM waves WHERE id = $1`, waveID); err != nil || !final {
+				return err
+			}
+		}
+		// The next stage starts only once this one has committed.
+		job, err = w.addStage(ctx, tx, next, waveID, "")
 		return err
 	})
 	if err != nil {
-		w.recordFailure(waveID, stage, err)
+		w.recordFailure(ctx, waveID, stage, err)
 		return false, err
 	}
 	if done {
-		w.log.Info("wave stage done", "wave", waveID, "stage", stage)
-		if next != "" {
-			// The next stage starts only once this one has committed.
-			if err := w.enqueueStage(ctx, next, waveID, ""); err != nil {
-				return true, err
-			}
+		took := time.Since(start)
+		w.opt.Metrics.StageDone(string(stage), took)
+		w.log.InfoContext(ctx, "wave stage done", "wave", waveID, "stage", stage, "ms", took.Milliseconds())
+		if job != 0 {
+			w.jobs.Flush(ctx, job)
 		}
 	}
 	return done, nil
 }
 
 // recordFailure notes a failed attempt on the stage, for ops to see.
-func (w *Waves) recordFailure(waveID int64, stage Stage, cause error) {
+func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, cause error) {
 	if errors.Is(cause, ErrWaveNotFound) {
 		return // nothing to record it on
 	}
-	if err := failStage(context.Background(), w.db, waveID, stage, w.clock.Now(), cause); err != nil {
-		w.log.Error("record stage failure", "wave", waveID, "stage", stage, "err", err)
+	// Recorded even when ctx ended (that may be the failure).
+	if err := failStage(context.WithoutCancel(ctx), w.db, waveID, stage, w.clock.Now(), cause); err != nil {
+		w.log.ErrorContext(ctx, "record stage failure", "wave", waveID, "stage", stage, "err", err)
 	}
 }
 
@@ -221,7 +254,7 @@ func (w *Waves) recordFailure(waveID int64, stage Stage, cause error) {
 func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, error) {
 	return w.runStage(ctx, StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
 		return closeWave(ctx, tx, id, now, manual)
-	}, StageAllocate)
+	}, StageAllocate, time.Now())
 }
 
 // RecordReceipts stores what the warehouse received for a wave (before it is
@@ -245,15 +278,21 @@ func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy,
 		seen[r.SaleItemID] = true
 	}
 	var out Wave
+	var job int64
 	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
+		job = 0
 		out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, w.clock.Now())
+		if err == nil && out.ReceiptsFinal && out.State == WaveClosed {
+			job, err = w.addStage(ctx, tx, StageAllocate, waveID, "")
+		}
 		return err
 	})
-	if err == nil && out.ReceiptsFinal && out.State == WaveClosed {
-		err = w.enqueueStage(ctx, StageAllocate, waveID, "")
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	w.jobs.Flush(ctx, job)
+	return out, nil
 }
 
 // Rerun enqueues a stage of a wave again, e.g. after fixing its input.
@@ -265,5 +304,15 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate, pick, route, ready)", stage)
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
-	return fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix), w.enqueueStage(ctx, stage, waveID, suffix)
+	var job int64
+	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		var err error
+		job, err = w.addStage(ctx, tx, stage, waveID, suffix)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	w.jobs.Flush(ctx, job)
+	return fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix), nil
 }

@@ -49,6 +49,9 @@ type DispatchOptions struct {
 	Lease       time.Duration // how long a claim holds a row (default 1 min)
 	MaxAttempts int           // then the notice is marked failed (default 12)
 	RunFor      time.Duration // one task sends for at most this long, then leaves the rest to the next (default 5 min)
+
+	// Metrics counts what became of each attempt, once recorded; nil: nothing.
+	Metrics *platform.Metrics
 }
 
 // NewDispatcher returns a dispatcher over the channels, tried in order.
@@ -208,7 +211,22 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 	}
 	// Recording uses the caller's context: what was sent must be written
 	// even when sending ran out of time.
-	return res, len(rows), d.record(ctx, outcomes, d.clock.Now())
+	if err := d.record(ctx, outcomes, d.clock.Now()); err != nil {
+		return res, len(rows), err
+	}
+	for i, o := range outcomes {
+		outcome := "retry"
+		switch {
+		case o.channel != "":
+			outcome = "sent"
+		case o.failed:
+			outcome = "failed"
+		case o.undo:
+			outcome = "deferred"
+		}
+		d.opt.Metrics.NoticeDispatched(o.channel, rows[i].Kind, outcome)
+	}
+	return res, len(rows), nil
 }
 
 // send renders and sends one notice; it never returns an error, only the outcome.

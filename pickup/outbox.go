@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"groupbuy/internal/platform"
 )
 
 // NoticeKind is what a notice to a resident is about.
@@ -44,11 +46,26 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.T
 		}
 		residents[i], kinds[i], keys[i], payloads[i] = n.ResidentID, string(n.Kind), n.Key, string(b)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at, next_attempt_at)
+	var added []string // the kinds of the rows inserted
+	err := tx.SelectContext(ctx, &added, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at, next_attempt_at)
 		SELECT r, k, d, p::jsonb, $5, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS t(r, k, d, p)
-		ON CONFLICT (dedupe_key) DO NOTHING`, pq.Array(residents), pq.Array(kinds), pq.Array(keys), pq.Array(payloads), now)
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING kind`, pq.Array(residents), pq.Array(kinds), pq.Array(keys), pq.Array(payloads), now)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	if len(added) > 0 {
+		// Counted once the notices are in the outbox for good.
+		m := platform.MetricsFrom(ctx)
+		platform.AfterCommit(tx, func() {
+			byKind := map[string]int{}
+			for _, k := range added {
+				byKind[k]++
+			}
+			for k, n := range byKind {
+				m.NoticesQueued(k, n)
+			}
+		})
+	}
+	return int64(len(added)), nil
 }

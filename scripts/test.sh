@@ -15,6 +15,11 @@
 # Private servers are stopped and removed when the script exits.
 # GROUPBUY_TEST_PG_PORT / GROUPBUY_TEST_REDIS_PORT change the ports probed
 # for existing servers (5432 / 6379).
+#
+# After the tests pass, each fuzz target of a tested package runs for
+# GROUPBUY_FUZZTIME (default 10s; 0 skips; a -run or -bench argument skips
+# too). A failing input is written to the package's testdata/fuzz/FuzzXxx/:
+# fix the bug and commit that file, so the case stays in the seed corpus.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -133,6 +138,9 @@ command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || m
 command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 [ -n "${GROUPBUY_FONT_CJK:-}" ] || [ -f /usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf ] || missing+=(fonts-arphic-gbsn00lp)
 [ -n "${GROUPBUY_FONT_LATIN:-}" ] || [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The console's browser test (cmd/groupbuy/console_test.go) drives Debian's
+# Chromium headless.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
 	apt_install "${missing[@]}"
 fi
@@ -256,6 +264,35 @@ go test -count=1 -timeout 20m "$@" "${extra[@]}" || test_status=$?
 if [ "$test_status" -ne 0 ]; then
 	say "FAIL (go test status $test_status)"
 	exit "$test_status"
+fi
+
+# ---------------------------------------------------------------- fuzzing
+# Target and package; go test -fuzz takes one target per invocation.
+FUZZ_TARGETS=(
+	"FuzzDecodeOrder ./fulfillment/"
+	"FuzzImportCSV ./fulfillment/"
+	"FuzzImportPointsCSV ./pickup/"
+	"FuzzReadVRPLIB ./routing/"
+)
+FUZZTIME="${GROUPBUY_FUZZTIME:-10s}"
+fuzz_skip=
+case "$FUZZTIME" in 0 | 0s | 0x) fuzz_skip="GROUPBUY_FUZZTIME=$FUZZTIME" ;; esac
+for a in "$@"; do
+	case "$a" in -run | -run=* | -bench | -bench=*) fuzz_skip="a $a argument" ;; esac
+done
+if [ -n "$fuzz_skip" ]; then
+	say "fuzzing skipped ($fuzz_skip)"
+else
+	tested="$(go list "${pkgs[@]}")"
+	for t in "${FUZZ_TARGETS[@]}"; do
+		read -r name dir <<<"$t"
+		grep -qxF "$(go list "$dir")" <<<"$tested" || continue
+		say "go test -run '^\$' -fuzz '^$name\$' -fuzztime $FUZZTIME $dir"
+		if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$dir"; then
+			say "FAIL (fuzzing $name; an input that fails is written under ${dir}testdata/fuzz/$name/: fix the bug, keep the file)"
+			exit 1
+		fi
+	done
 fi
 if [ "$vet_status" -ne 0 ]; then
 	say "FAIL (go vet status $vet_status)"

@@ -30,6 +30,7 @@ type app struct {
 	redis  asynq.RedisConnOpt
 	rdb    redis.UniversalClient
 	queue  *asynq.Client
+	jobs   *platform.Jobs // the job outbox: tasks written in a command's transaction, relayed to Redis
 	auth   *platform.Authenticator
 	intake *fulfillment.Intake
 	pickup *pickup.Service
@@ -39,6 +40,9 @@ type app struct {
 	// outbox dispatcher.
 	pickups *fulfillment.Pickups
 	notices *pickup.Dispatcher
+	// metrics is this process's Prometheus registry (metrics.go): one per
+	// app, never the global one.
+	metrics *platform.Metrics
 }
 
 func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*app, error) {
@@ -57,27 +61,35 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 		db.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt,
-		rdb:  ropt.MakeRedisClient().(redis.UniversalClient),
-		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL)}
-	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers})
+	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
+	var authOpts []platform.AuthOption
+	if cfg.WriteLimit > 0 {
+		// Writes count per token in Redis, so the limit holds across API processes.
+		authOpts = append(authOpts, platform.WithWriteLimit(platform.NewLimiter(rdb, "write", int64(cfg.WriteLimit), time.Minute, log)))
+	}
+	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt, rdb: rdb,
+		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
+	a.metrics = newMetrics(db, rdb, log)
+	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.metrics})
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
 	a.queue = asynq.NewClient(ropt)
-	a.waves = fulfillment.NewWaves(db, clock, a.queue, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget,
+	a.jobs = platform.NewJobs(db, a.queue, clock, log, platform.JobsOptions{})
+	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.metrics,
 		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, platform.DevLabelKey)))})
-	a.pickups = fulfillment.NewPickups(db, clock, platform.NewLimiter(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute),
+	a.pickups = fulfillment.NewPickups(db, clock, platform.NewLimiter(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
 		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {
 		a.close()
 		return nil, err
 	}
-	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease})
+	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease, Metrics: a.metrics})
 	return a, nil
 }
 
 func (a *app) close() {
+	a.jobs.Stop()
 	a.intake.Close()
 	a.queue.Close()
 	a.rdb.Close()
@@ -91,8 +103,11 @@ func (a *app) migrate(ctx context.Context) error {
 // handler lists the whole HTTP API in one place.
 func (a *app) handler() http.Handler {
 	r := platform.NewEngine(a.log)
+	r.Use(a.metrics.HTTP()) // first, so every route below is counted (metrics.go)
 	r.GET("/healthz", platform.Handle(a.healthz))
+	a.registerMetrics(r)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
+	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API
 
 	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
 	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
@@ -112,6 +127,7 @@ func (a *app) handler() http.Handler {
 	orderRoutes.RegisterOpsLastMile(ops)
 	orderRoutes.RegisterOpsCommission(ops)
 	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), platform.Handle(a.issueStaffToken))
+	a.auth.RegisterTokenAdmin(ops)
 
 	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(platform.RoleLeader, platform.RoleWarehouse, platform.RoleOps)))
 	return r
@@ -201,6 +217,8 @@ func runServe(ctx context.Context, cfg platform.Config, log *slog.Logger) error 
 		return err
 	}
 	log.Info("API listening", "addr", l.Addr().String())
+	// Jobs the API's commands could not enqueue (Redis down) go out from here.
+	a.jobs.Start(jobRelayEvery)
 	return serveHTTP(ctx, l, a.handler(), log)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -289,6 +290,28 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 	c.clock.Advance(time.Minute)
 	if r := c.do("POST", "/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": codes[0]}); r.Status != http.StatusOK {
 		t.Fatalf("a minute later: %d %s", r.Status, r.Body)
+	}
+
+	// Without Redis the wrong codes cannot be counted, and pickups go on.
+	port, err := platformtest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.app.cfg
+	cfg.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	a, err := newApp(context.Background(), cfg, c.app.log, c.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	noRedis := httptest.NewServer(a.handler())
+	t.Cleanup(noRedis.Close)
+	for i, code := range []string{wrong(60), codes[0]} {
+		t0 := time.Now()
+		r := doHTTP(t, noRedis.Client(), "POST", noRedis.URL+"/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})
+		if want := []int{http.StatusNotFound, http.StatusOK}[i]; r.Status != want || time.Since(t0) > 2*time.Second {
+			t.Fatalf("verify without Redis: %d in %v, want %d %s", r.Status, time.Since(t0), want, r.Body)
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/platform"
@@ -43,6 +44,11 @@ type loadConfig struct {
 	pgbench  bool
 	pgScale  int
 	keep     bool
+	// overload: orders offered open loop at this multiple of the measured
+	// rate, for overloadFor, at most inflight at once (0: skip).
+	overload    float64
+	overloadFor time.Duration
+	inflight    int
 }
 
 // runLoadtest measures order intake over real HTTP on loopback: many
@@ -63,6 +69,9 @@ func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, arg
 	fs.BoolVar(&lc.pgbench, "pgbench", true, "run pgbench for comparison")
 	fs.IntVar(&lc.pgScale, "pgbench-scale", 0, "pgbench scale factor (0: the client count, so pgbench has no single hot row)")
 	fs.BoolVar(&lc.keep, "keep", false, "keep the scratch database")
+	fs.Float64Var(&lc.overload, "overload", 2.5, "then offer orders open loop at this multiple of the measured rate (0: skip)")
+	fs.DurationVar(&lc.overloadFor, "overload-for", 10*time.Second, "how long the overload lasts")
+	fs.IntVar(&lc.inflight, "inflight", 1024, "requests in flight at most during the overload")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API and load generator) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -89,6 +98,9 @@ func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, arg
 		cfg.RedisURL = "redis://127.0.0.1:6379/0" // only /healthz touches Redis during the test
 	}
 	cfg.DBMaxConns = max(cfg.DBMaxConns, 20)
+	// The benchmark measures intake, not the write limiter: 32 leaders at
+	// 2,000 orders/s make far more writes a minute per token than the limit.
+	cfg.WriteLimit = 0
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := newApp(ctx, cfg, quiet, platform.SystemClock{})
 	if err != nil {
@@ -113,6 +125,12 @@ func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, arg
 	fmt.Fprintf(stdout, "  orders placed      %d (%.0f orders/s, %.0f order lines/s)\n", res.ok, res.rate, res.rate*3)
 	fmt.Fprintf(stdout, "  latency            p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n", res.p50, res.p95, res.p99, res.max)
 	fmt.Fprintf(stdout, "  refused            %d sold out, %d other errors (%d 5xx)\n", res.soldOut, res.other, res.fiveXX)
+
+	if lc.overload > 0 {
+		if err := overloadIntake(ctx, a, api, city, lc, lc.overload*res.rate, stdout); err != nil {
+			return err
+		}
+	}
 
 	burst, err := sellOut(ctx, a, api, city, lc)
 	if err != nil {
@@ -416,4 +434,34 @@ func serveLoopback(ctx context.Context, a *app, log *slog.Logger, profile string
 		stop = func() { pprof.StopCPUProfile(); f.Close(); stopSrv() }
 	}
 	return "http://" + l.Addr().String(), stop, nil
+}
+
+// overloadIntake offers orders faster than intake commits them: every answer
+// must be 201, 409 sold_out or 503 with Retry-After (never another 5xx), and
+// every 201 must be an order in the database.
+func overloadIntake(ctx context.Context, a *app, api string, city *loadCity, lc loadConfig, rate float64, stdout io.Writer) error {
+	n := int(rate * lc.overloadFor.Seconds())
+	rngs := sync.Pool{New: func() any { return rand.New(rand.NewPCG(rand.Uint64(), 11)) }}
+	t0 := time.Now()
+	r := fireOrders(ctx, api, n, lc.inflight, rate, func(i int) (string, string, []byte) {
+		rng := rngs.Get().(*rand.Rand)
+		defer rngs.Put(rng)
+		leader := rng.IntN(len(city.tokens))
+		return city.tokens[leader], "over-" + strconv.FormatInt(city.nextKey.Add(1), 10), city.order(rng, leader)
+	})
+	took := time.Since(t0)
+	var stored int64
+	if err := a.db.GetContext(ctx, &stored, `SELECT count(*) FROM orders WHERE id = ANY($1)`, pq.Array(r.createdIDs)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\noverload: %d orders offered open loop at %.0f/s (%.1f× the measured rate) over %s, at most %d in flight\n",
+		r.sent, rate, lc.overload, took.Round(time.Millisecond), lc.inflight)
+	fmt.Fprintf(stdout, "  201 created %d (%.0f/s; %d found in the database), 409 sold out %d, 503 %d (%d without Retry-After)\n",
+		r.created, float64(r.created)/took.Seconds(), stored, r.soldOut, r.unavailable, r.noRetryAfter)
+	fmt.Fprintf(stdout, "  other 4xx %d, 5xx other than 503 %d, transport errors %d\n", r.other4xx, r.fiveXX, r.transport)
+	fmt.Fprintf(stdout, "  latency of 201s    p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.pct(0.5), r.pct(0.95), r.pct(0.99), r.pct(1))
+	if r.fiveXX > 0 || r.noRetryAfter > 0 || r.transport > 0 || r.other4xx > 0 || stored != r.created {
+		return fmt.Errorf("loadtest: overload answered outside 201/409 sold_out/503 with Retry-After, or lost an order")
+	}
+	return nil
 }

@@ -88,7 +88,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
 		}
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// JSON lines; a line logged with a context also names the request and
+	// the task it belongs to (platform.ContextHandler).
+	log := slog.New(platform.NewContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	switch cmd {
 	case "serve":
 		return runServe(ctx, cfg, log)

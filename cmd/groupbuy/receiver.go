@@ -19,9 +19,9 @@ type webhookReceiver struct {
 
 	mu       sync.Mutex
 	byKey    map[string]receivedNotice
-	requests int                  // every delivery, repeats included
-	bad      int                  // signature rejected
-	fail     func(key string) int // optional: the status to answer instead of 200
+	requests int                                // every delivery, repeats included
+	bad      int                                // signature rejected
+	fail     func(key string) int               // optional: the status to answer instead of 200
 	onFirst  func(key string, n receivedNotice) // optional: called on the first delivery of a key
 }
 

@@ -17,6 +17,9 @@ import (
 const (
 	taskHeartbeat = "system:heartbeat"
 	heartbeatKey  = "groupbuy:worker:heartbeat"
+	// jobRelayEvery is how often every API and worker process relays the
+	// job outbox: the longest a job waits after Redis comes back.
+	jobRelayEvery = time.Second
 )
 
 // workerOptions tune the schedule; tests shorten it.
@@ -34,6 +37,7 @@ type worker struct {
 	server    *asynq.Server
 	scheduler *asynq.PeriodicTaskManager
 	mux       *asynq.ServeMux
+	jobs      *platform.Jobs
 }
 
 func newWorker(a *app, opt workerOptions) (*worker, error) {
@@ -66,7 +70,11 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 		}),
 		scheduler: mgr,
 		mux:       asynq.NewServeMux(),
+		jobs:      a.jobs,
 	}
+	// Each task's context carries the request ID that started it and its
+	// type and ID into the log; each is counted and timed (metrics.go).
+	w.mux.Use(platform.TaskContext(a.log), a.metrics.Tasks())
 	w.mux.HandleFunc(taskHeartbeat, heartbeatHandler(a.rdb, a.clock))
 	a.waves.Register(w.mux)
 	a.pickups.Register(w.mux)
@@ -120,8 +128,12 @@ func heartbeatHandler(rdb redis.UniversalClient, clock platform.Clock) asynq.Han
 	}
 }
 
-// run processes tasks until ctx ends; running tasks finish or go back to the queue.
+// run processes tasks until ctx ends; running tasks finish or go back to the
+// queue (asynq waits up to its ShutdownTimeout, then re-queues what still
+// runs). It also relays the job outbox, so jobs that could not be enqueued
+// while Redis was down go out when it returns.
 func (w *worker) run(ctx context.Context) error {
+	w.jobs.Start(jobRelayEvery)
 	if err := w.server.Start(w.mux); err != nil {
 		return fmt.Errorf("asynq server: %w", err)
 	}
@@ -144,6 +156,11 @@ func runWorker(ctx context.Context, cfg platform.Config, log *slog.Logger) error
 	w, err := newWorker(a, workerOptions{})
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" {
+		if _, err := serveWorkerMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+			return err
+		}
 	}
 	log.Info("worker started")
 	return w.run(ctx)

@@ -8,6 +8,9 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"math"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +112,21 @@ type Authenticator struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedPrincipal
+
+	// writes, when set, counts every write against its token.
+	writes *Limiter
+}
+
+// AuthOption configures an Authenticator.
+type AuthOption func(*Authenticator)
+
+// WithWriteLimit makes Require count every write (any method but GET and
+// HEAD) against its token in l, so all API processes share one count in
+// Redis, and refuse a write over the limit with 429 too_many_requests and
+// Retry-After. If Redis fails, writes go on uncounted (order intake must not
+// depend on Redis) and the limiter warns at most once a minute.
+func WithWriteLimit(l *Limiter) AuthOption {
+	return func(a *Authenticator) { a.writes = l }
 }
 
 type cachedPrincipal struct {
@@ -118,8 +136,12 @@ type cachedPrincipal struct {
 }
 
 // NewAuthenticator returns an Authenticator over db.
-func NewAuthenticator(db *sqlx.DB, clock Clock, cacheTTL time.Duration) *Authenticator {
-	return &Authenticator{db: db, clock: clock, ttl: cacheTTL, cache: map[string]cachedPrincipal{}}
+func NewAuthenticator(db *sqlx.DB, clock Clock, cacheTTL time.Duration, opts ...AuthOption) *Authenticator {
+	a := &Authenticator{db: db, clock: clock, ttl: cacheTTL, cache: map[string]cachedPrincipal{}}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // ErrBadToken is returned for a missing, unknown, revoked or expired token.
@@ -180,6 +202,17 @@ func (a *Authenticator) Forget() {
 	a.mu.Unlock()
 }
 
+// forgetToken drops the cached entry of one token.
+func (a *Authenticator) forgetToken(id int64) {
+	a.mu.Lock()
+	for k, c := range a.cache {
+		if c.p.TokenID == id {
+			delete(a.cache, k)
+		}
+	}
+	a.mu.Unlock()
+}
+
 // Require is the one authorization middleware: it authenticates the bearer
 // token and admits the listed roles (admin is admitted wherever a staff role is).
 func (a *Authenticator) Require(roles ...Role) gin.HandlerFunc {
@@ -199,9 +232,31 @@ func (a *Authenticator) Require(roles ...Role) gin.HandlerFunc {
 			WriteError(c, Errorf(Forbidden, "", "role %s may not use this endpoint", p.Role))
 			return
 		}
+		if a.writes != nil && isWrite(c.Request.Method) {
+			if err := a.takeWrite(c.Request.Context(), p); err != nil {
+				WriteError(c, err)
+				return
+			}
+		}
 		c.Set("principal", p)
 		c.Next()
 	}
+}
+
+// ErrTooManyWrites answers a token that used up its writes of the minute.
+var ErrTooManyWrites = Errorf(TooMany, "too_many_requests", "too many writes with this token; wait before trying again")
+
+func isWrite(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead
+}
+
+// takeWrite counts one write of p's token (one Redis round trip; none, and
+// no refusal, while Redis is unavailable).
+func (a *Authenticator) takeWrite(ctx context.Context, p Principal) error {
+	if ok, retry := a.writes.Take(ctx, strconv.FormatInt(p.TokenID, 10), a.clock.Now()); !ok {
+		return ErrTooManyWrites.With("retry_after_s", int64((retry+time.Second-1)/time.Second))
+	}
+	return nil
 }
 
 // StaffAccess returns the two guards of the ops API, so every package applies
@@ -224,4 +279,140 @@ func PrincipalOf(c *gin.Context) Principal {
 	p, _ := c.Get("principal")
 	pr, _ := p.(Principal)
 	return pr
+}
+
+// TokenInfo is a stored token without its secret: what listing and revoking
+// answer.
+type TokenInfo struct {
+	ID        int64      `json:"id" db:"id"`
+	Role      Role       `json:"role" db:"role"`
+	Name      string     `json:"name" db:"name"`
+	LeaderID  *int64     `json:"leader_id,omitempty" db:"leader_id"`
+	CreatedAt time.Time  `json:"created_at" db:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty" db:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty" db:"revoked_at"`
+}
+
+func (t *TokenInfo) utc() {
+	t.CreatedAt = t.CreatedAt.UTC()
+	for _, p := range []*time.Time{t.ExpiresAt, t.RevokedAt} {
+		if p != nil {
+			*p = p.UTC()
+		}
+	}
+}
+
+// ErrTokenNotFound answers an unknown token id.
+var ErrTokenNotFound = Errorf(NotFound, "token_not_found", "no such token")
+
+// RevokeToken marks token id revoked at now. Revoking a revoked token keeps
+// its first revocation and answers the same row, so a retry is harmless.
+func RevokeToken(ctx context.Context, db sqlx.ExtContext, id int64, now time.Time) (TokenInfo, error) {
+	const q = `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1
+		RETURNING id, role, name, leader_id, created_at, expires_at, revoked_at`
+	var t TokenInfo
+	err := sqlx.GetContext(ctx, db, &t, q, id, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return TokenInfo{}, ErrTokenNotFound
+	}
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	t.utc()
+	return t, nil
+}
+
+// TokenFilter selects tokens to list; zero fields select all.
+type TokenFilter struct {
+	Role     Role
+	LeaderID int64
+	AfterID  int64
+	Limit    int // 1 to 1000; 0 means 200
+}
+
+// ListTokens returns tokens by id, without secrets, and whether more follow.
+func ListTokens(ctx context.Context, db sqlx.QueryerContext, f TokenFilter) ([]TokenInfo, bool, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 200
+	}
+	const q = `SELECT id, role, name, leader_id, created_at, expires_at, revoked_at FROM api_tokens
+		WHERE id > $1 AND ($2 = '' OR role = $2) AND ($3 = 0 OR leader_id = $3)
+		ORDER BY id LIMIT $4`
+	ts := []TokenInfo{}
+	if err := sqlx.SelectContext(ctx, db, &ts, q, f.AfterID, string(f.Role), f.LeaderID, limit+1); err != nil {
+		return nil, false, err
+	}
+	more := len(ts) > limit
+	if more {
+		ts = ts[:limit]
+	}
+	for i := range ts {
+		ts[i].utc()
+	}
+	return ts, more, nil
+}
+
+// Revoke revokes token id. This process refuses it from the next request;
+// other processes within their token cache TTL.
+func (a *Authenticator) Revoke(ctx context.Context, id int64) (TokenInfo, error) {
+	t, err := RevokeToken(ctx, a.db, id, a.clock.Now())
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	a.forgetToken(id)
+	return t, nil
+}
+
+// RegisterTokenAdmin adds the admin's token routes to the ops group: GET
+// /tokens (list, no secrets) and POST /tokens/{id}/revoke.
+func (a *Authenticator) RegisterTokenAdmin(r gin.IRouter) {
+	admin := a.Require(RoleAdmin)
+	r.GET("/tokens", admin, Handle(a.listTokens))
+	r.POST("/tokens/:id/revoke", admin, ByID(a.Revoke))
+}
+
+func (a *Authenticator) listTokens(c *gin.Context) error {
+	var f TokenFilter
+	if v := c.Query("role"); v != "" {
+		if f.Role = Role(v); !ValidRole(f.Role) {
+			return InvalidField("role", "role must be leader, warehouse, ops or admin")
+		}
+	}
+	var err error
+	if f.LeaderID, err = queryPositive(c, "leader_id", math.MaxInt64); err != nil {
+		return err
+	}
+	if f.AfterID, err = queryPositive(c, "after_id", math.MaxInt64); err != nil {
+		return err
+	}
+	limit, err := queryPositive(c, "limit", 1000)
+	if err != nil {
+		return err
+	}
+	f.Limit = int(limit)
+	ts, more, err := ListTokens(c.Request.Context(), a.db, f)
+	if err != nil {
+		return err
+	}
+	out := gin.H{"tokens": ts, "has_more": more}
+	if more {
+		out["next_after_id"] = ts[len(ts)-1].ID
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// queryPositive reads an optional integer query parameter from 1 to max
+// (0 when absent).
+func queryPositive(c *gin.Context, name string, max int64) (int64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > max {
+		return 0, InvalidField(name, "%s must be an integer from 1 to %d", name, max)
+	}
+	return n, nil
 }

@@ -45,6 +45,17 @@ type Config struct {
 	// CodeAttempts is GROUPBUY_CODE_ATTEMPTS: wrong pickup codes a leader may
 	// enter per minute before verification answers 429 (default 10).
 	CodeAttempts int
+	// WriteLimit is GROUPBUY_WRITE_LIMIT: writes (requests other than GET
+	// and HEAD) one token may make per minute, counted in Redis across
+	// processes; then 429 until the minute ends. 0 turns the limit off.
+	WriteLimit int
+	// MetricsPublic is GROUPBUY_METRICS_PUBLIC=1: the API serves /metrics
+	// without a token (for a Prometheus on a private network); otherwise it
+	// asks for a staff token (warehouse, ops or admin).
+	MetricsPublic bool
+	// MetricsAddr is GROUPBUY_METRICS_ADDR: where `groupbuy worker` serves
+	// /metrics, without a token ("" : not served; e.g. 127.0.0.1:9090).
+	MetricsAddr string
 }
 
 // NotifyEnv is the notice channels' configuration as the environment gives it.
@@ -87,7 +98,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		IntakeWorkers: 2,
 		RouteBudget:   60 * time.Second,
 		SweepEvery:    time.Minute,
+		WriteLimit:    600,
 		RemindAt:      getenv("GROUPBUY_REMIND_AT"),
+		MetricsAddr:   getenv("GROUPBUY_METRICS_ADDR"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
 			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),
@@ -105,6 +118,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}{
 		{"GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60},
 		{"GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000},
+		{"GROUPBUY_WRITE_LIMIT", &c.WriteLimit, 0, 1_000_000},
 		{"GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535},
 	} {
 		if v := getenv(n.name); v != "" {
@@ -121,6 +135,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("GROUPBUY_NOTICE_LEASE: want a duration of at least 1s, got %q", v)
 		}
 		c.Notify.Lease = d
+	}
+	switch v := getenv("GROUPBUY_METRICS_PUBLIC"); v {
+	case "", "0", "false":
+	case "1", "true":
+		c.MetricsPublic = true
+	default:
+		return c, fmt.Errorf("GROUPBUY_METRICS_PUBLIC: want 1 or 0, got %q", v)
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"

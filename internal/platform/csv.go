@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxCSVBytes bounds a CSV upload.
@@ -81,9 +82,14 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 		return nil, csvParseError(err)
 	}
 	cols := make(map[string]int, len(header))
+	names := make([]string, len(header))
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		cols[h] = i
+		if _, dup := cols[h]; dup && h != "" {
+			// Which of the two would count is a guess; refuse rather than pick.
+			return nil, CSVLineError(1, h, fmt.Sprintf("the header names column %q twice", h))
+		}
+		cols[h], names[i] = i, h
 	}
 	for _, name := range required {
 		if _, ok := cols[name]; !ok {
@@ -105,6 +111,18 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 		}
 		if len(fields) != len(header) {
 			return nil, CSVLineError(line, "", fmt.Sprintf("%d fields, the header has %d", len(fields), len(header)))
+		}
+		// PostgreSQL text holds neither NUL nor bytes that are not UTF-8: a
+		// file saved as GBK must be refused here, not fail as a 500 later.
+		for i, f := range fields {
+			if !utf8.ValidString(f) {
+				line, _ := cr.FieldPos(i)
+				return nil, CSVLineError(line, names[i], fmt.Sprintf("column %s is not UTF-8 text (save the file as \"CSV UTF-8\")", names[i]))
+			}
+			if strings.IndexByte(f, 0) >= 0 {
+				line, _ := cr.FieldPos(i)
+				return nil, CSVLineError(line, names[i], fmt.Sprintf("column %s contains a NUL character", names[i]))
+			}
 		}
 		rows = append(rows, CSVRow{Line: line, cols: cols, fields: fields})
 	}

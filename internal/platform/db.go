@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -63,20 +65,43 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return beginError{err}
 	}
+	hooks := &commitHooks{}
+	txHooks.Store(tx, hooks)
+	defer txHooks.Delete(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	hooks.run()
+	return nil
 }
 
+// beginError is a failure to begin a transaction: nothing was sent but BEGIN.
+type beginError struct{ err error }
+
+func (e beginError) Error() string { return e.err.Error() }
+func (e beginError) Unwrap() error { return e.err }
+
 // IsRetryable reports a transaction aborted by PostgreSQL's concurrency
-// control, which succeeds when run again.
+// control, which succeeds when run again; or one that could not begin on a
+// pooled connection the server had closed (a PostgreSQL restart leaves one
+// such connection per pool slot), which a fresh connection may begin.
 func IsRetryable(err error) bool {
 	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && (pqErr.Code == "40001" || pqErr.Code == "40P01")
+	if errors.As(err, &pqErr) && (pqErr.Code == "40001" || pqErr.Code == "40P01") {
+		return true
+	}
+	var b beginError
+	if !errors.As(err, &b) {
+		return false
+	}
+	return errors.As(err, &pqErr) && pqErr.Code == "57P01" || // terminated by the server's shutdown
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // IsUniqueViolation reports a unique-constraint violation, optionally on a
@@ -95,9 +120,11 @@ func IsForeignKeyViolation(err error) bool {
 // withDriverDefaults adds what groupbuy wants of every connection unless the
 // URL says otherwise: lib/pq's binary_parameters, so a query with arguments
 // costs one round trip to the server instead of two (parse, then bind and
-// execute); and the session time zone UTC, so timestamps come back in UTC.
+// execute); the session time zone UTC, so timestamps come back in UTC; and a
+// connect timeout, so that a server that accepts TCP but does not answer (a
+// host gone, a network partition) fails a request in seconds, not minutes.
 func withDriverDefaults(dsn string) string {
-	for _, kv := range [][2]string{{"binary_parameters", "yes"}, {"timezone", "UTC"}} {
+	for _, kv := range [][2]string{{"binary_parameters", "yes"}, {"timezone", "UTC"}, {"connect_timeout", "5"}} {
 		if strings.Contains(strings.ToLower(dsn), kv[0]+"=") {
 			continue
 		}

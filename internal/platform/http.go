@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -106,8 +108,9 @@ func isUnavailable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
 
-// DecodeJSON reads the request body strictly into v: bounded size, no unknown
-// fields, no trailing data. Errors name the offending field.
+// DecodeJSON reads the request body strictly into v: bounded size and depth,
+// no unknown or repeated fields, UTF-8 text without NUL, no trailing data.
+// Errors name the offending field.
 func DecodeJSON(c *gin.Context, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
 	if err != nil {
@@ -125,15 +128,241 @@ func DecodeJSONBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Errorf(Invalid, "bad_json", "request body is empty; a JSON object is expected")
 	}
+	if err := checkJSON(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// More() is false before a stray '}' or ']', so look at the bytes left.
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
 		return Errorf(Invalid, "bad_json", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// MaxJSONDepth bounds how deeply objects and arrays nest in a request body;
+// no request of the API needs more than a few levels.
+const MaxJSONDepth = 32
+
+// jsonFrame is one open object or array met by checkJSON.
+type jsonFrame struct {
+	object  bool
+	wantKey bool   // an object's next string is a member name
+	key     []byte // an object's current member name, as written between its quotes
+	index   int    // an array's current element
+	names   [][]byte
+	nameSet map[string]bool
+}
+
+// seen records an object's member name and reports whether the object had
+// it already, comparing names as encoding/json matches them to fields:
+// unescaped and case-folded.
+func (f *jsonFrame) seen(name []byte) bool {
+	if f.nameSet != nil {
+		k := foldJSONName(jsonName(name))
+		if f.nameSet[k] {
+			return true
+		}
+		f.nameSet[k] = true
+		return false
+	}
+	for _, n := range f.names {
+		if bytes.IndexByte(n, '\\') < 0 && bytes.IndexByte(name, '\\') < 0 {
+			if bytes.EqualFold(n, name) {
+				return true
+			}
+		} else if strings.EqualFold(jsonName(n), jsonName(name)) {
+			return true
+		}
+	}
+	f.names = append(f.names, name)
+	if len(f.names) > 16 { // keep a wide object linear, not quadratic
+		f.nameSet = make(map[string]bool, 2*len(f.names))
+		for _, n := range f.names {
+			f.nameSet[foldJSONName(jsonName(n))] = true
+		}
+	}
+	return false
+}
+
+// checkJSON refuses, in one pass over the bytes and before any decoding,
+// what encoding/json would accept quietly but wrongly: nesting deeper than
+// MaxJSONDepth, a member named twice in one object (encoding/json keeps the
+// last, matching names case-insensitively, so two readers of a body could
+// disagree on it), bytes that are not UTF-8 and lone surrogate escapes (both
+// silently become U+FFFD), and NUL characters (no PostgreSQL text holds
+// them). Malformed JSON is left for the decoder to describe.
+func checkJSON(body []byte) error {
+	var buf [8]jsonFrame
+	stack := buf[:0]
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '{', '[':
+			if len(stack) >= MaxJSONDepth {
+				return Errorf(Invalid, "bad_json", "JSON nested too deep: more than %d levels of objects and arrays", MaxJSONDepth)
+			}
+			stack = append(stack, jsonFrame{object: c == '{', wantKey: c == '{'})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].object {
+					stack[n-1].wantKey = true
+				} else {
+					stack[n-1].index++
+				}
+			}
+		case ':':
+			if n := len(stack); n > 0 {
+				stack[n-1].wantKey = false
+			}
+		case '"':
+			end, err := checkJSONString(body, i, stack)
+			if err != nil {
+				return err
+			}
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey && end < len(body) {
+				top := &stack[n-1]
+				top.key = body[i+1 : end]
+				top.wantKey = false
+				if top.seen(top.key) {
+					field := jsonPath(stack)
+					return InvalidField(field, "%s is given twice", field)
+				}
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+// checkJSONString checks the string starting at body[start] == '"' and
+// returns the index of its closing quote (len(body) if unterminated).
+func checkJSONString(body []byte, start int, stack []jsonFrame) (int, error) {
+	for i := start + 1; i < len(body); {
+		c := body[i]
+		switch {
+		case c == '"':
+			return i, nil
+		case c == '\\':
+			if i+1 < len(body) && body[i+1] == 'u' {
+				r, ok := hex4(body, i+2)
+				switch {
+				case !ok: // malformed: the decoder will say so
+				case r == 0:
+					field := jsonPath(stack)
+					return 0, InvalidField(field, "%s contains a NUL character (\\u0000)", field)
+				case r >= 0xd800 && r < 0xdc00: // must pair with a low surrogate
+					if lo, ok := hex4(body, i+8); !ok || body[i+6] != '\\' || body[i+7] != 'u' || lo < 0xdc00 || lo >= 0xe000 {
+						return 0, badText(stack, "an unpaired UTF-16 surrogate escape")
+					}
+					i += 6
+				case r >= 0xdc00 && r < 0xe000:
+					return 0, badText(stack, "an unpaired UTF-16 surrogate escape")
+				}
+				i += 6
+				continue
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n == 1 {
+				return 0, badText(stack, "bytes that are not UTF-8")
+			}
+			i += n
+		}
+	}
+	return len(body), nil
+}
+
+func badText(stack []jsonFrame, what string) *Error {
+	e := Errorf(Invalid, "bad_json", "%s: text must be UTF-8, and this has %s", jsonPath(stack), what)
+	e.Field = jsonPath(stack)
+	return e
+}
+
+// hex4 reads the 4 hex digits of a \u escape at body[i:].
+func hex4(body []byte, i int) (rune, bool) {
+	if i+4 > len(body) || i < 0 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range body[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// jsonName unescapes a member name as written between its quotes.
+func jsonName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
+		return string(raw)
+	}
+	return s
+}
+
+// foldJSONName folds a member name as encoding/json does when it matches
+// names to struct fields.
+func foldJSONName(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToUpper(name)
+	}
+	return strings.Map(func(r rune) rune {
+		for {
+			f := unicode.SimpleFold(r)
+			if f <= r {
+				return f
+			}
+			r = f
+		}
+	}, name)
+}
+
+// jsonPath names the place checkJSON is at, as lines[0].quantity.
+func jsonPath(stack []jsonFrame) string {
+	var b strings.Builder
+	for _, f := range stack {
+		switch {
+		case f.object && len(f.key) > 0:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(jsonName(f.key))
+		case !f.object:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		}
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return b.String()
 }
 
 func jsonError(err error) error {
@@ -151,7 +380,7 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return InvalidField(field, "%s must be %s, not %s", field, typeErr.Type.String(), typeErr.Value)
+		return InvalidField(field, "%s must be %s, not %s", field, jsonKind(typeErr.Type), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return InvalidField(field, "unknown field %q", field)
@@ -159,6 +388,45 @@ func jsonError(err error) error {
 		return Errorf(Invalid, "bad_json", "truncated JSON")
 	}
 	return Errorf(Invalid, "bad_json", "malformed JSON: %v", err)
+}
+
+// jsonKind describes what JSON a Go type takes, without naming Go types.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fmt.Sprintf("an integer within [%s, %s]", intMin(t), intMax(t))
+	case reflect.Float32, reflect.Float64:
+		return "a finite number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another JSON type"
+}
+
+func intMin(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "0"
+	}
+	return strconv.FormatInt(-1<<(t.Bits()-1), 10)
+}
+
+func intMax(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(1<<t.Bits()-1, 10)
+	}
+	return strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
 }
 
 type ctxKey int

@@ -2,7 +2,9 @@ package platform
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -10,16 +12,58 @@ import (
 
 // Limiter counts events per key in fixed windows in Redis, so every API
 // process shares one count: e.g. wrong pickup codes per leader per minute.
+//
+// A limit must never stop the work it guards: when Redis fails, the limiter
+// lets everything through uncounted, skips Redis for a few seconds so a dead
+// server does not add its timeout to every request, and warns once a minute.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
 	limit  int64
 	window time.Duration
+	log    *slog.Logger
+
+	skipUntil atomic.Int64 // wall clock, Unix nanoseconds
+	warnedAt  atomic.Int64
 }
 
-// NewLimiter allows limit events per key in each window.
-func NewLimiter(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration) *Limiter {
-	return &Limiter{rdb: rdb, prefix: "groupbuy:limit:" + prefix + ":", limit: limit, window: window}
+// Redis failures: how long one count may wait, and how long Redis is then
+// left alone (go-redis would otherwise retry its dials for seconds).
+const (
+	limiterTimeout   = 250 * time.Millisecond
+	limiterSkipAfter = 2 * time.Second
+)
+
+// NewLimiter allows limit events per key in each window; log hears when
+// Redis is unavailable.
+func NewLimiter(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration, log *slog.Logger) *Limiter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Limiter{rdb: rdb, prefix: "groupbuy:limit:" + prefix + ":", limit: limit, window: window, log: log}
+}
+
+// redis runs one round trip under the limiter's timeout; false means Redis
+// is (or was just found) unavailable and the caller lets the event through.
+func (l *Limiter) redis(ctx context.Context, fn func(ctx context.Context) error) bool {
+	if time.Now().UnixNano() < l.skipUntil.Load() {
+		return false
+	}
+	tctx, cancel := context.WithTimeout(ctx, limiterTimeout)
+	defer cancel()
+	err := fn(tctx)
+	if err == nil || err == redis.Nil {
+		return true
+	}
+	if ctx.Err() != nil {
+		return false // the caller went away; Redis is not to blame
+	}
+	now := time.Now()
+	l.skipUntil.Store(now.Add(limiterSkipAfter).UnixNano())
+	if last := l.warnedAt.Load(); now.UnixNano()-last >= int64(time.Minute) && l.warnedAt.CompareAndSwap(last, now.UnixNano()) {
+		l.log.Warn("rate limit skipped: Redis unavailable, events are not counted", "limit", l.prefix, "err", err)
+	}
+	return false
 }
 
 // ErrRateLimited answers a key that used up its window.
@@ -35,12 +79,13 @@ func (l *Limiter) key(key string, now time.Time) (string, time.Duration) {
 // used up the current window; it counts nothing.
 func (l *Limiter) Check(ctx context.Context, key string, now time.Time) error {
 	k, left := l.key(key, now)
-	n, err := l.rdb.Get(ctx, k).Int64()
-	if err == redis.Nil {
-		return nil
-	}
-	if err != nil {
+	var n int64
+	if !l.redis(ctx, func(ctx context.Context) error {
+		var err error
+		n, err = l.rdb.Get(ctx, k).Int64()
 		return err
+	}) {
+		return nil
 	}
 	if n >= l.limit {
 		return ErrRateLimited.With("retry_after_s", int64(left/time.Second)+1)
@@ -49,12 +94,36 @@ func (l *Limiter) Check(ctx context.Context, key string, now time.Time) error {
 }
 
 // Hit counts one event against key in the current window.
-func (l *Limiter) Hit(ctx context.Context, key string, now time.Time) error {
+func (l *Limiter) Hit(ctx context.Context, key string, now time.Time) {
 	k, left := l.key(key, now)
-	_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Incr(ctx, k)
-		p.Expire(ctx, k, left+time.Second)
-		return nil
+	l.redis(ctx, func(ctx context.Context) error {
+		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Incr(ctx, k)
+			p.Expire(ctx, k, left+time.Second)
+			return nil
+		})
+		return err
 	})
-	return err
+}
+
+// Take counts one event against key in the current window and reports
+// whether it is within the limit; over it, retry is the time left in the
+// window. INCR and EXPIRE go in one pipelined round trip.
+func (l *Limiter) Take(ctx context.Context, key string, now time.Time) (ok bool, retry time.Duration) {
+	k, left := l.key(key, now)
+	var n *redis.IntCmd
+	if !l.redis(ctx, func(ctx context.Context) error {
+		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			n = p.Incr(ctx, k)
+			p.Expire(ctx, k, left+time.Second)
+			return nil
+		})
+		return err
+	}) {
+		return true, 0
+	}
+	if n.Val() > l.limit {
+		return false, left
+	}
+	return true, 0
 }

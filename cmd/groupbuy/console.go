@@ -1,0 +1,216 @@
+package main
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
+
+	"groupbuy/internal/platform"
+)
+
+// The operator console: a page of static files over the ops API (each data
+// call carries the bearer token the operator pasted), plus the asynq queue
+// monitor. A browser cannot put a bearer header on a navigation, so the
+// monitor also takes the token from a cookie the page sets at login.
+
+//go:embed console/*
+var consoleFS embed.FS
+
+const (
+	consoleQueuesPath = "/console/queues"
+	consoleCookie     = "groupbuy_console"
+)
+
+// consoleCSP keeps the console to its own files and API: no inline script or
+// style, nothing from another host (it must work on a closed network).
+const consoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// queuesCSP is for asynqmon's prebuilt page, which has inline scripts and
+// injects styles; 'self' also stops its links to Google Fonts, so a closed
+// network does not wait for them (system fonts are used instead).
+const queuesCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
+// consoleAsset is one embedded file, ready to serve.
+type consoleAsset struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// consoleTypes are the content types of the console's files; set here, not
+// from the machine's MIME tables, so every install serves the same.
+var consoleTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".svg":  "image/svg+xml",
+}
+
+// consoleAssets reads the embedded files; a file of another type is a
+// build mistake, caught by the tests.
+func consoleAssets() (map[string]consoleAsset, error) {
+	files, err := fs.ReadDir(consoleFS, "console")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]consoleAsset{}
+	for _, f := range files {
+		body, err := consoleFS.ReadFile("console/" + f.Name())
+		if err != nil {
+			return nil, err
+		}
+		ctype, ok := consoleTypes[path.Ext(f.Name())]
+		if !ok {
+			return nil, fmt.Errorf("console file %s has no known content type", f.Name())
+		}
+		sum := sha256.Sum256(body)
+		out[f.Name()] = consoleAsset{body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	}
+	return out, nil
+}
+
+// serve answers with the file. File names carry no version, so browsers
+// revalidate every time (no-cache) and get a 304 while the ETag — the hash
+// of the content — still matches: a new binary's console is seen at once.
+func (f consoleAsset) serve(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", f.etag)
+	h.Set("Content-Security-Policy", consoleCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	for tag := range strings.SplitSeq(c.GetHeader("If-None-Match"), ",") {
+		if t := strings.TrimPrefix(strings.TrimSpace(tag), "W/"); t == f.etag || t == "*" {
+			c.Status(http.StatusNotModified)
+			return
+		}
+	}
+	c.Data(http.StatusOK, f.ctype, f.body)
+}
+
+// registerConsole adds the console: the page at /console and /console/, its
+// files, the session that lets a browser into the queue monitor, and the
+// monitor itself under /console/queues (ops and admin).
+func (a *app) registerConsole(r gin.IRouter) {
+	assets, err := consoleAssets()
+	if err != nil {
+		panic(err) // the embedded files are fixed at build time
+	}
+	index := assets["index.html"]
+	r.GET("/console", index.serve)
+	r.GET("/console/", index.serve)
+	names := make([]string, 0, len(assets))
+	for name := range assets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		r.GET("/console/"+name, assets[name].serve)
+	}
+	r.POST("/console/session", platform.Handle(a.openConsoleSession))
+	r.DELETE("/console/session", closeConsoleSession)
+	// The monitor is asynqmon: its page, its files and its JSON API, all
+	// under the one prefix (it reads with GET and acts with POST and DELETE).
+	guard, monitor := a.consoleQueuesGuard(), a.queueMonitor()
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		r.Handle(method, consoleQueuesPath+"/*any", guard, monitor)
+	}
+}
+
+// openConsoleSession checks a staff token and keeps it in an HttpOnly
+// cookie for /console: the page's own API calls still send the bearer
+// header; only the queue monitor reads the cookie.
+func (a *app) openConsoleSession(c *gin.Context) error {
+	// JSON only: a cross-site form cannot send it without a CORS preflight,
+	// which this API never grants, so no other site can log a browser in.
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json" {
+		return platform.Errorf(platform.Invalid, "bad_content_type", "send {\"token\"} as application/json")
+	}
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	token := strings.TrimSpace(in.Token)
+	p, err := a.auth.Authenticate(c.Request.Context(), token)
+	if err != nil {
+		return err
+	}
+	if p.Role == platform.RoleLeader {
+		return platform.Errorf(platform.Forbidden, "", "the console is for staff (warehouse, ops, admin); a leader token may not open it")
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: token, Path: "/console",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, gin.H{"role": p.Role, "name": p.Name,
+		"queues": p.Role == platform.RoleOps || p.Role == platform.RoleAdmin})
+	return nil
+}
+
+// closeConsoleSession drops the cookie; the token itself stays valid.
+func closeConsoleSession(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: "", Path: "/console", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+	c.Status(http.StatusNoContent)
+}
+
+// consoleQueuesGuard admits ops and admin to the queue monitor, by bearer
+// header or by the console cookie, through the API's one authorization
+// middleware (so revocation, expiry and the write limit apply alike). The
+// cookie is SameSite=Strict, so another site cannot make the monitor act.
+func (a *app) consoleQueuesGuard() gin.HandlerFunc {
+	require := a.auth.Require(platform.RoleOps)
+	return func(c *gin.Context) {
+		if c.GetHeader("Authorization") == "" {
+			if token, err := c.Cookie(consoleCookie); err == nil && token != "" {
+				c.Request.Header.Set("Authorization", "Bearer "+token)
+			}
+		}
+		require(c)
+	}
+}
+
+// queueMonitor serves asynqmon over the app's Redis client. It is built on
+// first use: listing the routes (the OpenAPI test) needs no Redis.
+func (a *app) queueMonitor() gin.HandlerFunc {
+	var once sync.Once
+	var monitor http.Handler
+	return func(c *gin.Context) {
+		once.Do(func() {
+			if a.rdb != nil {
+				monitor = asynqmon.New(asynqmon.Options{RootPath: consoleQueuesPath, RedisConnOpt: sharedRedis{a.rdb}})
+			}
+		})
+		if monitor == nil {
+			platform.WriteError(c, platform.Errorf(platform.Unavailable, "", "the queue monitor has no Redis"))
+			return
+		}
+		c.Header("Content-Security-Policy", queuesCSP)
+		c.Header("X-Content-Type-Options", "nosniff")
+		c.Header("Referrer-Policy", "no-referrer")
+		monitor.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// sharedRedis hands asynqmon the app's own Redis client (an
+// asynq.RedisConnOpt), so the monitor opens no pool of its own and closes
+// with the app.
+type sharedRedis struct{ client redis.UniversalClient }
+
+func (s sharedRedis) MakeRedisClient() any { return s.client }

@@ -1,0 +1,400 @@
+// The operator console: login, the waves of today and tomorrow per
+// warehouse, and a wave's map, manifests, printouts and notices.
+// Views: #/ (today and tomorrow in each warehouse's time zone),
+// #/day/YYYY-MM-DD (that day and the next), #/wave/ID.
+
+import { api, download, session, openSession, closeSession, APIError } from './api.js';
+import { h, s, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
+import { drawMap, routeColour, reasonText } from './map.js';
+
+const POLL_MS = 2000;
+
+const STATES = {
+  open: '接单中', closed: '已截单', allocated: '已分配', picked: '已拣货', routed: '已排线',
+  ready: '待发车', dispatched: '配送中', delivered: '已送达',
+};
+const STATE_ORDER = Object.keys(STATES);
+const reached = (wave, state) => STATE_ORDER.indexOf(wave.state) >= STATE_ORDER.indexOf(state);
+const STAGES = [['close', '截单'], ['allocate', '分配'], ['pick', '拣货'], ['route', '排线'], ['ready', '就绪']];
+const DELIVERIES = { pending: '待发车', dispatched: '在途', arrived: '已到达', received: '已签收' };
+const KINDS = { arrival: '到货通知', reminder: '取货提醒', refund: '退款通知', return: '退回通知' };
+
+const $ = (id) => document.getElementById(id);
+const view = $('view');
+let current = null; // the view on screen: {stop()}
+
+// ---------------------------------------------------------------- plumbing
+
+/** poll runs fn now and every ms while the view lives; it pauses in hidden tabs. */
+function poll(fn, ms, onError) {
+  let timer = 0;
+  let stopped = false;
+  const tick = async () => {
+    if (stopped) return;
+    if (!document.hidden) {
+      try {
+        await fn();
+        onError(null);
+      } catch (e) {
+        if (e instanceof APIError && e.status === 401) return logout('登录已失效，请重新登录。');
+        onError(e);
+      }
+    }
+    if (!stopped) timer = setTimeout(tick, ms);
+  };
+  tick();
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+function flash() {
+  const el = h('p', { class: 'flash', role: 'status', hidden: true });
+  el.show = (e) => {
+    el.hidden = !e;
+    el.textContent = e ? `数据刷新失败：${e.message}（稍后自动重试）` : '';
+  };
+  return el;
+}
+
+let warehouses = null;
+async function warehouseList() {
+  warehouses ??= (await api('/api/v1/ops/warehouses')).warehouses;
+  return warehouses;
+}
+
+function badge(state) {
+  return h('span', { class: `badge state-${state}` }, STATES[state] || state);
+}
+
+// ---------------------------------------------------------------- login
+
+function showLogin(message) {
+  $('nav').hidden = true;
+  $('login').hidden = false;
+  view.replaceChildren();
+  $('login-error').textContent = message || '';
+  $('token').focus();
+}
+
+async function logout(message) {
+  session.clear();
+  warehouses = null;
+  if (current) current.stop();
+  current = null;
+  await closeSession();
+  if (location.hash !== '' && location.hash !== '#/') history.replaceState(null, '', '#/');
+  showLogin(message);
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const token = $('token').value.trim();
+  $('login-error').textContent = '';
+  try {
+    const who = await openSession(token);
+    session.set(token, who);
+    $('token').value = '';
+    route();
+  } catch (e) {
+    $('login-error').textContent = e.status === 401 ? '令牌无效、已过期或已吊销。'
+      : e.status === 403 ? '团长令牌不能登录运营台。' : `登录失败：${e.message}`;
+  }
+});
+$('logout').addEventListener('click', () => logout());
+
+// ---------------------------------------------------------------- notices panel
+
+function noticesPanel() {
+  const body = h('tbody');
+  const el = h('aside', { class: 'panel notices', id: 'notices' },
+    h('h2', null, '通知'),
+    h('table', null,
+      h('thead', null, h('tr', null, h('th', null, '类型'), h('th', null, '排队'), h('th', null, '重试中'),
+        h('th', null, '已发送'), h('th', null, '失败'), h('th', null, '合计'))),
+      body),
+    h('p', { class: 'hint' }, '全部仓库的发件箱；“重试中”已计入“排队”。'));
+  const refresh = async () => {
+    const { kinds } = await api('/api/v1/ops/notices');
+    const t = { queued: 0, retrying: 0, sent: 0, failed: 0 };
+    const rows = kinds.map((k) => {
+      for (const key of Object.keys(t)) t[key] += k[key];
+      return h('tr', { 'data-kind': k.kind },
+        h('th', null, KINDS[k.kind] || k.kind), h('td', null, num(k.queued)), h('td', null, num(k.retrying)),
+        h('td', { class: 'ok' }, num(k.sent)), h('td', { class: k.failed ? 'bad' : null }, num(k.failed)),
+        h('td', { class: 'total' }, num(k.queued + k.sent + k.failed)));
+    });
+    if (!rows.length) rows.push(h('tr', null, h('td', { colspan: 6, class: 'empty' }, '暂无通知')));
+    else {
+      rows.push(h('tr', { class: 'sum', 'data-kind': '*' }, h('th', null, '合计'), h('td', null, num(t.queued)),
+        h('td', null, num(t.retrying)), h('td', null, num(t.sent)), h('td', null, num(t.failed)),
+        h('td', { class: 'total' }, num(t.queued + t.sent + t.failed))));
+    }
+    body.replaceChildren(...rows);
+  };
+  return { el, refresh };
+}
+
+// ---------------------------------------------------------------- stages
+
+function stageList(wave, tz) {
+  const byName = new Map((wave.stages || []).map((st) => [st.stage, st]));
+  return h('ol', { class: 'stages' }, STAGES.map(([name, label]) => {
+    const st = byName.get(name);
+    let status = 'waiting';
+    let text = '等待';
+    if (st && st.finished_at) {
+      status = 'done';
+      text = `完成 ${hhmm(st.finished_at, tz)}`;
+    } else if (st && st.started_at) {
+      status = st.last_error ? 'failing' : 'running';
+      text = st.rows_total ? `${num(st.rows_done)} / ${num(st.rows_total)} 行` : '进行中';
+    }
+    const value = st && st.finished_at ? 1 : st && st.rows_total ? st.rows_done / st.rows_total : 0;
+    return h('li', { class: `stage ${status}`, 'data-stage': name },
+      h('span', { class: 'name' }, label),
+      h('progress', { max: 1, value: value.toFixed(3) }),
+      h('span', { class: 'text' }, text),
+      st && st.attempts > 1 && h('span', { class: 'attempts' }, `尝试 ${st.attempts} 次`),
+      st && st.last_error && h('span', { class: 'error', title: st.last_error }, `错误：${st.last_error}`));
+  }));
+}
+
+// ---------------------------------------------------------------- waves view
+
+function wavesView(from) {
+  const list = h('div', { class: 'warehouses' }, h('p', { class: 'hint' }, '加载中…'));
+  const notices = noticesPanel();
+  const status = flash();
+  const date = h('input', { type: 'date', id: 'day', value: from || '', required: true });
+  const pick = h('form', { class: 'day-form', onsubmit: (ev) => { ev.preventDefault(); location.hash = `#/day/${date.value}`; } },
+    h('label', { for: 'day' }, '查看日期'), date, h('button', { type: 'submit' }, '前往'),
+    from && h('a', { href: '#/' }, '回到今天'));
+  view.replaceChildren(h('div', { class: 'layout' },
+    h('div', { class: 'content' },
+      h('div', { class: 'toolbar' }, h('h1', null, from ? `${from} 起两天的波次` : '今天和明天的波次'), pick),
+      status, list),
+    notices.el));
+
+  const stop = poll(async () => {
+    const ws = await warehouseList();
+    const days = new Map(ws.map((w) => {
+      const first = from || today(w.time_zone);
+      return [w.id, [first, addDays(first, 1)]];
+    }));
+    const dates = [...new Set([...days.values()].flat())];
+    const lists = await Promise.all(dates.map((d) => api(`/api/v1/ops/waves?date=${d}`)));
+    const waveOf = new Map();
+    lists.forEach((l) => l.waves.forEach((w) => waveOf.set(`${w.warehouse_id}/${w.delivery_date}`, w)));
+    list.replaceChildren(...(ws.length ? ws.map((w) => warehouseSection(w, days.get(w.id), waveOf))
+      : [h('p', { class: 'hint' }, '还没有仓库。')]));
+    await notices.refresh();
+  }, POLL_MS, status.show);
+  return { stop };
+}
+
+function warehouseSection(w, days, waveOf) {
+  const now = today(w.time_zone);
+  const label = (d) => (d === now ? '今天' : d === addDays(now, 1) ? '明天' : d === addDays(now, -1) ? '昨天' : '');
+  return h('section', { class: 'warehouse', 'data-warehouse': w.id },
+    h('h2', null, w.name, h('small', null,
+      `${w.code} · ${w.time_zone} · 截单 ${w.cutoff_local} · 配送 ${w.delivery_start}–${w.delivery_end}`)),
+    h('div', { class: 'wave-pair' }, days.map((d) => waveCard(w, d, label(d), waveOf.get(`${w.id}/${d}`)))));
+}
+
+function waveCard(w, date, label, wave) {
+  if (!wave) {
+    return h('article', { class: 'wave none' },
+      h('header', null, h('span', { class: 'day' }, `${label} ${date}`), h('span', { class: 'badge' }, '无波次')),
+      h('p', { class: 'hint' }, '这一天还没有上架商品。'));
+  }
+  const tz = w.time_zone;
+  return h('article', { class: 'wave', 'data-wave': wave.id },
+    h('header', null, h('span', { class: 'day' }, `${label} ${date}`), badge(wave.state)),
+    h('p', { class: 'figures' },
+      `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)}`),
+    h('p', { class: 'meta' }, `截单 ${dateTime(wave.cutoff_at, tz)}`,
+      wave.refunds && wave.refunds.units > 0 && ` · 缺货退款 ${num(wave.refunds.units)} 件 ${yuan(wave.refunds.amount_fen)}`),
+    stageList(wave, tz),
+    h('a', { class: 'open', href: `#/wave/${wave.id}` }, '打开波次 →'));
+}
+
+// ---------------------------------------------------------------- wave view
+
+const PRINTOUTS = [
+  ['pick-list', '总拣单', 'picked'], ['sort-sheet', '分拣单', 'routed'],
+  ['labels', '袋标签', 'routed'], ['route-sheet', '全部路线单', 'routed'],
+];
+
+function downloadButton(waveID, file, label, note) {
+  return h('button', {
+    type: 'button', class: 'download', 'data-file': file,
+    onclick: async (ev) => {
+      const btn = ev.currentTarget;
+      btn.disabled = true;
+      try {
+        const name = await download(`/api/v1/ops/waves/${waveID}/printouts/${file}`, `wave${waveID}-${file.replace('?route=', '-')}`);
+        note.textContent = `已下载 ${name}`;
+        note.className = 'note';
+      } catch (e) {
+        note.textContent = `下载失败：${e.message}`;
+        note.className = 'note error';
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, label);
+}
+
+function waveView(id) {
+  const status = flash();
+  const head = h('div', { class: 'wave-head' });
+  const note = h('p', { class: 'note', role: 'status' });
+  const downloads = h('div', { class: 'downloads' });
+  const mapBox = h('div', { class: 'map-box' }, h('p', { class: 'hint' }, '加载地图…'));
+  const legend = h('div', { class: 'legend' });
+  const deliveries = h('div', { class: 'panel deliveries' });
+  const manifest = h('section', { class: 'manifest', id: 'manifest' });
+  const unserved = h('section', { class: 'unserved-list' });
+  const notices = noticesPanel();
+  view.replaceChildren(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
+    status, head,
+    h('div', { class: 'toolbar' }, h('span', { class: 'label' }, '打印：'), downloads, note),
+    h('div', { class: 'layout' },
+      h('div', { class: 'content' }, h('div', { class: 'map-panel' }, mapBox, legend), manifest, unserved),
+      h('div', { class: 'side' }, deliveries, notices.el)));
+
+  let wave = null;
+  let w = null;
+  let plan = null;
+  let areas = null;
+  let selected = '';
+  let drawnFor = '';
+  let pointState = new Map();
+  let shown = ''; // what the map and manifest were drawn from
+
+  // The map and the manifest are redrawn only when what they show changed,
+  // not on every poll, so a pointer resting on the map keeps its tooltip.
+  const render = () => {
+    const tz = w.time_zone;
+    mapBox.replaceChildren(drawMap({ areas, plan, warehouse: w, selected, tz }));
+    legend.replaceChildren(
+      h('h2', null, `线路（${plan.routes.length}）`),
+      plan.routes.length ? h('ul', null, plan.routes.map((r, i) => h('li', null,
+        h('button', { type: 'button', class: `route-chip${r.code === selected ? ' selected' : ''}`, 'data-route': r.code,
+          onclick: () => { selected = r.code; render(); } },
+        s('svg', { width: 14, height: 14, viewBox: '0 0 14 14', 'aria-hidden': 'true' },
+          s('rect', { width: 14, height: 14, rx: 3, fill: routeColour(i) })),
+        h('strong', null, r.code),
+        ` ${r.stops.length} 站 · ${kg(r.weight_g)} · ${km(r.distance_m)}`))))
+        : h('p', { class: 'hint' }, reached(wave, 'routed') ? '没有线路。' : '排线完成后显示线路。'),
+      plan.unserved.length > 0 && h('p', { class: 'warn' }, `${plan.unserved.length} 个自提点未能排入线路（地图上红圈）`));
+    renderManifest(tz);
+    unserved.replaceChildren(...(plan.unserved.length ? [
+      h('h2', null, '未配送的自提点'),
+      h('table', null, h('thead', null, h('tr', null, h('th', null, '自提点'), h('th', null, '原因'))),
+        h('tbody', null, plan.unserved.map((u) => h('tr', { 'data-point': u.pickup_point_id },
+          h('td', null, u.name), h('td', { title: u.reason }, reasonText(u.reason)))))),
+    ] : []));
+  };
+
+  const renderManifest = (tz) => {
+    const i = plan.routes.findIndex((r) => r.code === selected);
+    if (i < 0) { manifest.replaceChildren(); return; }
+    const r = plan.routes[i];
+    const bags = r.stops.reduce((n, st) => n + st.bags, 0);
+    manifest.replaceChildren(
+      h('header', null,
+        s('svg', { width: 14, height: 14, viewBox: '0 0 14 14', 'aria-hidden': 'true' },
+          s('rect', { width: 14, height: 14, rx: 3, fill: routeColour(i) })),
+        h('h2', null, `线路 ${r.code} 装车清单`),
+        h('span', { class: 'meta' }, `${r.vehicle_type} · 出发 ${hhmm(r.departure_at, tz)} · 返回 ${hhmm(r.return_at, tz)} · ${km(r.distance_m)}`),
+        h('span', { class: 'actions' },
+          downloadButton(wave.id, `route-sheet.pdf?route=${encodeURIComponent(r.code)}`, '路线单 PDF', note),
+          downloadButton(wave.id, `route-sheet.csv?route=${encodeURIComponent(r.code)}`, '路线单 CSV', note))),
+      h('table', null,
+        h('thead', null, h('tr', null, ['站', '自提点', '到达', '开始卸货', '袋数', '重量', '体积', '状态']
+          .map((t, col) => h('th', { class: col === 1 || col === 7 ? null : 'n' }, t)))),
+        h('tbody', null, r.stops.map((st) => h('tr', { 'data-seq': st.seq },
+          h('td', { class: 'n' }, st.seq), h('td', null, st.name),
+          h('td', { class: 'n' }, hhmm(st.arrival_at, tz)), h('td', { class: 'n' }, hhmm(st.start_at, tz)),
+          h('td', { class: 'n' }, num(st.bags)), h('td', { class: 'n' }, kg(st.weight_g)), h('td', { class: 'n' }, litres(st.volume_ml)),
+          h('td', null, DELIVERIES[pointState.get(st.pickup_point_id)] || '—')))),
+        h('tfoot', null, h('tr', null, h('th', { colspan: 4 }, `合计 ${r.stops.length} 站`),
+          h('td', { class: 'n' }, num(bags)), h('td', { class: 'n' }, kg(r.weight_g)), h('td', { class: 'n' }, litres(r.volume_ml)),
+          h('td', null, '')))));
+  };
+
+  mapBox.addEventListener('click', (ev) => {
+    const hit = ev.target.closest('[data-route]');
+    if (hit && hit.dataset.route !== selected) { selected = hit.dataset.route; render(); }
+  });
+
+  const stop = poll(async () => {
+    wave = await api(`/api/v1/ops/waves/${id}`);
+    w = (await warehouseList()).find((x) => x.id === wave.warehouse_id);
+    if (!w) { warehouses = null; throw new Error('找不到波次所属的仓库'); }
+    const tz = w.time_zone;
+    head.replaceChildren(
+      h('div', { class: 'title' },
+        h('h1', null, `${w.name} · ${wave.delivery_date} 波次 #${wave.id}`), badge(wave.state)),
+      h('p', { class: 'figures' },
+        `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)} · 截单 ${dateTime(wave.cutoff_at, tz)}`,
+        wave.refunds && wave.refunds.units > 0 && ` · 缺货退款 ${num(wave.refunds.units)} 件 ${yuan(wave.refunds.amount_fen)}`,
+        ` · 分配策略 ${wave.allocation_policy === 'even' ? '均分' : '先到先得'}`),
+      stageList(wave, tz));
+    if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
+      downloads.dataset.state = wave.state;
+      downloads.replaceChildren(...PRINTOUTS.flatMap(([kind, label, after]) => {
+        const pdf = downloadButton(wave.id, `${kind}.pdf`, `${label} PDF`, note);
+        const csv = downloadButton(wave.id, `${kind}.csv`, 'CSV', note);
+        pdf.disabled = csv.disabled = !reached(wave, after);
+        return [h('span', { class: 'pair' }, pdf, csv)];
+      }));
+    }
+    // Routes and areas change only with the wave's state: fetch them then.
+    if (drawnFor !== wave.state) {
+      [plan, areas] = await Promise.all([
+        api(`/api/v1/ops/waves/${id}/routes`),
+        api(`/api/v1/ops/warehouses/${w.id}/areas?date=${wave.delivery_date}`),
+      ]);
+      plan.routes ||= [];
+      plan.unserved ||= [];
+      if (!plan.routes.some((r) => r.code === selected)) selected = plan.routes.length ? plan.routes[0].code : '';
+      drawnFor = wave.state;
+    }
+    const { deliveries: ds } = await api(`/api/v1/ops/waves/${id}/deliveries`);
+    const seen = JSON.stringify([drawnFor, ds.map((d) => [d.pickup_point_id, d.state])]);
+    const counts = {};
+    for (const d of ds) counts[d.state] = (counts[d.state] || 0) + 1;
+    deliveries.replaceChildren(h('h2', null, '配送'),
+      ds.length ? h('dl', null, Object.entries(DELIVERIES).map(([k, label]) => [h('dt', null, label), h('dd', null, num(counts[k] || 0))]))
+        : h('p', { class: 'hint' }, '就绪后生成配送单。'));
+    if (seen !== shown) {
+      pointState = new Map(ds.map((d) => [d.pickup_point_id, d.state]));
+      shown = seen;
+      render();
+    }
+    await notices.refresh();
+  }, POLL_MS, status.show);
+  return { stop };
+}
+
+// ---------------------------------------------------------------- router
+
+function route() {
+  if (current) current.stop();
+  current = null;
+  if (!session.token) { showLogin(); return; }
+  $('login').hidden = true;
+  $('nav').hidden = false;
+  const who = session.who;
+  $('who').textContent = who.name ? `${who.name}（${who.role}）` : '';
+  $('queues-link').hidden = !who.queues;
+  const wave = /^#\/wave\/(\d+)$/.exec(location.hash);
+  const day = /^#\/day\/(\d{4}-\d{2}-\d{2})$/.exec(location.hash);
+  current = wave ? waveView(Number(wave[1])) : wavesView(day ? day[1] : '');
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,135 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestLimiterTakeCountsPerKeyAndWindow(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	ctx := context.Background()
+	l := NewLimiter(rdb, "test", 3, time.Minute, nil)
+	now := time.Date(2026, 11, 30, 14, 0, 10, 0, time.UTC) // 50 s left in the minute
+	for i := range 3 {
+		if ok, _ := l.Take(ctx, "a", now); !ok {
+			t.Fatalf("take %d refused", i+1)
+		}
+	}
+	ok, retry := l.Take(ctx, "a", now)
+	if ok || retry != 50*time.Second {
+		t.Fatalf("4th take: ok=%v retry=%v, want refused with 50s left", ok, retry)
+	}
+	if ok, _ := l.Take(ctx, "b", now); !ok {
+		t.Fatal("another key refused")
+	}
+	// The count expires with its window, so idle keys do not pile up.
+	for _, k := range mr.Keys() {
+		if ttl := mr.TTL(k); ttl <= 0 || ttl > 51*time.Second {
+			t.Errorf("key %s has TTL %v, want the rest of the window", k, ttl)
+		}
+	}
+	if ok, _ := l.Take(ctx, "a", now.Add(50*time.Second)); !ok {
+		t.Fatal("next window refused")
+	}
+}
+
+// syncBuffer is a log sink the handler goroutines share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	clock := NewManualClock(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	var logs syncBuffer
+	a := NewAuthenticator(nil, clock, time.Hour,
+		WithWriteLimit(NewLimiter(rdb, "write", 2, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))))
+	// No database here: the tokens are put in the cache as if checked.
+	for i, tok := range []string{"gb_a", "gb_b", "gb_w"} {
+		role := RoleOps
+		if tok == "gb_w" {
+			role = RoleWarehouse
+		}
+		a.cache[string(HashToken(tok))] = cachedPrincipal{p: Principal{TokenID: int64(i + 1), Role: role}, checked: clock.Now()}
+	}
+	r := NewEngine(quietLogger())
+	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
+	r.POST("/write", a.Require(RoleOps), ok)
+	r.GET("/read", a.Require(RoleOps), ok)
+	do := func(method, path, token string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		r.ServeHTTP(rec, req)
+		return rec
+	}
+
+	for i := range 2 {
+		if rec := do("POST", "/write", "gb_a"); rec.Code != http.StatusOK {
+			t.Fatalf("write %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := do("POST", "/write", "gb_a")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "60" ||
+		!strings.Contains(rec.Body.String(), `"code":"too_many_requests"`) {
+		t.Fatalf("3rd write: %d Retry-After=%q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if rec := do("GET", "/read", "gb_a"); rec.Code != http.StatusOK {
+		t.Fatalf("reads are not limited: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do("POST", "/write", "gb_b"); rec.Code != http.StatusOK {
+		t.Fatalf("another token: %d %s", rec.Code, rec.Body)
+	}
+	// A refused role is answered before counting, so it uses up nothing.
+	for range 3 {
+		if rec := do("POST", "/write", "gb_w"); rec.Code != http.StatusForbidden {
+			t.Fatalf("warehouse writing: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if n := len(mr.Keys()); n != 2 {
+		t.Errorf("%d counters in Redis, want 2 (one per token that wrote): %v", n, mr.Keys())
+	}
+	clock.Advance(time.Minute)
+	if rec := do("POST", "/write", "gb_a"); rec.Code != http.StatusOK {
+		t.Fatalf("next minute: %d %s", rec.Code, rec.Body)
+	}
+
+	// Redis goes away: writes go on, with one warning.
+	mr.Close()
+	for i := range 4 {
+		if rec := do("POST", "/write", "gb_a"); rec.Code != http.StatusOK {
+			t.Fatalf("write %d with Redis down: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	if n := strings.Count(logs.String(), "rate limit skipped"); n != 1 {
+		t.Errorf("%d warnings with Redis down, want 1:\n%s", n, logs.String())
+	}
+}

@@ -1,0 +1,76 @@
+package pickup
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"groupbuy/internal/platform"
+)
+
+// FuzzImportPointsCSV feeds arbitrary files through the pickup point import's
+// steps before its first database read (ReadCSV, pointFromRow, validate, as
+// ImportPoints runs them). Nothing may panic; a refusal is a 400 naming its
+// line; what passes is within the rules and is text PostgreSQL can store.
+func FuzzImportPointsCSV(f *testing.F) {
+	// More seeds, the cases that once failed among them, are in
+	// testdata/fuzz/FuzzImportPointsCSV.
+	f.Add([]byte(strings.Join(PointCSVColumns, ",") + "\nP001,WH1,阳光小区东门,\"上海市, 浦东新区\",31.2,121.5,08:00,21:00,王团长,13800000001\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ins, err := parsePointsCSV(data)
+		if err != nil {
+			var e *platform.Error
+			if !errors.As(err, &e) || e.Kind != platform.Invalid {
+				t.Fatalf("%q: refused with %#v, want a 400 *platform.Error", data, err)
+			}
+			if line, ok := e.Details["line"].(int); e.Code != "bad_csv" && (!ok || line < 1 || !strings.Contains(e.Message, "line ")) {
+				t.Fatalf("%q: a row error without its line: %#v", data, e)
+			}
+			return
+		}
+		for _, in := range ins {
+			p := in.Point
+			if math.IsNaN(p.Lat) || math.IsNaN(p.Lng) || math.Abs(p.Lat) > 90 || math.Abs(p.Lng) > 180 || p.Closes <= p.Opens {
+				t.Fatalf("accepted point out of bounds: %+v", p)
+			}
+			if !platform.Printable(p.Name, 100) || !platform.Printable(in.LeaderName, 100) || CheckPhone("p", in.LeaderPhone) != nil {
+				t.Fatalf("accepted names or phone break the rules: %+v", in)
+			}
+			for _, s := range []string{p.Code, p.Name, p.Address, p.Opens, p.Closes, in.LeaderName, in.LeaderPhone} {
+				if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+					t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, in)
+				}
+			}
+		}
+	})
+}
+
+// parsePointsCSV is ImportPoints without its transaction: the same steps in
+// the same order, with every warehouse_code taken as found.
+func parsePointsCSV(data []byte) ([]PointInput, error) {
+	rows, err := platform.ReadCSV(bytes.NewReader(data), PointCSVColumns...)
+	if err != nil {
+		return nil, err
+	}
+	var out []PointInput
+	seen := map[string]int{}
+	for _, row := range rows {
+		in, err := pointFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		if first, dup := seen[in.Code]; dup {
+			return nil, row.Errorf("code", "code %q already appears on line %d", in.Code, first)
+		}
+		seen[in.Code] = row.Line
+		in.WarehouseID = 0
+		if err := in.validate("leader_"); err != nil {
+			return nil, platform.AtLine(row.Line, err)
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
