@@ -60,60 +60,6 @@ func faultLog(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// buildCity fills a's database with the city of newTestCityOn: a warehouse
-// (Asia/Shanghai, cutoff 23:00), leaders with points, and EGG, RICE and
-// DUMPLING on sale for date with stockCap each.
-func buildCity(t *testing.T, a *app, clock platform.Clock, date fulfillment.Date, leaders int, stockCap int64) *testCity {
-	t.Helper()
-	ctx := context.Background()
-	c := &testCity{t: t, app: a, date: date}
-	c.clock, _ = clock.(*platform.ManualClock)
-	var err error
-	if c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "fault admin"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demoWarehouse); err != nil {
-		t.Fatal(err)
-	}
-	for i := range leaders {
-		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
-			Point: pickup.Point{Code: fmt.Sprintf("F%03d", i), WarehouseID: c.warehous.ID, Name: fmt.Sprintf("故障自提点%d", i),
-				Lat: 31.1 + float64(i)*0.001, Lng: 121.4, Opens: "08:00", Closes: "21:00"},
-			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1370000%04d", i),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.points = append(c.points, pc)
-		c.leaders = append(c.leaders, pc.LeaderToken)
-	}
-	c.items = publishDay(t, a, c.warehous.ID, date, stockCap)
-	return c
-}
-
-// publishDay saves the three products (again) and publishes them for date.
-func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []fulfillment.SaleItem {
-	t.Helper()
-	ctx := context.Background()
-	products, err := a.orders.SaveProducts(ctx, []fulfillment.Product{
-		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
-		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
-		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: fulfillment.Frozen, Bin: "F-01-01"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var offers []fulfillment.Offer
-	for _, p := range products {
-		offers = append(offers, fulfillment.Offer{ProductID: p.ID, PriceFen: 1990, StockCap: stockCap})
-	}
-	items, err := a.orders.Publish(ctx, warehouseID, date, offers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return items
-}
-
 // shot is one order request and what came of it.
 type shot struct {
 	key      string
@@ -246,15 +192,6 @@ func tallyShots(shots []shot) tally {
 	return t
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	return ds[min(len(ds)-1, int(float64(len(ds))*p))]
-}
-
 // checkOrdersIntact verifies that every order id exists with its lines and
 // a total equal to its lines, that no order lacks lines, and that every sale
 // item's sold count equals the units of its placed lines.
@@ -374,6 +311,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	for _, s := range down {
 		downLat = append(downLat, s.latency())
 	}
+	slices.Sort(downLat)
 	for _, s := range shots {
 		if s.status == http.StatusServiceUnavailable && !s.end.Before(killAt) && (first503.IsZero() || s.end.Before(first503)) {
 			first503 = s.end
@@ -582,6 +520,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 			ids = append(ids, s.id)
 		}
 	}
+	slices.Sort(lat)
 
 	// The warehouse reports what arrived: 8 eggs short.
 	receiptsAt := time.Now()

@@ -291,16 +291,7 @@ func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig)
 	wg.Wait()
 	res.rate = float64(res.ok) / lc.duration.Seconds()
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
-	}
-	res.p50, res.p95, res.p99 = pct(0.50), pct(0.95), pct(0.99)
-	if len(lat) > 0 {
-		res.max = lat[len(lat)-1]
-	}
+	res.p50, res.p95, res.p99, res.max = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99), percentile(lat, 1)
 	return res
 }
 

@@ -83,15 +83,24 @@ func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
 	t.Cleanup(a.close)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
-	c := &testCity{t: t, app: a, srv: srv, date: testDate}
+	c := buildCity(t, a, clock, testDate, leaders, 1000)
+	c.srv = srv
+	return c
+}
+
+// buildCity fills a's database with the test city: a warehouse
+// (Asia/Shanghai, cutoff 23:00), leaders with points, and EGG, RICE and
+// DUMPLING on sale for date with stockCap each.
+func buildCity(t *testing.T, a *app, clock platform.Clock, date fulfillment.Date, leaders int, stockCap int64) *testCity {
+	t.Helper()
+	ctx := context.Background()
+	c := &testCity{t: t, app: a, date: date}
 	c.clock, _ = clock.(*platform.ManualClock)
-	c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"})
-	if err != nil {
+	var err error
+	if c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
-	w := demoWarehouse
-	c.warehous, err = a.pickup.CreateWarehouse(ctx, w)
-	if err != nil {
+	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demoWarehouse); err != nil {
 		t.Fatal(err)
 	}
 	for i := range leaders {
@@ -106,6 +115,14 @@ func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
 		c.points = append(c.points, pc)
 		c.leaders = append(c.leaders, pc.LeaderToken)
 	}
+	c.items = publishDay(t, a, c.warehous.ID, date, stockCap)
+	return c
+}
+
+// publishDay saves the three products (again) and publishes them for date.
+func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []fulfillment.SaleItem {
+	t.Helper()
+	ctx := context.Background()
 	products, err := a.orders.SaveProducts(ctx, []fulfillment.Product{
 		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
 		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
@@ -114,15 +131,15 @@ func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.items, err = a.orders.Publish(ctx, c.warehous.ID, testDate, []fulfillment.Offer{
-		{ProductID: products[0].ID, PriceFen: 1890, StockCap: 1000},
-		{ProductID: products[1].ID, PriceFen: 3990, StockCap: 1000},
-		{ProductID: products[2].ID, PriceFen: 1590, StockCap: 1000},
-	})
+	var offers []fulfillment.Offer
+	for i, p := range products {
+		offers = append(offers, fulfillment.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
+	}
+	items, err := a.orders.Publish(ctx, warehouseID, date, offers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return items
 }
 
 // item returns the sale item of a SKU.

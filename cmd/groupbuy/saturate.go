@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -20,11 +21,16 @@ type fireResult struct {
 	lat                                 []float64 // ms of every 201, sorted
 }
 
-func (r *fireResult) pct(p float64) float64 {
-	if len(r.lat) == 0 {
-		return 0
+func (r *fireResult) pct(p float64) float64 { return percentile(r.lat, p) }
+
+// percentile returns the p-quantile (0 to 1) of sorted values; zero when
+// there are none.
+func percentile[T cmp.Ordered](sorted []T, p float64) T {
+	if len(sorted) == 0 {
+		var zero T
+		return zero
 	}
-	return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 // fireOrders places n orders open loop: they start at rate per second (0:
