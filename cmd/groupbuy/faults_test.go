@@ -224,21 +224,6 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 	}
 }
 
-// pgTempDir is a t.TempDir() that the postgres OS user can reach when the
-// test runs as root (t.TempDir makes its directories 0700).
-func pgTempDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return dir
-}
-
 // TestPostgresRestartDuringIntake stops a private PostgreSQL (fast shutdown)
 // while 16 clients place orders, keeps them ordering for 2 s, starts it again
 // on the same port and data directory, and keeps ordering: while it is down
@@ -250,7 +235,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 		t.Skip("starts its own PostgreSQL")
 	}
 	ctx := context.Background()
-	dir := filepath.Join(pgTempDir(t), "pg")
+	dir := filepath.Join(platformtest.ServerDir(t), "pg")
 	opts := []platform.PostgresOption{platform.WithPostgresNoSync(), platform.WithPostgresSetting("max_connections", "60"),
 		platform.WithPostgresSetting("shared_buffers", "32MB"), platform.WithPostgresSetting("max_wal_size", "256MB")}
 	begin := time.Now()
