@@ -231,9 +231,6 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 // afterwards every order answered 201 is there with its lines, every order
 // answered 503 can be retried under its key, and sold counts equal the lines.
 func TestPostgresRestartDuringIntake(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts its own PostgreSQL")
-	}
 	ctx := context.Background()
 	dir := filepath.Join(platformtest.ServerDir(t), "pg")
 	opts := []platform.PostgresOption{platform.WithPostgresNoSync(), platform.WithPostgresSetting("max_connections", "60"),
