@@ -71,6 +71,27 @@ func scratchServers(ctx context.Context, cfg platform.Config, prefix string, kee
 	return cfg, cleanup, nil
 }
 
+// scratchApp is an app over scratch servers (scratchServers), migrated, its
+// logs discarded: what every benchmark command runs against. done closes the
+// app, then removes the servers.
+func scratchApp(ctx context.Context, cfg platform.Config, prefix string, keep bool, stderr io.Writer) (a *app, done func(), err error) {
+	cfg, cleanup, err := scratchServers(ctx, cfg, prefix, keep, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err = newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	done = func() { a.close(); cleanup() }
+	if err := a.migrate(ctx); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return a, done, nil
+}
+
 // noticeSeed is a city of residents, each with one arrival notice queued.
 type noticeSeed struct {
 	notices  int    // residents, and arrival notices

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -47,19 +46,12 @@ func runBenchNotify(ctx context.Context, cfg platform.Config, args []string, std
 	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.notices < 1 {
 		return errors.New("bench-notify: want --kill-at in [0, 1), --workers ≥ 1, --notices ≥ 1")
 	}
-	cfg, cleanup, err := scratchServers(ctx, cfg, "notify", *keep, stderr)
+	a, done, err := scratchApp(ctx, cfg, "notify", *keep, stderr)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	if err := a.migrate(ctx); err != nil {
-		return err
-	}
+	defer done()
+	cfg = a.cfg
 	loadBefore := loadAverage()
 	t0 := time.Now()
 	if err := seedArrivalNotices(ctx, a.db, seed, t0.UTC()); err != nil {

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -60,20 +59,12 @@ func runBenchPickup(ctx context.Context, cfg platform.Config, args []string, std
 		return errors.New("bench-pickup: --leaders, --per-point, --days and --wrong-every must be positive")
 	}
 	loadBefore := loadAverage()
-	cfg, cleanup, err := scratchServers(ctx, cfg, "pickup", b.keep, stderr)
+	a, done, err := scratchApp(ctx, cfg, "pickup", b.keep, stderr)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, cfg, quiet, platform.SystemClock{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	if err := a.migrate(ctx); err != nil {
-		return err
-	}
+	defer done()
+	cfg = a.cfg
 	t0 := time.Now()
 	desk, err := setUpPickupDesks(ctx, a, b)
 	if err != nil {
@@ -85,7 +76,7 @@ func runBenchPickup(ctx context.Context, cfg platform.Config, args []string, std
 	fmt.Fprintf(stdout, "set up %d points with leaders, %d pickup codes and %d parcel lines over %d delivery dates in %.1fs\n",
 		b.leaders, codes, lines, b.days, time.Since(t0).Seconds())
 
-	api, stop, err := serveLoopback(ctx, a, quiet, *cpuProfile)
+	api, stop, err := serveLoopback(ctx, a, a.log, *cpuProfile)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,32 +32,12 @@ func runBenchWave(ctx context.Context, cfg platform.Config, log *slog.Logger, ar
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("bench-wave: DATABASE_URL must name a PostgreSQL server (a scratch database is made there)")
-	}
-	name := "groupbuy_wave_" + randomHex(4)
-	url, err := withDatabase(cfg.DatabaseURL, name)
+	cfg.RouteBudget = *budget
+	a, done, err := scratchApp(ctx, cfg, "wave", *keep, stderr)
 	if err != nil {
 		return err
 	}
-	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	if !*keep {
-		defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	cfg.DatabaseURL, cfg.RouteBudget = url, *budget
-	if cfg.RedisURL == "" {
-		cfg.RedisURL = "redis://127.0.0.1:6379/0" // the stages enqueue their successors there; nothing consumes them
-	}
-	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	if err := a.migrate(ctx); err != nil {
-		return err
-	}
+	defer done()
 	t0 := time.Now()
 	sum, err := simulate(ctx, a.db, a.clock, s)
 	if err != nil {

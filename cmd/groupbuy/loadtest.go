@@ -82,40 +82,22 @@ func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, arg
 	if lc.pgScale == 0 {
 		lc.pgScale = lc.clients
 	}
-	dbName := "groupbuy_load_" + randomHex(4)
-	dbURL, err := withDatabase(cfg.DatabaseURL, dbName)
-	if err != nil {
-		return err
-	}
-	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+dbName); err != nil {
-		return err
-	}
-	if !lc.keep {
-		defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
-	}
-	cfg.DatabaseURL = dbURL
-	if cfg.RedisURL == "" {
-		cfg.RedisURL = "redis://127.0.0.1:6379/0" // only /healthz touches Redis during the test
-	}
 	cfg.DBMaxConns = max(cfg.DBMaxConns, 20)
 	// The benchmark measures intake, not the write limiter: 32 leaders at
 	// 2,000 orders/s make far more writes a minute per token than the limit.
 	cfg.WriteLimit = 0
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, cfg, quiet, platform.SystemClock{})
+	a, done, err := scratchApp(ctx, cfg, "load", lc.keep, stderr)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	if err := a.migrate(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "setting up %d leaders and %d SKUs in %s\n", lc.leaders, lc.skus, dbName)
+	defer done()
+	cfg = a.cfg
+	fmt.Fprintf(stdout, "setting up %d leaders and %d SKUs\n", lc.leaders, lc.skus)
 	city, err := setUpLoadCity(ctx, a, lc)
 	if err != nil {
 		return err
 	}
-	api, stop, err := serveLoopback(ctx, a, quiet, *cpuProfile)
+	api, stop, err := serveLoopback(ctx, a, a.log, *cpuProfile)
 	if err != nil {
 		return err
 	}
