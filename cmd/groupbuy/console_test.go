@@ -23,7 +23,6 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/pickup"
-	"groupbuy/pickup/notify"
 )
 
 // TestConsoleServesItsFiles: the page and its files with their types, a
@@ -238,9 +237,7 @@ func newConsoleCity(t *testing.T) *consoleCity {
 
 	van := map[string]any{"code": "VAN", "name": "4.2米冷藏车", "count": 4, "capacity_g": 120_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", w.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	for l := range c.leaders {
 		residents := 1 + l%3
@@ -254,14 +251,8 @@ func newConsoleCity(t *testing.T) *consoleCity {
 			}
 		}
 	}
-	m := &consoleCity{testCity: c, receiver: newWebhookReceiver("console-webhook-secret")}
-	hook := httptest.NewServer(m.receiver)
-	t.Cleanup(hook.Close)
-	c.app.notices = pickup.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, "console-webhook-secret", notify.WebhookOptions{})},
-		nil, notify.DefaultQuietHours(), c.app.log, pickup.DispatchOptions{})
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	m.path = fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	m := &consoleCity{testCity: c, receiver: c.notifyByWebhook("console-webhook-secret")}
+	m.path = c.wavePath()
 	if r := c.do("PUT", m.path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true,
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": c.sold(egg.ID) - 6}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)

@@ -451,9 +451,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	c.srv = srv
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	// The API process's relay loop (runServe starts it) and a worker.
 	a.jobs.Start(jobRelayEvery)
 	w, err := newWorker(a, workerOptions{sweepEvery: time.Minute, syncInterval: time.Hour, dispatchEvery: time.Second})

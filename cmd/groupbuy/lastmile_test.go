@@ -11,8 +11,6 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/platform/platformtest"
-	"groupbuy/pickup"
-	"groupbuy/pickup/notify"
 )
 
 // lastMileCity is a test city whose wave is ready to dispatch, with a
@@ -31,9 +29,7 @@ func newLastMileCity(t *testing.T) *lastMileCity {
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	van := map[string]any{"code": "VAN", "name": "冷藏车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	for l := range 3 {
 		for i := range 3 {
 			body := orderBody(fmt.Sprintf("1592%02d%05d", l, i), fmt.Sprintf("居民%d", i), egg.ID, 2, rice.ID, 1, dumpling.ID, int64(1+i))
@@ -42,14 +38,8 @@ func newLastMileCity(t *testing.T) *lastMileCity {
 			}
 		}
 	}
-	m := &lastMileCity{testCity: c, receiver: newWebhookReceiver("test-webhook-secret")}
-	hook := httptest.NewServer(m.receiver)
-	t.Cleanup(hook.Close)
-	c.app.notices = pickup.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, "test-webhook-secret", notify.WebhookOptions{})},
-		nil, notify.DefaultQuietHours(), c.app.log, pickup.DispatchOptions{})
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	m.path = fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	m := &lastMileCity{testCity: c, receiver: c.notifyByWebhook("test-webhook-secret")}
+	m.path = c.wavePath()
 	if r := c.do("PUT", m.path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true,
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 16}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)

@@ -20,6 +20,7 @@ import (
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
 )
 
 func TestMain(m *testing.M) {
@@ -140,6 +141,37 @@ func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, 
 		t.Fatal(err)
 	}
 	return items
+}
+
+// addVehicleType gives the city's warehouse a fleet (POST …/vehicle-types).
+func (c *testCity) addVehicleType(v map[string]any) {
+	c.t.Helper()
+	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, v); r.Status != http.StatusOK {
+		c.t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
+	}
+}
+
+// wavePath is the ops API path of the test day's wave.
+func (c *testCity) wavePath() string {
+	c.t.Helper()
+	var waves struct{ Waves []fulfillment.Wave }
+	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(c.t, &waves)
+	if len(waves.Waves) != 1 {
+		c.t.Fatalf("%d waves on %s, want 1", len(waves.Waves), c.date)
+	}
+	return fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+}
+
+// notifyByWebhook makes the app send residents' notices to a receiver on
+// loopback, signed with secret, and returns the receiver.
+func (c *testCity) notifyByWebhook(secret string) *webhookReceiver {
+	c.t.Helper()
+	rc := newWebhookReceiver(secret)
+	hook := httptest.NewServer(rc)
+	c.t.Cleanup(hook.Close)
+	c.app.notices = pickup.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, secret, notify.WebhookOptions{})},
+		nil, notify.DefaultQuietHours(), c.app.log, pickup.DispatchOptions{})
+	return rc
 }
 
 // item returns the sale item of a SKU.

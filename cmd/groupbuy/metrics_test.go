@@ -85,9 +85,7 @@ func TestMetricsAfterNight(t *testing.T) {
 	egg, rice := c.item("EGG"), c.item("RICE")
 	van := map[string]any{"code": "VAN", "name": "厢式车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	var firstOrder fulfillment.Order
 	for l := range 4 {
 		for i := range 2 {
@@ -122,9 +120,7 @@ func TestMetricsAfterNight(t *testing.T) {
 		t.Fatalf("/metrics as a leader: %d", r.Status)
 	}
 
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	path := c.wavePath()
 	// 24 eggs sold, 20 received: shortage refunds and their notices.
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "even", "final": true,
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 20}}}); r.Status != http.StatusOK {
@@ -240,9 +236,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 			t.Fatalf("order: %d %s", r.Status, r.Body)
 		}
 	}
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	path := c.wavePath()
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}

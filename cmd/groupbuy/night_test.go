@@ -17,9 +17,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	for l := range 8 {
 		for i := range 3 {
 			body := orderBody(fmt.Sprintf("1591%02d%05d", l, i), "居民", egg.ID, int64(1+i), rice.ID, 1, dumpling.ID, 2)
@@ -28,9 +26,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 			}
 		}
 	}
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	path := c.wavePath()
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "even", "final": true,
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 40}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)

@@ -26,9 +26,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"}
-	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/warehouses/%d/vehicle-types", c.warehous.ID), c.admin, van); r.Status != http.StatusOK {
-		t.Fatalf("vehicle type: %d %s", r.Status, r.Body)
-	}
+	c.addVehicleType(van)
 	for l := range 6 {
 		for i := range 2 {
 			body := orderBody(fmt.Sprintf("1592%02d%05d", l, i), "居民", egg.ID, int64(1+i+l), rice.ID, 1, dumpling.ID, int64(2+l%3))
@@ -37,9 +35,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 			}
 		}
 	}
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	path := c.wavePath()
 	staff := c.staffToken("warehouse")
 	if r := c.do("GET", path+"/printouts/labels.pdf", staff, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("labels of an open wave: %d %s", r.Status, r.Body)

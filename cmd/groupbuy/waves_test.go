@@ -124,9 +124,7 @@ func TestCutoffClosesOnce(t *testing.T) {
 func TestManualCloseAndRerun(t *testing.T) {
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
-	var waves struct{ Waves []fulfillment.Wave }
-	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
+	path := c.wavePath()
 	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 3), "Idempotency-Key", "a"); r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
