@@ -328,14 +328,5 @@ func driveVerify(ctx context.Context, api string, desks []pickupDesk, b pickupBe
 }
 
 func postVerify(client *http.Client, api, token, code string) (int, []byte, error) {
-	req, _ := http.NewRequest("POST", api+"/api/v1/leader/pickups/verify", strings.NewReader(`{"code":"`+code+`"}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	return postJSON(client, api+"/api/v1/leader/pickups/verify", token, []byte(`{"code":"`+code+`"}`))
 }

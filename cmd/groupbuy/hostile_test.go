@@ -22,23 +22,6 @@ type hostileCase struct {
 	field   string // "" when the error names no field
 }
 
-// envelopeOf returns the error envelope's code and field, failing unless
-// the body is one.
-func envelopeOf(t *testing.T, r response) (code, field string) {
-	t.Helper()
-	var env struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Field   string `json:"field"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(r.Body, &env); err != nil || env.Error.Code == "" || env.Error.Message == "" {
-		t.Fatalf("not an error envelope (%v): %.300s", err, r.Body)
-	}
-	return env.Error.Code, env.Error.Field
-}
-
 // rowCounts counts the rows of tables, to show a refusal wrote nothing.
 func (c *testCity) rowCounts(tables ...string) map[string]int {
 	c.t.Helper()

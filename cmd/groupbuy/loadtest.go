@@ -206,11 +206,20 @@ type loadResult struct {
 	p50, p95, p99, max         float64
 }
 
+// post places an order under an idempotency key.
 func post(client *http.Client, api, token, key string, body []byte) (int, []byte, error) {
-	req, _ := http.NewRequest("POST", api+"/api/v1/leader/orders", bytes.NewReader(body))
+	return postJSON(client, api+"/api/v1/leader/orders", token, body, "Idempotency-Key", key)
+}
+
+// postJSON POSTs a JSON body with a bearer token and header pairs, and reads
+// the whole answer.
+func postJSON(client *http.Client, url, token string, body []byte, headers ...string) (int, []byte, error) {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err

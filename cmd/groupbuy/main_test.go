@@ -201,6 +201,14 @@ func (r response) json(t *testing.T, v any) {
 // errorCode returns the envelope's error code, failing if the body is not an envelope.
 func (r response) errorCode(t *testing.T) string {
 	t.Helper()
+	code, _ := envelopeOf(t, r)
+	return code
+}
+
+// envelopeOf returns the error envelope's code and field, failing unless
+// the body is one.
+func envelopeOf(t *testing.T, r response) (code, field string) {
+	t.Helper()
 	var env struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -208,11 +216,10 @@ func (r response) errorCode(t *testing.T) string {
 			Field   string `json:"field"`
 		} `json:"error"`
 	}
-	r.json(t, &env)
-	if env.Error.Code == "" || env.Error.Message == "" {
-		t.Fatalf("not an error envelope: %s", r.Body)
+	if err := json.Unmarshal(r.Body, &env); err != nil || env.Error.Code == "" || env.Error.Message == "" {
+		t.Fatalf("not an error envelope (%v): %.300s", err, r.Body)
 	}
-	return env.Error.Code
+	return env.Error.Code, env.Error.Field
 }
 
 func (c *testCity) do(method, path, token string, body any, headers ...string) response {
