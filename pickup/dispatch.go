@@ -183,16 +183,24 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 	// this one is still sending.
 	sendCtx, cancel := context.WithTimeout(ctx, d.opt.Lease*3/4)
 	defer cancel()
+	// A batch spans a handful of warehouses: load each time zone once, not
+	// once per notice (LoadLocation reads the zone file every call).
+	zones := map[string]*time.Location{}
+	for _, r := range rows {
+		if _, ok := zones[r.TimeZone]; !ok {
+			loc, err := time.LoadLocation(r.TimeZone)
+			if err != nil {
+				loc = time.UTC
+			}
+			zones[r.TimeZone] = loc
+		}
+	}
 	outcomes := make([]outcome, len(rows))
 	g := errgroup.Group{}
 	g.SetLimit(d.opt.Concurrency)
-	var mu sync.Mutex
 	for i := range rows {
 		g.Go(func() error {
-			o := d.send(sendCtx, rows[i], now)
-			mu.Lock()
-			outcomes[i] = o
-			mu.Unlock()
+			outcomes[i] = d.send(sendCtx, rows[i], zones[rows[i].TimeZone], now) // each goroutine its own element
 			return nil
 		})
 	}
@@ -230,7 +238,7 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 }
 
 // send renders and sends one notice; it never returns an error, only the outcome.
-func (d *Dispatcher) send(ctx context.Context, n claimedNotice, now time.Time) outcome {
+func (d *Dispatcher) send(ctx context.Context, n claimedNotice, loc *time.Location, now time.Time) outcome {
 	o := outcome{id: n.ID}
 	var p struct {
 		Vars map[string]string `json:"vars"`
@@ -243,10 +251,6 @@ func (d *Dispatcher) send(ctx context.Context, n claimedNotice, now time.Time) o
 	if err != nil {
 		o.failed, o.err = true, "render: "+err.Error()
 		return o
-	}
-	loc, err := time.LoadLocation(n.TimeZone)
-	if err != nil {
-		loc = time.UTC
 	}
 	chans := d.channels
 	if quiet, end := d.quiet.Until(now, loc); quiet {
