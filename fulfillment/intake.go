@@ -331,7 +331,8 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		items[lockedRows[i].ID] = &lockedRows[i]
 	}
 
-	// Residents named by id must live at the leader's point.
+	// Residents named by id must be the leader's point's: another point's
+	// resident is refused exactly as an unknown one.
 	var residentIDs []int64
 	for i, c := range calls {
 		if !decided[i] && c.req.Resident.ID > 0 {
@@ -356,7 +357,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		site := sites[c.leaderID]
 		if id := c.req.Resident.ID; id > 0 {
 			if r, ok := residents[id]; !ok || r.PickupPointID != site.Point.ID {
-				refuse(i, ErrResidentNotFound)
+				refuse(i, pickup.ErrResidentNotFound)
 				continue
 			}
 		}
@@ -374,7 +375,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	}
 
 	if len(accepted) > 0 {
-		byPhone := map[string]pickup.Resident{}
+		byPhone := map[pickup.ResidentKey]pickup.Resident{}
 		if len(newPeople) > 0 {
 			if byPhone, err = pickup.EnsureResidents(ctx, tx, newPeople, now); err != nil {
 				return nil, err
@@ -388,7 +389,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			if c.req.Resident.ID > 0 {
 				o.Resident = residents[c.req.Resident.ID]
 			} else {
-				o.Resident = byPhone[c.req.Resident.Phone]
+				o.Resident = byPhone[pickup.ResidentKey{PointID: site.Point.ID, Phone: c.req.Resident.Phone}]
 			}
 			for _, l := range c.req.Lines {
 				it := items[l.SaleItemID]

@@ -148,7 +148,6 @@ var (
 	ErrIdempotencyReused  = platform.Errorf(platform.Conflict, "idempotency_conflict", "this Idempotency-Key was used for a different request")
 	ErrSoldOut            = platform.Errorf(platform.Conflict, "sold_out", "not enough stock")
 	ErrCutoffPassed       = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
-	ErrResidentNotFound   = platform.Errorf(platform.NotFound, "resident_not_found", "no such resident at this pickup point")
 	ErrUnknownSaleItem    = platform.Errorf(platform.Unprocessable, "unknown_sale_item", "no such sale item at this leader's warehouse")
 	ErrMixedDeliveryDates = platform.Errorf(platform.Unprocessable, "mixed_delivery_dates", "all lines of an order must be for one delivery date")
 )
