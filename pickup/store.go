@@ -68,15 +68,18 @@ func upsertLeader(ctx context.Context, tx sqlx.ExtContext, l Leader, now time.Ti
 	return out, false, err
 }
 
-// upsertPoint inserts the point or, when its code exists, updates it in place.
+// upsertPoint inserts the point or, when its code exists with the same
+// leader, updates it in place. Another leader is a handover, which only
+// HandOver does: the point is left alone and handover_required returned.
 func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time) (Point, error) {
 	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at,
 			h3_r9, h3_r8, h3_r7)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id, leader_id = EXCLUDED.leader_id,
+		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id,
 			name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
 			opens = EXCLUDED.opens, closes = EXCLUDED.closes,
 			h3_r9 = EXCLUDED.h3_r9, h3_r8 = EXCLUDED.h3_r8, h3_r7 = EXCLUDED.h3_r7
+		WHERE pickup_points.leader_id = EXCLUDED.leader_id
 		RETURNING ` + pointCols
 	var out Point
 	cells, err := cellsAt(p.Lat, p.Lng)
@@ -87,8 +90,14 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 		cells.R9, cells.R8, cells.R7)
 	var pqErr *pq.Error
 	switch {
+	case errors.Is(err, sql.ErrNoRows): // the code exists with another leader
+		cur, err := GetPointByCode(ctx, tx, p.Code)
+		if err != nil {
+			return out, err
+		}
+		return out, handoverRequired(cur)
 	case platform.IsUniqueViolation(err, "pickup_points_leader_id_key"):
-		return out, platform.Errorf(platform.Conflict, "leader_has_point", "this leader already runs another pickup point")
+		return out, ErrLeaderHasPoint
 	case errors.As(err, &pqErr) && pqErr.Code == "23503":
 		return out, ErrWarehouseNotFound
 	}
