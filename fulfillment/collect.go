@@ -97,26 +97,25 @@ func maskPhone(p string) string {
 }
 
 // holders resolves a code at the leader's point, counting a wrong code
-// against the leader's limit. A leader past the limit is refused before the
-// lookup, so codes cannot be guessed by trying them all.
+// against the leader's limit. Every attempt is counted before the lookup and
+// a right code's attempt is given back, so a leader past the limit is
+// refused before the lookup, even with many requests at once, and codes
+// cannot be guessed by trying them all.
 func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]pickup.CodeHolder, error) {
 	if !pickup.ValidCodeFormat(code) {
 		return nil, platform.InvalidField("code", "code must be 6 digits")
 	}
 	key := itoa(int(leaderID))
 	now := p.clock.Now()
-	if err := p.limiter.Check(ctx, key, now); err != nil {
-		return nil, err
+	if ok, retry := p.limiter.Take(ctx, key, now); !ok {
+		return nil, platform.ErrRateLimited.With("retry_after_s", int64(retry/time.Second)+1)
 	}
 	hs, err := p.codes.Holders(ctx, q, leaderID, code)
-	if err != nil {
-		return nil, err
-	}
-	if len(hs) == 0 {
-		p.limiter.Hit(ctx, key, now)
+	if err == nil && len(hs) == 0 {
 		return nil, ErrUnknownCode
 	}
-	return hs, nil
+	p.limiter.Give(ctx, key, now) // a right code, or a lookup that failed: no wrong code
+	return hs, err
 }
 
 // parcelSelect loads the parcel lines of the holders' residents and dates;

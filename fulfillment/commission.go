@@ -147,7 +147,8 @@ func ListCommissionRates(ctx context.Context, q sqlx.QueryerContext) ([]Commissi
 
 // AccrueCommission books the accrual of each given line that is collected:
 // base = ready units × price, at the most specific rate now in force, the
-// amount rounded down to the fen. Lines not collected, and lines already
+// amount rounded down to the fen, to the leader running the line's point now
+// (after a handover the new one; what was booked before stays booked). Lines not collected, and lines already
 // accrued, are skipped, so calling it again books nothing. It returns the
 // number of accruals booked. The collect flow calls it in its transaction.
 func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now time.Time) (int64, error) {
@@ -158,11 +159,12 @@ func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now tim
 	// key of commission_rates, so each matches at most one row.
 	const q = `INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source,
 			quantity, base_fen, rate_bp, amount_fen, created_at)
-		SELECT o.leader_id, o.pickup_point_id, ol.id, o.delivery_date, 'accrual', 'collect',
+		SELECT pp.leader_id, o.pickup_point_id, ol.id, o.delivery_date, 'accrual', 'collect',
 			pl.ready, pl.ready * ol.price_fen, r.rate_bp, pl.ready * ol.price_fen * r.rate_bp / 10000, $2
 		FROM parcel_lines pl
 		JOIN order_lines ol ON ol.id = pl.order_line_id
 		JOIN orders o ON o.id = ol.order_id
+		JOIN pickup_points pp ON pp.id = o.pickup_point_id
 		JOIN sale_items si ON si.id = ol.sale_item_id
 		JOIN products p ON p.id = si.product_id
 		LEFT JOIN commission_rates rp ON rp.scope = 'product' AND rp.category = '' AND coalesce(rp.product_id, 0) = p.id

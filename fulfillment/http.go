@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/platform"
+	"groupbuy/pickup"
 )
 
 // Routes are the catalog, order and wave handlers.
@@ -119,7 +120,12 @@ func (h *Routes) leaderOrders(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := pageFilter(c, OrderFilter{Date: date, LeaderID: platform.PrincipalOf(c).LeaderID})
+	// Orders belong to the point: the leader sees those of the point they run now.
+	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, platform.PrincipalOf(c).LeaderID)
+	if err != nil {
+		return err
+	}
+	f, err := pageFilter(c, OrderFilter{Date: date, PickupPointID: point})
 	if err != nil {
 		return err
 	}

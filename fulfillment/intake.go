@@ -278,11 +278,19 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	inBatch := map[orderKey]int{}
 	replays := map[int]int64{} // call index -> order id to load
 	for i, c := range calls {
+		site, ok := sites[c.leaderID]
+		if !ok { // no point, replays included: a point handed over is out of reach
+			refuse(i, pickup.ErrNoPoint)
+			continue
+		}
 		k := orderKey{c.leaderID, c.key}
 		if prev, ok := existing[k]; ok {
-			if !bytes.Equal(prev.hash, c.hash) {
+			switch {
+			case prev.point != site.Point.ID:
+				refuse(i, ErrNotYourOrder)
+			case !bytes.Equal(prev.hash, c.hash):
 				refuse(i, ErrIdempotencyReused)
-			} else {
+			default:
 				replays[i], decided[i] = prev.id, true
 			}
 			continue
@@ -296,9 +304,6 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			continue
 		}
 		inBatch[k] = i
-		if _, ok := sites[c.leaderID]; !ok {
-			refuse(i, pickup.ErrNoPoint)
-		}
 	}
 
 	// Locks are taken in id order so concurrent batches cannot deadlock.
@@ -331,7 +336,8 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		items[lockedRows[i].ID] = &lockedRows[i]
 	}
 
-	// Residents named by id must live at the leader's point.
+	// Residents named by id must be the leader's point's: another point's
+	// resident is refused exactly as an unknown one.
 	var residentIDs []int64
 	for i, c := range calls {
 		if !decided[i] && c.req.Resident.ID > 0 {
@@ -356,7 +362,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		site := sites[c.leaderID]
 		if id := c.req.Resident.ID; id > 0 {
 			if r, ok := residents[id]; !ok || r.PickupPointID != site.Point.ID {
-				refuse(i, ErrResidentNotFound)
+				refuse(i, pickup.ErrResidentNotFound)
 				continue
 			}
 		}
@@ -374,7 +380,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	}
 
 	if len(accepted) > 0 {
-		byPhone := map[string]pickup.Resident{}
+		byPhone := map[pickup.ResidentKey]pickup.Resident{}
 		if len(newPeople) > 0 {
 			if byPhone, err = pickup.EnsureResidents(ctx, tx, newPeople, now); err != nil {
 				return nil, err
@@ -388,7 +394,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			if c.req.Resident.ID > 0 {
 				o.Resident = residents[c.req.Resident.ID]
 			} else {
-				o.Resident = byPhone[c.req.Resident.Phone]
+				o.Resident = byPhone[pickup.ResidentKey{PointID: site.Point.ID, Phone: c.req.Resident.Phone}]
 			}
 			for _, l := range c.req.Lines {
 				it := items[l.SaleItemID]
@@ -498,11 +504,12 @@ type keyRow struct {
 	Key      string `db:"idempotency_key"`
 	ID       int64  `db:"id"`
 	Hash     []byte `db:"request_hash"`
+	PointID  int64  `db:"pickup_point_id"`
 }
 
 type priorOrder struct {
-	id   int64
-	hash []byte
+	id, point int64
+	hash      []byte
 }
 
 func existingKeys(ctx context.Context, tx *sqlx.Tx, calls []*placeCall) (map[orderKey]priorOrder, error) {
@@ -512,14 +519,14 @@ func existingKeys(ctx context.Context, tx *sqlx.Tx, calls []*placeCall) (map[ord
 		leaders[i], keys[i] = c.leaderID, c.key
 	}
 	var rows []keyRow
-	const q = `SELECT o.leader_id, o.idempotency_key, o.id, o.request_hash FROM orders o
+	const q = `SELECT o.leader_id, o.idempotency_key, o.id, o.request_hash, o.pickup_point_id FROM orders o
 		JOIN unnest($1::bigint[], $2::text[]) AS k(leader_id, key) ON o.leader_id = k.leader_id AND o.idempotency_key = k.key`
 	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(leaders), pq.Array(keys)); err != nil {
 		return nil, err
 	}
 	out := make(map[orderKey]priorOrder, len(rows))
 	for _, r := range rows {
-		out[orderKey{r.LeaderID, r.Key}] = priorOrder{r.ID, r.Hash}
+		out[orderKey{r.LeaderID, r.Key}] = priorOrder{r.ID, r.PointID, r.Hash}
 	}
 	return out, nil
 }

@@ -100,13 +100,28 @@ func pointVars(p pickup.Point) map[string]string {
 	return map[string]string{"point": p.Name, "address": p.Address, "hours": p.Opens + "-" + p.Closes}
 }
 
+// parcelKey names the notices about one parcel: what a resident collects at
+// one pickup point for one delivery date, e.g. arrival:2026-12-01:7:42 for
+// resident 42 at point 7. The point is part of it because one person may
+// collect at two points on a day, each with its own code; the resident alone
+// would let the first point's notice swallow the second's.
+func parcelKey(kind string, date Date, pointID, residentID int64) string {
+	return fmt.Sprintf("%s:%s:%d:%d", kind, date, pointID, residentID)
+}
+
+// reminderKey is one evening's reminder of a parcel; the parcel sweep's
+// query builds the same key in SQL to skip parcels already reminded.
+func reminderKey(date Date, pointID, residentID int64, evening time.Time) string {
+	return parcelKey("reminder", date, pointID, residentID) + ":" + evening.Format(time.DateOnly)
+}
+
 // arrivalNotice tells a resident their parcels are at the point, with the code.
 func arrivalNotice(p pickup.Point, date Date, residentID int64, code string, items []noticeItem) pickup.Notice {
 	vars := pointVars(p)
 	vars["code"] = code
 	return pickup.Notice{ResidentID: residentID, Kind: pickup.NoticeArrival,
-		// One arrival per resident per day, however many orders and deliveries.
-		Key:     fmt.Sprintf("arrival:%s:%d", date, residentID),
+		// One arrival per parcel, however many orders and deliveries.
+		Key:     parcelKey("arrival", date, p.ID, residentID),
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "pickup_point_id": p.ID, "items": items}}
 }
 

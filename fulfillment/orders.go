@@ -20,7 +20,9 @@ const (
 	Cancelled OrderStatus = "cancelled"
 )
 
-// Order is what a leader ordered for one resident for one delivery date.
+// Order is what a leader ordered for one resident for one delivery date. It
+// belongs to its pickup point: whoever runs the point reads and cancels it,
+// and LeaderID only says who placed it.
 type Order struct {
 	ID            int64           `json:"id"`
 	Status        OrderStatus     `json:"status"`
@@ -144,11 +146,10 @@ func CheckIdempotencyKey(key string) error {
 // Errors of order intake.
 var (
 	ErrOrderNotFound      = platform.Errorf(platform.NotFound, "order_not_found", "order not found")
-	ErrNotYourOrder       = platform.Errorf(platform.Forbidden, "not_your_order", "this order belongs to another leader")
+	ErrNotYourOrder       = platform.Errorf(platform.Forbidden, "not_your_order", "this order belongs to another pickup point")
 	ErrIdempotencyReused  = platform.Errorf(platform.Conflict, "idempotency_conflict", "this Idempotency-Key was used for a different request")
 	ErrSoldOut            = platform.Errorf(platform.Conflict, "sold_out", "not enough stock")
 	ErrCutoffPassed       = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
-	ErrResidentNotFound   = platform.Errorf(platform.NotFound, "resident_not_found", "no such resident at this pickup point")
 	ErrUnknownSaleItem    = platform.Errorf(platform.Unprocessable, "unknown_sale_item", "no such sale item at this leader's warehouse")
 	ErrMixedDeliveryDates = platform.Errorf(platform.Unprocessable, "mixed_delivery_dates", "all lines of an order must be for one delivery date")
 )

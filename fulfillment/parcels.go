@@ -22,8 +22,8 @@ type SweepResult struct {
 
 // Sweep returns and refunds parcels waiting past their last day, and in the
 // evening reminds residents of the rest; each warehouse by its own clock.
-// Every notice has a key per resident and day, so sweeping again changes
-// nothing.
+// Every notice has a key per parcel (resident, point and delivery date), and
+// a reminder per evening too, so sweeping again changes nothing.
 func (p *Pickups) Sweep(ctx context.Context) (SweepResult, error) {
 	var total SweepResult
 	whs, err := pickup.ListWarehouses(ctx, p.db)
@@ -65,8 +65,8 @@ type waitingLine struct {
 	Code         string `db:"code"`
 }
 
-// parcelKey groups a resident's waiting lines of one delivery date.
-type parcelKey struct {
+// parcelOf groups a resident's waiting lines of one point and delivery date.
+type parcelOf struct {
 	point, resident int64
 	date            Date
 }
@@ -103,17 +103,18 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		var remind []waitingLine
 		if err := tx.SelectContext(ctx, &remind, waiting+`AND pl.delivery_date BETWEEN $2 AND $3
 			AND NOT EXISTS (SELECT 1 FROM outbox o
-				WHERE o.dedupe_key = 'reminder:' || to_char(pl.delivery_date, 'YYYY-MM-DD') || ':' || pl.resident_id || ':' || $4)`+order,
+				WHERE o.dedupe_key = 'reminder:' || to_char(pl.delivery_date, 'YYYY-MM-DD') || ':' || pl.pickup_point_id || ':'
+					|| pl.resident_id || ':' || $4)`+order,
 			warehouseID, lastDelivery, today, today.Format(time.DateOnly)); err != nil {
 			return res, err
 		}
 		lines = append(lines, remind...)
 	}
 
-	var keys []parcelKey
-	groups := map[parcelKey][]waitingLine{}
+	var keys []parcelOf
+	groups := map[parcelOf][]waitingLine{}
 	for _, l := range lines {
-		k := parcelKey{l.PointID, l.ResidentID, l.DeliveryDate}
+		k := parcelOf{l.PointID, l.ResidentID, l.DeliveryDate}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -148,8 +149,9 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), itemsText(items)
 			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReturn,
-				Key:     fmt.Sprintf("return:%s:%d", k.date, k.resident),
-				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "items": items, "amount_fen": amount}})
+				Key: parcelKey("return", k.date, k.point, k.resident),
+				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items,
+					"amount_fen": amount}})
 			continue
 		}
 		last := k.date.AddDate(0, 0, p.opt.ReturnAfterDays)
@@ -160,8 +162,8 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		}
 		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReminder,
 			// One reminder per evening per parcel.
-			Key:     fmt.Sprintf("reminder:%s:%d:%s", k.date, k.resident, today.Format(time.DateOnly)),
-			Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "items": items}})
+			Key:     reminderKey(k.date, k.point, k.resident, today),
+			Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items}})
 	}
 	if len(returned) > 0 {
 		r, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'returned', returned_at = $2

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -238,7 +237,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, leaderID, deliveryID int64, req R
 		notices = append(notices, arrivalNotice(point, d.Date, r, codes[r], ready[r]))
 	}
 	for r, items := range lost {
-		notices = append(notices, refundNotice(r, fmt.Sprintf("refund:receipt:%s:%d", d.Date, r), d.Date, items))
+		notices = append(notices, refundNotice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
 	}
 	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
 		return Delivery{}, err

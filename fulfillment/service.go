@@ -208,7 +208,7 @@ func (s *Service) PlaceOrder(ctx context.Context, leaderID int64, key string, re
 	return s.intake.Place(ctx, leaderID, key, req)
 }
 
-// CancelOrder cancels a leader's order before cutoff, releasing its stock.
+// CancelOrder cancels an order of the leader's point before cutoff, releasing its stock.
 func (s *Service) CancelOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
 	var out Order
 	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -219,13 +219,17 @@ func (s *Service) CancelOrder(ctx context.Context, leaderID, orderID int64) (Ord
 	return out, err
 }
 
-// LeaderOrder returns one of the leader's orders.
+// LeaderOrder returns one of the orders of the point the leader runs.
 func (s *Service) LeaderOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
+	point, err := pickup.PointOfLeader(ctx, s.db, leaderID)
+	if err != nil {
+		return Order{}, err
+	}
 	o, err := GetOrder(ctx, s.db, orderID)
 	if err != nil {
 		return o, err
 	}
-	if o.LeaderID != leaderID {
+	if o.PickupPointID != point {
 		return Order{}, ErrNotYourOrder
 	}
 	return o, nil

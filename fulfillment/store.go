@@ -108,7 +108,6 @@ func GetOrder(ctx context.Context, q sqlx.QueryerContext, id int64) (Order, erro
 // OrderFilter selects orders for a listing.
 type OrderFilter struct {
 	Date          Date
-	LeaderID      int64 // 0: any
 	WarehouseID   int64 // 0: any
 	PickupPointID int64 // 0: any
 	AfterID       int64 // keyset pagination
@@ -124,14 +123,13 @@ type OrderTotals struct {
 	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
 }
 
-const filterWhere = ` WHERE o.delivery_date = $1 AND ($2 = 0 OR o.leader_id = $2) AND ($3 = 0 OR o.warehouse_id = $3)
-	AND ($4 = 0 OR o.pickup_point_id = $4)`
+const filterWhere = ` WHERE o.delivery_date = $1 AND ($2 = 0 OR o.warehouse_id = $2) AND ($3 = 0 OR o.pickup_point_id = $3)`
 
 // ListOrders returns one page of orders matching f, by id.
 func ListOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) ([]Order, error) {
 	var rows []orderRow
-	err := sqlx.SelectContext(ctx, q, &rows, orderSelect+filterWhere+` AND o.id > $5 ORDER BY o.id LIMIT $6`,
-		f.Date, f.LeaderID, f.WarehouseID, f.PickupPointID, f.AfterID, f.Limit)
+	err := sqlx.SelectContext(ctx, q, &rows, orderSelect+filterWhere+` AND o.id > $4 ORDER BY o.id LIMIT $5`,
+		f.Date, f.WarehouseID, f.PickupPointID, f.AfterID, f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -147,27 +145,31 @@ func SumOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) (Order
 		coalesce(sum(l.units) FILTER (WHERE o.status = 'placed'), 0) AS units,
 		coalesce(sum(o.total_fen) FILTER (WHERE o.status = 'placed'), 0) AS amount_fen
 		FROM orders o CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity) AS units FROM order_lines WHERE order_id = o.id) l`
-	err := sqlx.GetContext(ctx, q, &t, sq+filterWhere, f.Date, f.LeaderID, f.WarehouseID, f.PickupPointID)
+	err := sqlx.GetContext(ctx, q, &t, sq+filterWhere, f.Date, f.WarehouseID, f.PickupPointID)
 	return t, err
 }
 
-// cancelOrder cancels a leader's order before cutoff and gives its stock back.
-// Cancelling a cancelled order returns it unchanged.
+// cancelOrder cancels an order of the leader's point before cutoff and gives
+// its stock back. Cancelling a cancelled order returns it unchanged.
 func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now time.Time) (Order, error) {
 	var row struct {
-		LeaderID     int64       `db:"leader_id"`
+		PointLeader  int64       `db:"point_leader"`
 		WarehouseID  int64       `db:"warehouse_id"`
 		DeliveryDate Date        `db:"delivery_date"`
 		Status       OrderStatus `db:"status"`
 	}
-	err := tx.GetContext(ctx, &row, `SELECT leader_id, warehouse_id, delivery_date, status FROM orders WHERE id = $1 FOR NO KEY UPDATE`, orderID)
+	// The point's row is share-locked, so a handover of the point waits for
+	// this cancel, or this cancel sees the point's new leader.
+	err := tx.GetContext(ctx, &row, `SELECT p.leader_id AS point_leader, o.warehouse_id, o.delivery_date, o.status
+		FROM orders o JOIN pickup_points p ON p.id = o.pickup_point_id WHERE o.id = $1
+		FOR NO KEY UPDATE OF o FOR SHARE OF p`, orderID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, ErrOrderNotFound
 	}
 	if err != nil {
 		return Order{}, err
 	}
-	if row.LeaderID != leaderID {
+	if row.PointLeader != leaderID {
 		return Order{}, ErrNotYourOrder
 	}
 	if row.Status == Placed {

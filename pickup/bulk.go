@@ -89,7 +89,7 @@ func CopyPoints(ctx context.Context, tx *sqlx.Tx, points []BulkPoint, now time.T
 }
 
 // CopyResidents loads many new residents inside tx with COPY and returns
-// their ids in input order.
+// their ids in input order; (point, phone) must be new.
 func CopyResidents(ctx context.Context, tx *sqlx.Tx, people []NewResident, now time.Time) ([]int64, error) {
 	if len(people) == 0 {
 		return nil, nil
@@ -98,9 +98,9 @@ func CopyResidents(ctx context.Context, tx *sqlx.Tx, people []NewResident, now t
 	if err != nil {
 		return nil, err
 	}
-	phones := make([]string, len(people))
+	phones, points := make([]string, len(people)), make([]int64, len(people))
 	for i, p := range people {
-		phones[i] = p.Phone
+		phones[i], points[i] = p.Phone, p.PointID
 		if _, err := st.ExecContext(ctx, p.Phone, p.Name, p.PointID, now); err != nil {
 			return nil, err
 		}
@@ -109,23 +109,19 @@ func CopyResidents(ctx context.Context, tx *sqlx.Tx, people []NewResident, now t
 		return nil, fmt.Errorf("copy residents: %w", err)
 	}
 	st.Close()
-	rows, err := tx.QueryxContext(ctx, `SELECT id, phone FROM residents WHERE phone = ANY($1)`, pq.Array(phones))
-	if err != nil {
+	var rows []Resident
+	if err := sqlx.SelectContext(ctx, tx, &rows, `SELECT r.id, r.phone, r.name, r.pickup_point_id FROM residents r
+		JOIN unnest($1::bigint[], $2::text[]) AS t(point, phone) ON r.pickup_point_id = t.point AND r.phone = t.phone`,
+		pq.Array(points), pq.Array(phones)); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	idOf := make(map[string]int64, len(people))
-	for rows.Next() {
-		var id int64
-		var phone string
-		if err := rows.Scan(&id, &phone); err != nil {
-			return nil, err
-		}
-		idOf[phone] = id
+	idOf := make(map[ResidentKey]int64, len(rows))
+	for _, r := range rows {
+		idOf[ResidentKey{r.PickupPointID, r.Phone}] = r.ID
 	}
 	out := make([]int64, len(people))
-	for i, p := range phones {
-		out[i] = idOf[p]
+	for i, p := range people {
+		out[i] = idOf[ResidentKey{p.PointID, p.Phone}]
 	}
-	return out, rows.Err()
+	return out, nil
 }

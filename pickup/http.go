@@ -1,6 +1,7 @@
 package pickup
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -39,6 +40,11 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.POST("/pickup-points/import", write, platform.Handle(h.importPoints))
 	r.GET("/pickup-points", read, platform.Handle(h.listPoints))
 	r.GET("/pickup-points/:id", read, platform.Handle(h.getPoint))
+	r.POST("/pickup-points/:id/handover", write, platform.Handle(h.handOver))
+	r.GET("/pickup-points/:id/handovers", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+		hs, err := Handovers(ctx, h.svc.db, id)
+		return gin.H{"handovers": hs}, err
+	}))
 	r.POST("/leaders/:id/tokens", write, platform.Handle(h.issueLeaderToken))
 	r.GET("/notices", read, platform.Handle(func(c *gin.Context) error {
 		stats, err := OutboxStats(c.Request.Context(), h.svc.db)
@@ -164,6 +170,28 @@ func (h *Routes) savePoint(c *gin.Context) error {
 			Lat: *in.Lat, Lng: *in.Lng, Opens: in.Opens, Closes: in.Closes},
 		LeaderName: in.Leader.Name, LeaderPhone: in.Leader.Phone,
 	})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, out)
+	return nil
+}
+
+func (h *Routes) handOver(c *gin.Context) error {
+	id, err := platform.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Leader struct {
+			Name  string `json:"name"`
+			Phone string `json:"phone"`
+		} `json:"leader"`
+	}
+	if err := platform.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	out, err := h.svc.HandOver(c.Request.Context(), id, in.Leader.Name, in.Leader.Phone, platform.PrincipalOf(c))
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,9 @@ type Point struct {
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
-// Resident is a person who orders through a leader and collects at a point.
+// Resident is a person who orders through a leader and collects at a
+// point, as that point knows them: a phone is one resident per point, and
+// another point's resident is no business of this point's leader.
 type Resident struct {
 	ID            int64  `db:"id" json:"id"`
 	Phone         string `db:"phone" json:"phone"`

@@ -68,15 +68,18 @@ func upsertLeader(ctx context.Context, tx sqlx.ExtContext, l Leader, now time.Ti
 	return out, false, err
 }
 
-// upsertPoint inserts the point or, when its code exists, updates it in place.
+// upsertPoint inserts the point or, when its code exists with the same
+// leader, updates it in place. Another leader is a handover, which only
+// HandOver does: the point is left alone and handover_required returned.
 func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time) (Point, error) {
 	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at,
 			h3_r9, h3_r8, h3_r7)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id, leader_id = EXCLUDED.leader_id,
+		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id,
 			name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
 			opens = EXCLUDED.opens, closes = EXCLUDED.closes,
 			h3_r9 = EXCLUDED.h3_r9, h3_r8 = EXCLUDED.h3_r8, h3_r7 = EXCLUDED.h3_r7
+		WHERE pickup_points.leader_id = EXCLUDED.leader_id
 		RETURNING ` + pointCols
 	var out Point
 	cells, err := cellsAt(p.Lat, p.Lng)
@@ -87,8 +90,14 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 		cells.R9, cells.R8, cells.R7)
 	var pqErr *pq.Error
 	switch {
+	case errors.Is(err, sql.ErrNoRows): // the code exists with another leader
+		cur, err := GetPointByCode(ctx, tx, p.Code)
+		if err != nil {
+			return out, err
+		}
+		return out, handoverRequired(cur)
 	case platform.IsUniqueViolation(err, "pickup_points_leader_id_key"):
-		return out, platform.Errorf(platform.Conflict, "leader_has_point", "this leader already runs another pickup point")
+		return out, ErrLeaderHasPoint
 	case errors.As(err, &pqErr) && pqErr.Code == "23503":
 		return out, ErrWarehouseNotFound
 	}
@@ -149,33 +158,40 @@ type NewResident struct {
 	PointID int64
 }
 
-// EnsureResidents returns the residents with the given phones, registering
-// those not yet known at their point. A known resident keeps their name and
-// home point. Run it inside the caller's transaction; rows are locked in
-// phone order so concurrent batches cannot deadlock.
-func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewResident, now time.Time) (map[string]Resident, error) {
-	// ON CONFLICT may touch a row only once per statement: pass each phone once.
-	seen := make(map[string]bool, len(people))
+// ResidentKey names a resident: a phone at a pickup point. The same phone at
+// another point is another resident.
+type ResidentKey struct {
+	PointID int64
+	Phone   string
+}
+
+// EnsureResidents returns the residents with the given phones at the given
+// points, registering those not yet known there. A known resident keeps
+// their name. Run it inside the caller's transaction; rows are locked in
+// (point, phone) order so concurrent batches cannot deadlock.
+func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewResident, now time.Time) (map[ResidentKey]Resident, error) {
+	// ON CONFLICT may touch a row only once per statement: pass each resident once.
+	seen := make(map[ResidentKey]bool, len(people))
 	phones := make([]string, 0, len(people))
 	names := make([]string, 0, len(people))
 	points := make([]int64, 0, len(people))
 	for _, p := range people {
-		if !seen[p.Phone] {
-			seen[p.Phone] = true
+		if k := (ResidentKey{p.PointID, p.Phone}); !seen[k] {
+			seen[k] = true
 			phones, names, points = append(phones, p.Phone), append(names, p.Name), append(points, p.PointID)
 		}
 	}
 	const q = `INSERT INTO residents (phone, name, pickup_point_id, created_at)
-		SELECT phone, name, point, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point) ORDER BY phone
-		ON CONFLICT (phone) DO UPDATE SET phone = EXCLUDED.phone
+		SELECT phone, name, point, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point) ORDER BY point, phone
+		ON CONFLICT (pickup_point_id, phone) DO UPDATE SET phone = EXCLUDED.phone
 		RETURNING id, phone, name, pickup_point_id`
 	var rows []Resident
 	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(phones), pq.Array(names), pq.Array(points), now); err != nil {
 		return nil, err
 	}
-	out := make(map[string]Resident, len(rows))
+	out := make(map[ResidentKey]Resident, len(rows))
 	for _, r := range rows {
-		out[r.Phone] = r
+		out[ResidentKey{r.PickupPointID, r.Phone}] = r
 	}
 	return out, nil
 }

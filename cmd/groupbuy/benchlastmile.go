@@ -134,7 +134,7 @@ func seedArrivalNotices(ctx context.Context, db *sqlx.DB, s noticeSeed, now time
 		// The code is a stand-in for pickup.IssueCodes': distinct within a
 		// point, 6 digits; the dispatcher only renders it.
 		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at)
-			SELECT r.id, 'arrival', 'arrival:' || $2 || ':' || r.id,
+			SELECT r.id, 'arrival', 'arrival:' || $2 || ':' || p.id || ':' || r.id,
 				jsonb_build_object(
 					'vars', jsonb_build_object('point', p.name, 'address', p.address, 'hours', left(p.opens::text, 5) || '-' || left(p.closes::text, 5),
 						'code', lpad((100000 + (r.id * 7919) % 900000)::text, 6, '0')),

@@ -256,7 +256,8 @@ func simResidents(ctx context.Context, tx *sqlx.Tx, points []pickup.Point, s sim
 	}
 	// Residents of an earlier simulated day are already there.
 	var have int
-	if err := tx.GetContext(ctx, &have, `SELECT count(*) FROM residents WHERE phone = $1`, people[0].Phone); err != nil {
+	if err := tx.GetContext(ctx, &have, `SELECT count(*) FROM residents WHERE pickup_point_id = $1 AND phone = $2`,
+		people[0].PointID, people[0].Phone); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -267,7 +268,7 @@ func simResidents(ctx context.Context, tx *sqlx.Tx, points []pickup.Point, s sim
 			return nil, err2
 		}
 		for _, p := range people {
-			ids = append(ids, byPhone[p.Phone].ID)
+			ids = append(ids, byPhone[pickup.ResidentKey{PointID: p.PointID, Phone: p.Phone}].ID)
 		}
 	} else if ids, err = pickup.CopyResidents(ctx, tx, people, now); err != nil {
 		return nil, err

@@ -75,40 +75,11 @@ func (l *Limiter) key(key string, now time.Time) (string, time.Duration) {
 	return l.prefix + key + ":" + strconv.FormatInt(slot, 10), left
 }
 
-// Check refuses with ErrRateLimited (carrying retry_after_s) when key has
-// used up the current window; it counts nothing.
-func (l *Limiter) Check(ctx context.Context, key string, now time.Time) error {
-	k, left := l.key(key, now)
-	var n int64
-	if !l.redis(ctx, func(ctx context.Context) error {
-		var err error
-		n, err = l.rdb.Get(ctx, k).Int64()
-		return err
-	}) {
-		return nil
-	}
-	if n >= l.limit {
-		return ErrRateLimited.With("retry_after_s", int64(left/time.Second)+1)
-	}
-	return nil
-}
-
-// Hit counts one event against key in the current window.
-func (l *Limiter) Hit(ctx context.Context, key string, now time.Time) {
-	k, left := l.key(key, now)
-	l.redis(ctx, func(ctx context.Context) error {
-		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Incr(ctx, k)
-			p.Expire(ctx, k, left+time.Second)
-			return nil
-		})
-		return err
-	})
-}
-
 // Take counts one event against key in the current window and reports
 // whether it is within the limit; over it, retry is the time left in the
-// window. INCR and EXPIRE go in one pipelined round trip.
+// window. INCR and EXPIRE go in one pipelined round trip, and the count is
+// taken before the work it guards, so parallel requests cannot all pass a
+// check before any of them is counted.
 func (l *Limiter) Take(ctx context.Context, key string, now time.Time) (ok bool, retry time.Duration) {
 	k, left := l.key(key, now)
 	var n *redis.IntCmd
@@ -126,4 +97,19 @@ func (l *Limiter) Take(ctx context.Context, key string, now time.Time) (ok bool,
 		return false, left
 	}
 	return true, 0
+}
+
+// giveBack decrements a window's count, never below zero and never creating
+// a key (a DECR on an expired key would leave -1 without a TTL).
+var giveBack = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`)
+
+// Give returns an event taken at now that turned out not to count (e.g. a
+// pickup code that was right), to the window it was taken in.
+func (l *Limiter) Give(ctx context.Context, key string, now time.Time) {
+	k, _ := l.key(key, now)
+	l.redis(ctx, func(ctx context.Context) error {
+		return giveBack.Run(ctx, l.rdb, []string{k}).Err()
+	})
 }

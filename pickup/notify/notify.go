@@ -16,7 +16,7 @@ import (
 
 // Message is one notice ready to send.
 type Message struct {
-	Key        string            // idempotency key, stable across every retry of this notice (e.g. "arrival:2026-12-01:42")
+	Key        string            // idempotency key, stable across every retry of this notice (e.g. "arrival:2026-12-01:7:42")
 	Kind       string            // arrival, reminder, refund, return
 	ResidentID int64             // whom the notice is for
 	Phone      string            // SMS target
