@@ -30,11 +30,15 @@ func TestOpenAPIValidationCatches(t *testing.T) {
 		return d["paths"].(map[string]any)["/healthz"].(map[string]any)["get"].(map[string]any)
 	}
 	for name, breakIt := range map[string]func(d map[string]any){
-		"an empty required":        func(d map[string]any) { schema(d, "PickupCodeRequest")["required"] = []any{} },
-		"an empty enum":            func(d map[string]any) { schema(d, "PickupCodeRequest")["enum"] = []any{} },
-		"a response code 2000":     func(d map[string]any) { healthz(d)["responses"].(map[string]any)["2000"] = map[string]any{"description": "x"} },
+		"an empty required": func(d map[string]any) { schema(d, "PickupCodeRequest")["required"] = []any{} },
+		"an empty enum":     func(d map[string]any) { schema(d, "PickupCodeRequest")["enum"] = []any{} },
+		"a response code 2000": func(d map[string]any) {
+			healthz(d)["responses"].(map[string]any)["2000"] = map[string]any{"description": "x"}
+		},
 		"a keyword of JSON Schema": func(d map[string]any) { schema(d, "PickupCodeRequest")["const"] = "x" },
-		"a dangling $ref":          func(d map[string]any) { schema(d, "PickupCodeRequest")["properties"] = map[string]any{"code": map[string]any{"$ref": "#/components/schemas/Nothing"}} },
+		"a dangling $ref": func(d map[string]any) {
+			schema(d, "PickupCodeRequest")["properties"] = map[string]any{"code": map[string]any{"$ref": "#/components/schemas/Nothing"}}
+		},
 		"a response without description": func(d map[string]any) {
 			for _, r := range healthz(d)["responses"].(map[string]any) {
 				delete(r.(map[string]any), "description")
