@@ -63,7 +63,8 @@ func TestConsoleRefusesCrossSiteWrites(t *testing.T) {
 		headers []string
 	}{
 		{"a foreign Origin (the report's attack)", []string{"Origin", "http://evil.example"}},
-		{"another port of this host", []string{"Origin", strings.Replace(c.srv.URL, "127.0.0.1", "localhost", 1)}},
+		{"another name of this host", []string{"Origin", strings.Replace(c.srv.URL, "127.0.0.1", "localhost", 1)}},
+		{"another port of this host", []string{"Origin", "http://127.0.0.1:1"}},
 		{"Sec-Fetch-Site cross-site", []string{"Sec-Fetch-Site", "cross-site", "Origin", c.srv.URL}},
 		{"Sec-Fetch-Site same-site", []string{"Sec-Fetch-Site", "same-site"}},
 		{"an opaque Origin", []string{"Origin", "null"}},
