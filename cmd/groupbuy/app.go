@@ -104,7 +104,10 @@ func (a *app) migrate(ctx context.Context) error {
 func (a *app) handler() http.Handler {
 	r := platform.NewEngine(a.log)
 	r.Use(a.metrics.HTTP()) // first, so every route below is counted (metrics.go)
-	r.GET("/healthz", platform.Handle(a.healthz))
+	// Load balancers probe with GET or HEAD (net/http drops HEAD's body).
+	healthz := platform.Handle(a.healthz)
+	r.GET("/healthz", platform.QuietAccess, healthz)
+	r.HEAD("/healthz", platform.QuietAccess, healthz)
 	a.registerMetrics(r)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API

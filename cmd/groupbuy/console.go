@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynqmon"
@@ -23,7 +24,8 @@ import (
 // The operator console: a page of static files over the ops API (each data
 // call carries the bearer token the operator pasted), plus the asynq queue
 // monitor. A browser cannot put a bearer header on a navigation, so the
-// monitor also takes the token from a cookie the page sets at login.
+// monitor also takes a session cookie the page gets at login: a random
+// session id standing for the token (platform.OpenSession), never the token.
 
 //go:embed console/*
 var consoleFS embed.FS
@@ -31,6 +33,9 @@ var consoleFS embed.FS
 const (
 	consoleQueuesPath = "/console/queues"
 	consoleCookie     = "groupbuy_console"
+	// consoleSessionTTL is how long a console login lasts: a working day;
+	// less if the token expires first.
+	consoleSessionTTL = 12 * time.Hour
 )
 
 // consoleCSP keeps the console to its own files and API: no inline script or
@@ -123,7 +128,7 @@ func (a *app) registerConsole(r gin.IRouter) {
 		r.GET("/console/"+name, assets[name].serve)
 	}
 	r.POST("/console/session", platform.Handle(a.openConsoleSession))
-	r.DELETE("/console/session", closeConsoleSession)
+	r.DELETE("/console/session", platform.Handle(a.closeConsoleSession))
 	// The monitor is asynqmon: its page, its files and its JSON API, all
 	// under the one prefix (it reads with GET and acts with POST and DELETE).
 	guard, monitor := a.consoleQueuesGuard(), a.queueMonitor()
@@ -132,14 +137,20 @@ func (a *app) registerConsole(r gin.IRouter) {
 	}
 }
 
-// openConsoleSession checks a staff token and keeps it in an HttpOnly
-// cookie for /console: the page's own API calls still send the bearer
-// header; only the queue monitor reads the cookie.
+// openConsoleSession checks a staff token and opens a session for it, whose
+// id goes into an HttpOnly cookie for /console: the page's own API calls
+// still send the bearer header; only the queue monitor reads the cookie.
 func (a *app) openConsoleSession(c *gin.Context) error {
 	// JSON only: a cross-site form cannot send it without a CORS preflight,
 	// which this API never grants, so no other site can log a browser in.
 	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json" {
 		return platform.Errorf(platform.Invalid, "bad_content_type", "send {\"token\"} as application/json")
+	}
+	// And from a browser, only from this site's own page.
+	if fromBrowser(c.Request) {
+		if err := platform.SameOrigin(c.Request); err != nil {
+			return err
+		}
 	}
 	var in struct {
 		Token string `json:"token"`
@@ -147,15 +158,19 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	if err := platform.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	token := strings.TrimSpace(in.Token)
-	p, err := a.auth.Authenticate(c.Request.Context(), token)
+	ctx := c.Request.Context()
+	p, err := a.auth.Authenticate(ctx, strings.TrimSpace(in.Token))
 	if err != nil {
 		return err
 	}
 	if p.Role == platform.RoleLeader {
 		return platform.Errorf(platform.Forbidden, "", "the console is for staff (warehouse, ops, admin); a leader token may not open it")
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: token, Path: "/console",
+	sid, err := a.auth.OpenSession(ctx, p, consoleSessionTTL)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: sid, Path: "/console",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"role": p.Role, "name": p.Name,
@@ -163,27 +178,38 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	return nil
 }
 
-// closeConsoleSession drops the cookie; the token itself stays valid.
-func closeConsoleSession(c *gin.Context) {
+// fromBrowser reports whether a browser sent r: every current one says
+// where a write comes from.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != ""
+}
+
+// closeConsoleSession ends the cookie's session on the server and drops
+// the cookie; the token itself stays valid. The cookie is a credential
+// here too, so only the console's own page may use it to log out.
+func (a *app) closeConsoleSession(c *gin.Context) error {
+	if sid, err := c.Cookie(consoleCookie); err == nil && sid != "" {
+		if err := platform.SameOrigin(c.Request); err != nil {
+			return err
+		}
+		if err := a.auth.CloseSession(c.Request.Context(), sid); err != nil {
+			return err
+		}
+	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: "", Path: "/console", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 // consoleQueuesGuard admits ops and admin to the queue monitor, by bearer
-// header or by the console cookie, through the API's one authorization
-// middleware (so revocation, expiry and the write limit apply alike). The
-// cookie is SameSite=Strict, so another site cannot make the monitor act.
+// header or by the console's session cookie, through the API's one
+// authorization middleware (so revocation, expiry and the write limit apply
+// alike). A write with the cookie must come from the console's own origin:
+// SameSite=Strict alone lets another port of the host, or a sibling
+// subdomain, make the monitor act.
 func (a *app) consoleQueuesGuard() gin.HandlerFunc {
-	require := a.auth.Require(platform.RoleOps)
-	return func(c *gin.Context) {
-		if c.GetHeader("Authorization") == "" {
-			if token, err := c.Cookie(consoleCookie); err == nil && token != "" {
-				c.Request.Header.Set("Authorization", "Bearer "+token)
-			}
-		}
-		require(c)
-	}
+	return a.auth.RequireSession(consoleCookie, platform.RoleOps)
 }
 
 // queueMonitor serves asynqmon over the app's Redis client. It is built on

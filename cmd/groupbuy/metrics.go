@@ -34,10 +34,10 @@ func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) *platf
 func (a *app) registerMetrics(r gin.IRouter) {
 	h := gin.WrapH(a.metrics.Handler())
 	if a.cfg.MetricsPublic {
-		r.GET("/metrics", h)
+		r.GET("/metrics", platform.QuietAccess, h)
 		return
 	}
-	r.GET("/metrics", a.auth.Require(platform.RoleWarehouse, platform.RoleOps), h)
+	r.GET("/metrics", platform.QuietAccess, a.auth.Require(platform.RoleWarehouse, platform.RoleOps), h)
 }
 
 // serveWorkerMetrics serves /metrics of a worker process on addr without a

@@ -52,16 +52,21 @@ const TokenPrefix = "gb_"
 
 // NewToken returns a fresh random bearer token and the hash stored for it.
 func NewToken() (token string, hash []byte) {
+	return newSecret(TokenPrefix)
+}
+
+// newSecret returns prefix and 256 random bits, and the hash stored for it.
+func newSecret(prefix string) (secret string, hash []byte) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand never fails on Linux
 	}
-	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, HashToken(token)
+	secret = prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, HashToken(secret)
 }
 
-// HashToken is the at-rest form of a token. Tokens carry 256 random bits, so a
-// plain SHA-256 is enough; no salt or slow hash is needed.
+// HashToken is the at-rest form of a token (or session id). They carry 256
+// random bits, so a plain SHA-256 is enough; no salt or slow hash is needed.
 func HashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
@@ -216,14 +221,21 @@ func (a *Authenticator) forgetToken(id int64) {
 // Require is the one authorization middleware: it authenticates the bearer
 // token and admits the listed roles (admin is admitted wherever a staff role is).
 func (a *Authenticator) Require(roles ...Role) gin.HandlerFunc {
+	return a.require("", roles)
+}
+
+// RequireSession is Require that also takes a browser session (see
+// OpenSession) from the named cookie when the request has no Authorization
+// header. A cookie is an ambient credential, sent with whatever request
+// another site makes the browser send, so a write with it must also come
+// from this site's own pages (SameOrigin).
+func (a *Authenticator) RequireSession(cookie string, roles ...Role) gin.HandlerFunc {
+	return a.require(cookie, roles)
+}
+
+func (a *Authenticator) require(cookie string, roles []Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			WriteError(c, ErrBadToken)
-			return
-		}
-		p, err := a.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		p, err := a.principal(c, cookie)
 		if err != nil {
 			WriteError(c, err)
 			return
@@ -241,6 +253,26 @@ func (a *Authenticator) Require(roles ...Role) gin.HandlerFunc {
 		c.Set("principal", p)
 		c.Next()
 	}
+}
+
+// principal authenticates the request by its bearer header or, where a
+// session cookie is taken and no Authorization header is sent, by the
+// session the cookie names.
+func (a *Authenticator) principal(c *gin.Context, cookie string) (Principal, error) {
+	h := c.GetHeader("Authorization")
+	if h == "" && cookie != "" {
+		if sid, err := c.Cookie(cookie); err == nil && sid != "" {
+			if err := SameOrigin(c.Request); err != nil {
+				return Principal{}, err
+			}
+			return a.AuthenticateSession(c.Request.Context(), sid)
+		}
+	}
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return Principal{}, ErrBadToken
+	}
+	return a.Authenticate(c.Request.Context(), strings.TrimSpace(token))
 }
 
 // ErrTooManyWrites answers a token that used up its writes of the minute.

@@ -480,11 +480,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 				l.Error("panic", "panic", fmt.Sprint(p), "path", c.Request.URL.Path)
 				WriteError(c, Errorf(Internal, "", "internal error (request %s)", id))
 			}
-			lvl := slog.LevelDebug
-			if c.Writer.Status() >= 500 {
-				lvl = slog.LevelWarn
-			}
-			l.Log(c.Request.Context(), lvl, "http", "method", c.Request.Method, "route", c.FullPath(),
+			l.Log(c.Request.Context(), accessLevel(c), "http", "method", c.Request.Method, "route", c.FullPath(),
 				"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
 		}()
 		c.Next()
@@ -497,6 +493,27 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 			"message": fmt.Sprintf("method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)}})
 	})
 	return r
+}
+
+// accessLevel is the level of a request's access line: info, warn for a
+// 5xx, debug for a QuietAccess route that answered below 400.
+func accessLevel(c *gin.Context) slog.Level {
+	switch status := c.Writer.Status(); {
+	case status >= 500:
+		return slog.LevelWarn
+	case status < 400 && c.GetBool(quietAccessKey):
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+const quietAccessKey = "quiet_access"
+
+// QuietAccess marks a route polled by machines (a load balancer's health
+// probe, a metrics scrape), so its access line is logged at debug unless
+// it fails: every few seconds from each prober would drown the log.
+func QuietAccess(c *gin.Context) {
+	c.Set(quietAccessKey, true)
 }
 
 // PathID parses a positive integer path parameter.

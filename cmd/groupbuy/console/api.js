@@ -77,8 +77,9 @@ export async function download(path, fallbackName) {
 }
 
 /**
- * openSession checks the token with the server, which also keeps it in an
- * HttpOnly cookie for the queue monitor; it answers {role, name, queues}.
+ * openSession checks the token with the server, which also opens a session
+ * for the queue monitor (an HttpOnly cookie with a session id, not the
+ * token); it answers {role, name, queues}.
  */
 export async function openSession(token) {
   const res = await fetch('/console/session', {
@@ -90,7 +91,7 @@ export async function openSession(token) {
   return res.json();
 }
 
-/** closeSession drops the cookie. */
+/** closeSession ends the monitor's session on the server and drops the cookie. */
 export async function closeSession() {
   await fetch('/console/session', { method: 'DELETE' }).catch(() => {});
 }
