@@ -422,11 +422,8 @@ type CommissionStatementDoc struct {
 // ParseMonth reads YYYY-MM as the first day of that month, naming field in
 // its error.
 func ParseMonth(field, s string) (Date, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return Date{}, platform.InvalidField(field, "%s must be a month YYYY-MM, got %q", field, s)
-	}
-	return Date{t}, nil
+	t, err := platform.ParseDate(field, "2006-01", s)
+	return Date{t}, err
 }
 
 // CommissionStatement returns a leader's statement for the month holding

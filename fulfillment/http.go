@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -67,16 +66,9 @@ func queryDate(c *gin.Context) (Date, error) {
 	return ParseDate("date", v)
 }
 
+// queryID reads an optional id query parameter (0 when absent).
 func queryID(c *gin.Context, name string) (int64, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, platform.InvalidField(name, "%s must be a positive integer", name)
-	}
-	return id, nil
+	return platform.QueryPositive(c, name, platform.MaxInt8)
 }
 
 func (h *Routes) catalog(c *gin.Context) error {
@@ -439,10 +431,14 @@ func (h *Routes) sortPlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	route := c.Query("route")
+	if err := checkRouteCode(route); err != nil {
+		return err
+	}
 	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
 		return err
 	}
-	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, c.Query("route"))
+	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, route)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,9 @@ func checkScope(kind PrintoutKind, scope, format string) error {
 			return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
 		}
 	case PrintSortSheet, PrintLabels, PrintRouteSheet:
+		if err := checkRouteCode(scope); err != nil {
+			return err
+		}
 	default:
 		return platform.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
 	}

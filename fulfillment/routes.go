@@ -38,6 +38,15 @@ type VehicleType struct {
 	CreatedAt    time.Time `db:"created_at" json:"created_at"`
 }
 
+// checkRouteCode refuses a route filter that cannot be a route's code (R01,
+// R02, …), before it reaches a query; "" is no filter.
+func checkRouteCode(code string) error {
+	if !platform.OptionalPrintable(code, 20) {
+		return platform.InvalidField("route", "route must be a route code such as R01")
+	}
+	return nil
+}
+
 // Validate checks a vehicle type before it is stored.
 func (v *VehicleType) Validate() error {
 	switch {
