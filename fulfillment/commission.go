@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -463,13 +462,13 @@ func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := platform.NewCSVWriter(w)
 	if err := cw.Write(StatementCSVHeader); err != nil {
 		return err
 	}
 	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, e := range d.Entries {
-		if err := cw.Write([]string{e.DeliveryDate.String(), i64(e.OrderID), i64(e.OrderLineID), csvText(e.SKU), csvText(e.Name),
+		if err := cw.Write([]string{e.DeliveryDate.String(), i64(e.OrderID), i64(e.OrderLineID), e.SKU, e.Name,
 			string(e.Kind), i64(e.Quantity), i64(e.BaseFen), i64(e.RateBP), i64(e.AmountFen)}); err != nil {
 			return err
 		}
@@ -477,15 +476,5 @@ func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
 	if err := cw.Write([]string{"total", "", "", "", "", "", "", "", "", i64(d.Totals.NetFen)}); err != nil {
 		return err
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// csvText keeps a spreadsheet from running a cell as a formula: text that
-// starts like one gets a leading apostrophe.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	return cw.Flush()
 }

