@@ -92,8 +92,8 @@ func (p *Product) Validate() error {
 		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	case !platform.Printable(p.Bin, 20):
 		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
-	case len(p.Category) > 50:
-		return platform.InvalidField("category", "category is too long")
+	case !platform.OptionalPrintable(p.Category, 50):
+		return platform.InvalidField("category", "category may hold up to 50 characters, valid UTF-8 without control characters")
 	}
 	return nil
 }

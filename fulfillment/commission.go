@@ -75,7 +75,7 @@ func (k *CommissionRateKey) Validate() error {
 			return platform.InvalidField("scope", "the default rate takes neither category nor product_id")
 		}
 	case ScopeCategory:
-		if k.Category == "" || len(k.Category) > 50 || !platform.Printable(k.Category, 50) {
+		if !platform.Printable(k.Category, 50) {
 			return platform.InvalidField("category", "category is required for scope category: up to 50 printable characters")
 		}
 		if k.ProductID != 0 {

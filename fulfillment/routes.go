@@ -50,8 +50,8 @@ func checkRouteCode(code string) error {
 // Validate checks a vehicle type before it is stored.
 func (v *VehicleType) Validate() error {
 	switch {
-	case v.Code == "" || len(v.Code) > 20:
-		return platform.InvalidField("code", "code is required, at most 20 characters")
+	case !platform.Printable(v.Code, 20):
+		return platform.InvalidField("code", "code is required: up to 20 characters, without control characters")
 	case !platform.Printable(v.Name, 50):
 		return platform.InvalidField("name", "name is required, at most 50 characters")
 	case v.Count < 1 || v.Count > 1000:
