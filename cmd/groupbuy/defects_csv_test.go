@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"groupbuy/pickup"
 )
 
 // Text a spreadsheet would run as a formula were it written verbatim.
@@ -93,4 +95,25 @@ func isNumber(s string) bool {
 		}
 	}
 	return digits > 0
+}
+
+// TestPointImportNamesTheLineOnce: an import error raised for a row names
+// its line once, whichever check raised it.
+func TestPointImportNamesTheLineOnce(t *testing.T) {
+	c := newTestCity(t, 1)
+	header := strings.Join(pickup.PointCSVColumns, ",") + "\n"
+	for name, row := range map[string]string{
+		// No warehouse while no warehouse has a service area.
+		"no warehouse": "TX1,,点,路,31.2,121.5,08:00,21:00,团长,13700003333\n",
+		// The phone of a leader who runs another point.
+		"leader runs another point": fmt.Sprintf("TX2,%s,点,路,31.2,121.5,08:00,21:00,团长,%s\n", c.warehous.Code, c.points[0].Leader.Phone),
+	} {
+		r := c.do("POST", "/api/v1/ops/pickup-points/import", c.admin, header+row)
+		var env struct{ Error struct{ Message string } }
+		r.json(t, &env)
+		if r.Status != http.StatusBadRequest || strings.Count(env.Error.Message, "line 2") != 1 ||
+			strings.Count(env.Error.Message, "nothing was imported") != 1 {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
 }

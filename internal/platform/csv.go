@@ -60,10 +60,14 @@ func CSVLineError(line int, column, msg string) *Error {
 	return e.With("line", line)
 }
 
-// AtLine re-labels a validation error from a row's fields with the row's line.
+// AtLine re-labels a validation error from a row's fields with the row's
+// line; an error that names its line already (CSVLineError) passes as it is.
 func AtLine(line int, err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Kind == Invalid {
+		if _, labelled := e.Details["line"]; labelled {
+			return err
+		}
 		return CSVLineError(line, e.Field, e.Message)
 	}
 	return err
