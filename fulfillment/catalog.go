@@ -122,11 +122,30 @@ func upsertProducts(ctx context.Context, tx sqlx.ExtContext, ps []Product, now t
 	return out, err
 }
 
-// ListProducts returns products by SKU.
-func ListProducts(ctx context.Context, q sqlx.QueryerContext) ([]Product, error) {
-	out := []Product{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+productCols+` FROM products ORDER BY sku`)
-	return out, err
+// ProductPage is a page of products by id.
+type ProductPage struct {
+	Products []Product `json:"products"`
+	NextID   int64     `json:"next_after_id,omitempty"`
+	HasMore  bool      `json:"has_more"`
+}
+
+// ListProducts returns the products after afterID by id: limit of them (1
+// to 1000; otherwise 200), and whether more follow.
+func ListProducts(ctx context.Context, q sqlx.QueryerContext, afterID int64, limit int) (ProductPage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	page := ProductPage{Products: []Product{}}
+	// One more than the limit tells whether another page exists.
+	if err := sqlx.SelectContext(ctx, q, &page.Products, `SELECT `+productCols+` FROM products WHERE id > $1 ORDER BY id LIMIT $2`,
+		afterID, limit+1); err != nil {
+		return page, err
+	}
+	if len(page.Products) > limit {
+		page.Products, page.HasMore = page.Products[:limit], true
+		page.NextID = page.Products[limit-1].ID
+	}
+	return page, nil
 }
 
 // productIDsBySKU maps SKUs to product ids.

@@ -125,15 +125,18 @@ func (h *Routes) leaderOrders(c *gin.Context) error {
 
 func pageFilter(c *gin.Context, f OrderFilter) (OrderFilter, error) {
 	var err error
-	if f.AfterID, err = queryID(c, "after_id"); err != nil {
-		return f, err
+	f.AfterID, f.Limit, err = queryPage(c)
+	return f, err
+}
+
+// queryPage reads the keyset pagination of a listing: after_id, and limit
+// from 1 to 1000 (0 when absent: the listing's default).
+func queryPage(c *gin.Context) (afterID int64, limit int, err error) {
+	if afterID, err = queryID(c, "after_id"); err != nil {
+		return 0, 0, err
 	}
-	limit, err := queryID(c, "limit")
-	if err != nil || limit > 1000 {
-		return f, platform.InvalidField("limit", "limit must be between 1 and 1000")
-	}
-	f.Limit = int(limit)
-	return f, nil
+	n, err := platform.QueryPositive(c, "limit", 1000)
+	return afterID, int(n), err
 }
 
 func (h *Routes) leaderOrder(c *gin.Context) error {
@@ -197,11 +200,15 @@ func (h *Routes) importProducts(c *gin.Context) error {
 }
 
 func (h *Routes) listProducts(c *gin.Context) error {
-	ps, err := ListProducts(c.Request.Context(), h.svc.db)
+	after, limit, err := queryPage(c)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"products": ps})
+	page, err := ListProducts(c.Request.Context(), h.svc.db, after, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
 	return nil
 }
 
