@@ -25,6 +25,17 @@ const (
 	Frozen  Zone = "frozen"
 )
 
+func (z Zone) valid() bool { return z == Ambient || z == Chilled || z == Frozen }
+
+// checkZoneFilter refuses a zone query parameter that names no zone; "" is
+// no filter.
+func checkZoneFilter(z Zone) error {
+	if z != "" && !z.valid() {
+		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	}
+	return nil
+}
+
 // Product is a stock-keeping unit the warehouse handles.
 type Product struct {
 	ID        int64     `db:"id" json:"id"`
@@ -88,7 +99,7 @@ func (p *Product) Validate() error {
 		return platform.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
 	case p.VolumeML <= 0 || p.VolumeML > MaxVolumeML:
 		return platform.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
-	case p.Zone != Ambient && p.Zone != Chilled && p.Zone != Frozen:
+	case !p.Zone.valid():
 		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	case !platform.Printable(p.Bin, 20):
 		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")

@@ -419,8 +419,8 @@ func (h *Routes) pickList(c *gin.Context) error {
 		return err
 	}
 	zone := Zone(c.Query("zone"))
-	if zone != "" && zone != Ambient && zone != Chilled && zone != Frozen {
-		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	if err := checkZoneFilter(zone); err != nil {
+		return err
 	}
 	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
 		return err

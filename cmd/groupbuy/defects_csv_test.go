@@ -117,3 +117,68 @@ func TestPointImportNamesTheLineOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintoutZoneAndRouteFilters: ?zone= narrows labels and sort sheets to
+// one temperature zone (the same rows as the whole wave's, bag numbers and
+// all); where a filter cannot apply (zone on route sheets, route on the pick
+// list) it is refused, never ignored.
+func TestPrintoutZoneAndRouteFilters(t *testing.T) {
+	c := newTestCity(t, 3)
+	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "厢式车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+		"shift_start": "05:00", "shift_end": "12:00"})
+	for l := range c.leaders {
+		body := orderBody(fmt.Sprintf("159300%05d", l), "居民", egg.ID, 2, rice.ID, 1, dumpling.ID, 3)
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", "zones"); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	path := c.wavePath()
+	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
+		t.Fatalf("receipts: %d %s", r.Status, r.Body)
+	}
+	runNightToReady(t, c, path)
+
+	rowsOf := func(rows []map[string]string, keep func(map[string]string) bool) []string {
+		var out []string
+		for _, r := range rows {
+			if keep(r) {
+				out = append(out, fmt.Sprint(r))
+			}
+		}
+		return out
+	}
+	for _, kind := range []string{"labels", "sort-sheet"} {
+		whole := readCSV(t, c.do("GET", path+"/printouts/"+kind+".csv", c.admin, nil))
+		for _, q := range []struct {
+			query string
+			keep  func(map[string]string) bool
+		}{
+			{"zone=chilled", func(r map[string]string) bool { return r["zone"] == "chilled" }},
+			{"zone=frozen&route=R01", func(r map[string]string) bool { return r["zone"] == "frozen" && r["route"] == "R01" }},
+		} {
+			r := c.do("GET", path+"/printouts/"+kind+".csv?"+q.query, c.admin, nil)
+			got, want := rowsOf(readCSV(t, r), func(map[string]string) bool { return true }), rowsOf(whole, q.keep)
+			if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s?%s:\n got %v\nwant %v", kind, q.query, got, want)
+			}
+			if cd := r.Header.Get("Content-Disposition"); !strings.Contains(cd, "-"+strings.Split(strings.Split(q.query, "&")[0], "=")[1]) {
+				t.Errorf("%s?%s: file name %s", kind, q.query, cd)
+			}
+		}
+		if r := c.do("GET", path+"/printouts/"+kind+".pdf?zone=chilled", c.admin, nil); r.Status != http.StatusOK {
+			t.Errorf("%s.pdf?zone=chilled: %d %.200s", kind, r.Status, r.Body)
+		}
+	}
+	for _, bad := range []struct{ query, field string }{
+		{"route-sheet.csv?zone=chilled", "zone"},
+		{"route-sheet.pdf?zone=frozen&route=R01", "zone"},
+		{"pick-list.csv?route=R01", "route"},
+		{"labels.csv?zone=warm", "zone"},
+	} {
+		r := c.do("GET", path+"/printouts/"+bad.query, c.admin, nil)
+		if _, field := envelopeOf(t, r); r.Status != http.StatusBadRequest || field != bad.field {
+			t.Errorf("%s: %d %s, want 400 naming %s", bad.query, r.Status, r.Body, bad.field)
+		}
+	}
+}
