@@ -70,4 +70,11 @@ func TestOutOfRangeInputIs400(t *testing.T) {
 			}
 		})
 	}
+
+	// A request ID travels into the jobs table: one PostgreSQL cannot hold
+	// is replaced by a generated one, not refused there as a 500.
+	r := c.do("POST", c.wavePath()+"/stages/pick/rerun", c.admin, nil, "X-Request-ID", "r\xffed")
+	if id := r.Header.Get("X-Request-ID"); r.Status >= 500 || len(id) != 16 {
+		t.Fatalf("request ID not UTF-8: %d %q %.300s", r.Status, id, r.Body)
+	}
 }

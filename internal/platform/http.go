@@ -465,7 +465,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 	r.Use(func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
-		if id == "" || len(id) > 64 {
+		if !validRequestID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])

@@ -51,6 +51,21 @@ func QueryPositive(c *gin.Context, name string, max int64) (int64, error) {
 	return n, nil
 }
 
+// validRequestID reports whether a client's X-Request-ID may be kept: 1 to
+// 64 visible ASCII characters. It is logged and stored with the jobs a
+// request starts, so anything else is replaced by a generated ID.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // Dates read from requests lie within the years MinYear to MaxYear. No
 // delivery, wave or statement of this system is older or later, and
 // PostgreSQL's date type refuses some dates Go parses (year 0).
