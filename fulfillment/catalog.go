@@ -25,6 +25,17 @@ const (
 	Frozen  Zone = "frozen"
 )
 
+func (z Zone) valid() bool { return z == Ambient || z == Chilled || z == Frozen }
+
+// checkZoneFilter refuses a zone query parameter that names no zone; "" is
+// no filter.
+func checkZoneFilter(z Zone) error {
+	if z != "" && !z.valid() {
+		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	}
+	return nil
+}
+
 // Product is a stock-keeping unit the warehouse handles.
 type Product struct {
 	ID        int64     `db:"id" json:"id"`
@@ -88,12 +99,12 @@ func (p *Product) Validate() error {
 		return platform.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
 	case p.VolumeML <= 0 || p.VolumeML > MaxVolumeML:
 		return platform.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
-	case p.Zone != Ambient && p.Zone != Chilled && p.Zone != Frozen:
+	case !p.Zone.valid():
 		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	case !platform.Printable(p.Bin, 20):
 		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
-	case len(p.Category) > 50:
-		return platform.InvalidField("category", "category is too long")
+	case !platform.OptionalPrintable(p.Category, 50):
+		return platform.InvalidField("category", "category may hold up to 50 characters, valid UTF-8 without control characters")
 	}
 	return nil
 }
@@ -122,11 +133,30 @@ func upsertProducts(ctx context.Context, tx sqlx.ExtContext, ps []Product, now t
 	return out, err
 }
 
-// ListProducts returns products by SKU.
-func ListProducts(ctx context.Context, q sqlx.QueryerContext) ([]Product, error) {
-	out := []Product{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+productCols+` FROM products ORDER BY sku`)
-	return out, err
+// ProductPage is a page of products by id.
+type ProductPage struct {
+	Products []Product `json:"products"`
+	NextID   int64     `json:"next_after_id,omitempty"`
+	HasMore  bool      `json:"has_more"`
+}
+
+// ListProducts returns the products after afterID by id: limit of them (1
+// to 1000; otherwise 200), and whether more follow.
+func ListProducts(ctx context.Context, q sqlx.QueryerContext, afterID int64, limit int) (ProductPage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	page := ProductPage{Products: []Product{}}
+	// One more than the limit tells whether another page exists.
+	if err := sqlx.SelectContext(ctx, q, &page.Products, `SELECT `+productCols+` FROM products WHERE id > $1 ORDER BY id LIMIT $2`,
+		afterID, limit+1); err != nil {
+		return page, err
+	}
+	if len(page.Products) > limit {
+		page.Products, page.HasMore = page.Products[:limit], true
+		page.NextID = page.Products[limit-1].ID
+	}
+	return page, nil
 }
 
 // productIDsBySKU maps SKUs to product ids.

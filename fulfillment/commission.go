@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +75,7 @@ func (k *CommissionRateKey) Validate() error {
 			return platform.InvalidField("scope", "the default rate takes neither category nor product_id")
 		}
 	case ScopeCategory:
-		if k.Category == "" || len(k.Category) > 50 || !platform.Printable(k.Category, 50) {
+		if !platform.Printable(k.Category, 50) {
 			return platform.InvalidField("category", "category is required for scope category: up to 50 printable characters")
 		}
 		if k.ProductID != 0 {
@@ -424,11 +423,8 @@ type CommissionStatementDoc struct {
 // ParseMonth reads YYYY-MM as the first day of that month, naming field in
 // its error.
 func ParseMonth(field, s string) (Date, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return Date{}, platform.InvalidField(field, "%s must be a month YYYY-MM, got %q", field, s)
-	}
-	return Date{t}, nil
+	t, err := platform.ParseDate(field, "2006-01", s)
+	return Date{t}, err
 }
 
 // CommissionStatement returns a leader's statement for the month holding
@@ -468,13 +464,13 @@ func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := platform.NewCSVWriter(w)
 	if err := cw.Write(StatementCSVHeader); err != nil {
 		return err
 	}
 	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, e := range d.Entries {
-		if err := cw.Write([]string{e.DeliveryDate.String(), i64(e.OrderID), i64(e.OrderLineID), csvText(e.SKU), csvText(e.Name),
+		if err := cw.Write([]string{e.DeliveryDate.String(), i64(e.OrderID), i64(e.OrderLineID), e.SKU, e.Name,
 			string(e.Kind), i64(e.Quantity), i64(e.BaseFen), i64(e.RateBP), i64(e.AmountFen)}); err != nil {
 			return err
 		}
@@ -482,15 +478,5 @@ func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
 	if err := cw.Write([]string{"total", "", "", "", "", "", "", "", "", i64(d.Totals.NetFen)}); err != nil {
 		return err
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// csvText keeps a spreadsheet from running a cell as a formula: text that
-// starts like one gets a leading apostrophe.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	return cw.Flush()
 }

@@ -45,14 +45,9 @@ func (h *Routes) leaderCommissions(c *gin.Context) error {
 		return err
 	}
 	f := CommissionFilter{LeaderID: platform.PrincipalOf(c).LeaderID, From: from, To: to}
-	if f.AfterID, err = queryID(c, "after_id"); err != nil {
+	if f.AfterID, f.Limit, err = queryPage(c); err != nil {
 		return err
 	}
-	limit, err := queryID(c, "limit")
-	if err != nil || limit > 1000 {
-		return platform.InvalidField("limit", "limit must be between 1 and 1000")
-	}
-	f.Limit = int(limit)
 	page, err := LeaderCommissions(c.Request.Context(), h.svc.db, f)
 	if err != nil {
 		return err

@@ -6,18 +6,38 @@ import (
 	"time"
 
 	"groupbuy/internal/platform"
+	"groupbuy/pickup"
 )
 
 // Date is a calendar date (a delivery date), without time or zone.
 type Date struct{ time.Time }
 
-// ParseDate reads YYYY-MM-DD, naming field in its error.
+// ParseDate reads YYYY-MM-DD within platform.MinYear to MaxYear, naming
+// field in its error.
 func ParseDate(field, s string) (Date, error) {
-	t, err := time.Parse(time.DateOnly, s)
+	t, err := platform.ParseDate(field, time.DateOnly, s)
+	return Date{t}, err
+}
+
+// MaxSaleDaysAhead bounds how far ahead a sale may be published: a quarter
+// is more than any group buy plans, and a typo in the year is caught.
+const MaxSaleDaysAhead = 90
+
+// checkSaleDate refuses a new sale's delivery date before the warehouse's
+// today (in its time zone) or more than MaxSaleDaysAhead days after it.
+func checkSaleDate(w pickup.Warehouse, date Date, now time.Time) error {
+	loc, err := w.Location()
 	if err != nil {
-		return Date{}, platform.InvalidField(field, "%s must be a date YYYY-MM-DD, got %q", field, s)
+		return err
 	}
-	return Date{t}, nil
+	local := now.In(loc)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	last := today.AddDate(0, 0, MaxSaleDaysAhead)
+	if date.Before(today) || date.After(last) {
+		return platform.InvalidField("delivery_date", "delivery_date must be from %s (today at warehouse %s) to %s (%d days ahead), got %s",
+			today.Format(time.DateOnly), w.Code, last.Format(time.DateOnly), MaxSaleDaysAhead, date)
+	}
+	return nil
 }
 
 // String formats the date as YYYY-MM-DD.

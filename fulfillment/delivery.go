@@ -73,11 +73,11 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, er
 		}
 		// routeID 0 sends every route of the wave.
 		if _, err := tx.ExecContext(ctx, `UPDATE routes SET dispatched_at = $3
-			WHERE wave_id = $1 AND ($2 = 0 OR id = $2) AND dispatched_at IS NULL`, waveID, routeID, now); err != nil {
+			WHERE wave_id = $1 AND ($2::bigint = 0 OR id = $2) AND dispatched_at IS NULL`, waveID, routeID, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET state = 'dispatched', dispatched_at = $3
-			FROM routes r WHERE r.id = d.route_id AND r.wave_id = $1 AND ($2 = 0 OR r.id = $2) AND d.state = 'pending'`,
+			FROM routes r WHERE r.id = d.route_id AND r.wave_id = $1 AND ($2::bigint = 0 OR r.id = $2) AND d.state = 'pending'`,
 			waveID, routeID, now); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -68,16 +67,9 @@ func queryDate(c *gin.Context) (Date, error) {
 	return ParseDate("date", v)
 }
 
+// queryID reads an optional id query parameter (0 when absent).
 func queryID(c *gin.Context, name string) (int64, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, platform.InvalidField(name, "%s must be a positive integer", name)
-	}
-	return id, nil
+	return platform.QueryPositive(c, name, platform.MaxInt8)
 }
 
 func (h *Routes) catalog(c *gin.Context) error {
@@ -139,15 +131,18 @@ func (h *Routes) leaderOrders(c *gin.Context) error {
 
 func pageFilter(c *gin.Context, f OrderFilter) (OrderFilter, error) {
 	var err error
-	if f.AfterID, err = queryID(c, "after_id"); err != nil {
-		return f, err
+	f.AfterID, f.Limit, err = queryPage(c)
+	return f, err
+}
+
+// queryPage reads the keyset pagination of a listing: after_id, and limit
+// from 1 to 1000 (0 when absent: the listing's default).
+func queryPage(c *gin.Context) (afterID int64, limit int, err error) {
+	if afterID, err = queryID(c, "after_id"); err != nil {
+		return 0, 0, err
 	}
-	limit, err := queryID(c, "limit")
-	if err != nil || limit > 1000 {
-		return f, platform.InvalidField("limit", "limit must be between 1 and 1000")
-	}
-	f.Limit = int(limit)
-	return f, nil
+	n, err := platform.QueryPositive(c, "limit", 1000)
+	return afterID, int(n), err
 }
 
 func (h *Routes) leaderOrder(c *gin.Context) error {
@@ -211,11 +206,15 @@ func (h *Routes) importProducts(c *gin.Context) error {
 }
 
 func (h *Routes) listProducts(c *gin.Context) error {
-	ps, err := ListProducts(c.Request.Context(), h.svc.db)
+	after, limit, err := queryPage(c)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"products": ps})
+	page, err := ListProducts(c.Request.Context(), h.svc.db, after, limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
 	return nil
 }
 
@@ -426,8 +425,8 @@ func (h *Routes) pickList(c *gin.Context) error {
 		return err
 	}
 	zone := Zone(c.Query("zone"))
-	if zone != "" && zone != Ambient && zone != Chilled && zone != Frozen {
-		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+	if err := checkZoneFilter(zone); err != nil {
+		return err
 	}
 	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
 		return err
@@ -445,10 +444,14 @@ func (h *Routes) sortPlan(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	route := c.Query("route")
+	if err := checkRouteCode(route); err != nil {
+		return err
+	}
 	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
 		return err
 	}
-	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, c.Query("route"))
+	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, route)
 	if err != nil {
 		return err
 	}

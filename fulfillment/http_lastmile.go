@@ -3,7 +3,6 @@ package fulfillment
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -79,11 +78,11 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		if err != nil {
 			return err
 		}
-		seq, err := strconv.Atoi(c.Param("seq"))
-		if err != nil || seq <= 0 {
-			return platform.InvalidField("seq", "seq must be a positive integer")
+		seq, err := platform.PathPositive(c, "seq", platform.MaxInt4) // route_stops.seq is an integer
+		if err != nil {
+			return err
 		}
-		d, err := h.svc.Arrive(c.Request.Context(), id, seq)
+		d, err := h.svc.Arrive(c.Request.Context(), id, int(seq))
 		if err != nil {
 			return err
 		}

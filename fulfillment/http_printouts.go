@@ -11,8 +11,8 @@ import (
 )
 
 // registerPrintouts adds the printout downloads:
-// GET /waves/{id}/printouts/{kind}.pdf|.csv with ?zone= (pick list) or
-// ?route= (the others).
+// GET /waves/{id}/printouts/{kind}.pdf|.csv with ?zone= (pick list, sort
+// sheet, labels) and ?route= (sort sheet, labels, route sheet).
 func (h *Routes) registerPrintouts(r gin.IRouter, read gin.HandlerFunc) {
 	r.GET("/waves/:id/printouts/:file", read, platform.Handle(h.printout))
 }
@@ -28,10 +28,7 @@ func (h *Routes) printout(c *gin.Context) error {
 		return platform.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
 	}
 	kind, format := PrintoutKind(file[:dot]), file[dot+1:]
-	scope := c.Query("route")
-	if kind == PrintPickList {
-		scope = c.Query("zone")
-	}
+	scope := PrintScope{Route: c.Query("route"), Zone: Zone(c.Query("zone"))}
 	p := h.waves.opt.Printer
 	if p == nil {
 		return platform.Errorf(platform.Unavailable, "printouts_off", "printouts are not configured")
@@ -40,10 +37,7 @@ func (h *Routes) printout(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("wave%d-%s", id, kind)
-	if scope != "" {
-		name += "-" + scope
-	}
+	name := scope.FileName(id, kind)
 	ctype := "application/pdf"
 	if format == "csv" {
 		ctype = "text/csv; charset=utf-8"

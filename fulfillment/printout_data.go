@@ -117,8 +117,9 @@ func (n *night) routeSheets() []printout.RouteSheet {
 }
 
 // sortSheets builds the sorting sheets of the loaded routes: per route, each
-// SKU in walking order with its quantity per stop in stop order.
-func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, route string) ([]printout.SortSheet, error) {
+// SKU (of scope's zone, when given) in walking order with its quantity per
+// stop in stop order.
+func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, scope PrintScope) ([]printout.SortSheet, error) {
 	var rows []struct {
 		Route    string `db:"code"`
 		Seq      int    `db:"seq"`
@@ -132,8 +133,8 @@ func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, route str
 		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
 		JOIN routes r ON r.wave_id = s.wave_id
 		JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
-		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2)
-		ORDER BY r.route_no, s.zone, p.bin, p.sku, rs.seq`, n.wave.ID, route); err != nil {
+		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2) AND ($3 = '' OR s.zone = $3)
+		ORDER BY r.route_no, s.zone, p.bin, p.sku, rs.seq`, n.wave.ID, scope.Route, scope.Zone); err != nil {
 		return nil, err
 	}
 	byCode := map[string]*printout.SortSheet{}
@@ -161,7 +162,9 @@ func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, route str
 
 // labels builds one label per bag, in route, stop and zone order; bags of
 // points no route serves come last, without a route, so none goes missing.
-func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, route string) ([]printout.Label, error) {
+// A zone in scope keeps that zone's labels, numbered as among all the
+// point's bags ("bag 2 of 3"), so they match the whole wave's labels.
+func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, scope PrintScope) ([]printout.Label, error) {
 	var bags []struct {
 		ID      int64  `db:"id"`
 		PointID int64  `db:"pickup_point_id"`
@@ -185,6 +188,9 @@ func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, route string)
 		p, l := n.points[pointID], n.leader(pointID)
 		for k, i := range idx {
 			b := bags[i]
+			if scope.Zone != "" && Zone(b.Zone) != scope.Zone {
+				continue
+			}
 			out = append(out, printout.Label{BagRef: printout.BagRef{WaveID: n.wave.ID, BagID: b.ID, Route: code, Stop: seq, Zone: b.Zone},
 				Date: n.hdr.Date, Warehouse: n.hdr.Warehouse, Point: p.Name, Leader: l.Name, Phone: l.Phone,
 				Units: b.Units, SKUs: b.SKUs, WeightG: b.WeightG, BagNo: k + 1, Bags: len(idx)})
@@ -195,7 +201,7 @@ func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, route string)
 			add(r.Code, st.Seq, st.PickupPointID)
 		}
 	}
-	if route == "" {
+	if scope.Route == "" {
 		for _, b := range bags {
 			if _, left := byPoint[b.PointID]; left {
 				add("", 0, b.PointID)

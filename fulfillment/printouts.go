@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -37,7 +38,7 @@ var (
 type Printout struct {
 	WaveID    int64        `db:"wave_id"`
 	Kind      PrintoutKind `db:"kind"`
-	Scope     string       `db:"scope"` // '' (whole wave), a zone or a route code
+	Scope     string       `db:"scope"` // PrintScope.key: '' (whole wave), a zone, a route code, or both
 	Format    string       `db:"format"`
 	Content   []byte       `db:"content"`
 	SHA256    string       `db:"sha256"`
@@ -84,15 +85,55 @@ func (k PrintoutKind) readyStates() []WaveState {
 	return []WaveState{WaveReady, WaveDispatched, WaveDelivered}
 }
 
-// checkScope validates a kind and its scope (a zone for the pick list, a
-// route code for the others).
-func checkScope(kind PrintoutKind, scope, format string) error {
+// PrintScope narrows a printout to one route, one temperature zone, or both;
+// the zero scope is the whole wave.
+type PrintScope struct {
+	Route string
+	Zone  Zone
+}
+
+// key is the scope as stored and put in file names: "", "R01", "chilled" or
+// "R01-chilled".
+func (s PrintScope) key() string {
+	switch {
+	case s.Route == "":
+		return string(s.Zone)
+	case s.Zone == "":
+		return s.Route
+	}
+	return s.Route + "-" + string(s.Zone)
+}
+
+// FileName is the download's name, without the format's extension.
+func (s PrintScope) FileName(waveID int64, kind PrintoutKind) string {
+	name := fmt.Sprintf("wave%d-%s", waveID, kind)
+	if k := s.key(); k != "" {
+		name += "-" + k
+	}
+	return name
+}
+
+// checkScope validates a kind and its scope. Each filter applies where it
+// narrows the sheet, and is refused where it cannot: the pick list is per
+// zone for the whole wave (routes are not planned yet when it is made), a
+// route sheet is per route and its truck carries every zone.
+func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
+	if err := checkRouteCode(scope.Route); err != nil {
+		return err
+	}
+	if err := checkZoneFilter(scope.Zone); err != nil {
+		return err
+	}
 	switch kind {
 	case PrintPickList:
-		if z := Zone(scope); scope != "" && z != Ambient && z != Chilled && z != Frozen {
-			return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+		if scope.Route != "" {
+			return platform.InvalidField("route", "the pick list covers the whole wave by zone; route applies to sort sheets, labels and route sheets")
 		}
-	case PrintSortSheet, PrintLabels, PrintRouteSheet:
+	case PrintRouteSheet:
+		if scope.Zone != "" {
+			return platform.InvalidField("zone", "a route sheet lists a route's stops, and its truck carries every zone; zone applies to pick lists, sort sheets and labels")
+		}
+	case PrintSortSheet, PrintLabels:
 	default:
 		return platform.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
 	}
@@ -105,7 +146,7 @@ func checkScope(kind PrintoutKind, scope, format string) error {
 // Printout returns a wave's printout, rendering and storing it on first
 // request when the stage did not (a single zone or route). It fails with
 // ErrPrintoutNotReady before the wave has reached the stage that makes it.
-func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind PrintoutKind, scope, format string) (Printout, error) {
+func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind PrintoutKind, scope PrintScope, format string) (Printout, error) {
 	if err := checkScope(kind, scope, format); err != nil {
 		return Printout{}, err
 	}
@@ -142,10 +183,10 @@ func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind 
 	return out, err
 }
 
-func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, kind PrintoutKind, scope, format string) (Printout, error) {
+func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, kind PrintoutKind, scope PrintScope, format string) (Printout, error) {
 	var out Printout
 	err := sqlx.GetContext(ctx, q, &out, `SELECT wave_id, kind, scope, format, content, sha256, created_at FROM printouts
-		WHERE wave_id = $1 AND kind = $2 AND scope = $3 AND format = $4`, waveID, kind, scope, format)
+		WHERE wave_id = $1 AND kind = $2 AND scope = $3 AND format = $4`, waveID, kind, scope.key(), format)
 	return out, err
 }
 
@@ -153,7 +194,7 @@ func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, ki
 // the stage that made the plan finished, printed as "printed at" so a
 // re-render gives the same bytes. A concurrent render of the same printout
 // yields the same bytes, so the first stored wins.
-func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind PrintoutKind, scope string, at time.Time) error {
+func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind PrintoutKind, scope PrintScope, at time.Time) error {
 	fonts, err := p.loadFonts()
 	if err != nil {
 		return err
@@ -166,21 +207,21 @@ func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind Printout
 		sum := sha256.Sum256(content)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-			w.ID, kind, scope, format, content, hex.EncodeToString(sum[:]), at); err != nil {
+			w.ID, kind, scope.key(), format, content, hex.EncodeToString(sum[:]), at); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w Wave, kind PrintoutKind, scope string, at time.Time) (pdf, csv []byte, err error) {
+func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w Wave, kind PrintoutKind, scope PrintScope, at time.Time) (pdf, csv []byte, err error) {
 	night, err := loadNight(ctx, tx, w, at)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch kind {
 	case PrintPickList:
-		sheets, err := night.pickSheets(ctx, tx, Zone(scope))
+		sheets, err := night.pickSheets(ctx, tx, scope.Zone)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -198,7 +239,7 @@ func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.F
 		}
 		return pdf, rows, err
 	}
-	if err := night.loadRoutes(ctx, tx, scope); err != nil {
+	if err := night.loadRoutes(ctx, tx, scope.Route); err != nil {
 		return nil, nil, err
 	}
 	switch kind {
@@ -269,7 +310,7 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 		return err
 	}
 	for _, k := range kinds {
-		if err := p.render(ctx, tx, wave, k, "", now); err != nil {
+		if err := p.render(ctx, tx, wave, k, PrintScope{}, now); err != nil {
 			return err
 		}
 	}

@@ -38,11 +38,20 @@ type VehicleType struct {
 	CreatedAt    time.Time `db:"created_at" json:"created_at"`
 }
 
+// checkRouteCode refuses a route filter that cannot be a route's code (R01,
+// R02, …), before it reaches a query; "" is no filter.
+func checkRouteCode(code string) error {
+	if !platform.OptionalPrintable(code, 20) {
+		return platform.InvalidField("route", "route must be a route code such as R01")
+	}
+	return nil
+}
+
 // Validate checks a vehicle type before it is stored.
 func (v *VehicleType) Validate() error {
 	switch {
-	case v.Code == "" || len(v.Code) > 20:
-		return platform.InvalidField("code", "code is required, at most 20 characters")
+	case !platform.Printable(v.Code, 20):
+		return platform.InvalidField("code", "code is required: up to 20 characters, without control characters")
 	case !platform.Printable(v.Name, 50):
 		return platform.InvalidField("name", "name is required, at most 50 characters")
 	case v.Count < 1 || v.Count > 1000:

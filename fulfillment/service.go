@@ -95,12 +95,23 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 	return ps, nil
 }
 
-// Publish puts products on sale at a warehouse for a delivery date.
+// Publish puts products on sale at a warehouse for a delivery date from the
+// warehouse's today to MaxSaleDaysAhead days later.
 func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, offers []Offer) ([]SaleItem, error) {
 	var out []SaleItem
 	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		now := s.clock.Now()
+		if warehouseID > 0 {
+			w, err := pickup.GetWarehouse(ctx, tx, warehouseID)
+			if err != nil {
+				return err
+			}
+			if err := checkSaleDate(w, date, now); err != nil {
+				return err
+			}
+		}
 		var err error
-		out, err = PublishTx(ctx, tx, warehouseID, date, offers, s.clock.Now())
+		out, err = PublishTx(ctx, tx, warehouseID, date, offers, now)
 		return err
 	})
 	return out, err

@@ -123,7 +123,7 @@ type OrderTotals struct {
 	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
 }
 
-const filterWhere = ` WHERE o.delivery_date = $1 AND ($2 = 0 OR o.warehouse_id = $2) AND ($3 = 0 OR o.pickup_point_id = $3)`
+const filterWhere = ` WHERE o.delivery_date = $1 AND ($2::bigint = 0 OR o.warehouse_id = $2) AND ($3::bigint = 0 OR o.pickup_point_id = $3)`
 
 // ListOrders returns one page of orders matching f, by id.
 func ListOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) ([]Order, error) {

@@ -151,7 +151,7 @@ var ErrWaveNotOpen = platform.Errorf(platform.Conflict, "wave_closed", "the wave
 func DueWaves(ctx context.Context, q sqlx.QueryerContext, now time.Time, warehouseID int64) ([]int64, error) {
 	var ids []int64
 	err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE state = 'open' AND cutoff_at <= $1
-		AND ($2 = 0 OR warehouse_id = $2) ORDER BY id`, now, warehouseID)
+		AND ($2::bigint = 0 OR warehouse_id = $2) ORDER BY id`, now, warehouseID)
 	return ids, err
 }
 

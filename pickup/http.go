@@ -3,7 +3,6 @@ package pickup
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -209,12 +208,9 @@ func (h *Routes) importPoints(c *gin.Context) error {
 }
 
 func (h *Routes) listPoints(c *gin.Context) error {
-	var wid int64
-	if v := c.Query("warehouse_id"); v != "" {
-		var err error
-		if wid, err = strconv.ParseInt(v, 10, 64); err != nil || wid <= 0 {
-			return platform.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
-		}
+	wid, err := platform.QueryPositive(c, "warehouse_id", platform.MaxInt8)
+	if err != nil {
+		return err
 	}
 	ps, err := ListPoints(c.Request.Context(), h.svc.db, wid)
 	if err != nil {

@@ -120,18 +120,21 @@ func (h *Routes) putServiceArea(c *gin.Context) error {
 	return nil
 }
 
-// maxAreaLimit bounds max_kg and max_l: far beyond any vehicle.
-const maxAreaLimit = 100_000
+// max_kg and max_l lie from minAreaLimit (one gram or millilitre, the unit
+// demand is counted in) to maxAreaLimit (far beyond any vehicle).
+const (
+	minAreaLimit = 0.001
+	maxAreaLimit = 100_000
+)
 
 func (h *Routes) deliveryAreas(c *gin.Context) error {
 	id, err := platform.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	ds := c.Query("date")
-	date, err := time.Parse(time.DateOnly, ds)
+	date, err := platform.ParseDate("date", time.DateOnly, c.Query("date"))
 	if err != nil {
-		return platform.InvalidField("date", "date must be a delivery date YYYY-MM-DD, got %q", ds)
+		return err
 	}
 	limit := DefaultAreaLimit()
 	for _, f := range []struct {
@@ -143,8 +146,8 @@ func (h *Routes) deliveryAreas(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if v <= 0 || v > maxAreaLimit {
-			return platform.InvalidField(f.name, "%s must be more than 0 and at most %d", f.name, maxAreaLimit)
+		if v < minAreaLimit || v > maxAreaLimit {
+			return platform.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
 		}
 		*f.dst = int64(math.Round(v * f.scale))
 	}

@@ -122,13 +122,6 @@ func checkClock(field, s string) error {
 	return nil
 }
 
-func checkText(field, s string, max int) error {
-	if !platform.Printable(s, max) {
-		return platform.InvalidField(field, "%s is required: up to %d characters, valid UTF-8 without control characters", field, max)
-	}
-	return nil
-}
-
 func checkCode(field, s string) error {
 	if !codeRe.MatchString(s) {
 		return platform.InvalidField(field, "%s must be 1-40 letters, digits, '_', '.' or '-', got %q", field, s)
@@ -145,7 +138,11 @@ func CheckPhone(field, s string) error {
 }
 
 // CheckName validates a person's or place's display name.
-func CheckName(field, s string) error { return checkText(field, s, 100) }
+func CheckName(field, s string) error { return platform.CheckText(field, s, 100) }
+
+// checkAddress validates an address: optional, and printed on route sheets
+// and sent in SMS, so under the text rule too.
+func checkAddress(s string) error { return platform.CheckOptionalText("address", s, 300) }
 
 func checkLatLng(prefix string, lat, lng float64) error {
 	if math.IsNaN(lat) || lat < -90 || lat > 90 {
@@ -163,11 +160,11 @@ func (w *Warehouse) Validate() error {
 	if err := checkCode("code", w.Code); err != nil {
 		return err
 	}
-	if err := checkText("name", w.Name, 100); err != nil {
+	if err := CheckName("name", w.Name); err != nil {
 		return err
 	}
-	if len(w.Address) > 300 {
-		return platform.InvalidField("address", "address is too long")
+	if err := checkAddress(w.Address); err != nil {
+		return err
 	}
 	if err := checkLatLng("", w.Lat, w.Lng); err != nil {
 		return err
@@ -199,11 +196,11 @@ func (p *Point) Validate() error {
 		// 0 asks for the warehouse whose service area holds the point (servicearea.go).
 		return platform.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
 	}
-	if err := checkText("name", p.Name, 100); err != nil {
+	if err := CheckName("name", p.Name); err != nil {
 		return err
 	}
-	if len(p.Address) > 300 {
-		return platform.InvalidField("address", "address is too long")
+	if err := checkAddress(p.Address); err != nil {
+		return err
 	}
 	if err := checkLatLng("", p.Lat, p.Lng); err != nil {
 		return err

@@ -43,13 +43,20 @@ var (
 
 // ServiceCellsOf expands cells at SearchRes or coarser to their SearchRes
 // children, sorted and without duplicates; field names the request field.
+// A cell given again is not expanded again: a request of one cell repeated
+// costs what the cell costs.
 func ServiceCellsOf(field string, cells []string) ([]CellID, error) {
 	seen := map[CellID]bool{}
+	given := map[CellID]bool{}
 	for _, s := range cells {
 		c, ok := ParseCell(s)
 		if !ok {
 			return nil, platform.InvalidField(field, "%q is not an H3 cell", s)
 		}
+		if given[c] {
+			continue
+		}
+		given[c] = true
 		res := c.Cell().Resolution()
 		if res > SearchRes {
 			return nil, platform.InvalidField(field, "cell %s has resolution %d; service areas use resolution %d or coarser cells", s, res, SearchRes)

@@ -113,7 +113,7 @@ func GetPoint(ctx context.Context, q sqlx.QueryerContext, id int64) (Point, erro
 func ListPoints(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]Point, error) {
 	out := []Point{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+pointCols+` FROM pickup_points
-		WHERE $1 = 0 OR warehouse_id = $1 ORDER BY id`, warehouseID)
+		WHERE $1::bigint = 0 OR warehouse_id = $1 ORDER BY id`, warehouseID)
 	return out, err
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"groupbuy/fulfillment"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
@@ -121,6 +123,8 @@ func buildCity(t *testing.T, a *app, clock platform.Clock, date fulfillment.Date
 }
 
 // publishDay saves the three products (again) and publishes them for date.
+// It publishes as simulate does (PublishTx), not through the API's command,
+// so tests on the real clock may keep their fixed date in the past.
 func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []fulfillment.SaleItem {
 	t.Helper()
 	ctx := context.Background()
@@ -136,7 +140,11 @@ func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, 
 	for i, p := range products {
 		offers = append(offers, fulfillment.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
 	}
-	items, err := a.orders.Publish(ctx, warehouseID, date, offers)
+	var items []fulfillment.SaleItem
+	err = platform.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+		items, err = fulfillment.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,9 +70,12 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 	if err != nil || len(items) > 0 {
 		return err
 	}
-	products, err := fulfillment.ListProducts(ctx, a.db)
-	if err != nil {
-		return err
+	var products []fulfillment.Product
+	for page := (fulfillment.ProductPage{HasMore: true}); page.HasMore; {
+		if page, err = fulfillment.ListProducts(ctx, a.db, page.NextID, 1000); err != nil {
+			return err
+		}
+		products = append(products, page.Products...)
 	}
 	rng := rand.New(rand.NewPCG(uint64(date.Unix()), 2))
 	offers := make([]fulfillment.Offer, 0, len(products))

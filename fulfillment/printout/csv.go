@@ -2,18 +2,24 @@ package printout
 
 import (
 	"bytes"
-	"encoding/csv"
 	"strconv"
+
+	"groupbuy/internal/platform"
 )
 
 // The CSV files carry the same lines as the PDFs, one row per printed line,
-// with stable English headers for the warehouse's own systems.
+// with stable English headers for the warehouse's own systems. Names and
+// addresses come from users: platform's writer keeps formulas in them from
+// running when the file is opened in a spreadsheet.
 
 func writeCSV(header []string, rows [][]string) []byte {
 	var b bytes.Buffer
-	w := csv.NewWriter(&b)
+	w := platform.NewCSVWriter(&b)
 	_ = w.Write(header) // a bytes.Buffer does not fail
-	_ = w.WriteAll(rows)
+	for _, r := range rows {
+		_ = w.Write(r)
+	}
+	_ = w.Flush()
 	return b.Bytes()
 }
 

@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -369,7 +368,7 @@ func ListTokens(ctx context.Context, db sqlx.QueryerContext, f TokenFilter) ([]T
 		limit = 200
 	}
 	const q = `SELECT id, role, name, leader_id, created_at, expires_at, revoked_at FROM api_tokens
-		WHERE id > $1 AND ($2 = '' OR role = $2) AND ($3 = 0 OR leader_id = $3)
+		WHERE id > $1 AND ($2 = '' OR role = $2) AND ($3::bigint = 0 OR leader_id = $3)
 		ORDER BY id LIMIT $4`
 	ts := []TokenInfo{}
 	if err := sqlx.SelectContext(ctx, db, &ts, q, f.AfterID, string(f.Role), f.LeaderID, limit+1); err != nil {
@@ -412,13 +411,13 @@ func (a *Authenticator) listTokens(c *gin.Context) error {
 		}
 	}
 	var err error
-	if f.LeaderID, err = queryPositive(c, "leader_id", math.MaxInt64); err != nil {
+	if f.LeaderID, err = QueryPositive(c, "leader_id", MaxInt8); err != nil {
 		return err
 	}
-	if f.AfterID, err = queryPositive(c, "after_id", math.MaxInt64); err != nil {
+	if f.AfterID, err = QueryPositive(c, "after_id", MaxInt8); err != nil {
 		return err
 	}
-	limit, err := queryPositive(c, "limit", 1000)
+	limit, err := QueryPositive(c, "limit", 1000)
 	if err != nil {
 		return err
 	}
@@ -433,18 +432,4 @@ func (a *Authenticator) listTokens(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// queryPositive reads an optional integer query parameter from 1 to max
-// (0 when absent).
-func queryPositive(c *gin.Context, name string, max int64) (int64, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 || n > max {
-		return 0, InvalidField(name, "%s must be an integer from 1 to %d", name, max)
-	}
-	return n, nil
 }

@@ -60,10 +60,14 @@ func CSVLineError(line int, column, msg string) *Error {
 	return e.With("line", line)
 }
 
-// AtLine re-labels a validation error from a row's fields with the row's line.
+// AtLine re-labels a validation error from a row's fields with the row's
+// line; an error that names its line already (CSVLineError) passes as it is.
 func AtLine(line int, err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Kind == Invalid {
+		if _, labelled := e.Details["line"]; labelled {
+			return err
+		}
 		return CSVLineError(line, e.Field, e.Message)
 	}
 	return err
@@ -148,6 +152,56 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		return n, errCSVTooLarge
 	}
 	return n, err
+}
+
+// CSVWriter writes the CSV files the system hands out: every cell passes
+// CSVCell, so no text from a user runs as a formula in the spreadsheet that
+// opens the file. Every CSV written goes through it; there is no other rule.
+type CSVWriter struct{ w *csv.Writer }
+
+// NewCSVWriter returns a CSVWriter writing to w.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+
+// Write writes one row.
+func (w *CSVWriter) Write(row []string) error {
+	cells := make([]string, len(row))
+	for i, c := range row {
+		cells[i] = CSVCell(c)
+	}
+	return w.w.Write(cells)
+}
+
+// Flush writes any buffered rows and returns the first error of any write.
+func (w *CSVWriter) Flush() error {
+	w.w.Flush()
+	return w.w.Error()
+}
+
+// CSVCell is what a cell holds so a spreadsheet shows it rather than runs
+// it (OWASP's rule against CSV injection): text starting with = + - @, a tab
+// or a carriage return gets a leading apostrophe. A plain decimal number such
+// as -12 or -0.5 is left alone: the spreadsheet reads it as the number it is.
+func CSVCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber(s) {
+		return s
+	}
+	return "'" + s
+}
+
+// plainNumber reports whether s is -digits or -digits.digits.
+func plainNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, dot := strings.Cut(s, ".")
+	return allDigits(whole) && (!dot || allDigits(frac))
+}
+
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func csvParseError(err error) error {

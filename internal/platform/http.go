@@ -465,7 +465,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 	r.Use(func(c *gin.Context) {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
-		if id == "" || len(id) > 64 {
+		if !validRequestID(id) {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
@@ -516,15 +516,6 @@ func QuietAccess(c *gin.Context) {
 	c.Set(quietAccessKey, true)
 }
 
-// PathID parses a positive integer path parameter.
-func PathID(c *gin.Context, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, InvalidField(name, "%s must be a positive integer", name)
-	}
-	return id, nil
-}
-
 // ByID adapts a lookup by the path's positive integer id into a handler that
 // answers 200 with the result, so simple GET handlers are one line.
 func ByID[T any](find func(ctx context.Context, id int64) (T, error)) gin.HandlerFunc {
@@ -540,19 +531,4 @@ func ByID[T any](find func(ctx context.Context, id int64) (T, error)) gin.Handle
 		c.JSON(http.StatusOK, v)
 		return nil
 	})
-}
-
-// Printable reports whether s is a non-blank, valid UTF-8 text of at most
-// max characters without control characters: the rule for names, units and
-// bins that people read on screens and printouts.
-func Printable(s string, max int) bool {
-	if strings.TrimSpace(s) == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

