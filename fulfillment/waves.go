@@ -192,17 +192,17 @@ func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (m
 }
 
 // closeWave closes an open wave inside tx: it waits for the order batches in
-// flight, freezes the totals and records the stage. Before the cutoff it does
+// flight and freezes the totals. Before the cutoff it does
 // nothing unless manual. Closing a closed wave does nothing: the scheduler of
 // every worker process may ask for the same close.
-func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (closed bool, err error) {
+func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (stageResult, error) {
 	var w Wave
-	err = tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
+	err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrWaveNotFound
+		return stageResult{}, ErrWaveNotFound
 	}
 	if err != nil || w.State != WaveOpen || (!manual && now.Before(w.CutoffAt)) {
-		return false, err
+		return stageResult{}, err
 	}
 	const totals = `UPDATE waves w SET state = 'closed', closed_at = $2, updated_at = $2,
 			orders = t.orders, lines = t.lines, units = t.units, amount_fen = t.amount
@@ -212,37 +212,53 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 			WHERE o.warehouse_id = $3 AND o.delivery_date = $4 AND o.status = 'placed') t
 		WHERE w.id = $1`
 	if _, err := tx.ExecContext(ctx, totals, id, now, w.WarehouseID, w.DeliveryDate); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, id, StageClose, now, 1, 1)
+	return movedOn(1, 1), nil
 }
 
-// finishStage records a successful attempt of a stage.
-func finishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, now time.Time, done, total int64) error {
+// stageResult is what one attempt of a stage did: nothing (the wave was not
+// in the state before the stage), or moved the wave on, having done rows of
+// total.
+type stageResult struct {
+	moved       bool
+	done, total int64
+}
+
+// movedOn is the result of an attempt that moved the wave on.
+func movedOn(done, total int64) stageResult { return stageResult{moved: true, done: done, total: total} }
+
+// finishStage records a successful attempt of a stage, begun at began and
+// committing with tx at finished: the last statement before the commit.
+func finishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, began, finished time.Time, r stageResult) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, finished_at, rows_done, rows_total)
-		VALUES ($1, $2, 1, $3, $3, $4, $5)
+		VALUES ($1, $2, 1, $3, $4, $5, $6)
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1,
-			started_at = coalesce(wave_stages.started_at, $3), finished_at = $3, rows_done = $4, rows_total = $5, last_error = ''`,
-		wave, stage, now, done, total)
+			started_at = $3, finished_at = $4, rows_done = $5, rows_total = $6, last_error = ''`,
+		wave, stage, began, finished, r.done, r.total)
 	return err
 }
 
-// failStage records a failed attempt; it runs outside the stage's rolled-back
-// transaction.
-func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, cause error) error {
+// failStage records a failed attempt begun at began; it runs outside the
+// stage's rolled-back transaction. A finished stage keeps its times.
+func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, began time.Time, cause error) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, last_error)
 		VALUES ($1, $2, 1, $3, $4)
-		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4`,
-		wave, stage, now, cause.Error())
+		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4,
+			started_at = CASE WHEN wave_stages.finished_at IS NULL THEN $3 ELSE wave_stages.started_at END`,
+		wave, stage, began, cause.Error())
 	return err
 }
 
-// reportProgress records a running stage's rows done, from outside the
-// stage's transaction so that ops see it while the stage runs.
-func reportProgress(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, done, total int64) error {
+// reportProgress records a running attempt (begun at began) and its rows
+// done, from outside the stage's transaction so that ops see it while the
+// stage runs. A stage that has finished is left alone: its record is final,
+// as the wave never goes back to the state before it.
+func reportProgress(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, began time.Time, done, total int64) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, started_at, rows_done, rows_total)
 		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = coalesce(wave_stages.started_at, $3), rows_done = $4, rows_total = $5`,
-		wave, stage, now, done, total)
+		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = $3, rows_done = $4, rows_total = $5
+		WHERE wave_stages.finished_at IS NULL`,
+		wave, stage, began, done, total)
 	return err
 }
