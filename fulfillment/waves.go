@@ -161,10 +161,20 @@ type waveKey struct {
 }
 
 type waveGate struct {
-	State    WaveState `db:"state"`
-	CutoffAt time.Time `db:"cutoff_at"`
-	WH       int64     `db:"warehouse_id"`
-	Date     Date      `db:"delivery_date"`
+	State    WaveState    `db:"state"`
+	CutoffAt time.Time    `db:"cutoff_at"`
+	ClosedAt sql.NullTime `db:"closed_at"`
+	WH       int64        `db:"warehouse_id"`
+	Date     Date         `db:"delivery_date"`
+}
+
+// closedAt is when ordering in the wave ended: its cutoff, or the earlier
+// time ops closed it.
+func (g waveGate) closedAt() time.Time {
+	if g.ClosedAt.Valid && g.ClosedAt.Time.Before(g.CutoffAt) {
+		return g.ClosedAt.Time
+	}
+	return g.CutoffAt
 }
 
 // lockWavesShared takes a share lock on the waves of the given (warehouse,
@@ -178,7 +188,7 @@ func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (m
 		whs, dates = append(whs, k.warehouse), append(dates, k.date)
 	}
 	var rows []waveGate
-	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at FROM waves w
+	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
 		JOIN unnest($1::bigint[], $2::date[]) AS k(wh, d) ON w.warehouse_id = k.wh AND w.delivery_date = k.d
 		ORDER BY w.id FOR SHARE OF w`
 	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(whs), pq.Array(dates)); err != nil {
