@@ -81,11 +81,39 @@ var (
 const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
 	allocation_policy, receipts_final, dispatched_at, delivered_at, created_at, updated_at`
 
-// RefundSummary totals a wave's refunds.
-type RefundSummary struct {
+// RefundTotals counts refund ledger rows: lines, units and value.
+type RefundTotals struct {
 	Lines     int64 `db:"lines" json:"lines"`
 	Units     int64 `db:"units" json:"units"`
 	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
+
+// RefundSummary totals a wave's refunds, in all and per reason (every
+// reason, zero when it has none): the shortage refund is only what
+// allocation cut.
+type RefundSummary struct {
+	RefundTotals
+	ByReason map[RefundReason]RefundTotals `json:"by_reason"`
+}
+
+// waveRefunds totals a wave's refunds per reason, in one query on the
+// ledger's wave index.
+func waveRefunds(ctx context.Context, q sqlx.QueryerContext, waveID int64) (RefundSummary, error) {
+	var rows []struct {
+		Reason RefundReason `db:"reason"`
+		RefundTotals
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT reason, count(*) AS lines, sum(quantity) AS units, sum(amount_fen) AS amount_fen
+		FROM refunds WHERE wave_id = $1 GROUP BY reason`, waveID)
+	out := RefundSummary{ByReason: make(map[RefundReason]RefundTotals, len(reasonText))}
+	for r := range reasonText {
+		out.ByReason[r] = RefundTotals{}
+	}
+	for _, r := range rows {
+		out.ByReason[r.Reason] = r.RefundTotals
+		out.Lines, out.Units, out.AmountFen = out.Lines+r.Lines, out.Units+r.Units, out.AmountFen+r.AmountFen
+	}
+	return out, err
 }
 
 // openWave creates the wave of (warehouse, date) if it does not exist.
@@ -105,8 +133,7 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 	if err != nil {
 		return w, err
 	}
-	if err := sqlx.GetContext(ctx, q, &w.Refunds, `SELECT count(*) AS lines, coalesce(sum(quantity), 0) AS units,
-		coalesce(sum(amount_fen), 0) AS amount_fen FROM refunds WHERE wave_id = $1`, id); err != nil {
+	if w.Refunds, err = waveRefunds(ctx, q, id); err != nil {
 		return w, err
 	}
 	w.Stages = []WaveStage{}

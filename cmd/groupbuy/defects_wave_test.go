@@ -10,6 +10,54 @@ import (
 	"groupbuy/fulfillment"
 )
 
+// refundTotals is a wave's refunds as the API gives them.
+type refundTotals struct {
+	Lines     int64 `json:"lines"`
+	Units     int64 `json:"units"`
+	AmountFen int64 `json:"amount_fen"`
+}
+
+// TestWaveRefundsByReason: the wave's refunds are totalled per reason, so
+// the shortage refund is only what allocation cut.
+func TestWaveRefundsByReason(t *testing.T) {
+	m := newLastMileCity(t)
+	c := m.testCity
+	if r := c.do("POST", m.path+"/dispatch", c.staffToken("warehouse"), nil); r.Status != http.StatusOK {
+		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
+	}
+	egg, dumpling := c.item("EGG"), c.item("DUMPLING")
+	d0 := m.deliveryOf(0)
+	receipt := map[string]any{"lines": []map[string]any{
+		{"sale_item_id": egg.ID, "missing": 1},
+		{"sale_item_id": dumpling.ID, "damaged": 1, "received": 5},
+	}}
+	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], receipt); r.Status != http.StatusOK {
+		t.Fatalf("receipt: %d %s", r.Status, r.Body)
+	}
+	var wave struct {
+		Refunds struct {
+			refundTotals
+			ByReason map[string]refundTotals `json:"by_reason"`
+		}
+	}
+	r := c.do("GET", m.path, c.admin, nil)
+	r.json(t, &wave)
+	got := wave.Refunds
+	// Eggs arrived 2 short (allocation cut one line by 2); leader 0 found 1
+	// egg missing and 1 dumpling damaged.
+	want := map[string]refundTotals{
+		"shortage": {1, 2, 2 * 1890}, "missing": {1, 1, 1890}, "damaged": {1, 1, 1590}, "returned": {}, "after_sale": {},
+	}
+	if got.Units != 4 || got.AmountFen != 3*1890+1590 || len(got.ByReason) != len(want) {
+		t.Fatalf("refunds %s", r.Body)
+	}
+	for reason, w := range want {
+		if g, ok := got.ByReason[reason]; !ok || g != w {
+			t.Errorf("refunds of reason %s: %+v, want %+v", reason, g, w)
+		}
+	}
+}
+
 // TestManualCloseNamesTheCloseTime: after ops close a wave early, refused
 // orders and cancellations name the time it was closed, not the cutoff it
 // never reached.
