@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -53,6 +54,9 @@ type Wave struct {
 	AllocationPolicy Policy        `db:"allocation_policy" json:"allocation_policy"`
 	ReceiptsFinal    bool          `db:"receipts_final" json:"receipts_final"`
 	Refunds          RefundSummary `db:"-" json:"refunds"`
+	// WaitingFor says what the wave waits for when its next stage needs
+	// someone else's part first; absent when the night can go on.
+	WaitingFor *WaveWait `db:"-" json:"waiting_for,omitempty"`
 	// The last mile: the first truck out, and the last stop reached.
 	DispatchedAt *time.Time  `db:"dispatched_at" json:"dispatched_at,omitempty"`
 	DeliveredAt  *time.Time  `db:"delivered_at" json:"delivered_at,omitempty"`
@@ -70,6 +74,22 @@ type WaveStage struct {
 	RowsDone   int64      `db:"rows_done" json:"rows_done"`
 	RowsTotal  int64      `db:"rows_total" json:"rows_total"`
 	LastError  string     `db:"last_error" json:"last_error,omitempty"`
+}
+
+// WaveWait is what a wave waits for before its next stage can run.
+type WaveWait struct {
+	What    string `json:"what"` // "receipts"
+	Message string `json:"message"`
+}
+
+// waitingFor says what w waits for: a closed wave cannot be allocated until
+// the warehouse has declared its receipts final (RecordReceipts).
+func (w *Wave) waitingFor() *WaveWait {
+	if w.State == WaveClosed && !w.ReceiptsFinal {
+		return &WaveWait{What: "receipts", Message: fmt.Sprintf("waiting for the final receipts: record what arrived with "+
+			"PUT /api/v1/ops/waves/%d/receipts and \"final\": true; allocation starts then", w.ID)}
+	}
+	return nil
 }
 
 // Errors of waves.
@@ -133,6 +153,7 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 	if err != nil {
 		return w, err
 	}
+	w.WaitingFor = w.waitingFor()
 	if w.Refunds, err = waveRefunds(ctx, q, id); err != nil {
 		return w, err
 	}

@@ -58,6 +58,49 @@ func TestWaveRefundsByReason(t *testing.T) {
 	}
 }
 
+// waitingFor is what a wave says it waits for.
+type waitingFor struct {
+	What    string `json:"what"`
+	Message string `json:"message"`
+}
+
+// TestClosedWaveSaysWhatItWaitsFor: a closed wave without final receipts
+// says it waits for them, and stops saying so once they are final.
+func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
+	c := newTestCity(t, 1)
+	egg := c.item("EGG")
+	path := c.wavePath()
+	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345670", "张三", egg.ID, 2), "Idempotency-Key", "w"); r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	type wave struct {
+		State      fulfillment.WaveState `json:"state"`
+		WaitingFor *waitingFor           `json:"waiting_for"`
+	}
+	var w wave
+	c.do("GET", path, c.admin, nil).json(t, &w)
+	if w.State != fulfillment.WaveOpen || w.WaitingFor != nil {
+		t.Fatalf("an open wave: %+v", w)
+	}
+	r := c.do("POST", path+"/close", c.admin, nil)
+	r.json(t, &w)
+	if w.State != fulfillment.WaveClosed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
+		!strings.Contains(w.WaitingFor.Message, "receipts") || !strings.Contains(w.WaitingFor.Message, path+"/receipts") {
+		t.Fatalf("a closed wave without final receipts: %s", r.Body)
+	}
+	var list struct{ Waves []wave }
+	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(t, &list)
+	if len(list.Waves) != 1 || list.Waves[0].WaitingFor == nil || list.Waves[0].WaitingFor.What != "receipts" {
+		t.Fatalf("the wave list: %+v", list.Waves)
+	}
+	r = c.do("PUT", path+"/receipts", c.staffToken("warehouse"), map[string]any{"final": true, "items": []any{}})
+	w = wave{}
+	r.json(t, &w)
+	if r.Status != http.StatusOK || w.WaitingFor != nil {
+		t.Fatalf("final receipts: %d %s", r.Status, r.Body)
+	}
+}
+
 // TestManualCloseNamesTheCloseTime: after ops close a wave early, refused
 // orders and cancellations name the time it was closed, not the cutoff it
 // never reached.
