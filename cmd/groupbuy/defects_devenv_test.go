@@ -167,3 +167,45 @@ func TestDevEnvIsSourcedAndOwned(t *testing.T) {
 		t.Fatalf("dev.env names the admin token GROUPBUY_OPS_TOKEN:\n%s", b)
 	}
 }
+
+// TestDevInPrivateDirectory runs `groupbuy dev` with its private
+// PostgreSQL in a data directory inside a 0700 directory, as a clone under
+// /root or a mktemp -d is (the tests run as root: the server's user cannot
+// reach it). It starts, and a restart finds the same data.
+func TestDevInPrivateDirectory(t *testing.T) {
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(private, "checkout", ".groupbuy")
+	t.Cleanup(func() {
+		// The cluster may live outside the data directory, linked from it.
+		if target, err := filepath.EvalSymlinks(filepath.Join(dataDir, "pg")); err == nil && !strings.HasPrefix(target, private) {
+			_ = os.RemoveAll(target)
+		}
+	})
+	env := map[string]string{
+		"REDIS_URL":         platformtest.Redis(t),
+		"GROUPBUY_DATA_DIR": dataDir,
+		"GROUPBUY_ADDR":     "127.0.0.1:0",
+	}
+	first := startDev(t, env, 120*time.Second)
+	vals := parseEnv(first.stdout.String())
+	client := &http.Client{Timeout: 10 * time.Second}
+	r := doHTTP(t, client, "GET", first.api+"/api/v1/ops/pickup-points", vals["GROUPBUY_ADMIN_TOKEN"], nil)
+	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 200 {
+		t.Fatalf("the demo city: %d %.300s", r.Status, r.Body)
+	}
+	first.stop()
+
+	again := startDev(t, env, 120*time.Second)
+	vals2 := parseEnv(again.stdout.String())
+	if vals2["GROUPBUY_ADMIN_TOKEN"] != vals["GROUPBUY_ADMIN_TOKEN"] || vals2["DATABASE_URL"] == "" {
+		t.Fatalf("a restart lost the data: %v, then %v", vals, vals2)
+	}
+	r = doHTTP(t, client, "GET", again.api+"/api/v1/ops/pickup-points", vals2["GROUPBUY_ADMIN_TOKEN"], nil)
+	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 200 {
+		t.Fatalf("after a restart: %d %.300s", r.Status, r.Body)
+	}
+	again.stop()
+}
