@@ -134,7 +134,7 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 
 // stageFunc runs one stage of a wave inside tx and reports whether it moved
 // the wave on; a wave in any other state than the stage expects is left alone.
-// A stage that acts reports its progress from the start of its work.
+// A stage with long work reports its progress (outside tx) from its start.
 type stageFunc func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error)
 
 // stages lists the stage functions and what follows each.
