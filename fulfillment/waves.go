@@ -284,7 +284,9 @@ type stageResult struct {
 }
 
 // movedOn is the result of an attempt that moved the wave on.
-func movedOn(done, total int64) stageResult { return stageResult{moved: true, done: done, total: total} }
+func movedOn(done, total int64) stageResult {
+	return stageResult{moved: true, done: done, total: total}
+}
 
 // finishStage records a successful attempt of a stage, begun at began and
 // committing with tx at finished: the last statement before the commit.
