@@ -133,21 +133,22 @@ func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]i
 // receipts are final gets its cuts, refunds and notices, and becomes
 // allocated. It reports whether it allocated; any other state is left alone,
 // so a duplicate or late task changes nothing.
-func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error) {
+func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
 	var w Wave
 	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if w.State != WaveClosed || !w.ReceiptsFinal {
-		return false, nil
+		return stageResult{}, nil
 	}
+	progress(0, 4)
 	var short []struct {
 		ID       int64 `db:"id"`
 		Received int64 `db:"received"`
 	}
 	if err := tx.SelectContext(ctx, &short, `SELECT si.id, r.received FROM wave_receipts r JOIN sale_items si ON si.id = r.sale_item_id
 		WHERE r.wave_id = $1 AND r.received < si.sold ORDER BY si.id`, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	ids := make([]int64, len(short))
 	for i, s := range short {
@@ -161,7 +162,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 			JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 			WHERE ol.sale_item_id = ANY($1) AND o.status = 'placed' ORDER BY ol.sale_item_id, o.created_at, o.id`
 		if err := tx.SelectContext(ctx, &lines, q, pq.Array(ids)); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 	}
 	progress(1, 4)
@@ -194,11 +195,11 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 		if _, err := tx.ExecContext(ctx, `INSERT INTO line_cuts (order_line_id, wave_id, cut)
 			SELECT l, $3, c FROM unnest($1::bigint[], $2::int[]) AS t(l, c) ON CONFLICT (order_line_id) DO NOTHING`,
 			pq.Array(cutIDs), pq.Array(cutQty), waveID); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 	}
 	if err := refunds.insert(ctx, tx, waveID, now); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	progress(3, 4)
 	notices := make([]pickup.Notice, 0, len(residents))
@@ -206,12 +207,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 		notices = append(notices, refundNotice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
 	}
 	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'allocated', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, waveID, StageAllocate, now, int64(len(lines)), int64(len(lines)))
+	return movedOn(int64(len(lines)), int64(len(lines))), nil
 }
 
 // recordReceipts stores what the warehouse received for a wave, before it is

@@ -237,6 +237,7 @@ type lockedItem struct {
 	// The item's wave, share-locked by the same query.
 	WaveState sql.NullString `db:"wave_state"`
 	CutoffAt  sql.NullTime   `db:"cutoff_at"`
+	ClosedAt  sql.NullTime   `db:"closed_at"`
 }
 
 type orderKey struct {
@@ -323,10 +324,10 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 	itemQ := `WITH it AS (SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
 			FROM sale_items si JOIN products p ON p.id = si.product_id
 			WHERE si.id = ANY($1) ORDER BY si.id` + lock + `),
-		wv AS (SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at FROM waves w
+		wv AS (SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
 			WHERE (w.warehouse_id, w.delivery_date) IN (SELECT warehouse_id, delivery_date FROM it)
 			ORDER BY w.id FOR SHARE)
-		SELECT it.*, wv.state AS wave_state, wv.cutoff_at FROM it
+		SELECT it.*, wv.state AS wave_state, wv.cutoff_at, wv.closed_at FROM it
 		LEFT JOIN wv ON wv.warehouse_id = it.warehouse_id AND wv.delivery_date = it.delivery_date ORDER BY it.id`
 	if err := sqlx.SelectContext(ctx, tx, &lockedRows, itemQ, pq.Array(ids)); err != nil {
 		return nil, err
@@ -453,7 +454,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 		if i == 0 {
 			date = it.DeliveryDate
-			gate = waveGate{State: WaveState(it.WaveState.String), CutoffAt: it.CutoffAt.Time}
+			gate = waveGate{State: WaveState(it.WaveState.String), CutoffAt: it.CutoffAt.Time, ClosedAt: it.ClosedAt}
 		} else if !it.DeliveryDate.Equal(date.Time) {
 			return ErrMixedDeliveryDates
 		}
@@ -482,7 +483,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 }
 
 // gateOpen says whether orders for the wave may still change: before its
-// cutoff and not closed early by ops.
+// cutoff and not closed early by ops. A refusal names when ordering ended.
 func gateOpen(g waveGate, w pickup.Warehouse, date Date, now time.Time) error {
 	if g.State == "" { // no wave: nothing was ever published for the date
 		return ErrUnknownSaleItem
@@ -492,9 +493,10 @@ func gateOpen(g waveGate, w pickup.Warehouse, date Date, now time.Time) error {
 		if err != nil {
 			loc = time.UTC
 		}
+		closed := g.closedAt()
 		return platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
-			"ordering for %s closed at %s", date, g.CutoffAt.In(loc).Format("2006-01-02 15:04 MST")).
-			With("cutoff", g.CutoffAt)
+			"ordering for %s closed at %s", date, closed.In(loc).Format("2006-01-02 15:04 MST")).
+			With("cutoff", closed)
 	}
 	return nil
 }

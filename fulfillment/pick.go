@@ -14,13 +14,13 @@ const StagePick Stage = "pick"
 // (SKU × pickup point), the total pick list (SKU per zone, bin order) and
 // bags (pickup point × zone with units, weight and volume). Quantities are
 // what allocation left: ordered minus cut. Any other state is left alone.
-func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error) {
+func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
 	var w Wave
 	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if w.State != WaveAllocated {
-		return false, nil
+		return stageResult{}, nil
 	}
 	type step struct {
 		q    string
@@ -53,20 +53,21 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 		 GROUP BY s.pickup_point_id, s.zone
 		 ORDER BY s.pickup_point_id, s.zone`, one},
 	}
+	progress(0, int64(len(steps)))
 	for i, st := range steps {
 		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 		progress(int64(i+1), int64(len(steps)))
 	}
 	var rows int64
 	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM sort_lines WHERE wave_id = $1`, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'picked', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, waveID, StagePick, now, rows, rows)
+	return movedOn(rows, rows), nil
 }
 
 // PickLine is one line of the total pick list.

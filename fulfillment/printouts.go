@@ -320,11 +320,11 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 // withPrintouts runs a stage, then renders its printouts in the same
 // transaction when it moved the wave on.
 func (w *Waves) withPrintouts(stage Stage, run stageFunc) stageFunc {
-	return func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (bool, error) {
-		done, err := run(ctx, tx, id, now, progress)
-		if err != nil || !done {
-			return done, err
+	return func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+		res, err := run(ctx, tx, id, now, progress)
+		if err != nil || !res.moved {
+			return res, err
 		}
-		return true, w.renderStage(ctx, tx, id, stage, now)
+		return res, w.renderStage(ctx, tx, id, stage, now)
 	}
 }

@@ -151,14 +151,19 @@ type stopDemand struct {
 }
 
 // planRoutes solves the routes of a picked wave, outside any transaction
-// (the solver runs for its whole time budget). It returns nil when the wave
-// is not picked.
-func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error) {
+// (the solver runs for its whole time budget), in attempt try. It returns
+// nil when the wave is not picked. While it runs, the stage's progress is
+// the seconds of the solver's budget used, of the budget.
+func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*routePlan, error) {
 	start := time.Now()
 	wave, err := GetWave(ctx, w.db, waveID)
 	if err != nil || wave.State != WavePicked {
 		return nil, err
 	}
+	// Solver time: the budget less a twentieth kept for reading and writing
+	// the plan; the sectors take four fifths of it, a second pass the rest.
+	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
+	defer w.tickProgress(ctx, waveID, try, start, solverEnd)()
 	wh, err := pickup.GetWarehouse(ctx, w.db, wave.WarehouseID)
 	if err != nil {
 		return nil, err
@@ -213,9 +218,6 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 	for _, d := range demand {
 		byPoint[d.PointID] = d
 	}
-	// Solver time: the budget less a twentieth kept for reading and writing
-	// the plan; the sectors take four fifths of it, a second pass the rest.
-	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
 	firstEnd := start.Add(time.Until(solverEnd) * 4 / 5)
 	parts := sectors(p, maxSectorStops, w.deliveryAreas(p, wh, fleet))
 	remaining := len(p.Stops)
@@ -232,9 +234,6 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 		}
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
 		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
-		if err := reportProgress(ctx, w.db, waveID, StageRoute, w.clock.Now(), int64(plan.planned()), int64(plan.stops)); err != nil {
-			w.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", StageRoute, "err", err)
-		}
 	}
 	// Stops a sector had no vehicle left for get one more chance with the
 	// vehicles other sectors did not use.
@@ -257,6 +256,34 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64) (*routePlan, error
 		plan.add(&rest, sol, fleetByCode, byPoint, at, used)
 	}
 	return plan, nil
+}
+
+// tickProgress reports the route stage's attempt at as started now, then
+// every second the whole seconds since start of the solver's time up to end,
+// until the returned stop is called. (A progress callback from the solver
+// itself would say more.)
+func (w *Waves) tickProgress(ctx context.Context, waveID int64, at attempt, start, end time.Time) (stop func()) {
+	progress := w.progressOf(ctx, waveID, StageRoute, at)
+	total := int64(math.Ceil(end.Sub(start).Seconds()))
+	progress(0, total)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				progress(min(int64(time.Since(start)/time.Second), total), total)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // deliveryAreas groups the wave's stops into the pickup network's H3
@@ -482,22 +509,14 @@ func byID(stops []routing.Stop) map[int64]routing.Stop {
 	return m
 }
 
-func (plan *routePlan) planned() int {
-	n := len(plan.unserved)
-	for _, r := range plan.routes {
-		n += len(r.stops)
-	}
-	return n
-}
-
 // writeRoutes stores a solved plan inside tx if the wave is still picked.
-func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan, now time.Time) (bool, error) {
+func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan, now time.Time) (stageResult, error) {
 	var state WaveState
 	if err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if state != WavePicked || plan == nil {
-		return false, nil
+		return stageResult{}, nil
 	}
 	for _, q := range []string{
 		`DELETE FROM route_stops WHERE route_id IN (SELECT id FROM routes WHERE wave_id = $1)`,
@@ -505,7 +524,7 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 		`DELETE FROM unserved_stops WHERE wave_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, waveID); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 	}
 	served := 0
@@ -515,20 +534,20 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 				distance_m, departure_at, return_at, cost_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			waveID, i+1, fmt.Sprintf("R%02d", i+1), r.vehicleTypeID, len(r.stops), r.weightG, r.volumeML, r.distance,
 			r.departure, r.ret, r.costFen); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 		st, err := tx.PrepareContext(ctx, `COPY route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at,
 			weight_g, volume_ml, bags) FROM STDIN`)
 		if err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 		for seq, s := range r.stops {
 			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags); err != nil {
-				return false, err
+				return stageResult{}, err
 			}
 		}
 		if _, err := st.ExecContext(ctx); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 		st.Close()
 		served += len(r.stops)
@@ -536,29 +555,29 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 	for _, u := range plan.unserved {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO unserved_stops (wave_id, pickup_point_id, reason) VALUES ($1, $2, $3)`,
 			waveID, u.pointID, u.reason); err != nil {
-			return false, err
+			return stageResult{}, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'routed', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, waveID, StageRoute, now, int64(served), int64(plan.stops))
+	return movedOn(int64(served), int64(plan.stops)), nil
 }
 
 // readyWave marks a routed wave ready for dispatch, with one delivery per
 // pickup point for the leaders to receive.
-func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (bool, error) {
+func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'ready', updated_at = $2 WHERE id = $1 AND state = 'routed'`, waveID, now)
 	if err != nil {
-		return false, err
+		return stageResult{}, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
+		return stageResult{}, nil
 	}
 	if err := makeDeliveries(ctx, tx, waveID); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, waveID, StageReady, now, 1, 1)
+	return movedOn(1, 1), nil
 }
 
 // RouteStop is one stop of a planned route.

@@ -134,7 +134,8 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 
 // stageFunc runs one stage of a wave inside tx and reports whether it moved
 // the wave on; a wave in any other state than the stage expects is left alone.
-type stageFunc func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (bool, error)
+// A stage with long work reports its progress (outside tx) from its start.
+type stageFunc func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error)
 
 // stages lists the stage functions and what follows each.
 func (w *Waves) stages() map[Stage]struct {
@@ -145,7 +146,7 @@ func (w *Waves) stages() map[Stage]struct {
 		run  stageFunc
 		next Stage
 	}{
-		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 			return closeWave(ctx, tx, id, now, false)
 		}, StageAllocate},
 		StageAllocate: {allocateWave, StagePick},
@@ -172,7 +173,7 @@ func (w *Waves) handleStage(stage Stage) asynq.HandlerFunc {
 // gives the same result: each stage acts only on a wave in the state before
 // it, and a stage that committed has its successor in the outbox.
 func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, error) {
-	start := time.Now()
+	at := w.begin()
 	st, ok := w.stages()[stage]
 	if !ok {
 		return false, platform.InvalidField("stage", "unknown stage %q", stage)
@@ -180,54 +181,61 @@ func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, 
 	if stage == StageRoute {
 		// The solver runs for its whole budget; no transaction stays open
 		// meanwhile. The write re-checks the wave's state under its lock.
-		plan, err := w.planRoutes(ctx, waveID)
+		plan, err := w.planRoutes(ctx, waveID, at)
 		if err != nil {
-			w.recordFailure(ctx, waveID, stage, err)
+			w.recordFailure(ctx, waveID, stage, at, err)
 			return false, err
 		}
-		st.run = func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+		st.run = func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 			return writeRoutes(ctx, tx, id, plan, now)
 		}
 	}
-	return w.runStage(ctx, stage, waveID, st.run, st.next, start)
+	return w.runStage(ctx, stage, waveID, st.run, st.next, at)
 }
 
-// runStage runs a stage begun at start (the route stage's solver ran before).
-func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage, start time.Time) (bool, error) {
-	progress := func(done, total int64) {
-		if err := reportProgress(ctx, w.db, waveID, stage, w.clock.Now(), done, total); err != nil {
+// attempt is one run of a stage: when it began on the clock the wave's
+// times are kept in, and on the wall clock its duration metric is taken from.
+type attempt struct {
+	began time.Time
+	wall  time.Time
+}
+
+func (w *Waves) begin() attempt { return attempt{began: w.clock.Now(), wall: time.Now()} }
+
+// progressOf reports an attempt's progress from outside its transaction.
+func (w *Waves) progressOf(ctx context.Context, waveID int64, stage Stage, at attempt) func(done, total int64) {
+	return func(done, total int64) {
+		if err := reportProgress(ctx, w.db, waveID, stage, at.began, done, total); err != nil {
 			w.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", stage, "err", err)
 		}
 	}
+}
+
+// runStage runs an attempt of a stage (the route stage's solver ran before,
+// in the same attempt) and records it as the transaction's last statement:
+// started_at is when the attempt began, finished_at when it commits.
+func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage, at attempt) (bool, error) {
+	progress := w.progressOf(ctx, waveID, stage, at)
 	var done bool
 	var job int64
 	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		var err error
 		job = 0
-		done, err = run(ctx, tx, waveID, w.clock.Now(), progress)
-		if err != nil || !done || next == "" {
+		res, err := run(ctx, tx, waveID, w.clock.Now(), progress)
+		if done = res.moved; err != nil || !done {
 			return err
 		}
-		if stage == StageClose {
-			// Allocation waits for the final receipts, which usually come
-			// after the cutoff and then enqueue it (RecordReceipts). Queued
-			// now, it would do nothing, and its task, retained under the
-			// same ID, would swallow the one the receipts ask for.
-			var final bool
-			if err := tx.GetContext(ctx, &final, `SELECT receipts_final FROM waves WHERE id = $1`, waveID); err != nil || !final {
-				return err
-			}
+		if job, err = w.addNext(ctx, tx, stage, next, waveID); err != nil {
+			return err
 		}
-		// The next stage starts only once this one has committed.
-		job, err = w.addStage(ctx, tx, next, waveID, "")
-		return err
+		// Last, so that finished_at is as near the commit as it can be.
+		return finishStage(ctx, tx, waveID, stage, at.began, w.clock.Now(), res)
 	})
 	if err != nil {
-		w.recordFailure(ctx, waveID, stage, err)
+		w.recordFailure(ctx, waveID, stage, at, err)
 		return false, err
 	}
 	if done {
-		took := time.Since(start)
+		took := time.Since(at.wall)
 		w.opt.Metrics.StageDone(string(stage), took)
 		w.log.InfoContext(ctx, "wave stage done", "wave", waveID, "stage", stage, "ms", took.Milliseconds())
 		if job != 0 {
@@ -237,13 +245,33 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 	return done, nil
 }
 
+// addNext writes the stage after stage into the job outbox inside tx, to be
+// enqueued once tx commits; 0 when there is none to add yet.
+func (w *Waves) addNext(ctx context.Context, tx *sqlx.Tx, stage, next Stage, waveID int64) (int64, error) {
+	if next == "" {
+		return 0, nil
+	}
+	if stage == StageClose {
+		// Allocation waits for the final receipts, which usually come
+		// after the cutoff and then enqueue it (RecordReceipts). Queued
+		// now, it would do nothing, and its task, retained under the
+		// same ID, would swallow the one the receipts ask for.
+		var final bool
+		if err := tx.GetContext(ctx, &final, `SELECT receipts_final FROM waves WHERE id = $1`, waveID); err != nil || !final {
+			return 0, err
+		}
+	}
+	// The next stage starts only once this one has committed.
+	return w.addStage(ctx, tx, next, waveID, "")
+}
+
 // recordFailure notes a failed attempt on the stage, for ops to see.
-func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, cause error) {
+func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, at attempt, cause error) {
 	if errors.Is(cause, ErrWaveNotFound) {
 		return // nothing to record it on
 	}
 	// Recorded even when ctx ended (that may be the failure).
-	if err := failStage(context.WithoutCancel(ctx), w.db, waveID, stage, w.clock.Now(), cause); err != nil {
+	if err := failStage(context.WithoutCancel(ctx), w.db, waveID, stage, at.began, cause); err != nil {
 		w.log.ErrorContext(ctx, "record stage failure", "wave", waveID, "stage", stage, "err", err)
 	}
 }
@@ -252,9 +280,9 @@ func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, ca
 // (ops closing early). It reports whether this call closed it; closing a
 // closed wave is a no-op.
 func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, error) {
-	return w.runStage(ctx, StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (bool, error) {
+	return w.runStage(ctx, StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 		return closeWave(ctx, tx, id, now, manual)
-	}, StageAllocate, time.Now())
+	}, StageAllocate, w.begin())
 }
 
 // RecordReceipts stores what the warehouse received for a wave (before it is

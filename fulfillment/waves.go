@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -53,6 +54,9 @@ type Wave struct {
 	AllocationPolicy Policy        `db:"allocation_policy" json:"allocation_policy"`
 	ReceiptsFinal    bool          `db:"receipts_final" json:"receipts_final"`
 	Refunds          RefundSummary `db:"-" json:"refunds"`
+	// WaitingFor says what the wave waits for when its next stage needs
+	// someone else's part first; absent when the night can go on.
+	WaitingFor *WaveWait `db:"-" json:"waiting_for,omitempty"`
 	// The last mile: the first truck out, and the last stop reached.
 	DispatchedAt *time.Time  `db:"dispatched_at" json:"dispatched_at,omitempty"`
 	DeliveredAt  *time.Time  `db:"delivered_at" json:"delivered_at,omitempty"`
@@ -72,6 +76,22 @@ type WaveStage struct {
 	LastError  string     `db:"last_error" json:"last_error,omitempty"`
 }
 
+// WaveWait is what a wave waits for before its next stage can run.
+type WaveWait struct {
+	What    string `json:"what"` // "receipts"
+	Message string `json:"message"`
+}
+
+// waitingFor says what w waits for: a closed wave cannot be allocated until
+// the warehouse has declared its receipts final (RecordReceipts).
+func (w *Wave) waitingFor() *WaveWait {
+	if w.State == WaveClosed && !w.ReceiptsFinal {
+		return &WaveWait{What: "receipts", Message: fmt.Sprintf("waiting for the final receipts: record what arrived with "+
+			"PUT /api/v1/ops/waves/%d/receipts and \"final\": true; allocation starts then", w.ID)}
+	}
+	return nil
+}
+
 // Errors of waves.
 var (
 	ErrWaveNotFound = platform.Errorf(platform.NotFound, "wave_not_found", "wave not found")
@@ -81,11 +101,39 @@ var (
 const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
 	allocation_policy, receipts_final, dispatched_at, delivered_at, created_at, updated_at`
 
-// RefundSummary totals a wave's refunds.
-type RefundSummary struct {
+// RefundTotals counts refund ledger rows: lines, units and value.
+type RefundTotals struct {
 	Lines     int64 `db:"lines" json:"lines"`
 	Units     int64 `db:"units" json:"units"`
 	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
+
+// RefundSummary totals a wave's refunds, in all and per reason (every
+// reason, zero when it has none): the shortage refund is only what
+// allocation cut.
+type RefundSummary struct {
+	RefundTotals
+	ByReason map[RefundReason]RefundTotals `json:"by_reason"`
+}
+
+// waveRefunds totals a wave's refunds per reason, in one query on the
+// ledger's wave index.
+func waveRefunds(ctx context.Context, q sqlx.QueryerContext, waveID int64) (RefundSummary, error) {
+	var rows []struct {
+		Reason RefundReason `db:"reason"`
+		RefundTotals
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT reason, count(*) AS lines, sum(quantity) AS units, sum(amount_fen) AS amount_fen
+		FROM refunds WHERE wave_id = $1 GROUP BY reason`, waveID)
+	out := RefundSummary{ByReason: make(map[RefundReason]RefundTotals, len(reasonText))}
+	for r := range reasonText {
+		out.ByReason[r] = RefundTotals{}
+	}
+	for _, r := range rows {
+		out.ByReason[r.Reason] = r.RefundTotals
+		out.Lines, out.Units, out.AmountFen = out.Lines+r.Lines, out.Units+r.Units, out.AmountFen+r.AmountFen
+	}
+	return out, err
 }
 
 // openWave creates the wave of (warehouse, date) if it does not exist.
@@ -105,8 +153,8 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 	if err != nil {
 		return w, err
 	}
-	if err := sqlx.GetContext(ctx, q, &w.Refunds, `SELECT count(*) AS lines, coalesce(sum(quantity), 0) AS units,
-		coalesce(sum(amount_fen), 0) AS amount_fen FROM refunds WHERE wave_id = $1`, id); err != nil {
+	w.WaitingFor = w.waitingFor()
+	if w.Refunds, err = waveRefunds(ctx, q, id); err != nil {
 		return w, err
 	}
 	w.Stages = []WaveStage{}
@@ -161,10 +209,20 @@ type waveKey struct {
 }
 
 type waveGate struct {
-	State    WaveState `db:"state"`
-	CutoffAt time.Time `db:"cutoff_at"`
-	WH       int64     `db:"warehouse_id"`
-	Date     Date      `db:"delivery_date"`
+	State    WaveState    `db:"state"`
+	CutoffAt time.Time    `db:"cutoff_at"`
+	ClosedAt sql.NullTime `db:"closed_at"`
+	WH       int64        `db:"warehouse_id"`
+	Date     Date         `db:"delivery_date"`
+}
+
+// closedAt is when ordering in the wave ended: its cutoff, or the earlier
+// time ops closed it.
+func (g waveGate) closedAt() time.Time {
+	if g.ClosedAt.Valid && g.ClosedAt.Time.Before(g.CutoffAt) {
+		return g.ClosedAt.Time
+	}
+	return g.CutoffAt
 }
 
 // lockWavesShared takes a share lock on the waves of the given (warehouse,
@@ -178,7 +236,7 @@ func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (m
 		whs, dates = append(whs, k.warehouse), append(dates, k.date)
 	}
 	var rows []waveGate
-	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at FROM waves w
+	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
 		JOIN unnest($1::bigint[], $2::date[]) AS k(wh, d) ON w.warehouse_id = k.wh AND w.delivery_date = k.d
 		ORDER BY w.id FOR SHARE OF w`
 	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(whs), pq.Array(dates)); err != nil {
@@ -192,17 +250,17 @@ func lockWavesShared(ctx context.Context, tx *sqlx.Tx, keys map[waveKey]bool) (m
 }
 
 // closeWave closes an open wave inside tx: it waits for the order batches in
-// flight, freezes the totals and records the stage. Before the cutoff it does
+// flight and freezes the totals. Before the cutoff it does
 // nothing unless manual. Closing a closed wave does nothing: the scheduler of
 // every worker process may ask for the same close.
-func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (closed bool, err error) {
+func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (stageResult, error) {
 	var w Wave
-	err = tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
+	err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, ErrWaveNotFound
+		return stageResult{}, ErrWaveNotFound
 	}
 	if err != nil || w.State != WaveOpen || (!manual && now.Before(w.CutoffAt)) {
-		return false, err
+		return stageResult{}, err
 	}
 	const totals = `UPDATE waves w SET state = 'closed', closed_at = $2, updated_at = $2,
 			orders = t.orders, lines = t.lines, units = t.units, amount_fen = t.amount
@@ -212,37 +270,55 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 			WHERE o.warehouse_id = $3 AND o.delivery_date = $4 AND o.status = 'placed') t
 		WHERE w.id = $1`
 	if _, err := tx.ExecContext(ctx, totals, id, now, w.WarehouseID, w.DeliveryDate); err != nil {
-		return false, err
+		return stageResult{}, err
 	}
-	return true, finishStage(ctx, tx, id, StageClose, now, 1, 1)
+	return movedOn(1, 1), nil
 }
 
-// finishStage records a successful attempt of a stage.
-func finishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, now time.Time, done, total int64) error {
+// stageResult is what one attempt of a stage did: nothing (the wave was not
+// in the state before the stage), or moved the wave on, having done rows of
+// total.
+type stageResult struct {
+	moved       bool
+	done, total int64
+}
+
+// movedOn is the result of an attempt that moved the wave on.
+func movedOn(done, total int64) stageResult {
+	return stageResult{moved: true, done: done, total: total}
+}
+
+// finishStage records a successful attempt of a stage, begun at began and
+// committing with tx at finished: the last statement before the commit.
+func finishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, began, finished time.Time, r stageResult) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, finished_at, rows_done, rows_total)
-		VALUES ($1, $2, 1, $3, $3, $4, $5)
+		VALUES ($1, $2, 1, $3, $4, $5, $6)
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1,
-			started_at = coalesce(wave_stages.started_at, $3), finished_at = $3, rows_done = $4, rows_total = $5, last_error = ''`,
-		wave, stage, now, done, total)
+			started_at = $3, finished_at = $4, rows_done = $5, rows_total = $6, last_error = ''`,
+		wave, stage, began, finished, r.done, r.total)
 	return err
 }
 
-// failStage records a failed attempt; it runs outside the stage's rolled-back
-// transaction.
-func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, cause error) error {
+// failStage records a failed attempt begun at began; it runs outside the
+// stage's rolled-back transaction. A finished stage keeps its times.
+func failStage(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, began time.Time, cause error) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, attempts, started_at, last_error)
 		VALUES ($1, $2, 1, $3, $4)
-		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4`,
-		wave, stage, now, cause.Error())
+		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4,
+			started_at = CASE WHEN wave_stages.finished_at IS NULL THEN $3 ELSE wave_stages.started_at END`,
+		wave, stage, began, cause.Error())
 	return err
 }
 
-// reportProgress records a running stage's rows done, from outside the
-// stage's transaction so that ops see it while the stage runs.
-func reportProgress(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, now time.Time, done, total int64) error {
+// reportProgress records a running attempt (begun at began) and its rows
+// done, from outside the stage's transaction so that ops see it while the
+// stage runs. A stage that has finished is left alone: its record is final,
+// as the wave never goes back to the state before it.
+func reportProgress(ctx context.Context, db *sqlx.DB, wave int64, stage Stage, began time.Time, done, total int64) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO wave_stages (wave_id, stage, started_at, rows_done, rows_total)
 		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = coalesce(wave_stages.started_at, $3), rows_done = $4, rows_total = $5`,
-		wave, stage, now, done, total)
+		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = $3, rows_done = $4, rows_total = $5
+		WHERE wave_stages.finished_at IS NULL`,
+		wave, stage, began, done, total)
 	return err
 }

@@ -6,11 +6,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -171,5 +173,11 @@ func tallyOutbox(ctx context.Context, db sqlx.QueryerContext) (outboxTally, erro
 // notices to the webhook at url.
 func workerEnv(dbURL, redisURL, url, secret string, lease time.Duration) []string {
 	return []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "GROUPBUY_WEBHOOK_URL=" + url,
-		"GROUPBUY_WEBHOOK_SECRET=" + secret, "GROUPBUY_NOTIFY_CHANNELS=webhook", "GROUPBUY_NOTICE_LEASE=" + lease.String()}
+		"GROUPBUY_WEBHOOK_SECRET=" + secret, "GROUPBUY_NOTIFY_CHANNELS=webhook", "GROUPBUY_NOTICE_LEASE=" + lease.String(),
+		"GROUPBUY_LABEL_KEY=" + scratchLabelKey()}
 }
+
+// scratchLabelKey is a label key for the workers of one benchmark run over
+// a scratch database: a worker refuses the dev key, and nothing printed
+// there is ever scanned.
+var scratchLabelKey = sync.OnceValue(func() string { return rand.Text() })

@@ -88,7 +88,7 @@ func startWorker(t *testing.T, dbURL, redisURL string, env ...string) *exec.Cmd 
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), "GROUPBUY_TEST_WORKER_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"GROUPBUY_ROUTE_BUDGET=2s", "GROUPBUY_LOG_LEVEL=error"), env...)
+		"GROUPBUY_ROUTE_BUDGET=2s", "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_LABEL_KEY="+testLabelKey), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -73,7 +76,7 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 		}
 	}
 	envPath := filepath.Join(cfg.DataDir, "dev.env")
-	leaderToken, opsToken, err := devTokens(ctx, a, envPath)
+	leaderToken, adminToken, err := devTokens(ctx, a, envPath)
 	if err != nil {
 		return err
 	}
@@ -85,13 +88,25 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 		}
 	}
 	api := "http://" + l.Addr().String()
-	env := fmt.Sprintf("GROUPBUY_API=%s\nGROUPBUY_LEADER_TOKEN=%s\nGROUPBUY_OPS_TOKEN=%s\nDATABASE_URL=%s\nREDIS_URL=%s\n",
-		api, leaderToken, opsToken, cfg.DatabaseURL, cfg.RedisURL)
-	if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
+	// Exported, so that what a developer runs after sourcing it (groupbuy
+	// token, curl in a script) sees them.
+	env := fmt.Sprintf("export GROUPBUY_API=%s\nexport GROUPBUY_LEADER_TOKEN=%s\nexport GROUPBUY_ADMIN_TOKEN=%s\n"+
+		"export DATABASE_URL=%s\nexport REDIS_URL=%s\n", api, leaderToken, adminToken, cfg.DatabaseURL, cfg.RedisURL)
+	owner, err := devEnvOwner(cfg.DataDir)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\nwritten to %s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
-		env, envPath, tomorrowAtDemo(a.clock))
+	defer owner.Close()
+	where := "written to " + envPath
+	if owner.held {
+		if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
+			return err
+		}
+	} else {
+		where = fmt.Sprintf("another groupbuy dev on %s owns %s; it is written there when that one stops", cfg.DataDir, envPath)
+	}
+	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\n%s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
+		env, where, tomorrowAtDemo(a.clock))
 
 	w, err := newWorker(a, workerOptions{})
 	if err != nil {
@@ -100,8 +115,62 @@ func runDev(ctx context.Context, cfg platform.Config, log *slog.Logger, stdout i
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, l, a.handler(), log) })
 	g.Go(func() error { return w.run(gctx) })
+	if !owner.held {
+		g.Go(func() error {
+			if owner.await(gctx) {
+				log.Info("the other groupbuy dev stopped: dev.env points here now", "path", envPath, "api", api)
+				return os.WriteFile(envPath, []byte(env), 0o600)
+			}
+			return nil
+		})
+	}
 	return g.Wait()
 }
+
+// devEnvLock is the lock on a data directory's dev.env: several `groupbuy
+// dev` may share a data directory (the second reuses the first one's
+// servers), but only the one holding the lock writes dev.env, so it never
+// points at an instance that has stopped while another still runs.
+type devEnvLock struct {
+	f    *os.File
+	held bool
+}
+
+// devEnvOwner opens the lock file of dir and takes the lock if it is free.
+func devEnvOwner(dir string) (*devEnvLock, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "dev.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	l := &devEnvLock{f: f}
+	l.held = l.try()
+	return l, nil
+}
+
+// try takes the lock without waiting; the kernel drops it when the process
+// ends, however it ends.
+func (l *devEnvLock) try() bool {
+	return syscall.Flock(int(l.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}
+
+// await polls for the lock until it is taken (true) or ctx ends.
+func (l *devEnvLock) await(ctx context.Context) bool {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+			if l.held = l.try(); l.held {
+				return true
+			}
+		}
+	}
+}
+
+// Close releases the lock.
+func (l *devEnvLock) Close() error { return l.f.Close() }
 
 // devNoticeSecret signs notices to the dev notice log; it never leaves the machine.
 const devNoticeSecret = "groupbuy-dev-notice-log"
@@ -126,9 +195,10 @@ func stopServer(s *platform.LocalServer, log *slog.Logger, what string) {
 // devTokens reuses the tokens in dev.env while they still work, so a restart
 // keeps the same ones; otherwise it issues an admin token and a token for the
 // first demo leader.
-func devTokens(ctx context.Context, a *app, envPath string) (leader, ops string, err error) {
+func devTokens(ctx context.Context, a *app, envPath string) (leader, admin string, err error) {
 	prev := readEnvFile(envPath)
-	leader, ops = prev["GROUPBUY_LEADER_TOKEN"], prev["GROUPBUY_OPS_TOKEN"]
+	// A dev.env written before the admin token had its true name calls it GROUPBUY_OPS_TOKEN.
+	leader, admin = prev["GROUPBUY_LEADER_TOKEN"], cmp.Or(prev["GROUPBUY_ADMIN_TOKEN"], prev["GROUPBUY_OPS_TOKEN"])
 	if p, err := a.auth.Authenticate(ctx, leader); err != nil || p.Role != platform.RoleLeader {
 		var leaderID int64
 		if err := a.db.GetContext(ctx, &leaderID, `SELECT leader_id FROM pickup_points ORDER BY id LIMIT 1`); err != nil {
@@ -138,12 +208,12 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, ops string,
 			return "", "", err
 		}
 	}
-	if p, err := a.auth.Authenticate(ctx, ops); err != nil || p.Role != platform.RoleAdmin {
-		if ops, _, err = platform.IssueToken(ctx, a.db, a.clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "dev admin"}); err != nil {
+	if p, err := a.auth.Authenticate(ctx, admin); err != nil || p.Role != platform.RoleAdmin {
+		if admin, _, err = platform.IssueToken(ctx, a.db, a.clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "dev admin"}); err != nil {
 			return "", "", err
 		}
 	}
-	return leader, ops, nil
+	return leader, admin, nil
 }
 
 func readEnvFile(path string) map[string]string {
@@ -155,7 +225,7 @@ func readEnvFile(path string) map[string]string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
 			out[k] = v
 		}
 	}

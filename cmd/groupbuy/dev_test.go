@@ -56,7 +56,7 @@ func TestDevCommand(t *testing.T) {
 	}
 
 	vals, stop := start()
-	api, leader, ops := vals["GROUPBUY_API"], vals["GROUPBUY_LEADER_TOKEN"], vals["GROUPBUY_OPS_TOKEN"]
+	api, leader, ops := vals["GROUPBUY_API"], vals["GROUPBUY_LEADER_TOKEN"], vals["GROUPBUY_ADMIN_TOKEN"]
 	client := &http.Client{Timeout: 10 * time.Second}
 	date := tomorrowAtDemo(platform.SystemClock{}).String()
 	r := doHTTP(t, client, "GET", api+"/api/v1/leader/catalog?date="+date, leader, nil)
@@ -72,7 +72,7 @@ func TestDevCommand(t *testing.T) {
 
 	again, stop := start()
 	defer stop()
-	if again["GROUPBUY_LEADER_TOKEN"] != leader || again["GROUPBUY_OPS_TOKEN"] != ops {
+	if again["GROUPBUY_LEADER_TOKEN"] != leader || again["GROUPBUY_ADMIN_TOKEN"] != ops {
 		t.Fatal("a restart issued new tokens though the old ones still work")
 	}
 	r = doHTTP(t, client, "GET", again["GROUPBUY_API"]+"/api/v1/ops/pickup-points", ops, nil)

@@ -615,7 +615,8 @@ func TestSigtermServeDrains(t *testing.T) {
 	base := "http://" + addr
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "GROUPBUY_TEST_SERVE_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10")
+		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10",
+		"GROUPBUY_LABEL_KEY="+testLabelKey)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

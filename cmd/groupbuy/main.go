@@ -88,6 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
 		}
 	}
+	if cmd == "serve" || cmd == "worker" {
+		if err := cfg.RequireLabelKey(); err != nil {
+			return err
+		}
+	}
 	// JSON lines; a line logged with a context also names the request and
 	// the task it belongs to (platform.ContextHandler).
 	log := slog.New(platform.NewContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))

@@ -50,11 +50,23 @@ var demoPacks = []struct {
 	factor float64
 }{{"", 1}, {"家庭装", 2}, {"尝鲜装", 0.5}, {"精选", 1}, {"特惠", 1}, {"两份装", 2}, {"三份装", 3}, {"有机", 1}, {"臻选", 1.5}, {"小份", 0.3}}
 
+// The demo fleet, sized for a night of the 200 demo points: each of the
+// 07:00-10:00 window's routes serves fifteen to twenty points (five minutes
+// at each, a few between), so about a dozen routes, each carrying up to a
+// tonne and a half of groceries.
+var demoFleet = []fulfillment.VehicleType{
+	{Code: "VAN42", Name: "4.2米冷藏车", Count: 16, CapacityG: 1_500_000, CapacityML: 12_000_000,
+		ShiftStart: "05:00", ShiftEnd: "12:00", FixedCostFen: 30000, CostPerKmFen: 150},
+	{Code: "TRUCK76", Name: "7.6米冷藏车", Count: 6, CapacityG: 5_000_000, CapacityML: 35_000_000,
+		ShiftStart: "05:00", ShiftEnd: "12:00", FixedCostFen: 60000, CostPerKmFen: 300},
+}
+
 var demoEstates = []string{"春申", "莘庄", "七宝", "古美", "梅陇", "颛桥", "吴泾", "虹桥", "华漕", "浦江", "马桥", "江川", "新虹", "龙柏", "田园", "银都", "锦江", "金都", "碧桂", "万科"}
 var demoSuffixes = []string{"新村", "花园", "小区", "公寓", "家园", "苑", "名邸", "佳苑", "华庭", "雅居"}
 
-// seedDemoCity fills an empty database with the demo city, and publishes
-// tomorrow's sale when there is none yet (a dev database outlives its day).
+// seedDemoCity fills an empty database with the demo city and its fleet,
+// and publishes tomorrow's sale when there is none yet (a dev database
+// outlives its day).
 func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 	w, err := pickup.WarehouseByCode(ctx, a.db, demoWarehouse.Code)
 	if errors.Is(err, pickup.ErrWarehouseNotFound) {
@@ -64,6 +76,18 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Without trucks the route stage fails: a demo database seeded before
+	// the fleet existed gets it too.
+	fleet, err := fulfillment.ListVehicleTypes(ctx, a.db, w.ID)
+	if err != nil {
+		return err
+	}
+	if len(fleet) == 0 {
+		if err := seedDemoFleet(ctx, a, w.ID); err != nil {
+			return err
+		}
+		log.Info("seeded the demo fleet", "warehouse", w.Code, "vehicle_types", len(demoFleet))
 	}
 	date := tomorrowAtDemo(a.clock)
 	items, err := fulfillment.ListSaleItems(ctx, a.db, w.ID, date)
@@ -137,6 +161,16 @@ func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 	}
 	_, err = a.orders.SaveProducts(ctx, products)
 	return w, err
+}
+
+func seedDemoFleet(ctx context.Context, a *app, warehouseID int64) error {
+	for _, v := range demoFleet {
+		v.WarehouseID = warehouseID
+		if _, err := a.orders.SaveVehicleType(ctx, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func zoneAisle(z fulfillment.Zone) string {

@@ -28,7 +28,7 @@ type Config struct {
 	// looks for waves past their cutoff, besides the sweep at each cutoff.
 	SweepEvery time.Duration
 	// LabelKey is GROUPBUY_LABEL_KEY: the HMAC key of bag label QR codes
-	// (default DevLabelKey, for laptops only).
+	// (default DevLabelKey, which only `groupbuy dev` accepts).
 	LabelKey string
 	// FontCJK and FontLatin are GROUPBUY_FONT_CJK / GROUPBUY_FONT_LATIN:
 	// TrueType files for printouts ("" for the Debian defaults).
@@ -78,8 +78,23 @@ type NotifyEnv struct {
 	SMSTemplates  string        // GROUPBUY_SMS_TEMPLATES: "arrival=SMS_1,reminder=SMS_2,refund=SMS_3,return=SMS_4"
 }
 
-// DevLabelKey signs bag labels when GROUPBUY_LABEL_KEY is unset.
+// DevLabelKey signs bag labels when GROUPBUY_LABEL_KEY is unset; only
+// `groupbuy dev` may run with it (RequireLabelKey).
 const DevLabelKey = "groupbuy-dev-label-key"
+
+// RequireLabelKey refuses the public dev label key (or none, which means it)
+// and keys too short to be secret: anyone could sign labels a scanner takes
+// as the warehouse's own. The API and the worker check it at start.
+func (c Config) RequireLabelKey() error {
+	switch {
+	case c.LabelKey == DevLabelKey || c.LabelKey == "":
+		return fmt.Errorf("GROUPBUY_LABEL_KEY is not set: bag labels would be signed with the public dev key, which anyone can forge; " +
+			"set it to a secret of your own (e.g. openssl rand -hex 32); only `groupbuy dev` runs without one")
+	case len(c.LabelKey) < 16:
+		return fmt.Errorf("GROUPBUY_LABEL_KEY is %d characters: use a secret of at least 16 (e.g. openssl rand -hex 32)", len(c.LabelKey))
+	}
+	return nil
+}
 
 // ConfigFromEnv reads the configuration through getenv, applying defaults.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {

@@ -167,7 +167,8 @@ const pgSuperuser = "postgres"
 // when it is free), trusts local connections, and has a database "groupbuy".
 // When running as root the server runs as the owner of an existing data
 // directory, else as the "postgres" user (PostgreSQL refuses to run as root);
-// dir and its parents must then be reachable by that user.
+// a new cluster that user could not reach in dir is kept in a directory of
+// its own, which dir links to (see lsReachableDir).
 // A server left running on dir (by a killed process) is reused.
 func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...PostgresOption) (*LocalServer, error) {
 	log = lsOrDiscard(log)
@@ -180,6 +181,9 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
+		return nil, err
+	}
+	if dir, err = lsReachableDir(dir, log); err != nil {
 		return nil, err
 	}
 	dataDir := filepath.Join(dir, "data")
@@ -457,6 +461,75 @@ func removeStalePostmasterPID(dataDir string, log *slog.Logger) {
 	_ = os.Remove(p)
 }
 
+// lsReachableDir returns the directory a cluster asked for in dir lives in.
+// As root, a new cluster in a directory the postgres user cannot reach (a
+// checkout under /root, a mktemp -d) lives in a directory of its own in that
+// user's home (or /var/tmp), and dir becomes a symbolic link to it, so the
+// next start finds the same data. An existing cluster stays where it is.
+func lsReachableDir(dir string, log *slog.Logger) (string, error) {
+	if os.Geteuid() != 0 {
+		return dir, nil
+	}
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(dir)
+		if err == nil {
+			return target, nil
+		}
+		log.Warn("the private cluster's directory is gone; creating a new one", "link", dir, "err", err)
+		if err := os.Remove(dir); err != nil {
+			return "", fmt.Errorf("postgres: %w", err)
+		}
+	}
+	if lsFileExists(filepath.Join(dir, "data", "PG_VERSION")) {
+		return dir, nil
+	}
+	u, err := lsPostgresUser()
+	if err != nil {
+		return "", err
+	}
+	if lsCheckReachable(dir, u.uid, u.gid) == nil {
+		return dir, nil
+	}
+	base := u.home
+	if fi, err := os.Stat(base); err != nil || !fi.IsDir() || lsCheckReachable(filepath.Join(base, "cluster"), u.uid, u.gid) != nil {
+		base = "/var/tmp" // world-writable and sticky; not cleared at boot
+	}
+	// Only an empty directory (left by an earlier refusal) gives way to the link.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("postgres: the server runs as uid %d, which cannot reach %s, and it is not empty: %w", u.uid, dir, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("postgres: %w", err)
+	}
+	target, err := os.MkdirTemp(base, "groupbuy-pg-")
+	if err != nil {
+		return "", fmt.Errorf("postgres: %w", err)
+	}
+	if err := os.Symlink(target, dir); err != nil {
+		_ = os.Remove(target)
+		return "", fmt.Errorf("postgres: %w", err)
+	}
+	log.Info("the postgres user cannot reach the data directory: the cluster lives in a directory of its own, linked from it",
+		"dir", dir, "cluster", target)
+	return target, nil
+}
+
+// lsPgUser is the OS user a cluster runs as when root starts it.
+type lsPgUser struct {
+	uid, gid uint32
+	home     string
+}
+
+func lsPostgresUser() (lsPgUser, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return lsPgUser{}, fmt.Errorf("postgres: running as root needs a 'postgres' OS user to run the server as (PostgreSQL refuses root): %w", err)
+	}
+	u64, _ := strconv.ParseUint(u.Uid, 10, 32)
+	g64, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return lsPgUser{uid: uint32(u64), gid: uint32(g64), home: u.HomeDir}, nil
+}
+
 // lsPgCredential decides which OS user runs initdb and postgres. Not root:
 // the current user (nil). Root: the owner of an existing data directory if
 // that is not root, else the "postgres" user; dir is handed to that user.
@@ -470,13 +543,11 @@ func lsPgCredential(dir, dataDir string, existing bool) (*syscall.Credential, er
 		uid, gid = st.Uid, st.Gid
 	}
 	if uid == 0 {
-		u, err := user.Lookup("postgres")
+		u, err := lsPostgresUser()
 		if err != nil {
-			return nil, fmt.Errorf("postgres: running as root needs a 'postgres' OS user to run the server as (PostgreSQL refuses root): %w", err)
+			return nil, err
 		}
-		u64, _ := strconv.ParseUint(u.Uid, 10, 32)
-		g64, _ := strconv.ParseUint(u.Gid, 10, 32)
-		uid, gid = uint32(u64), uint32(g64)
+		uid, gid = u.uid, u.gid
 	}
 	// Hand dir (and data dir, if any) to that user.
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {

@@ -4,7 +4,7 @@
 // #/day/YYYY-MM-DD (that day and the next), #/wave/ID.
 
 import { api, download, session, openSession, closeSession, APIError } from './api.js';
-import { h, s, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
+import { h, s, fill, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
 import { drawMap, routeColour, reasonText } from './map.js';
 
 const POLL_MS = 2000;
@@ -18,6 +18,12 @@ const reached = (wave, state) => STATE_ORDER.indexOf(wave.state) >= STATE_ORDER.
 const STAGES = [['close', '截单'], ['allocate', '分配'], ['pick', '拣货'], ['route', '排线'], ['ready', '就绪']];
 const DELIVERIES = { pending: '待发车', dispatched: '在途', arrived: '已到达', received: '已签收' };
 const KINDS = { arrival: '到货通知', reminder: '取货提醒', refund: '退款通知', return: '退回通知' };
+// Refund reasons, in the order a wave's night meets them; 缺货 is only what allocation cut.
+const REFUNDS = {
+  shortage: '缺货退款', missing: '缺件退款', damaged: '破损退款', returned: '超时未取退款', after_sale: '售后退款',
+};
+// What a wave waits for; an unknown reason shows the API's message.
+const WAITS = { receipts: '等待收货：仓库确认到货并标记为最终后开始分配' };
 
 const $ = (id) => document.getElementById(id);
 const view = $('view');
@@ -63,6 +69,20 @@ async function warehouseList() {
 
 function badge(state) {
   return h('span', { class: `badge state-${state}` }, STATES[state] || state);
+}
+
+/** refundTexts lists a wave's refunds per reason, ' · 缺货退款 2 件 ¥37.80' each, none for reasons without any. */
+function refundTexts(refunds) {
+  const by = (refunds && refunds.by_reason) || {};
+  const reasons = [...Object.keys(REFUNDS), ...Object.keys(by).filter((r) => !(r in REFUNDS))];
+  return reasons.filter((r) => by[r] && by[r].units > 0)
+    .map((r) => ` · ${REFUNDS[r] || `${r} 退款`} ${num(by[r].units)} 件 ${yuan(by[r].amount_fen)}`);
+}
+
+/** waitingNote says what a wave waits for (the API's words in its tooltip); nothing when it waits for nothing. */
+function waitingNote(wave) {
+  const w = wave.waiting_for;
+  return w && h('p', { class: 'waiting', title: w.message }, WAITS[w.what] || w.message);
 }
 
 // ---------------------------------------------------------------- login
@@ -128,7 +148,7 @@ function noticesPanel() {
         h('td', null, num(t.retrying)), h('td', null, num(t.sent)), h('td', null, num(t.failed)),
         h('td', { class: 'total' }, num(t.queued + t.sent + t.failed))));
     }
-    body.replaceChildren(...rows);
+    fill(body, ...rows);
   };
   return { el, refresh };
 }
@@ -146,7 +166,9 @@ function stageList(wave, tz) {
       text = `完成 ${hhmm(st.finished_at, tz)}`;
     } else if (st && st.started_at) {
       status = st.last_error ? 'failing' : 'running';
-      text = st.rows_total ? `${num(st.rows_done)} / ${num(st.rows_total)} 行` : '进行中';
+      // The route stage counts the seconds of its solver budget while it solves.
+      const unit = name === 'route' ? '秒' : '行';
+      text = st.rows_total ? `${num(st.rows_done)} / ${num(st.rows_total)} ${unit}` : '进行中';
     }
     const value = st && st.finished_at ? 1 : st && st.rows_total ? st.rows_done / st.rows_total : 0;
     return h('li', { class: `stage ${status}`, 'data-stage': name },
@@ -168,7 +190,7 @@ function wavesView(from) {
   const pick = h('form', { class: 'day-form', onsubmit: (ev) => { ev.preventDefault(); location.hash = `#/day/${date.value}`; } },
     h('label', { for: 'day' }, '查看日期'), date, h('button', { type: 'submit' }, '前往'),
     from && h('a', { href: '#/' }, '回到今天'));
-  view.replaceChildren(h('div', { class: 'layout' },
+  fill(view, h('div', { class: 'layout' },
     h('div', { class: 'content' },
       h('div', { class: 'toolbar' }, h('h1', null, from ? `${from} 起两天的波次` : '今天和明天的波次'), pick),
       status, list),
@@ -184,7 +206,7 @@ function wavesView(from) {
     const lists = await Promise.all(dates.map((d) => api(`/api/v1/ops/waves?date=${d}`)));
     const waveOf = new Map();
     lists.forEach((l) => l.waves.forEach((w) => waveOf.set(`${w.warehouse_id}/${w.delivery_date}`, w)));
-    list.replaceChildren(...(ws.length ? ws.map((w) => warehouseSection(w, days.get(w.id), waveOf))
+    fill(list, ...(ws.length ? ws.map((w) => warehouseSection(w, days.get(w.id), waveOf))
       : [h('p', { class: 'hint' }, '还没有仓库。')]));
     await notices.refresh();
   }, POLL_MS, status.show);
@@ -211,8 +233,8 @@ function waveCard(w, date, label, wave) {
     h('header', null, h('span', { class: 'day' }, `${label} ${date}`), badge(wave.state)),
     h('p', { class: 'figures' },
       `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)}`),
-    h('p', { class: 'meta' }, `截单 ${dateTime(wave.cutoff_at, tz)}`,
-      wave.refunds && wave.refunds.units > 0 && ` · 缺货退款 ${num(wave.refunds.units)} 件 ${yuan(wave.refunds.amount_fen)}`),
+    h('p', { class: 'meta' }, `截单 ${dateTime(wave.cutoff_at, tz)}`, refundTexts(wave.refunds)),
+    waitingNote(wave),
     stageList(wave, tz),
     h('a', { class: 'open', href: `#/wave/${wave.id}` }, '打开波次 →'));
 }
@@ -255,7 +277,7 @@ function waveView(id) {
   const manifest = h('section', { class: 'manifest', id: 'manifest' });
   const unserved = h('section', { class: 'unserved-list' });
   const notices = noticesPanel();
-  view.replaceChildren(
+  fill(view,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
     status, head,
     h('div', { class: 'toolbar' }, h('span', { class: 'label' }, '打印：'), downloads, note),
@@ -276,8 +298,8 @@ function waveView(id) {
   // not on every poll, so a pointer resting on the map keeps its tooltip.
   const render = () => {
     const tz = w.time_zone;
-    mapBox.replaceChildren(drawMap({ areas, plan, warehouse: w, selected, tz }));
-    legend.replaceChildren(
+    fill(mapBox, drawMap({ areas, plan, warehouse: w, selected, tz }));
+    fill(legend,
       h('h2', null, `线路（${plan.routes.length}）`),
       plan.routes.length ? h('ul', null, plan.routes.map((r, i) => h('li', null,
         h('button', { type: 'button', class: `route-chip${r.code === selected ? ' selected' : ''}`, 'data-route': r.code,
@@ -289,7 +311,7 @@ function waveView(id) {
         : h('p', { class: 'hint' }, reached(wave, 'routed') ? '没有线路。' : '排线完成后显示线路。'),
       plan.unserved.length > 0 && h('p', { class: 'warn' }, `${plan.unserved.length} 个自提点未能排入线路（地图上红圈）`));
     renderManifest(tz);
-    unserved.replaceChildren(...(plan.unserved.length ? [
+    fill(unserved, ...(plan.unserved.length ? [
       h('h2', null, '未配送的自提点'),
       h('table', null, h('thead', null, h('tr', null, h('th', null, '自提点'), h('th', null, '原因'))),
         h('tbody', null, plan.unserved.map((u) => h('tr', { 'data-point': u.pickup_point_id },
@@ -302,7 +324,7 @@ function waveView(id) {
     if (i < 0) { manifest.replaceChildren(); return; }
     const r = plan.routes[i];
     const bags = r.stops.reduce((n, st) => n + st.bags, 0);
-    manifest.replaceChildren(
+    fill(manifest,
       h('header', null,
         s('svg', { width: 14, height: 14, viewBox: '0 0 14 14', 'aria-hidden': 'true' },
           s('rect', { width: 14, height: 14, rx: 3, fill: routeColour(i) })),
@@ -334,17 +356,18 @@ function waveView(id) {
     w = (await warehouseList()).find((x) => x.id === wave.warehouse_id);
     if (!w) { warehouses = null; throw new Error('找不到波次所属的仓库'); }
     const tz = w.time_zone;
-    head.replaceChildren(
+    fill(head,
       h('div', { class: 'title' },
         h('h1', null, `${w.name} · ${wave.delivery_date} 波次 #${wave.id}`), badge(wave.state)),
       h('p', { class: 'figures' },
         `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)} · 截单 ${dateTime(wave.cutoff_at, tz)}`,
-        wave.refunds && wave.refunds.units > 0 && ` · 缺货退款 ${num(wave.refunds.units)} 件 ${yuan(wave.refunds.amount_fen)}`,
+        refundTexts(wave.refunds),
         ` · 分配策略 ${wave.allocation_policy === 'even' ? '均分' : '先到先得'}`),
+      waitingNote(wave),
       stageList(wave, tz));
     if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
       downloads.dataset.state = wave.state;
-      downloads.replaceChildren(...PRINTOUTS.flatMap(([kind, label, after]) => {
+      fill(downloads, ...PRINTOUTS.flatMap(([kind, label, after]) => {
         const pdf = downloadButton(wave.id, `${kind}.pdf`, `${label} PDF`, note);
         const csv = downloadButton(wave.id, `${kind}.csv`, 'CSV', note);
         pdf.disabled = csv.disabled = !reached(wave, after);
@@ -366,7 +389,7 @@ function waveView(id) {
     const seen = JSON.stringify([drawnFor, ds.map((d) => [d.pickup_point_id, d.state])]);
     const counts = {};
     for (const d of ds) counts[d.state] = (counts[d.state] || 0) + 1;
-    deliveries.replaceChildren(h('h2', null, '配送'),
+    fill(deliveries, h('h2', null, '配送'),
       ds.length ? h('dl', null, Object.entries(DELIVERIES).map(([k, label]) => [h('dt', null, label), h('dd', null, num(counts[k] || 0))]))
         : h('p', { class: 'hint' }, '就绪后生成配送单。'));
     if (seen !== shown) {

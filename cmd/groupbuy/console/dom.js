@@ -4,12 +4,9 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-function build(el, props, children) {
-  for (const [key, value] of Object.entries(props || {})) {
-    if (value == null || value === false) continue;
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
+// Children: nodes and text, in nested arrays; null, undefined and false are
+// left out, so `cond && h(...)` adds nothing when cond is false.
+function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child == null || child === false) continue;
     el.append(child instanceof Node ? child : String(child));
@@ -17,11 +14,26 @@ function build(el, props, children) {
   return el;
 }
 
+function build(el, props, children) {
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value == null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  return append(el, children);
+}
+
 /** h builds an HTML element: h('td', {class: 'n'}, text, ...). */
 export const h = (tag, props, ...children) => build(document.createElement(tag), props, children);
 
 /** s builds an SVG element. */
 export const s = (tag, props, ...children) => build(document.createElementNS(SVG_NS, tag), props, children);
+
+/** fill replaces el's children, by h's rules (unlike replaceChildren, which prints false as "false"). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
 
 // ---------------------------------------------------------------- numbers, dates
 
