@@ -209,7 +209,8 @@ func (s *Service) Catalog(ctx context.Context, leaderID int64, date Date) (Catal
 		return Catalog{}, err
 	}
 	if wave.ID != 0 {
-		cutoff, open = wave.CutoffAt, wave.State == WaveOpen && s.clock.Now().Before(wave.CutoffAt)
+		cutoff = wave.OrderingEnds()
+		open = wave.State == WaveOpen && s.clock.Now().Before(cutoff)
 	}
 	return Catalog{WarehouseID: site.Warehouse.ID, DeliveryDate: date, Cutoff: cutoff, Open: open, Items: items}, nil
 }

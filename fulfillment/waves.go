@@ -219,10 +219,22 @@ type waveGate struct {
 // closedAt is when ordering in the wave ended: its cutoff, or the earlier
 // time ops closed it.
 func (g waveGate) closedAt() time.Time {
-	if g.ClosedAt.Valid && g.ClosedAt.Time.Before(g.CutoffAt) {
-		return g.ClosedAt.Time
+	if g.ClosedAt.Valid {
+		return orderingEnd(g.CutoffAt, &g.ClosedAt.Time)
 	}
 	return g.CutoffAt
+}
+
+// OrderingEnds is when ordering in the wave ends or ended: its cutoff, or
+// the earlier time ops closed it.
+func (w Wave) OrderingEnds() time.Time { return orderingEnd(w.CutoffAt, w.ClosedAt) }
+
+// orderingEnd is the one rule for when a wave stops taking orders.
+func orderingEnd(cutoff time.Time, closed *time.Time) time.Time {
+	if closed != nil && closed.Before(cutoff) {
+		return *closed
+	}
+	return cutoff
 }
 
 // lockWavesShared takes a share lock on the waves of the given (warehouse,

@@ -139,4 +139,10 @@ func TestManualCloseNamesTheCloseTime(t *testing.T) {
 			t.Errorf("%s after the manual close at %s: %d %s", tc.what, w.ClosedAt, tc.r.Status, tc.r.Body)
 		}
 	}
+	// The leader's catalog says when ordering really ended, too.
+	var cat fulfillment.Catalog
+	c.do("GET", "/api/v1/leader/catalog?date="+c.date.String(), c.leaders[0], nil).json(t, &cat)
+	if cat.Open || !cat.Cutoff.Equal(*w.ClosedAt) {
+		t.Errorf("catalog after the manual close at %s: open %v, cutoff %s", w.ClosedAt, cat.Open, cat.Cutoff)
+	}
 }
