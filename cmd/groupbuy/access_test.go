@@ -596,7 +596,7 @@ func TestWriteLimitPerToken(t *testing.T) {
 	c := newTestCity(t, 2)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	serve := func(cfg platform.Config) func(method, path, token string, body any, headers ...string) response {
+	serve := func(cfg Config) func(method, path, token string, body any, headers ...string) response {
 		a, err := newApp(ctx, cfg, quiet, c.clock)
 		if err != nil {
 			t.Fatal(err)

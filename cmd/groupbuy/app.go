@@ -23,7 +23,7 @@ import (
 
 // app holds the process's connections and services.
 type app struct {
-	cfg    platform.Config
+	cfg    Config
 	log    *slog.Logger
 	clock  platform.Clock
 	db     *sqlx.DB
@@ -45,7 +45,7 @@ type app struct {
 	metrics *platform.Metrics
 }
 
-func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock platform.Clock) (*app, error) {
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock platform.Clock) (*app, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (or use `groupbuy dev`, which starts a private PostgreSQL)")
 	}
@@ -76,7 +76,7 @@ func newApp(ctx context.Context, cfg platform.Config, log *slog.Logger, clock pl
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = platform.NewJobs(db, a.queue, clock, log, platform.JobsOptions{})
 	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.metrics,
-		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, platform.DevLabelKey)))})
+		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
 	a.pickups = fulfillment.NewPickups(db, clock, platform.NewLimiter(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
 		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt})
 	chans, quiet, err := notifyChannels(cfg.Notify)
@@ -209,7 +209,7 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 	return nil
 }
 
-func runServe(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
+func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func runServe(ctx context.Context, cfg platform.Config, log *slog.Logger) error 
 	return serveHTTP(ctx, l, a.handler(), log)
 }
 
-func runMigrate(ctx context.Context, cfg platform.Config) error {
+func runMigrate(ctx context.Context, cfg Config) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set")
 	}

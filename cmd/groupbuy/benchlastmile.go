@@ -23,7 +23,7 @@ import (
 // scratchServers makes a scratch database on cfg.DatabaseURL's server and,
 // when cfg.RedisURL is unset, a private Redis; it returns cfg pointing at
 // them and a function that drops and stops them (unless keep).
-func scratchServers(ctx context.Context, cfg platform.Config, prefix string, keep bool, stderr io.Writer) (platform.Config, func(), error) {
+func scratchServers(ctx context.Context, cfg Config, prefix string, keep bool, stderr io.Writer) (Config, func(), error) {
 	if cfg.DatabaseURL == "" {
 		return cfg, nil, fmt.Errorf("%s: DATABASE_URL must name a PostgreSQL server (a scratch database is made there)", prefix)
 	}
@@ -76,7 +76,7 @@ func scratchServers(ctx context.Context, cfg platform.Config, prefix string, kee
 // scratchApp is an app over scratch servers (scratchServers), migrated, its
 // logs discarded: what every benchmark command runs against. done closes the
 // app, then removes the servers.
-func scratchApp(ctx context.Context, cfg platform.Config, prefix string, keep bool, stderr io.Writer) (a *app, done func(), err error) {
+func scratchApp(ctx context.Context, cfg Config, prefix string, keep bool, stderr io.Writer) (a *app, done func(), err error) {
 	cfg, cleanup, err := scratchServers(ctx, cfg, prefix, keep, stderr)
 	if err != nil {
 		return nil, nil, err

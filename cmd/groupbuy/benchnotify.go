@@ -14,7 +14,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -28,7 +27,7 @@ const benchSecret = "bench-notify-webhook-secret"
 // With --kill-at it SIGKILLs a worker once the receiver has that fraction of
 // the notices and starts another at once; every notice must still arrive
 // exactly once after de-duplication, and none may fail.
-func runBenchNotify(ctx context.Context, cfg platform.Config, args []string, stdout, stderr io.Writer) error {
+func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-notify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := noticeSeed{date: time.Now().UTC().Format(time.DateOnly)}

@@ -38,7 +38,7 @@ type pickupBench struct {
 // on loopback: every leader is a goroutine verifying the valid codes of its
 // own point's waiting parcels, with an occasional wrong code that the
 // per-leader limiter counts (kept under its 10 a minute).
-func runBenchPickup(ctx context.Context, cfg platform.Config, args []string, stdout, stderr io.Writer) error {
+func runBenchPickup(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-pickup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var b pickupBench

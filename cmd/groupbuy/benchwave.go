@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
 )
 
 // runBenchWave measures the nightly wave at city scale: it simulates a night
 // in a scratch database on DATABASE_URL's server, then runs the stages in
 // this process as the worker would and reports each stage's time, the time
 // of one plain aggregate of all order lines (the floor), and peak memory.
-func runBenchWave(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-wave", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	s := simSpec{warehouse: "BENCH", seed: 1, cityKm: 30, lat: 31.2304, lng: 121.4737, date: "2026-12-01"}

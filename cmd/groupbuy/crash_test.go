@@ -35,7 +35,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 		getenv, &out, &errOut); err != nil {
 		t.Fatalf("simulate: %v %s", err, errOut.String())
 	}
-	a, err := newApp(ctx, platform.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
+	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
 	if err != nil {
 		t.Fatal(err)

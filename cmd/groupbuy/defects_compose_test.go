@@ -11,7 +11,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -24,7 +23,7 @@ const testLabelKey = "groupbuy-test-label-key"
 func TestServeAndWorkerRefuseTheDevLabelKey(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": platformtest.NewDatabase(t), "REDIS_URL": platformtest.Redis(t), "GROUPBUY_ADDR": "127.0.0.1:0"}
 	for _, cmd := range []string{"serve", "worker"} {
-		for _, key := range []string{"", platform.DevLabelKey, "short"} {
+		for _, key := range []string{"", DevLabelKey, "short"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			env := func(k string) string {
 				if k == "GROUPBUY_LABEL_KEY" {
@@ -70,7 +69,7 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("service %s does not pass %s from the environment: %q", svc, v, got)
 			}
 		}
-		if key := env["GROUPBUY_LABEL_KEY"]; strings.Contains(key, ":-") || strings.Contains(key, platform.DevLabelKey) {
+		if key := env["GROUPBUY_LABEL_KEY"]; strings.Contains(key, ":-") || strings.Contains(key, DevLabelKey) {
 			t.Errorf("service %s gives the label key a default: %q", svc, key)
 		}
 	}
@@ -81,14 +80,14 @@ func TestComposeFile(t *testing.T) {
 func notifyVariables(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	if _, err := platform.ConfigFromEnv(func(k string) string { names = append(names, k); return "" }); err != nil {
+	if _, err := ConfigFromEnv(func(k string) string { names = append(names, k); return "" }); err != nil {
 		t.Fatal(err)
 	}
-	base, _ := platform.ConfigFromEnv(func(string) string { return "" })
+	base, _ := ConfigFromEnv(func(string) string { return "" })
 	var out []string
 	for _, name := range names {
 		for _, value := range []string{"x", "25", "1m"} { // text, a port, a duration
-			c, err := platform.ConfigFromEnv(func(k string) string {
+			c, err := ConfigFromEnv(func(k string) string {
 				if k == name {
 					return value
 				}

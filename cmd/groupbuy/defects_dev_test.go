@@ -25,7 +25,7 @@ import (
 func TestDemoCityRunsAWholeNight(t *testing.T) {
 	ctx := context.Background()
 	clock := platform.NewManualClock(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
-	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40,
+	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := newApp(ctx, cfg, log, clock)

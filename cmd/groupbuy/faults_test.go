@@ -243,7 +243,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 	setup := time.Since(begin)
 	clock := platform.NewManualClock(beforeCutoff)
-	a, err := newApp(ctx, platform.Config{DatabaseURL: pg.URL(), RedisURL: platformtest.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
+	a, err := newApp(ctx, Config{DatabaseURL: pg.URL(), RedisURL: platformtest.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
 		faultLog(t), clock)
 	if err != nil {
 		t.Fatal(err)
@@ -435,9 +435,9 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	t.Cleanup(closeHook)
 	clock := platform.NewManualClock(beforeCutoff)
-	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
+	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second, WriteLimit: 100_000,
-		Notify: platform.NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
+		Notify: NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
 	a, err := newApp(ctx, cfg, faultLog(t), clock)
 	if err != nil {
 		t.Fatal(err)
@@ -599,7 +599,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 func TestSigtermServeDrains(t *testing.T) {
 	ctx := context.Background()
 	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
-	a, err := newApp(ctx, platform.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), platform.SystemClock{})
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), platform.SystemClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -712,7 +712,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		getenv, &out, &errOut); err != nil {
 		t.Fatalf("simulate: %v %s", err, errOut.String())
 	}
-	a, err := newApp(ctx, platform.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
+	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
 		faultLog(t), platform.SystemClock{})
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,6 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -56,7 +55,7 @@ type loadConfig struct {
 // burst sells that SKU out; pgbench's default script runs against the same
 // PostgreSQL with the same client count for comparison. It makes its own
 // scratch databases on DATABASE_URL's server and drops them afterwards.
-func runLoadtest(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func runLoadtest(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var lc loadConfig
@@ -340,7 +339,7 @@ var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection tim
 
 // runPgbench initialises a scratch pgbench database on the same server and
 // runs the default script with the same client count.
-func runPgbench(ctx context.Context, cfg platform.Config, stdout io.Writer, lc loadConfig) (float64, error) {
+func runPgbench(ctx context.Context, cfg Config, stdout io.Writer, lc loadConfig) (float64, error) {
 	name := "groupbuy_pgbench_" + randomHex(4)
 	pgURL, err := withDatabase(cfg.DatabaseURL, name)
 	if err != nil {

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	cfg, err := platform.ConfigFromEnv(getenv)
+	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
 	t.Helper()
 	ctx := context.Background()
-	cfg := platform.Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
+	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

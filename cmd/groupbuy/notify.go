@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"strings"
 
-	"groupbuy/internal/platform"
 	"groupbuy/pickup/notify"
 )
 
 // notifyChannels builds the notice channels and quiet hours from the
 // environment's settings; channels left unset are left out.
-func notifyChannels(env platform.NotifyEnv) ([]notify.Channel, notify.QuietHours, error) {
+func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) {
 	quiet := notify.DefaultQuietHours()
 	if env.QuietHours != "" {
 		var err error

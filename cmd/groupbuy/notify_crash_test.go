@@ -26,7 +26,7 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 	)
 	ctx := context.Background()
 	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
-	a, err := newApp(ctx, platform.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
-	"groupbuy/internal/platform"
 )
 
 // TestPrintoutsOfANight runs a small night to ready through the worker and
@@ -140,7 +139,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 			t.Errorf("labels lack %v", row)
 		}
 	}
-	ref, err := printout.Verify(scanQR(t, labels.Body), []byte(platform.DevLabelKey))
+	ref, err := printout.Verify(scanQR(t, labels.Body), []byte(DevLabelKey))
 	if err != nil || strconv.FormatInt(ref.BagID, 10) != labelRows[0]["bag_id"] || ref.Route != labelRows[0]["route"] {
 		t.Fatalf("scanned %+v (%v), first label %v", ref, err, labelRows[0])
 	}

@@ -36,7 +36,7 @@ type simSpec struct {
 // temperature zones with Zipf-like popularity, and placed orders loaded with
 // COPY, so the night can be run and measured. The network and products are
 // reused when they exist; a date that already has orders is refused.
-func runSimulate(ctx context.Context, cfg platform.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func runSimulate(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var s simSpec

@@ -13,7 +13,7 @@ import (
 
 // runToken issues a staff token from the command line: the way to get the
 // first admin token on a new installation.
-func runToken(ctx context.Context, cfg platform.Config, args []string, stdout, stderr io.Writer) error {
+func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "admin", "warehouse, ops or admin")

@@ -147,7 +147,7 @@ func (w *worker) run(ctx context.Context) error {
 	return nil
 }
 
-func runWorker(ctx context.Context, cfg platform.Config, log *slog.Logger) error {
+func runWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
 	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
 	if err != nil {
 		return err
