@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 	"groupbuy/pickup"
 )
 
@@ -40,7 +40,7 @@ type Receipt struct {
 
 // Errors of allocation.
 var (
-	ErrWaveAllocated = platform.Errorf(platform.Conflict, "wave_allocated", "the wave is already allocated; receipts can no longer change")
+	ErrWaveAllocated = apperr.Errorf(apperr.Conflict, "wave_allocated", "the wave is already allocated; receipts can no longer change")
 )
 
 // demandLine is one placed order line of a short SKU.
@@ -239,7 +239,7 @@ func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Polic
 		return w, err
 	}
 	if mine != len(ids) {
-		return w, platform.Errorf(platform.Unprocessable, "unknown_sale_item", "every sale item must belong to this wave's warehouse and date")
+		return w, apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "every sale item must belong to this wave's warehouse and date")
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wave_receipts (wave_id, sale_item_id, received, recorded_at)
 		SELECT $1, i, q, $4 FROM unnest($2::bigint[], $3::int[]) AS t(i, q)

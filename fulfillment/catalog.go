@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -31,7 +32,7 @@ func (z Zone) valid() bool { return z == Ambient || z == Chilled || z == Frozen 
 // no filter.
 func checkZoneFilter(z Zone) error {
 	if z != "" && !z.valid() {
-		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+		return apperr.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	}
 	return nil
 }
@@ -80,9 +81,9 @@ const (
 
 // Errors.
 var (
-	ErrProductNotFound  = platform.Errorf(platform.NotFound, "product_not_found", "product not found")
-	ErrSaleItemNotFound = platform.Errorf(platform.NotFound, "sale_item_not_found", "sale item not found")
-	ErrCapBelowSold     = platform.Errorf(platform.Conflict, "cap_below_sold", "the stock cap cannot go below what is already sold")
+	ErrProductNotFound  = apperr.Errorf(apperr.NotFound, "product_not_found", "product not found")
+	ErrSaleItemNotFound = apperr.Errorf(apperr.NotFound, "sale_item_not_found", "sale item not found")
+	ErrCapBelowSold     = apperr.Errorf(apperr.Conflict, "cap_below_sold", "the stock cap cannot go below what is already sold")
 )
 
 // Validate checks a product before it is stored.
@@ -90,21 +91,21 @@ func (p *Product) Validate() error {
 	p.SKU, p.Name, p.Unit, p.Bin = strings.TrimSpace(p.SKU), strings.TrimSpace(p.Name), strings.TrimSpace(p.Unit), strings.TrimSpace(p.Bin)
 	switch {
 	case p.SKU == "" || len(p.SKU) > 40 || strings.ContainsAny(p.SKU, " \t\r\n,;\"'"):
-		return platform.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
+		return apperr.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
 	case !platform.Printable(p.Name, 100):
-		return platform.InvalidField("name", "name is required: up to 100 printable characters")
+		return apperr.InvalidField("name", "name is required: up to 100 printable characters")
 	case !platform.Printable(p.Unit, 10):
-		return platform.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
+		return apperr.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
 	case p.WeightG <= 0 || p.WeightG > MaxWeightG:
-		return platform.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
+		return apperr.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
 	case p.VolumeML <= 0 || p.VolumeML > MaxVolumeML:
-		return platform.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
+		return apperr.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
 	case !p.Zone.valid():
-		return platform.InvalidField("zone", "zone must be ambient, chilled or frozen")
+		return apperr.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	case !platform.Printable(p.Bin, 20):
-		return platform.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
+		return apperr.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
 	case !platform.OptionalPrintable(p.Category, 50):
-		return platform.InvalidField("category", "category may hold up to 50 characters, valid UTF-8 without control characters")
+		return apperr.InvalidField("category", "category may hold up to 50 characters, valid UTF-8 without control characters")
 	}
 	return nil
 }
@@ -218,7 +219,7 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, off
 			if offers[i].ProductID == 0 {
 				id, ok := ids[offers[i].SKU]
 				if !ok {
-					return nil, platform.Errorf(platform.Unprocessable, "unknown_sku", "items[%d]: no product with sku %q", i, offers[i].SKU)
+					return nil, apperr.Errorf(apperr.Unprocessable, "unknown_sku", "items[%d]: no product with sku %q", i, offers[i].SKU)
 				}
 				offers[i].ProductID = id
 			}
@@ -227,7 +228,7 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, off
 	byProduct := make(map[int64]int, len(offers))
 	for i, o := range offers {
 		if j, dup := byProduct[o.ProductID]; dup {
-			return nil, platform.InvalidField("items["+itoa(i)+"]", "items[%d] and items[%d] name the same product", j, i)
+			return nil, apperr.InvalidField("items["+itoa(i)+"]", "items[%d] and items[%d] name the same product", j, i)
 		}
 		byProduct[o.ProductID] = i
 	}
@@ -248,9 +249,9 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, off
 		case pqErr.Constraint == "sale_items_within_cap":
 			return nil, ErrCapBelowSold
 		case pqErr.Code == "23503" && strings.Contains(pqErr.Constraint, "warehouse"):
-			return nil, platform.Errorf(platform.NotFound, "warehouse_not_found", "warehouse %d not found", warehouseID)
+			return nil, apperr.Errorf(apperr.NotFound, "warehouse_not_found", "warehouse %d not found", warehouseID)
 		case pqErr.Code == "23503":
-			return nil, platform.Errorf(platform.Unprocessable, "unknown_product", "a product_id names no product")
+			return nil, apperr.Errorf(apperr.Unprocessable, "unknown_product", "a product_id names no product")
 		}
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -83,9 +84,9 @@ type ParcelLine struct {
 
 // Errors of pickup.
 var (
-	ErrUnknownCode    = platform.Errorf(platform.NotFound, "unknown_code", "no parcel at this pickup point has this code")
-	ErrUnknownLine    = platform.Errorf(platform.Unprocessable, "unknown_line", "the order line is not in this code's parcels")
-	ErrParcelReturned = platform.Errorf(platform.Conflict, "parcel_returned", "the parcel was returned to the warehouse and refunded")
+	ErrUnknownCode    = apperr.Errorf(apperr.NotFound, "unknown_code", "no parcel at this pickup point has this code")
+	ErrUnknownLine    = apperr.Errorf(apperr.Unprocessable, "unknown_line", "the order line is not in this code's parcels")
+	ErrParcelReturned = apperr.Errorf(apperr.Conflict, "parcel_returned", "the parcel was returned to the warehouse and refunded")
 )
 
 // maskPhone shows a leader enough of a phone to recognise the resident.
@@ -103,7 +104,7 @@ func maskPhone(p string) string {
 // cannot be guessed by trying them all.
 func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]pickup.CodeHolder, error) {
 	if !pickup.ValidCodeFormat(code) {
-		return nil, platform.InvalidField("code", "code must be 6 digits")
+		return nil, apperr.InvalidField("code", "code must be 6 digits")
 	}
 	key := itoa(int(leaderID))
 	now := p.clock.Now()

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -53,9 +54,9 @@ const MaxCommissionDays = 366
 
 // Errors of commission and after-sale refunds.
 var (
-	ErrOrderLineNotFound = platform.Errorf(platform.NotFound, "order_line_not_found", "order line not found")
-	ErrNotCollected      = platform.Errorf(platform.Conflict, "not_collected", "the line has not been collected; after-sale refunds are for collected lines")
-	ErrAlreadyRefunded   = platform.Errorf(platform.Conflict, "already_refunded", "this line already has an after-sale refund")
+	ErrOrderLineNotFound = apperr.Errorf(apperr.NotFound, "order_line_not_found", "order line not found")
+	ErrNotCollected      = apperr.Errorf(apperr.Conflict, "not_collected", "the line has not been collected; after-sale refunds are for collected lines")
+	ErrAlreadyRefunded   = apperr.Errorf(apperr.Conflict, "already_refunded", "this line already has an after-sale refund")
 )
 
 // CommissionRateKey names what a rate applies to: everything, a product
@@ -72,24 +73,24 @@ func (k *CommissionRateKey) Validate() error {
 	switch k.Scope {
 	case ScopeDefault:
 		if k.Category != "" || k.ProductID != 0 {
-			return platform.InvalidField("scope", "the default rate takes neither category nor product_id")
+			return apperr.InvalidField("scope", "the default rate takes neither category nor product_id")
 		}
 	case ScopeCategory:
 		if !platform.Printable(k.Category, 50) {
-			return platform.InvalidField("category", "category is required for scope category: up to 50 printable characters")
+			return apperr.InvalidField("category", "category is required for scope category: up to 50 printable characters")
 		}
 		if k.ProductID != 0 {
-			return platform.InvalidField("product_id", "a category rate takes no product_id")
+			return apperr.InvalidField("product_id", "a category rate takes no product_id")
 		}
 	case ScopeProduct:
 		if k.ProductID <= 0 {
-			return platform.InvalidField("product_id", "product_id is required for scope product")
+			return apperr.InvalidField("product_id", "product_id is required for scope product")
 		}
 		if k.Category != "" {
-			return platform.InvalidField("category", "a product rate takes no category")
+			return apperr.InvalidField("category", "a product rate takes no category")
 		}
 	default:
-		return platform.InvalidField("scope", "scope must be default, category or product")
+		return apperr.InvalidField("scope", "scope must be default, category or product")
 	}
 	return nil
 }
@@ -116,7 +117,7 @@ func SetCommissionRate(ctx context.Context, q sqlx.ExtContext, key CommissionRat
 		return CommissionRate{}, err
 	}
 	if rateBP < 0 || rateBP > MaxRateBP {
-		return CommissionRate{}, platform.InvalidField("rate_bp", "rate_bp must be between 0 and %d basis points (100 %%)", MaxRateBP)
+		return CommissionRate{}, apperr.InvalidField("rate_bp", "rate_bp must be between 0 and %d basis points (100 %%)", MaxRateBP)
 	}
 	product := sql.NullInt64{Int64: key.ProductID, Valid: key.ProductID != 0}
 	const upsert = `INSERT INTO commission_rates (scope, category, product_id, rate_bp, updated_at) VALUES ($1, $2, $3, $4, $5)
@@ -125,7 +126,7 @@ func SetCommissionRate(ctx context.Context, q sqlx.ExtContext, key CommissionRat
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, upsert, string(key.Scope), key.Category, product, rateBP, now)
 	if platform.IsForeignKeyViolation(err) {
-		return CommissionRate{}, platform.Errorf(platform.Unprocessable, "unknown_product", "no product with id %d", key.ProductID)
+		return CommissionRate{}, apperr.Errorf(apperr.Unprocessable, "unknown_product", "no product with id %d", key.ProductID)
 	}
 	if err != nil {
 		return CommissionRate{}, err
@@ -228,7 +229,7 @@ type AfterSaleRefund struct {
 // exactly), and the resident's refund notice. A line gets at most one.
 func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
 	if quantity < 1 || quantity > MaxQuantity {
-		return AfterSaleRefund{}, platform.InvalidField("quantity", "quantity must be between 1 and the units collected")
+		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity must be between 1 and the units collected")
 	}
 	var line struct {
 		OrderID      int64         `db:"order_id"`
@@ -266,7 +267,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 		return AfterSaleRefund{}, ErrNotCollected.With("state", line.State)
 	}
 	if quantity > line.Ready {
-		return AfterSaleRefund{}, platform.Errorf(platform.Unprocessable, "quantity_exceeds_collected",
+		return AfterSaleRefund{}, apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_collected",
 			"the resident collected %d units; at most that many can be refunded", line.Ready).With("collected", line.Ready)
 	}
 	if !line.WaveID.Valid {
@@ -365,10 +366,10 @@ type CommissionFilter struct {
 // MaxCommissionDays.
 func CheckCommissionRange(from, to Date) error {
 	if to.Before(from.Time) {
-		return platform.InvalidField("to", "to must not be before from")
+		return apperr.InvalidField("to", "to must not be before from")
 	}
 	if days := int(to.Sub(from.Time).Hours()/24) + 1; days > MaxCommissionDays {
-		return platform.InvalidField("to", "the range may span at most %d days", MaxCommissionDays)
+		return apperr.InvalidField("to", "the range may span at most %d days", MaxCommissionDays)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -30,7 +31,7 @@ func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
 func requiredDate(c *gin.Context, name string) (Date, error) {
 	v := c.Query(name)
 	if v == "" {
-		return Date{}, platform.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
+		return Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
 	}
 	return ParseDate(name, v)
 }
@@ -68,7 +69,7 @@ func (h *Routes) setCommissionRate(c *gin.Context) error {
 	}
 	// A missing rate must not set the rate to 0 %.
 	if in.RateBP == nil {
-		return platform.InvalidField("rate_bp", "rate_bp is required")
+		return apperr.InvalidField("rate_bp", "rate_bp is required")
 	}
 	rate, err := h.svc.SetCommissionRate(c.Request.Context(),
 		CommissionRateKey{Scope: in.Scope, Category: in.Category, ProductID: in.ProductID}, *in.RateBP)
@@ -95,7 +96,7 @@ func (h *Routes) commissionStatement(c *gin.Context) error {
 	}
 	v := c.Query("month")
 	if v == "" {
-		return platform.InvalidField("month", "query parameter month=YYYY-MM is required")
+		return apperr.InvalidField("month", "query parameter month=YYYY-MM is required")
 	}
 	month, err := ParseMonth("month", v)
 	if err != nil {
@@ -126,7 +127,7 @@ func (h *Routes) refundAfterSale(c *gin.Context) error {
 		return err
 	}
 	if in.Quantity == nil {
-		return platform.InvalidField("quantity", "quantity is required")
+		return apperr.InvalidField("quantity", "quantity is required")
 	}
 	r, err := h.svc.RefundAfterSale(c.Request.Context(), id, *in.Quantity)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -247,7 +248,7 @@ func TestCommissionRateValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := SetCommissionRate(context.Background(), c.db, tc.key, tc.bp, c.now)
-		var e *platform.Error
+		var e *apperr.Error
 		if !errors.As(err, &e) || e.Field != tc.field || (tc.code != "" && e.Code != tc.code) {
 			t.Errorf("%+v %d: got %v, want field %q code %q", tc.key, tc.bp, err, tc.field, tc.code)
 		}
@@ -371,7 +372,7 @@ func TestCommissionAfterSaleReversal(t *testing.T) {
 
 	// A second after-sale refund of the line is refused and changes nothing.
 	_, err = svc.RefundAfterSale(ctx, line, 1)
-	if !errors.Is(err, ErrAlreadyRefunded) || platform.KindOf(err) != platform.Conflict {
+	if !errors.Is(err, ErrAlreadyRefunded) || apperr.KindOf(err) != apperr.Conflict {
 		t.Fatalf("second refund: %v, want already_refunded", err)
 	}
 	if got := c.ledger(line); len(got) != 2 {
@@ -416,18 +417,18 @@ func TestCommissionAfterSaleRefused(t *testing.T) {
 		line     int64
 		quantity int64
 		want     error
-		kind     platform.Kind
+		kind     apperr.Kind
 	}{
-		{"ready", waiting, 1, ErrNotCollected, platform.Conflict},
-		{"returned", returned, 1, ErrNotCollected, platform.Conflict},
-		{"no parcel", noParcel, 1, ErrNotCollected, platform.Conflict},
-		{"unknown line", 999_999, 1, ErrOrderLineNotFound, platform.NotFound},
-		{"zero", collected, 0, nil, platform.Invalid},
-		{"more than collected", collected, 3, nil, platform.Unprocessable},
+		{"ready", waiting, 1, ErrNotCollected, apperr.Conflict},
+		{"returned", returned, 1, ErrNotCollected, apperr.Conflict},
+		{"no parcel", noParcel, 1, ErrNotCollected, apperr.Conflict},
+		{"unknown line", 999_999, 1, ErrOrderLineNotFound, apperr.NotFound},
+		{"zero", collected, 0, nil, apperr.Invalid},
+		{"more than collected", collected, 3, nil, apperr.Unprocessable},
 	}
 	for _, tc := range cases {
 		_, err := svc.RefundAfterSale(ctx, tc.line, tc.quantity)
-		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || platform.KindOf(err) != tc.kind {
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || apperr.KindOf(err) != tc.kind {
 			t.Errorf("%s: got %v, want %v (%s)", tc.name, err, tc.want, tc.kind)
 		}
 	}

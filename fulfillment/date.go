@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -34,7 +35,7 @@ func checkSaleDate(w pickup.Warehouse, date Date, now time.Time) error {
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	last := today.AddDate(0, 0, MaxSaleDaysAhead)
 	if date.Before(today) || date.After(last) {
-		return platform.InvalidField("delivery_date", "delivery_date must be from %s (today at warehouse %s) to %s (%d days ahead), got %s",
+		return apperr.InvalidField("delivery_date", "delivery_date must be from %s (today at warehouse %s) to %s (%d days ahead), got %s",
 			today.Format(time.DateOnly), w.Code, last.Format(time.DateOnly), MaxSaleDaysAhead, date)
 	}
 	return nil
@@ -49,7 +50,7 @@ func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `
 // UnmarshalJSON reads "YYYY-MM-DD".
 func (d *Date) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return platform.InvalidField("delivery_date", "delivery_date must be a string YYYY-MM-DD")
+		return apperr.InvalidField("delivery_date", "delivery_date must be a string YYYY-MM-DD")
 	}
 	v, err := ParseDate("delivery_date", string(b[1:len(b)-1]))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -24,10 +25,10 @@ const (
 
 // Errors of dispatch and delivery.
 var (
-	ErrStopNotFound     = platform.Errorf(platform.NotFound, "stop_not_found", "the route has no such stop")
-	ErrDeliveryNotFound = platform.Errorf(platform.NotFound, "delivery_not_found", "delivery not found")
-	ErrWaveNotReady     = platform.Errorf(platform.Conflict, "wave_not_ready", "the wave is not ready for dispatch")
-	ErrNotDispatched    = platform.Errorf(platform.Conflict, "not_dispatched", "the route has not been dispatched yet")
+	ErrStopNotFound     = apperr.Errorf(apperr.NotFound, "stop_not_found", "the route has no such stop")
+	ErrDeliveryNotFound = apperr.Errorf(apperr.NotFound, "delivery_not_found", "delivery not found")
+	ErrWaveNotReady     = apperr.Errorf(apperr.Conflict, "wave_not_ready", "the wave is not ready for dispatch")
+	ErrNotDispatched    = apperr.Errorf(apperr.Conflict, "not_dispatched", "the route has not been dispatched yet")
 )
 
 // makeDeliveries gives every pickup point with bags in the wave its delivery,

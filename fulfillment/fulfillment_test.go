@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -33,7 +34,7 @@ func TestOrderRequestValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		err := c.req.Validate()
-		var e *platform.Error
+		var e *apperr.Error
 		switch {
 		case c.field == "" && err != nil:
 			t.Errorf("%s: refused: %v", c.name, err)
@@ -88,7 +89,7 @@ func TestProductValidation(t *testing.T) {
 	} {
 		p := good
 		mutate(&p)
-		var e *platform.Error
+		var e *apperr.Error
 		if err := p.Validate(); !errors.As(err, &e) || e.Field != field {
 			t.Errorf("bad %s: got %v", field, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -28,8 +29,8 @@ func FuzzDecodeOrder(f *testing.F) {
 			err = req.Validate()
 		}
 		if err != nil {
-			var e *platform.Error
-			if !errors.As(err, &e) || (e.Kind != platform.Invalid && e.Kind != platform.Unprocessable) || e.Code == "" {
+			var e *apperr.Error
+			if !errors.As(err, &e) || (e.Kind != apperr.Invalid && e.Kind != apperr.Unprocessable) || e.Code == "" {
 				t.Fatalf("%q: refused with %#v, want a 400 or 422 *platform.Error", body, err)
 			}
 			return
@@ -128,8 +129,8 @@ func FuzzImportCSV(f *testing.F) {
 // error names its line in the message and the details.
 func checkCSVError(t *testing.T, data []byte, err error) {
 	t.Helper()
-	var e *platform.Error
-	if !errors.As(err, &e) || e.Kind != platform.Invalid {
+	var e *apperr.Error
+	if !errors.As(err, &e) || e.Kind != apperr.Invalid {
 		t.Fatalf("%q: refused with %#v, want a 400 *platform.Error", data, err)
 	}
 	switch e.Code {

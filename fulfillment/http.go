@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -62,7 +63,7 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 func queryDate(c *gin.Context) (Date, error) {
 	v := c.Query("date")
 	if v == "" {
-		return Date{}, platform.InvalidField("date", "query parameter date=YYYY-MM-DD is required")
+		return Date{}, apperr.InvalidField("date", "query parameter date=YYYY-MM-DD is required")
 	}
 	return ParseDate("date", v)
 }
@@ -233,16 +234,16 @@ func (h *Routes) publish(c *gin.Context) error {
 		return err
 	}
 	if in.DeliveryDate == nil {
-		return platform.InvalidField("delivery_date", "delivery_date is required")
+		return apperr.InvalidField("delivery_date", "delivery_date is required")
 	}
 	offers := make([]Offer, len(in.Items))
 	for i, it := range in.Items {
 		// A missing price would publish the item for free: both are required.
 		if it.PriceFen == nil {
-			return platform.InvalidField("items["+itoa(i)+"].price_fen", "price_fen is required")
+			return apperr.InvalidField("items["+itoa(i)+"].price_fen", "price_fen is required")
 		}
 		if it.StockCap == nil {
-			return platform.InvalidField("items["+itoa(i)+"].stock_cap", "stock_cap is required")
+			return apperr.InvalidField("items["+itoa(i)+"].stock_cap", "stock_cap is required")
 		}
 		offers[i] = Offer{ProductID: it.ProductID, SKU: it.SKU, PriceFen: *it.PriceFen, StockCap: *it.StockCap}
 	}
@@ -264,7 +265,7 @@ func (h *Routes) listSaleItems(c *gin.Context) error {
 		return err
 	}
 	if wid == 0 {
-		return platform.InvalidField("warehouse_id", "query parameter warehouse_id is required")
+		return apperr.InvalidField("warehouse_id", "query parameter warehouse_id is required")
 	}
 	items, err := ListSaleItems(c.Request.Context(), h.svc.db, wid, date)
 	if err != nil {
@@ -286,7 +287,7 @@ func (h *Routes) setCap(c *gin.Context) error {
 		return err
 	}
 	if in.StockCap == nil {
-		return platform.InvalidField("stock_cap", "stock_cap is required")
+		return apperr.InvalidField("stock_cap", "stock_cap is required")
 	}
 	si, err := h.svc.SetCap(c.Request.Context(), id, *in.StockCap)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -140,10 +141,10 @@ func decodeCode(c *gin.Context, lines bool) (codeRequest, error) {
 		return in, err
 	}
 	if !lines && in.OrderLineIDs != nil {
-		return in, platform.InvalidField("order_line_ids", "unknown field \"order_line_ids\"")
+		return in, apperr.InvalidField("order_line_ids", "unknown field \"order_line_ids\"")
 	}
 	if len(in.OrderLineIDs) > 1000 {
-		return in, platform.InvalidField("order_line_ids", "at most 1000 order lines")
+		return in, apperr.InvalidField("order_line_ids", "at most 1000 order lines")
 	}
 	return in, nil
 }

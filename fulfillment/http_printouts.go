@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -25,13 +26,13 @@ func (h *Routes) printout(c *gin.Context) error {
 	file := c.Param("file")
 	dot := strings.LastIndexByte(file, '.')
 	if dot < 0 {
-		return platform.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
+		return apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
 	}
 	kind, format := PrintoutKind(file[:dot]), file[dot+1:]
 	scope := PrintScope{Route: c.Query("route"), Zone: Zone(c.Query("zone"))}
 	p := h.waves.opt.Printer
 	if p == nil {
-		return platform.Errorf(platform.Unavailable, "printouts_off", "printouts are not configured")
+		return apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
 	}
 	out, err := p.Printout(c.Request.Context(), h.svc.db, id, kind, scope, format)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -104,8 +105,8 @@ func (in *Intake) Close() {
 }
 
 var (
-	errShuttingDown = platform.Errorf(platform.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
-	errOverloaded   = platform.Errorf(platform.Unavailable, "overloaded", "order intake is saturated, retry shortly")
+	errShuttingDown = apperr.Errorf(apperr.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
+	errOverloaded   = apperr.Errorf(apperr.Unavailable, "overloaded", "order intake is saturated, retry shortly")
 )
 
 // Place places one order for a leader under an idempotency key. It returns
@@ -460,7 +461,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 	}
 	if c.req.DeliveryDate != nil && !c.req.DeliveryDate.Equal(date.Time) {
-		e := platform.Errorf(platform.Unprocessable, "delivery_date_mismatch", "the sale items are for delivery on %s, not %s",
+		e := apperr.Errorf(apperr.Unprocessable, "delivery_date_mismatch", "the sale items are for delivery on %s, not %s",
 			date, c.req.DeliveryDate)
 		e.Field = "delivery_date"
 		return e
@@ -476,7 +477,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 	}
 	if len(short) > 0 {
-		e := platform.Errorf(platform.Conflict, ErrSoldOut.Code, "not enough stock: %s has %d left", short[0]["sku"], short[0]["remaining"])
+		e := apperr.Errorf(apperr.Conflict, ErrSoldOut.Code, "not enough stock: %s has %d left", short[0]["sku"], short[0]["remaining"])
 		return e.With("remaining", short)
 	}
 	return nil
@@ -494,7 +495,7 @@ func gateOpen(g waveGate, w pickup.Warehouse, date Date, now time.Time) error {
 			loc = time.UTC
 		}
 		closed := g.closedAt()
-		return platform.Errorf(platform.Unprocessable, ErrCutoffPassed.Code,
+		return apperr.Errorf(apperr.Unprocessable, ErrCutoffPassed.Code,
 			"ordering for %s closed at %s", date, closed.In(loc).Format("2006-01-02 15:04 MST")).
 			With("cutoff", closed)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 	"groupbuy/pickup"
 )
 
@@ -82,9 +82,9 @@ func (r *OrderRequest) Validate() error {
 	res.Phone, res.Name = strings.TrimSpace(res.Phone), strings.TrimSpace(res.Name)
 	switch {
 	case res.ID < 0:
-		return platform.InvalidField("resident.id", "resident.id must be positive")
+		return apperr.InvalidField("resident.id", "resident.id must be positive")
 	case res.ID > 0 && (res.Phone != "" || res.Name != ""):
-		return platform.InvalidField("resident", "give resident.id, or resident.phone and resident.name, not both")
+		return apperr.InvalidField("resident", "give resident.id, or resident.phone and resident.name, not both")
 	case res.ID == 0:
 		if err := pickup.CheckPhone("resident.phone", res.Phone); err != nil {
 			return err
@@ -94,21 +94,21 @@ func (r *OrderRequest) Validate() error {
 		}
 	}
 	if len(r.Lines) == 0 {
-		return platform.InvalidField("lines", "an order needs at least one line")
+		return apperr.InvalidField("lines", "an order needs at least one line")
 	}
 	if len(r.Lines) > MaxLinesPerOrder {
-		return platform.InvalidField("lines", "an order has at most %d lines", MaxLinesPerOrder)
+		return apperr.InvalidField("lines", "an order has at most %d lines", MaxLinesPerOrder)
 	}
 	seen := make(map[int64]bool, len(r.Lines))
 	for i, l := range r.Lines {
 		if l.SaleItemID <= 0 {
-			return platform.InvalidField(lineField(i, "sale_item_id"), "sale_item_id must be a positive integer")
+			return apperr.InvalidField(lineField(i, "sale_item_id"), "sale_item_id must be a positive integer")
 		}
 		if l.Quantity <= 0 || l.Quantity > MaxQuantity {
-			return platform.InvalidField(lineField(i, "quantity"), "quantity must be between 1 and %d", MaxQuantity)
+			return apperr.InvalidField(lineField(i, "quantity"), "quantity must be between 1 and %d", MaxQuantity)
 		}
 		if seen[l.SaleItemID] {
-			return platform.InvalidField(lineField(i, "sale_item_id"), "sale item %d appears twice; put the total on one line", l.SaleItemID)
+			return apperr.InvalidField(lineField(i, "sale_item_id"), "sale item %d appears twice; put the total on one line", l.SaleItemID)
 		}
 		seen[l.SaleItemID] = true
 	}
@@ -130,14 +130,14 @@ func (r *OrderRequest) hash() []byte {
 // CheckIdempotencyKey validates the Idempotency-Key header.
 func CheckIdempotencyKey(key string) error {
 	if key == "" {
-		return platform.InvalidField("Idempotency-Key", "the Idempotency-Key header is required")
+		return apperr.InvalidField("Idempotency-Key", "the Idempotency-Key header is required")
 	}
 	if len(key) > MaxKeyLen {
-		return platform.InvalidField("Idempotency-Key", "Idempotency-Key is at most %d characters", MaxKeyLen)
+		return apperr.InvalidField("Idempotency-Key", "Idempotency-Key is at most %d characters", MaxKeyLen)
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e {
-			return platform.InvalidField("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
+			return apperr.InvalidField("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
 		}
 	}
 	return nil
@@ -145,13 +145,13 @@ func CheckIdempotencyKey(key string) error {
 
 // Errors of order intake.
 var (
-	ErrOrderNotFound      = platform.Errorf(platform.NotFound, "order_not_found", "order not found")
-	ErrNotYourOrder       = platform.Errorf(platform.Forbidden, "not_your_order", "this order belongs to another pickup point")
-	ErrIdempotencyReused  = platform.Errorf(platform.Conflict, "idempotency_conflict", "this Idempotency-Key was used for a different request")
-	ErrSoldOut            = platform.Errorf(platform.Conflict, "sold_out", "not enough stock")
-	ErrCutoffPassed       = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
-	ErrUnknownSaleItem    = platform.Errorf(platform.Unprocessable, "unknown_sale_item", "no such sale item at this leader's warehouse")
-	ErrMixedDeliveryDates = platform.Errorf(platform.Unprocessable, "mixed_delivery_dates", "all lines of an order must be for one delivery date")
+	ErrOrderNotFound      = apperr.Errorf(apperr.NotFound, "order_not_found", "order not found")
+	ErrNotYourOrder       = apperr.Errorf(apperr.Forbidden, "not_your_order", "this order belongs to another pickup point")
+	ErrIdempotencyReused  = apperr.Errorf(apperr.Conflict, "idempotency_conflict", "this Idempotency-Key was used for a different request")
+	ErrSoldOut            = apperr.Errorf(apperr.Conflict, "sold_out", "not enough stock")
+	ErrCutoffPassed       = apperr.Errorf(apperr.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
+	ErrUnknownSaleItem    = apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "no such sale item at this leader's warehouse")
+	ErrMixedDeliveryDates = apperr.Errorf(apperr.Unprocessable, "mixed_delivery_dates", "all lines of an order must be for one delivery date")
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }

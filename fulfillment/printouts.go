@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment/printout"
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -30,8 +31,8 @@ const (
 
 // Printout errors.
 var (
-	ErrPrintoutNotReady = platform.Errorf(platform.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
-	ErrRouteNotFound    = platform.Errorf(platform.NotFound, "route_not_found", "no such route in the wave")
+	ErrPrintoutNotReady = apperr.Errorf(apperr.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
+	ErrRouteNotFound    = apperr.Errorf(apperr.NotFound, "route_not_found", "no such route in the wave")
 )
 
 // Printout is a rendered printout as stored.
@@ -71,7 +72,7 @@ func (p *Printer) loadFonts() (*printout.Fonts, error) {
 	p.once.Do(func() {
 		p.fonts, p.err = printout.LoadFonts(p.cjkFont, p.latinFont)
 		if p.err != nil {
-			p.err = platform.Errorf(platform.Unavailable, "fonts_missing", "printouts are unavailable: %v", p.err)
+			p.err = apperr.Errorf(apperr.Unavailable, "fonts_missing", "printouts are unavailable: %v", p.err)
 		}
 	})
 	return p.fonts, p.err
@@ -127,18 +128,18 @@ func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
 	switch kind {
 	case PrintPickList:
 		if scope.Route != "" {
-			return platform.InvalidField("route", "the pick list covers the whole wave by zone; route applies to sort sheets, labels and route sheets")
+			return apperr.InvalidField("route", "the pick list covers the whole wave by zone; route applies to sort sheets, labels and route sheets")
 		}
 	case PrintRouteSheet:
 		if scope.Zone != "" {
-			return platform.InvalidField("zone", "a route sheet lists a route's stops, and its truck carries every zone; zone applies to pick lists, sort sheets and labels")
+			return apperr.InvalidField("zone", "a route sheet lists a route's stops, and its truck carries every zone; zone applies to pick lists, sort sheets and labels")
 		}
 	case PrintSortSheet, PrintLabels:
 	default:
-		return platform.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
+		return apperr.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
 	}
 	if format != "pdf" && format != "csv" {
-		return platform.InvalidField("format", "format must be pdf or csv")
+		return apperr.InvalidField("format", "format must be pdf or csv")
 	}
 	return nil
 }

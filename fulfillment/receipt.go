@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -29,7 +30,7 @@ type ReceiveRequest struct {
 }
 
 // ErrNotArrived refuses a receipt of a delivery still at the warehouse.
-var ErrNotArrived = platform.Errorf(platform.Conflict, "not_dispatched", "the delivery has not left the warehouse yet")
+var ErrNotArrived = apperr.Errorf(apperr.Conflict, "not_dispatched", "the delivery has not left the warehouse yet")
 
 // receiptLine is one placed order line at the point, with the units
 // allocation left it.
@@ -78,15 +79,15 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 		field := func(name string) string { return "lines[" + itoa(i) + "]." + name }
 		switch {
 		case l.SaleItemID <= 0:
-			return Delivery{}, platform.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
+			return Delivery{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
 		case seen[l.SaleItemID]:
-			return Delivery{}, platform.InvalidField(field("sale_item_id"), "sale item %d appears twice", l.SaleItemID)
+			return Delivery{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", l.SaleItemID)
 		case l.Missing < 0 || l.Missing > MaxStockCap:
-			return Delivery{}, platform.InvalidField(field("missing"), "missing must be between 0 and %d", MaxStockCap)
+			return Delivery{}, apperr.InvalidField(field("missing"), "missing must be between 0 and %d", MaxStockCap)
 		case l.Damaged < 0 || l.Damaged > MaxStockCap:
-			return Delivery{}, platform.InvalidField(field("damaged"), "damaged must be between 0 and %d", MaxStockCap)
+			return Delivery{}, apperr.InvalidField(field("damaged"), "damaged must be between 0 and %d", MaxStockCap)
 		case l.Received != nil && (*l.Received < 0 || *l.Received > MaxStockCap):
-			return Delivery{}, platform.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
+			return Delivery{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
 		}
 		seen[l.SaleItemID] = true
 	}
@@ -151,17 +152,17 @@ func receive(ctx context.Context, tx *sqlx.Tx, leaderID, deliveryID int64, req R
 		delete(said, e.SaleItemID)
 		got := e.Quantity - l.Missing - l.Damaged
 		if got < 0 {
-			return Delivery{}, platform.Errorf(platform.Unprocessable, "receipt_exceeds_delivery",
+			return Delivery{}, apperr.Errorf(apperr.Unprocessable, "receipt_exceeds_delivery",
 				"sale item %d: %d missing and %d damaged exceed the %d sent", e.SaleItemID, l.Missing, l.Damaged, e.Quantity)
 		}
 		if l.Received != nil && *l.Received != got {
-			return Delivery{}, platform.Errorf(platform.Unprocessable, "receipt_mismatch",
+			return Delivery{}, apperr.Errorf(apperr.Unprocessable, "receipt_mismatch",
 				"sale item %d: received %d + missing %d + damaged %d must equal the %d sent", e.SaleItemID, *l.Received, l.Missing, l.Damaged, e.Quantity)
 		}
 		ids, exp, rec, mis, dam = append(ids, e.SaleItemID), append(exp, e.Quantity), append(rec, got), append(mis, l.Missing), append(dam, l.Damaged)
 	}
 	for id := range said {
-		return Delivery{}, platform.Errorf(platform.Unprocessable, "unknown_sale_item", "sale item %d is not in this delivery", id)
+		return Delivery{}, apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "sale item %d is not in this delivery", id)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_lines (delivery_id, sale_item_id, expected, received, missing, damaged)
 		SELECT $1, i, e, r, m, d FROM unnest($2::bigint[], $3::int[], $4::int[], $5::int[], $6::int[]) AS t(i, e, r, m, d)`,

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/uber/h3-go/v4"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 	"groupbuy/routing"
@@ -42,7 +43,7 @@ type VehicleType struct {
 // R02, …), before it reaches a query; "" is no filter.
 func checkRouteCode(code string) error {
 	if !platform.OptionalPrintable(code, 20) {
-		return platform.InvalidField("route", "route must be a route code such as R01")
+		return apperr.InvalidField("route", "route must be a route code such as R01")
 	}
 	return nil
 }
@@ -51,27 +52,27 @@ func checkRouteCode(code string) error {
 func (v *VehicleType) Validate() error {
 	switch {
 	case !platform.Printable(v.Code, 20):
-		return platform.InvalidField("code", "code is required: up to 20 characters, without control characters")
+		return apperr.InvalidField("code", "code is required: up to 20 characters, without control characters")
 	case !platform.Printable(v.Name, 50):
-		return platform.InvalidField("name", "name is required, at most 50 characters")
+		return apperr.InvalidField("name", "name is required, at most 50 characters")
 	case v.Count < 1 || v.Count > 1000:
-		return platform.InvalidField("count", "count must be between 1 and 1000")
+		return apperr.InvalidField("count", "count must be between 1 and 1000")
 	case v.CapacityG < 1 || v.CapacityG > 50_000_000:
-		return platform.InvalidField("capacity_g", "capacity_g must be between 1 and 50,000,000 grams")
+		return apperr.InvalidField("capacity_g", "capacity_g must be between 1 and 50,000,000 grams")
 	case v.CapacityML < 1 || v.CapacityML > 100_000_000:
-		return platform.InvalidField("capacity_ml", "capacity_ml must be between 1 and 100,000,000 millilitres")
+		return apperr.InvalidField("capacity_ml", "capacity_ml must be between 1 and 100,000,000 millilitres")
 	case v.FixedCostFen < 0 || v.FixedCostFen > MaxPriceFen:
-		return platform.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", MaxPriceFen)
+		return apperr.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", MaxPriceFen)
 	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
-		return platform.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
+		return apperr.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
 	}
 	s, err1 := clockSeconds(v.ShiftStart)
 	e, err2 := clockSeconds(v.ShiftEnd)
 	if err1 != nil {
-		return platform.InvalidField("shift_start", "shift_start must be HH:MM")
+		return apperr.InvalidField("shift_start", "shift_start must be HH:MM")
 	}
 	if err2 != nil || e <= s {
-		return platform.InvalidField("shift_end", "shift_end must be HH:MM after shift_start")
+		return apperr.InvalidField("shift_end", "shift_end must be HH:MM after shift_start")
 	}
 	return nil
 }

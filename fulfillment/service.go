@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -44,7 +45,7 @@ func SaveProductsTx(ctx context.Context, tx *sqlx.Tx, ps []Product, now time.Tim
 			return nil, err
 		}
 		if seen[ps[i].SKU] {
-			return nil, platform.InvalidField("sku", "sku %q appears twice", ps[i].SKU)
+			return nil, apperr.InvalidField("sku", "sku %q appears twice", ps[i].SKU)
 		}
 		seen[ps[i].SKU] = true
 	}
@@ -120,25 +121,25 @@ func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, off
 // PublishTx validates offers and upserts them as sale items inside tx.
 func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, offers []Offer, now time.Time) ([]SaleItem, error) {
 	if warehouseID <= 0 {
-		return nil, platform.InvalidField("warehouse_id", "warehouse_id is required")
+		return nil, apperr.InvalidField("warehouse_id", "warehouse_id is required")
 	}
 	if len(offers) == 0 || len(offers) > 5000 {
-		return nil, platform.InvalidField("items", "items must hold 1 to 5000 offers")
+		return nil, apperr.InvalidField("items", "items must hold 1 to 5000 offers")
 	}
 	seen := map[string]bool{}
 	for i, o := range offers {
 		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
 		switch {
 		case o.ProductID < 0 || (o.ProductID == 0 && o.SKU == ""):
-			return nil, platform.InvalidField(field("product_id"), "each item needs a product_id or a sku")
+			return nil, apperr.InvalidField(field("product_id"), "each item needs a product_id or a sku")
 		case o.PriceFen < 0 || o.PriceFen > MaxPriceFen:
-			return nil, platform.InvalidField(field("price_fen"), "price_fen must be between 0 and %d", MaxPriceFen)
+			return nil, apperr.InvalidField(field("price_fen"), "price_fen must be between 0 and %d", MaxPriceFen)
 		case o.StockCap < 0 || o.StockCap > MaxStockCap:
-			return nil, platform.InvalidField(field("stock_cap"), "stock_cap must be between 0 and %d", MaxStockCap)
+			return nil, apperr.InvalidField(field("stock_cap"), "stock_cap must be between 0 and %d", MaxStockCap)
 		}
 		k := o.SKU + "#" + itoa(int(o.ProductID))
 		if seen[k] {
-			return nil, platform.InvalidField(field("product_id"), "the product appears twice")
+			return nil, apperr.InvalidField(field("product_id"), "the product appears twice")
 		}
 		seen[k] = true
 	}
@@ -158,7 +159,7 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, o
 // SetCap changes a sale item's stock cap; it cannot go below what is sold.
 func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
 	if cap < 0 || cap > MaxStockCap {
-		return SaleItem{}, platform.InvalidField("stock_cap", "stock_cap must be between 0 and %d", MaxStockCap)
+		return SaleItem{}, apperr.InvalidField("stock_cap", "stock_cap must be between 0 and %d", MaxStockCap)
 	}
 	var out SaleItem
 	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -176,7 +177,7 @@ func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, 
 	at := w.begin()
 	st, ok := w.stages()[stage]
 	if !ok {
-		return false, platform.InvalidField("stage", "unknown stage %q", stage)
+		return false, apperr.InvalidField("stage", "unknown stage %q", stage)
 	}
 	if stage == StageRoute {
 		// The solver runs for its whole budget; no transaction stays open
@@ -290,18 +291,18 @@ func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, err
 // closed wave start its allocation.
 func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy, final bool, receipts []Receipt) (Wave, error) {
 	if policy != "" && policy != FirstComeFirstServed && policy != SpreadEvenly {
-		return Wave{}, platform.InvalidField("policy", "policy must be fcfs or even")
+		return Wave{}, apperr.InvalidField("policy", "policy must be fcfs or even")
 	}
 	seen := map[int64]bool{}
 	for i, r := range receipts {
 		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
 		switch {
 		case r.SaleItemID <= 0:
-			return Wave{}, platform.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
+			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
 		case r.Received < 0 || r.Received > MaxStockCap:
-			return Wave{}, platform.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
+			return Wave{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
 		case seen[r.SaleItemID]:
-			return Wave{}, platform.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
+			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
 		}
 		seen[r.SaleItemID] = true
 	}
@@ -329,7 +330,7 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 		return "", err
 	}
 	if _, ok := w.stages()[stage]; !ok {
-		return "", platform.InvalidField("stage", "unknown stage %q (known: close, allocate, pick, route, ready)", stage)
+		return "", apperr.InvalidField("stage", "unknown stage %q (known: close, allocate, pick, route, ready)", stage)
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
 	var job int64

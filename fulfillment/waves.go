@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -94,8 +95,8 @@ func (w *Wave) waitingFor() *WaveWait {
 
 // Errors of waves.
 var (
-	ErrWaveNotFound = platform.Errorf(platform.NotFound, "wave_not_found", "wave not found")
-	ErrWaveClosed   = platform.Errorf(platform.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
+	ErrWaveNotFound = apperr.Errorf(apperr.NotFound, "wave_not_found", "wave not found")
+	ErrWaveClosed   = apperr.Errorf(apperr.Unprocessable, "cutoff_passed", "ordering for this delivery date has closed")
 )
 
 const waveCols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
@@ -192,7 +193,7 @@ func waveOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date 
 }
 
 // ErrWaveNotOpen refuses changes to the sale of a wave past its cutoff.
-var ErrWaveNotOpen = platform.Errorf(platform.Conflict, "wave_closed", "the wave of this delivery date is closed; its sale can no longer change")
+var ErrWaveNotOpen = apperr.Errorf(apperr.Conflict, "wave_closed", "the wave of this delivery date is closed; its sale can no longer change")
 
 // DueWaves returns the open waves whose cutoff has passed at now, optionally
 // of one warehouse.

@@ -7,12 +7,12 @@ import (
 
 	"github.com/lib/pq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 	"groupbuy/pickup/notify"
 )
 
 // ErrResidentNotFound answers a resident that is not the leader's.
-var ErrResidentNotFound = platform.Errorf(platform.NotFound, "resident_not_found", "resident not found at this pickup point")
+var ErrResidentNotFound = apperr.Errorf(apperr.NotFound, "resident_not_found", "resident not found at this pickup point")
 
 // Contact is how a resident may be reached.
 type Contact struct {
@@ -25,15 +25,15 @@ type Contact struct {
 // the leader of their pickup point.
 func (s *Service) SetContact(ctx context.Context, leaderID int64, c Contact) (Contact, error) {
 	if !validEmail(c.Email) {
-		return c, platform.InvalidField("email", "email must be an e-mail address or empty")
+		return c, apperr.InvalidField("email", "email must be an e-mail address or empty")
 	}
 	seen := map[string]bool{}
 	for i, ch := range c.OptedOut {
 		if ch != notify.ChannelWebhook && ch != notify.ChannelSMS && ch != notify.ChannelEmail {
-			return c, platform.InvalidField(fmt.Sprintf("opt_out[%d]", i), "channels are webhook, sms and email")
+			return c, apperr.InvalidField(fmt.Sprintf("opt_out[%d]", i), "channels are webhook, sms and email")
 		}
 		if seen[ch] {
-			return c, platform.InvalidField(fmt.Sprintf("opt_out[%d]", i), "%s appears twice", ch)
+			return c, apperr.InvalidField(fmt.Sprintf("opt_out[%d]", i), "%s appears twice", ch)
 		}
 		seen[ch] = true
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -63,7 +64,7 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 }
 
 func csvConflict(row platform.CSVRow, err error) error {
-	if e, ok := err.(*platform.Error); ok && e.Kind == platform.Conflict {
+	if e, ok := err.(*apperr.Error); ok && e.Kind == apperr.Conflict {
 		return row.Errorf("leader_phone", "%s", e.Message)
 	}
 	return err
@@ -72,11 +73,11 @@ func csvConflict(row platform.CSVRow, err error) error {
 // csvWarehouse puts the service-area rule's errors in CSV terms: the column
 // for a missing warehouse, the line for a point outside the areas.
 func csvWarehouse(row platform.CSVRow, err error) error {
-	e, ok := err.(*platform.Error)
+	e, ok := err.(*apperr.Error)
 	switch {
 	case ok && e.Field == "warehouse_id":
 		return row.Errorf("warehouse_code", "warehouse_code is required while no warehouse has a service area")
-	case ok && e.Kind == platform.Unprocessable:
+	case ok && e.Kind == apperr.Unprocessable:
 		c := e.With("line", row.Line)
 		c.Message = fmt.Sprintf("line %d: %s", row.Line, e.Message)
 		return c

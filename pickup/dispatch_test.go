@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup/notify"
@@ -228,8 +229,8 @@ func TestContactRules(t *testing.T) {
 		{ResidentID: f.residents[0], OptedOut: []string{"pigeon"}},
 		{ResidentID: f.residents[0], OptedOut: []string{"sms", "sms"}},
 	} {
-		var e *platform.Error
-		if _, err := f.svc.SetContact(ctx, f.leader, c); !errors.As(err, &e) || e.Kind != platform.Invalid {
+		var e *apperr.Error
+		if _, err := f.svc.SetContact(ctx, f.leader, c); !errors.As(err, &e) || e.Kind != apperr.Invalid {
 			t.Fatalf("%+v: %v", c, err)
 		}
 	}

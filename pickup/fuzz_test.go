@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -22,8 +23,8 @@ func FuzzImportPointsCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ins, err := parsePointsCSV(data)
 		if err != nil {
-			var e *platform.Error
-			if !errors.As(err, &e) || e.Kind != platform.Invalid {
+			var e *apperr.Error
+			if !errors.As(err, &e) || e.Kind != apperr.Invalid {
 				t.Fatalf("%q: refused with %#v, want a 400 *platform.Error", data, err)
 			}
 			if line, ok := e.Details["line"].(int); e.Code != "bad_csv" && (!ok || line < 1 || !strings.Contains(e.Message, "line ")) {

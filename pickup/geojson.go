@@ -7,7 +7,7 @@ import (
 
 	"github.com/uber/h3-go/v4"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 )
 
 // GeoJSONGeometry is a GeoJSON geometry (RFC 7946): Point, Polygon or
@@ -92,17 +92,17 @@ func PolygonCells(field string, g GeoJSONGeometry, res, maxCells int) ([]CellID,
 	for _, gp := range polys {
 		cells, err := h3.PolygonToCells(gp, res)
 		if err != nil {
-			return nil, platform.InvalidField(field, "cannot fill the polygon with cells: %v", err)
+			return nil, apperr.InvalidField(field, "cannot fill the polygon with cells: %v", err)
 		}
 		for _, c := range cells {
 			seen[CellID(c)] = true
 		}
 		if len(seen) > maxCells {
-			return nil, platform.InvalidField(field, "the polygon covers more than %d resolution-%d cells", maxCells, res)
+			return nil, apperr.InvalidField(field, "the polygon covers more than %d resolution-%d cells", maxCells, res)
 		}
 	}
 	if len(seen) == 0 {
-		return nil, platform.InvalidField(field, "the polygon contains no resolution-%d cell centre", res)
+		return nil, apperr.InvalidField(field, "the polygon contains no resolution-%d cell centre", res)
 	}
 	return sortedCells(seen), nil
 }
@@ -128,15 +128,15 @@ func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoP
 	case "Polygon":
 		var p [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
-			return nil, platform.InvalidField(field, "Polygon coordinates must be rings of [lng, lat]")
+			return nil, apperr.InvalidField(field, "Polygon coordinates must be rings of [lng, lat]")
 		}
 		polys = [][][][]float64{p}
 	case "MultiPolygon":
 		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
-			return nil, platform.InvalidField(field, "MultiPolygon coordinates must be polygons of rings of [lng, lat]")
+			return nil, apperr.InvalidField(field, "MultiPolygon coordinates must be polygons of rings of [lng, lat]")
 		}
 	default:
-		return nil, platform.InvalidField(field, "%s must be a GeoJSON Polygon or MultiPolygon, not %q", field, g.Type)
+		return nil, apperr.InvalidField(field, "%s must be a GeoJSON Polygon or MultiPolygon, not %q", field, g.Type)
 	}
 	cellKm2, err := h3.HexagonAreaAvgKm2(res)
 	if err != nil {
@@ -162,10 +162,10 @@ func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoP
 		}
 		box := boxKm2(gp.GeoLoop) / cellKm2
 		if box > maxBox {
-			return nil, platform.InvalidField(field, "the polygon is too large: at most %d resolution-%d cells (about %.0f km²)", maxCells, res, float64(maxCells)*cellKm2)
+			return nil, apperr.InvalidField(field, "the polygon is too large: at most %d resolution-%d cells (about %.0f km²)", maxCells, res, float64(maxCells)*cellKm2)
 		}
 		if work += max(box, 1) * float64(polyfillEdgeCost+vertices); work > maxWork {
-			return nil, platform.InvalidField(field, "%s is too much work to fill: the bounding boxes of its distinct polygons, weighted by their vertices, "+
+			return nil, apperr.InvalidField(field, "%s is too much work to fill: the bounding boxes of its distinct polygons, weighted by their vertices, "+
 				"may add up to about %.0f km² (%d resolution-%d cells) at %d vertices", field, maxBox*cellKm2, int(maxBox), res, polyfillVertices)
 		}
 		out = append(out, gp)
@@ -178,7 +178,7 @@ func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoP
 func geoPolygonOf(field string, p [][][]float64) (h3.GeoPolygon, int, error) {
 	var gp h3.GeoPolygon
 	if len(p) == 0 {
-		return gp, 0, platform.InvalidField(field, "a polygon needs an outer ring")
+		return gp, 0, apperr.InvalidField(field, "a polygon needs an outer ring")
 	}
 	vertices := 0
 	for i, r := range p {
@@ -198,16 +198,16 @@ func geoPolygonOf(field string, p [][][]float64) (h3.GeoPolygon, int, error) {
 
 func loopOf(field string, r [][]float64) (h3.GeoLoop, error) {
 	if len(r) < 4 {
-		return nil, platform.InvalidField(field, "a ring needs at least 4 positions (closed)")
+		return nil, apperr.InvalidField(field, "a ring needs at least 4 positions (closed)")
 	}
 	loop := make(h3.GeoLoop, 0, len(r))
 	for _, pos := range r {
 		if len(pos) < 2 {
-			return nil, platform.InvalidField(field, "a position is [lng, lat]")
+			return nil, apperr.InvalidField(field, "a position is [lng, lat]")
 		}
 		lng, lat := pos[0], pos[1]
 		if math.IsNaN(lat) || lat < -90 || lat > 90 || math.IsNaN(lng) || lng < -180 || lng > 180 {
-			return nil, platform.InvalidField(field, "position [%v, %v] is outside [-180, 180] × [-90, 90]", lng, lat)
+			return nil, apperr.InvalidField(field, "position [%v, %v] is outside [-180, 180] × [-90, 90]", lng, lat)
 		}
 		loop = append(loop, h3.LatLng{Lat: lat, Lng: lng})
 	}

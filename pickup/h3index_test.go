@@ -10,6 +10,7 @@ import (
 
 	"github.com/uber/h3-go/v4"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -119,7 +120,7 @@ func TestServiceAreas(t *testing.T) {
 	if _, err := s.SavePoint(ctx, pointInput(1, east.ID, 31.2, 121.0)); err != nil {
 		t.Fatalf("before service areas: %v", err)
 	}
-	var e *platform.Error
+	var e *apperr.Error
 	if _, err := s.SavePoint(ctx, pointInput(2, 0, 31.2, 121.4)); !errors.As(err, &e) || e.Field != "warehouse_id" {
 		t.Fatalf("no warehouse and no areas: %v", err)
 	}
@@ -161,7 +162,7 @@ func TestServiceAreas(t *testing.T) {
 	for i, c := range cases {
 		got, err := s.SavePoint(ctx, pointInput(10+i, c.named, 31.2, c.lng))
 		if c.wantCode != "" {
-			if !errors.As(err, &e) || e.Code != c.wantCode || e.Kind != platform.Unprocessable {
+			if !errors.As(err, &e) || e.Code != c.wantCode || e.Kind != apperr.Unprocessable {
 				t.Errorf("%s: got %v, want %s", c.name, err, c.wantCode)
 			}
 			continue
@@ -205,7 +206,7 @@ func TestServiceCellsOf(t *testing.T) {
 	if len(cells) != 7 { // a resolution-6 cell has 7 children; the other is one of them
 		t.Fatalf("got %d cells", len(cells))
 	}
-	var e *platform.Error
+	var e *apperr.Error
 	for _, bad := range [][]string{{"nonsense"}, {"891f1d48003ffff"}, {"801ffffffffffff"}} {
 		if _, err := ServiceCellsOf("cells", bad); !errors.As(err, &e) || e.Field != "cells" {
 			t.Errorf("%v: got %v", bad, err)

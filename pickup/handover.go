@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -40,13 +41,13 @@ type HandoverDone struct {
 
 // Errors of handing points over.
 var (
-	ErrLeaderHasPoint = platform.Errorf(platform.Conflict, "leader_has_point", "this leader already runs another pickup point")
-	ErrSameLeader     = platform.Errorf(platform.Conflict, "same_leader", "this leader already runs the pickup point")
+	ErrLeaderHasPoint = apperr.Errorf(apperr.Conflict, "leader_has_point", "this leader already runs another pickup point")
+	ErrSameLeader     = apperr.Errorf(apperr.Conflict, "same_leader", "this leader already runs the pickup point")
 )
 
 // handoverRequired refuses to give point another leader by saving it.
 func handoverRequired(p Point) error {
-	return platform.Errorf(platform.Conflict, "handover_required",
+	return apperr.Errorf(apperr.Conflict, "handover_required",
 		"pickup point %s is run by another leader; hand it over with POST /api/v1/ops/pickup-points/%d/handover", p.Code, p.ID).
 		With("pickup_point_id", p.ID)
 }

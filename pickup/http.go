@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -113,10 +114,10 @@ func (h *Routes) createWarehouse(c *gin.Context) error {
 
 func requireLatLng(lat, lng *float64) error {
 	if lat == nil {
-		return platform.InvalidField("lat", "lat is required")
+		return apperr.InvalidField("lat", "lat is required")
 	}
 	if lng == nil {
-		return platform.InvalidField("lng", "lng is required")
+		return apperr.InvalidField("lng", "lng is required")
 	}
 	return nil
 }

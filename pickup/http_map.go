@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -31,13 +32,13 @@ func queryFloat(c *gin.Context, name string, def float64) (float64, error) {
 	v, ok := c.GetQuery(name)
 	if !ok || v == "" {
 		if math.IsNaN(def) {
-			return 0, platform.InvalidField(name, "%s is required", name)
+			return 0, apperr.InvalidField(name, "%s is required", name)
 		}
 		return def, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, platform.InvalidField(name, "%s must be a finite number, got %q", name, v)
+		return 0, apperr.InvalidField(name, "%s must be a finite number, got %q", name, v)
 	}
 	return f, nil
 }
@@ -59,7 +60,7 @@ func (h *Routes) nearby(c *gin.Context) error {
 		return err
 	}
 	if limit != math.Trunc(limit) || limit < 1 || limit > MaxNearbyLimit {
-		return platform.InvalidField("limit", "limit must be an integer between 1 and %d", MaxNearbyLimit)
+		return apperr.InvalidField("limit", "limit must be an integer between 1 and %d", MaxNearbyLimit)
 	}
 	q.Limit = int(limit)
 	ps, err := h.svc.Nearby(c.Request.Context(), q)
@@ -98,7 +99,7 @@ func (h *Routes) putServiceArea(c *gin.Context) error {
 	var cells []CellID
 	switch {
 	case (in.Cells == nil) == (in.GeoJSON == nil):
-		return platform.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
+		return apperr.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
 	case in.Cells != nil:
 		if cells, err = ServiceCellsOf("cells", *in.Cells); err != nil {
 			return err
@@ -106,7 +107,7 @@ func (h *Routes) putServiceArea(c *gin.Context) error {
 	default:
 		var g GeoJSONGeometry
 		if err := json.Unmarshal(*in.GeoJSON, &g); err != nil {
-			return platform.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
+			return apperr.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
 		}
 		if cells, err = PolygonCells("geojson", g, SearchRes, MaxServiceCells); err != nil {
 			return err
@@ -147,7 +148,7 @@ func (h *Routes) deliveryAreas(c *gin.Context) error {
 			return err
 		}
 		if v < minAreaLimit || v > maxAreaLimit {
-			return platform.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
+			return apperr.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
 		}
 		*f.dst = int64(math.Round(v * f.scale))
 	}

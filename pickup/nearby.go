@@ -7,7 +7,7 @@ import (
 
 	"github.com/uber/h3-go/v4"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 )
 
 // Nearby search limits.
@@ -32,10 +32,10 @@ func (q NearbyQuery) Validate() error {
 		return err
 	}
 	if math.IsNaN(q.RadiusM) || q.RadiusM <= 0 || q.RadiusM > MaxNearbyRadiusM {
-		return platform.InvalidField("radius_m", "radius_m must be more than 0 and at most %d metres", MaxNearbyRadiusM)
+		return apperr.InvalidField("radius_m", "radius_m must be more than 0 and at most %d metres", MaxNearbyRadiusM)
 	}
 	if q.Limit < 1 || q.Limit > MaxNearbyLimit {
-		return platform.InvalidField("limit", "limit must be between 1 and %d", MaxNearbyLimit)
+		return apperr.InvalidField("limit", "limit must be between 1 and %d", MaxNearbyLimit)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/uber/h3-go/v4"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 )
 
 // cityPoints scatters n points around (lat, lng) within about spanKm, with
@@ -186,8 +186,8 @@ func TestNearbyQueryValidation(t *testing.T) {
 		for _, m := range mutate {
 			q := good
 			m(&q)
-			var e *platform.Error
-			if err := q.Validate(); !errors.As(err, &e) || e.Field != field || e.Kind != platform.Invalid {
+			var e *apperr.Error
+			if err := q.Validate(); !errors.As(err, &e) || e.Field != field || e.Kind != apperr.Invalid {
 				t.Errorf("bad %s (%+v): got %v", field, q, err)
 			}
 		}

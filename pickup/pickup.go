@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -95,10 +96,10 @@ type LeaderSite struct {
 
 // Errors.
 var (
-	ErrWarehouseNotFound = platform.Errorf(platform.NotFound, "warehouse_not_found", "warehouse not found")
-	ErrPointNotFound     = platform.Errorf(platform.NotFound, "pickup_point_not_found", "pickup point not found")
-	ErrLeaderNotFound    = platform.Errorf(platform.NotFound, "leader_not_found", "leader not found")
-	ErrNoPoint           = platform.Errorf(platform.Forbidden, "no_pickup_point", "this leader runs no pickup point")
+	ErrWarehouseNotFound = apperr.Errorf(apperr.NotFound, "warehouse_not_found", "warehouse not found")
+	ErrPointNotFound     = apperr.Errorf(apperr.NotFound, "pickup_point_not_found", "pickup point not found")
+	ErrLeaderNotFound    = apperr.Errorf(apperr.NotFound, "leader_not_found", "leader not found")
+	ErrNoPoint           = apperr.Errorf(apperr.Forbidden, "no_pickup_point", "this leader runs no pickup point")
 )
 
 var (
@@ -117,14 +118,14 @@ func parseClock(s string) (int, int, error) {
 
 func checkClock(field, s string) error {
 	if _, _, err := parseClock(s); err != nil {
-		return platform.InvalidField(field, "%s must be a local time HH:MM, got %q", field, s)
+		return apperr.InvalidField(field, "%s must be a local time HH:MM, got %q", field, s)
 	}
 	return nil
 }
 
 func checkCode(field, s string) error {
 	if !codeRe.MatchString(s) {
-		return platform.InvalidField(field, "%s must be 1-40 letters, digits, '_', '.' or '-', got %q", field, s)
+		return apperr.InvalidField(field, "%s must be 1-40 letters, digits, '_', '.' or '-', got %q", field, s)
 	}
 	return nil
 }
@@ -132,7 +133,7 @@ func checkCode(field, s string) error {
 // CheckPhone validates a phone number (digits, optional leading +).
 func CheckPhone(field, s string) error {
 	if !phoneRe.MatchString(s) {
-		return platform.InvalidField(field, "%s must be a phone number of 5-20 digits, got %q", field, s)
+		return apperr.InvalidField(field, "%s must be a phone number of 5-20 digits, got %q", field, s)
 	}
 	return nil
 }
@@ -146,10 +147,10 @@ func checkAddress(s string) error { return platform.CheckOptionalText("address",
 
 func checkLatLng(prefix string, lat, lng float64) error {
 	if math.IsNaN(lat) || lat < -90 || lat > 90 {
-		return platform.InvalidField(prefix+"lat", "latitude must be within [-90, 90]")
+		return apperr.InvalidField(prefix+"lat", "latitude must be within [-90, 90]")
 	}
 	if math.IsNaN(lng) || lng < -180 || lng > 180 {
-		return platform.InvalidField(prefix+"lng", "longitude must be within [-180, 180]")
+		return apperr.InvalidField(prefix+"lng", "longitude must be within [-180, 180]")
 	}
 	return nil
 }
@@ -170,10 +171,10 @@ func (w *Warehouse) Validate() error {
 		return err
 	}
 	if w.TimeZone == "" {
-		return platform.InvalidField("time_zone", "time_zone is required (an IANA name such as Asia/Shanghai)")
+		return apperr.InvalidField("time_zone", "time_zone is required (an IANA name such as Asia/Shanghai)")
 	}
 	if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
-		return platform.InvalidField("time_zone", "unknown time zone %q", w.TimeZone)
+		return apperr.InvalidField("time_zone", "unknown time zone %q", w.TimeZone)
 	}
 	for _, f := range []struct{ name, v string }{{"cutoff_local", w.CutoffLocal}, {"delivery_start", w.DeliveryStart}, {"delivery_end", w.DeliveryEnd}} {
 		if err := checkClock(f.name, f.v); err != nil {
@@ -181,7 +182,7 @@ func (w *Warehouse) Validate() error {
 		}
 	}
 	if w.DeliveryEnd <= w.DeliveryStart {
-		return platform.InvalidField("delivery_end", "delivery_end must be after delivery_start")
+		return apperr.InvalidField("delivery_end", "delivery_end must be after delivery_start")
 	}
 	return nil
 }
@@ -194,7 +195,7 @@ func (p *Point) Validate() error {
 	}
 	if p.WarehouseID < 0 {
 		// 0 asks for the warehouse whose service area holds the point (servicearea.go).
-		return platform.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
+		return apperr.InvalidField("warehouse_id", "warehouse_id must be a positive integer")
 	}
 	if err := CheckName("name", p.Name); err != nil {
 		return err
@@ -212,7 +213,7 @@ func (p *Point) Validate() error {
 		return err
 	}
 	if p.Closes <= p.Opens {
-		return platform.InvalidField("closes", "closes must be after opens")
+		return apperr.InvalidField("closes", "closes must be after opens")
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 )
 
 func TestCutoffInWarehouseTimeZone(t *testing.T) {
@@ -53,8 +53,8 @@ func TestWarehouseValidation(t *testing.T) {
 	} {
 		w := good
 		mutate(&w)
-		var e *platform.Error
-		if err := w.Validate(); !errors.As(err, &e) || e.Field != field || e.Kind != platform.Invalid {
+		var e *apperr.Error
+		if err := w.Validate(); !errors.As(err, &e) || e.Field != field || e.Kind != apperr.Invalid {
 			t.Errorf("bad %s: got %v", field, err)
 		}
 	}

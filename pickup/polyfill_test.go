@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/apperr"
 )
 
 // multiPolygon is a MultiPolygon of n side° squares at (lat, lng), each
@@ -45,7 +45,7 @@ func TestPolyfillWorkIsBounded(t *testing.T) {
 	} {
 		polys, err := planPolyfill("geojson", c.g, SearchRes, MaxServiceCells)
 		if c.fills == 0 {
-			var e *platform.Error
+			var e *apperr.Error
 			if !errors.As(err, &e) || e.Field != "geojson" || !strings.Contains(e.Message, "too much work") {
 				t.Errorf("%s: %d polygons to fill, err %v; want refused", c.name, len(polys), err)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/uber/h3-go/v4"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -35,9 +36,9 @@ type ServiceArea struct {
 
 // Errors of service areas.
 var (
-	ErrOutsideServiceArea = platform.Errorf(platform.Unprocessable, "outside_service_area",
+	ErrOutsideServiceArea = apperr.Errorf(apperr.Unprocessable, "outside_service_area",
 		"the pickup point lies outside every warehouse's service area")
-	ErrWarehouseDoesNotServe = platform.Errorf(platform.Unprocessable, "warehouse_does_not_serve",
+	ErrWarehouseDoesNotServe = apperr.Errorf(apperr.Unprocessable, "warehouse_does_not_serve",
 		"the named warehouse's service area does not include the pickup point")
 )
 
@@ -51,7 +52,7 @@ func ServiceCellsOf(field string, cells []string) ([]CellID, error) {
 	for _, s := range cells {
 		c, ok := ParseCell(s)
 		if !ok {
-			return nil, platform.InvalidField(field, "%q is not an H3 cell", s)
+			return nil, apperr.InvalidField(field, "%q is not an H3 cell", s)
 		}
 		if given[c] {
 			continue
@@ -59,14 +60,14 @@ func ServiceCellsOf(field string, cells []string) ([]CellID, error) {
 		given[c] = true
 		res := c.Cell().Resolution()
 		if res > SearchRes {
-			return nil, platform.InvalidField(field, "cell %s has resolution %d; service areas use resolution %d or coarser cells", s, res, SearchRes)
+			return nil, apperr.InvalidField(field, "cell %s has resolution %d; service areas use resolution %d or coarser cells", s, res, SearchRes)
 		}
 		if n := h3.NumCells(SearchRes) / h3.NumCells(res); len(seen)+n > MaxServiceCells {
-			return nil, platform.InvalidField(field, "a service area may hold at most %d resolution-%d cells", MaxServiceCells, SearchRes)
+			return nil, apperr.InvalidField(field, "a service area may hold at most %d resolution-%d cells", MaxServiceCells, SearchRes)
 		}
 		children, err := c.Cell().Children(SearchRes)
 		if err != nil {
-			return nil, platform.InvalidField(field, "cell %s: %v", s, err)
+			return nil, apperr.InvalidField(field, "cell %s: %v", s, err)
 		}
 		for _, ch := range children {
 			seen[CellID(ch)] = true
@@ -123,7 +124,7 @@ func assignWarehouse(ctx context.Context, tx sqlx.ExtContext, p *Point) error {
 	}
 	if !anyArea {
 		if p.WarehouseID == 0 {
-			return platform.InvalidField("warehouse_id", "warehouse_id is required while no warehouse has a service area")
+			return apperr.InvalidField("warehouse_id", "warehouse_id is required while no warehouse has a service area")
 		}
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -29,7 +30,7 @@ func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now t
 	err := sqlx.GetContext(ctx, tx, &out, q, w.Code, w.Name, w.Address, w.Lat, w.Lng, w.TimeZone,
 		w.CutoffLocal, w.DeliveryStart, w.DeliveryEnd, now)
 	if platform.IsUniqueViolation(err, "") {
-		return out, platform.Errorf(platform.Conflict, "duplicate_code", "a warehouse with code %q exists", w.Code)
+		return out, apperr.Errorf(apperr.Conflict, "duplicate_code", "a warehouse with code %q exists", w.Code)
 	}
 	return out, err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
@@ -172,13 +173,13 @@ func (a *app) issueStaffToken(c *gin.Context) error {
 		return err
 	}
 	if in.Role == platform.RoleLeader || !platform.ValidRole(in.Role) {
-		return platform.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
+		return apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
 	}
 	if err := pickup.CheckName("name", in.Name); err != nil {
 		return err
 	}
 	if in.TTLHours < 0 || in.TTLHours > 24*366 {
-		return platform.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
+		return apperr.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
 	}
 	token, id, err := platform.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
 		platform.TokenSpec{Role: in.Role, Name: in.Name, TTL: time.Duration(in.TTLHours) * time.Hour})

@@ -18,6 +18,7 @@ import (
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/platform"
 )
 
@@ -144,7 +145,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	// JSON only: a cross-site form cannot send it without a CORS preflight,
 	// which this API never grants, so no other site can log a browser in.
 	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json" {
-		return platform.Errorf(platform.Invalid, "bad_content_type", "send {\"token\"} as application/json")
+		return apperr.Errorf(apperr.Invalid, "bad_content_type", "send {\"token\"} as application/json")
 	}
 	// And from a browser, only from this site's own page.
 	if fromBrowser(c.Request) {
@@ -164,7 +165,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 		return err
 	}
 	if p.Role == platform.RoleLeader {
-		return platform.Errorf(platform.Forbidden, "", "the console is for staff (warehouse, ops, admin); a leader token may not open it")
+		return apperr.Errorf(apperr.Forbidden, "", "the console is for staff (warehouse, ops, admin); a leader token may not open it")
 	}
 	sid, err := a.auth.OpenSession(ctx, p, consoleSessionTTL)
 	if err != nil {
@@ -224,7 +225,7 @@ func (a *app) queueMonitor() gin.HandlerFunc {
 			}
 		})
 		if monitor == nil {
-			platform.WriteError(c, platform.Errorf(platform.Unavailable, "", "the queue monitor has no Redis"))
+			platform.WriteError(c, apperr.Errorf(apperr.Unavailable, "", "the queue monitor has no Redis"))
 			return
 		}
 		c.Header("Content-Security-Policy", queuesCSP)

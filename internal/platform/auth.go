@@ -16,6 +16,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/apperr"
 )
 
 // Role is what a token may do.
@@ -83,10 +85,10 @@ type TokenSpec struct {
 // shown once and never stored.
 func IssueToken(ctx context.Context, tx sqlx.ExtContext, now time.Time, spec TokenSpec) (string, int64, error) {
 	if !ValidRole(spec.Role) {
-		return "", 0, InvalidField("role", "role must be leader, warehouse, ops or admin")
+		return "", 0, apperr.InvalidField("role", "role must be leader, warehouse, ops or admin")
 	}
 	if (spec.Role == RoleLeader) != (spec.LeaderID != 0) {
-		return "", 0, InvalidField("leader_id", "a leader token needs a leader, a staff token must not have one")
+		return "", 0, apperr.InvalidField("leader_id", "a leader token needs a leader, a staff token must not have one")
 	}
 	token, hash := NewToken()
 	var expires sql.NullTime
@@ -149,7 +151,7 @@ func NewAuthenticator(db *sqlx.DB, clock Clock, cacheTTL time.Duration, opts ...
 }
 
 // ErrBadToken is returned for a missing, unknown, revoked or expired token.
-var ErrBadToken = Errorf(Unauthorized, "", "missing or invalid bearer token")
+var ErrBadToken = apperr.Errorf(apperr.Unauthorized, "", "missing or invalid bearer token")
 
 // Authenticate resolves a bearer token to its principal.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (Principal, error) {
@@ -240,7 +242,7 @@ func (a *Authenticator) require(cookie string, roles []Role) gin.HandlerFunc {
 			return
 		}
 		if !admits(roles, p.Role) {
-			WriteError(c, Errorf(Forbidden, "", "role %s may not use this endpoint", p.Role))
+			WriteError(c, apperr.Errorf(apperr.Forbidden, "", "role %s may not use this endpoint", p.Role))
 			return
 		}
 		if a.writes != nil && isWrite(c.Request.Method) {
@@ -275,7 +277,7 @@ func (a *Authenticator) principal(c *gin.Context, cookie string) (Principal, err
 }
 
 // ErrTooManyWrites answers a token that used up its writes of the minute.
-var ErrTooManyWrites = Errorf(TooMany, "too_many_requests", "too many writes with this token; wait before trying again")
+var ErrTooManyWrites = apperr.Errorf(apperr.TooMany, "too_many_requests", "too many writes with this token; wait before trying again")
 
 func isWrite(method string) bool {
 	return method != http.MethodGet && method != http.MethodHead
@@ -334,7 +336,7 @@ func (t *TokenInfo) utc() {
 }
 
 // ErrTokenNotFound answers an unknown token id.
-var ErrTokenNotFound = Errorf(NotFound, "token_not_found", "no such token")
+var ErrTokenNotFound = apperr.Errorf(apperr.NotFound, "token_not_found", "no such token")
 
 // RevokeToken marks token id revoked at now. Revoking a revoked token keeps
 // its first revocation and answers the same row, so a retry is harmless.
@@ -407,7 +409,7 @@ func (a *Authenticator) listTokens(c *gin.Context) error {
 	var f TokenFilter
 	if v := c.Query("role"); v != "" {
 		if f.Role = Role(v); !ValidRole(f.Role) {
-			return InvalidField("role", "role must be leader, warehouse, ops or admin")
+			return apperr.InvalidField("role", "role must be leader, warehouse, ops or admin")
 		}
 	}
 	var err error

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"groupbuy/internal/apperr"
 )
 
 // MaxCSVBytes bounds a CSV upload.
@@ -49,13 +51,13 @@ func (r CSVRow) Float(name string) (float64, error) {
 }
 
 // Errorf returns an import error naming this row's line and the column.
-func (r CSVRow) Errorf(column, format string, args ...any) *Error {
+func (r CSVRow) Errorf(column, format string, args ...any) *apperr.Error {
 	return CSVLineError(r.Line, column, fmt.Sprintf(format, args...))
 }
 
 // CSVLineError is the error for a bad row: 400 with its line and column.
-func CSVLineError(line int, column, msg string) *Error {
-	e := Errorf(Invalid, "bad_csv_row", "line %d: %s; nothing was imported", line, msg)
+func CSVLineError(line int, column, msg string) *apperr.Error {
+	e := apperr.Errorf(apperr.Invalid, "bad_csv_row", "line %d: %s; nothing was imported", line, msg)
 	e.Field = column
 	return e.With("line", line)
 }
@@ -63,8 +65,8 @@ func CSVLineError(line int, column, msg string) *Error {
 // AtLine re-labels a validation error from a row's fields with the row's
 // line; an error that names its line already (CSVLineError) passes as it is.
 func AtLine(line int, err error) error {
-	var e *Error
-	if errors.As(err, &e) && e.Kind == Invalid {
+	var e *apperr.Error
+	if errors.As(err, &e) && e.Kind == apperr.Invalid {
 		if _, labelled := e.Details["line"]; labelled {
 			return err
 		}
@@ -80,7 +82,7 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, Errorf(Invalid, "bad_csv", "the CSV is empty; a header row is expected")
+		return nil, apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV is empty; a header row is expected")
 	}
 	if err != nil {
 		return nil, csvParseError(err)
@@ -131,7 +133,7 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 		rows = append(rows, CSVRow{Line: line, cols: cols, fields: fields})
 	}
 	if len(rows) == 0 {
-		return nil, Errorf(Invalid, "bad_csv", "the CSV has a header but no rows")
+		return nil, apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV has a header but no rows")
 	}
 	return rows, nil
 }
@@ -143,7 +145,7 @@ type limitedReader struct {
 	left int64
 }
 
-var errCSVTooLarge = Errorf(Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxCSVBytes)
+var errCSVTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxCSVBytes)
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
@@ -213,5 +215,5 @@ func csvParseError(err error) error {
 	if errors.As(err, &pe) {
 		return CSVLineError(pe.Line, "", pe.Err.Error())
 	}
-	return Errorf(Invalid, "bad_csv", "cannot read CSV: %v", err)
+	return apperr.Errorf(apperr.Invalid, "bad_csv", "cannot read CSV: %v", err)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"groupbuy/internal/apperr"
 )
 
 // hostileTarget has the shapes request bodies use: nested objects, arrays
@@ -56,8 +58,8 @@ func TestDecodeJSONRefusesHostileBodies(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var v hostileTarget
 			err := DecodeJSONBytes([]byte(c.body), &v)
-			var e *Error
-			if !errors.As(err, &e) || e.Kind != Invalid || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.msg) {
+			var e *apperr.Error
+			if !errors.As(err, &e) || e.Kind != apperr.Invalid || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.msg) {
 				t.Fatalf("got %#v, want %s field %q with %q", err, c.code, c.field, c.msg)
 			}
 			if strings.Contains(e.Message, "platform.") || strings.Contains(e.Message, "int64") {
@@ -95,7 +97,7 @@ func TestReadCSVRefusesWhatPostgreSQLCannotStore(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := ReadCSV(strings.NewReader(c.csv), "sku", "name")
-		var e *Error
+		var e *apperr.Error
 		if !errors.As(err, &e) || e.Code != "bad_csv_row" || e.Field != c.field || !strings.HasPrefix(e.Message, c.msg) {
 			t.Errorf("%s: got %v, want field %s and %q", c.name, err, c.field, c.msg)
 		}

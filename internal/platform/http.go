@@ -23,21 +23,23 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lib/pq"
+
+	"groupbuy/internal/apperr"
 )
 
 // MaxBodyBytes bounds a JSON request body; CSV imports set their own limit.
 const MaxBodyBytes = 1 << 20
 
-var statusOf = map[Kind]int{
-	Invalid:       http.StatusBadRequest,
-	Unauthorized:  http.StatusUnauthorized,
-	Forbidden:     http.StatusForbidden,
-	NotFound:      http.StatusNotFound,
-	Conflict:      http.StatusConflict,
-	Unprocessable: http.StatusUnprocessableEntity,
-	TooMany:       http.StatusTooManyRequests,
-	Unavailable:   http.StatusServiceUnavailable,
-	Internal:      http.StatusInternalServerError,
+var statusOf = map[apperr.Kind]int{
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.Forbidden:     http.StatusForbidden,
+	apperr.NotFound:      http.StatusNotFound,
+	apperr.Conflict:      http.StatusConflict,
+	apperr.Unprocessable: http.StatusUnprocessableEntity,
+	apperr.TooMany:       http.StatusTooManyRequests,
+	apperr.Unavailable:   http.StatusServiceUnavailable,
+	apperr.Internal:      http.StatusInternalServerError,
 }
 
 // HandlerFunc is a gin handler that returns its error instead of writing it.
@@ -56,22 +58,22 @@ func Handle(h HandlerFunc) gin.HandlerFunc {
 // {"error":{"code","message"}} with the status of the error's kind. Unexpected
 // errors are logged once with the request ID and answered generically.
 func WriteError(c *gin.Context, err error) {
-	var e *Error
+	var e *apperr.Error
 	if !errors.As(err, &e) {
 		if isUnavailable(err) {
-			e = Errorf(Unavailable, "", "a backing service is unavailable, retry shortly")
+			e = apperr.Errorf(apperr.Unavailable, "", "a backing service is unavailable, retry shortly")
 		} else if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
-			e = Errorf(Unavailable, "", "request cancelled")
+			e = apperr.Errorf(apperr.Unavailable, "", "request cancelled")
 		} else {
 			Logger(c).Error("internal error", "err", err)
-			e = Errorf(Internal, "", "internal error (request %s)", RequestID(c))
+			e = apperr.Errorf(apperr.Internal, "", "internal error (request %s)", RequestID(c))
 		}
 	}
-	if e.Kind == Unavailable {
+	if e.Kind == apperr.Unavailable {
 		c.Header("Retry-After", "1")
 		Logger(c).Warn("unavailable", "err", err)
 	}
-	if s, ok := e.Details["retry_after_s"]; ok && e.Kind == TooMany {
+	if s, ok := e.Details["retry_after_s"]; ok && e.Kind == apperr.TooMany {
 		c.Header("Retry-After", fmt.Sprint(s))
 	}
 	body := gin.H{"code": e.Code, "message": e.Message}
@@ -116,9 +118,9 @@ func DecodeJSON(c *gin.Context, v any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return Errorf(Invalid, "body_too_large", "request body exceeds %d bytes", MaxBodyBytes)
+			return apperr.Errorf(apperr.Invalid, "body_too_large", "request body exceeds %d bytes", MaxBodyBytes)
 		}
-		return Errorf(Invalid, "bad_body", "cannot read request body: %v", err)
+		return apperr.Errorf(apperr.Invalid, "bad_body", "cannot read request body: %v", err)
 	}
 	return DecodeJSONBytes(body, v)
 }
@@ -126,7 +128,7 @@ func DecodeJSON(c *gin.Context, v any) error {
 // DecodeJSONBytes is DecodeJSON for a body already read.
 func DecodeJSONBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Errorf(Invalid, "bad_json", "request body is empty; a JSON object is expected")
+		return apperr.Errorf(apperr.Invalid, "bad_json", "request body is empty; a JSON object is expected")
 	}
 	if err := checkJSON(body); err != nil {
 		return err
@@ -138,7 +140,7 @@ func DecodeJSONBytes(body []byte, v any) error {
 	}
 	// More() is false before a stray '}' or ']', so look at the bytes left.
 	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
-		return Errorf(Invalid, "bad_json", "unexpected data after the JSON object")
+		return apperr.Errorf(apperr.Invalid, "bad_json", "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -202,7 +204,7 @@ func checkJSON(body []byte) error {
 		switch c := body[i]; c {
 		case '{', '[':
 			if len(stack) >= MaxJSONDepth {
-				return Errorf(Invalid, "bad_json", "JSON nested too deep: more than %d levels of objects and arrays", MaxJSONDepth)
+				return apperr.Errorf(apperr.Invalid, "bad_json", "JSON nested too deep: more than %d levels of objects and arrays", MaxJSONDepth)
 			}
 			stack = append(stack, jsonFrame{object: c == '{', wantKey: c == '{'})
 		case '}', ']':
@@ -232,7 +234,7 @@ func checkJSON(body []byte) error {
 				top.wantKey = false
 				if top.seen(top.key) {
 					field := jsonPath(stack)
-					return InvalidField(field, "%s is given twice", field)
+					return apperr.InvalidField(field, "%s is given twice", field)
 				}
 			}
 			i = end
@@ -256,7 +258,7 @@ func checkJSONString(body []byte, start int, stack []jsonFrame) (int, error) {
 				case !ok: // malformed: the decoder will say so
 				case r == 0:
 					field := jsonPath(stack)
-					return 0, InvalidField(field, "%s contains a NUL character (\\u0000)", field)
+					return 0, apperr.InvalidField(field, "%s contains a NUL character (\\u0000)", field)
 				case r >= 0xd800 && r < 0xdc00: // must pair with a low surrogate
 					if lo, ok := hex4(body, i+8); !ok || body[i+6] != '\\' || body[i+7] != 'u' || lo < 0xdc00 || lo >= 0xe000 {
 						return 0, badText(stack, "an unpaired UTF-16 surrogate escape")
@@ -282,8 +284,8 @@ func checkJSONString(body []byte, start int, stack []jsonFrame) (int, error) {
 	return len(body), nil
 }
 
-func badText(stack []jsonFrame, what string) *Error {
-	e := Errorf(Invalid, "bad_json", "%s: text must be UTF-8, and this has %s", jsonPath(stack), what)
+func badText(stack []jsonFrame, what string) *apperr.Error {
+	e := apperr.Errorf(apperr.Invalid, "bad_json", "%s: text must be UTF-8, and this has %s", jsonPath(stack), what)
 	e.Field = jsonPath(stack)
 	return e
 }
@@ -366,7 +368,7 @@ func jsonPath(stack []jsonFrame) string {
 }
 
 func jsonError(err error) error {
-	var appErr *Error
+	var appErr *apperr.Error
 	if errors.As(err, &appErr) {
 		return appErr
 	}
@@ -374,20 +376,20 @@ func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntaxErr):
-		return Errorf(Invalid, "bad_json", "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+		return apperr.Errorf(apperr.Invalid, "bad_json", "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
 			field = "body"
 		}
-		return InvalidField(field, "%s must be %s, not %s", field, jsonKind(typeErr.Type), typeErr.Value)
+		return apperr.InvalidField(field, "%s must be %s, not %s", field, jsonKind(typeErr.Type), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return InvalidField(field, "unknown field %q", field)
+		return apperr.InvalidField(field, "unknown field %q", field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Errorf(Invalid, "bad_json", "truncated JSON")
+		return apperr.Errorf(apperr.Invalid, "bad_json", "truncated JSON")
 	}
-	return Errorf(Invalid, "bad_json", "malformed JSON: %v", err)
+	return apperr.Errorf(apperr.Invalid, "bad_json", "malformed JSON: %v", err)
 }
 
 // jsonKind describes what JSON a Go type takes, without naming Go types.
@@ -478,7 +480,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 		defer func() {
 			if p := recover(); p != nil {
 				l.Error("panic", "panic", fmt.Sprint(p), "path", c.Request.URL.Path)
-				WriteError(c, Errorf(Internal, "", "internal error (request %s)", id))
+				WriteError(c, apperr.Errorf(apperr.Internal, "", "internal error (request %s)", id))
 			}
 			l.Log(c.Request.Context(), accessLevel(c), "http", "method", c.Request.Method, "route", c.FullPath(),
 				"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
@@ -486,7 +488,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 		c.Next()
 	})
 	r.NoRoute(func(c *gin.Context) {
-		WriteError(c, Errorf(NotFound, "", "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		WriteError(c, apperr.Errorf(apperr.NotFound, "", "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": gin.H{"code": "method_not_allowed",

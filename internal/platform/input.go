@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/apperr"
 )
 
 // The rules for values read from requests and imports live here, one home
@@ -32,7 +34,7 @@ func PathID(c *gin.Context, name string) (int64, error) {
 func PathPositive(c *gin.Context, name string, max int64) (int64, error) {
 	n, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || n < 1 || n > max {
-		return 0, InvalidField(name, "%s must be an integer from 1 to %d", name, max)
+		return 0, apperr.InvalidField(name, "%s must be an integer from 1 to %d", name, max)
 	}
 	return n, nil
 }
@@ -46,7 +48,7 @@ func QueryPositive(c *gin.Context, name string, max int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 || n > max {
-		return 0, InvalidField(name, "%s must be an integer from 1 to %d", name, max)
+		return 0, apperr.InvalidField(name, "%s must be an integer from 1 to %d", name, max)
 	}
 	return n, nil
 }
@@ -81,7 +83,7 @@ func ParseDate(field, layout, s string) (time.Time, error) {
 	if err != nil || t.Year() < MinYear || t.Year() > MaxYear {
 		first := time.Date(MinYear, 1, 1, 0, 0, 0, 0, time.UTC)
 		last := time.Date(MaxYear, 12, 31, 0, 0, 0, 0, time.UTC)
-		return time.Time{}, InvalidField(field, "%s must be %s from %s to %s, got %q", field,
+		return time.Time{}, apperr.InvalidField(field, "%s must be %s from %s to %s, got %q", field,
 			layoutName.Replace(layout), first.Format(layout), last.Format(layout), s)
 	}
 	return t, nil
@@ -109,7 +111,7 @@ func OptionalPrintable(s string, max int) bool {
 // CheckText refuses a required field that breaks the text rule, naming it.
 func CheckText(field, s string, max int) error {
 	if !Printable(s, max) {
-		return InvalidField(field, "%s is required: up to %d characters, valid UTF-8 without control characters", field, max)
+		return apperr.InvalidField(field, "%s is required: up to %d characters, valid UTF-8 without control characters", field, max)
 	}
 	return nil
 }
@@ -117,7 +119,7 @@ func CheckText(field, s string, max int) error {
 // CheckOptionalText refuses an optional field that breaks the text rule.
 func CheckOptionalText(field, s string, max int) error {
 	if !OptionalPrintable(s, max) {
-		return InvalidField(field, "%s may hold up to %d characters, valid UTF-8 without control characters", field, max)
+		return apperr.InvalidField(field, "%s may hold up to %d characters, valid UTF-8 without control characters", field, max)
 	}
 	return nil
 }

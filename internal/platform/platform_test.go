@@ -12,6 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/lib/pq"
+
+	"groupbuy/internal/apperr"
 )
 
 func TestErrorsMapToStatusAndEnvelope(t *testing.T) {
@@ -20,12 +22,12 @@ func TestErrorsMapToStatusAndEnvelope(t *testing.T) {
 		status int
 		code   string
 	}{
-		{InvalidField("lines[0].quantity", "quantity must be positive"), 400, "invalid_field"},
-		{Errorf(Unauthorized, "", "no token"), 401, "unauthorized"},
-		{Errorf(Forbidden, "not_your_order", "x"), 403, "not_your_order"},
-		{fmt.Errorf("wrapped: %w", Errorf(NotFound, "order_not_found", "x")), 404, "order_not_found"},
-		{Errorf(Conflict, "sold_out", "x").With("remaining", 3), 409, "sold_out"},
-		{Errorf(Unprocessable, "cutoff_passed", "x"), 422, "cutoff_passed"},
+		{apperr.InvalidField("lines[0].quantity", "quantity must be positive"), 400, "invalid_field"},
+		{apperr.Errorf(apperr.Unauthorized, "", "no token"), 401, "unauthorized"},
+		{apperr.Errorf(apperr.Forbidden, "not_your_order", "x"), 403, "not_your_order"},
+		{fmt.Errorf("wrapped: %w", apperr.Errorf(apperr.NotFound, "order_not_found", "x")), 404, "order_not_found"},
+		{apperr.Errorf(apperr.Conflict, "sold_out", "x").With("remaining", 3), 409, "sold_out"},
+		{apperr.Errorf(apperr.Unprocessable, "cutoff_passed", "x"), 422, "cutoff_passed"},
 		{&pq.Error{Code: "57P01"}, 503, "unavailable"},
 		{errors.New("boom"), 500, "internal"},
 	}
@@ -65,13 +67,13 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		`{"lines":[{"quantity":1e40}]}`: "lines.quantity",
 	}
 	for body, field := range cases {
-		var e *Error
+		var e *apperr.Error
 		if err := DecodeJSONBytes([]byte(body), &v); !errors.As(err, &e) || e.Field != field {
 			t.Errorf("%s: got %v, want field %s", body, err, field)
 		}
 	}
 	for _, body := range []string{``, `{`, `{"lines":[]} {}`, `{"lines":[]}x`} {
-		if err := DecodeJSONBytes([]byte(body), &v); KindOf(err) != Invalid {
+		if err := DecodeJSONBytes([]byte(body), &v); apperr.KindOf(err) != apperr.Invalid {
 			t.Errorf("%q: got %v", body, err)
 		}
 	}
@@ -83,7 +85,7 @@ func TestReadCSVReportsLines(t *testing.T) {
 		t.Fatalf("rows %+v err %v", rows, err)
 	}
 	_, err = ReadCSV(strings.NewReader("sku,name\nA,1\nB\n"), "sku", "name")
-	var e *Error
+	var e *apperr.Error
 	if !errors.As(err, &e) || !strings.Contains(e.Message, "line 3") {
 		t.Fatalf("ragged row: %v", err)
 	}
@@ -161,7 +163,7 @@ func TestTextRuleRefusesControlCharacters(t *testing.T) {
 		if Printable(s, 100) || OptionalPrintable(s, 100) {
 			t.Errorf("%q passes the text rule", s)
 		}
-		if err := CheckOptionalText("address", s, 100); err == nil || err.(*Error).Field != "address" {
+		if err := CheckOptionalText("address", s, 100); err == nil || err.(*apperr.Error).Field != "address" {
 			t.Errorf("CheckOptionalText(%q) = %v", s, err)
 		}
 	}

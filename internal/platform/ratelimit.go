@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"groupbuy/internal/apperr"
 )
 
 // Limiter counts events per key in fixed windows in Redis, so every API
@@ -67,7 +69,7 @@ func (l *Limiter) redis(ctx context.Context, fn func(ctx context.Context) error)
 }
 
 // ErrRateLimited answers a key that used up its window.
-var ErrRateLimited = Errorf(TooMany, "too_many_attempts", "too many attempts; wait before trying again")
+var ErrRateLimited = apperr.Errorf(apperr.TooMany, "too_many_attempts", "too many attempts; wait before trying again")
 
 func (l *Limiter) key(key string, now time.Time) (string, time.Duration) {
 	slot := now.UnixNano() / int64(l.window)

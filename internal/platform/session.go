@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"groupbuy/internal/apperr"
 )
 
 // A browser session stands in for a bearer token where a browser cannot
@@ -20,11 +22,11 @@ const SessionPrefix = "gbs_"
 
 // ErrBadSession is returned for a missing, unknown, closed or expired
 // session, or one whose token is revoked or expired.
-var ErrBadSession = Errorf(Unauthorized, "", "no valid session; log in again")
+var ErrBadSession = apperr.Errorf(apperr.Unauthorized, "", "no valid session; log in again")
 
 // ErrCrossOrigin refuses a write with a cookie that came from another
 // origin's page (or from one that does not say where it came from).
-var ErrCrossOrigin = Errorf(Forbidden, "cross_origin",
+var ErrCrossOrigin = apperr.Errorf(apperr.Forbidden, "cross_origin",
 	"a write with the session cookie must come from this site's own pages (Origin or Sec-Fetch-Site); other clients send a bearer header")
 
 // OpenSession starts a session of p's token that ends after ttl (or with the

@@ -1,8 +1,7 @@
-// Package platform is the shared plumbing of groupbuy: configuration, the
-// database and queue connections, the error vocabulary and its HTTP mapping,
-// authentication and the clock. Domain packages own their tables and rules;
-// this package knows none of them.
-package platform
+// Package apperr is the error vocabulary of groupbuy: an error a client may
+// see has a kind, which maps to exactly one HTTP status, a stable code and a
+// human message.
+package apperr
 
 import (
 	"errors"
