@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -19,7 +20,7 @@ import (
 // after a few days, returns what nobody collected.
 type Pickups struct {
 	db      *sqlx.DB
-	clock   platform.Clock
+	clock   clock.Clock
 	limiter *platform.Limiter
 	log     *slog.Logger
 	opt     PickupOptions
@@ -38,7 +39,7 @@ type PickupOptions struct {
 }
 
 // NewPickups returns the pickup desk; limiter counts wrong codes per leader.
-func NewPickups(db *sqlx.DB, clock platform.Clock, limiter *platform.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
+func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *platform.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
 	if opt.ReturnAfterDays <= 0 {
 		opt.ReturnAfterDays = 3
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -136,7 +137,7 @@ func (c *commissionCity) setRate(key CommissionRateKey, bp int64) {
 }
 
 func (c *commissionCity) service() *Service {
-	return NewService(c.db, platform.NewManualClock(c.now), nil)
+	return NewService(c.db, clock.NewManual(c.now), nil)
 }
 
 type ledgerRow struct {
@@ -685,7 +686,7 @@ type commissionServer struct {
 
 func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	t.Helper()
-	clock := platform.NewManualClock(c.now)
+	clock := clock.NewManual(c.now)
 	auth := platform.NewAuthenticator(c.db, clock, time.Second)
 	h := NewRoutes(NewService(c.db, clock, nil), nil, auth)
 	r := platform.NewEngine(slog.New(slog.DiscardHandler))

@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -25,7 +26,7 @@ import (
 // request is not delayed. Each order still succeeds or fails on its own.
 type Intake struct {
 	db       *sqlx.DB
-	clock    platform.Clock
+	clock    clock.Clock
 	log      *slog.Logger
 	queue    chan *placeCall
 	metrics  *platform.Metrics
@@ -67,7 +68,7 @@ type IntakeOptions struct {
 }
 
 // NewIntake starts the batch workers; Close stops them.
-func NewIntake(db *sqlx.DB, clock platform.Clock, log *slog.Logger, opt IntakeOptions) *Intake {
+func NewIntake(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt IntakeOptions) *Intake {
 	if opt.Workers <= 0 {
 		opt.Workers = 2
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -17,12 +18,12 @@ import (
 // Service runs catalog and order commands, one transaction each.
 type Service struct {
 	db     *sqlx.DB
-	clock  platform.Clock
+	clock  clock.Clock
 	intake *Intake
 }
 
 // NewService returns a Service; intake places the orders.
-func NewService(db *sqlx.DB, clock platform.Clock, intake *Intake) *Service {
+func NewService(db *sqlx.DB, clock clock.Clock, intake *Intake) *Service {
 	return &Service{db: db, clock: clock, intake: intake}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 )
 
@@ -44,7 +45,7 @@ func NewSweepTask(warehouseID int64) *asynq.Task {
 // Waves runs the stages of the night as asynq tasks.
 type Waves struct {
 	db    *sqlx.DB
-	clock platform.Clock
+	clock clock.Clock
 	jobs  *platform.Jobs
 	log   *slog.Logger
 	opt   WavesOptions
@@ -62,7 +63,7 @@ type WavesOptions struct {
 }
 
 // NewWaves returns the wave runner; the stages go through the job outbox jobs.
-func NewWaves(db *sqlx.DB, clock platform.Clock, jobs *platform.Jobs, log *slog.Logger, opt WavesOptions) *Waves {
+func NewWaves(db *sqlx.DB, clock clock.Clock, jobs *platform.Jobs, log *slog.Logger, opt WavesOptions) *Waves {
 	if opt.RouteBudget <= 0 {
 		opt.RouteBudget = 60 * time.Second
 	}

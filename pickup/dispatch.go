@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup/notify"
 )
@@ -30,7 +31,7 @@ const TaskDispatchNotices = "notices:dispatch"
 // idempotency key, which receivers de-duplicate by.
 type Dispatcher struct {
 	db        *sqlx.DB
-	clock     platform.Clock
+	clock     clock.Clock
 	channels  []notify.Channel
 	templates notify.Templates
 	quiet     notify.QuietHours
@@ -55,7 +56,7 @@ type DispatchOptions struct {
 }
 
 // NewDispatcher returns a dispatcher over the channels, tried in order.
-func NewDispatcher(db *sqlx.DB, clock platform.Clock, channels []notify.Channel, templates notify.Templates, quiet notify.QuietHours,
+func NewDispatcher(db *sqlx.DB, clock clock.Clock, channels []notify.Channel, templates notify.Templates, quiet notify.QuietHours,
 	log *slog.Logger, opt DispatchOptions) *Dispatcher {
 	if opt.Batch <= 0 {
 		opt.Batch = 500

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup/notify"
@@ -22,7 +23,7 @@ import (
 type outboxFixture struct {
 	db        *sqlx.DB
 	svc       *Service
-	clock     *platform.ManualClock
+	clock     *clock.Manual
 	leader    int64
 	residents []int64
 }
@@ -31,7 +32,7 @@ func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture 
 	t.Helper()
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	clock := platform.NewManualClock(at)
+	clock := clock.NewManual(at)
 	s := NewService(db, clock)
 	w := newTestWarehouse(t, s, "SH", 31.2, 121.4)
 	pc, err := s.SavePoint(ctx, pointInput(1, w.ID, 31.2, 121.41))

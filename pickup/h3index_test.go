@@ -11,7 +11,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -35,7 +35,7 @@ func pointInput(i int, warehouseID int64, lat, lng float64) PointInput {
 func TestIndexFollowsOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	clock := platform.NewManualClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	a, b := NewService(db, clock), NewService(db, clock)
 	b.Index().MaxStale = 50 * time.Millisecond
 	w := newTestWarehouse(t, a, "W1", 31.2, 121.4)
@@ -82,7 +82,7 @@ func TestIndexFollowsOtherProcesses(t *testing.T) {
 func TestIndexBackfillsCells(t *testing.T) {
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	s := NewService(db, platform.SystemClock{})
+	s := NewService(db, clock.System{})
 	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
 	for i := range 3 {
 		if _, err := s.SavePoint(ctx, pointInput(i, w.ID, 31.2+float64(i)*0.001, 121.4)); err != nil {
@@ -92,7 +92,7 @@ func TestIndexBackfillsCells(t *testing.T) {
 	if _, err := db.Exec(`UPDATE pickup_points SET h3_r9 = NULL, h3_r8 = NULL, h3_r7 = NULL`); err != nil {
 		t.Fatal(err)
 	}
-	fresh := NewService(db, platform.SystemClock{})
+	fresh := NewService(db, clock.System{})
 	got, err := fresh.Nearby(ctx, NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 1000, Limit: 10})
 	if err != nil || len(got) != 3 {
 		t.Fatalf("nearby: %v %v", got, err)
@@ -113,7 +113,7 @@ func TestIndexBackfillsCells(t *testing.T) {
 func TestServiceAreas(t *testing.T) {
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	s := NewService(db, platform.SystemClock{})
+	s := NewService(db, clock.System{})
 	west := newTestWarehouse(t, s, "WEST", 31.2, 121.3)
 	east := newTestWarehouse(t, s, "EAST", 31.2, 121.6)
 	// No service area anywhere: the named warehouse serves, as before.
@@ -218,7 +218,7 @@ func TestServiceCellsOf(t *testing.T) {
 func TestIndexConcurrentSearches(t *testing.T) {
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	s := NewService(db, platform.SystemClock{})
+	s := NewService(db, clock.System{})
 	s.Index().MaxStale = time.Millisecond
 	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
 	done := make(chan error, 4)

@@ -6,18 +6,19 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 )
 
 // Service runs the pickup network's commands, one transaction each.
 type Service struct {
 	db    *sqlx.DB
-	clock platform.Clock
+	clock clock.Clock
 	index *Index
 }
 
 // NewService returns a Service over db. Its nearby index loads on first use.
-func NewService(db *sqlx.DB, clock platform.Clock) *Service {
+func NewService(db *sqlx.DB, clock clock.Clock) *Service {
 	return &Service{db: db, clock: clock, index: NewIndex(db)}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
@@ -26,7 +27,7 @@ import (
 type app struct {
 	cfg    Config
 	log    *slog.Logger
-	clock  platform.Clock
+	clock  clock.Clock
 	db     *sqlx.DB
 	redis  asynq.RedisConnOpt
 	rdb    redis.UniversalClient
@@ -46,7 +47,7 @@ type app struct {
 	metrics *platform.Metrics
 }
 
-func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock platform.Clock) (*app, error) {
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (or use `groupbuy dev`, which starts a private PostgreSQL)")
 	}
@@ -211,7 +212,7 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 }
 
 func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
-	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
+	a, err := newApp(ctx, cfg, log, clock.System{})
 	if err != nil {
 		return err
 	}

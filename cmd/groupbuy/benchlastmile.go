@@ -17,6 +17,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 )
 
@@ -81,7 +82,7 @@ func scratchApp(ctx context.Context, cfg Config, prefix string, keep bool, stder
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err = newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+	a, err = newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err != nil {
 		cleanup()
 		return nil, nil, err

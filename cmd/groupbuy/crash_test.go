@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -36,7 +36,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 		t.Fatalf("simulate: %v %s", err, errOut.String())
 	}
 	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
@@ -24,7 +25,7 @@ import (
 // then the trucks leave and a leader receives the first delivery.
 func TestDemoCityRunsAWholeNight(t *testing.T) {
 	ctx := context.Background()
-	clock := platform.NewManualClock(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
+	clock := clock.NewManual(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
 	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 )
 
@@ -52,7 +53,7 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 		defer stop()
 		cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret = url, devNoticeSecret
 	}
-	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
+	a, err := newApp(ctx, cfg, log, clock.System{})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
@@ -242,7 +243,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 	setup := time.Since(begin)
-	clock := platform.NewManualClock(beforeCutoff)
+	clock := clock.NewManual(beforeCutoff)
 	a, err := newApp(ctx, Config{DatabaseURL: pg.URL(), RedisURL: platformtest.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
 		faultLog(t), clock)
 	if err != nil {
@@ -434,7 +435,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeHook)
-	clock := platform.NewManualClock(beforeCutoff)
+	clock := clock.NewManual(beforeCutoff)
 	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second, WriteLimit: 100_000,
 		Notify: NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
@@ -599,14 +600,14 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 func TestSigtermServeDrains(t *testing.T) {
 	ctx := context.Background()
 	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), platform.SystemClock{})
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
-	c := buildCity(t, a, platform.SystemClock{}, date, 32, fulfillment.MaxStockCap)
+	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
 	port, err := platformtest.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -713,7 +714,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		t.Fatalf("simulate: %v %s", err, errOut.String())
 	}
 	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
-		faultLog(t), platform.SystemClock{})
+		faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

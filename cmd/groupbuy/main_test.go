@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
@@ -47,7 +48,7 @@ type testCity struct {
 	t        *testing.T
 	app      *app
 	srv      *httptest.Server
-	clock    *platform.ManualClock
+	clock    *clock.Manual
 	date     fulfillment.Date
 	admin    string // admin token
 	leaders  []string
@@ -65,12 +66,12 @@ var (
 
 func newTestCity(t *testing.T, leaders int) *testCity {
 	t.Helper()
-	return newTestCityOn(t, leaders, platform.NewManualClock(beforeCutoff))
+	return newTestCityOn(t, leaders, clock.NewManual(beforeCutoff))
 }
 
 // newTestCityOn is newTestCity with a clock of the caller's: the real one,
 // for tests that run worker processes beside the API.
-func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
+func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 	t.Helper()
 	ctx := context.Background()
 	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
@@ -94,13 +95,13 @@ func newTestCityOn(t *testing.T, leaders int, clock platform.Clock) *testCity {
 // buildCity fills a's database with the test city: a warehouse
 // (Asia/Shanghai, cutoff 23:00), leaders with points, and EGG, RICE and
 // DUMPLING on sale for date with stockCap each.
-func buildCity(t *testing.T, a *app, clock platform.Clock, date fulfillment.Date, leaders int, stockCap int64) *testCity {
+func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, leaders int, stockCap int64) *testCity {
 	t.Helper()
 	ctx := context.Background()
 	c := &testCity{t: t, app: a, date: date}
-	c.clock, _ = clock.(*platform.ManualClock)
+	c.clock, _ = clk.(*clock.Manual)
 	var err error
-	if c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"}); err != nil {
+	if c.admin, _, err = platform.IssueToken(ctx, a.db, clk.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demoWarehouse); err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -27,7 +27,7 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 	ctx := context.Background()
 	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
 	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), platform.SystemClock{})
+		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

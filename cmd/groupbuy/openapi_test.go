@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -27,7 +28,7 @@ var openAPIMethods = map[string]bool{"get": true, "put": true, "post": true, "de
 // database: registering routes only stores handlers, none of them runs.
 func routeEngine(t *testing.T) *gin.Engine {
 	t.Helper()
-	clock := platform.SystemClock{}
+	clock := clock.System{}
 	a := &app{
 		log:    slog.New(slog.DiscardHandler),
 		clock:  clock,

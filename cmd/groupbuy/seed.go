@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
 
@@ -184,7 +184,7 @@ func zoneAisle(z fulfillment.Zone) string {
 }
 
 // tomorrowAtDemo is tomorrow's date in the demo warehouse's time zone.
-func tomorrowAtDemo(clock platform.Clock) fulfillment.Date {
+func tomorrowAtDemo(clock clock.Clock) fulfillment.Date {
 	loc, _ := time.LoadLocation(demoWarehouse.TimeZone)
 	t := clock.Now().In(loc).AddDate(0, 0, 1)
 	return fulfillment.Date{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)}

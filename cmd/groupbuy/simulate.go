@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
@@ -67,7 +68,7 @@ func runSimulate(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 		return err
 	}
 	start := time.Now()
-	sum, err := simulate(ctx, db, platform.SystemClock{}, s)
+	sum, err := simulate(ctx, db, clock.System{}, s)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ type simSummary struct {
 }
 
 // simulate builds the day in one transaction.
-func simulate(ctx context.Context, db *sqlx.DB, clock platform.Clock, s simSpec) (simSummary, error) {
+func simulate(ctx context.Context, db *sqlx.DB, clock clock.Clock, s simSpec) (simSummary, error) {
 	var sum simSummary
 	rng := rand.New(rand.NewPCG(s.seed, 0x5eed))
 	now := clock.Now().Truncate(time.Microsecond)

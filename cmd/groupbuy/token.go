@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 )
@@ -37,7 +38,7 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	if err := platform.Migrate(ctx, db, migrations.FS); err != nil {
 		return err
 	}
-	token, _, err := platform.IssueToken(ctx, db, platform.SystemClock{}.Now(),
+	token, _, err := platform.IssueToken(ctx, db, clock.System{}.Now(),
 		platform.TokenSpec{Role: platform.Role(*role), Name: *name, TTL: *ttl})
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/clock"
 )
 
 // TestCutoffClosesOnce runs three worker processes, each with its own asynq
@@ -19,7 +19,7 @@ import (
 // closes exactly once, every order acknowledged before the cutoff is in it,
 // and every order sent after it is refused.
 func TestCutoffClosesOnce(t *testing.T) {
-	c := newTestCityOn(t, 10, platform.SystemClock{})
+	c := newTestCityOn(t, 10, clock.System{})
 	egg, rice := c.item("EGG"), c.item("RICE")
 	var waves struct{ Waves []fulfillment.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -122,7 +123,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 }
 
 // heartbeatHandler records when a worker last ran a task, which /healthz shows.
-func heartbeatHandler(rdb redis.UniversalClient, clock platform.Clock) asynq.HandlerFunc {
+func heartbeatHandler(rdb redis.UniversalClient, clock clock.Clock) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		return rdb.Set(ctx, heartbeatKey, clock.Now().Format(time.RFC3339), 0).Err()
 	}
@@ -148,7 +149,7 @@ func (w *worker) run(ctx context.Context) error {
 }
 
 func runWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
-	a, err := newApp(ctx, cfg, log, platform.SystemClock{})
+	a, err := newApp(ctx, cfg, log, clock.System{})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 )
 
 // Role is what a token may do.
@@ -113,7 +114,7 @@ func IssueToken(ctx context.Context, tx sqlx.ExtContext, now time.Time, spec Tok
 // effect in other processes within that TTL.
 type Authenticator struct {
 	db    *sqlx.DB
-	clock Clock
+	clock clock.Clock
 	ttl   time.Duration
 
 	mu    sync.Mutex
@@ -142,7 +143,7 @@ type cachedPrincipal struct {
 }
 
 // NewAuthenticator returns an Authenticator over db.
-func NewAuthenticator(db *sqlx.DB, clock Clock, cacheTTL time.Duration, opts ...AuthOption) *Authenticator {
+func NewAuthenticator(db *sqlx.DB, clock clock.Clock, cacheTTL time.Duration, opts ...AuthOption) *Authenticator {
 	a := &Authenticator{db: db, clock: clock, ttl: cacheTTL, cache: map[string]cachedPrincipal{}}
 	for _, o := range opts {
 		o(a)

@@ -14,6 +14,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
+
+	"groupbuy/internal/clock"
 )
 
 func TestLimiterTakeCountsPerKeyAndWindow(t *testing.T) {
@@ -68,7 +70,7 @@ func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	clock := NewManualClock(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
 	var logs syncBuffer
 	a := NewAuthenticator(nil, clock, time.Hour,
 		WithWriteLimit(NewLimiter(rdb, "write", 2, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))))

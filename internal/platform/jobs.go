@@ -13,6 +13,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"groupbuy/internal/clock"
 )
 
 // Jobs is the job outbox: a command writes the asynq tasks it starts into
@@ -26,7 +28,7 @@ import (
 type Jobs struct {
 	db     *sqlx.DB
 	client *asynq.Client
-	clock  Clock
+	clock  clock.Clock
 	log    *slog.Logger
 	opt    JobsOptions
 
@@ -47,7 +49,7 @@ type JobsOptions struct {
 }
 
 // NewJobs returns the outbox over db, enqueuing through client.
-func NewJobs(db *sqlx.DB, client *asynq.Client, clock Clock, log *slog.Logger, opt JobsOptions) *Jobs {
+func NewJobs(db *sqlx.DB, client *asynq.Client, clock clock.Clock, log *slog.Logger, opt JobsOptions) *Jobs {
 	if opt.Batch <= 0 {
 		opt.Batch = 100
 	}

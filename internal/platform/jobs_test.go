@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -27,7 +28,7 @@ func TestJobsOutbox(t *testing.T) {
 	defer client.Close()
 	insp := asynq.NewInspector(ropt)
 	defer insp.Close()
-	jobs := platform.NewJobs(db, client, platform.SystemClock{}, nil, platform.JobsOptions{})
+	jobs := platform.NewJobs(db, client, clock.System{}, nil, platform.JobsOptions{})
 	add := func(commit bool, taskID string) int64 {
 		var id int64
 		tx, err := db.BeginTxx(ctx, nil)
