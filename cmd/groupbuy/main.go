@@ -15,7 +15,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // warehouses name IANA zones; slim images have no zoneinfo
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/logctx"
 )
 
 const usage = `usage: groupbuy <command> [flags]
@@ -94,8 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	// JSON lines; a line logged with a context also names the request and
-	// the task it belongs to (platform.ContextHandler).
-	log := slog.New(platform.NewContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	// the task it belongs to (logctx.Handler).
+	log := slog.New(logctx.NewHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	switch cmd {
 	case "serve":
 		return runServe(ctx, cfg, log)

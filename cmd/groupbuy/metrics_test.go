@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/logctx"
 )
 
 // scrape reads /metrics as token and parses the text format.
@@ -251,7 +251,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 
 	// The worker: a second app over the same database and Redis, logging JSON.
 	var logs lockedBuffer
-	wlog := slog.New(platform.NewContextHandler(slog.NewJSONHandler(io.MultiWriter(&logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
+	wlog := slog.New(logctx.NewHandler(slog.NewJSONHandler(io.MultiWriter(&logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
 	wa, err := newApp(context.Background(), c.app.cfg, wlog, c.clock)
 	if err != nil {
 		t.Fatal(err)

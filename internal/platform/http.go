@@ -3,9 +3,7 @@ package platform
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql/driver"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +23,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/logctx"
 )
 
 // MaxBodyBytes bounds a JSON request body; CSV imports set their own limit.
@@ -431,13 +430,6 @@ func intMax(t reflect.Type) string {
 	return strconv.FormatInt(1<<(t.Bits()-1)-1, 10)
 }
 
-type ctxKey int
-
-const (
-	requestIDKey ctxKey = iota
-	loggerKey
-)
-
 // RequestID returns the request's ID (from X-Request-ID or generated).
 func RequestID(c *gin.Context) string {
 	return c.GetString("request_id")
@@ -451,12 +443,6 @@ func Logger(c *gin.Context) *slog.Logger {
 	return slog.Default()
 }
 
-// RequestIDFrom returns the request ID carried by ctx, if any.
-func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
 // NewEngine returns a gin engine with request IDs, access logs, panic
 // recovery into the error envelope, and JSON 404/405 answers.
 func NewEngine(log *slog.Logger) *gin.Engine {
@@ -468,15 +454,13 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 		start := time.Now()
 		id := c.GetHeader("X-Request-ID")
 		if !validRequestID(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = logctx.NewRequestID()
 		}
 		c.Set("request_id", id)
 		c.Header("X-Request-ID", id)
 		l := log.With("request_id", id)
 		c.Set("logger", l)
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey, id))
+		c.Request = c.Request.WithContext(logctx.WithRequestID(c.Request.Context(), id))
 		defer func() {
 			if p := recover(); p != nil {
 				l.Error("panic", "panic", fmt.Sprint(p), "path", c.Request.URL.Path)

@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/logctx"
 )
 
 // Jobs is the job outbox: a command writes the asynq tasks it starts into
@@ -83,10 +84,10 @@ type jobRow struct {
 // and Retention are kept too, other options are refused. Adding a task ID
 // that is already in the outbox asks for it to be enqueued again, which
 // collapses into the existing task while Redis retains it, as a direct
-// enqueue would. The request ID ctx carries (RequestIDFrom) goes with the
+// enqueue would. The request ID ctx carries (logctx.RequestID) goes with the
 // job into its task. It returns the job's id, for Relay.
 func (j *Jobs) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, opts ...asynq.Option) (int64, error) {
-	r := jobRow{TaskType: task.Type(), Payload: task.Payload(), Queue: "default", RequestID: RequestIDFrom(ctx)}
+	r := jobRow{TaskType: task.Type(), Payload: task.Payload(), Queue: "default", RequestID: logctx.RequestID(ctx)}
 	if r.Payload == nil {
 		r.Payload = []byte{}
 	}

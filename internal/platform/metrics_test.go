@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"groupbuy/internal/logctx"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -76,11 +77,11 @@ func TestAfterCommit(t *testing.T) {
 // outcomes are counted.
 func TestTaskContextLogs(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(platform.NewContextHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log := slog.New(logctx.NewHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	m := platform.NewMetrics()
 	var seen string
 	h := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
-		seen = platform.RequestIDFrom(ctx)
+		seen = logctx.RequestID(ctx)
 		log.InfoContext(ctx, "inside")
 		if task.Type() == "t:fail" {
 			return errors.New("no")
@@ -118,7 +119,7 @@ groupbuy_tasks_total{outcome="success",type="t:ok"} 1
 	}
 	// A logger that already names the request does not name it twice.
 	buf.Reset()
-	log.With("request_id", "x").InfoContext(platform.WithRequestID(context.Background(), "y"), "once")
+	log.With("request_id", "x").InfoContext(logctx.WithRequestID(context.Background(), "y"), "once")
 	if n := strings.Count(buf.String(), "request_id"); n != 1 {
 		t.Fatalf("request_id %d times: %s", n, buf.String())
 	}
