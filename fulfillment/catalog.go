@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -190,7 +191,7 @@ func ListSaleItems(ctx context.Context, q sqlx.QueryerContext, warehouseID int64
 
 // GetSaleItem loads one sale item.
 func GetSaleItem(ctx context.Context, q sqlx.QueryerContext, id int64) (SaleItem, error) {
-	return platform.GetOne[SaleItem](ctx, q, ErrSaleItemNotFound, saleItemSelect+` WHERE si.id = $1`, id)
+	return pg.GetOne[SaleItem](ctx, q, ErrSaleItemNotFound, saleItemSelect+` WHERE si.id = $1`, id)
 }
 
 // Offer is one product to publish for sale.

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -25,7 +26,7 @@ type Pickups struct {
 	log     *slog.Logger
 	opt     PickupOptions
 	codes   *pickup.Codes
-	parcels *platform.Prepared
+	parcels *pg.Prepared
 }
 
 // PickupOptions tune reminders and returns.
@@ -47,7 +48,7 @@ func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *platform.Limiter, log *
 		opt.RemindAt = "19:00"
 	}
 	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
-		parcels: platform.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
+		parcels: pg.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
 }
 
 // ParcelState is where one parcel line stands.
@@ -175,7 +176,7 @@ func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Pa
 // changes nothing.
 func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, lineIDs []int64) ([]Parcel, error) {
 	var out []Parcel
-	err := platform.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
 		hs, err := p.holders(ctx, tx, leaderID, code)
 		if err != nil {
 			return err

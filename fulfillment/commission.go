@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -125,7 +126,7 @@ func SetCommissionRate(ctx context.Context, q sqlx.ExtContext, key CommissionRat
 		RETURNING id`
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, upsert, string(key.Scope), key.Category, product, rateBP, now)
-	if platform.IsForeignKeyViolation(err) {
+	if pg.IsForeignKeyViolation(err) {
 		return CommissionRate{}, apperr.Errorf(apperr.Unprocessable, "unknown_product", "no product with id %d", key.ProductID)
 	}
 	if err != nil {
@@ -291,14 +292,14 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 	err = tx.GetContext(ctx, &out.RefundID, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
 		VALUES ($1, $2, $3, $4, 'after_sale', $5, $6, $7) RETURNING id`,
 		out.WaveID, out.OrderID, lineID, out.ResidentID, quantity, out.AmountFen, now)
-	if platform.IsUniqueViolation(err, "") {
+	if pg.IsUniqueViolation(err, "") {
 		return AfterSaleRefund{}, ErrAlreadyRefunded
 	}
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
 	m := platform.MetricsFrom(ctx)
-	platform.AfterCommit(tx, func() { m.Refunded(string(ReasonAfterSale), 1, quantity) })
+	pg.AfterCommit(tx, func() { m.Refunded(string(ReasonAfterSale), 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.
@@ -326,7 +327,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 // RefundAfterSale grants an after-sale refund in one transaction.
 func (s *Service) RefundAfterSale(ctx context.Context, lineID, quantity int64) (AfterSaleRefund, error) {
 	var out AfterSaleRefund
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = RefundAfterSale(ctx, tx, lineID, quantity, s.clock.Now())
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
@@ -118,7 +119,7 @@ func (c *commissionCity) line(leader int, date Date, product, priceFen, ready in
 func (c *commissionCity) accrue(lines ...int64) int64 {
 	c.t.Helper()
 	var n int64
-	err := platform.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
 		var err error
 		n, err = AccrueCommission(context.Background(), tx, lines, c.now)
 		return err
@@ -770,7 +771,7 @@ func TestCommissionConcurrentRefundsAndAccruals(t *testing.T) {
 	for range n {
 		go func() { _, err := svc.RefundAfterSale(context.Background(), line, 3); errs <- err }()
 		go func() {
-			errs <- platform.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
+			errs <- pg.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
 				_, err := AccrueCommission(context.Background(), tx, []int64{line}, c.now)
 				return err
 			})

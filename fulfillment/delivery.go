@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 )
 
 // DeliveryState is where one leader's delivery stands.
@@ -50,7 +50,7 @@ func makeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
 // its first truck. Dispatching a dispatched route changes nothing.
 func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, error) {
 	var out Wave
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
 		var state WaveState
 		err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
@@ -94,7 +94,7 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, er
 
 // RouteOfWave tells which wave a route belongs to.
 func RouteOfWave(ctx context.Context, q sqlx.QueryerContext, routeID int64) (int64, error) {
-	return platform.GetOne[int64](ctx, q, ErrRouteNotFound, `SELECT wave_id FROM routes WHERE id = $1`, routeID)
+	return pg.GetOne[int64](ctx, q, ErrRouteNotFound, `SELECT wave_id FROM routes WHERE id = $1`, routeID)
 }
 
 // Arrive records that a route's truck reached its stop seq. The stop's
@@ -102,7 +102,7 @@ func RouteOfWave(ctx context.Context, q sqlx.QueryerContext, routeID int64) (int
 // the wave is delivered. Arriving twice keeps the first time.
 func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery, error) {
 	var out Delivery
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
 		var r struct {
 			WaveID     int64      `db:"wave_id"`
@@ -201,7 +201,7 @@ const deliverySelect = `SELECT d.id, d.wave_id, w.delivery_date, d.pickup_point_
 	LEFT JOIN route_stops rs ON rs.route_id = d.route_id AND rs.seq = d.seq`
 
 func getDelivery(ctx context.Context, q sqlx.QueryerContext, id int64) (Delivery, error) {
-	d, err := platform.GetOne[Delivery](ctx, q, ErrDeliveryNotFound, deliverySelect+` WHERE d.id = $1`, id)
+	d, err := pg.GetOne[Delivery](ctx, q, ErrDeliveryNotFound, deliverySelect+` WHERE d.id = $1`, id)
 	if err != nil {
 		return d, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -195,7 +196,7 @@ func (in *Intake) run(batch []*placeCall) {
 	for attempt := 0; attempt < 5; attempt++ {
 		// The batch outlives any one client: use a context of its own.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = platform.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
+		err = pg.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
 			var err error
 			// PostgreSQL keeps microseconds; so does the answer, so a replay is identical.
 			results, err = placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live, lockFirst)

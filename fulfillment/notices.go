@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
@@ -68,7 +69,7 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now 
 	}
 	// Counted once the refunds are in the ledger for good.
 	m := platform.MetricsFrom(ctx)
-	platform.AfterCommit(tx, func() {
+	pg.AfterCommit(tx, func() {
 		for _, a := range added {
 			m.Refunded(a.Reason, 1, a.Quantity)
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -36,7 +36,7 @@ func (p *Pickups) Sweep(ctx context.Context) (SweepResult, error) {
 			return total, err
 		}
 		var res SweepResult
-		err = platform.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+		err = pg.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
 			var err error
 			res, err = p.sweepWarehouse(ctx, tx, w.ID, p.clock.Now(), loc)
 			return err

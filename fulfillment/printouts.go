@@ -14,7 +14,7 @@ import (
 
 	"groupbuy/fulfillment/printout"
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 )
 
 // PrintoutKind names a printout of a wave.
@@ -155,7 +155,7 @@ func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return out, err
 	}
-	err = platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		w, err := GetWave(ctx, tx, waveID)
 		if err != nil {
 			return err

@@ -10,7 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
 
@@ -92,7 +92,7 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 		seen[l.SaleItemID] = true
 	}
 	var out Delivery
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = receive(ctx, tx, leaderID, deliveryID, req, s.clock.Now())
 		return err

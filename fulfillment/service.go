@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -30,7 +31,7 @@ func NewService(db *sqlx.DB, clock clock.Clock, intake *Intake) *Service {
 // SaveProducts creates or updates products by SKU.
 func (s *Service) SaveProducts(ctx context.Context, ps []Product) ([]Product, error) {
 	var out []Product
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = SaveProductsTx(ctx, tx, ps, s.clock.Now())
 		return err
@@ -101,7 +102,7 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 // warehouse's today to MaxSaleDaysAhead days later.
 func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, offers []Offer) ([]SaleItem, error) {
 	var out []SaleItem
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
 		if warehouseID > 0 {
 			w, err := pickup.GetWarehouse(ctx, tx, warehouseID)
@@ -163,7 +164,7 @@ func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
 		return SaleItem{}, apperr.InvalidField("stock_cap", "stock_cap must be between 0 and %d", MaxStockCap)
 	}
 	var out SaleItem
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		err := lockOpenWave(ctx, tx, `(warehouse_id, delivery_date) = (SELECT warehouse_id, delivery_date FROM sale_items WHERE id = $1)`, id)
 		if errors.Is(err, ErrWaveNotFound) {
 			return ErrSaleItemNotFound
@@ -225,7 +226,7 @@ func (s *Service) PlaceOrder(ctx context.Context, leaderID int64, key string, re
 // CancelOrder cancels an order of the leader's point before cutoff, releasing its stock.
 func (s *Service) CancelOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
 	var out Order
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = cancelOrder(ctx, tx, leaderID, orderID, s.clock.Now())
 		return err

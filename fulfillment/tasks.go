@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -116,7 +117,7 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	var jobs []int64
-	err = platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		jobs = jobs[:0]
 		for _, id := range due {
 			job, err := w.addStage(ctx, tx, StageClose, id, "")
@@ -220,7 +221,7 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 	progress := w.progressOf(ctx, waveID, stage, at)
 	var done bool
 	var job int64
-	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		job = 0
 		res, err := run(ctx, tx, waveID, w.clock.Now(), progress)
 		if done = res.moved; err != nil || !done {
@@ -309,7 +310,7 @@ func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy,
 	}
 	var out Wave
 	var job int64
-	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
 		job = 0
 		out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, w.clock.Now())
@@ -335,7 +336,7 @@ func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, e
 	}
 	suffix := fmt.Sprintf(":rerun:%d", w.clock.Now().UnixNano())
 	var job int64
-	err := platform.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
 		job, err = w.addStage(ctx, tx, stage, waveID, suffix)
 		return err

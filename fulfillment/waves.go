@@ -11,7 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
 
@@ -150,7 +150,7 @@ func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date Date, n
 
 // GetWave loads a wave with its stage history.
 func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
-	w, err := platform.GetOne[Wave](ctx, q, ErrWaveNotFound, `SELECT `+waveCols+` FROM waves WHERE id = $1`, id)
+	w, err := pg.GetOne[Wave](ctx, q, ErrWaveNotFound, `SELECT `+waveCols+` FROM waves WHERE id = $1`, id)
 	if err != nil {
 		return w, err
 	}

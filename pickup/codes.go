@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 )
 
 // PickupCode is the 6-digit code (核销码) a resident shows to collect their
@@ -93,12 +93,12 @@ type CodeHolder struct {
 // Codes looks pickup codes up: verification is on the leader's critical
 // path at a busy desk, so the lookup is one prepared statement.
 type Codes struct {
-	holders *platform.Prepared
+	holders *pg.Prepared
 }
 
 // NewCodes returns the code lookup over db.
 func NewCodes(db *sqlx.DB) *Codes {
-	return &Codes{holders: platform.NewPrepared(db, `SELECT c.pickup_point_id, c.resident_id, c.delivery_date, r.name, r.phone
+	return &Codes{holders: pg.NewPrepared(db, `SELECT c.pickup_point_id, c.resident_id, c.delivery_date, r.name, r.phone
 		FROM pickup_points p JOIN pickup_codes c ON c.pickup_point_id = p.id JOIN residents r ON r.id = c.resident_id
 		WHERE p.leader_id = $1 AND c.code = $2 ORDER BY c.delivery_date`)}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -22,7 +23,7 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 		return nil, err
 	}
 	var out []PointCreated
-	err = platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		out = make([]PointCreated, 0, len(rows))
 		warehouses := map[string]int64{}
 		seen := map[string]int{}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup/notify"
 )
@@ -164,7 +165,7 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 	var res DispatchResult
 	now := d.clock.Now()
 	var rows []claimedNotice
-	err := platform.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `WITH due AS (
 				SELECT id FROM outbox
 				WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
@@ -308,7 +309,7 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 		otherIDs, errs, next = append(otherIDs, o.id), append(errs, o.err), append(next, o.next)
 		undo, failed = append(undo, o.undo), append(failed, o.failed)
 	}
-	return platform.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
+	return pg.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
 		if len(sentIDs) > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox o SET sent_at = $3, channel = t.ch, claimed_until = NULL, last_error = ''
 				FROM unnest($1::bigint[], $2::text[]) AS t(id, ch) WHERE o.id = t.id AND o.sent_at IS NULL`,

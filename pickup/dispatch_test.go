@@ -14,7 +14,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup/notify"
 )
@@ -44,7 +44,7 @@ func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture 
 	for i := range residents {
 		people = append(people, NewResident{Phone: fmt.Sprintf("1370000%04d", i), Name: fmt.Sprintf("居民%d", i), PointID: pc.Point.ID})
 	}
-	err = platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		got, err := EnsureResidents(ctx, tx, people, at)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -65,7 +66,7 @@ func (s *Service) HandOver(ctx context.Context, pointID int64, name, phone strin
 		return HandoverDone{}, err
 	}
 	var out HandoverDone
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = handOver(ctx, tx, pointID, Leader{Name: name, Phone: phone}, by, s.clock.Now())
 		return err
@@ -95,15 +96,15 @@ func handOver(ctx context.Context, tx *sqlx.Tx, pointID int64, to Leader, by pla
 	if leader.ID == from {
 		return out, ErrSameLeader
 	}
-	point, err := platform.GetOne[Point](ctx, tx, ErrPointNotFound,
+	point, err := pg.GetOne[Point](ctx, tx, ErrPointNotFound,
 		`UPDATE pickup_points SET leader_id = $2 WHERE id = $1 RETURNING `+pointCols, pointID, leader.ID)
-	if platform.IsUniqueViolation(err, "pickup_points_leader_id_key") {
+	if pg.IsUniqueViolation(err, "pickup_points_leader_id_key") {
 		return out, ErrLeaderHasPoint
 	}
 	if err != nil {
 		return out, err
 	}
-	h, err := platform.GetOne[Handover](ctx, tx, ErrPointNotFound, `INSERT INTO point_handovers
+	h, err := pg.GetOne[Handover](ctx, tx, ErrPointNotFound, `INSERT INTO point_handovers
 		(pickup_point_id, from_leader_id, to_leader_id, by_token_id, by_name, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+handoverCols, pointID, from, leader.ID, by.TokenID, by.Name, now)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -57,7 +58,7 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.T
 	if len(added) > 0 {
 		// Counted once the notices are in the outbox for good.
 		m := platform.MetricsFrom(ctx)
-		platform.AfterCommit(tx, func() {
+		pg.AfterCommit(tx, func() {
 			byKind := map[string]int{}
 			for _, k := range added {
 				byKind[k]++

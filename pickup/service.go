@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) SavePoint(ctx context.Context, in PointInput) (PointCreated, e
 		return PointCreated{}, err
 	}
 	var out PointCreated
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = savePoint(ctx, tx, in, s.clock.Now())
 		return err
@@ -111,7 +112,7 @@ func savePoint(ctx context.Context, tx *sqlx.Tx, in PointInput, now time.Time) (
 // IssueLeaderToken gives an existing leader a new token (e.g. a new phone).
 func (s *Service) IssueLeaderToken(ctx context.Context, leaderID int64) (string, error) {
 	var token string
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		l, err := GetLeader(ctx, tx, leaderID)
 		if err != nil {
 			return err

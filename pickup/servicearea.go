@@ -8,7 +8,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 )
 
 // Service areas are sets of resolution-SearchRes cells a warehouse serves.
@@ -87,7 +87,7 @@ func sortedCells(set map[CellID]bool) []CellID {
 
 // SetServiceArea replaces a warehouse's service area; no cells clears it.
 func (s *Service) SetServiceArea(ctx context.Context, warehouseID int64, cells []CellID) (ServiceArea, error) {
-	err := platform.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := GetWarehouse(ctx, tx, warehouseID); err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 )
 
 const warehouseCols = `id, code, name, address, lat, lng, time_zone,
@@ -29,7 +29,7 @@ func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now t
 	var out Warehouse
 	err := sqlx.GetContext(ctx, tx, &out, q, w.Code, w.Name, w.Address, w.Lat, w.Lng, w.TimeZone,
 		w.CutoffLocal, w.DeliveryStart, w.DeliveryEnd, now)
-	if platform.IsUniqueViolation(err, "") {
+	if pg.IsUniqueViolation(err, "") {
 		return out, apperr.Errorf(apperr.Conflict, "duplicate_code", "a warehouse with code %q exists", w.Code)
 	}
 	return out, err
@@ -37,12 +37,12 @@ func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now t
 
 // GetWarehouse loads one warehouse.
 func GetWarehouse(ctx context.Context, q sqlx.QueryerContext, id int64) (Warehouse, error) {
-	return platform.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
+	return pg.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
 }
 
 // WarehouseByCode loads one warehouse by its code.
 func WarehouseByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Warehouse, error) {
-	return platform.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
+	return pg.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
 }
 
 // ListWarehouses returns every warehouse by id.
@@ -97,7 +97,7 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 			return out, err
 		}
 		return out, handoverRequired(cur)
-	case platform.IsUniqueViolation(err, "pickup_points_leader_id_key"):
+	case pg.IsUniqueViolation(err, "pickup_points_leader_id_key"):
 		return out, ErrLeaderHasPoint
 	case errors.As(err, &pqErr) && pqErr.Code == "23503":
 		return out, ErrWarehouseNotFound
@@ -107,7 +107,7 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 
 // GetPoint loads one pickup point.
 func GetPoint(ctx context.Context, q sqlx.QueryerContext, id int64) (Point, error) {
-	return platform.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE id = $1`, id)
+	return pg.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE id = $1`, id)
 }
 
 // ListPoints returns the pickup points of a warehouse (all when 0), by id.
@@ -120,7 +120,7 @@ func ListPoints(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) (
 
 // GetLeader loads one leader.
 func GetLeader(ctx context.Context, q sqlx.QueryerContext, id int64) (Leader, error) {
-	return platform.GetOne[Leader](ctx, q, ErrLeaderNotFound, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)
+	return pg.GetOne[Leader](ctx, q, ErrLeaderNotFound, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)
 }
 
 // LeaderSites loads, for each leader, the point they run and its warehouse.
@@ -251,7 +251,7 @@ func warehousesServing(ctx context.Context, q sqlx.QueryerContext, cell CellID) 
 
 // GetPointByCode loads one pickup point by its code.
 func GetPointByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Point, error) {
-	return platform.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE code = $1`, code)
+	return pg.GetOne[Point](ctx, q, ErrPointNotFound, `SELECT `+pointCols+` FROM pickup_points WHERE code = $1`, code)
 }
 
 // indexRows reads, in one snapshot, the points written by transactions with
@@ -311,5 +311,5 @@ func backfillCells(ctx context.Context, db *sqlx.DB, points []Point) error {
 
 // PointOfLeader returns the id of the pickup point a leader runs.
 func PointOfLeader(ctx context.Context, q sqlx.QueryerContext, leaderID int64) (int64, error) {
-	return platform.GetOne[int64](ctx, q, ErrNoPoint, `SELECT id FROM pickup_points WHERE leader_id = $1`, leaderID)
+	return pg.GetOne[int64](ctx, q, ErrNoPoint, `SELECT id FROM pickup_points WHERE leader_id = $1`, leaderID)
 }

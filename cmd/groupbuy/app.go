@@ -18,6 +18,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
@@ -54,7 +55,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	if cfg.RedisURL == "" {
 		return nil, errors.New("REDIS_URL is not set (or use `groupbuy dev`, which starts a private Redis)")
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	db, err := pg.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func (a *app) close() {
 }
 
 func (a *app) migrate(ctx context.Context) error {
-	return platform.Migrate(ctx, a.db, migrations.FS)
+	return migrations.Up(ctx, a.db)
 }
 
 // handler lists the whole HTTP API in one place.
@@ -231,10 +232,10 @@ func runMigrate(ctx context.Context, cfg Config) error {
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set")
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	db, err := pg.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return platform.Migrate(ctx, db, migrations.FS)
+	return migrations.Up(ctx, db)
 }

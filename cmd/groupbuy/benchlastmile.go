@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
 
@@ -112,7 +113,7 @@ func seedArrivalNotices(ctx context.Context, db *sqlx.DB, s noticeSeed, now time
 		return errors.New("seed: notices and residents per point must be positive")
 	}
 	points := (s.notices + s.perPoint - 1) / s.perPoint
-	err := platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		var wh int64
 		if err := tx.GetContext(ctx, &wh, `INSERT INTO warehouses (code, name, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end, created_at)
 			VALUES ('NOTICE', '通知压测仓', 31.23, 121.47, 'Asia/Shanghai', '23:00', '07:00', '10:00', $1) RETURNING id`, now); err != nil {

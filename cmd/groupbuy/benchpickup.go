@@ -17,7 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
 
@@ -150,7 +150,7 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	now := time.Now().UTC()
-	err = platform.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
 		// $1 warehouse, $2 today, $3 now, $4 days, $5 residents per point.
 		type stmt struct {
 			q    string

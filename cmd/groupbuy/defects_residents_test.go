@@ -9,7 +9,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/migrations"
 )
@@ -97,7 +97,7 @@ func TestResidentsBelongToTheirPoint(t *testing.T) {
 // their own point with the same phone; nothing is lost.
 func TestResidentsMigrateToTheirPoints(t *testing.T) {
 	ctx := context.Background()
-	db, err := platform.OpenDB(ctx, platformtest.NewDatabase(t), 4)
+	db, err := pg.Open(ctx, platformtest.NewDatabase(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

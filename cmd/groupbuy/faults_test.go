@@ -33,6 +33,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
@@ -529,7 +530,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	const noticeKey = "fault:redis-down:arrival"
-	err = platform.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
 		_, err := pickup.QueueNotices(ctx, tx, []pickup.Notice{{ResidentID: resident.ID, Kind: pickup.NoticeArrival, Key: noticeKey,
 			Payload: map[string]any{"vars": map[string]any{"point": "故障自提点0", "address": "幸福路 1 号", "hours": "08:00-21:00", "code": "123456"},
 				"delivery_date": testDate.String(), "pickup_point_id": resident.Point}}}, clock.Now())

@@ -20,6 +20,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
@@ -142,7 +143,7 @@ func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, 
 		offers = append(offers, fulfillment.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
 	}
 	var items []fulfillment.SaleItem
-	err = platform.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
 		items, err = fulfillment.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
 		return err
 	})

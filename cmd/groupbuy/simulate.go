@@ -15,7 +15,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
 )
@@ -59,12 +59,12 @@ func runSimulate(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	if s.points < 1 || s.skus < 3 || s.lines < 1 {
 		return errors.New("simulate: --points, --skus (at least 3) and --lines must be positive")
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 4)
+	db, err := pg.Open(ctx, cfg.DatabaseURL, 4)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := platform.Migrate(ctx, db, migrations.FS); err != nil {
+	if err := migrations.Up(ctx, db); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -87,7 +87,7 @@ func simulate(ctx context.Context, db *sqlx.DB, clock clock.Clock, s simSpec) (s
 	var sum simSummary
 	rng := rand.New(rand.NewPCG(s.seed, 0x5eed))
 	now := clock.Now().Truncate(time.Microsecond)
-	err := platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		w, err := pickup.WarehouseByCode(ctx, tx, s.warehouse)
 		if errors.Is(err, pickup.ErrWarehouseNotFound) {
 			nw := pickup.Warehouse{Code: s.warehouse, Name: "模拟城市中心仓", Address: "模拟路 1 号", Lat: s.lat, Lng: s.lng,

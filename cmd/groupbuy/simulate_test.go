@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -26,7 +26,7 @@ func TestSimulate(t *testing.T) {
 	if !strings.Contains(out.String(), "9000 order lines") {
 		t.Fatalf("summary: %s", out.String())
 	}
-	db, err := platform.OpenDB(context.Background(), url, 2)
+	db, err := pg.Open(context.Background(), url, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

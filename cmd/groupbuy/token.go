@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 )
@@ -30,12 +31,12 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	if cfg.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is not set")
 	}
-	db, err := platform.OpenDB(ctx, cfg.DatabaseURL, 2)
+	db, err := pg.Open(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := platform.Migrate(ctx, db, migrations.FS); err != nil {
+	if err := migrations.Up(ctx, db); err != nil {
 		return err
 	}
 	token, _, err := platform.IssueToken(ctx, db, clock.System{}.Now(),

@@ -13,12 +13,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynq"
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/platform"
-	"groupbuy/internal/platform/platformtest"
 )
 
 // TestMetricsHTTPRoutePattern: requests are labelled by route pattern, and
@@ -42,33 +40,6 @@ groupbuy_http_requests_total{method="GET",route="unmatched",status="404"} 2
 	}
 	if n := testutil.CollectAndCount(m.Registry(), "groupbuy_http_request_duration_seconds"); n != 2 {
 		t.Fatalf("%d duration series, want 2", n)
-	}
-}
-
-// TestAfterCommit: hooks run after InTx commits, never after a rollback,
-// and only once when InTx retries.
-func TestAfterCommit(t *testing.T) {
-	ctx := context.Background()
-	db := platformtest.DB(t)
-	ran := 0
-	if err := platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		platform.AfterCommit(tx, func() { ran++ })
-		if ran != 0 {
-			t.Error("hook ran before the commit")
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	boom := errors.New("boom")
-	if err := platform.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		platform.AfterCommit(tx, func() { ran += 10 })
-		return boom
-	}); !errors.Is(err, boom) {
-		t.Fatal(err)
-	}
-	if ran != 1 {
-		t.Fatalf("hooks ran %d, want 1 (the committed one)", ran)
 	}
 }
 

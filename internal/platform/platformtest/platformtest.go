@@ -20,7 +20,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/pg"
 	"groupbuy/migrations"
 )
 
@@ -90,12 +90,12 @@ func makeTemplate() (string, error) {
 	if err := admin(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", fmt.Errorf("create template database (is PostgreSQL at %s running?): %w", AdminURL(), err)
 	}
-	db, err := platform.OpenDB(ctx, URLFor(name), 2)
+	db, err := pg.Open(ctx, URLFor(name), 2)
 	if err != nil {
 		return name, err
 	}
 	defer db.Close()
-	return name, platform.Migrate(ctx, db, migrations.FS)
+	return name, migrations.Up(ctx, db)
 }
 
 // NewDatabase creates a fresh migrated database for t, dropped when t ends,
@@ -123,7 +123,7 @@ func NewDatabase(t testing.TB) string {
 // DB returns a connection pool to a fresh migrated database for t.
 func DB(t testing.TB) *sqlx.DB {
 	t.Helper()
-	db, err := platform.OpenDB(context.Background(), NewDatabase(t), 40)
+	db, err := pg.Open(context.Background(), NewDatabase(t), 40)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}

@@ -1,4 +1,7 @@
-package platform
+// Package pg is groupbuy's PostgreSQL plumbing: connecting, one transaction
+// per command with retries and after-commit hooks, one-row loads, prepared
+// queries, and telling PostgreSQL's errors apart.
+package pg
 
 import (
 	"context"
@@ -6,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,11 +16,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-	"github.com/pressly/goose/v3"
 )
 
-// OpenDB connects to PostgreSQL and checks the connection.
-func OpenDB(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", withDriverDefaults(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -36,18 +37,6 @@ func OpenDB(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return db, nil
-}
-
-// Migrate applies every pending migration in migrations (goose SQL files).
-func Migrate(ctx context.Context, db *sqlx.DB, migrations fs.FS) error {
-	provider, err := goose.NewProvider(goose.DialectPostgres, db.DB, migrations)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
 }
 
 // InTx runs fn in one transaction and commits it; a serialization failure or
