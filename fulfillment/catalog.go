@@ -13,8 +13,8 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // Zone is a temperature zone; goods of different zones are picked and bagged apart.
@@ -93,9 +93,9 @@ func (p *Product) Validate() error {
 	switch {
 	case p.SKU == "" || len(p.SKU) > 40 || strings.ContainsAny(p.SKU, " \t\r\n,;\"'"):
 		return apperr.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
-	case !platform.Printable(p.Name, 100):
+	case !input.Printable(p.Name, 100):
 		return apperr.InvalidField("name", "name is required: up to 100 printable characters")
-	case !platform.Printable(p.Unit, 10):
+	case !input.Printable(p.Unit, 10):
 		return apperr.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
 	case p.WeightG <= 0 || p.WeightG > MaxWeightG:
 		return apperr.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
@@ -103,9 +103,9 @@ func (p *Product) Validate() error {
 		return apperr.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
 	case !p.Zone.valid():
 		return apperr.InvalidField("zone", "zone must be ambient, chilled or frozen")
-	case !platform.Printable(p.Bin, 20):
+	case !input.Printable(p.Bin, 20):
 		return apperr.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
-	case !platform.OptionalPrintable(p.Category, 50):
+	case !input.OptionalPrintable(p.Category, 50):
 		return apperr.InvalidField("category", "category may hold up to 50 characters, valid UTF-8 without control characters")
 	}
 	return nil

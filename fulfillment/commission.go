@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
@@ -77,7 +78,7 @@ func (k *CommissionRateKey) Validate() error {
 			return apperr.InvalidField("scope", "the default rate takes neither category nor product_id")
 		}
 	case ScopeCategory:
-		if !platform.Printable(k.Category, 50) {
+		if !input.Printable(k.Category, 50) {
 			return apperr.InvalidField("category", "category is required for scope category: up to 50 printable characters")
 		}
 		if k.ProductID != 0 {
@@ -425,7 +426,7 @@ type CommissionStatementDoc struct {
 // ParseMonth reads YYYY-MM as the first day of that month, naming field in
 // its error.
 func ParseMonth(field, s string) (Date, error) {
-	t, err := platform.ParseDate(field, "2006-01", s)
+	t, err := input.ParseDate(field, "2006-01", s)
 	return Date{t}, err
 }
 

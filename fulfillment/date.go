@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/input"
 	"groupbuy/pickup"
 )
 
@@ -16,7 +16,7 @@ type Date struct{ time.Time }
 // ParseDate reads YYYY-MM-DD within platform.MinYear to MaxYear, naming
 // field in its error.
 func ParseDate(field, s string) (Date, error) {
-	t, err := platform.ParseDate(field, time.DateOnly, s)
+	t, err := input.ParseDate(field, time.DateOnly, s)
 	return Date{t}, err
 }
 

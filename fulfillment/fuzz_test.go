@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -64,7 +65,7 @@ func checkOrderRequest(t *testing.T, req OrderRequest) {
 	case res.ID > 0 && (res.Phone != "" || res.Name != ""):
 		t.Fatalf("resident id and phone/name both accepted: %+v", res)
 	case res.ID == 0:
-		if pickup.CheckPhone("p", res.Phone) != nil || !platform.Printable(res.Name, 100) || strings.ContainsRune(res.Name, 0) {
+		if pickup.CheckPhone("p", res.Phone) != nil || !input.Printable(res.Name, 100) || strings.ContainsRune(res.Name, 0) {
 			t.Fatalf("resident accepted: %q %q", res.Phone, res.Name)
 		}
 		if !utf8.ValidString(res.Name) || strings.ContainsRune(res.Name, utf8.RuneError) {

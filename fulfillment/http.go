@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -70,7 +71,7 @@ func queryDate(c *gin.Context) (Date, error) {
 
 // queryID reads an optional id query parameter (0 when absent).
 func queryID(c *gin.Context, name string) (int64, error) {
-	return platform.QueryPositive(c, name, platform.MaxInt8)
+	return platform.QueryPositive(c, name, input.MaxInt8)
 }
 
 func (h *Routes) catalog(c *gin.Context) error {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
@@ -79,7 +80,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		if err != nil {
 			return err
 		}
-		seq, err := platform.PathPositive(c, "seq", platform.MaxInt4) // route_stops.seq is an integer
+		seq, err := platform.PathPositive(c, "seq", input.MaxInt4) // route_stops.seq is an integer
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/input"
 	"groupbuy/pickup"
 	"groupbuy/routing"
 )
@@ -42,7 +42,7 @@ type VehicleType struct {
 // checkRouteCode refuses a route filter that cannot be a route's code (R01,
 // R02, …), before it reaches a query; "" is no filter.
 func checkRouteCode(code string) error {
-	if !platform.OptionalPrintable(code, 20) {
+	if !input.OptionalPrintable(code, 20) {
 		return apperr.InvalidField("route", "route must be a route code such as R01")
 	}
 	return nil
@@ -51,9 +51,9 @@ func checkRouteCode(code string) error {
 // Validate checks a vehicle type before it is stored.
 func (v *VehicleType) Validate() error {
 	switch {
-	case !platform.Printable(v.Code, 20):
+	case !input.Printable(v.Code, 20):
 		return apperr.InvalidField("code", "code is required: up to 20 characters, without control characters")
-	case !platform.Printable(v.Name, 50):
+	case !input.Printable(v.Name, 50):
 		return apperr.InvalidField("name", "name is required, at most 50 characters")
 	case v.Count < 1 || v.Count > 1000:
 		return apperr.InvalidField("count", "count must be between 1 and 1000")

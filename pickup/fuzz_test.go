@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 )
 
@@ -37,7 +38,7 @@ func FuzzImportPointsCSV(f *testing.F) {
 			if math.IsNaN(p.Lat) || math.IsNaN(p.Lng) || math.Abs(p.Lat) > 90 || math.Abs(p.Lng) > 180 || p.Closes <= p.Opens {
 				t.Fatalf("accepted point out of bounds: %+v", p)
 			}
-			if !platform.Printable(p.Name, 100) || !platform.Printable(in.LeaderName, 100) || CheckPhone("p", in.LeaderPhone) != nil {
+			if !input.Printable(p.Name, 100) || !input.Printable(in.LeaderName, 100) || CheckPhone("p", in.LeaderPhone) != nil {
 				t.Fatalf("accepted names or phone break the rules: %+v", in)
 			}
 			for _, s := range []string{p.Code, p.Name, p.Address, p.Opens, p.Closes, in.LeaderName, in.LeaderPhone} {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 )
 
@@ -209,7 +210,7 @@ func (h *Routes) importPoints(c *gin.Context) error {
 }
 
 func (h *Routes) listPoints(c *gin.Context) error {
-	wid, err := platform.QueryPositive(c, "warehouse_id", platform.MaxInt8)
+	wid, err := platform.QueryPositive(c, "warehouse_id", input.MaxInt8)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 )
 
@@ -133,7 +134,7 @@ func (h *Routes) deliveryAreas(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	date, err := platform.ParseDate("date", time.DateOnly, c.Query("date"))
+	date, err := input.ParseDate("date", time.DateOnly, c.Query("date"))
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/input"
 )
 
 // Warehouse is a city warehouse with its own time zone, nightly cutoff and
@@ -139,11 +139,11 @@ func CheckPhone(field, s string) error {
 }
 
 // CheckName validates a person's or place's display name.
-func CheckName(field, s string) error { return platform.CheckText(field, s, 100) }
+func CheckName(field, s string) error { return input.CheckText(field, s, 100) }
 
 // checkAddress validates an address: optional, and printed on route sheets
 // and sent in SMS, so under the text rule too.
-func checkAddress(s string) error { return platform.CheckOptionalText("address", s, 300) }
+func checkAddress(s string) error { return input.CheckOptionalText("address", s, 300) }
 
 func checkLatLng(prefix string, lat, lng float64) error {
 	if math.IsNaN(lat) || lat < -90 || lat > 90 {

@@ -19,6 +19,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/input"
 )
 
 // Role is what a token may do.
@@ -414,10 +415,10 @@ func (a *Authenticator) listTokens(c *gin.Context) error {
 		}
 	}
 	var err error
-	if f.LeaderID, err = QueryPositive(c, "leader_id", MaxInt8); err != nil {
+	if f.LeaderID, err = QueryPositive(c, "leader_id", input.MaxInt8); err != nil {
 		return err
 	}
-	if f.AfterID, err = QueryPositive(c, "after_id", MaxInt8); err != nil {
+	if f.AfterID, err = QueryPositive(c, "after_id", input.MaxInt8); err != nil {
 		return err
 	}
 	limit, err := QueryPositive(c, "limit", 1000)

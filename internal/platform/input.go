@@ -1,36 +1,21 @@
 package platform
 
 import (
-	"math"
 	"strconv"
-	"strings"
-	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
-)
-
-// The rules for values read from requests and imports live here, one home
-// each, so that what reaches PostgreSQL always fits the column behind it: a
-// value the database would refuse must be refused as 400 where it is read.
-
-// The largest values of the integer column types: ids are bigserial (int8),
-// sequence numbers and counts are integer (int4).
-const (
-	MaxInt8 = math.MaxInt64
-	MaxInt4 = math.MaxInt32
+	"groupbuy/internal/input"
 )
 
 // PathID parses a positive integer path parameter naming a bigserial id.
 func PathID(c *gin.Context, name string) (int64, error) {
-	return PathPositive(c, name, MaxInt8)
+	return PathPositive(c, name, input.MaxInt8)
 }
 
 // PathPositive parses a path parameter as an integer from 1 to max, the
-// largest value of its column (MaxInt8 or MaxInt4).
+// largest value of its column (input.MaxInt8 or input.MaxInt4).
 func PathPositive(c *gin.Context, name string, max int64) (int64, error) {
 	n, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || n < 1 || n > max {
@@ -62,76 +47,6 @@ func validRequestID(id string) bool {
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] <= ' ' || id[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-// Dates read from requests lie within the years MinYear to MaxYear. No
-// delivery, wave or statement of this system is older or later, and
-// PostgreSQL's date type refuses some dates Go parses (year 0).
-const (
-	MinYear = 2000
-	MaxYear = 2099
-)
-
-// ParseDate reads a date in layout (time.DateOnly, or "2006-01" for a month,
-// read as its first day) within MinYear to MaxYear, naming field in its error.
-func ParseDate(field, layout, s string) (time.Time, error) {
-	t, err := time.Parse(layout, s)
-	if err != nil || t.Year() < MinYear || t.Year() > MaxYear {
-		first := time.Date(MinYear, 1, 1, 0, 0, 0, 0, time.UTC)
-		last := time.Date(MaxYear, 12, 31, 0, 0, 0, 0, time.UTC)
-		return time.Time{}, apperr.InvalidField(field, "%s must be %s from %s to %s, got %q", field,
-			layoutName.Replace(layout), first.Format(layout), last.Format(layout), s)
-	}
-	return t, nil
-}
-
-var layoutName = strings.NewReplacer("2006-01-02", "a date YYYY-MM-DD", "2006-01", "a month YYYY-MM")
-
-// The text rule, for every field people read (names, addresses, units,
-// bins, categories): valid UTF-8 without control characters, at most max
-// characters. Such text is printed on sheets and labels, sent by SMS and
-// shown in terminals and spreadsheets, where a control character breaks
-// lines or runs an escape sequence. No field of the system is multi-line.
-
-// Printable reports whether s is a non-blank text of at most max
-// characters under the text rule.
-func Printable(s string, max int) bool {
-	return strings.TrimSpace(s) != "" && textOK(s, max)
-}
-
-// OptionalPrintable is Printable for a field that may be empty.
-func OptionalPrintable(s string, max int) bool {
-	return s == "" || textOK(s, max)
-}
-
-// CheckText refuses a required field that breaks the text rule, naming it.
-func CheckText(field, s string, max int) error {
-	if !Printable(s, max) {
-		return apperr.InvalidField(field, "%s is required: up to %d characters, valid UTF-8 without control characters", field, max)
-	}
-	return nil
-}
-
-// CheckOptionalText refuses an optional field that breaks the text rule.
-func CheckOptionalText(field, s string, max int) error {
-	if !OptionalPrintable(s, max) {
-		return apperr.InvalidField(field, "%s may hold up to %d characters, valid UTF-8 without control characters", field, max)
-	}
-	return nil
-}
-
-func textOK(s string, max int) bool {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return false
-	}
-	for _, r := range s {
-		// C0, DEL and C1 controls, and the Unicode line and paragraph
-		// separators, which break a line as surely as \n does.
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return false
 		}
 	}
