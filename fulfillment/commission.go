@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
@@ -467,7 +468,7 @@ func (d CommissionStatementDoc) WriteCSV(w io.Writer) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
 		return err
 	}
-	cw := platform.NewCSVWriter(w)
+	cw := csvio.NewWriter(w)
 	if err := cw.Write(StatementCSVHeader); err != nil {
 		return err
 	}

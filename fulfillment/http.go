@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
@@ -199,7 +200,7 @@ func (h *Routes) saveProduct(c *gin.Context) error {
 }
 
 func (h *Routes) importProducts(c *gin.Context) error {
-	out, err := h.svc.ImportProducts(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, platform.MaxCSVBytes))
+	out, err := h.svc.ImportProducts(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, csvio.MaxBytes))
 	if err != nil {
 		return err
 	}

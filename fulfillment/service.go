@@ -11,8 +11,8 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -69,7 +69,7 @@ func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, e
 // ParseProductCSV reads and validates a product import without storing it:
 // the products in file order, or the first bad row's error naming its line.
 func ParseProductCSV(r io.Reader) ([]Product, error) {
-	rows, err := platform.ReadCSV(r, ProductCSVColumns...)
+	rows, err := csvio.Read(r, ProductCSVColumns...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 		p := Product{SKU: row.Get("sku"), Name: row.Get("name"), Unit: row.Get("unit"), WeightG: w, VolumeML: v,
 			Zone: Zone(row.Get("zone")), Bin: row.Get("bin"), Category: row.Get("category")}
 		if err := p.Validate(); err != nil {
-			return nil, platform.AtLine(row.Line, err)
+			return nil, csvio.AtLine(row.Line, err)
 		}
 		if first, dup := seen[p.SKU]; dup {
 			return nil, row.Errorf("sku", "sku %q already appears on line %d", p.SKU, first)

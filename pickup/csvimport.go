@@ -8,8 +8,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // PointCSVColumns are the columns of a pickup point import.
@@ -18,7 +18,7 @@ var PointCSVColumns = []string{"code", "warehouse_code", "name", "address", "lat
 // ImportPoints creates or updates pickup points and their leaders from CSV,
 // all or nothing: the first bad row is reported by line and nothing is stored.
 func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated, error) {
-	rows, err := platform.ReadCSV(r, PointCSVColumns...)
+	rows, err := csvio.Read(r, PointCSVColumns...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +48,11 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 			}
 			in.WarehouseID = wid
 			if err := in.validate("leader_"); err != nil {
-				return platform.AtLine(row.Line, err)
+				return csvio.AtLine(row.Line, err)
 			}
 			created, err := savePoint(ctx, tx, in, s.clock.Now())
 			if err != nil {
-				return platform.AtLine(row.Line, csvConflict(row, csvWarehouse(row, err)))
+				return csvio.AtLine(row.Line, csvConflict(row, csvWarehouse(row, err)))
 			}
 			out = append(out, created)
 		}
@@ -64,7 +64,7 @@ func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated
 	return out, err
 }
 
-func csvConflict(row platform.CSVRow, err error) error {
+func csvConflict(row csvio.Row, err error) error {
 	if e, ok := err.(*apperr.Error); ok && e.Kind == apperr.Conflict {
 		return row.Errorf("leader_phone", "%s", e.Message)
 	}
@@ -73,7 +73,7 @@ func csvConflict(row platform.CSVRow, err error) error {
 
 // csvWarehouse puts the service-area rule's errors in CSV terms: the column
 // for a missing warehouse, the line for a point outside the areas.
-func csvWarehouse(row platform.CSVRow, err error) error {
+func csvWarehouse(row csvio.Row, err error) error {
 	e, ok := err.(*apperr.Error)
 	switch {
 	case ok && e.Field == "warehouse_id":
@@ -86,7 +86,7 @@ func csvWarehouse(row platform.CSVRow, err error) error {
 	return err
 }
 
-func pointFromRow(row platform.CSVRow) (PointInput, error) {
+func pointFromRow(row csvio.Row) (PointInput, error) {
 	lat, err := row.Float("lat")
 	if err != nil {
 		return PointInput{}, err

@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 )
 
 // FuzzImportPointsCSV feeds arbitrary files through the pickup point import's
@@ -53,7 +53,7 @@ func FuzzImportPointsCSV(f *testing.F) {
 // parsePointsCSV is ImportPoints without its transaction: the same steps in
 // the same order, with every warehouse_code taken as found.
 func parsePointsCSV(data []byte) ([]PointInput, error) {
-	rows, err := platform.ReadCSV(bytes.NewReader(data), PointCSVColumns...)
+	rows, err := csvio.Read(bytes.NewReader(data), PointCSVColumns...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func parsePointsCSV(data []byte) ([]PointInput, error) {
 		seen[in.Code] = row.Line
 		in.WarehouseID = 0
 		if err := in.validate("leader_"); err != nil {
-			return nil, platform.AtLine(row.Line, err)
+			return nil, csvio.AtLine(row.Line, err)
 		}
 		out = append(out, in)
 	}

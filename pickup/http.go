@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 )
@@ -201,7 +202,7 @@ func (h *Routes) handOver(c *gin.Context) error {
 }
 
 func (h *Routes) importPoints(c *gin.Context) error {
-	out, err := h.svc.ImportPoints(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, platform.MaxCSVBytes))
+	out, err := h.svc.ImportPoints(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, csvio.MaxBytes))
 	if err != nil {
 		return err
 	}

