@@ -8,23 +8,24 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/platform"
 )
 
 // RegisterLeaderCommission adds the leader's commission route (under
 // /api/v1/leader, already behind the leader token check).
 func (h *Routes) RegisterLeaderCommission(r gin.IRouter) {
-	r.GET("/commissions", platform.Handle(h.leaderCommissions))
+	r.GET("/commissions", httpx.Handle(h.leaderCommissions))
 }
 
 // RegisterOpsCommission adds the ops routes of commission rates, statements
 // and after-sale refunds (under /api/v1/ops).
 func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
 	read, write := h.auth.StaffAccess()
-	r.PUT("/commission-rates", write, platform.Handle(h.setCommissionRate))
-	r.GET("/commission-rates", read, platform.Handle(h.listCommissionRates))
-	r.GET("/leaders/:id/commission-statement.csv", read, platform.Handle(h.commissionStatement))
-	r.POST("/order-lines/:id/refund", write, platform.Handle(h.refundAfterSale))
+	r.PUT("/commission-rates", write, httpx.Handle(h.setCommissionRate))
+	r.GET("/commission-rates", read, httpx.Handle(h.listCommissionRates))
+	r.GET("/leaders/:id/commission-statement.csv", read, httpx.Handle(h.commissionStatement))
+	r.POST("/order-lines/:id/refund", write, httpx.Handle(h.refundAfterSale))
 }
 
 // requiredDate reads a required YYYY-MM-DD query parameter.
@@ -64,7 +65,7 @@ func (h *Routes) setCommissionRate(c *gin.Context) error {
 		ProductID int64           `json:"product_id"`
 		RateBP    *int64          `json:"rate_bp"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	// A missing rate must not set the rate to 0 %.
@@ -90,7 +91,7 @@ func (h *Routes) listCommissionRates(c *gin.Context) error {
 }
 
 func (h *Routes) commissionStatement(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -116,14 +117,14 @@ func (h *Routes) commissionStatement(c *gin.Context) error {
 }
 
 func (h *Routes) refundAfterSale(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
 	var in struct {
 		Quantity *int64 `json:"quantity"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.Quantity == nil {

@@ -20,6 +20,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
@@ -690,7 +691,7 @@ func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	clock := clock.NewManual(c.now)
 	auth := platform.NewAuthenticator(c.db, clock, time.Second)
 	h := NewRoutes(NewService(c.db, clock, nil), nil, auth)
-	r := platform.NewEngine(slog.New(slog.DiscardHandler))
+	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	h.RegisterLeaderCommission(r.Group("/api/v1/leader", auth.Require(platform.RoleLeader)))
 	h.RegisterOpsCommission(r.Group("/api/v1/ops"))
 	s := &commissionServer{srv: httptest.NewServer(r)}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/httpx"
 )
 
 func TestOrderRequestValidation(t *testing.T) {
@@ -47,7 +47,7 @@ func TestOrderRequestValidation(t *testing.T) {
 func TestRequestHashIgnoresFormatting(t *testing.T) {
 	var a, b, c OrderRequest
 	must := func(s string, v *OrderRequest) {
-		if err := platform.DecodeJSONBytes([]byte(s), v); err != nil {
+		if err := httpx.DecodeJSONBytes([]byte(s), v); err != nil {
 			t.Fatal(err)
 		}
 	}

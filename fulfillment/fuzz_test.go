@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -25,7 +25,7 @@ func FuzzDecodeOrder(f *testing.F) {
 	f.Add([]byte(`{"resident":{"phone":"13912345678","name":"张三"},"lines":[{"sale_item_id":1,"quantity":2}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req OrderRequest
-		err := platform.DecodeJSONBytes(body, &req)
+		err := httpx.DecodeJSONBytes(body, &req)
 		if err == nil {
 			err = req.Validate()
 		}
@@ -44,7 +44,7 @@ func FuzzDecodeOrder(f *testing.F) {
 			t.Fatalf("re-encode: %v", err)
 		}
 		var back OrderRequest
-		if err := platform.DecodeJSONBytes(again, &back); err != nil {
+		if err := httpx.DecodeJSONBytes(again, &back); err != nil {
 			t.Fatalf("the accepted request re-encoded as %s is refused: %v", again, err)
 		}
 		if err := back.Validate(); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
@@ -28,35 +29,35 @@ func NewRoutes(svc *Service, waves *Waves, auth *platform.Authenticator) *Routes
 // RegisterLeader adds the leader app routes (under /api/v1/leader, already
 // behind the leader token check).
 func (h *Routes) RegisterLeader(r gin.IRouter) {
-	r.GET("/catalog", platform.Handle(h.catalog))
-	r.POST("/orders", platform.Handle(h.placeOrder))
-	r.GET("/orders", platform.Handle(h.leaderOrders))
-	r.GET("/orders/:id", platform.Handle(h.leaderOrder))
-	r.POST("/orders/:id/cancel", platform.Handle(h.cancelOrder))
+	r.GET("/catalog", httpx.Handle(h.catalog))
+	r.POST("/orders", httpx.Handle(h.placeOrder))
+	r.GET("/orders", httpx.Handle(h.leaderOrders))
+	r.GET("/orders/:id", httpx.Handle(h.leaderOrder))
+	r.POST("/orders/:id/cancel", httpx.Handle(h.cancelOrder))
 }
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
 func (h *Routes) RegisterOps(r gin.IRouter) {
 	read, write := h.auth.StaffAccess()
-	r.POST("/products", write, platform.Handle(h.saveProduct))
-	r.POST("/products/import", write, platform.Handle(h.importProducts))
-	r.GET("/products", read, platform.Handle(h.listProducts))
-	r.POST("/sale-items", write, platform.Handle(h.publish))
-	r.GET("/sale-items", read, platform.Handle(h.listSaleItems))
-	r.PATCH("/sale-items/:id", write, platform.Handle(h.setCap))
-	r.GET("/orders", read, platform.Handle(h.opsOrders))
-	r.GET("/waves", read, platform.Handle(h.listWaves))
-	r.GET("/waves/:id", read, platform.ByID(func(ctx context.Context, id int64) (Wave, error) { return GetWave(ctx, h.svc.db, id) }))
-	r.POST("/waves/:id/close", write, platform.Handle(h.closeWave))
-	r.POST("/waves/:id/stages/:stage/rerun", write, platform.Handle(h.rerunStage))
+	r.POST("/products", write, httpx.Handle(h.saveProduct))
+	r.POST("/products/import", write, httpx.Handle(h.importProducts))
+	r.GET("/products", read, httpx.Handle(h.listProducts))
+	r.POST("/sale-items", write, httpx.Handle(h.publish))
+	r.GET("/sale-items", read, httpx.Handle(h.listSaleItems))
+	r.PATCH("/sale-items/:id", write, httpx.Handle(h.setCap))
+	r.GET("/orders", read, httpx.Handle(h.opsOrders))
+	r.GET("/waves", read, httpx.Handle(h.listWaves))
+	r.GET("/waves/:id", read, httpx.ByID(func(ctx context.Context, id int64) (Wave, error) { return GetWave(ctx, h.svc.db, id) }))
+	r.POST("/waves/:id/close", write, httpx.Handle(h.closeWave))
+	r.POST("/waves/:id/stages/:stage/rerun", write, httpx.Handle(h.rerunStage))
 	// Warehouse staff record what arrived, so their role may write receipts.
-	r.PUT("/waves/:id/receipts", read, platform.Handle(h.recordReceipts))
-	r.GET("/waves/:id/routes", read, platform.ByID(h.waveRoutes))
-	r.GET("/waves/:id/pick-list", read, platform.Handle(h.pickList))
-	r.GET("/waves/:id/sort-plan", read, platform.Handle(h.sortPlan))
+	r.PUT("/waves/:id/receipts", read, httpx.Handle(h.recordReceipts))
+	r.GET("/waves/:id/routes", read, httpx.ByID(h.waveRoutes))
+	r.GET("/waves/:id/pick-list", read, httpx.Handle(h.pickList))
+	r.GET("/waves/:id/sort-plan", read, httpx.Handle(h.sortPlan))
 	h.registerPrintouts(r, read)
-	r.POST("/warehouses/:id/vehicle-types", write, platform.Handle(h.saveVehicleType))
-	r.GET("/warehouses/:id/vehicle-types", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+	r.POST("/warehouses/:id/vehicle-types", write, httpx.Handle(h.saveVehicleType))
+	r.GET("/warehouses/:id/vehicle-types", read, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		vs, err := ListVehicleTypes(ctx, h.svc.db, id)
 		return gin.H{"vehicle_types": vs}, err
 	}))
@@ -72,7 +73,7 @@ func queryDate(c *gin.Context) (Date, error) {
 
 // queryID reads an optional id query parameter (0 when absent).
 func queryID(c *gin.Context, name string) (int64, error) {
-	return platform.QueryPositive(c, name, input.MaxInt8)
+	return httpx.QueryPositive(c, name, input.MaxInt8)
 }
 
 func (h *Routes) catalog(c *gin.Context) error {
@@ -94,7 +95,7 @@ func (h *Routes) placeOrder(c *gin.Context) error {
 		return err
 	}
 	var req OrderRequest
-	if err := platform.DecodeJSON(c, &req); err != nil {
+	if err := httpx.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	o, replay, err := h.svc.PlaceOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, key, req)
@@ -144,12 +145,12 @@ func queryPage(c *gin.Context) (afterID int64, limit int, err error) {
 	if afterID, err = queryID(c, "after_id"); err != nil {
 		return 0, 0, err
 	}
-	n, err := platform.QueryPositive(c, "limit", 1000)
+	n, err := httpx.QueryPositive(c, "limit", 1000)
 	return afterID, int(n), err
 }
 
 func (h *Routes) leaderOrder(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func (h *Routes) leaderOrder(c *gin.Context) error {
 }
 
 func (h *Routes) cancelOrder(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ type productBody struct {
 
 func (h *Routes) saveProduct(c *gin.Context) error {
 	var in productBody
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	out, err := h.svc.SaveProducts(c.Request.Context(), []Product{{SKU: in.SKU, Name: in.Name, Unit: in.Unit,
@@ -232,7 +233,7 @@ func (h *Routes) publish(c *gin.Context) error {
 			StockCap  *int64 `json:"stock_cap"`
 		} `json:"items"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.DeliveryDate == nil {
@@ -278,14 +279,14 @@ func (h *Routes) listSaleItems(c *gin.Context) error {
 }
 
 func (h *Routes) setCap(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
 	var in struct {
 		StockCap *int64 `json:"stock_cap"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.StockCap == nil {
@@ -337,7 +338,7 @@ func (h *Routes) listWaves(c *gin.Context) error {
 
 // closeWave is the manual cutoff: ordering stops now, whatever the clock says.
 func (h *Routes) closeWave(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -353,7 +354,7 @@ func (h *Routes) closeWave(c *gin.Context) error {
 }
 
 func (h *Routes) rerunStage(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -366,7 +367,7 @@ func (h *Routes) rerunStage(c *gin.Context) error {
 }
 
 func (h *Routes) recordReceipts(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -375,7 +376,7 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 		Final  bool      `json:"final"`
 		Items  []Receipt `json:"items"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	w, err := h.waves.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items)
@@ -394,7 +395,7 @@ func (h *Routes) waveRoutes(ctx context.Context, id int64) (WaveRoutes, error) {
 }
 
 func (h *Routes) saveVehicleType(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -409,7 +410,7 @@ func (h *Routes) saveVehicleType(c *gin.Context) error {
 		FixedCostFen int64  `json:"fixed_cost_fen"`
 		CostPerKmFen int64  `json:"cost_per_km_fen"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	v, err := h.svc.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: id, Code: in.Code, Name: in.Name, Count: in.Count,
@@ -423,7 +424,7 @@ func (h *Routes) saveVehicleType(c *gin.Context) error {
 }
 
 func (h *Routes) pickList(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -443,7 +444,7 @@ func (h *Routes) pickList(c *gin.Context) error {
 }
 
 func (h *Routes) sortPlan(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 	"groupbuy/pickup"
@@ -15,9 +16,9 @@ import (
 // RegisterLeaderLastMile adds the leader's delivery and pickup routes: what
 // arrives, receipt (签收), and pickup code verification (核销).
 func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
-	r.GET("/deliveries", platform.Handle(h.leaderDeliveries))
-	r.POST("/deliveries/:id/receive", platform.Handle(h.receive))
-	r.POST("/pickups/verify", platform.Handle(func(c *gin.Context) error {
+	r.GET("/deliveries", httpx.Handle(h.leaderDeliveries))
+	r.POST("/deliveries/:id/receive", httpx.Handle(h.receive))
+	r.POST("/pickups/verify", httpx.Handle(func(c *gin.Context) error {
 		in, err := decodeCode(c, false)
 		if err != nil {
 			return err
@@ -29,7 +30,7 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 		c.JSON(http.StatusOK, gin.H{"parcels": ps})
 		return nil
 	}))
-	r.POST("/pickups/collect", platform.Handle(func(c *gin.Context) error {
+	r.POST("/pickups/collect", httpx.Handle(func(c *gin.Context) error {
 		in, err := decodeCode(c, true)
 		if err != nil {
 			return err
@@ -47,8 +48,8 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 // (warehouse tokens) run the trucks, so the read role may use them.
 func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 	read, _ := h.auth.StaffAccess()
-	r.POST("/waves/:id/dispatch", read, platform.Handle(func(c *gin.Context) error {
-		id, err := platform.PathID(c, "id")
+	r.POST("/waves/:id/dispatch", read, httpx.Handle(func(c *gin.Context) error {
+		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
 		}
@@ -59,8 +60,8 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, w)
 		return nil
 	}))
-	r.POST("/routes/:id/dispatch", read, platform.Handle(func(c *gin.Context) error {
-		id, err := platform.PathID(c, "id")
+	r.POST("/routes/:id/dispatch", read, httpx.Handle(func(c *gin.Context) error {
+		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
 		}
@@ -75,12 +76,12 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, w)
 		return nil
 	}))
-	r.POST("/routes/:id/stops/:seq/arrive", read, platform.Handle(func(c *gin.Context) error {
-		id, err := platform.PathID(c, "id")
+	r.POST("/routes/:id/stops/:seq/arrive", read, httpx.Handle(func(c *gin.Context) error {
+		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
 		}
-		seq, err := platform.PathPositive(c, "seq", input.MaxInt4) // route_stops.seq is an integer
+		seq, err := httpx.PathPositive(c, "seq", input.MaxInt4) // route_stops.seq is an integer
 		if err != nil {
 			return err
 		}
@@ -91,7 +92,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, d)
 		return nil
 	}))
-	r.GET("/waves/:id/deliveries", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+	r.GET("/waves/:id/deliveries", read, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		ds, err := WaveDeliveries(ctx, h.svc.db, id)
 		return gin.H{"deliveries": ds}, err
 	}))
@@ -115,12 +116,12 @@ func (h *Routes) leaderDeliveries(c *gin.Context) error {
 }
 
 func (h *Routes) receive(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
 	var req ReceiveRequest
-	if err := platform.DecodeJSON(c, &req); err != nil {
+	if err := httpx.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	d, err := h.svc.Receive(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id, req)
@@ -138,7 +139,7 @@ type codeRequest struct {
 
 func decodeCode(c *gin.Context, lines bool) (codeRequest, error) {
 	var in codeRequest
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return in, err
 	}
 	if !lines && in.OrderLineIDs != nil {

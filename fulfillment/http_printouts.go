@@ -8,18 +8,18 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/httpx"
 )
 
 // registerPrintouts adds the printout downloads:
 // GET /waves/{id}/printouts/{kind}.pdf|.csv with ?zone= (pick list, sort
 // sheet, labels) and ?route= (sort sheet, labels, route sheet).
 func (h *Routes) registerPrintouts(r gin.IRouter, read gin.HandlerFunc) {
-	r.GET("/waves/:id/printouts/:file", read, platform.Handle(h.printout))
+	r.GET("/waves/:id/printouts/:file", read, httpx.Handle(h.printout))
 }
 
 func (h *Routes) printout(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}

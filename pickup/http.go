@@ -8,6 +8,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 	"groupbuy/internal/platform"
 )
@@ -28,27 +29,27 @@ func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
 
 // RegisterLeader adds the leader app routes (under /api/v1/leader).
 func (h *Routes) RegisterLeader(r gin.IRouter) {
-	r.GET("/me", platform.Handle(h.me))
-	r.PUT("/residents/:id/contact", platform.Handle(h.setContact))
+	r.GET("/me", httpx.Handle(h.me))
+	r.PUT("/residents/:id/contact", httpx.Handle(h.setContact))
 }
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
 func (h *Routes) RegisterOps(r gin.IRouter) {
 	read, write := h.auth.StaffAccess()
-	r.POST("/warehouses", write, platform.Handle(h.createWarehouse))
-	r.GET("/warehouses", read, platform.Handle(h.listWarehouses))
-	r.GET("/warehouses/:id", read, platform.Handle(h.getWarehouse))
-	r.POST("/pickup-points", write, platform.Handle(h.savePoint))
-	r.POST("/pickup-points/import", write, platform.Handle(h.importPoints))
-	r.GET("/pickup-points", read, platform.Handle(h.listPoints))
-	r.GET("/pickup-points/:id", read, platform.Handle(h.getPoint))
-	r.POST("/pickup-points/:id/handover", write, platform.Handle(h.handOver))
-	r.GET("/pickup-points/:id/handovers", read, platform.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+	r.POST("/warehouses", write, httpx.Handle(h.createWarehouse))
+	r.GET("/warehouses", read, httpx.Handle(h.listWarehouses))
+	r.GET("/warehouses/:id", read, httpx.Handle(h.getWarehouse))
+	r.POST("/pickup-points", write, httpx.Handle(h.savePoint))
+	r.POST("/pickup-points/import", write, httpx.Handle(h.importPoints))
+	r.GET("/pickup-points", read, httpx.Handle(h.listPoints))
+	r.GET("/pickup-points/:id", read, httpx.Handle(h.getPoint))
+	r.POST("/pickup-points/:id/handover", write, httpx.Handle(h.handOver))
+	r.GET("/pickup-points/:id/handovers", read, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		hs, err := Handovers(ctx, h.svc.db, id)
 		return gin.H{"handovers": hs}, err
 	}))
-	r.POST("/leaders/:id/tokens", write, platform.Handle(h.issueLeaderToken))
-	r.GET("/notices", read, platform.Handle(func(c *gin.Context) error {
+	r.POST("/leaders/:id/tokens", write, httpx.Handle(h.issueLeaderToken))
+	r.GET("/notices", read, httpx.Handle(func(c *gin.Context) error {
 		stats, err := OutboxStats(c.Request.Context(), h.svc.db)
 		if err != nil {
 			return err
@@ -60,12 +61,12 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 }
 
 func (h *Routes) setContact(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
 	var in Contact
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	in.ResidentID = id
@@ -98,7 +99,7 @@ func (h *Routes) createWarehouse(c *gin.Context) error {
 		DeliveryStart string   `json:"delivery_start"`
 		DeliveryEnd   string   `json:"delivery_end"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if err := requireLatLng(in.Lat, in.Lng); err != nil {
@@ -134,7 +135,7 @@ func (h *Routes) listWarehouses(c *gin.Context) error {
 }
 
 func (h *Routes) getWarehouse(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (h *Routes) savePoint(c *gin.Context) error {
 			Phone string `json:"phone"`
 		} `json:"leader"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if err := requireLatLng(in.Lat, in.Lng); err != nil {
@@ -180,7 +181,7 @@ func (h *Routes) savePoint(c *gin.Context) error {
 }
 
 func (h *Routes) handOver(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func (h *Routes) handOver(c *gin.Context) error {
 			Phone string `json:"phone"`
 		} `json:"leader"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	out, err := h.svc.HandOver(c.Request.Context(), id, in.Leader.Name, in.Leader.Phone, platform.PrincipalOf(c))
@@ -211,7 +212,7 @@ func (h *Routes) importPoints(c *gin.Context) error {
 }
 
 func (h *Routes) listPoints(c *gin.Context) error {
-	wid, err := platform.QueryPositive(c, "warehouse_id", input.MaxInt8)
+	wid, err := httpx.QueryPositive(c, "warehouse_id", input.MaxInt8)
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ func (h *Routes) listPoints(c *gin.Context) error {
 }
 
 func (h *Routes) getPoint(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -237,7 +238,7 @@ func (h *Routes) getPoint(c *gin.Context) error {
 }
 
 func (h *Routes) issueLeaderToken(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}

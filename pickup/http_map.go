@@ -10,21 +10,21 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 )
 
 // RegisterNearby adds GET /pickup-points/nearby to r, a group its caller
 // guards for leader and staff tokens.
 func (h *Routes) RegisterNearby(r gin.IRouter) {
-	r.GET("/pickup-points/nearby", platform.Handle(h.nearby))
+	r.GET("/pickup-points/nearby", httpx.Handle(h.nearby))
 }
 
 // registerMap adds the service-area and delivery-area routes to the ops group.
 func (h *Routes) registerMap(r gin.IRouter, read, write gin.HandlerFunc) {
-	r.GET("/warehouses/:id/service-area", read, platform.Handle(h.getServiceArea))
-	r.PUT("/warehouses/:id/service-area", write, platform.Handle(h.putServiceArea))
-	r.GET("/warehouses/:id/areas", read, platform.Handle(h.deliveryAreas))
+	r.GET("/warehouses/:id/service-area", read, httpx.Handle(h.getServiceArea))
+	r.PUT("/warehouses/:id/service-area", write, httpx.Handle(h.putServiceArea))
+	r.GET("/warehouses/:id/areas", read, httpx.Handle(h.deliveryAreas))
 }
 
 // queryFloat parses a query parameter; def applies when it is absent, and a
@@ -73,7 +73,7 @@ func (h *Routes) nearby(c *gin.Context) error {
 }
 
 func (h *Routes) getServiceArea(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (h *Routes) getServiceArea(c *gin.Context) error {
 }
 
 func (h *Routes) putServiceArea(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *Routes) putServiceArea(c *gin.Context) error {
 		Cells   *[]string        `json:"cells"`
 		GeoJSON *json.RawMessage `json:"geojson"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	var cells []CellID
@@ -130,7 +130,7 @@ const (
 )
 
 func (h *Routes) deliveryAreas(c *gin.Context) error {
-	id, err := platform.PathID(c, "id")
+	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}

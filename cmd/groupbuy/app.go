@@ -18,6 +18,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/migrations"
@@ -105,12 +106,12 @@ func (a *app) migrate(ctx context.Context) error {
 
 // handler lists the whole HTTP API in one place.
 func (a *app) handler() http.Handler {
-	r := platform.NewEngine(a.log)
+	r := httpx.NewEngine(a.log)
 	r.Use(a.metrics.HTTP()) // first, so every route below is counted (metrics.go)
 	// Load balancers probe with GET or HEAD (net/http drops HEAD's body).
-	healthz := platform.Handle(a.healthz)
-	r.GET("/healthz", platform.QuietAccess, healthz)
-	r.HEAD("/healthz", platform.QuietAccess, healthz)
+	healthz := httpx.Handle(a.healthz)
+	r.GET("/healthz", httpx.QuietAccess, healthz)
+	r.HEAD("/healthz", httpx.QuietAccess, healthz)
 	a.registerMetrics(r)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API
@@ -132,7 +133,7 @@ func (a *app) handler() http.Handler {
 	orderRoutes.RegisterOps(ops)
 	orderRoutes.RegisterOpsLastMile(ops)
 	orderRoutes.RegisterOpsCommission(ops)
-	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), platform.Handle(a.issueStaffToken))
+	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), httpx.Handle(a.issueStaffToken))
 	a.auth.RegisterTokenAdmin(ops)
 
 	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(platform.RoleLeader, platform.RoleWarehouse, platform.RoleOps)))
@@ -148,11 +149,11 @@ func (a *app) healthz(c *gin.Context) error {
 	// itself, with addresses in it, goes to the log.
 	if err := a.db.PingContext(ctx); err != nil {
 		status["database"], failed = "unavailable", true
-		platform.Logger(c).Warn("health: database", "err", err)
+		httpx.Logger(c).Warn("health: database", "err", err)
 	}
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		status["redis"], failed = "unavailable", true
-		platform.Logger(c).Warn("health: redis", "err", err)
+		httpx.Logger(c).Warn("health: redis", "err", err)
 	}
 	if beat, err := a.rdb.Get(ctx, heartbeatKey).Result(); err == nil {
 		status["worker_heartbeat"] = beat
@@ -171,7 +172,7 @@ func (a *app) issueStaffToken(c *gin.Context) error {
 		Name     string        `json:"name"`
 		TTLHours int64         `json:"ttl_hours"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if in.Role == platform.RoleLeader || !platform.ValidRole(in.Role) {

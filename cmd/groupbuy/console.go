@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/platform"
 )
 
@@ -128,8 +129,8 @@ func (a *app) registerConsole(r gin.IRouter) {
 	for _, name := range names {
 		r.GET("/console/"+name, assets[name].serve)
 	}
-	r.POST("/console/session", platform.Handle(a.openConsoleSession))
-	r.DELETE("/console/session", platform.Handle(a.closeConsoleSession))
+	r.POST("/console/session", httpx.Handle(a.openConsoleSession))
+	r.DELETE("/console/session", httpx.Handle(a.closeConsoleSession))
 	// The monitor is asynqmon: its page, its files and its JSON API, all
 	// under the one prefix (it reads with GET and acts with POST and DELETE).
 	guard, monitor := a.consoleQueuesGuard(), a.queueMonitor()
@@ -156,7 +157,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	var in struct {
 		Token string `json:"token"`
 	}
-	if err := platform.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -225,7 +226,7 @@ func (a *app) queueMonitor() gin.HandlerFunc {
 			}
 		})
 		if monitor == nil {
-			platform.WriteError(c, apperr.Errorf(apperr.Unavailable, "", "the queue monitor has no Redis"))
+			httpx.WriteError(c, apperr.Errorf(apperr.Unavailable, "", "the queue monitor has no Redis"))
 			return
 		}
 		c.Header("Content-Security-Policy", queuesCSP)

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/platform"
 )
 
@@ -34,10 +35,10 @@ func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) *platf
 func (a *app) registerMetrics(r gin.IRouter) {
 	h := gin.WrapH(a.metrics.Handler())
 	if a.cfg.MetricsPublic {
-		r.GET("/metrics", platform.QuietAccess, h)
+		r.GET("/metrics", httpx.QuietAccess, h)
 		return
 	}
-	r.GET("/metrics", platform.QuietAccess, a.auth.Require(platform.RoleWarehouse, platform.RoleOps), h)
+	r.GET("/metrics", httpx.QuietAccess, a.auth.Require(platform.RoleWarehouse, platform.RoleOps), h)
 }
 
 // serveWorkerMetrics serves /metrics of a worker process on addr without a

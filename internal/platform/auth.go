@@ -19,6 +19,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 )
 
@@ -240,16 +241,16 @@ func (a *Authenticator) require(cookie string, roles []Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := a.principal(c, cookie)
 		if err != nil {
-			WriteError(c, err)
+			httpx.WriteError(c, err)
 			return
 		}
 		if !admits(roles, p.Role) {
-			WriteError(c, apperr.Errorf(apperr.Forbidden, "", "role %s may not use this endpoint", p.Role))
+			httpx.WriteError(c, apperr.Errorf(apperr.Forbidden, "", "role %s may not use this endpoint", p.Role))
 			return
 		}
 		if a.writes != nil && isWrite(c.Request.Method) {
 			if err := a.takeWrite(c.Request.Context(), p); err != nil {
-				WriteError(c, err)
+				httpx.WriteError(c, err)
 				return
 			}
 		}
@@ -403,8 +404,8 @@ func (a *Authenticator) Revoke(ctx context.Context, id int64) (TokenInfo, error)
 // /tokens (list, no secrets) and POST /tokens/{id}/revoke.
 func (a *Authenticator) RegisterTokenAdmin(r gin.IRouter) {
 	admin := a.Require(RoleAdmin)
-	r.GET("/tokens", admin, Handle(a.listTokens))
-	r.POST("/tokens/:id/revoke", admin, ByID(a.Revoke))
+	r.GET("/tokens", admin, httpx.Handle(a.listTokens))
+	r.POST("/tokens/:id/revoke", admin, httpx.ByID(a.Revoke))
 }
 
 func (a *Authenticator) listTokens(c *gin.Context) error {
@@ -415,13 +416,13 @@ func (a *Authenticator) listTokens(c *gin.Context) error {
 		}
 	}
 	var err error
-	if f.LeaderID, err = QueryPositive(c, "leader_id", input.MaxInt8); err != nil {
+	if f.LeaderID, err = httpx.QueryPositive(c, "leader_id", input.MaxInt8); err != nil {
 		return err
 	}
-	if f.AfterID, err = QueryPositive(c, "after_id", input.MaxInt8); err != nil {
+	if f.AfterID, err = httpx.QueryPositive(c, "after_id", input.MaxInt8); err != nil {
 		return err
 	}
-	limit, err := QueryPositive(c, "limit", 1000)
+	limit, err := httpx.QueryPositive(c, "limit", 1000)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/httpx"
 )
 
 func TestLimiterTakeCountsPerKeyAndWindow(t *testing.T) {
@@ -82,7 +83,7 @@ func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
 		}
 		a.cache[string(HashToken(tok))] = cachedPrincipal{p: Principal{TokenID: int64(i + 1), Role: role}, checked: clock.Now()}
 	}
-	r := NewEngine(quietLogger())
+	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
 	r.POST("/write", a.Require(RoleOps), ok)
 	r.GET("/read", a.Require(RoleOps), ok)

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"groupbuy/internal/httpx"
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/platform"
 )
@@ -23,7 +24,7 @@ import (
 // paths no route matches by "unmatched", whatever the path.
 func TestMetricsHTTPRoutePattern(t *testing.T) {
 	m := platform.NewMetrics()
-	r := platform.NewEngine(slog.New(slog.DiscardHandler))
+	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	r.Use(m.HTTP())
 	r.GET("/things/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	for _, p := range []string{"/things/1", "/things/2", "/nope/3", "/nope/4/5"} {

@@ -1,4 +1,4 @@
-package platform
+package httpx
 
 import (
 	"errors"
@@ -62,7 +62,7 @@ func TestDecodeJSONRefusesHostileBodies(t *testing.T) {
 			if !errors.As(err, &e) || e.Kind != apperr.Invalid || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.msg) {
 				t.Fatalf("got %#v, want %s field %q with %q", err, c.code, c.field, c.msg)
 			}
-			if strings.Contains(e.Message, "platform.") || strings.Contains(e.Message, "int64") {
+			if strings.Contains(e.Message, "httpx.") || strings.Contains(e.Message, "int64") {
 				t.Errorf("message names Go types: %s", e.Message)
 			}
 		})

@@ -1,4 +1,8 @@
-package platform
+// Package httpx is groupbuy's HTTP plumbing on gin: the engine (request
+// IDs, access log, recovery, JSON 404/405), the one mapping of errors to
+// statuses and the error envelope, strict JSON bodies and path and query
+// parameters.
+package httpx
 
 import (
 	"bytes"
