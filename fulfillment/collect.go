@@ -12,7 +12,7 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/ratelimit"
 	"groupbuy/pickup"
 )
 
@@ -22,7 +22,7 @@ import (
 type Pickups struct {
 	db      *sqlx.DB
 	clock   clock.Clock
-	limiter *platform.Limiter
+	limiter *ratelimit.Limiter
 	log     *slog.Logger
 	opt     PickupOptions
 	codes   *pickup.Codes
@@ -40,7 +40,7 @@ type PickupOptions struct {
 }
 
 // NewPickups returns the pickup desk; limiter counts wrong codes per leader.
-func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *platform.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
+func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
 	if opt.ReturnAfterDays <= 0 {
 		opt.ReturnAfterDays = 3
 	}
@@ -111,7 +111,7 @@ func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID i
 	key := itoa(int(leaderID))
 	now := p.clock.Now()
 	if ok, retry := p.limiter.Take(ctx, key, now); !ok {
-		return nil, platform.ErrRateLimited.With("retry_after_s", int64(retry/time.Second)+1)
+		return nil, ratelimit.ErrRateLimited.With("retry_after_s", int64(retry/time.Second)+1)
 	}
 	hs, err := p.codes.Holders(ctx, q, leaderID, code)
 	if err == nil && len(hs) == 0 {

@@ -21,6 +21,7 @@ import (
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
+	"groupbuy/internal/ratelimit"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
 )
@@ -69,7 +70,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	var authOpts []platform.AuthOption
 	if cfg.WriteLimit > 0 {
 		// Writes count per token in Redis, so the limit holds across API processes.
-		authOpts = append(authOpts, platform.WithWriteLimit(platform.NewLimiter(rdb, "write", int64(cfg.WriteLimit), time.Minute, log)))
+		authOpts = append(authOpts, platform.WithWriteLimit(ratelimit.New(rdb, "write", int64(cfg.WriteLimit), time.Minute, log)))
 	}
 	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt, rdb: rdb,
 		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
@@ -81,7 +82,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.jobs = platform.NewJobs(db, a.queue, clock, log, platform.JobsOptions{})
 	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.metrics,
 		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
-	a.pickups = fulfillment.NewPickups(db, clock, platform.NewLimiter(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
+	a.pickups = fulfillment.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
 		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {

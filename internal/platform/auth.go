@@ -21,6 +21,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
+	"groupbuy/internal/ratelimit"
 )
 
 // Role is what a token may do.
@@ -123,7 +124,7 @@ type Authenticator struct {
 	cache map[string]cachedPrincipal
 
 	// writes, when set, counts every write against its token.
-	writes *Limiter
+	writes *ratelimit.Limiter
 }
 
 // AuthOption configures an Authenticator.
@@ -134,7 +135,7 @@ type AuthOption func(*Authenticator)
 // Redis, and refuse a write over the limit with 429 too_many_requests and
 // Retry-After. If Redis fails, writes go on uncounted (order intake must not
 // depend on Redis) and the limiter warns at most once a minute.
-func WithWriteLimit(l *Limiter) AuthOption {
+func WithWriteLimit(l *ratelimit.Limiter) AuthOption {
 	return func(a *Authenticator) { a.writes = l }
 }
 

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,37 +16,8 @@ import (
 
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
+	"groupbuy/internal/ratelimit"
 )
-
-func TestLimiterTakeCountsPerKeyAndWindow(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	ctx := context.Background()
-	l := NewLimiter(rdb, "test", 3, time.Minute, nil)
-	now := time.Date(2026, 11, 30, 14, 0, 10, 0, time.UTC) // 50 s left in the minute
-	for i := range 3 {
-		if ok, _ := l.Take(ctx, "a", now); !ok {
-			t.Fatalf("take %d refused", i+1)
-		}
-	}
-	ok, retry := l.Take(ctx, "a", now)
-	if ok || retry != 50*time.Second {
-		t.Fatalf("4th take: ok=%v retry=%v, want refused with 50s left", ok, retry)
-	}
-	if ok, _ := l.Take(ctx, "b", now); !ok {
-		t.Fatal("another key refused")
-	}
-	// The count expires with its window, so idle keys do not pile up.
-	for _, k := range mr.Keys() {
-		if ttl := mr.TTL(k); ttl <= 0 || ttl > 51*time.Second {
-			t.Errorf("key %s has TTL %v, want the rest of the window", k, ttl)
-		}
-	}
-	if ok, _ := l.Take(ctx, "a", now.Add(50*time.Second)); !ok {
-		t.Fatal("next window refused")
-	}
-}
 
 // syncBuffer is a log sink the handler goroutines share.
 type syncBuffer struct {
@@ -74,7 +44,7 @@ func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
 	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
 	var logs syncBuffer
 	a := NewAuthenticator(nil, clock, time.Hour,
-		WithWriteLimit(NewLimiter(rdb, "write", 2, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))))
+		WithWriteLimit(ratelimit.New(rdb, "write", 2, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))))
 	// No database here: the tokens are put in the cache as if checked.
 	for i, tok := range []string{"gb_a", "gb_b", "gb_w"} {
 		role := RoleOps

@@ -1,4 +1,6 @@
-package platform
+// Package ratelimit counts events per key in fixed windows in Redis, shared
+// by every process, and never stops the work it guards when Redis fails.
+package ratelimit
 
 import (
 	"context"
@@ -36,9 +38,9 @@ const (
 	limiterSkipAfter = 2 * time.Second
 )
 
-// NewLimiter allows limit events per key in each window; log hears when
+// New returns a Limiter that allows limit events per key in each window; log hears when
 // Redis is unavailable.
-func NewLimiter(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration, log *slog.Logger) *Limiter {
+func New(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration, log *slog.Logger) *Limiter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
