@@ -8,8 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
-	"groupbuy/internal/platform"
 )
 
 // RegisterLeaderCommission adds the leader's commission route (under
@@ -46,7 +46,7 @@ func (h *Routes) leaderCommissions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f := CommissionFilter{LeaderID: platform.PrincipalOf(c).LeaderID, From: from, To: to}
+	f := CommissionFilter{LeaderID: auth.PrincipalOf(c).LeaderID, From: from, To: to}
 	if f.AfterID, f.Limit, err = queryPage(c); err != nil {
 		return err
 	}

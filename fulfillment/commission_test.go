@@ -19,10 +19,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -689,24 +689,24 @@ type commissionServer struct {
 func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	t.Helper()
 	clock := clock.NewManual(c.now)
-	auth := platform.NewAuthenticator(c.db, clock, time.Second)
-	h := NewRoutes(NewService(c.db, clock, nil), nil, auth)
+	authn := auth.NewAuthenticator(c.db, clock, time.Second)
+	h := NewRoutes(NewService(c.db, clock, nil), nil, authn)
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
-	h.RegisterLeaderCommission(r.Group("/api/v1/leader", auth.Require(platform.RoleLeader)))
+	h.RegisterLeaderCommission(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
 	h.RegisterOpsCommission(r.Group("/api/v1/ops"))
 	s := &commissionServer{srv: httptest.NewServer(r)}
 	t.Cleanup(s.srv.Close)
-	issue := func(spec platform.TokenSpec) string {
-		tok, _, err := platform.IssueToken(context.Background(), c.db, c.now, spec)
+	issue := func(spec auth.TokenSpec) string {
+		tok, _, err := auth.IssueToken(context.Background(), c.db, c.now, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tok
 	}
-	s.ops = issue(platform.TokenSpec{Role: platform.RoleOps, Name: "ops"})
-	s.warehouse = issue(platform.TokenSpec{Role: platform.RoleWarehouse, Name: "warehouse"})
+	s.ops = issue(auth.TokenSpec{Role: auth.RoleOps, Name: "ops"})
+	s.warehouse = issue(auth.TokenSpec{Role: auth.RoleWarehouse, Name: "warehouse"})
 	for _, l := range c.leaders {
-		s.leaders = append(s.leaders, issue(platform.TokenSpec{Role: platform.RoleLeader, LeaderID: l.ID, Name: "leader"}))
+		s.leaders = append(s.leaders, issue(auth.TokenSpec{Role: auth.RoleLeader, LeaderID: l.ID, Name: "leader"}))
 	}
 	return s
 }

@@ -7,10 +7,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -18,11 +18,11 @@ import (
 type Routes struct {
 	svc   *Service
 	waves *Waves
-	auth  *platform.Authenticator
+	auth  *auth.Authenticator
 }
 
 // NewRoutes returns the handlers over svc and waves.
-func NewRoutes(svc *Service, waves *Waves, auth *platform.Authenticator) *Routes {
+func NewRoutes(svc *Service, waves *Waves, auth *auth.Authenticator) *Routes {
 	return &Routes{svc: svc, waves: waves, auth: auth}
 }
 
@@ -81,7 +81,7 @@ func (h *Routes) catalog(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := h.svc.Catalog(c.Request.Context(), platform.PrincipalOf(c).LeaderID, date)
+	cat, err := h.svc.Catalog(c.Request.Context(), auth.PrincipalOf(c).LeaderID, date)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (h *Routes) placeOrder(c *gin.Context) error {
 	if err := httpx.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	o, replay, err := h.svc.PlaceOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, key, req)
+	o, replay, err := h.svc.PlaceOrder(c.Request.Context(), auth.PrincipalOf(c).LeaderID, key, req)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (h *Routes) leaderOrders(c *gin.Context) error {
 		return err
 	}
 	// Orders belong to the point: the leader sees those of the point they run now.
-	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, platform.PrincipalOf(c).LeaderID)
+	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, auth.PrincipalOf(c).LeaderID)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (h *Routes) leaderOrder(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.LeaderOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id)
+	o, err := h.svc.LeaderOrder(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (h *Routes) cancelOrder(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.CancelOrder(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id)
+	o, err := h.svc.CancelOrder(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -23,7 +23,7 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 		if err != nil {
 			return err
 		}
-		ps, err := desk.Verify(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in.Code)
+		ps, err := desk.Verify(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code)
 		if err != nil {
 			return err
 		}
@@ -35,7 +35,7 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 		if err != nil {
 			return err
 		}
-		ps, err := desk.Collect(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
+		ps, err := desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (h *Routes) leaderDeliveries(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, platform.PrincipalOf(c).LeaderID)
+	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, auth.PrincipalOf(c).LeaderID)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (h *Routes) receive(c *gin.Context) error {
 	if err := httpx.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	d, err := h.svc.Receive(c.Request.Context(), platform.PrincipalOf(c).LeaderID, id, req)
+	d, err := h.svc.Receive(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id, req)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // A pickup point's orders, deliveries, parcels and codes belong to the
@@ -58,7 +58,7 @@ const handoverCols = `id, pickup_point_id, from_leader_id, to_leader_id, by_toke
 // HandOver gives a pickup point to the leader with the given name and phone
 // (registered if new), in one transaction with its record. by is the staff
 // member doing it.
-func (s *Service) HandOver(ctx context.Context, pointID int64, name, phone string, by platform.Principal) (HandoverDone, error) {
+func (s *Service) HandOver(ctx context.Context, pointID int64, name, phone string, by auth.Principal) (HandoverDone, error) {
 	if err := CheckName("leader.name", name); err != nil {
 		return HandoverDone{}, err
 	}
@@ -77,7 +77,7 @@ func (s *Service) HandOver(ctx context.Context, pointID int64, name, phone strin
 	return out, err
 }
 
-func handOver(ctx context.Context, tx *sqlx.Tx, pointID int64, to Leader, by platform.Principal, now time.Time) (HandoverDone, error) {
+func handOver(ctx context.Context, tx *sqlx.Tx, pointID int64, to Leader, by auth.Principal, now time.Time) (HandoverDone, error) {
 	var out HandoverDone
 	// The point's row lock orders the handover after commands already
 	// reading the point's leader (a cancel holds it shared) and before later ones.
@@ -113,8 +113,8 @@ func handOver(ctx context.Context, tx *sqlx.Tx, pointID int64, to Leader, by pla
 	h.CreatedAt = h.CreatedAt.UTC()
 	out = HandoverDone{Handover: h, Point: point, Leader: leader}
 	if isNew {
-		out.LeaderToken, _, err = platform.IssueToken(ctx, tx, now, platform.TokenSpec{
-			Role: platform.RoleLeader, LeaderID: leader.ID, Name: "leader " + leader.Phone})
+		out.LeaderToken, _, err = auth.IssueToken(ctx, tx, now, auth.TokenSpec{
+			Role: auth.RoleLeader, LeaderID: leader.ID, Name: "leader " + leader.Phone})
 	}
 	return out, err
 }

@@ -7,23 +7,23 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/internal/platform"
 )
 
 // Routes are the pickup network's HTTP handlers.
 type Routes struct {
 	svc  *Service
-	auth *platform.Authenticator
+	auth *auth.Authenticator
 	// Demand gives delivery areas their weights; set at wiring time because
 	// the order book lives in fulfillment, which pickup must not import.
 	Demand DemandFunc
 }
 
 // NewRoutes returns the handlers over svc.
-func NewRoutes(svc *Service, auth *platform.Authenticator) *Routes {
+func NewRoutes(svc *Service, auth *auth.Authenticator) *Routes {
 	return &Routes{svc: svc, auth: auth}
 }
 
@@ -70,7 +70,7 @@ func (h *Routes) setContact(c *gin.Context) error {
 		return err
 	}
 	in.ResidentID = id
-	out, err := h.svc.SetContact(c.Request.Context(), platform.PrincipalOf(c).LeaderID, in)
+	out, err := h.svc.SetContact(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (h *Routes) setContact(c *gin.Context) error {
 }
 
 func (h *Routes) me(c *gin.Context) error {
-	site, err := h.svc.Site(c.Request.Context(), platform.PrincipalOf(c).LeaderID)
+	site, err := h.svc.Site(c.Request.Context(), auth.PrincipalOf(c).LeaderID)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (h *Routes) handOver(c *gin.Context) error {
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	out, err := h.svc.HandOver(c.Request.Context(), id, in.Leader.Name, in.Leader.Phone, platform.PrincipalOf(c))
+	out, err := h.svc.HandOver(c.Request.Context(), id, in.Leader.Name, in.Leader.Phone, auth.PrincipalOf(c))
 	if err != nil {
 		return err
 	}

@@ -6,9 +6,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // Service runs the pickup network's commands, one transaction each.
@@ -103,8 +103,8 @@ func savePoint(ctx context.Context, tx *sqlx.Tx, in PointInput, now time.Time) (
 	}
 	out = PointCreated{Point: point, Leader: leader}
 	if isNew {
-		out.LeaderToken, _, err = platform.IssueToken(ctx, tx, now, platform.TokenSpec{
-			Role: platform.RoleLeader, LeaderID: leader.ID, Name: "leader " + leader.Phone})
+		out.LeaderToken, _, err = auth.IssueToken(ctx, tx, now, auth.TokenSpec{
+			Role: auth.RoleLeader, LeaderID: leader.ID, Name: "leader " + leader.Phone})
 	}
 	return out, err
 }
@@ -117,8 +117,8 @@ func (s *Service) IssueLeaderToken(ctx context.Context, leaderID int64) (string,
 		if err != nil {
 			return err
 		}
-		token, _, err = platform.IssueToken(ctx, tx, s.clock.Now(), platform.TokenSpec{
-			Role: platform.RoleLeader, LeaderID: l.ID, Name: "leader " + l.Phone})
+		token, _, err = auth.IssueToken(ctx, tx, s.clock.Now(), auth.TokenSpec{
+			Role: auth.RoleLeader, LeaderID: l.ID, Name: "leader " + l.Phone})
 		return err
 	})
 	return token, err

@@ -19,7 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -123,7 +123,7 @@ func TestAccessTable(t *testing.T) {
 	if err := c.app.db.Get(&lineID, `SELECT min(id) FROM order_lines`); err != nil {
 		t.Fatal(err)
 	}
-	_, spareToken, err := platform.IssueToken(ctx, c.app.db, now, platform.TokenSpec{Role: platform.RoleWarehouse, Name: "revoked by the walk"})
+	_, spareToken, err := auth.IssueToken(ctx, c.app.db, now, auth.TokenSpec{Role: auth.RoleWarehouse, Name: "revoked by the walk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestAccessTable(t *testing.T) {
 	// leader and of an admin, so they are refused for what they are, not
 	// for their role.
 	leaderTok := func(name string, issued time.Time, ttl time.Duration) (string, int64) {
-		tok, id, err := platform.IssueToken(ctx, c.app.db, issued, platform.TokenSpec{Role: platform.RoleLeader,
+		tok, id, err := auth.IssueToken(ctx, c.app.db, issued, auth.TokenSpec{Role: auth.RoleLeader,
 			LeaderID: c.points[0].Leader.ID, Name: name, TTL: ttl})
 		if err != nil {
 			t.Fatal(err)
@@ -157,7 +157,7 @@ func TestAccessTable(t *testing.T) {
 		return tok, id
 	}
 	adminTok := func(name string, issued time.Time, ttl time.Duration) (string, int64) {
-		tok, id, err := platform.IssueToken(ctx, c.app.db, issued, platform.TokenSpec{Role: platform.RoleAdmin, Name: name, TTL: ttl})
+		tok, id, err := auth.IssueToken(ctx, c.app.db, issued, auth.TokenSpec{Role: auth.RoleAdmin, Name: name, TTL: ttl})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,7 +443,7 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 
 	// The list shows every token, and no secret.
 	var list struct {
-		Tokens  []platform.TokenInfo
+		Tokens  []auth.TokenInfo
 		HasMore bool `json:"has_more"`
 	}
 	r := c.do("GET", "/api/v1/ops/tokens", c.admin, nil)
@@ -463,8 +463,8 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 	if r := c.do("GET", "/api/v1/ops/tokens?role=boss", c.admin, nil); r.Status != http.StatusBadRequest {
 		t.Fatalf("a bad role filter: %d %s", r.Status, r.Body)
 	}
-	byRole := func(query string) platform.TokenInfo {
-		var l struct{ Tokens []platform.TokenInfo }
+	byRole := func(query string) auth.TokenInfo {
+		var l struct{ Tokens []auth.TokenInfo }
 		r := c.do("GET", "/api/v1/ops/tokens?"+query, c.admin, nil)
 		r.json(t, &l)
 		if r.Status != http.StatusOK || len(l.Tokens) != 1 {
@@ -486,10 +486,10 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 	if r := c.do("POST", revokePath, opsToken, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("ops revoking: %d %s", r.Status, r.Body)
 	}
-	var revoked, again platform.TokenInfo
+	var revoked, again auth.TokenInfo
 	r = c.do("POST", revokePath, c.admin, nil)
 	r.json(t, &revoked)
-	if r.Status != http.StatusOK || revoked.ID != opsInfo.ID || revoked.Role != platform.RoleOps || revoked.RevokedAt == nil ||
+	if r.Status != http.StatusOK || revoked.ID != opsInfo.ID || revoked.Role != auth.RoleOps || revoked.RevokedAt == nil ||
 		!revoked.RevokedAt.Equal(c.clock.Now()) || bytes.Contains(r.Body, []byte(opsToken)) || bytes.Contains(r.Body, []byte(`"token":`)) {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
@@ -540,7 +540,7 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("issue a token for an hour: %d %s", r.Status, r.Body)
 	}
-	shortLeader, _, err := platform.IssueToken(ctx, c.app.db, c.clock.Now(), platform.TokenSpec{Role: platform.RoleLeader,
+	shortLeader, _, err := auth.IssueToken(ctx, c.app.db, c.clock.Now(), auth.TokenSpec{Role: auth.RoleLeader,
 		LeaderID: c.points[0].Leader.ID, Name: "a day's phone", TTL: 30 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -578,7 +578,7 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 	}
 	for _, tok := range issued {
 		for _, row := range rows {
-			if strings.Contains(row, tok) || strings.Contains(row, strings.TrimPrefix(tok, platform.TokenPrefix)) {
+			if strings.Contains(row, tok) || strings.Contains(row, strings.TrimPrefix(tok, auth.TokenPrefix)) {
 				t.Fatalf("api_tokens holds a plain token: %s", row)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
@@ -36,7 +37,7 @@ type app struct {
 	rdb    redis.UniversalClient
 	queue  *asynq.Client
 	jobs   *platform.Jobs // the job outbox: tasks written in a command's transaction, relayed to Redis
-	auth   *platform.Authenticator
+	auth   *auth.Authenticator
 	intake *fulfillment.Intake
 	pickup *pickup.Service
 	orders *fulfillment.Service
@@ -67,13 +68,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 		return nil, err
 	}
 	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
-	var authOpts []platform.AuthOption
+	var authOpts []auth.Option
 	if cfg.WriteLimit > 0 {
 		// Writes count per token in Redis, so the limit holds across API processes.
-		authOpts = append(authOpts, platform.WithWriteLimit(ratelimit.New(rdb, "write", int64(cfg.WriteLimit), time.Minute, log)))
+		authOpts = append(authOpts, auth.WithWriteLimit(ratelimit.New(rdb, "write", int64(cfg.WriteLimit), time.Minute, log)))
 	}
 	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt, rdb: rdb,
-		auth: platform.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
+		auth: auth.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
 	a.metrics = newMetrics(db, rdb, log)
 	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.metrics})
 	a.pickup = pickup.NewService(db, clock)
@@ -123,7 +124,7 @@ func (a *app) handler() http.Handler {
 	}
 	orderRoutes := fulfillment.NewRoutes(a.orders, a.waves, a.auth)
 
-	leader := r.Group("/api/v1/leader", a.auth.Require(platform.RoleLeader))
+	leader := r.Group("/api/v1/leader", a.auth.Require(auth.RoleLeader))
 	pickupRoutes.RegisterLeader(leader)
 	orderRoutes.RegisterLeader(leader)
 	orderRoutes.RegisterLeaderLastMile(leader, a.pickups)
@@ -134,10 +135,10 @@ func (a *app) handler() http.Handler {
 	orderRoutes.RegisterOps(ops)
 	orderRoutes.RegisterOpsLastMile(ops)
 	orderRoutes.RegisterOpsCommission(ops)
-	ops.POST("/tokens", a.auth.Require(platform.RoleAdmin), httpx.Handle(a.issueStaffToken))
+	ops.POST("/tokens", a.auth.Require(auth.RoleAdmin), httpx.Handle(a.issueStaffToken))
 	a.auth.RegisterTokenAdmin(ops)
 
-	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(platform.RoleLeader, platform.RoleWarehouse, platform.RoleOps)))
+	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
 	return r
 }
 
@@ -169,14 +170,14 @@ func (a *app) healthz(c *gin.Context) error {
 
 func (a *app) issueStaffToken(c *gin.Context) error {
 	var in struct {
-		Role     platform.Role `json:"role"`
-		Name     string        `json:"name"`
-		TTLHours int64         `json:"ttl_hours"`
+		Role     auth.Role `json:"role"`
+		Name     string    `json:"name"`
+		TTLHours int64     `json:"ttl_hours"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	if in.Role == platform.RoleLeader || !platform.ValidRole(in.Role) {
+	if in.Role == auth.RoleLeader || !auth.ValidRole(in.Role) {
 		return apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
 	}
 	if err := pickup.CheckName("name", in.Name); err != nil {
@@ -185,8 +186,8 @@ func (a *app) issueStaffToken(c *gin.Context) error {
 	if in.TTLHours < 0 || in.TTLHours > 24*366 {
 		return apperr.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
 	}
-	token, id, err := platform.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
-		platform.TokenSpec{Role: in.Role, Name: in.Name, TTL: time.Duration(in.TTLHours) * time.Hour})
+	token, id, err := auth.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
+		auth.TokenSpec{Role: in.Role, Name: in.Name, TTL: time.Duration(in.TTLHours) * time.Hour})
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
-	"groupbuy/internal/platform"
 )
 
 // The operator console: a page of static files over the ops API (each data
@@ -150,7 +150,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	}
 	// And from a browser, only from this site's own page.
 	if fromBrowser(c.Request) {
-		if err := platform.SameOrigin(c.Request); err != nil {
+		if err := auth.SameOrigin(c.Request); err != nil {
 			return err
 		}
 	}
@@ -165,7 +165,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Role == platform.RoleLeader {
+	if p.Role == auth.RoleLeader {
 		return apperr.Errorf(apperr.Forbidden, "", "the console is for staff (warehouse, ops, admin); a leader token may not open it")
 	}
 	sid, err := a.auth.OpenSession(ctx, p, consoleSessionTTL)
@@ -176,7 +176,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"role": p.Role, "name": p.Name,
-		"queues": p.Role == platform.RoleOps || p.Role == platform.RoleAdmin})
+		"queues": p.Role == auth.RoleOps || p.Role == auth.RoleAdmin})
 	return nil
 }
 
@@ -191,7 +191,7 @@ func fromBrowser(r *http.Request) bool {
 // here too, so only the console's own page may use it to log out.
 func (a *app) closeConsoleSession(c *gin.Context) error {
 	if sid, err := c.Cookie(consoleCookie); err == nil && sid != "" {
-		if err := platform.SameOrigin(c.Request); err != nil {
+		if err := auth.SameOrigin(c.Request); err != nil {
 			return err
 		}
 		if err := a.auth.CloseSession(c.Request.Context(), sid); err != nil {
@@ -211,7 +211,7 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 // SameSite=Strict alone lets another port of the host, or a sibling
 // subdomain, make the monitor act.
 func (a *app) consoleQueuesGuard() gin.HandlerFunc {
-	return a.auth.RequireSession(consoleCookie, platform.RoleOps)
+	return a.auth.RequireSession(consoleCookie, auth.RoleOps)
 }
 
 // queueMonitor serves asynqmon over the app's Redis client. It is built on

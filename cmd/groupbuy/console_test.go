@@ -22,7 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/auth"
 	"groupbuy/pickup"
 )
 
@@ -126,7 +126,7 @@ func TestConsoleSessionAndQueues(t *testing.T) {
 			t.Fatalf("%s session: %d %s", role, r.Status, r.Body)
 		}
 		set := r.Header.Get("Set-Cookie")
-		for _, attr := range []string{consoleCookie + "=" + platform.SessionPrefix, "Path=/console", "HttpOnly", "SameSite=Strict"} {
+		for _, attr := range []string{consoleCookie + "=" + auth.SessionPrefix, "Path=/console", "HttpOnly", "SameSite=Strict"} {
 			if !strings.Contains(set, attr) {
 				t.Fatalf("%s session cookie %q lacks %s", role, set, attr)
 			}

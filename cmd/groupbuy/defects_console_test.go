@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/hibiken/asynq"
 
-	"groupbuy/internal/platform"
+	"groupbuy/internal/auth"
 )
 
 // consoleLogin opens a console session for token as the console's page
@@ -159,7 +159,7 @@ func TestConsoleSessionIsNotTheToken(t *testing.T) {
 	// Revoking the token ends its sessions at once (no cache to wait for).
 	cookie = c.consoleLogin(ops)
 	var opsID int64
-	if err := c.app.db.Get(&opsID, `SELECT id FROM api_tokens WHERE token_hash = $1`, platform.HashToken(ops)); err != nil {
+	if err := c.app.db.Get(&opsID, `SELECT id FROM api_tokens WHERE token_hash = $1`, auth.HashToken(ops)); err != nil {
 		t.Fatal(err)
 	}
 	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/tokens/%d/revoke", opsID), c.admin, nil); r.Status != http.StatusOK {
@@ -179,8 +179,8 @@ func TestConsoleSessionIsNotTheToken(t *testing.T) {
 	if r := c.do("GET", monitor, "", nil, "Cookie", admin); r.Status != http.StatusUnauthorized {
 		t.Errorf("an expired session: %d %s", r.Status, r.Body)
 	}
-	short, _, err := platform.IssueToken(context.Background(), c.app.db, c.clock.Now(),
-		platform.TokenSpec{Role: platform.RoleOps, Name: "an hour", TTL: time.Hour})
+	short, _, err := auth.IssueToken(context.Background(), c.app.db, c.clock.Now(),
+		auth.TokenSpec{Role: auth.RoleOps, Name: "an hour", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
 )
@@ -43,7 +43,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if c.date != testDate {
 		t.Fatalf("the demo sale is for %s, want %s", c.date, testDate)
 	}
-	if c.admin, _, err = platform.IssueToken(ctx, a.db, clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"}); err != nil {
+	if c.admin, _, err = auth.IssueToken(ctx, a.db, clock.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.warehous, err = pickup.WarehouseByCode(ctx, a.db, demoWarehouse.Code); err != nil {

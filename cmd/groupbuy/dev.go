@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/platform"
 )
@@ -200,7 +201,7 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 	prev := readEnvFile(envPath)
 	// A dev.env written before the admin token had its true name calls it GROUPBUY_OPS_TOKEN.
 	leader, admin = prev["GROUPBUY_LEADER_TOKEN"], cmp.Or(prev["GROUPBUY_ADMIN_TOKEN"], prev["GROUPBUY_OPS_TOKEN"])
-	if p, err := a.auth.Authenticate(ctx, leader); err != nil || p.Role != platform.RoleLeader {
+	if p, err := a.auth.Authenticate(ctx, leader); err != nil || p.Role != auth.RoleLeader {
 		var leaderID int64
 		if err := a.db.GetContext(ctx, &leaderID, `SELECT leader_id FROM pickup_points ORDER BY id LIMIT 1`); err != nil {
 			return "", "", fmt.Errorf("no demo leader: %w", err)
@@ -209,8 +210,8 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 			return "", "", err
 		}
 	}
-	if p, err := a.auth.Authenticate(ctx, admin); err != nil || p.Role != platform.RoleAdmin {
-		if admin, _, err = platform.IssueToken(ctx, a.db, a.clock.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "dev admin"}); err != nil {
+	if p, err := a.auth.Authenticate(ctx, admin); err != nil || p.Role != auth.RoleAdmin {
+		if admin, _, err = auth.IssueToken(ctx, a.db, a.clock.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "dev admin"}); err != nil {
 			return "", "", err
 		}
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
@@ -102,7 +102,7 @@ func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, lea
 	c := &testCity{t: t, app: a, date: date}
 	c.clock, _ = clk.(*clock.Manual)
 	var err error
-	if c.admin, _, err = platform.IssueToken(ctx, a.db, clk.Now(), platform.TokenSpec{Role: platform.RoleAdmin, Name: "test admin"}); err != nil {
+	if c.admin, _, err = auth.IssueToken(ctx, a.db, clk.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
 	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demoWarehouse); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/platform"
 )
@@ -38,7 +39,7 @@ func (a *app) registerMetrics(r gin.IRouter) {
 		r.GET("/metrics", httpx.QuietAccess, h)
 		return
 	}
-	r.GET("/metrics", httpx.QuietAccess, a.auth.Require(platform.RoleWarehouse, platform.RoleOps), h)
+	r.GET("/metrics", httpx.QuietAccess, a.auth.Require(auth.RoleWarehouse, auth.RoleOps), h)
 }
 
 // serveWorkerMetrics serves /metrics of a worker process on addr without a

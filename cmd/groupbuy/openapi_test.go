@@ -15,8 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -32,7 +32,7 @@ func routeEngine(t *testing.T) *gin.Engine {
 	a := &app{
 		log:    slog.New(slog.DiscardHandler),
 		clock:  clock,
-		auth:   platform.NewAuthenticator(nil, clock, time.Second),
+		auth:   auth.NewAuthenticator(nil, clock, time.Second),
 		pickup: pickup.NewService(nil, clock),
 		orders: fulfillment.NewService(nil, clock, nil),
 	}

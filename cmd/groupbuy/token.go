@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/migrations"
 )
 
@@ -24,7 +24,7 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if *name == "" || platform.Role(*role) == platform.RoleLeader {
+	if *name == "" || auth.Role(*role) == auth.RoleLeader {
 		fs.Usage()
 		return errors.New("token: --name is required and --role must be a staff role")
 	}
@@ -39,8 +39,8 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	if err := migrations.Up(ctx, db); err != nil {
 		return err
 	}
-	token, _, err := platform.IssueToken(ctx, db, clock.System{}.Now(),
-		platform.TokenSpec{Role: platform.Role(*role), Name: *name, TTL: *ttl})
+	token, _, err := auth.IssueToken(ctx, db, clock.System{}.Now(),
+		auth.TokenSpec{Role: auth.Role(*role), Name: *name, TTL: *ttl})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,6 @@
-package platform
+// Package auth is who may call the API: roles, bearer tokens (issued,
+// listed, revoked), console sessions, and the one authorization middleware.
+package auth
 
 import (
 	"context"
@@ -127,15 +129,15 @@ type Authenticator struct {
 	writes *ratelimit.Limiter
 }
 
-// AuthOption configures an Authenticator.
-type AuthOption func(*Authenticator)
+// Option configures an Authenticator.
+type Option func(*Authenticator)
 
 // WithWriteLimit makes Require count every write (any method but GET and
 // HEAD) against its token in l, so all API processes share one count in
 // Redis, and refuse a write over the limit with 429 too_many_requests and
 // Retry-After. If Redis fails, writes go on uncounted (order intake must not
 // depend on Redis) and the limiter warns at most once a minute.
-func WithWriteLimit(l *ratelimit.Limiter) AuthOption {
+func WithWriteLimit(l *ratelimit.Limiter) Option {
 	return func(a *Authenticator) { a.writes = l }
 }
 
@@ -146,7 +148,7 @@ type cachedPrincipal struct {
 }
 
 // NewAuthenticator returns an Authenticator over db.
-func NewAuthenticator(db *sqlx.DB, clock clock.Clock, cacheTTL time.Duration, opts ...AuthOption) *Authenticator {
+func NewAuthenticator(db *sqlx.DB, clock clock.Clock, cacheTTL time.Duration, opts ...Option) *Authenticator {
 	a := &Authenticator{db: db, clock: clock, ttl: cacheTTL, cache: map[string]cachedPrincipal{}}
 	for _, o := range opts {
 		o(a)
