@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 )
@@ -47,7 +48,7 @@ func NewSweepTask(warehouseID int64) *asynq.Task {
 type Waves struct {
 	db    *sqlx.DB
 	clock clock.Clock
-	jobs  *platform.Jobs
+	jobs  *jobs.Outbox
 	log   *slog.Logger
 	opt   WavesOptions
 }
@@ -64,7 +65,7 @@ type WavesOptions struct {
 }
 
 // NewWaves returns the wave runner; the stages go through the job outbox jobs.
-func NewWaves(db *sqlx.DB, clock clock.Clock, jobs *platform.Jobs, log *slog.Logger, opt WavesOptions) *Waves {
+func NewWaves(db *sqlx.DB, clock clock.Clock, jobs *jobs.Outbox, log *slog.Logger, opt WavesOptions) *Waves {
 	if opt.RouteBudget <= 0 {
 		opt.RouteBudget = 60 * time.Second
 	}

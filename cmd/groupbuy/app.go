@@ -20,6 +20,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/ratelimit"
@@ -36,7 +37,7 @@ type app struct {
 	redis  asynq.RedisConnOpt
 	rdb    redis.UniversalClient
 	queue  *asynq.Client
-	jobs   *platform.Jobs // the job outbox: tasks written in a command's transaction, relayed to Redis
+	jobs   *jobs.Outbox // the job outbox: tasks written in a command's transaction, relayed to Redis
 	auth   *auth.Authenticator
 	intake *fulfillment.Intake
 	pickup *pickup.Service
@@ -62,7 +63,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	if err != nil {
 		return nil, err
 	}
-	ropt, err := platform.RedisOpt(cfg.RedisURL)
+	ropt, err := jobs.RedisOpt(cfg.RedisURL)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -80,7 +81,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.pickup = pickup.NewService(db, clock)
 	a.orders = fulfillment.NewService(db, clock, a.intake)
 	a.queue = asynq.NewClient(ropt)
-	a.jobs = platform.NewJobs(db, a.queue, clock, log, platform.JobsOptions{})
+	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
 	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.metrics,
 		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
 	a.pickups = fulfillment.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),

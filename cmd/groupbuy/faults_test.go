@@ -33,6 +33,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
@@ -748,7 +749,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	go func() { exited <- worker.Wait() }()
 
 	// Wait until the route task runs, and a little more.
-	ropt, _ := platform.RedisOpt(redisURL)
+	ropt, _ := jobs.RedisOpt(redisURL)
 	insp := asynq.NewInspector(ropt)
 	defer insp.Close()
 	routeTask := fmt.Sprintf("wave:route:%d", waveID)

@@ -11,7 +11,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/jobs"
 	"groupbuy/pickup"
 )
 
@@ -38,7 +38,7 @@ type worker struct {
 	server    *asynq.Server
 	scheduler *asynq.PeriodicTaskManager
 	mux       *asynq.ServeMux
-	jobs      *platform.Jobs
+	jobs      *jobs.Outbox
 }
 
 func newWorker(a *app, opt workerOptions) (*worker, error) {
@@ -75,7 +75,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	}
 	// Each task's context carries the request ID that started it and its
 	// type and ID into the log; each is counted and timed (metrics.go).
-	w.mux.Use(platform.TaskContext(a.log), a.metrics.Tasks())
+	w.mux.Use(jobs.TaskContext(a.log), a.metrics.Tasks())
 	w.mux.HandleFunc(taskHeartbeat, heartbeatHandler(a.rdb, a.clock))
 	a.waves.Register(w.mux)
 	a.pickups.Register(w.mux)

@@ -1,4 +1,4 @@
-package platform
+package jobs
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"groupbuy/internal/logctx"
 )
 
-// TaskHeaderRequestID is the asynq task header that carries the ID of the
+// HeaderRequestID is the asynq task header that carries the ID of the
 // request (or task) that started a task: the job outbox writes it, the
 // TaskContext middleware reads it.
-const TaskHeaderRequestID = "request_id"
+const HeaderRequestID = "request_id"
 
 // TaskContext returns asynq server middleware that puts into the task's
 // context the request ID its header carries (one is made up for a task
@@ -27,7 +27,7 @@ func TaskContext(log *slog.Logger) asynq.MiddlewareFunc {
 	}
 	return func(h asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-			id := t.Headers()[TaskHeaderRequestID]
+			id := t.Headers()[HeaderRequestID]
 			if id == "" || len(id) > 64 {
 				id = logctx.NewRequestID()
 			}

@@ -1,17 +1,27 @@
-package platform_test
+package jobs_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
+	"groupbuy/internal/logctx"
 	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 )
+
+func TestMain(m *testing.M) { platformtest.Main(m) }
 
 // TestJobsOutbox: a job added in a transaction is not enqueued if the
 // transaction rolls back; after the commit Relay enqueues it under its task
@@ -20,7 +30,7 @@ import (
 func TestJobsOutbox(t *testing.T) {
 	ctx := context.Background()
 	db := platformtest.DB(t)
-	ropt, err := platform.RedisOpt(platformtest.Redis(t))
+	ropt, err := jobs.RedisOpt(platformtest.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +38,7 @@ func TestJobsOutbox(t *testing.T) {
 	defer client.Close()
 	insp := asynq.NewInspector(ropt)
 	defer insp.Close()
-	jobs := platform.NewJobs(db, client, clock.System{}, nil, platform.JobsOptions{})
+	jobs := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{})
 	add := func(commit bool, taskID string) int64 {
 		var id int64
 		tx, err := db.BeginTxx(ctx, nil)
@@ -85,5 +95,58 @@ func TestJobsOutbox(t *testing.T) {
 	}
 	if _, err := jobs.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID("x"), asynq.Unique(time.Minute)); err == nil {
 		t.Fatal("an option the outbox cannot keep was accepted")
+	}
+}
+
+// TestTaskContextLogs: a task's log lines carry the request ID of its
+// header, its type and ID; a task without one gets a fresh ID; task
+// outcomes are counted.
+func TestTaskContextLogs(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(logctx.NewHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	m := platform.NewMetrics()
+	var seen string
+	h := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
+		seen = logctx.RequestID(ctx)
+		log.InfoContext(ctx, "inside")
+		if task.Type() == "t:fail" {
+			return errors.New("no")
+		}
+		return nil
+	})
+	wrapped := jobs.TaskContext(log)(m.Tasks()(h))
+	if err := wrapped.ProcessTask(context.Background(), asynq.NewTaskWithHeaders("t:ok", nil, map[string]string{"request_id": "abc"})); err != nil {
+		t.Fatal(err)
+	}
+	if seen != "abc" {
+		t.Fatalf("request ID in the handler: %q", seen)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(bytes.SplitN(buf.Bytes(), []byte("\n"), 2)[0], &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["msg"] != "inside" || line["request_id"] != "abc" || line["task"] != "t:ok" {
+		t.Fatalf("log line %v", line)
+	}
+	if err := wrapped.ProcessTask(context.Background(), asynq.NewTask("t:fail", nil)); err == nil {
+		t.Fatal("the failure was lost")
+	}
+	if seen == "" || seen == "abc" {
+		t.Fatalf("a task without a request ID got %q", seen)
+	}
+	want := `
+# HELP groupbuy_tasks_total asynq tasks processed by this worker, by type and outcome (success, failure).
+# TYPE groupbuy_tasks_total counter
+groupbuy_tasks_total{outcome="failure",type="t:fail"} 1
+groupbuy_tasks_total{outcome="success",type="t:ok"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "groupbuy_tasks_total"); err != nil {
+		t.Fatal(err)
+	}
+	// A logger that already names the request does not name it twice.
+	buf.Reset()
+	log.With("request_id", "x").InfoContext(logctx.WithRequestID(context.Background(), "y"), "once")
+	if n := strings.Count(buf.String(), "request_id"); n != 1 {
+		t.Fatalf("request_id %d times: %s", n, buf.String())
 	}
 }

@@ -1,4 +1,8 @@
-package platform
+// Package jobs is how groupbuy starts asynq tasks: the job outbox, written
+// in a command's own transaction and relayed to Redis after the commit, the
+// Redis connection option, and the middleware that gives a task its
+// request ID and log context.
+package jobs
 
 import (
 	"context"
@@ -18,7 +22,7 @@ import (
 	"groupbuy/internal/logctx"
 )
 
-// Jobs is the job outbox: a command writes the asynq tasks it starts into
+// Outbox is the job outbox: a command writes the asynq tasks it starts into
 // the table jobs inside its own transaction (Add), and a relay hands them to
 // Redis after the commit (Relay, right away, and a loop in every API and
 // worker process). A change that committed therefore never loses the job
@@ -26,12 +30,12 @@ import (
 // commit and the enqueue. Every job has an asynq TaskID, so a job enqueued
 // twice (by two relays, or a relay that died before marking it) collapses
 // into one task.
-type Jobs struct {
+type Outbox struct {
 	db     *sqlx.DB
 	client *asynq.Client
 	clock  clock.Clock
 	log    *slog.Logger
-	opt    JobsOptions
+	opt    Options
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -42,15 +46,15 @@ type Jobs struct {
 	failing bool // the last relay could not reach Redis
 }
 
-// JobsOptions tune the relay.
-type JobsOptions struct {
+// Options tune the relay.
+type Options struct {
 	Batch        int           // rows relayed per transaction (default 100)
 	FlushTimeout time.Duration // bound on the relay right after a commit (default 500 ms)
 	KeepFor      time.Duration // enqueued rows are deleted after this long (default 7 days)
 }
 
-// NewJobs returns the outbox over db, enqueuing through client.
-func NewJobs(db *sqlx.DB, client *asynq.Client, clock clock.Clock, log *slog.Logger, opt JobsOptions) *Jobs {
+// NewOutbox returns the outbox over db, enqueuing through client.
+func NewOutbox(db *sqlx.DB, client *asynq.Client, clock clock.Clock, log *slog.Logger, opt Options) *Outbox {
 	if opt.Batch <= 0 {
 		opt.Batch = 100
 	}
@@ -63,7 +67,7 @@ func NewJobs(db *sqlx.DB, client *asynq.Client, clock clock.Clock, log *slog.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Jobs{db: db, client: client, clock: clock, log: log, opt: opt}
+	return &Outbox{db: db, client: client, clock: clock, log: log, opt: opt}
 }
 
 // jobRow is one row of the table jobs.
@@ -86,7 +90,7 @@ type jobRow struct {
 // collapses into the existing task while Redis retains it, as a direct
 // enqueue would. The request ID ctx carries (logctx.RequestID) goes with the
 // job into its task. It returns the job's id, for Relay.
-func (j *Jobs) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, opts ...asynq.Option) (int64, error) {
+func (j *Outbox) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, opts ...asynq.Option) (int64, error) {
 	r := jobRow{TaskType: task.Type(), Payload: task.Payload(), Queue: "default", RequestID: logctx.RequestID(ctx)}
 	if r.Payload == nil {
 		r.Payload = []byte{}
@@ -125,7 +129,7 @@ func (j *Jobs) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, op
 // low latency. It is best effort, bounded by FlushTimeout and independent of
 // ctx's cancellation: whatever it cannot enqueue (Redis down) stays in the
 // outbox for the relay loop.
-func (j *Jobs) Flush(ctx context.Context, ids ...int64) {
+func (j *Outbox) Flush(ctx context.Context, ids ...int64) {
 	ids = slices.DeleteFunc(ids, func(id int64) bool { return id == 0 }) // 0: nothing was added
 	if len(ids) == 0 {
 		return
@@ -149,7 +153,7 @@ func (j *Jobs) Flush(ctx context.Context, ids ...int64) {
 // and marks them enqueued: the given ones, or else the oldest pending. Rows
 // another relay holds are skipped. It stops at the first enqueue that fails
 // (Redis is then most likely down) and returns how many it enqueued.
-func (j *Jobs) Relay(ctx context.Context, ids ...int64) (int, error) {
+func (j *Outbox) Relay(ctx context.Context, ids ...int64) (int, error) {
 	tx, err := j.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -182,7 +186,7 @@ func (j *Jobs) Relay(ctx context.Context, ids ...int64) (int, error) {
 		}
 		var headers map[string]string
 		if r.RequestID != "" {
-			headers = map[string]string{TaskHeaderRequestID: r.RequestID}
+			headers = map[string]string{HeaderRequestID: r.RequestID}
 		}
 		_, err := j.client.EnqueueContext(ctx, asynq.NewTaskWithHeaders(r.TaskType, r.Payload, headers), opts...)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -204,7 +208,7 @@ func (j *Jobs) Relay(ctx context.Context, ids ...int64) (int, error) {
 }
 
 // Pending counts the jobs not yet enqueued.
-func (j *Jobs) Pending(ctx context.Context) (int, error) {
+func (j *Outbox) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := j.db.GetContext(ctx, &n, `SELECT count(*) FROM jobs WHERE enqueued_at IS NULL`)
 	return n, err
@@ -214,7 +218,7 @@ func (j *Jobs) Pending(ctx context.Context) (int, error) {
 // could not be enqueued after its commit, e.g. while Redis was down. Every
 // API and worker process runs one; they skip each other's rows. Calling
 // Start again does nothing.
-func (j *Jobs) Start(every time.Duration) {
+func (j *Outbox) Start(every time.Duration) {
 	j.startOnce.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		j.cancel, j.done = cancel, make(chan struct{})
@@ -223,7 +227,7 @@ func (j *Jobs) Start(every time.Duration) {
 }
 
 // Stop ends the relay loop started by Start and waits for it.
-func (j *Jobs) Stop() {
+func (j *Outbox) Stop() {
 	j.stopOnce.Do(func() {
 		j.startOnce.Do(func() {}) // no Start after Stop
 		if j.cancel != nil {
@@ -233,7 +237,7 @@ func (j *Jobs) Stop() {
 	})
 }
 
-func (j *Jobs) loop(ctx context.Context, every time.Duration) {
+func (j *Outbox) loop(ctx context.Context, every time.Duration) {
 	defer close(j.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -258,7 +262,7 @@ func (j *Jobs) loop(ctx context.Context, every time.Duration) {
 
 // relayAll relays batch after batch until the outbox is empty or Redis or
 // the database fails, logging an outage once and its end once.
-func (j *Jobs) relayAll(ctx context.Context) {
+func (j *Outbox) relayAll(ctx context.Context) {
 	total := 0
 	for ctx.Err() == nil {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
