@@ -18,8 +18,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/localserver"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // scratchServers makes a scratch database on cfg.DatabaseURL's server and,
@@ -58,7 +58,7 @@ func scratchServers(ctx context.Context, cfg Config, prefix string, keep bool, s
 			cleanup()
 			return cfg, nil, err
 		}
-		rs, err := platform.StartRedis(ctx, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		rs, err := localserver.StartRedis(ctx, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			_ = os.RemoveAll(dir)
 			cleanup()

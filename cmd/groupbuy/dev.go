@@ -19,7 +19,7 @@ import (
 
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/localserver"
 )
 
 // runDev is the embedded default: private PostgreSQL and Redis when none is
@@ -30,8 +30,8 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 		return err
 	}
 	if cfg.DatabaseURL == "" {
-		pg, err := platform.StartPostgres(ctx, filepath.Join(cfg.DataDir, "pg"), log,
-			platform.WithPostgresSetting("max_connections", "200"))
+		pg, err := localserver.StartPostgres(ctx, filepath.Join(cfg.DataDir, "pg"), log,
+			localserver.WithPostgresSetting("max_connections", "200"))
 		if err != nil {
 			return fmt.Errorf("start private PostgreSQL: %w", err)
 		}
@@ -39,7 +39,7 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 		cfg.DatabaseURL = pg.URL()
 	}
 	if cfg.RedisURL == "" {
-		rs, err := platform.StartRedis(ctx, filepath.Join(cfg.DataDir, "redis"), log)
+		rs, err := localserver.StartRedis(ctx, filepath.Join(cfg.DataDir, "redis"), log)
 		if err != nil {
 			return fmt.Errorf("start private Redis: %w", err)
 		}
@@ -188,7 +188,7 @@ func devNoticeLog(log *slog.Logger) (string, func(), error) {
 	return serveReceiver(rc)
 }
 
-func stopServer(s *platform.LocalServer, log *slog.Logger, what string) {
+func stopServer(s *localserver.Server, log *slog.Logger, what string) {
 	if err := s.Stop(context.Background()); err != nil {
 		log.Error("stop "+what, "err", err)
 	}

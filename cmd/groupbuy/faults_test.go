@@ -34,8 +34,8 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
+	"groupbuy/internal/localserver"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/internal/platform/platformtest"
 	"groupbuy/pickup"
 )
@@ -236,10 +236,10 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 func TestPostgresRestartDuringIntake(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(platformtest.ServerDir(t), "pg")
-	opts := []platform.PostgresOption{platform.WithPostgresNoSync(), platform.WithPostgresSetting("max_connections", "60"),
-		platform.WithPostgresSetting("shared_buffers", "32MB"), platform.WithPostgresSetting("max_wal_size", "256MB")}
+	opts := []localserver.PostgresOption{localserver.WithPostgresNoSync(), localserver.WithPostgresSetting("max_connections", "60"),
+		localserver.WithPostgresSetting("shared_buffers", "32MB"), localserver.WithPostgresSetting("max_wal_size", "256MB")}
 	begin := time.Now()
-	pg, err := platform.StartPostgres(ctx, dir, nil, opts...)
+	pg, err := localserver.StartPostgres(ctx, dir, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	stoppedAt := time.Now()
 	time.Sleep(2 * time.Second)
 	restartAt := time.Now()
-	pg2, err := platform.StartPostgres(ctx, dir, nil, append(opts, platform.WithPostgresPort(pg.Port))...)
+	pg2, err := localserver.StartPostgres(ctx, dir, nil, append(opts, localserver.WithPostgresPort(pg.Port))...)
 	if err != nil {
 		t.Fatalf("restart PostgreSQL: %v", err)
 	}

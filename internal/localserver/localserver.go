@@ -1,15 +1,14 @@
-package platform
-
-// Private database servers for `groupbuy dev` and for tests: a PostgreSQL
-// cluster and a Redis server that live in a directory of their own
-// (for example .groupbuy/pg and .groupbuy/redis), listen on 127.0.0.1 on a
-// free port, and keep their data between runs.
+// Package localserver starts private database servers for `groupbuy dev`
+// and for tests: a PostgreSQL cluster and a Redis server that live in a
+// directory of their own (for example .groupbuy/pg and .groupbuy/redis),
+// listen on 127.0.0.1 on a free port, and keep their data between runs.
 //
 // Children are started in their own process group (so Ctrl-C in a terminal
 // reaches only the parent, which shuts down in order and calls Stop) with a
 // parent-death signal, so a SIGKILLed parent does not leave servers behind.
 // If one is left behind anyway, the next start on the same directory finds
 // it through its pid file and reuses it.
+package localserver
 
 import (
 	"bufio"
@@ -37,9 +36,9 @@ import (
 	_ "github.com/lib/pq" // database/sql driver "postgres"
 )
 
-// LocalServer is a database server started (or reused) by StartPostgres or
+// Server is a database server started (or reused) by StartPostgres or
 // StartRedis. Stop it with Stop; Stop is safe to call more than once.
-type LocalServer struct {
+type Server struct {
 	// Kind is "postgres", "redis" or "miniredis".
 	Kind string
 	// Dir is the directory that holds the server's data, pid and log files.
@@ -63,11 +62,11 @@ type LocalServer struct {
 
 // URL is the connection URL: postgres://postgres@127.0.0.1:PORT/groupbuy?sslmode=disable
 // or redis://127.0.0.1:PORT/0.
-func (s *LocalServer) URL() string { return s.url }
+func (s *Server) URL() string { return s.url }
 
 // AdminURL is, for PostgreSQL, the URL of the maintenance database
 // "postgres" (for creating and dropping databases); for Redis it equals URL.
-func (s *LocalServer) AdminURL() string {
+func (s *Server) AdminURL() string {
 	if s.adminURL != "" {
 		return s.adminURL
 	}
@@ -75,13 +74,13 @@ func (s *LocalServer) AdminURL() string {
 }
 
 // Addr is 127.0.0.1:PORT.
-func (s *LocalServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
 // Stop shuts the server down (PostgreSQL: pg_ctl stop -m fast; Redis:
 // SIGTERM, which writes the append-only file) and waits until it has exited
 // or ctx is done, after which it is killed. A reused server that belongs to
 // another live process is left running.
-func (s *LocalServer) Stop(ctx context.Context) error {
+func (s *Server) Stop(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
@@ -107,9 +106,9 @@ var DefaultPostgresSettings = map[string]string{
 }
 
 // PostgresOption changes what StartPostgres does.
-type PostgresOption func(*lsPgConfig)
+type PostgresOption func(*pgConfig)
 
-type lsPgConfig struct {
+type pgConfig struct {
 	database string
 	settings map[string]string
 	binDir   string
@@ -121,30 +120,30 @@ type lsPgConfig struct {
 // WithPostgresSetting sets a server setting (postgresql.conf name and value),
 // overriding DefaultPostgresSettings. An empty value removes a default.
 func WithPostgresSetting(name, value string) PostgresOption {
-	return func(c *lsPgConfig) { c.settings[name] = value }
+	return func(c *pgConfig) { c.settings[name] = value }
 }
 
 // WithPostgresDatabase names the database StartPostgres creates and URL
 // points at (default "groupbuy").
 func WithPostgresDatabase(name string) PostgresOption {
-	return func(c *lsPgConfig) { c.database = name }
+	return func(c *pgConfig) { c.database = name }
 }
 
 // WithPostgresBinDir uses the PostgreSQL programs in dir instead of searching.
 func WithPostgresBinDir(dir string) PostgresOption {
-	return func(c *lsPgConfig) { c.binDir = dir }
+	return func(c *pgConfig) { c.binDir = dir }
 }
 
 // WithPostgresPort asks for a fixed port instead of a free one.
 func WithPostgresPort(port int) PostgresOption {
-	return func(c *lsPgConfig) { c.port = port }
+	return func(c *pgConfig) { c.port = port }
 }
 
 // WithPostgresNoSync makes a throw-away cluster: initdb --no-sync and
 // fsync, synchronous_commit and full_page_writes off. Much faster to
 // create and write; an OS crash can corrupt it. For tests.
 func WithPostgresNoSync() PostgresOption {
-	return func(c *lsPgConfig) {
+	return func(c *pgConfig) {
 		c.noSync = true
 		c.settings["fsync"] = "off"
 		c.settings["synchronous_commit"] = "off"
@@ -155,7 +154,7 @@ func WithPostgresNoSync() PostgresOption {
 // WithPostgresStartTimeout bounds how long StartPostgres waits for the
 // server to accept connections (default 60 s; ctx still applies).
 func WithPostgresStartTimeout(d time.Duration) PostgresOption {
-	return func(c *lsPgConfig) { c.timeout = d }
+	return func(c *pgConfig) { c.timeout = d }
 }
 
 const pgSuperuser = "postgres"
@@ -168,11 +167,11 @@ const pgSuperuser = "postgres"
 // When running as root the server runs as the owner of an existing data
 // directory, else as the "postgres" user (PostgreSQL refuses to run as root);
 // a new cluster that user could not reach in dir is kept in a directory of
-// its own, which dir links to (see lsReachableDir).
+// its own, which dir links to (see reachableDir).
 // A server left running on dir (by a killed process) is reused.
-func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...PostgresOption) (*LocalServer, error) {
-	log = lsOrDiscard(log)
-	cfg := lsPgConfig{database: "groupbuy", settings: map[string]string{}, timeout: 60 * time.Second}
+func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...PostgresOption) (*Server, error) {
+	log = orDiscard(log)
+	cfg := pgConfig{database: "groupbuy", settings: map[string]string{}, timeout: 60 * time.Second}
 	for k, v := range DefaultPostgresSettings {
 		cfg.settings[k] = v
 	}
@@ -183,7 +182,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	if err != nil {
 		return nil, err
 	}
-	if dir, err = lsReachableDir(dir, log); err != nil {
+	if dir, err = reachableDir(dir, log); err != nil {
 		return nil, err
 	}
 	dataDir := filepath.Join(dir, "data")
@@ -192,25 +191,25 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	existing := lsFileExists(filepath.Join(dataDir, "PG_VERSION"))
+	existing := fileExists(filepath.Join(dataDir, "PG_VERSION"))
 
 	bin, err := findPostgresBinDir(cfg.binDir, dataDir)
 	if err != nil {
 		return nil, err
 	}
 
-	cred, err := lsPgCredential(dir, dataDir, existing)
+	cred, err := pgCredential(dir, dataDir, existing)
 	if err != nil {
 		return nil, err
 	}
 
-	s := &LocalServer{Kind: "postgres", Dir: dir, log: log}
+	s := &Server{Kind: "postgres", Dir: dir, log: log}
 
 	// A server already running on this data directory?
 	if pid, port, ok := runningPostmaster(dataDir); ok {
-		if err := lsWaitPostgres(ctx, lsAdminURL(port), 10*time.Second, nil); err == nil {
+		if err := waitPostgres(ctx, adminURL(port), 10*time.Second, nil); err == nil {
 			s.Port, s.Reused = port, true
-			orphan := lsIsOrphan(pid)
+			orphan := isOrphan(pid)
 			log.Info("reusing running PostgreSQL", "dir", dir, "port", port, "pid", pid, "orphan", orphan)
 			if orphan {
 				// Nobody else owns it: adopt it, so Stop stops it.
@@ -218,13 +217,13 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 			} else {
 				s.stopFn = func(context.Context) error { return nil }
 			}
-			return s, lsFinishPostgres(ctx, s, cfg)
+			return s, finishPostgres(ctx, s, cfg)
 		}
 	}
 	removeStalePostmasterPID(dataDir, log)
 
 	if !existing {
-		if err := lsInitdb(ctx, bin, dataDir, cred, cfg.noSync, log); err != nil {
+		if err := initdb(ctx, bin, dataDir, cred, cfg.noSync, log); err != nil {
 			return nil, err
 		}
 	}
@@ -239,7 +238,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	for attempt := 0; attempt < 3; attempt++ {
 		port := cfg.port
 		if port == 0 {
-			port = lsFreePort(lsReadPortFile(filepath.Join(dir, "port")))
+			port = freePort(readPortFile(filepath.Join(dir, "port")))
 			if port == 0 {
 				return nil, errors.New("postgres: no free TCP port on 127.0.0.1")
 			}
@@ -247,9 +246,9 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 		args := []string{"-D", dataDir,
 			"-c", "listen_addresses=127.0.0.1",
 			"-c", "port=" + strconv.Itoa(port),
-			"-c", "unix_socket_directories=" + lsQuoteList(socketDir),
+			"-c", "unix_socket_directories=" + quoteList(socketDir),
 		}
-		for _, k := range lsSortedKeys(cfg.settings) {
+		for _, k := range sortedKeys(cfg.settings) {
 			if v := cfg.settings[k]; v != "" {
 				args = append(args, "-c", k+"="+v)
 			}
@@ -260,22 +259,22 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 		}
 		cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 		cmd.Dir = dataDir
-		cmd.Env = lsChildEnv()
+		cmd.Env = childEnv()
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT, Credential: cred}
-		child, err := lsStartChild(cmd)
+		child, err := startChild(cmd)
 		logf.Close()
 		if err != nil {
 			return nil, fmt.Errorf("postgres: start %s: %w", cmd.Path, err)
 		}
 		log.Info("starting PostgreSQL", "dir", dir, "port", port, "pid", cmd.Process.Pid, "bin", bin)
-		err = lsWaitPostgres(ctx, lsAdminURL(port), cfg.timeout, child.done)
+		err = waitPostgres(ctx, adminURL(port), cfg.timeout, child.done)
 		if err == nil {
 			s.Port = port
 			_ = os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644)
 			pid := cmd.Process.Pid
 			s.stopFn = func(ctx context.Context) error { return stopPostmaster(ctx, bin, dataDir, pid, cred, child, log) }
-			if err := lsFinishPostgres(ctx, s, cfg); err != nil {
+			if err := finishPostgres(ctx, s, cfg); err != nil {
 				_ = s.Stop(context.Background())
 				return nil, err
 			}
@@ -289,7 +288,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 			child.kill(syscall.SIGKILL)
 			<-child.done
 		}
-		tail := lsLogTail(logPath, 15)
+		tail := logTail(logPath, 15)
 		lastErr = fmt.Errorf("postgres did not start on port %d: %w\n%s", port, err, tail)
 		if ctx.Err() != nil || cfg.port != 0 || !strings.Contains(tail, "could not bind") && !strings.Contains(tail, "could not create any TCP/IP sockets") {
 			break
@@ -299,24 +298,24 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	return nil, lastErr
 }
 
-func lsFinishPostgres(ctx context.Context, s *LocalServer, cfg lsPgConfig) error {
-	s.adminURL = lsAdminURL(s.Port)
-	s.url = lsPgURL(s.Port, cfg.database)
-	if err := lsEnsureDatabase(ctx, s.adminURL, cfg.database); err != nil {
+func finishPostgres(ctx context.Context, s *Server, cfg pgConfig) error {
+	s.adminURL = adminURL(s.Port)
+	s.url = pgURL(s.Port, cfg.database)
+	if err := ensureDatabase(ctx, s.adminURL, cfg.database); err != nil {
 		return fmt.Errorf("postgres: create database %s: %w", cfg.database, err)
 	}
 	return nil
 }
 
-func lsPgURL(port int, db string) string {
+func pgURL(port int, db string) string {
 	u := url.URL{Scheme: "postgres", User: url.User(pgSuperuser),
 		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/" + db, RawQuery: "sslmode=disable"}
 	return u.String()
 }
 
-func lsAdminURL(port int) string { return lsPgURL(port, "postgres") }
+func adminURL(port int) string { return pgURL(port, "postgres") }
 
-func lsEnsureDatabase(ctx context.Context, admin, name string) error {
+func ensureDatabase(ctx context.Context, admin, name string) error {
 	db, err := sql.Open("postgres", admin)
 	if err != nil {
 		return err
@@ -329,24 +328,24 @@ func lsEnsureDatabase(ctx context.Context, admin, name string) error {
 	if exists {
 		return nil
 	}
-	_, err = db.ExecContext(ctx, `CREATE DATABASE `+lsQuoteIdent(name))
+	_, err = db.ExecContext(ctx, `CREATE DATABASE `+quoteIdent(name))
 	if err != nil && strings.Contains(err.Error(), "already exists") {
 		return nil // created concurrently
 	}
 	return err
 }
 
-func lsQuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// lsWaitPostgres polls until the server answers SELECT 1, the child exits,
+// waitPostgres polls until the server answers SELECT 1, the child exits,
 // the timeout passes or ctx is done.
-func lsWaitPostgres(ctx context.Context, u string, timeout time.Duration, exited <-chan struct{}) error {
+func waitPostgres(ctx context.Context, u string, timeout time.Duration, exited <-chan struct{}) error {
 	db, err := sql.Open("postgres", u+"&connect_timeout=2")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return lsWaitReady(ctx, timeout, 100*time.Millisecond, exited, func() error {
+	return waitReady(ctx, timeout, 100*time.Millisecond, exited, func() error {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		var one int
@@ -354,7 +353,7 @@ func lsWaitPostgres(ctx context.Context, u string, timeout time.Duration, exited
 	})
 }
 
-func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, noSync bool, log *slog.Logger) error {
+func initdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, noSync bool, log *slog.Logger) error {
 	log.Info("creating PostgreSQL cluster (initdb)", "dir", dataDir)
 	var out []byte
 	var err error
@@ -364,7 +363,7 @@ func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential
 			args = append(args, "--no-sync")
 		}
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
-		cmd.Env = lsChildEnv()
+		cmd.Env = childEnv()
 		cmd.Dir = filepath.Dir(dataDir)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 		out, err = cmd.CombinedOutput()
@@ -382,7 +381,7 @@ func lsInitdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential
 
 // stopPostmaster runs pg_ctl stop -m fast; if that fails it signals the
 // postmaster itself (SIGINT is a fast shutdown), and kills it when ctx ends.
-func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *syscall.Credential, child *lsChildProc, log *slog.Logger) error {
+func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *syscall.Credential, child *childProc, log *slog.Logger) error {
 	exited := func() bool {
 		if child != nil {
 			select {
@@ -392,7 +391,7 @@ func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *sys
 				return false
 			}
 		}
-		return !lsProcessAlive(pid)
+		return !processAlive(pid)
 	}
 	if exited() {
 		return nil
@@ -403,7 +402,7 @@ func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *sys
 		secs = max(1, int(time.Until(dl).Seconds()))
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_ctl"), "stop", "-D", dataDir, "-m", "fast", "-w", "-t", strconv.Itoa(secs))
-	cmd.Env = lsChildEnv()
+	cmd.Env = childEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	out, err := cmd.CombinedOutput()
 	if err != nil && !exited() {
@@ -428,13 +427,13 @@ func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *sys
 // runningPostmaster reads dataDir/postmaster.pid and reports the pid and
 // port of a live postmaster on that data directory.
 func runningPostmaster(dataDir string) (pid, port int, ok bool) {
-	lines, err := lsReadLines(filepath.Join(dataDir, "postmaster.pid"))
+	lines, err := readLines(filepath.Join(dataDir, "postmaster.pid"))
 	if err != nil || len(lines) < 4 {
 		return 0, 0, false
 	}
 	pid, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
 	port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
-	if pid <= 0 || port <= 0 || !lsIsProcess(pid, "postgres", dataDir) {
+	if pid <= 0 || port <= 0 || !isProcess(pid, "postgres", dataDir) {
 		return 0, 0, false
 	}
 	return pid, port, true
@@ -446,7 +445,7 @@ func runningPostmaster(dataDir string) (pid, port int, ok bool) {
 // server.
 func removeStalePostmasterPID(dataDir string, log *slog.Logger) {
 	p := filepath.Join(dataDir, "postmaster.pid")
-	lines, err := lsReadLines(p)
+	lines, err := readLines(p)
 	if err != nil {
 		return
 	}
@@ -454,19 +453,19 @@ func removeStalePostmasterPID(dataDir string, log *slog.Logger) {
 	if len(lines) > 0 {
 		pid, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
 	}
-	if pid > 0 && lsIsProcess(pid, "postgres", dataDir) {
+	if pid > 0 && isProcess(pid, "postgres", dataDir) {
 		return // alive but not answering: let postgres report it
 	}
 	log.Info("removing stale postmaster.pid", "pid", pid)
 	_ = os.Remove(p)
 }
 
-// lsReachableDir returns the directory a cluster asked for in dir lives in.
+// reachableDir returns the directory a cluster asked for in dir lives in.
 // As root, a new cluster in a directory the postgres user cannot reach (a
 // checkout under /root, a mktemp -d) lives in a directory of its own in that
 // user's home (or /var/tmp), and dir becomes a symbolic link to it, so the
 // next start finds the same data. An existing cluster stays where it is.
-func lsReachableDir(dir string, log *slog.Logger) (string, error) {
+func reachableDir(dir string, log *slog.Logger) (string, error) {
 	if os.Geteuid() != 0 {
 		return dir, nil
 	}
@@ -480,18 +479,18 @@ func lsReachableDir(dir string, log *slog.Logger) (string, error) {
 			return "", fmt.Errorf("postgres: %w", err)
 		}
 	}
-	if lsFileExists(filepath.Join(dir, "data", "PG_VERSION")) {
+	if fileExists(filepath.Join(dir, "data", "PG_VERSION")) {
 		return dir, nil
 	}
-	u, err := lsPostgresUser()
+	u, err := postgresUser()
 	if err != nil {
 		return "", err
 	}
-	if lsCheckReachable(dir, u.uid, u.gid) == nil {
+	if checkReachable(dir, u.uid, u.gid) == nil {
 		return dir, nil
 	}
 	base := u.home
-	if fi, err := os.Stat(base); err != nil || !fi.IsDir() || lsCheckReachable(filepath.Join(base, "cluster"), u.uid, u.gid) != nil {
+	if fi, err := os.Stat(base); err != nil || !fi.IsDir() || checkReachable(filepath.Join(base, "cluster"), u.uid, u.gid) != nil {
 		base = "/var/tmp" // world-writable and sticky; not cleared at boot
 	}
 	// Only an empty directory (left by an earlier refusal) gives way to the link.
@@ -514,26 +513,26 @@ func lsReachableDir(dir string, log *slog.Logger) (string, error) {
 	return target, nil
 }
 
-// lsPgUser is the OS user a cluster runs as when root starts it.
-type lsPgUser struct {
+// pgUser is the OS user a cluster runs as when root starts it.
+type pgUser struct {
 	uid, gid uint32
 	home     string
 }
 
-func lsPostgresUser() (lsPgUser, error) {
+func postgresUser() (pgUser, error) {
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return lsPgUser{}, fmt.Errorf("postgres: running as root needs a 'postgres' OS user to run the server as (PostgreSQL refuses root): %w", err)
+		return pgUser{}, fmt.Errorf("postgres: running as root needs a 'postgres' OS user to run the server as (PostgreSQL refuses root): %w", err)
 	}
 	u64, _ := strconv.ParseUint(u.Uid, 10, 32)
 	g64, _ := strconv.ParseUint(u.Gid, 10, 32)
-	return lsPgUser{uid: uint32(u64), gid: uint32(g64), home: u.HomeDir}, nil
+	return pgUser{uid: uint32(u64), gid: uint32(g64), home: u.HomeDir}, nil
 }
 
-// lsPgCredential decides which OS user runs initdb and postgres. Not root:
+// pgCredential decides which OS user runs initdb and postgres. Not root:
 // the current user (nil). Root: the owner of an existing data directory if
 // that is not root, else the "postgres" user; dir is handed to that user.
-func lsPgCredential(dir, dataDir string, existing bool) (*syscall.Credential, error) {
+func pgCredential(dir, dataDir string, existing bool) (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -543,7 +542,7 @@ func lsPgCredential(dir, dataDir string, existing bool) (*syscall.Credential, er
 		uid, gid = st.Uid, st.Gid
 	}
 	if uid == 0 {
-		u, err := lsPostgresUser()
+		u, err := postgresUser()
 		if err != nil {
 			return nil, err
 		}
@@ -566,14 +565,14 @@ func lsPgCredential(dir, dataDir string, existing bool) (*syscall.Credential, er
 		return nil, fmt.Errorf("postgres: chown %s: %w", dir, err)
 	}
 	_ = os.Chmod(dir, 0o700)
-	if err := lsCheckReachable(dir, uid, gid); err != nil {
+	if err := checkReachable(dir, uid, gid); err != nil {
 		return nil, err
 	}
 	return &syscall.Credential{Uid: uid, Gid: gid, NoSetGroups: true}, nil
 }
 
-// lsCheckReachable verifies that uid can traverse every parent of dir.
-func lsCheckReachable(dir string, uid, gid uint32) error {
+// checkReachable verifies that uid can traverse every parent of dir.
+func checkReachable(dir string, uid, gid uint32) error {
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -596,7 +595,7 @@ func lsCheckReachable(dir string, uid, gid uint32) error {
 // cluster; pg_config --bindir; newest /usr/lib/postgresql/*/bin; PATH.
 func findPostgresBinDir(explicit, dataDir string) (string, error) {
 	has := func(d string) bool {
-		return d != "" && lsIsExecutable(filepath.Join(d, "postgres")) && lsIsExecutable(filepath.Join(d, "initdb")) && lsIsExecutable(filepath.Join(d, "pg_ctl"))
+		return d != "" && isExecutable(filepath.Join(d, "postgres")) && isExecutable(filepath.Join(d, "initdb")) && isExecutable(filepath.Join(d, "pg_ctl"))
 	}
 	if explicit != "" {
 		if has(explicit) {
@@ -612,7 +611,7 @@ func findPostgresBinDir(explicit, dataDir string) (string, error) {
 		candidates = append(candidates, strings.TrimSpace(string(out)))
 	}
 	if dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin"); len(dirs) > 0 {
-		sort.Slice(dirs, func(i, j int) bool { return lsPgMajor(dirs[i]) > lsPgMajor(dirs[j]) })
+		sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
 		candidates = append(candidates, dirs...)
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
@@ -630,7 +629,7 @@ func findPostgresBinDir(explicit, dataDir string) (string, error) {
 		"install them (Debian: apt-get install postgresql) or set DATABASE_URL")
 }
 
-func lsPgMajor(binDir string) float64 {
+func pgMajor(binDir string) float64 {
 	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
 	return v
 }
@@ -642,8 +641,8 @@ func lsPgMajor(binDir string) float64 {
 // in dir (append-only file, so data survives a restart). Without
 // redis-server on PATH it starts an in-process miniredis instead, whose data
 // is in memory only. A redis-server left running on dir is reused.
-func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*LocalServer, error) {
-	log = lsOrDiscard(log)
+func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*Server, error) {
+	log = orDiscard(log)
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -657,16 +656,16 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*LocalServer
 	}
 	pidPath := filepath.Join(dir, "redis.pid")
 	logPath := filepath.Join(dir, "redis.log")
-	s := &LocalServer{Kind: "redis", Dir: dir, log: log}
+	s := &Server{Kind: "redis", Dir: dir, log: log}
 
 	// Reuse a server left running on this dir.
-	if pid, port, ok := readRedisPIDFile(pidPath); ok && lsIsProcess(pid, "redis-server", "") {
-		if err := lsWaitRedis(ctx, port, 2*time.Second, nil); err == nil {
-			s.Port, s.Reused, s.url = port, true, lsRedisURL(port)
-			orphan := lsIsOrphan(pid)
+	if pid, port, ok := readRedisPIDFile(pidPath); ok && isProcess(pid, "redis-server", "") {
+		if err := waitRedis(ctx, port, 2*time.Second, nil); err == nil {
+			s.Port, s.Reused, s.url = port, true, redisURL(port)
+			orphan := isOrphan(pid)
 			log.Info("reusing running redis-server", "dir", dir, "port", port, "pid", pid, "orphan", orphan)
 			if orphan {
-				s.stopFn = func(ctx context.Context) error { return lsStopRedis(ctx, pid, nil, pidPath) }
+				s.stopFn = func(ctx context.Context) error { return stopRedis(ctx, pid, nil, pidPath) }
 			} else {
 				s.stopFn = func(context.Context) error { return nil }
 			}
@@ -676,7 +675,7 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*LocalServer
 
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port := lsFreePort(lsReadPortFile(filepath.Join(dir, "port")))
+		port := freePort(readPortFile(filepath.Join(dir, "port")))
 		if port == 0 {
 			return nil, errors.New("redis: no free TCP port on 127.0.0.1")
 		}
@@ -688,27 +687,27 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*LocalServer
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 			"--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes")
 		cmd.Dir = dir
-		cmd.Env = lsChildEnv()
+		cmd.Env = childEnv()
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-		child, err := lsStartChild(cmd)
+		child, err := startChild(cmd)
 		logf.Close()
 		if err != nil {
 			return nil, fmt.Errorf("redis: start %s: %w", bin, err)
 		}
 		pid := cmd.Process.Pid
 		log.Info("starting redis-server", "dir", dir, "port", port, "pid", pid)
-		err = lsWaitRedis(ctx, port, 30*time.Second, child.done)
+		err = waitRedis(ctx, port, 30*time.Second, child.done)
 		if err == nil {
 			_ = os.WriteFile(pidPath, []byte(fmt.Sprintf("%d\n%d\n", pid, port)), 0o644)
 			_ = os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644)
-			s.Port, s.url = port, lsRedisURL(port)
-			s.stopFn = func(ctx context.Context) error { return lsStopRedis(ctx, pid, child, pidPath) }
+			s.Port, s.url = port, redisURL(port)
+			s.stopFn = func(ctx context.Context) error { return stopRedis(ctx, pid, child, pidPath) }
 			return s, nil
 		}
 		child.kill(syscall.SIGKILL)
 		<-child.done
-		tail := lsLogTail(logPath, 10)
+		tail := logTail(logPath, 10)
 		lastErr = fmt.Errorf("redis-server did not start on port %d: %w\n%s", port, err, tail)
 		if ctx.Err() != nil || !strings.Contains(tail, "ddress already in use") {
 			break
@@ -717,21 +716,21 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*LocalServer
 	return nil, lastErr
 }
 
-func startMiniredis(log *slog.Logger, dir string) (*LocalServer, error) {
+func startMiniredis(log *slog.Logger, dir string) (*Server, error) {
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("miniredis: %w", err)
 	}
 	port, _ := strconv.Atoi(m.Port())
 	log.Warn("redis-server not found on PATH: using in-process miniredis; queued tasks are in memory only and are lost on exit (install redis-server to keep them)", "port", port)
-	s := &LocalServer{Kind: "miniredis", Dir: dir, Port: port, InMemory: true, url: lsRedisURL(port), log: log}
+	s := &Server{Kind: "miniredis", Dir: dir, Port: port, InMemory: true, url: redisURL(port), log: log}
 	s.stopFn = func(context.Context) error { m.Close(); return nil }
 	return s, nil
 }
 
-func lsRedisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", port) }
+func redisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", port) }
 
-func lsStopRedis(ctx context.Context, pid int, child *lsChildProc, pidPath string) error {
+func stopRedis(ctx context.Context, pid int, child *childProc, pidPath string) error {
 	exited := func() bool {
 		if child != nil {
 			select {
@@ -741,7 +740,7 @@ func lsStopRedis(ctx context.Context, pid int, child *lsChildProc, pidPath strin
 				return false
 			}
 		}
-		return !lsProcessAlive(pid)
+		return !processAlive(pid)
 	}
 	defer os.Remove(pidPath)
 	if exited() {
@@ -759,15 +758,15 @@ func lsStopRedis(ctx context.Context, pid int, child *lsChildProc, pidPath strin
 	return nil
 }
 
-// lsWaitRedis sends PING until it gets +PONG.
-func lsWaitRedis(ctx context.Context, port int, timeout time.Duration, exited <-chan struct{}) error {
+// waitRedis sends PING until it gets +PONG.
+func waitRedis(ctx context.Context, port int, timeout time.Duration, exited <-chan struct{}) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	return lsWaitReady(ctx, timeout, 50*time.Millisecond, exited, func() error { return lsPingRedis(addr) })
+	return waitReady(ctx, timeout, 50*time.Millisecond, exited, func() error { return pingRedis(addr) })
 }
 
-// lsWaitReady polls ready until it succeeds, the timeout passes, ctx ends or
+// waitReady polls ready until it succeeds, the timeout passes, ctx ends or
 // the server process exits.
-func lsWaitReady(ctx context.Context, timeout, every time.Duration, exited <-chan struct{}, ready func() error) error {
+func waitReady(ctx context.Context, timeout, every time.Duration, exited <-chan struct{}, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := ready()
@@ -787,7 +786,7 @@ func lsWaitReady(ctx context.Context, timeout, every time.Duration, exited <-cha
 	}
 }
 
-func lsPingRedis(addr string) error {
+func pingRedis(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
@@ -808,7 +807,7 @@ func lsPingRedis(addr string) error {
 }
 
 func readRedisPIDFile(p string) (pid, port int, ok bool) {
-	lines, err := lsReadLines(p)
+	lines, err := readLines(p)
 	if err != nil || len(lines) < 2 {
 		return 0, 0, false
 	}
@@ -820,12 +819,12 @@ func readRedisPIDFile(p string) (pid, port int, ok bool) {
 // ---------------------------------------------------------------------------
 // processes
 
-type lsChildProc struct {
+type childProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func (c *lsChildProc) kill(sig syscall.Signal) {
+func (c *childProc) kill(sig syscall.Signal) {
 	select {
 	case <-c.done:
 	default:
@@ -833,12 +832,12 @@ func (c *lsChildProc) kill(sig syscall.Signal) {
 	}
 }
 
-// lsStartChild starts cmd from a goroutine locked to its OS thread, which
+// startChild starts cmd from a goroutine locked to its OS thread, which
 // stays alive until the child exits: Linux sends the parent-death signal
 // when the thread that forked the child exits, not the process, so the
 // child must not be forked from a thread the Go runtime might retire.
-func lsStartChild(cmd *exec.Cmd) (*lsChildProc, error) {
-	c := &lsChildProc{cmd: cmd, done: make(chan struct{})}
+func startChild(cmd *exec.Cmd) (*childProc, error) {
+	c := &childProc{cmd: cmd, done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -857,9 +856,9 @@ func lsStartChild(cmd *exec.Cmd) (*lsChildProc, error) {
 	return c, nil
 }
 
-// lsProcessAlive reports whether pid runs (a zombie, exited but not yet
+// processAlive reports whether pid runs (a zombie, exited but not yet
 // reaped by its parent, does not count).
-func lsProcessAlive(pid int) bool {
+func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	if err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
@@ -873,16 +872,16 @@ func lsProcessAlive(pid int) bool {
 	return true
 }
 
-// lsIsProcess reports whether pid is alive and is the named program and,
+// isProcess reports whether pid is alive and is the named program and,
 // when cwd is set, runs in that directory (a postmaster's cwd is its data
 // directory). Without /proc it trusts kill(pid, 0).
-func lsIsProcess(pid int, name, cwd string) bool {
-	if !lsProcessAlive(pid) {
+func isProcess(pid int, name, cwd string) bool {
+	if !processAlive(pid) {
 		return false
 	}
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if err != nil {
-		return !lsFileExists("/proc/self")
+		return !fileExists("/proc/self")
 	}
 	// comm is the program name cut to 15 bytes.
 	if c := strings.TrimSpace(string(comm)); c != name && !(len(c) == 15 && strings.HasPrefix(name, c)) {
@@ -897,10 +896,10 @@ func lsIsProcess(pid int, name, cwd string) bool {
 	return true
 }
 
-// lsIsOrphan reports whether pid has lost the process that started it: it
+// isOrphan reports whether pid has lost the process that started it: it
 // was reparented to init or to a subreaper such as systemd --user or tini.
-func lsIsOrphan(pid int) bool {
-	ppid := lsParentPID(pid)
+func isOrphan(pid int) bool {
+	ppid := parentPID(pid)
 	if ppid == 1 {
 		return true
 	}
@@ -918,8 +917,8 @@ func lsIsOrphan(pid int) bool {
 	return false
 }
 
-// lsParentPID returns pid's parent process id; -1 if unknown.
-func lsParentPID(pid int) int {
+// parentPID returns pid's parent process id; -1 if unknown.
+func parentPID(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return -1
@@ -940,9 +939,9 @@ func lsParentPID(pid int) int {
 	return ppid
 }
 
-// lsFreePort returns preferred if it can be bound on 127.0.0.1, else a port
+// freePort returns preferred if it can be bound on 127.0.0.1, else a port
 // the kernel picks; 0 on failure.
-func lsFreePort(preferred int) int {
+func freePort(preferred int) int {
 	if preferred > 0 {
 		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(preferred))); err == nil {
 			l.Close()
@@ -957,9 +956,9 @@ func lsFreePort(preferred int) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// lsReadPortFile reads a port number from the first line of a file.
-func lsReadPortFile(p string) int {
-	lines, err := lsReadLines(p)
+// readPortFile reads a port number from the first line of a file.
+func readPortFile(p string) int {
+	lines, err := readLines(p)
 	if err != nil || len(lines) == 0 {
 		return 0
 	}
@@ -967,9 +966,9 @@ func lsReadPortFile(p string) int {
 	return port
 }
 
-// lsChildEnv is the environment for server programs: ours without PG*
+// childEnv is the environment for server programs: ours without PG*
 // variables that could redirect them, with messages in English.
-func lsChildEnv() []string {
+func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "PG") || strings.HasPrefix(kv, "LC_") || strings.HasPrefix(kv, "LANG=") || strings.HasPrefix(kv, "LANGUAGE=") {
@@ -980,7 +979,7 @@ func lsChildEnv() []string {
 	return append(env, "LC_ALL=C", "LANG=C")
 }
 
-func lsReadLines(p string) ([]string, error) {
+func readLines(p string) ([]string, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
@@ -988,8 +987,8 @@ func lsReadLines(p string) ([]string, error) {
 	return strings.Split(string(b), "\n"), nil
 }
 
-func lsLogTail(p string, n int) string {
-	lines, err := lsReadLines(p)
+func logTail(p string, n int) string {
+	lines, err := readLines(p)
 	if err != nil {
 		return ""
 	}
@@ -1002,14 +1001,14 @@ func lsLogTail(p string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func lsFileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-func lsIsExecutable(p string) bool {
+func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
-func lsSortedKeys(m map[string]string) []string {
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -1018,16 +1017,16 @@ func lsSortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func lsOrDiscard(l *slog.Logger) *slog.Logger {
+func orDiscard(l *slog.Logger) *slog.Logger {
 	if l == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return l
 }
 
-// lsQuoteList quotes a directory for a list-valued setting such as
+// quoteList quotes a directory for a list-valued setting such as
 // unix_socket_directories when it contains a comma or a blank.
-func lsQuoteList(dir string) string {
+func quoteList(dir string) string {
 	if dir == "" || !strings.ContainsAny(dir, ", \t\"") {
 		return dir
 	}

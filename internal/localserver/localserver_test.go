@@ -1,4 +1,4 @@
-package platform
+package localserver
 
 import (
 	"bufio"
@@ -84,7 +84,7 @@ func TestStartPostgresKeepsData(t *testing.T) {
 	if err := again.Stop(ctx); err != nil { // belongs to pg: must not stop it
 		t.Fatal(err)
 	}
-	if err := lsWaitPostgres(ctx, pg.AdminURL(), time.Second, nil); err != nil {
+	if err := waitPostgres(ctx, pg.AdminURL(), time.Second, nil); err != nil {
 		t.Fatalf("Stop of a reused server stopped it: %v", err)
 	}
 
@@ -172,7 +172,7 @@ func TestStartRedisKeepsData(t *testing.T) {
 	if err := r.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := lsPingRedis(r.Addr()); err == nil {
+	if err := pingRedis(r.Addr()); err == nil {
 		t.Fatal("redis still answers after Stop")
 	}
 
@@ -199,7 +199,7 @@ func TestMain(m *testing.M) {
 		kind, dir, _ := strings.Cut(spec, ":")
 		start := StartRedis
 		if kind == "postgres" {
-			start = func(ctx context.Context, dir string, log *slog.Logger) (*LocalServer, error) {
+			start = func(ctx context.Context, dir string, log *slog.Logger) (*Server, error) {
 				return StartPostgres(ctx, dir, log, WithPostgresNoSync())
 			}
 		}
@@ -225,11 +225,11 @@ func TestServersDieWithParent(t *testing.T) {
 				if _, err := exec.LookPath("redis-server"); err != nil {
 					t.Fatal("redis-server not on PATH (run the tests through `make test`, which installs it)")
 				}
-				ping = lsPingRedis
+				ping = pingRedis
 			case "postgres":
 				needPostgres(t)
 				ping = func(addr string) error {
-					return lsWaitPostgres(context.Background(), "postgres://postgres@"+addr+"/postgres?sslmode=disable", 0, nil)
+					return waitPostgres(context.Background(), "postgres://postgres@"+addr+"/postgres?sslmode=disable", 0, nil)
 				}
 			}
 			dir := filepath.Join(serverTempDir(t), kind)
@@ -284,11 +284,11 @@ func TestStartPostgresAdoptsOrphan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := lsFreePort(0)
+	port := freePort(0)
 	cmd := exec.Command(filepath.Join(bin, "pg_ctl"), "start", "-w", "-D", filepath.Join(dir, "data"),
 		"-l", filepath.Join(dir, "pg_ctl.log"),
 		"-o", fmt.Sprintf("-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", port))
-	cmd.Env = lsChildEnv()
+	cmd.Env = childEnv()
 	if os.Geteuid() == 0 {
 		fi, err := os.Stat(filepath.Join(dir, "data"))
 		if err != nil {
@@ -300,7 +300,7 @@ func TestStartPostgresAdoptsOrphan(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pg_ctl start: %v\n%s", err, out)
 	}
-	pidLines, _ := lsReadLines(filepath.Join(dir, "data", "postmaster.pid"))
+	pidLines, _ := readLines(filepath.Join(dir, "data", "postmaster.pid"))
 	pid, _ := strconv.Atoi(pidLines[0])
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGQUIT) })
 
@@ -314,7 +314,7 @@ func TestStartPostgresAdoptsOrphan(t *testing.T) {
 	if err := again.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if lsProcessAlive(pid) {
+	if processAlive(pid) {
 		t.Fatal("Stop left the adopted orphan running")
 	}
 }
