@@ -16,8 +16,8 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -300,7 +300,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
-	m := platform.MetricsFrom(ctx)
+	m := metrics.From(ctx)
 	pg.AfterCommit(tx, func() { m.Refunded(string(ReasonAfterSale), 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units

@@ -15,8 +15,8 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 )
 
@@ -30,7 +30,7 @@ type Intake struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	queue    chan *placeCall
-	metrics  *platform.Metrics
+	metrics  *metrics.Registry
 	maxBatch int
 	maxWait  time.Duration
 	wg       sync.WaitGroup
@@ -65,7 +65,7 @@ type IntakeOptions struct {
 	// latency stays bounded when more arrives than commits.
 	MaxWait time.Duration
 	// Metrics counts the orders placed, once committed; nil: nothing.
-	Metrics *platform.Metrics
+	Metrics *metrics.Registry
 }
 
 // NewIntake starts the batch workers; Close stops them.

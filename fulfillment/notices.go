@@ -10,8 +10,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -68,7 +68,7 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now 
 		return err
 	}
 	// Counted once the refunds are in the ledger for good.
-	m := platform.MetricsFrom(ctx)
+	m := metrics.From(ctx)
 	pg.AfterCommit(tx, func() {
 		for _, a := range added {
 			m.Refunded(a.Reason, 1, a.Quantity)

@@ -15,8 +15,8 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // Task types of the nightly wave.
@@ -61,7 +61,7 @@ type WavesOptions struct {
 	Printer      *Printer      // renders the printouts in the pick and ready stages; nil: none
 
 	// Metrics records how long each stage took; nil: nothing.
-	Metrics *platform.Metrics
+	Metrics *metrics.Registry
 }
 
 // NewWaves returns the wave runner; the stages go through the job outbox jobs.

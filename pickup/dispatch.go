@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"groupbuy/internal/clock"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/pickup/notify"
 )
 
@@ -53,7 +53,7 @@ type DispatchOptions struct {
 	RunFor      time.Duration // one task sends for at most this long, then leaves the rest to the next (default 5 min)
 
 	// Metrics counts what became of each attempt, once recorded; nil: nothing.
-	Metrics *platform.Metrics
+	Metrics *metrics.Registry
 }
 
 // NewDispatcher returns a dispatcher over the channels, tried in order.

@@ -8,8 +8,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 )
 
 // NoticeKind is what a notice to a resident is about.
@@ -57,7 +57,7 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.T
 	}
 	if len(added) > 0 {
 		// Counted once the notices are in the outbox for good.
-		m := platform.MetricsFrom(ctx)
+		m := metrics.From(ctx)
 		pg.AfterCommit(tx, func() {
 			byKind := map[string]int{}
 			for _, k := range added {

@@ -21,8 +21,8 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/jobs"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform"
 	"groupbuy/internal/ratelimit"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
@@ -49,7 +49,7 @@ type app struct {
 	notices *pickup.Dispatcher
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
-	metrics *platform.Metrics
+	metrics *metrics.Registry
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {

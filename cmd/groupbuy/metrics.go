@@ -14,7 +14,7 @@ import (
 
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/metrics"
 )
 
 // queueSizesCacheFor bounds how often one process asks Redis for the queue
@@ -23,8 +23,8 @@ const queueSizesCacheFor = 5 * time.Second
 
 // newMetrics makes the process's registry, watching the database pool and
 // the asynq queues (through the app's Redis client, which the app closes).
-func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) *platform.Metrics {
-	m := platform.NewMetrics()
+func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) *metrics.Registry {
+	m := metrics.New()
 	m.WatchDB(db)
 	m.WatchQueues(asynq.NewInspectorFromRedisClient(rdb), []string{"critical", "default", "low"}, queueSizesCacheFor, log)
 	return m
@@ -45,7 +45,7 @@ func (a *app) registerMetrics(r gin.IRouter) {
 // serveWorkerMetrics serves /metrics of a worker process on addr without a
 // token (GROUPBUY_METRICS_ADDR: bind it to a private address) until ctx
 // ends. It returns once listening, or the listen error.
-func serveWorkerMetrics(ctx context.Context, addr string, m *platform.Metrics, log *slog.Logger) (net.Addr, error) {
+func serveWorkerMetrics(ctx context.Context, addr string, m *metrics.Registry, log *slog.Logger) (net.Addr, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

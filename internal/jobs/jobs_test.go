@@ -17,7 +17,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/logctx"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/metrics"
 	"groupbuy/internal/platform/platformtest"
 )
 
@@ -104,7 +104,7 @@ func TestJobsOutbox(t *testing.T) {
 func TestTaskContextLogs(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(logctx.NewHandler(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	m := platform.NewMetrics()
+	m := metrics.New()
 	var seen string
 	h := asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
 		seen = logctx.RequestID(ctx)
@@ -140,7 +140,7 @@ func TestTaskContextLogs(t *testing.T) {
 groupbuy_tasks_total{outcome="failure",type="t:fail"} 1
 groupbuy_tasks_total{outcome="success",type="t:ok"} 1
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "groupbuy_tasks_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Prometheus(), strings.NewReader(want), "groupbuy_tasks_total"); err != nil {
 		t.Fatal(err)
 	}
 	// A logger that already names the request does not name it twice.

@@ -1,4 +1,7 @@
-package platform
+// Package metrics is a process's Prometheus registry: the HTTP and asynq
+// task middlewares that count and time requests and tasks, and collectors
+// for the database pool and the asynq queues.
+package metrics
 
 import (
 	"context"
@@ -17,10 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is one process's Prometheus registry and the series groupbuy
+// Registry is one process's Prometheus registry and the series groupbuy
 // records into it. There is no global registry: every app (tests run several
 // in one process) makes its own and hands it to what records. A nil
-// *Metrics records nothing, so code built without one (tests, tools) needs
+// *Registry records nothing, so code built without one (tests, tools) needs
 // no checks.
 //
 // Business counters (orders, refunds, notices) count events in this process
@@ -31,7 +34,7 @@ import (
 // process would then report the same database-wide totals (double counted
 // by sum()), and counting the ledgers of a long-running installation on
 // every scrape is a table scan. Exact totals per day stay in the API.
-type Metrics struct {
+type Registry struct {
 	reg *prometheus.Registry
 
 	httpRequests  *prometheus.CounterVec
@@ -47,12 +50,12 @@ type Metrics struct {
 	noticesSent   *prometheus.CounterVec
 }
 
-// NewMetrics returns a registry with groupbuy's series and the Go runtime
+// New returns a registry with groupbuy's series and the Go runtime
 // and process collectors.
-func NewMetrics() *Metrics {
+func New() *Registry {
 	reg := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg}
+	m := &Registry{reg: reg}
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_http_requests_total",
 		Help: "HTTP requests answered, by method, route pattern (unmatched: no route) and status."}, []string{"method", "route", "status"})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "groupbuy_http_request_duration_seconds",
@@ -86,11 +89,12 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// Registry returns the process's registry, for tests and extra collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+// Prometheus returns the process's Prometheus registry, for tests and extra
+// collectors.
+func (m *Registry) Prometheus() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
+func (m *Registry) Handler() http.Handler {
 	if m == nil {
 		return http.NotFoundHandler()
 	}
@@ -101,14 +105,14 @@ func (m *Metrics) Handler() http.Handler {
 // pattern (c.FullPath()), never the raw path: ids in paths, and scanners
 // probing paths that do not exist (route "unmatched"), cannot grow the
 // number of series.
-func (m *Metrics) HTTP() gin.HandlerFunc {
+func (m *Registry) HTTP() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if m == nil {
 			c.Next()
 			return
 		}
 		start := time.Now()
-		c.Request = c.Request.WithContext(WithMetrics(c.Request.Context(), m))
+		c.Request = c.Request.WithContext(With(c.Request.Context(), m))
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
@@ -128,7 +132,7 @@ func (m *Metrics) HTTP() gin.HandlerFunc {
 // WatchDB adds the connection pool of db, read at scrape time: go_sql_*
 // series (open, in use and idle connections, waits and their duration)
 // with db_name="groupbuy".
-func (m *Metrics) WatchDB(db *sqlx.DB) {
+func (m *Registry) WatchDB(db *sqlx.DB) {
 	if m == nil || db == nil {
 		return
 	}
@@ -139,7 +143,7 @@ func (m *Metrics) WatchDB(db *sqlx.DB) {
 // and cached for cacheFor (every API and worker process may be scraped;
 // Redis is asked at most once per cacheFor by each). queues are always
 // reported, even before their first task; others Redis knows are added.
-func (m *Metrics) WatchQueues(insp *asynq.Inspector, queues []string, cacheFor time.Duration, log *slog.Logger) {
+func (m *Registry) WatchQueues(insp *asynq.Inspector, queues []string, cacheFor time.Duration, log *slog.Logger) {
 	if m == nil || insp == nil {
 		return
 	}
@@ -230,14 +234,14 @@ func (q *queueCollector) read() ([]*asynq.QueueInfo, bool) {
 
 // Tasks returns asynq server middleware counting tasks by type and outcome
 // and timing them. A task that fails and is retried counts once per attempt.
-func (m *Metrics) Tasks() asynq.MiddlewareFunc {
+func (m *Registry) Tasks() asynq.MiddlewareFunc {
 	return func(h asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			if m == nil {
 				return h.ProcessTask(ctx, t)
 			}
 			start := time.Now()
-			err := h.ProcessTask(WithMetrics(ctx, m), t)
+			err := h.ProcessTask(With(ctx, m), t)
 			outcome := "success"
 			if err != nil {
 				outcome = "failure"
@@ -250,14 +254,14 @@ func (m *Metrics) Tasks() asynq.MiddlewareFunc {
 }
 
 // StageDone records a wave stage that committed and how long it took.
-func (m *Metrics) StageDone(stage string, d time.Duration) {
+func (m *Registry) StageDone(stage string, d time.Duration) {
 	if m != nil {
 		m.stageDuration.WithLabelValues(stage).Observe(d.Seconds())
 	}
 }
 
 // OrdersPlaced records committed new orders and their lines.
-func (m *Metrics) OrdersPlaced(orders, lines int) {
+func (m *Registry) OrdersPlaced(orders, lines int) {
 	if m != nil {
 		m.orders.Add(float64(orders))
 		m.orderLines.Add(float64(lines))
@@ -265,7 +269,7 @@ func (m *Metrics) OrdersPlaced(orders, lines int) {
 }
 
 // Refunded records committed refund rows of a reason and their units.
-func (m *Metrics) Refunded(reason string, rows, units int64) {
+func (m *Registry) Refunded(reason string, rows, units int64) {
 	if m != nil {
 		m.refunds.WithLabelValues(reason).Add(float64(rows))
 		m.refundUnits.WithLabelValues(reason).Add(float64(units))
@@ -273,7 +277,7 @@ func (m *Metrics) Refunded(reason string, rows, units int64) {
 }
 
 // NoticesQueued records notices of a kind committed to the outbox.
-func (m *Metrics) NoticesQueued(kind string, n int) {
+func (m *Registry) NoticesQueued(kind string, n int) {
 	if m != nil {
 		m.noticesQueued.WithLabelValues(kind).Add(float64(n))
 	}
@@ -282,7 +286,7 @@ func (m *Metrics) NoticesQueued(kind string, n int) {
 // NoticeDispatched records what became of one dispatch attempt, once it is
 // recorded in the outbox: outcome sent (through channel), retry, deferred
 // (quiet hours) or failed (given up).
-func (m *Metrics) NoticeDispatched(channel, kind, outcome string) {
+func (m *Registry) NoticeDispatched(channel, kind, outcome string) {
 	if m != nil {
 		if channel == "" {
 			channel = "none"
@@ -294,9 +298,9 @@ func (m *Metrics) NoticeDispatched(channel, kind, outcome string) {
 type metricsKey struct{}
 
 // WithMetrics returns ctx carrying m, for code that records events deep in
-// a command's transaction (refund and notice rows) without a *Metrics of
+// a command's transaction (refund and notice rows) without a *Registry of
 // its own. The HTTP middleware and the task middleware put it there.
-func WithMetrics(ctx context.Context, m *Metrics) context.Context {
+func With(ctx context.Context, m *Registry) context.Context {
 	if m == nil {
 		return ctx
 	}
@@ -304,7 +308,7 @@ func WithMetrics(ctx context.Context, m *Metrics) context.Context {
 }
 
 // MetricsFrom returns the *Metrics ctx carries, or nil (which records nothing).
-func MetricsFrom(ctx context.Context) *Metrics {
-	m, _ := ctx.Value(metricsKey{}).(*Metrics)
+func From(ctx context.Context) *Registry {
+	m, _ := ctx.Value(metricsKey{}).(*Registry)
 	return m
 }

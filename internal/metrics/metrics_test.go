@@ -1,4 +1,4 @@
-package platform_test
+package metrics_test
 
 import (
 	"log/slog"
@@ -11,13 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"groupbuy/internal/httpx"
-	"groupbuy/internal/platform"
+	"groupbuy/internal/metrics"
 )
 
 // TestMetricsHTTPRoutePattern: requests are labelled by route pattern, and
 // paths no route matches by "unmatched", whatever the path.
 func TestMetricsHTTPRoutePattern(t *testing.T) {
-	m := platform.NewMetrics()
+	m := metrics.New()
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	r.Use(m.HTTP())
 	r.GET("/things/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
@@ -30,10 +30,10 @@ func TestMetricsHTTPRoutePattern(t *testing.T) {
 groupbuy_http_requests_total{method="GET",route="/things/:id",status="204"} 2
 groupbuy_http_requests_total{method="GET",route="unmatched",status="404"} 2
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "groupbuy_http_requests_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Prometheus(), strings.NewReader(want), "groupbuy_http_requests_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(m.Registry(), "groupbuy_http_request_duration_seconds"); n != 2 {
+	if n := testutil.CollectAndCount(m.Prometheus(), "groupbuy_http_request_duration_seconds"); n != 2 {
 		t.Fatalf("%d duration series, want 2", n)
 	}
 }
