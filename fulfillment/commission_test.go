@@ -23,10 +23,10 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
-func TestMain(m *testing.M) { platformtest.Main(m) }
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // commissionCity is a database with one warehouse and some leaders, each with
 // a pickup point and a resident, into which tests put order lines in any
@@ -47,7 +47,7 @@ var commissionDate = Date{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 
 func newCommissionCity(t *testing.T, leaders int) *commissionCity {
 	t.Helper()
-	c := &commissionCity{t: t, db: platformtest.DB(t), now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), date: commissionDate}
+	c := &commissionCity{t: t, db: testenv.DB(t), now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), date: commissionDate}
 	c.warehouse = c.id(`INSERT INTO warehouses (code, name, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end)
 		VALUES ('WH', '测试仓', 31.1, 121.4, 'Asia/Shanghai', '23:00', '07:00', '11:00') RETURNING id`)
 	for i := range leaders {

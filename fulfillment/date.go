@@ -13,7 +13,7 @@ import (
 // Date is a calendar date (a delivery date), without time or zone.
 type Date struct{ time.Time }
 
-// ParseDate reads YYYY-MM-DD within platform.MinYear to MaxYear, naming
+// ParseDate reads YYYY-MM-DD within input.MinYear to input.MaxYear, naming
 // field in its error.
 func ParseDate(field, s string) (Date, error) {
 	t, err := input.ParseDate(field, time.DateOnly, s)

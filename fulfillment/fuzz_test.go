@@ -32,7 +32,7 @@ func FuzzDecodeOrder(f *testing.F) {
 		if err != nil {
 			var e *apperr.Error
 			if !errors.As(err, &e) || (e.Kind != apperr.Invalid && e.Kind != apperr.Unprocessable) || e.Code == "" {
-				t.Fatalf("%q: refused with %#v, want a 400 or 422 *platform.Error", body, err)
+				t.Fatalf("%q: refused with %#v, want a 400 or 422 *apperr.Error", body, err)
 			}
 			return
 		}
@@ -132,7 +132,7 @@ func checkCSVError(t *testing.T, data []byte, err error) {
 	t.Helper()
 	var e *apperr.Error
 	if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-		t.Fatalf("%q: refused with %#v, want a 400 *platform.Error", data, err)
+		t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
 	}
 	switch e.Code {
 	case "bad_csv_row":

@@ -15,7 +15,7 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 	"groupbuy/pickup/notify"
 )
 
@@ -31,7 +31,7 @@ type outboxFixture struct {
 func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture {
 	t.Helper()
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	clock := clock.NewManual(at)
 	s := NewService(db, clock)
 	w := newTestWarehouse(t, s, "SH", 31.2, 121.4)

@@ -26,7 +26,7 @@ func FuzzImportPointsCSV(f *testing.F) {
 		if err != nil {
 			var e *apperr.Error
 			if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-				t.Fatalf("%q: refused with %#v, want a 400 *platform.Error", data, err)
+				t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
 			}
 			if line, ok := e.Details["line"].(int); e.Code != "bad_csv" && (!ok || line < 1 || !strings.Contains(e.Message, "line ")) {
 				t.Fatalf("%q: a row error without its line: %#v", data, e)

@@ -12,7 +12,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 func newTestWarehouse(t *testing.T, s *Service, code string, lat, lng float64) Warehouse {
@@ -34,7 +34,7 @@ func pointInput(i int, warehouseID int64, lat, lng float64) PointInput {
 // nearby search once its index syncs, within MaxStale.
 func TestIndexFollowsOtherProcesses(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	clock := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	a, b := NewService(db, clock), NewService(db, clock)
 	b.Index().MaxStale = 50 * time.Millisecond
@@ -81,7 +81,7 @@ func TestIndexFollowsOtherProcesses(t *testing.T) {
 // Rows from before migration 00004 have no cells: the index fills them in.
 func TestIndexBackfillsCells(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	s := NewService(db, clock.System{})
 	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
 	for i := range 3 {
@@ -112,7 +112,7 @@ func TestIndexBackfillsCells(t *testing.T) {
 
 func TestServiceAreas(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	s := NewService(db, clock.System{})
 	west := newTestWarehouse(t, s, "WEST", 31.2, 121.3)
 	east := newTestWarehouse(t, s, "EAST", 31.2, 121.6)
@@ -217,7 +217,7 @@ func TestServiceCellsOf(t *testing.T) {
 // Searches run concurrently with syncs and writes (run with -race).
 func TestIndexConcurrentSearches(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	s := NewService(db, clock.System{})
 	s.Index().MaxStale = time.Millisecond
 	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)

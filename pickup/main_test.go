@@ -3,7 +3,7 @@ package pickup
 import (
 	"testing"
 
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
-func TestMain(m *testing.M) { platformtest.Main(m) }
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -20,7 +20,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // roleColumns are the columns of the README's role table, in order.
@@ -647,7 +647,7 @@ func TestWriteLimitPerToken(t *testing.T) {
 	}
 
 	// Redis down: the limit cannot count, and order intake goes on.
-	port, err := platformtest.FreePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

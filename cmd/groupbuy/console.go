@@ -27,7 +27,7 @@ import (
 // call carries the bearer token the operator pasted), plus the asynq queue
 // monitor. A browser cannot put a bearer header on a navigation, so the
 // monitor also takes a session cookie the page gets at login: a random
-// session id standing for the token (platform.OpenSession), never the token.
+// session id standing for the token (auth.Authenticator.OpenSession), never the token.
 
 //go:embed console/*
 var consoleFS embed.FS

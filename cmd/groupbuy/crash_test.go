@@ -13,7 +13,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // crashNight is one simulated night in its own database, closed, with
@@ -27,7 +27,7 @@ type crashNight struct {
 func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Helper()
 	ctx := context.Background()
-	url := platformtest.NewDatabase(t)
+	url := testenv.NewDatabase(t)
 	getenv := func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }
 	var out, errOut bytes.Buffer
 	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
@@ -148,10 +148,10 @@ func waitState(t *testing.T, n *crashNight, state fulfillment.WaveState, within 
 // allowed for clock skew); the outputs then match a night that ran without a
 // crash, with no row, refund or notice twice.
 func TestWorkerKilledMidStage(t *testing.T) {
-	redisURL := platformtest.Redis(t)
+	redisURL := testenv.Redis(t)
 	ctx := context.Background()
 
-	ref := newCrashNight(t, platformtest.Redis(t))
+	ref := newCrashNight(t, testenv.Redis(t))
 	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
 		t.Fatal(err)
 	}

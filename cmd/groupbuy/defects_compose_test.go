@@ -11,7 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // testLabelKey is the label key of the serve and worker processes tests start.
@@ -21,7 +21,7 @@ const testLabelKey = "groupbuy-test-label-key"
 // and the worker do not start without a label key of their own, since labels
 // signed with the public dev key can be forged by anyone.
 func TestServeAndWorkerRefuseTheDevLabelKey(t *testing.T) {
-	base := map[string]string{"DATABASE_URL": platformtest.NewDatabase(t), "REDIS_URL": platformtest.Redis(t), "GROUPBUY_ADDR": "127.0.0.1:0"}
+	base := map[string]string{"DATABASE_URL": testenv.NewDatabase(t), "REDIS_URL": testenv.Redis(t), "GROUPBUY_ADDR": "127.0.0.1:0"}
 	for _, cmd := range []string{"serve", "worker"} {
 		for _, key := range []string{"", DevLabelKey, "short"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

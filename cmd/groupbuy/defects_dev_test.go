@@ -15,7 +15,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
 )
 
@@ -26,7 +26,7 @@ import (
 func TestDemoCityRunsAWholeNight(t *testing.T) {
 	ctx := context.Background()
 	clock := clock.NewManual(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
-	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40,
+	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := newApp(ctx, cfg, log, clock)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // String is what a running command wrote to l so far (lockedBuffer: metrics_test.go).
@@ -113,8 +113,8 @@ func healthy(t *testing.T, api string) bool {
 func TestDevEnvIsSourcedAndOwned(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{
-		"DATABASE_URL":      platformtest.NewDatabase(t),
-		"REDIS_URL":         platformtest.Redis(t),
+		"DATABASE_URL":      testenv.NewDatabase(t),
+		"REDIS_URL":         testenv.Redis(t),
 		"GROUPBUY_DATA_DIR": dir,
 		"GROUPBUY_ADDR":     "127.0.0.1:0",
 	}
@@ -185,7 +185,7 @@ func TestDevInPrivateDirectory(t *testing.T) {
 		}
 	})
 	env := map[string]string{
-		"REDIS_URL":         platformtest.Redis(t),
+		"REDIS_URL":         testenv.Redis(t),
 		"GROUPBUY_DATA_DIR": dataDir,
 		"GROUPBUY_ADDR":     "127.0.0.1:0",
 	}

@@ -10,7 +10,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 	"groupbuy/migrations"
 )
 
@@ -97,7 +97,7 @@ func TestResidentsBelongToTheirPoint(t *testing.T) {
 // their own point with the same phone; nothing is lost.
 func TestResidentsMigrateToTheirPoints(t *testing.T) {
 	ctx := context.Background()
-	db, err := pg.Open(ctx, platformtest.NewDatabase(t), 4)
+	db, err := pg.Open(ctx, testenv.NewDatabase(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // TestDevCommand runs `groupbuy dev` as main would, against this test's own
@@ -18,8 +18,8 @@ import (
 func TestDevCommand(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{
-		"DATABASE_URL":          platformtest.NewDatabase(t),
-		"REDIS_URL":             platformtest.Redis(t),
+		"DATABASE_URL":          testenv.NewDatabase(t),
+		"REDIS_URL":             testenv.Redis(t),
 		"GROUPBUY_DATA_DIR":     dir,
 		"GROUPBUY_ADDR":         "127.0.0.1:0",
 		"GROUPBUY_DEV_SIMULATE": "3000",

@@ -36,7 +36,7 @@ import (
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/localserver"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
 )
 
@@ -235,7 +235,7 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 // answered 503 can be retried under its key, and sold counts equal the lines.
 func TestPostgresRestartDuringIntake(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(platformtest.ServerDir(t), "pg")
+	dir := filepath.Join(testenv.ServerDir(t), "pg")
 	opts := []localserver.PostgresOption{localserver.WithPostgresNoSync(), localserver.WithPostgresSetting("max_connections", "60"),
 		localserver.WithPostgresSetting("shared_buffers", "32MB"), localserver.WithPostgresSetting("max_wal_size", "256MB")}
 	begin := time.Now()
@@ -246,7 +246,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 	setup := time.Since(begin)
 	clock := clock.NewManual(beforeCutoff)
-	a, err := newApp(ctx, Config{DatabaseURL: pg.URL(), RedisURL: platformtest.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
+	a, err := newApp(ctx, Config{DatabaseURL: pg.URL(), RedisURL: testenv.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
 		faultLog(t), clock)
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +392,7 @@ func startRedisOn(t *testing.T, port int, dir string) *redisProcess {
 		t.Fatalf("redis-server not found: %v", err)
 	}
 	if port == 0 {
-		if port, err = platformtest.FreePort(); err != nil {
+		if port, err = testenv.FreePort(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -438,7 +438,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	t.Cleanup(closeHook)
 	clock := clock.NewManual(beforeCutoff)
-	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
+	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second, WriteLimit: 100_000,
 		Notify: NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
 	a, err := newApp(ctx, cfg, faultLog(t), clock)
@@ -601,7 +601,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 // afterwards. Every order answered 201 is in the database.
 func TestSigtermServeDrains(t *testing.T) {
 	ctx := context.Background()
-	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
+	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
 	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
@@ -610,7 +610,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
-	port, err := platformtest.FreePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,8 +707,8 @@ func TestSigtermServeDrains(t *testing.T) {
 // worker takes the wave to ready.
 func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	ctx := context.Background()
-	redisURL := platformtest.Redis(t)
-	url := platformtest.NewDatabase(t)
+	redisURL := testenv.Redis(t)
+	url := testenv.NewDatabase(t)
 	getenv := func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"simulate", "--points", "150", "--skus", "80", "--lines", "6000", "--date", "2026-01-05"},

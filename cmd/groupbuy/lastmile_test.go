@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // lastMileCity is a test city whose wave is ready to dispatch, with a
@@ -283,7 +283,7 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 	}
 
 	// Without Redis the wrong codes cannot be counted, and pickups go on.
-	port, err := platformtest.FreePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

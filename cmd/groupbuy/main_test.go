@@ -22,7 +22,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	platformtest.Main(m)
+	testenv.Main(m)
 }
 
 // testCity is a running API over a fresh database with a small city:
@@ -75,7 +75,7 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 	t.Helper()
 	ctx := context.Background()
-	cfg := Config{DatabaseURL: platformtest.NewDatabase(t), RedisURL: platformtest.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
+	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/internal/clock"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 // TestNoticesSurviveAWorkerKilledMidDispatch SIGKILLs a worker process while
@@ -25,7 +25,7 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 		lease  = 3 * time.Second
 	)
 	ctx := context.Background()
-	dbURL, redisURL := platformtest.NewDatabase(t), platformtest.Redis(t)
+	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
 	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
 func TestSimulate(t *testing.T) {
-	url := platformtest.NewDatabase(t)
+	url := testenv.NewDatabase(t)
 	getenv := func(k string) string {
 		if k == "DATABASE_URL" {
 			return url

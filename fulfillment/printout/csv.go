@@ -9,7 +9,7 @@ import (
 
 // The CSV files carry the same lines as the PDFs, one row per printed line,
 // with stable English headers for the warehouse's own systems. Names and
-// addresses come from users: platform's writer keeps formulas in them from
+// addresses come from users: csvio's writer keeps formulas in them from
 // running when the file is opened in a spreadsheet.
 
 func writeCSV(header []string, rows [][]string) []byte {

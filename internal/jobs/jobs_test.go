@@ -18,10 +18,10 @@ import (
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/metrics"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
-func TestMain(m *testing.M) { platformtest.Main(m) }
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestJobsOutbox: a job added in a transaction is not enqueued if the
 // transaction rolls back; after the commit Relay enqueues it under its task
@@ -29,8 +29,8 @@ func TestMain(m *testing.M) { platformtest.Main(m) }
 // task already in Redis and is marked enqueued all the same.
 func TestJobsOutbox(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
-	ropt, err := jobs.RedisOpt(platformtest.Redis(t))
+	db := testenv.DB(t)
+	ropt, err := jobs.RedisOpt(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}

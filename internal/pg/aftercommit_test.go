@@ -8,16 +8,16 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/pg"
-	"groupbuy/internal/platform/platformtest"
+	"groupbuy/internal/testenv"
 )
 
-func TestMain(m *testing.M) { platformtest.Main(m) }
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestAfterCommit: hooks run after InTx commits, never after a rollback,
 // and only once when InTx retries.
 func TestAfterCommit(t *testing.T) {
 	ctx := context.Background()
-	db := platformtest.DB(t)
+	db := testenv.DB(t)
 	ran := 0
 	if err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		pg.AfterCommit(tx, func() { ran++ })

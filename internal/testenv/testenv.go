@@ -1,7 +1,7 @@
-// Package platformtest gives tests their own PostgreSQL database and Redis:
+// Package testenv gives tests their own PostgreSQL database and Redis:
 // one migrated template per test binary, copied for each test and dropped
 // afterwards, and a private redis-server per caller.
-package platformtest
+package testenv
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func Main(m *testing.M) {
 	code := m.Run()
 	if templateName != "" {
 		if err := dropDatabase(templateName); err != nil {
-			fmt.Fprintln(os.Stderr, "platformtest:", err)
+			fmt.Fprintln(os.Stderr, "testenv:", err)
 		}
 	}
 	os.Exit(code)
