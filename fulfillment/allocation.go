@@ -130,10 +130,10 @@ func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]i
 }
 
 // allocateWave runs the allocate stage inside tx: a closed wave whose
-// receipts are final gets its cuts, refunds and notices, and becomes
-// allocated. It reports whether it allocated; any other state is left alone,
+// receipts are final gets its cuts, refunds and notices (counted in m),
+// and becomes allocated. It reports whether it allocated; any other state is left alone,
 // so a duplicate or late task changes nothing.
-func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
+func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
 	var w Wave
 	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
 		return stageResult{}, err
@@ -198,7 +198,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 			return stageResult{}, err
 		}
 	}
-	if err := refunds.insert(ctx, tx, waveID, now); err != nil {
+	if err := refunds.insert(ctx, tx, m.Refunds, waveID, now); err != nil {
 		return stageResult{}, err
 	}
 	progress(3, 4)
@@ -206,7 +206,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time,
 	for _, r := range residents {
 		notices = append(notices, refundNotice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
+	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return stageResult{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'allocated', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {

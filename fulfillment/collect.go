@@ -37,6 +37,8 @@ type PickupOptions struct {
 	// RemindAt is the local time of the evening reminder (default 19:00);
 	// reminders go out during the two hours after it.
 	RemindAt string
+	// Metrics counts the returns' refunds and the notices; nil fields: nothing.
+	Metrics Metrics
 }
 
 // NewPickups returns the pickup desk; limiter counts wrong codes per leader.
@@ -47,6 +49,7 @@ func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *ratelimit.Limiter, log 
 	if opt.RemindAt == "" {
 		opt.RemindAt = "19:00"
 	}
+	opt.Metrics = opt.Metrics.orNone()
 	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
 		parcels: pg.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
 }

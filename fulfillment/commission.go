@@ -16,7 +16,6 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -229,8 +228,9 @@ type AfterSaleRefund struct {
 // RefundAfterSale grants an after-sale refund of quantity units of a
 // collected line inside tx: the refund row, the reversal of the matching
 // share of the leader's accrual (rounded so a full refund reverses it
-// exactly), and the resident's refund notice. A line gets at most one.
-func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
+// exactly), and the resident's refund notice; m counts the refund and the
+// notice. A line gets at most one.
+func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
 	if quantity < 1 || quantity > MaxQuantity {
 		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity must be between 1 and the units collected")
 	}
@@ -300,8 +300,8 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
-	m := metrics.From(ctx)
-	pg.AfterCommit(tx, func() { m.Refunded(string(ReasonAfterSale), 1, quantity) })
+	m = m.orNone()
+	pg.AfterCommit(tx, func() { m.Refunds.Refunded(ReasonAfterSale, 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.
@@ -320,7 +320,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, lineID, quantity int64, n
 	}
 	notice := refundNotice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []noticeItem{{
 		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: ReasonAfterSale}})
-	if _, err := pickup.QueueNotices(ctx, tx, []pickup.Notice{notice}, now); err != nil {
+	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, []pickup.Notice{notice}, now); err != nil {
 		return AfterSaleRefund{}, err
 	}
 	return out, nil
@@ -331,7 +331,7 @@ func (s *Service) RefundAfterSale(ctx context.Context, lineID, quantity int64) (
 	var out AfterSaleRefund
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = RefundAfterSale(ctx, tx, lineID, quantity, s.clock.Now())
+		out, err = RefundAfterSale(ctx, tx, s.metrics, lineID, quantity, s.clock.Now())
 		return err
 	})
 	return out, err

@@ -139,7 +139,7 @@ func (c *commissionCity) setRate(key CommissionRateKey, bp int64) {
 }
 
 func (c *commissionCity) service() *Service {
-	return NewService(c.db, clock.NewManual(c.now), nil)
+	return NewService(c.db, clock.NewManual(c.now), nil, Metrics{})
 }
 
 type ledgerRow struct {
@@ -690,7 +690,7 @@ func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	t.Helper()
 	clock := clock.NewManual(c.now)
 	authn := auth.NewAuthenticator(c.db, clock, time.Second)
-	h := NewRoutes(NewService(c.db, clock, nil), nil, authn)
+	h := NewRoutes(NewService(c.db, clock, nil, Metrics{}), nil, authn)
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	h.RegisterLeaderCommission(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
 	h.RegisterOpsCommission(r.Group("/api/v1/ops"))

@@ -15,7 +15,6 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -30,7 +29,7 @@ type Intake struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	queue    chan *placeCall
-	metrics  *metrics.Registry
+	metrics  OrderMetrics
 	maxBatch int
 	maxWait  time.Duration
 	wg       sync.WaitGroup
@@ -64,8 +63,8 @@ type IntakeOptions struct {
 	// batch is answered 503 before anything is written (default 500 ms), so
 	// latency stays bounded when more arrives than commits.
 	MaxWait time.Duration
-	// Metrics counts the orders placed, once committed; nil: nothing.
-	Metrics *metrics.Registry
+	// Metrics.Orders counts the orders placed, once committed; nil: nothing.
+	Metrics Metrics
 }
 
 // NewIntake starts the batch workers; Close stops them.
@@ -82,7 +81,7 @@ func NewIntake(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt IntakeOptio
 	if opt.MaxWait <= 0 {
 		opt.MaxWait = 500 * time.Millisecond
 	}
-	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics, maxBatch: opt.MaxBatch,
+	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics.orNone().Orders, maxBatch: opt.MaxBatch,
 		maxWait: opt.MaxWait, stop: make(chan struct{})}
 	for range opt.Workers {
 		in.wg.Add(1)

@@ -10,7 +10,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
@@ -49,8 +48,9 @@ func (r *refundRows) add(orderID, lineID, residentID int64, reason RefundReason,
 }
 
 // insert appends the rows to the ledger; a (line, reason) already refunded
-// is skipped, so a rerun never refunds twice.
-func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) error {
+// is skipped, so a rerun never refunds twice. m (nil: nothing) counts the
+// rows added once tx commits.
+func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, m RefundMetrics, waveID int64, now time.Time) error {
 	if len(r.line) == 0 {
 		return nil
 	}
@@ -68,10 +68,12 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, waveID int64, now 
 		return err
 	}
 	// Counted once the refunds are in the ledger for good.
-	m := metrics.From(ctx)
+	if m == nil {
+		return nil
+	}
 	pg.AfterCommit(tx, func() {
 		for _, a := range added {
-			m.Refunded(a.Reason, 1, a.Quantity)
+			m.Refunded(RefundReason(a.Reason), 1, a.Quantity)
 		}
 	})
 	return nil

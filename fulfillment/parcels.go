@@ -173,15 +173,15 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		}
 		res.Returned, _ = r.RowsAffected()
 		for wave, rows := range refunds {
-			if err := rows.insert(ctx, tx, wave, now); err != nil {
+			if err := rows.insert(ctx, tx, p.opt.Metrics.Refunds, wave, now); err != nil {
 				return res, err
 			}
 		}
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
+	if _, err := pickup.QueueNotices(ctx, tx, p.opt.Metrics.Notices, notices, now); err != nil {
 		return res, err
 	}
-	res.Reminded, err = pickup.QueueNotices(ctx, tx, reminders, now)
+	res.Reminded, err = pickup.QueueNotices(ctx, tx, p.opt.Metrics.Notices, reminders, now)
 	return res, err
 }
 

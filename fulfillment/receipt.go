@@ -94,13 +94,13 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 	var out Delivery
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = receive(ctx, tx, leaderID, deliveryID, req, s.clock.Now())
+		out, err = receive(ctx, tx, s.metrics, leaderID, deliveryID, req, s.clock.Now())
 		return err
 	})
 	return out, err
 }
 
-func receive(ctx context.Context, tx *sqlx.Tx, leaderID, deliveryID int64, req ReceiveRequest, now time.Time) (Delivery, error) {
+func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID int64, req ReceiveRequest, now time.Time) (Delivery, error) {
 	var d struct {
 		ID          int64         `db:"id"`
 		WaveID      int64         `db:"wave_id"`
@@ -216,7 +216,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, leaderID, deliveryID int64, req R
 			ready[l.ResidentID] = append(ready[l.ResidentID], noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: left})
 		}
 	}
-	if err := refunds.insert(ctx, tx, d.WaveID, now); err != nil {
+	if err := refunds.insert(ctx, tx, m.Refunds, d.WaveID, now); err != nil {
 		return Delivery{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
@@ -240,7 +240,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, leaderID, deliveryID int64, req R
 	for r, items := range lost {
 		notices = append(notices, refundNotice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, notices, now); err != nil {
+	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return Delivery{}, err
 	}
 	// The leader holding the goods means the truck was there.

@@ -18,14 +18,17 @@ import (
 
 // Service runs catalog and order commands, one transaction each.
 type Service struct {
-	db     *sqlx.DB
-	clock  clock.Clock
-	intake *Intake
+	db      *sqlx.DB
+	clock   clock.Clock
+	intake  *Intake
+	metrics Metrics
 }
 
-// NewService returns a Service; intake places the orders.
-func NewService(db *sqlx.DB, clock clock.Clock, intake *Intake) *Service {
-	return &Service{db: db, clock: clock, intake: intake}
+// NewService returns a Service; intake places the orders, and m counts the
+// refunds and notices of receipts and after-sale refunds (nil fields:
+// nothing).
+func NewService(db *sqlx.DB, clock clock.Clock, intake *Intake, m Metrics) *Service {
+	return &Service{db: db, clock: clock, intake: intake, metrics: m.orNone()}
 }
 
 // SaveProducts creates or updates products by SKU.

@@ -15,7 +15,6 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 )
 
@@ -60,8 +59,9 @@ type WavesOptions struct {
 	ServiceTime  time.Duration // time at each pickup point (default 5 min)
 	Printer      *Printer      // renders the printouts in the pick and ready stages; nil: none
 
-	// Metrics records how long each stage took; nil: nothing.
-	Metrics *metrics.Registry
+	// Metrics times each stage and counts the refunds and notices the
+	// stages commit; nil fields: nothing.
+	Metrics Metrics
 }
 
 // NewWaves returns the wave runner; the stages go through the job outbox jobs.
@@ -75,6 +75,7 @@ func NewWaves(db *sqlx.DB, clock clock.Clock, jobs *jobs.Outbox, log *slog.Logge
 	if opt.ServiceTime <= 0 {
 		opt.ServiceTime = 5 * time.Minute
 	}
+	opt.Metrics = opt.Metrics.orNone()
 	return &Waves{db: db, clock: clock, jobs: jobs, log: log, opt: opt}
 }
 
@@ -153,10 +154,12 @@ func (w *Waves) stages() map[Stage]struct {
 		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 			return closeWave(ctx, tx, id, now, false)
 		}, StageAllocate},
-		StageAllocate: {allocateWave, StagePick},
-		StagePick:     {w.withPrintouts(StagePick, pickWave), StageRoute},
-		StageRoute:    {nil, StageReady}, // solved outside the transaction: see RunStage
-		StageReady:    {w.withPrintouts(StageReady, readyWave), ""},
+		StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+			return allocateWave(ctx, tx, w.opt.Metrics, id, now, progress)
+		}, StagePick},
+		StagePick:  {w.withPrintouts(StagePick, pickWave), StageRoute},
+		StageRoute: {nil, StageReady}, // solved outside the transaction: see RunStage
+		StageReady: {w.withPrintouts(StageReady, readyWave), ""},
 	}
 }
 
@@ -240,7 +243,7 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 	}
 	if done {
 		took := time.Since(at.wall)
-		w.opt.Metrics.StageDone(string(stage), took)
+		w.opt.Metrics.Stages.StageDone(stage, took)
 		w.log.InfoContext(ctx, "wave stage done", "wave", waveID, "stage", stage, "ms", took.Milliseconds())
 		if job != 0 {
 			w.jobs.Flush(ctx, job)

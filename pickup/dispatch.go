@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"groupbuy/internal/clock"
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup/notify"
 )
@@ -53,7 +52,7 @@ type DispatchOptions struct {
 	RunFor      time.Duration // one task sends for at most this long, then leaves the rest to the next (default 5 min)
 
 	// Metrics counts what became of each attempt, once recorded; nil: nothing.
-	Metrics *metrics.Registry
+	Metrics NoticeMetrics
 }
 
 // NewDispatcher returns a dispatcher over the channels, tried in order.
@@ -77,6 +76,7 @@ func NewDispatcher(db *sqlx.DB, clock clock.Clock, channels []notify.Channel, te
 	if templates == nil {
 		templates = notify.DefaultTemplates()
 	}
+	opt.Metrics = orNoMetrics(opt.Metrics)
 	return &Dispatcher{db: db, clock: clock, channels: channels, templates: templates, quiet: quiet, log: log, opt: opt}
 }
 
@@ -234,7 +234,7 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 		case o.undo:
 			outcome = "deferred"
 		}
-		d.opt.Metrics.NoticeDispatched(o.channel, rows[i].Kind, outcome)
+		d.opt.Metrics.NoticeDispatched(o.channel, NoticeKind(rows[i].Kind), outcome)
 	}
 	return res, len(rows), nil
 }

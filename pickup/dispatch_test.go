@@ -58,7 +58,7 @@ func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture 
 		}
 		// Queuing the same keys again adds nothing.
 		for range 2 {
-			if _, err := QueueNotices(ctx, tx, notices, at); err != nil {
+			if _, err := QueueNotices(ctx, tx, nil, notices, at); err != nil {
 				return err
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/internal/metrics"
 	"groupbuy/internal/pg"
 )
 
@@ -34,8 +33,9 @@ type Notice struct {
 	Payload map[string]any
 }
 
-// QueueNotices adds notices to the outbox inside tx, skipping keys already there.
-func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.Time) (int64, error) {
+// QueueNotices adds notices to the outbox inside tx, skipping keys already
+// there, and counts those added in m (nil: not counted) once tx commits.
+func QueueNotices(ctx context.Context, tx *sqlx.Tx, m NoticeMetrics, notices []Notice, now time.Time) (int64, error) {
 	if len(notices) == 0 {
 		return 0, nil
 	}
@@ -57,11 +57,11 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, notices []Notice, now time.T
 	}
 	if len(added) > 0 {
 		// Counted once the notices are in the outbox for good.
-		m := metrics.From(ctx)
+		m = orNoMetrics(m)
 		pg.AfterCommit(tx, func() {
-			byKind := map[string]int{}
+			byKind := map[NoticeKind]int{}
 			for _, k := range added {
-				byKind[k]++
+				byKind[NoticeKind(k)]++
 			}
 			for k, n := range byKind {
 				m.NoticesQueued(k, n)

@@ -50,6 +50,8 @@ type app struct {
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
 	metrics *metrics.Registry
+	// counts are the domain's counters, registered on metrics.
+	counts fulfillment.Metrics
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
@@ -76,22 +78,24 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	}
 	a := &app{cfg: cfg, log: log, clock: clock, db: db, redis: ropt, rdb: rdb,
 		auth: auth.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
-	a.metrics = newMetrics(db, rdb, log)
-	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.metrics})
+	var domain *domainMetrics
+	a.metrics, domain = newMetrics(db, rdb, log)
+	a.counts = domain.fulfillment()
+	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.counts})
 	a.pickup = pickup.NewService(db, clock)
-	a.orders = fulfillment.NewService(db, clock, a.intake)
+	a.orders = fulfillment.NewService(db, clock, a.intake, a.counts)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
-	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.metrics,
+	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.counts,
 		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
 	a.pickups = fulfillment.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
-		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt})
+		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.counts})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {
 		a.close()
 		return nil, err
 	}
-	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease, Metrics: a.metrics})
+	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease, Metrics: domain})
 	return a, nil
 }
 

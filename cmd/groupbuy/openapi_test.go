@@ -34,7 +34,7 @@ func routeEngine(t *testing.T) *gin.Engine {
 		clock:  clock,
 		auth:   auth.NewAuthenticator(nil, clock, time.Second),
 		pickup: pickup.NewService(nil, clock),
-		orders: fulfillment.NewService(nil, clock, nil),
+		orders: fulfillment.NewService(nil, clock, nil, fulfillment.Metrics{}),
 	}
 	engine, ok := a.handler().(*gin.Engine)
 	if !ok {

@@ -19,7 +19,7 @@ func TestIntakeAtSaturation(t *testing.T) {
 	a := c.app
 	a.intake.Close()
 	a.intake = fulfillment.NewIntake(a.db, a.clock, a.log, fulfillment.IntakeOptions{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
-	a.orders = fulfillment.NewService(a.db, a.clock, a.intake)
+	a.orders = fulfillment.NewService(a.db, a.clock, a.intake, a.counts)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
 	egg, rice := c.item("EGG"), c.item("RICE")

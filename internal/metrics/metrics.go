@@ -20,41 +20,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Registry is one process's Prometheus registry and the series groupbuy
-// records into it. There is no global registry: every app (tests run several
-// in one process) makes its own and hands it to what records. A nil
-// *Registry records nothing, so code built without one (tests, tools) needs
-// no checks.
-//
-// Business counters (orders, refunds, notices) count events in this process
-// since it started, incremented only after the transaction that wrote them
-// committed (see AfterCommit): the usual Prometheus counter, which survives
-// restarts through rate() and increase() and sums across API and worker
-// processes with sum(). They are not read from SQL at scrape time: every
-// process would then report the same database-wide totals (double counted
-// by sum()), and counting the ledgers of a long-running installation on
-// every scrape is a table scan. Exact totals per day stay in the API.
+// Registry is one process's Prometheus registry and the series of its
+// plumbing: HTTP requests, asynq tasks, the database pool and the queues.
+// There is no global registry: every app (tests run several in one process)
+// makes its own and hands it to what records; the domain's counters are
+// registered on it by cmd/groupbuy. A nil *Registry records nothing, so
+// code built without one (tests, tools) needs no checks.
 type Registry struct {
 	reg *prometheus.Registry
 
-	httpRequests  *prometheus.CounterVec
-	httpDuration  *prometheus.HistogramVec
-	tasks         *prometheus.CounterVec
-	taskDuration  *prometheus.HistogramVec
-	stageDuration *prometheus.HistogramVec
-	orders        prometheus.Counter
-	orderLines    prometheus.Counter
-	refunds       *prometheus.CounterVec
-	refundUnits   *prometheus.CounterVec
-	noticesQueued *prometheus.CounterVec
-	noticesSent   *prometheus.CounterVec
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	tasks        *prometheus.CounterVec
+	taskDuration *prometheus.HistogramVec
 }
 
-// New returns a registry with groupbuy's series and the Go runtime
+// New returns a registry with the HTTP and task series and the Go runtime
 // and process collectors.
 func New() *Registry {
 	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Registry{reg: reg}
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_http_requests_total",
 		Help: "HTTP requests answered, by method, route pattern (unmatched: no route) and status."}, []string{"method", "route", "status"})
@@ -65,27 +49,8 @@ func New() *Registry {
 		Help: "asynq tasks processed by this worker, by type and outcome (success, failure)."}, []string{"type", "outcome"})
 	m.taskDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "groupbuy_task_duration_seconds",
 		Help: "asynq task processing time by type.", Buckets: []float64{.005, .025, .1, .25, 1, 2.5, 10, 30, 60, 180, 600}}, []string{"type"})
-	m.stageDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "groupbuy_wave_stage_duration_seconds",
-		Help:    "Time of a wave stage that committed (close, allocate, pick, route, ready), the route solver included.",
-		Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 120, 300, 600}}, []string{"stage"})
-	m.orders = prometheus.NewCounter(prometheus.CounterOpts{Name: "groupbuy_orders_placed_total",
-		Help: "Orders placed (committed, replays not counted) by this process."})
-	m.orderLines = prometheus.NewCounter(prometheus.CounterOpts{Name: "groupbuy_order_lines_placed_total",
-		Help: "Order lines of the orders placed by this process."})
-	m.refunds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_refunds_total",
-		Help: "Refund ledger rows committed by this process, by reason."}, []string{"reason"})
-	m.refundUnits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_refund_units_total",
-		Help: "Units refunded by the refund rows committed by this process, by reason."}, []string{"reason"})
-	m.noticesQueued = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_notices_queued_total",
-		Help: "Notices to residents queued in the outbox (committed) by this process, by kind."}, []string{"kind"})
-	m.noticesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "groupbuy_notices_dispatched_total",
-		Help: "Dispatch attempts recorded by this process, by channel (none unless sent), kind and outcome (sent, retry, deferred, failed)."},
-		[]string{"channel", "kind", "outcome"})
-	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.tasks, m.taskDuration, m.stageDuration,
-		m.orders, m.orderLines, m.refunds, m.refundUnits, m.noticesQueued, m.noticesSent,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		f(c)
-	}
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.tasks, m.taskDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -112,7 +77,6 @@ func (m *Registry) HTTP() gin.HandlerFunc {
 			return
 		}
 		start := time.Now()
-		c.Request = c.Request.WithContext(With(c.Request.Context(), m))
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
@@ -241,7 +205,7 @@ func (m *Registry) Tasks() asynq.MiddlewareFunc {
 				return h.ProcessTask(ctx, t)
 			}
 			start := time.Now()
-			err := h.ProcessTask(With(ctx, m), t)
+			err := h.ProcessTask(ctx, t)
 			outcome := "success"
 			if err != nil {
 				outcome = "failure"
@@ -251,64 +215,4 @@ func (m *Registry) Tasks() asynq.MiddlewareFunc {
 			return err
 		})
 	}
-}
-
-// StageDone records a wave stage that committed and how long it took.
-func (m *Registry) StageDone(stage string, d time.Duration) {
-	if m != nil {
-		m.stageDuration.WithLabelValues(stage).Observe(d.Seconds())
-	}
-}
-
-// OrdersPlaced records committed new orders and their lines.
-func (m *Registry) OrdersPlaced(orders, lines int) {
-	if m != nil {
-		m.orders.Add(float64(orders))
-		m.orderLines.Add(float64(lines))
-	}
-}
-
-// Refunded records committed refund rows of a reason and their units.
-func (m *Registry) Refunded(reason string, rows, units int64) {
-	if m != nil {
-		m.refunds.WithLabelValues(reason).Add(float64(rows))
-		m.refundUnits.WithLabelValues(reason).Add(float64(units))
-	}
-}
-
-// NoticesQueued records notices of a kind committed to the outbox.
-func (m *Registry) NoticesQueued(kind string, n int) {
-	if m != nil {
-		m.noticesQueued.WithLabelValues(kind).Add(float64(n))
-	}
-}
-
-// NoticeDispatched records what became of one dispatch attempt, once it is
-// recorded in the outbox: outcome sent (through channel), retry, deferred
-// (quiet hours) or failed (given up).
-func (m *Registry) NoticeDispatched(channel, kind, outcome string) {
-	if m != nil {
-		if channel == "" {
-			channel = "none"
-		}
-		m.noticesSent.WithLabelValues(channel, kind, outcome).Inc()
-	}
-}
-
-type metricsKey struct{}
-
-// WithMetrics returns ctx carrying m, for code that records events deep in
-// a command's transaction (refund and notice rows) without a *Registry of
-// its own. The HTTP middleware and the task middleware put it there.
-func With(ctx context.Context, m *Registry) context.Context {
-	if m == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, metricsKey{}, m)
-}
-
-// MetricsFrom returns the *Metrics ctx carries, or nil (which records nothing).
-func From(ctx context.Context) *Registry {
-	m, _ := ctx.Value(metricsKey{}).(*Registry)
-	return m
 }

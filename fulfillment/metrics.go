@@ -1,0 +1,62 @@
+package fulfillment
+
+import (
+	"time"
+
+	"groupbuy/pickup"
+)
+
+// OrderMetrics counts the orders the intake commits.
+type OrderMetrics interface {
+	// OrdersPlaced counts committed new orders (replays not counted) and
+	// their lines.
+	OrdersPlaced(orders, lines int)
+}
+
+// RefundMetrics counts refund ledger rows.
+type RefundMetrics interface {
+	// Refunded counts committed refund rows of a reason and their units.
+	Refunded(reason RefundReason, rows, units int64)
+}
+
+// StageMetrics times the wave stages.
+type StageMetrics interface {
+	// StageDone records a wave stage that committed and how long it took.
+	StageDone(stage Stage, took time.Duration)
+}
+
+// Metrics is what fulfillment counts, each event once the transaction that
+// wrote it has committed (pg.AfterCommit); cmd/groupbuy counts them with
+// Prometheus. A nil field counts nothing.
+type Metrics struct {
+	Orders  OrderMetrics
+	Refunds RefundMetrics
+	Stages  StageMetrics
+	Notices pickup.NoticeMetrics // the notices fulfillment queues
+}
+
+// orNone returns m with every nil field replaced by one that counts nothing.
+func (m Metrics) orNone() Metrics {
+	if m.Orders == nil {
+		m.Orders = noMetrics{}
+	}
+	if m.Refunds == nil {
+		m.Refunds = noMetrics{}
+	}
+	if m.Stages == nil {
+		m.Stages = noMetrics{}
+	}
+	if m.Notices == nil {
+		m.Notices = noMetrics{}
+	}
+	return m
+}
+
+// noMetrics counts nothing.
+type noMetrics struct{}
+
+func (noMetrics) OrdersPlaced(int, int)                              {}
+func (noMetrics) Refunded(RefundReason, int64, int64)                {}
+func (noMetrics) StageDone(Stage, time.Duration)                     {}
+func (noMetrics) NoticesQueued(pickup.NoticeKind, int)               {}
+func (noMetrics) NoticeDispatched(string, pickup.NoticeKind, string) {}
