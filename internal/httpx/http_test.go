@@ -62,9 +62,9 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		Lines []inner `json:"lines"`
 	}
 	cases := map[string]string{
-		`{"lines":[{"quantity":"2"}]}`:  "lines.quantity",
-		`{"lines":[{"qty":2}]}`:         "qty",
-		`{"lines":[{"quantity":1e40}]}`: "lines.quantity",
+		`{"lines":[{"quantity":"2"}]}`:  "lines[0].quantity",
+		`{"lines":[{"qty":2}]}`:         "lines[0].qty",
+		`{"lines":[{"quantity":1e40}]}`: "lines[0].quantity",
 	}
 	for body, field := range cases {
 		var e *apperr.Error
