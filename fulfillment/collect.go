@@ -36,21 +36,21 @@ type PickupOptions struct {
 	ReturnAfterDays int
 	// RemindAt is the local time of the evening reminder (default 19:00);
 	// reminders go out during the two hours after it.
-	RemindAt string
+	RemindAt clock.TimeOfDay
 	// Metrics counts the returns' refunds and the notices; nil fields: nothing.
 	Metrics Metrics
 }
 
 // NewPickups returns the pickup desk; limiter counts wrong codes per leader.
-func NewPickups(db *sqlx.DB, clock clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
+func NewPickups(db *sqlx.DB, clk clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
 	if opt.ReturnAfterDays <= 0 {
 		opt.ReturnAfterDays = 3
 	}
-	if opt.RemindAt == "" {
-		opt.RemindAt = "19:00"
+	if opt.RemindAt.IsZero() {
+		opt.RemindAt = clock.NewTimeOfDay(19, 0)
 	}
 	opt.Metrics = opt.Metrics.orNone()
-	return &Pickups{db: db, clock: clock, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
+	return &Pickups{db: db, clock: clk, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
 		parcels: pg.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
@@ -400,15 +401,15 @@ func (h *Routes) saveVehicleType(c *gin.Context) error {
 		return err
 	}
 	var in struct {
-		Code         string `json:"code"`
-		Name         string `json:"name"`
-		Count        int64  `json:"count"`
-		CapacityG    int64  `json:"capacity_g"`
-		CapacityML   int64  `json:"capacity_ml"`
-		ShiftStart   string `json:"shift_start"`
-		ShiftEnd     string `json:"shift_end"`
-		FixedCostFen int64  `json:"fixed_cost_fen"`
-		CostPerKmFen int64  `json:"cost_per_km_fen"`
+		Code         string          `json:"code"`
+		Name         string          `json:"name"`
+		Count        int64           `json:"count"`
+		CapacityG    int64           `json:"capacity_g"`
+		CapacityML   int64           `json:"capacity_ml"`
+		ShiftStart   clock.TimeOfDay `json:"shift_start"`
+		ShiftEnd     clock.TimeOfDay `json:"shift_end"`
+		FixedCostFen int64           `json:"fixed_cost_fen"`
+		CostPerKmFen int64           `json:"cost_per_km_fen"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err

@@ -100,7 +100,7 @@ func itemsText(items []noticeItem) string {
 
 // pointVars are the template variables naming a pickup point.
 func pointVars(p pickup.Point) map[string]string {
-	return map[string]string{"point": p.Name, "address": p.Address, "hours": p.Opens + "-" + p.Closes}
+	return map[string]string{"point": p.Name, "address": p.Address, "hours": p.Opens.String() + "-" + p.Closes.String()}
 }
 
 // parcelKey names the notices about one parcel: what a resident collects at

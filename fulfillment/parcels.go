@@ -76,11 +76,8 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 	local := now.In(loc)
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	lastDelivery := today.AddDate(0, 0, -p.opt.ReturnAfterDays) // delivered before this: past the last day
-	hh, mm, err := clockOf(p.opt.RemindAt)
-	if err != nil {
-		return res, err
-	}
-	remindFrom := time.Date(local.Year(), local.Month(), local.Day(), hh, mm, 0, 0, loc)
+	remindFrom := p.opt.RemindAt.On(local, loc)
+	var err error
 	evening := !local.Before(remindFrom) && local.Before(remindFrom.Add(2*time.Hour))
 	// Lines past their last day are locked, as they change; in the evening,
 	// the others are read to remind their residents, skipping those already
@@ -183,15 +180,6 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 	}
 	res.Reminded, err = pickup.QueueNotices(ctx, tx, p.opt.Metrics.Notices, reminders, now)
 	return res, err
-}
-
-// clockOf reads HH:MM.
-func clockOf(s string) (int, int, error) {
-	var hh, mm int
-	if _, err := fmt.Sscanf(s, "%d:%d", &hh, &mm); err != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
-		return 0, 0, fmt.Errorf("%q is not a local time HH:MM", s)
-	}
-	return hh, mm, nil
 }
 
 // TaskParcelSweep reminds residents of waiting parcels in the evening and

@@ -11,6 +11,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
 	"groupbuy/pickup"
 	"groupbuy/routing"
@@ -25,18 +26,18 @@ const (
 
 // VehicleType is a kind of truck a warehouse dispatches, with how many it has.
 type VehicleType struct {
-	ID           int64     `db:"id" json:"id"`
-	WarehouseID  int64     `db:"warehouse_id" json:"warehouse_id"`
-	Code         string    `db:"code" json:"code"`
-	Name         string    `db:"name" json:"name"`
-	Count        int64     `db:"count" json:"count"`
-	CapacityG    int64     `db:"capacity_g" json:"capacity_g"`
-	CapacityML   int64     `db:"capacity_ml" json:"capacity_ml"`
-	ShiftStart   string    `db:"shift_start" json:"shift_start"` // HH:MM local
-	ShiftEnd     string    `db:"shift_end" json:"shift_end"`
-	FixedCostFen int64     `db:"fixed_cost_fen" json:"fixed_cost_fen"`
-	CostPerKmFen int64     `db:"cost_per_km_fen" json:"cost_per_km_fen"`
-	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	ID           int64           `db:"id" json:"id"`
+	WarehouseID  int64           `db:"warehouse_id" json:"warehouse_id"`
+	Code         string          `db:"code" json:"code"`
+	Name         string          `db:"name" json:"name"`
+	Count        int64           `db:"count" json:"count"`
+	CapacityG    int64           `db:"capacity_g" json:"capacity_g"`
+	CapacityML   int64           `db:"capacity_ml" json:"capacity_ml"`
+	ShiftStart   clock.TimeOfDay `db:"shift_start" json:"shift_start"` // local
+	ShiftEnd     clock.TimeOfDay `db:"shift_end" json:"shift_end"`
+	FixedCostFen int64           `db:"fixed_cost_fen" json:"fixed_cost_fen"`
+	CostPerKmFen int64           `db:"cost_per_km_fen" json:"cost_per_km_fen"`
+	CreatedAt    time.Time       `db:"created_at" json:"created_at"`
 }
 
 // checkRouteCode refuses a route filter that cannot be a route's code (R01,
@@ -66,23 +67,13 @@ func (v *VehicleType) Validate() error {
 	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
 		return apperr.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
 	}
-	s, err1 := clockSeconds(v.ShiftStart)
-	e, err2 := clockSeconds(v.ShiftEnd)
-	if err1 != nil {
+	if v.ShiftStart.IsZero() {
 		return apperr.InvalidField("shift_start", "shift_start must be HH:MM")
 	}
-	if err2 != nil || e <= s {
+	if v.ShiftEnd.IsZero() || !v.ShiftStart.Before(v.ShiftEnd) {
 		return apperr.InvalidField("shift_end", "shift_end must be HH:MM after shift_start")
 	}
 	return nil
-}
-
-func clockSeconds(hhmm string) (int64, error) {
-	t, err := time.Parse("15:04", hhmm)
-	if err != nil {
-		return 0, err
-	}
-	return int64(t.Hour()*3600 + t.Minute()*60), nil
 }
 
 const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_ml,
@@ -191,12 +182,10 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 	at := func(sec float64) time.Time {
 		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
 	}
-	winStart, _ := clockSeconds(wh.DeliveryStart)
-	winEnd, _ := clockSeconds(wh.DeliveryEnd)
+	winStart, winEnd := wh.DeliveryStart.Seconds(), wh.DeliveryEnd.Seconds()
 	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
 	for _, v := range fleet {
-		s, _ := clockSeconds(v.ShiftStart)
-		e, _ := clockSeconds(v.ShiftEnd)
+		s, e := v.ShiftStart.Seconds(), v.ShiftEnd.Seconds()
 		perMetre := float64(v.CostPerKmFen) / 1000
 		if perMetre == 0 {
 			perMetre = 0.001 // still prefer shorter routes

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/pg"
 )
@@ -95,9 +96,17 @@ func pointFromRow(row csvio.Row) (PointInput, error) {
 	if err != nil {
 		return PointInput{}, err
 	}
+	opens, err := clock.ParseTimeOfDayField("opens", row.Get("opens"))
+	if err != nil {
+		return PointInput{}, csvio.AtLine(row.Line, err)
+	}
+	closes, err := clock.ParseTimeOfDayField("closes", row.Get("closes"))
+	if err != nil {
+		return PointInput{}, csvio.AtLine(row.Line, err)
+	}
 	return PointInput{
 		Point: Point{Code: row.Get("code"), Name: row.Get("name"), Address: row.Get("address"),
-			Lat: lat, Lng: lng, Opens: row.Get("opens"), Closes: row.Get("closes"), WarehouseID: -1},
+			Lat: lat, Lng: lng, Opens: opens, Closes: closes, WarehouseID: -1},
 		LeaderName: row.Get("leader_name"), LeaderPhone: row.Get("leader_phone"),
 	}, nil
 }

@@ -18,7 +18,7 @@ import (
 func newTestWarehouse(t *testing.T, s *Service, code string, lat, lng float64) Warehouse {
 	t.Helper()
 	w, err := s.CreateWarehouse(context.Background(), Warehouse{Code: code, Name: "仓 " + code, Lat: lat, Lng: lng,
-		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
+		TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func newTestWarehouse(t *testing.T, s *Service, code string, lat, lng float64) W
 
 func pointInput(i int, warehouseID int64, lat, lng float64) PointInput {
 	return PointInput{Point: Point{Code: fmt.Sprintf("T%04d", i), WarehouseID: warehouseID, Name: fmt.Sprintf("点%d", i),
-		Lat: lat, Lng: lng, Opens: "08:00", Closes: "21:00"}, LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1390000%04d", i)}
+		Lat: lat, Lng: lng, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)}, LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1390000%04d", i)}
 }
 
 // Two processes, one database: a point one adds is found by the other's

@@ -8,6 +8,7 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
@@ -89,15 +90,15 @@ func (h *Routes) me(c *gin.Context) error {
 
 func (h *Routes) createWarehouse(c *gin.Context) error {
 	var in struct {
-		Code          string   `json:"code"`
-		Name          string   `json:"name"`
-		Address       string   `json:"address"`
-		Lat           *float64 `json:"lat"`
-		Lng           *float64 `json:"lng"`
-		TimeZone      string   `json:"time_zone"`
-		CutoffLocal   string   `json:"cutoff_local"`
-		DeliveryStart string   `json:"delivery_start"`
-		DeliveryEnd   string   `json:"delivery_end"`
+		Code          string          `json:"code"`
+		Name          string          `json:"name"`
+		Address       string          `json:"address"`
+		Lat           *float64        `json:"lat"`
+		Lng           *float64        `json:"lng"`
+		TimeZone      string          `json:"time_zone"`
+		CutoffLocal   clock.TimeOfDay `json:"cutoff_local"`
+		DeliveryStart clock.TimeOfDay `json:"delivery_start"`
+		DeliveryEnd   clock.TimeOfDay `json:"delivery_end"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
@@ -149,14 +150,14 @@ func (h *Routes) getWarehouse(c *gin.Context) error {
 
 func (h *Routes) savePoint(c *gin.Context) error {
 	var in struct {
-		Code        string   `json:"code"`
-		WarehouseID int64    `json:"warehouse_id"`
-		Name        string   `json:"name"`
-		Address     string   `json:"address"`
-		Lat         *float64 `json:"lat"`
-		Lng         *float64 `json:"lng"`
-		Opens       string   `json:"opens"`
-		Closes      string   `json:"closes"`
+		Code        string          `json:"code"`
+		WarehouseID int64           `json:"warehouse_id"`
+		Name        string          `json:"name"`
+		Address     string          `json:"address"`
+		Lat         *float64        `json:"lat"`
+		Lng         *float64        `json:"lng"`
+		Opens       clock.TimeOfDay `json:"opens"`
+		Closes      clock.TimeOfDay `json:"closes"`
 		Leader      struct {
 			Name  string `json:"name"`
 			Phone string `json:"phone"`

@@ -4,30 +4,30 @@
 package pickup
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"strings"
 	"time"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
 )
 
 // Warehouse is a city warehouse with its own time zone, nightly cutoff and
 // morning delivery window.
 type Warehouse struct {
-	ID            int64     `db:"id" json:"id"`
-	Code          string    `db:"code" json:"code"`
-	Name          string    `db:"name" json:"name"`
-	Address       string    `db:"address" json:"address"`
-	Lat           float64   `db:"lat" json:"lat"`
-	Lng           float64   `db:"lng" json:"lng"`
-	TimeZone      string    `db:"time_zone" json:"time_zone"`
-	CutoffLocal   string    `db:"cutoff_local" json:"cutoff_local"`     // HH:MM on the day before delivery
-	DeliveryStart string    `db:"delivery_start" json:"delivery_start"` // HH:MM on the delivery day
-	DeliveryEnd   string    `db:"delivery_end" json:"delivery_end"`
-	CreatedAt     time.Time `db:"created_at" json:"created_at"`
+	ID            int64           `db:"id" json:"id"`
+	Code          string          `db:"code" json:"code"`
+	Name          string          `db:"name" json:"name"`
+	Address       string          `db:"address" json:"address"`
+	Lat           float64         `db:"lat" json:"lat"`
+	Lng           float64         `db:"lng" json:"lng"`
+	TimeZone      string          `db:"time_zone" json:"time_zone"`
+	CutoffLocal   clock.TimeOfDay `db:"cutoff_local" json:"cutoff_local"`     // on the day before delivery
+	DeliveryStart clock.TimeOfDay `db:"delivery_start" json:"delivery_start"` // on the delivery day
+	DeliveryEnd   clock.TimeOfDay `db:"delivery_end" json:"delivery_end"`
+	CreatedAt     time.Time       `db:"created_at" json:"created_at"`
 }
 
 // Location returns the warehouse's time zone.
@@ -42,12 +42,7 @@ func (w Warehouse) Cutoff(d time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	hh, mm, err := parseClock(w.CutoffLocal)
-	if err != nil {
-		return time.Time{}, err
-	}
-	prev := d.AddDate(0, 0, -1)
-	return time.Date(prev.Year(), prev.Month(), prev.Day(), hh, mm, 0, 0, loc).UTC(), nil
+	return w.CutoffLocal.On(d.AddDate(0, 0, -1), loc), nil
 }
 
 // Leader is a group leader (团长) who runs one pickup point.
@@ -60,16 +55,16 @@ type Leader struct {
 
 // Point is a pickup point (自提点) run by one leader and served by one warehouse.
 type Point struct {
-	ID          int64   `db:"id" json:"id"`
-	Code        string  `db:"code" json:"code"`
-	WarehouseID int64   `db:"warehouse_id" json:"warehouse_id"`
-	LeaderID    int64   `db:"leader_id" json:"leader_id"`
-	Name        string  `db:"name" json:"name"`
-	Address     string  `db:"address" json:"address"`
-	Lat         float64 `db:"lat" json:"lat"`
-	Lng         float64 `db:"lng" json:"lng"`
-	Opens       string  `db:"opens" json:"opens"` // HH:MM local
-	Closes      string  `db:"closes" json:"closes"`
+	ID          int64           `db:"id" json:"id"`
+	Code        string          `db:"code" json:"code"`
+	WarehouseID int64           `db:"warehouse_id" json:"warehouse_id"`
+	LeaderID    int64           `db:"leader_id" json:"leader_id"`
+	Name        string          `db:"name" json:"name"`
+	Address     string          `db:"address" json:"address"`
+	Lat         float64         `db:"lat" json:"lat"`
+	Lng         float64         `db:"lng" json:"lng"`
+	Opens       clock.TimeOfDay `db:"opens" json:"opens"` // local
+	Closes      clock.TimeOfDay `db:"closes" json:"closes"`
 	// Cell is the point's H3 cell at PointRes; its parents at AreaRes and
 	// SearchRes are stored beside it.
 	Cell      CellID    `db:"h3_cell" json:"h3_cell"`
@@ -103,25 +98,9 @@ var (
 )
 
 var (
-	clockRe = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)$`)
 	codeRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$`)
 	phoneRe = regexp.MustCompile(`^\+?[0-9]{5,20}$`)
 )
-
-func parseClock(s string) (int, int, error) {
-	m := clockRe.FindStringSubmatch(s)
-	if m == nil {
-		return 0, 0, fmt.Errorf("%q is not a time of day HH:MM", s)
-	}
-	return int(m[1][0]-'0')*10 + int(m[1][1]-'0'), int(m[2][0]-'0')*10 + int(m[2][1]-'0'), nil
-}
-
-func checkClock(field, s string) error {
-	if _, _, err := parseClock(s); err != nil {
-		return apperr.InvalidField(field, "%s must be a local time HH:MM, got %q", field, s)
-	}
-	return nil
-}
 
 func checkCode(field, s string) error {
 	if !codeRe.MatchString(s) {
@@ -176,12 +155,15 @@ func (w *Warehouse) Validate() error {
 	if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
 		return apperr.InvalidField("time_zone", "unknown time zone %q", w.TimeZone)
 	}
-	for _, f := range []struct{ name, v string }{{"cutoff_local", w.CutoffLocal}, {"delivery_start", w.DeliveryStart}, {"delivery_end", w.DeliveryEnd}} {
-		if err := checkClock(f.name, f.v); err != nil {
+	for _, f := range []struct {
+		name string
+		v    clock.TimeOfDay
+	}{{"cutoff_local", w.CutoffLocal}, {"delivery_start", w.DeliveryStart}, {"delivery_end", w.DeliveryEnd}} {
+		if err := f.v.Require(f.name); err != nil {
 			return err
 		}
 	}
-	if w.DeliveryEnd <= w.DeliveryStart {
+	if !w.DeliveryStart.Before(w.DeliveryEnd) {
 		return apperr.InvalidField("delivery_end", "delivery_end must be after delivery_start")
 	}
 	return nil
@@ -206,13 +188,13 @@ func (p *Point) Validate() error {
 	if err := checkLatLng("", p.Lat, p.Lng); err != nil {
 		return err
 	}
-	if err := checkClock("opens", p.Opens); err != nil {
+	if err := p.Opens.Require("opens"); err != nil {
 		return err
 	}
-	if err := checkClock("closes", p.Closes); err != nil {
+	if err := p.Closes.Require("closes"); err != nil {
 		return err
 	}
-	if p.Closes <= p.Opens {
+	if !p.Opens.Before(p.Closes) {
 		return apperr.InvalidField("closes", "closes must be after opens")
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 )
 
 func TestCutoffInWarehouseTimeZone(t *testing.T) {
@@ -24,7 +25,11 @@ func TestCutoffInWarehouseTimeZone(t *testing.T) {
 		{"UTC", "23:00", "2027-01-01", time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC)},
 	}
 	for _, c := range cases {
-		w := Warehouse{TimeZone: c.zone, CutoffLocal: c.cutoff}
+		cutoff, err := clock.ParseTimeOfDay(c.cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := Warehouse{TimeZone: c.zone, CutoffLocal: cutoff}
 		got, err := w.Cutoff(day(c.date))
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +42,7 @@ func TestCutoffInWarehouseTimeZone(t *testing.T) {
 
 func TestWarehouseValidation(t *testing.T) {
 	good := Warehouse{Code: "SH-1", Name: "上海仓", Lat: 31, Lng: 121, TimeZone: "Asia/Shanghai",
-		CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"}
+		CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("valid warehouse refused: %v", err)
 	}
@@ -47,9 +52,9 @@ func TestWarehouseValidation(t *testing.T) {
 		"lat":            func(w *Warehouse) { w.Lat = 90.0001 },
 		"lng":            func(w *Warehouse) { w.Lng = -180.5 },
 		"time_zone":      func(w *Warehouse) { w.TimeZone = "Local" },
-		"cutoff_local":   func(w *Warehouse) { w.CutoffLocal = "24:00" },
-		"delivery_start": func(w *Warehouse) { w.DeliveryStart = "7:00" },
-		"delivery_end":   func(w *Warehouse) { w.DeliveryEnd = "06:00" },
+		"cutoff_local":   func(w *Warehouse) { w.CutoffLocal = clock.TimeOfDay{} },
+		"delivery_start": func(w *Warehouse) { w.DeliveryStart = clock.TimeOfDay{} },
+		"delivery_end":   func(w *Warehouse) { w.DeliveryEnd = clock.NewTimeOfDay(6, 0) },
 	} {
 		w := good
 		mutate(&w)

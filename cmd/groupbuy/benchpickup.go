@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -124,7 +125,7 @@ type pickupDesk struct {
 // ones collected) and pickup codes issued by pickup.IssueCodes.
 func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk, error) {
 	w, err := a.pickup.CreateWarehouse(ctx, pickup.Warehouse{Code: "PICKUP", Name: "核销压测仓", Lat: 31.2, Lng: 121.4,
-		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
+		TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 	for i := range b.leaders {
 		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
 			Point: pickup.Point{Code: fmt.Sprintf("K%05d", i), WarehouseID: w.ID, Name: fmt.Sprintf("核销自提点%d", i),
-				Address: fmt.Sprintf("光明路%d号", i), Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: "08:00", Closes: "21:00"},
+				Address: fmt.Sprintf("光明路%d号", i), Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1371%07d", i)})
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 )
 
 // runBenchWave measures the nightly wave at city scale: it simulates a night
@@ -55,7 +56,7 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 		return err
 	}
 	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
-		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: "04:30", ShiftEnd: "11:00",
+		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		return err
 	}

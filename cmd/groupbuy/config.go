@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"groupbuy/internal/clock"
 )
 
 // Config is the process configuration, read from the environment.
@@ -41,7 +43,7 @@ type Config struct {
 	// returned and refunded after this many days (default 3).
 	ReturnAfterDays int
 	// RemindAt is GROUPBUY_REMIND_AT: the local time of the evening reminder.
-	RemindAt string
+	RemindAt clock.TimeOfDay
 	// CodeAttempts is GROUPBUY_CODE_ATTEMPTS: wrong pickup codes a leader may
 	// enter per minute before verification answers 429 (default 10).
 	CodeAttempts int
@@ -114,7 +116,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RouteBudget:   60 * time.Second,
 		SweepEvery:    time.Minute,
 		WriteLimit:    600,
-		RemindAt:      getenv("GROUPBUY_REMIND_AT"),
 		MetricsAddr:   getenv("GROUPBUY_METRICS_ADDR"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
@@ -143,6 +144,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*n.into = i
 		}
+	}
+	if v := getenv("GROUPBUY_REMIND_AT"); v != "" {
+		t, err := clock.ParseTimeOfDay(v)
+		if err != nil {
+			return c, fmt.Errorf("GROUPBUY_REMIND_AT: %w", err)
+		}
+		c.RemindAt = t
 	}
 	if v := getenv("GROUPBUY_NOTICE_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -23,6 +23,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
+	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
 
@@ -220,7 +221,7 @@ func newConsoleCity(t *testing.T) *consoleCity {
 	}
 	add := func(code, name string, lat, lng float64) pickup.PointCreated {
 		pc, err := c.app.pickup.SavePoint(ctx, pickup.PointInput{
-			Point:      pickup.Point{Code: code, WarehouseID: w.ID, Name: name + "自提点", Lat: lat, Lng: lng, Opens: "08:00", Closes: "21:00"},
+			Point:      pickup.Point{Code: code, WarehouseID: w.ID, Name: name + "自提点", Lat: lat, Lng: lng, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName: "团长" + name, LeaderPhone: fmt.Sprintf("1390000%04d", len(c.points)),
 		})
 		if err != nil {

@@ -730,7 +730,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	}
 	waveID := wave0.ID
 	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
-		Count: 30, CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: "04:30", ShiftEnd: "11:00",
+		Count: 30, CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		t.Fatal(err)
 	}

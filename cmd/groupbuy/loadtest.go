@@ -29,6 +29,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
 
@@ -146,7 +147,7 @@ type loadCity struct {
 
 func setUpLoadCity(ctx context.Context, a *app, lc loadConfig) (*loadCity, error) {
 	w, err := a.pickup.CreateWarehouse(ctx, pickup.Warehouse{Code: "LOAD", Name: "压测仓", Lat: 31.2, Lng: 121.4,
-		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
+		TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)})
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func setUpLoadCity(ctx context.Context, a *app, lc loadConfig) (*loadCity, error
 	for i := range lc.leaders {
 		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
 			Point: pickup.Point{Code: fmt.Sprintf("L%05d", i), WarehouseID: w.ID, Name: fmt.Sprintf("压测自提点%d", i),
-				Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: "08:00", Closes: "21:00"},
+				Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1370%07d", i)})
 		if err != nil {
 			return nil, err

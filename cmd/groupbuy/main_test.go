@@ -111,7 +111,7 @@ func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, lea
 	for i := range leaders {
 		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
 			Point: pickup.Point{Code: fmt.Sprintf("P%03d", i), WarehouseID: c.warehous.ID, Name: fmt.Sprintf("测试自提点%d", i),
-				Lat: 31.1 + float64(i)*0.001, Lng: 121.4, Opens: "08:00", Closes: "21:00"},
+				Lat: 31.1 + float64(i)*0.001, Lng: 121.4, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1380000%04d", i),
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
 
@@ -21,7 +22,7 @@ func TestOpsSetUpACity(t *testing.T) {
 	r := c.do("POST", "/api/v1/ops/warehouses", c.admin, wh)
 	var w pickup.Warehouse
 	r.json(t, &w)
-	if r.Status != http.StatusCreated || w.CutoffLocal != "22:30" || w.DeliveryEnd != "09:00" {
+	if r.Status != http.StatusCreated || w.CutoffLocal.String() != "22:30" || w.DeliveryEnd.String() != "09:00" {
 		t.Fatalf("create warehouse: %d %s", r.Status, r.Body)
 	}
 	if r := c.do("POST", "/api/v1/ops/warehouses", c.admin, wh); r.Status != http.StatusConflict {
@@ -131,7 +132,7 @@ func (c *testCity) staffToken(role string) string {
 func (c *testCity) newLeaderElsewhere() string {
 	c.t.Helper()
 	pc, err := c.app.pickup.SavePoint(context.Background(), pickup.PointInput{
-		Point:      pickup.Point{Code: "ELSE", WarehouseID: c.warehous.ID, Name: "别处", Lat: 31, Lng: 121, Opens: "08:00", Closes: "20:00"},
+		Point:      pickup.Point{Code: "ELSE", WarehouseID: c.warehous.ID, Name: "别处", Lat: 31, Lng: 121, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(20, 0)},
 		LeaderName: "别处团长", LeaderPhone: "13311112222"})
 	if err != nil {
 		c.t.Fatal(err)

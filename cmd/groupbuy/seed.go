@@ -18,7 +18,7 @@ import (
 var demoWarehouse = pickup.Warehouse{
 	Code: "SH-MH", Name: "上海闵行中心仓", Address: "上海市闵行区春申路 1 号",
 	Lat: 31.1120, Lng: 121.3815, TimeZone: "Asia/Shanghai",
-	CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00",
+	CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0),
 }
 
 // Product names are built from a base list and pack sizes, giving ~300 SKUs.
@@ -56,9 +56,9 @@ var demoPacks = []struct {
 // tonne and a half of groceries.
 var demoFleet = []fulfillment.VehicleType{
 	{Code: "VAN42", Name: "4.2米冷藏车", Count: 16, CapacityG: 1_500_000, CapacityML: 12_000_000,
-		ShiftStart: "05:00", ShiftEnd: "12:00", FixedCostFen: 30000, CostPerKmFen: 150},
+		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 30000, CostPerKmFen: 150},
 	{Code: "TRUCK76", Name: "7.6米冷藏车", Count: 6, CapacityG: 5_000_000, CapacityML: 35_000_000,
-		ShiftStart: "05:00", ShiftEnd: "12:00", FixedCostFen: 60000, CostPerKmFen: 300},
+		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 60000, CostPerKmFen: 300},
 }
 
 var demoEstates = []string{"春申", "莘庄", "七宝", "古美", "梅陇", "颛桥", "吴泾", "虹桥", "华漕", "浦江", "马桥", "江川", "新虹", "龙柏", "田园", "银都", "锦江", "金都", "碧桂", "万科"}
@@ -140,7 +140,7 @@ func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 		_, err := a.pickup.SavePoint(ctx, pickup.PointInput{
 			Point: pickup.Point{Code: fmt.Sprintf("MH%04d", i+1), WarehouseID: w.ID, Name: estate + "自提点",
 				Address: fmt.Sprintf("闵行区%s路%d号", demoEstates[(i*7)%len(demoEstates)], 10+i), Lat: lat, Lng: lng,
-				Opens: "08:00", Closes: "21:00"},
+				Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName:  fmt.Sprintf("团长%03d", i+1),
 			LeaderPhone: fmt.Sprintf("1390000%04d", i+1),
 		})

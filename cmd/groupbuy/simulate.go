@@ -83,15 +83,15 @@ type simSummary struct {
 }
 
 // simulate builds the day in one transaction.
-func simulate(ctx context.Context, db *sqlx.DB, clock clock.Clock, s simSpec) (simSummary, error) {
+func simulate(ctx context.Context, db *sqlx.DB, clk clock.Clock, s simSpec) (simSummary, error) {
 	var sum simSummary
 	rng := rand.New(rand.NewPCG(s.seed, 0x5eed))
-	now := clock.Now().Truncate(time.Microsecond)
+	now := clk.Now().Truncate(time.Microsecond)
 	err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		w, err := pickup.WarehouseByCode(ctx, tx, s.warehouse)
 		if errors.Is(err, pickup.ErrWarehouseNotFound) {
 			nw := pickup.Warehouse{Code: s.warehouse, Name: "模拟城市中心仓", Address: "模拟路 1 号", Lat: s.lat, Lng: s.lng,
-				TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"}
+				TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)}
 			w, err = pickup.CreateWarehouse(ctx, tx, nw, now)
 		}
 		if err != nil {
@@ -179,7 +179,7 @@ func simPoints(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareho
 		}
 		missing = append(missing, pickup.BulkPoint{
 			Point: pickup.Point{Code: codes[i], WarehouseID: w.ID, Name: fmt.Sprintf("%s%d号自提点", demoEstates[i%len(demoEstates)], i+1),
-				Address: fmt.Sprintf("模拟区%s路%d号", demoEstates[(i/7)%len(demoEstates)], i%500+1), Lat: lat, Lng: lng, Opens: "08:00", Closes: "21:00"},
+				Address: fmt.Sprintf("模拟区%s路%d号", demoEstates[(i/7)%len(demoEstates)], i%500+1), Lat: lat, Lng: lng, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
 			LeaderName: fmt.Sprintf("模拟团长%05d", i+1), LeaderPhone: fmt.Sprintf("1%03d%07d", 700+int(w.ID%300), i+1),
 		})
 	}

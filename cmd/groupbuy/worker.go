@@ -109,10 +109,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		return nil, err
 	}
 	for _, w := range warehouses {
-		var hh, mm int
-		if _, err := fmt.Sscanf(w.CutoffLocal, "%d:%d", &hh, &mm); err != nil {
-			return nil, fmt.Errorf("warehouse %s cutoff %q: %w", w.Code, w.CutoffLocal, err)
-		}
+		hh, mm := w.CutoffLocal.Clock()
 		configs = append(configs, &asynq.PeriodicTaskConfig{
 			Cronspec: fmt.Sprintf("CRON_TZ=%s %d %d * * *", w.TimeZone, mm, hh),
 			Task:     fulfillment.NewSweepTask(w.ID),

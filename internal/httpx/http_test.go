@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 )
 
 func TestErrorsMapToStatusAndEnvelope(t *testing.T) {
@@ -80,3 +81,29 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestDecodeJSONNamesTheFieldATypeRefuses: a value that reads itself
+// (UnmarshalText) and refuses without knowing where it is gets its field
+// named, and a JSON type it does not take is named as a string's.
+func TestDecodeJSONNamesTheFieldATypeRefuses(t *testing.T) {
+	var v struct {
+		Opens  clock.TimeOfDay `json:"opens"`
+		Shifts []struct {
+			At clock.TimeOfDay `json:"at"`
+		} `json:"shifts"`
+	}
+	cases := []struct{ body, field, msg string }{
+		{`{"opens":"25:00"}`, "opens", `opens must be a local time HH:MM, got "25:00"`},
+		{`{"shifts":[{"at":"07:00"},{"at":"7pm"}]}`, "shifts[1].at", `shifts[1].at must be a local time HH:MM, got "7pm"`},
+		{`{"opens":700}`, "opens", "opens must be a string"},
+	}
+	for _, c := range cases {
+		var e *apperr.Error
+		if err := DecodeJSONBytes([]byte(c.body), &v); !errors.As(err, &e) || e.Field != c.field || !strings.HasPrefix(e.Message, c.msg) {
+			t.Errorf("%s: got %#v, want field %s: %s", c.body, err, c.field, c.msg)
+		}
+	}
+	if err := DecodeJSONBytes([]byte(`{"opens":"08:00","shifts":[{"at":""}]}`), &v); err != nil || v.Opens != clock.NewTimeOfDay(8, 0) {
+		t.Fatalf("good body: %v %v", v, err)
+	}
+}

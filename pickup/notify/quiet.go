@@ -2,18 +2,20 @@ package notify
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"groupbuy/internal/clock"
 )
 
-// QuietHours: no SMS between Start and End local time ("HH:MM"). The zero
-// value means the default 21:00-08:00, crossing midnight; Start == End means
-// never quiet.
-type QuietHours struct{ Start, End string }
+// QuietHours: no SMS between Start and End local time. The zero value means
+// the default 21:00-08:00, crossing midnight; Start == End means never quiet.
+type QuietHours struct{ Start, End clock.TimeOfDay }
 
 // DefaultQuietHours is 21:00-08:00, when residents do not expect texts.
-func DefaultQuietHours() QuietHours { return QuietHours{Start: "21:00", End: "08:00"} }
+func DefaultQuietHours() QuietHours {
+	return QuietHours{Start: clock.NewTimeOfDay(21, 0), End: clock.NewTimeOfDay(8, 0)}
+}
 
 // ParseQuietHours reads a window written "HH:MM-HH:MM", as kept in the
 // environment.
@@ -22,24 +24,28 @@ func ParseQuietHours(s string) (QuietHours, error) {
 	if !ok {
 		return QuietHours{}, fmt.Errorf("notify: quiet hours %q: want HH:MM-HH:MM", s)
 	}
-	q := QuietHours{Start: strings.TrimSpace(start), End: strings.TrimSpace(end)}
-	return q, q.Validate()
+	var q QuietHours
+	var err error
+	if q.Start, err = clock.ParseTimeOfDay(strings.TrimSpace(start)); err != nil {
+		return QuietHours{}, fmt.Errorf("notify: quiet hours start: %w", err)
+	}
+	if q.End, err = clock.ParseTimeOfDay(strings.TrimSpace(end)); err != nil {
+		return QuietHours{}, fmt.Errorf("notify: quiet hours end: %w", err)
+	}
+	return q, nil
 }
 
-// Validate reports whether Start and End are both valid "HH:MM" times.
+// Validate reports whether Start and End are both set.
 func (q QuietHours) Validate() error {
-	if _, err := clockMinutes(q.Start); err != nil {
-		return fmt.Errorf("notify: quiet hours start: %w", err)
-	}
-	if _, err := clockMinutes(q.End); err != nil {
-		return fmt.Errorf("notify: quiet hours end: %w", err)
+	if q.Start.IsZero() || q.End.IsZero() {
+		return fmt.Errorf("notify: quiet hours %s-%s: both ends are needed", q.Start, q.End)
 	}
 	return nil
 }
 
 // Until reports whether t falls in quiet hours in loc and, if so, the instant
-// they end (UTC). A window it cannot parse counts as the default, so a typo
-// never lets texts out at night. The end is computed on the local calendar,
+// they end (UTC). A window with an end unset counts as the default, so a
+// mistake never lets texts out at night. The end is computed on the local calendar,
 // so a night that loses or gains an hour to daylight saving ends at 08:00 on
 // the wall clock all the same.
 func (q QuietHours) Until(t time.Time, loc *time.Location) (quiet bool, end time.Time) {
@@ -49,8 +55,7 @@ func (q QuietHours) Until(t time.Time, loc *time.Location) (quiet bool, end time
 	if q == (QuietHours{}) || q.Validate() != nil {
 		q = DefaultQuietHours()
 	}
-	start, _ := clockMinutes(q.Start)
-	stop, _ := clockMinutes(q.End)
+	start, stop := q.Start.Minutes(), q.End.Minutes()
 	if start == stop {
 		return false, time.Time{}
 	}
@@ -73,22 +78,4 @@ func (q QuietHours) Until(t time.Time, loc *time.Location) (quiet bool, end time
 	}
 	end = time.Date(y, mo, d+endDay, stop/60, stop%60, 0, 0, loc)
 	return true, end.UTC()
-}
-
-// clockMinutes parses "HH:MM" into minutes after midnight.
-func clockMinutes(s string) (int, error) {
-	hh, mm, ok := strings.Cut(s, ":")
-	if !ok || !twoDigits(hh) || !twoDigits(mm) {
-		return 0, fmt.Errorf("%q is not HH:MM", s)
-	}
-	h, err1 := strconv.Atoi(hh)
-	m, err2 := strconv.Atoi(mm)
-	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return 0, fmt.Errorf("%q is not HH:MM", s)
-	}
-	return h*60 + m, nil
-}
-
-func twoDigits(s string) bool {
-	return len(s) == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'
 }

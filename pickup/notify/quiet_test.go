@@ -4,7 +4,27 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // the zones must load in slim images too
+
+	"groupbuy/internal/clock"
 )
+
+// window is the quiet hours start-end, written HH:MM.
+func window(t *testing.T, start, end string) QuietHours {
+	t.Helper()
+	var q QuietHours
+	var err error
+	if start != "" {
+		if q.Start, err = clock.ParseTimeOfDay(start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if end != "" {
+		if q.End, err = clock.ParseTimeOfDay(end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return q
+}
 
 func mustZone(t *testing.T, name string) *time.Location {
 	t.Helper()
@@ -48,10 +68,10 @@ func TestQuietHoursUntil(t *testing.T) {
 		// Falling back (1 November 2026, 02:00 EDT -> 01:00 EST): the night is twelve hours long.
 		{"new york fall back", DefaultQuietHours(), utc("2026-11-01T01:00:00Z"), ny, true, "2026-11-01T13:00:00Z"},     // 21:00 EDT on 31 Oct
 		{"new york repeated hour", DefaultQuietHours(), utc("2026-11-01T06:30:00Z"), ny, true, "2026-11-01T13:00:00Z"}, // 01:30 EST
-		{"same-day window", QuietHours{Start: "12:00", End: "14:00"}, utc("2026-12-01T05:00:00Z"), sh, true, "2026-12-01T06:00:00Z"},
-		{"outside same-day window", QuietHours{Start: "12:00", End: "14:00"}, utc("2026-12-01T14:30:00Z"), sh, false, ""},
-		{"empty window", QuietHours{Start: "08:00", End: "08:00"}, utc("2026-12-01T14:30:00Z"), sh, false, ""},
-		{"typo falls back to default", QuietHours{Start: "9pm", End: "8am"}, utc("2026-12-01T14:30:00Z"), sh, true, "2026-12-02T00:00:00Z"},
+		{"same-day window", window(t, "12:00", "14:00"), utc("2026-12-01T05:00:00Z"), sh, true, "2026-12-01T06:00:00Z"},
+		{"outside same-day window", window(t, "12:00", "14:00"), utc("2026-12-01T14:30:00Z"), sh, false, ""},
+		{"empty window", window(t, "08:00", "08:00"), utc("2026-12-01T14:30:00Z"), sh, false, ""},
+		{"an end unset falls back to default", window(t, "09:00", ""), utc("2026-12-01T14:30:00Z"), sh, true, "2026-12-02T00:00:00Z"},
 	}
 	for _, tt := range tests {
 		quiet, end := tt.q.Until(tt.at, tt.loc)
@@ -73,7 +93,7 @@ func TestQuietHoursUntil(t *testing.T) {
 
 func TestParseQuietHours(t *testing.T) {
 	q, err := ParseQuietHours(" 22:30-07:00 ")
-	if err != nil || q != (QuietHours{Start: "22:30", End: "07:00"}) {
+	if err != nil || q != window(t, "22:30", "07:00") {
 		t.Errorf("got %+v, %v", q, err)
 	}
 	for _, bad := range []string{"", "22:30", "24:00-07:00", "22:60-07:00", "2230-0700", "+1:00-07:00"} {
