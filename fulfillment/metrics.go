@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
 )
 
 // OrderMetrics counts the orders the intake commits.
@@ -55,8 +56,8 @@ func (m Metrics) orNone() Metrics {
 // noMetrics counts nothing.
 type noMetrics struct{}
 
-func (noMetrics) OrdersPlaced(int, int)                              {}
-func (noMetrics) Refunded(RefundReason, int64, int64)                {}
-func (noMetrics) StageDone(Stage, time.Duration)                     {}
-func (noMetrics) NoticesQueued(pickup.NoticeKind, int)               {}
-func (noMetrics) NoticeDispatched(string, pickup.NoticeKind, string) {}
+func (noMetrics) OrdersPlaced(int, int)                        {}
+func (noMetrics) Refunded(RefundReason, int64, int64)          {}
+func (noMetrics) StageDone(Stage, time.Duration)               {}
+func (noMetrics) NoticesQueued(notify.Kind, int)               {}
+func (noMetrics) NoticeDispatched(string, notify.Kind, string) {}

@@ -122,7 +122,7 @@ func reminderKey(date Date, pointID, residentID int64, evening time.Time) string
 func arrivalNotice(p pickup.Point, date Date, residentID int64, code string, items []noticeItem) pickup.Notice {
 	vars := pointVars(p)
 	vars["code"] = code
-	return pickup.Notice{ResidentID: residentID, Kind: pickup.NoticeArrival,
+	return pickup.Notice{ResidentID: residentID, Kind: notify.KindArrival,
 		// One arrival per parcel, however many orders and deliveries.
 		Key:     parcelKey("arrival", date, p.ID, residentID),
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "pickup_point_id": p.ID, "items": items}}
@@ -139,6 +139,6 @@ func refundNotice(residentID int64, key string, date Date, items []noticeItem) p
 		}
 	}
 	vars := map[string]string{"items": itemsText(items), "amount": notify.Yuan(total), "reason": strings.Join(reasons, "、")}
-	return pickup.Notice{ResidentID: residentID, Kind: pickup.NoticeRefund, Key: key,
+	return pickup.Notice{ResidentID: residentID, Kind: notify.KindRefund, Key: key,
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "items": items, "amount_fen": total}}
 }

@@ -145,7 +145,7 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 				amount += l.Ready * l.PriceFen
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), itemsText(items)
-			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReturn,
+			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
 				Key: parcelKey("return", k.date, k.point, k.resident),
 				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items,
 					"amount_fen": amount}})
@@ -157,7 +157,7 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		for i, l := range g {
 			items[i] = noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
 		}
-		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: pickup.NoticeReminder,
+		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReminder,
 			// One reminder per evening per parcel.
 			Key:     reminderKey(k.date, k.point, k.resident, today),
 			Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items}})

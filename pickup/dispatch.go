@@ -127,7 +127,7 @@ func (d *Dispatcher) Run(ctx context.Context) (DispatchResult, error) {
 type claimedNotice struct {
 	ID         int64           `db:"id"`
 	ResidentID int64           `db:"resident_id"`
-	Kind       string          `db:"kind"`
+	Kind       notify.Kind     `db:"kind"`
 	Key        string          `db:"dedupe_key"`
 	Payload    json.RawMessage `db:"payload"`
 	CreatedAt  time.Time       `db:"created_at"`
@@ -234,7 +234,7 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 		case o.undo:
 			outcome = "deferred"
 		}
-		d.opt.Metrics.NoticeDispatched(o.channel, NoticeKind(rows[i].Kind), outcome)
+		d.opt.Metrics.NoticeDispatched(o.channel, rows[i].Kind, outcome)
 	}
 	return res, len(rows), nil
 }
@@ -337,11 +337,11 @@ func (d *Dispatcher) record(ctx context.Context, outs []outcome, now time.Time) 
 
 // NoticeStats counts the outbox by kind and state, for ops.
 type NoticeStats struct {
-	Kind     string `db:"kind" json:"kind"`
-	Queued   int64  `db:"queued" json:"queued"`
-	Sent     int64  `db:"sent" json:"sent"`
-	Failed   int64  `db:"failed" json:"failed"`
-	Retrying int64  `db:"retrying" json:"retrying"` // queued after at least one failed attempt
+	Kind     notify.Kind `db:"kind" json:"kind"`
+	Queued   int64       `db:"queued" json:"queued"`
+	Sent     int64       `db:"sent" json:"sent"`
+	Failed   int64       `db:"failed" json:"failed"`
+	Retrying int64       `db:"retrying" json:"retrying"` // queued after at least one failed attempt
 }
 
 // OutboxStats summarises the outbox by kind.

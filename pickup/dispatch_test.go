@@ -53,7 +53,7 @@ func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture 
 		for _, p := range people {
 			r := got[ResidentKey{p.PointID, p.Phone}]
 			f.residents = append(f.residents, r.ID)
-			notices = append(notices, Notice{ResidentID: r.ID, Kind: NoticeArrival, Key: fmt.Sprintf("arrival:2026-12-01:%d", r.ID),
+			notices = append(notices, Notice{ResidentID: r.ID, Kind: notify.KindArrival, Key: fmt.Sprintf("arrival:2026-12-01:%d", r.ID),
 				Payload: map[string]any{"vars": map[string]string{"point": "点1", "code": "123456", "hours": "08:00-21:00", "address": "路1号"}}})
 		}
 		// Queuing the same keys again adds nothing.

@@ -9,24 +9,14 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/internal/pg"
-)
-
-// NoticeKind is what a notice to a resident is about.
-type NoticeKind string
-
-// Notice kinds.
-const (
-	NoticeArrival  NoticeKind = "arrival"  // parcels are at the point, with the pickup code
-	NoticeReminder NoticeKind = "reminder" // parcels still waiting in the evening
-	NoticeRefund   NoticeKind = "refund"   // units refunded, and why
-	NoticeReturn   NoticeKind = "return"   // not collected in time, sent back and refunded
+	"groupbuy/pickup/notify"
 )
 
 // Notice is a message to a resident, queued in the outbox in the same
 // transaction as the change it announces.
 type Notice struct {
 	ResidentID int64
-	Kind       NoticeKind
+	Kind       notify.Kind // one of notify's kinds, each with its template
 	// Key makes the notice unique: queuing the same key again does nothing,
 	// so a rerun never notifies twice.
 	Key     string
@@ -59,9 +49,9 @@ func QueueNotices(ctx context.Context, tx *sqlx.Tx, m NoticeMetrics, notices []N
 		// Counted once the notices are in the outbox for good.
 		m = orNoMetrics(m)
 		pg.AfterCommit(tx, func() {
-			byKind := map[NoticeKind]int{}
+			byKind := map[notify.Kind]int{}
 			for _, k := range added {
-				byKind[NoticeKind(k)]++
+				byKind[notify.Kind(k)]++
 			}
 			for k, n := range byKind {
 				m.NoticesQueued(k, n)

@@ -38,6 +38,7 @@ import (
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
 )
 
 // The SIGTERM test runs this test binary as a `groupbuy serve` process. It
@@ -532,7 +533,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	const noticeKey = "fault:redis-down:arrival"
 	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
-		_, err := pickup.QueueNotices(ctx, tx, nil, []pickup.Notice{{ResidentID: resident.ID, Kind: pickup.NoticeArrival, Key: noticeKey,
+		_, err := pickup.QueueNotices(ctx, tx, nil, []pickup.Notice{{ResidentID: resident.ID, Kind: notify.KindArrival, Key: noticeKey,
 			Payload: map[string]any{"vars": map[string]any{"point": "故障自提点0", "address": "幸福路 1 号", "hours": "08:00-21:00", "code": "123456"},
 				"delivery_date": testDate.String(), "pickup_point_id": resident.Point}}}, clock.Now())
 		return err

@@ -17,7 +17,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/metrics"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
 )
 
 // queueSizesCacheFor bounds how often one process asks Redis for the queue
@@ -101,14 +101,14 @@ func (m *domainMetrics) Refunded(reason fulfillment.RefundReason, rows, units in
 }
 
 // NoticesQueued records notices of a kind committed to the outbox.
-func (m *domainMetrics) NoticesQueued(kind pickup.NoticeKind, n int) {
+func (m *domainMetrics) NoticesQueued(kind notify.Kind, n int) {
 	m.noticesQueued.WithLabelValues(string(kind)).Add(float64(n))
 }
 
 // NoticeDispatched records what became of one dispatch attempt, once it is
 // recorded in the outbox: outcome sent (through channel), retry, deferred
 // (quiet hours) or failed (given up).
-func (m *domainMetrics) NoticeDispatched(channel string, kind pickup.NoticeKind, outcome string) {
+func (m *domainMetrics) NoticeDispatched(channel string, kind notify.Kind, outcome string) {
 	if channel == "" {
 		channel = "none"
 	}

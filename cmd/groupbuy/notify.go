@@ -22,7 +22,7 @@ func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) 
 		SMTP: notify.SMTPConfig{Host: env.SMTPHost, Port: env.SMTPPort, Username: env.SMTPUsername, Password: env.SMTPPassword,
 			From: env.SMTPFrom, TLS: notify.TLSMode(env.SMTPTLS)},
 		SMS: notify.SMSConfig{Endpoint: env.SMSEndpoint, AccessKeyID: env.SMSKeyID, AccessKeySecret: env.SMSKeySecret,
-			SignName: env.SMSSignName, Templates: map[string]string{}},
+			SignName: env.SMSSignName, Templates: map[notify.Kind]string{}},
 	}
 	for _, name := range strings.Split(env.Channels, ",") {
 		if name = strings.TrimSpace(name); name != "" {
@@ -37,7 +37,7 @@ func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) 
 		if !ok {
 			return nil, quiet, fmt.Errorf("GROUPBUY_SMS_TEMPLATES: want kind=TEMPLATE_CODE pairs, got %q", kv)
 		}
-		cfg.SMS.Templates[strings.TrimSpace(kind)] = strings.TrimSpace(code)
+		cfg.SMS.Templates[notify.Kind(strings.TrimSpace(kind))] = strings.TrimSpace(code)
 	}
 	chans, err := notify.Build(cfg)
 	return chans, quiet, err

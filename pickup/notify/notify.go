@@ -17,7 +17,7 @@ import (
 // Message is one notice ready to send.
 type Message struct {
 	Key        string            // idempotency key, stable across every retry of this notice (e.g. "arrival:2026-12-01:7:42")
-	Kind       string            // arrival, reminder, refund, return
+	Kind       Kind              // arrival, reminder, refund, return
 	ResidentID int64             // whom the notice is for
 	Phone      string            // SMS target
 	Email      string            // e-mail target; "" when unknown

@@ -130,7 +130,7 @@ func TestBuild(t *testing.T) {
 		Order:      []string{ChannelSMS, ChannelEmail, ChannelWebhook},
 		WebhookURL: "https://hooks.example.com/notify", WebhookSecret: "s",
 		SMTP: SMTPConfig{Host: "smtp.example.com", From: "团购 <n@example.com>"},
-		SMS:  SMSConfig{AccessKeyID: "id", AccessKeySecret: "sec", SignName: "邻里团", Templates: map[string]string{KindArrival: "SMS_1"}},
+		SMS:  SMSConfig{AccessKeyID: "id", AccessKeySecret: "sec", SignName: "邻里团", Templates: map[Kind]string{KindArrival: "SMS_1"}},
 	}
 	chans, err := Build(full)
 	if err != nil {
@@ -153,7 +153,7 @@ func TestBuild(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"webhook without secret": {WebhookURL: "https://hooks.example.com"},
 		"webhook bad url":        {WebhookURL: "hooks.example.com", WebhookSecret: "s"},
-		"sms without sign name":  {SMS: SMSConfig{AccessKeyID: "id", AccessKeySecret: "sec", Templates: map[string]string{KindArrival: "SMS_1"}}},
+		"sms without sign name":  {SMS: SMSConfig{AccessKeyID: "id", AccessKeySecret: "sec", Templates: map[Kind]string{KindArrival: "SMS_1"}}},
 		"bad from":               {SMTP: SMTPConfig{Host: "smtp.example.com", From: "nobody"}},
 		"bad tls mode":           {SMTP: SMTPConfig{Host: "smtp.example.com", From: "n@example.com", TLS: "sometimes"}},
 		"unknown channel":        {Order: []string{"wechat"}},

@@ -23,15 +23,15 @@ const DefaultAliyunEndpoint = "https://dysmsapi.aliyuncs.com/"
 
 // SMSConfig configures the Aliyun SMS channel.
 type SMSConfig struct {
-	Endpoint        string            // default DefaultAliyunEndpoint; tests point it at a loopback server
-	AccessKeyID     string            // AccessKey ID
-	AccessKeySecret string            // AccessKey secret
-	SignName        string            // 签名, e.g. "邻里团"; must be approved by Aliyun
-	Templates       map[string]string // notice kind -> approved template code, e.g. "arrival": "SMS_123456789"
-	RegionID        string            // default "cn-hangzhou"
-	Timeout         time.Duration     // per request; default 5 s
-	Client          *http.Client      // nil: a client of the channel's own
-	Now             func() time.Time  // clock for the signed Timestamp; nil: time.Now
+	Endpoint        string           // default DefaultAliyunEndpoint; tests point it at a loopback server
+	AccessKeyID     string           // AccessKey ID
+	AccessKeySecret string           // AccessKey secret
+	SignName        string           // 签名, e.g. "邻里团"; must be approved by Aliyun
+	Templates       map[Kind]string  // notice kind -> approved template code, e.g. "arrival": "SMS_123456789"
+	RegionID        string           // default "cn-hangzhou"
+	Timeout         time.Duration    // per request; default 5 s
+	Client          *http.Client     // nil: a client of the channel's own
+	Now             func() time.Time // clock for the signed Timestamp; nil: time.Now
 }
 
 // AliyunSMS sends notices through Aliyun SMS SendSms (API 2017-05-25),

@@ -124,7 +124,7 @@ func newTestSMS(t *testing.T, secret string) (*AliyunSMS, *fakeDysms) {
 		AccessKeyID:     "LTAI-test",
 		AccessKeySecret: secret,
 		SignName:        "邻里团",
-		Templates:       map[string]string{KindArrival: "SMS_100001", KindRefund: "SMS_100003"},
+		Templates:       map[Kind]string{KindArrival: "SMS_100001", KindRefund: "SMS_100003"},
 		Timeout:         2 * time.Second,
 	})
 	return sms, fake

@@ -32,20 +32,20 @@ const (
 
 // SMTPConfig configures the e-mail channel.
 type SMTPConfig struct {
-	Host      string            // e.g. "smtpdm.aliyun.com"
-	Port      int               // default 465 with TLSImplicit, else 587
-	Username  string            // empty: no AUTH
-	Password  string            // for AUTH PLAIN
-	From      string            // e.g. "邻里团 <notice@example.com>"
-	TLS       TLSMode           // default TLSOpportunistic
-	TLSConfig *tls.Config       // optional, e.g. extra root CAs; ServerName defaults to Host
-	Timeout   time.Duration     // bounds the whole conversation; default 10 s
-	HelloName string            // EHLO name; default "localhost"
-	Subjects  map[string]string // per-kind subject overrides of the Chinese defaults
+	Host      string          // e.g. "smtpdm.aliyun.com"
+	Port      int             // default 465 with TLSImplicit, else 587
+	Username  string          // empty: no AUTH
+	Password  string          // for AUTH PLAIN
+	From      string          // e.g. "邻里团 <notice@example.com>"
+	TLS       TLSMode         // default TLSOpportunistic
+	TLSConfig *tls.Config     // optional, e.g. extra root CAs; ServerName defaults to Host
+	Timeout   time.Duration   // bounds the whole conversation; default 10 s
+	HelloName string          // EHLO name; default "localhost"
+	Subjects  map[Kind]string // per-kind subject overrides of the Chinese defaults
 }
 
 // defaultSubjects are the e-mail subjects per notice kind.
-var defaultSubjects = map[string]string{
+var defaultSubjects = map[Kind]string{
 	KindArrival:  "您的包裹已到达自提点",
 	KindReminder: "取件提醒：您的包裹尚未领取",
 	KindRefund:   "退款通知",
@@ -119,7 +119,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 // 2047 encoded words and the body goes base64, so the Chinese text survives
 // relays that do not speak 8BITMIME or SMTPUTF8.
 func (s *SMTP) compose(m Message, to *mail.Address) ([]byte, error) {
-	if strings.ContainsAny(m.Key, "\r\n") || strings.ContainsAny(m.Kind, "\r\n") {
+	if strings.ContainsAny(m.Key, "\r\n") || strings.ContainsAny(string(m.Kind), "\r\n") {
 		return nil, Permanent(errors.New("notify: smtp: line break in key or kind"))
 	}
 	if m.Text == "" {
@@ -140,7 +140,7 @@ func (s *SMTP) compose(m Message, to *mail.Address) ([]byte, error) {
 	header("Date", s.now().Format(time.RFC1123Z))
 	header("Message-ID", messageID(m.Key, s.from.Address))
 	header("X-Groupbuy-Key", mime.BEncoding.Encode("UTF-8", m.Key))
-	header("X-Groupbuy-Kind", mime.BEncoding.Encode("UTF-8", m.Kind))
+	header("X-Groupbuy-Kind", mime.BEncoding.Encode("UTF-8", string(m.Kind)))
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=UTF-8")
 	header("Content-Transfer-Encoding", "base64")

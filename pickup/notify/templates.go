@@ -7,12 +7,17 @@ import (
 	"strings"
 )
 
-// Notice kinds with a default template.
+// Kind is what a notice to a resident is about. This is the one list of
+// kinds: the outbox (package pickup) queues notices of these kinds, and
+// each has a default template here.
+type Kind string
+
+// Notice kinds.
 const (
-	KindArrival  = "arrival"
-	KindReminder = "reminder"
-	KindRefund   = "refund"
-	KindReturn   = "return"
+	KindArrival  Kind = "arrival"  // parcels are at the point, with the pickup code
+	KindReminder Kind = "reminder" // parcels still waiting in the evening
+	KindRefund   Kind = "refund"   // units refunded, and why
+	KindReturn   Kind = "return"   // not collected in time, sent back and refunded
 )
 
 // ErrUnknownKind means no template exists for a notice kind.
@@ -23,7 +28,7 @@ var ErrMissingVar = errors.New("notify: missing template variable")
 
 // Templates maps a notice kind to its text, with variables in braces such as
 // {code}; a caller overrides a wording by replacing an entry.
-type Templates map[string]string
+type Templates map[Kind]string
 
 // DefaultTemplates returns a fresh copy of the standard Chinese wordings, so a
 // caller may change its copy without touching anyone else's.
@@ -37,7 +42,7 @@ func DefaultTemplates() Templates {
 }
 
 // Render fills the default template of kind with vars.
-func Render(kind string, vars map[string]string) (string, error) {
+func Render(kind Kind, vars map[string]string) (string, error) {
 	return DefaultTemplates().Render(kind, vars)
 }
 
@@ -45,7 +50,7 @@ func Render(kind string, vars map[string]string) (string, error) {
 // names must be present, since a notice with a blank pickup code is worse
 // than none; the error names each missing one. Values are inserted as they
 // are, never expanded again.
-func (t Templates) Render(kind string, vars map[string]string) (string, error) {
+func (t Templates) Render(kind Kind, vars map[string]string) (string, error) {
 	tmpl, ok := t[kind]
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrUnknownKind, kind)

@@ -12,7 +12,7 @@ func TestRenderDefaults(t *testing.T) {
 		"point": "幸福里便利店", "code": "8-3-12", "hours": "09:00-21:00", "address": "幸福路1号",
 		"deadline": "12月3日21:00", "items": "鸡蛋×2", "amount": Yuan(1250), "reason": "缺货",
 	}
-	tests := map[string]string{
+	tests := map[Kind]string{
 		KindArrival:  "您的订单已到达幸福里便利店，提货码8-3-12，营业时间09:00-21:00，地址幸福路1号。",
 		KindReminder: "您在幸福里便利店的包裹尚未领取，提货码8-3-12，营业时间09:00-21:00，请于12月3日21:00前领取。",
 		KindRefund:   "您的订单鸡蛋×2退款12.50元已原路退回，原因：缺货。",

@@ -110,7 +110,7 @@ func (w *Webhook) CloseIdleConnections() { w.client.CloseIdleConnections() }
 // webhookBody is the JSON a receiver gets.
 type webhookBody struct {
 	Key        string            `json:"key"`
-	Kind       string            `json:"kind"`
+	Kind       Kind              `json:"kind"`
 	ResidentID int64             `json:"resident_id"`
 	Phone      string            `json:"phone"`
 	Name       string            `json:"name"`
