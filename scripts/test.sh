@@ -12,7 +12,9 @@
 #               when the programs are missing).
 #   Redis:      $REDIS_URL; a server on 127.0.0.1:6379; else a private
 #               redis-server on a free port (installs redis-server).
-# Private servers are stopped and removed when the script exits.
+# Private servers are started by internal/localserver (the launcher `groupbuy
+# dev` and the tests use too, through its command localservers) and are
+# stopped and removed when the script exits.
 # GROUPBUY_TEST_PG_PORT / GROUPBUY_TEST_REDIS_PORT change the ports probed
 # for existing servers (5432 / 6379).
 #
@@ -70,19 +72,6 @@ tcp_open() {
 	timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
-# free_port: a port on 127.0.0.1 nobody listens on.
-free_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 40000))
-		if ! tcp_open "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-
 # redis_ping PORT: a Redis on 127.0.0.1:PORT answers PING.
 redis_ping() {
 	# shellcheck disable=SC2016 # expanded by the inner bash
@@ -91,27 +80,6 @@ redis_ping() {
 		printf "PING\r\n" >&3
 		IFS= read -r reply <&3
 		[[ "$reply" == +PONG* ]]' redis_ping "$1" 2>/dev/null
-}
-
-# pg_bindir: directory with initdb, pg_ctl and postgres, or nothing.
-pg_bindir() {
-	local d candidates=()
-	if command -v pg_config >/dev/null 2>&1; then
-		candidates+=("$(pg_config --bindir 2>/dev/null || true)")
-	fi
-	# Newest major version first.
-	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4,4 -rn); do
-		candidates+=("$d")
-	done
-	if command -v initdb >/dev/null 2>&1; then
-		candidates+=("$(dirname "$(readlink -f "$(command -v initdb)")")")
-	fi
-	for d in "${candidates[@]}"; do
-		if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
 }
 
 # pg_accepts URL: we can log in and run a query (only checked with psql).
@@ -145,45 +113,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt_install "${missing[@]}"
 fi
 
-# ---------------------------------------------------------------- PostgreSQL
-start_private_postgres() {
-	local bin tmp port runas=()
-	bin="$(pg_bindir)"
-	if [ -z "$bin" ]; then
-		apt_install postgresql
-		bin="$(pg_bindir)"
-		[ -n "$bin" ] || die "PostgreSQL programs not found after installing postgresql"
-	fi
-	# The cluster must not be owned by root: as root, run it as postgres.
-	if [ "$(id -u)" -eq 0 ]; then
-		id postgres >/dev/null 2>&1 || die "running as root, but there is no 'postgres' user to run PostgreSQL as"
-		runas=(runuser -u postgres --)
-	fi
-	tmp="$(mktemp -d /tmp/groupbuy-test-pg.XXXXXX)"
-	CLEANUP+=("rm -rf '$tmp'")
-	chmod 0755 "$tmp"
-	[ "$(id -u)" -ne 0 ] || chown postgres: "$tmp"
-	port="$(free_port)"
+# ---------------------------------------------------------------- servers
+# The tests also start private redis-servers of their own.
+if ! command -v redis-server >/dev/null 2>&1; then
+	apt_install redis-server
+fi
 
-	say "starting a private PostgreSQL ($bin) in $tmp on port $port"
-	if ! "${runas[@]}" "$bin/initdb" -D "$tmp/data" -U postgres -E UTF8 --locale=C.UTF-8 \
-		--auth=trust --no-sync >"$tmp/initdb.log" 2>&1; then
-		rm -rf "$tmp/data"
-		"${runas[@]}" "$bin/initdb" -D "$tmp/data" -U postgres -E UTF8 --locale=C \
-			--auth=trust --no-sync >"$tmp/initdb.log" 2>&1 ||
-			{ cat "$tmp/initdb.log" >&2; die "initdb failed"; }
-	fi
-	# Settings for a throw-away test server: durability off, room for
-	# parallel test binaries.
-	CLEANUP+=("${runas[*]} '$bin/pg_ctl' stop -D '$tmp/data' -m immediate -w -t 30")
-	"${runas[@]}" "$bin/pg_ctl" start -D "$tmp/data" -l "$tmp/postgresql.log" -w -t 60 \
-		-o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$tmp' \
-			-c max_connections=300 -c shared_buffers=128MB -c fsync=off \
-			-c synchronous_commit=off -c full_page_writes=off" >/dev/null ||
-		{ tail -n 30 "$tmp/postgresql.log" >&2; die "PostgreSQL did not start"; }
-	DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-}
-
+private=()
 if [ -n "${DATABASE_URL:-}" ]; then
 	say "PostgreSQL: DATABASE_URL from the environment"
 else
@@ -195,36 +131,9 @@ else
 		if tcp_open "$PG_PROBE_PORT"; then
 			say "PostgreSQL on 127.0.0.1:$PG_PROBE_PORT does not let user postgres in without a password; using a private server"
 		fi
-		start_private_postgres
-		say "PostgreSQL: private server, $DATABASE_URL"
+		private+=(-postgres)
 	fi
 fi
-export DATABASE_URL
-
-# ---------------------------------------------------------------- Redis
-# The tests also start private redis-servers of their own.
-if ! command -v redis-server >/dev/null 2>&1; then
-	apt_install redis-server
-fi
-
-start_private_redis() {
-	local tmp port pid
-	tmp="$(mktemp -d /tmp/groupbuy-test-redis.XXXXXX)"
-	CLEANUP+=("rm -rf '$tmp'")
-	port="$(free_port)"
-	say "starting a private redis-server in $tmp on port $port"
-	redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
-		--daemonize no --logfile "$tmp/redis.log" &
-	pid=$!
-	CLEANUP+=("kill $pid; wait $pid")
-	for _ in $(seq 1 100); do
-		redis_ping "$port" && break
-		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$tmp/redis.log" >&2; die "redis-server exited"; }
-		sleep 0.1
-	done
-	redis_ping "$port" || die "redis-server did not answer PING"
-	REDIS_URL="redis://127.0.0.1:$port/0"
-}
 
 if [ -n "${REDIS_URL:-}" ]; then
 	say "Redis: REDIS_URL from the environment"
@@ -232,10 +141,39 @@ elif redis_ping "$REDIS_PROBE_PORT"; then
 	REDIS_URL="redis://127.0.0.1:$REDIS_PROBE_PORT/0"
 	say "Redis: the server on 127.0.0.1:$REDIS_PROBE_PORT"
 else
-	start_private_redis
-	say "Redis: private server, $REDIS_URL"
+	private+=(-redis)
 fi
-export REDIS_URL
+
+# start_private_servers ARGS...: the launcher starts them (-postgres,
+# -redis), prints their URLs and stops them when killed at exit.
+start_private_servers() {
+	local tmp pid line
+	tmp="$(mktemp -d /tmp/groupbuy-test.XXXXXX)"
+	CLEANUP+=("rm -rf '$tmp'")
+	go build -o "$tmp/localservers" ./internal/localserver/cmd/localservers
+	if [[ " $* " == *" -postgres "* ]] && ! "$tmp/localservers" -find-postgres >/dev/null 2>&1; then
+		apt_install postgresql
+	fi
+	say "starting private servers ($*)"
+	"$tmp/localservers" -dir "$tmp/servers" "$@" >"$tmp/urls" 2>"$tmp/servers.log" &
+	pid=$!
+	CLEANUP+=("kill $pid; wait $pid")
+	until grep -qx READY "$tmp/urls"; do
+		kill -0 "$pid" 2>/dev/null || { tail -n 30 "$tmp/servers.log" >&2; die "the private servers did not start"; }
+		sleep 0.2
+	done
+	while IFS= read -r line; do
+		case "$line" in
+		DATABASE_URL=*) DATABASE_URL="${line#DATABASE_URL=}" && say "PostgreSQL: private server, $DATABASE_URL" ;;
+		REDIS_URL=*) REDIS_URL="${line#REDIS_URL=}" && say "Redis: private server, $REDIS_URL" ;;
+		esac
+	done <"$tmp/urls"
+}
+
+if [ ${#private[@]} -gt 0 ]; then
+	start_private_servers "${private[@]}"
+fi
+export DATABASE_URL REDIS_URL
 
 # ---------------------------------------------------------------- Go
 # Packages named on the command line, else ./... ; everything else is a

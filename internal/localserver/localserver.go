@@ -1,7 +1,9 @@
-// Package localserver starts private database servers for `groupbuy dev`
-// and for tests: a PostgreSQL cluster and a Redis server that live in a
-// directory of their own (for example .groupbuy/pg and .groupbuy/redis),
-// listen on 127.0.0.1 on a free port, and keep their data between runs.
+// Package localserver starts private database servers, the one launcher of
+// them: for `groupbuy dev`, for the tests (internal/testenv) and for
+// scripts/test.sh (through cmd/localservers). A PostgreSQL cluster and a
+// Redis server live in a directory of their own (for example .groupbuy/pg
+// and .groupbuy/redis), listen on 127.0.0.1 on a free port, and keep their
+// data between runs unless made throw-away.
 //
 // Children are started in their own process group (so Ctrl-C in a terminal
 // reaches only the parent, which shuts down in order and calls Stop) with a
@@ -591,6 +593,11 @@ func checkReachable(dir string, uid, gid uint32) error {
 	}
 }
 
+// PostgresBinDir returns the directory of the PostgreSQL server programs
+// StartPostgres would use for a new cluster, or an error saying how to
+// install them.
+func PostgresBinDir() (string, error) { return findPostgresBinDir("", "") }
+
 // findPostgresBinDir: explicit dir; the version matching an existing
 // cluster; pg_config --bindir; newest /usr/lib/postgresql/*/bin; PATH.
 func findPostgresBinDir(explicit, dataDir string) (string, error) {
@@ -604,8 +611,10 @@ func findPostgresBinDir(explicit, dataDir string) (string, error) {
 		return "", fmt.Errorf("postgres: %s has no postgres/initdb/pg_ctl", explicit)
 	}
 	var candidates []string
-	if b, err := os.ReadFile(filepath.Join(dataDir, "PG_VERSION")); err == nil {
-		candidates = append(candidates, filepath.Join("/usr/lib/postgresql", strings.TrimSpace(string(b)), "bin"))
+	if dataDir != "" {
+		if b, err := os.ReadFile(filepath.Join(dataDir, "PG_VERSION")); err == nil {
+			candidates = append(candidates, filepath.Join("/usr/lib/postgresql", strings.TrimSpace(string(b)), "bin"))
+		}
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		candidates = append(candidates, strings.TrimSpace(string(out)))
@@ -637,17 +646,44 @@ func pgMajor(binDir string) float64 {
 // ---------------------------------------------------------------------------
 // Redis
 
+// RedisOption changes what StartRedis does.
+type RedisOption func(*redisConfig)
+
+type redisConfig struct {
+	appendOnly bool
+	fallback   bool
+}
+
+// WithRedisNoPersistence makes a throw-away server: no append-only file, so
+// nothing survives its stop. For tests.
+func WithRedisNoPersistence() RedisOption {
+	return func(c *redisConfig) { c.appendOnly = false }
+}
+
+// WithRedisServerOnly refuses to fall back to miniredis: without
+// redis-server on PATH, StartRedis fails. For tests that need the real one.
+func WithRedisServerOnly() RedisOption {
+	return func(c *redisConfig) { c.fallback = false }
+}
+
 // StartRedis starts redis-server on a free port on 127.0.0.1 with its data
 // in dir (append-only file, so data survives a restart). Without
 // redis-server on PATH it starts an in-process miniredis instead, whose data
 // is in memory only. A redis-server left running on dir is reused.
-func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*Server, error) {
+func StartRedis(ctx context.Context, dir string, log *slog.Logger, opts ...RedisOption) (*Server, error) {
 	log = orDiscard(log)
+	cfg := redisConfig{appendOnly: true, fallback: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	bin, lookErr := exec.LookPath("redis-server")
+	if lookErr != nil && !cfg.fallback {
+		return nil, fmt.Errorf("redis: redis-server not found on PATH (Debian: apt-get install redis-server): %w", lookErr)
+	}
 	if lookErr != nil {
 		return startMiniredis(log, dir)
 	}
@@ -656,6 +692,10 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*Server, err
 	}
 	pidPath := filepath.Join(dir, "redis.pid")
 	logPath := filepath.Join(dir, "redis.log")
+	appendOnly := "yes"
+	if !cfg.appendOnly {
+		appendOnly = "no"
+	}
 	s := &Server{Kind: "redis", Dir: dir, log: log}
 
 	// Reuse a server left running on this dir.
@@ -685,7 +725,7 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger) (*Server, err
 		}
 		cmd := exec.Command(bin,
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes")
+			"--appendonly", appendOnly, "--save", "", "--daemonize", "no", "--protected-mode", "yes")
 		cmd.Dir = dir
 		cmd.Env = childEnv()
 		cmd.Stdout, cmd.Stderr = logf, logf

@@ -197,7 +197,9 @@ func TestStartRedisKeepsData(t *testing.T) {
 func TestMain(m *testing.M) {
 	if spec := os.Getenv("GROUPBUY_LOCALSERVER_CHILD"); spec != "" {
 		kind, dir, _ := strings.Cut(spec, ":")
-		start := StartRedis
+		start := func(ctx context.Context, dir string, log *slog.Logger) (*Server, error) {
+			return StartRedis(ctx, dir, log)
+		}
 		if kind == "postgres" {
 			start = func(ctx context.Context, dir string, log *slog.Logger) (*Server, error) {
 				return StartPostgres(ctx, dir, log, WithPostgresNoSync())

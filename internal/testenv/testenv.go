@@ -11,15 +11,14 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/internal/localserver"
 	"groupbuy/internal/pg"
 	"groupbuy/migrations"
 )
@@ -131,38 +130,23 @@ func DB(t testing.TB) *sqlx.DB {
 	return db
 }
 
-// Redis starts a private redis-server for t and returns its URL. The
-// project's test script installs redis-server; a test fails without it
-// rather than share a Redis with other runs.
+// Redis starts a private redis-server for t (through internal/localserver,
+// the one launcher) and returns its URL. The project's test script installs
+// redis-server; a test fails without it rather than share a Redis with
+// other runs.
 func Redis(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	s, err := localserver.StartRedis(context.Background(), t.TempDir(), nil,
+		localserver.WithRedisNoPersistence(), localserver.WithRedisServerOnly())
 	if err != nil {
-		t.Fatalf("redis-server not found on PATH (run the tests through `make test`, which installs it): %v", err)
+		t.Fatalf("start redis-server (run the tests through `make test`, which installs it): %v", err)
 	}
-	port, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return "redis://" + addr + "/0"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+	})
+	return s.URL()
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
