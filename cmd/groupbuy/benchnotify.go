@@ -14,6 +14,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/pickup"
 )
 
@@ -30,9 +32,9 @@ const benchSecret = "bench-notify-webhook-secret"
 func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-notify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	seed := noticeSeed{date: time.Now().UTC().Format(time.DateOnly)}
-	fs.IntVar(&seed.notices, "notices", 100_000, "arrival notices (one resident each)")
-	fs.IntVar(&seed.perPoint, "per-point", 50, "residents per pickup point")
+	seed := demo.NoticeCity{Date: time.Now().UTC().Format(time.DateOnly)}
+	fs.IntVar(&seed.Notices, "notices", 100_000, "arrival notices (one resident each)")
+	fs.IntVar(&seed.PerPoint, "per-point", 50, "residents per pickup point")
 	killAt := fs.Float64("kill-at", 0, "SIGKILL a worker when the receiver has this fraction of the notices, then start another (0: never)")
 	workers := fs.Int("workers", 1, "worker processes")
 	lease := fs.Duration("lease", 10*time.Second, "GROUPBUY_NOTICE_LEASE of the workers: how soon a killed worker's claims come back")
@@ -42,7 +44,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.notices < 1 {
+	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.Notices < 1 {
 		return errors.New("bench-notify: want --kill-at in [0, 1), --workers ≥ 1, --notices ≥ 1")
 	}
 	a, done, err := scratchApp(ctx, cfg, "notify", *keep, stderr)
@@ -53,14 +55,14 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	cfg = a.cfg
 	loadBefore := loadAverage()
 	t0 := time.Now()
-	if err := seedArrivalNotices(ctx, a.db, seed, t0.UTC()); err != nil {
+	if err := demo.SeedArrivalNotices(ctx, a.db, seed, t0.UTC()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "queued %d arrival notices for %d residents at %d points in %.1fs\n",
-		seed.notices, seed.notices, (seed.notices+seed.perPoint-1)/seed.perPoint, time.Since(t0).Seconds())
+		seed.Notices, seed.Notices, (seed.Notices+seed.PerPoint-1)/seed.PerPoint, time.Since(t0).Seconds())
 
-	rc := newWebhookReceiver(benchSecret)
-	hook, closeHook, err := serveReceiver(rc)
+	rc := webhook.NewReceiver(benchSecret)
+	hook, closeHook, err := webhook.Serve(rc)
 	if err != nil {
 		return err
 	}
@@ -69,8 +71,9 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), workerEnv(cfg.DatabaseURL, cfg.RedisURL, hook, benchSecret, *lease)...)
-	env = append(env, "GROUPBUY_LOG_LEVEL=warn")
+	env := append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "REDIS_URL="+cfg.RedisURL, "GROUPBUY_LABEL_KEY="+scratchLabelKey(),
+		"GROUPBUY_LOG_LEVEL=warn")
+	env = append(env, webhook.WorkerEnv(hook, benchSecret, *lease)...)
 	start := func() (*exec.Cmd, error) {
 		cmd := exec.Command(exe, "worker")
 		cmd.Env = env
@@ -87,7 +90,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	var maxDispatch int
 	var lastInspect time.Time
 
-	n := seed.notices
+	n := seed.Notices
 	begin := time.Now()
 	procs := make([]*exec.Cmd, *workers)
 	for i := range procs {
@@ -108,7 +111,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 		killedAt           time.Duration
 		atKill, reqAtKill  int
 		firstAt, wall      time.Duration
-		tally              outboxTally
+		tally              demo.OutboxTally
 		deadline           = begin.Add(*timeout)
 		lastCheck          time.Time
 		distinct, requests int
@@ -117,7 +120,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		distinct, requests, _ = rc.stats()
+		distinct, requests, _ = rc.Stats()
 		if time.Since(lastInspect) > 250*time.Millisecond {
 			lastInspect = time.Now()
 			if active, err := inspector.ListActiveTasks("default", asynq.PageSize(100)); err == nil {
@@ -137,14 +140,14 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 			_ = procs[0].Process.Signal(syscall.SIGKILL)
 			_ = procs[0].Wait()
 			killed, killedAt = true, time.Since(begin)
-			atKill, reqAtKill, _ = rc.stats()
+			atKill, reqAtKill, _ = rc.Stats()
 			if procs[0], err = start(); err != nil {
 				return fmt.Errorf("restart worker: %w", err)
 			}
 		}
 		if distinct >= n && time.Since(lastCheck) > 50*time.Millisecond {
 			lastCheck = time.Now()
-			if tally, err = tallyOutbox(ctx, a.db); err != nil {
+			if tally, err = demo.TallyOutbox(ctx, a.db); err != nil {
 				return err
 			}
 			if tally.Sent+tally.Failed >= int64(n) {
@@ -153,7 +156,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 			}
 		}
 		if time.Now().After(deadline) {
-			tally, _ = tallyOutbox(ctx, a.db)
+			tally, _ = demo.TallyOutbox(ctx, a.db)
 			wall = time.Since(begin)
 			break
 		}
@@ -166,16 +169,16 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	for _, p := range procs {
 		_ = p.Wait()
 	}
-	distinct, requests, bad := rc.stats()
-	if tally, err = tallyOutbox(ctx, a.db); err != nil {
+	distinct, requests, bad := rc.Stats()
+	if tally, err = demo.TallyOutbox(ctx, a.db); err != nil {
 		return err
 	}
 
 	// Every notice received must be one of ours and read as the resident
 	// would read it: with the pickup code its payload carries.
 	var wrong []string
-	prefix := "arrival:" + seed.date + ":"
-	for key, got := range rc.notices() {
+	prefix := "arrival:" + seed.Date + ":"
+	for key, got := range rc.Notices() {
 		if !strings.HasPrefix(key, prefix) || got.Kind != "arrival" || got.Vars["code"] == "" ||
 			!strings.Contains(got.Text, "提货码"+got.Vars["code"]) || !strings.Contains(got.Text, got.Vars["point"]) {
 			wrong = append(wrong, key)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -251,7 +252,7 @@ type verifyResult struct {
 // driveVerify runs one goroutine per leader, each verifying codes at its
 // own point until the measured time ends.
 func driveVerify(ctx context.Context, api string, desks []pickupDesk, b pickupBench) verifyResult {
-	client := loadClient(len(desks))
+	client := loadgen.Client(len(desks))
 	start := time.Now()
 	measureFrom, measureTo := start.Add(b.warmup), start.Add(b.warmup+b.duration)
 	var mu sync.Mutex
@@ -324,7 +325,7 @@ func driveVerify(ctx context.Context, api string, desks []pickupDesk, b pickupBe
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	res.p50, res.p95, res.p99, res.max = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99), percentile(lat, 1)
+	res.p50, res.p95, res.p99, res.max = loadgen.Percentile(lat, 0.50), loadgen.Percentile(lat, 0.95), loadgen.Percentile(lat, 0.99), loadgen.Percentile(lat, 1)
 	return res
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 )
@@ -22,10 +23,11 @@ import (
 func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-wave", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	s := simSpec{warehouse: "BENCH", seed: 1, cityKm: 30, lat: 31.2304, lng: 121.4737, date: "2026-12-01"}
-	fs.IntVar(&s.points, "points", 5000, "pickup points")
-	fs.IntVar(&s.skus, "skus", 2000, "SKUs")
-	fs.IntVar(&s.lines, "lines", 1_000_000, "order lines")
+	s := demo.SimCity
+	s.Warehouse, s.Date = "BENCH", "2026-12-01"
+	fs.IntVar(&s.Points, "points", 5000, "pickup points")
+	fs.IntVar(&s.SKUs, "skus", 2000, "SKUs")
+	fs.IntVar(&s.Lines, "lines", 1_000_000, "order lines")
 	budget := fs.Duration("route-budget", 60*time.Second, "the route stage's solver time limit")
 	trucks := fs.Int("trucks", 300, "trucks available (3 t, 16 m³)")
 	keep := fs.Bool("keep", false, "keep the scratch database")
@@ -39,11 +41,11 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	}
 	defer done()
 	t0 := time.Now()
-	sum, err := simulate(ctx, a.db, a.clock, s)
+	sum, err := demo.Simulate(ctx, a.db, a.clock, s)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "simulated %d points, %d SKUs, %d orders, %d order lines in %.1fs\n", sum.points, sum.skus, sum.orders, sum.lines, time.Since(t0).Seconds())
+	fmt.Fprintf(stdout, "simulated %d points, %d SKUs, %d orders, %d order lines in %.1fs\n", sum.Points, sum.SKUs, sum.Orders, sum.Lines, time.Since(t0).Seconds())
 	var tonnes float64
 	if err := a.db.GetContext(ctx, &tonnes, `SELECT sum(ol.quantity * p.weight_g) / 1e6 FROM order_lines ol
 		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`); err != nil {
@@ -52,7 +54,7 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
 
 	var wave fulfillment.Wave
-	if err := a.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.date); err != nil {
+	if err := a.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
 	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
@@ -74,7 +76,7 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	t0 = time.Now()
 	if err := a.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.warehouse_id = $1 AND o.delivery_date = $2
-		GROUP BY 1, 2) t`, wave.WarehouseID, s.date); err != nil {
+		GROUP BY 1, 2) t`, wave.WarehouseID, s.Date); err != nil {
 		return err
 	}
 	floor := time.Since(t0)

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -198,7 +199,7 @@ type consoleCity struct {
 	*testCity
 	wave     fulfillment.Wave
 	path     string
-	receiver *webhookReceiver
+	receiver *webhook.Receiver
 }
 
 // Names of the points; the unserved one carries characters that must reach

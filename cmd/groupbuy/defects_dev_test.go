@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -46,7 +47,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if c.admin, _, err = auth.IssueToken(ctx, a.db, clock.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.warehous, err = pickup.WarehouseByCode(ctx, a.db, demoWarehouse.Code); err != nil {
+	if c.warehous, err = pickup.WarehouseByCode(ctx, a.db, demo.Warehouse.Code); err != nil {
 		t.Fatal(err)
 	}
 	items, err := fulfillment.ListSaleItems(ctx, a.db, c.warehous.ID, c.date)

@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/localserver"
@@ -66,15 +68,16 @@ func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer)
 		return fmt.Errorf("seed demo city: %w", err)
 	}
 	if n := cfg.DevSimulate; n > 0 {
-		spec := simSpec{warehouse: "SIM", points: max(50, n/200), skus: 300, lines: n, seed: 1, cityKm: 30, lat: 31.2304, lng: 121.4737}
-		sum, err := simulate(ctx, a.db, a.clock, spec)
+		spec := demo.SimCity
+		spec.Points, spec.SKUs, spec.Lines = max(50, n/200), 300, n
+		sum, err := demo.Simulate(ctx, a.db, a.clock, spec)
 		switch {
-		case err != nil && strings.Contains(err.Error(), "already has"):
-			log.Info("simulated night already there", "warehouse", spec.warehouse)
+		case errors.Is(err, demo.ErrNightExists):
+			log.Info("simulated night already there", "warehouse", spec.Warehouse)
 		case err != nil:
 			return fmt.Errorf("simulate: %w", err)
 		default:
-			log.Info("simulated a night", "warehouse", spec.warehouse, "date", sum.date, "points", sum.points, "lines", sum.lines)
+			log.Info("simulated a night", "warehouse", spec.Warehouse, "date", sum.Date, "points", sum.Points, "lines", sum.Lines)
 		}
 	}
 	envPath := filepath.Join(cfg.DataDir, "dev.env")
@@ -181,11 +184,11 @@ const devNoticeSecret = "groupbuy-dev-notice-log"
 // channel is configured, and logs each one once, so a developer sees what
 // residents would be told.
 func devNoticeLog(log *slog.Logger) (string, func(), error) {
-	rc := newWebhookReceiver(devNoticeSecret)
-	rc.onFirst = func(key string, n receivedNotice) {
+	rc := webhook.NewReceiver(devNoticeSecret)
+	rc.OnFirst = func(key string, n webhook.Notice) {
 		log.Info("notice to resident", "key", key, "kind", n.Kind, "resident", n.ResidentID, "text", n.Text)
 	}
-	return serveReceiver(rc)
+	return webhook.Serve(rc)
 }
 
 func stopServer(s *localserver.Server, log *slog.Logger, what string) {

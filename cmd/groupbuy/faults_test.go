@@ -31,6 +31,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/loadgen"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -325,8 +327,8 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	t.Logf("  requests sent %d: 201 %d, 503 %d, other statuses %d %v, transport errors %d", all.sent, all.created, all.unavailable, all.other, all.otherStatuses, all.transport)
 	t.Logf("  before the stop: %d sent, %d 201, %d 503; while down: %d sent, %d 201, %d 503, latency p50 %s p99 %s max %s; after the restart: %d sent, %d 201, %d 503",
 		tb.sent, tb.created, tb.unavailable, td.sent, td.created, td.unavailable,
-		percentile(downLat, 0.5).Round(time.Microsecond), percentile(downLat, 0.99).Round(time.Microsecond),
-		percentile(downLat, 1).Round(time.Microsecond), ta.sent, ta.created, ta.unavailable)
+		loadgen.Percentile(downLat, 0.5).Round(time.Microsecond), loadgen.Percentile(downLat, 0.99).Round(time.Microsecond),
+		loadgen.Percentile(downLat, 1).Round(time.Microsecond), ta.sent, ta.created, ta.unavailable)
 	if !first503.IsZero() {
 		t.Logf("  first 503 %s after the stop began; first 201 %s after PostgreSQL accepted connections again; %d 503s after that",
 			first503.Sub(killAt).Round(time.Millisecond), firstBack.Sub(readyAt).Round(time.Millisecond), ta.unavailable)
@@ -338,8 +340,8 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	if tb.created == 0 || td.unavailable == 0 || ta.created == 0 {
 		t.Fatalf("the outage did not show: 201 before %d, 503 while down %d, 201 after %d", tb.created, td.unavailable, ta.created)
 	}
-	if p99 := percentile(downLat, 0.99); p99 > 2*time.Second || percentile(downLat, 1) > 5*time.Second {
-		t.Fatalf("not failing fast while PostgreSQL is down: p99 %s, max %s", p99, percentile(downLat, 1))
+	if p99 := loadgen.Percentile(downLat, 0.99); p99 > 2*time.Second || loadgen.Percentile(downLat, 1) > 5*time.Second {
+		t.Fatalf("not failing fast while PostgreSQL is down: p99 %s, max %s", p99, loadgen.Percentile(downLat, 1))
 	}
 	if recovered > 3*time.Second {
 		t.Fatalf("intake took %s to recover after PostgreSQL came back", recovered)
@@ -432,8 +434,8 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	ctx := context.Background()
 	const secret = "fault-test-webhook-secret"
 	rs := startRedisOn(t, 0, t.TempDir())
-	rc := newWebhookReceiver(secret)
-	hook, closeHook, err := serveReceiver(rc)
+	rc := webhook.NewReceiver(secret)
+	hook, closeHook, err := webhook.Serve(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +576,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, ok := rc.notices()[noticeKey]; !ok {
+	if _, ok := rc.Notices()[noticeKey]; !ok {
 		t.Fatalf("the webhook did not receive notice %s", noticeKey)
 	}
 	checkOrdersIntact(t, a.db, ids, 2)
@@ -584,7 +586,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	t.Logf("Redis down: killed; %d orders sent while down: 201 %d, 503 %d, other %d %v, transport errors %d; latency p50 %s p99 %s",
 		orders.sent, orders.created, orders.unavailable, orders.other, orders.otherStatuses, orders.transport,
-		percentile(lat, 0.5).Round(time.Microsecond), percentile(lat, 0.99).Round(time.Microsecond))
+		loadgen.Percentile(lat, 0.5).Round(time.Microsecond), loadgen.Percentile(lat, 0.99).Round(time.Microsecond))
 	t.Logf("  final receipts answered %d in %s, allocation job waiting in the outbox; Redis back %s after the kill",
 		r.Status, receiptsTook.Round(time.Millisecond), upAt.Sub(killAt).Round(time.Millisecond))
 	t.Logf("  after Redis returned: job enqueued in %s, wave ready in %s (allocate, pick, route with a 2 s budget, ready), notice sent in %s; %d jobs left pending; orders lost 0",

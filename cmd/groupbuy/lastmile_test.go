@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/testenv"
 )
@@ -19,7 +20,7 @@ type lastMileCity struct {
 	*testCity
 	wave     fulfillment.Wave
 	path     string
-	receiver *webhookReceiver
+	receiver *webhook.Receiver
 }
 
 // newLastMileCity runs a night for 3 leaders, each with residents ordering
@@ -67,7 +68,7 @@ func (m *lastMileCity) waitForNotices(prefix string, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := 0
-		for key := range m.receiver.notices() {
+		for key := range m.receiver.Notices() {
 			if strings.HasPrefix(key, prefix) {
 				got++
 			}
@@ -183,11 +184,11 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	// Arrival notices reach the webhook, one per resident, with a code that opens their parcel.
 	m.waitForNotices("arrival:2026-12-01:", 3)
 	m.waitForNotices("refund:receipt:2026-12-01:", 1)
-	if _, _, bad := m.receiver.stats(); bad != 0 {
+	if _, _, bad := m.receiver.Stats(); bad != 0 {
 		t.Fatalf("%d notices with a bad signature", bad)
 	}
-	var arrivals []receivedNotice
-	for key, n := range m.receiver.notices() {
+	var arrivals []webhook.Notice
+	for key, n := range m.receiver.Notices() {
 		if strings.HasPrefix(key, "arrival:2026-12-01:") {
 			arrivals = append(arrivals, n)
 			if !strings.Contains(n.Text, "提货码"+n.Vars["code"]) || !strings.Contains(n.Text, "测试自提点0") || n.Vars["hours"] != "08:00-21:00" {

@@ -28,6 +28,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -229,12 +230,8 @@ func postJSON(client *http.Client, url, token string, body []byte, headers ...st
 	return resp.StatusCode, raw, err
 }
 
-func loadClient(clients int) *http.Client {
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}}
-}
-
 func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig) loadResult {
-	client := loadClient(lc.clients)
+	client := loadgen.Client(lc.clients)
 	start := time.Now()
 	measureFrom, measureTo := start.Add(lc.warmup), start.Add(lc.warmup+lc.duration)
 	var mu sync.Mutex
@@ -282,7 +279,7 @@ func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig)
 	wg.Wait()
 	res.rate = float64(res.ok) / lc.duration.Seconds()
 	slices.Sort(lat)
-	res.p50, res.p95, res.p99, res.max = percentile(lat, 0.50), percentile(lat, 0.95), percentile(lat, 0.99), percentile(lat, 1)
+	res.p50, res.p95, res.p99, res.max = loadgen.Percentile(lat, 0.50), loadgen.Percentile(lat, 0.95), loadgen.Percentile(lat, 0.99), loadgen.Percentile(lat, 1)
 	return res
 }
 
@@ -302,7 +299,7 @@ func sellOut(ctx context.Context, a *app, api string, city *loadCity, lc loadCon
 	if _, err := a.orders.SetCap(ctx, city.hot, r.cap); err != nil {
 		return r, err
 	}
-	client := loadClient(lc.clients)
+	client := loadgen.Client(lc.clients)
 	var next atomic.Int64
 	var accepted, soldOut, other atomic.Int64
 	var wg sync.WaitGroup
@@ -425,7 +422,7 @@ func overloadIntake(ctx context.Context, a *app, api string, city *loadCity, lc 
 	n := int(rate * lc.overloadFor.Seconds())
 	rngs := sync.Pool{New: func() any { return rand.New(rand.NewPCG(rand.Uint64(), 11)) }}
 	t0 := time.Now()
-	r := fireOrders(ctx, api, n, lc.inflight, rate, func(i int) (string, string, []byte) {
+	r := loadgen.FireOrders(ctx, api, n, lc.inflight, rate, func(i int) (string, string, []byte) {
 		rng := rngs.Get().(*rand.Rand)
 		defer rngs.Put(rng)
 		leader := rng.IntN(len(city.tokens))
@@ -433,16 +430,16 @@ func overloadIntake(ctx context.Context, a *app, api string, city *loadCity, lc 
 	})
 	took := time.Since(t0)
 	var stored int64
-	if err := a.db.GetContext(ctx, &stored, `SELECT count(*) FROM orders WHERE id = ANY($1)`, pq.Array(r.createdIDs)); err != nil {
+	if err := a.db.GetContext(ctx, &stored, `SELECT count(*) FROM orders WHERE id = ANY($1)`, pq.Array(r.CreatedIDs)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\noverload: %d orders offered open loop at %.0f/s (%.1f× the measured rate) over %s, at most %d in flight\n",
-		r.sent, rate, lc.overload, took.Round(time.Millisecond), lc.inflight)
+		r.Sent, rate, lc.overload, took.Round(time.Millisecond), lc.inflight)
 	fmt.Fprintf(stdout, "  201 created %d (%.0f/s; %d found in the database), 409 sold out %d, 503 %d (%d without Retry-After)\n",
-		r.created, float64(r.created)/took.Seconds(), stored, r.soldOut, r.unavailable, r.noRetryAfter)
-	fmt.Fprintf(stdout, "  other 4xx %d, 5xx other than 503 %d, transport errors %d\n", r.other4xx, r.fiveXX, r.transport)
-	fmt.Fprintf(stdout, "  latency of 201s    p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.pct(0.5), r.pct(0.95), r.pct(0.99), r.pct(1))
-	if r.fiveXX > 0 || r.noRetryAfter > 0 || r.transport > 0 || r.other4xx > 0 || stored != r.created {
+		r.Created, float64(r.Created)/took.Seconds(), stored, r.SoldOut, r.Unavailable, r.NoRetryAfter)
+	fmt.Fprintf(stdout, "  other 4xx %d, 5xx other than 503 %d, transport errors %d\n", r.Other4xx, r.FiveXX, r.Transport)
+	fmt.Fprintf(stdout, "  latency of 201s    p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.Pct(0.5), r.Pct(0.95), r.Pct(0.99), r.Pct(1))
+	if r.FiveXX > 0 || r.NoRetryAfter > 0 || r.Transport > 0 || r.Other4xx > 0 || stored != r.Created {
 		return fmt.Errorf("loadtest: overload answered outside 201/409 sold_out/503 with Retry-After, or lost an order")
 	}
 	return nil

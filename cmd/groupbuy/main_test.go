@@ -18,6 +18,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -105,7 +107,7 @@ func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, lea
 	if c.admin, _, err = auth.IssueToken(ctx, a.db, clk.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demoWarehouse); err != nil {
+	if c.warehous, err = a.pickup.CreateWarehouse(ctx, demo.Warehouse); err != nil {
 		t.Fatal(err)
 	}
 	for i := range leaders {
@@ -174,9 +176,9 @@ func (c *testCity) wavePath() string {
 
 // notifyByWebhook makes the app send residents' notices to a receiver on
 // loopback, signed with secret, and returns the receiver.
-func (c *testCity) notifyByWebhook(secret string) *webhookReceiver {
+func (c *testCity) notifyByWebhook(secret string) *webhook.Receiver {
 	c.t.Helper()
-	rc := newWebhookReceiver(secret)
+	rc := webhook.NewReceiver(secret)
 	hook := httptest.NewServer(rc)
 	c.t.Cleanup(hook.Close)
 	c.app.notices = pickup.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, secret, notify.WebhookOptions{})},

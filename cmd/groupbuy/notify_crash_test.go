@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
 )
@@ -32,13 +34,13 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	if err := seedArrivalNotices(ctx, a.db, noticeSeed{notices: n, perPoint: 50, date: "2026-12-01"}, time.Now().UTC()); err != nil {
+	if err := demo.SeedArrivalNotices(ctx, a.db, demo.NoticeCity{Notices: n, PerPoint: 50, Date: "2026-12-01"}, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
-	rc := newWebhookReceiver(secret)
+	rc := webhook.NewReceiver(secret)
 	// A little slowness per request, outside the receiver's lock, so that
 	// half the notices arrive while a batch is still in flight.
-	hook, closeHook, err := serveReceiver(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hook, closeHook, err := webhook.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(2 * time.Millisecond)
 		rc.ServeHTTP(w, r)
 	}))
@@ -46,7 +48,7 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeHook)
-	env := workerEnv(dbURL, redisURL, hook, secret, lease)
+	env := webhook.WorkerEnv(hook, secret, lease)
 
 	// A little past half, so the kill lands inside a batch of 500: some of
 	// its notices sent and not recorded, some not yet sent.
@@ -55,11 +57,11 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 	begin := time.Now()
 	deadline := begin.Add(30 * time.Second)
 	for {
-		if got, _, _ := rc.stats(); got >= killAt {
+		if got, _, _ := rc.Stats(); got >= killAt {
 			break
 		}
 		if time.Now().After(deadline) {
-			got, _, _ := rc.stats()
+			got, _, _ := rc.Stats()
 			t.Fatalf("only %d of %d notices received before the kill", got, n)
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -68,33 +70,33 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	atKill, reqAtKill, _ := rc.stats()
+	atKill, reqAtKill, _ := rc.Stats()
 	killedAt := time.Since(begin)
 	startWorker(t, dbURL, redisURL, env...)
 
 	deadline = time.Now().Add(40 * time.Second)
-	var tally outboxTally
+	var tally demo.OutboxTally
 	for {
-		if tally, err = tallyOutbox(ctx, a.db); err != nil {
+		if tally, err = demo.TallyOutbox(ctx, a.db); err != nil {
 			t.Fatal(err)
 		}
 		if tally.Sent+tally.Failed == n {
 			break
 		}
 		if time.Now().After(deadline) {
-			got, _, _ := rc.stats()
+			got, _, _ := rc.Stats()
 			t.Fatalf("outbox after the restart: %+v; receiver has %d of %d", tally, got, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	distinct, requests, bad := rc.stats()
+	distinct, requests, bad := rc.Stats()
 	repeats := requests - distinct - bad
 	t.Logf("killed at %s with %d distinct (%d requests); all sent after %s: %d requests, %d distinct, %d repeats absorbed",
 		killedAt.Round(time.Millisecond), atKill, reqAtKill, time.Since(begin).Round(time.Millisecond), requests, distinct, repeats)
 	if distinct != n || tally.Sent != n || tally.Failed != 0 || bad != 0 {
 		t.Fatalf("after the kill: %d of %d distinct notices received, outbox %+v, %d bad signatures", distinct, n, tally, bad)
 	}
-	for key, got := range rc.notices() {
+	for key, got := range rc.Notices() {
 		if got.Kind != "arrival" || got.Vars["code"] == "" || got.Text == "" {
 			t.Fatalf("notice %s received as %+v", key, got)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment"
 )
 
@@ -27,18 +28,18 @@ func TestIntakeAtSaturation(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 3000
-	r := fireOrders(context.Background(), srv.URL, n, 200, 0, func(i int) (string, string, []byte) {
+	r := loadgen.FireOrders(context.Background(), srv.URL, n, 200, 0, func(i int) (string, string, []byte) {
 		body := fmt.Sprintf(`{"resident":{"phone":"1390%07d","name":"居民"},"lines":[{"sale_item_id":%d,"quantity":1},{"sale_item_id":%d,"quantity":1}]}`,
 			i, egg.ID, rice.ID)
 		return c.leaders[i%len(c.leaders)], fmt.Sprintf("sat-%d", i), []byte(body)
 	})
 	t.Logf("%d offered: %d created, %d sold out, %d 503 (%d without Retry-After), %d other 4xx, %d other 5xx, %d transport; p99 of 201s %.1f ms",
-		r.sent, r.created, r.soldOut, r.unavailable, r.noRetryAfter, r.other4xx, r.fiveXX, r.transport, r.pct(0.99))
-	if r.sent != n || r.created+r.soldOut+r.unavailable != n || r.fiveXX+r.other4xx+r.transport+r.noRetryAfter != 0 {
+		r.Sent, r.Created, r.SoldOut, r.Unavailable, r.NoRetryAfter, r.Other4xx, r.FiveXX, r.Transport, r.Pct(0.99))
+	if r.Sent != n || r.Created+r.SoldOut+r.Unavailable != n || r.FiveXX+r.Other4xx+r.Transport+r.NoRetryAfter != 0 {
 		t.Fatalf("answers outside 201 / 409 sold_out / 503 with Retry-After")
 	}
-	if r.unavailable == 0 || r.created == 0 {
-		t.Fatalf("the intake was not saturated (%d 503s) or took nothing (%d created)", r.unavailable, r.created)
+	if r.Unavailable == 0 || r.Created == 0 {
+		t.Fatalf("the intake was not saturated (%d 503s) or took nothing (%d created)", r.Unavailable, r.Created)
 	}
 	var stored, eggs int64
 	if err := a.db.Get(&stored, `SELECT count(*) FROM orders WHERE status = 'placed'`); err != nil {
@@ -47,7 +48,7 @@ func TestIntakeAtSaturation(t *testing.T) {
 	if err := a.db.Get(&eggs, `SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE sale_item_id = $1`, egg.ID); err != nil {
 		t.Fatal(err)
 	}
-	if stored != r.created || eggs != c.sold(egg.ID) || eggs > 20 || (r.soldOut > 0) != (eggs == 20) {
-		t.Fatalf("%d orders stored for %d created; %d eggs in lines, %d sold, cap 20, %d sold out", stored, r.created, eggs, c.sold(egg.ID), r.soldOut)
+	if stored != r.Created || eggs != c.sold(egg.ID) || eggs > 20 || (r.SoldOut > 0) != (eggs == 20) {
+		t.Fatalf("%d orders stored for %d created; %d eggs in lines, %d sold, cap 20, %d sold out", stored, r.Created, eggs, c.sold(egg.ID), r.SoldOut)
 	}
 }
