@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	_ "time/tzdata" // warehouses name IANA zones; slim images have no zoneinfo
 
@@ -71,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	var cpuProfile string
 	switch cmd {
 	case "serve", "worker", "dev", "migrate":
 		// Flags override the environment for the long-running commands.
@@ -81,6 +83,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "API listen address (GROUPBUY_ADDR)")
 		fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "dev mode's data folder (GROUPBUY_DATA_DIR)")
 		fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error (GROUPBUY_LOG_LEVEL)")
+		if cmd != "migrate" {
+			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to FILE until it stops")
+		}
 		if err := fs.Parse(rest); err != nil {
 			return errUsage
 		}
@@ -96,6 +101,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// JSON lines; a line logged with a context also names the request and
 	// the task it belongs to (logctx.Handler).
 	log := slog.New(logctx.NewHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	switch cmd {
 	case "serve":
 		return runServe(ctx, cfg, log)
@@ -120,4 +132,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
 	return errUsage
+}
+
+// startCPUProfile profiles this process into path until stop is called: the
+// lab's loadtest and bench-pickup profile the API they drive this way.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
