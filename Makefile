@@ -2,8 +2,10 @@
 
 GO ?= go
 BIN := bin/groupbuy
+LAB_BIN := bin/groupbuy-lab
+LAB ?= help
 
-.PHONY: help dev test build migrate bench fmt vet docker
+.PHONY: help dev test build lab migrate bench fmt vet docker
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -14,8 +16,12 @@ dev: ## run API + worker locally (private PostgreSQL and Redis in .groupbuy/ unl
 test: ## go vet + go test against PostgreSQL and Redis (started if needed); ARGS="-run X ./fulfillment/"
 	bash scripts/test.sh $(ARGS)
 
-build: ## build bin/groupbuy (cgo is required by h3-go)
+build: ## build bin/groupbuy and bin/groupbuy-lab, the benchmarks, load tests and simulator (cgo is required by h3-go)
 	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./cmd/groupbuy
+	CGO_ENABLED=1 $(GO) build -trimpath -o $(LAB_BIN) ./cmd/groupbuy-lab
+
+lab: build ## run a lab command on DATABASE_URL's server: make lab LAB="bench-wave --lines 100000" (LAB=help lists them)
+	$(LAB_BIN) $(LAB)
 
 migrate: ## apply the database migrations to DATABASE_URL
 	$(GO) run ./cmd/groupbuy migrate

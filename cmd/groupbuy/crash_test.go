@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
@@ -28,19 +28,18 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Helper()
 	ctx := context.Background()
 	url := testenv.NewDatabase(t)
-	getenv := func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }
-	var out, errOut bytes.Buffer
-	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
-	if err := run(ctx, []string{"simulate", "--points", "400", "--skus", "300", "--lines", "120000", "--date", "2026-01-05"},
-		getenv, &out, &errOut); err != nil {
-		t.Fatalf("simulate: %v %s", err, errOut.String())
-	}
 	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
+	spec := demo.SimCity
+	spec.Points, spec.SKUs, spec.Lines, spec.Date = 400, 300, 120_000, "2026-01-05"
+	if _, err := demo.Simulate(ctx, a.db, clock.System{}, spec); err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
 	n := &crashNight{url: url, app: a}
 	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
@@ -712,18 +713,17 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	ctx := context.Background()
 	redisURL := testenv.Redis(t)
 	url := testenv.NewDatabase(t)
-	getenv := func(k string) string { return map[string]string{"DATABASE_URL": url}[k] }
-	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"simulate", "--points", "150", "--skus", "80", "--lines", "6000", "--date", "2026-01-05"},
-		getenv, &out, &errOut); err != nil {
-		t.Fatalf("simulate: %v %s", err, errOut.String())
-	}
 	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
 		faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	spec := demo.SimCity
+	spec.Points, spec.SKUs, spec.Lines, spec.Date = 150, 80, 6000, "2026-01-05"
+	if _, err := demo.Simulate(ctx, a.db, clock.System{}, spec); err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
 	var wave0 struct {
 		ID          int64 `db:"id"`
 		WarehouseID int64 `db:"warehouse_id"`

@@ -1,6 +1,7 @@
 // Command groupbuy is the logistics back-end of a community group-buy
 // operator: one binary for the API, the job worker, migrations, the embedded
-// development mode and the routing solver.
+// development mode and the routing solver. Benchmarks, load tests and the
+// city simulator are another command, cmd/groupbuy-lab.
 package main
 
 import (
@@ -27,13 +28,9 @@ commands:
   dev            run API + worker on embedded defaults (private PostgreSQL and Redis when unset)
   migrate        apply database migrations
   token          issue a staff token: groupbuy token --role admin --name NAME
-  simulate       fill a database with a simulated city night (COPY)
-  bench-wave     measure the nightly wave's stages on a simulated city night
-  bench-notify   send arrival notices through worker processes to a local webhook (--kill-at 0.5 kills one)
-  bench-pickup   measure pickup code verification under concurrent leaders
-  loadtest       drive the order API with concurrent leaders and compare with pgbench
   solve          solve a VRPLIB routing instance
-  bench-routing  run the routing benchmark set
+
+benchmarks, load tests and the city simulator: groupbuy-lab (go run ./cmd/groupbuy-lab)
 
 configuration (environment): DATABASE_URL, REDIS_URL, GROUPBUY_ADDR, GROUPBUY_DATA_DIR,
 GROUPBUY_LOG_LEVEL, GROUPBUY_DB_MAX_CONNS, GROUPBUY_TOKEN_CACHE_TTL
@@ -62,8 +59,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "solve":
 		return runSolve(ctx, rest, stdout, stderr)
-	case "bench-routing":
-		return runBenchRoute(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -119,16 +114,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMigrate(ctx, cfg)
 	case "token":
 		return runToken(ctx, cfg, rest, stdout, stderr)
-	case "loadtest":
-		return runLoadtest(ctx, cfg, log, rest, stdout, stderr)
-	case "simulate":
-		return runSimulate(ctx, cfg, log, rest, stdout, stderr)
-	case "bench-wave":
-		return runBenchWave(ctx, cfg, log, rest, stdout, stderr)
-	case "bench-notify":
-		return runBenchNotify(ctx, cfg, rest, stdout, stderr)
-	case "bench-pickup":
-		return runBenchPickup(ctx, cfg, rest, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
+	"groupbuy/internal/jobs"
 	"groupbuy/pickup"
 )
 
@@ -23,13 +23,13 @@ import (
 const benchSecret = "bench-notify-webhook-secret"
 
 // runBenchNotify measures the outbox dispatcher end to end: arrival notices
-// queued in a scratch database are sent by `groupbuy worker` processes
-// (this binary, re-executed) to a webhook receiver on loopback in this
-// process, which checks signatures and de-duplicates by Idempotency-Key.
-// With --kill-at it SIGKILLs a worker once the receiver has that fraction of
-// the notices and starts another at once; every notice must still arrive
-// exactly once after de-duplication, and none may fail.
-func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+// queued in a scratch database are sent by `groupbuy worker` processes to a
+// webhook receiver on loopback in this process, which checks signatures and
+// de-duplicates by Idempotency-Key. With --kill-at it SIGKILLs a worker once
+// the receiver has that fraction of the notices and starts another at once;
+// every notice must still arrive exactly once after de-duplication, and none
+// may fail.
+func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-notify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := demo.NoticeCity{Date: time.Now().UTC().Format(time.DateOnly)}
@@ -41,21 +41,26 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 	target := fs.Duration("target", 60*time.Second, "wall time the run must finish within")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	keep := fs.Bool("keep", false, "keep the scratch database")
+	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.Notices < 1 {
 		return errors.New("bench-notify: want --kill-at in [0, 1), --workers ≥ 1, --notices ≥ 1")
 	}
-	a, done, err := scratchApp(ctx, cfg, "notify", *keep, stderr)
+	bin, cleanup, err := groupbuyBinary(ctx, *groupbuy, stderr)
 	if err != nil {
 		return err
 	}
-	defer done()
-	cfg = a.cfg
+	defer cleanup()
+	s, err := newScratch(ctx, env, "notify", *keep, 4, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.close()
 	loadBefore := loadAverage()
 	t0 := time.Now()
-	if err := demo.SeedArrivalNotices(ctx, a.db, seed, t0.UTC()); err != nil {
+	if err := demo.SeedArrivalNotices(ctx, s.db, seed, t0.UTC()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "queued %d arrival notices for %d residents at %d points in %.1fs\n",
@@ -67,25 +72,16 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 		return err
 	}
 	defer closeHook()
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	env := append(os.Environ(), "DATABASE_URL="+cfg.DatabaseURL, "REDIS_URL="+cfg.RedisURL, "GROUPBUY_LABEL_KEY="+scratchLabelKey(),
-		"GROUPBUY_LOG_LEVEL=warn")
-	env = append(env, webhook.WorkerEnv(hook, benchSecret, *lease)...)
-	start := func() (*exec.Cmd, error) {
-		cmd := exec.Command(exe, "worker")
-		cmd.Env = env
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		// A worker must not outlive the benchmark, whatever ends it.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		return cmd, cmd.Start()
-	}
+	workerEnv := append(append(s.groupbuyEnv(), "GROUPBUY_LOG_LEVEL=warn"), webhook.WorkerEnv(hook, benchSecret, *lease)...)
+	start := func() (*exec.Cmd, error) { return startGroupbuy(bin, workerEnv, stderr, "worker") }
 
 	// How many dispatch tasks run at once: the scheduler starts one every
 	// 5 s and each runs until nothing is due, so with a backlog they pile up.
-	inspector := asynq.NewInspector(a.redis)
+	ropt, err := jobs.RedisOpt(s.RedisURL)
+	if err != nil {
+		return err
+	}
+	inspector := asynq.NewInspector(ropt)
 	defer inspector.Close()
 	var maxDispatch int
 	var lastInspect time.Time
@@ -147,7 +143,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 		}
 		if distinct >= n && time.Since(lastCheck) > 50*time.Millisecond {
 			lastCheck = time.Now()
-			if tally, err = demo.TallyOutbox(ctx, a.db); err != nil {
+			if tally, err = demo.TallyOutbox(ctx, s.db); err != nil {
 				return err
 			}
 			if tally.Sent+tally.Failed >= int64(n) {
@@ -156,7 +152,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 			}
 		}
 		if time.Now().After(deadline) {
-			tally, _ = demo.TallyOutbox(ctx, a.db)
+			tally, _ = demo.TallyOutbox(ctx, s.db)
 			wall = time.Since(begin)
 			break
 		}
@@ -170,7 +166,7 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 		_ = p.Wait()
 	}
 	distinct, requests, bad := rc.Stats()
-	if tally, err = demo.TallyOutbox(ctx, a.db); err != nil {
+	if tally, err = demo.TallyOutbox(ctx, s.db); err != nil {
 		return err
 	}
 
@@ -233,13 +229,3 @@ func runBenchNotify(ctx context.Context, cfg Config, args []string, stdout, stde
 }
 
 func fmtSeconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
-
-// loadAverage is the machine's 1, 5 and 15 minute load average.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if err != nil || len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 )
@@ -54,7 +56,7 @@ func TestSimulate(t *testing.T) {
 		t.Fatalf("simulated data disagrees: %+v", got)
 	}
 	// A second run for the same date would double the night: refused.
-	if err := run(context.Background(), args, getenv, &out, &errOut); err == nil || !strings.Contains(err.Error(), "already has") {
+	if err := run(context.Background(), args, getenv, &out, &errOut); !errors.Is(err, demo.ErrNightExists) {
 		t.Fatalf("second run for the same date: %v", err)
 	}
 	// Another date reuses the network.

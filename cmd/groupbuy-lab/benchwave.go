@@ -1,26 +1,26 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
 )
 
 // runBenchWave measures the nightly wave at city scale: it simulates a night
 // in a scratch database on DATABASE_URL's server, then runs the stages in
 // this process as the worker would and reports each stage's time, the time
 // of one plain aggregate of all order lines (the floor), and peak memory.
-func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-wave", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	s := demo.SimCity
@@ -34,47 +34,51 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	cfg.RouteBudget = *budget
-	a, done, err := scratchApp(ctx, cfg, "wave", *keep, stderr)
+	sc, err := newScratch(ctx, env, "wave", *keep, env.DBMaxConns, stderr)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer sc.close()
+	night, err := newNight(sc, env, *budget)
+	if err != nil {
+		return err
+	}
+	defer night.close()
 	t0 := time.Now()
-	sum, err := demo.Simulate(ctx, a.db, a.clock, s)
+	sum, err := demo.Simulate(ctx, sc.db, night.clock, s)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "simulated %d points, %d SKUs, %d orders, %d order lines in %.1fs\n", sum.Points, sum.SKUs, sum.Orders, sum.Lines, time.Since(t0).Seconds())
 	var tonnes float64
-	if err := a.db.GetContext(ctx, &tonnes, `SELECT sum(ol.quantity * p.weight_g) / 1e6 FROM order_lines ol
+	if err := sc.db.GetContext(ctx, &tonnes, `SELECT sum(ol.quantity * p.weight_g) / 1e6 FROM order_lines ol
 		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
 
 	var wave fulfillment.Wave
-	if err := a.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
+	if err := sc.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
-	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := night.fleet.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		return err
 	}
 	// Every 20th SKU arrives 10 % short, so allocation has work to do.
 	var receipts []fulfillment.Receipt
-	if err := a.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
+	if err := sc.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
 		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wave.WarehouseID); err != nil {
 		return err
 	}
-	if _, err := a.waves.RecordReceipts(ctx, wave.ID, fulfillment.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := night.waves.RecordReceipts(ctx, wave.ID, fulfillment.FirstComeFirstServed, true, receipts); err != nil {
 		return err
 	}
 
 	var floorRows int64
 	t0 = time.Now()
-	if err := a.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
+	if err := sc.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.warehouse_id = $1 AND o.delivery_date = $2
 		GROUP BY 1, 2) t`, wave.WarehouseID, s.Date); err != nil {
 		return err
@@ -83,22 +87,22 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 
 	timings := map[fulfillment.Stage]time.Duration{}
 	t0 = time.Now()
-	if ok, err := a.waves.Close(ctx, wave.ID, true); err != nil || !ok {
+	if ok, err := night.waves.Close(ctx, wave.ID, true); err != nil || !ok {
 		return fmt.Errorf("close: %v (closed %v)", err, ok)
 	}
 	timings[fulfillment.StageClose] = time.Since(t0)
 	for _, st := range []fulfillment.Stage{fulfillment.StageAllocate, fulfillment.StagePick, fulfillment.StageRoute, fulfillment.StageReady} {
 		t0 = time.Now()
-		if ok, err := a.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
+		if ok, err := night.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
 			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
 		}
 		timings[st] = time.Since(t0)
 	}
-	w, err := fulfillment.GetWave(ctx, a.db, wave.ID)
+	w, err := fulfillment.GetWave(ctx, sc.db, wave.ID)
 	if err != nil {
 		return err
 	}
-	routes, err := fulfillment.ListRoutes(ctx, a.db, wave.ID)
+	routes, err := fulfillment.ListRoutes(ctx, sc.db, wave.ID)
 	if err != nil {
 		return err
 	}
@@ -120,18 +124,30 @@ func runBenchWave(ctx context.Context, cfg Config, log *slog.Logger, args []stri
 	return nil
 }
 
-// peakRSS reads the process's peak resident memory from /proc.
-func peakRSS() string {
-	f, err := os.Open("/proc/self/status")
+// night is what bench-wave runs the stages with, in this process: the wave
+// runner as the worker builds it, over the job outbox, its logs discarded.
+type night struct {
+	clock clock.Clock
+	waves *fulfillment.Waves
+	// fleet saves the trucks; it places no orders, so it has no intake.
+	fleet *fulfillment.Service
+	close func()
+}
+
+func newNight(sc *scratch, env labEnv, routeBudget time.Duration) (*night, error) {
+	ropt, err := jobs.RedisOpt(sc.RedisURL)
 	if err != nil {
-		return "unknown"
+		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
+	queue := asynq.NewClient(ropt)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clk := clock.System{}
+	outbox := jobs.NewOutbox(sc.db, queue, clk, log, jobs.Options{})
+	return &night{
+		clock: clk,
+		waves: fulfillment.NewWaves(sc.db, clk, outbox, log, fulfillment.WavesOptions{RouteBudget: routeBudget,
+			Printer: fulfillment.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey))}),
+		fleet: fulfillment.NewService(sc.db, clk, nil, fulfillment.Metrics{}),
+		close: func() { outbox.Stop(); queue.Close() },
+	}, nil
 }

@@ -3,22 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -30,8 +23,6 @@ import (
 
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment"
-	"groupbuy/internal/clock"
-	"groupbuy/pickup"
 )
 
 // loadConfig is what one load test run does.
@@ -52,12 +43,13 @@ type loadConfig struct {
 	inflight    int
 }
 
-// runLoadtest measures order intake over real HTTP on loopback: many
-// concurrent leaders place 3-line orders, each containing one hot SKU, then a
-// burst sells that SKU out; pgbench's default script runs against the same
-// PostgreSQL with the same client count for comparison. It makes its own
-// scratch databases on DATABASE_URL's server and drops them afterwards.
-func runLoadtest(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+// runLoadtest measures order intake over real HTTP on loopback, on a
+// `groupbuy serve` process: many concurrent leaders place 3-line orders,
+// each containing one hot SKU, then a burst sells that SKU out; pgbench's
+// default script runs against the same PostgreSQL with the same client count
+// for comparison. It makes its own scratch databases on DATABASE_URL's
+// server and drops them afterwards.
+func runLoadtest(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var lc loadConfig
@@ -73,36 +65,45 @@ func runLoadtest(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	fs.Float64Var(&lc.overload, "overload", 2.5, "then offer orders open loop at this multiple of the measured rate (0: skip)")
 	fs.DurationVar(&lc.overloadFor, "overload-for", 10*time.Second, "how long the overload lasts")
 	fs.IntVar(&lc.inflight, "inflight", 1024, "requests in flight at most during the overload")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API and load generator) to FILE")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the API process (groupbuy serve) to FILE")
+	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("loadtest: DATABASE_URL must name a PostgreSQL server (the test creates its own databases there)")
+	if lc.clients < 1 || lc.leaders < 1 || lc.skus < 3 || lc.duration <= 0 {
+		return errors.New("loadtest: --clients, --leaders and --duration must be positive, --skus at least 3")
 	}
 	if lc.pgScale == 0 {
 		lc.pgScale = lc.clients
 	}
-	cfg.DBMaxConns = max(cfg.DBMaxConns, 20)
+	bin, cleanup, err := groupbuyBinary(ctx, *groupbuy, stderr)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	s, err := newScratch(ctx, env, "load", lc.keep, 4, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.close()
 	// The benchmark measures intake, not the write limiter: 32 leaders at
 	// 2,000 orders/s make far more writes a minute per token than the limit.
-	cfg.WriteLimit = 0
-	a, done, err := scratchApp(ctx, cfg, "load", lc.keep, stderr)
-	if err != nil {
-		return err
-	}
-	defer done()
-	cfg = a.cfg
-	fmt.Fprintf(stdout, "setting up %d leaders and %d SKUs\n", lc.leaders, lc.skus)
-	city, err := setUpLoadCity(ctx, a, lc)
-	if err != nil {
-		return err
-	}
-	api, stop, err := serveLoopback(ctx, a, a.log, *cpuProfile)
+	serveEnv := append(s.groupbuyEnv(), envInt("GROUPBUY_DB_MAX_CONNS", max(env.DBMaxConns, 20)), "GROUPBUY_WRITE_LIMIT=0",
+		"GROUPBUY_LOG_LEVEL=error")
+	api, stop, err := serveAPI(ctx, bin, serveEnv, *cpuProfile, stderr)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	ops, err := newOpsClient(ctx, s.db, api)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "setting up %d leaders and %d SKUs\n", lc.leaders, lc.skus)
+	city, err := setUpLoadCity(ops, lc)
+	if err != nil {
+		return err
+	}
 	res := driveOrders(ctx, api, city, lc)
 	fmt.Fprintf(stdout, "\norder intake: %d clients, %s measured after %s warm-up\n", lc.clients, lc.duration, lc.warmup)
 	fmt.Fprintf(stdout, "  orders placed      %d (%.0f orders/s, %.0f order lines/s)\n", res.ok, res.rate, res.rate*3)
@@ -110,21 +111,26 @@ func runLoadtest(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	fmt.Fprintf(stdout, "  refused            %d sold out, %d other errors (%d 5xx)\n", res.soldOut, res.other, res.fiveXX)
 
 	if lc.overload > 0 {
-		if err := overloadIntake(ctx, a, api, city, lc, lc.overload*res.rate, stdout); err != nil {
+		if err := overloadIntake(ctx, s.db, api, city, lc, lc.overload*res.rate, stdout); err != nil {
 			return err
 		}
 	}
 
-	burst, err := sellOut(ctx, a, api, city, lc)
+	burst, err := sellOut(ctx, s.db, ops, api, city, lc)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nsell-out burst: %d orders at the hot SKU's last %d units\n", lc.burst, burst.cap-burst.soldBefore)
 	fmt.Fprintf(stdout, "  accepted %d, sold out %d, other %d; sold %d of cap %d; order lines say %d; oversold %d\n",
 		burst.accepted, burst.soldOut, burst.other, burst.soldAfter, burst.cap, burst.fromLines, max(0, burst.soldAfter-burst.cap))
+	// The API is done: stopped now, its profile is written and it no longer
+	// shares the machine with pgbench.
+	if err := stop(); err != nil {
+		return fmt.Errorf("groupbuy serve: %w", err)
+	}
 
 	if lc.pgbench {
-		tps, err := runPgbench(ctx, cfg, stdout, lc)
+		tps, err := runPgbench(ctx, s.DatabaseURL, lc)
 		if err != nil {
 			return fmt.Errorf("pgbench: %w", err)
 		}
@@ -138,51 +144,46 @@ func runLoadtest(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 }
 
 type loadCity struct {
-	date    fulfillment.Date
+	date    string
 	tokens  []string
 	hot     int64
 	others  []int64
-	hotCap  int64
 	nextKey atomic.Int64
 }
 
-func setUpLoadCity(ctx context.Context, a *app, lc loadConfig) (*loadCity, error) {
-	w, err := a.pickup.CreateWarehouse(ctx, pickup.Warehouse{Code: "LOAD", Name: "压测仓", Lat: 31.2, Lng: 121.4,
-		TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)})
+// setUpLoadCity makes the warehouse, the leaders with their points and
+// tokens, and the SKUs on sale three days ahead, through the ops API.
+func setUpLoadCity(ops *opsClient, lc loadConfig) (*loadCity, error) {
+	wid, err := ops.createWarehouse(warehouseBody{Code: "LOAD", Name: "压测仓", Lat: 31.2, Lng: 121.4,
+		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
 	if err != nil {
 		return nil, err
 	}
-	city := &loadCity{date: fulfillment.Date{Time: time.Now().UTC().AddDate(0, 0, 3).Truncate(24 * time.Hour)}}
+	city := &loadCity{date: time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)}
 	for i := range lc.leaders {
-		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
-			Point: pickup.Point{Code: fmt.Sprintf("L%05d", i), WarehouseID: w.ID, Name: fmt.Sprintf("压测自提点%d", i),
-				Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
-			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1370%07d", i)})
+		_, token, err := ops.savePoint(pointBody{Code: fmt.Sprintf("L%05d", i), WarehouseID: wid, Name: fmt.Sprintf("压测自提点%d", i),
+			Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: "08:00", Closes: "21:00",
+			Leader: personBody{Name: fmt.Sprintf("团长%d", i), Phone: fmt.Sprintf("1370%07d", i)}})
 		if err != nil {
 			return nil, err
 		}
-		city.tokens = append(city.tokens, pc.LeaderToken)
+		city.tokens = append(city.tokens, token)
 	}
-	products := make([]fulfillment.Product, lc.skus)
+	products := make([]productBody, lc.skus)
+	offers := make([]offerBody, lc.skus)
 	for i := range products {
-		products[i] = fulfillment.Product{SKU: fmt.Sprintf("LOAD%05d", i), Name: fmt.Sprintf("压测商品%d", i), Unit: "份",
-			WeightG: 500, VolumeML: 600, Zone: fulfillment.Ambient, Bin: fmt.Sprintf("A-%05d", i)}
+		products[i] = productBody{SKU: fmt.Sprintf("LOAD%05d", i), Name: fmt.Sprintf("压测商品%d", i), Unit: "份",
+			WeightG: 500, VolumeML: 600, Zone: "ambient", Bin: fmt.Sprintf("A-%05d", i)}
+		offers[i] = offerBody{SKU: products[i].SKU, PriceFen: 990, StockCap: fulfillment.MaxStockCap}
 	}
-	if products, err = a.orders.SaveProducts(ctx, products); err != nil {
+	if err := ops.saveProducts(products); err != nil {
 		return nil, err
 	}
-	offers := make([]fulfillment.Offer, len(products))
-	for i, p := range products {
-		offers[i] = fulfillment.Offer{ProductID: p.ID, PriceFen: 990, StockCap: fulfillment.MaxStockCap}
-	}
-	items, err := a.orders.Publish(ctx, w.ID, city.date, offers)
+	items, err := ops.publish(wid, city.date, offers)
 	if err != nil {
 		return nil, err
 	}
-	city.hot = items[0].ID
-	for _, it := range items[1:] {
-		city.others = append(city.others, it.ID)
-	}
+	city.hot, city.others = items[0], items[1:]
 	return city, nil
 }
 
@@ -193,10 +194,16 @@ func (c *loadCity) order(rng *rand.Rand, leader int) []byte {
 	for b == a {
 		b = c.others[rng.IntN(len(c.others))]
 	}
-	body, _ := json.Marshal(fulfillment.OrderRequest{
-		Resident: fulfillment.ResidentRef{Phone: fmt.Sprintf("15%04d%05d", leader, rng.IntN(40)), Name: "居民"},
-		Lines: []fulfillment.LineRequest{{SaleItemID: c.hot, Quantity: 1}, {SaleItemID: a, Quantity: int64(1 + rng.IntN(3))},
-			{SaleItemID: b, Quantity: 1}},
+	type line struct {
+		SaleItemID int64 `json:"sale_item_id"`
+		Quantity   int64 `json:"quantity"`
+	}
+	body, _ := json.Marshal(struct {
+		Resident personBody `json:"resident"`
+		Lines    []line     `json:"lines"`
+	}{
+		Resident: personBody{Phone: fmt.Sprintf("15%04d%05d", leader, rng.IntN(40)), Name: "居民"},
+		Lines:    []line{{c.hot, 1}, {a, int64(1 + rng.IntN(3))}, {b, 1}},
 	})
 	return body
 }
@@ -210,24 +217,6 @@ type loadResult struct {
 // post places an order under an idempotency key.
 func post(client *http.Client, api, token, key string, body []byte) (int, []byte, error) {
 	return postJSON(client, api+"/api/v1/leader/orders", token, body, "Idempotency-Key", key)
-}
-
-// postJSON POSTs a JSON body with a bearer token and header pairs, and reads
-// the whole answer.
-func postJSON(client *http.Client, url, token string, body []byte, headers ...string) (int, []byte, error) {
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
 }
 
 func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig) loadResult {
@@ -290,13 +279,13 @@ type burstResult struct {
 
 // sellOut sets the hot SKU's cap to 500 above what is sold and fires more
 // orders than that at it, concurrently; then the counters must match the rows.
-func sellOut(ctx context.Context, a *app, api string, city *loadCity, lc loadConfig) (burstResult, error) {
+func sellOut(ctx context.Context, db *sqlx.DB, ops *opsClient, api string, city *loadCity, lc loadConfig) (burstResult, error) {
 	var r burstResult
-	if err := a.db.GetContext(ctx, &r.soldBefore, `SELECT sold FROM sale_items WHERE id = $1`, city.hot); err != nil {
+	if err := db.GetContext(ctx, &r.soldBefore, `SELECT sold FROM sale_items WHERE id = $1`, city.hot); err != nil {
 		return r, err
 	}
 	r.cap = r.soldBefore + 500
-	if _, err := a.orders.SetCap(ctx, city.hot, r.cap); err != nil {
+	if err := ops.setCap(city.hot, r.cap); err != nil {
 		return r, err
 	}
 	client := loadgen.Client(lc.clients)
@@ -325,9 +314,9 @@ func sellOut(ctx context.Context, a *app, api string, city *loadCity, lc loadCon
 	}
 	wg.Wait()
 	r.accepted, r.soldOut, r.other = accepted.Load(), soldOut.Load(), other.Load()
-	err := a.db.GetContext(ctx, &r.soldAfter, `SELECT sold FROM sale_items WHERE id = $1`, city.hot)
+	err := db.GetContext(ctx, &r.soldAfter, `SELECT sold FROM sale_items WHERE id = $1`, city.hot)
 	if err == nil {
-		err = a.db.GetContext(ctx, &r.fromLines, `SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol
+		err = db.GetContext(ctx, &r.fromLines, `SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol
 			JOIN orders o ON o.id = ol.order_id WHERE ol.sale_item_id = $1 AND o.status = 'placed'`, city.hot)
 	}
 	return r, err
@@ -337,16 +326,16 @@ var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection tim
 
 // runPgbench initialises a scratch pgbench database on the same server and
 // runs the default script with the same client count.
-func runPgbench(ctx context.Context, cfg Config, stdout io.Writer, lc loadConfig) (float64, error) {
+func runPgbench(ctx context.Context, dbURL string, lc loadConfig) (float64, error) {
 	name := "groupbuy_pgbench_" + randomHex(4)
-	pgURL, err := withDatabase(cfg.DatabaseURL, name)
+	pgURL, err := withDatabase(dbURL, name)
 	if err != nil {
 		return 0, err
 	}
-	if err := adminExec(ctx, cfg.DatabaseURL, "CREATE DATABASE "+name); err != nil {
+	if err := adminExec(ctx, dbURL, "CREATE DATABASE "+name); err != nil {
 		return 0, err
 	}
-	defer adminExec(context.Background(), cfg.DatabaseURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	defer adminExec(context.Background(), dbURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", "-s", strconv.Itoa(lc.pgScale), pgURL).CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("pgbench -i: %v\n%s", err, out)
 	}
@@ -362,63 +351,10 @@ func runPgbench(ctx context.Context, cfg Config, stdout io.Writer, lc loadConfig
 	return strconv.ParseFloat(string(m[1]), 64)
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// withDatabase returns a PostgreSQL URL naming another database.
-func withDatabase(pgURL, name string) (string, error) {
-	u, err := url.Parse(pgURL)
-	if err != nil {
-		return "", fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-func adminExec(ctx context.Context, pgURL, stmt string) error {
-	db, err := sqlx.Open("postgres", pgURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, stmt)
-	return err
-}
-
-// serveLoopback serves the app's API on a free loopback port for a load run
-// in this process, optionally under a CPU profile written to profile; stop
-// ends both.
-func serveLoopback(ctx context.Context, a *app, log *slog.Logger, profile string) (api string, stop func(), err error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	go serveHTTP(srvCtx, l, a.handler(), log)
-	stop = stopSrv
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			stopSrv()
-			return "", nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			stopSrv()
-			f.Close()
-			return "", nil, err
-		}
-		stop = func() { pprof.StopCPUProfile(); f.Close(); stopSrv() }
-	}
-	return "http://" + l.Addr().String(), stop, nil
-}
-
 // overloadIntake offers orders faster than intake commits them: every answer
 // must be 201, 409 sold_out or 503 with Retry-After (never another 5xx), and
 // every 201 must be an order in the database.
-func overloadIntake(ctx context.Context, a *app, api string, city *loadCity, lc loadConfig, rate float64, stdout io.Writer) error {
+func overloadIntake(ctx context.Context, db *sqlx.DB, api string, city *loadCity, lc loadConfig, rate float64, stdout io.Writer) error {
 	n := int(rate * lc.overloadFor.Seconds())
 	rngs := sync.Pool{New: func() any { return rand.New(rand.NewPCG(rand.Uint64(), 11)) }}
 	t0 := time.Now()
@@ -430,7 +366,7 @@ func overloadIntake(ctx context.Context, a *app, api string, city *loadCity, lc 
 	})
 	took := time.Since(t0)
 	var stored int64
-	if err := a.db.GetContext(ctx, &stored, `SELECT count(*) FROM orders WHERE id = ANY($1)`, pq.Array(r.CreatedIDs)); err != nil {
+	if err := db.GetContext(ctx, &stored, `SELECT count(*) FROM orders WHERE id = ANY($1)`, pq.Array(r.CreatedIDs)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\noverload: %d orders offered open loop at %.0f/s (%.1f× the measured rate) over %s, at most %d in flight\n",

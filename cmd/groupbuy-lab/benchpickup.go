@@ -17,8 +17,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/cmd/internal/loadgen"
-	"groupbuy/fulfillment"
-	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -36,11 +34,11 @@ type pickupBench struct {
 	keep       bool
 }
 
-// runBenchPickup measures pickup code verification (核销) over the real API
-// on loopback: every leader is a goroutine verifying the valid codes of its
+// runBenchPickup measures pickup code verification (核销) over the API of a
+// `groupbuy serve` process on loopback: every leader is a goroutine verifying the valid codes of its
 // own point's waiting parcels, with an occasional wrong code that the
 // per-leader limiter counts (kept under its 10 a minute).
-func runBenchPickup(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func runBenchPickup(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-pickup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var b pickupBench
@@ -53,39 +51,52 @@ func runBenchPickup(ctx context.Context, cfg Config, args []string, stdout, stde
 	fs.IntVar(&b.wrongEvery, "wrong-every", 100, "a leader enters a wrong code with chance 1 in this many tries (at most 5 a minute)")
 	fs.DurationVar(&b.target, "target", 20*time.Millisecond, "the p99 latency the run must stay within")
 	fs.BoolVar(&b.keep, "keep", false, "keep the scratch database")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API and load generator) to FILE")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the API process (groupbuy serve) to FILE")
+	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if b.leaders < 1 || b.perPoint < 1 || b.days < 1 || b.wrongEvery < 1 {
 		return errors.New("bench-pickup: --leaders, --per-point, --days and --wrong-every must be positive")
 	}
+	bin, cleanup, err := groupbuyBinary(ctx, *groupbuy, stderr)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	loadBefore := loadAverage()
-	a, done, err := scratchApp(ctx, cfg, "pickup", b.keep, stderr)
+	s, err := newScratch(ctx, env, "pickup", b.keep, 4, stderr)
 	if err != nil {
 		return err
 	}
-	defer done()
-	cfg = a.cfg
-	t0 := time.Now()
-	desk, err := setUpPickupDesks(ctx, a, b)
-	if err != nil {
-		return err
-	}
-	var codes, lines int64
-	_ = a.db.GetContext(ctx, &codes, `SELECT count(*) FROM pickup_codes`)
-	_ = a.db.GetContext(ctx, &lines, `SELECT count(*) FROM parcel_lines`)
-	fmt.Fprintf(stdout, "set up %d points with leaders, %d pickup codes and %d parcel lines over %d delivery dates in %.1fs\n",
-		b.leaders, codes, lines, b.days, time.Since(t0).Seconds())
-
-	api, stop, err := serveLoopback(ctx, a, a.log, *cpuProfile)
+	defer s.close()
+	api, stop, err := serveAPI(ctx, bin, append(s.groupbuyEnv(), envInt("GROUPBUY_DB_MAX_CONNS", env.DBMaxConns), "GROUPBUY_LOG_LEVEL=error"),
+		*cpuProfile, stderr)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	t0 := time.Now()
+	ops, err := newOpsClient(ctx, s.db, api)
+	if err != nil {
+		return err
+	}
+	desk, err := setUpPickupDesks(ctx, s.db, ops, b)
+	if err != nil {
+		return err
+	}
+	var codes, lines int64
+	_ = s.db.GetContext(ctx, &codes, `SELECT count(*) FROM pickup_codes`)
+	_ = s.db.GetContext(ctx, &lines, `SELECT count(*) FROM parcel_lines`)
+	fmt.Fprintf(stdout, "set up %d points with leaders, %d pickup codes and %d parcel lines over %d delivery dates in %.1fs\n",
+		b.leaders, codes, lines, b.days, time.Since(t0).Seconds())
+
 	res := driveVerify(ctx, api, desk, b)
+	if err := stop(); err != nil {
+		return fmt.Errorf("groupbuy serve: %w", err)
+	}
 	fmt.Fprintf(stdout, "\nbench-pickup: %d leaders, POST /api/v1/leader/pickups/verify, %s measured after %s warm-up, think %s, DB pool %d; load average before %s, after %s\n",
-		b.leaders, b.duration, b.warmup, b.think, cfg.DBMaxConns, loadBefore, loadAverage())
+		b.leaders, b.duration, b.warmup, b.think, env.DBMaxConns, loadBefore, loadAverage())
 	fmt.Fprintf(stdout, "  %-30s %d (%.0f /s)\n", "requests", res.total, float64(res.total)/b.duration.Seconds())
 	fmt.Fprintf(stdout, "  %-30s %d\n", "valid codes, 200 with parcels", res.ok)
 	fmt.Fprintf(stdout, "  %-30s %d (%.2f %%), all answered 404\n", "wrong codes", res.wrong, 100*float64(res.wrong)/float64(max(res.total, 1)))
@@ -119,40 +130,39 @@ type pickupDesk struct {
 	taken map[string]bool
 }
 
-// setUpPickupDesks makes the points through the API's service (leaders and
-// their tokens), then the rows a night and a receipt leave behind, for
-// b.days delivery dates ending today: residents, orders of 3 lines, a
-// received delivery per point and date, parcel lines (today's ready, older
-// ones collected) and pickup codes issued by pickup.IssueCodes.
-func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk, error) {
-	w, err := a.pickup.CreateWarehouse(ctx, pickup.Warehouse{Code: "PICKUP", Name: "核销压测仓", Lat: 31.2, Lng: 121.4,
-		TimeZone: "Asia/Shanghai", CutoffLocal: clock.NewTimeOfDay(23, 0), DeliveryStart: clock.NewTimeOfDay(7, 0), DeliveryEnd: clock.NewTimeOfDay(10, 0)})
+// setUpPickupDesks makes the points with their leaders and tokens and the
+// products through the ops API, then the rows a night and a receipt leave
+// behind, for b.days delivery dates ending today: residents, orders of 3
+// lines, a received delivery per point and date, parcel lines (today's
+// ready, older ones collected) and pickup codes issued by pickup.IssueCodes.
+func setUpPickupDesks(ctx context.Context, db *sqlx.DB, ops *opsClient, b pickupBench) ([]pickupDesk, error) {
+	wid, err := ops.createWarehouse(warehouseBody{Code: "PICKUP", Name: "核销压测仓", Lat: 31.2, Lng: 121.4,
+		TimeZone: "Asia/Shanghai", CutoffLocal: "23:00", DeliveryStart: "07:00", DeliveryEnd: "10:00"})
 	if err != nil {
 		return nil, err
 	}
 	desks := make([]pickupDesk, b.leaders)
 	pointIdx := map[int64]int{}
 	for i := range b.leaders {
-		pc, err := a.pickup.SavePoint(ctx, pickup.PointInput{
-			Point: pickup.Point{Code: fmt.Sprintf("K%05d", i), WarehouseID: w.ID, Name: fmt.Sprintf("核销自提点%d", i),
-				Address: fmt.Sprintf("光明路%d号", i), Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: clock.NewTimeOfDay(8, 0), Closes: clock.NewTimeOfDay(21, 0)},
-			LeaderName: fmt.Sprintf("团长%d", i), LeaderPhone: fmt.Sprintf("1371%07d", i)})
+		id, token, err := ops.savePoint(pointBody{Code: fmt.Sprintf("K%05d", i), WarehouseID: wid, Name: fmt.Sprintf("核销自提点%d", i),
+			Address: fmt.Sprintf("光明路%d号", i), Lat: 31.2 + float64(i%100)*0.001, Lng: 121.4 + float64(i/100)*0.001, Opens: "08:00", Closes: "21:00",
+			Leader: personBody{Name: fmt.Sprintf("团长%d", i), Phone: fmt.Sprintf("1371%07d", i)}})
 		if err != nil {
 			return nil, err
 		}
-		desks[i] = pickupDesk{token: pc.LeaderToken, taken: map[string]bool{}}
-		pointIdx[pc.Point.ID] = i
+		desks[i] = pickupDesk{token: token, taken: map[string]bool{}}
+		pointIdx[id] = i
 	}
-	if _, err := a.orders.SaveProducts(ctx, []fulfillment.Product{
-		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
-		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
-		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: fulfillment.Frozen, Bin: "F-01-01"},
+	if err := ops.saveProducts([]productBody{
+		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: "chilled", Bin: "C-01-01"},
+		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: "ambient", Bin: "A-01-01"},
+		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: "frozen", Bin: "F-01-01"},
 	}); err != nil {
 		return nil, err
 	}
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	now := time.Now().UTC()
-	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		// $1 warehouse, $2 today, $3 now, $4 days, $5 residents per point.
 		type stmt struct {
 			q    string
@@ -161,29 +171,29 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 		for _, st := range []stmt{
 			{`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, sold, created_at, updated_at)
 				SELECT $1, p.id, $2::date - d, 990 + 1000 * (p.id % 3), 1000000, 0, $3, $3 FROM products p, generate_series(0, $4 - 1) d`,
-				[]any{w.ID, today, now, b.days}},
+				[]any{wid, today, now, b.days}},
 			{`INSERT INTO waves (warehouse_id, delivery_date, state, cutoff_at, created_at, updated_at, dispatched_at, delivered_at)
 				SELECT $1, $2::date - d, 'delivered', $3, $3, $3, $3, $3 FROM generate_series(0, $4 - 1) d`,
-				[]any{w.ID, today, now, b.days}},
+				[]any{wid, today, now, b.days}},
 			{`INSERT INTO residents (phone, name, pickup_point_id, created_at)
 				SELECT '16' || lpad((p.n * 1000 + k)::text, 9, '0'), '居民' || k, p.id, $2
 				FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM pickup_points WHERE warehouse_id = $1) p,
 					generate_series(0, $3 - 1) k`,
-				[]any{w.ID, now, b.perPoint}},
+				[]any{wid, now, b.perPoint}},
 			{`INSERT INTO deliveries (wave_id, pickup_point_id, state, dispatched_at, arrived_at, received_at)
 				SELECT wv.id, p.id, 'received', $2, $2, $2 FROM waves wv JOIN pickup_points p ON p.warehouse_id = wv.warehouse_id
 				WHERE wv.warehouse_id = $1`,
-				[]any{w.ID, now}},
+				[]any{wid, now}},
 			{`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key, request_hash, total_fen, created_at)
 				SELECT p.leader_id, p.id, r.id, $1, wv.delivery_date, 'placed', 'bench-' || wv.delivery_date || '-' || r.id, '\x00'::bytea, 4970, $2
 				FROM waves wv JOIN pickup_points p ON p.warehouse_id = wv.warehouse_id JOIN residents r ON r.pickup_point_id = p.id
 				WHERE wv.warehouse_id = $1`,
-				[]any{w.ID, now}},
+				[]any{wid, now}},
 			{`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
 				SELECT o.id, si.id, 1 + (o.id + si.id) % 3, si.price_fen FROM orders o
 				JOIN sale_items si ON si.warehouse_id = o.warehouse_id AND si.delivery_date = o.delivery_date
 				WHERE o.warehouse_id = $1`,
-				[]any{w.ID}},
+				[]any{wid}},
 			{`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, state, ready_at, collected_at)
 				SELECT ol.id, d.id, o.pickup_point_id, o.resident_id, o.delivery_date, ol.quantity,
 					CASE WHEN o.delivery_date = $2 THEN 'ready' ELSE 'collected' END, $3,
@@ -192,7 +202,7 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 				JOIN waves wv ON wv.warehouse_id = o.warehouse_id AND wv.delivery_date = o.delivery_date
 				JOIN deliveries d ON d.wave_id = wv.id AND d.pickup_point_id = o.pickup_point_id
 				WHERE o.warehouse_id = $1`,
-				[]any{w.ID, today, now}},
+				[]any{wid, today, now}},
 		} {
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
 				return fmt.Errorf("%w in %.60s", err, strings.TrimSpace(st.q))
@@ -203,7 +213,7 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 			Point int64 `db:"pickup_point_id"`
 		}
 		if err := tx.SelectContext(ctx, &residents, `SELECT r.id, r.pickup_point_id FROM residents r
-			JOIN pickup_points p ON p.id = r.pickup_point_id WHERE p.warehouse_id = $1 ORDER BY r.id`, w.ID); err != nil {
+			JOIN pickup_points p ON p.id = r.pickup_point_id WHERE p.warehouse_id = $1 ORDER BY r.id`, wid); err != nil {
 			return err
 		}
 		byPoint := map[int64][]int64{}
@@ -231,7 +241,7 @@ func setUpPickupDesks(ctx context.Context, a *app, b pickupBench) ([]pickupDesk,
 	if err != nil {
 		return nil, fmt.Errorf("set up pickups: %w", err)
 	}
-	if _, err := a.db.ExecContext(ctx, `ANALYZE`); err != nil {
+	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
 		return nil, err
 	}
 	for i := range desks {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"groupbuy/cmd/internal/demo"
@@ -17,7 +16,7 @@ import (
 
 // runSimulate fills a database with a simulated city night (demo.Simulate),
 // so the night can be run and measured.
-func runSimulate(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	s := demo.SimCity
@@ -33,10 +32,10 @@ func runSimulate(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if cfg.DatabaseURL == "" {
+	if env.DatabaseURL == "" {
 		return errors.New("simulate: DATABASE_URL is not set")
 	}
-	db, err := pg.Open(ctx, cfg.DatabaseURL, 4)
+	db, err := pg.Open(ctx, env.DatabaseURL, 4)
 	if err != nil {
 		return err
 	}
