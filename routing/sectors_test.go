@@ -1,22 +1,20 @@
-package fulfillment
+package routing
 
 import (
 	"math/rand/v2"
 	"testing"
-
-	"groupbuy/routing"
 )
 
 func TestSectorsShareStopsAndFleet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: 31.2, Lon: 121.4}},
-		Vehicles: []routing.VehicleType{{Name: "VAN", Count: 37}, {Name: "TRUCK", Count: 5}, {Name: "ANY", Count: 0}}}
+	p := &Problem{Depot: Depot{Location: Location{Lat: 31.2, Lon: 121.4}},
+		Vehicles: []VehicleType{{Name: "VAN", Count: 37}, {Name: "TRUCK", Count: 5}, {Name: "ANY", Count: 0}}}
 	for i := range 2500 {
-		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(int64(i)),
-			Location: routing.Location{Lat: 31.2 + rng.NormFloat64()*0.1, Lon: 121.4 + rng.NormFloat64()*0.1},
-			Demand:   routing.Load{int64(1000 + rng.IntN(50000)), 1000}})
+		p.Stops = append(p.Stops, Stop{ID: IntID(int64(i)),
+			Location: Location{Lat: 31.2 + rng.NormFloat64()*0.1, Lon: 121.4 + rng.NormFloat64()*0.1},
+			Demand:   Load{int64(1000 + rng.IntN(50000)), 1000}})
 	}
-	parts := sectors(p, 600, nil)
+	parts := Sectors(p, 600, nil)
 	if len(parts) != 5 {
 		t.Fatalf("%d sectors, want 5", len(parts))
 	}
@@ -42,24 +40,24 @@ func TestSectorsShareStopsAndFleet(t *testing.T) {
 	if len(seen) != 2500 || used["VAN"] != 37 || used["TRUCK"] != 5 || used["ANY"] != 0 {
 		t.Fatalf("stops %d, fleet used %v", len(seen), used)
 	}
-	if small := sectors(&routing.Problem{Stops: p.Stops[:100], Vehicles: p.Vehicles}, 600, nil); len(small) != 1 || len(small[0].Stops) != 100 {
+	if small := Sectors(&Problem{Stops: p.Stops[:100], Vehicles: p.Vehicles}, 600, nil); len(small) != 1 || len(small[0].Stops) != 100 {
 		t.Fatal("a small problem should stay whole")
 	}
 }
 
 func TestSectorsFollowAreas(t *testing.T) {
-	p := &routing.Problem{Vehicles: []routing.VehicleType{{Name: "VAN", Count: 10}}}
+	p := &Problem{Vehicles: []VehicleType{{Name: "VAN", Count: 10}}}
 	var areas [][]int64
 	for a := range 40 { // 40 areas of 30 stops each: 1,200 stops
 		var ids []int64
 		for i := range 30 {
 			id := int64(a*30 + i)
 			ids = append(ids, id)
-			p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(id), Demand: routing.Load{1000, 1000}})
+			p.Stops = append(p.Stops, Stop{ID: IntID(id), Demand: Load{1000, 1000}})
 		}
 		areas = append(areas, ids)
 	}
-	parts := sectors(p, 500, areas)
+	parts := Sectors(p, 500, areas)
 	if len(parts) != 3 {
 		t.Fatalf("%d sectors", len(parts))
 	}
