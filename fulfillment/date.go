@@ -1,13 +1,20 @@
+// Package fulfillment is the shared vocabulary of the night's subpackages:
+// the delivery Date, the temperature Zone, the RefundReason of the refunds
+// ledger, and the limits every request is held to. The work itself lives in
+// the subpackages: catalog (products, sale items, caps), intake (orders),
+// wave (waves and their stage records), night (the stage pipeline, receipts,
+// allocation, picking, printouts), routeplan (vehicles and routes), lastmile
+// (deliveries, receipt, the pickup desk, parcels), refund and commission.
 package fulfillment
 
 import (
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"time"
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/input"
-	"groupbuy/pickup"
 )
 
 // Date is a calendar date (a delivery date), without time or zone.
@@ -20,25 +27,26 @@ func ParseDate(field, s string) (Date, error) {
 	return Date{t}, err
 }
 
-// MaxSaleDaysAhead bounds how far ahead a sale may be published: a quarter
-// is more than any group buy plans, and a typo in the year is caught.
-const MaxSaleDaysAhead = 90
+// ParseMonth reads YYYY-MM as the first day of that month, naming field in
+// its error.
+func ParseMonth(field, s string) (Date, error) {
+	t, err := input.ParseDate(field, "2006-01", s)
+	return Date{t}, err
+}
 
-// checkSaleDate refuses a new sale's delivery date before the warehouse's
-// today (in its time zone) or more than MaxSaleDaysAhead days after it.
-func checkSaleDate(w pickup.Warehouse, date Date, now time.Time) error {
-	loc, err := w.Location()
-	if err != nil {
-		return err
+// RequiredDate reads a required YYYY-MM-DD query parameter name whose value
+// is v.
+func RequiredDate(name, v string) (Date, error) {
+	if v == "" {
+		return Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
 	}
-	local := now.In(loc)
-	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
-	last := today.AddDate(0, 0, MaxSaleDaysAhead)
-	if date.Before(today) || date.After(last) {
-		return apperr.InvalidField("delivery_date", "delivery_date must be from %s (today at warehouse %s) to %s (%d days ahead), got %s",
-			today.Format(time.DateOnly), w.Code, last.Format(time.DateOnly), MaxSaleDaysAhead, date)
-	}
-	return nil
+	return ParseDate(name, v)
+}
+
+// Field names element i of a list in an error: Field("lines", 2,
+// "quantity") is lines[2].quantity.
+func Field(list string, i int, name string) string {
+	return list + "[" + strconv.Itoa(i) + "]." + name
 }
 
 // String formats the date as YYYY-MM-DD.

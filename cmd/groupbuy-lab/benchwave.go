@@ -11,7 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"groupbuy/cmd/internal/demo"
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 )
@@ -39,13 +39,13 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	defer sc.close()
-	night, err := newNight(sc, env, *budget)
+	bench, err := newBenchNight(sc, env, *budget)
 	if err != nil {
 		return err
 	}
-	defer night.close()
+	defer bench.close()
 	t0 := time.Now()
-	sum, err := demo.Simulate(ctx, sc.db, night.clock, s)
+	sum, err := demo.Simulate(ctx, sc.db, bench.clock, s)
 	if err != nil {
 		return err
 	}
@@ -57,22 +57,22 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
 
-	var wave fulfillment.Wave
+	var wave night.Wave
 	if err := sc.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
-	if _, err := night.fleet.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := bench.fleet.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		return err
 	}
 	// Every 20th SKU arrives 10 % short, so allocation has work to do.
-	var receipts []fulfillment.Receipt
+	var receipts []night.Receipt
 	if err := sc.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
 		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wave.WarehouseID); err != nil {
 		return err
 	}
-	if _, err := night.waves.RecordReceipts(ctx, wave.ID, fulfillment.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := bench.waves.RecordReceipts(ctx, wave.ID, night.FirstComeFirstServed, true, receipts); err != nil {
 		return err
 	}
 
@@ -85,24 +85,24 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	floor := time.Since(t0)
 
-	timings := map[fulfillment.Stage]time.Duration{}
+	timings := map[night.Stage]time.Duration{}
 	t0 = time.Now()
-	if ok, err := night.waves.Close(ctx, wave.ID, true); err != nil || !ok {
+	if ok, err := bench.waves.Close(ctx, wave.ID, true); err != nil || !ok {
 		return fmt.Errorf("close: %v (closed %v)", err, ok)
 	}
-	timings[fulfillment.StageClose] = time.Since(t0)
-	for _, st := range []fulfillment.Stage{fulfillment.StageAllocate, fulfillment.StagePick, fulfillment.StageRoute, fulfillment.StageReady} {
+	timings[night.StageClose] = time.Since(t0)
+	for _, st := range []night.Stage{night.StageAllocate, night.StagePick, night.StageRoute, night.StageReady} {
 		t0 = time.Now()
-		if ok, err := night.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
+		if ok, err := bench.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
 			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
 		}
 		timings[st] = time.Since(t0)
 	}
-	w, err := fulfillment.GetWave(ctx, sc.db, wave.ID)
+	w, err := night.GetWave(ctx, sc.db, wave.ID)
 	if err != nil {
 		return err
 	}
-	routes, err := fulfillment.ListRoutes(ctx, sc.db, wave.ID)
+	routes, err := night.ListRoutes(ctx, sc.db, wave.ID)
 	if err != nil {
 		return err
 	}
@@ -111,9 +111,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		stops += int64(len(r.Stops))
 		distance += r.DistanceM
 	}
-	three := timings[fulfillment.StageClose] + timings[fulfillment.StageAllocate] + timings[fulfillment.StagePick]
+	three := timings[night.StageClose] + timings[night.StageAllocate] + timings[night.StagePick]
 	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
-	for _, st := range []fulfillment.Stage{fulfillment.StageClose, fulfillment.StageAllocate, fulfillment.StagePick, fulfillment.StageRoute, fulfillment.StageReady} {
+	for _, st := range []night.Stage{night.StageClose, night.StageAllocate, night.StagePick, night.StageRoute, night.StageReady} {
 		fmt.Fprintf(stdout, "stage %-8s %6.2fs\n", st, timings[st].Seconds())
 	}
 	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())
@@ -124,17 +124,17 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	return nil
 }
 
-// night is what bench-wave runs the stages with, in this process: the wave
+// benchNight is what bench-wave runs the stages with, in this process: the wave
 // runner as the worker builds it, over the job outbox, its logs discarded.
-type night struct {
+type benchNight struct {
 	clock clock.Clock
-	waves *fulfillment.Waves
+	waves *night.Waves
 	// fleet saves the trucks; it places no orders, so it has no intake.
-	fleet *fulfillment.Service
+	fleet *night.Service
 	close func()
 }
 
-func newNight(sc *scratch, env labEnv, routeBudget time.Duration) (*night, error) {
+func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration) (*benchNight, error) {
 	ropt, err := jobs.RedisOpt(sc.RedisURL)
 	if err != nil {
 		return nil, err
@@ -143,11 +143,11 @@ func newNight(sc *scratch, env labEnv, routeBudget time.Duration) (*night, error
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.System{}
 	outbox := jobs.NewOutbox(sc.db, queue, clk, log, jobs.Options{})
-	return &night{
+	return &benchNight{
 		clock: clk,
-		waves: fulfillment.NewWaves(sc.db, clk, outbox, log, fulfillment.WavesOptions{RouteBudget: routeBudget,
-			Printer: fulfillment.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey))}),
-		fleet: fulfillment.NewService(sc.db, clk, nil, fulfillment.Metrics{}),
+		waves: night.NewWaves(sc.db, clk, outbox, log, night.WavesOptions{RouteBudget: routeBudget,
+			Printer: night.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey))}),
+		fleet: night.NewService(sc.db, clk, nil, night.Metrics{}),
 		close: func() { outbox.Stop(); queue.Close() },
 	}, nil
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/testenv"
 )
@@ -112,12 +112,12 @@ func TestAccessTable(t *testing.T) {
 	// Real ids where the city has them, so handlers get past their lookups.
 	egg := c.item("EGG")
 	r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 1), "Idempotency-Key", "walk-1")
-	var order fulfillment.Order
+	var order night.Order
 	r.json(t, &order)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	var waves struct{ Waves []fulfillment.Wave }
+	var waves struct{ Waves []night.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
 	var lineID int64
 	if err := c.app.db.Get(&lineID, `SELECT min(id) FROM order_lines`); err != nil {
@@ -299,7 +299,7 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 	leaderA := c.points[0].Leader.ID
 
 	// Orders: B cannot read or cancel A's, and lists none of them.
-	var mine, theirs fulfillment.OrderPage
+	var mine, theirs night.OrderPage
 	c.do("GET", "/api/v1/leader/orders?date=2026-12-01", a, nil).json(t, &mine)
 	c.do("GET", "/api/v1/leader/orders?date=2026-12-01", b, nil).json(t, &theirs)
 	if len(mine.Orders) == 0 || len(theirs.Orders) == 0 {
@@ -335,10 +335,10 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", dA.ID), b, empty); r.Status != http.StatusNotFound {
 		t.Fatalf("B receiving A's delivery: %d %s", r.Status, r.Body)
 	}
-	if d := m.deliveryOf(0); d.State == fulfillment.DeliveryReceived {
+	if d := m.deliveryOf(0); d.State == night.DeliveryReceived {
 		t.Fatal("A's delivery was received by B")
 	}
-	for l, d := range []fulfillment.Delivery{dA, dB} {
+	for l, d := range []night.Delivery{dA, dB} {
 		if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), c.leaders[l], empty); r.Status != http.StatusOK {
 			t.Fatalf("leader %d receiving: %d %s", l, r.Status, r.Body)
 		}
@@ -362,14 +362,14 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("B: %s with A's code: %d %s", path, r.Status, r.Body)
 		}
 	}
-	var parcels struct{ Parcels []fulfillment.Parcel }
+	var parcels struct{ Parcels []night.Parcel }
 	r := c.do("POST", "/api/v1/leader/pickups/verify", a, map[string]any{"code": codesA[0]})
 	r.json(t, &parcels)
 	if r.Status != http.StatusOK || len(parcels.Parcels) == 0 {
 		t.Fatalf("A verifying: %d %s", r.Status, r.Body)
 	}
 	for _, l := range parcels.Parcels[0].Lines {
-		if l.State != fulfillment.ParcelReady {
+		if l.State != night.ParcelReady {
 			t.Fatalf("A's parcel after B's try: %+v", parcels.Parcels[0])
 		}
 	}
@@ -397,8 +397,8 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("leader %d collecting: %d %s", l, r.Status, r.Body)
 		}
 	}
-	ledger := func(token string) fulfillment.CommissionPage {
-		var p fulfillment.CommissionPage
+	ledger := func(token string) night.CommissionPage {
+		var p night.CommissionPage
 		r := c.do("GET", "/api/v1/leader/commissions?from=2026-11-01&to=2026-12-31", token, nil)
 		r.json(t, &p)
 		if r.Status != http.StatusOK || len(p.Entries) == 0 {

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"testing"
 	"time"
-
-	"groupbuy/fulfillment"
 )
 
 // TestAllocationRefundsShortLines: the warehouse receives 5 of the 9 eggs
@@ -29,7 +28,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	var waves struct{ Waves []fulfillment.Wave }
+	var waves struct{ Waves []night.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
 	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
 	receipts := map[string]any{"policy": "fcfs", "final": true,
@@ -47,14 +46,14 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}
 	waveID := waves.Waves[0].ID
 	for range 2 { // the task and a duplicate of it
-		if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StageAllocate, waveID); err != nil {
+		if _, err := c.app.waves.RunStage(context.Background(), night.StageAllocate, waveID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var w fulfillment.Wave
+	var w night.Wave
 	c.do("GET", path, c.admin, nil).json(t, &w)
 	// Eggs in order: 2, 2, 1 (=5 received), then 3 and 1 are cut whole.
-	if w.State != fulfillment.WaveAllocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
+	if w.State != night.WaveAllocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
 		t.Fatalf("after allocation: %+v", w)
 	}
 	var cut, notices, refundRows int
@@ -78,7 +77,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	if r := c.do("POST", path+"/stages/allocate/rerun", c.admin, nil); r.Status != http.StatusAccepted {
 		t.Fatalf("rerun: %d %s", r.Status, r.Body)
 	}
-	if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StageAllocate, waveID); err != nil {
+	if _, err := c.app.waves.RunStage(context.Background(), night.StageAllocate, waveID); err != nil {
 		t.Fatal(err)
 	}
 	must(`SELECT count(*) FROM refunds`, &refundRows)
@@ -91,7 +90,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 
 	// The pick plan holds what allocation left: 5 eggs and 5 rice.
 	for range 2 {
-		if _, err := c.app.waves.RunStage(context.Background(), fulfillment.StagePick, waveID); err != nil {
+		if _, err := c.app.waves.RunStage(context.Background(), night.StagePick, waveID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -113,7 +112,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		t.Fatalf("pick plan %+v", plan)
 	}
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != fulfillment.WavePicked || len(w.Stages) != 3 {
+	if w.State != night.WavePicked || len(w.Stages) != 3 {
 		t.Fatalf("after pick: %+v", w)
 	}
 	for _, st := range w.Stages {

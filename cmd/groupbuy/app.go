@@ -15,7 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -39,19 +39,19 @@ type app struct {
 	queue  *asynq.Client
 	jobs   *jobs.Outbox // the job outbox: tasks written in a command's transaction, relayed to Redis
 	auth   *auth.Authenticator
-	intake *fulfillment.Intake
+	intake *night.Intake
 	pickup *pickup.Service
-	orders *fulfillment.Service
-	waves  *fulfillment.Waves
+	orders *night.Service
+	waves  *night.Waves
 	// The last mile: the pickup desk (codes, reminders, returns) and the
 	// outbox dispatcher.
-	pickups *fulfillment.Pickups
+	pickups *night.Pickups
 	notices *pickup.Dispatcher
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
 	metrics *metrics.Registry
 	// counts are the domain's counters, registered on metrics.
-	counts fulfillment.Metrics
+	counts night.Metrics
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
@@ -81,15 +81,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	var domain *domainMetrics
 	a.metrics, domain = newMetrics(db, rdb, log)
 	a.counts = domain.fulfillment()
-	a.intake = fulfillment.NewIntake(db, clock, log, fulfillment.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.counts})
+	a.intake = night.NewIntake(db, clock, log, night.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.counts})
 	a.pickup = pickup.NewService(db, clock)
-	a.orders = fulfillment.NewService(db, clock, a.intake, a.counts)
+	a.orders = night.NewService(db, clock, a.intake, a.counts)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
-	a.waves = fulfillment.NewWaves(db, clock, a.jobs, log, fulfillment.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.counts,
-		Printer: fulfillment.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
-	a.pickups = fulfillment.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
-		log, fulfillment.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.counts})
+	a.waves = night.NewWaves(db, clock, a.jobs, log, night.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.counts,
+		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
+	a.pickups = night.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
+		log, night.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.counts})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {
 		a.close()
@@ -125,9 +125,9 @@ func (a *app) handler() http.Handler {
 
 	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
 	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
-		return fulfillment.DemandByPoint(ctx, a.db, warehouseID, date)
+		return night.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
-	orderRoutes := fulfillment.NewRoutes(a.orders, a.waves, a.auth)
+	orderRoutes := night.NewRoutes(a.orders, a.waves, a.auth)
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(auth.RoleLeader))
 	pickupRoutes.RegisterLeader(leader)

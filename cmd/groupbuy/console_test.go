@@ -22,7 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"groupbuy/cmd/internal/webhook"
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -197,7 +197,7 @@ func TestConsoleSessionAndQueues(t *testing.T) {
 // leaves it unserved.
 type consoleCity struct {
 	*testCity
-	wave     fulfillment.Wave
+	wave     night.Wave
 	path     string
 	receiver *webhook.Receiver
 }
@@ -304,7 +304,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 	m := newConsoleCity(t)
 	c := m.testCity
-	var plan fulfillment.WaveRoutes
+	var plan night.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Routes) < 2 || len(plan.Unserved) != 1 {
 		t.Fatalf("the night planned %d routes, %d unserved; want several and one", len(plan.Routes), len(plan.Unserved))

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 )
 
 // TestConsoleShowsRefundsByReasonAndWaits drives the console over a wave
@@ -31,7 +32,7 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", m.deliveryOf(0).ID), c.leaders[0], receipt); r.Status != http.StatusOK {
 		t.Fatalf("receipt: %d %s", r.Status, r.Body)
 	}
-	var plan fulfillment.WaveRoutes
+	var plan night.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Unserved) != 0 || len(plan.Routes) == 0 {
 		t.Fatalf("want every stop served: %+v", plan)
@@ -39,7 +40,7 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 	// The next day's wave, closed early by ops, waits for its receipts.
 	next := fulfillment.Date{Time: c.date.AddDate(0, 0, 1)}
 	publishDay(t, c.app, c.warehous.ID, next, 100)
-	var waves struct{ Waves []fulfillment.Wave }
+	var waves struct{ Waves []night.Wave }
 	c.do("GET", "/api/v1/ops/waves?date="+next.String(), c.admin, nil).json(t, &waves)
 	if len(waves.Waves) != 1 {
 		t.Fatalf("waves of %s: %+v", next, waves.Waves)

@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
@@ -50,7 +51,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if c.warehous, err = pickup.WarehouseByCode(ctx, a.db, demo.Warehouse.Code); err != nil {
 		t.Fatal(err)
 	}
-	items, err := fulfillment.ListSaleItems(ctx, a.db, c.warehous.ID, c.date)
+	items, err := night.ListSaleItems(ctx, a.db, c.warehous.ID, c.date)
 	if err != nil || len(items) < 300 {
 		t.Fatalf("the demo sale: %d items, %v", len(items), err)
 	}
@@ -101,11 +102,11 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	path := c.wavePath()
 	startNightWorker(t, a)
 	clock.Set(testCutoffUTC.Add(time.Minute))
-	waitWave := func(what string, done func(fulfillment.Wave) bool) fulfillment.Wave {
+	waitWave := func(what string, done func(night.Wave) bool) night.Wave {
 		t.Helper()
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			var w fulfillment.Wave
+			var w night.Wave
 			c.do("GET", path, c.admin, nil).json(t, &w)
 			if done(w) {
 				return w
@@ -121,7 +122,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	waitWave("cutoff", func(w fulfillment.Wave) bool { return w.State == fulfillment.WaveClosed })
+	waitWave("cutoff", func(w night.Wave) bool { return w.State == night.WaveClosed })
 	// The warehouse received everything but a tenth of one SKU.
 	short := items[0]
 	for _, it := range items {
@@ -134,11 +135,11 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 		"items": []map[string]any{{"sale_item_id": short.ID, "received": c.sold(short.ID) * 9 / 10}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
-	wave := waitWave("after receipts", func(w fulfillment.Wave) bool { return w.State == fulfillment.WaveReady })
+	wave := waitWave("after receipts", func(w night.Wave) bool { return w.State == night.WaveReady })
 	if wave.Orders != 1000 || wave.Refunds.ByReason[fulfillment.ReasonShortage].Units == 0 {
 		t.Fatalf("the demo night: %d orders, refunds %+v", wave.Orders, wave.Refunds)
 	}
-	var plan fulfillment.WaveRoutes
+	var plan night.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
 	stops := 0
 	for _, r := range plan.Routes {
@@ -164,7 +165,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct{ Deliveries []fulfillment.Delivery }
+	var out struct{ Deliveries []night.Delivery }
 	c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), token, nil).json(t, &out)
 	if len(out.Deliveries) != 1 {
 		t.Fatalf("the first stop's leader sees %d deliveries", len(out.Deliveries))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/pickup"
 )
 
@@ -50,9 +50,9 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	c := newTestCity(t, 2)
 	old := c.leaders[0]
 	egg := c.item("EGG")
-	var placed []fulfillment.Order
+	var placed []night.Order
 	for i := range 2 {
-		var o fulfillment.Order
+		var o night.Order
 		r := c.do("POST", "/api/v1/leader/orders", old, orderBody(fmt.Sprintf("1591111000%d", i), "居民", egg.ID, 1), "Idempotency-Key", fmt.Sprintf("h%d", i))
 		r.json(t, &o)
 		if r.Status != http.StatusCreated {
@@ -118,7 +118,7 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	}
 
 	// The new leader has the point's orders and may cancel them.
-	var page fulfillment.OrderPage
+	var page night.OrderPage
 	r := c.do("GET", "/api/v1/leader/orders?date="+c.date.String(), fresh, nil)
 	r.json(t, &page)
 	if r.Status != http.StatusOK || len(page.Orders) != 2 || page.Totals.Orders != 2 {
@@ -127,10 +127,10 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	if r := c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", placed[1].ID), fresh, nil); r.Status != http.StatusOK {
 		t.Fatalf("new leader reading an order of the point: %d %s", r.Status, r.Body)
 	}
-	var cancelled fulfillment.Order
+	var cancelled night.Order
 	r = c.do("POST", fmt.Sprintf("/api/v1/leader/orders/%d/cancel", placed[0].ID), fresh, nil)
 	r.json(t, &cancelled)
-	if r.Status != http.StatusOK || cancelled.Status != fulfillment.Cancelled {
+	if r.Status != http.StatusOK || cancelled.Status != night.Cancelled {
 		t.Fatalf("new leader cancelling an order of the point: %d %s", r.Status, r.Body)
 	}
 	// Another point's leader still may not.
@@ -177,7 +177,7 @@ func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/pickups/verify", old, map[string]any{"code": codes[1]}); r.Status != http.StatusNotFound {
 		t.Fatalf("old leader verifying a code of the point after the handover: %d %s", r.Status, r.Body)
 	}
-	var ds struct{ Deliveries []fulfillment.Delivery }
+	var ds struct{ Deliveries []night.Delivery }
 	c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), fresh, nil).json(t, &ds)
 	if len(ds.Deliveries) != 1 || ds.Deliveries[0].ID != d.ID {
 		t.Fatalf("new leader's deliveries: %+v", ds)
@@ -185,9 +185,9 @@ func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/pickups/collect", fresh, map[string]any{"code": codes[1]}); r.Status != http.StatusOK {
 		t.Fatalf("new leader collecting: %d %s", r.Status, r.Body)
 	}
-	ledger := func(token string) fulfillment.CommissionPage {
+	ledger := func(token string) night.CommissionPage {
 		t.Helper()
-		var p fulfillment.CommissionPage
+		var p night.CommissionPage
 		r := c.do("GET", "/api/v1/leader/commissions?from=2026-12-01&to=2026-12-01", token, nil)
 		r.json(t, &p)
 		if r.Status != http.StatusOK {

@@ -2,11 +2,10 @@ package main
 
 import (
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"strings"
 	"testing"
-
-	"groupbuy/fulfillment"
 )
 
 // TestProductsArePaginated: GET /ops/products answers pages of at most 200
@@ -25,9 +24,9 @@ func TestProductsArePaginated(t *testing.T) {
 	}
 	total := c.count("products")
 	type page struct {
-		Products []fulfillment.Product `json:"products"`
-		HasMore  bool                  `json:"has_more"`
-		NextID   int64                 `json:"next_after_id"`
+		Products []night.Product `json:"products"`
+		HasMore  bool            `json:"has_more"`
+		NextID   int64           `json:"next_after_id"`
 	}
 	seen := map[int64]bool{}
 	var pages []int

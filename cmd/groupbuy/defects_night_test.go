@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
-
-	"groupbuy/fulfillment"
 )
 
 // runningClock runs at the wall clock's pace from a time the test sets, so
@@ -81,20 +80,20 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 
 	startNightWorker(t, c.app)
 	clock.Set(testCutoffUTC.Add(time.Minute))
-	var wave fulfillment.Wave
-	var solving []fulfillment.WaveStage // the route stage seen started and not finished
+	var wave night.Wave
+	var solving []night.WaveStage // the route stage seen started and not finished
 	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != fulfillment.WaveReady {
+	for wave.State != night.WaveReady {
 		if time.Now().After(deadline) {
 			t.Fatalf("the night stalled: %+v", wave)
 		}
 		time.Sleep(20 * time.Millisecond)
 		var err error
-		if wave, err = fulfillment.GetWave(context.Background(), c.app.db, waveID); err != nil {
+		if wave, err = night.GetWave(context.Background(), c.app.db, waveID); err != nil {
 			t.Fatal(err)
 		}
 		for _, st := range wave.Stages {
-			if st.Stage == fulfillment.StageRoute && st.StartedAt != nil && st.FinishedAt == nil {
+			if st.Stage == night.StageRoute && st.StartedAt != nil && st.FinishedAt == nil {
 				solving = append(solving, st)
 			}
 		}
@@ -107,7 +106,7 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 		if st.StartedAt == nil || st.FinishedAt == nil || st.FinishedAt.Before(*st.StartedAt) || st.Attempts != 1 {
 			t.Errorf("stage %s: started %v, finished %v, %d attempts", st.Stage, st.StartedAt, st.FinishedAt, st.Attempts)
 		}
-		if st.Stage == fulfillment.StageRoute {
+		if st.Stage == night.StageRoute {
 			// The test city's route budget is 2 s; the solver gets most of it.
 			if took := st.FinishedAt.Sub(*st.StartedAt); took < time.Second || took > 30*time.Second {
 				t.Errorf("the route stage took %v from start to commit, want about its solve", took)

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"testing"
 	"time"
-
-	"groupbuy/fulfillment"
 )
 
 // phoneNotice is an outbox row of a resident, found by phone.
@@ -54,7 +53,7 @@ func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 	}
 	c.clock.Set(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)) // 09:00 in Shanghai on the delivery day
 	for l := range 2 {
-		var out struct{ Deliveries []fulfillment.Delivery }
+		var out struct{ Deliveries []night.Delivery }
 		c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), c.leaders[l], nil).json(t, &out)
 		if len(out.Deliveries) != 1 {
 			t.Fatalf("deliveries of leader %d: %+v", l, out)
@@ -75,7 +74,7 @@ func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 		if a.Point == c.points[1].Point.ID {
 			l = 1
 		}
-		var v struct{ Parcels []fulfillment.Parcel }
+		var v struct{ Parcels []night.Parcel }
 		r := c.do("POST", "/api/v1/leader/pickups/verify", c.leaders[l], map[string]any{"code": a.Code})
 		r.json(t, &v)
 		if r.Status != http.StatusOK || len(v.Parcels) != 1 || len(v.Parcels[0].Lines) != 2 {

@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"groupbuy/fulfillment"
 )
 
 // refundTotals is a wave's refunds as the API gives them.
@@ -74,17 +73,17 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
 	type wave struct {
-		State      fulfillment.WaveState `json:"state"`
-		WaitingFor *waitingFor           `json:"waiting_for"`
+		State      night.WaveState `json:"state"`
+		WaitingFor *waitingFor     `json:"waiting_for"`
 	}
 	var w wave
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != fulfillment.WaveOpen || w.WaitingFor != nil {
+	if w.State != night.WaveOpen || w.WaitingFor != nil {
 		t.Fatalf("an open wave: %+v", w)
 	}
 	r := c.do("POST", path+"/close", c.admin, nil)
 	r.json(t, &w)
-	if w.State != fulfillment.WaveClosed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
+	if w.State != night.WaveClosed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
 		!strings.Contains(w.WaitingFor.Message, "receipts") || !strings.Contains(w.WaitingFor.Message, path+"/receipts") {
 		t.Fatalf("a closed wave without final receipts: %s", r.Body)
 	}
@@ -112,7 +111,7 @@ func TestManualCloseNamesTheCloseTime(t *testing.T) {
 	var order struct{ ID int64 }
 	r.json(t, &order)
 	c.clock.Advance(20 * time.Minute) // 22:20 in Shanghai; the cutoff is 23:00
-	var w fulfillment.Wave
+	var w night.Wave
 	c.do("POST", path+"/close", c.admin, nil).json(t, &w)
 	if w.ClosedAt == nil || !w.ClosedAt.Before(w.CutoffAt) {
 		t.Fatalf("manual close: %+v", w)
@@ -140,7 +139,7 @@ func TestManualCloseNamesTheCloseTime(t *testing.T) {
 		}
 	}
 	// The leader's catalog says when ordering really ended, too.
-	var cat fulfillment.Catalog
+	var cat night.Catalog
 	c.do("GET", "/api/v1/leader/catalog?date="+c.date.String(), c.leaders[0], nil).json(t, &cat)
 	if cat.Open || !cat.Cutoff.Equal(*w.ClosedAt) {
 		t.Errorf("catalog after the manual close at %s: open %v, cutoff %s", w.ClosedAt, cat.Open, cat.Cutoff)

@@ -35,6 +35,7 @@ import (
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/localserver"
@@ -127,7 +128,7 @@ type orderDriver struct {
 
 // driveFaultOrders starts clients, each ordering EGG and RICE for a rotating
 // leader under a fresh key, pausing pause after a refusal.
-func driveFaultOrders(base string, leaders []string, items []fulfillment.SaleItem, clients int, prefix string, pause time.Duration,
+func driveFaultOrders(base string, leaders []string, items []night.SaleItem, clients int, prefix string, pause time.Duration,
 	until func(s shot) bool) *orderDriver {
 	d := &orderDriver{stop: make(chan struct{})}
 	for cl := range clients {
@@ -545,7 +546,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // the relay loop tries, and fails
-	if w, err := fulfillment.GetWave(ctx, a.db, waveID); err != nil || w.State != fulfillment.WaveClosed {
+	if w, err := night.GetWave(ctx, a.db, waveID); err != nil || w.State != night.WaveClosed {
 		t.Fatalf("wave while Redis is down: %s %v", w.State, err)
 	}
 
@@ -556,7 +557,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for enqueuedAt.IsZero() || readyAt.IsZero() || noticeAt.IsZero() {
 		if time.Now().After(deadline) {
-			w, _ := fulfillment.GetWave(ctx, a.db, waveID)
+			w, _ := night.GetWave(ctx, a.db, waveID)
 			t.Fatalf("after Redis returned: job enqueued %v, wave %s (stages %+v), notice sent %v", !enqueuedAt.IsZero(), w.State, w.Stages, !noticeAt.IsZero())
 		}
 		var n int
@@ -566,7 +567,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 			}
 		}
 		if readyAt.IsZero() {
-			if w, err := fulfillment.GetWave(ctx, a.db, waveID); err == nil && w.State == fulfillment.WaveReady {
+			if w, err := night.GetWave(ctx, a.db, waveID); err == nil && w.State == night.WaveReady {
 				readyAt = time.Now()
 			}
 		}
@@ -732,16 +733,16 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	waveID := wave0.ID
-	if _, err := a.orders.SaveVehicleType(ctx, fulfillment.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := a.orders.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: 30, CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		t.Fatal(err)
 	}
-	var receipts []fulfillment.Receipt
+	var receipts []night.Receipt
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, fulfillment.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, night.FirstComeFirstServed, true, receipts); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil { // enqueues wave:allocate
@@ -764,7 +765,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			w, _ := fulfillment.GetWave(ctx, a.db, waveID)
+			w, _ := night.GetWave(ctx, a.db, waveID)
 			t.Fatalf("the route task never ran (wave %s)", w.State)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -785,7 +786,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	if err != nil {
 		t.Fatalf("route task after the worker exited: %v", err)
 	}
-	wave, err := fulfillment.GetWave(ctx, a.db, waveID)
+	wave, err := night.GetWave(ctx, a.db, waveID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,9 +802,9 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		t.Fatalf("worker exited with %v, want 0", exitErr)
 	}
 	switch {
-	case info.State == asynq.TaskStateCompleted && wave.State == fulfillment.WaveRouted:
+	case info.State == asynq.TaskStateCompleted && wave.State == night.WaveRouted:
 	case (info.State == asynq.TaskStatePending || info.State == asynq.TaskStateRetry || info.State == asynq.TaskStateScheduled) &&
-		wave.State == fulfillment.WavePicked:
+		wave.State == night.WavePicked:
 	default:
 		t.Fatalf("after SIGTERM the route task is %s and the wave %s: neither finished nor handed back", info.State, wave.State)
 	}
@@ -811,11 +812,11 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	startWorker(t, url, redisURL, "GROUPBUY_ROUTE_BUDGET=2s")
 	deadline = time.Now().Add(60 * time.Second)
 	for {
-		w, err := fulfillment.GetWave(ctx, a.db, waveID)
+		w, err := night.GetWave(ctx, a.db, waveID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.State == fulfillment.WaveReady {
+		if w.State == night.WaveReady {
 			break
 		}
 		if time.Now().After(deadline) {

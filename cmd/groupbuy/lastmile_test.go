@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/webhook"
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/testenv"
 )
 
@@ -18,7 +18,7 @@ import (
 // webhook receiver on loopback taking the notices.
 type lastMileCity struct {
 	*testCity
-	wave     fulfillment.Wave
+	wave     night.Wave
 	path     string
 	receiver *webhook.Receiver
 }
@@ -50,9 +50,9 @@ func newLastMileCity(t *testing.T) *lastMileCity {
 }
 
 // deliveryOf returns leader l's delivery of the test date.
-func (m *lastMileCity) deliveryOf(l int) fulfillment.Delivery {
+func (m *lastMileCity) deliveryOf(l int) night.Delivery {
 	m.t.Helper()
-	var out struct{ Deliveries []fulfillment.Delivery }
+	var out struct{ Deliveries []night.Delivery }
 	r := m.do("GET", "/api/v1/leader/deliveries?date=2026-12-01", m.leaders[l], nil)
 	r.json(m.t, &out)
 	if r.Status != http.StatusOK || len(out.Deliveries) != 1 {
@@ -88,22 +88,22 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	c := m.testCity
 	// Leaders see tomorrow's delivery before the trucks leave.
 	d0 := m.deliveryOf(0)
-	if d0.State != fulfillment.DeliveryPending || d0.RouteCode == nil || len(d0.Bags) != 3 || len(d0.Lines) != 3 {
+	if d0.State != night.DeliveryPending || d0.RouteCode == nil || len(d0.Bags) != 3 || len(d0.Lines) != 3 {
 		t.Fatalf("delivery before dispatch: %+v", d0)
 	}
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], map[string]any{"lines": []any{}}); r.Status != http.StatusConflict {
 		t.Fatalf("receipt before dispatch: %d %s", r.Status, r.Body)
 	}
 
-	var plan fulfillment.WaveRoutes
+	var plan night.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/routes/%d/stops/1/arrive", plan.Routes[0].ID), c.staffToken("warehouse"), nil); r.Status != http.StatusConflict {
 		t.Fatalf("arrival before dispatch: %d %s", r.Status, r.Body)
 	}
-	var wave fulfillment.Wave
+	var wave night.Wave
 	r := c.do("POST", m.path+"/dispatch", c.staffToken("warehouse"), nil)
 	r.json(t, &wave)
-	if r.Status != http.StatusOK || wave.State != fulfillment.WaveDispatched {
+	if r.Status != http.StatusOK || wave.State != night.WaveDispatched {
 		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
 	}
 	if r := c.do("POST", m.path+"/dispatch", c.admin, nil); r.Status != http.StatusOK {
@@ -126,10 +126,10 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], bad); r.Status != http.StatusUnprocessableEntity || r.errorCode(t) != "receipt_mismatch" {
 		t.Fatalf("receipt that does not add up: %d %s", r.Status, r.Body)
 	}
-	var got fulfillment.Delivery
+	var got night.Delivery
 	r = c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], receipt)
 	r.json(t, &got)
-	if r.Status != http.StatusOK || got.State != fulfillment.DeliveryReceived {
+	if r.Status != http.StatusOK || got.State != night.DeliveryReceived {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
 	}
 	counts := func() string {
@@ -174,10 +174,10 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 		t.Fatalf("arrival at no stop: %d %s", r.Status, r.Body)
 	}
 	c.do("GET", m.path, c.admin, nil).json(t, &wave)
-	if wave.State != fulfillment.WaveDelivered {
+	if wave.State != night.WaveDelivered {
 		t.Fatalf("wave after every arrival: %s", wave.State)
 	}
-	if d := m.deliveryOf(1); d.State != fulfillment.DeliveryArrived || d.ArrivedAt == nil {
+	if d := m.deliveryOf(1); d.State != night.DeliveryArrived || d.ArrivedAt == nil {
 		t.Fatalf("leader 1's delivery after arrival: %+v", d)
 	}
 
@@ -200,7 +200,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 		t.Fatalf("%d arrival notices, want 3", len(arrivals))
 	}
 	code := arrivals[0].Vars["code"]
-	var verified struct{ Parcels []fulfillment.Parcel }
+	var verified struct{ Parcels []night.Parcel }
 	r = c.do("POST", "/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})
 	r.json(t, &verified)
 	if r.Status != http.StatusOK || len(verified.Parcels) != 1 || verified.Parcels[0].ResidentID != arrivals[0].ResidentID ||
@@ -215,14 +215,14 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	first := verified.Parcels[0].Lines[0].OrderLineID
 	r = c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[0], map[string]any{"code": code, "order_line_ids": []int64{first}})
 	r.json(t, &verified)
-	if r.Status != http.StatusOK || verified.Parcels[0].Lines[0].State != fulfillment.ParcelCollected || verified.Parcels[0].Lines[1].State != fulfillment.ParcelReady {
+	if r.Status != http.StatusOK || verified.Parcels[0].Lines[0].State != night.ParcelCollected || verified.Parcels[0].Lines[1].State != night.ParcelReady {
 		t.Fatalf("collect one line: %d %s", r.Status, r.Body)
 	}
 	for range 2 {
 		r = c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[0], map[string]any{"code": code})
 		r.json(t, &verified)
 		for _, l := range verified.Parcels[0].Lines {
-			if l.State != fulfillment.ParcelCollected {
+			if l.State != night.ParcelCollected {
 				t.Fatalf("collect all: %d %s", r.Status, r.Body)
 			}
 		}
@@ -316,7 +316,7 @@ func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
 	}
 	ctx := context.Background()
-	sweep := func(at time.Time) fulfillment.SweepResult {
+	sweep := func(at time.Time) night.SweepResult {
 		t.Helper()
 		c.clock.Set(at)
 		res, err := c.app.pickups.Sweep(ctx)
@@ -373,10 +373,10 @@ func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
 	if err := c.app.db.Get(&returnedCode, `SELECT code FROM pickup_codes ORDER BY resident_id DESC LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
-	var after struct{ Parcels []fulfillment.Parcel }
+	var after struct{ Parcels []night.Parcel }
 	c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[2], map[string]any{"code": returnedCode}).json(t, &after)
 	for _, l := range after.Parcels[0].Lines {
-		if l.State != fulfillment.ParcelReturned {
+		if l.State != night.ParcelReturned {
 			t.Fatalf("returned line collected: %+v", l)
 		}
 	}

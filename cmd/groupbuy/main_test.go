@@ -21,6 +21,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -56,7 +57,7 @@ type testCity struct {
 	admin    string // admin token
 	leaders  []string
 	points   []pickup.PointCreated
-	items    []fulfillment.SaleItem
+	items    []night.SaleItem
 	warehous pickup.Warehouse
 }
 
@@ -129,10 +130,10 @@ func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, lea
 // publishDay saves the three products (again) and publishes them for date.
 // It publishes as simulate does (PublishTx), not through the API's command,
 // so tests on the real clock may keep their fixed date in the past.
-func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []fulfillment.SaleItem {
+func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []night.SaleItem {
 	t.Helper()
 	ctx := context.Background()
-	products, err := a.orders.SaveProducts(ctx, []fulfillment.Product{
+	products, err := a.orders.SaveProducts(ctx, []night.Product{
 		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
 		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
 		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: fulfillment.Frozen, Bin: "F-01-01"},
@@ -140,13 +141,13 @@ func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var offers []fulfillment.Offer
+	var offers []night.Offer
 	for i, p := range products {
-		offers = append(offers, fulfillment.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
+		offers = append(offers, night.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
 	}
-	var items []fulfillment.SaleItem
+	var items []night.SaleItem
 	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
-		items, err = fulfillment.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
+		items, err = night.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
 		return err
 	})
 	if err != nil {
@@ -166,7 +167,7 @@ func (c *testCity) addVehicleType(v map[string]any) {
 // wavePath is the ops API path of the test day's wave.
 func (c *testCity) wavePath() string {
 	c.t.Helper()
-	var waves struct{ Waves []fulfillment.Wave }
+	var waves struct{ Waves []night.Wave }
 	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(c.t, &waves)
 	if len(waves.Waves) != 1 {
 		c.t.Fatalf("%d waves on %s, want 1", len(waves.Waves), c.date)
@@ -187,14 +188,14 @@ func (c *testCity) notifyByWebhook(secret string) *webhook.Receiver {
 }
 
 // item returns the sale item of a SKU.
-func (c *testCity) item(sku string) fulfillment.SaleItem {
+func (c *testCity) item(sku string) night.SaleItem {
 	for _, it := range c.items {
 		if it.SKU == sku {
 			return it
 		}
 	}
 	c.t.Fatalf("no sale item %s", sku)
-	return fulfillment.SaleItem{}
+	return night.SaleItem{}
 }
 
 type response struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/metrics"
@@ -35,7 +36,7 @@ func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) (*metr
 }
 
 // domainMetrics counts the business events the domain packages report
-// through their metrics interfaces (fulfillment.OrderMetrics,
+// through their metrics interfaces (night.OrderMetrics,
 // RefundMetrics, StageMetrics, pickup.NoticeMetrics).
 //
 // Business counters (orders, refunds, notices) count events in this process
@@ -79,12 +80,12 @@ func newDomainMetrics(reg prometheus.Registerer) *domainMetrics {
 }
 
 // fulfillment is what the fulfillment front doors are given to count with.
-func (m *domainMetrics) fulfillment() fulfillment.Metrics {
-	return fulfillment.Metrics{Orders: m, Refunds: m, Stages: m, Notices: m}
+func (m *domainMetrics) fulfillment() night.Metrics {
+	return night.Metrics{Orders: m, Refunds: m, Stages: m, Notices: m}
 }
 
 // StageDone records a wave stage that committed and how long it took.
-func (m *domainMetrics) StageDone(stage fulfillment.Stage, took time.Duration) {
+func (m *domainMetrics) StageDone(stage night.Stage, took time.Duration) {
 	m.stageDuration.WithLabelValues(string(stage)).Observe(took.Seconds())
 }
 

@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"groupbuy/fulfillment/night"
 	"net/http"
 	"testing"
 	"time"
-
-	"groupbuy/fulfillment"
 )
 
 // TestNightRunsThroughStages drives one wave from cutoff to ready through the
@@ -37,7 +36,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 	if wave.Refunds.Units != 8 || len(wave.Stages) != 5 {
 		t.Fatalf("wave %+v", wave)
 	}
-	var plan fulfillment.WaveRoutes
+	var plan night.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Unserved) != 0 || len(plan.Routes) == 0 {
 		t.Fatalf("routes %+v", plan)
@@ -71,9 +70,9 @@ func TestNightRunsThroughStages(t *testing.T) {
 	}
 
 	// The pick list walks bins within each zone; the sort plan puts every unit on a route's stop.
-	var pick struct{ Lines []fulfillment.PickLine }
+	var pick struct{ Lines []night.PickLine }
 	c.do("GET", path+"/pick-list", c.staffToken("warehouse"), nil).json(t, &pick)
-	var sorted struct{ Lines []fulfillment.SortLine }
+	var sorted struct{ Lines []night.SortLine }
 	c.do("GET", path+"/sort-plan", c.admin, nil).json(t, &sorted)
 	var picked, sortedUnits int64
 	for i, l := range pick.Lines {
@@ -98,7 +97,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 }
 
 // runNightToReady starts a worker and waits until the wave at path is ready.
-func runNightToReady(t *testing.T, c *testCity, path string) fulfillment.Wave {
+func runNightToReady(t *testing.T, c *testCity, path string) night.Wave {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
@@ -109,9 +108,9 @@ func runNightToReady(t *testing.T, c *testCity, path string) fulfillment.Wave {
 	go func() { _ = w.run(ctx); close(stopped) }()
 	t.Cleanup(func() { stop(); <-stopped })
 	c.clock.Set(testCutoffUTC.Add(time.Minute))
-	var wave fulfillment.Wave
+	var wave night.Wave
 	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != fulfillment.WaveReady {
+	for wave.State != night.WaveReady {
 		if time.Now().After(deadline) {
 			t.Fatalf("the night stalled: %+v", wave)
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -34,7 +34,7 @@ func routeEngine(t *testing.T) *gin.Engine {
 		clock:  clock,
 		auth:   auth.NewAuthenticator(nil, clock, time.Second),
 		pickup: pickup.NewService(nil, clock),
-		orders: fulfillment.NewService(nil, clock, nil, fulfillment.Metrics{}),
+		orders: night.NewService(nil, clock, nil, night.Metrics{}),
 	}
 	engine, ok := a.handler().(*gin.Engine)
 	if !ok {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/printout"
 )
 
@@ -55,7 +56,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 	}
 
 	// The pick list: every line's name and quantity, and the total.
-	var pick struct{ Lines []fulfillment.PickLine }
+	var pick struct{ Lines []night.PickLine }
 	c.do("GET", path+"/pick-list", staff, nil).json(t, &pick)
 	r := c.do("GET", path+"/printouts/pick-list.pdf", staff, nil)
 	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" ||

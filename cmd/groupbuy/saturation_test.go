@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/loadgen"
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 )
 
 // TestIntakeAtSaturation offers orders open loop faster than a deliberately
@@ -19,8 +19,8 @@ func TestIntakeAtSaturation(t *testing.T) {
 	c := newTestCity(t, 20)
 	a := c.app
 	a.intake.Close()
-	a.intake = fulfillment.NewIntake(a.db, a.clock, a.log, fulfillment.IntakeOptions{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
-	a.orders = fulfillment.NewService(a.db, a.clock, a.intake, a.counts)
+	a.intake = night.NewIntake(a.db, a.clock, a.log, night.IntakeOptions{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
+	a.orders = night.NewService(a.db, a.clock, a.intake, a.counts)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
 	egg, rice := c.item("EGG"), c.item("RICE")

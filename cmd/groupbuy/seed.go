@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
@@ -30,7 +31,7 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 	}
 	// Without trucks the route stage fails: a demo database seeded before
 	// the fleet existed gets it too.
-	fleet, err := fulfillment.ListVehicleTypes(ctx, a.db, w.ID)
+	fleet, err := night.ListVehicleTypes(ctx, a.db, w.ID)
 	if err != nil {
 		return err
 	}
@@ -41,25 +42,25 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 		log.Info("seeded the demo fleet", "warehouse", w.Code, "vehicle_types", len(demo.Fleet))
 	}
 	date := tomorrowAtDemo(a.clock)
-	items, err := fulfillment.ListSaleItems(ctx, a.db, w.ID, date)
+	items, err := night.ListSaleItems(ctx, a.db, w.ID, date)
 	if err != nil || len(items) > 0 {
 		return err
 	}
-	var products []fulfillment.Product
-	for page := (fulfillment.ProductPage{HasMore: true}); page.HasMore; {
-		if page, err = fulfillment.ListProducts(ctx, a.db, page.NextID, 1000); err != nil {
+	var products []night.Product
+	for page := (night.ProductPage{HasMore: true}); page.HasMore; {
+		if page, err = night.ListProducts(ctx, a.db, page.NextID, 1000); err != nil {
 			return err
 		}
 		products = append(products, page.Products...)
 	}
 	rng := rand.New(rand.NewPCG(uint64(date.Unix()), 2))
-	offers := make([]fulfillment.Offer, 0, len(products))
+	offers := make([]night.Offer, 0, len(products))
 	for _, p := range products {
 		var b, k int
 		if _, err := fmt.Sscanf(p.SKU, "SKU%02d%02d", &b, &k); err != nil || b < 1 || b > len(demo.Bases) || k >= len(demo.Packs) {
 			continue // not a demo product
 		}
-		offers = append(offers, fulfillment.Offer{ProductID: p.ID,
+		offers = append(offers, night.Offer{ProductID: p.ID,
 			PriceFen: int64(float64(demo.Bases[b-1].PriceFen) * demo.Packs[k].Factor),
 			StockCap: int64(50 + rng.IntN(950))})
 	}
@@ -99,11 +100,11 @@ func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 			return w, err
 		}
 	}
-	var products []fulfillment.Product
+	var products []night.Product
 	for p, pack := range demo.Packs {
 		for b, base := range demo.Bases {
 			grams := int64(math.Max(100, float64(base.Grams)*pack.Factor))
-			products = append(products, fulfillment.Product{
+			products = append(products, night.Product{
 				SKU: fmt.Sprintf("SKU%02d%02d", b+1, p), Name: pack.Label + base.Name, Unit: base.Unit,
 				WeightG: grams, VolumeML: grams * 12 / 10, Zone: base.Zone,
 				Bin: fmt.Sprintf("%s-%02d-%02d", demo.ZoneAisle(base.Zone), b+1, p+1), Category: base.Name,

@@ -9,7 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/pickup"
@@ -67,7 +67,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 			Queues:          map[string]int{"critical": 6, "default": 3, "low": 1},
 			Logger:          logger,
 			ShutdownTimeout: 25 * time.Second,
-			RetryDelayFunc:  fulfillment.RetryDelay,
+			RetryDelayFunc:  night.RetryDelay,
 		}),
 		scheduler: mgr,
 		mux:       asynq.NewServeMux(),
@@ -95,12 +95,12 @@ type schedule struct {
 func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 	configs := []*asynq.PeriodicTaskConfig{
 		{Cronspec: "@every 1m", Task: asynq.NewTask(taskHeartbeat, nil), Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(50 * time.Second)}},
-		{Cronspec: "@every " + s.sweepEvery.String(), Task: fulfillment.NewSweepTask(0), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(s.sweepEvery)}},
+		{Cronspec: "@every " + s.sweepEvery.String(), Task: night.NewSweepTask(0), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(s.sweepEvery)}},
 		// Notices go out within seconds of being queued; a dispatch runs until
 		// nothing is due, and copies in other workers claim other rows.
 		{Cronspec: "@every " + s.dispatchEvery.String(), Task: asynq.NewTask(pickup.TaskDispatchNotices, nil),
 			Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(s.dispatchEvery), asynq.Timeout(10 * time.Minute)}},
-		{Cronspec: "@every 5m", Task: asynq.NewTask(fulfillment.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
+		{Cronspec: "@every 5m", Task: asynq.NewTask(night.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -112,7 +112,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		hh, mm := w.CutoffLocal.Clock()
 		configs = append(configs, &asynq.PeriodicTaskConfig{
 			Cronspec: fmt.Sprintf("CRON_TZ=%s %d %d * * *", w.TimeZone, mm, hh),
-			Task:     fulfillment.NewSweepTask(w.ID),
+			Task:     night.NewSweepTask(w.ID),
 			Opts:     []asynq.Option{asynq.MaxRetry(5), asynq.Unique(time.Minute)},
 		})
 	}

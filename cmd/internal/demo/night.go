@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -93,7 +94,7 @@ func Simulate(ctx context.Context, db *sqlx.DB, clk clock.Clock, s Spec) (Summar
 		for _, o := range orders {
 			sum.Lines += len(o.Lines)
 		}
-		if _, _, err := fulfillment.CopyOrders(ctx, tx, orders); err != nil {
+		if _, _, err := night.CopyOrders(ctx, tx, orders); err != nil {
 			return err
 		}
 		sum.Points, sum.SKUs, sum.Orders = len(points), len(items), len(orders)
@@ -167,8 +168,8 @@ func simPoints(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareho
 
 // simCatalog upserts the SKUs and publishes them for the date with caps above
 // the demand to come. Popularity is Zipf-like: a few SKUs take most lines.
-func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, s Spec, now time.Time) ([]fulfillment.SaleItem, *rand.Zipf, error) {
-	products := make([]fulfillment.Product, s.SKUs)
+func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, s Spec, now time.Time) ([]night.SaleItem, *rand.Zipf, error) {
+	products := make([]night.Product, s.SKUs)
 	for i := range products {
 		base := Bases[i%len(Bases)]
 		zone := fulfillment.Ambient
@@ -182,11 +183,11 @@ func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareh
 		// A community group-buy item weighs about half a kilo on average: the
 		// demo's pack sizes divided by three.
 		grams := max(100, base.Grams/3)
-		products[i] = fulfillment.Product{SKU: fmt.Sprintf("%s-S%05d", w.Code, i+1), Name: fmt.Sprintf("%s %d号", base.Name, i+1),
+		products[i] = night.Product{SKU: fmt.Sprintf("%s-S%05d", w.Code, i+1), Name: fmt.Sprintf("%s %d号", base.Name, i+1),
 			Unit: base.Unit, WeightG: grams, VolumeML: grams * 12 / 10, Zone: zone,
 			Bin: fmt.Sprintf("%s-%02d-%03d", ZoneAisle(zone), aisle+1, i/40+1), Category: base.Name}
 	}
-	saved, err := fulfillment.SaveProductsTx(ctx, tx, products, now)
+	saved, err := night.SaveProductsTx(ctx, tx, products, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -194,20 +195,20 @@ func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareh
 	for _, p := range saved {
 		bySKU[p.SKU] = p.ID
 	}
-	offers := make([]fulfillment.Offer, s.SKUs)
+	offers := make([]night.Offer, s.SKUs)
 	for i, p := range products {
-		offers[i] = fulfillment.Offer{ProductID: bySKU[p.SKU], PriceFen: Bases[i%len(Bases)].PriceFen,
+		offers[i] = night.Offer{ProductID: bySKU[p.SKU], PriceFen: Bases[i%len(Bases)].PriceFen,
 			StockCap: fulfillment.MaxStockCap}
 	}
-	items, err := fulfillment.PublishTx(ctx, tx, w.ID, date, offers, now)
+	items, err := night.PublishTx(ctx, tx, w.ID, date, offers, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := map[int64]fulfillment.SaleItem{}
+	byID := map[int64]night.SaleItem{}
 	for _, it := range items {
 		byID[it.ProductID] = it
 	}
-	ordered := make([]fulfillment.SaleItem, s.SKUs) // in SKU order, so rank i is SKU i
+	ordered := make([]night.SaleItem, s.SKUs) // in SKU order, so rank i is SKU i
 	for i, p := range products {
 		ordered[i] = byID[bySKU[p.SKU]]
 	}
@@ -252,7 +253,7 @@ func simResidents(ctx context.Context, tx *sqlx.Tx, points []pickup.Point, s Spe
 // simOrders draws orders of 1-6 lines until the line budget is spent. Points
 // differ in size (log-normal), SKUs in popularity (Zipf).
 func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points []pickup.Point, residents [][]int64,
-	items []fulfillment.SaleItem, popularity *rand.Zipf, lines int, now time.Time) []fulfillment.BulkOrder {
+	items []night.SaleItem, popularity *rand.Zipf, lines int, now time.Time) []night.BulkOrder {
 	weights := make([]float64, len(points))
 	var total float64
 	for i := range weights {
@@ -272,12 +273,12 @@ func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points
 		}
 		return lo
 	}
-	var orders []fulfillment.BulkOrder
+	var orders []night.BulkOrder
 	for left := lines; left > 0; {
 		n := min(left, 1+rng.IntN(3)+rng.IntN(3)) // 1-5 lines, mean 3
 		left -= n
 		p := pick()
-		o := fulfillment.BulkOrder{LeaderID: points[p].LeaderID, PointID: points[p].ID, WarehouseID: w.ID, Date: date,
+		o := night.BulkOrder{LeaderID: points[p].LeaderID, PointID: points[p].ID, WarehouseID: w.ID, Date: date,
 			ResidentID: residents[p][rng.IntN(len(residents[p]))], CreatedAt: now}
 		seen := map[int]bool{}
 		for len(o.Lines) < n {
@@ -293,7 +294,7 @@ func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points
 			if rng.IntN(4) == 0 {
 				q = int64(2 + rng.IntN(3))
 			}
-			o.Lines = append(o.Lines, fulfillment.BulkLine{SaleItemID: items[k].ID, Quantity: q, PriceFen: items[k].PriceFen})
+			o.Lines = append(o.Lines, night.BulkLine{SaleItemID: items[k].ID, Quantity: q, PriceFen: items[k].PriceFen})
 		}
 		orders = append(orders, o)
 	}

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/pickup"
 )
@@ -24,17 +25,17 @@ const (
 // belongs to its pickup point: whoever runs the point reads and cancels it,
 // and LeaderID only says who placed it.
 type Order struct {
-	ID            int64           `json:"id"`
-	Status        OrderStatus     `json:"status"`
-	DeliveryDate  Date            `json:"delivery_date"`
-	LeaderID      int64           `json:"leader_id"`
-	PickupPointID int64           `json:"pickup_point_id"`
-	WarehouseID   int64           `json:"warehouse_id"`
-	Resident      pickup.Resident `json:"resident"`
-	Lines         []OrderLine     `json:"lines"`
-	TotalFen      int64           `json:"total_fen"`
-	CreatedAt     time.Time       `json:"created_at"`
-	CancelledAt   *time.Time      `json:"cancelled_at,omitempty"`
+	ID            int64            `json:"id"`
+	Status        OrderStatus      `json:"status"`
+	DeliveryDate  fulfillment.Date `json:"delivery_date"`
+	LeaderID      int64            `json:"leader_id"`
+	PickupPointID int64            `json:"pickup_point_id"`
+	WarehouseID   int64            `json:"warehouse_id"`
+	Resident      pickup.Resident  `json:"resident"`
+	Lines         []OrderLine      `json:"lines"`
+	TotalFen      int64            `json:"total_fen"`
+	CreatedAt     time.Time        `json:"created_at"`
+	CancelledAt   *time.Time       `json:"cancelled_at,omitempty"`
 }
 
 // OrderLine is one sale item of an order.
@@ -50,9 +51,9 @@ type OrderLine struct {
 
 // OrderRequest is the body of POST /api/v1/leader/orders.
 type OrderRequest struct {
-	Resident     ResidentRef   `json:"resident"`
-	DeliveryDate *Date         `json:"delivery_date,omitempty"`
-	Lines        []LineRequest `json:"lines"`
+	Resident     ResidentRef       `json:"resident"`
+	DeliveryDate *fulfillment.Date `json:"delivery_date,omitempty"`
+	Lines        []LineRequest     `json:"lines"`
 }
 
 // ResidentRef names the resident an order is for: an id, or a phone and name
@@ -72,7 +73,6 @@ type LineRequest struct {
 // Limits on one order.
 const (
 	MaxLinesPerOrder = 100
-	MaxQuantity      = 9_999
 	MaxKeyLen        = 100
 )
 
@@ -104,8 +104,8 @@ func (r *OrderRequest) Validate() error {
 		if l.SaleItemID <= 0 {
 			return apperr.InvalidField(lineField(i, "sale_item_id"), "sale_item_id must be a positive integer")
 		}
-		if l.Quantity <= 0 || l.Quantity > MaxQuantity {
-			return apperr.InvalidField(lineField(i, "quantity"), "quantity must be between 1 and %d", MaxQuantity)
+		if l.Quantity <= 0 || l.Quantity > fulfillment.MaxQuantity {
+			return apperr.InvalidField(lineField(i, "quantity"), "quantity must be between 1 and %d", fulfillment.MaxQuantity)
 		}
 		if seen[l.SaleItemID] {
 			return apperr.InvalidField(lineField(i, "sale_item_id"), "sale item %d appears twice; put the total on one line", l.SaleItemID)

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 )
@@ -155,43 +156,43 @@ func markDeliveredIfDone(ctx context.Context, tx *sqlx.Tx, waveID int64, now tim
 // Delivery is what one leader receives from one wave: the bags, and per SKU
 // what was sent and what the leader confirmed.
 type Delivery struct {
-	ID            int64          `db:"id" json:"id"`
-	WaveID        int64          `db:"wave_id" json:"wave_id"`
-	DeliveryDate  Date           `db:"delivery_date" json:"delivery_date"`
-	PickupPointID int64          `db:"pickup_point_id" json:"pickup_point_id"`
-	State         DeliveryState  `db:"state" json:"state"`
-	RouteCode     *string        `db:"route_code" json:"route_code"`
-	Seq           *int           `db:"seq" json:"seq"`
-	ETA           *time.Time     `db:"eta" json:"eta,omitempty"`
-	DispatchedAt  *time.Time     `db:"dispatched_at" json:"dispatched_at,omitempty"`
-	ArrivedAt     *time.Time     `db:"arrived_at" json:"arrived_at,omitempty"`
-	ReceivedAt    *time.Time     `db:"received_at" json:"received_at,omitempty"`
-	Bags          []DeliveryBag  `db:"-" json:"bags,omitempty"`
-	Lines         []DeliveryLine `db:"-" json:"lines,omitempty"`
+	ID            int64            `db:"id" json:"id"`
+	WaveID        int64            `db:"wave_id" json:"wave_id"`
+	DeliveryDate  fulfillment.Date `db:"delivery_date" json:"delivery_date"`
+	PickupPointID int64            `db:"pickup_point_id" json:"pickup_point_id"`
+	State         DeliveryState    `db:"state" json:"state"`
+	RouteCode     *string          `db:"route_code" json:"route_code"`
+	Seq           *int             `db:"seq" json:"seq"`
+	ETA           *time.Time       `db:"eta" json:"eta,omitempty"`
+	DispatchedAt  *time.Time       `db:"dispatched_at" json:"dispatched_at,omitempty"`
+	ArrivedAt     *time.Time       `db:"arrived_at" json:"arrived_at,omitempty"`
+	ReceivedAt    *time.Time       `db:"received_at" json:"received_at,omitempty"`
+	Bags          []DeliveryBag    `db:"-" json:"bags,omitempty"`
+	Lines         []DeliveryLine   `db:"-" json:"lines,omitempty"`
 }
 
 // DeliveryBag is one bag (pickup point × temperature zone) of a delivery.
 type DeliveryBag struct {
-	ID       int64 `db:"id" json:"id"`
-	Zone     Zone  `db:"zone" json:"zone"`
-	Units    int64 `db:"units" json:"units"`
-	SKUs     int64 `db:"skus" json:"skus"`
-	WeightG  int64 `db:"weight_g" json:"weight_g"`
-	VolumeML int64 `db:"volume_ml" json:"volume_ml"`
+	ID       int64            `db:"id" json:"id"`
+	Zone     fulfillment.Zone `db:"zone" json:"zone"`
+	Units    int64            `db:"units" json:"units"`
+	SKUs     int64            `db:"skus" json:"skus"`
+	WeightG  int64            `db:"weight_g" json:"weight_g"`
+	VolumeML int64            `db:"volume_ml" json:"volume_ml"`
 }
 
 // DeliveryLine is one SKU of a delivery: expected from the sort plan; the
 // rest once the leader has received it.
 type DeliveryLine struct {
-	SaleItemID int64  `db:"sale_item_id" json:"sale_item_id"`
-	SKU        string `db:"sku" json:"sku"`
-	Name       string `db:"name" json:"name"`
-	Unit       string `db:"unit" json:"unit"`
-	Zone       Zone   `db:"zone" json:"zone"`
-	Expected   int64  `db:"expected" json:"expected"`
-	Received   *int64 `db:"received" json:"received"`
-	Missing    *int64 `db:"missing" json:"missing"`
-	Damaged    *int64 `db:"damaged" json:"damaged"`
+	SaleItemID int64            `db:"sale_item_id" json:"sale_item_id"`
+	SKU        string           `db:"sku" json:"sku"`
+	Name       string           `db:"name" json:"name"`
+	Unit       string           `db:"unit" json:"unit"`
+	Zone       fulfillment.Zone `db:"zone" json:"zone"`
+	Expected   int64            `db:"expected" json:"expected"`
+	Received   *int64           `db:"received" json:"received"`
+	Missing    *int64           `db:"missing" json:"missing"`
+	Damaged    *int64           `db:"damaged" json:"damaged"`
 }
 
 const deliverySelect = `SELECT d.id, d.wave_id, w.delivery_date, d.pickup_point_id, d.state, r.code AS route_code, d.seq,
@@ -222,7 +223,7 @@ func withDeliveryDetail(ctx context.Context, q sqlx.QueryerContext, d *Delivery)
 }
 
 // LeaderDeliveries lists what arrives at the leader's point on a date.
-func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date Date) ([]Delivery, error) {
+func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date fulfillment.Date) ([]Delivery, error) {
 	out := []Delivery{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, deliverySelect+` WHERE d.pickup_point_id = $1 AND w.delivery_date = $2 ORDER BY d.id`,
 		pointID, date); err != nil {

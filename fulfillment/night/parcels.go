@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
@@ -52,23 +53,23 @@ func (p *Pickups) Sweep(ctx context.Context) (SweepResult, error) {
 
 // waitingLine is a parcel line still waiting at its point.
 type waitingLine struct {
-	LineID       int64  `db:"order_line_id"`
-	OrderID      int64  `db:"order_id"`
-	ResidentID   int64  `db:"resident_id"`
-	PointID      int64  `db:"pickup_point_id"`
-	DeliveryDate Date   `db:"delivery_date"`
-	WaveID       int64  `db:"wave_id"`
-	Ready        int64  `db:"ready"`
-	PriceFen     int64  `db:"price_fen"`
-	SKU          string `db:"sku"`
-	Name         string `db:"name"`
-	Code         string `db:"code"`
+	LineID       int64            `db:"order_line_id"`
+	OrderID      int64            `db:"order_id"`
+	ResidentID   int64            `db:"resident_id"`
+	PointID      int64            `db:"pickup_point_id"`
+	DeliveryDate fulfillment.Date `db:"delivery_date"`
+	WaveID       int64            `db:"wave_id"`
+	Ready        int64            `db:"ready"`
+	PriceFen     int64            `db:"price_fen"`
+	SKU          string           `db:"sku"`
+	Name         string           `db:"name"`
+	Code         string           `db:"code"`
 }
 
 // parcelOf groups a resident's waiting lines of one point and delivery date.
 type parcelOf struct {
 	point, resident int64
-	date            Date
+	date            fulfillment.Date
 }
 
 func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int64, now time.Time, loc *time.Location) (SweepResult, error) {
@@ -139,9 +140,9 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 				if refunds[l.WaveID] == nil {
 					refunds[l.WaveID] = &refundRows{}
 				}
-				refunds[l.WaveID].add(l.OrderID, l.LineID, l.ResidentID, ReasonReturned, l.Ready, l.Ready*l.PriceFen)
+				refunds[l.WaveID].add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonReturned, l.Ready, l.Ready*l.PriceFen)
 				items = append(items, noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready,
-					AmountFen: l.Ready * l.PriceFen, Reason: ReasonReturned})
+					AmountFen: l.Ready * l.PriceFen, Reason: fulfillment.ReasonReturned})
 				amount += l.Ready * l.PriceFen
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), itemsText(items)

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/httpx"
 )
@@ -29,7 +30,7 @@ func (h *Routes) printout(c *gin.Context) error {
 		return apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
 	}
 	kind, format := PrintoutKind(file[:dot]), file[dot+1:]
-	scope := PrintScope{Route: c.Query("route"), Zone: Zone(c.Query("zone"))}
+	scope := PrintScope{Route: c.Query("route"), Zone: fulfillment.Zone(c.Query("zone"))}
 	p := h.waves.opt.Printer
 	if p == nil {
 		return apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
@@ -29,12 +30,12 @@ func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
 }
 
 // requiredDate reads a required YYYY-MM-DD query parameter.
-func requiredDate(c *gin.Context, name string) (Date, error) {
+func requiredDate(c *gin.Context, name string) (fulfillment.Date, error) {
 	v := c.Query(name)
 	if v == "" {
-		return Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
+		return fulfillment.Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
 	}
-	return ParseDate(name, v)
+	return fulfillment.ParseDate(name, v)
 }
 
 func (h *Routes) leaderCommissions(c *gin.Context) error {
@@ -99,7 +100,7 @@ func (h *Routes) commissionStatement(c *gin.Context) error {
 	if v == "" {
 		return apperr.InvalidField("month", "query parameter month=YYYY-MM is required")
 	}
-	month, err := ParseMonth("month", v)
+	month, err := fulfillment.ParseMonth("month", v)
 	if err != nil {
 		return err
 	}

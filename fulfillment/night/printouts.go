@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
@@ -90,7 +91,7 @@ func (k PrintoutKind) readyStates() []WaveState {
 // the zero scope is the whole wave.
 type PrintScope struct {
 	Route string
-	Zone  Zone
+	Zone  fulfillment.Zone
 }
 
 // key is the scope as stored and put in file names: "", "R01", "chilled" or
@@ -122,7 +123,7 @@ func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
 	if err := checkRouteCode(scope.Route); err != nil {
 		return err
 	}
-	if err := checkZoneFilter(scope.Zone); err != nil {
+	if err := fulfillment.CheckZoneFilter(scope.Zone); err != nil {
 		return err
 	}
 	switch kind {

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -227,15 +228,15 @@ func (in *Intake) run(batch []*placeCall) {
 }
 
 type lockedItem struct {
-	ID           int64  `db:"id"`
-	WarehouseID  int64  `db:"warehouse_id"`
-	DeliveryDate Date   `db:"delivery_date"`
-	PriceFen     int64  `db:"price_fen"`
-	StockCap     int64  `db:"stock_cap"`
-	Sold         int64  `db:"sold"`
-	SKU          string `db:"sku"`
-	Name         string `db:"name"`
-	Unit         string `db:"unit"`
+	ID           int64            `db:"id"`
+	WarehouseID  int64            `db:"warehouse_id"`
+	DeliveryDate fulfillment.Date `db:"delivery_date"`
+	PriceFen     int64            `db:"price_fen"`
+	StockCap     int64            `db:"stock_cap"`
+	Sold         int64            `db:"sold"`
+	SKU          string           `db:"sku"`
+	Name         string           `db:"name"`
+	Unit         string           `db:"unit"`
 	// The item's wave, share-locked by the same query.
 	WaveState sql.NullString `db:"wave_state"`
 	CutoffAt  sql.NullTime   `db:"cutoff_at"`
@@ -445,7 +446,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 // checkOrder applies the business rules to one order against the stock left
 // after the batch's earlier orders.
 func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, sold map[int64]int64, now time.Time) error {
-	var date Date
+	var date fulfillment.Date
 	var gate waveGate
 	for i, l := range c.req.Lines {
 		it, ok := items[l.SaleItemID]
@@ -486,7 +487,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 
 // gateOpen says whether orders for the wave may still change: before its
 // cutoff and not closed early by ops. A refusal names when ordering ended.
-func gateOpen(g waveGate, w pickup.Warehouse, date Date, now time.Time) error {
+func gateOpen(g waveGate, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
 	if g.State == "" { // no wave: nothing was ever published for the date
 		return ErrUnknownSaleItem
 	}

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,23 +9,24 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/pickup"
 )
 
 type orderRow struct {
-	ID            int64        `db:"id"`
-	Status        OrderStatus  `db:"status"`
-	DeliveryDate  Date         `db:"delivery_date"`
-	LeaderID      int64        `db:"leader_id"`
-	PickupPointID int64        `db:"pickup_point_id"`
-	WarehouseID   int64        `db:"warehouse_id"`
-	ResidentID    int64        `db:"resident_id"`
-	ResidentPhone string       `db:"resident_phone"`
-	ResidentName  string       `db:"resident_name"`
-	ResidentPoint int64        `db:"resident_point"`
-	TotalFen      int64        `db:"total_fen"`
-	CreatedAt     time.Time    `db:"created_at"`
-	CancelledAt   sql.NullTime `db:"cancelled_at"`
+	ID            int64            `db:"id"`
+	Status        OrderStatus      `db:"status"`
+	DeliveryDate  fulfillment.Date `db:"delivery_date"`
+	LeaderID      int64            `db:"leader_id"`
+	PickupPointID int64            `db:"pickup_point_id"`
+	WarehouseID   int64            `db:"warehouse_id"`
+	ResidentID    int64            `db:"resident_id"`
+	ResidentPhone string           `db:"resident_phone"`
+	ResidentName  string           `db:"resident_name"`
+	ResidentPoint int64            `db:"resident_point"`
+	TotalFen      int64            `db:"total_fen"`
+	CreatedAt     time.Time        `db:"created_at"`
+	CancelledAt   sql.NullTime     `db:"cancelled_at"`
 }
 
 const orderSelect = `SELECT o.id, o.status, o.delivery_date, o.leader_id, o.pickup_point_id, o.warehouse_id,
@@ -107,7 +108,7 @@ func GetOrder(ctx context.Context, q sqlx.QueryerContext, id int64) (Order, erro
 
 // OrderFilter selects orders for a listing.
 type OrderFilter struct {
-	Date          Date
+	Date          fulfillment.Date
 	WarehouseID   int64 // 0: any
 	PickupPointID int64 // 0: any
 	AfterID       int64 // keyset pagination
@@ -153,10 +154,10 @@ func SumOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) (Order
 // its stock back. Cancelling a cancelled order returns it unchanged.
 func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now time.Time) (Order, error) {
 	var row struct {
-		PointLeader  int64       `db:"point_leader"`
-		WarehouseID  int64       `db:"warehouse_id"`
-		DeliveryDate Date        `db:"delivery_date"`
-		Status       OrderStatus `db:"status"`
+		PointLeader  int64            `db:"point_leader"`
+		WarehouseID  int64            `db:"warehouse_id"`
+		DeliveryDate fulfillment.Date `db:"delivery_date"`
+		Status       OrderStatus      `db:"status"`
 	}
 	// The point's row is share-locked, so a handover of the point waits for
 	// this cancel, or this cancel sees the point's new leader.

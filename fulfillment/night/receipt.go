@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -82,12 +83,12 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 			return Delivery{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
 		case seen[l.SaleItemID]:
 			return Delivery{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", l.SaleItemID)
-		case l.Missing < 0 || l.Missing > MaxStockCap:
-			return Delivery{}, apperr.InvalidField(field("missing"), "missing must be between 0 and %d", MaxStockCap)
-		case l.Damaged < 0 || l.Damaged > MaxStockCap:
-			return Delivery{}, apperr.InvalidField(field("damaged"), "damaged must be between 0 and %d", MaxStockCap)
-		case l.Received != nil && (*l.Received < 0 || *l.Received > MaxStockCap):
-			return Delivery{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
+		case l.Missing < 0 || l.Missing > fulfillment.MaxStockCap:
+			return Delivery{}, apperr.InvalidField(field("missing"), "missing must be between 0 and %d", fulfillment.MaxStockCap)
+		case l.Damaged < 0 || l.Damaged > fulfillment.MaxStockCap:
+			return Delivery{}, apperr.InvalidField(field("damaged"), "damaged must be between 0 and %d", fulfillment.MaxStockCap)
+		case l.Received != nil && (*l.Received < 0 || *l.Received > fulfillment.MaxStockCap):
+			return Delivery{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", fulfillment.MaxStockCap)
 		}
 		seen[l.SaleItemID] = true
 	}
@@ -102,14 +103,14 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 
 func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID int64, req ReceiveRequest, now time.Time) (Delivery, error) {
 	var d struct {
-		ID          int64         `db:"id"`
-		WaveID      int64         `db:"wave_id"`
-		PointID     int64         `db:"pickup_point_id"`
-		State       DeliveryState `db:"state"`
-		RouteID     *int64        `db:"route_id"`
-		LeaderID    int64         `db:"leader_id"`
-		WarehouseID int64         `db:"warehouse_id"`
-		Date        Date          `db:"delivery_date"`
+		ID          int64            `db:"id"`
+		WaveID      int64            `db:"wave_id"`
+		PointID     int64            `db:"pickup_point_id"`
+		State       DeliveryState    `db:"state"`
+		RouteID     *int64           `db:"route_id"`
+		LeaderID    int64            `db:"leader_id"`
+		WarehouseID int64            `db:"warehouse_id"`
+		Date        fulfillment.Date `db:"delivery_date"`
 	}
 	// The wave's row is locked first, like every command on a wave, then the delivery's.
 	err := tx.GetContext(ctx, &d, `SELECT d.id, d.wave_id, d.pickup_point_id, d.state, d.route_id, p.leader_id, w.warehouse_id, w.delivery_date
@@ -199,9 +200,9 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 	for _, l := range lines {
 		loss := losses[l.LineID]
 		for _, r := range []struct {
-			reason RefundReason
+			reason fulfillment.RefundReason
 			qty    int64
-		}{{ReasonMissing, loss.missing}, {ReasonDamaged, loss.damaged}} {
+		}{{fulfillment.ReasonMissing, loss.missing}, {fulfillment.ReasonDamaged, loss.damaged}} {
 			if r.qty > 0 {
 				refunds.add(l.OrderID, l.LineID, l.ResidentID, r.reason, r.qty, r.qty*l.PriceFen)
 				lost[l.ResidentID] = append(lost[l.ResidentID], noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name,

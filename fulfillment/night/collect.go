@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -66,25 +67,25 @@ const (
 
 // Parcel is what one resident collects at a point for one delivery date.
 type Parcel struct {
-	ResidentID   int64        `json:"resident_id"`
-	ResidentName string       `json:"resident_name"`
-	Phone        string       `json:"phone"` // masked: 138****5678
-	DeliveryDate Date         `json:"delivery_date"`
-	Lines        []ParcelLine `json:"lines"`
+	ResidentID   int64            `json:"resident_id"`
+	ResidentName string           `json:"resident_name"`
+	Phone        string           `json:"phone"` // masked: 138****5678
+	DeliveryDate fulfillment.Date `json:"delivery_date"`
+	Lines        []ParcelLine     `json:"lines"`
 }
 
 // ParcelLine is one order line of a parcel.
 type ParcelLine struct {
-	OrderLineID  int64       `db:"order_line_id" json:"order_line_id"`
-	OrderID      int64       `db:"order_id" json:"order_id"`
-	ResidentID   int64       `db:"resident_id" json:"-"`
-	DeliveryDate Date        `db:"delivery_date" json:"-"`
-	SKU          string      `db:"sku" json:"sku"`
-	Name         string      `db:"name" json:"name"`
-	Unit         string      `db:"unit" json:"unit"`
-	Quantity     int64       `db:"ready" json:"quantity"`
-	State        ParcelState `db:"state" json:"state"`
-	CollectedAt  *time.Time  `db:"collected_at" json:"collected_at,omitempty"`
+	OrderLineID  int64            `db:"order_line_id" json:"order_line_id"`
+	OrderID      int64            `db:"order_id" json:"order_id"`
+	ResidentID   int64            `db:"resident_id" json:"-"`
+	DeliveryDate fulfillment.Date `db:"delivery_date" json:"-"`
+	SKU          string           `db:"sku" json:"sku"`
+	Name         string           `db:"name" json:"name"`
+	Unit         string           `db:"unit" json:"unit"`
+	Quantity     int64            `db:"ready" json:"quantity"`
+	State        ParcelState      `db:"state" json:"state"`
+	CollectedAt  *time.Time       `db:"collected_at" json:"collected_at,omitempty"`
 }
 
 // Errors of pickup.
@@ -153,7 +154,7 @@ func (p *Pickups) parcelsOf(ctx context.Context, q sqlx.QueryerContext, hs []pic
 	}
 	out := []Parcel{}
 	for _, h := range hs {
-		pc := Parcel{ResidentID: h.ResidentID, ResidentName: h.Name, Phone: maskPhone(h.Phone), DeliveryDate: Date{h.DeliveryDate}, Lines: []ParcelLine{}}
+		pc := Parcel{ResidentID: h.ResidentID, ResidentName: h.Name, Phone: maskPhone(h.Phone), DeliveryDate: fulfillment.Date{Time: h.DeliveryDate}, Lines: []ParcelLine{}}
 		for _, l := range lines {
 			if held(h, l) {
 				pc.Lines = append(pc.Lines, l)

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
@@ -186,21 +187,21 @@ func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now tim
 // CommissionEntry is one row of the commission ledger, with the order line's
 // order and product.
 type CommissionEntry struct {
-	ID            int64          `db:"id" json:"id"`
-	LeaderID      int64          `db:"leader_id" json:"leader_id"`
-	PickupPointID int64          `db:"pickup_point_id" json:"pickup_point_id"`
-	OrderID       int64          `db:"order_id" json:"order_id"`
-	OrderLineID   int64          `db:"order_line_id" json:"order_line_id"`
-	DeliveryDate  Date           `db:"delivery_date" json:"delivery_date"`
-	Kind          CommissionKind `db:"kind" json:"kind"`
-	Source        string         `db:"source" json:"source"`
-	SKU           string         `db:"sku" json:"sku"`
-	Name          string         `db:"name" json:"name"`
-	Quantity      int64          `db:"quantity" json:"quantity"`
-	BaseFen       int64          `db:"base_fen" json:"base_fen"`
-	RateBP        int64          `db:"rate_bp" json:"rate_bp"`
-	AmountFen     int64          `db:"amount_fen" json:"amount_fen"` // negative for reversals
-	CreatedAt     time.Time      `db:"created_at" json:"created_at"`
+	ID            int64            `db:"id" json:"id"`
+	LeaderID      int64            `db:"leader_id" json:"leader_id"`
+	PickupPointID int64            `db:"pickup_point_id" json:"pickup_point_id"`
+	OrderID       int64            `db:"order_id" json:"order_id"`
+	OrderLineID   int64            `db:"order_line_id" json:"order_line_id"`
+	DeliveryDate  fulfillment.Date `db:"delivery_date" json:"delivery_date"`
+	Kind          CommissionKind   `db:"kind" json:"kind"`
+	Source        string           `db:"source" json:"source"`
+	SKU           string           `db:"sku" json:"sku"`
+	Name          string           `db:"name" json:"name"`
+	Quantity      int64            `db:"quantity" json:"quantity"`
+	BaseFen       int64            `db:"base_fen" json:"base_fen"`
+	RateBP        int64            `db:"rate_bp" json:"rate_bp"`
+	AmountFen     int64            `db:"amount_fen" json:"amount_fen"` // negative for reversals
+	CreatedAt     time.Time        `db:"created_at" json:"created_at"`
 }
 
 const entryCols = `e.id, e.leader_id, e.pickup_point_id, ol.order_id, e.order_line_id, e.delivery_date, e.kind, e.source,
@@ -231,19 +232,19 @@ type AfterSaleRefund struct {
 // exactly), and the resident's refund notice; m counts the refund and the
 // notice. A line gets at most one.
 func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
-	if quantity < 1 || quantity > MaxQuantity {
+	if quantity < 1 || quantity > fulfillment.MaxQuantity {
 		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity must be between 1 and the units collected")
 	}
 	var line struct {
-		OrderID      int64         `db:"order_id"`
-		ResidentID   int64         `db:"resident_id"`
-		DeliveryDate Date          `db:"delivery_date"`
-		WaveID       sql.NullInt64 `db:"wave_id"`
-		PriceFen     int64         `db:"price_fen"`
-		SKU          string        `db:"sku"`
-		Name         string        `db:"name"`
-		State        string        `db:"state"`
-		Ready        int64         `db:"ready"`
+		OrderID      int64            `db:"order_id"`
+		ResidentID   int64            `db:"resident_id"`
+		DeliveryDate fulfillment.Date `db:"delivery_date"`
+		WaveID       sql.NullInt64    `db:"wave_id"`
+		PriceFen     int64            `db:"price_fen"`
+		SKU          string           `db:"sku"`
+		Name         string           `db:"name"`
+		State        string           `db:"state"`
+		Ready        int64            `db:"ready"`
 	}
 	// The parcel line's lock orders this against the collect flow and a
 	// second refund of the same line, which then sees this one.
@@ -301,7 +302,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 		return AfterSaleRefund{}, err
 	}
 	m = m.orNone()
-	pg.AfterCommit(tx, func() { m.Refunds.Refunded(ReasonAfterSale, 1, quantity) })
+	pg.AfterCommit(tx, func() { m.Refunds.Refunded(fulfillment.ReasonAfterSale, 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.
@@ -319,7 +320,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 		return AfterSaleRefund{}, fmt.Errorf("reverse commission of line %d: %w", lineID, err)
 	}
 	notice := refundNotice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []noticeItem{{
-		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: ReasonAfterSale}})
+		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: fulfillment.ReasonAfterSale}})
 	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, []pickup.Notice{notice}, now); err != nil {
 		return AfterSaleRefund{}, err
 	}
@@ -360,14 +361,14 @@ const totalsCols = `count(*) AS entries,
 // a page at a time.
 type CommissionFilter struct {
 	LeaderID int64
-	From, To Date
+	From, To fulfillment.Date
 	AfterID  int64 // entries with a larger id
 	Limit    int   // 1..1000; 0 means 500
 }
 
 // CheckCommissionRange refuses a range that is reversed or longer than
 // MaxCommissionDays.
-func CheckCommissionRange(from, to Date) error {
+func CheckCommissionRange(from, to fulfillment.Date) error {
 	if to.Before(from.Time) {
 		return apperr.InvalidField("to", "to must not be before from")
 	}
@@ -380,8 +381,8 @@ func CheckCommissionRange(from, to Date) error {
 // CommissionPage is a page of a leader's entries, with totals over the whole range.
 type CommissionPage struct {
 	LeaderID int64             `json:"leader_id"`
-	From     Date              `json:"from"`
-	To       Date              `json:"to"`
+	From     fulfillment.Date  `json:"from"`
+	To       fulfillment.Date  `json:"to"`
 	Totals   CommissionTotals  `json:"totals"`
 	Entries  []CommissionEntry `json:"entries"`
 	NextID   int64             `json:"next_after_id,omitempty"`
@@ -424,22 +425,15 @@ type CommissionStatementDoc struct {
 	Totals  CommissionTotals  `json:"totals"`
 }
 
-// ParseMonth reads YYYY-MM as the first day of that month, naming field in
-// its error.
-func ParseMonth(field, s string) (Date, error) {
-	t, err := input.ParseDate(field, "2006-01", s)
-	return Date{t}, err
-}
-
 // CommissionStatement returns a leader's statement for the month holding
 // month (by delivery date), in date and ledger order.
-func CommissionStatement(ctx context.Context, q sqlx.QueryerContext, leaderID int64, month Date) (CommissionStatementDoc, error) {
+func CommissionStatement(ctx context.Context, q sqlx.QueryerContext, leaderID int64, month fulfillment.Date) (CommissionStatementDoc, error) {
 	leader, err := pickup.GetLeader(ctx, q, leaderID)
 	if err != nil {
 		return CommissionStatementDoc{}, err
 	}
 	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
-	from, to := Date{first}, Date{first.AddDate(0, 1, -1)}
+	from, to := fulfillment.Date{Time: first}, fulfillment.Date{Time: first.AddDate(0, 1, -1)}
 	doc := CommissionStatementDoc{Leader: leader, Month: first.Format("2006-01"), Entries: []CommissionEntry{}}
 	if err := sqlx.SelectContext(ctx, q, &doc.Entries, `SELECT `+entryCols+` FROM commission_entries e`+entryJoins+`
 		WHERE e.leader_id = $1 AND e.delivery_date BETWEEN $2 AND $3 ORDER BY e.delivery_date, e.id`,

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/uber/h3-go/v4"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
@@ -61,8 +62,8 @@ func (v *VehicleType) Validate() error {
 		return apperr.InvalidField("capacity_g", "capacity_g must be between 1 and 50,000,000 grams")
 	case v.CapacityML < 1 || v.CapacityML > 100_000_000:
 		return apperr.InvalidField("capacity_ml", "capacity_ml must be between 1 and 100,000,000 millilitres")
-	case v.FixedCostFen < 0 || v.FixedCostFen > MaxPriceFen:
-		return apperr.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", MaxPriceFen)
+	case v.FixedCostFen < 0 || v.FixedCostFen > fulfillment.MaxPriceFen:
+		return apperr.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", fulfillment.MaxPriceFen)
 	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
 		return apperr.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
 	}

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -305,8 +306,8 @@ func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy,
 		switch {
 		case r.SaleItemID <= 0:
 			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
-		case r.Received < 0 || r.Received > MaxStockCap:
-			return Wave{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", MaxStockCap)
+		case r.Received < 0 || r.Received > fulfillment.MaxStockCap:
+			return Wave{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", fulfillment.MaxStockCap)
 		case seen[r.SaleItemID]:
 			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
 		}

@@ -1,7 +1,8 @@
-package fulfillment
+package night
 
 import (
 	"context"
+	"groupbuy/fulfillment"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -72,18 +73,18 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 
 // PickLine is one line of the total pick list.
 type PickLine struct {
-	Zone       Zone   `db:"zone" json:"zone"`
-	Bin        string `db:"bin" json:"bin"`
-	SaleItemID int64  `db:"sale_item_id" json:"sale_item_id"`
-	SKU        string `db:"sku" json:"sku"`
-	Name       string `db:"name" json:"name"`
-	Unit       string `db:"unit" json:"unit"`
-	Quantity   int64  `db:"quantity" json:"quantity"`
+	Zone       fulfillment.Zone `db:"zone" json:"zone"`
+	Bin        string           `db:"bin" json:"bin"`
+	SaleItemID int64            `db:"sale_item_id" json:"sale_item_id"`
+	SKU        string           `db:"sku" json:"sku"`
+	Name       string           `db:"name" json:"name"`
+	Unit       string           `db:"unit" json:"unit"`
+	Quantity   int64            `db:"quantity" json:"quantity"`
 }
 
 // PickList returns a wave's total pick list in walking order: by zone, then
 // bin; zone "" means every zone.
-func PickList(ctx context.Context, q sqlx.QueryerContext, waveID int64, zone Zone) ([]PickLine, error) {
+func PickList(ctx context.Context, q sqlx.QueryerContext, waveID int64, zone fulfillment.Zone) ([]PickLine, error) {
 	out := []PickLine{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT zone, bin, sale_item_id, sku, name, unit, quantity FROM pick_lines
 		WHERE wave_id = $1 AND ($2 = '' OR zone = $2) ORDER BY zone, bin, sku`, waveID, string(zone))
@@ -92,14 +93,14 @@ func PickList(ctx context.Context, q sqlx.QueryerContext, waveID int64, zone Zon
 
 // SortLine is how many units of a SKU go into one stop's bag on one route.
 type SortLine struct {
-	RouteCode     string `db:"route_code" json:"route_code"` // "" before the route stage
-	Seq           int    `db:"seq" json:"seq"`
-	PickupPointID int64  `db:"pickup_point_id" json:"pickup_point_id"`
-	PointName     string `db:"point_name" json:"point_name"`
-	Zone          Zone   `db:"zone" json:"zone"`
-	SKU           string `db:"sku" json:"sku"`
-	Name          string `db:"name" json:"name"`
-	Quantity      int64  `db:"quantity" json:"quantity"`
+	RouteCode     string           `db:"route_code" json:"route_code"` // "" before the route stage
+	Seq           int              `db:"seq" json:"seq"`
+	PickupPointID int64            `db:"pickup_point_id" json:"pickup_point_id"`
+	PointName     string           `db:"point_name" json:"point_name"`
+	Zone          fulfillment.Zone `db:"zone" json:"zone"`
+	SKU           string           `db:"sku" json:"sku"`
+	Name          string           `db:"name" json:"name"`
+	Quantity      int64            `db:"quantity" json:"quantity"`
 }
 
 // SortPlan returns the sorting plan of a wave: SKU × route × stop, in route

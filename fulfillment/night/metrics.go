@@ -1,8 +1,9 @@
-package fulfillment
+package night
 
 import (
 	"time"
 
+	"groupbuy/fulfillment"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -17,7 +18,7 @@ type OrderMetrics interface {
 // RefundMetrics counts refund ledger rows.
 type RefundMetrics interface {
 	// Refunded counts committed refund rows of a reason and their units.
-	Refunded(reason RefundReason, rows, units int64)
+	Refunded(reason fulfillment.RefundReason, rows, units int64)
 }
 
 // StageMetrics times the wave stages.
@@ -56,8 +57,8 @@ func (m Metrics) orNone() Metrics {
 // noMetrics counts nothing.
 type noMetrics struct{}
 
-func (noMetrics) OrdersPlaced(int, int)                        {}
-func (noMetrics) Refunded(RefundReason, int64, int64)          {}
-func (noMetrics) StageDone(Stage, time.Duration)               {}
-func (noMetrics) NoticesQueued(notify.Kind, int)               {}
-func (noMetrics) NoticeDispatched(string, notify.Kind, string) {}
+func (noMetrics) OrdersPlaced(int, int)                           {}
+func (noMetrics) Refunded(fulfillment.RefundReason, int64, int64) {}
+func (noMetrics) StageDone(Stage, time.Duration)                  {}
+func (noMetrics) NoticesQueued(notify.Kind, int)                  {}
+func (noMetrics) NoticeDispatched(string, notify.Kind, string)    {}

@@ -1,7 +1,7 @@
 // Package fulfillment owns what is sold and ordered: products, sale items
 // with their stock caps, and the orders group leaders place for residents.
 // Later stages of the night (waves, allocation, picking) live here too.
-package fulfillment
+package night
 
 import (
 	"context"
@@ -12,73 +12,45 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 )
 
-// Zone is a temperature zone; goods of different zones are picked and bagged apart.
-type Zone string
-
-// The temperature zones.
-const (
-	Ambient Zone = "ambient"
-	Chilled Zone = "chilled"
-	Frozen  Zone = "frozen"
-)
-
-func (z Zone) valid() bool { return z == Ambient || z == Chilled || z == Frozen }
-
-// checkZoneFilter refuses a zone query parameter that names no zone; "" is
-// no filter.
-func checkZoneFilter(z Zone) error {
-	if z != "" && !z.valid() {
-		return apperr.InvalidField("zone", "zone must be ambient, chilled or frozen")
-	}
-	return nil
-}
-
 // Product is a stock-keeping unit the warehouse handles.
 type Product struct {
-	ID        int64     `db:"id" json:"id"`
-	SKU       string    `db:"sku" json:"sku"`
-	Name      string    `db:"name" json:"name"`
-	Unit      string    `db:"unit" json:"unit"` // 份, 盒, 斤, kg...
-	WeightG   int64     `db:"weight_g" json:"weight_g"`
-	VolumeML  int64     `db:"volume_ml" json:"volume_ml"`
-	Zone      Zone      `db:"zone" json:"zone"`
-	Bin       string    `db:"bin" json:"bin"` // bin location; sorting by it gives the walking order
-	Category  string    `db:"category" json:"category"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	ID        int64            `db:"id" json:"id"`
+	SKU       string           `db:"sku" json:"sku"`
+	Name      string           `db:"name" json:"name"`
+	Unit      string           `db:"unit" json:"unit"` // 份, 盒, 斤, kg...
+	WeightG   int64            `db:"weight_g" json:"weight_g"`
+	VolumeML  int64            `db:"volume_ml" json:"volume_ml"`
+	Zone      fulfillment.Zone `db:"zone" json:"zone"`
+	Bin       string           `db:"bin" json:"bin"` // bin location; sorting by it gives the walking order
+	Category  string           `db:"category" json:"category"`
+	CreatedAt time.Time        `db:"created_at" json:"created_at"`
 }
 
 // SaleItem is a product on sale at one warehouse for one delivery date, with
 // a price and a stock cap that orders may never exceed.
 type SaleItem struct {
-	ID           int64     `db:"id" json:"id"`
-	WarehouseID  int64     `db:"warehouse_id" json:"warehouse_id"`
-	ProductID    int64     `db:"product_id" json:"product_id"`
-	DeliveryDate Date      `db:"delivery_date" json:"delivery_date"`
-	PriceFen     int64     `db:"price_fen" json:"price_fen"`
-	StockCap     int64     `db:"stock_cap" json:"stock_cap"`
-	Sold         int64     `db:"sold" json:"sold"`
-	Remaining    int64     `db:"remaining" json:"remaining"`
-	SKU          string    `db:"sku" json:"sku"`
-	Name         string    `db:"name" json:"name"`
-	Unit         string    `db:"unit" json:"unit"`
-	Zone         Zone      `db:"zone" json:"zone"`
-	WeightG      int64     `db:"weight_g" json:"weight_g"`
-	VolumeML     int64     `db:"volume_ml" json:"volume_ml"`
-	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+	ID           int64            `db:"id" json:"id"`
+	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
+	ProductID    int64            `db:"product_id" json:"product_id"`
+	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
+	PriceFen     int64            `db:"price_fen" json:"price_fen"`
+	StockCap     int64            `db:"stock_cap" json:"stock_cap"`
+	Sold         int64            `db:"sold" json:"sold"`
+	Remaining    int64            `db:"remaining" json:"remaining"`
+	SKU          string           `db:"sku" json:"sku"`
+	Name         string           `db:"name" json:"name"`
+	Unit         string           `db:"unit" json:"unit"`
+	Zone         fulfillment.Zone `db:"zone" json:"zone"`
+	WeightG      int64            `db:"weight_g" json:"weight_g"`
+	VolumeML     int64            `db:"volume_ml" json:"volume_ml"`
+	UpdatedAt    time.Time        `db:"updated_at" json:"updated_at"`
 }
-
-// Limits on what one request may ask for; they keep sums far from overflow.
-const (
-	MaxPriceFen = 100_000_000 // 1,000,000 yuan per unit
-	MaxStockCap = 10_000_000
-	MaxWeightG  = 1_000_000 // one tonne per unit
-	MaxVolumeML = 10_000_000
-)
 
 // Errors.
 var (
@@ -97,11 +69,11 @@ func (p *Product) Validate() error {
 		return apperr.InvalidField("name", "name is required: up to 100 printable characters")
 	case !input.Printable(p.Unit, 10):
 		return apperr.InvalidField("unit", "unit is required: up to 10 printable characters (e.g. 份, 盒, kg)")
-	case p.WeightG <= 0 || p.WeightG > MaxWeightG:
-		return apperr.InvalidField("weight_g", "weight_g must be between 1 and %d grams", MaxWeightG)
-	case p.VolumeML <= 0 || p.VolumeML > MaxVolumeML:
-		return apperr.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", MaxVolumeML)
-	case !p.Zone.valid():
+	case p.WeightG <= 0 || p.WeightG > fulfillment.MaxWeightG:
+		return apperr.InvalidField("weight_g", "weight_g must be between 1 and %d grams", fulfillment.MaxWeightG)
+	case p.VolumeML <= 0 || p.VolumeML > fulfillment.MaxVolumeML:
+		return apperr.InvalidField("volume_ml", "volume_ml must be between 1 and %d millilitres", fulfillment.MaxVolumeML)
+	case !p.Zone.Valid():
 		return apperr.InvalidField("zone", "zone must be ambient, chilled or frozen")
 	case !input.Printable(p.Bin, 20):
 		return apperr.InvalidField("bin", "bin is required: the bin location, up to 20 characters")
@@ -182,7 +154,7 @@ const saleItemSelect = `SELECT si.id, si.warehouse_id, si.product_id, si.deliver
 	FROM sale_items si JOIN products p ON p.id = si.product_id`
 
 // ListSaleItems returns a warehouse's sale items for a delivery date, by SKU.
-func ListSaleItems(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date Date) ([]SaleItem, error) {
+func ListSaleItems(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date) ([]SaleItem, error) {
 	out := []SaleItem{}
 	err := sqlx.SelectContext(ctx, q, &out, saleItemSelect+` WHERE si.warehouse_id = $1 AND si.delivery_date = $2 ORDER BY p.sku`,
 		warehouseID, date)
@@ -204,7 +176,7 @@ type Offer struct {
 
 // publish upserts sale items for (warehouse, date). Republishing changes the
 // price and cap; a cap below what is sold is refused.
-func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, offers []Offer, now time.Time) ([]SaleItem, error) {
+func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillment.Date, offers []Offer, now time.Time) ([]SaleItem, error) {
 	var skus []string
 	for _, o := range offers {
 		if o.ProductID == 0 {

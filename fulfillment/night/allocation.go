@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/pickup"
 )
@@ -182,12 +183,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 				continue
 			}
 			cutIDs, cutQty = append(cutIDs, l.LineID), append(cutQty, c)
-			refunds.add(l.OrderID, l.LineID, l.ResidentID, ReasonShortage, c, c*l.PriceFen)
+			refunds.add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonShortage, c, c*l.PriceFen)
 			if _, ok := perResident[l.ResidentID]; !ok {
 				residents = append(residents, l.ResidentID)
 			}
 			perResident[l.ResidentID] = append(perResident[l.ResidentID],
-				noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: ReasonShortage})
+				noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: fulfillment.ReasonShortage})
 		}
 	}
 	progress(2, 4)

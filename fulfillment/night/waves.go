@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -41,16 +42,16 @@ const (
 // Wave is one night's work at one warehouse: every order for one delivery
 // date. It opens when the first sale item for the date is published.
 type Wave struct {
-	ID           int64      `db:"id" json:"id"`
-	WarehouseID  int64      `db:"warehouse_id" json:"warehouse_id"`
-	DeliveryDate Date       `db:"delivery_date" json:"delivery_date"`
-	State        WaveState  `db:"state" json:"state"`
-	CutoffAt     time.Time  `db:"cutoff_at" json:"cutoff_at"`
-	ClosedAt     *time.Time `db:"closed_at" json:"closed_at,omitempty"`
-	Orders       int64      `db:"orders" json:"orders"`
-	Lines        int64      `db:"lines" json:"lines"`
-	Units        int64      `db:"units" json:"units"`
-	AmountFen    int64      `db:"amount_fen" json:"amount_fen"`
+	ID           int64            `db:"id" json:"id"`
+	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
+	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
+	State        WaveState        `db:"state" json:"state"`
+	CutoffAt     time.Time        `db:"cutoff_at" json:"cutoff_at"`
+	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
+	Orders       int64            `db:"orders" json:"orders"`
+	Lines        int64            `db:"lines" json:"lines"`
+	Units        int64            `db:"units" json:"units"`
+	AmountFen    int64            `db:"amount_fen" json:"amount_fen"`
 	// Allocation: how short SKUs are cut, and whether the receipts are complete.
 	AllocationPolicy Policy        `db:"allocation_policy" json:"allocation_policy"`
 	ReceiptsFinal    bool          `db:"receipts_final" json:"receipts_final"`
@@ -114,20 +115,20 @@ type RefundTotals struct {
 // allocation cut.
 type RefundSummary struct {
 	RefundTotals
-	ByReason map[RefundReason]RefundTotals `json:"by_reason"`
+	ByReason map[fulfillment.RefundReason]RefundTotals `json:"by_reason"`
 }
 
 // waveRefunds totals a wave's refunds per reason, in one query on the
 // ledger's wave index.
 func waveRefunds(ctx context.Context, q sqlx.QueryerContext, waveID int64) (RefundSummary, error) {
 	var rows []struct {
-		Reason RefundReason `db:"reason"`
+		Reason fulfillment.RefundReason `db:"reason"`
 		RefundTotals
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `SELECT reason, count(*) AS lines, sum(quantity) AS units, sum(amount_fen) AS amount_fen
 		FROM refunds WHERE wave_id = $1 GROUP BY reason`, waveID)
-	out := RefundSummary{ByReason: make(map[RefundReason]RefundTotals, len(reasonText))}
-	for r := range reasonText {
+	out := RefundSummary{ByReason: make(map[fulfillment.RefundReason]RefundTotals, len(fulfillment.RefundReasons))}
+	for _, r := range fulfillment.RefundReasons {
 		out.ByReason[r] = RefundTotals{}
 	}
 	for _, r := range rows {
@@ -138,7 +139,7 @@ func waveRefunds(ctx context.Context, q sqlx.QueryerContext, waveID int64) (Refu
 }
 
 // openWave creates the wave of (warehouse, date) if it does not exist.
-func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date Date, now time.Time) error {
+func openWave(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
 	cutoff, err := w.Cutoff(date.Time)
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ func GetWave(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error)
 
 // ListWaves returns the waves of a delivery date, by warehouse, each with its
 // stages and refunds (a date has one wave per warehouse: a handful).
-func ListWaves(ctx context.Context, q sqlx.QueryerContext, date Date) ([]Wave, error) {
+func ListWaves(ctx context.Context, q sqlx.QueryerContext, date fulfillment.Date) ([]Wave, error) {
 	var ids []int64
 	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE delivery_date = $1 ORDER BY warehouse_id`, date); err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func ListWaves(ctx context.Context, q sqlx.QueryerContext, date Date) ([]Wave, e
 }
 
 // waveOf loads the wave of (warehouse, date); a zero Wave when none exists.
-func waveOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date Date) (Wave, error) {
+func waveOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date) (Wave, error) {
 	var w Wave
 	err := sqlx.GetContext(ctx, q, &w, `SELECT `+waveCols+` FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, warehouseID, date)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -210,11 +211,11 @@ type waveKey struct {
 }
 
 type waveGate struct {
-	State    WaveState    `db:"state"`
-	CutoffAt time.Time    `db:"cutoff_at"`
-	ClosedAt sql.NullTime `db:"closed_at"`
-	WH       int64        `db:"warehouse_id"`
-	Date     Date         `db:"delivery_date"`
+	State    WaveState        `db:"state"`
+	CutoffAt time.Time        `db:"cutoff_at"`
+	ClosedAt sql.NullTime     `db:"closed_at"`
+	WH       int64            `db:"warehouse_id"`
+	Date     fulfillment.Date `db:"delivery_date"`
 }
 
 // closedAt is when ordering in the wave ended: its cutoff, or the earlier

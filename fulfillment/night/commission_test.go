@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -35,7 +36,7 @@ type commissionCity struct {
 	t         *testing.T
 	db        *sqlx.DB
 	now       time.Time
-	date      Date
+	date      fulfillment.Date
 	warehouse int64
 	leaders   []commissionLeader
 	seq       int
@@ -43,7 +44,7 @@ type commissionCity struct {
 
 type commissionLeader struct{ ID, Point, Resident int64 }
 
-var commissionDate = Date{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+var commissionDate = fulfillment.Date{Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 
 func newCommissionCity(t *testing.T, leaders int) *commissionCity {
 	t.Helper()
@@ -62,7 +63,9 @@ func newCommissionCity(t *testing.T, leaders int) *commissionCity {
 	return c
 }
 
-func addDays(d Date, n int) Date { return Date{d.AddDate(0, 0, n)} }
+func addDays(d fulfillment.Date, n int) fulfillment.Date {
+	return fulfillment.Date{Time: d.AddDate(0, 0, n)}
+}
 
 func (c *commissionCity) id(q string, args ...any) int64 {
 	c.t.Helper()
@@ -88,7 +91,7 @@ func (c *commissionCity) product(sku, category string) int64 {
 
 // line adds an order line of one unit-priced product for the leader on date,
 // with a parcel line of ready units in state ("" for no parcel line at all).
-func (c *commissionCity) line(leader int, date Date, product, priceFen, ready int64, state string) int64 {
+func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceFen, ready int64, state string) int64 {
 	c.t.Helper()
 	l := c.leaders[leader]
 	c.seq++
@@ -368,7 +371,7 @@ func TestCommissionAfterSaleReversal(t *testing.T) {
 		AmountFen int64             `json:"amount_fen"`
 		Items     []map[string]any  `json:"items"`
 	}
-	if err := json.Unmarshal(payload, &notice); err != nil || notice.Vars["reason"] != reasonText[ReasonAfterSale] || notice.AmountFen != 3000 ||
+	if err := json.Unmarshal(payload, &notice); err != nil || notice.Vars["reason"] != fulfillment.ReasonAfterSale.Text() || notice.AmountFen != 3000 ||
 		len(notice.Items) != 1 || notice.Items[0]["sku"] != "EGG" || notice.Items[0]["reason"] != "after_sale" {
 		t.Errorf("notice %s (%v)", payload, err)
 	}
@@ -529,7 +532,7 @@ func TestCommissionStatementCSV(t *testing.T) {
 	egg := c.product("EGG", "")
 	rice := c.product("=RICE", "") // starts like a spreadsheet formula
 	ctx := context.Background()
-	dates := []Date{addDays(c.date, -1), c.date, addDays(c.date, 15), addDays(c.date, 30), addDays(c.date, 31)} // Nov 30, Dec 1, 16, 31, Jan 1
+	dates := []fulfillment.Date{addDays(c.date, -1), c.date, addDays(c.date, 15), addDays(c.date, 30), addDays(c.date, 31)} // Nov 30, Dec 1, 16, 31, Jan 1
 	var lines []int64
 	for i, d := range dates {
 		lines = append(lines, c.line(0, d, egg, 1890+int64(i), 3, "collected"), c.line(0, d, rice, 3990, 2, "collected"))

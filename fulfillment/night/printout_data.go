@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
 	"groupbuy/pickup"
 )
@@ -39,7 +40,7 @@ func loadNight(ctx context.Context, q sqlx.QueryerContext, w Wave, at time.Time)
 
 // pickSheets returns one pick list per zone that has lines (only zone's when
 // given, even if empty).
-func (n *night) pickSheets(ctx context.Context, q sqlx.QueryerContext, zone Zone) ([]printout.PickSheet, error) {
+func (n *night) pickSheets(ctx context.Context, q sqlx.QueryerContext, zone fulfillment.Zone) ([]printout.PickSheet, error) {
 	lines, err := PickList(ctx, q, n.wave.ID, zone)
 	if err != nil {
 		return nil, err
@@ -188,7 +189,7 @@ func (n *night) labels(ctx context.Context, q sqlx.QueryerContext, scope PrintSc
 		p, l := n.points[pointID], n.leader(pointID)
 		for k, i := range idx {
 			b := bags[i]
-			if scope.Zone != "" && Zone(b.Zone) != scope.Zone {
+			if scope.Zone != "" && fulfillment.Zone(b.Zone) != scope.Zone {
 				continue
 			}
 			out = append(out, printout.Label{BagRef: printout.BagRef{WaveID: n.wave.ID, BagID: b.ID, Route: code, Stop: seq, Zone: b.Zone},

@@ -1,9 +1,10 @@
-package fulfillment
+package night
 
 import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"groupbuy/fulfillment"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -12,7 +13,7 @@ import (
 // BulkOrder is one placed order for a bulk load.
 type BulkOrder struct {
 	LeaderID, PointID, ResidentID, WarehouseID int64
-	Date                                       Date
+	Date                                       fulfillment.Date
 	Lines                                      []BulkLine
 	CreatedAt                                  time.Time
 }

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -64,12 +65,12 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	}))
 }
 
-func queryDate(c *gin.Context) (Date, error) {
+func queryDate(c *gin.Context) (fulfillment.Date, error) {
 	v := c.Query("date")
 	if v == "" {
-		return Date{}, apperr.InvalidField("date", "query parameter date=YYYY-MM-DD is required")
+		return fulfillment.Date{}, apperr.InvalidField("date", "query parameter date=YYYY-MM-DD is required")
 	}
-	return ParseDate("date", v)
+	return fulfillment.ParseDate("date", v)
 }
 
 // queryID reads an optional id query parameter (0 when absent).
@@ -177,14 +178,14 @@ func (h *Routes) cancelOrder(c *gin.Context) error {
 }
 
 type productBody struct {
-	SKU      string `json:"sku"`
-	Name     string `json:"name"`
-	Unit     string `json:"unit"`
-	WeightG  int64  `json:"weight_g"`
-	VolumeML int64  `json:"volume_ml"`
-	Zone     Zone   `json:"zone"`
-	Bin      string `json:"bin"`
-	Category string `json:"category"`
+	SKU      string           `json:"sku"`
+	Name     string           `json:"name"`
+	Unit     string           `json:"unit"`
+	WeightG  int64            `json:"weight_g"`
+	VolumeML int64            `json:"volume_ml"`
+	Zone     fulfillment.Zone `json:"zone"`
+	Bin      string           `json:"bin"`
+	Category string           `json:"category"`
 }
 
 func (h *Routes) saveProduct(c *gin.Context) error {
@@ -225,8 +226,8 @@ func (h *Routes) listProducts(c *gin.Context) error {
 
 func (h *Routes) publish(c *gin.Context) error {
 	var in struct {
-		WarehouseID  int64 `json:"warehouse_id"`
-		DeliveryDate *Date `json:"delivery_date"`
+		WarehouseID  int64             `json:"warehouse_id"`
+		DeliveryDate *fulfillment.Date `json:"delivery_date"`
 		Items        []struct {
 			ProductID int64  `json:"product_id"`
 			SKU       string `json:"sku"`
@@ -429,8 +430,8 @@ func (h *Routes) pickList(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	zone := Zone(c.Query("zone"))
-	if err := checkZoneFilter(zone); err != nil {
+	zone := fulfillment.Zone(c.Query("zone"))
+	if err := fulfillment.CheckZoneFilter(zone); err != nil {
 		return err
 	}
 	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
@@ -78,14 +79,14 @@ func checkOrderRequest(t *testing.T, req OrderRequest) {
 	seen := map[int64]bool{}
 	var units int64
 	for _, l := range req.Lines {
-		if l.SaleItemID <= 0 || l.Quantity < 1 || l.Quantity > MaxQuantity || seen[l.SaleItemID] {
+		if l.SaleItemID <= 0 || l.Quantity < 1 || l.Quantity > fulfillment.MaxQuantity || seen[l.SaleItemID] {
 			t.Fatalf("line accepted: %+v", l)
 		}
 		seen[l.SaleItemID] = true
 		units += l.Quantity
 	}
 	// The largest order at the largest price must not overflow the total.
-	if units > 1<<62/MaxPriceFen {
+	if units > 1<<62/fulfillment.MaxPriceFen {
 		t.Fatalf("%d units could overflow the total", units)
 	}
 }

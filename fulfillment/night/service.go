@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
@@ -88,7 +89,7 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 			return nil, err
 		}
 		p := Product{SKU: row.Get("sku"), Name: row.Get("name"), Unit: row.Get("unit"), WeightG: w, VolumeML: v,
-			Zone: Zone(row.Get("zone")), Bin: row.Get("bin"), Category: row.Get("category")}
+			Zone: fulfillment.Zone(row.Get("zone")), Bin: row.Get("bin"), Category: row.Get("category")}
 		if err := p.Validate(); err != nil {
 			return nil, csvio.AtLine(row.Line, err)
 		}
@@ -103,7 +104,7 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 
 // Publish puts products on sale at a warehouse for a delivery date from the
 // warehouse's today to MaxSaleDaysAhead days later.
-func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, offers []Offer) ([]SaleItem, error) {
+func (s *Service) Publish(ctx context.Context, warehouseID int64, date fulfillment.Date, offers []Offer) ([]SaleItem, error) {
 	var out []SaleItem
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
@@ -124,7 +125,7 @@ func (s *Service) Publish(ctx context.Context, warehouseID int64, date Date, off
 }
 
 // PublishTx validates offers and upserts them as sale items inside tx.
-func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, offers []Offer, now time.Time) ([]SaleItem, error) {
+func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillment.Date, offers []Offer, now time.Time) ([]SaleItem, error) {
 	if warehouseID <= 0 {
 		return nil, apperr.InvalidField("warehouse_id", "warehouse_id is required")
 	}
@@ -137,10 +138,10 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, o
 		switch {
 		case o.ProductID < 0 || (o.ProductID == 0 && o.SKU == ""):
 			return nil, apperr.InvalidField(field("product_id"), "each item needs a product_id or a sku")
-		case o.PriceFen < 0 || o.PriceFen > MaxPriceFen:
-			return nil, apperr.InvalidField(field("price_fen"), "price_fen must be between 0 and %d", MaxPriceFen)
-		case o.StockCap < 0 || o.StockCap > MaxStockCap:
-			return nil, apperr.InvalidField(field("stock_cap"), "stock_cap must be between 0 and %d", MaxStockCap)
+		case o.PriceFen < 0 || o.PriceFen > fulfillment.MaxPriceFen:
+			return nil, apperr.InvalidField(field("price_fen"), "price_fen must be between 0 and %d", fulfillment.MaxPriceFen)
+		case o.StockCap < 0 || o.StockCap > fulfillment.MaxStockCap:
+			return nil, apperr.InvalidField(field("stock_cap"), "stock_cap must be between 0 and %d", fulfillment.MaxStockCap)
 		}
 		k := o.SKU + "#" + itoa(int(o.ProductID))
 		if seen[k] {
@@ -163,8 +164,8 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date Date, o
 
 // SetCap changes a sale item's stock cap; it cannot go below what is sold.
 func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
-	if cap < 0 || cap > MaxStockCap {
-		return SaleItem{}, apperr.InvalidField("stock_cap", "stock_cap must be between 0 and %d", MaxStockCap)
+	if cap < 0 || cap > fulfillment.MaxStockCap {
+		return SaleItem{}, apperr.InvalidField("stock_cap", "stock_cap must be between 0 and %d", fulfillment.MaxStockCap)
 	}
 	var out SaleItem
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -183,15 +184,15 @@ func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
 
 // Catalog is what a leader can sell for a delivery date.
 type Catalog struct {
-	WarehouseID  int64      `json:"warehouse_id"`
-	DeliveryDate Date       `json:"delivery_date"`
-	Cutoff       time.Time  `json:"cutoff"`
-	Open         bool       `json:"open"`
-	Items        []SaleItem `json:"items"`
+	WarehouseID  int64            `json:"warehouse_id"`
+	DeliveryDate fulfillment.Date `json:"delivery_date"`
+	Cutoff       time.Time        `json:"cutoff"`
+	Open         bool             `json:"open"`
+	Items        []SaleItem       `json:"items"`
 }
 
 // Catalog returns the sale items of the leader's warehouse with remaining stock.
-func (s *Service) Catalog(ctx context.Context, leaderID int64, date Date) (Catalog, error) {
+func (s *Service) Catalog(ctx context.Context, leaderID int64, date fulfillment.Date) (Catalog, error) {
 	sites, err := pickup.LeaderSites(ctx, s.db, []int64{leaderID})
 	if err != nil {
 		return Catalog{}, err

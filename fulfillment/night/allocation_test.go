@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/httpx"
 )
@@ -22,14 +23,14 @@ func TestOrderRequestValidation(t *testing.T) {
 		field string // "" means valid
 	}{
 		{"by phone", OrderRequest{Resident: ResidentRef{Phone: "13812345678", Name: "张三"}, Lines: []LineRequest{line(1, 2)}}, ""},
-		{"by id", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, MaxQuantity)}}, ""},
+		{"by id", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, fulfillment.MaxQuantity)}}, ""},
 		{"both", OrderRequest{Resident: ResidentRef{ID: 7, Phone: "13812345678"}, Lines: []LineRequest{line(1, 1)}}, "resident"},
 		{"negative id", OrderRequest{Resident: ResidentRef{ID: -1}, Lines: []LineRequest{line(1, 1)}}, "resident.id"},
 		{"no name", OrderRequest{Resident: ResidentRef{Phone: "13812345678"}, Lines: []LineRequest{line(1, 1)}}, "resident.name"},
 		{"no lines", OrderRequest{Resident: ResidentRef{ID: 7}}, "lines"},
 		{"too many lines", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: many}, "lines"},
 		{"zero item", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(0, 1)}}, "lines[0].sale_item_id"},
-		{"over max", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, 1), line(2, MaxQuantity+1)}}, "lines[1].quantity"},
+		{"over max", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, 1), line(2, fulfillment.MaxQuantity+1)}}, "lines[1].quantity"},
 		{"duplicate", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, 1), line(1, 1)}}, "lines[1].sale_item_id"},
 	}
 	for _, c := range cases {
@@ -74,7 +75,7 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 func TestProductValidation(t *testing.T) {
-	good := Product{SKU: "EGG-30", Name: "土鸡蛋 30枚", Unit: "盒", WeightG: 1800, VolumeML: 3000, Zone: Chilled, Bin: "C-01-02"}
+	good := Product{SKU: "EGG-30", Name: "土鸡蛋 30枚", Unit: "盒", WeightG: 1800, VolumeML: 3000, Zone: fulfillment.Chilled, Bin: "C-01-02"}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestProductValidation(t *testing.T) {
 		"name":      func(p *Product) { p.Name = strings.Repeat("长", 101) },
 		"unit":      func(p *Product) { p.Unit = "" },
 		"weight_g":  func(p *Product) { p.WeightG = 0 },
-		"volume_ml": func(p *Product) { p.VolumeML = MaxVolumeML + 1 },
+		"volume_ml": func(p *Product) { p.VolumeML = fulfillment.MaxVolumeML + 1 },
 		"zone":      func(p *Product) { p.Zone = "warm" },
 		"bin":       func(p *Product) { p.Bin = "\t" },
 	} {
@@ -97,7 +98,7 @@ func TestProductValidation(t *testing.T) {
 }
 
 func TestDateJSON(t *testing.T) {
-	var d Date
+	var d fulfillment.Date
 	if err := json.Unmarshal([]byte(`"2026-12-01"`), &d); err != nil || d.String() != "2026-12-01" {
 		t.Fatalf("got %v %v", d, err)
 	}
@@ -106,7 +107,7 @@ func TestDateJSON(t *testing.T) {
 			t.Errorf("%s accepted", bad)
 		}
 	}
-	out, _ := json.Marshal(struct{ D Date }{d})
+	out, _ := json.Marshal(struct{ D fulfillment.Date }{d})
 	if string(out) != `{"D":"2026-12-01"}` {
 		t.Errorf("marshal: %s", out)
 	}

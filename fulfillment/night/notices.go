@@ -1,4 +1,4 @@
-package fulfillment
+package night
 
 import (
 	"context"
@@ -10,31 +10,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
-
-// RefundReason is why units of an order line were refunded.
-type RefundReason string
-
-// Refund reasons, as stored in the refunds ledger.
-const (
-	ReasonShortage  RefundReason = "shortage"   // the warehouse received less than was sold
-	ReasonMissing   RefundReason = "missing"    // the leader's delivery lacked it
-	ReasonDamaged   RefundReason = "damaged"    // it arrived damaged
-	ReasonReturned  RefundReason = "returned"   // not collected in time; back to the warehouse
-	ReasonAfterSale RefundReason = "after_sale" // granted by ops after collection (售后)
-)
-
-// reasonText is how a resident reads a refund reason.
-var reasonText = map[RefundReason]string{
-	ReasonShortage:  "仓库缺货",
-	ReasonMissing:   "配送缺件",
-	ReasonDamaged:   "商品破损",
-	ReasonReturned:  "超时未取",
-	ReasonAfterSale: "售后退款",
-}
 
 // refundRows gathers refund ledger rows to insert in one statement.
 type refundRows struct {
@@ -42,7 +22,7 @@ type refundRows struct {
 	reason                             []string
 }
 
-func (r *refundRows) add(orderID, lineID, residentID int64, reason RefundReason, qty, amountFen int64) {
+func (r *refundRows) add(orderID, lineID, residentID int64, reason fulfillment.RefundReason, qty, amountFen int64) {
 	r.order, r.line, r.resident = append(r.order, orderID), append(r.line, lineID), append(r.resident, residentID)
 	r.qty, r.amount, r.reason = append(r.qty, qty), append(r.amount, amountFen), append(r.reason, string(reason))
 }
@@ -73,7 +53,7 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, m RefundMetrics, w
 	}
 	pg.AfterCommit(tx, func() {
 		for _, a := range added {
-			m.Refunded(RefundReason(a.Reason), 1, a.Quantity)
+			m.Refunded(fulfillment.RefundReason(a.Reason), 1, a.Quantity)
 		}
 	})
 	return nil
@@ -81,12 +61,12 @@ func (r *refundRows) insert(ctx context.Context, tx *sqlx.Tx, m RefundMetrics, w
 
 // noticeItem is one line of a notice's payload.
 type noticeItem struct {
-	OrderID   int64        `json:"order_id"`
-	SKU       string       `json:"sku"`
-	Name      string       `json:"name"`
-	Quantity  int64        `json:"quantity"`
-	AmountFen int64        `json:"amount_fen,omitempty"`
-	Reason    RefundReason `json:"reason,omitempty"`
+	OrderID   int64                    `json:"order_id"`
+	SKU       string                   `json:"sku"`
+	Name      string                   `json:"name"`
+	Quantity  int64                    `json:"quantity"`
+	AmountFen int64                    `json:"amount_fen,omitempty"`
+	Reason    fulfillment.RefundReason `json:"reason,omitempty"`
 }
 
 // itemsText lists items as a resident reads them: 土鸡蛋×2、大米×1.
@@ -108,18 +88,18 @@ func pointVars(p pickup.Point) map[string]string {
 // resident 42 at point 7. The point is part of it because one person may
 // collect at two points on a day, each with its own code; the resident alone
 // would let the first point's notice swallow the second's.
-func parcelKey(kind string, date Date, pointID, residentID int64) string {
+func parcelKey(kind string, date fulfillment.Date, pointID, residentID int64) string {
 	return fmt.Sprintf("%s:%s:%d:%d", kind, date, pointID, residentID)
 }
 
 // reminderKey is one evening's reminder of a parcel; the parcel sweep's
 // query builds the same key in SQL to skip parcels already reminded.
-func reminderKey(date Date, pointID, residentID int64, evening time.Time) string {
+func reminderKey(date fulfillment.Date, pointID, residentID int64, evening time.Time) string {
 	return parcelKey("reminder", date, pointID, residentID) + ":" + evening.Format(time.DateOnly)
 }
 
 // arrivalNotice tells a resident their parcels are at the point, with the code.
-func arrivalNotice(p pickup.Point, date Date, residentID int64, code string, items []noticeItem) pickup.Notice {
+func arrivalNotice(p pickup.Point, date fulfillment.Date, residentID int64, code string, items []noticeItem) pickup.Notice {
 	vars := pointVars(p)
 	vars["code"] = code
 	return pickup.Notice{ResidentID: residentID, Kind: notify.KindArrival,
@@ -129,12 +109,12 @@ func arrivalNotice(p pickup.Point, date Date, residentID int64, code string, ite
 }
 
 // refundNotice tells a resident what was refunded and why.
-func refundNotice(residentID int64, key string, date Date, items []noticeItem) pickup.Notice {
+func refundNotice(residentID int64, key string, date fulfillment.Date, items []noticeItem) pickup.Notice {
 	var total int64
 	var reasons []string
 	for _, it := range items {
 		total += it.AmountFen
-		if t := reasonText[it.Reason]; !slices.Contains(reasons, t) {
+		if t := it.Reason.Text(); !slices.Contains(reasons, t) {
 			reasons = append(reasons, t)
 		}
 	}
