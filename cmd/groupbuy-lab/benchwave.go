@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 )
@@ -57,11 +58,11 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
 
-	var wave night.Wave
-	if err := sc.db.GetContext(ctx, &wave, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
+	var wv wave.Wave
+	if err := sc.db.GetContext(ctx, &wv, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
-	if _, err := bench.fleet.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wave.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := bench.fleet.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		return err
@@ -69,10 +70,10 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	// Every 20th SKU arrives 10 % short, so allocation has work to do.
 	var receipts []night.Receipt
 	if err := sc.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
-		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wave.WarehouseID); err != nil {
+		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wv.WarehouseID); err != nil {
 		return err
 	}
-	if _, err := bench.waves.RecordReceipts(ctx, wave.ID, night.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := bench.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts); err != nil {
 		return err
 	}
 
@@ -80,29 +81,29 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	t0 = time.Now()
 	if err := sc.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.warehouse_id = $1 AND o.delivery_date = $2
-		GROUP BY 1, 2) t`, wave.WarehouseID, s.Date); err != nil {
+		GROUP BY 1, 2) t`, wv.WarehouseID, s.Date); err != nil {
 		return err
 	}
 	floor := time.Since(t0)
 
-	timings := map[night.Stage]time.Duration{}
+	timings := map[wave.Stage]time.Duration{}
 	t0 = time.Now()
-	if ok, err := bench.waves.Close(ctx, wave.ID, true); err != nil || !ok {
+	if ok, err := bench.waves.Close(ctx, wv.ID, true); err != nil || !ok {
 		return fmt.Errorf("close: %v (closed %v)", err, ok)
 	}
-	timings[night.StageClose] = time.Since(t0)
-	for _, st := range []night.Stage{night.StageAllocate, night.StagePick, night.StageRoute, night.StageReady} {
+	timings[wave.StageClose] = time.Since(t0)
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
 		t0 = time.Now()
-		if ok, err := bench.waves.RunStage(ctx, st, wave.ID); err != nil || !ok {
+		if ok, err := bench.waves.RunStage(ctx, st, wv.ID); err != nil || !ok {
 			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
 		}
 		timings[st] = time.Since(t0)
 	}
-	w, err := night.GetWave(ctx, sc.db, wave.ID)
+	w, err := wave.Get(ctx, sc.db, wv.ID)
 	if err != nil {
 		return err
 	}
-	routes, err := night.ListRoutes(ctx, sc.db, wave.ID)
+	routes, err := night.ListRoutes(ctx, sc.db, wv.ID)
 	if err != nil {
 		return err
 	}
@@ -111,9 +112,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		stops += int64(len(r.Stops))
 		distance += r.DistanceM
 	}
-	three := timings[night.StageClose] + timings[night.StageAllocate] + timings[night.StagePick]
+	three := timings[wave.StageClose] + timings[wave.StageAllocate] + timings[wave.StagePick]
 	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
-	for _, st := range []night.Stage{night.StageClose, night.StageAllocate, night.StagePick, night.StageRoute, night.StageReady} {
+	for _, st := range []wave.Stage{wave.StageClose, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
 		fmt.Fprintf(stdout, "stage %-8s %6.2fs\n", st, timings[st].Seconds())
 	}
 	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())

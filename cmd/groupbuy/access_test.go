@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/testenv"
 )
@@ -117,7 +118,7 @@ func TestAccessTable(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	var waves struct{ Waves []night.Wave }
+	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
 	var lineID int64
 	if err := c.app.db.Get(&lineID, `SELECT min(id) FROM order_lines`); err != nil {

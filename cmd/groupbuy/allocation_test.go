@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"net/http"
 	"testing"
 	"time"
@@ -28,7 +28,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
 		}
 	}
-	var waves struct{ Waves []night.Wave }
+	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
 	path := fmt.Sprintf("/api/v1/ops/waves/%d", waves.Waves[0].ID)
 	receipts := map[string]any{"policy": "fcfs", "final": true,
@@ -46,14 +46,14 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}
 	waveID := waves.Waves[0].ID
 	for range 2 { // the task and a duplicate of it
-		if _, err := c.app.waves.RunStage(context.Background(), night.StageAllocate, waveID); err != nil {
+		if _, err := c.app.waves.RunStage(context.Background(), wave.StageAllocate, waveID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var w night.Wave
+	var w wave.Wave
 	c.do("GET", path, c.admin, nil).json(t, &w)
 	// Eggs in order: 2, 2, 1 (=5 received), then 3 and 1 are cut whole.
-	if w.State != night.WaveAllocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
+	if w.State != wave.Allocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
 		t.Fatalf("after allocation: %+v", w)
 	}
 	var cut, notices, refundRows int
@@ -77,7 +77,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	if r := c.do("POST", path+"/stages/allocate/rerun", c.admin, nil); r.Status != http.StatusAccepted {
 		t.Fatalf("rerun: %d %s", r.Status, r.Body)
 	}
-	if _, err := c.app.waves.RunStage(context.Background(), night.StageAllocate, waveID); err != nil {
+	if _, err := c.app.waves.RunStage(context.Background(), wave.StageAllocate, waveID); err != nil {
 		t.Fatal(err)
 	}
 	must(`SELECT count(*) FROM refunds`, &refundRows)
@@ -90,7 +90,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 
 	// The pick plan holds what allocation left: 5 eggs and 5 rice.
 	for range 2 {
-		if _, err := c.app.waves.RunStage(context.Background(), night.StagePick, waveID); err != nil {
+		if _, err := c.app.waves.RunStage(context.Background(), wave.StagePick, waveID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		t.Fatalf("pick plan %+v", plan)
 	}
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != night.WavePicked || len(w.Stages) != 3 {
+	if w.State != wave.Picked || len(w.Stages) != 3 {
 		t.Fatalf("after pick: %+v", w)
 	}
 	for _, st := range w.Stages {

@@ -23,6 +23,7 @@ import (
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -197,7 +198,7 @@ func TestConsoleSessionAndQueues(t *testing.T) {
 // leaves it unserved.
 type consoleCity struct {
 	*testCity
-	wave     night.Wave
+	wave     wave.Wave
 	path     string
 	receiver *webhook.Receiver
 }

@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
 )
@@ -48,7 +49,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold * 6 / 10 AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, n.waveID, night.SpreadEvenly, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -98,7 +99,7 @@ func startWorker(t *testing.T, dbURL, redisURL string, env ...string) *exec.Cmd 
 
 // killMidStage SIGKILLs the worker once the stage has reported progress of at
 // least minDone steps but has not committed.
-func killMidStage(t *testing.T, n *crashNight, cmd *exec.Cmd, stage night.Stage, minDone int64) {
+func killMidStage(t *testing.T, n *crashNight, cmd *exec.Cmd, stage wave.Stage, minDone int64) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
@@ -123,11 +124,11 @@ func killMidStage(t *testing.T, n *crashNight, cmd *exec.Cmd, stage night.Stage,
 }
 
 // waitState waits for the wave to reach state.
-func waitState(t *testing.T, n *crashNight, state night.WaveState, within time.Duration) {
+func waitState(t *testing.T, n *crashNight, state wave.State, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		w, err := night.GetWave(context.Background(), n.app.db, n.waveID)
+		w, err := wave.Get(context.Background(), n.app.db, n.waveID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +155,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []night.Stage{night.StageAllocate, night.StagePick} {
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {
 		if _, err := ref.app.waves.RunStage(ctx, st, ref.waveID); err != nil {
 			t.Fatal(err)
 		}
@@ -165,18 +166,18 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:allocate
 		t.Fatal(err)
 	}
-	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), night.StageAllocate, 1)
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StageAllocate, 1)
 	if c := n.count(t, "line_cuts") + n.count(t, "refunds") + n.count(t, "outbox"); c != 0 {
 		t.Fatalf("a killed allocation left %d rows", c)
 	}
 	time.Sleep(61 * time.Second) // the dead worker's lease runs out
-	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), night.StagePick, 4)
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StagePick, 4)
 	if c := n.count(t, "sort_lines"); c != 0 {
 		t.Fatalf("a killed pick left %d sort lines", c)
 	}
 	time.Sleep(61 * time.Second)
 	last := startWorker(t, n.url, redisURL, "GOMAXPROCS=1")
-	waitState(t, n, night.WavePicked, 60*time.Second)
+	waitState(t, n, wave.Picked, 60*time.Second)
 	_ = last.Process.Kill()
 	_ = last.Wait()
 

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 )
 
 // TestConsoleShowsRefundsByReasonAndWaits drives the console over a wave
@@ -40,7 +41,7 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 	// The next day's wave, closed early by ops, waits for its receipts.
 	next := fulfillment.Date{Time: c.date.AddDate(0, 0, 1)}
 	publishDay(t, c.app, c.warehous.ID, next, 100)
-	var waves struct{ Waves []night.Wave }
+	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date="+next.String(), c.admin, nil).json(t, &waves)
 	if len(waves.Waves) != 1 {
 		t.Fatalf("waves of %s: %+v", next, waves.Waves)

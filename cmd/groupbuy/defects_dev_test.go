@@ -15,6 +15,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
@@ -102,11 +103,11 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	path := c.wavePath()
 	startNightWorker(t, a)
 	clock.Set(testCutoffUTC.Add(time.Minute))
-	waitWave := func(what string, done func(night.Wave) bool) night.Wave {
+	waitWave := func(what string, done func(wave.Wave) bool) wave.Wave {
 		t.Helper()
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			var w night.Wave
+			var w wave.Wave
 			c.do("GET", path, c.admin, nil).json(t, &w)
 			if done(w) {
 				return w
@@ -122,7 +123,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	waitWave("cutoff", func(w night.Wave) bool { return w.State == night.WaveClosed })
+	waitWave("cutoff", func(w wave.Wave) bool { return w.State == wave.Closed })
 	// The warehouse received everything but a tenth of one SKU.
 	short := items[0]
 	for _, it := range items {
@@ -135,9 +136,9 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 		"items": []map[string]any{{"sale_item_id": short.ID, "received": c.sold(short.ID) * 9 / 10}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
-	wave := waitWave("after receipts", func(w night.Wave) bool { return w.State == night.WaveReady })
-	if wave.Orders != 1000 || wave.Refunds.ByReason[fulfillment.ReasonShortage].Units == 0 {
-		t.Fatalf("the demo night: %d orders, refunds %+v", wave.Orders, wave.Refunds)
+	wv := waitWave("after receipts", func(w wave.Wave) bool { return w.State == wave.Ready })
+	if wv.Orders != 1000 || wv.Refunds.ByReason[fulfillment.ReasonShortage].Units == 0 {
+		t.Fatalf("the demo night: %d orders, refunds %+v", wv.Orders, wv.Refunds)
 	}
 	var plan night.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
@@ -174,5 +175,5 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
 	}
-	t.Logf("the demo night: %d orders, %d routes, %d points", wave.Orders, len(plan.Routes), stops)
+	t.Logf("the demo night: %d orders, %d routes, %d points", wv.Orders, len(plan.Routes), stops)
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"net/http"
 	"sync"
 	"testing"
@@ -80,33 +80,33 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 
 	startNightWorker(t, c.app)
 	clock.Set(testCutoffUTC.Add(time.Minute))
-	var wave night.Wave
-	var solving []night.WaveStage // the route stage seen started and not finished
+	var wv wave.Wave
+	var solving []wave.StageRecord // the route stage seen started and not finished
 	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != night.WaveReady {
+	for wv.State != wave.Ready {
 		if time.Now().After(deadline) {
-			t.Fatalf("the night stalled: %+v", wave)
+			t.Fatalf("the night stalled: %+v", wv)
 		}
 		time.Sleep(20 * time.Millisecond)
 		var err error
-		if wave, err = night.GetWave(context.Background(), c.app.db, waveID); err != nil {
+		if wv, err = wave.Get(context.Background(), c.app.db, waveID); err != nil {
 			t.Fatal(err)
 		}
-		for _, st := range wave.Stages {
-			if st.Stage == night.StageRoute && st.StartedAt != nil && st.FinishedAt == nil {
+		for _, st := range wv.Stages {
+			if st.Stage == wave.StageRoute && st.StartedAt != nil && st.FinishedAt == nil {
 				solving = append(solving, st)
 			}
 		}
 	}
 
-	if len(wave.Stages) != 5 {
-		t.Fatalf("stages %+v", wave.Stages)
+	if len(wv.Stages) != 5 {
+		t.Fatalf("stages %+v", wv.Stages)
 	}
-	for _, st := range wave.Stages {
+	for _, st := range wv.Stages {
 		if st.StartedAt == nil || st.FinishedAt == nil || st.FinishedAt.Before(*st.StartedAt) || st.Attempts != 1 {
 			t.Errorf("stage %s: started %v, finished %v, %d attempts", st.Stage, st.StartedAt, st.FinishedAt, st.Attempts)
 		}
-		if st.Stage == night.StageRoute {
+		if st.Stage == wave.StageRoute {
 			// The test city's route budget is 2 s; the solver gets most of it.
 			if took := st.FinishedAt.Sub(*st.StartedAt); took < time.Second || took > 30*time.Second {
 				t.Errorf("the route stage took %v from start to commit, want about its solve", took)

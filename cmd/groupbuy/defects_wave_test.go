@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,15 +34,15 @@ func TestWaveRefundsByReason(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], receipt); r.Status != http.StatusOK {
 		t.Fatalf("receipt: %d %s", r.Status, r.Body)
 	}
-	var wave struct {
+	var wv struct {
 		Refunds struct {
 			refundTotals
 			ByReason map[string]refundTotals `json:"by_reason"`
 		}
 	}
 	r := c.do("GET", m.path, c.admin, nil)
-	r.json(t, &wave)
-	got := wave.Refunds
+	r.json(t, &wv)
+	got := wv.Refunds
 	// Eggs arrived 2 short (allocation cut one line by 2); leader 0 found 1
 	// egg missing and 1 dumpling damaged.
 	want := map[string]refundTotals{
@@ -72,28 +73,28 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345670", "张三", egg.ID, 2), "Idempotency-Key", "w"); r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	type wave struct {
-		State      night.WaveState `json:"state"`
-		WaitingFor *waitingFor     `json:"waiting_for"`
+	type wv struct {
+		State      wave.State  `json:"state"`
+		WaitingFor *waitingFor `json:"waiting_for"`
 	}
-	var w wave
+	var w wv
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != night.WaveOpen || w.WaitingFor != nil {
+	if w.State != wave.Open || w.WaitingFor != nil {
 		t.Fatalf("an open wave: %+v", w)
 	}
 	r := c.do("POST", path+"/close", c.admin, nil)
 	r.json(t, &w)
-	if w.State != night.WaveClosed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
+	if w.State != wave.Closed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
 		!strings.Contains(w.WaitingFor.Message, "receipts") || !strings.Contains(w.WaitingFor.Message, path+"/receipts") {
 		t.Fatalf("a closed wave without final receipts: %s", r.Body)
 	}
-	var list struct{ Waves []wave }
+	var list struct{ Waves []wv }
 	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(t, &list)
 	if len(list.Waves) != 1 || list.Waves[0].WaitingFor == nil || list.Waves[0].WaitingFor.What != "receipts" {
 		t.Fatalf("the wave list: %+v", list.Waves)
 	}
 	r = c.do("PUT", path+"/receipts", c.staffToken("warehouse"), map[string]any{"final": true, "items": []any{}})
-	w = wave{}
+	w = wv{}
 	r.json(t, &w)
 	if r.Status != http.StatusOK || w.WaitingFor != nil {
 		t.Fatalf("final receipts: %d %s", r.Status, r.Body)
@@ -111,7 +112,7 @@ func TestManualCloseNamesTheCloseTime(t *testing.T) {
 	var order struct{ ID int64 }
 	r.json(t, &order)
 	c.clock.Advance(20 * time.Minute) // 22:20 in Shanghai; the cutoff is 23:00
-	var w night.Wave
+	var w wave.Wave
 	c.do("POST", path+"/close", c.admin, nil).json(t, &w)
 	if w.ClosedAt == nil || !w.ClosedAt.Before(w.CutoffAt) {
 		t.Fatalf("manual close: %+v", w)

@@ -36,6 +36,7 @@ import (
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/localserver"
@@ -546,7 +547,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // the relay loop tries, and fails
-	if w, err := night.GetWave(ctx, a.db, waveID); err != nil || w.State != night.WaveClosed {
+	if w, err := wave.Get(ctx, a.db, waveID); err != nil || w.State != wave.Closed {
 		t.Fatalf("wave while Redis is down: %s %v", w.State, err)
 	}
 
@@ -557,7 +558,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for enqueuedAt.IsZero() || readyAt.IsZero() || noticeAt.IsZero() {
 		if time.Now().After(deadline) {
-			w, _ := night.GetWave(ctx, a.db, waveID)
+			w, _ := wave.Get(ctx, a.db, waveID)
 			t.Fatalf("after Redis returned: job enqueued %v, wave %s (stages %+v), notice sent %v", !enqueuedAt.IsZero(), w.State, w.Stages, !noticeAt.IsZero())
 		}
 		var n int
@@ -567,7 +568,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 			}
 		}
 		if readyAt.IsZero() {
-			if w, err := night.GetWave(ctx, a.db, waveID); err == nil && w.State == night.WaveReady {
+			if w, err := wave.Get(ctx, a.db, waveID); err == nil && w.State == wave.Ready {
 				readyAt = time.Now()
 			}
 		}
@@ -742,7 +743,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, night.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil { // enqueues wave:allocate
@@ -765,7 +766,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			w, _ := night.GetWave(ctx, a.db, waveID)
+			w, _ := wave.Get(ctx, a.db, waveID)
 			t.Fatalf("the route task never ran (wave %s)", w.State)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -786,7 +787,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	if err != nil {
 		t.Fatalf("route task after the worker exited: %v", err)
 	}
-	wave, err := night.GetWave(ctx, a.db, waveID)
+	wv, err := wave.Get(ctx, a.db, waveID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,26 +798,26 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		readyState = err.Error()
 	}
 	t.Logf("SIGTERM to a worker %s into the route stage (10 s budget): exit status %v after %s; route task %s, wave %s, next task wave:ready %s",
-		sigAt.Sub(routeAt).Round(time.Millisecond), exitErr, tookExit.Round(time.Millisecond), info.State, wave.State, readyState)
+		sigAt.Sub(routeAt).Round(time.Millisecond), exitErr, tookExit.Round(time.Millisecond), info.State, wv.State, readyState)
 	if exitErr != nil {
 		t.Fatalf("worker exited with %v, want 0", exitErr)
 	}
 	switch {
-	case info.State == asynq.TaskStateCompleted && wave.State == night.WaveRouted:
+	case info.State == asynq.TaskStateCompleted && wv.State == wave.Routed:
 	case (info.State == asynq.TaskStatePending || info.State == asynq.TaskStateRetry || info.State == asynq.TaskStateScheduled) &&
-		wave.State == night.WavePicked:
+		wv.State == wave.Picked:
 	default:
-		t.Fatalf("after SIGTERM the route task is %s and the wave %s: neither finished nor handed back", info.State, wave.State)
+		t.Fatalf("after SIGTERM the route task is %s and the wave %s: neither finished nor handed back", info.State, wv.State)
 	}
 	start := time.Now()
 	startWorker(t, url, redisURL, "GROUPBUY_ROUTE_BUDGET=2s")
 	deadline = time.Now().Add(60 * time.Second)
 	for {
-		w, err := night.GetWave(ctx, a.db, waveID)
+		w, err := wave.Get(ctx, a.db, waveID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.State == night.WaveReady {
+		if w.State == wave.Ready {
 			break
 		}
 		if time.Now().After(deadline) {

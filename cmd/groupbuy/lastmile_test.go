@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/testenv"
 )
 
@@ -18,7 +19,7 @@ import (
 // webhook receiver on loopback taking the notices.
 type lastMileCity struct {
 	*testCity
-	wave     night.Wave
+	wave     wave.Wave
 	path     string
 	receiver *webhook.Receiver
 }
@@ -100,10 +101,10 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/routes/%d/stops/1/arrive", plan.Routes[0].ID), c.staffToken("warehouse"), nil); r.Status != http.StatusConflict {
 		t.Fatalf("arrival before dispatch: %d %s", r.Status, r.Body)
 	}
-	var wave night.Wave
+	var wv wave.Wave
 	r := c.do("POST", m.path+"/dispatch", c.staffToken("warehouse"), nil)
-	r.json(t, &wave)
-	if r.Status != http.StatusOK || wave.State != night.WaveDispatched {
+	r.json(t, &wv)
+	if r.Status != http.StatusOK || wv.State != wave.Dispatched {
 		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
 	}
 	if r := c.do("POST", m.path+"/dispatch", c.admin, nil); r.Status != http.StatusOK {
@@ -173,9 +174,9 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/routes/%d/stops/99/arrive", plan.Routes[0].ID), wh, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("arrival at no stop: %d %s", r.Status, r.Body)
 	}
-	c.do("GET", m.path, c.admin, nil).json(t, &wave)
-	if wave.State != night.WaveDelivered {
-		t.Fatalf("wave after every arrival: %s", wave.State)
+	c.do("GET", m.path, c.admin, nil).json(t, &wv)
+	if wv.State != wave.Delivered {
+		t.Fatalf("wave after every arrival: %s", wv.State)
 	}
 	if d := m.deliveryOf(1); d.State != night.DeliveryArrived || d.ArrivedAt == nil {
 		t.Fatalf("leader 1's delivery after arrival: %+v", d)

@@ -22,6 +22,7 @@ import (
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -167,7 +168,7 @@ func (c *testCity) addVehicleType(v map[string]any) {
 // wavePath is the ops API path of the test day's wave.
 func (c *testCity) wavePath() string {
 	c.t.Helper()
-	var waves struct{ Waves []night.Wave }
+	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(c.t, &waves)
 	if len(waves.Waves) != 1 {
 		c.t.Fatalf("%d waves on %s, want 1", len(waves.Waves), c.date)

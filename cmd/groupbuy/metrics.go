@@ -15,6 +15,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/metrics"
@@ -85,7 +86,7 @@ func (m *domainMetrics) fulfillment() night.Metrics {
 }
 
 // StageDone records a wave stage that committed and how long it took.
-func (m *domainMetrics) StageDone(stage night.Stage, took time.Duration) {
+func (m *domainMetrics) StageDone(stage wave.Stage, took time.Duration) {
 	m.stageDuration.WithLabelValues(string(stage)).Observe(took.Seconds())
 }
 

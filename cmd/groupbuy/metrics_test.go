@@ -126,9 +126,9 @@ func TestMetricsAfterNight(t *testing.T) {
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 20}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
-	wave := runNightToReady(t, c, path)
-	if wave.Refunds.Units != 4 {
-		t.Fatalf("wave %+v", wave)
+	wv := runNightToReady(t, c, path)
+	if wv.Refunds.Units != 4 {
+		t.Fatalf("wave %+v", wv)
 	}
 
 	fams := scrape(t, c, c.staffToken("warehouse"))

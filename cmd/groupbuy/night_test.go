@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"net/http"
 	"testing"
 	"time"
@@ -31,10 +32,10 @@ func TestNightRunsThroughStages(t *testing.T) {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
 
-	wave := runNightToReady(t, c, path)
+	wv := runNightToReady(t, c, path)
 	// 48 eggs sold, 40 received, spread evenly over 8 points: each point keeps 5 of its 6.
-	if wave.Refunds.Units != 8 || len(wave.Stages) != 5 {
-		t.Fatalf("wave %+v", wave)
+	if wv.Refunds.Units != 8 || len(wv.Stages) != 5 {
+		t.Fatalf("wave %+v", wv)
 	}
 	var plan night.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
@@ -97,7 +98,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 }
 
 // runNightToReady starts a worker and waits until the wave at path is ready.
-func runNightToReady(t *testing.T, c *testCity, path string) night.Wave {
+func runNightToReady(t *testing.T, c *testCity, path string) wave.Wave {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
@@ -108,14 +109,14 @@ func runNightToReady(t *testing.T, c *testCity, path string) night.Wave {
 	go func() { _ = w.run(ctx); close(stopped) }()
 	t.Cleanup(func() { stop(); <-stopped })
 	c.clock.Set(testCutoffUTC.Add(time.Minute))
-	var wave night.Wave
+	var wv wave.Wave
 	deadline := time.Now().Add(60 * time.Second)
-	for wave.State != night.WaveReady {
+	for wv.State != wave.Ready {
 		if time.Now().After(deadline) {
-			t.Fatalf("the night stalled: %+v", wave)
+			t.Fatalf("the night stalled: %+v", wv)
 		}
 		time.Sleep(100 * time.Millisecond)
-		c.do("GET", path, c.admin, nil).json(t, &wave)
+		c.do("GET", path, c.admin, nil).json(t, &wv)
 	}
-	return wave
+	return wv
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 )
 
@@ -21,9 +22,9 @@ import (
 func TestCutoffClosesOnce(t *testing.T) {
 	c := newTestCityOn(t, 10, clock.System{})
 	egg, rice := c.item("EGG"), c.item("RICE")
-	var waves struct{ Waves []night.Wave }
+	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)
-	if len(waves.Waves) != 1 || waves.Waves[0].State != night.WaveOpen || !waves.Waves[0].CutoffAt.Equal(testCutoffUTC) {
+	if len(waves.Waves) != 1 || waves.Waves[0].State != wave.Open || !waves.Waves[0].CutoffAt.Equal(testCutoffUTC) {
 		t.Fatalf("the published sale should have opened one wave: %+v", waves.Waves)
 	}
 	waveID := waves.Waves[0].ID
@@ -83,11 +84,11 @@ func TestCutoffClosesOnce(t *testing.T) {
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		w, err := night.GetWave(context.Background(), c.app.db, waveID)
+		w, err := wave.Get(context.Background(), c.app.db, waveID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.State == night.WaveClosed {
+		if w.State == wave.Closed {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -99,7 +100,7 @@ func TestCutoffClosesOnce(t *testing.T) {
 	close(done)
 	firing.Wait()
 
-	w, err := night.GetWave(context.Background(), c.app.db, waveID)
+	w, err := wave.Get(context.Background(), c.app.db, waveID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +111,9 @@ func TestCutoffClosesOnce(t *testing.T) {
 	if w.Orders != accepted.Load() || int64(c.count("orders")) != accepted.Load() || w.Units != 2*accepted.Load() {
 		t.Fatalf("wave totals %d orders / %d units, rows %d, acknowledged %d", w.Orders, w.Units, c.count("orders"), accepted.Load())
 	}
-	var closes []night.WaveStage
+	var closes []wave.StageRecord
 	for _, st := range w.Stages {
-		if st.Stage == night.StageClose {
+		if st.Stage == wave.StageClose {
 			closes = append(closes, st)
 		}
 	}
@@ -131,10 +132,10 @@ func TestManualCloseAndRerun(t *testing.T) {
 	if r := c.do("POST", path+"/close", c.staffToken("warehouse"), nil); r.Status != http.StatusForbidden {
 		t.Fatalf("warehouse role closing: %d %s", r.Status, r.Body)
 	}
-	var w night.Wave
+	var w wave.Wave
 	r := c.do("POST", path+"/close", c.admin, nil)
 	r.json(t, &w)
-	if r.Status != http.StatusOK || w.State != night.WaveClosed || w.Orders != 1 || w.Units != 3 || w.AmountFen != 3*1890 {
+	if r.Status != http.StatusOK || w.State != wave.Closed || w.Orders != 1 || w.Units != 3 || w.AmountFen != 3*1890 {
 		t.Fatalf("manual close before cutoff: %d %s", r.Status, r.Body)
 	}
 	// Closed early by ops: ordering and cancelling stop though the cutoff is hours away.
@@ -159,7 +160,7 @@ func TestManualCloseAndRerun(t *testing.T) {
 	}
 	// Closing again changes nothing.
 	r = c.do("POST", path+"/close", c.admin, nil)
-	var again night.Wave
+	var again wave.Wave
 	r.json(t, &again)
 	if r.Status != http.StatusOK || !again.ClosedAt.Equal(*w.ClosedAt) || again.Stages[0].Attempts != 1 {
 		t.Fatalf("second close: %d %s", r.Status, r.Body)

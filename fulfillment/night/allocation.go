@@ -2,8 +2,6 @@ package night
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,27 +9,11 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/pickup"
 )
-
-// Policy decides which order lines lose units when the warehouse received
-// less of a SKU than was sold.
-type Policy string
-
-// Allocation policies.
-const (
-	// FirstComeFirstServed serves orders by the time they were placed; the
-	// latest orders are cut.
-	FirstComeFirstServed Policy = "fcfs"
-	// SpreadEvenly shares the shortage across pickup points: every point gets
-	// the same number of units where it can use them (max-min fair), and
-	// within a point orders are served first come first served.
-	SpreadEvenly Policy = "even"
-)
-
-// StageAllocate decides the short lines of a closed wave.
-const StageAllocate Stage = "allocate"
 
 // Receipt is what the warehouse received of one sale item for a wave.
 type Receipt struct {
@@ -59,7 +41,7 @@ type demandLine struct {
 
 // cutLines returns the units each line loses when only received units of a
 // SKU can be delivered; lines come in order-time order. Deterministic.
-func cutLines(policy Policy, received int64, lines []demandLine) map[int64]int64 {
+func cutLines(policy wave.Policy, received int64, lines []demandLine) map[int64]int64 {
 	cuts := map[int64]int64{}
 	fcfs := func(budget int64, ls []demandLine) {
 		for _, l := range ls {
@@ -70,7 +52,7 @@ func cutLines(policy Policy, received int64, lines []demandLine) map[int64]int64
 			}
 		}
 	}
-	if policy != SpreadEvenly {
+	if policy != wave.SpreadEvenly {
 		fcfs(received, lines)
 		return cuts
 	}
@@ -135,11 +117,11 @@ func waterFill(points []int64, demand map[int64]int64, supply int64) map[int64]i
 // and becomes allocated. It reports whether it allocated; any other state is left alone,
 // so a duplicate or late task changes nothing.
 func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
-	var w Wave
-	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+	w, err := wave.Lock(ctx, tx, waveID)
+	if err != nil {
 		return stageResult{}, err
 	}
-	if w.State != WaveClosed || !w.ReceiptsFinal {
+	if w.State != wave.Closed || !w.ReceiptsFinal {
 		return stageResult{}, nil
 	}
 	progress(0, 4)
@@ -172,8 +154,8 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 		bySKU[l.SaleItemID] = append(bySKU[l.SaleItemID], l)
 	}
 	var cutIDs, cutQty []int64
-	var refunds refundRows
-	perResident := map[int64][]noticeItem{}
+	var refunds refund.Rows
+	perResident := map[int64][]refund.NoticeItem{}
 	var residents []int64
 	for _, s := range short {
 		cuts := cutLines(w.AllocationPolicy, s.Received, bySKU[s.ID])
@@ -183,12 +165,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 				continue
 			}
 			cutIDs, cutQty = append(cutIDs, l.LineID), append(cutQty, c)
-			refunds.add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonShortage, c, c*l.PriceFen)
+			refunds.Add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonShortage, c, c*l.PriceFen)
 			if _, ok := perResident[l.ResidentID]; !ok {
 				residents = append(residents, l.ResidentID)
 			}
 			perResident[l.ResidentID] = append(perResident[l.ResidentID],
-				noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: fulfillment.ReasonShortage})
+				refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: fulfillment.ReasonShortage})
 		}
 	}
 	progress(2, 4)
@@ -199,18 +181,18 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 			return stageResult{}, err
 		}
 	}
-	if err := refunds.insert(ctx, tx, m.Refunds, waveID, now); err != nil {
+	if err := refunds.Insert(ctx, tx, m.Refunds, waveID, now); err != nil {
 		return stageResult{}, err
 	}
 	progress(3, 4)
 	notices := make([]pickup.Notice, 0, len(residents))
 	for _, r := range residents {
-		notices = append(notices, refundNotice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
+		notices = append(notices, refund.Notice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
 	}
 	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return stageResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'allocated', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+	if _, err := wave.Advance(ctx, tx, waveID, wave.Closed, wave.Allocated, now); err != nil {
 		return stageResult{}, err
 	}
 	return movedOn(int64(len(lines)), int64(len(lines))), nil
@@ -218,16 +200,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 
 // recordReceipts stores what the warehouse received for a wave, before it is
 // allocated. Sale items must belong to the wave.
-func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Policy, final bool, receipts []Receipt, now time.Time) (Wave, error) {
-	var w Wave
-	err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return w, ErrWaveNotFound
-	}
+func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy wave.Policy, final bool, receipts []Receipt, now time.Time) (wave.Wave, error) {
+	w, err := wave.Lock(ctx, tx, waveID)
 	if err != nil {
 		return w, err
 	}
-	if w.State != WaveOpen && w.State != WaveClosed {
+	if w.State != wave.Open && w.State != wave.Closed {
 		return w, ErrWaveAllocated
 	}
 	ids, qty := make([]int64, len(receipts)), make([]int64, len(receipts))
@@ -248,9 +226,8 @@ func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy Polic
 		waveID, pq.Array(ids), pq.Array(qty), now); err != nil {
 		return w, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE waves SET allocation_policy = coalesce(nullif($2, ''), allocation_policy),
-		receipts_final = receipts_final OR $3, updated_at = $4 WHERE id = $1`, waveID, string(policy), final, now); err != nil {
+	if err := wave.SetReceipts(ctx, tx, waveID, policy, final, now); err != nil {
 		return w, err
 	}
-	return GetWave(ctx, tx, waveID)
+	return wave.Get(ctx, tx, waveID)
 }

@@ -1,6 +1,7 @@
 package night
 
 import (
+	"groupbuy/fulfillment/wave"
 	"math/rand/v2"
 	"testing"
 )
@@ -10,12 +11,12 @@ func TestCutLinesFirstComeFirstServed(t *testing.T) {
 		{LineID: 1, PointID: 10, Quantity: 3}, {LineID: 2, PointID: 20, Quantity: 2},
 		{LineID: 3, PointID: 10, Quantity: 4}, {LineID: 4, PointID: 30, Quantity: 1},
 	}
-	cuts := cutLines(FirstComeFirstServed, 6, lines)
+	cuts := cutLines(wave.FirstComeFirstServed, 6, lines)
 	want := map[int64]int64{3: 3, 4: 1} // lines 1, 2 whole; line 3 keeps 1
 	if len(cuts) != len(want) || cuts[3] != 3 || cuts[4] != 1 {
 		t.Fatalf("fcfs cuts %v, want %v", cuts, want)
 	}
-	if cuts := cutLines(FirstComeFirstServed, 0, lines); cuts[1]+cuts[2]+cuts[3]+cuts[4] != 10 {
+	if cuts := cutLines(wave.FirstComeFirstServed, 0, lines); cuts[1]+cuts[2]+cuts[3]+cuts[4] != 10 {
 		t.Fatalf("nothing received: %v", cuts)
 	}
 }
@@ -27,13 +28,13 @@ func TestCutLinesSpreadEvenly(t *testing.T) {
 		{LineID: 1, PointID: 10, Quantity: 3}, {LineID: 2, PointID: 20, Quantity: 2},
 		{LineID: 3, PointID: 10, Quantity: 4}, {LineID: 4, PointID: 30, Quantity: 1},
 	}
-	cuts := cutLines(SpreadEvenly, 6, lines)
+	cuts := cutLines(wave.SpreadEvenly, 6, lines)
 	if len(cuts) != 1 || cuts[3] != 4 {
 		t.Fatalf("even cuts %v, want line 3 cut by 4", cuts)
 	}
 	// Three equal points, 4 units: levels 1,1,1 and the spare unit to the first point.
 	eq := []demandLine{{LineID: 1, PointID: 1, Quantity: 5}, {LineID: 2, PointID: 2, Quantity: 5}, {LineID: 3, PointID: 3, Quantity: 5}}
-	cuts = cutLines(SpreadEvenly, 4, eq)
+	cuts = cutLines(wave.SpreadEvenly, 4, eq)
 	if cuts[1] != 3 || cuts[2] != 4 || cuts[3] != 4 {
 		t.Fatalf("equal points: %v", cuts)
 	}
@@ -52,7 +53,7 @@ func TestCutLinesInvariants(t *testing.T) {
 			sold += q
 		}
 		received := rng.Int64N(sold + 1)
-		for _, p := range []Policy{FirstComeFirstServed, SpreadEvenly} {
+		for _, p := range []wave.Policy{wave.FirstComeFirstServed, wave.SpreadEvenly} {
 			cuts := cutLines(p, received, lines)
 			var total int64
 			for _, l := range lines {

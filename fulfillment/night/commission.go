@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
@@ -319,7 +320,7 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 	if err != nil {
 		return AfterSaleRefund{}, fmt.Errorf("reverse commission of line %d: %w", lineID, err)
 	}
-	notice := refundNotice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []noticeItem{{
+	notice := refund.Notice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []refund.NoticeItem{{
 		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: fulfillment.ReasonAfterSale}})
 	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, []pickup.Notice{notice}, now); err != nil {
 		return AfterSaleRefund{}, err

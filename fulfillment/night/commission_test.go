@@ -97,7 +97,7 @@ func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceF
 	c.seq++
 	c.exec(`INSERT INTO waves (warehouse_id, delivery_date, state, cutoff_at, created_at, updated_at)
 		VALUES ($1, $2, 'delivered', $3, $3, $3) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING`, c.warehouse, date, c.now)
-	wave := c.id(`SELECT id FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, c.warehouse, date)
+	waveID := c.id(`SELECT id FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, c.warehouse, date)
 	item := c.id(`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, sold, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, 100000, 0, $5, $5)
 		ON CONFLICT (warehouse_id, delivery_date, product_id) DO UPDATE SET updated_at = EXCLUDED.updated_at RETURNING id`,
@@ -111,8 +111,8 @@ func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceF
 		return line
 	}
 	c.exec(`INSERT INTO deliveries (wave_id, pickup_point_id, state, received_at) VALUES ($1, $2, 'received', $3)
-		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, wave, l.Point, c.now)
-	delivery := c.id(`SELECT id FROM deliveries WHERE wave_id = $1 AND pickup_point_id = $2`, wave, l.Point)
+		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, waveID, l.Point, c.now)
+	delivery := c.id(`SELECT id FROM deliveries WHERE wave_id = $1 AND pickup_point_id = $2`, waveID, l.Point)
 	c.exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, state, ready_at, collected_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 = 'collected' THEN $8::timestamptz END)`,
 		line, delivery, l.Point, l.Resident, date, ready, state, c.now)
@@ -357,8 +357,8 @@ func TestCommissionAfterSaleReversal(t *testing.T) {
 	if err := c.db.Get(&refund, `SELECT reason, quantity, amount_fen, resident_id, wave_id FROM refunds WHERE id = $1`, r.RefundID); err != nil {
 		t.Fatal(err)
 	}
-	wave := c.id(`SELECT id FROM waves WHERE delivery_date = $1`, c.date)
-	if refund.Reason != "after_sale" || refund.Quantity != 3 || refund.AmountFen != 3000 || refund.Resident != c.leaders[0].Resident || refund.Wave != wave {
+	waveID := c.id(`SELECT id FROM waves WHERE delivery_date = $1`, c.date)
+	if refund.Reason != "after_sale" || refund.Quantity != 3 || refund.AmountFen != 3000 || refund.Resident != c.leaders[0].Resident || refund.Wave != waveID {
 		t.Errorf("refund row %+v", refund)
 	}
 	var payload []byte

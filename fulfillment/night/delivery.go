@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 )
@@ -49,19 +50,15 @@ func makeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
 // Dispatch sends routes of a ready (or dispatched) wave on their way: one
 // route, or every route when routeID is 0. The wave becomes dispatched with
 // its first truck. Dispatching a dispatched route changes nothing.
-func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, error) {
-	var out Wave
+func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wave, error) {
+	var out wave.Wave
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
-		var state WaveState
-		err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrWaveNotFound
-		}
+		w, err := wave.Lock(ctx, tx, waveID)
 		if err != nil {
 			return err
 		}
-		if state != WaveReady && state != WaveDispatched && state != WaveDelivered {
+		if state := w.State; state != wave.Ready && state != wave.Dispatched && state != wave.Delivered {
 			return ErrWaveNotReady
 		}
 		if routeID != 0 {
@@ -83,11 +80,10 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (Wave, er
 			waveID, routeID, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'dispatched', dispatched_at = $2, updated_at = $2
-			WHERE id = $1 AND state = 'ready'`, waveID, now); err != nil {
+		if err := wave.MarkDispatched(ctx, tx, waveID, now); err != nil {
 			return err
 		}
-		out, err = GetWave(ctx, tx, waveID)
+		out, err = wave.Get(ctx, tx, waveID)
 		return err
 	})
 	return out, err
@@ -117,7 +113,7 @@ func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery,
 			return err
 		}
 		// The wave row first, as every command on a wave locks it first.
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM waves WHERE id = $1 FOR NO KEY UPDATE`, r.WaveID); err != nil {
+		if _, err := wave.Lock(ctx, tx, r.WaveID); err != nil {
 			return err
 		}
 		if r.Dispatched == nil {
@@ -147,10 +143,12 @@ func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery,
 // markDeliveredIfDone moves a dispatched wave to delivered once no routed
 // delivery is still on its way.
 func markDeliveredIfDone(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'delivered', delivered_at = $2, updated_at = $2
-		WHERE id = $1 AND state = 'dispatched'
-		AND NOT EXISTS (SELECT 1 FROM deliveries WHERE wave_id = $1 AND route_id IS NOT NULL AND state IN ('pending', 'dispatched'))`, waveID, now)
-	return err
+	var onTheWay bool
+	if err := tx.GetContext(ctx, &onTheWay, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE wave_id = $1 AND route_id IS NOT NULL
+		AND state IN ('pending', 'dispatched'))`, waveID); err != nil || onTheWay {
+		return err
+	}
+	return wave.MarkDelivered(ctx, tx, waveID, now)
 }
 
 // Delivery is what one leader receives from one wave: the bags, and per SKU
@@ -239,7 +237,7 @@ func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date fulf
 
 // WaveDeliveries lists a wave's deliveries with their states, by route and stop.
 func WaveDeliveries(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([]Delivery, error) {
-	if _, err := GetWave(ctx, q, waveID); err != nil {
+	if _, err := wave.Get(ctx, q, waveID); err != nil {
 		return nil, err
 	}
 	out := []Delivery{}

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -49,7 +50,7 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 	r.PATCH("/sale-items/:id", write, httpx.Handle(h.setCap))
 	r.GET("/orders", read, httpx.Handle(h.opsOrders))
 	r.GET("/waves", read, httpx.Handle(h.listWaves))
-	r.GET("/waves/:id", read, httpx.ByID(func(ctx context.Context, id int64) (Wave, error) { return GetWave(ctx, h.svc.db, id) }))
+	r.GET("/waves/:id", read, httpx.ByID(func(ctx context.Context, id int64) (wave.Wave, error) { return wave.Get(ctx, h.svc.db, id) }))
 	r.POST("/waves/:id/close", write, httpx.Handle(h.closeWave))
 	r.POST("/waves/:id/stages/:stage/rerun", write, httpx.Handle(h.rerunStage))
 	// Warehouse staff record what arrived, so their role may write receipts.
@@ -330,7 +331,7 @@ func (h *Routes) listWaves(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	waves, err := ListWaves(c.Request.Context(), h.svc.db, date)
+	waves, err := wave.List(c.Request.Context(), h.svc.db, date)
 	if err != nil {
 		return err
 	}
@@ -347,7 +348,7 @@ func (h *Routes) closeWave(c *gin.Context) error {
 	if _, err := h.waves.Close(c.Request.Context(), id, true); err != nil {
 		return err
 	}
-	w, err := GetWave(c.Request.Context(), h.svc.db, id)
+	w, err := wave.Get(c.Request.Context(), h.svc.db, id)
 	if err != nil {
 		return err
 	}
@@ -360,7 +361,7 @@ func (h *Routes) rerunStage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := h.waves.Rerun(c.Request.Context(), id, Stage(c.Param("stage")))
+	task, err := h.waves.Rerun(c.Request.Context(), id, wave.Stage(c.Param("stage")))
 	if err != nil {
 		return err
 	}
@@ -374,9 +375,9 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 		return err
 	}
 	var in struct {
-		Policy Policy    `json:"policy"`
-		Final  bool      `json:"final"`
-		Items  []Receipt `json:"items"`
+		Policy wave.Policy `json:"policy"`
+		Final  bool        `json:"final"`
+		Items  []Receipt   `json:"items"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
@@ -390,7 +391,7 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 }
 
 func (h *Routes) waveRoutes(ctx context.Context, id int64) (WaveRoutes, error) {
-	if _, err := GetWave(ctx, h.svc.db, id); err != nil {
+	if _, err := wave.Get(ctx, h.svc.db, id); err != nil {
 		return WaveRoutes{}, err
 	}
 	return ListRoutes(ctx, h.svc.db, id)
@@ -434,7 +435,7 @@ func (h *Routes) pickList(c *gin.Context) error {
 	if err := fulfillment.CheckZoneFilter(zone); err != nil {
 		return err
 	}
-	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
+	if _, err := wave.Get(c.Request.Context(), h.svc.db, id); err != nil {
 		return err
 	}
 	lines, err := PickList(c.Request.Context(), h.svc.db, id, zone)
@@ -454,7 +455,7 @@ func (h *Routes) sortPlan(c *gin.Context) error {
 	if err := checkRouteCode(route); err != nil {
 		return err
 	}
-	if _, err := GetWave(c.Request.Context(), h.svc.db, id); err != nil {
+	if _, err := wave.Get(c.Request.Context(), h.svc.db, id); err != nil {
 		return err
 	}
 	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, route)

@@ -65,11 +65,11 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		if err != nil {
 			return err
 		}
-		wave, err := RouteOfWave(c.Request.Context(), h.svc.db, id)
+		waveID, err := RouteOfWave(c.Request.Context(), h.svc.db, id)
 		if err != nil {
 			return err
 		}
-		w, err := h.svc.Dispatch(c.Request.Context(), wave, id)
+		w, err := h.svc.Dispatch(c.Request.Context(), waveID, id)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -447,7 +448,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 // after the batch's earlier orders.
 func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, sold map[int64]int64, now time.Time) error {
 	var date fulfillment.Date
-	var gate waveGate
+	var gate wave.Gate
 	for i, l := range c.req.Lines {
 		it, ok := items[l.SaleItemID]
 		if !ok || it.WarehouseID != w.ID {
@@ -457,7 +458,7 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 		}
 		if i == 0 {
 			date = it.DeliveryDate
-			gate = waveGate{State: WaveState(it.WaveState.String), CutoffAt: it.CutoffAt.Time, ClosedAt: it.ClosedAt}
+			gate = wave.Gate{State: wave.State(it.WaveState.String), CutoffAt: it.CutoffAt.Time, ClosedAt: it.ClosedAt}
 		} else if !it.DeliveryDate.Equal(date.Time) {
 			return ErrMixedDeliveryDates
 		}
@@ -487,16 +488,16 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 
 // gateOpen says whether orders for the wave may still change: before its
 // cutoff and not closed early by ops. A refusal names when ordering ended.
-func gateOpen(g waveGate, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
+func gateOpen(g wave.Gate, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
 	if g.State == "" { // no wave: nothing was ever published for the date
 		return ErrUnknownSaleItem
 	}
-	if g.State != WaveOpen || !now.Before(g.CutoffAt) {
+	if g.State != wave.Open || !now.Before(g.CutoffAt) {
 		loc, err := w.Location()
 		if err != nil {
 			loc = time.UTC
 		}
-		closed := g.closedAt()
+		closed := g.OrderingEnded()
 		return apperr.Errorf(apperr.Unprocessable, ErrCutoffPassed.Code,
 			"ordering for %s closed at %s", date, closed.In(loc).Format("2006-01-02 15:04 MST")).
 			With("cutoff", closed)

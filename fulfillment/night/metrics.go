@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
@@ -15,16 +17,10 @@ type OrderMetrics interface {
 	OrdersPlaced(orders, lines int)
 }
 
-// RefundMetrics counts refund ledger rows.
-type RefundMetrics interface {
-	// Refunded counts committed refund rows of a reason and their units.
-	Refunded(reason fulfillment.RefundReason, rows, units int64)
-}
-
 // StageMetrics times the wave stages.
 type StageMetrics interface {
 	// StageDone records a wave stage that committed and how long it took.
-	StageDone(stage Stage, took time.Duration)
+	StageDone(stage wave.Stage, took time.Duration)
 }
 
 // Metrics is what fulfillment counts, each event once the transaction that
@@ -32,7 +28,7 @@ type StageMetrics interface {
 // Prometheus. A nil field counts nothing.
 type Metrics struct {
 	Orders  OrderMetrics
-	Refunds RefundMetrics
+	Refunds refund.Counter
 	Stages  StageMetrics
 	Notices pickup.NoticeMetrics // the notices fulfillment queues
 }
@@ -59,6 +55,6 @@ type noMetrics struct{}
 
 func (noMetrics) OrdersPlaced(int, int)                           {}
 func (noMetrics) Refunded(fulfillment.RefundReason, int64, int64) {}
-func (noMetrics) StageDone(Stage, time.Duration)                  {}
+func (noMetrics) StageDone(wave.Stage, time.Duration)             {}
 func (noMetrics) NoticesQueued(notify.Kind, int)                  {}
 func (noMetrics) NoticeDispatched(string, notify.Kind, string)    {}

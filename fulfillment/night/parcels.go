@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
@@ -121,7 +122,7 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 	points := map[int64]pickup.Point{}
 	var notices, reminders []pickup.Notice
 	var returned []int64
-	refunds := map[int64]*refundRows{} // by wave
+	refunds := map[int64]*refund.Rows{} // by wave
 	for _, k := range keys {
 		g := groups[k]
 		pt, ok := points[k.point]
@@ -133,19 +134,19 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		}
 		vars := pointVars(pt)
 		if k.date.Before(lastDelivery) {
-			var items []noticeItem
+			var items []refund.NoticeItem
 			var amount int64
 			for _, l := range g {
 				returned = append(returned, l.LineID)
 				if refunds[l.WaveID] == nil {
-					refunds[l.WaveID] = &refundRows{}
+					refunds[l.WaveID] = &refund.Rows{}
 				}
-				refunds[l.WaveID].add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonReturned, l.Ready, l.Ready*l.PriceFen)
-				items = append(items, noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready,
+				refunds[l.WaveID].Add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonReturned, l.Ready, l.Ready*l.PriceFen)
+				items = append(items, refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready,
 					AmountFen: l.Ready * l.PriceFen, Reason: fulfillment.ReasonReturned})
 				amount += l.Ready * l.PriceFen
 			}
-			vars["amount"], vars["items"] = notify.Yuan(amount), itemsText(items)
+			vars["amount"], vars["items"] = notify.Yuan(amount), refund.ItemsText(items)
 			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
 				Key: parcelKey("return", k.date, k.point, k.resident),
 				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items,
@@ -154,9 +155,9 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 		}
 		last := k.date.AddDate(0, 0, p.opt.ReturnAfterDays)
 		vars["code"], vars["deadline"] = g[0].Code, fmt.Sprintf("%d月%d日", last.Month(), last.Day())
-		items := make([]noticeItem, len(g))
+		items := make([]refund.NoticeItem, len(g))
 		for i, l := range g {
-			items[i] = noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
+			items[i] = refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
 		}
 		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReminder,
 			// One reminder per evening per parcel.
@@ -170,8 +171,8 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 			return res, err
 		}
 		res.Returned, _ = r.RowsAffected()
-		for wave, rows := range refunds {
-			if err := rows.insert(ctx, tx, p.opt.Metrics.Refunds, wave, now); err != nil {
+		for waveID, rows := range refunds {
+			if err := rows.Insert(ctx, tx, p.opt.Metrics.Refunds, waveID, now); err != nil {
 				return res, err
 			}
 		}

@@ -3,24 +3,22 @@ package night
 import (
 	"context"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 )
-
-// StagePick turns an allocated wave into its pick plan.
-const StagePick Stage = "pick"
 
 // pickWave writes the pick plan of an allocated wave inside tx: sort lines
 // (SKU × pickup point), the total pick list (SKU per zone, bin order) and
 // bags (pickup point × zone with units, weight and volume). Quantities are
 // what allocation left: ordered minus cut. Any other state is left alone.
 func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
-	var w Wave
-	if err := tx.GetContext(ctx, &w, `SELECT `+waveCols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+	w, err := wave.Lock(ctx, tx, waveID)
+	if err != nil {
 		return stageResult{}, err
 	}
-	if w.State != WaveAllocated {
+	if w.State != wave.Allocated {
 		return stageResult{}, nil
 	}
 	type step struct {
@@ -65,7 +63,7 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM sort_lines WHERE wave_id = $1`, waveID); err != nil {
 		return stageResult{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'picked', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+	if _, err := wave.Advance(ctx, tx, waveID, wave.Allocated, wave.Picked, now); err != nil {
 		return stageResult{}, err
 	}
 	return movedOn(rows, rows), nil

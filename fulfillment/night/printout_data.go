@@ -8,13 +8,14 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/pickup"
 )
 
 // night is what a wave's printouts are drawn from: the warehouse, its
 // pickup points with their leaders, and (once routed) the routes and bags.
 type night struct {
-	wave   Wave
+	wave   wave.Wave
 	hdr    printout.Header
 	loc    *time.Location
 	depot  printout.Place
@@ -23,7 +24,7 @@ type night struct {
 	people map[int64]pickup.Leader // by leader id
 }
 
-func loadNight(ctx context.Context, q sqlx.QueryerContext, w Wave, at time.Time) (*night, error) {
+func loadNight(ctx context.Context, q sqlx.QueryerContext, w wave.Wave, at time.Time) (*night, error) {
 	wh, err := pickup.GetWarehouse(ctx, q, w.WarehouseID)
 	if err != nil {
 		return nil, err

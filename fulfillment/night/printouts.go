@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 )
@@ -80,11 +81,11 @@ func (p *Printer) loadFonts() (*printout.Fonts, error) {
 }
 
 // readyState is the wave state from which a kind of printout exists.
-func (k PrintoutKind) readyStates() []WaveState {
+func (k PrintoutKind) readyStates() []wave.State {
 	if k == PrintPickList {
-		return []WaveState{WavePicked, WaveRouted, WaveReady, WaveDispatched, WaveDelivered}
+		return []wave.State{wave.Picked, wave.Routed, wave.Ready, wave.Dispatched, wave.Delivered}
 	}
-	return []WaveState{WaveReady, WaveDispatched, WaveDelivered}
+	return []wave.State{wave.Ready, wave.Dispatched, wave.Delivered}
 }
 
 // PrintScope narrows a printout to one route, one temperature zone, or both;
@@ -157,7 +158,7 @@ func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind 
 		return out, err
 	}
 	err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		w, err := GetWave(ctx, tx, waveID)
+		w, err := wave.Get(ctx, tx, waveID)
 		if err != nil {
 			return err
 		}
@@ -168,12 +169,12 @@ func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind 
 		if !ready {
 			return ErrPrintoutNotReady
 		}
-		stage := StageReady
+		stage := wave.StageReady
 		if kind == PrintPickList {
-			stage = StagePick
+			stage = wave.StagePick
 		}
-		var at time.Time
-		if err := tx.GetContext(ctx, &at, `SELECT finished_at FROM wave_stages WHERE wave_id = $1 AND stage = $2`, waveID, stage); err != nil {
+		at, err := wave.StageFinishedAt(ctx, tx, waveID, stage)
+		if err != nil {
 			return err
 		}
 		if err := p.render(ctx, tx, w, kind, scope, at); err != nil {
@@ -196,7 +197,7 @@ func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, ki
 // the stage that made the plan finished, printed as "printed at" so a
 // re-render gives the same bytes. A concurrent render of the same printout
 // yields the same bytes, so the first stored wins.
-func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind PrintoutKind, scope PrintScope, at time.Time) error {
+func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kind PrintoutKind, scope PrintScope, at time.Time) error {
 	fonts, err := p.loadFonts()
 	if err != nil {
 		return err
@@ -216,7 +217,7 @@ func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w Wave, kind Printout
 	return nil
 }
 
-func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w Wave, kind PrintoutKind, scope PrintScope, at time.Time) (pdf, csv []byte, err error) {
+func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w wave.Wave, kind PrintoutKind, scope PrintScope, at time.Time) (pdf, csv []byte, err error) {
 	night, err := loadNight(ctx, tx, w, at)
 	if err != nil {
 		return nil, nil, err
@@ -289,14 +290,14 @@ func firstLine(b []byte) []byte {
 // renderStage renders the whole-wave printouts a stage makes, inside the
 // stage's transaction: a crash leaves the old plan's printouts or the new
 // ones, never half. Without fonts the night goes on; downloads then explain.
-func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stage Stage, now time.Time) error {
+func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stage wave.Stage, now time.Time) error {
 	p := w.opt.Printer
 	if p == nil {
 		return nil
 	}
 	kinds := []PrintoutKind{PrintLabels, PrintRouteSheet}
 	del := `DELETE FROM printouts WHERE wave_id = $1 AND kind <> 'pick-list'`
-	if stage == StagePick {
+	if stage == wave.StagePick {
 		kinds, del = []PrintoutKind{PrintPickList}, `DELETE FROM printouts WHERE wave_id = $1`
 	}
 	// The plan was just rebuilt: what was printed from the old one goes.
@@ -307,12 +308,12 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 		w.log.WarnContext(ctx, "printouts not rendered", "wave", waveID, "stage", stage, "err", err)
 		return nil
 	}
-	wave, err := GetWave(ctx, tx, waveID)
+	wv, err := wave.Get(ctx, tx, waveID)
 	if err != nil {
 		return err
 	}
 	for _, k := range kinds {
-		if err := p.render(ctx, tx, wave, k, PrintScope{}, now); err != nil {
+		if err := p.render(ctx, tx, wv, k, PrintScope{}, now); err != nil {
 			return err
 		}
 	}
@@ -321,7 +322,7 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 
 // withPrintouts runs a stage, then renders its printouts in the same
 // transaction when it moved the wave on.
-func (w *Waves) withPrintouts(stage Stage, run stageFunc) stageFunc {
+func (w *Waves) withPrintouts(stage wave.Stage, run stageFunc) stageFunc {
 	return func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
 		res, err := run(ctx, tx, id, now, progress)
 		if err != nil || !res.moved {

@@ -10,6 +10,8 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -122,7 +124,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 	if err != nil {
 		return Delivery{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM waves WHERE id = $1 FOR NO KEY UPDATE`, d.WaveID); err != nil {
+	if _, err := wave.Lock(ctx, tx, d.WaveID); err != nil {
 		return Delivery{}, err
 	}
 	if err := tx.GetContext(ctx, &d.State, `SELECT state FROM deliveries WHERE id = $1 FOR UPDATE`, deliveryID); err != nil {
@@ -192,10 +194,10 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 		}
 	}
 
-	var refunds refundRows
+	var refunds refund.Rows
 	var pLine, pResident, pReady []int64
-	lost := map[int64][]noticeItem{}
-	ready := map[int64][]noticeItem{}
+	lost := map[int64][]refund.NoticeItem{}
+	ready := map[int64][]refund.NoticeItem{}
 	var residents []int64
 	for _, l := range lines {
 		loss := losses[l.LineID]
@@ -204,8 +206,8 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 			qty    int64
 		}{{fulfillment.ReasonMissing, loss.missing}, {fulfillment.ReasonDamaged, loss.damaged}} {
 			if r.qty > 0 {
-				refunds.add(l.OrderID, l.LineID, l.ResidentID, r.reason, r.qty, r.qty*l.PriceFen)
-				lost[l.ResidentID] = append(lost[l.ResidentID], noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name,
+				refunds.Add(l.OrderID, l.LineID, l.ResidentID, r.reason, r.qty, r.qty*l.PriceFen)
+				lost[l.ResidentID] = append(lost[l.ResidentID], refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name,
 					Quantity: r.qty, AmountFen: r.qty * l.PriceFen, Reason: r.reason})
 			}
 		}
@@ -214,10 +216,10 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 				residents = append(residents, l.ResidentID)
 			}
 			pLine, pResident, pReady = append(pLine, l.LineID), append(pResident, l.ResidentID), append(pReady, left)
-			ready[l.ResidentID] = append(ready[l.ResidentID], noticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: left})
+			ready[l.ResidentID] = append(ready[l.ResidentID], refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: left})
 		}
 	}
-	if err := refunds.insert(ctx, tx, m.Refunds, d.WaveID, now); err != nil {
+	if err := refunds.Insert(ctx, tx, m.Refunds, d.WaveID, now); err != nil {
 		return Delivery{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
@@ -239,7 +241,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 		notices = append(notices, arrivalNotice(point, d.Date, r, codes[r], ready[r]))
 	}
 	for r, items := range lost {
-		notices = append(notices, refundNotice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
+		notices = append(notices, refund.Notice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
 	}
 	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return Delivery{}, err

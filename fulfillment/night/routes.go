@@ -10,18 +10,12 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
 	"groupbuy/pickup"
 	"groupbuy/routing"
-)
-
-// StageRoute plans the delivery routes of a picked wave; StageReady marks a
-// routed wave ready for dispatch.
-const (
-	StageRoute Stage = "route"
-	StageReady Stage = "ready"
 )
 
 // VehicleType is a kind of truck a warehouse dispatches, with how many it has.
@@ -148,15 +142,15 @@ type stopDemand struct {
 // the seconds of the solver's budget used, of the budget.
 func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*routePlan, error) {
 	start := time.Now()
-	wave, err := GetWave(ctx, w.db, waveID)
-	if err != nil || wave.State != WavePicked {
+	wv, err := wave.Get(ctx, w.db, waveID)
+	if err != nil || wv.State != wave.Picked {
 		return nil, err
 	}
 	// Solver time: the budget less a twentieth kept for reading and writing
 	// the plan; the sectors take four fifths of it, a second pass the rest.
 	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
 	defer w.tickProgress(ctx, waveID, try, start, solverEnd)()
-	wh, err := pickup.GetWarehouse(ctx, w.db, wave.WarehouseID)
+	wh, err := pickup.GetWarehouse(ctx, w.db, wv.WarehouseID)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +172,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 	if err != nil {
 		return nil, err
 	}
-	midnight := time.Date(wave.DeliveryDate.Year(), wave.DeliveryDate.Month(), wave.DeliveryDate.Day(), 0, 0, 0, 0, loc)
+	midnight := time.Date(wv.DeliveryDate.Year(), wv.DeliveryDate.Month(), wv.DeliveryDate.Day(), 0, 0, 0, 0, loc)
 	at := func(sec float64) time.Time {
 		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
 	}
@@ -253,7 +247,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 // until the returned stop is called. (A progress callback from the solver
 // itself would say more.)
 func (w *Waves) tickProgress(ctx context.Context, waveID int64, at attempt, start, end time.Time) (stop func()) {
-	progress := w.progressOf(ctx, waveID, StageRoute, at)
+	progress := w.progressOf(ctx, waveID, wave.StageRoute, at)
 	total := int64(math.Ceil(end.Sub(start).Seconds()))
 	progress(0, total)
 	done := make(chan struct{})
@@ -367,11 +361,11 @@ func byID(stops []routing.Stop) map[int64]routing.Stop {
 
 // writeRoutes stores a solved plan inside tx if the wave is still picked.
 func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan, now time.Time) (stageResult, error) {
-	var state WaveState
-	if err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE id = $1 FOR NO KEY UPDATE`, waveID); err != nil {
+	w, err := wave.Lock(ctx, tx, waveID)
+	if err != nil {
 		return stageResult{}, err
 	}
-	if state != WavePicked || plan == nil {
+	if w.State != wave.Picked || plan == nil {
 		return stageResult{}, nil
 	}
 	for _, q := range []string{
@@ -414,7 +408,7 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 			return stageResult{}, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'routed', updated_at = $2 WHERE id = $1`, waveID, now); err != nil {
+	if _, err := wave.Advance(ctx, tx, waveID, wave.Picked, wave.Routed, now); err != nil {
 		return stageResult{}, err
 	}
 	return movedOn(int64(served), int64(plan.stops)), nil
@@ -423,12 +417,8 @@ func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan
 // readyWave marks a routed wave ready for dispatch, with one delivery per
 // pickup point for the leaders to receive.
 func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'ready', updated_at = $2 WHERE id = $1 AND state = 'routed'`, waveID, now)
-	if err != nil {
+	if moved, err := wave.Advance(ctx, tx, waveID, wave.Routed, wave.Ready, now); err != nil || !moved {
 		return stageResult{}, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return stageResult{}, nil
 	}
 	if err := makeDeliveries(ctx, tx, waveID); err != nil {
 		return stageResult{}, err

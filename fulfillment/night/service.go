@@ -2,7 +2,6 @@ package night
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"io"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
@@ -153,10 +153,10 @@ func PublishTx(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfill
 	if err != nil {
 		return nil, err
 	}
-	if err := openWave(ctx, tx, w, date, now); err != nil {
+	if err := wave.Ensure(ctx, tx, w, date, now); err != nil {
 		return nil, err
 	}
-	if err := lockOpenWave(ctx, tx, `warehouse_id = $1 AND delivery_date = $2`, warehouseID, date); err != nil {
+	if err := wave.LockOpen(ctx, tx, warehouseID, date); err != nil {
 		return nil, err
 	}
 	return publish(ctx, tx, warehouseID, date, offers, now)
@@ -169,8 +169,13 @@ func (s *Service) SetCap(ctx context.Context, id, cap int64) (SaleItem, error) {
 	}
 	var out SaleItem
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		err := lockOpenWave(ctx, tx, `(warehouse_id, delivery_date) = (SELECT warehouse_id, delivery_date FROM sale_items WHERE id = $1)`, id)
-		if errors.Is(err, ErrWaveNotFound) {
+		// The sale's wave first, as intake locks it before the items.
+		item, err := GetSaleItem(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		err = wave.LockOpen(ctx, tx, item.WarehouseID, item.DeliveryDate)
+		if errors.Is(err, wave.ErrNotFound) {
 			return ErrSaleItemNotFound
 		}
 		if err != nil {
@@ -211,13 +216,13 @@ func (s *Service) Catalog(ctx context.Context, leaderID int64, date fulfillment.
 	}
 	open := s.clock.Now().Before(cutoff)
 	// The wave, once published, is the authority: ops may close it early.
-	wave, err := waveOf(ctx, s.db, site.Warehouse.ID, date)
+	wv, err := wave.Of(ctx, s.db, site.Warehouse.ID, date)
 	if err != nil {
 		return Catalog{}, err
 	}
-	if wave.ID != 0 {
-		cutoff = wave.OrderingEnds()
-		open = wave.State == WaveOpen && s.clock.Now().Before(cutoff)
+	if wv.ID != 0 {
+		cutoff = wv.OrderingEnds()
+		open = wv.State == wave.Open && s.clock.Now().Before(cutoff)
 	}
 	return Catalog{WarehouseID: site.Warehouse.ID, DeliveryDate: date, Cutoff: cutoff, Open: open, Items: items}, nil
 }
@@ -279,21 +284,4 @@ func (s *Service) Orders(ctx context.Context, f OrderFilter) (OrderPage, error) 
 	}
 	page.Totals, err = SumOrders(ctx, s.db, f)
 	return page, err
-}
-
-// lockOpenWave share-locks the wave matching where (as intake does) and
-// refuses unless it is open: a sale cannot change once its wave has closed.
-func lockOpenWave(ctx context.Context, tx *sqlx.Tx, where string, args ...any) error {
-	var state WaveState
-	err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE `+where+` FOR SHARE`, args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrWaveNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if state != WaveOpen {
-		return ErrWaveNotOpen
-	}
-	return nil
 }

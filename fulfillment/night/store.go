@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/pickup"
 )
 
@@ -178,11 +179,11 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		if err != nil {
 			return Order{}, err
 		}
-		gates, err := lockWavesShared(ctx, tx, map[waveKey]bool{{row.WarehouseID, row.DeliveryDate.String()}: true})
+		gates, err := wave.LockShared(ctx, tx, map[wave.Key]bool{{Warehouse: row.WarehouseID, Date: row.DeliveryDate.String()}: true})
 		if err != nil {
 			return Order{}, err
 		}
-		if err := gateOpen(gates[waveKey{row.WarehouseID, row.DeliveryDate.String()}], w, row.DeliveryDate, now); err != nil {
+		if err := gateOpen(gates[wave.Key{Warehouse: row.WarehouseID, Date: row.DeliveryDate.String()}], w, row.DeliveryDate, now); err != nil {
 			return Order{}, err
 		}
 		// Lock the sale items in id order, as intake does.
@@ -198,4 +199,15 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		}
 	}
 	return GetOrder(ctx, tx, orderID)
+}
+
+// WaveTotals sums the placed orders of a warehouse's delivery date, as the
+// wave's close freezes them.
+func WaveTotals(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date) (wave.Totals, error) {
+	var t wave.Totals
+	err := sqlx.GetContext(ctx, q, &t, `SELECT count(DISTINCT o.id) AS orders, count(l.id) AS lines, coalesce(sum(l.quantity), 0) AS units,
+			coalesce(sum(l.quantity * l.price_fen), 0) AS amount_fen
+		FROM orders o JOIN order_lines l ON l.order_id = o.id
+		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND o.status = 'placed'`, warehouseID, date)
+	return t, err
 }

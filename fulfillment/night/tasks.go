@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -103,7 +104,7 @@ func (w *Waves) Register(mux *asynq.ServeMux) {
 // into one task. The job is enqueued once tx commits (Jobs.Flush), or by the
 // relay loop when Redis was unreachable: a committed stage never loses its
 // successor, even if the process dies before the enqueue.
-func (w *Waves) addStage(ctx context.Context, tx *sqlx.Tx, stage Stage, waveID int64, suffix string) (int64, error) {
+func (w *Waves) addStage(ctx context.Context, tx *sqlx.Tx, stage wave.Stage, waveID int64, suffix string) (int64, error) {
 	b, _ := json.Marshal(wavePayload{WaveID: waveID})
 	id := fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix)
 	return w.jobs.Add(ctx, tx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue("critical"),
@@ -115,7 +116,7 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
-	due, err := DueWaves(ctx, w.db, w.clock.Now(), p.WarehouseID)
+	due, err := wave.Due(ctx, w.db, w.clock.Now(), p.WarehouseID)
 	if err != nil || len(due) == 0 {
 		return err
 	}
@@ -123,7 +124,7 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 	err = pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		jobs = jobs[:0]
 		for _, id := range due {
-			job, err := w.addStage(ctx, tx, StageClose, id, "")
+			job, err := w.addStage(ctx, tx, wave.StageClose, id, "")
 			if err != nil {
 				return err
 			}
@@ -144,27 +145,27 @@ func (w *Waves) handleSweep(ctx context.Context, t *asynq.Task) error {
 type stageFunc func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error)
 
 // stages lists the stage functions and what follows each.
-func (w *Waves) stages() map[Stage]struct {
+func (w *Waves) stages() map[wave.Stage]struct {
 	run  stageFunc
-	next Stage
+	next wave.Stage
 } {
-	return map[Stage]struct {
+	return map[wave.Stage]struct {
 		run  stageFunc
-		next Stage
+		next wave.Stage
 	}{
-		StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+		wave.StageClose: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 			return closeWave(ctx, tx, id, now, false)
-		}, StageAllocate},
-		StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+		}, wave.StageAllocate},
+		wave.StageAllocate: {func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
 			return allocateWave(ctx, tx, w.opt.Metrics, id, now, progress)
-		}, StagePick},
-		StagePick:  {w.withPrintouts(StagePick, pickWave), StageRoute},
-		StageRoute: {nil, StageReady}, // solved outside the transaction: see RunStage
-		StageReady: {w.withPrintouts(StageReady, readyWave), ""},
+		}, wave.StagePick},
+		wave.StagePick:  {w.withPrintouts(wave.StagePick, pickWave), wave.StageRoute},
+		wave.StageRoute: {nil, wave.StageReady}, // solved outside the transaction: see RunStage
+		wave.StageReady: {w.withPrintouts(wave.StageReady, readyWave), ""},
 	}
 }
 
-func (w *Waves) handleStage(stage Stage) asynq.HandlerFunc {
+func (w *Waves) handleStage(stage wave.Stage) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p wavePayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
@@ -180,13 +181,13 @@ func (w *Waves) handleStage(stage Stage) asynq.HandlerFunc {
 // be enqueued once it has committed. Running it twice, or after a crash,
 // gives the same result: each stage acts only on a wave in the state before
 // it, and a stage that committed has its successor in the outbox.
-func (w *Waves) RunStage(ctx context.Context, stage Stage, waveID int64) (bool, error) {
+func (w *Waves) RunStage(ctx context.Context, stage wave.Stage, waveID int64) (bool, error) {
 	at := w.begin()
 	st, ok := w.stages()[stage]
 	if !ok {
 		return false, apperr.InvalidField("stage", "unknown stage %q", stage)
 	}
-	if stage == StageRoute {
+	if stage == wave.StageRoute {
 		// The solver runs for its whole budget; no transaction stays open
 		// meanwhile. The write re-checks the wave's state under its lock.
 		plan, err := w.planRoutes(ctx, waveID, at)
@@ -211,9 +212,9 @@ type attempt struct {
 func (w *Waves) begin() attempt { return attempt{began: w.clock.Now(), wall: time.Now()} }
 
 // progressOf reports an attempt's progress from outside its transaction.
-func (w *Waves) progressOf(ctx context.Context, waveID int64, stage Stage, at attempt) func(done, total int64) {
+func (w *Waves) progressOf(ctx context.Context, waveID int64, stage wave.Stage, at attempt) func(done, total int64) {
 	return func(done, total int64) {
-		if err := reportProgress(ctx, w.db, waveID, stage, at.began, done, total); err != nil {
+		if err := wave.ReportProgress(ctx, w.db, waveID, stage, at.began, done, total); err != nil {
 			w.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", stage, "err", err)
 		}
 	}
@@ -222,7 +223,7 @@ func (w *Waves) progressOf(ctx context.Context, waveID int64, stage Stage, at at
 // runStage runs an attempt of a stage (the route stage's solver ran before,
 // in the same attempt) and records it as the transaction's last statement:
 // started_at is when the attempt began, finished_at when it commits.
-func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run stageFunc, next Stage, at attempt) (bool, error) {
+func (w *Waves) runStage(ctx context.Context, stage wave.Stage, waveID int64, run stageFunc, next wave.Stage, at attempt) (bool, error) {
 	progress := w.progressOf(ctx, waveID, stage, at)
 	var done bool
 	var job int64
@@ -236,7 +237,7 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 			return err
 		}
 		// Last, so that finished_at is as near the commit as it can be.
-		return finishStage(ctx, tx, waveID, stage, at.began, w.clock.Now(), res)
+		return wave.FinishStage(ctx, tx, waveID, stage, at.began, w.clock.Now(), res.done, res.total)
 	})
 	if err != nil {
 		w.recordFailure(ctx, waveID, stage, at, err)
@@ -255,11 +256,11 @@ func (w *Waves) runStage(ctx context.Context, stage Stage, waveID int64, run sta
 
 // addNext writes the stage after stage into the job outbox inside tx, to be
 // enqueued once tx commits; 0 when there is none to add yet.
-func (w *Waves) addNext(ctx context.Context, tx *sqlx.Tx, stage, next Stage, waveID int64) (int64, error) {
+func (w *Waves) addNext(ctx context.Context, tx *sqlx.Tx, stage, next wave.Stage, waveID int64) (int64, error) {
 	if next == "" {
 		return 0, nil
 	}
-	if stage == StageClose {
+	if stage == wave.StageClose {
 		// Allocation waits for the final receipts, which usually come
 		// after the cutoff and then enqueue it (RecordReceipts). Queued
 		// now, it would do nothing, and its task, retained under the
@@ -274,12 +275,12 @@ func (w *Waves) addNext(ctx context.Context, tx *sqlx.Tx, stage, next Stage, wav
 }
 
 // recordFailure notes a failed attempt on the stage, for ops to see.
-func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, at attempt, cause error) {
-	if errors.Is(cause, ErrWaveNotFound) {
+func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage wave.Stage, at attempt, cause error) {
+	if errors.Is(cause, wave.ErrNotFound) {
 		return // nothing to record it on
 	}
 	// Recorded even when ctx ended (that may be the failure).
-	if err := failStage(context.WithoutCancel(ctx), w.db, waveID, stage, at.began, cause); err != nil {
+	if err := wave.FailStage(context.WithoutCancel(ctx), w.db, waveID, stage, at.began, cause); err != nil {
 		w.log.ErrorContext(ctx, "record stage failure", "wave", waveID, "stage", stage, "err", err)
 	}
 }
@@ -288,39 +289,39 @@ func (w *Waves) recordFailure(ctx context.Context, waveID int64, stage Stage, at
 // (ops closing early). It reports whether this call closed it; closing a
 // closed wave is a no-op.
 func (w *Waves) Close(ctx context.Context, waveID int64, manual bool) (bool, error) {
-	return w.runStage(ctx, StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+	return w.runStage(ctx, wave.StageClose, waveID, func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 		return closeWave(ctx, tx, id, now, manual)
-	}, StageAllocate, w.begin())
+	}, wave.StageAllocate, w.begin())
 }
 
 // RecordReceipts stores what the warehouse received for a wave (before it is
 // allocated), optionally choosing the allocation policy. Final receipts of a
 // closed wave start its allocation.
-func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy, final bool, receipts []Receipt) (Wave, error) {
-	if policy != "" && policy != FirstComeFirstServed && policy != SpreadEvenly {
-		return Wave{}, apperr.InvalidField("policy", "policy must be fcfs or even")
+func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy wave.Policy, final bool, receipts []Receipt) (wave.Wave, error) {
+	if policy != "" && policy != wave.FirstComeFirstServed && policy != wave.SpreadEvenly {
+		return wave.Wave{}, apperr.InvalidField("policy", "policy must be fcfs or even")
 	}
 	seen := map[int64]bool{}
 	for i, r := range receipts {
 		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
 		switch {
 		case r.SaleItemID <= 0:
-			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
+			return wave.Wave{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")
 		case r.Received < 0 || r.Received > fulfillment.MaxStockCap:
-			return Wave{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", fulfillment.MaxStockCap)
+			return wave.Wave{}, apperr.InvalidField(field("received"), "received must be between 0 and %d", fulfillment.MaxStockCap)
 		case seen[r.SaleItemID]:
-			return Wave{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
+			return wave.Wave{}, apperr.InvalidField(field("sale_item_id"), "sale item %d appears twice", r.SaleItemID)
 		}
 		seen[r.SaleItemID] = true
 	}
-	var out Wave
+	var out wave.Wave
 	var job int64
 	err := pg.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
 		job = 0
 		out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, w.clock.Now())
-		if err == nil && out.ReceiptsFinal && out.State == WaveClosed {
-			job, err = w.addStage(ctx, tx, StageAllocate, waveID, "")
+		if err == nil && out.ReceiptsFinal && out.State == wave.Closed {
+			job, err = w.addStage(ctx, tx, wave.StageAllocate, waveID, "")
 		}
 		return err
 	})
@@ -332,8 +333,8 @@ func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy Policy,
 }
 
 // Rerun enqueues a stage of a wave again, e.g. after fixing its input.
-func (w *Waves) Rerun(ctx context.Context, waveID int64, stage Stage) (string, error) {
-	if _, err := GetWave(ctx, w.db, waveID); err != nil {
+func (w *Waves) Rerun(ctx context.Context, waveID int64, stage wave.Stage) (string, error) {
+	if _, err := wave.Get(ctx, w.db, waveID); err != nil {
 		return "", err
 	}
 	if _, ok := w.stages()[stage]; !ok {

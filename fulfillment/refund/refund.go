@@ -1,0 +1,146 @@
+// Package refund owns the refunds ledger: the rows the night's allocation,
+// the leader's receipt, the return of uncollected parcels and ops' after-sale
+// refunds append, their totals per wave and reason, and the notice that
+// tells a resident what was refunded and why.
+package refund
+
+import (
+	"context"
+	"fmt"
+	"groupbuy/fulfillment"
+	"groupbuy/internal/pg"
+	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Counter counts refund ledger rows.
+type Counter interface {
+	// Refunded counts committed refund rows of a reason and their units.
+	Refunded(reason fulfillment.RefundReason, rows, units int64)
+}
+
+// Metrics is what a command that refunds counts, each event once its
+// transaction has committed: the ledger rows and the notices they send. A
+// nil field counts nothing.
+type Metrics struct {
+	Refunds Counter
+	Notices pickup.NoticeMetrics
+}
+
+// Rows gathers refund ledger rows to insert in one statement.
+type Rows struct {
+	order, line, resident, qty, amount []int64
+	reason                             []string
+}
+
+func (r *Rows) Add(orderID, lineID, residentID int64, reason fulfillment.RefundReason, qty, amountFen int64) {
+	r.order, r.line, r.resident = append(r.order, orderID), append(r.line, lineID), append(r.resident, residentID)
+	r.qty, r.amount, r.reason = append(r.qty, qty), append(r.amount, amountFen), append(r.reason, string(reason))
+}
+
+// insert appends the rows to the ledger; a (line, reason) already refunded
+// is skipped, so a rerun never refunds twice. m (nil: nothing) counts the
+// rows added once tx commits.
+func (r *Rows) Insert(ctx context.Context, tx *sqlx.Tx, m Counter, waveID int64, now time.Time) error {
+	if len(r.line) == 0 {
+		return nil
+	}
+	var added []struct {
+		Reason   string `db:"reason"`
+		Quantity int64  `db:"quantity"`
+	}
+	err := tx.SelectContext(ctx, &added, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		SELECT $1, o, l, r, why, q, a, $8
+		FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::bigint[]) AS t(o, l, r, why, q, a)
+		ON CONFLICT (order_line_id, reason) DO NOTHING
+		RETURNING reason, quantity`,
+		waveID, pq.Array(r.order), pq.Array(r.line), pq.Array(r.resident), pq.Array(r.reason), pq.Array(r.qty), pq.Array(r.amount), now)
+	if err != nil || len(added) == 0 {
+		return err
+	}
+	// Counted once the refunds are in the ledger for good.
+	if m == nil {
+		return nil
+	}
+	pg.AfterCommit(tx, func() {
+		for _, a := range added {
+			m.Refunded(fulfillment.RefundReason(a.Reason), 1, a.Quantity)
+		}
+	})
+	return nil
+}
+
+// NoticeItem is one line of a notice's payload.
+type NoticeItem struct {
+	OrderID   int64                    `json:"order_id"`
+	SKU       string                   `json:"sku"`
+	Name      string                   `json:"name"`
+	Quantity  int64                    `json:"quantity"`
+	AmountFen int64                    `json:"amount_fen,omitempty"`
+	Reason    fulfillment.RefundReason `json:"reason,omitempty"`
+}
+
+// ItemsText lists items as a resident reads them: 土鸡蛋×2、大米×1.
+func ItemsText(items []NoticeItem) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprintf("%s×%d", it.Name, it.Quantity)
+	}
+	return strings.Join(parts, "、")
+}
+
+// Notice tells a resident what was refunded and why.
+func Notice(residentID int64, key string, date fulfillment.Date, items []NoticeItem) pickup.Notice {
+	var total int64
+	var reasons []string
+	for _, it := range items {
+		total += it.AmountFen
+		if t := it.Reason.Text(); !slices.Contains(reasons, t) {
+			reasons = append(reasons, t)
+		}
+	}
+	vars := map[string]string{"items": ItemsText(items), "amount": notify.Yuan(total), "reason": strings.Join(reasons, "、")}
+	return pickup.Notice{ResidentID: residentID, Kind: notify.KindRefund, Key: key,
+		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "items": items, "amount_fen": total}}
+}
+
+// Totals counts refund ledger rows: lines, units and value.
+type Totals struct {
+	Lines     int64 `db:"lines" json:"lines"`
+	Units     int64 `db:"units" json:"units"`
+	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
+
+// Summary totals a wave's refunds, in all and per reason (every
+// reason, zero when it has none): the shortage refund is only what
+// allocation cut.
+type Summary struct {
+	Totals
+	ByReason map[fulfillment.RefundReason]Totals `json:"by_reason"`
+}
+
+// WaveSummary totals a wave's refunds per reason, in one query on the
+// ledger's wave index.
+func WaveSummary(ctx context.Context, q sqlx.QueryerContext, waveID int64) (Summary, error) {
+	var rows []struct {
+		Reason fulfillment.RefundReason `db:"reason"`
+		Totals
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT reason, count(*) AS lines, sum(quantity) AS units, sum(amount_fen) AS amount_fen
+		FROM refunds WHERE wave_id = $1 GROUP BY reason`, waveID)
+	out := Summary{ByReason: make(map[fulfillment.RefundReason]Totals, len(fulfillment.RefundReasons))}
+	for _, r := range fulfillment.RefundReasons {
+		out.ByReason[r] = Totals{}
+	}
+	for _, r := range rows {
+		out.ByReason[r.Reason] = r.Totals
+		out.Lines, out.Units, out.AmountFen = out.Lines+r.Lines, out.Units+r.Units, out.AmountFen+r.AmountFen
+	}
+	return out, err
+}

@@ -1,0 +1,304 @@
+// Package wave owns the waves and wave_stages tables: one night's work at one
+// warehouse (Wave), where it stands (State), when ordering in it ends, and
+// the record of each stage's attempts. The stages themselves run in package
+// night; every change of a wave's row goes through the functions here.
+package wave
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
+	"groupbuy/pickup"
+)
+
+// State is where a wave stands in the night.
+type State string
+
+// The wave states, in order.
+const (
+	Open       State = "open"
+	Closed     State = "closed"
+	Allocated  State = "allocated"
+	Picked     State = "picked"
+	Routed     State = "routed"
+	Ready      State = "ready"
+	Dispatched State = "dispatched"
+	Delivered  State = "delivered"
+)
+
+// Policy decides which order lines lose units when the warehouse received
+// less of a SKU than was sold.
+type Policy string
+
+// Allocation policies.
+const (
+	// FirstComeFirstServed serves orders by the time they were placed; the
+	// latest orders are cut.
+	FirstComeFirstServed Policy = "fcfs"
+	// SpreadEvenly shares the shortage across pickup points: every point gets
+	// the same number of units where it can use them (max-min fair), and
+	// within a point orders are served first come first served.
+	SpreadEvenly Policy = "even"
+)
+
+// Wave is one night's work at one warehouse: every order for one delivery
+// date. It opens when the first sale item for the date is published.
+type Wave struct {
+	ID           int64            `db:"id" json:"id"`
+	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
+	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
+	State        State            `db:"state" json:"state"`
+	CutoffAt     time.Time        `db:"cutoff_at" json:"cutoff_at"`
+	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
+	Totals
+	// Allocation: how short SKUs are cut, and whether the receipts are complete.
+	AllocationPolicy Policy         `db:"allocation_policy" json:"allocation_policy"`
+	ReceiptsFinal    bool           `db:"receipts_final" json:"receipts_final"`
+	Refunds          refund.Summary `db:"-" json:"refunds"`
+	// WaitingFor says what the wave waits for when its next stage needs
+	// someone else's part first; absent when the night can go on.
+	WaitingFor *Wait `db:"-" json:"waiting_for,omitempty"`
+	// The last mile: the first truck out, and the last stop reached.
+	DispatchedAt *time.Time    `db:"dispatched_at" json:"dispatched_at,omitempty"`
+	DeliveredAt  *time.Time    `db:"delivered_at" json:"delivered_at,omitempty"`
+	CreatedAt    time.Time     `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time     `db:"updated_at" json:"updated_at"`
+	Stages       []StageRecord `db:"-" json:"stages"`
+}
+
+// Totals are a closed wave's placed orders, frozen at its close.
+type Totals struct {
+	Orders    int64 `db:"orders" json:"orders"`
+	Lines     int64 `db:"lines" json:"lines"`
+	Units     int64 `db:"units" json:"units"`
+	AmountFen int64 `db:"amount_fen" json:"amount_fen"`
+}
+
+// Wait is what a wave waits for before its next stage can run.
+type Wait struct {
+	What    string `json:"what"` // "receipts"
+	Message string `json:"message"`
+}
+
+// waitingFor says what w waits for: a closed wave cannot be allocated until
+// the warehouse has declared its receipts final.
+func (w *Wave) waitingFor() *Wait {
+	if w.State == Closed && !w.ReceiptsFinal {
+		return &Wait{What: "receipts", Message: fmt.Sprintf("waiting for the final receipts: record what arrived with "+
+			"PUT /api/v1/ops/waves/%d/receipts and \"final\": true; allocation starts then", w.ID)}
+	}
+	return nil
+}
+
+// Errors of waves.
+var (
+	ErrNotFound = apperr.Errorf(apperr.NotFound, "wave_not_found", "wave not found")
+	// ErrNotOpen refuses changes to the sale of a wave past its cutoff.
+	ErrNotOpen = apperr.Errorf(apperr.Conflict, "wave_closed", "the wave of this delivery date is closed; its sale can no longer change")
+)
+
+const cols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
+	allocation_policy, receipts_final, dispatched_at, delivered_at, created_at, updated_at`
+
+// Ensure creates the wave of (warehouse, date) if it does not exist.
+func Ensure(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
+	cutoff, err := w.Cutoff(date.Time)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING`, w.ID, date, cutoff, now)
+	return err
+}
+
+// Get loads a wave with its stage history and refunds.
+func Get(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
+	w, err := pg.GetOne[Wave](ctx, q, ErrNotFound, `SELECT `+cols+` FROM waves WHERE id = $1`, id)
+	if err != nil {
+		return w, err
+	}
+	w.WaitingFor = w.waitingFor()
+	if w.Refunds, err = refund.WaveSummary(ctx, q, id); err != nil {
+		return w, err
+	}
+	w.Stages = []StageRecord{}
+	err = sqlx.SelectContext(ctx, q, &w.Stages, `SELECT stage, attempts, started_at, finished_at, rows_done, rows_total, last_error
+		FROM wave_stages WHERE wave_id = $1 ORDER BY started_at NULLS LAST, stage`, id)
+	return w, err
+}
+
+// List returns the waves of a delivery date, by warehouse, each with its
+// stages and refunds (a date has one wave per warehouse: a handful).
+func List(ctx context.Context, q sqlx.QueryerContext, date fulfillment.Date) ([]Wave, error) {
+	var ids []int64
+	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE delivery_date = $1 ORDER BY warehouse_id`, date); err != nil {
+		return nil, err
+	}
+	out := make([]Wave, 0, len(ids))
+	for _, id := range ids {
+		w, err := Get(ctx, q, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// Of loads the wave of (warehouse, date), without its history; a zero Wave
+// when none exists.
+func Of(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date) (Wave, error) {
+	var w Wave
+	err := sqlx.GetContext(ctx, q, &w, `SELECT `+cols+` FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, warehouseID, date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Wave{}, nil
+	}
+	return w, err
+}
+
+// Due returns the open waves whose cutoff has passed at now, optionally of
+// one warehouse.
+func Due(ctx context.Context, q sqlx.QueryerContext, now time.Time, warehouseID int64) ([]int64, error) {
+	var ids []int64
+	err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE state = 'open' AND cutoff_at <= $1
+		AND ($2::bigint = 0 OR warehouse_id = $2) ORDER BY id`, now, warehouseID)
+	return ids, err
+}
+
+// Lock loads a wave inside tx and locks its row against other commands on
+// it: every command on a wave locks the wave's row first.
+func Lock(ctx context.Context, tx *sqlx.Tx, id int64) (Wave, error) {
+	var w Wave
+	err := tx.GetContext(ctx, &w, `SELECT `+cols+` FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, ErrNotFound
+	}
+	return w, err
+}
+
+// LockOpen share-locks the wave of (warehouse, date), as intake does, and
+// refuses unless it is open: a sale cannot change once its wave has closed.
+func LockOpen(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillment.Date) error {
+	var state State
+	err := tx.GetContext(ctx, &state, `SELECT state FROM waves WHERE warehouse_id = $1 AND delivery_date = $2 FOR SHARE`, warehouseID, date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if state != Open {
+		return ErrNotOpen
+	}
+	return nil
+}
+
+// Key names the wave of a warehouse and a delivery date (YYYY-MM-DD).
+type Key struct {
+	Warehouse int64
+	Date      string
+}
+
+// Gate is what decides whether orders may still enter a wave.
+type Gate struct {
+	State    State            `db:"state"`
+	CutoffAt time.Time        `db:"cutoff_at"`
+	ClosedAt sql.NullTime     `db:"closed_at"`
+	WH       int64            `db:"warehouse_id"`
+	Date     fulfillment.Date `db:"delivery_date"`
+}
+
+// OrderingEnded is when ordering in the wave ended: its cutoff, or the
+// earlier time ops closed it.
+func (g Gate) OrderingEnded() time.Time {
+	if g.ClosedAt.Valid {
+		return orderingEnd(g.CutoffAt, &g.ClosedAt.Time)
+	}
+	return g.CutoffAt
+}
+
+// OrderingEnds is when ordering in the wave ends or ended: its cutoff, or
+// the earlier time ops closed it.
+func (w Wave) OrderingEnds() time.Time { return orderingEnd(w.CutoffAt, w.ClosedAt) }
+
+// orderingEnd is the one rule for when a wave stops taking orders.
+func orderingEnd(cutoff time.Time, closed *time.Time) time.Time {
+	if closed != nil && closed.Before(cutoff) {
+		return *closed
+	}
+	return cutoff
+}
+
+// LockShared takes a share lock on the waves of the given keys: orders may
+// be placed while they hold it, and closing a wave takes the row's
+// exclusive lock, so a close waits for every order batch in flight and no
+// batch commits into a closed wave.
+func LockShared(ctx context.Context, tx *sqlx.Tx, keys map[Key]bool) (map[Key]Gate, error) {
+	var whs []int64
+	var dates []string
+	for k := range keys {
+		whs, dates = append(whs, k.Warehouse), append(dates, k.Date)
+	}
+	var rows []Gate
+	const q = `SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
+		JOIN unnest($1::bigint[], $2::date[]) AS k(wh, d) ON w.warehouse_id = k.wh AND w.delivery_date = k.d
+		ORDER BY w.id FOR SHARE OF w`
+	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(whs), pq.Array(dates)); err != nil {
+		return nil, err
+	}
+	out := make(map[Key]Gate, len(rows))
+	for _, r := range rows {
+		out[Key{r.WH, r.Date.String()}] = r
+	}
+	return out, nil
+}
+
+// MarkClosed closes a wave locked in tx with the totals of its placed orders.
+func MarkClosed(ctx context.Context, tx *sqlx.Tx, id int64, t Totals, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'closed', closed_at = $2, updated_at = $2,
+		orders = $3, lines = $4, units = $5, amount_fen = $6 WHERE id = $1`, id, now, t.Orders, t.Lines, t.Units, t.AmountFen)
+	return err
+}
+
+// Advance moves a wave from one state to the next inside tx and reports
+// whether it was in from; a wave in any other state is left alone.
+func Advance(ctx context.Context, tx *sqlx.Tx, id int64, from, to State, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE waves SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2`, id, from, to, now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// SetReceipts records, on a wave locked in tx, the allocation policy (""
+// keeps it) and whether the receipts are final (once final, they stay so).
+func SetReceipts(ctx context.Context, tx *sqlx.Tx, id int64, policy Policy, final bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET allocation_policy = coalesce(nullif($2, ''), allocation_policy),
+		receipts_final = receipts_final OR $3, updated_at = $4 WHERE id = $1`, id, string(policy), final, now)
+	return err
+}
+
+// MarkDispatched makes a ready wave dispatched with its first truck.
+func MarkDispatched(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'dispatched', dispatched_at = $2, updated_at = $2
+		WHERE id = $1 AND state = 'ready'`, id, now)
+	return err
+}
+
+// MarkDelivered makes a dispatched wave delivered: its last stop was reached.
+func MarkDelivered(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'delivered', delivered_at = $2, updated_at = $2
+		WHERE id = $1 AND state = 'dispatched'`, id, now)
+	return err
+}
