@@ -14,8 +14,8 @@ import (
 	"groupbuy/internal/input"
 )
 
-// Routes are the pickup network's HTTP handlers.
-type Routes struct {
+// Handlers are the pickup network's HTTP handlers.
+type Handlers struct {
 	svc  *Service
 	auth *auth.Authenticator
 	// Demand gives delivery areas their weights; set at wiring time because
@@ -23,34 +23,34 @@ type Routes struct {
 	Demand DemandFunc
 }
 
-// NewRoutes returns the handlers over svc.
-func NewRoutes(svc *Service, auth *auth.Authenticator) *Routes {
-	return &Routes{svc: svc, auth: auth}
+// NewHandlers returns the handlers over svc.
+func NewHandlers(svc *Service, auth *auth.Authenticator) *Handlers {
+	return &Handlers{svc: svc, auth: auth}
 }
 
 // RegisterLeader adds the leader app routes (under /api/v1/leader).
-func (h *Routes) RegisterLeader(r gin.IRouter) {
+func (h *Handlers) RegisterLeader(r gin.IRouter) {
 	r.GET("/me", httpx.Handle(h.me))
 	r.PUT("/residents/:id/contact", httpx.Handle(h.setContact))
 }
 
 // RegisterOps adds the ops routes (under /api/v1/ops).
-func (h *Routes) RegisterOps(r gin.IRouter) {
-	read, write := h.auth.StaffAccess()
-	r.POST("/warehouses", write, httpx.Handle(h.createWarehouse))
-	r.GET("/warehouses", read, httpx.Handle(h.listWarehouses))
-	r.GET("/warehouses/:id", read, httpx.Handle(h.getWarehouse))
-	r.POST("/pickup-points", write, httpx.Handle(h.savePoint))
-	r.POST("/pickup-points/import", write, httpx.Handle(h.importPoints))
-	r.GET("/pickup-points", read, httpx.Handle(h.listPoints))
-	r.GET("/pickup-points/:id", read, httpx.Handle(h.getPoint))
-	r.POST("/pickup-points/:id/handover", write, httpx.Handle(h.handOver))
-	r.GET("/pickup-points/:id/handovers", read, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+func (h *Handlers) RegisterOps(r gin.IRouter) {
+	g := h.auth.StaffGuards()
+	r.POST("/warehouses", g.OpsWrite, httpx.Handle(h.createWarehouse))
+	r.GET("/warehouses", g.StaffRead, httpx.Handle(h.listWarehouses))
+	r.GET("/warehouses/:id", g.StaffRead, httpx.Handle(h.getWarehouse))
+	r.POST("/pickup-points", g.OpsWrite, httpx.Handle(h.savePoint))
+	r.POST("/pickup-points/import", g.OpsWrite, httpx.Handle(h.importPoints))
+	r.GET("/pickup-points", g.StaffRead, httpx.Handle(h.listPoints))
+	r.GET("/pickup-points/:id", g.StaffRead, httpx.Handle(h.getPoint))
+	r.POST("/pickup-points/:id/handover", g.OpsWrite, httpx.Handle(h.handOver))
+	r.GET("/pickup-points/:id/handovers", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		hs, err := Handovers(ctx, h.svc.db, id)
 		return gin.H{"handovers": hs}, err
 	}))
-	r.POST("/leaders/:id/tokens", write, httpx.Handle(h.issueLeaderToken))
-	r.GET("/notices", read, httpx.Handle(func(c *gin.Context) error {
+	r.POST("/leaders/:id/tokens", g.OpsWrite, httpx.Handle(h.issueLeaderToken))
+	r.GET("/notices", g.StaffRead, httpx.Handle(func(c *gin.Context) error {
 		stats, err := OutboxStats(c.Request.Context(), h.svc.db)
 		if err != nil {
 			return err
@@ -58,10 +58,10 @@ func (h *Routes) RegisterOps(r gin.IRouter) {
 		c.JSON(http.StatusOK, gin.H{"kinds": stats})
 		return nil
 	}))
-	h.registerMap(r, read, write)
+	h.registerMap(r, g)
 }
 
-func (h *Routes) setContact(c *gin.Context) error {
+func (h *Handlers) setContact(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func (h *Routes) setContact(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) me(c *gin.Context) error {
+func (h *Handlers) me(c *gin.Context) error {
 	site, err := h.svc.Site(c.Request.Context(), auth.PrincipalOf(c).LeaderID)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (h *Routes) me(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) createWarehouse(c *gin.Context) error {
+func (h *Handlers) createWarehouse(c *gin.Context) error {
 	var in struct {
 		Code          string          `json:"code"`
 		Name          string          `json:"name"`
@@ -126,7 +126,7 @@ func requireLatLng(lat, lng *float64) error {
 	return nil
 }
 
-func (h *Routes) listWarehouses(c *gin.Context) error {
+func (h *Handlers) listWarehouses(c *gin.Context) error {
 	ws, err := ListWarehouses(c.Request.Context(), h.svc.db)
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (h *Routes) listWarehouses(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) getWarehouse(c *gin.Context) error {
+func (h *Handlers) getWarehouse(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (h *Routes) getWarehouse(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) savePoint(c *gin.Context) error {
+func (h *Handlers) savePoint(c *gin.Context) error {
 	var in struct {
 		Code        string          `json:"code"`
 		WarehouseID int64           `json:"warehouse_id"`
@@ -181,7 +181,7 @@ func (h *Routes) savePoint(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) handOver(c *gin.Context) error {
+func (h *Handlers) handOver(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -203,7 +203,7 @@ func (h *Routes) handOver(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) importPoints(c *gin.Context) error {
+func (h *Handlers) importPoints(c *gin.Context) error {
 	out, err := h.svc.ImportPoints(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, csvio.MaxBytes))
 	if err != nil {
 		return err
@@ -212,7 +212,7 @@ func (h *Routes) importPoints(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) listPoints(c *gin.Context) error {
+func (h *Handlers) listPoints(c *gin.Context) error {
 	wid, err := httpx.QueryPositive(c, "warehouse_id", input.MaxInt8)
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func (h *Routes) listPoints(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) getPoint(c *gin.Context) error {
+func (h *Handlers) getPoint(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -238,7 +238,7 @@ func (h *Routes) getPoint(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) issueLeaderToken(c *gin.Context) error {
+func (h *Handlers) issueLeaderToken(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err

@@ -10,21 +10,22 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 )
 
 // RegisterNearby adds GET /pickup-points/nearby to r, a group its caller
 // guards for leader and staff tokens.
-func (h *Routes) RegisterNearby(r gin.IRouter) {
+func (h *Handlers) RegisterNearby(r gin.IRouter) {
 	r.GET("/pickup-points/nearby", httpx.Handle(h.nearby))
 }
 
 // registerMap adds the service-area and delivery-area routes to the ops group.
-func (h *Routes) registerMap(r gin.IRouter, read, write gin.HandlerFunc) {
-	r.GET("/warehouses/:id/service-area", read, httpx.Handle(h.getServiceArea))
-	r.PUT("/warehouses/:id/service-area", write, httpx.Handle(h.putServiceArea))
-	r.GET("/warehouses/:id/areas", read, httpx.Handle(h.deliveryAreas))
+func (h *Handlers) registerMap(r gin.IRouter, g auth.Guards) {
+	r.GET("/warehouses/:id/service-area", g.StaffRead, httpx.Handle(h.getServiceArea))
+	r.PUT("/warehouses/:id/service-area", g.OpsWrite, httpx.Handle(h.putServiceArea))
+	r.GET("/warehouses/:id/areas", g.StaffRead, httpx.Handle(h.deliveryAreas))
 }
 
 // queryFloat parses a query parameter; def applies when it is absent, and a
@@ -44,7 +45,7 @@ func queryFloat(c *gin.Context, name string, def float64) (float64, error) {
 	return f, nil
 }
 
-func (h *Routes) nearby(c *gin.Context) error {
+func (h *Handlers) nearby(c *gin.Context) error {
 	var q NearbyQuery
 	var err error
 	if q.Lat, err = queryFloat(c, "lat", math.NaN()); err != nil {
@@ -72,7 +73,7 @@ func (h *Routes) nearby(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) getServiceArea(c *gin.Context) error {
+func (h *Handlers) getServiceArea(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func (h *Routes) getServiceArea(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) putServiceArea(c *gin.Context) error {
+func (h *Handlers) putServiceArea(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -129,7 +130,7 @@ const (
 	maxAreaLimit = 100_000
 )
 
-func (h *Routes) deliveryAreas(c *gin.Context) error {
+func (h *Handlers) deliveryAreas(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err

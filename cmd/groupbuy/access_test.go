@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
@@ -113,7 +114,7 @@ func TestAccessTable(t *testing.T) {
 	// Real ids where the city has them, so handlers get past their lookups.
 	egg := c.item("EGG")
 	r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 1), "Idempotency-Key", "walk-1")
-	var order night.Order
+	var order intake.Order
 	r.json(t, &order)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
@@ -300,7 +301,7 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 	leaderA := c.points[0].Leader.ID
 
 	// Orders: B cannot read or cancel A's, and lists none of them.
-	var mine, theirs night.OrderPage
+	var mine, theirs intake.OrderPage
 	c.do("GET", "/api/v1/leader/orders?date=2026-12-01", a, nil).json(t, &mine)
 	c.do("GET", "/api/v1/leader/orders?date=2026-12-01", b, nil).json(t, &theirs)
 	if len(mine.Orders) == 0 || len(theirs.Orders) == 0 {

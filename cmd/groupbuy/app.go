@@ -15,6 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
@@ -39,10 +41,12 @@ type app struct {
 	queue  *asynq.Client
 	jobs   *jobs.Outbox // the job outbox: tasks written in a command's transaction, relayed to Redis
 	auth   *auth.Authenticator
-	intake *night.Intake
+	intake *intake.Intake
 	pickup *pickup.Service
-	orders *night.Service
-	waves  *night.Waves
+	// catalog runs the products and sale items.
+	catalog *catalog.Service
+	orders  *night.Service
+	waves   *night.Waves
 	// The last mile: the pickup desk (codes, reminders, returns) and the
 	// outbox dispatcher.
 	pickups *night.Pickups
@@ -81,8 +85,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	var domain *domainMetrics
 	a.metrics, domain = newMetrics(db, rdb, log)
 	a.counts = domain.fulfillment()
-	a.intake = night.NewIntake(db, clock, log, night.IntakeOptions{Workers: cfg.IntakeWorkers, Metrics: a.counts})
+	a.intake = intake.New(db, clock, log, intake.Options{Workers: cfg.IntakeWorkers, Metrics: domain})
 	a.pickup = pickup.NewService(db, clock)
+	a.catalog = catalog.NewService(db, clock)
 	a.orders = night.NewService(db, clock, a.intake, a.counts)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
@@ -123,21 +128,27 @@ func (a *app) handler() http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API
 
-	pickupRoutes := pickup.NewRoutes(a.pickup, a.auth)
+	pickupRoutes := pickup.NewHandlers(a.pickup, a.auth)
 	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
-		return night.DemandByPoint(ctx, a.db, warehouseID, date)
+		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
 	orderRoutes := night.NewRoutes(a.orders, a.waves, a.auth)
+	catalogHandlers := catalog.NewHandlers(a.catalog)
+	orderHandlers := intake.NewHandlers(a.intake)
+	guards := a.auth.StaffGuards()
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(auth.RoleLeader))
 	pickupRoutes.RegisterLeader(leader)
-	orderRoutes.RegisterLeader(leader)
+	catalogHandlers.RegisterLeader(leader)
+	orderHandlers.RegisterLeader(leader)
 	orderRoutes.RegisterLeaderLastMile(leader, a.pickups)
 	orderRoutes.RegisterLeaderCommission(leader)
 
 	ops := r.Group("/api/v1/ops")
 	pickupRoutes.RegisterOps(ops)
-	orderRoutes.RegisterOps(ops)
+	catalogHandlers.RegisterOps(ops, guards)
+	orderHandlers.RegisterOps(ops, guards)
+	orderRoutes.RegisterOps(ops, guards)
 	orderRoutes.RegisterOpsLastMile(ops)
 	orderRoutes.RegisterOpsCommission(ops)
 	ops.POST("/tokens", a.auth.Require(auth.RoleAdmin), httpx.Handle(a.issueStaffToken))

@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
@@ -52,7 +53,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if c.warehous, err = pickup.WarehouseByCode(ctx, a.db, demo.Warehouse.Code); err != nil {
 		t.Fatal(err)
 	}
-	items, err := night.ListSaleItems(ctx, a.db, c.warehous.ID, c.date)
+	items, err := catalog.ListSaleItems(ctx, a.db, c.warehous.ID, c.date)
 	if err != nil || len(items) < 300 {
 		t.Fatalf("the demo sale: %d items, %v", len(items), err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 	"groupbuy/pickup"
 )
@@ -50,9 +51,9 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	c := newTestCity(t, 2)
 	old := c.leaders[0]
 	egg := c.item("EGG")
-	var placed []night.Order
+	var placed []intake.Order
 	for i := range 2 {
-		var o night.Order
+		var o intake.Order
 		r := c.do("POST", "/api/v1/leader/orders", old, orderBody(fmt.Sprintf("1591111000%d", i), "居民", egg.ID, 1), "Idempotency-Key", fmt.Sprintf("h%d", i))
 		r.json(t, &o)
 		if r.Status != http.StatusCreated {
@@ -118,7 +119,7 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	}
 
 	// The new leader has the point's orders and may cancel them.
-	var page night.OrderPage
+	var page intake.OrderPage
 	r := c.do("GET", "/api/v1/leader/orders?date="+c.date.String(), fresh, nil)
 	r.json(t, &page)
 	if r.Status != http.StatusOK || len(page.Orders) != 2 || page.Totals.Orders != 2 {
@@ -127,10 +128,10 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 	if r := c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", placed[1].ID), fresh, nil); r.Status != http.StatusOK {
 		t.Fatalf("new leader reading an order of the point: %d %s", r.Status, r.Body)
 	}
-	var cancelled night.Order
+	var cancelled intake.Order
 	r = c.do("POST", fmt.Sprintf("/api/v1/leader/orders/%d/cancel", placed[0].ID), fresh, nil)
 	r.json(t, &cancelled)
-	if r.Status != http.StatusOK || cancelled.Status != night.Cancelled {
+	if r.Status != http.StatusOK || cancelled.Status != intake.Cancelled {
 		t.Fatalf("new leader cancelling an order of the point: %d %s", r.Status, r.Body)
 	}
 	// Another point's leader still may not.

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,9 +24,9 @@ func TestProductsArePaginated(t *testing.T) {
 	}
 	total := c.count("products")
 	type page struct {
-		Products []night.Product `json:"products"`
-		HasMore  bool            `json:"has_more"`
-		NextID   int64           `json:"next_after_id"`
+		Products []catalog.Product `json:"products"`
+		HasMore  bool              `json:"has_more"`
+		NextID   int64             `json:"next_after_id"`
 	}
 	seen := map[int64]bool{}
 	var pages []int

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 	"groupbuy/migrations"
@@ -22,9 +22,9 @@ func TestResidentsBelongToTheirPoint(t *testing.T) {
 	a, b := c.leaders[0], c.leaders[1]
 	egg := c.item("EGG")
 	const phone = "13912345678"
-	place := func(token, key string, body any) night.Order {
+	place := func(token, key string, body any) intake.Order {
 		t.Helper()
-		var o night.Order
+		var o intake.Order
 		r := c.do("POST", "/api/v1/leader/orders", token, body, "Idempotency-Key", key)
 		r.json(t, &o)
 		if r.Status != http.StatusCreated {
@@ -48,7 +48,7 @@ func TestResidentsBelongToTheirPoint(t *testing.T) {
 	if again := place(b, "b2", orderBody(phone, "别名", egg.ID, 1)); again.Resident != atB.Resident {
 		t.Fatalf("B's second order: resident %+v, want %+v", again.Resident, atB.Resident)
 	}
-	var listing night.OrderPage
+	var listing intake.OrderPage
 	c.do("GET", "/api/v1/leader/orders?date="+c.date.String(), b, nil).json(t, &listing)
 	for _, o := range listing.Orders {
 		if o.Resident.ID != atB.Resident.ID || o.Resident.Name != "王五" {

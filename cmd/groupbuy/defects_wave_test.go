@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
 	"net/http"
 	"strings"
@@ -140,7 +140,7 @@ func TestManualCloseNamesTheCloseTime(t *testing.T) {
 		}
 	}
 	// The leader's catalog says when ordering really ended, too.
-	var cat night.Catalog
+	var cat catalog.Catalog
 	c.do("GET", "/api/v1/leader/catalog?date="+c.date.String(), c.leaders[0], nil).json(t, &cat)
 	if cat.Open || !cat.Cutoff.Equal(*w.ClosedAt) {
 		t.Errorf("catalog after the manual close at %s: open %v, cutoff %s", w.ClosedAt, cat.Open, cat.Cutoff)

@@ -35,6 +35,7 @@ import (
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
@@ -129,7 +130,7 @@ type orderDriver struct {
 
 // driveFaultOrders starts clients, each ordering EGG and RICE for a rotating
 // leader under a fresh key, pausing pause after a refusal.
-func driveFaultOrders(base string, leaders []string, items []night.SaleItem, clients int, prefix string, pause time.Duration,
+func driveFaultOrders(base string, leaders []string, items []catalog.SaleItem, clients int, prefix string, pause time.Duration,
 	until func(s shot) bool) *orderDriver {
 	d := &orderDriver{stop: make(chan struct{})}
 	for cl := range clients {

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/pickup"
 )
 
@@ -93,7 +94,7 @@ func TestHostileOrders(t *testing.T) {
 	line := func(qty string) string { return fmt.Sprintf(`[{"sale_item_id":%d,"quantity":%s}]`, egg.ID, qty) }
 	ok := line("1")
 	var many []string
-	for i := range night.MaxLinesPerOrder + 1 {
+	for i := range intake.MaxLinesPerOrder + 1 {
 		many = append(many, fmt.Sprintf(`{"sale_item_id":%d,"quantity":1}`, i+1))
 	}
 	cases := []hostileCase{
@@ -158,12 +159,12 @@ func TestHostileOrders(t *testing.T) {
 		if r.Status != http.StatusCreated {
 			t.Fatalf("%q: %d %s", name, r.Status, r.Body)
 		}
-		var o night.Order
+		var o intake.Order
 		r.json(t, &o)
 		if o.Resident.Name != name {
 			t.Errorf("answered name %q, want %q", o.Resident.Name, name)
 		}
-		var got night.Order
+		var got intake.Order
 		c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", o.ID), leader, nil).json(t, &got)
 		var stored, storedKey string
 		if err := c.app.db.Get(&stored, `SELECT name FROM residents WHERE id = $1`, o.Resident.ID); err != nil {
@@ -241,7 +242,7 @@ func TestHostileCatalog(t *testing.T) {
 		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
 	for i, name := range hostileNames {
-		var p night.Product
+		var p catalog.Product
 		if err := c.app.db.Get(&p, `SELECT sku, name, bin, category FROM products WHERE sku = $1`, fmt.Sprintf(`S%d%%_\`, i)); err != nil {
 			t.Fatalf("product %d: %v", i, err)
 		}

@@ -21,7 +21,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -58,7 +58,7 @@ type testCity struct {
 	admin    string // admin token
 	leaders  []string
 	points   []pickup.PointCreated
-	items    []night.SaleItem
+	items    []catalog.SaleItem
 	warehous pickup.Warehouse
 }
 
@@ -131,10 +131,10 @@ func buildCity(t *testing.T, a *app, clk clock.Clock, date fulfillment.Date, lea
 // publishDay saves the three products (again) and publishes them for date.
 // It publishes as simulate does (PublishTx), not through the API's command,
 // so tests on the real clock may keep their fixed date in the past.
-func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []night.SaleItem {
+func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, stockCap int64) []catalog.SaleItem {
 	t.Helper()
 	ctx := context.Background()
-	products, err := a.orders.SaveProducts(ctx, []night.Product{
+	products, err := a.catalog.SaveProducts(ctx, []catalog.Product{
 		{SKU: "EGG", Name: "土鸡蛋", Unit: "盒", WeightG: 900, VolumeML: 1500, Zone: fulfillment.Chilled, Bin: "C-01-01"},
 		{SKU: "RICE", Name: "东北大米", Unit: "袋", WeightG: 5000, VolumeML: 6000, Zone: fulfillment.Ambient, Bin: "A-01-01"},
 		{SKU: "DUMPLING", Name: "三全水饺", Unit: "袋", WeightG: 1000, VolumeML: 1200, Zone: fulfillment.Frozen, Bin: "F-01-01"},
@@ -142,13 +142,13 @@ func publishDay(t *testing.T, a *app, warehouseID int64, date fulfillment.Date, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var offers []night.Offer
+	var offers []catalog.Offer
 	for i, p := range products {
-		offers = append(offers, night.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
+		offers = append(offers, catalog.Offer{ProductID: p.ID, PriceFen: []int64{1890, 3990, 1590}[i], StockCap: stockCap})
 	}
-	var items []night.SaleItem
+	var items []catalog.SaleItem
 	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
-		items, err = night.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
+		items, err = catalog.PublishTx(ctx, tx, warehouseID, date, offers, a.clock.Now())
 		return err
 	})
 	if err != nil {
@@ -189,14 +189,14 @@ func (c *testCity) notifyByWebhook(secret string) *webhook.Receiver {
 }
 
 // item returns the sale item of a SKU.
-func (c *testCity) item(sku string) night.SaleItem {
+func (c *testCity) item(sku string) catalog.SaleItem {
 	for _, it := range c.items {
 		if it.SKU == sku {
 			return it
 		}
 	}
 	c.t.Fatalf("no sale item %s", sku)
-	return night.SaleItem{}
+	return catalog.SaleItem{}
 }
 
 type response struct {

@@ -37,7 +37,7 @@ func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) (*metr
 }
 
 // domainMetrics counts the business events the domain packages report
-// through their metrics interfaces (night.OrderMetrics,
+// through their metrics interfaces (intake.Metrics,
 // RefundMetrics, StageMetrics, pickup.NoticeMetrics).
 //
 // Business counters (orders, refunds, notices) count events in this process
@@ -82,7 +82,7 @@ func newDomainMetrics(reg prometheus.Registerer) *domainMetrics {
 
 // fulfillment is what the fulfillment front doors are given to count with.
 func (m *domainMetrics) fulfillment() night.Metrics {
-	return night.Metrics{Orders: m, Refunds: m, Stages: m, Notices: m}
+	return night.Metrics{Refunds: m, Stages: m, Notices: m}
 }
 
 // StageDone records a wave stage that committed and how long it took.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 	"groupbuy/internal/logctx"
 )
@@ -86,7 +87,7 @@ func TestMetricsAfterNight(t *testing.T) {
 	van := map[string]any{"code": "VAN", "name": "厢式车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
 	c.addVehicleType(van)
-	var firstOrder night.Order
+	var firstOrder intake.Order
 	for l := range 4 {
 		for i := range 2 {
 			r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("1592%02d%05d", l, i), "居民", egg.ID, 3, rice.ID, 1),

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
@@ -78,7 +78,7 @@ func TestOpsSetUpACity(t *testing.T) {
 	}
 	sale := map[string]any{"warehouse_id": w.ID, "delivery_date": "2026-12-01", "items": []map[string]any{{"sku": "MILK", "price_fen": 1290, "stock_cap": 5}}}
 	r = c.do("POST", "/api/v1/ops/sale-items", c.admin, sale)
-	var published struct{ Items []night.SaleItem }
+	var published struct{ Items []catalog.SaleItem }
 	r.json(t, &published)
 	if r.Status != http.StatusOK || len(published.Items) != 1 || published.Items[0].Remaining != 5 {
 		t.Fatalf("publish: %d %s", r.Status, r.Body)

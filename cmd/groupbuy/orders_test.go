@@ -3,7 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/intake"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,9 +21,9 @@ func TestOrderLifecycle(t *testing.T) {
 	if first.Status != http.StatusCreated {
 		t.Fatalf("place: %d %s", first.Status, first.Body)
 	}
-	var o night.Order
+	var o intake.Order
 	first.json(t, &o)
-	if o.Status != night.Placed || o.TotalFen != 2*1890+3990 || len(o.Lines) != 2 || o.Resident.Name != "张三" ||
+	if o.Status != intake.Placed || o.TotalFen != 2*1890+3990 || len(o.Lines) != 2 || o.Resident.Name != "张三" ||
 		o.DeliveryDate.String() != "2026-12-01" || o.PickupPointID != c.points[0].Point.ID {
 		t.Fatalf("unexpected order %+v", o)
 	}
@@ -62,7 +63,7 @@ func TestOrderLifecycle(t *testing.T) {
 	if r := c.do("GET", "/api/v1/leader/orders/999999", c.leaders[0], nil); r.Status != http.StatusNotFound {
 		t.Fatalf("missing order: %d %s", r.Status, r.Body)
 	}
-	var page night.OrderPage
+	var page intake.OrderPage
 	list := c.do("GET", "/api/v1/leader/orders?date=2026-12-01", c.leaders[0], nil)
 	list.json(t, &page)
 	if list.Status != http.StatusOK || len(page.Orders) != 1 || page.Totals.Units != 3 || page.Totals.AmountFen != o.TotalFen {
@@ -81,9 +82,9 @@ func TestOrderLifecycle(t *testing.T) {
 
 	// Cancel releases the stock; cancelling again changes nothing.
 	cancel := c.do("POST", path+"/cancel", c.leaders[0], nil)
-	var co night.Order
+	var co intake.Order
 	cancel.json(t, &co)
-	if cancel.Status != http.StatusOK || co.Status != night.Cancelled || co.CancelledAt == nil {
+	if cancel.Status != http.StatusOK || co.Status != intake.Cancelled || co.CancelledAt == nil {
 		t.Fatalf("cancel: %d %s", cancel.Status, cancel.Body)
 	}
 	if got := c.sold(egg.ID); got != 1 { // leader 1's egg remains
@@ -94,7 +95,7 @@ func TestOrderLifecycle(t *testing.T) {
 	}
 
 	// Ops sees every order of the day with totals, and can filter by point.
-	var ops night.OrderPage
+	var ops intake.OrderPage
 	r := c.do("GET", fmt.Sprintf("/api/v1/ops/orders?date=2026-12-01&pickup_point_id=%d", c.points[0].Point.ID), c.admin, nil)
 	r.json(t, &ops)
 	if r.Status != http.StatusOK || len(ops.Orders) != 2 || ops.Totals.Orders != 1 || ops.Totals.Cancelled != 1 || ops.Totals.AmountFen != 3990 {
@@ -110,9 +111,9 @@ func TestCutoff(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("one second before cutoff: %d %s", r.Status, r.Body)
 	}
-	var o night.Order
+	var o intake.Order
 	r.json(t, &o)
-	var cat night.Catalog
+	var cat catalog.Catalog
 	c.do("GET", "/api/v1/leader/catalog?date=2026-12-01", c.leaders[0], nil).json(t, &cat)
 	if !cat.Open || !cat.Cutoff.Equal(testCutoffUTC) || len(cat.Items) != 3 {
 		t.Fatalf("catalog before cutoff: %+v", cat)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/loadgen"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 )
 
@@ -19,12 +20,12 @@ func TestIntakeAtSaturation(t *testing.T) {
 	c := newTestCity(t, 20)
 	a := c.app
 	a.intake.Close()
-	a.intake = night.NewIntake(a.db, a.clock, a.log, night.IntakeOptions{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
+	a.intake = intake.New(a.db, a.clock, a.log, intake.Options{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
 	a.orders = night.NewService(a.db, a.clock, a.intake, a.counts)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
 	egg, rice := c.item("EGG"), c.item("RICE")
-	if _, err := a.orders.SetCap(context.Background(), egg.ID, 20); err != nil {
+	if _, err := a.catalog.SetCap(context.Background(), egg.ID, 20); err != nil {
 		t.Fatal(err)
 	}
 	const n = 3000

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/night"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -42,32 +43,32 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 		log.Info("seeded the demo fleet", "warehouse", w.Code, "vehicle_types", len(demo.Fleet))
 	}
 	date := tomorrowAtDemo(a.clock)
-	items, err := night.ListSaleItems(ctx, a.db, w.ID, date)
+	items, err := catalog.ListSaleItems(ctx, a.db, w.ID, date)
 	if err != nil || len(items) > 0 {
 		return err
 	}
-	var products []night.Product
-	for page := (night.ProductPage{HasMore: true}); page.HasMore; {
-		if page, err = night.ListProducts(ctx, a.db, page.NextID, 1000); err != nil {
+	var products []catalog.Product
+	for page := (catalog.ProductPage{HasMore: true}); page.HasMore; {
+		if page, err = catalog.ListProducts(ctx, a.db, page.NextID, 1000); err != nil {
 			return err
 		}
 		products = append(products, page.Products...)
 	}
 	rng := rand.New(rand.NewPCG(uint64(date.Unix()), 2))
-	offers := make([]night.Offer, 0, len(products))
+	offers := make([]catalog.Offer, 0, len(products))
 	for _, p := range products {
 		var b, k int
 		if _, err := fmt.Sscanf(p.SKU, "SKU%02d%02d", &b, &k); err != nil || b < 1 || b > len(demo.Bases) || k >= len(demo.Packs) {
 			continue // not a demo product
 		}
-		offers = append(offers, night.Offer{ProductID: p.ID,
+		offers = append(offers, catalog.Offer{ProductID: p.ID,
 			PriceFen: int64(float64(demo.Bases[b-1].PriceFen) * demo.Packs[k].Factor),
 			StockCap: int64(50 + rng.IntN(950))})
 	}
 	if len(offers) == 0 {
 		return nil
 	}
-	_, err = a.orders.Publish(ctx, w.ID, date, offers)
+	_, err = a.catalog.Publish(ctx, w.ID, date, offers)
 	if err == nil {
 		log.Info("published the demo sale", "delivery_date", date.String(), "items", len(offers))
 	}
@@ -100,18 +101,18 @@ func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 			return w, err
 		}
 	}
-	var products []night.Product
+	var products []catalog.Product
 	for p, pack := range demo.Packs {
 		for b, base := range demo.Bases {
 			grams := int64(math.Max(100, float64(base.Grams)*pack.Factor))
-			products = append(products, night.Product{
+			products = append(products, catalog.Product{
 				SKU: fmt.Sprintf("SKU%02d%02d", b+1, p), Name: pack.Label + base.Name, Unit: base.Unit,
 				WeightG: grams, VolumeML: grams * 12 / 10, Zone: base.Zone,
 				Bin: fmt.Sprintf("%s-%02d-%02d", demo.ZoneAisle(base.Zone), b+1, p+1), Category: base.Name,
 			})
 		}
 	}
-	_, err = a.orders.SaveProducts(ctx, products)
+	_, err = a.catalog.SaveProducts(ctx, products)
 	return w, err
 }
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 )
@@ -146,7 +146,7 @@ func TestManualCloseAndRerun(t *testing.T) {
 		t.Fatalf("cancel in a closed wave: %d %s", r.Status, r.Body)
 	}
 	// The sale is frozen and the catalog says so.
-	var cat night.Catalog
+	var cat catalog.Catalog
 	c.do("GET", "/api/v1/leader/catalog?date=2026-12-01", c.leaders[0], nil).json(t, &cat)
 	if cat.Open {
 		t.Fatal("the catalog says open after ops closed the wave")

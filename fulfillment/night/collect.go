@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -112,7 +113,7 @@ func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID i
 	if !pickup.ValidCodeFormat(code) {
 		return nil, apperr.InvalidField("code", "code must be 6 digits")
 	}
-	key := itoa(int(leaderID))
+	key := strconv.FormatInt(leaderID, 10)
 	now := p.clock.Now()
 	if ok, retry := p.limiter.Take(ctx, key, now); !ok {
 		return nil, ratelimit.ErrRateLimited.With("retry_after_s", int64(retry/time.Second)+1)

@@ -22,33 +22,24 @@ func (h *Routes) RegisterLeaderCommission(r gin.IRouter) {
 // RegisterOpsCommission adds the ops routes of commission rates, statements
 // and after-sale refunds (under /api/v1/ops).
 func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
-	read, write := h.auth.StaffAccess()
-	r.PUT("/commission-rates", write, httpx.Handle(h.setCommissionRate))
-	r.GET("/commission-rates", read, httpx.Handle(h.listCommissionRates))
-	r.GET("/leaders/:id/commission-statement.csv", read, httpx.Handle(h.commissionStatement))
-	r.POST("/order-lines/:id/refund", write, httpx.Handle(h.refundAfterSale))
-}
-
-// requiredDate reads a required YYYY-MM-DD query parameter.
-func requiredDate(c *gin.Context, name string) (fulfillment.Date, error) {
-	v := c.Query(name)
-	if v == "" {
-		return fulfillment.Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
-	}
-	return fulfillment.ParseDate(name, v)
+	g := h.auth.StaffGuards()
+	r.PUT("/commission-rates", g.OpsWrite, httpx.Handle(h.setCommissionRate))
+	r.GET("/commission-rates", g.StaffRead, httpx.Handle(h.listCommissionRates))
+	r.GET("/leaders/:id/commission-statement.csv", g.StaffRead, httpx.Handle(h.commissionStatement))
+	r.POST("/order-lines/:id/refund", g.OpsWrite, httpx.Handle(h.refundAfterSale))
 }
 
 func (h *Routes) leaderCommissions(c *gin.Context) error {
-	from, err := requiredDate(c, "from")
+	from, err := fulfillment.RequiredDate("from", c.Query("from"))
 	if err != nil {
 		return err
 	}
-	to, err := requiredDate(c, "to")
+	to, err := fulfillment.RequiredDate("to", c.Query("to"))
 	if err != nil {
 		return err
 	}
 	f := CommissionFilter{LeaderID: auth.PrincipalOf(c).LeaderID, From: from, To: to}
-	if f.AfterID, f.Limit, err = queryPage(c); err != nil {
+	if f.AfterID, f.Limit, err = httpx.QueryPage(c); err != nil {
 		return err
 	}
 	page, err := LeaderCommissions(c.Request.Context(), h.svc.db, f)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
@@ -45,10 +46,10 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 }
 
 // RegisterOpsLastMile adds dispatch and arrival. Warehouse staff and drivers
-// (warehouse tokens) run the trucks, so the read role may use them.
+// (warehouse tokens) run the trucks, so they may write these.
 func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
-	read, _ := h.auth.StaffAccess()
-	r.POST("/waves/:id/dispatch", read, httpx.Handle(func(c *gin.Context) error {
+	g := h.auth.StaffGuards()
+	r.POST("/waves/:id/dispatch", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
 		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
@@ -60,7 +61,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, w)
 		return nil
 	}))
-	r.POST("/routes/:id/dispatch", read, httpx.Handle(func(c *gin.Context) error {
+	r.POST("/routes/:id/dispatch", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
 		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
@@ -76,7 +77,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, w)
 		return nil
 	}))
-	r.POST("/routes/:id/stops/:seq/arrive", read, httpx.Handle(func(c *gin.Context) error {
+	r.POST("/routes/:id/stops/:seq/arrive", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
 		id, err := httpx.PathID(c, "id")
 		if err != nil {
 			return err
@@ -92,14 +93,14 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		c.JSON(http.StatusOK, d)
 		return nil
 	}))
-	r.GET("/waves/:id/deliveries", read, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
+	r.GET("/waves/:id/deliveries", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
 		ds, err := WaveDeliveries(ctx, h.svc.db, id)
 		return gin.H{"deliveries": ds}, err
 	}))
 }
 
 func (h *Routes) leaderDeliveries(c *gin.Context) error {
-	date, err := queryDate(c)
+	date, err := fulfillment.RequiredDate("date", c.Query("date"))
 	if err != nil {
 		return err
 	}

@@ -10,13 +10,6 @@ import (
 	"groupbuy/pickup/notify"
 )
 
-// OrderMetrics counts the orders the intake commits.
-type OrderMetrics interface {
-	// OrdersPlaced counts committed new orders (replays not counted) and
-	// their lines.
-	OrdersPlaced(orders, lines int)
-}
-
 // StageMetrics times the wave stages.
 type StageMetrics interface {
 	// StageDone records a wave stage that committed and how long it took.
@@ -27,7 +20,6 @@ type StageMetrics interface {
 // wrote it has committed (pg.AfterCommit); cmd/groupbuy counts them with
 // Prometheus. A nil field counts nothing.
 type Metrics struct {
-	Orders  OrderMetrics
 	Refunds refund.Counter
 	Stages  StageMetrics
 	Notices pickup.NoticeMetrics // the notices fulfillment queues
@@ -35,9 +27,6 @@ type Metrics struct {
 
 // orNone returns m with every nil field replaced by one that counts nothing.
 func (m Metrics) orNone() Metrics {
-	if m.Orders == nil {
-		m.Orders = noMetrics{}
-	}
 	if m.Refunds == nil {
 		m.Refunds = noMetrics{}
 	}

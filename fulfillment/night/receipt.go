@@ -79,7 +79,7 @@ func spreadLoss(lines []receiptLine, missing, damaged int64) map[int64]lineLoss 
 func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req ReceiveRequest) (Delivery, error) {
 	seen := map[int64]bool{}
 	for i, l := range req.Lines {
-		field := func(name string) string { return "lines[" + itoa(i) + "]." + name }
+		field := func(name string) string { return fulfillment.Field("lines", i, name) }
 		switch {
 		case l.SaleItemID <= 0:
 			return Delivery{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")

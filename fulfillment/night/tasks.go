@@ -303,7 +303,7 @@ func (w *Waves) RecordReceipts(ctx context.Context, waveID int64, policy wave.Po
 	}
 	seen := map[int64]bool{}
 	for i, r := range receipts {
-		field := func(name string) string { return "items[" + itoa(i) + "]." + name }
+		field := func(name string) string { return fulfillment.Field("items", i, name) }
 		switch {
 		case r.SaleItemID <= 0:
 			return wave.Wave{}, apperr.InvalidField(field("sale_item_id"), "sale_item_id must be positive")

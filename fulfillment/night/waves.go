@@ -2,6 +2,7 @@ package night
 
 import (
 	"context"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/wave"
 	"time"
 
@@ -17,7 +18,7 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
 		return stageResult{}, err
 	}
-	totals, err := WaveTotals(ctx, tx, w.WarehouseID, w.DeliveryDate)
+	totals, err := intake.WaveTotals(ctx, tx, w.WarehouseID, w.DeliveryDate)
 	if err != nil {
 		return stageResult{}, err
 	}

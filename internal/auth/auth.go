@@ -298,10 +298,23 @@ func (a *Authenticator) takeWrite(ctx context.Context, p Principal) error {
 	return nil
 }
 
-// StaffAccess returns the two guards of the ops API, so every package applies
-// the same policy: read (warehouse, ops, admin) and write (ops, admin).
-func (a *Authenticator) StaffAccess() (read, write gin.HandlerFunc) {
-	return a.Require(RoleWarehouse, RoleOps), a.Require(RoleOps)
+// Guards are the access checks of the ops API, named by what they let
+// through, so every package applies the same policy.
+type Guards struct {
+	// StaffRead lets warehouse staff, ops and admins read.
+	StaffRead gin.HandlerFunc
+	// WarehouseWrite lets warehouse staff (and ops, admins) record what
+	// happens on the floor: receipts, dispatch, arrival.
+	WarehouseWrite gin.HandlerFunc
+	// OpsWrite lets ops and admins change the catalog, the network and the
+	// night.
+	OpsWrite gin.HandlerFunc
+}
+
+// StaffGuards returns the guards of the ops API.
+func (a *Authenticator) StaffGuards() Guards {
+	staff := a.Require(RoleWarehouse, RoleOps)
+	return Guards{StaffRead: staff, WarehouseWrite: staff, OpsWrite: a.Require(RoleOps)}
 }
 
 func admits(roles []Role, r Role) bool {

@@ -38,6 +38,21 @@ func QueryPositive(c *gin.Context, name string, max int64) (int64, error) {
 	return n, nil
 }
 
+// QueryID reads an optional id query parameter (0 when absent).
+func QueryID(c *gin.Context, name string) (int64, error) {
+	return QueryPositive(c, name, input.MaxInt8)
+}
+
+// QueryPage reads the keyset pagination of a listing: after_id, and limit
+// from 1 to 1000 (0 when absent: the listing's default).
+func QueryPage(c *gin.Context) (afterID int64, limit int, err error) {
+	if afterID, err = QueryID(c, "after_id"); err != nil {
+		return 0, 0, err
+	}
+	n, err := QueryPositive(c, "limit", 1000)
+	return afterID, int(n), err
+}
+
 // validRequestID reports whether a client's X-Request-ID may be kept: 1 to
 // 64 visible ASCII characters. It is logged and stored with the jobs a
 // request starts, so anything else is replaced by a generated ID.

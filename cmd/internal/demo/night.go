@@ -11,7 +11,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -94,7 +95,7 @@ func Simulate(ctx context.Context, db *sqlx.DB, clk clock.Clock, s Spec) (Summar
 		for _, o := range orders {
 			sum.Lines += len(o.Lines)
 		}
-		if _, _, err := night.CopyOrders(ctx, tx, orders); err != nil {
+		if _, _, err := intake.CopyOrders(ctx, tx, orders); err != nil {
 			return err
 		}
 		sum.Points, sum.SKUs, sum.Orders = len(points), len(items), len(orders)
@@ -168,8 +169,8 @@ func simPoints(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareho
 
 // simCatalog upserts the SKUs and publishes them for the date with caps above
 // the demand to come. Popularity is Zipf-like: a few SKUs take most lines.
-func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, s Spec, now time.Time) ([]night.SaleItem, *rand.Zipf, error) {
-	products := make([]night.Product, s.SKUs)
+func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, s Spec, now time.Time) ([]catalog.SaleItem, *rand.Zipf, error) {
+	products := make([]catalog.Product, s.SKUs)
 	for i := range products {
 		base := Bases[i%len(Bases)]
 		zone := fulfillment.Ambient
@@ -183,11 +184,11 @@ func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareh
 		// A community group-buy item weighs about half a kilo on average: the
 		// demo's pack sizes divided by three.
 		grams := max(100, base.Grams/3)
-		products[i] = night.Product{SKU: fmt.Sprintf("%s-S%05d", w.Code, i+1), Name: fmt.Sprintf("%s %d号", base.Name, i+1),
+		products[i] = catalog.Product{SKU: fmt.Sprintf("%s-S%05d", w.Code, i+1), Name: fmt.Sprintf("%s %d号", base.Name, i+1),
 			Unit: base.Unit, WeightG: grams, VolumeML: grams * 12 / 10, Zone: zone,
 			Bin: fmt.Sprintf("%s-%02d-%03d", ZoneAisle(zone), aisle+1, i/40+1), Category: base.Name}
 	}
-	saved, err := night.SaveProductsTx(ctx, tx, products, now)
+	saved, err := catalog.SaveProductsTx(ctx, tx, products, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,20 +196,20 @@ func simCatalog(ctx context.Context, tx *sqlx.Tx, rng *rand.Rand, w pickup.Wareh
 	for _, p := range saved {
 		bySKU[p.SKU] = p.ID
 	}
-	offers := make([]night.Offer, s.SKUs)
+	offers := make([]catalog.Offer, s.SKUs)
 	for i, p := range products {
-		offers[i] = night.Offer{ProductID: bySKU[p.SKU], PriceFen: Bases[i%len(Bases)].PriceFen,
+		offers[i] = catalog.Offer{ProductID: bySKU[p.SKU], PriceFen: Bases[i%len(Bases)].PriceFen,
 			StockCap: fulfillment.MaxStockCap}
 	}
-	items, err := night.PublishTx(ctx, tx, w.ID, date, offers, now)
+	items, err := catalog.PublishTx(ctx, tx, w.ID, date, offers, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := map[int64]night.SaleItem{}
+	byID := map[int64]catalog.SaleItem{}
 	for _, it := range items {
 		byID[it.ProductID] = it
 	}
-	ordered := make([]night.SaleItem, s.SKUs) // in SKU order, so rank i is SKU i
+	ordered := make([]catalog.SaleItem, s.SKUs) // in SKU order, so rank i is SKU i
 	for i, p := range products {
 		ordered[i] = byID[bySKU[p.SKU]]
 	}
@@ -253,7 +254,7 @@ func simResidents(ctx context.Context, tx *sqlx.Tx, points []pickup.Point, s Spe
 // simOrders draws orders of 1-6 lines until the line budget is spent. Points
 // differ in size (log-normal), SKUs in popularity (Zipf).
 func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points []pickup.Point, residents [][]int64,
-	items []night.SaleItem, popularity *rand.Zipf, lines int, now time.Time) []night.BulkOrder {
+	items []catalog.SaleItem, popularity *rand.Zipf, lines int, now time.Time) []intake.BulkOrder {
 	weights := make([]float64, len(points))
 	var total float64
 	for i := range weights {
@@ -273,12 +274,12 @@ func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points
 		}
 		return lo
 	}
-	var orders []night.BulkOrder
+	var orders []intake.BulkOrder
 	for left := lines; left > 0; {
 		n := min(left, 1+rng.IntN(3)+rng.IntN(3)) // 1-5 lines, mean 3
 		left -= n
 		p := pick()
-		o := night.BulkOrder{LeaderID: points[p].LeaderID, PointID: points[p].ID, WarehouseID: w.ID, Date: date,
+		o := intake.BulkOrder{LeaderID: points[p].LeaderID, PointID: points[p].ID, WarehouseID: w.ID, Date: date,
 			ResidentID: residents[p][rng.IntN(len(residents[p]))], CreatedAt: now}
 		seen := map[int]bool{}
 		for len(o.Lines) < n {
@@ -294,7 +295,7 @@ func simOrders(rng *rand.Rand, w pickup.Warehouse, date fulfillment.Date, points
 			if rng.IntN(4) == 0 {
 				q = int64(2 + rng.IntN(3))
 			}
-			o.Lines = append(o.Lines, night.BulkLine{SaleItemID: items[k].ID, Quantity: q, PriceFen: items[k].PriceFen})
+			o.Lines = append(o.Lines, intake.BulkLine{SaleItemID: items[k].ID, Quantity: q, PriceFen: items[k].PriceFen})
 		}
 		orders = append(orders, o)
 	}

@@ -1,4 +1,11 @@
-package night
+// Package intake owns the orders and order_lines tables: the batched intake
+// that places orders under idempotency keys without overselling, cancel,
+// the order listings, the bulk loader of the simulator, and the sums other
+// packages read (each point's demand, a wave's totals at close). It reads
+// the sale items and share-locks their wave in the same statement that
+// decides a batch (one round trip on the hot path); the sold counters it
+// changes through package catalog.
+package intake
 
 import (
 	"bytes"
@@ -14,6 +21,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
@@ -31,7 +39,7 @@ type Intake struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	queue    chan *placeCall
-	metrics  OrderMetrics
+	metrics  Metrics
 	maxBatch int
 	maxWait  time.Duration
 	wg       sync.WaitGroup
@@ -54,8 +62,19 @@ type placeResult struct {
 	err    error
 }
 
-// IntakeOptions tune batching.
-type IntakeOptions struct {
+// Metrics counts the orders the intake commits.
+type Metrics interface {
+	// OrdersPlaced counts committed new orders (replays not counted) and
+	// their lines.
+	OrdersPlaced(orders, lines int)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) OrdersPlaced(int, int) {}
+
+// Options tune batching.
+type Options struct {
 	Workers  int // concurrent batch transactions per process
 	MaxBatch int // orders per transaction at most
 	// QueueSize bounds the orders waiting for a batch (default 4096); a full
@@ -65,12 +84,12 @@ type IntakeOptions struct {
 	// batch is answered 503 before anything is written (default 500 ms), so
 	// latency stays bounded when more arrives than commits.
 	MaxWait time.Duration
-	// Metrics.Orders counts the orders placed, once committed; nil: nothing.
+	// Metrics counts the orders placed, once committed; nil: nothing.
 	Metrics Metrics
 }
 
-// NewIntake starts the batch workers; Close stops them.
-func NewIntake(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt IntakeOptions) *Intake {
+// New starts the batch workers; Close stops them.
+func New(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt Options) *Intake {
 	if opt.Workers <= 0 {
 		opt.Workers = 2
 	}
@@ -80,16 +99,84 @@ func NewIntake(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt IntakeOptio
 	if opt.QueueSize <= 0 {
 		opt.QueueSize = 4096
 	}
+	if opt.Metrics == nil {
+		opt.Metrics = noMetrics{}
+	}
 	if opt.MaxWait <= 0 {
 		opt.MaxWait = 500 * time.Millisecond
 	}
-	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics.orNone().Orders, maxBatch: opt.MaxBatch,
+	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics, maxBatch: opt.MaxBatch,
 		maxWait: opt.MaxWait, stop: make(chan struct{})}
 	for range opt.Workers {
 		in.wg.Add(1)
 		go in.work()
 	}
 	return in
+}
+
+// Cancel cancels an order of the leader's point before cutoff, releasing its stock.
+func (in *Intake) Cancel(ctx context.Context, leaderID, orderID int64) (Order, error) {
+	var out Order
+	err := pg.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = cancelOrder(ctx, tx, leaderID, orderID, in.clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// LeaderOrder returns one of the orders of the point the leader runs.
+func (in *Intake) LeaderOrder(ctx context.Context, leaderID, orderID int64) (Order, error) {
+	point, err := pickup.PointOfLeader(ctx, in.db, leaderID)
+	if err != nil {
+		return Order{}, err
+	}
+	o, err := GetOrder(ctx, in.db, orderID)
+	if err != nil {
+		return o, err
+	}
+	if o.PickupPointID != point {
+		return Order{}, ErrNotYourOrder
+	}
+	return o, nil
+}
+
+// LeaderOrders lists the orders of the point the leader runs now, by
+// filter: orders belong to the point, not to who placed them.
+func (in *Intake) LeaderOrders(ctx context.Context, leaderID int64, f OrderFilter) (OrderPage, error) {
+	point, err := pickup.PointOfLeader(ctx, in.db, leaderID)
+	if err != nil {
+		return OrderPage{}, err
+	}
+	f.PickupPointID = point
+	return in.Orders(ctx, f)
+}
+
+// OrderPage is a page of orders with totals over the whole selection.
+type OrderPage struct {
+	Orders  []Order     `json:"orders"`
+	Totals  OrderTotals `json:"totals"`
+	NextID  int64       `json:"next_after_id,omitempty"`
+	HasMore bool        `json:"has_more"`
+}
+
+// Orders lists orders by filter with totals.
+func (in *Intake) Orders(ctx context.Context, f OrderFilter) (OrderPage, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
+	}
+	f.Limit++ // one more tells whether another page exists
+	orders, err := ListOrders(ctx, in.db, f)
+	if err != nil {
+		return OrderPage{}, err
+	}
+	page := OrderPage{Orders: orders}
+	if len(orders) == f.Limit {
+		page.Orders, page.HasMore = orders[:f.Limit-1], true
+		page.NextID = page.Orders[len(page.Orders)-1].ID
+	}
+	page.Totals, err = SumOrders(ctx, in.db, f)
+	return page, err
 }
 
 // Close stops the workers after the batches in flight; calls still queued
@@ -175,10 +262,6 @@ func (in *Intake) admit(batch []*placeCall, c *placeCall) []*placeCall {
 // we looked; the batch is rolled back and run again, seeing that order.
 var errKeyRace = errors.New("idempotency key inserted concurrently")
 
-// errStockRace means the stock read without a lock changed before the batch
-// took it; the batch is rolled back and run again with the rows locked first.
-var errStockRace = errors.New("stock taken concurrently")
-
 func (in *Intake) run(batch []*placeCall) {
 	live := batch[:0:0]
 	for _, c := range batch {
@@ -204,7 +287,7 @@ func (in *Intake) run(batch []*placeCall) {
 			return err
 		})
 		cancel()
-		if errors.Is(err, errStockRace) {
+		if errors.Is(err, catalog.ErrStockRace) {
 			lockFirst = true
 			continue
 		}
@@ -413,7 +496,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		if err := insertOrders(ctx, tx, calls, accepted, orders); err != nil {
 			return nil, err
 		}
-		if err := takeStock(ctx, tx, sold, now); err != nil {
+		if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
 			return nil, err
 		}
 		for n, i := range accepted {
@@ -582,36 +665,4 @@ func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[])`
 	_, err = tx.ExecContext(ctx, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp))
 	return err
-}
-
-// takeStock adds the batch's units to the sold counters, in id order, only
-// where they fit under the cap; if any does not, the batch must be decided
-// again under lock. The table's CHECK constraint is a last guard.
-func takeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.Time) error {
-	ids := make([]int64, 0, len(sold))
-	for id := range sold {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	qty := make([]int64, len(ids))
-	for i, id := range ids {
-		qty[i] = sold[id]
-	}
-	// The CTE locks the rows in id order whatever join the planner picks for
-	// the UPDATE, so two batches never lock the same items in opposite orders.
-	// NO KEY UPDATE, not UPDATE: the batch's order_lines already hold KEY
-	// SHARE locks on these rows through their foreign key, in no set order,
-	// and FOR UPDATE would conflict with those of other batches.
-	const q = `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS d(id, q)),
-		locked AS (SELECT si.id FROM sale_items si JOIN d ON d.id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
-		UPDATE sale_items si SET sold = si.sold + d.q, updated_at = $3
-		FROM d, locked WHERE si.id = d.id AND locked.id = si.id AND si.sold + d.q <= si.stock_cap`
-	res, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(qty), now)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
-		return errStockRace
-	}
-	return nil
 }

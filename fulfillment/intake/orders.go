@@ -1,9 +1,8 @@
-package night
+package intake
 
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,9 +114,7 @@ func (r *OrderRequest) Validate() error {
 	return nil
 }
 
-func lineField(i int, name string) string {
-	return "lines[" + itoa(i) + "]." + name
-}
+func lineField(i int, name string) string { return fulfillment.Field("lines", i, name) }
 
 // hash identifies a request body for idempotency: the same key with another
 // body is a conflict, with the same body a replay.
@@ -153,5 +150,3 @@ var (
 	ErrUnknownSaleItem    = apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "no such sale item at this leader's warehouse")
 	ErrMixedDeliveryDates = apperr.Errorf(apperr.Unprocessable, "mixed_delivery_dates", "all lines of an order must be for one delivery date")
 )
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,10 +1,11 @@
-package night
+package intake
 
 import (
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -77,10 +78,17 @@ func CopyOrders(ctx context.Context, tx *sqlx.Tx, orders []BulkOrder) (first, la
 		return 0, 0, fmt.Errorf("copy order lines: %w", err)
 	}
 	lst.Close()
-	const sold = `UPDATE sale_items si SET sold = si.sold + t.q
-		FROM (SELECT sale_item_id, sum(quantity) AS q FROM order_lines WHERE order_id BETWEEN $1 AND $2 GROUP BY 1) t
-		WHERE si.id = t.sale_item_id`
-	if _, err := tx.ExecContext(ctx, sold, first, last); err != nil {
+	sold := map[int64]int64{}
+	var now time.Time
+	for _, o := range orders {
+		for _, l := range o.Lines {
+			sold[l.SaleItemID] += l.Quantity
+		}
+		if o.CreatedAt.After(now) {
+			now = o.CreatedAt
+		}
+	}
+	if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
 		return 0, 0, fmt.Errorf("add sold units: %w", err)
 	}
 	return first, last, nil

@@ -1,19 +1,81 @@
-package night
+package intake
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strings"
-	"testing"
-	"unicode/utf8"
-
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 	"groupbuy/pickup"
+	"strings"
+	"testing"
+	"unicode/utf8"
 )
+
+func TestOrderRequestValidation(t *testing.T) {
+	line := func(id, q int64) LineRequest { return LineRequest{SaleItemID: id, Quantity: q} }
+	many := make([]LineRequest, MaxLinesPerOrder+1)
+	for i := range many {
+		many[i] = line(int64(i+1), 1)
+	}
+	cases := []struct {
+		name  string
+		req   OrderRequest
+		field string // "" means valid
+	}{
+		{"by phone", OrderRequest{Resident: ResidentRef{Phone: "13812345678", Name: "张三"}, Lines: []LineRequest{line(1, 2)}}, ""},
+		{"by id", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, fulfillment.MaxQuantity)}}, ""},
+		{"both", OrderRequest{Resident: ResidentRef{ID: 7, Phone: "13812345678"}, Lines: []LineRequest{line(1, 1)}}, "resident"},
+		{"negative id", OrderRequest{Resident: ResidentRef{ID: -1}, Lines: []LineRequest{line(1, 1)}}, "resident.id"},
+		{"no name", OrderRequest{Resident: ResidentRef{Phone: "13812345678"}, Lines: []LineRequest{line(1, 1)}}, "resident.name"},
+		{"no lines", OrderRequest{Resident: ResidentRef{ID: 7}}, "lines"},
+		{"too many lines", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: many}, "lines"},
+		{"zero item", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(0, 1)}}, "lines[0].sale_item_id"},
+		{"over max", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, 1), line(2, fulfillment.MaxQuantity+1)}}, "lines[1].quantity"},
+		{"duplicate", OrderRequest{Resident: ResidentRef{ID: 7}, Lines: []LineRequest{line(1, 1), line(1, 1)}}, "lines[1].sale_item_id"},
+	}
+	for _, c := range cases {
+		err := c.req.Validate()
+		var e *apperr.Error
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.field != "" && (!errors.As(err, &e) || e.Field != c.field):
+			t.Errorf("%s: got %v, want an error on %s", c.name, err, c.field)
+		}
+	}
+}
+
+func TestRequestHashIgnoresFormatting(t *testing.T) {
+	var a, b, c OrderRequest
+	must := func(s string, v *OrderRequest) {
+		if err := httpx.DecodeJSONBytes([]byte(s), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(`{"resident":{"id":3},"lines":[{"sale_item_id":1,"quantity":2}]}`, &a)
+	must("{ \"lines\" : [ {\"quantity\":2, \"sale_item_id\":1} ],\n \"resident\":{\"id\":3} }", &b)
+	must(`{"resident":{"id":3},"lines":[{"sale_item_id":1,"quantity":3}]}`, &c)
+	if string(a.hash()) != string(b.hash()) {
+		t.Error("the same request formatted differently hashes differently")
+	}
+	if string(a.hash()) == string(c.hash()) {
+		t.Error("different quantities hash the same")
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	for _, bad := range []string{"", "has space", strings.Repeat("k", MaxKeyLen+1), "ключ"} {
+		if CheckIdempotencyKey(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if err := CheckIdempotencyKey("2f1c9a1e-7c1b-4f7e-9a55-0b6f1d1c2e3a"); err != nil {
+		t.Error(err)
+	}
+}
 
 // FuzzDecodeOrder feeds arbitrary bodies through what POST /leader/orders
 // does before it touches the database: the strict decoder, then Validate.
@@ -88,62 +150,5 @@ func checkOrderRequest(t *testing.T, req OrderRequest) {
 	// The largest order at the largest price must not overflow the total.
 	if units > 1<<62/fulfillment.MaxPriceFen {
 		t.Fatalf("%d units could overflow the total", units)
-	}
-}
-
-// FuzzImportCSV feeds arbitrary files through the product import up to the
-// database write. Nothing may panic; a refusal is a 400 and, when it is
-// about a row, names the row's line; what passes satisfies the product
-// rules and is text PostgreSQL can store.
-func FuzzImportCSV(f *testing.F) {
-	// More seeds, the cases that once failed among them, are in
-	// testdata/fuzz/FuzzImportCSV.
-	f.Add([]byte(strings.Join(ProductCSVColumns, ",") + ",category\nEGG,土鸡蛋,盒,900,1500,chilled,C-01-01,蛋类\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ps, err := ParseProductCSV(bytes.NewReader(data))
-		if err != nil {
-			checkCSVError(t, data, err)
-			return
-		}
-		if len(ps) == 0 {
-			t.Fatal("accepted a file without products")
-		}
-		skus := map[string]bool{}
-		for _, p := range ps {
-			before := p
-			if err := p.Validate(); err != nil || p != before {
-				t.Fatalf("accepted product fails its rules: %+v: %v", before, err)
-			}
-			if skus[p.SKU] {
-				t.Fatalf("sku %q accepted twice", p.SKU)
-			}
-			skus[p.SKU] = true
-			for _, s := range []string{p.SKU, p.Name, p.Unit, p.Bin, p.Category, string(p.Zone)} {
-				if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-					t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, p)
-				}
-			}
-		}
-	})
-}
-
-// checkCSVError holds an import's refusal to the contract: a 400, and a row's
-// error names its line in the message and the details.
-func checkCSVError(t *testing.T, data []byte, err error) {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-		t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
-	}
-	switch e.Code {
-	case "bad_csv_row":
-		line, ok := e.Details["line"].(int)
-		if !ok || line < 1 || !strings.Contains(e.Message, "line ") {
-			t.Fatalf("%q: a row error without its line: %#v", data, e)
-		}
-	case "bad_csv":
-		// About the whole file: empty, or a header without rows.
-	default:
-		t.Fatalf("%q: unexpected code %q: %v", data, e.Code, e)
 	}
 }

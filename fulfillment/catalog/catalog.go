@@ -1,21 +1,24 @@
-// Package fulfillment owns what is sold and ordered: products, sale items
-// with their stock caps, and the orders group leaders place for residents.
-// Later stages of the night (waves, allocation, picking) live here too.
-package night
+// Package catalog owns what is for sale: products, and sale items (a
+// product at a warehouse for a delivery date, with a price and a stock cap
+// that orders never exceed). Publishing opens the date's wave (package wave);
+// the sold counters move only through TakeStock and ReturnStock, which the
+// order intake calls in its transactions.
+package catalog
 
 import (
 	"context"
 	"errors"
+	"groupbuy/fulfillment"
+	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
+	"groupbuy/internal/pg"
+	"groupbuy/pickup"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
-
-	"groupbuy/fulfillment"
-	"groupbuy/internal/apperr"
-	"groupbuy/internal/input"
-	"groupbuy/internal/pg"
 )
 
 // Product is a stock-keeping unit the warehouse handles.
@@ -201,7 +204,7 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillme
 	byProduct := make(map[int64]int, len(offers))
 	for i, o := range offers {
 		if j, dup := byProduct[o.ProductID]; dup {
-			return nil, apperr.InvalidField("items["+itoa(i)+"]", "items[%d] and items[%d] name the same product", j, i)
+			return nil, apperr.InvalidField("items["+strconv.Itoa(i)+"]", "items[%d] and items[%d] name the same product", j, i)
 		}
 		byProduct[o.ProductID] = i
 	}
@@ -249,4 +252,25 @@ func setCap(ctx context.Context, tx *sqlx.Tx, id, cap int64, now time.Time) (Sal
 		return SaleItem{}, ErrSaleItemNotFound
 	}
 	return GetSaleItem(ctx, tx, id)
+}
+
+// MaxSaleDaysAhead bounds how far ahead a sale may be published: a quarter
+// is more than any group buy plans, and a typo in the year is caught.
+const MaxSaleDaysAhead = 90
+
+// checkSaleDate refuses a new sale's delivery date before the warehouse's
+// today (in its time zone) or more than MaxSaleDaysAhead days after it.
+func checkSaleDate(w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
+	loc, err := w.Location()
+	if err != nil {
+		return err
+	}
+	local := now.In(loc)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	last := today.AddDate(0, 0, MaxSaleDaysAhead)
+	if date.Before(today) || date.After(last) {
+		return apperr.InvalidField("delivery_date", "delivery_date must be from %s (today at warehouse %s) to %s (%d days ahead), got %s",
+			today.Format(time.DateOnly), w.Code, last.Format(time.DateOnly), MaxSaleDaysAhead, date)
+	}
+	return nil
 }

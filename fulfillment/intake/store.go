@@ -1,4 +1,4 @@
-package night
+package intake
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/pickup"
 )
@@ -186,12 +187,18 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		if err := gateOpen(gates[wave.Key{Warehouse: row.WarehouseID, Date: row.DeliveryDate.String()}], w, row.DeliveryDate, now); err != nil {
 			return Order{}, err
 		}
-		// Lock the sale items in id order, as intake does.
-		const release = `WITH l AS (SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1),
-			locked AS (SELECT si.id FROM sale_items si JOIN l ON l.sale_item_id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
-			UPDATE sale_items si SET sold = si.sold - l.quantity, updated_at = $2 FROM l, locked
-			WHERE si.id = l.sale_item_id AND locked.id = si.id`
-		if _, err := tx.ExecContext(ctx, release, orderID, now); err != nil {
+		var lines []struct {
+			SaleItemID int64 `db:"sale_item_id"`
+			Quantity   int64 `db:"quantity"`
+		}
+		if err := tx.SelectContext(ctx, &lines, `SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1`, orderID); err != nil {
+			return Order{}, err
+		}
+		units := make(map[int64]int64, len(lines))
+		for _, l := range lines {
+			units[l.SaleItemID] += l.Quantity
+		}
+		if err := catalog.ReturnStock(ctx, tx, units, now); err != nil {
 			return Order{}, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', cancelled_at = $2 WHERE id = $1`, orderID, now); err != nil {
