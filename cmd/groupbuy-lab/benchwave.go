@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -62,7 +63,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	if err := sc.db.GetContext(ctx, &wv, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
-	if _, err := bench.fleet.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := bench.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		return err
@@ -103,7 +104,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	routes, err := night.ListRoutes(ctx, sc.db, wv.ID)
+	routes, err := routeplan.ListRoutes(ctx, sc.db, wv.ID)
 	if err != nil {
 		return err
 	}
@@ -129,9 +130,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 // runner as the worker builds it, over the job outbox, its logs discarded.
 type benchNight struct {
 	clock clock.Clock
-	waves *night.Waves
-	// fleet saves the trucks; it places no orders, so it has no intake.
-	fleet *night.Service
+	waves *night.Runner
+	// fleet saves the trucks.
+	fleet *routeplan.Service
 	close func()
 }
 
@@ -146,9 +147,9 @@ func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration) (*benchNi
 	outbox := jobs.NewOutbox(sc.db, queue, clk, log, jobs.Options{})
 	return &benchNight{
 		clock: clk,
-		waves: night.NewWaves(sc.db, clk, outbox, log, night.WavesOptions{RouteBudget: routeBudget,
+		waves: night.NewRunner(sc.db, clk, outbox, log, night.Options{Route: routeplan.Options{Budget: routeBudget},
 			Printer: night.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey))}),
-		fleet: night.NewService(sc.db, clk, nil, night.Metrics{}),
+		fleet: routeplan.NewService(sc.db, clk),
 		close: func() { outbox.Stop(); queue.Close() },
 	}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -45,8 +46,10 @@ type app struct {
 	pickup *pickup.Service
 	// catalog runs the products and sale items.
 	catalog *catalog.Service
-	orders  *night.Service
-	waves   *night.Waves
+	// fleet runs the vehicle types and reads the route plans.
+	fleet  *routeplan.Service
+	orders *night.Service
+	waves  *night.Runner
 	// The last mile: the pickup desk (codes, reminders, returns) and the
 	// outbox dispatcher.
 	pickups *night.Pickups
@@ -88,10 +91,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.intake = intake.New(db, clock, log, intake.Options{Workers: cfg.IntakeWorkers, Metrics: domain})
 	a.pickup = pickup.NewService(db, clock)
 	a.catalog = catalog.NewService(db, clock)
+	a.fleet = routeplan.NewService(db, clock)
 	a.orders = night.NewService(db, clock, a.intake, a.counts)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
-	a.waves = night.NewWaves(db, clock, a.jobs, log, night.WavesOptions{RouteBudget: cfg.RouteBudget, Metrics: a.counts,
+	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
 	a.pickups = night.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
 		log, night.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.counts})
@@ -132,7 +136,9 @@ func (a *app) handler() http.Handler {
 	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
 		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
-	orderRoutes := night.NewRoutes(a.orders, a.waves, a.auth)
+	orderRoutes := night.NewRoutes(a.orders, a.auth)
+	nightHandlers := night.NewHandlers(a.waves)
+	fleetHandlers := routeplan.NewHandlers(a.fleet)
 	catalogHandlers := catalog.NewHandlers(a.catalog)
 	orderHandlers := intake.NewHandlers(a.intake)
 	guards := a.auth.StaffGuards()
@@ -148,7 +154,8 @@ func (a *app) handler() http.Handler {
 	pickupRoutes.RegisterOps(ops)
 	catalogHandlers.RegisterOps(ops, guards)
 	orderHandlers.RegisterOps(ops, guards)
-	orderRoutes.RegisterOps(ops, guards)
+	nightHandlers.RegisterOps(ops, guards)
+	fleetHandlers.RegisterOps(ops, guards)
 	orderRoutes.RegisterOpsLastMile(ops)
 	orderRoutes.RegisterOpsCommission(ops)
 	ops.POST("/tokens", a.auth.Require(auth.RoleAdmin), httpx.Handle(a.issueStaffToken))

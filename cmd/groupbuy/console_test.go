@@ -22,7 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"groupbuy/cmd/internal/webhook"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -305,7 +305,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 	m := newConsoleCity(t)
 	c := m.testCity
-	var plan night.WaveRoutes
+	var plan routeplan.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Routes) < 2 || len(plan.Unserved) != 1 {
 		t.Fatalf("the night planned %d routes, %d unserved; want several and one", len(plan.Routes), len(plan.Unserved))

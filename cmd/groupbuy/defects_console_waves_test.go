@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 )
 
@@ -33,7 +33,7 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", m.deliveryOf(0).ID), c.leaders[0], receipt); r.Status != http.StatusOK {
 		t.Fatalf("receipt: %d %s", r.Status, r.Body)
 	}
-	var plan night.WaveRoutes
+	var plan routeplan.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Unserved) != 0 || len(plan.Routes) == 0 {
 		t.Fatalf("want every stop served: %+v", plan)

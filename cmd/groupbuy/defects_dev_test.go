@@ -16,6 +16,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -141,7 +142,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if wv.Orders != 1000 || wv.Refunds.ByReason[fulfillment.ReasonShortage].Units == 0 {
 		t.Fatalf("the demo night: %d orders, refunds %+v", wv.Orders, wv.Refunds)
 	}
-	var plan night.WaveRoutes
+	var plan routeplan.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
 	stops := 0
 	for _, r := range plan.Routes {

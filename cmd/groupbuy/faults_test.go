@@ -37,6 +37,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -735,7 +736,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	waveID := wave0.ID
-	if _, err := a.orders.SaveVehicleType(ctx, night.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+	if _, err := a.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: 30, CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/testenv"
 )
@@ -96,7 +97,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 		t.Fatalf("receipt before dispatch: %d %s", r.Status, r.Body)
 	}
 
-	var plan night.WaveRoutes
+	var plan routeplan.WaveRoutes
 	c.do("GET", m.path+"/routes", c.admin, nil).json(t, &plan)
 	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/routes/%d/stops/1/arrive", plan.Routes[0].ID), c.staffToken("warehouse"), nil); r.Status != http.StatusConflict {
 		t.Fatalf("arrival before dispatch: %d %s", r.Status, r.Body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"net/http"
 	"testing"
@@ -37,7 +38,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 	if wv.Refunds.Units != 8 || len(wv.Stages) != 5 {
 		t.Fatalf("wave %+v", wv)
 	}
-	var plan night.WaveRoutes
+	var plan routeplan.WaveRoutes
 	c.do("GET", path+"/routes", c.admin, nil).json(t, &plan)
 	if len(plan.Unserved) != 0 || len(plan.Routes) == 0 {
 		t.Fatalf("routes %+v", plan)

@@ -12,7 +12,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
@@ -32,7 +32,7 @@ func seedDemoCity(ctx context.Context, a *app, log *slog.Logger) error {
 	}
 	// Without trucks the route stage fails: a demo database seeded before
 	// the fleet existed gets it too.
-	fleet, err := night.ListVehicleTypes(ctx, a.db, w.ID)
+	fleet, err := routeplan.ListVehicleTypes(ctx, a.db, w.ID)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func seedDemoNetwork(ctx context.Context, a *app) (pickup.Warehouse, error) {
 func seedDemoFleet(ctx context.Context, a *app, warehouseID int64) error {
 	for _, v := range demo.Fleet {
 		v.WarehouseID = warehouseID
-		if _, err := a.orders.SaveVehicleType(ctx, v); err != nil {
+		if _, err := a.fleet.SaveVehicleType(ctx, v); err != nil {
 			return err
 		}
 	}

@@ -693,7 +693,7 @@ func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	t.Helper()
 	clock := clock.NewManual(c.now)
 	authn := auth.NewAuthenticator(c.db, clock, time.Second)
-	h := NewRoutes(NewService(c.db, clock, nil, Metrics{}), nil, authn)
+	h := NewRoutes(NewService(c.db, clock, nil, Metrics{}), authn)
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
 	h.RegisterLeaderCommission(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
 	h.RegisterOpsCommission(r.Group("/api/v1/ops"))

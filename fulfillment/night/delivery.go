@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
@@ -67,7 +68,7 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 				return err
 			}
 			if n == 0 {
-				return ErrRouteNotFound
+				return routeplan.ErrRouteNotFound
 			}
 		}
 		// routeID 0 sends every route of the wave.
@@ -89,11 +90,6 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 	return out, err
 }
 
-// RouteOfWave tells which wave a route belongs to.
-func RouteOfWave(ctx context.Context, q sqlx.QueryerContext, routeID int64) (int64, error) {
-	return pg.GetOne[int64](ctx, q, ErrRouteNotFound, `SELECT wave_id FROM routes WHERE id = $1`, routeID)
-}
-
 // Arrive records that a route's truck reached its stop seq. The stop's
 // delivery becomes arrived; when every routed stop of the wave has arrived,
 // the wave is delivered. Arriving twice keeps the first time.
@@ -107,7 +103,7 @@ func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery,
 		}
 		err := tx.GetContext(ctx, &r, `SELECT wave_id, dispatched_at FROM routes WHERE id = $1`, routeID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrRouteNotFound
+			return routeplan.ErrRouteNotFound
 		}
 		if err != nil {
 			return err

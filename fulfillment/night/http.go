@@ -2,53 +2,50 @@ package night
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
-	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 )
 
-// Routes are the catalog, order and wave handlers.
-type Routes struct {
-	svc   *Service
-	waves *Waves
-	auth  *auth.Authenticator
+// Handlers are the handlers of waves and their night: status, close,
+// rerun, receipts, the pick and sort plans and the printouts.
+type Handlers struct {
+	night *Runner
 }
 
-// NewRoutes returns the handlers over svc and waves.
-func NewRoutes(svc *Service, waves *Waves, auth *auth.Authenticator) *Routes {
-	return &Routes{svc: svc, waves: waves, auth: auth}
-}
+// NewHandlers returns the handlers over the night's runner.
+func NewHandlers(night *Runner) *Handlers { return &Handlers{night: night} }
 
 // RegisterOps adds the ops routes of waves (under /api/v1/ops).
-func (h *Routes) RegisterOps(r gin.IRouter, g auth.Guards) {
+func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
 	r.GET("/waves", g.StaffRead, httpx.Handle(h.listWaves))
-	r.GET("/waves/:id", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (wave.Wave, error) { return wave.Get(ctx, h.svc.db, id) }))
+	r.GET("/waves/:id", g.StaffRead, httpx.ByID(h.night.Wave))
 	r.POST("/waves/:id/close", g.OpsWrite, httpx.Handle(h.closeWave))
 	r.POST("/waves/:id/stages/:stage/rerun", g.OpsWrite, httpx.Handle(h.rerunStage))
+	// Warehouse staff record what arrived.
 	r.PUT("/waves/:id/receipts", g.WarehouseWrite, httpx.Handle(h.recordReceipts))
-	r.GET("/waves/:id/routes", g.StaffRead, httpx.ByID(h.waveRoutes))
 	r.GET("/waves/:id/pick-list", g.StaffRead, httpx.Handle(h.pickList))
 	r.GET("/waves/:id/sort-plan", g.StaffRead, httpx.Handle(h.sortPlan))
-	h.registerPrintouts(r, g.StaffRead)
-	r.POST("/warehouses/:id/vehicle-types", g.OpsWrite, httpx.Handle(h.saveVehicleType))
-	r.GET("/warehouses/:id/vehicle-types", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
-		vs, err := ListVehicleTypes(ctx, h.svc.db, id)
-		return gin.H{"vehicle_types": vs}, err
-	}))
+	// GET /waves/{id}/printouts/{kind}.pdf|.csv with ?zone= (pick list, sort
+	// sheet, labels) and ?route= (sort sheet, labels, route sheet).
+	r.GET("/waves/:id/printouts/:file", g.StaffRead, httpx.Handle(h.printout))
 }
 
-func (h *Routes) listWaves(c *gin.Context) error {
+func (h *Handlers) listWaves(c *gin.Context) error {
 	date, err := fulfillment.RequiredDate("date", c.Query("date"))
 	if err != nil {
 		return err
 	}
-	waves, err := wave.List(c.Request.Context(), h.svc.db, date)
+	waves, err := h.night.Waves(c.Request.Context(), date)
 	if err != nil {
 		return err
 	}
@@ -57,15 +54,15 @@ func (h *Routes) listWaves(c *gin.Context) error {
 }
 
 // closeWave is the manual cutoff: ordering stops now, whatever the clock says.
-func (h *Routes) closeWave(c *gin.Context) error {
+func (h *Handlers) closeWave(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if _, err := h.waves.Close(c.Request.Context(), id, true); err != nil {
+	if _, err := h.night.Close(c.Request.Context(), id, true); err != nil {
 		return err
 	}
-	w, err := wave.Get(c.Request.Context(), h.svc.db, id)
+	w, err := h.night.Wave(c.Request.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -73,12 +70,12 @@ func (h *Routes) closeWave(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) rerunStage(c *gin.Context) error {
+func (h *Handlers) rerunStage(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	task, err := h.waves.Rerun(c.Request.Context(), id, wave.Stage(c.Param("stage")))
+	task, err := h.night.Rerun(c.Request.Context(), id, wave.Stage(c.Param("stage")))
 	if err != nil {
 		return err
 	}
@@ -86,7 +83,7 @@ func (h *Routes) rerunStage(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) recordReceipts(c *gin.Context) error {
+func (h *Handlers) recordReceipts(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -99,7 +96,7 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	w, err := h.waves.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items)
+	w, err := h.night.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items)
 	if err != nil {
 		return err
 	}
@@ -107,78 +104,96 @@ func (h *Routes) recordReceipts(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) waveRoutes(ctx context.Context, id int64) (WaveRoutes, error) {
-	if _, err := wave.Get(ctx, h.svc.db, id); err != nil {
-		return WaveRoutes{}, err
-	}
-	return ListRoutes(ctx, h.svc.db, id)
-}
-
-func (h *Routes) saveVehicleType(c *gin.Context) error {
+func (h *Handlers) pickList(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Code         string          `json:"code"`
-		Name         string          `json:"name"`
-		Count        int64           `json:"count"`
-		CapacityG    int64           `json:"capacity_g"`
-		CapacityML   int64           `json:"capacity_ml"`
-		ShiftStart   clock.TimeOfDay `json:"shift_start"`
-		ShiftEnd     clock.TimeOfDay `json:"shift_end"`
-		FixedCostFen int64           `json:"fixed_cost_fen"`
-		CostPerKmFen int64           `json:"cost_per_km_fen"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: id, Code: in.Code, Name: in.Name, Count: in.Count,
-		CapacityG: in.CapacityG, CapacityML: in.CapacityML, ShiftStart: in.ShiftStart, ShiftEnd: in.ShiftEnd,
-		FixedCostFen: in.FixedCostFen, CostPerKmFen: in.CostPerKmFen})
+	lines, err := h.night.PickList(c.Request.Context(), id, fulfillment.Zone(c.Query("zone")))
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, v)
+	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
 	return nil
 }
 
-func (h *Routes) pickList(c *gin.Context) error {
+func (h *Handlers) sortPlan(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	zone := fulfillment.Zone(c.Query("zone"))
+	lines, err := h.night.SortPlan(c.Request.Context(), id, c.Query("route"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
+	return nil
+}
+
+func (h *Handlers) printout(c *gin.Context) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	file := c.Param("file")
+	dot := strings.LastIndexByte(file, '.')
+	if dot < 0 {
+		return apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
+	}
+	kind, format := PrintoutKind(file[:dot]), file[dot+1:]
+	scope := PrintScope{Route: c.Query("route"), Zone: fulfillment.Zone(c.Query("zone"))}
+	out, err := h.night.Printout(c.Request.Context(), id, kind, scope, format)
+	if err != nil {
+		return err
+	}
+	name := scope.FileName(id, kind)
+	ctype := "application/pdf"
+	if format == "csv" {
+		ctype = "text/csv; charset=utf-8"
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
+	c.Header("ETag", `"`+out.SHA256+`"`)
+	c.Data(http.StatusOK, ctype, out.Content)
+	return nil
+}
+
+// Wave returns a wave with its stage history and refunds.
+func (r *Runner) Wave(ctx context.Context, id int64) (wave.Wave, error) {
+	return wave.Get(ctx, r.db, id)
+}
+
+// Waves returns the waves of a delivery date, by warehouse.
+func (r *Runner) Waves(ctx context.Context, date fulfillment.Date) ([]wave.Wave, error) {
+	return wave.List(ctx, r.db, date)
+}
+
+// PickList returns a wave's total pick list in walking order; zone ""
+// means every zone.
+func (r *Runner) PickList(ctx context.Context, waveID int64, zone fulfillment.Zone) ([]PickLine, error) {
 	if err := fulfillment.CheckZoneFilter(zone); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := wave.Get(c.Request.Context(), h.svc.db, id); err != nil {
-		return err
+	if _, err := wave.Get(ctx, r.db, waveID); err != nil {
+		return nil, err
 	}
-	lines, err := PickList(c.Request.Context(), h.svc.db, id, zone)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
-	return nil
+	return PickList(ctx, r.db, waveID, zone)
 }
 
-func (h *Routes) sortPlan(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
+// SortPlan returns a wave's sorting plan; route "" means every route.
+func (r *Runner) SortPlan(ctx context.Context, waveID int64, route string) ([]SortLine, error) {
+	if err := routeplan.CheckRouteCode(route); err != nil {
+		return nil, err
 	}
-	route := c.Query("route")
-	if err := checkRouteCode(route); err != nil {
-		return err
+	if _, err := wave.Get(ctx, r.db, waveID); err != nil {
+		return nil, err
 	}
-	if _, err := wave.Get(c.Request.Context(), h.svc.db, id); err != nil {
-		return err
+	return SortPlan(ctx, r.db, waveID, route)
+}
+
+// Printout returns a wave's printout (see Printer.Printout).
+func (r *Runner) Printout(ctx context.Context, waveID int64, kind PrintoutKind, scope PrintScope, format string) (Printout, error) {
+	if r.opt.Printer == nil {
+		return Printout{}, apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
 	}
-	lines, err := SortPlan(c.Request.Context(), h.svc.db, id, route)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
-	return nil
+	return r.opt.Printer.Printout(ctx, r.db, waveID, kind, scope, format)
 }

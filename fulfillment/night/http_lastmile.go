@@ -7,12 +7,24 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
 	"groupbuy/pickup"
 )
+
+// Routes are the last mile's and commission's handlers.
+type Routes struct {
+	svc  *Service
+	auth *auth.Authenticator
+}
+
+// NewRoutes returns the handlers over svc.
+func NewRoutes(svc *Service, auth *auth.Authenticator) *Routes {
+	return &Routes{svc: svc, auth: auth}
+}
 
 // RegisterLeaderLastMile adds the leader's delivery and pickup routes: what
 // arrives, receipt (签收), and pickup code verification (核销).
@@ -66,7 +78,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		if err != nil {
 			return err
 		}
-		waveID, err := RouteOfWave(c.Request.Context(), h.svc.db, id)
+		waveID, err := routeplan.RouteOfWave(c.Request.Context(), h.svc.db, id)
 		if err != nil {
 			return err
 		}

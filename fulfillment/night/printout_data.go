@@ -8,6 +8,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/pickup"
 )
@@ -19,7 +20,7 @@ type night struct {
 	hdr    printout.Header
 	loc    *time.Location
 	depot  printout.Place
-	routes []PlannedRoute
+	routes []routeplan.PlannedRoute
 	points map[int64]pickup.Point
 	people map[int64]pickup.Leader // by leader id
 }
@@ -63,7 +64,7 @@ func (n *night) pickSheets(ctx context.Context, q sqlx.QueryerContext, zone fulf
 // loadRoutes loads the routes (one when route is a code) and the points and
 // leaders on them.
 func (n *night) loadRoutes(ctx context.Context, q sqlx.QueryerContext, route string) error {
-	all, err := ListRoutes(ctx, q, n.wave.ID)
+	all, err := routeplan.ListRoutes(ctx, q, n.wave.ID)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (n *night) loadRoutes(ctx context.Context, q sqlx.QueryerContext, route str
 			}
 		}
 		if len(n.routes) == 0 {
-			return ErrRouteNotFound
+			return routeplan.ErrRouteNotFound
 		}
 	}
 	points, err := pickup.ListPoints(ctx, q, n.wave.WarehouseID)

@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
@@ -31,11 +32,8 @@ const (
 	PrintRouteSheet PrintoutKind = "route-sheet"
 )
 
-// Printout errors.
-var (
-	ErrPrintoutNotReady = apperr.Errorf(apperr.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
-	ErrRouteNotFound    = apperr.Errorf(apperr.NotFound, "route_not_found", "no such route in the wave")
-)
+// ErrPrintoutNotReady: the wave has not reached the stage that makes the printout.
+var ErrPrintoutNotReady = apperr.Errorf(apperr.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
 
 // Printout is a rendered printout as stored.
 type Printout struct {
@@ -121,7 +119,7 @@ func (s PrintScope) FileName(waveID int64, kind PrintoutKind) string {
 // zone for the whole wave (routes are not planned yet when it is made), a
 // route sheet is per route and its truck carries every zone.
 func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
-	if err := checkRouteCode(scope.Route); err != nil {
+	if err := routeplan.CheckRouteCode(scope.Route); err != nil {
 		return err
 	}
 	if err := fulfillment.CheckZoneFilter(scope.Zone); err != nil {
@@ -290,8 +288,8 @@ func firstLine(b []byte) []byte {
 // renderStage renders the whole-wave printouts a stage makes, inside the
 // stage's transaction: a crash leaves the old plan's printouts or the new
 // ones, never half. Without fonts the night goes on; downloads then explain.
-func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stage wave.Stage, now time.Time) error {
-	p := w.opt.Printer
+func (r *Runner) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stage wave.Stage, now time.Time) error {
+	p := r.opt.Printer
 	if p == nil {
 		return nil
 	}
@@ -305,7 +303,7 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 		return err
 	}
 	if _, err := p.loadFonts(); err != nil {
-		w.log.WarnContext(ctx, "printouts not rendered", "wave", waveID, "stage", stage, "err", err)
+		r.log.WarnContext(ctx, "printouts not rendered", "wave", waveID, "stage", stage, "err", err)
 		return nil
 	}
 	wv, err := wave.Get(ctx, tx, waveID)
@@ -322,12 +320,12 @@ func (w *Waves) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, stag
 
 // withPrintouts runs a stage, then renders its printouts in the same
 // transaction when it moved the wave on.
-func (w *Waves) withPrintouts(stage wave.Stage, run stageFunc) stageFunc {
+func (r *Runner) withPrintouts(stage wave.Stage, run stageFunc) stageFunc {
 	return func(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
 		res, err := run(ctx, tx, id, now, progress)
 		if err != nil || !res.moved {
 			return res, err
 		}
-		return res, w.renderStage(ctx, tx, id, stage, now)
+		return res, r.renderStage(ctx, tx, id, stage, now)
 	}
 }

@@ -2,17 +2,33 @@ package night
 
 import (
 	"context"
-	"groupbuy/fulfillment/intake"
-	"groupbuy/fulfillment/wave"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"groupbuy/fulfillment/intake"
+	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/wave"
 )
 
+// closeAtCutoff is the close stage as the scheduler runs it: an open wave
+// closes once its cutoff has passed.
+func closeAtCutoff(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+	return closeWave(ctx, tx, id, now, false)
+}
+
+// closeNow is the close stage as ops run it: the wave closes at once.
+func closeNow(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+	return closeWave(ctx, tx, id, now, true)
+}
+
 // closeWave closes an open wave inside tx: it waits for the order batches in
-// flight and freezes the totals. Before the cutoff it does
-// nothing unless manual. Closing a closed wave does nothing: the scheduler of
-// every worker process may ask for the same close.
+// flight and freezes the totals. Before the cutoff it does nothing unless
+// manual. Closing a closed wave does nothing: the scheduler of every worker
+// process may ask for the same close. Allocation waits for the final
+// receipts, which usually come after the cutoff and then enqueue it
+// (RecordReceipts): queued now, it would do nothing, and its task, retained
+// under the same ID, would swallow the one the receipts ask for.
 func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (stageResult, error) {
 	w, err := wave.Lock(ctx, tx, id)
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
@@ -25,18 +41,80 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err := wave.MarkClosed(ctx, tx, id, totals, now); err != nil {
 		return stageResult{}, err
 	}
+	res := movedOn(1, 1)
+	res.nextWaits = !w.ReceiptsFinal
+	return res, nil
+}
+
+// allocate is the allocate stage, counting its refunds and notices.
+func (r *Runner) allocate(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+	return allocateWave(ctx, tx, r.opt.Metrics, id, now, progress)
+}
+
+// planRoutes prepares the route stage of a picked wave: it solves the
+// routes outside any transaction, then returns the write, which re-checks
+// the wave's state under its lock. A wave that is not picked gets a write
+// that does nothing. While the solver runs, the stage's progress is the
+// seconds of its budget used.
+func (r *Runner) planRoutes(ctx context.Context, waveID int64, progress func(done, total int64)) (stageFunc, error) {
+	w, err := wave.Get(ctx, r.db, waveID)
+	if err != nil {
+		return nil, err
+	}
+	if w.State != wave.Picked {
+		return writeRoutes(nil), nil
+	}
+	stops, err := stopDemand(ctx, r.db, waveID)
+	if err != nil {
+		return nil, err
+	}
+	seed := r.opt.RouteSeed
+	if seed == 0 {
+		seed = waveID
+	}
+	plan, err := r.planner.Plan(ctx, routeplan.Request{Wave: w, Stops: stops, Seed: seed, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	return writeRoutes(plan), nil
+}
+
+// stopDemand is what each pickup point of a wave receives: its bags.
+func stopDemand(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([]routeplan.StopDemand, error) {
+	var out []routeplan.StopDemand
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT b.pickup_point_id, p.lat, p.lng, sum(b.weight_g) AS weight_g,
+			sum(b.volume_ml) AS volume_ml, count(*) AS bags
+		FROM bags b JOIN pickup_points p ON p.id = b.pickup_point_id WHERE b.wave_id = $1
+		GROUP BY b.pickup_point_id, p.lat, p.lng ORDER BY b.pickup_point_id`, waveID)
+	return out, err
+}
+
+// writeRoutes stores a solved plan inside tx if the wave is still picked.
+func writeRoutes(plan *routeplan.Plan) stageFunc {
+	return func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+		w, err := wave.Lock(ctx, tx, waveID)
+		if err != nil || w.State != wave.Picked || plan == nil {
+			return stageResult{}, err
+		}
+		served, stops, err := plan.Write(ctx, tx, waveID)
+		if err != nil {
+			return stageResult{}, err
+		}
+		if _, err := wave.Advance(ctx, tx, waveID, wave.Picked, wave.Routed, now); err != nil {
+			return stageResult{}, err
+		}
+		return movedOn(served, stops), nil
+	}
+}
+
+// readyWave marks a routed wave ready for dispatch, with one delivery per
+// pickup point for the leaders to receive.
+func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
+	if moved, err := wave.Advance(ctx, tx, waveID, wave.Routed, wave.Ready, now); err != nil || !moved {
+		return stageResult{}, err
+	}
+	if err := makeDeliveries(ctx, tx, waveID); err != nil {
+		return stageResult{}, err
+	}
 	return movedOn(1, 1), nil
-}
-
-// stageResult is what one attempt of a stage did: nothing (the wave was not
-// in the state before the stage), or moved the wave on, having done rows of
-// total.
-type stageResult struct {
-	moved       bool
-	done, total int64
-}
-
-// movedOn is the result of an attempt that moved the wave on.
-func movedOn(done, total int64) stageResult {
-	return stageResult{moved: true, done: done, total: total}
 }

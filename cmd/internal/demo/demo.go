@@ -8,7 +8,7 @@ package demo
 
 import (
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 )
@@ -60,7 +60,7 @@ var Packs = []Pack{{"", 1}, {"家庭装", 2}, {"尝鲜装", 0.5}, {"精选", 1},
 // the 07:00-10:00 window's routes serves fifteen to twenty points (five
 // minutes at each, a few between), so about a dozen routes, each carrying up
 // to a tonne and a half of groceries.
-var Fleet = []night.VehicleType{
+var Fleet = []routeplan.VehicleType{
 	{Code: "VAN42", Name: "4.2米冷藏车", Count: 16, CapacityG: 1_500_000, CapacityML: 12_000_000,
 		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 30000, CostPerKmFen: 150},
 	{Code: "TRUCK76", Name: "7.6米冷藏车", Count: 6, CapacityG: 5_000_000, CapacityML: 35_000_000,

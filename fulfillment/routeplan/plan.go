@@ -1,8 +1,14 @@
-package night
+// Package routeplan owns each warehouse's vehicle types and a wave's planned
+// routes (routes, route_stops, unserved_stops): it turns a wave's stops into
+// a routing.Problem, solves it in sectors (routing.Sectors) within a time
+// budget, and stores the plan. The last mile marks routes dispatched and
+// stops reached through Dispatch and Arrive here.
+package routeplan
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -34,9 +40,9 @@ type VehicleType struct {
 	CreatedAt    time.Time       `db:"created_at" json:"created_at"`
 }
 
-// checkRouteCode refuses a route filter that cannot be a route's code (R01,
+// CheckRouteCode refuses a route filter that cannot be a route's code (R01,
 // R02, …), before it reaches a query; "" is no filter.
-func checkRouteCode(code string) error {
+func CheckRouteCode(code string) error {
 	if !input.OptionalPrintable(code, 20) {
 		return apperr.InvalidField("route", "route must be a route code such as R01")
 	}
@@ -74,6 +80,28 @@ const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_m
 	to_char(shift_start, 'HH24:MI') AS shift_start, to_char(shift_end, 'HH24:MI') AS shift_end,
 	fixed_cost_fen, cost_per_km_fen, created_at`
 
+// Service runs the fleet's commands and reads the plans.
+type Service struct {
+	db    *sqlx.DB
+	clock clock.Clock
+}
+
+// NewService returns the fleet's commands over db.
+func NewService(db *sqlx.DB, clock clock.Clock) *Service { return &Service{db: db, clock: clock} }
+
+// VehicleTypes returns a warehouse's vehicle types by code.
+func (s *Service) VehicleTypes(ctx context.Context, warehouseID int64) ([]VehicleType, error) {
+	return ListVehicleTypes(ctx, s.db, warehouseID)
+}
+
+// WaveRoutes returns the route plan of a wave (empty before the route stage).
+func (s *Service) WaveRoutes(ctx context.Context, waveID int64) (WaveRoutes, error) {
+	if _, err := wave.Get(ctx, s.db, waveID); err != nil {
+		return WaveRoutes{}, err
+	}
+	return ListRoutes(ctx, s.db, waveID)
+}
+
 // SaveVehicleType creates or updates (by warehouse and code) a vehicle type.
 func (s *Service) SaveVehicleType(ctx context.Context, v VehicleType) (VehicleType, error) {
 	if err := v.Validate(); err != nil {
@@ -101,8 +129,8 @@ func ListVehicleTypes(ctx context.Context, q sqlx.QueryerContext, warehouseID in
 	return out, err
 }
 
-// routePlan is a solved wave, ready to be written.
-type routePlan struct {
+// Plan is a solved wave, ready to be written.
+type Plan struct {
 	routes   []plannedRoute
 	unserved []unservedStop
 	stops    int
@@ -127,7 +155,8 @@ type unservedStop struct {
 	reason  string
 }
 
-type stopDemand struct {
+// StopDemand is what one pickup point receives: its place and its bags.
+type StopDemand struct {
 	PointID  int64   `db:"pickup_point_id"`
 	Lat      float64 `db:"lat"`
 	Lng      float64 `db:"lng"`
@@ -136,37 +165,66 @@ type stopDemand struct {
 	Bags     int64   `db:"bags"`
 }
 
-// planRoutes solves the routes of a picked wave, outside any transaction
-// (the solver runs for its whole time budget), in attempt try. It returns
-// nil when the wave is not picked. While it runs, the stage's progress is
-// the seconds of the solver's budget used, of the budget.
-func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*routePlan, error) {
-	start := time.Now()
-	wv, err := wave.Get(ctx, w.db, waveID)
-	if err != nil || wv.State != wave.Picked {
-		return nil, err
+// Options tune the planner.
+type Options struct {
+	Budget      time.Duration // the routing engine's time limit (default 60 s)
+	Threads     int           // search threads (default 2)
+	ServiceTime time.Duration // time at each pickup point (default 5 min)
+}
+
+// Planner solves the routes of waves.
+type Planner struct {
+	db  *sqlx.DB
+	log *slog.Logger
+	opt Options
+}
+
+// NewPlanner returns a planner that reads fleets from db.
+func NewPlanner(db *sqlx.DB, log *slog.Logger, opt Options) *Planner {
+	if opt.Budget <= 0 {
+		opt.Budget = 60 * time.Second
 	}
+	if opt.Threads <= 0 {
+		opt.Threads = 2
+	}
+	if opt.ServiceTime <= 0 {
+		opt.ServiceTime = 5 * time.Minute
+	}
+	return &Planner{db: db, log: log, opt: opt}
+}
+
+// Request is one wave to plan: its stops, and the seed of the solver (the
+// same seed and stops give the same plan).
+type Request struct {
+	Wave  wave.Wave
+	Stops []StopDemand
+	Seed  int64
+	// Progress hears the seconds of the solver's budget used, of the
+	// budget, from the start and every second; nil: nobody.
+	Progress func(done, total int64)
+}
+
+// Plan solves the routes of a wave, outside any transaction: the solver
+// runs for its whole time budget.
+func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
+	start := time.Now()
+	wv, demand := req.Wave, req.Stops
 	// Solver time: the budget less a twentieth kept for reading and writing
 	// the plan; the sectors take four fifths of it, a second pass the rest.
-	solverEnd := start.Add(w.opt.RouteBudget * 19 / 20)
-	defer w.tickProgress(ctx, waveID, try, start, solverEnd)()
-	wh, err := pickup.GetWarehouse(ctx, w.db, wv.WarehouseID)
+	solverEnd := start.Add(pl.opt.Budget * 19 / 20)
+	if req.Progress != nil {
+		defer tickProgress(ctx, req.Progress, start, solverEnd)()
+	}
+	wh, err := pickup.GetWarehouse(ctx, pl.db, wv.WarehouseID)
 	if err != nil {
 		return nil, err
 	}
-	fleet, err := ListVehicleTypes(ctx, w.db, wh.ID)
+	fleet, err := ListVehicleTypes(ctx, pl.db, wh.ID)
 	if err != nil {
 		return nil, err
 	}
 	if len(fleet) == 0 {
 		return nil, fmt.Errorf("warehouse %s has no vehicle types: add them with POST /api/v1/ops/warehouses/%d/vehicle-types, then rerun the route stage", wh.Code, wh.ID)
-	}
-	var demand []stopDemand
-	if err := w.db.SelectContext(ctx, &demand, `SELECT b.pickup_point_id, p.lat, p.lng, sum(b.weight_g) AS weight_g,
-			sum(b.volume_ml) AS volume_ml, count(*) AS bags
-		FROM bags b JOIN pickup_points p ON p.id = b.pickup_point_id WHERE b.wave_id = $1
-		GROUP BY b.pickup_point_id, p.lat, p.lng ORDER BY b.pickup_point_id`, waveID); err != nil {
-		return nil, err
 	}
 	loc, err := wh.Location()
 	if err != nil {
@@ -191,19 +249,19 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 	for _, d := range demand {
 		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
 			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: routing.TimeWindow{Start: winStart, End: winEnd},
-			Service: int64(w.opt.ServiceTime / time.Second)})
+			Service: int64(pl.opt.ServiceTime / time.Second)})
 	}
-	plan := &routePlan{stops: len(demand)}
+	plan := &Plan{stops: len(demand)}
 	fleetByCode := make(map[string]VehicleType, len(fleet))
 	for _, v := range fleet {
 		fleetByCode[v.Code] = v
 	}
-	byPoint := make(map[int64]stopDemand, len(demand))
+	byPoint := make(map[int64]StopDemand, len(demand))
 	for _, d := range demand {
 		byPoint[d.PointID] = d
 	}
 	firstEnd := start.Add(time.Until(solverEnd) * 4 / 5)
-	parts := routing.Sectors(p, maxSectorStops, w.deliveryAreas(p, wh, fleet))
+	parts := routing.Sectors(p, maxSectorStops, pl.deliveryAreas(p, wh, fleet))
 	remaining := len(p.Stops)
 	used := map[string]int{}
 	var retry []routing.Stop
@@ -212,7 +270,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 		// stops, so the budget holds however the sectors fare.
 		budget := time.Duration(float64(time.Until(firstEnd)) * float64(len(sector.Stops)) / float64(remaining))
 		remaining -= len(sector.Stops)
-		sol, err := w.solvePart(ctx, sector, budget, waveID)
+		sol, err := pl.solvePart(ctx, sector, budget, req.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +291,7 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 				rest.Vehicles = append(rest.Vehicles, v)
 			}
 		}
-		sol, err := w.solvePart(ctx, &rest, time.Until(solverEnd), waveID)
+		sol, err := pl.solvePart(ctx, &rest, time.Until(solverEnd), req.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -242,12 +300,10 @@ func (w *Waves) planRoutes(ctx context.Context, waveID int64, try attempt) (*rou
 	return plan, nil
 }
 
-// tickProgress reports the route stage's attempt at as started now, then
-// every second the whole seconds since start of the solver's time up to end,
-// until the returned stop is called. (A progress callback from the solver
-// itself would say more.)
-func (w *Waves) tickProgress(ctx context.Context, waveID int64, at attempt, start, end time.Time) (stop func()) {
-	progress := w.progressOf(ctx, waveID, wave.StageRoute, at)
+// tickProgress reports the whole seconds since start of the solver's time
+// up to end: at once, then every second until the returned stop is called.
+// (A progress callback from the solver itself would say more.)
+func tickProgress(ctx context.Context, progress func(done, total int64), start, end time.Time) (stop func()) {
 	total := int64(math.Ceil(end.Sub(start).Seconds()))
 	progress(0, total)
 	done := make(chan struct{})
@@ -275,7 +331,7 @@ func (w *Waves) tickProgress(ctx context.Context, waveID int64, at attempt, star
 // order around the warehouse: the starting point the route stage cuts its
 // sectors from. Nil when they cannot be formed (the sectors then sweep by
 // bearing).
-func (w *Waves) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet []VehicleType) [][]int64 {
+func (pl *Planner) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet []VehicleType) [][]int64 {
 	var limit pickup.Capacity
 	for _, v := range fleet {
 		limit.WeightG, limit.VolumeML = max(limit.WeightG, v.CapacityG), max(limit.VolumeML, v.CapacityML)
@@ -286,7 +342,7 @@ func (w *Waves) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet []V
 	}
 	areas, err := pickup.PartitionAreas(h3.LatLng{Lat: wh.Lat, Lng: wh.Lng}, points, limit, pickup.AreaRes)
 	if err != nil {
-		w.log.Warn("delivery areas", "warehouse", wh.Code, "err", err)
+		pl.log.Warn("delivery areas", "warehouse", wh.Code, "err", err)
 		return nil
 	}
 	out := make([][]int64, len(areas))
@@ -303,7 +359,7 @@ const maxSectorStops = 600
 
 // solvePart runs the routing engine on one part of the wave; a part without
 // any vehicle leaves all its stops unserved.
-func (w *Waves) solvePart(ctx context.Context, p *routing.Problem, budget time.Duration, seed int64) (*routing.Solution, error) {
+func (pl *Planner) solvePart(ctx context.Context, p *routing.Problem, budget time.Duration, seed int64) (*routing.Solution, error) {
 	if len(p.Vehicles) == 0 {
 		sol := &routing.Solution{}
 		for i, st := range p.Stops {
@@ -311,11 +367,11 @@ func (w *Waves) solvePart(ctx context.Context, p *routing.Problem, budget time.D
 		}
 		return sol, nil
 	}
-	return routing.Solve(ctx, p, routing.Options{TimeLimit: max(budget, time.Second), Threads: w.opt.RouteThreads, Seed: seed})
+	return routing.Solve(ctx, p, routing.Options{TimeLimit: max(budget, time.Second), Threads: pl.opt.Threads, Seed: seed})
 }
 
 // add appends a part's solution to the plan, counting vehicles used by type.
-func (plan *routePlan) add(part *routing.Problem, sol *routing.Solution, fleet map[string]VehicleType, byPoint map[int64]stopDemand,
+func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[string]VehicleType, byPoint map[int64]StopDemand,
 	at func(float64) time.Time, used map[string]int) {
 	for _, r := range sol.Routes {
 		name := part.Vehicles[r.VehicleType].Name
@@ -337,7 +393,7 @@ func (plan *routePlan) add(part *routing.Problem, sol *routing.Solution, fleet m
 
 // takeRetriable removes from the unserved list the stops of a part that were
 // left out only for want of a vehicle, and returns them.
-func (plan *routePlan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
+func (plan *Plan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
 	var out []routing.Stop
 	kept := plan.unserved[:0]
 	for _, u := range plan.unserved {
@@ -359,71 +415,49 @@ func byID(stops []routing.Stop) map[int64]routing.Stop {
 	return m
 }
 
-// writeRoutes stores a solved plan inside tx if the wave is still picked.
-func writeRoutes(ctx context.Context, tx *sqlx.Tx, waveID int64, plan *routePlan, now time.Time) (stageResult, error) {
-	w, err := wave.Lock(ctx, tx, waveID)
-	if err != nil {
-		return stageResult{}, err
-	}
-	if w.State != wave.Picked || plan == nil {
-		return stageResult{}, nil
-	}
+// Write stores the plan of a wave inside tx, in place of any earlier one,
+// and returns the stops it serves of those it was given.
+func (plan *Plan) Write(ctx context.Context, tx *sqlx.Tx, waveID int64) (served, stops int64, err error) {
 	for _, q := range []string{
 		`DELETE FROM route_stops WHERE route_id IN (SELECT id FROM routes WHERE wave_id = $1)`,
 		`DELETE FROM routes WHERE wave_id = $1`,
 		`DELETE FROM unserved_stops WHERE wave_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, waveID); err != nil {
-			return stageResult{}, err
+			return 0, 0, err
 		}
 	}
-	served := 0
 	for i, r := range plan.routes {
 		var id int64
 		if err := tx.GetContext(ctx, &id, `INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml,
 				distance_m, departure_at, return_at, cost_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			waveID, i+1, fmt.Sprintf("R%02d", i+1), r.vehicleTypeID, len(r.stops), r.weightG, r.volumeML, r.distance,
 			r.departure, r.ret, r.costFen); err != nil {
-			return stageResult{}, err
+			return 0, 0, err
 		}
 		st, err := tx.PrepareContext(ctx, `COPY route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at,
 			weight_g, volume_ml, bags) FROM STDIN`)
 		if err != nil {
-			return stageResult{}, err
+			return 0, 0, err
 		}
 		for seq, s := range r.stops {
 			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags); err != nil {
-				return stageResult{}, err
+				return 0, 0, err
 			}
 		}
 		if _, err := st.ExecContext(ctx); err != nil {
-			return stageResult{}, err
+			return 0, 0, err
 		}
 		st.Close()
-		served += len(r.stops)
+		served += int64(len(r.stops))
 	}
 	for _, u := range plan.unserved {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO unserved_stops (wave_id, pickup_point_id, reason) VALUES ($1, $2, $3)`,
 			waveID, u.pointID, u.reason); err != nil {
-			return stageResult{}, err
+			return 0, 0, err
 		}
 	}
-	if _, err := wave.Advance(ctx, tx, waveID, wave.Picked, wave.Routed, now); err != nil {
-		return stageResult{}, err
-	}
-	return movedOn(int64(served), int64(plan.stops)), nil
-}
-
-// readyWave marks a routed wave ready for dispatch, with one delivery per
-// pickup point for the leaders to receive.
-func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
-	if moved, err := wave.Advance(ctx, tx, waveID, wave.Routed, wave.Ready, now); err != nil || !moved {
-		return stageResult{}, err
-	}
-	if err := makeDeliveries(ctx, tx, waveID); err != nil {
-		return stageResult{}, err
-	}
-	return movedOn(1, 1), nil
+	return served, int64(plan.stops), nil
 }
 
 // RouteStop is one stop of a planned route.
