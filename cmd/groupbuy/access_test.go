@@ -18,8 +18,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/testenv"
@@ -337,10 +338,10 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", dA.ID), b, empty); r.Status != http.StatusNotFound {
 		t.Fatalf("B receiving A's delivery: %d %s", r.Status, r.Body)
 	}
-	if d := m.deliveryOf(0); d.State == night.DeliveryReceived {
+	if d := m.deliveryOf(0); d.State == lastmile.DeliveryReceived {
 		t.Fatal("A's delivery was received by B")
 	}
-	for l, d := range []night.Delivery{dA, dB} {
+	for l, d := range []lastmile.Delivery{dA, dB} {
 		if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), c.leaders[l], empty); r.Status != http.StatusOK {
 			t.Fatalf("leader %d receiving: %d %s", l, r.Status, r.Body)
 		}
@@ -364,14 +365,14 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("B: %s with A's code: %d %s", path, r.Status, r.Body)
 		}
 	}
-	var parcels struct{ Parcels []night.Parcel }
+	var parcels struct{ Parcels []lastmile.Parcel }
 	r := c.do("POST", "/api/v1/leader/pickups/verify", a, map[string]any{"code": codesA[0]})
 	r.json(t, &parcels)
 	if r.Status != http.StatusOK || len(parcels.Parcels) == 0 {
 		t.Fatalf("A verifying: %d %s", r.Status, r.Body)
 	}
 	for _, l := range parcels.Parcels[0].Lines {
-		if l.State != night.ParcelReady {
+		if l.State != lastmile.ParcelReady {
 			t.Fatalf("A's parcel after B's try: %+v", parcels.Parcels[0])
 		}
 	}
@@ -399,8 +400,8 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("leader %d collecting: %d %s", l, r.Status, r.Body)
 		}
 	}
-	ledger := func(token string) night.CommissionPage {
-		var p night.CommissionPage
+	ledger := func(token string) commission.CommissionPage {
+		var p commission.CommissionPage
 		r := c.do("GET", "/api/v1/leader/commissions?from=2026-11-01&to=2026-12-31", token, nil)
 		r.json(t, &p)
 		if r.Status != http.StatusOK || len(p.Entries) == 0 {

@@ -16,8 +16,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
@@ -47,18 +50,22 @@ type app struct {
 	// catalog runs the products and sale items.
 	catalog *catalog.Service
 	// fleet runs the vehicle types and reads the route plans.
-	fleet  *routeplan.Service
-	orders *night.Service
-	waves  *night.Runner
-	// The last mile: the pickup desk (codes, reminders, returns) and the
-	// outbox dispatcher.
-	pickups *night.Pickups
-	notices *pickup.Dispatcher
+	fleet *routeplan.Service
+	// waves runs the night's stages.
+	waves *night.Runner
+	// The last mile: deliveries and receipts, the pickup desk (codes,
+	// reminders, returns), the leaders' commission, and the outbox dispatcher.
+	deliveries *lastmile.Service
+	desk       *lastmile.Desk
+	commission *commission.Service
+	notices    *pickup.Dispatcher
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
 	metrics *metrics.Registry
-	// counts are the domain's counters, registered on metrics.
-	counts night.Metrics
+	// counts are the domain's counters, registered on metrics: the night's,
+	// and those of commands that refund.
+	counts  night.Metrics
+	refunds refund.Metrics
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
@@ -88,17 +95,19 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	var domain *domainMetrics
 	a.metrics, domain = newMetrics(db, rdb, log)
 	a.counts = domain.fulfillment()
+	a.refunds = refund.Metrics{Refunds: domain, Notices: domain}
 	a.intake = intake.New(db, clock, log, intake.Options{Workers: cfg.IntakeWorkers, Metrics: domain})
 	a.pickup = pickup.NewService(db, clock)
 	a.catalog = catalog.NewService(db, clock)
 	a.fleet = routeplan.NewService(db, clock)
-	a.orders = night.NewService(db, clock, a.intake, a.counts)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
 	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
-	a.pickups = night.NewPickups(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
-		log, night.PickupOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.counts})
+	a.deliveries = lastmile.NewService(db, clock, a.refunds)
+	a.commission = commission.NewService(db, clock, a.refunds)
+	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
+		log, lastmile.DeskOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.refunds})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {
 		a.close()
@@ -132,36 +141,37 @@ func (a *app) handler() http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
 	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API
 
-	pickupRoutes := pickup.NewHandlers(a.pickup, a.auth)
-	pickupRoutes.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
+	pickupHandlers := pickup.NewHandlers(a.pickup, a.auth)
+	pickupHandlers.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
 		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
-	orderRoutes := night.NewRoutes(a.orders, a.auth)
-	nightHandlers := night.NewHandlers(a.waves)
-	fleetHandlers := routeplan.NewHandlers(a.fleet)
 	catalogHandlers := catalog.NewHandlers(a.catalog)
 	orderHandlers := intake.NewHandlers(a.intake)
+	nightHandlers := night.NewHandlers(a.waves)
+	fleetHandlers := routeplan.NewHandlers(a.fleet)
+	lastMileHandlers := lastmile.NewHandlers(a.deliveries, a.desk)
+	commissionHandlers := commission.NewHandlers(a.commission)
 	guards := a.auth.StaffGuards()
 
 	leader := r.Group("/api/v1/leader", a.auth.Require(auth.RoleLeader))
-	pickupRoutes.RegisterLeader(leader)
+	pickupHandlers.RegisterLeader(leader)
 	catalogHandlers.RegisterLeader(leader)
 	orderHandlers.RegisterLeader(leader)
-	orderRoutes.RegisterLeaderLastMile(leader, a.pickups)
-	orderRoutes.RegisterLeaderCommission(leader)
+	lastMileHandlers.RegisterLeader(leader)
+	commissionHandlers.RegisterLeader(leader)
 
 	ops := r.Group("/api/v1/ops")
-	pickupRoutes.RegisterOps(ops)
+	pickupHandlers.RegisterOps(ops)
 	catalogHandlers.RegisterOps(ops, guards)
 	orderHandlers.RegisterOps(ops, guards)
 	nightHandlers.RegisterOps(ops, guards)
 	fleetHandlers.RegisterOps(ops, guards)
-	orderRoutes.RegisterOpsLastMile(ops)
-	orderRoutes.RegisterOpsCommission(ops)
+	lastMileHandlers.RegisterOps(ops, guards)
+	commissionHandlers.RegisterOps(ops, guards)
 	ops.POST("/tokens", a.auth.Require(auth.RoleAdmin), httpx.Handle(a.issueStaffToken))
 	a.auth.RegisterTokenAdmin(ops)
 
-	pickupRoutes.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
+	pickupHandlers.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
 	return r
 }
 

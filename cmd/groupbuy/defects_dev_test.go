@@ -15,7 +15,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
@@ -168,7 +168,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct{ Deliveries []night.Delivery }
+	var out struct{ Deliveries []lastmile.Delivery }
 	c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), token, nil).json(t, &out)
 	if len(out.Deliveries) != 1 {
 		t.Fatalf("the first stop's leader sees %d deliveries", len(out.Deliveries))

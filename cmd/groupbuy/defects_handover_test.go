@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/pickup"
 )
 
@@ -178,7 +179,7 @@ func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/pickups/verify", old, map[string]any{"code": codes[1]}); r.Status != http.StatusNotFound {
 		t.Fatalf("old leader verifying a code of the point after the handover: %d %s", r.Status, r.Body)
 	}
-	var ds struct{ Deliveries []night.Delivery }
+	var ds struct{ Deliveries []lastmile.Delivery }
 	c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), fresh, nil).json(t, &ds)
 	if len(ds.Deliveries) != 1 || ds.Deliveries[0].ID != d.ID {
 		t.Fatalf("new leader's deliveries: %+v", ds)
@@ -186,9 +187,9 @@ func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/pickups/collect", fresh, map[string]any{"code": codes[1]}); r.Status != http.StatusOK {
 		t.Fatalf("new leader collecting: %d %s", r.Status, r.Body)
 	}
-	ledger := func(token string) night.CommissionPage {
+	ledger := func(token string) commission.CommissionPage {
 		t.Helper()
-		var p night.CommissionPage
+		var p commission.CommissionPage
 		r := c.do("GET", "/api/v1/leader/commissions?from=2026-12-01&to=2026-12-01", token, nil)
 		r.json(t, &p)
 		if r.Status != http.StatusOK {

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/lastmile"
 	"net/http"
 	"testing"
 	"time"
@@ -53,7 +53,7 @@ func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 	}
 	c.clock.Set(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)) // 09:00 in Shanghai on the delivery day
 	for l := range 2 {
-		var out struct{ Deliveries []night.Delivery }
+		var out struct{ Deliveries []lastmile.Delivery }
 		c.do("GET", "/api/v1/leader/deliveries?date="+c.date.String(), c.leaders[l], nil).json(t, &out)
 		if len(out.Deliveries) != 1 {
 			t.Fatalf("deliveries of leader %d: %+v", l, out)
@@ -74,7 +74,7 @@ func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 		if a.Point == c.points[1].Point.ID {
 			l = 1
 		}
-		var v struct{ Parcels []night.Parcel }
+		var v struct{ Parcels []lastmile.Parcel }
 		r := c.do("POST", "/api/v1/leader/pickups/verify", c.leaders[l], map[string]any{"code": a.Code})
 		r.json(t, &v)
 		if r.Status != http.StatusOK || len(v.Parcels) != 1 || len(v.Parcels[0].Lines) != 2 {
@@ -87,14 +87,14 @@ func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 
 	ctx := context.Background()
 	c.clock.Set(time.Date(2026, 12, 1, 11, 30, 0, 0, time.UTC)) // 19:30 in Shanghai
-	if _, err := c.app.pickups.Sweep(ctx); err != nil {
+	if _, err := c.app.desk.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if reminders := c.noticesTo(phone, "reminder"); len(reminders) != 2 {
 		t.Fatalf("reminders of a resident at two points: %+v, want one per point", reminders)
 	}
 	c.clock.Set(time.Date(2026, 12, 4, 16, 1, 0, 0, time.UTC)) // past the third day after delivery
-	if _, err := c.app.pickups.Sweep(ctx); err != nil {
+	if _, err := c.app.desk.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if returns := c.noticesTo(phone, "return"); len(returns) != 2 {

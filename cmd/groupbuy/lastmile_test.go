@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/webhook"
-	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/testenv"
@@ -52,9 +52,9 @@ func newLastMileCity(t *testing.T) *lastMileCity {
 }
 
 // deliveryOf returns leader l's delivery of the test date.
-func (m *lastMileCity) deliveryOf(l int) night.Delivery {
+func (m *lastMileCity) deliveryOf(l int) lastmile.Delivery {
 	m.t.Helper()
-	var out struct{ Deliveries []night.Delivery }
+	var out struct{ Deliveries []lastmile.Delivery }
 	r := m.do("GET", "/api/v1/leader/deliveries?date=2026-12-01", m.leaders[l], nil)
 	r.json(m.t, &out)
 	if r.Status != http.StatusOK || len(out.Deliveries) != 1 {
@@ -90,7 +90,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	c := m.testCity
 	// Leaders see tomorrow's delivery before the trucks leave.
 	d0 := m.deliveryOf(0)
-	if d0.State != night.DeliveryPending || d0.RouteCode == nil || len(d0.Bags) != 3 || len(d0.Lines) != 3 {
+	if d0.State != lastmile.DeliveryPending || d0.RouteCode == nil || len(d0.Bags) != 3 || len(d0.Lines) != 3 {
 		t.Fatalf("delivery before dispatch: %+v", d0)
 	}
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], map[string]any{"lines": []any{}}); r.Status != http.StatusConflict {
@@ -128,10 +128,10 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], bad); r.Status != http.StatusUnprocessableEntity || r.errorCode(t) != "receipt_mismatch" {
 		t.Fatalf("receipt that does not add up: %d %s", r.Status, r.Body)
 	}
-	var got night.Delivery
+	var got lastmile.Delivery
 	r = c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d0.ID), c.leaders[0], receipt)
 	r.json(t, &got)
-	if r.Status != http.StatusOK || got.State != night.DeliveryReceived {
+	if r.Status != http.StatusOK || got.State != lastmile.DeliveryReceived {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
 	}
 	counts := func() string {
@@ -179,7 +179,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	if wv.State != wave.Delivered {
 		t.Fatalf("wave after every arrival: %s", wv.State)
 	}
-	if d := m.deliveryOf(1); d.State != night.DeliveryArrived || d.ArrivedAt == nil {
+	if d := m.deliveryOf(1); d.State != lastmile.DeliveryArrived || d.ArrivedAt == nil {
 		t.Fatalf("leader 1's delivery after arrival: %+v", d)
 	}
 
@@ -202,7 +202,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 		t.Fatalf("%d arrival notices, want 3", len(arrivals))
 	}
 	code := arrivals[0].Vars["code"]
-	var verified struct{ Parcels []night.Parcel }
+	var verified struct{ Parcels []lastmile.Parcel }
 	r = c.do("POST", "/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})
 	r.json(t, &verified)
 	if r.Status != http.StatusOK || len(verified.Parcels) != 1 || verified.Parcels[0].ResidentID != arrivals[0].ResidentID ||
@@ -217,14 +217,14 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 	first := verified.Parcels[0].Lines[0].OrderLineID
 	r = c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[0], map[string]any{"code": code, "order_line_ids": []int64{first}})
 	r.json(t, &verified)
-	if r.Status != http.StatusOK || verified.Parcels[0].Lines[0].State != night.ParcelCollected || verified.Parcels[0].Lines[1].State != night.ParcelReady {
+	if r.Status != http.StatusOK || verified.Parcels[0].Lines[0].State != lastmile.ParcelCollected || verified.Parcels[0].Lines[1].State != lastmile.ParcelReady {
 		t.Fatalf("collect one line: %d %s", r.Status, r.Body)
 	}
 	for range 2 {
 		r = c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[0], map[string]any{"code": code})
 		r.json(t, &verified)
 		for _, l := range verified.Parcels[0].Lines {
-			if l.State != night.ParcelCollected {
+			if l.State != lastmile.ParcelCollected {
 				t.Fatalf("collect all: %d %s", r.Status, r.Body)
 			}
 		}
@@ -318,10 +318,10 @@ func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
 	}
 	ctx := context.Background()
-	sweep := func(at time.Time) night.SweepResult {
+	sweep := func(at time.Time) lastmile.SweepResult {
 		t.Helper()
 		c.clock.Set(at)
-		res, err := c.app.pickups.Sweep(ctx)
+		res, err := c.app.desk.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,10 +375,10 @@ func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
 	if err := c.app.db.Get(&returnedCode, `SELECT code FROM pickup_codes ORDER BY resident_id DESC LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
-	var after struct{ Parcels []night.Parcel }
+	var after struct{ Parcels []lastmile.Parcel }
 	c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[2], map[string]any{"code": returnedCode}).json(t, &after)
 	for _, l := range after.Parcels[0].Lines {
-		if l.State != night.ParcelReturned {
+		if l.State != lastmile.ParcelReturned {
 			t.Fatalf("returned line collected: %+v", l)
 		}
 	}

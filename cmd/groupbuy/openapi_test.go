@@ -14,7 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"groupbuy/fulfillment/night"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -34,7 +33,6 @@ func routeEngine(t *testing.T) *gin.Engine {
 		clock:  clock,
 		auth:   auth.NewAuthenticator(nil, clock, time.Second),
 		pickup: pickup.NewService(nil, clock),
-		orders: night.NewService(nil, clock, nil, night.Metrics{}),
 	}
 	engine, ok := a.handler().(*gin.Engine)
 	if !ok {

@@ -9,7 +9,6 @@ import (
 
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment/intake"
-	"groupbuy/fulfillment/night"
 )
 
 // TestIntakeAtSaturation offers orders open loop faster than a deliberately
@@ -21,7 +20,6 @@ func TestIntakeAtSaturation(t *testing.T) {
 	a := c.app
 	a.intake.Close()
 	a.intake = intake.New(a.db, a.clock, a.log, intake.Options{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
-	a.orders = night.NewService(a.db, a.clock, a.intake, a.counts)
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
 	egg, rice := c.item("EGG"), c.item("RICE")

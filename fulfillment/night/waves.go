@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment/intake"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 )
@@ -113,7 +114,7 @@ func readyWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ 
 	if moved, err := wave.Advance(ctx, tx, waveID, wave.Routed, wave.Ready, now); err != nil || !moved {
 		return stageResult{}, err
 	}
-	if err := makeDeliveries(ctx, tx, waveID); err != nil {
+	if err := lastmile.MakeDeliveries(ctx, tx, waveID); err != nil {
 		return stageResult{}, err
 	}
 	return movedOn(1, 1), nil

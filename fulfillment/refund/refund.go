@@ -6,6 +6,7 @@ package refund
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/pg"
@@ -143,4 +144,41 @@ func WaveSummary(ctx context.Context, q sqlx.QueryerContext, waveID int64) (Summ
 		out.Lines, out.Units, out.AmountFen = out.Lines+r.Lines, out.Units+r.Units, out.AmountFen+r.AmountFen
 	}
 	return out, err
+}
+
+// ErrDuplicate: the line already has a refund for the reason.
+var ErrDuplicate = errors.New("the line already has a refund for this reason")
+
+// Row is one refund: units of an order line, and why.
+type Row struct {
+	WaveID, OrderID, LineID, ResidentID int64
+	Reason                              fulfillment.RefundReason
+	Quantity, AmountFen                 int64
+}
+
+// Add appends one refund to the ledger inside tx and returns its id, or
+// ErrDuplicate when the line has one for the reason; m (nil: nothing)
+// counts it once tx commits.
+func Add(ctx context.Context, tx *sqlx.Tx, m Counter, r Row, now time.Time) (int64, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		r.WaveID, r.OrderID, r.LineID, r.ResidentID, string(r.Reason), r.Quantity, r.AmountFen, now)
+	if pg.IsUniqueViolation(err, "") {
+		return 0, ErrDuplicate
+	}
+	if err != nil {
+		return 0, err
+	}
+	if m != nil {
+		pg.AfterCommit(tx, func() { m.Refunded(r.Reason, 1, r.Quantity) })
+	}
+	return id, nil
+}
+
+// Exists reports whether a line has a refund for the reason.
+func Exists(ctx context.Context, q sqlx.QueryerContext, lineID int64, reason fulfillment.RefundReason) (bool, error) {
+	var ok bool
+	err := sqlx.GetContext(ctx, q, &ok, `SELECT EXISTS (SELECT 1 FROM refunds WHERE order_line_id = $1 AND reason = $2)`, lineID, string(reason))
+	return ok, err
 }

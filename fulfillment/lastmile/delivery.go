@@ -1,18 +1,26 @@
-package night
+// Package lastmile owns what happens after the warehouse: deliveries and
+// their lines (dispatch, arrival, the leader's receipt 签收), the parcel
+// lines residents collect at the pickup desk (核销), the reminders, and the
+// return of what nobody collected. The night's ready stage makes the
+// deliveries (MakeDeliveries); lastmile never imports night. It reads the
+// night's bags and sort lines and the route plan in SQL, and changes waves,
+// routes, refunds and the commission ledger through their packages.
+package lastmile
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
+	"groupbuy/pickup"
 )
 
 // DeliveryState is where one leader's delivery stands.
@@ -34,10 +42,23 @@ var (
 	ErrNotDispatched    = apperr.Errorf(apperr.Conflict, "not_dispatched", "the route has not been dispatched yet")
 )
 
-// makeDeliveries gives every pickup point with bags in the wave its delivery,
+// Service runs the deliveries' commands, one transaction each.
+type Service struct {
+	db      *sqlx.DB
+	clock   clock.Clock
+	metrics refund.Metrics
+}
+
+// NewService returns the deliveries' commands over db; m counts the refunds
+// and notices of receipts (nil fields: nothing).
+func NewService(db *sqlx.DB, clock clock.Clock, m refund.Metrics) *Service {
+	return &Service{db: db, clock: clock, metrics: m}
+}
+
+// MakeDeliveries gives every pickup point with bags in the wave its delivery,
 // on the route stop that serves it (none for a point the plan left
 // unserved). Part of the ready stage; rerunning adds nothing twice.
-func makeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
+func MakeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (wave_id, pickup_point_id, route_id, seq)
 		SELECT $1, b.pickup_point_id, s.route_id, s.seq
 		FROM (SELECT DISTINCT pickup_point_id FROM bags WHERE wave_id = $1) b
@@ -62,18 +83,8 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 		if state := w.State; state != wave.Ready && state != wave.Dispatched && state != wave.Delivered {
 			return ErrWaveNotReady
 		}
-		if routeID != 0 {
-			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM routes WHERE id = $1 AND wave_id = $2`, routeID, waveID); err != nil {
-				return err
-			}
-			if n == 0 {
-				return routeplan.ErrRouteNotFound
-			}
-		}
 		// routeID 0 sends every route of the wave.
-		if _, err := tx.ExecContext(ctx, `UPDATE routes SET dispatched_at = $3
-			WHERE wave_id = $1 AND ($2::bigint = 0 OR id = $2) AND dispatched_at IS NULL`, waveID, routeID, now); err != nil {
+		if err := routeplan.Dispatch(ctx, tx, waveID, routeID, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET state = 'dispatched', dispatched_at = $3
@@ -97,14 +108,7 @@ func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery,
 	var out Delivery
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
-		var r struct {
-			WaveID     int64      `db:"wave_id"`
-			Dispatched *time.Time `db:"dispatched_at"`
-		}
-		err := tx.GetContext(ctx, &r, `SELECT wave_id, dispatched_at FROM routes WHERE id = $1`, routeID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return routeplan.ErrRouteNotFound
-		}
+		r, err := routeplan.GetRoute(ctx, tx, routeID)
 		if err != nil {
 			return err
 		}
@@ -112,14 +116,14 @@ func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery,
 		if _, err := wave.Lock(ctx, tx, r.WaveID); err != nil {
 			return err
 		}
-		if r.Dispatched == nil {
+		if r.DispatchedAt == nil {
 			return ErrNotDispatched
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE route_stops SET arrived_at = coalesce(arrived_at, $3) WHERE route_id = $1 AND seq = $2`, routeID, seq, now)
+		found, err := routeplan.Arrive(ctx, tx, routeID, seq, now)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !found {
 			return ErrStopNotFound
 		}
 		var id int64
@@ -216,8 +220,12 @@ func withDeliveryDetail(ctx context.Context, q sqlx.QueryerContext, d *Delivery)
 		WHERE s.wave_id = $1 AND s.pickup_point_id = $2 ORDER BY s.zone, p.bin, p.sku`, d.WaveID, d.PickupPointID, d.ID)
 }
 
-// LeaderDeliveries lists what arrives at the leader's point on a date.
-func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date fulfillment.Date) ([]Delivery, error) {
+// LeaderDeliveries lists what arrives on a date at the point the leader runs.
+func (s *Service) LeaderDeliveries(ctx context.Context, leaderID int64, date fulfillment.Date) ([]Delivery, error) {
+	pointID, err := pickup.PointOfLeader(ctx, s.db, leaderID)
+	if err != nil {
+		return nil, err
+	}
 	out := []Delivery{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, deliverySelect+` WHERE d.pickup_point_id = $1 AND w.delivery_date = $2 ORDER BY d.id`,
 		pointID, date); err != nil {
@@ -229,6 +237,16 @@ func (s *Service) LeaderDeliveries(ctx context.Context, pointID int64, date fulf
 		}
 	}
 	return out, nil
+}
+
+// RouteOfWave tells which wave a route belongs to.
+func (s *Service) RouteOfWave(ctx context.Context, routeID int64) (int64, error) {
+	return routeplan.RouteOfWave(ctx, s.db, routeID)
+}
+
+// WaveDeliveries lists a wave's deliveries with their states, by route and stop.
+func (s *Service) WaveDeliveries(ctx context.Context, waveID int64) ([]Delivery, error) {
+	return WaveDeliveries(ctx, s.db, waveID)
 }
 
 // WaveDeliveries lists a wave's deliveries with their states, by route and stop.

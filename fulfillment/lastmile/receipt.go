@@ -1,4 +1,4 @@
-package night
+package lastmile
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
@@ -103,19 +104,20 @@ func (s *Service) Receive(ctx context.Context, leaderID, deliveryID int64, req R
 	return out, err
 }
 
-func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID int64, req ReceiveRequest, now time.Time) (Delivery, error) {
+func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliveryID int64, req ReceiveRequest, now time.Time) (Delivery, error) {
 	var d struct {
 		ID          int64            `db:"id"`
 		WaveID      int64            `db:"wave_id"`
 		PointID     int64            `db:"pickup_point_id"`
 		State       DeliveryState    `db:"state"`
 		RouteID     *int64           `db:"route_id"`
+		Seq         *int             `db:"seq"`
 		LeaderID    int64            `db:"leader_id"`
 		WarehouseID int64            `db:"warehouse_id"`
 		Date        fulfillment.Date `db:"delivery_date"`
 	}
 	// The wave's row is locked first, like every command on a wave, then the delivery's.
-	err := tx.GetContext(ctx, &d, `SELECT d.id, d.wave_id, d.pickup_point_id, d.state, d.route_id, p.leader_id, w.warehouse_id, w.delivery_date
+	err := tx.GetContext(ctx, &d, `SELECT d.id, d.wave_id, d.pickup_point_id, d.state, d.route_id, d.seq, p.leader_id, w.warehouse_id, w.delivery_date
 		FROM deliveries d JOIN pickup_points p ON p.id = d.pickup_point_id JOIN waves w ON w.id = d.wave_id WHERE d.id = $1`, deliveryID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && d.LeaderID != leaderID) {
 		// Another leader's delivery is as unknown as a missing one.
@@ -251,9 +253,8 @@ func receive(ctx context.Context, tx *sqlx.Tx, m Metrics, leaderID, deliveryID i
 		WHERE id = $1`, deliveryID, now); err != nil {
 		return Delivery{}, err
 	}
-	if d.RouteID != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE route_stops s SET arrived_at = coalesce(s.arrived_at, $2) FROM deliveries d
-			WHERE d.id = $1 AND s.route_id = d.route_id AND s.seq = d.seq`, deliveryID, now); err != nil {
+	if d.RouteID != nil && d.Seq != nil {
+		if _, err := routeplan.Arrive(ctx, tx, *d.RouteID, *d.Seq, now); err != nil {
 			return Delivery{}, err
 		}
 		if err := markDeliveredIfDone(ctx, tx, d.WaveID, now); err != nil {

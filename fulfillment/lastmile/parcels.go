@@ -1,4 +1,4 @@
-package night
+package lastmile
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type SweepResult struct {
 // evening reminds residents of the rest; each warehouse by its own clock.
 // Every notice has a key per parcel (resident, point and delivery date), and
 // a reminder per evening too, so sweeping again changes nothing.
-func (p *Pickups) Sweep(ctx context.Context) (SweepResult, error) {
+func (p *Desk) Sweep(ctx context.Context) (SweepResult, error) {
 	var total SweepResult
 	whs, err := pickup.ListWarehouses(ctx, p.db)
 	if err != nil {
@@ -73,7 +73,7 @@ type parcelOf struct {
 	date            fulfillment.Date
 }
 
-func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int64, now time.Time, loc *time.Location) (SweepResult, error) {
+func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int64, now time.Time, loc *time.Location) (SweepResult, error) {
 	var res SweepResult
 	local := now.In(loc)
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
@@ -190,7 +190,7 @@ func (p *Pickups) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID i
 const TaskParcelSweep = "parcels:sweep"
 
 // Register adds the parcel sweep handler to mux.
-func (p *Pickups) Register(mux *asynq.ServeMux) {
+func (p *Desk) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskParcelSweep, func(ctx context.Context, _ *asynq.Task) error {
 		res, err := p.Sweep(ctx)
 		if err == nil && (res.Reminded > 0 || res.Returned > 0) {

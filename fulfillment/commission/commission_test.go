@@ -1,4 +1,4 @@
-package night
+package commission
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -142,7 +143,7 @@ func (c *commissionCity) setRate(key CommissionRateKey, bp int64) {
 }
 
 func (c *commissionCity) service() *Service {
-	return NewService(c.db, clock.NewManual(c.now), nil, Metrics{})
+	return NewService(c.db, clock.NewManual(c.now), refund.Metrics{})
 }
 
 type ledgerRow struct {
@@ -347,19 +348,19 @@ func TestCommissionAfterSaleReversal(t *testing.T) {
 	if got := c.net(line); got != 863-369 {
 		t.Errorf("net after a partial refund %d, want %d", got, 863-369)
 	}
-	var refund struct {
+	var ledgerRefund struct {
 		Reason    string `db:"reason"`
 		Quantity  int64  `db:"quantity"`
 		AmountFen int64  `db:"amount_fen"`
 		Resident  int64  `db:"resident_id"`
 		Wave      int64  `db:"wave_id"`
 	}
-	if err := c.db.Get(&refund, `SELECT reason, quantity, amount_fen, resident_id, wave_id FROM refunds WHERE id = $1`, r.RefundID); err != nil {
+	if err := c.db.Get(&ledgerRefund, `SELECT reason, quantity, amount_fen, resident_id, wave_id FROM refunds WHERE id = $1`, r.RefundID); err != nil {
 		t.Fatal(err)
 	}
 	waveID := c.id(`SELECT id FROM waves WHERE delivery_date = $1`, c.date)
-	if refund.Reason != "after_sale" || refund.Quantity != 3 || refund.AmountFen != 3000 || refund.Resident != c.leaders[0].Resident || refund.Wave != waveID {
-		t.Errorf("refund row %+v", refund)
+	if ledgerRefund.Reason != "after_sale" || ledgerRefund.Quantity != 3 || ledgerRefund.AmountFen != 3000 || ledgerRefund.Resident != c.leaders[0].Resident || ledgerRefund.Wave != waveID {
+		t.Errorf("refund row %+v", ledgerRefund)
 	}
 	var payload []byte
 	if err := c.db.Get(&payload, `SELECT payload FROM outbox WHERE dedupe_key = $1 AND kind = 'refund' AND resident_id = $2`,
@@ -693,10 +694,10 @@ func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	t.Helper()
 	clock := clock.NewManual(c.now)
 	authn := auth.NewAuthenticator(c.db, clock, time.Second)
-	h := NewRoutes(NewService(c.db, clock, nil, Metrics{}), authn)
+	h := NewHandlers(NewService(c.db, clock, refund.Metrics{}))
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
-	h.RegisterLeaderCommission(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
-	h.RegisterOpsCommission(r.Group("/api/v1/ops"))
+	h.RegisterLeader(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
+	h.RegisterOps(r.Group("/api/v1/ops"), authn.StaffGuards())
 	s := &commissionServer{srv: httptest.NewServer(r)}
 	t.Cleanup(s.srv.Close)
 	issue := func(spec auth.TokenSpec) string {

@@ -1,4 +1,4 @@
-package night
+package lastmile
 
 import (
 	"context"
@@ -7,28 +7,25 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
-	"groupbuy/pickup"
 )
 
-// Routes are the last mile's and commission's handlers.
-type Routes struct {
+// Handlers are the last mile's handlers: deliveries, receipt, the pickup
+// desk, dispatch and arrival.
+type Handlers struct {
 	svc  *Service
-	auth *auth.Authenticator
+	desk *Desk
 }
 
-// NewRoutes returns the handlers over svc.
-func NewRoutes(svc *Service, auth *auth.Authenticator) *Routes {
-	return &Routes{svc: svc, auth: auth}
-}
+// NewHandlers returns the handlers over the deliveries and the desk.
+func NewHandlers(svc *Service, desk *Desk) *Handlers { return &Handlers{svc: svc, desk: desk} }
 
-// RegisterLeaderLastMile adds the leader's delivery and pickup routes: what
+// RegisterLeader adds the leader's delivery and pickup routes: what
 // arrives, receipt (签收), and pickup code verification (核销).
-func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
+func (h *Handlers) RegisterLeader(r gin.IRouter) {
 	r.GET("/deliveries", httpx.Handle(h.leaderDeliveries))
 	r.POST("/deliveries/:id/receive", httpx.Handle(h.receive))
 	r.POST("/pickups/verify", httpx.Handle(func(c *gin.Context) error {
@@ -36,7 +33,7 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 		if err != nil {
 			return err
 		}
-		ps, err := desk.Verify(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code)
+		ps, err := h.desk.Verify(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code)
 		if err != nil {
 			return err
 		}
@@ -48,7 +45,7 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 		if err != nil {
 			return err
 		}
-		ps, err := desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
+		ps, err := h.desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
 		if err != nil {
 			return err
 		}
@@ -57,10 +54,9 @@ func (h *Routes) RegisterLeaderLastMile(r gin.IRouter, desk *Pickups) {
 	}))
 }
 
-// RegisterOpsLastMile adds dispatch and arrival. Warehouse staff and drivers
+// RegisterOps adds dispatch and arrival. Warehouse staff and drivers
 // (warehouse tokens) run the trucks, so they may write these.
-func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
-	g := h.auth.StaffGuards()
+func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
 	r.POST("/waves/:id/dispatch", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
 		id, err := httpx.PathID(c, "id")
 		if err != nil {
@@ -78,7 +74,7 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		if err != nil {
 			return err
 		}
-		waveID, err := routeplan.RouteOfWave(c.Request.Context(), h.svc.db, id)
+		waveID, err := h.svc.RouteOfWave(c.Request.Context(), id)
 		if err != nil {
 			return err
 		}
@@ -106,21 +102,17 @@ func (h *Routes) RegisterOpsLastMile(r gin.IRouter) {
 		return nil
 	}))
 	r.GET("/waves/:id/deliveries", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
-		ds, err := WaveDeliveries(ctx, h.svc.db, id)
+		ds, err := h.svc.WaveDeliveries(ctx, id)
 		return gin.H{"deliveries": ds}, err
 	}))
 }
 
-func (h *Routes) leaderDeliveries(c *gin.Context) error {
+func (h *Handlers) leaderDeliveries(c *gin.Context) error {
 	date, err := fulfillment.RequiredDate("date", c.Query("date"))
 	if err != nil {
 		return err
 	}
-	point, err := pickup.PointOfLeader(c.Request.Context(), h.svc.db, auth.PrincipalOf(c).LeaderID)
-	if err != nil {
-		return err
-	}
-	ds, err := h.svc.LeaderDeliveries(c.Request.Context(), point, date)
+	ds, err := h.svc.LeaderDeliveries(c.Request.Context(), auth.PrincipalOf(c).LeaderID, date)
 	if err != nil {
 		return err
 	}
@@ -128,7 +120,7 @@ func (h *Routes) leaderDeliveries(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) receive(c *gin.Context) error {
+func (h *Handlers) receive(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err

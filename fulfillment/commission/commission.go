@@ -1,4 +1,10 @@
-package night
+// Package commission owns the leader commission: the rates (commission_rates)
+// and the append-only ledger (commission_entries) of accruals on collected
+// lines and reversals by after-sale refunds, with the leader's listing and
+// monthly statement. It reads the order lines and parcel lines it books on
+// (intake's and lastmile's tables); the after-sale refund row goes through
+// package refund.
+package commission
 
 import (
 	"context"
@@ -16,13 +22,14 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
 
-// Leader commission (团长佣金): a leader earns a share, in basis points, of
+// A leader (团长) earns a share, in basis points, of
 // what residents collect at their pickup point. The ledger is only appended
 // to: an accrual when a line is collected, a negative reversal when ops grant
 // an after-sale refund on it.
@@ -232,7 +239,7 @@ type AfterSaleRefund struct {
 // share of the leader's accrual (rounded so a full refund reverses it
 // exactly), and the resident's refund notice; m counts the refund and the
 // notice. A line gets at most one.
-func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
+func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
 	if quantity < 1 || quantity > fulfillment.MaxQuantity {
 		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity must be between 1 and the units collected")
 	}
@@ -278,9 +285,8 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 	if !line.WaveID.Valid {
 		return AfterSaleRefund{}, fmt.Errorf("order %d has no wave", line.OrderID)
 	}
-	var refunded bool
-	if err := tx.GetContext(ctx, &refunded, `SELECT EXISTS (SELECT 1 FROM refunds WHERE order_line_id = $1 AND reason = 'after_sale')`,
-		lineID); err != nil {
+	refunded, err := refund.Exists(ctx, tx, lineID, fulfillment.ReasonAfterSale)
+	if err != nil {
 		return AfterSaleRefund{}, err
 	}
 	if refunded {
@@ -293,17 +299,14 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 	}
 	out := AfterSaleRefund{WaveID: line.WaveID.Int64, OrderID: line.OrderID, OrderLineID: lineID, ResidentID: line.ResidentID,
 		SKU: line.SKU, Name: line.Name, Quantity: quantity, AmountFen: quantity * line.PriceFen, CreatedAt: now}
-	err = tx.GetContext(ctx, &out.RefundID, `INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
-		VALUES ($1, $2, $3, $4, 'after_sale', $5, $6, $7) RETURNING id`,
-		out.WaveID, out.OrderID, lineID, out.ResidentID, quantity, out.AmountFen, now)
-	if pg.IsUniqueViolation(err, "") {
+	out.RefundID, err = refund.Add(ctx, tx, m.Refunds, refund.Row{WaveID: out.WaveID, OrderID: out.OrderID, LineID: lineID,
+		ResidentID: out.ResidentID, Reason: fulfillment.ReasonAfterSale, Quantity: quantity, AmountFen: out.AmountFen}, now)
+	if errors.Is(err, refund.ErrDuplicate) {
 		return AfterSaleRefund{}, ErrAlreadyRefunded
 	}
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
-	m = m.orNone()
-	pg.AfterCommit(tx, func() { m.Refunds.Refunded(fulfillment.ReasonAfterSale, 1, quantity) })
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.
@@ -326,6 +329,34 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m Metrics, lineID, quanti
 		return AfterSaleRefund{}, err
 	}
 	return out, nil
+}
+
+// Service runs the commission's commands, one transaction each.
+type Service struct {
+	db      *sqlx.DB
+	clock   clock.Clock
+	metrics refund.Metrics
+}
+
+// NewService returns the commission's commands over db; m counts the
+// after-sale refunds and their notices (nil fields: nothing).
+func NewService(db *sqlx.DB, clock clock.Clock, m refund.Metrics) *Service {
+	return &Service{db: db, clock: clock, metrics: m}
+}
+
+// Rates returns every commission rate (see ListCommissionRates).
+func (s *Service) Rates(ctx context.Context) ([]CommissionRate, error) {
+	return ListCommissionRates(ctx, s.db)
+}
+
+// LeaderCommissions returns a page of a leader's entries (see LeaderCommissions).
+func (s *Service) LeaderCommissions(ctx context.Context, f CommissionFilter) (CommissionPage, error) {
+	return LeaderCommissions(ctx, s.db, f)
+}
+
+// Statement returns a leader's monthly statement (see CommissionStatement).
+func (s *Service) Statement(ctx context.Context, leaderID int64, month fulfillment.Date) (CommissionStatementDoc, error) {
+	return CommissionStatement(ctx, s.db, leaderID, month)
 }
 
 // RefundAfterSale grants an after-sale refund in one transaction.

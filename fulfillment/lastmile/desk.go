@@ -1,4 +1,4 @@
-package night
+package lastmile
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -18,21 +20,21 @@ import (
 	"groupbuy/pickup"
 )
 
-// Pickups is where residents collect their parcels (核销): leaders verify
+// Desk is the pickup desk, where residents collect their parcels (核销): leaders verify
 // pickup codes and mark lines collected; the evening sweep reminds and,
 // after a few days, returns what nobody collected.
-type Pickups struct {
+type Desk struct {
 	db      *sqlx.DB
 	clock   clock.Clock
 	limiter *ratelimit.Limiter
 	log     *slog.Logger
-	opt     PickupOptions
+	opt     DeskOptions
 	codes   *pickup.Codes
 	parcels *pg.Prepared
 }
 
-// PickupOptions tune reminders and returns.
-type PickupOptions struct {
+// DeskOptions tune reminders and returns.
+type DeskOptions struct {
 	// ReturnAfterDays: parcels still waiting at the end of the Nth day after
 	// delivery go back to the warehouse and are refunded (default 3).
 	ReturnAfterDays int
@@ -40,19 +42,18 @@ type PickupOptions struct {
 	// reminders go out during the two hours after it.
 	RemindAt clock.TimeOfDay
 	// Metrics counts the returns' refunds and the notices; nil fields: nothing.
-	Metrics Metrics
+	Metrics refund.Metrics
 }
 
-// NewPickups returns the pickup desk; limiter counts wrong codes per leader.
-func NewPickups(db *sqlx.DB, clk clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt PickupOptions) *Pickups {
+// NewDesk returns the pickup desk; limiter counts wrong codes per leader.
+func NewDesk(db *sqlx.DB, clk clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt DeskOptions) *Desk {
 	if opt.ReturnAfterDays <= 0 {
 		opt.ReturnAfterDays = 3
 	}
 	if opt.RemindAt.IsZero() {
 		opt.RemindAt = clock.NewTimeOfDay(19, 0)
 	}
-	opt.Metrics = opt.Metrics.orNone()
-	return &Pickups{db: db, clock: clk, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
+	return &Desk{db: db, clock: clk, limiter: limiter, log: log, opt: opt, codes: pickup.NewCodes(db),
 		parcels: pg.NewPrepared(db, parcelSelect+` ORDER BY pl.delivery_date, pl.order_line_id`)}
 }
 
@@ -109,7 +110,7 @@ func maskPhone(p string) string {
 // a right code's attempt is given back, so a leader past the limit is
 // refused before the lookup, even with many requests at once, and codes
 // cannot be guessed by trying them all.
-func (p *Pickups) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]pickup.CodeHolder, error) {
+func (p *Desk) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]pickup.CodeHolder, error) {
 	if !pickup.ValidCodeFormat(code) {
 		return nil, apperr.InvalidField("code", "code must be 6 digits")
 	}
@@ -148,7 +149,7 @@ func held(h pickup.CodeHolder, l ParcelLine) bool {
 }
 
 // parcelsOf loads the parcels of the code's holders, by date.
-func (p *Pickups) parcelsOf(ctx context.Context, q sqlx.QueryerContext, hs []pickup.CodeHolder) ([]Parcel, error) {
+func (p *Desk) parcelsOf(ctx context.Context, q sqlx.QueryerContext, hs []pickup.CodeHolder) ([]Parcel, error) {
 	var lines []ParcelLine
 	if err := p.parcels.Select(ctx, q, &lines, parcelArgs(hs)...); err != nil {
 		return nil, err
@@ -167,7 +168,7 @@ func (p *Pickups) parcelsOf(ctx context.Context, q sqlx.QueryerContext, hs []pic
 }
 
 // Verify shows the parcels a pickup code opens at the leader's point.
-func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Parcel, error) {
+func (p *Desk) Verify(ctx context.Context, leaderID int64, code string) ([]Parcel, error) {
 	hs, err := p.holders(ctx, p.db, leaderID, code)
 	if err != nil {
 		return nil, err
@@ -179,7 +180,7 @@ func (p *Pickups) Verify(ctx context.Context, leaderID int64, code string) ([]Pa
 // named) and accrues the leader's commission on them, in one transaction.
 // Lines already collected stay as they are, so a repeated confirmation
 // changes nothing.
-func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, lineIDs []int64) ([]Parcel, error) {
+func (p *Desk) Collect(ctx context.Context, leaderID int64, code string, lineIDs []int64) ([]Parcel, error) {
 	var out []Parcel
 	err := pg.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
 		hs, err := p.holders(ctx, tx, leaderID, code)
@@ -216,7 +217,7 @@ func (p *Pickups) Collect(ctx context.Context, leaderID int64, code string, line
 			WHERE order_line_id = ANY($1) AND state = 'ready'`, pq.Array(take), now); err != nil {
 			return err
 		}
-		if _, err := AccrueCommission(ctx, tx, take, now); err != nil {
+		if _, err := commission.AccrueCommission(ctx, tx, take, now); err != nil {
 			return err
 		}
 		out, err = p.parcelsOf(ctx, tx, hs)

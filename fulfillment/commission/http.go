@@ -1,4 +1,4 @@
-package night
+package commission
 
 import (
 	"bytes"
@@ -13,23 +13,30 @@ import (
 	"groupbuy/internal/httpx"
 )
 
-// RegisterLeaderCommission adds the leader's commission route (under
-// /api/v1/leader, already behind the leader token check).
-func (h *Routes) RegisterLeaderCommission(r gin.IRouter) {
+// Handlers are the commission handlers.
+type Handlers struct {
+	svc *Service
+}
+
+// NewHandlers returns the handlers over svc.
+func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
+
+// RegisterLeader adds the leader's commission route (under /api/v1/leader,
+// already behind the leader token check).
+func (h *Handlers) RegisterLeader(r gin.IRouter) {
 	r.GET("/commissions", httpx.Handle(h.leaderCommissions))
 }
 
-// RegisterOpsCommission adds the ops routes of commission rates, statements
-// and after-sale refunds (under /api/v1/ops).
-func (h *Routes) RegisterOpsCommission(r gin.IRouter) {
-	g := h.auth.StaffGuards()
+// RegisterOps adds the ops routes of commission rates, statements and
+// after-sale refunds (under /api/v1/ops).
+func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
 	r.PUT("/commission-rates", g.OpsWrite, httpx.Handle(h.setCommissionRate))
 	r.GET("/commission-rates", g.StaffRead, httpx.Handle(h.listCommissionRates))
 	r.GET("/leaders/:id/commission-statement.csv", g.StaffRead, httpx.Handle(h.commissionStatement))
 	r.POST("/order-lines/:id/refund", g.OpsWrite, httpx.Handle(h.refundAfterSale))
 }
 
-func (h *Routes) leaderCommissions(c *gin.Context) error {
+func (h *Handlers) leaderCommissions(c *gin.Context) error {
 	from, err := fulfillment.RequiredDate("from", c.Query("from"))
 	if err != nil {
 		return err
@@ -42,7 +49,7 @@ func (h *Routes) leaderCommissions(c *gin.Context) error {
 	if f.AfterID, f.Limit, err = httpx.QueryPage(c); err != nil {
 		return err
 	}
-	page, err := LeaderCommissions(c.Request.Context(), h.svc.db, f)
+	page, err := h.svc.LeaderCommissions(c.Request.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -50,7 +57,7 @@ func (h *Routes) leaderCommissions(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) setCommissionRate(c *gin.Context) error {
+func (h *Handlers) setCommissionRate(c *gin.Context) error {
 	var in struct {
 		Scope     CommissionScope `json:"scope"`
 		Category  string          `json:"category"`
@@ -73,8 +80,8 @@ func (h *Routes) setCommissionRate(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) listCommissionRates(c *gin.Context) error {
-	rates, err := ListCommissionRates(c.Request.Context(), h.svc.db)
+func (h *Handlers) listCommissionRates(c *gin.Context) error {
+	rates, err := h.svc.Rates(c.Request.Context())
 	if err != nil {
 		return err
 	}
@@ -82,7 +89,7 @@ func (h *Routes) listCommissionRates(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) commissionStatement(c *gin.Context) error {
+func (h *Handlers) commissionStatement(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -95,7 +102,7 @@ func (h *Routes) commissionStatement(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	doc, err := CommissionStatement(c.Request.Context(), h.svc.db, id, month)
+	doc, err := h.svc.Statement(c.Request.Context(), id, month)
 	if err != nil {
 		return err
 	}
@@ -108,7 +115,7 @@ func (h *Routes) commissionStatement(c *gin.Context) error {
 	return nil
 }
 
-func (h *Routes) refundAfterSale(c *gin.Context) error {
+func (h *Handlers) refundAfterSale(c *gin.Context) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
