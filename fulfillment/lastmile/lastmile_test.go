@@ -1,0 +1,129 @@
+package lastmile_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/lastmile"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
+	"groupbuy/internal/ratelimit"
+	"groupbuy/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// arrived seeds a wave whose trucks have left: point 0 ordered 2 and then 3
+// eggs, and the night sorted the 5 into its bag; its delivery is on the way.
+func arrived(t *testing.T) (c *fulfillmenttest.City, deliveryID int64, egg int64) {
+	t.Helper()
+	c = fulfillmenttest.New(t, 2)
+	egg = c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 1000, 100)
+	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 2})
+	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
+	id := c.Wave()
+	c.Exec(`UPDATE waves SET state = 'dispatched' WHERE id = $1`, id)
+	c.Exec(`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity) VALUES ($1, $2, $3, 'chilled', 5)`,
+		id, egg, c.Points[0].ID)
+	c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', 5, 1, 2500, 2500)`,
+		id, c.Points[0].ID)
+	if err := pg.InTx(context.Background(), c.DB, func(tx *sqlx.Tx) error {
+		return lastmile.MakeDeliveries(context.Background(), tx, id)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.Exec(`UPDATE deliveries SET state = 'dispatched' WHERE wave_id = $1`, id)
+	return c, c.Count(`SELECT id FROM deliveries WHERE wave_id = $1`, id), egg
+}
+
+func newDesk(t *testing.T, c *fulfillmenttest.City, clk clock.Clock) *lastmile.Desk {
+	opt, err := redis.ParseURL(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	log := slog.New(slog.DiscardHandler)
+	return lastmile.NewDesk(c.DB, clk, ratelimit.New(rdb, "pickup-code", 5, time.Minute, log), log, lastmile.DeskOptions{})
+}
+
+// TestReceiptRefundsTheLatestOrderAndTheDeskCollects: the leader reports
+// one egg missing; the latest order loses it and is refunded, the resident
+// gets a code, and collecting with it marks the parcel collected and
+// accrues the leader's commission once.
+func TestReceiptRefundsTheLatestOrderAndTheDeskCollects(t *testing.T) {
+	ctx := context.Background()
+	c, delivery, egg := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	svc := lastmile.NewService(c.DB, clk, refund.Metrics{})
+	if _, err := svc.Receive(ctx, c.Points[1].Leader, delivery, lastmile.ReceiveRequest{}); !errors.Is(err, lastmile.ErrDeliveryNotFound) {
+		t.Fatalf("receipt by another point's leader: %v", err)
+	}
+	d, err := svc.Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{Lines: []lastmile.ReceiptLine{{SaleItemID: egg, Missing: 1}}})
+	if err != nil || d.State != lastmile.DeliveryReceived {
+		t.Fatalf("receive: %+v (%v)", d, err)
+	}
+	var ready []int64
+	if err := c.DB.Select(&ready, `SELECT ready FROM parcel_lines ORDER BY order_line_id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(ready) != 2 || ready[0] != 2 || ready[1] != 2 {
+		t.Fatalf("parcel lines ready %v, want [2 2]: the later order lost the missing egg", ready)
+	}
+	if n := c.Count(`SELECT count(*) FROM refunds WHERE reason = 'missing' AND quantity = 1 AND amount_fen = 1000`); n != 1 {
+		t.Fatalf("%d refunds of the missing egg, want 1", n)
+	}
+	var code string
+	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
+		t.Fatal(err)
+	}
+	desk := newDesk(t, c, clk)
+	if _, err := desk.Verify(ctx, c.Points[1].Leader, code); !errors.Is(err, lastmile.ErrUnknownCode) {
+		t.Fatalf("another point's leader verifies the code: %v", err)
+	}
+	parcels, err := desk.Verify(ctx, c.Points[0].Leader, code)
+	if err != nil || len(parcels) != 1 || len(parcels[0].Lines) != 2 || parcels[0].Lines[0].State != lastmile.ParcelReady {
+		t.Fatalf("verify: %+v (%v)", parcels, err)
+	}
+	for range 2 {
+		parcels, err = desk.Collect(ctx, c.Points[0].Leader, code, nil)
+		if err != nil || parcels[0].Lines[0].State != lastmile.ParcelCollected || parcels[0].Lines[1].State != lastmile.ParcelCollected {
+			t.Fatalf("collect: %+v (%v)", parcels, err)
+		}
+	}
+	// 4 eggs at 10 yuan, at the default rate of 10 %, booked once.
+	if net := c.Count(`SELECT coalesce(sum(amount_fen), 0) FROM commission_entries WHERE leader_id = $1`, c.Points[0].Leader); net != 400 {
+		t.Fatalf("commission %d fen, want 400", net)
+	}
+}
+
+// TestSweepReturnsWhatNobodyCollected: after the last day the parcel goes
+// back and is refunded, once.
+func TestSweepReturnsWhatNobodyCollected(t *testing.T) {
+	ctx := context.Background()
+	c, delivery, _ := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	desk := newDesk(t, c, clk)
+	clk.Set(fulfillmenttest.Now.Add(5 * 24 * time.Hour))
+	for i, want := range []int64{2, 0} {
+		res, err := desk.Sweep(ctx)
+		if err != nil || res.Returned != want {
+			t.Fatalf("sweep %d: %+v (%v), want %d returned", i, res, err, want)
+		}
+	}
+	if n := c.Count(`SELECT sum(quantity) FROM refunds WHERE reason = 'returned'`); n != 5 {
+		t.Fatalf("%d units refunded as returned, want 5", n)
+	}
+}

@@ -1,0 +1,106 @@
+package night
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
+	"groupbuy/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestStageTableRunsTheNightInOrder: the table lists the night's stages in
+// order, each naming the next, and only the route stage works before its
+// transaction.
+func TestStageTableRunsTheNightInOrder(t *testing.T) {
+	r := NewRunner(nil, clock.System{}, nil, slog.New(slog.DiscardHandler), Options{})
+	want := []wave.Stage{wave.StageClose, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady}
+	var got []wave.Stage
+	for i, st := range r.table {
+		got = append(got, st.name)
+		next := wave.Stage("")
+		if i+1 < len(want) {
+			next = want[i+1]
+		}
+		if st.next != next {
+			t.Errorf("%s is followed by %q, want %q", st.name, st.next, next)
+		}
+		if (st.run == nil) == (st.prepare == nil) {
+			t.Errorf("%s: exactly one of run and prepare must be set", st.name)
+		}
+		if (st.prepare != nil) != (st.name == wave.StageRoute) {
+			t.Errorf("%s: only the route stage prepares outside its transaction", st.name)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("stages %v, want %v", got, want)
+	}
+	if _, ok := r.stage("pack"); ok {
+		t.Fatal("an unknown stage was found")
+	}
+}
+
+// TestAllocationSharesAShortSKUEvenly runs close, receipts, allocate and
+// pick on a seeded wave: with the even policy the points that ordered least
+// are served in full, the shortage is refunded and each point gets its bag.
+func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 3)
+	item := c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 100, 100)
+	for p, q := range []int64{5, 3, 2} {
+		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: q})
+	}
+	ropt, err := jobs.RedisOpt(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := asynq.NewClient(ropt)
+	t.Cleanup(func() { queue.Close() })
+	clk := clock.NewManual(fulfillmenttest.Cutoff)
+	log := slog.New(slog.DiscardHandler)
+	outbox := jobs.NewOutbox(c.DB, queue, clk, log, jobs.Options{})
+	t.Cleanup(outbox.Stop)
+	r := NewRunner(c.DB, clk, outbox, log, Options{})
+	id := c.Wave()
+	if ok, err := r.RunStage(ctx, wave.StageClose, id); err != nil || !ok {
+		t.Fatalf("close: %v %v", ok, err)
+	}
+	if ok, err := r.RunStage(ctx, wave.StageAllocate, id); err != nil || ok {
+		t.Fatalf("allocate before the final receipts: %v %v, want nothing done", ok, err)
+	}
+	if _, err := r.RecordReceipts(ctx, id, wave.SpreadEvenly, true, []Receipt{{SaleItemID: item, Received: 6}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {
+		if ok, err := r.RunStage(ctx, st, id); err != nil || !ok {
+			t.Fatalf("%s: %v %v", st, ok, err)
+		}
+	}
+	var cuts []int64
+	if err := c.DB.Select(&cuts, `SELECT coalesce(c.cut, 0) FROM orders o JOIN order_lines l ON l.order_id = o.id
+		LEFT JOIN line_cuts c ON c.order_line_id = l.id ORDER BY o.pickup_point_id`); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cuts, []int64{3, 1, 0}) {
+		t.Fatalf("cuts per point %v, want [3 1 0]: each point gets 2 of the 6 received", cuts)
+	}
+	w, err := wave.Get(ctx, c.DB, id)
+	if err != nil || w.State != wave.Picked || w.Refunds.Units != 4 || w.Refunds.ByReason[fulfillment.ReasonShortage].AmountFen != 400 {
+		t.Fatalf("wave %+v (%v): want picked with 4 units refunded for shortage", w, err)
+	}
+	if n := c.Count(`SELECT count(*) FROM outbox WHERE kind = 'refund'`); n != 2 {
+		t.Fatalf("%d refund notices, want 2 (the residents who lost units)", n)
+	}
+	if units := c.Count(`SELECT sum(units) FROM bags WHERE wave_id = $1`, id); units != 6 {
+		t.Fatalf("%d units in bags, want the 6 received", units)
+	}
+}
