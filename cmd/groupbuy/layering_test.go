@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -9,11 +10,18 @@ import (
 // TestDomainPackagesLinkNoPlumbingOfTheirOwn: the domain packages
 // (fulfillment/..., pickup/...) link no test or dev servers (miniredis, the
 // local server launcher), no migration tool (goose) and no Prometheus:
-// those belong to cmd, which wires them in. And the dependency rules hold:
-// routing imports only the standard library, pickup never fulfillment.
+// those belong to cmd, which wires them in. The test fixture
+// fulfillment/fulfillmenttest is not a domain package: it opens test
+// databases. And the dependency rules hold: routing imports only the
+// standard library, pickup never fulfillment.
 func TestDomainPackagesLinkNoPlumbingOfTheirOwn(t *testing.T) {
-	deps := goList(t, "-deps", "./fulfillment/...", "./pickup/...")
-	for _, dep := range deps {
+	var domain []string
+	for _, p := range goList(t, "./fulfillment/...", "./pickup/...") {
+		if p != "groupbuy/fulfillment/fulfillmenttest" {
+			domain = append(domain, p)
+		}
+	}
+	for _, dep := range goList(t, append([]string{"-deps"}, domain...)...) {
 		for _, banned := range []string{"github.com/alicebob/miniredis", "github.com/pressly/goose", "github.com/prometheus/",
 			"groupbuy/internal/localserver", "groupbuy/internal/testenv", "groupbuy/migrations"} {
 			if strings.HasPrefix(dep, banned) {
@@ -33,8 +41,85 @@ func TestDomainPackagesLinkNoPlumbingOfTheirOwn(t *testing.T) {
 	}
 }
 
-// goList runs go list in the module's root and returns its lines.
+// layer is a fulfillment package and the fulfillment packages it may import.
+type layer struct {
+	pkg     string
+	imports []string
+}
+
+// fulfillmentLayers are the other fulfillment packages each subpackage may
+// import; every one may also import the root package (the shared
+// vocabulary), pickup, routing and internal/... . The list's order is an
+// order without cycles: a package imports only packages above it. The night
+// imports the last mile to make the deliveries of its ready stage, so the
+// last mile never imports the night.
+var fulfillmentLayers = []layer{
+	{"printout", nil},
+	{"refund", nil},
+	{"wave", []string{"refund"}},
+	{"catalog", []string{"wave"}},
+	{"intake", []string{"catalog", "wave"}},
+	{"routeplan", []string{"wave"}},
+	{"commission", []string{"refund"}},
+	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
+	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "wave"}},
+	{"fulfillmenttest", nil},
+}
+
+// TestFulfillmentLayers holds each fulfillment package to its entry: the
+// root imports none of its subpackages, and a subpackage imports only the
+// packages its entry names, all of them above it in the list.
+func TestFulfillmentLayers(t *testing.T) {
+	const root = "groupbuy/fulfillment"
+	index := func(pkg string) int {
+		return slices.IndexFunc(fulfillmentLayers, func(l layer) bool { return l.pkg == pkg })
+	}
+	seen := map[string]bool{}
+	for _, line := range goListLines(t, "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./fulfillment/...") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], root), "/")
+		seen[pkg] = true
+		i := index(pkg)
+		if pkg != "" && i < 0 {
+			t.Errorf("fulfillment/%s is not in fulfillmentLayers: give it its place and what it may import", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			sub, ok := strings.CutPrefix(imp, root+"/")
+			switch {
+			case !ok:
+			case pkg == "":
+				t.Errorf("the root package fulfillment imports its subpackage %s", sub)
+			case !slices.Contains(fulfillmentLayers[i].imports, sub):
+				t.Errorf("fulfillment/%s imports fulfillment/%s, which its entry does not allow", pkg, sub)
+			}
+		}
+	}
+	for i, l := range fulfillmentLayers {
+		if !seen[l.pkg] {
+			t.Errorf("fulfillmentLayers names %s, which does not exist", l.pkg)
+		}
+		for _, imp := range l.imports {
+			if j := index(imp); j < 0 || j >= i {
+				t.Errorf("%s may import %s, which is not above it in the list", l.pkg, imp)
+			}
+		}
+	}
+	for _, dep := range goList(t, "-deps", "./fulfillment/lastmile") {
+		if dep == root+"/night" {
+			t.Error("lastmile imports night")
+		}
+	}
+}
+
+// goList runs go list in the module's root and returns its words.
 func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	return strings.Fields(strings.Join(goListLines(t, args...), "\n"))
+}
+
+// goListLines runs go list in the module's root and returns its lines.
+func goListLines(t *testing.T, args ...string) []string {
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"list"}, args...)...)
 	cmd.Dir = "../.."
@@ -42,5 +127,5 @@ func goList(t *testing.T, args ...string) []string {
 	if err != nil {
 		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
 	}
-	return strings.Fields(string(out))
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }

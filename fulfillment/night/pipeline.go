@@ -1,3 +1,12 @@
+// Package night runs a wave's night: one table of stages (close, allocate,
+// pick, route, ready) that the Runner follows as asynq tasks, each stage in
+// one transaction that writes its successor into the job outbox. It owns
+// what the stages make: wave_receipts, line_cuts, pick_lines, sort_lines,
+// bags and printouts. It reads the orders and sale items (intake's and
+// catalog's tables) in SQL, as the allocation and pick plans are joins over
+// them, but writes only its own tables; a wave's state and stage records
+// change through package wave, the routes through routeplan, the refunds
+// through refund, and the ready stage makes the deliveries through lastmile.
 package night
 
 import (
