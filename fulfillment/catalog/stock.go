@@ -14,9 +14,10 @@ import (
 // took it; the batch is rolled back and run again with the rows locked first.
 var ErrStockRace = errors.New("stock taken concurrently")
 
-// TakeStock adds an order batch's units (by sale item) to the sold counters, in id order, only
-// where they fit under the cap; if any does not, the batch must be decided
-// again under lock. The table's CHECK constraint is a last guard.
+// TakeStock adds an order batch's units (by sale item) to the sold
+// counters, in id order, only where they fit under the cap; if any does
+// not, the batch must be decided again under lock. The table's CHECK
+// constraint is a last guard.
 func TakeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.Time) error {
 	ids := make([]int64, 0, len(sold))
 	for id := range sold {
@@ -50,18 +51,9 @@ func TakeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.
 // locking the items in id order as TakeStock does: a cancelled order's
 // stock goes back on sale.
 func ReturnStock(ctx context.Context, tx *sqlx.Tx, units map[int64]int64, now time.Time) error {
-	ids := make([]int64, 0, len(units))
-	for id := range units {
-		ids = append(ids, id)
+	back := make(map[int64]int64, len(units))
+	for id, n := range units {
+		back[id] = -n
 	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	qty := make([]int64, len(ids))
-	for i, id := range ids {
-		qty[i] = units[id]
-	}
-	const q = `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS d(id, q)),
-		locked AS (SELECT si.id FROM sale_items si JOIN d ON d.id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
-		UPDATE sale_items si SET sold = si.sold - d.q, updated_at = $3 FROM d, locked WHERE si.id = d.id AND locked.id = si.id`
-	_, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(qty), now)
-	return err
+	return TakeStock(ctx, tx, back, now)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
@@ -30,10 +31,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// commissionCity is a database with one warehouse and some leaders, each with
-// a pickup point and a resident, into which tests put order lines in any
-// parcel state directly, as the collect flow would leave them.
+// commissionCity is the seeded city (fulfillmenttest), into which tests put
+// order lines in any parcel state directly, as the collect flow would leave
+// them; its leaders are the city's points.
 type commissionCity struct {
+	*fulfillmenttest.City
 	t         *testing.T
 	db        *sqlx.DB
 	now       time.Time
@@ -45,21 +47,15 @@ type commissionCity struct {
 
 type commissionLeader struct{ ID, Point, Resident int64 }
 
-var commissionDate = fulfillment.Date{Time: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+var commissionDate = fulfillmenttest.Date
 
 func newCommissionCity(t *testing.T, leaders int) *commissionCity {
 	t.Helper()
-	c := &commissionCity{t: t, db: testenv.DB(t), now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), date: commissionDate}
-	c.warehouse = c.id(`INSERT INTO warehouses (code, name, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end)
-		VALUES ('WH', '测试仓', 31.1, 121.4, 'Asia/Shanghai', '23:00', '07:00', '11:00') RETURNING id`)
-	for i := range leaders {
-		var l commissionLeader
-		l.ID = c.id(`INSERT INTO leaders (name, phone) VALUES ($1, $2) RETURNING id`, fmt.Sprintf("团长%d", i), fmt.Sprintf("1390000%04d", i))
-		l.Point = c.id(`INSERT INTO pickup_points (code, warehouse_id, leader_id, name, lat, lng, opens, closes)
-			VALUES ($1, $2, $3, $4, 31.1, 121.4, '08:00', '21:00') RETURNING id`, fmt.Sprintf("P%d", i), c.warehouse, l.ID, fmt.Sprintf("自提点%d", i))
-		l.Resident = c.id(`INSERT INTO residents (phone, name, pickup_point_id) VALUES ($1, '居民', $2) RETURNING id`,
-			fmt.Sprintf("1380000%04d", i), l.Point)
-		c.leaders = append(c.leaders, l)
+	city := fulfillmenttest.New(t, leaders)
+	c := &commissionCity{City: city, t: t, db: city.DB, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), date: commissionDate,
+		warehouse: city.Warehouse}
+	for _, p := range city.Points {
+		c.leaders = append(c.leaders, commissionLeader{ID: p.Leader, Point: p.ID, Resident: p.Resident})
 	}
 	return c
 }
@@ -68,25 +64,9 @@ func addDays(d fulfillment.Date, n int) fulfillment.Date {
 	return fulfillment.Date{Time: d.AddDate(0, 0, n)}
 }
 
-func (c *commissionCity) id(q string, args ...any) int64 {
-	c.t.Helper()
-	var id int64
-	if err := c.db.Get(&id, q, args...); err != nil {
-		c.t.Fatalf("%s: %v", q, err)
-	}
-	return id
-}
-
-func (c *commissionCity) exec(q string, args ...any) {
-	c.t.Helper()
-	if _, err := c.db.Exec(q, args...); err != nil {
-		c.t.Fatalf("%s: %v", q, err)
-	}
-}
-
 // product adds a product of a category ("" for none).
 func (c *commissionCity) product(sku, category string) int64 {
-	return c.id(`INSERT INTO products (sku, name, unit, weight_g, volume_ml, zone, bin, category)
+	return c.ID(`INSERT INTO products (sku, name, unit, weight_g, volume_ml, zone, bin, category)
 		VALUES ($1, $2, '份', 500, 500, 'ambient', 'A-01', $3) RETURNING id`, sku, "商品"+sku, category)
 }
 
@@ -96,25 +76,25 @@ func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceF
 	c.t.Helper()
 	l := c.leaders[leader]
 	c.seq++
-	c.exec(`INSERT INTO waves (warehouse_id, delivery_date, state, cutoff_at, created_at, updated_at)
+	c.Exec(`INSERT INTO waves (warehouse_id, delivery_date, state, cutoff_at, created_at, updated_at)
 		VALUES ($1, $2, 'delivered', $3, $3, $3) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING`, c.warehouse, date, c.now)
-	waveID := c.id(`SELECT id FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, c.warehouse, date)
-	item := c.id(`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, sold, created_at, updated_at)
+	waveID := c.ID(`SELECT id FROM waves WHERE warehouse_id = $1 AND delivery_date = $2`, c.warehouse, date)
+	item := c.ID(`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, sold, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, 100000, 0, $5, $5)
 		ON CONFLICT (warehouse_id, delivery_date, product_id) DO UPDATE SET updated_at = EXCLUDED.updated_at RETURNING id`,
 		c.warehouse, product, date, priceFen, c.now)
-	order := c.id(`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key,
+	order := c.ID(`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key,
 		request_hash, total_fen, created_at) VALUES ($1, $2, $3, $4, $5, 'placed', $6, '\x00', $7, $8) RETURNING id`,
 		l.ID, l.Point, l.Resident, c.warehouse, date, fmt.Sprintf("k%d", c.seq), ready*priceFen, c.now)
-	line := c.id(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen) VALUES ($1, $2, $3, $4) RETURNING id`,
+	line := c.ID(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen) VALUES ($1, $2, $3, $4) RETURNING id`,
 		order, item, ready, priceFen)
 	if state == "" {
 		return line
 	}
-	c.exec(`INSERT INTO deliveries (wave_id, pickup_point_id, state, received_at) VALUES ($1, $2, 'received', $3)
+	c.Exec(`INSERT INTO deliveries (wave_id, pickup_point_id, state, received_at) VALUES ($1, $2, 'received', $3)
 		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, waveID, l.Point, c.now)
-	delivery := c.id(`SELECT id FROM deliveries WHERE wave_id = $1 AND pickup_point_id = $2`, waveID, l.Point)
-	c.exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, state, ready_at, collected_at)
+	delivery := c.ID(`SELECT id FROM deliveries WHERE wave_id = $1 AND pickup_point_id = $2`, waveID, l.Point)
+	c.Exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, state, ready_at, collected_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 = 'collected' THEN $8::timestamptz END)`,
 		line, delivery, l.Point, l.Resident, date, ready, state, c.now)
 	return line
@@ -214,7 +194,7 @@ func TestCommissionRatePrecedence(t *testing.T) {
 	}
 
 	// With no rate at all, nothing is earned.
-	c.exec(`DELETE FROM commission_rates WHERE scope = 'default'`)
+	c.Exec(`DELETE FROM commission_rates WHERE scope = 'default'`)
 	line := c.line(0, addDays(c.date, 1), rice, 2500, 1, "collected")
 	c.accrue(line)
 	if got := c.ledger(line); len(got) != 1 || got[0].RateBP != 0 || got[0].AmountFen != 0 {
@@ -317,7 +297,7 @@ func TestCommissionAccrualIdempotent(t *testing.T) {
 		t.Errorf("line a: %+v, want 10 %% of 3780", got)
 	}
 	// Once the waiting line is collected, the next run books it alone.
-	c.exec(`UPDATE parcel_lines SET state = 'collected', collected_at = $2 WHERE order_line_id = $1`, waiting, c.now)
+	c.Exec(`UPDATE parcel_lines SET state = 'collected', collected_at = $2 WHERE order_line_id = $1`, waiting, c.now)
 	if n := c.accrue(lines...); n != 1 {
 		t.Fatalf("after collecting one more: booked %d, want 1", n)
 	}
@@ -358,7 +338,7 @@ func TestCommissionAfterSaleReversal(t *testing.T) {
 	if err := c.db.Get(&ledgerRefund, `SELECT reason, quantity, amount_fen, resident_id, wave_id FROM refunds WHERE id = $1`, r.RefundID); err != nil {
 		t.Fatal(err)
 	}
-	waveID := c.id(`SELECT id FROM waves WHERE delivery_date = $1`, c.date)
+	waveID := c.ID(`SELECT id FROM waves WHERE delivery_date = $1`, c.date)
 	if ledgerRefund.Reason != "after_sale" || ledgerRefund.Quantity != 3 || ledgerRefund.AmountFen != 3000 || ledgerRefund.Resident != c.leaders[0].Resident || ledgerRefund.Wave != waveID {
 		t.Errorf("refund row %+v", ledgerRefund)
 	}
