@@ -94,7 +94,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 		auth: auth.NewAuthenticator(db, clock, cfg.TokenTTL, authOpts...)}
 	var domain *domainMetrics
 	a.metrics, domain = newMetrics(db, rdb, log)
-	a.counts = domain.fulfillment()
+	a.counts = domain.night()
 	a.refunds = refund.Metrics{Refunds: domain, Notices: domain}
 	a.intake = intake.New(db, clock, log, intake.Options{Workers: cfg.IntakeWorkers, Metrics: domain})
 	a.pickup = pickup.NewService(db, clock)

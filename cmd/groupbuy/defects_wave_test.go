@@ -73,11 +73,11 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345670", "张三", egg.ID, 2), "Idempotency-Key", "w"); r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	type wv struct {
+	type waveView struct {
 		State      wave.State  `json:"state"`
 		WaitingFor *waitingFor `json:"waiting_for"`
 	}
-	var w wv
+	var w waveView
 	c.do("GET", path, c.admin, nil).json(t, &w)
 	if w.State != wave.Open || w.WaitingFor != nil {
 		t.Fatalf("an open wave: %+v", w)
@@ -88,13 +88,13 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 		!strings.Contains(w.WaitingFor.Message, "receipts") || !strings.Contains(w.WaitingFor.Message, path+"/receipts") {
 		t.Fatalf("a closed wave without final receipts: %s", r.Body)
 	}
-	var list struct{ Waves []wv }
+	var list struct{ Waves []waveView }
 	c.do("GET", "/api/v1/ops/waves?date="+c.date.String(), c.admin, nil).json(t, &list)
 	if len(list.Waves) != 1 || list.Waves[0].WaitingFor == nil || list.Waves[0].WaitingFor.What != "receipts" {
 		t.Fatalf("the wave list: %+v", list.Waves)
 	}
 	r = c.do("PUT", path+"/receipts", c.staffToken("warehouse"), map[string]any{"final": true, "items": []any{}})
-	w = wv{}
+	w = waveView{}
 	r.json(t, &w)
 	if r.Status != http.StatusOK || w.WaitingFor != nil {
 		t.Fatalf("final receipts: %d %s", r.Status, r.Body)

@@ -37,8 +37,8 @@ func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) (*metr
 }
 
 // domainMetrics counts the business events the domain packages report
-// through their metrics interfaces (intake.Metrics,
-// RefundMetrics, StageMetrics, pickup.NoticeMetrics).
+// through their metrics interfaces (intake.Metrics, refund.Counter,
+// night.StageMetrics, pickup.NoticeMetrics).
 //
 // Business counters (orders, refunds, notices) count events in this process
 // since it started, incremented only after the transaction that wrote them
@@ -80,8 +80,8 @@ func newDomainMetrics(reg prometheus.Registerer) *domainMetrics {
 	return m
 }
 
-// fulfillment is what the fulfillment front doors are given to count with.
-func (m *domainMetrics) fulfillment() night.Metrics {
+// night is what the night's stages are given to count with.
+func (m *domainMetrics) night() night.Metrics {
 	return night.Metrics{Refunds: m, Stages: m, Notices: m}
 }
 

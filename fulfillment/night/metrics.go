@@ -16,13 +16,13 @@ type StageMetrics interface {
 	StageDone(stage wave.Stage, took time.Duration)
 }
 
-// Metrics is what fulfillment counts, each event once the transaction that
+// Metrics is what the night counts, each event once the transaction that
 // wrote it has committed (pg.AfterCommit); cmd/groupbuy counts them with
 // Prometheus. A nil field counts nothing.
 type Metrics struct {
 	Refunds refund.Counter
 	Stages  StageMetrics
-	Notices pickup.NoticeMetrics // the notices fulfillment queues
+	Notices pickup.NoticeMetrics // the notices the stages queue
 }
 
 // orNone returns m with every nil field replaced by one that counts nothing.
@@ -42,7 +42,6 @@ func (m Metrics) orNone() Metrics {
 // noMetrics counts nothing.
 type noMetrics struct{}
 
-func (noMetrics) OrdersPlaced(int, int)                           {}
 func (noMetrics) Refunded(fulfillment.RefundReason, int64, int64) {}
 func (noMetrics) StageDone(wave.Stage, time.Duration)             {}
 func (noMetrics) NoticesQueued(notify.Kind, int)                  {}
