@@ -207,8 +207,8 @@ fi
 # ---------------------------------------------------------------- fuzzing
 # Target and package; go test -fuzz takes one target per invocation.
 FUZZ_TARGETS=(
-	"FuzzDecodeOrder ./fulfillment/"
-	"FuzzImportCSV ./fulfillment/"
+	"FuzzDecodeOrder ./fulfillment/intake/"
+	"FuzzImportCSV ./fulfillment/catalog/"
 	"FuzzImportPointsCSV ./pickup/"
 	"FuzzReadVRPLIB ./routing/"
 )
