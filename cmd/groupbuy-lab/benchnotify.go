@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/jobs"
@@ -30,8 +30,7 @@ const benchSecret = "bench-notify-webhook-secret"
 // every notice must still arrive exactly once after de-duplication, and none
 // may fail.
 func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-notify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("bench-notify", stderr)
 	seed := demo.NoticeCity{Date: time.Now().UTC().Format(time.DateOnly)}
 	fs.IntVar(&seed.Notices, "notices", 100_000, "arrival notices (one resident each)")
 	fs.IntVar(&seed.PerPoint, "per-point", 50, "residents per pickup point")
@@ -42,8 +41,8 @@ func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stde
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *killAt < 0 || *killAt >= 1 || *workers < 1 || seed.Notices < 1 {
 		return errors.New("bench-notify: want --kill-at in [0, 1), --workers ≥ 1, --notices ≥ 1")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -39,8 +39,7 @@ type pickupBench struct {
 // own point's waiting parcels, with an occasional wrong code that the
 // per-leader limiter counts (kept under its 10 a minute).
 func runBenchPickup(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-pickup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("bench-pickup", stderr)
 	var b pickupBench
 	fs.IntVar(&b.leaders, "leaders", 200, "concurrent leaders, one pickup point each")
 	fs.IntVar(&b.perPoint, "per-point", 50, "residents with parcels (3 lines each) per point and delivery date")
@@ -53,8 +52,8 @@ func runBenchPickup(ctx context.Context, env labEnv, args []string, stdout, stde
 	fs.BoolVar(&b.keep, "keep", false, "keep the scratch database")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the API process (groupbuy serve) to FILE")
 	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if b.leaders < 1 || b.perPoint < 1 || b.days < 1 || b.wrongEvery < 1 {
 		return errors.New("bench-pickup: --leaders, --per-point, --days and --wrong-every must be positive")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/routing"
 )
 
@@ -33,8 +33,7 @@ type benchRow struct {
 // X and Solomon instances of shared/bench (and a generated city case),
 // checks every solution independently and writes a markdown report.
 func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-routing", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("bench-routing", stderr)
 	limCVRP := fs.Duration("time-limit-cvrp", 60*time.Second, "time per CVRP instance")
 	limTW := fs.Duration("time-limit-vrptw", 10*time.Second, "time per VRPTW instance")
 	limCity := fs.Duration("time-limit-city", 29*time.Second, "time for the city case")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/routeplan"
@@ -23,8 +23,7 @@ import (
 // this process as the worker would and reports each stage's time, the time
 // of one plain aggregate of all order lines (the floor), and peak memory.
 func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-wave", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("bench-wave", stderr)
 	s := demo.SimCity
 	s.Warehouse, s.Date = "BENCH", "2026-12-01"
 	fs.IntVar(&s.Points, "points", 5000, "pickup points")
@@ -33,8 +32,8 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	budget := fs.Duration("route-budget", 60*time.Second, "the route stage's solver time limit")
 	trucks := fs.Int("trucks", 300, "trucks available (3 t, 16 m³)")
 	keep := fs.Bool("keep", false, "keep the scratch database")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	sc, err := newScratch(ctx, env, "wave", *keep, env.DBMaxConns, stderr)
 	if err != nil {

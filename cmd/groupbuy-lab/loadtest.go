@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -21,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/fulfillment"
 )
@@ -50,8 +50,7 @@ type loadConfig struct {
 // for comparison. It makes its own scratch databases on DATABASE_URL's
 // server and drops them afterwards.
 func runLoadtest(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("loadtest", stderr)
 	var lc loadConfig
 	fs.IntVar(&lc.clients, "clients", 32, "concurrent leader clients (and pgbench clients)")
 	fs.DurationVar(&lc.duration, "duration", 20*time.Second, "measured time")
@@ -67,8 +66,8 @@ func runLoadtest(ctx context.Context, env labEnv, args []string, stdout, stderr 
 	fs.IntVar(&lc.inflight, "inflight", 1024, "requests in flight at most during the overload")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the API process (groupbuy serve) to FILE")
 	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if lc.clients < 1 || lc.leaders < 1 || lc.skus < 3 || lc.duration <= 0 {
 		return errors.New("loadtest: --clients, --leaders and --duration must be positive, --skus at least 3")

@@ -7,14 +7,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
+	"math"
 	_ "time/tzdata" // the simulated warehouses name IANA zones
+
+	"groupbuy/cmd/internal/cli"
 )
 
 const usage = `usage: groupbuy-lab <command> [flags]
@@ -34,18 +31,7 @@ They run the groupbuy binary of --groupbuy, else the one beside this binary
 (make build puts both in bin/), else one built from this source tree.
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "groupbuy-lab:", err)
-		}
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("groupbuy-lab", run) }
 
 // labEnv is what the lab reads from the environment; the groupbuy processes
 // it starts read the rest themselves.
@@ -63,29 +49,19 @@ type labEnv struct {
 func labEnvFrom(getenv func(string) string) (labEnv, error) {
 	e := labEnv{DatabaseURL: getenv("DATABASE_URL"), RedisURL: getenv("REDIS_URL"), DBMaxConns: 20,
 		FontCJK: getenv("GROUPBUY_FONT_CJK"), FontLatin: getenv("GROUPBUY_FONT_LATIN")}
-	if v := getenv("GROUPBUY_DB_MAX_CONNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return e, fmt.Errorf("GROUPBUY_DB_MAX_CONNS: want a positive integer, got %q", v)
-		}
-		e.DBMaxConns = n
-	}
-	return e, nil
+	env := cli.NewEnv(getenv)
+	env.Int("GROUPBUY_DB_MAX_CONNS", &e.DBMaxConns, 1, math.MaxInt, "a positive integer")
+	return e, env.Err()
 }
 
 // run is the whole program; tests call it as main does.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+	cmd, rest, err := cli.Command(args, usage, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "bench-routing":
+	if cmd == "bench-routing" {
 		return runBenchRouting(ctx, rest, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
 	env, err := labEnvFrom(getenv)
 	if err != nil {
@@ -103,6 +79,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "loadtest":
 		return runLoadtest(ctx, env, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "groupbuy-lab: unknown command %q\n\n%s", cmd, usage)
-	return errUsage
+	return cli.Unknown("groupbuy-lab", cmd, usage, stderr)
 }

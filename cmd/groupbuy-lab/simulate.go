@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -17,8 +17,7 @@ import (
 // runSimulate fills a database with a simulated city night (demo.Simulate),
 // so the night can be run and measured.
 func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("simulate", stderr)
 	s := demo.SimCity
 	fs.StringVar(&s.Warehouse, "warehouse", s.Warehouse, "warehouse code (created when missing)")
 	fs.IntVar(&s.Points, "points", 5000, "pickup points")
@@ -29,8 +28,8 @@ func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr 
 	fs.Float64Var(&s.CityKm, "city-km", s.CityKm, "city diameter in km")
 	fs.Float64Var(&s.Lat, "lat", s.Lat, "city centre latitude")
 	fs.Float64Var(&s.Lng, "lng", s.Lng, "city centre longitude")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if env.DatabaseURL == "" {
 		return errors.New("simulate: DATABASE_URL is not set")

@@ -3,9 +3,10 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
+	"math"
 	"time"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/internal/clock"
 )
 
@@ -127,45 +128,33 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			SMSTemplates: getenv("GROUPBUY_SMS_TEMPLATES"),
 		},
 	}
-	for _, n := range []struct {
-		name     string
-		into     *int
-		min, max int
-	}{
-		{"GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60},
-		{"GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000},
-		{"GROUPBUY_WRITE_LIMIT", &c.WriteLimit, 0, 1_000_000},
-		{"GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535},
-	} {
-		if v := getenv(n.name); v != "" {
-			i, err := strconv.Atoi(v)
-			if err != nil || i < n.min || i > n.max {
-				return c, fmt.Errorf("%s: want %d to %d, got %q", n.name, n.min, n.max, v)
-			}
-			*n.into = i
+	e := cli.NewEnv(getenv)
+	e.Int("GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60, "")
+	e.Int("GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000, "")
+	e.Int("GROUPBUY_WRITE_LIMIT", &c.WriteLimit, 0, 1_000_000, "")
+	e.Int("GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535, "")
+	e.Parse("GROUPBUY_REMIND_AT", func(v string) (err error) {
+		c.RemindAt, err = clock.ParseTimeOfDay(v)
+		return err
+	})
+	e.Duration("GROUPBUY_NOTICE_LEASE", &c.Notify.Lease, time.Second, math.MaxInt64, "a duration of at least 1s")
+	e.Parse("GROUPBUY_METRICS_PUBLIC", func(v string) error {
+		switch v {
+		case "0", "false":
+		case "1", "true":
+			c.MetricsPublic = true
+		default:
+			return fmt.Errorf("want 1 or 0, got %q", v)
 		}
-	}
-	if v := getenv("GROUPBUY_REMIND_AT"); v != "" {
-		t, err := clock.ParseTimeOfDay(v)
-		if err != nil {
-			return c, fmt.Errorf("GROUPBUY_REMIND_AT: %w", err)
-		}
-		c.RemindAt = t
-	}
-	if v := getenv("GROUPBUY_NOTICE_LEASE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return c, fmt.Errorf("GROUPBUY_NOTICE_LEASE: want a duration of at least 1s, got %q", v)
-		}
-		c.Notify.Lease = d
-	}
-	switch v := getenv("GROUPBUY_METRICS_PUBLIC"); v {
-	case "", "0", "false":
-	case "1", "true":
-		c.MetricsPublic = true
-	default:
-		return c, fmt.Errorf("GROUPBUY_METRICS_PUBLIC: want 1 or 0, got %q", v)
-	}
+		return nil
+	})
+	e.Parse("GROUPBUY_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
+	e.Int("GROUPBUY_DB_MAX_CONNS", &c.DBMaxConns, 1, math.MaxInt, "a positive integer")
+	e.Int("GROUPBUY_INTAKE_WORKERS", &c.IntakeWorkers, 1, 64, "")
+	e.Duration("GROUPBUY_ROUTE_BUDGET", &c.RouteBudget, time.Second, time.Hour, "a duration between 1s and 1h")
+	e.Duration("GROUPBUY_SWEEP_EVERY", &c.SweepEvery, time.Second, math.MaxInt64, "a duration of at least 1s")
+	e.Int("GROUPBUY_DEV_SIMULATE", &c.DevSimulate, 0, 10_000_000, "a number of order lines")
+	e.Duration("GROUPBUY_TOKEN_CACHE_TTL", &c.TokenTTL, 0, math.MaxInt64, "a duration such as 5s")
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
@@ -175,52 +164,5 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = ".groupbuy"
 	}
-	if v := getenv("GROUPBUY_LOG_LEVEL"); v != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return c, fmt.Errorf("GROUPBUY_LOG_LEVEL: %w", err)
-		}
-	}
-	if v := getenv("GROUPBUY_DB_MAX_CONNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("GROUPBUY_DB_MAX_CONNS: want a positive integer, got %q", v)
-		}
-		c.DBMaxConns = n
-	}
-	if v := getenv("GROUPBUY_INTAKE_WORKERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 64 {
-			return c, fmt.Errorf("GROUPBUY_INTAKE_WORKERS: want 1 to 64, got %q", v)
-		}
-		c.IntakeWorkers = n
-	}
-	if v := getenv("GROUPBUY_ROUTE_BUDGET"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second || d > time.Hour {
-			return c, fmt.Errorf("GROUPBUY_ROUTE_BUDGET: want a duration between 1s and 1h, got %q", v)
-		}
-		c.RouteBudget = d
-	}
-	if v := getenv("GROUPBUY_SWEEP_EVERY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return c, fmt.Errorf("GROUPBUY_SWEEP_EVERY: want a duration of at least 1s, got %q", v)
-		}
-		c.SweepEvery = d
-	}
-	if v := getenv("GROUPBUY_DEV_SIMULATE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 10_000_000 {
-			return c, fmt.Errorf("GROUPBUY_DEV_SIMULATE: want a number of order lines, got %q", v)
-		}
-		c.DevSimulate = n
-	}
-	if v := getenv("GROUPBUY_TOKEN_CACHE_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return c, fmt.Errorf("GROUPBUY_TOKEN_CACHE_TTL: want a duration such as 5s, got %q", v)
-		}
-		c.TokenTTL = d
-	}
-	return c, nil
+	return c, e.Err()
 }

@@ -297,6 +297,30 @@ func chromium(t *testing.T, timeout time.Duration) context.Context {
 	return ctx
 }
 
+// browserTab is a chromium tab a test drives: a step that fails fails the
+// test, and a wait that times out shows the page's text.
+type browserTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// run does the steps, what naming them in a failure.
+func (b browserTab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wait polls the JavaScript expression expr until it is true, for up to 20 s.
+func (b browserTab) wait(what, expr string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+}
+
 // TestConsoleInBrowser drives the console in headless Chromium: log in,
 // open the wave, see a line per route and the unserved stop, download a
 // route sheet, read the notices, open the queue monitor, and take a
@@ -328,19 +352,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 	}()
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-		}
-	}
+	tab := browserTab{t, ctx}
+	run, wait := tab.run, tab.wait
 	jsString := func(s string) string { return fmt.Sprintf("%q", s) } // Go's quoting is valid JS for these strings
 
 	// Log in through the form: a wrong token first, then the admin's.

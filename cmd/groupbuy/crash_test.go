@@ -25,22 +25,25 @@ type crashNight struct {
 	waveID int64
 }
 
+// simulatePastNight fills a's database with a simulated night of that many
+// points, SKUs and order lines. The date is in the past, so the wave's
+// cutoff has passed for the real clock the workers use.
+func simulatePastNight(t *testing.T, a *app, points, skus, lines int) {
+	t.Helper()
+	spec := demo.SimCity
+	spec.Points, spec.SKUs, spec.Lines, spec.Date = points, skus, lines, "2026-01-05"
+	if _, err := demo.Simulate(context.Background(), a.db, clock.System{}, spec); err != nil {
+		t.Fatalf("simulate: %v", err)
+	}
+}
+
 func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Helper()
 	ctx := context.Background()
 	url := testenv.NewDatabase(t)
-	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
+	a := startApp(t, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
-	spec := demo.SimCity
-	spec.Points, spec.SKUs, spec.Lines, spec.Date = 400, 300, 120_000, "2026-01-05"
-	if _, err := demo.Simulate(ctx, a.db, clock.System{}, spec); err != nil {
-		t.Fatalf("simulate: %v", err)
-	}
+	simulatePastNight(t, a, 400, 300, 120_000)
 	n := &crashNight{url: url, app: a}
 	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
 		t.Fatal(err)

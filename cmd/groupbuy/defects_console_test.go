@@ -268,13 +268,8 @@ func TestConsoleSessionCountsAgainstItsToken(t *testing.T) {
 	}
 	cfg := c.app.cfg
 	cfg.WriteLimit = 2
-	a, err := newApp(context.Background(), cfg, c.app.log, c.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	a := startApp(t, cfg, c.app.log, c.clock)
+	srv := serveApp(t, a)
 	do := func(method, path, token string, headers ...string) response {
 		return doHTTP(t, srv.Client(), method, srv.URL+path, token, nil, append(headers, "Origin", srv.URL)...)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -34,13 +33,8 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, cfg, log, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	a := startApp(t, cfg, log, clock)
+	srv := serveApp(t, a)
 	if err := seedDemoCity(ctx, a, log); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +42,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	if c.date != testDate {
 		t.Fatalf("the demo sale is for %s, want %s", c.date, testDate)
 	}
+	var err error
 	if c.admin, _, err = auth.IssueToken(ctx, a.db, clock.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"}); err != nil {
 		t.Fatal(err)
 	}

@@ -166,19 +166,25 @@ func TestResidentsMigrateToTheirPoints(t *testing.T) {
 		t.Fatalf("residents after the migration: %+v", residents)
 	}
 	moved := residents[2].ID
+	// links are the residents B's order's rows point to, and how many rows
+	// there are in all.
 	var links struct {
 		Order, Parcel, Code, Refund int64
 		Rows                        int64
 	}
-	if err := db.GetContext(ctx, &links, `SELECT
-		(SELECT resident_id FROM orders WHERE id = 2) AS "order",
-		(SELECT resident_id FROM parcel_lines WHERE order_line_id = 2) AS parcel,
-		(SELECT resident_id FROM pickup_codes WHERE pickup_point_id = 2 AND code = '222222') AS code,
-		(SELECT resident_id FROM refunds WHERE order_id = 2) AS refund,
-		(SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM parcel_lines) + (SELECT count(*) FROM pickup_codes)
-			+ (SELECT count(*) FROM refunds)) AS rows`); err != nil {
-		t.Fatal(err)
+	readLinks := func() {
+		t.Helper()
+		if err := db.GetContext(ctx, &links, `SELECT
+			(SELECT resident_id FROM orders WHERE id = 2) AS "order",
+			(SELECT resident_id FROM parcel_lines WHERE order_line_id = 2) AS parcel,
+			(SELECT resident_id FROM pickup_codes WHERE pickup_point_id = 2 AND code = '222222') AS code,
+			(SELECT resident_id FROM refunds WHERE order_id = 2) AS refund,
+			(SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM parcel_lines) + (SELECT count(*) FROM pickup_codes)
+				+ (SELECT count(*) FROM refunds)) AS rows`); err != nil {
+			t.Fatal(err)
+		}
 	}
+	readLinks()
 	if links.Order != moved || links.Parcel != moved || links.Code != moved || links.Refund != moved || links.Rows != 10 {
 		t.Fatalf("B's order's rows after the migration: %+v, want resident %d and 10 rows", links, moved)
 	}
@@ -195,15 +201,7 @@ func TestResidentsMigrateToTheirPoints(t *testing.T) {
 	if _, err := provider.DownTo(ctx, 15); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.GetContext(ctx, &links, `SELECT
-		(SELECT resident_id FROM orders WHERE id = 2) AS "order",
-		(SELECT resident_id FROM parcel_lines WHERE order_line_id = 2) AS parcel,
-		(SELECT resident_id FROM pickup_codes WHERE pickup_point_id = 2 AND code = '222222') AS code,
-		(SELECT resident_id FROM refunds WHERE order_id = 2) AS refund,
-		(SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM parcel_lines) + (SELECT count(*) FROM pickup_codes)
-			+ (SELECT count(*) FROM refunds)) AS rows`); err != nil {
-		t.Fatal(err)
-	}
+	readLinks()
 	if links.Order != 1 || links.Parcel != 1 || links.Code != 1 || links.Refund != 1 || links.Rows != 10 {
 		t.Fatalf("B's order's rows after migrating down: %+v, want resident 1 and 10 rows", links)
 	}

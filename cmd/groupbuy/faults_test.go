@@ -15,10 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,7 +29,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
@@ -54,14 +51,24 @@ func init() {
 	if os.Getenv("GROUPBUY_TEST_SERVE_PROCESS") != "1" {
 		return
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, []string{"serve"}, os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		os.Exit(1)
+	runAsCommand("serve")
+}
+
+// sigterm sends SIGTERM to p, whose exit exited reports, and waits up to
+// within for it to exit, else fails with late: when the signal went, and
+// what the process returned.
+func sigterm(t *testing.T, p *os.Process, exited <-chan error, within time.Duration, late string) (sigAt time.Time, exitErr error) {
+	t.Helper()
+	sigAt = time.Now()
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
-	os.Exit(0)
+	select {
+	case exitErr = <-exited:
+	case <-time.After(within):
+		t.Fatal(late)
+	}
+	return sigAt, exitErr
 }
 
 func faultLog(t *testing.T) *slog.Logger {
@@ -254,18 +261,13 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 	setup := time.Since(begin)
 	clock := clock.NewManual(beforeCutoff)
-	a, err := newApp(ctx, Config{DatabaseURL: pg.URL(), RedisURL: testenv.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
+	a := startApp(t, Config{DatabaseURL: pg.URL(), RedisURL: testenv.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
 		faultLog(t), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
 	if err := a.migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c := buildCity(t, a, clock, testDate, 40, fulfillment.MaxStockCap)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	srv := serveApp(t, a)
 
 	const clients = 16
 	d := driveFaultOrders(srv.URL, c.leaders, c.items, clients, "pg", 20*time.Millisecond, nil)
@@ -449,16 +451,11 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second, WriteLimit: 100_000,
 		Notify: NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
-	a, err := newApp(ctx, cfg, faultLog(t), clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
+	a := startApp(t, cfg, faultLog(t), clock)
 	c := buildCity(t, a, clock, testDate, 8, 1000)
 	nextDay := fulfillment.Date{Time: testDate.AddDate(0, 0, 1)}
 	tomorrow := publishDay(t, a, c.warehous.ID, nextDay, fulfillment.MaxStockCap)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	srv := serveApp(t, a)
 	c.srv = srv
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
@@ -608,13 +605,8 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 // process exits 0 within its drain timeout, and connections are refused
 // afterwards. Every order answered 201 is in the database.
 func TestSigtermServeDrains(t *testing.T) {
-	ctx := context.Background()
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
+	a := startApp(t, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
@@ -654,16 +646,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	// A client stops at its first refused connection: the server is gone.
 	d := driveFaultOrders(base, c.leaders, c.items, clients, "term", time.Millisecond, func(s shot) bool { return s.refused })
 	time.Sleep(time.Second)
-	sigAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	var exitErr error
-	select {
-	case exitErr = <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not exit within 30 s of SIGTERM (drain timeout 20 s)")
-	}
+	sigAt, exitErr := sigterm(t, cmd.Process, exited, 30*time.Second, "serve did not exit within 30 s of SIGTERM (drain timeout 20 s)")
 	exitAt := time.Now()
 	_, dialErr := net.DialTimeout("tcp", addr, time.Second)
 	time.Sleep(100 * time.Millisecond)
@@ -717,17 +700,9 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	ctx := context.Background()
 	redisURL := testenv.Redis(t)
 	url := testenv.NewDatabase(t)
-	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
+	a := startApp(t, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
 		faultLog(t), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	spec := demo.SimCity
-	spec.Points, spec.SKUs, spec.Lines, spec.Date = 150, 80, 6000, "2026-01-05"
-	if _, err := demo.Simulate(ctx, a.db, clock.System{}, spec); err != nil {
-		t.Fatalf("simulate: %v", err)
-	}
+	simulatePastNight(t, a, 150, 80, 6000)
 	var wave0 struct {
 		ID          int64 `db:"id"`
 		WarehouseID int64 `db:"warehouse_id"`
@@ -774,16 +749,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second)
-	sigAt := time.Now()
-	if err := worker.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	var exitErr error
-	select {
-	case exitErr = <-exited:
-	case <-time.After(35 * time.Second):
-		t.Fatal("the worker did not exit within 35 s of SIGTERM (ShutdownTimeout 25 s)")
-	}
+	sigAt, exitErr := sigterm(t, worker.Process, exited, 35*time.Second, "the worker did not exit within 35 s of SIGTERM (ShutdownTimeout 25 s)")
 	tookExit := time.Since(sigAt)
 	info, err := insp.GetTaskInfo("critical", routeTask)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -292,13 +291,8 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 	}
 	cfg := c.app.cfg
 	cfg.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	a, err := newApp(context.Background(), cfg, c.app.log, c.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	noRedis := httptest.NewServer(a.handler())
-	t.Cleanup(noRedis.Close)
+	a := startApp(t, cfg, c.app.log, c.clock)
+	noRedis := serveApp(t, a)
 	for i, code := range []string{wrong(60), codes[0]} {
 		t0 := time.Now()
 		r := doHTTP(t, noRedis.Client(), "POST", noRedis.URL+"/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})

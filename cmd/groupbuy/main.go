@@ -6,17 +6,14 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
 	_ "time/tzdata" // warehouses name IANA zones; slim images have no zoneinfo
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/internal/logctx"
 )
 
@@ -36,32 +33,16 @@ configuration (environment): DATABASE_URL, REDIS_URL, GROUPBUY_ADDR, GROUPBUY_DA
 GROUPBUY_LOG_LEVEL, GROUPBUY_DB_MAX_CONNS, GROUPBUY_TOKEN_CACHE_TTL
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "groupbuy:", err)
-		}
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("groupbuy", run) }
 
 // run is the whole program; tests call it as main does.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+	cmd, rest, err := cli.Command(args, usage, stdout, stderr)
+	if cmd == "" {
+		return err
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "solve":
+	if cmd == "solve" {
 		return runSolve(ctx, rest, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
@@ -71,8 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve", "worker", "dev", "migrate":
 		// Flags override the environment for the long-running commands.
-		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-		fs.SetOutput(stderr)
+		fs := cli.NewFlagSet(cmd, stderr)
 		fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (DATABASE_URL)")
 		fs.StringVar(&cfg.RedisURL, "redis-url", cfg.RedisURL, "Redis URL (REDIS_URL)")
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "API listen address (GROUPBUY_ADDR)")
@@ -81,8 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if cmd != "migrate" {
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to FILE until it stops")
 		}
-		if err := fs.Parse(rest); err != nil {
-			return errUsage
+		if err := cli.Parse(fs, rest); err != nil {
+			return err
 		}
 		if fs.NArg() > 0 {
 			return fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
@@ -115,8 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "token":
 		return runToken(ctx, cfg, rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "groupbuy: unknown command %q\n\n%s", cmd, usage)
-	return errUsage
+	return cli.Unknown("groupbuy", cmd, usage, stderr)
 }
 
 // startCPUProfile profiles this process into path until stop is called: the

@@ -34,16 +34,22 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("GROUPBUY_TEST_WORKER_PROCESS") == "1" {
 		// The crash test runs this binary as a worker process it can SIGKILL.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, []string{"worker"}, os.Getenv, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		runAsCommand("worker")
 	}
 	testenv.Main(m)
+}
+
+// runAsCommand runs this test binary as `groupbuy cmd` until SIGTERM, then
+// exits: the crash and fault tests start it as a process they can signal.
+func runAsCommand(cmd string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, []string{cmd}, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, cmd+":", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // testCity is a running API over a fresh database with a small city:
@@ -78,23 +84,36 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 // for tests that run worker processes beside the API.
 func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 	t.Helper()
-	ctx := context.Background()
 	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	a, err := newApp(ctx, cfg, log, clock)
+	a := startApp(t, cfg, log, clock)
+	srv := serveApp(t, a)
+	c := buildCity(t, a, clock, testDate, leaders, 1000)
+	c.srv = srv
+	return c
+}
+
+// startApp makes the app of one process, as serve and worker do, and
+// closes it when the test ends.
+func startApp(t *testing.T, cfg Config, log *slog.Logger, clk clock.Clock) *app {
+	t.Helper()
+	a, err := newApp(context.Background(), cfg, log, clk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
+	return a
+}
+
+// serveApp serves a's API on loopback until the test ends.
+func serveApp(t *testing.T, a *app) *httptest.Server {
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
-	c := buildCity(t, a, clock, testDate, leaders, 1000)
-	c.srv = srv
-	return c
+	return srv
 }
 
 // buildCity fills a's database with the test city: a warehouse

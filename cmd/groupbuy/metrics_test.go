@@ -253,11 +253,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 	// The worker: a second app over the same database and Redis, logging JSON.
 	var logs lockedBuffer
 	wlog := slog.New(logctx.NewHandler(slog.NewJSONHandler(io.MultiWriter(&logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
-	wa, err := newApp(context.Background(), c.app.cfg, wlog, c.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wa.close)
+	wa := startApp(t, c.app.cfg, wlog, c.clock)
 	w, err := newWorker(wa, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

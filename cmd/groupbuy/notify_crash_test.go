@@ -28,12 +28,8 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 	)
 	ctx := context.Background()
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
+	a := startApp(t, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
 	if err := demo.SeedArrivalNotices(ctx, a.db, demo.NoticeCity{Notices: n, PerPoint: 50, Date: "2026-12-01"}, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}

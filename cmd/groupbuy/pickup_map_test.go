@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -78,14 +76,9 @@ func TestPickupNearbyEndpoint(t *testing.T) {
 // the other's nearby search within a short time.
 func TestPickupNearbyAcrossProcesses(t *testing.T) {
 	c := newTestCity(t, 1)
-	other, err := newApp(context.Background(), c.app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), c.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.close)
+	other := startApp(t, c.app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), c.clock)
 	other.pickup.Index().MaxStale = 100 * time.Millisecond
-	srv := httptest.NewServer(other.handler())
-	t.Cleanup(srv.Close)
+	srv := serveApp(t, other)
 	search := func() nearbyBody {
 		r := doHTTP(t, srv.Client(), "GET", srv.URL+"/api/v1/pickup-points/nearby?lat=31.3&lng=121.5&radius_m=500", c.admin, nil)
 		if r.Status != http.StatusOK {

@@ -5,9 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/internal/testenv"
 )
 
 // TestPrintoutsOfANight runs a small night to ready through the worker and
@@ -63,7 +61,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 		!strings.Contains(r.Header.Get("Content-Disposition"), "pick-list.pdf") {
 		t.Fatalf("pick list: %d %v %.200s", r.Status, r.Header, r.Body)
 	}
-	txt := squashText(pdfToText(t, r.Body))
+	txt := squashText(testenv.PDFText(t, r.Body))
 	var units int64
 	zoneUnits := map[fulfillment.Zone]int64{}
 	for _, l := range pick.Lines {
@@ -134,27 +132,27 @@ func TestPrintoutsOfANight(t *testing.T) {
 
 	// A label's QR code scans and verifies with the configured key.
 	labels := c.do("GET", path+"/printouts/labels.pdf", staff, nil)
-	txt = squashText(pdfToText(t, labels.Body))
+	txt = squashText(testenv.PDFText(t, labels.Body))
 	for _, row := range labelRows {
 		if !strings.Contains(txt, squashText(row["leader"])) || !strings.Contains(txt, row["units"]+"件") {
 			t.Errorf("labels lack %v", row)
 		}
 	}
-	ref, err := printout.Verify(scanQR(t, labels.Body), []byte(DevLabelKey))
+	ref, err := printout.Verify(testenv.ScanQR(t, labels.Body, 1), []byte(DevLabelKey))
 	if err != nil || strconv.FormatInt(ref.BagID, 10) != labelRows[0]["bag_id"] || ref.Route != labelRows[0]["route"] {
 		t.Fatalf("scanned %+v (%v), first label %v", ref, err, labelRows[0])
 	}
 
 	// Route sheets name every stop; a route's own sheet is made on demand,
 	// and made again gives the same bytes.
-	sheets := squashText(pdfToText(t, c.do("GET", path+"/printouts/route-sheet.pdf", staff, nil).Body))
+	sheets := squashText(testenv.PDFText(t, c.do("GET", path+"/printouts/route-sheet.pdf", staff, nil).Body))
 	for _, p := range c.points {
 		if !strings.Contains(sheets, squashText(p.Point.Name)) {
 			t.Errorf("route sheets lack %s", p.Point.Name)
 		}
 	}
 	one := c.do("GET", path+"/printouts/sort-sheet.pdf?route=R01", staff, nil)
-	if one.Status != http.StatusOK || !strings.Contains(squashText(pdfToText(t, one.Body)), "分拣单R01") {
+	if one.Status != http.StatusOK || !strings.Contains(squashText(testenv.PDFText(t, one.Body)), "分拣单R01") {
 		t.Fatalf("sort sheet R01: %d %.200s", one.Status, one.Body)
 	}
 	if _, err := c.app.db.Exec(`DELETE FROM printouts`); err != nil {
@@ -190,35 +188,4 @@ func readCSV(t *testing.T, r response) []map[string]string {
 		out = append(out, m)
 	}
 	return out
-}
-
-func pdfToText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "p.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext (Debian package poppler-utils): %v", err)
-	}
-	return string(out)
-}
-
-// scanQR reads the QR code on the first page, as a scanner at the dock would.
-func scanQR(t *testing.T, pdf []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "l.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", "-singlefile", path, filepath.Join(dir, "l")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm (poppler-utils): %v %s", err, out)
-	}
-	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "l.png")).Output()
-	if err != nil {
-		t.Fatalf("zbarimg (zbar-tools): %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }

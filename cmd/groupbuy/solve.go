@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"time"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/routing"
 )
 
@@ -17,8 +17,7 @@ import (
 // [--threads N] FILE.vrp`: it solves a VRPLIB CVRP or VRPTW instance and
 // prints the solution in VRPLIB .sol format.
 func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("solve", stderr)
 	limit := fs.Duration("time-limit", 30*time.Second, "search time")
 	seed := fs.Int64("seed", 1, "random seed")
 	threads := fs.Int("threads", runtime.NumCPU(), "parallel searches")

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
+	"groupbuy/cmd/internal/cli"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -16,13 +16,12 @@ import (
 // runToken issues a staff token from the command line: the way to get the
 // first admin token on a new installation.
 func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("token", stderr)
 	role := fs.String("role", "admin", "warehouse, ops or admin")
 	name := fs.String("name", "", "who the token is for")
 	ttl := fs.Duration("ttl", 0, "expiry (0: none)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return err
 	}
 	if *name == "" || auth.Role(*role) == auth.RoleLeader {
 		fs.Usage()

@@ -79,11 +79,7 @@ func (c *City) Exec(q string, args ...any) {
 // Count runs a statement that returns one number.
 func (c *City) Count(q string, args ...any) int64 {
 	c.T.Helper()
-	var n int64
-	if err := c.DB.Get(&n, q, args...); err != nil {
-		c.T.Fatalf("%s: %v", q, err)
-	}
-	return n
+	return c.ID(q, args...)
 }
 
 // Product adds a product of a zone and category ("" for none), 500 g and

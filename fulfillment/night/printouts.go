@@ -227,18 +227,7 @@ func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.F
 			return nil, nil, err
 		}
 		pdf, err = printout.PickSheets(fonts, night.hdr.PrintedAt, sheets)
-		var rows []byte
-		for i, s := range sheets {
-			c := s.CSV()
-			if i > 0 { // one header line for the whole file
-				c = c[len(firstLine(c)):]
-			}
-			rows = append(rows, c...)
-		}
-		if len(sheets) == 0 {
-			rows = printout.PickSheet{}.CSV()
-		}
-		return pdf, rows, err
+		return pdf, printout.PickSheetsCSV(sheets), err
 	}
 	if err := night.loadRoutes(ctx, tx, scope.Route); err != nil {
 		return nil, nil, err
@@ -250,18 +239,7 @@ func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.F
 			return nil, nil, err
 		}
 		pdf, err = printout.SortSheets(fonts, night.hdr.PrintedAt, sheets)
-		var rows []byte
-		for i, s := range sheets {
-			c := s.CSV()
-			if i > 0 {
-				c = c[len(firstLine(c)):]
-			}
-			rows = append(rows, c...)
-		}
-		if len(sheets) == 0 {
-			rows = printout.SortSheet{}.CSV()
-		}
-		return pdf, rows, err
+		return pdf, printout.SortSheetsCSV(sheets), err
 	case PrintLabels:
 		labels, err := night.labels(ctx, tx, scope)
 		if err != nil {
@@ -274,15 +252,6 @@ func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.F
 		pdf, err = printout.RouteSheets(fonts, night.hdr.PrintedAt, sheets)
 		return pdf, printout.RouteCSV(sheets), err
 	}
-}
-
-func firstLine(b []byte) []byte {
-	for i, c := range b {
-		if c == '\n' {
-			return b[:i+1]
-		}
-	}
-	return b
 }
 
 // renderStage renders the whole-wave printouts a stage makes, inside the

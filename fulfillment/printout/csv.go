@@ -48,6 +48,37 @@ func (s SortSheet) CSV() []byte {
 	return writeCSV([]string{"wave_id", "route", "stop", "pickup_point", "leader", "zone", "sku", "name", "unit", "quantity"}, rows)
 }
 
+// PickSheetsCSV returns the pick lists of several zones as one file.
+func PickSheetsCSV(sheets []PickSheet) []byte { return sheetsCSV(sheets) }
+
+// SortSheetsCSV returns the sorting sheets of several routes as one file.
+func SortSheetsCSV(sheets []SortSheet) []byte { return sheetsCSV(sheets) }
+
+// sheetsCSV joins the sheets' files under one header line; with no sheets
+// it is the header alone.
+func sheetsCSV[S interface{ CSV() []byte }](sheets []S) []byte {
+	if len(sheets) == 0 {
+		var none S
+		return none.CSV()
+	}
+	var out []byte
+	for i, s := range sheets {
+		c := s.CSV()
+		if i > 0 {
+			c = c[len(firstLine(c)):]
+		}
+		out = append(out, c...)
+	}
+	return out
+}
+
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i+1]
+	}
+	return b
+}
+
 // LabelsCSV returns one row per bag with its QR payload.
 func LabelsCSV(labels []Label, key []byte) []byte {
 	rows := make([][]string, 0, len(labels))

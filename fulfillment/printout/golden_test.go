@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,5 +42,26 @@ func TestPrintoutCSVGolden(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
 		}
+	}
+}
+
+// TestSheetsCSVHaveOneHeaderLine: the file of several sheets is their rows
+// under one header line, and the file of none is the header alone.
+func TestSheetsCSVHaveOneHeaderLine(t *testing.T) {
+	a := PickSheet{Header: header(), Zone: "frozen", Lines: []PickLine{{Bin: "F-01", SKU: "DUMPLING", Name: "水饺", Unit: "袋", Quantity: 3}}}
+	b := PickSheet{Header: header(), Zone: "chilled", Lines: []PickLine{{Bin: "C-01", SKU: "MILK", Name: "牛奶", Unit: "盒", Quantity: 2},
+		{Bin: "C-02", SKU: "EGG", Name: "鸡蛋", Unit: "盒", Quantity: 1}}}
+	got := string(PickSheetsCSV([]PickSheet{a, b}))
+	want := string(a.CSV()) + strings.SplitN(string(b.CSV()), "\n", 2)[1]
+	if got != want || strings.Count(got, "wave_id") != 1 || strings.Count(got, "\n") != 4 {
+		t.Errorf("two pick lists:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := string(PickSheetsCSV(nil)), string(PickSheet{}.CSV()); got != want || strings.Count(got, "\n") != 1 {
+		t.Errorf("no pick lists: %q, want the header %q", got, want)
+	}
+	s := SortSheet{Header: header(), Route: "R01", Stops: []SortStop{{1, "幸福里", "王芳"}},
+		Items: []SortItem{{Zone: "frozen", SKU: "DUMPLING", Name: "水饺", Unit: "袋", Drops: []SortDrop{{1, 2}}}}}
+	if got := string(SortSheetsCSV([]SortSheet{s, s})); strings.Count(got, "wave_id") != 1 || strings.Count(got, "\n") != 3 {
+		t.Errorf("two sort sheets:\n%s", got)
 	}
 }

@@ -34,22 +34,13 @@ func (s PickSheet) Totals() (lines int, units int64) {
 
 // PDF renders the pick list on A4, 26 lines a page, totals on the last.
 func (s PickSheet) PDF(f *Fonts) ([]byte, error) {
-	d := f.newDoc("P", a4, s.PrintedAt, "总拣单")
-	s.draw(d)
-	return d.bytes()
+	return sheetsPDF(f, s.PrintedAt, "总拣单", []PickSheet{s})
 }
 
 // PickSheets renders the pick lists of several zones into one document, each
 // numbering its own pages.
 func PickSheets(f *Fonts, at time.Time, sheets []PickSheet) ([]byte, error) {
-	d := f.newDoc("P", a4, at, "总拣单")
-	for _, s := range sheets {
-		s.draw(d)
-	}
-	if len(sheets) == 0 {
-		d.pdf.AddPageFormat("P", a4)
-	}
-	return d.bytes()
+	return sheetsPDF(f, at, "总拣单", sheets)
 }
 
 func (s PickSheet) draw(d *doc) {

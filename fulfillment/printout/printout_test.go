@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"groupbuy/internal/testenv"
 )
 
 var (
@@ -29,20 +30,6 @@ func fonts(t testing.TB) *Fonts {
 		t.Fatal(fontsErr)
 	}
 	return testFonts
-}
-
-// PDFText returns the text of a PDF as pdftotext reads it (layout kept).
-func pdfText(t testing.TB, pdf []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "x.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext (Debian package poppler-utils): %v", err)
-	}
-	return string(out)
 }
 
 // squash drops white space: pdftotext spaces text by its gaps, not by the
@@ -68,7 +55,7 @@ func TestPrintoutPickList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := pdfText(t, pdf)
+	txt := testenv.PDFText(t, pdf)
 	n, units := s.Totals()
 	for _, want := range []string{"总拣单", "杭州西湖仓", "冷藏", "第 1 / 3 页", "第 3 / 3 页", "鲜牛奶 59 号", "C-05-09",
 		fmt.Sprintf("合计 %d 种商品 共 %d 件", n, units), "2026-11-23 01:30"} {
@@ -122,7 +109,7 @@ func TestPrintoutSortSheet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := squash(pdfText(t, pdf))
+	txt := squash(testenv.PDFText(t, pdf))
 	for _, w := range []string{"分拣单 R03", "幸福里12号自提点", "王团长7", "东北大米7", "第2/2轮(站13-15)", "A007东北大米7[常温]袋", fmt.Sprintf("共 %d 件", want)} {
 		if !strings.Contains(txt, squash(w)) {
 			t.Errorf("sort sheet lacks %q", w)
@@ -146,13 +133,13 @@ func TestPrintoutLabelQRVerifies(t *testing.T) {
 	if again, _ := Labels(fonts(t), printed, ls, key); !bytes.Equal(pdf, again) {
 		t.Error("labels rendered twice differ")
 	}
-	txt := pdfText(t, pdf)
+	txt := testenv.PDFText(t, pdf)
 	for _, w := range []string{"R07", "12", "冷冻", "李四", "37 件", "12.3 kg"} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("label lacks %q", w)
 		}
 	}
-	payload := ScanQR(t, pdf, 1)
+	payload := testenv.ScanQR(t, pdf, 1)
 	ref, err := Verify(payload, key)
 	if err != nil || ref != ls[0].BagRef {
 		t.Fatalf("scanned %q: %+v %v", payload, ref, err)
@@ -163,25 +150,6 @@ func TestPrintoutLabelQRVerifies(t *testing.T) {
 	if _, err := Verify(strings.Replace(payload, ":12:", ":13:", 1), key); !errors.Is(err, ErrBadPayload) {
 		t.Errorf("altered stop verifies: %v", err)
 	}
-}
-
-// ScanQR rasterises page of a PDF and returns the QR code zbarimg reads.
-func ScanQR(t testing.TB, pdf []byte, page int) string {
-	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "l.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := fmt.Sprint(page)
-	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", p, "-l", p, "-png", "-singlefile", path, filepath.Join(dir, "l")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, out)
-	}
-	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "l.png")).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 func TestPrintoutRouteSheet(t *testing.T) {
@@ -197,7 +165,7 @@ func TestPrintoutRouteSheet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := squash(pdfText(t, pdf))
+	txt := squash(testenv.PDFText(t, pdf))
 	for _, w := range []string{"线路单 R01", "第14自提点", "4.2米冷链", "38.5 km", "28 袋", "司机签字", "第 2 / 2 页", "仓库", "05:10-05:15"} {
 		if !strings.Contains(txt, squash(w)) {
 			t.Errorf("route sheet lacks %q", w)

@@ -51,22 +51,13 @@ func (s RouteSheet) Totals() (bags, weightG int64) {
 // PDF renders the route sheet on A4: a map and the first stops on page one,
 // the rest after, signatures at the end.
 func (s RouteSheet) PDF(f *Fonts) ([]byte, error) {
-	d := f.newDoc("P", a4, s.PrintedAt, "线路单 "+s.Route)
-	s.draw(d)
-	return d.bytes()
+	return sheetsPDF(f, s.PrintedAt, "线路单 "+s.Route, []RouteSheet{s})
 }
 
 // RouteSheets renders several route sheets into one document, for printing a
 // whole night at once.
 func RouteSheets(f *Fonts, at time.Time, sheets []RouteSheet) ([]byte, error) {
-	d := f.newDoc("P", a4, at, "线路单")
-	for _, s := range sheets {
-		s.draw(d)
-	}
-	if len(sheets) == 0 {
-		d.pdf.AddPageFormat("P", a4)
-	}
-	return d.bytes()
+	return sheetsPDF(f, at, "线路单", sheets)
 }
 
 func (s RouteSheet) draw(d *doc) {

@@ -94,6 +94,22 @@ func (d *doc) sheetHeader(title string, h Header, scope string, page, pages int)
 }
 
 // pagesOf is how many pages n rows need at per rows a page (at least one).
+// sheet is a printout that draws its own A4 pages into a document.
+type sheet interface{ draw(d *doc) }
+
+// sheetsPDF renders sheets one after the other into one A4 document titled
+// title; with no sheets the document has one blank page.
+func sheetsPDF[S sheet](f *Fonts, at time.Time, title string, sheets []S) ([]byte, error) {
+	d := f.newDoc("P", a4, at, title)
+	for _, s := range sheets {
+		s.draw(d)
+	}
+	if len(sheets) == 0 {
+		d.pdf.AddPageFormat("P", a4)
+	}
+	return d.bytes()
+}
+
 func pagesOf(n, per int) int { return max(1, (n+per-1)/per) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -35,21 +35,12 @@ type SortDrop struct {
 
 // PDF renders the sorting sheet on A4.
 func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
-	d := f.newDoc("P", a4, s.PrintedAt, "分拣单 "+s.Route)
-	s.draw(d)
-	return d.bytes()
+	return sheetsPDF(f, s.PrintedAt, "分拣单 "+s.Route, []SortSheet{s})
 }
 
 // SortSheets renders the sorting sheets of several routes into one document.
 func SortSheets(f *Fonts, at time.Time, sheets []SortSheet) ([]byte, error) {
-	d := f.newDoc("P", a4, at, "分拣单")
-	for _, s := range sheets {
-		s.draw(d)
-	}
-	if len(sheets) == 0 {
-		d.pdf.AddPageFormat("P", a4)
-	}
-	return d.bytes()
+	return sheetsPDF(f, at, "分拣单", sheets)
 }
 
 // Matrix geometry: a row per SKU, a column per stop, up to stopCols stops a
