@@ -27,6 +27,13 @@ type crashNight struct {
 
 func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Helper()
+	return newSimNight(t, redisURL, 120_000, "sold * 6 / 10")
+}
+
+// newSimNight is a simulated night of lines order lines, its final
+// receipts recorded as received (an SQL expression over sale_items).
+func newSimNight(t *testing.T, redisURL string, lines int, received string) *crashNight {
+	t.Helper()
 	ctx := context.Background()
 	url := testenv.NewDatabase(t)
 	a, err := newApp(ctx, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
@@ -37,7 +44,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Cleanup(a.close)
 	// The date is in the past, so the wave's cutoff has passed for the real clock the workers use.
 	spec := demo.SimCity
-	spec.Points, spec.SKUs, spec.Lines, spec.Date = 400, 300, 120_000, "2026-01-05"
+	spec.Points, spec.SKUs, spec.Lines, spec.Date = 400, 300, lines, "2026-01-05"
 	if _, err := demo.Simulate(ctx, a.db, clock.System{}, spec); err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
@@ -46,7 +53,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 		t.Fatal(err)
 	}
 	var receipts []night.Receipt
-	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold * 6 / 10 AS received FROM sale_items WHERE sold > 0`); err != nil {
+	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, `+received+` AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts); err != nil {

@@ -618,37 +618,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
-	port, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	base := "http://" + addr
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "GROUPBUY_TEST_SERVE_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10",
-		"GROUPBUY_LABEL_KEY="+testLabelKey)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base, addr, cmd, exited := startServe(t, dbURL, redisURL)
 
 	const clients = 64
 	// A client stops at its first refused connection: the server is gone.
@@ -828,4 +798,42 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("  a new worker took the wave to ready in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// startServe runs this test binary as a `groupbuy serve` process on a free
+// port and waits until /healthz answers 200. It returns the base URL, the
+// address, the process and a channel that reports its exit.
+func startServe(t *testing.T, dbURL, redisURL string, env ...string) (base, addr string, cmd *exec.Cmd, exited <-chan error) {
+	t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	base = "http://" + addr
+	cmd = exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), "GROUPBUY_TEST_SERVE_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
+		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10",
+		"GROUPBUY_LABEL_KEY="+testLabelKey), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, addr, cmd, done
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
