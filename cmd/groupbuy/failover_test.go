@@ -7,13 +7,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"path/filepath"
-	"syscall"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
@@ -26,11 +30,11 @@ import (
 
 // TestNightSurvivesRedisFailover runs a night against a Sentinel group (a
 // primary, a replica, three sentinels) through REDIS_URL=redis-sentinel://…
-// and SIGKILLs the primary in the middle of it. The pick stage commits while
-// the replica does not answer (SIGSTOP): the route job it starts is enqueued
-// on the primary alone, so the job outbox keeps it pending, unconfirmed by a
-// replica, and enqueues it again once the replica is promoted (its task ID
-// collapsing into the task if the replica got it after all). The wave gets
+// and SIGKILLs the primary in the middle of it. The replica follows the
+// primary through a link the test freezes while the pick stage runs, so the
+// route job the stage starts as it commits reaches the primary alone and is
+// lost with it. The job outbox keeps that job pending, unconfirmed by a
+// replica, and enqueues it again once the replica is promoted. The wave gets
 // to ready with every stage run once, no job left pending and every notice
 // sent once.
 func TestNightSurvivesRedisFailover(t *testing.T) {
@@ -43,8 +47,7 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = g.Stop(context.Background()) })
 	groupUp := time.Since(begin)
-	replica := g.Replicas[0]
-	t.Cleanup(func() { _ = syscall.Kill(replica.PID(), syscall.SIGCONT) })
+	link := followThroughLink(t, g.Replicas[0], g.Primary)
 
 	// Every 10th SKU one short: a few refunds, each with its notice.
 	n := newSimNight(t, g.URL(), 60_000, "CASE WHEN id % 10 = 0 THEN sold - 1 ELSE sold END")
@@ -67,7 +70,7 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The pick stage runs: the replica stops answering until it commits.
+	// The pick stage runs: the replica stops hearing from the primary.
 	stage := func(st wave.Stage) (rec wave.StageRecord) {
 		t.Helper()
 		w, err := wave.Get(ctx, n.app.db, n.waveID)
@@ -89,34 +92,43 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if stage(wave.StagePick).FinishedAt != nil {
-		t.Fatal("the pick stage finished before the replica could be stopped")
+		t.Fatal("the pick stage finished before the replication link could be frozen")
 	}
-	if err := syscall.Kill(replica.PID(), syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	link.freeze()
 	for stage(wave.StagePick).FinishedAt == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the pick stage never finished")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // the relay enqueues the route job to the primary and waits for the replica
+	// The primary has the route task the commit started, the replica not:
+	// the primary dies before a worker is likely to take it.
 	routeTask := fmt.Sprintf("wave:route:%d", n.waveID)
+	has := func(s *localserver.Server) bool {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+		defer c.Close()
+		k, err := c.Exists(ctx, "asynq:{critical}:t:"+routeTask).Result()
+		return err == nil && k == 1
+	}
+	for !has(g.Primary) {
+		if time.Now().After(deadline) {
+			t.Fatal("the route task never reached the primary")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if has(g.Replicas[0]) {
+		t.Fatal("the route task reached the replica through the frozen link")
+	}
+	killedAt := time.Now()
+	if err := g.Primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	var unconfirmed int
 	if err := n.app.db.Get(&unconfirmed, `SELECT count(*) FROM jobs WHERE task_id = $1 AND enqueued_at IS NULL`, routeTask); err != nil {
 		t.Fatal(err)
 	}
 	if unconfirmed != 1 {
-		t.Fatalf("the route job is not waiting in the outbox while the replica is stopped (%d rows)", unconfirmed)
-	}
-
-	// The primary dies; the replica answers again and is promoted.
-	killedAt := time.Now()
-	if err := g.Primary.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(replica.PID(), syscall.SIGCONT); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the route job is not waiting in the outbox though no replica has it (%d rows)", unconfirmed)
 	}
 	promoted, err := g.WaitFailover(ctx, g.Primary, 30*time.Second)
 	if err != nil {
@@ -192,12 +204,12 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	}
 	distinct, requests, bad := rc.Stats()
 	pick, route := stage(wave.StagePick), stage(wave.StageRoute)
-	t.Logf("Redis failover mid-night: Sentinel group up in %s; 60,000 lines; primary SIGKILLed %s after the close, %s after the pick stage committed with the replica stopped",
+	t.Logf("Redis failover mid-night: Sentinel group up in %s; 60,000 lines; primary SIGKILLed %s after the close, %s after the pick stage committed with the replication link frozen",
 		groupUp.Round(time.Millisecond), killedAt.Sub(closedAt).Round(time.Millisecond), killedAt.Sub(*pick.FinishedAt).Round(time.Millisecond))
 	t.Logf("  replica %s promoted %s after the kill; the route stage started %s after the pick stage committed (%s after the promotion); wave ready %s after the kill",
 		promoted.Addr(), promotedAt.Sub(killedAt).Round(time.Millisecond), route.StartedAt.Sub(*pick.FinishedAt).Round(time.Millisecond),
 		route.StartedAt.Sub(promotedAt).Round(time.Millisecond), readyAt.Sub(killedAt).Round(time.Millisecond))
-	t.Logf("  the route job, held in the outbox while the replica was stopped, marked enqueued %s after the promotion", routeMarked.Sub(promotedAt).Round(time.Millisecond))
+	t.Logf("  the route job, held in the outbox unconfirmed, marked enqueued %s after the promotion", routeMarked.Sub(promotedAt).Round(time.Millisecond))
 	t.Logf("  every stage 1 attempt; %d jobs, %d pending; %d notices sent, %d received in %d requests, %d badly signed", jobs.All, jobs.Pending, notices, distinct, requests, bad)
 	if !routeMarked.After(killedAt) {
 		t.Fatalf("the route job was marked enqueued at %s, before the kill at %s, though no replica had confirmed it", routeMarked, killedAt)
@@ -352,3 +364,72 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	t.Logf("  orders lost 0: all %d answered 201 are in the promoted database with their lines; %d answered 503 retried under their keys, all 201; %d orders for %d keys; the night ran to ready on the promoted server in %s",
 		all.created, all.sent-all.created, placed, len(keys), time.Since(nightAt).Round(time.Millisecond))
 }
+
+// replicationLink carries a replica's replication stream from its primary
+// and can freeze it: from then on the primary's writes never reach the
+// replica, as in a partition just before the primary dies, while the
+// replica's acknowledgements still reach the primary, which counts it as
+// connected.
+type replicationLink struct {
+	frozen atomic.Bool
+}
+
+// followThroughLink makes replica follow primary through a new link.
+func followThroughLink(t *testing.T, replica, primary *localserver.Server) *replicationLink {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	link := &replicationLink{}
+	go func() {
+		for {
+			down, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", primary.Addr())
+			if err != nil {
+				down.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(up, down); up.Close() }()
+			go func() {
+				defer down.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := up.Read(buf)
+					if n > 0 && !link.frozen.Load() {
+						if _, err := down.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: replica.Addr()})
+	defer c.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := c.Do(ctx, "REPLICAOF", "127.0.0.1", port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, fmt.Sprintf("master_port:%d", port)) && strings.Contains(info, "master_link_status:up") {
+			return link
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not follow the primary through the link: %v\n%s", err, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (l *replicationLink) freeze() { l.frozen.Store(true) }
