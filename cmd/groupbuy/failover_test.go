@@ -206,10 +206,9 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	pick, route := stage(wave.StagePick), stage(wave.StageRoute)
 	t.Logf("Redis failover mid-night: Sentinel group up in %s; 60,000 lines; primary SIGKILLed %s after the close, %s after the pick stage committed with the replication link frozen",
 		groupUp.Round(time.Millisecond), killedAt.Sub(closedAt).Round(time.Millisecond), killedAt.Sub(*pick.FinishedAt).Round(time.Millisecond))
-	t.Logf("  replica %s promoted %s after the kill; the route stage started %s after the pick stage committed (%s after the promotion); wave ready %s after the kill",
-		promoted.Addr(), promotedAt.Sub(killedAt).Round(time.Millisecond), route.StartedAt.Sub(*pick.FinishedAt).Round(time.Millisecond),
-		route.StartedAt.Sub(promotedAt).Round(time.Millisecond), readyAt.Sub(killedAt).Round(time.Millisecond))
-	t.Logf("  the route job, held in the outbox unconfirmed, marked enqueued %s after the promotion", routeMarked.Sub(promotedAt).Round(time.Millisecond))
+	t.Logf("  replica %s promoted (seen by the test) %s after the kill; the route job, held in the outbox unconfirmed, marked enqueued %s after the kill; the night paused %s (pick committed to route started); wave ready %s after the kill",
+		promoted.Addr(), promotedAt.Sub(killedAt).Round(time.Millisecond), routeMarked.Sub(killedAt).Round(time.Millisecond),
+		route.StartedAt.Sub(*pick.FinishedAt).Round(time.Millisecond), readyAt.Sub(killedAt).Round(time.Millisecond))
 	t.Logf("  every stage 1 attempt; %d jobs, %d pending; %d notices sent, %d received in %d requests, %d badly signed", jobs.All, jobs.Pending, notices, distinct, requests, bad)
 	if !routeMarked.After(killedAt) {
 		t.Fatalf("the route job was marked enqueued at %s, before the kill at %s, though no replica had confirmed it", routeMarked, killedAt)
@@ -296,10 +295,16 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 		}
 	}
 	all, tb, td, ta := tallyShots(shots), tallyShots(before), tallyShots(during), tallyShots(after)
-	var firstBack, last503 time.Time
+	var firstBack, first503, last503 time.Time
 	for _, s := range shots {
 		if s.status == http.StatusCreated && s.start.After(promotedAt) && (firstBack.IsZero() || s.end.Before(firstBack)) {
 			firstBack = s.end
+		}
+		if s.status == http.StatusServiceUnavailable && s.retry == "" {
+			t.Errorf("503 without Retry-After: %+v", s)
+		}
+		if s.status == http.StatusServiceUnavailable && (first503.IsZero() || s.end.Before(first503)) {
+			first503 = s.end
 		}
 		if s.status == http.StatusServiceUnavailable && s.end.After(last503) {
 			last503 = s.end
@@ -308,9 +313,10 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	t.Logf("PostgreSQL failover during intake: %d clients; primary and synchronous standby up in %s; primary SIGKILLed, standby promoted %s later (pg_ctl promote %s)",
 		clients, setup.Round(time.Millisecond), promoteAt.Sub(killedAt).Round(time.Millisecond), promotedAt.Sub(promoteAt).Round(time.Millisecond))
 	t.Logf("  requests sent %d: 201 %d, 503 %d, other statuses %d %v, transport errors %d", all.sent, all.created, all.unavailable, all.other, all.otherStatuses, all.transport)
-	t.Logf("  before the kill: %d sent, %d 201, %d 503; until promoted: %d sent, %d 201, %d 503; after: %d sent, %d 201, %d 503; first 201 %s after the promotion, last 503 %s after it",
-		tb.sent, tb.created, tb.unavailable, td.sent, td.created, td.unavailable, ta.sent, ta.created, ta.unavailable,
-		firstBack.Sub(promotedAt).Round(time.Millisecond), last503.Sub(promotedAt).Round(time.Millisecond))
+	t.Logf("  sent before the kill: %d, %d 201, %d 503; until promoted: %d, %d 201, %d 503; after: %d, %d 201, %d 503",
+		tb.sent, tb.created, tb.unavailable, td.sent, td.created, td.unavailable, ta.sent, ta.created, ta.unavailable)
+	t.Logf("  503s answered from %s to %s after the kill; the first order sent after the promotion answered 201 %s after it",
+		first503.Sub(killedAt).Round(time.Millisecond), last503.Sub(killedAt).Round(time.Millisecond), firstBack.Sub(promotedAt).Round(time.Millisecond))
 	if all.other != 0 || all.transport != 0 {
 		t.Fatalf("want only 201 and 503: %d other statuses %v, %d transport errors (first: %v)", all.other, all.otherStatuses, all.transport, all.firstErr)
 	}
