@@ -3,8 +3,11 @@ package jobs_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
@@ -18,20 +21,78 @@ import (
 )
 
 // TestRelayWaitsForAReplica: with a replica the relay marks a job enqueued
-// only once the replica has its task. While the replica does not answer
-// (SIGSTOP), a relayed job stays pending, though the primary has it: a
-// failover then would lose it. Once the replica answers again the next
-// relay collapses into the task already there and marks it.
+// only once the replica has its task. While the replica does not
+// acknowledge (SIGSTOP), a relayed job stays pending, though the primary
+// has it. Once the replica answers again the next relay collapses into the
+// task already there and marks it. On a Cluster the same holds on the node
+// of the job's queue.
 func TestRelayWaitsForAReplica(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
 	opts := []localserver.RedisOption{localserver.WithRedisNoPersistence(), localserver.WithRedisServerOnly()}
-	primary, err := localserver.StartRedis(ctx, filepath.Join(dir, "primary"), nil, opts...)
+	t.Run("server", func(t *testing.T) {
+		dir := t.TempDir()
+		primary := startRedis(t, filepath.Join(dir, "primary"), opts...)
+		testRelayWaitsForAReplica(t, primary.URL(), func() *localserver.Server {
+			return startRedis(t, filepath.Join(dir, "replica"), append(opts, localserver.WithRedisReplicaOf(primary))...)
+		})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		opts := append(opts, localserver.WithRedisClusterNode())
+		primary := startRedis(t, filepath.Join(dir, "primary"), opts...)
+		c := redis.NewClient(&redis.Options{Addr: primary.Addr()})
+		defer c.Close()
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+			t.Fatal(err)
+		}
+		id, err := c.Do(ctx, "CLUSTER", "MYID").Text()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { info, _ := c.ClusterInfo(ctx).Result(); return strings.Contains(info, "cluster_state:ok") })
+		testRelayWaitsForAReplica(t, "redis-cluster://"+primary.Addr(), func() *localserver.Server {
+			replica := startRedis(t, filepath.Join(dir, "replica"), opts...)
+			r := redis.NewClient(&redis.Options{Addr: replica.Addr()})
+			defer r.Close()
+			if err := r.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(primary.Port)).Err(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return r.Do(ctx, "CLUSTER", "REPLICATE", id).Err() == nil })
+			waitFor(t, func() bool {
+				info, _ := r.Info(ctx, "replication").Result()
+				return strings.Contains(info, "master_link_status:up")
+			})
+			return replica
+		})
+	})
+}
+
+func startRedis(t *testing.T, dir string, opts ...localserver.RedisOption) *localserver.Server {
+	t.Helper()
+	s, err := localserver.StartRedis(context.Background(), dir, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = primary.Stop(context.Background()) })
-	ropt, err := jobs.RedisOpt(primary.URL())
+	t.Cleanup(func() { _ = syscall.Kill(s.PID(), syscall.SIGCONT); _ = s.Stop(context.Background()) })
+	return s
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// testRelayWaitsForAReplica relays through url, first without a replica,
+// then with the one addReplica starts.
+func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *localserver.Server) {
+	ctx := context.Background()
+	ropt, err := jobs.RedisOpt(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +126,14 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 		t.Fatalf("relay without a replica = %d, %v", n, err)
 	}
 
-	replica, err := localserver.StartRedis(ctx, filepath.Join(dir, "replica"), nil, append(opts, localserver.WithRedisReplicaOf(primary))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(replica.PID(), syscall.SIGCONT); _ = replica.Stop(context.Background()) })
+	replica := addReplica()
 	onReplica := func(taskID string) bool {
 		c := redis.NewClient(&redis.Options{Addr: replica.Addr()})
 		defer c.Close()
-		n, err := c.Exists(ctx, "asynq:{critical}:t:"+taskID).Result()
+		conn := c.Conn()
+		defer conn.Close()
+		_ = conn.ReadOnly(ctx).Err() // a cluster replica serves reads after READONLY; a plain one refuses it, and needs none
+		n, err := conn.Exists(ctx, "asynq:{critical}:t:"+taskID).Result()
 		return err == nil && n == 1
 	}
 	if n, err := relay("replicated"); n != 1 || err != nil || pending() != 0 || !onReplica("replicated") {

@@ -763,6 +763,7 @@ type redisConfig struct {
 	fallback   bool
 	replicaOf  *Server
 	sentinel   []string // sentinel.conf lines: run as a sentinel
+	cluster    bool
 }
 
 // WithRedisNoPersistence makes a throw-away server: no append-only file, so
@@ -781,6 +782,13 @@ func WithRedisServerOnly() RedisOption {
 // StartRedis returns once it is in sync.
 func WithRedisReplicaOf(primary *Server) RedisOption {
 	return func(c *redisConfig) { c.replicaOf = primary }
+}
+
+// WithRedisClusterNode starts the server as a Redis Cluster node, with no
+// slots yet: the caller assigns them (CLUSTER ADDSLOTSRANGE) or makes it a
+// replica (CLUSTER MEET, CLUSTER REPLICATE).
+func WithRedisClusterNode() RedisOption {
+	return func(c *redisConfig) { c.cluster = true }
 }
 
 // withRedisSentinel runs redis-server as a sentinel with these lines in its
@@ -864,6 +872,9 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger, opts ...Redis
 			"--repl-diskless-sync-delay", "0") // a replica syncs at once, not after 5 s
 		if cfg.replicaOf != nil {
 			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(cfg.replicaOf.Port))
+		}
+		if cfg.cluster {
+			args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"))
 		}
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
