@@ -235,6 +235,55 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 	}
 }
 
+// phases splits shots by when they started: before from, before to, and
+// after.
+func phases(shots []shot, from, to time.Time) (before, during, after []shot) {
+	for _, s := range shots {
+		switch {
+		case s.start.Before(from):
+			before = append(before, s)
+		case s.start.Before(to):
+			during = append(during, s)
+		default:
+			after = append(after, s)
+		}
+	}
+	return before, during, after
+}
+
+// retryAndCheckOrders retries every order not answered 201 under its key,
+// each of which must then succeed once, as a new order or as a replay of
+// one that committed as the server died; then every order answered 201 is
+// in the database with its lines, one order for each key. It returns how
+// many were retried, the orders placed and the keys.
+func retryAndCheckOrders(t *testing.T, db *sqlx.DB, base string, leaders []string, shots []shot) (retried, placed, keys int) {
+	t.Helper()
+	client := &http.Client{Timeout: 15 * time.Second}
+	var ids []int64
+	seen := map[string]bool{}
+	for _, s := range shots {
+		if s.status != http.StatusCreated {
+			r := shot{key: s.key, leader: s.leader, body: s.body}
+			postOrder(client, base, leaders[s.leader], &r)
+			retried++
+			if r.status != http.StatusCreated {
+				t.Fatalf("retry of %s: %d %s %v", s.key, r.status, r.code, r.err)
+			}
+			s = r
+		}
+		ids = append(ids, s.id)
+		seen[s.key] = true
+	}
+	if err := db.Get(&placed, `SELECT count(*) FROM orders`); err != nil {
+		t.Fatal(err)
+	}
+	checkOrdersIntact(t, db, ids, 2)
+	if placed != len(seen) {
+		t.Fatalf("%d orders in the database for %d keys", placed, len(seen))
+	}
+	return retried, placed, len(seen)
+}
+
 // TestPostgresRestartDuringIntake stops a private PostgreSQL (fast shutdown)
 // while 16 clients place orders, keeps them ordering for 2 s, starts it again
 // on the same port and data directory, and keeps ordering: while it is down
@@ -286,18 +335,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	shots := d.finish()
 
-	// Phases by when a request started.
-	var before, down, after []shot
-	for _, s := range shots {
-		switch {
-		case s.start.Before(killAt):
-			before = append(before, s)
-		case s.start.Before(readyAt):
-			down = append(down, s)
-		default:
-			after = append(after, s)
-		}
-	}
+	before, down, after := phases(shots, killAt, readyAt)
 	all, tb, td, ta := tallyShots(shots), tallyShots(before), tallyShots(down), tallyShots(after)
 	var downLat []time.Duration
 	var first503, firstBack time.Time
@@ -352,37 +390,9 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 		t.Fatalf("intake took %s to recover after PostgreSQL came back", recovered)
 	}
 
-	// Every order answered 503 is retried under its key: each succeeds once,
-	// as a new order or as a replay of one that committed as PostgreSQL died.
-	client := &http.Client{Timeout: 15 * time.Second}
-	var ids []int64
-	keys := map[string]bool{}
-	retried := 0
-	for _, s := range shots {
-		if s.status == http.StatusCreated {
-			ids = append(ids, s.id)
-			keys[s.key] = true
-			continue
-		}
-		r := shot{key: s.key, leader: s.leader, body: s.body}
-		postOrder(client, srv.URL, c.leaders[s.leader], &r)
-		retried++
-		if r.status != http.StatusCreated {
-			t.Fatalf("retry of %s after the restart: %d %s %v", s.key, r.status, r.code, r.err)
-		}
-		ids = append(ids, r.id)
-		keys[s.key] = true
-	}
-	var placed int
-	if err := a.db.Get(&placed, `SELECT count(*) FROM orders`); err != nil {
-		t.Fatal(err)
-	}
-	checkOrdersIntact(t, a.db, ids, 2)
-	if placed != len(keys) {
-		t.Fatalf("%d orders in the database for %d keys", placed, len(keys))
-	}
+	retried, placed, keys := retryAndCheckOrders(t, a.db, srv.URL, c.leaders, shots)
 	t.Logf("  orders lost 0: all %d orders answered 201 are in the database with their lines; %d answered 503 retried under their keys, all 201; %d orders for %d keys; sold = sum of lines for every item",
-		all.created, retried, placed, len(keys))
+		all.created, retried, placed, keys)
 }
 
 // redisProcess is a redis-server of the test's own, on a fixed port, that
