@@ -315,7 +315,7 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	}
 
 	// Every 503 retried under its key; every order answered 201 is there.
-	retried, placed, keys := retryAndCheckOrders(t, a.db, base, c.leaders, shots)
+	retried, replayed, placed, keys := retryAndCheckOrders(t, a.db, base, c.leaders, shots)
 
 	// The night, on the promoted server.
 	var waveID int64
@@ -335,8 +335,8 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, &crashNight{app: a, waveID: waveID}, wave.Ready, 60*time.Second)
-	t.Logf("  orders lost 0: all %d answered 201 are in the promoted database with their lines; %d answered 503 retried under their keys, all 201; %d orders for %d keys; the night ran to ready on the promoted server in %s",
-		all.created, retried, placed, keys, time.Since(nightAt).Round(time.Millisecond))
+	t.Logf("  orders lost 0: all %d answered 201 are in the promoted database with their lines; %d answered 503 retried under their keys, %d of them replays (200) of an order that had committed, on the standby too, as the primary died; %d orders for %d keys; the night ran to ready on the promoted server in %s",
+		all.created, retried, replayed, placed, keys, time.Since(nightAt).Round(time.Millisecond))
 }
 
 // replicationLink carries a replica's replication stream from its primary
