@@ -101,7 +101,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.catalog = catalog.NewService(db, clock)
 	a.fleet = routeplan.NewService(db, clock)
 	a.queue = asynq.NewClient(ropt)
-	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
+	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)

@@ -39,17 +39,24 @@ func simulatePastNight(t *testing.T, a *app, points, skus, lines int) {
 
 func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	t.Helper()
+	return newSimNight(t, redisURL, 120_000, "sold * 6 / 10")
+}
+
+// newSimNight is a simulated night of lines order lines, its final
+// receipts recorded as received (an SQL expression over sale_items).
+func newSimNight(t *testing.T, redisURL string, lines int, received string) *crashNight {
+	t.Helper()
 	ctx := context.Background()
 	url := testenv.NewDatabase(t)
 	a := startApp(t, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
-	simulatePastNight(t, a, 400, 300, 120_000)
+	simulatePastNight(t, a, 400, 300, lines)
 	n := &crashNight{url: url, app: a}
 	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
 		t.Fatal(err)
 	}
 	var receipts []night.Receipt
-	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold * 6 / 10 AS received FROM sale_items WHERE sold > 0`); err != nil {
+	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, `+received+` AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts); err != nil {

@@ -242,6 +242,58 @@ func checkOrdersIntact(t *testing.T, db *sqlx.DB, ids []int64, linesPerOrder int
 	}
 }
 
+// phases splits shots by when they started: before from, before to, and
+// after.
+func phases(shots []shot, from, to time.Time) (before, during, after []shot) {
+	for _, s := range shots {
+		switch {
+		case s.start.Before(from):
+			before = append(before, s)
+		case s.start.Before(to):
+			during = append(during, s)
+		default:
+			after = append(after, s)
+		}
+	}
+	return before, during, after
+}
+
+// retryAndCheckOrders retries every order not answered 201 under its key,
+// each of which must then succeed: 201, a new order, or 200, the replay of
+// one that committed as the server died though its answer was lost. Then
+// every order answered 201 is in the database with its lines, one order for
+// each key. It returns how many were retried and how many of those were
+// replays, the orders placed and the keys.
+func retryAndCheckOrders(t *testing.T, db *sqlx.DB, base string, leaders []string, shots []shot) (retried, replayed, placed, keys int) {
+	t.Helper()
+	client := &http.Client{Timeout: 15 * time.Second}
+	var ids []int64
+	seen := map[string]bool{}
+	for _, s := range shots {
+		if s.status != http.StatusCreated {
+			r := shot{key: s.key, leader: s.leader, body: s.body}
+			postOrder(client, base, leaders[s.leader], &r)
+			retried++
+			if r.status == http.StatusOK {
+				replayed++
+			} else if r.status != http.StatusCreated {
+				t.Fatalf("retry of %s: %d %s %v", s.key, r.status, r.code, r.err)
+			}
+			s = r
+		}
+		ids = append(ids, s.id)
+		seen[s.key] = true
+	}
+	if err := db.Get(&placed, `SELECT count(*) FROM orders`); err != nil {
+		t.Fatal(err)
+	}
+	checkOrdersIntact(t, db, ids, 2)
+	if placed != len(seen) {
+		t.Fatalf("%d orders in the database for %d keys", placed, len(seen))
+	}
+	return retried, replayed, placed, len(seen)
+}
+
 // TestPostgresRestartDuringIntake stops a private PostgreSQL (fast shutdown)
 // while 16 clients place orders, keeps them ordering for 2 s, starts it again
 // on the same port and data directory, and keeps ordering: while it is down
@@ -288,18 +340,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	shots := d.finish()
 
-	// Phases by when a request started.
-	var before, down, after []shot
-	for _, s := range shots {
-		switch {
-		case s.start.Before(killAt):
-			before = append(before, s)
-		case s.start.Before(readyAt):
-			down = append(down, s)
-		default:
-			after = append(after, s)
-		}
-	}
+	before, down, after := phases(shots, killAt, readyAt)
 	all, tb, td, ta := tallyShots(shots), tallyShots(before), tallyShots(down), tallyShots(after)
 	var downLat []time.Duration
 	var first503, firstBack time.Time
@@ -354,37 +395,9 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 		t.Fatalf("intake took %s to recover after PostgreSQL came back", recovered)
 	}
 
-	// Every order answered 503 is retried under its key: each succeeds once,
-	// as a new order or as a replay of one that committed as PostgreSQL died.
-	client := &http.Client{Timeout: 15 * time.Second}
-	var ids []int64
-	keys := map[string]bool{}
-	retried := 0
-	for _, s := range shots {
-		if s.status == http.StatusCreated {
-			ids = append(ids, s.id)
-			keys[s.key] = true
-			continue
-		}
-		r := shot{key: s.key, leader: s.leader, body: s.body}
-		postOrder(client, srv.URL, c.leaders[s.leader], &r)
-		retried++
-		if r.status != http.StatusCreated {
-			t.Fatalf("retry of %s after the restart: %d %s %v", s.key, r.status, r.code, r.err)
-		}
-		ids = append(ids, r.id)
-		keys[s.key] = true
-	}
-	var placed int
-	if err := a.db.Get(&placed, `SELECT count(*) FROM orders`); err != nil {
-		t.Fatal(err)
-	}
-	checkOrdersIntact(t, a.db, ids, 2)
-	if placed != len(keys) {
-		t.Fatalf("%d orders in the database for %d keys", placed, len(keys))
-	}
-	t.Logf("  orders lost 0: all %d orders answered 201 are in the database with their lines; %d answered 503 retried under their keys, all 201; %d orders for %d keys; sold = sum of lines for every item",
-		all.created, retried, placed, len(keys))
+	retried, replayed, placed, keys := retryAndCheckOrders(t, a.db, srv.URL, c.leaders, shots)
+	t.Logf("  orders lost 0: all %d orders answered 201 are in the database with their lines; %d answered 503 retried under their keys, %d of them replays of an order that had committed; %d orders for %d keys; sold = sum of lines for every item",
+		all.created, retried, replayed, placed, keys)
 }
 
 // redisProcess is a redis-server of the test's own, on a fixed port, that
@@ -610,37 +623,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
-	port, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	base := "http://" + addr
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "GROUPBUY_TEST_SERVE_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10",
-		"GROUPBUY_LABEL_KEY="+testLabelKey)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base, addr, cmd, exited := startServe(t, dbURL, redisURL)
 
 	const clients = 64
 	// A client stops at its first refused connection: the server is gone.
@@ -794,4 +777,42 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("  a new worker took the wave to ready in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// startServe runs this test binary as a `groupbuy serve` process on a free
+// port and waits until /healthz answers 200. It returns the base URL, the
+// address, the process and a channel that reports its exit.
+func startServe(t *testing.T, dbURL, redisURL string, env ...string) (base, addr string, cmd *exec.Cmd, exited <-chan error) {
+	t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	base = "http://" + addr
+	cmd = exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), "GROUPBUY_TEST_SERVE_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
+		"GROUPBUY_ADDR="+addr, "GROUPBUY_LOG_LEVEL=error", "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_DB_MAX_CONNS=10",
+		"GROUPBUY_LABEL_KEY="+testLabelKey), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, addr, cmd, done
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
 
 	"groupbuy/internal/clock"
 	"groupbuy/internal/logctx"
@@ -51,6 +52,10 @@ type Options struct {
 	Batch        int           // rows relayed per transaction (default 100)
 	FlushTimeout time.Duration // bound on the relay right after a commit (default 500 ms)
 	KeepFor      time.Duration // enqueued rows are deleted after this long (default 7 days)
+	// Replicas, the Redis the client enqueues to, is asked to confirm that a
+	// replica has what a relay enqueued before the jobs are marked (see
+	// waitReplicated); nil: marked once the primary has them.
+	Replicas redis.UniversalClient
 }
 
 // NewOutbox returns the outbox over db, enqueuing through client.
@@ -152,7 +157,10 @@ func (j *Outbox) Flush(ctx context.Context, ids ...int64) {
 // Relay enqueues pending jobs in id order, one batch in one transaction,
 // and marks them enqueued: the given ones, or else the oldest pending. Rows
 // another relay holds are skipped. It stops at the first enqueue that fails
-// (Redis is then most likely down) and returns how many it enqueued.
+// (Redis is then most likely down) and returns how many it enqueued. With
+// Options.Replicas, jobs are marked only once a replica has them, so a
+// primary that fails over before replicating them leaves them pending, to be
+// enqueued again on the replica it promoted.
 func (j *Outbox) Relay(ctx context.Context, ids ...int64) (int, error) {
 	tx, err := j.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -194,6 +202,18 @@ func (j *Outbox) Relay(ctx context.Context, ids ...int64) (int, error) {
 			break
 		}
 		done = append(done, r.ID)
+	}
+	if len(done) > 0 && j.opt.Replicas != nil {
+		queues := map[string]bool{}
+		for _, r := range rows[:len(done)] {
+			if !queues[r.Queue] {
+				queues[r.Queue] = true
+				if err := waitReplicated(ctx, j.opt.Replicas, r.Queue); err != nil {
+					// Unmarked, they are relayed again; the task IDs collapse.
+					return 0, fmt.Errorf("jobs: %d enqueued, not yet confirmed by a replica: %w", len(done), err)
+				}
+			}
+		}
 	}
 	if len(done) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET enqueued_at = $2 WHERE id = ANY($1)`, pq.Array(done), j.clock.Now()); err != nil {

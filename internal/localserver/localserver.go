@@ -41,7 +41,7 @@ import (
 // Server is a database server started (or reused) by StartPostgres or
 // StartRedis. Stop it with Stop; Stop is safe to call more than once.
 type Server struct {
-	// Kind is "postgres", "redis" or "miniredis".
+	// Kind is "postgres", "redis", "redis-sentinel" or "miniredis".
 	Kind string
 	// Dir is the directory that holds the server's data, pid and log files.
 	Dir string
@@ -56,6 +56,9 @@ type Server struct {
 	url      string
 	adminURL string
 	log      *slog.Logger
+	pid      int
+
+	promoteFn func(ctx context.Context) error // PostgreSQL: pg_ctl promote
 
 	stopOnce sync.Once
 	stopErr  error
@@ -77,6 +80,35 @@ func (s *Server) AdminURL() string {
 
 // Addr is 127.0.0.1:PORT.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
+
+// PID is the server's process id (0 for miniredis).
+func (s *Server) PID() int { return s.pid }
+
+// Kill ends the server at once, as a crash would: SIGKILL to its process
+// group, the server and every process it forked (PostgreSQL's backends), so
+// nothing is flushed and no client gets a goodbye. For failover tests.
+func (s *Server) Kill() error {
+	if s.pid <= 0 {
+		return fmt.Errorf("%s: no process to kill", s.Kind)
+	}
+	target := s.pid
+	if pgid, err := syscall.Getpgid(s.pid); err == nil && pgid == s.pid {
+		target = -s.pid // started with Setpgid: its group is its own
+	}
+	if err := syscall.Kill(target, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("%s: kill: %w", s.Kind, err)
+	}
+	return nil
+}
+
+// Promote turns a PostgreSQL standby (WithPostgresStandbyOf) into a primary
+// (pg_ctl promote) and returns once it accepts writes.
+func (s *Server) Promote(ctx context.Context) error {
+	if s.promoteFn == nil {
+		return fmt.Errorf("%s: only a PostgreSQL server can be promoted", s.Kind)
+	}
+	return s.promoteFn(ctx)
+}
 
 // Stop shuts the server down (PostgreSQL: pg_ctl stop -m fast; Redis:
 // SIGTERM, which writes the append-only file) and waits until it has exited
@@ -117,6 +149,7 @@ type pgConfig struct {
 	port     int
 	timeout  time.Duration
 	noSync   bool
+	primary  *Server // a standby of this primary
 }
 
 // WithPostgresSetting sets a server setting (postgresql.conf name and value),
@@ -151,6 +184,17 @@ func WithPostgresNoSync() PostgresOption {
 		c.settings["synchronous_commit"] = "off"
 		c.settings["full_page_writes"] = "off"
 	}
+}
+
+// WithPostgresStandbyOf makes a new cluster a synchronous standby of
+// primary (another private cluster): pg_basebackup -R copies it instead of
+// initdb; once it streams, the primary is told to wait for it on every
+// commit (synchronous_standby_names '*', by ALTER SYSTEM on the primary
+// only: a promoted standby with no standby of its own must not wait), and
+// StartPostgres returns when the primary reports it synchronous. Commits
+// then wait for the standby's flush while synchronous_commit is on.
+func WithPostgresStandbyOf(primary *Server) PostgresOption {
+	return func(c *pgConfig) { c.primary = primary }
 }
 
 // WithPostgresStartTimeout bounds how long StartPostgres waits for the
@@ -210,7 +254,8 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	// A server already running on this data directory?
 	if pid, port, ok := runningPostmaster(dataDir); ok {
 		if err := waitPostgres(ctx, adminURL(port), 10*time.Second, nil); err == nil {
-			s.Port, s.Reused = port, true
+			s.Port, s.Reused, s.pid = port, true, pid
+			s.promoteFn = func(ctx context.Context) error { return promote(ctx, bin, dataDir, cred) }
 			orphan := isOrphan(pid)
 			log.Info("reusing running PostgreSQL", "dir", dir, "port", port, "pid", pid, "orphan", orphan)
 			if orphan {
@@ -224,7 +269,11 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 	}
 	removeStalePostmasterPID(dataDir, log)
 
-	if !existing {
+	if !existing && cfg.primary != nil {
+		if err := basebackup(ctx, bin, dataDir, cfg.primary, cred, log); err != nil {
+			return nil, err
+		}
+	} else if !existing {
 		if err := initdb(ctx, bin, dataDir, cred, cfg.noSync, log); err != nil {
 			return nil, err
 		}
@@ -275,7 +324,9 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 			s.Port = port
 			_ = os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644)
 			pid := cmd.Process.Pid
+			s.pid = pid
 			s.stopFn = func(ctx context.Context) error { return stopPostmaster(ctx, bin, dataDir, pid, cred, child, log) }
+			s.promoteFn = func(ctx context.Context) error { return promote(ctx, bin, dataDir, cred) }
 			if err := finishPostgres(ctx, s, cfg); err != nil {
 				_ = s.Stop(context.Background())
 				return nil, err
@@ -303,6 +354,13 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 func finishPostgres(ctx context.Context, s *Server, cfg pgConfig) error {
 	s.adminURL = adminURL(s.Port)
 	s.url = pgURL(s.Port, cfg.database)
+	if cfg.primary != nil {
+		// A standby has the primary's databases and cannot create one.
+		if err := waitSynchronous(ctx, cfg.primary.AdminURL(), cfg.timeout); err != nil {
+			return fmt.Errorf("postgres: standby of port %d: %w", cfg.primary.Port, err)
+		}
+		return nil
+	}
 	if err := ensureDatabase(ctx, s.adminURL, cfg.database); err != nil {
 		return fmt.Errorf("postgres: create database %s: %w", cfg.database, err)
 	}
@@ -379,6 +437,57 @@ func initdb(ctx context.Context, bin, dataDir string, cred *syscall.Credential, 
 		}
 	}
 	return fmt.Errorf("postgres: initdb failed: %w\n%s", err, out)
+}
+
+// basebackup copies primary into dataDir as a standby that streams from
+// it (-R writes primary_conninfo and standby.signal).
+func basebackup(ctx context.Context, bin, dataDir string, primary *Server, cred *syscall.Credential, log *slog.Logger) error {
+	log.Info("copying the primary for a standby (pg_basebackup)", "dir", dataDir, "primary", primary.Port)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_basebackup"), "-D", dataDir, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.Port),
+		"-U", pgSuperuser, "-R", "-X", "stream", "-c", "fast", "--no-sync")
+	cmd.Env = childEnv()
+	cmd.Dir = filepath.Dir(dataDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dataDir)
+		return fmt.Errorf("postgres: pg_basebackup failed: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// waitSynchronous makes the primary at admin wait for a standby on every
+// commit and waits until it has one in sync.
+func waitSynchronous(ctx context.Context, admin string, timeout time.Duration) error {
+	db, err := sql.Open("postgres", admin+"&connect_timeout=2")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `ALTER SYSTEM SET synchronous_standby_names = '*'`); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `SELECT pg_reload_conf()`); err != nil {
+		return err
+	}
+	return waitReady(ctx, timeout, 50*time.Millisecond, nil, func() error {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'`).Scan(&n)
+		if err == nil && n == 0 {
+			err = errors.New("no synchronous standby streaming yet")
+		}
+		return err
+	})
+}
+
+// promote runs pg_ctl promote, which waits until the server takes writes.
+func promote(ctx context.Context, bin, dataDir string, cred *syscall.Credential) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_ctl"), "promote", "-D", dataDir, "-w", "-t", "60")
+	cmd.Env = childEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("postgres: pg_ctl promote: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // stopPostmaster runs pg_ctl stop -m fast; if that fails it signals the
@@ -652,6 +761,9 @@ type RedisOption func(*redisConfig)
 type redisConfig struct {
 	appendOnly bool
 	fallback   bool
+	replicaOf  *Server
+	sentinel   []string // sentinel.conf lines: run as a sentinel
+	cluster    bool
 }
 
 // WithRedisNoPersistence makes a throw-away server: no append-only file, so
@@ -664,6 +776,25 @@ func WithRedisNoPersistence() RedisOption {
 // redis-server on PATH, StartRedis fails. For tests that need the real one.
 func WithRedisServerOnly() RedisOption {
 	return func(c *redisConfig) { c.fallback = false }
+}
+
+// WithRedisReplicaOf starts the server as a replica of primary;
+// StartRedis returns once it is in sync.
+func WithRedisReplicaOf(primary *Server) RedisOption {
+	return func(c *redisConfig) { c.replicaOf = primary }
+}
+
+// WithRedisClusterNode starts the server as a Redis Cluster node, with no
+// slots yet: the caller assigns them (CLUSTER ADDSLOTSRANGE) or makes it a
+// replica (CLUSTER MEET, CLUSTER REPLICATE).
+func WithRedisClusterNode() RedisOption {
+	return func(c *redisConfig) { c.cluster = true }
+}
+
+// withRedisSentinel runs redis-server as a sentinel with these lines in its
+// configuration file (which the sentinel rewrites as it learns).
+func withRedisSentinel(conf ...string) RedisOption {
+	return func(c *redisConfig) { c.sentinel = conf }
 }
 
 // StartRedis starts redis-server on a free port on 127.0.0.1 with its data
@@ -697,11 +828,20 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger, opts ...Redis
 		appendOnly = "no"
 	}
 	s := &Server{Kind: "redis", Dir: dir, log: log}
+	if cfg.sentinel != nil {
+		s.Kind = "redis-sentinel"
+		conf := filepath.Join(dir, "sentinel.conf")
+		if !fileExists(conf) {
+			if err := os.WriteFile(conf, []byte(strings.Join(cfg.sentinel, "\n")+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("redis: %w", err)
+			}
+		}
+	}
 
 	// Reuse a server left running on this dir.
 	if pid, port, ok := readRedisPIDFile(pidPath); ok && isProcess(pid, "redis-server", "") {
 		if err := waitRedis(ctx, port, 2*time.Second, nil); err == nil {
-			s.Port, s.Reused, s.url = port, true, redisURL(port)
+			s.Port, s.Reused, s.url, s.pid = port, true, redisURL(port), pid
 			orphan := isOrphan(pid)
 			log.Info("reusing running redis-server", "dir", dir, "port", port, "pid", pid, "orphan", orphan)
 			if orphan {
@@ -723,9 +863,20 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger, opts ...Redis
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
-		cmd := exec.Command(bin,
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--appendonly", appendOnly, "--save", "", "--daemonize", "no", "--protected-mode", "yes")
+		var args []string
+		if cfg.sentinel != nil {
+			args = []string{filepath.Join(dir, "sentinel.conf"), "--sentinel"}
+		}
+		args = append(args, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--appendonly", appendOnly, "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+			"--repl-diskless-sync-delay", "0") // a replica syncs at once, not after 5 s
+		if cfg.replicaOf != nil {
+			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(cfg.replicaOf.Port))
+		}
+		if cfg.cluster {
+			args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"))
+		}
+		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
 		cmd.Env = childEnv()
 		cmd.Stdout, cmd.Stderr = logf, logf
@@ -738,10 +889,13 @@ func StartRedis(ctx context.Context, dir string, log *slog.Logger, opts ...Redis
 		pid := cmd.Process.Pid
 		log.Info("starting redis-server", "dir", dir, "port", port, "pid", pid)
 		err = waitRedis(ctx, port, 30*time.Second, child.done)
+		if err == nil && cfg.replicaOf != nil {
+			err = waitReplicaInSync(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 30*time.Second)
+		}
 		if err == nil {
 			_ = os.WriteFile(pidPath, []byte(fmt.Sprintf("%d\n%d\n", pid, port)), 0o644)
 			_ = os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644)
-			s.Port, s.url = port, redisURL(port)
+			s.Port, s.url, s.pid = port, redisURL(port), pid
 			s.stopFn = func(ctx context.Context) error { return stopRedis(ctx, pid, child, pidPath) }
 			return s, nil
 		}
