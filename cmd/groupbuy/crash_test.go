@@ -49,7 +49,7 @@ func newCrashNight(t *testing.T, redisURL string) *crashNight {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold * 6 / 10 AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts, "crash test"); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -155,7 +155,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {
+	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick} {
 		if _, err := ref.app.waves.RunStage(ctx, st, ref.waveID); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	want := ref.digest(t)
 
 	n := newCrashNight(t, redisURL)
-	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:allocate
+	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:purchase, which enqueues wave:allocate
 		t.Fatal(err)
 	}
 	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StageAllocate, 1)

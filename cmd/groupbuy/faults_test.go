@@ -745,7 +745,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts, "faults test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil { // enqueues wave:allocate
