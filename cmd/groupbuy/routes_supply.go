@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -104,7 +105,7 @@ type ScanList struct {
 
 type stockQuery struct {
 	ID   int64            `path:"id" doc:"The warehouse's id."`
-	Date fulfillment.Date `query:"date" required:"true" doc:"The delivery date stock must still be usable on."`
+	Date time.Time `query:"date" required:"true" doc:"The delivery date stock must still be usable on."`
 }
 
 // Who may use the supply side's routes, by intent.
@@ -183,7 +184,7 @@ func supplyRoutes(s *supply.Service, db *sqlx.DB) []api.Route {
 			Summary: "Stock on hand by product and lot, and what is usable on a date",
 			Errors:  []*apperr.Error{pickup.ErrWarehouseNotFound},
 			Handler: api.JSON(func(c *gin.Context, in stockQuery) (supply.Stock, error) {
-				return supply.StockOf(c.Request.Context(), db, in.ID, in.Date)
+				return supply.StockOf(c.Request.Context(), db, in.ID, fulfillment.Date{Time: in.Date})
 			})},
 		{Method: http.MethodGet, Path: "/api/v1/ops/waves/:id/purchase-forecast", Access: supplyReads, Tag: tag, Section: section,
 			Summary: "The running forecast of each supplier's order (预估采购) from the sales so far",

@@ -41,33 +41,33 @@ const (
 // PurchaseOrder is one version of a supplier's order for a wave, with what
 // the dock has received of it.
 type PurchaseOrder struct {
-	ID           int64            `db:"id" json:"id"`
-	Number       string           `db:"number" json:"number"`
-	Version      int64            `db:"version" json:"version"`
-	WaveID       int64            `db:"wave_id" json:"wave_id"`
-	SupplierID   int64            `db:"supplier_id" json:"supplier_id"`
-	SupplierCode string           `db:"supplier_code" json:"supplier_code"`
-	SupplierName string           `db:"supplier_name" json:"supplier_name"`
-	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
-	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
-	ExpectedAt   time.Time        `db:"expected_at" json:"expected_at"`
-	State        OrderState       `db:"-" json:"state" enum:"queued,sent,arriving,received,not_coming,superseded"`
-	Units        int64            `db:"units" json:"units"`
-	AmountFen    int64            `db:"amount_fen" json:"amount_fen"`
-	Arrived      int64            `db:"arrived" json:"arrived"`
-	Accepted     int64            `db:"accepted" json:"accepted"`
-	Rejected     int64            `db:"rejected" json:"rejected"`
-	ShortUnits   int64            `db:"-" json:"short_units" doc:"Units ordered and not accepted, over its lines."`
-	Note         string           `db:"note" json:"note"`
-	CreatedBy    string           `db:"created_by" json:"created_by"`
-	CreatedAt    time.Time        `db:"created_at" json:"created_at"`
-	Latest       bool             `db:"latest" json:"latest"`
-	SentAt       *time.Time       `db:"sent_at" json:"sent_at,omitempty"`
-	Sends        int64            `db:"sends" json:"sends"`
-	Outcome      *Outcome         `db:"outcome" json:"outcome,omitempty" enum:"received,not_coming"`
-	ClosedBy     *string          `db:"closed_by" json:"closed_by,omitempty"`
-	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
-	Lines        []PurchaseOrderLine      `db:"-" json:"lines"`
+	ID           int64               `db:"id" json:"id"`
+	Number       string              `db:"number" json:"number"`
+	Version      int64               `db:"version" json:"version"`
+	WaveID       int64               `db:"wave_id" json:"wave_id"`
+	SupplierID   int64               `db:"supplier_id" json:"supplier_id"`
+	SupplierCode string              `db:"supplier_code" json:"supplier_code"`
+	SupplierName string              `db:"supplier_name" json:"supplier_name"`
+	WarehouseID  int64               `db:"warehouse_id" json:"warehouse_id"`
+	DeliveryDate fulfillment.Date    `db:"delivery_date" json:"delivery_date"`
+	ExpectedAt   time.Time           `db:"expected_at" json:"expected_at"`
+	State        OrderState          `db:"-" json:"state" enum:"queued,sent,arriving,received,not_coming,superseded"`
+	Units        int64               `db:"units" json:"units"`
+	AmountFen    int64               `db:"amount_fen" json:"amount_fen"`
+	Arrived      int64               `db:"arrived" json:"arrived"`
+	Accepted     int64               `db:"accepted" json:"accepted"`
+	Rejected     int64               `db:"rejected" json:"rejected"`
+	ShortUnits   int64               `db:"-" json:"short_units" doc:"Units ordered and not accepted, over its lines."`
+	Note         string              `db:"note" json:"note"`
+	CreatedBy    string              `db:"created_by" json:"created_by"`
+	CreatedAt    time.Time           `db:"created_at" json:"created_at"`
+	Latest       bool                `db:"latest" json:"latest"`
+	SentAt       *time.Time          `db:"sent_at" json:"sent_at,omitempty"`
+	Sends        int64               `db:"sends" json:"sends"`
+	Outcome      *Outcome            `db:"outcome" json:"outcome,omitempty" enum:"received,not_coming"`
+	ClosedBy     *string             `db:"closed_by" json:"closed_by,omitempty"`
+	ClosedAt     *time.Time          `db:"closed_at" json:"closed_at,omitempty"`
+	Lines        []PurchaseOrderLine `db:"-" json:"lines"`
 }
 
 // PurchaseOrderLine is one product of a purchase order with its receiving totals.

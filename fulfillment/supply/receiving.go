@@ -88,7 +88,7 @@ type ScanRecord struct {
 	ExpiresOn  *fulfillment.Date `db:"expires_on" json:"expires_on,omitempty"`
 	RecordedBy string            `db:"recorded_by" json:"recorded_by"`
 	RecordedAt time.Time         `db:"recorded_at" json:"recorded_at"`
-	Line       PurchaseOrderLine         `db:"-" json:"line" doc:"The line's totals after this scan."`
+	Line       PurchaseOrderLine `db:"-" json:"line" doc:"The line's totals after this scan."`
 	Tolerance  int64             `db:"-" json:"tolerance" doc:"Units the line may accept beyond what was ordered."`
 }
 
