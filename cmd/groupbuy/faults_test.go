@@ -602,22 +602,11 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	stopAll()
 }
 
-// TestSigtermServeDrains runs `groupbuy serve` as a process, has 64 clients
-// place orders over keep-alive connections and sends SIGTERM in the middle:
-// every request sent gets a whole response (201, or 503 shutting_down), the
-// process exits 0 within its drain timeout, and connections are refused
-// afterwards. Every order answered 201 is in the database.
-func TestSigtermServeDrains(t *testing.T) {
-	ctx := context.Background()
-	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.close)
-	now := time.Now().UTC()
-	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
-	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
+// startServe runs this test binary as a `groupbuy serve` process on a free
+// port and waits until it answers; it returns its base URL, the process,
+// and a channel that gets how it exited.
+func startServe(t *testing.T, dbURL, redisURL string) (string, *exec.Cmd, <-chan error) {
+	t.Helper()
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -649,6 +638,26 @@ func TestSigtermServeDrains(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return base, cmd, exited
+}
+
+// TestSigtermServeDrains runs `groupbuy serve` as a process, has 64 clients
+// place orders over keep-alive connections and sends SIGTERM in the middle:
+// every request sent gets a whole response (201, or 503 shutting_down), the
+// process exits 0 within its drain timeout, and connections are refused
+// afterwards. Every order answered 201 is in the database.
+func TestSigtermServeDrains(t *testing.T) {
+	ctx := context.Background()
+	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	now := time.Now().UTC()
+	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
+	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
+	base, cmd, exited := startServe(t, dbURL, redisURL)
 
 	const clients = 64
 	// A client stops at its first refused connection: the server is gone.
@@ -665,7 +674,7 @@ func TestSigtermServeDrains(t *testing.T) {
 		t.Fatal("serve did not exit within 30 s of SIGTERM (drain timeout 20 s)")
 	}
 	exitAt := time.Now()
-	_, dialErr := net.DialTimeout("tcp", addr, time.Second)
+	_, dialErr := net.DialTimeout("tcp", base[len("http://"):], time.Second)
 	time.Sleep(100 * time.Millisecond)
 	shots := d.finish()
 

@@ -104,7 +104,7 @@ type ScanList struct {
 }
 
 type stockQuery struct {
-	ID   int64            `path:"id" doc:"The warehouse's id."`
+	ID   int64     `path:"id" doc:"The warehouse's id."`
 	Date time.Time `query:"date" required:"true" doc:"The delivery date stock must still be usable on."`
 }
 

@@ -1,17 +1,24 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"groupbuy/cmd/internal/webhook"
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/testenv"
 )
 
 // TestNightBuysReceivesAndAllocates runs a night from cutoff to ready with
@@ -157,5 +164,133 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waited a minute for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDockScansSurviveAKill: scanners send 400 scans to a `groupbuy serve`
+// process that is SIGKILLed halfway; they send every scan again to a new
+// one. Each scan counts exactly once: 400 records, 400 units in stock, 400
+// ledger movements, whether the first process had committed it or not.
+func TestDockScansSurviveAKill(t *testing.T) {
+	ctx := context.Background()
+	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	now := time.Now().UTC()
+	c := buildCity(t, a, clock.System{}, fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}, 4, 1000)
+	srv := httptest.NewServer(a.handler())
+	t.Cleanup(srv.Close)
+	c.srv = srv
+	sup, err := a.supply.SaveSupplier(ctx, supply.SupplierInput{Code: "DOCK", Name: "码头供应商", Channel: supply.ChannelEmail, Email: "po@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	egg, rice := c.item("EGG"), c.item("RICE")
+	for _, it := range []int64{egg.ProductID, rice.ProductID} {
+		if _, err := a.supply.SetTerms(ctx, it, []supply.TermInput{{SupplierID: sup.ID, Priority: 1, CasePack: 1, PriceFen: 100,
+			DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for l := range 4 {
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("1592%02d00000", l), "居民", egg.ID, 250, rice.ID, 250),
+			"Idempotency-Key", "k"); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	var waveID int64
+	if err := a.db.Get(&waveID, `SELECT id FROM waves`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.waves.Close(ctx, waveID, true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.waves.RunStage(ctx, wave.StagePurchase, waveID); err != nil || !ok {
+		t.Fatalf("purchase: %v %v", ok, err)
+	}
+	orders, err := supply.ListPurchaseOrders(ctx, a.db, waveID)
+	if err != nil || len(orders.Orders) != 1 || len(orders.Orders[0].Lines) != 2 {
+		t.Fatalf("orders %+v %v", orders, err)
+	}
+	token := c.staffToken("warehouse")
+	type scan struct {
+		line int64
+		body map[string]any
+	}
+	var scans []scan
+	for i := range 400 {
+		l := orders.Orders[0].Lines[i%2]
+		body := map[string]any{"scan_id": fmt.Sprintf("kill-%03d", i), "arrived": 1, "accepted": 1}
+		if l.Zone != "ambient" {
+			body["lot"], body["expires_on"] = "L1", "2099-01-01"
+		}
+		scans = append(scans, scan{l.ID, body})
+	}
+	send := func(base string, from []scan, acked chan<- string) {
+		var wg sync.WaitGroup
+		next := make(chan scan)
+		for range 8 {
+			wg.Go(func() {
+				for s := range next {
+					// A refused connection (the process is gone) is no answer.
+					raw, _ := json.Marshal(s.body)
+					req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/ops/purchase-order-lines/%d/scans", base, s.line), bytes.NewReader(raw))
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
+						acked <- s.body["scan_id"].(string)
+					}
+				}
+			})
+		}
+		for _, s := range from {
+			next <- s
+		}
+		close(next)
+		wg.Wait()
+		close(acked)
+	}
+
+	base, cmd, _ := startServe(t, dbURL, redisURL)
+	acked := make(chan string, len(scans))
+	go send(base, scans, acked)
+	first := map[string]bool{}
+	for id := range acked {
+		if first[id] = true; len(first) == 150 {
+			_ = cmd.Process.Kill() // SIGKILL, in the middle of the scans
+		}
+	}
+	if len(first) < 150 || len(first) == len(scans) {
+		t.Fatalf("%d scans acknowledged before the kill", len(first))
+	}
+
+	base, _, _ = startServe(t, dbURL, redisURL)
+	again := make(chan string, len(scans))
+	go send(base, scans, again)
+	var n int
+	for range again {
+		n++
+	}
+	var got struct {
+		Records  int   `db:"records"`
+		Accepted int64 `db:"accepted"`
+		Stock    int64 `db:"stock"`
+		Moves    int   `db:"moves"`
+	}
+	if err := a.db.Get(&got, `SELECT (SELECT count(*) FROM receiving_records) AS records,
+		(SELECT sum(accepted) FROM receiving_records) AS accepted,
+		(SELECT sum(quantity) FROM stock_movements) AS stock, (SELECT count(*) FROM stock_movements) AS moves`); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(scans) || got.Records != len(scans) || got.Accepted != int64(len(scans)) || got.Stock != int64(len(scans)) || got.Moves != len(scans) {
+		t.Fatalf("after the kill and a resend (%d answered): %+v, want every one of %d scans once", n, got, len(scans))
 	}
 }
