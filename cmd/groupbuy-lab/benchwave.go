@@ -73,7 +73,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wv.WarehouseID); err != nil {
 		return err
 	}
-	if _, err := bench.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := bench.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts, "bench-wave"); err != nil {
 		return err
 	}
 
@@ -92,7 +92,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return fmt.Errorf("close: %v (closed %v)", err, ok)
 	}
 	timings[wave.StageClose] = time.Since(t0)
-	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
 		t0 = time.Now()
 		if ok, err := bench.waves.RunStage(ctx, st, wv.ID); err != nil || !ok {
 			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
@@ -114,7 +114,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	three := timings[wave.StageClose] + timings[wave.StageAllocate] + timings[wave.StagePick]
 	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
-	for _, st := range []wave.Stage{wave.StageClose, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+	for _, st := range []wave.Stage{wave.StageClose, wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
 		fmt.Fprintf(stdout, "stage %-8s %6.2fs\n", st, timings[st].Seconds())
 	}
 	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())

@@ -131,21 +131,25 @@ func TestAccessTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := map[string]string{ // the path segment before a parameter -> its value
-		"orders":        strconv.FormatInt(order.ID, 10),
-		"residents":     strconv.FormatInt(order.Resident.ID, 10),
-		"warehouses":    strconv.FormatInt(c.warehous.ID, 10),
-		"pickup-points": strconv.FormatInt(c.points[0].Point.ID, 10),
-		"leaders":       strconv.FormatInt(c.points[0].Leader.ID, 10),
-		"waves":         strconv.FormatInt(waves.Waves[0].ID, 10),
-		"sale-items":    strconv.FormatInt(egg.ID, 10),
-		"order-lines":   strconv.FormatInt(lineID, 10),
-		"tokens":        strconv.FormatInt(spareToken, 10),
-		"deliveries":    "1", // none yet: the handlers answer 404 past the guard
-		"routes":        "1",
-		"stages":        "close",
-		"stops":         "1",
-		"printouts":     "pick-list.csv",
-		"queues":        "api/queues", // the console's queue monitor (asynqmon)
+		"orders":               strconv.FormatInt(order.ID, 10),
+		"residents":            strconv.FormatInt(order.Resident.ID, 10),
+		"warehouses":           strconv.FormatInt(c.warehous.ID, 10),
+		"pickup-points":        strconv.FormatInt(c.points[0].Point.ID, 10),
+		"leaders":              strconv.FormatInt(c.points[0].Leader.ID, 10),
+		"waves":                strconv.FormatInt(waves.Waves[0].ID, 10),
+		"sale-items":           strconv.FormatInt(egg.ID, 10),
+		"order-lines":          strconv.FormatInt(lineID, 10),
+		"tokens":               strconv.FormatInt(spareToken, 10),
+		"deliveries":           "1", // none yet: the handlers answer 404 past the guard
+		"routes":               "1",
+		"suppliers":            "1", // none yet: 404 past the guard, like the purchase orders and their lines
+		"products":             strconv.FormatInt(egg.ProductID, 10),
+		"purchase-orders":      "1",
+		"purchase-order-lines": "1",
+		"stages":               "close",
+		"stops":                "1",
+		"printouts":            "pick-list.csv",
+		"queues":               "api/queues", // the console's queue monitor (asynqmon)
 	}
 
 	// Credentials that must be refused: revoked and expired tokens of a

@@ -45,6 +45,9 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
 	waveID := waves.Waves[0].ID
+	if _, err := c.app.waves.RunStage(context.Background(), wave.StagePurchase, waveID); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 { // the task and a duplicate of it
 		if _, err := c.app.waves.RunStage(context.Background(), wave.StageAllocate, waveID); err != nil {
 			t.Fatal(err)
@@ -112,7 +115,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		t.Fatalf("pick plan %+v", plan)
 	}
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != wave.Picked || len(w.Stages) != 3 {
+	if w.State != wave.Picked || len(w.Stages) != 4 {
 		t.Fatalf("after pick: %+v", w)
 	}
 	for _, st := range w.Stages {

@@ -22,6 +22,8 @@ import (
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supply"
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -53,6 +55,8 @@ type app struct {
 	fleet *routeplan.Service
 	// waves runs the night's stages.
 	waves *night.Runner
+	// supply runs suppliers, purchase orders, receiving and stock.
+	supply *supply.Service
 	// The last mile: deliveries and receipts, the pickup desk (codes,
 	// reminders, returns), the leaders' commission, and the outbox dispatcher.
 	deliveries *lastmile.Service
@@ -102,8 +106,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.fleet = routeplan.NewService(db, clock)
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
+	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
+		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify)})
 	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
-		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
+		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey))), Supply: a.supply})
+	a.supply.SetNight(a.waves) // the dock closing a wave's last order starts its allocation
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)
 	a.commission = commission.NewService(db, clock, a.refunds)
 	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
@@ -172,6 +179,7 @@ func (a *app) handler() http.Handler {
 	a.auth.RegisterTokenAdmin(ops)
 
 	pickupHandlers.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
+	api.Register(r, api.GuardFunc(func(acc api.Access) gin.HandlerFunc { return a.auth.Require(acc.Roles...) }), supplyRoutes(a.supply, a.db))
 	return r
 }
 

@@ -56,6 +56,11 @@ type Config struct {
 	// without a token (for a Prometheus on a private network); otherwise it
 	// asks for a staff token (warehouse, ops or admin).
 	MetricsPublic bool
+	// OverDeliveryPercent and OverDeliveryCases are
+	// GROUPBUY_OVER_DELIVERY_PERCENT and GROUPBUY_OVER_DELIVERY_CASES: a
+	// purchase-order line accepts at the dock up to the larger of this percent
+	// of its units and this many cases beyond what was ordered (0: 10 % and 1).
+	OverDeliveryPercent, OverDeliveryCases int
 	// MetricsAddr is GROUPBUY_METRICS_ADDR: where `groupbuy worker` serves
 	// /metrics, without a token ("" : not served; e.g. 127.0.0.1:9090).
 	MetricsAddr string
@@ -133,6 +138,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e.Int("GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000, "")
 	e.Int("GROUPBUY_WRITE_LIMIT", &c.WriteLimit, 0, 1_000_000, "")
 	e.Int("GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535, "")
+	e.Int("GROUPBUY_OVER_DELIVERY_PERCENT", &c.OverDeliveryPercent, 1, 100, "")
+	e.Int("GROUPBUY_OVER_DELIVERY_CASES", &c.OverDeliveryCases, 1, 100, "")
 	e.Parse("GROUPBUY_REMIND_AT", func(v string) (err error) {
 		c.RemindAt, err = clock.ParseTimeOfDay(v)
 		return err

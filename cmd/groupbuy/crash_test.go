@@ -12,13 +12,16 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
 )
 
 // crashNight is one simulated night in its own database, closed, with
-// receipts that leave every SKU 40 % short so allocation has much to cut.
+// receipts that leave every SKU 40 % short so allocation has much to cut,
+// and every SKU bought from a supplier of its own, so the purchase stage
+// writes an order per SKU.
 type crashNight struct {
 	url    string
 	app    *app
@@ -55,11 +58,27 @@ func newSimNight(t *testing.T, redisURL string, lines int, received string) *cra
 	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
 		t.Fatal(err)
 	}
+	var products []int64
+	if err := a.db.Select(&products, `SELECT product_id FROM sale_items WHERE sold > 0 ORDER BY product_id`); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range products {
+		// By e-mail, which these processes have no SMTP for: each send fails once, for good.
+		sup, err := a.supply.SaveSupplier(ctx, supply.SupplierInput{Code: fmt.Sprintf("S%03d", i), Name: fmt.Sprintf("供应商%d", i),
+			Channel: supply.ChannelEmail, Email: fmt.Sprintf("s%d@example.com", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.supply.SetTerms(ctx, p, []supply.TermInput{{SupplierID: sup.ID, Priority: 1, CasePack: int64(1 + i%12),
+			PriceFen: 500, DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var receipts []night.Receipt
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, `+received+` AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts, "crash test"); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -77,6 +96,10 @@ func (n *crashNight) digest(t *testing.T) string {
 		(SELECT md5(string_agg(concat(sale_item_id, ',', pickup_point_id, ',', quantity), ';' ORDER BY sale_item_id, pickup_point_id)) FROM sort_lines),
 		(SELECT md5(string_agg(concat(sale_item_id, ',', quantity), ';' ORDER BY sale_item_id)) FROM pick_lines),
 		(SELECT md5(string_agg(concat(pickup_point_id, ',', zone, ',', units, ',', weight_g), ';' ORDER BY pickup_point_id, zone)) FROM bags),
+		(SELECT md5(string_agg(concat(o.number, ',', l.sku, ',', l.quantity, ',', l.amount_fen), ';' ORDER BY o.number, l.sku))
+			FROM purchase_orders o JOIN purchase_order_lines l ON l.purchase_order_id = o.id),
+		(SELECT count(*) FROM purchase_orders), (SELECT count(*) FROM purchase_order_sends), (SELECT count(*) FROM purchase_needs),
+		(SELECT count(*) FROM jobs WHERE task_type = 'supply:send-purchase-order'),
 		(SELECT count(*) FROM refunds), (SELECT count(*) FROM outbox), (SELECT count(*) FROM sort_lines))`
 	if err := n.app.db.Get(&d, q); err != nil {
 		t.Fatal(err)
@@ -153,7 +176,8 @@ func waitState(t *testing.T, n *crashNight, state wave.State, within time.Durati
 }
 
 // TestWorkerKilledMidStage SIGKILLs a worker process in the middle of the
-// allocate stage and another in the middle of the pick stage. asynq hands the
+// purchase stage, another in the middle of the allocate stage and a third in
+// the middle of the pick stage. asynq hands the
 // task to a new worker once the dead one's lease expires (30 s, plus 30 s
 // allowed for clock skew); the outputs then match a night that ran without a
 // crash, with no row, refund or notice twice.
@@ -165,7 +189,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {
+	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick} {
 		if _, err := ref.app.waves.RunStage(ctx, st, ref.waveID); err != nil {
 			t.Fatal(err)
 		}
@@ -173,9 +197,14 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	want := ref.digest(t)
 
 	n := newCrashNight(t, redisURL)
-	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:allocate
+	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:purchase, which enqueues wave:allocate
 		t.Fatal(err)
 	}
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StagePurchase, 1)
+	if c := n.count(t, "purchase_orders") + n.count(t, "purchase_needs") + n.count(t, "purchase_order_sends"); c != 0 {
+		t.Fatalf("a killed purchase stage left %d rows", c)
+	}
+	time.Sleep(61 * time.Second) // the dead worker's lease runs out
 	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StageAllocate, 1)
 	if c := n.count(t, "line_cuts") + n.count(t, "refunds") + n.count(t, "outbox"); c != 0 {
 		t.Fatalf("a killed allocation left %d rows", c)

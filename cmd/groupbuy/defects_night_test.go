@@ -99,7 +99,7 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 		}
 	}
 
-	if len(wv.Stages) != 5 {
+	if len(wv.Stages) != 6 {
 		t.Fatalf("stages %+v", wv.Stages)
 	}
 	for _, st := range wv.Stages {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
@@ -83,6 +84,18 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("an open wave: %+v", w)
 	}
 	r := c.do("POST", path+"/close", c.admin, nil)
+	r.json(t, &w)
+	if w.State != wave.Closed || w.WaitingFor == nil || w.WaitingFor.What != "purchase" {
+		t.Fatalf("a closed wave before its purchase stage: %s", r.Body)
+	}
+	var waveID int64
+	if _, err := fmt.Sscanf(path, "/api/v1/ops/waves/%d", &waveID); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.app.waves.RunStage(context.Background(), wave.StagePurchase, waveID); err != nil || !ok {
+		t.Fatalf("purchase: %v %v", ok, err)
+	}
+	r = c.do("GET", path, c.admin, nil)
 	r.json(t, &w)
 	if w.State != wave.Closed || w.WaitingFor == nil || w.WaitingFor.What != "receipts" ||
 		!strings.Contains(w.WaitingFor.Message, "receipts") || !strings.Contains(w.WaitingFor.Message, path+"/receipts") {

@@ -331,7 +331,7 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.SpreadEvenly, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.SpreadEvenly, true, receipts, "failover test"); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, &crashNight{app: a, waveID: waveID}, wave.Ready, 60*time.Second)

@@ -631,7 +631,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	time.Sleep(time.Second)
 	sigAt, exitErr := sigterm(t, cmd.Process, exited, 30*time.Second, "serve did not exit within 30 s of SIGTERM (drain timeout 20 s)")
 	exitAt := time.Now()
-	_, dialErr := net.DialTimeout("tcp", addr, time.Second)
+	_, dialErr := net.DialTimeout("tcp", base[len("http://"):], time.Second)
 	time.Sleep(100 * time.Millisecond)
 	shots := d.finish()
 
@@ -703,7 +703,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts, "faults test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil { // enqueues wave:allocate

@@ -225,7 +225,8 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 }
 
 // TestRequestIDTravelsIntoTasks: the request that closes a wave by hand
-// (X-Request-ID: abc) enqueues its allocation; the worker, another app as
+// (X-Request-ID: abc) enqueues its purchase stage, which enqueues its
+// allocation; the worker, another app as
 // in production, logs that task's lines with request_id abc, and so on
 // down the stages it starts. A scheduled sweep's task gets an ID of its own.
 func TestRequestIDTravelsIntoTasks(t *testing.T) {
@@ -246,8 +247,8 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 		t.Fatalf("close: %d %s %v", r.Status, r.Body, r.Header)
 	}
 	var rid string
-	if err := c.app.db.Get(&rid, `SELECT request_id FROM jobs WHERE task_type = 'wave:allocate'`); err != nil || rid != "abc" {
-		t.Fatalf("the allocate job's request_id: %q %v", rid, err)
+	if err := c.app.db.Get(&rid, `SELECT request_id FROM jobs WHERE task_type = 'wave:purchase'`); err != nil || rid != "abc" {
+		t.Fatalf("the purchase job's request_id: %q %v", rid, err)
 	}
 
 	// The worker: a second app over the same database and Redis, logging JSON.

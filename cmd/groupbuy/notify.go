@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"groupbuy/fulfillment/supply"
 	"groupbuy/pickup/notify"
 )
 
@@ -41,4 +42,15 @@ func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) 
 	}
 	chans, err := notify.Build(cfg)
 	return chans, quiet, err
+}
+
+// supplierMail is the e-mail channel purchase orders go to suppliers by:
+// the notices' SMTP settings, with the order's subject; nil without them.
+func supplierMail(env NotifyEnv) notify.Channel {
+	if env.SMTPHost == "" {
+		return nil
+	}
+	return notify.NewSMTP(notify.SMTPConfig{Host: env.SMTPHost, Port: env.SMTPPort, Username: env.SMTPUsername,
+		Password: env.SMTPPassword, From: env.SMTPFrom, TLS: notify.TLSMode(env.SMTPTLS),
+		Subjects: map[notify.Kind]string{supply.KindPurchaseOrder: "采购单"}})
 }

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/pickup"
@@ -79,6 +80,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	w.mux.Use(jobs.TaskContext(a.log), a.metrics.Tasks())
 	w.mux.HandleFunc(taskHeartbeat, heartbeatHandler(a.rdb, a.clock))
 	a.waves.Register(w.mux)
+	a.supply.Register(w.mux)
 	a.desk.Register(w.mux)
 	a.notices.Register(w.mux)
 	return w, nil
@@ -101,6 +103,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		// nothing is due, and copies in other workers claim other rows.
 		{Cronspec: "@every " + s.dispatchEvery.String(), Task: asynq.NewTask(pickup.TaskDispatchNotices, nil),
 			Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(s.dispatchEvery), asynq.Timeout(10 * time.Minute)}},
+		{Cronspec: "@every 1h", Task: asynq.NewTask(supply.TaskExpireLots, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute)}},
 		{Cronspec: "@every 5m", Task: asynq.NewTask(lastmile.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

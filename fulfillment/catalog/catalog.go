@@ -50,6 +50,7 @@ type SaleItem struct {
 	Name         string           `db:"name" json:"name"`
 	Unit         string           `db:"unit" json:"unit"`
 	Zone         fulfillment.Zone `db:"zone" json:"zone"`
+	Category     string           `db:"category" json:"category"`
 	WeightG      int64            `db:"weight_g" json:"weight_g"`
 	VolumeML     int64            `db:"volume_ml" json:"volume_ml"`
 	UpdatedAt    time.Time        `db:"updated_at" json:"updated_at"`
@@ -153,7 +154,7 @@ func productIDsBySKU(ctx context.Context, q sqlx.QueryerContext, skus []string) 
 }
 
 const saleItemSelect = `SELECT si.id, si.warehouse_id, si.product_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold,
-	si.stock_cap - si.sold AS remaining, p.sku, p.name, p.unit, p.zone, p.weight_g, p.volume_ml, si.updated_at
+	si.stock_cap - si.sold AS remaining, p.sku, p.name, p.unit, p.zone, p.category, p.weight_g, p.volume_ml, si.updated_at
 	FROM sale_items si JOIN products p ON p.id = si.product_id`
 
 // ListSaleItems returns a warehouse's sale items for a delivery date, by SKU.

@@ -121,10 +121,17 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 	if err != nil {
 		return stageResult{}, err
 	}
-	if w.State != wave.Closed || !w.ReceiptsFinal {
+	if !w.ReadyToAllocate(now) {
 		return stageResult{}, nil
 	}
 	progress(0, 4)
+	if !w.ReceiptsFinal {
+		// No receipts typed by hand: what the dock accepted, with the stock
+		// on hand, is what the products bought by purchase order have.
+		if err := receiptsFromStock(ctx, tx, w, now); err != nil {
+			return stageResult{}, err
+		}
+	}
 	var short []struct {
 		ID       int64 `db:"id"`
 		Received int64 `db:"received"`
@@ -154,6 +161,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 		bySKU[l.SaleItemID] = append(bySKU[l.SaleItemID], l)
 	}
 	var cutIDs, cutQty []int64
+	cutOf := map[int64]int64{} // units cut per sale item
 	var refunds refund.Rows
 	perResident := map[int64][]refund.NoticeItem{}
 	var residents []int64
@@ -165,6 +173,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 				continue
 			}
 			cutIDs, cutQty = append(cutIDs, l.LineID), append(cutQty, c)
+			cutOf[s.ID] += c
 			refunds.Add(l.OrderID, l.LineID, l.ResidentID, fulfillment.ReasonShortage, c, c*l.PriceFen)
 			if _, ok := perResident[l.ResidentID]; !ok {
 				residents = append(residents, l.ResidentID)
@@ -192,6 +201,9 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return stageResult{}, err
 	}
+	if err := takeFromStock(ctx, tx, w, cutOf, now); err != nil {
+		return stageResult{}, err
+	}
 	if _, err := wave.Advance(ctx, tx, waveID, wave.Closed, wave.Allocated, now); err != nil {
 		return stageResult{}, err
 	}
@@ -200,7 +212,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 
 // recordReceipts stores what the warehouse received for a wave, before it is
 // allocated. Sale items must belong to the wave.
-func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy wave.Policy, final bool, receipts []Receipt, now time.Time) (wave.Wave, error) {
+func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy wave.Policy, final bool, receipts []Receipt, by string, now time.Time) (wave.Wave, error) {
 	w, err := wave.Lock(ctx, tx, waveID)
 	if err != nil {
 		return w, err
@@ -220,10 +232,14 @@ func recordReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, policy wave.
 	if mine != len(ids) {
 		return w, apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "every sale item must belong to this wave's warehouse and date")
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wave_receipts (wave_id, sale_item_id, received, recorded_at)
-		SELECT $1, i, q, $4 FROM unnest($2::bigint[], $3::int[]) AS t(i, q)
-		ON CONFLICT (wave_id, sale_item_id) DO UPDATE SET received = EXCLUDED.received, recorded_at = EXCLUDED.recorded_at`,
-		waveID, pq.Array(ids), pq.Array(qty), now); err != nil {
+	// The audit: who typed what, and what it replaced.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO receipt_overrides (wave_id, recorded_by, recorded_at, policy, final, items, replaced)
+		SELECT $1, $2, $3, $4, $5, $6, coalesce((SELECT jsonb_agg(jsonb_build_object('sale_item_id', sale_item_id, 'received', received)
+			ORDER BY sale_item_id) FROM wave_receipts WHERE wave_id = $1 AND sale_item_id = ANY($7)), '[]')`,
+		waveID, by, now, string(policy), final, receiptsJSON(receipts), pq.Array(ids)); err != nil {
+		return w, err
+	}
+	if err := storeReceipts(ctx, tx, waveID, ids, qty, now); err != nil {
 		return w, err
 	}
 	if err := wave.SetReceipts(ctx, tx, waveID, policy, final, now); err != nil {

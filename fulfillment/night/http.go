@@ -96,7 +96,7 @@ func (h *Handlers) recordReceipts(c *gin.Context) error {
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	w, err := h.night.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items)
+	w, err := h.night.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items, auth.PrincipalOf(c).String())
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
@@ -74,6 +75,9 @@ type Options struct {
 	// id, so a rerun of a wave's route stage plans the same routes.
 	RouteSeed int64
 	Printer   *Printer // renders the printouts in the pick and ready stages; nil: none
+	// Supply makes the purchase stage's orders; nil: a service of the
+	// runner's own, with the default options.
+	Supply *supply.Service
 
 	// Metrics times each stage and counts the refunds and notices the
 	// stages commit; nil fields: nothing.
@@ -83,6 +87,9 @@ type Options struct {
 // NewRunner returns the wave runner; the stages go through the job outbox jobs.
 func NewRunner(db *sqlx.DB, clock clock.Clock, jobs *jobs.Outbox, log *slog.Logger, opt Options) *Runner {
 	opt.Metrics = opt.Metrics.orNone()
+	if opt.Supply == nil {
+		opt.Supply = supply.NewService(db, clock, jobs, log, supply.Options{})
+	}
 	r := &Runner{db: db, clock: clock, jobs: jobs, log: log, opt: opt, planner: routeplan.NewPlanner(db, log, opt.Route)}
 	r.table = r.stages()
 	return r
@@ -109,7 +116,8 @@ type stage struct {
 // state the one before leaves it in.
 func (r *Runner) stages() []stage {
 	return []stage{
-		{name: wave.StageClose, run: closeAtCutoff, next: wave.StageAllocate},
+		{name: wave.StageClose, run: closeAtCutoff, next: wave.StagePurchase},
+		{name: wave.StagePurchase, run: r.purchase, next: wave.StageAllocate},
 		{name: wave.StageAllocate, run: r.allocate, next: wave.StagePick},
 		{name: wave.StagePick, run: r.withPrintouts(wave.StagePick, pickWave), next: wave.StageRoute},
 		{name: wave.StageRoute, prepare: r.planRoutes, next: wave.StageReady},
@@ -178,7 +186,13 @@ func (r *Runner) handleSweep(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
 	due, err := wave.Due(ctx, r.db, r.clock.Now(), p.WarehouseID)
-	if err != nil || len(due) == 0 {
+	if err != nil {
+		return err
+	}
+	// Closed waves past their receiving deadline (or otherwise ready) are
+	// allocated: the deadline passes without anyone's doing.
+	ready, err := wave.DueForAllocation(ctx, r.db, r.clock.Now())
+	if err != nil || len(due)+len(ready) == 0 {
 		return err
 	}
 	var jobs []int64
@@ -186,6 +200,13 @@ func (r *Runner) handleSweep(ctx context.Context, t *asynq.Task) error {
 		jobs = jobs[:0]
 		for _, id := range due {
 			job, err := r.addStage(ctx, tx, wave.StageClose, id, "")
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, job)
+		}
+		for _, id := range ready {
+			job, err := r.AllocateIfReady(ctx, tx, id)
 			if err != nil {
 				return err
 			}
@@ -309,10 +330,22 @@ func (r *Runner) Close(ctx context.Context, waveID int64, manual bool) (bool, er
 	return r.runStage(ctx, st, waveID, r.begin())
 }
 
+// AllocateIfReady starts a wave's allocation inside tx when the wave is
+// ready for it (wave.ReadyToAllocate), returning the job to flush once tx
+// has committed; 0 when it is not ready.
+func (r *Runner) AllocateIfReady(ctx context.Context, tx *sqlx.Tx, waveID int64) (int64, error) {
+	w, err := wave.Lock(ctx, tx, waveID)
+	if err != nil || !w.ReadyToAllocate(r.clock.Now()) {
+		return 0, err
+	}
+	return r.addStage(ctx, tx, wave.StageAllocate, waveID, "")
+}
+
 // RecordReceipts stores what the warehouse received for a wave (before it is
-// allocated), optionally choosing the allocation policy. Final receipts of a
-// closed wave start its allocation.
-func (r *Runner) RecordReceipts(ctx context.Context, waveID int64, policy wave.Policy, final bool, receipts []Receipt) (wave.Wave, error) {
+// allocated), typed by hand: it overrides what receiving counted, and is
+// kept with who did it (by) and what it replaced. Optionally it chooses the
+// allocation policy. Final receipts of a closed wave start its allocation.
+func (r *Runner) RecordReceipts(ctx context.Context, waveID int64, policy wave.Policy, final bool, receipts []Receipt, by string) (wave.Wave, error) {
 	if policy != "" && policy != wave.FirstComeFirstServed && policy != wave.SpreadEvenly {
 		return wave.Wave{}, apperr.InvalidField("policy", "policy must be fcfs or even")
 	}
@@ -334,10 +367,10 @@ func (r *Runner) RecordReceipts(ctx context.Context, waveID int64, policy wave.P
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		var err error
 		job = 0
-		out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, r.clock.Now())
-		if err == nil && out.ReceiptsFinal && out.State == wave.Closed {
-			job, err = r.addStage(ctx, tx, wave.StageAllocate, waveID, "")
+		if out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, by, r.clock.Now()); err != nil {
+			return err
 		}
+		job, err = r.AllocateIfReady(ctx, tx, waveID)
 		return err
 	})
 	if err != nil {

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // transaction.
 func TestStageTableRunsTheNightInOrder(t *testing.T) {
 	r := NewRunner(nil, clock.System{}, nil, slog.New(slog.DiscardHandler), Options{})
-	want := []wave.Stage{wave.StageClose, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady}
+	want := []wave.Stage{wave.StageClose, wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady}
 	var got []wave.Stage
 	for i, st := range r.table {
 		got = append(got, st.name)
@@ -74,10 +74,12 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	if ok, err := r.RunStage(ctx, wave.StageClose, id); err != nil || !ok {
 		t.Fatalf("close: %v %v", ok, err)
 	}
-	if ok, err := r.RunStage(ctx, wave.StageAllocate, id); err != nil || ok {
-		t.Fatalf("allocate before the final receipts: %v %v, want nothing done", ok, err)
+	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate} {
+		if ok, err := r.RunStage(ctx, st, id); err != nil || ok != (st == wave.StagePurchase) {
+			t.Fatalf("%s before the final receipts: %v %v, want only the purchase stage done", st, ok, err)
+		}
 	}
-	if _, err := r.RecordReceipts(ctx, id, wave.SpreadEvenly, true, []Receipt{{SaleItemID: item, Received: 6}}); err != nil {
+	if _, err := r.RecordReceipts(ctx, id, wave.SpreadEvenly, true, []Receipt{{SaleItemID: item, Received: 6}}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {

@@ -26,10 +26,7 @@ func closeNow(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, _ func(
 // closeWave closes an open wave inside tx: it waits for the order batches in
 // flight and freezes the totals. Before the cutoff it does nothing unless
 // manual. Closing a closed wave does nothing: the scheduler of every worker
-// process may ask for the same close. Allocation waits for the final
-// receipts, which usually come after the cutoff and then enqueue it
-// (RecordReceipts): queued now, it would do nothing, and its task, retained
-// under the same ID, would swallow the one the receipts ask for.
+// process may ask for the same close. The purchase stage follows.
 func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual bool) (stageResult, error) {
 	w, err := wave.Lock(ctx, tx, id)
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
@@ -42,8 +39,28 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err := wave.MarkClosed(ctx, tx, id, totals, now); err != nil {
 		return stageResult{}, err
 	}
-	res := movedOn(1, 1)
-	res.nextWaits = !w.ReceiptsFinal
+	return movedOn(1, 1), nil
+}
+
+// purchase is the purchase stage: the closed wave's sales become purchase
+// orders to the suppliers (package supply). Allocation follows at once only
+// when the wave is ready for it (wave.ReadyToAllocate: nothing to wait for at
+// the dock, the receipts typed already, or the deadline past); otherwise
+// whoever makes it ready starts it (AllocateIfReady): the dock closing the
+// last order, the sweep at the receiving deadline, final receipts by hand.
+// Queued early, allocation would do nothing, and its task, retained under
+// the same ID, would swallow the one asked for later.
+func (r *Runner) purchase(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+	moved, lines, err := r.opt.Supply.Purchase(ctx, tx, id, now, progress)
+	if err != nil || !moved {
+		return stageResult{}, err
+	}
+	w, err := wave.Get(ctx, tx, id)
+	if err != nil {
+		return stageResult{}, err
+	}
+	res := movedOn(lines, lines)
+	res.nextWaits = !w.ReadyToAllocate(now)
 	return res, nil
 }
 

@@ -14,6 +14,7 @@ type Stage string
 // holds the table that runs them).
 const (
 	StageClose    Stage = "close"    // ordering ends; the totals freeze
+	StagePurchase Stage = "purchase" // the closed wave's sales become purchase orders
 	StageAllocate Stage = "allocate" // the short lines of a closed wave are cut
 	StagePick     Stage = "pick"     // an allocated wave becomes its pick plan
 	StageRoute    Stage = "route"    // the delivery routes of a picked wave

@@ -17,6 +17,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -62,9 +63,17 @@ type Wave struct {
 	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
 	Totals
 	// Allocation: how short SKUs are cut, and whether the receipts are complete.
-	AllocationPolicy Policy         `db:"allocation_policy" json:"allocation_policy"`
-	ReceiptsFinal    bool           `db:"receipts_final" json:"receipts_final"`
-	Refunds          refund.Summary `db:"-" json:"refunds"`
+	AllocationPolicy Policy `db:"allocation_policy" json:"allocation_policy"`
+	ReceiptsFinal    bool   `db:"receipts_final" json:"receipts_final"`
+	// The dock: when the purchase stage made the wave's purchase orders, how
+	// many (absent: nothing of the wave is bought by purchase order), how
+	// many are closed, and the receiving deadline.
+	PurchasedAt          *time.Time      `db:"purchased_at" json:"purchased_at,omitempty"`
+	PurchaseOrders       *int64          `db:"purchase_orders" json:"purchase_orders,omitempty"`
+	PurchaseOrdersClosed int64           `db:"purchase_orders_closed" json:"purchase_orders_closed"`
+	ReceivingDeadlineAt  *time.Time      `db:"receiving_deadline_at" json:"receiving_deadline_at,omitempty"`
+	ReceivingDeadline    clock.TimeOfDay `db:"receiving_deadline" json:"receiving_deadline,omitzero"`
+	Refunds              refund.Summary  `db:"-" json:"refunds"`
 	// WaitingFor says what the wave waits for when its next stage needs
 	// someone else's part first; absent when the night can go on.
 	WaitingFor *Wait `db:"-" json:"waiting_for,omitempty"`
@@ -90,14 +99,76 @@ type Wait struct {
 	Message string `json:"message"`
 }
 
-// waitingFor says what w waits for: a closed wave cannot be allocated until
-// the warehouse has declared its receipts final.
-func (w *Wave) waitingFor() *Wait {
-	if w.State == Closed && !w.ReceiptsFinal {
-		return &Wait{What: "receipts", Message: fmt.Sprintf("waiting for the final receipts: record what arrived with "+
-			"PUT /api/v1/ops/waves/%d/receipts and \"final\": true; allocation starts then", w.ID)}
+// WaitsFor says what w waits for: a closed wave is allocated once its
+// purchase orders are made and then when the dock has closed them all, at
+// the receiving deadline, or when the warehouse declared its receipts final.
+func (w Wave) WaitsFor() *Wait {
+	if w.State != Closed || w.ReceiptsFinal {
+		return nil
 	}
-	return nil
+	if w.PurchasedAt == nil {
+		return &Wait{What: "purchase", Message: "waiting for the purchase stage to make the purchase orders"}
+	}
+	if w.PurchaseOrders != nil || w.ReceivingDeadlineAt != nil {
+		var orders int64
+		if w.PurchaseOrders != nil {
+			orders = *w.PurchaseOrders
+		}
+		msg := fmt.Sprintf("waiting for receiving: %d of %d purchase orders closed", w.PurchaseOrdersClosed, orders)
+		if w.ReceivingDeadlineAt != nil {
+			msg += ", deadline " + w.ReceivingDeadline.String()
+		}
+		return &Wait{What: "receiving", Message: msg + fmt.Sprintf("; allocation starts then (or record receipts by hand with "+
+			"PUT /api/v1/ops/waves/%d/receipts and \"final\": true)", w.ID)}
+	}
+	return &Wait{What: "receipts", Message: fmt.Sprintf("waiting for the final receipts: record what arrived with "+
+		"PUT /api/v1/ops/waves/%d/receipts and \"final\": true; allocation starts then", w.ID)}
+}
+
+// ReadyToAllocate is the one rule of when a closed wave is allocated: after
+// its purchase stage, once the receipts are final (typed by hand), the
+// receiving deadline has passed at now, or every purchase order is closed.
+// A wave with nothing bought by purchase order and no deadline waits for
+// receipts typed by hand.
+func (w Wave) ReadyToAllocate(now time.Time) bool {
+	switch {
+	case w.State != Closed || w.PurchasedAt == nil:
+		return false
+	case w.ReceiptsFinal:
+		return true
+	case w.ReceivingDeadlineAt != nil && !now.Before(*w.ReceivingDeadlineAt):
+		return true
+	}
+	return w.PurchaseOrders != nil && w.PurchaseOrdersClosed >= *w.PurchaseOrders
+}
+
+// Receiving is what the purchase stage tells a wave of its dock.
+type Receiving struct {
+	Orders     *int64 // nil: nothing of the wave is bought by purchase order
+	DeadlineAt *time.Time
+	Deadline   clock.TimeOfDay // DeadlineAt in the warehouse's time, for people
+}
+
+// SetPurchased records on a wave locked in tx that its purchase orders are made.
+func SetPurchased(ctx context.Context, tx *sqlx.Tx, id int64, r Receiving, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET purchased_at = $2, purchase_orders = $3, purchase_orders_closed = 0,
+		receiving_deadline_at = $4, receiving_deadline = $5, updated_at = $2 WHERE id = $1`, id, now, r.Orders, r.DeadlineAt, r.Deadline)
+	return err
+}
+
+// SetOrdersClosed records on a wave locked in tx how many of its purchase
+// orders the dock has closed.
+func SetOrdersClosed(ctx context.Context, tx *sqlx.Tx, id, closed int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE waves SET purchase_orders_closed = $2, updated_at = $3 WHERE id = $1`, id, closed, now)
+	return err
+}
+
+// DueForAllocation returns the closed waves that ReadyToAllocate at now.
+func DueForAllocation(ctx context.Context, q sqlx.QueryerContext, now time.Time) ([]int64, error) {
+	var ids []int64
+	err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM waves WHERE state = 'closed' AND purchased_at IS NOT NULL
+		AND (receipts_final OR receiving_deadline_at <= $1 OR purchase_orders_closed >= purchase_orders) ORDER BY id`, now)
+	return ids, err
 }
 
 // Errors of waves.
@@ -108,7 +179,8 @@ var (
 )
 
 const cols = `id, warehouse_id, delivery_date, state, cutoff_at, closed_at, orders, lines, units, amount_fen,
-	allocation_policy, receipts_final, dispatched_at, delivered_at, created_at, updated_at`
+	allocation_policy, receipts_final, purchased_at, purchase_orders, purchase_orders_closed, receiving_deadline_at,
+	receiving_deadline, dispatched_at, delivered_at, created_at, updated_at`
 
 // Ensure creates the wave of (warehouse, date) if it does not exist.
 func Ensure(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date fulfillment.Date, now time.Time) error {
@@ -127,7 +199,7 @@ func Get(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
 	if err != nil {
 		return w, err
 	}
-	w.WaitingFor = w.waitingFor()
+	w.WaitingFor = w.WaitsFor()
 	if w.Refunds, err = refund.WaveSummary(ctx, q, id); err != nil {
 		return w, err
 	}

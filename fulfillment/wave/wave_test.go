@@ -3,6 +3,7 @@ package wave_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
@@ -55,8 +57,49 @@ func TestEnsureOpensOnceAndLockOpenRefusesAClosedWave(t *testing.T) {
 		}
 	}
 	got, err := wave.Get(ctx, c.DB, w.ID)
-	if err != nil || got.State != wave.Closed || got.Units != 4 || got.WaitingFor == nil || got.WaitingFor.What != "receipts" {
-		t.Fatalf("closed wave %+v (%v): want closed, its totals, waiting for receipts", got, err)
+	if err != nil || got.State != wave.Closed || got.Units != 4 || got.WaitingFor == nil || got.WaitingFor.What != "purchase" {
+		t.Fatalf("closed wave %+v (%v): want closed, its totals, waiting for its purchase orders", got, err)
+	}
+	// Purchased with nothing bought by purchase order: it waits for receipts by hand.
+	inTx(t, c.DB, func(tx *sqlx.Tx) error {
+		return wave.SetPurchased(ctx, tx, w.ID, wave.Receiving{}, fulfillmenttest.Now)
+	})
+	if got, _ = wave.Get(ctx, c.DB, w.ID); got.WaitingFor == nil || got.WaitingFor.What != "receipts" {
+		t.Fatalf("waits for %+v, want receipts", got.WaitingFor)
+	}
+}
+
+// TestReadyToAllocate: a closed, purchased wave is allocated when its
+// receipts are final, its deadline has passed or every order is closed.
+func TestReadyToAllocate(t *testing.T) {
+	now := fulfillmenttest.Cutoff.Add(5 * time.Hour)
+	past, later := now.Add(-time.Minute), now.Add(time.Minute)
+	n := func(v int64) *int64 { return &v }
+	for _, c := range []struct {
+		name string
+		w    wave.Wave
+		want bool
+		wait string
+	}{
+		{"open", wave.Wave{State: wave.Open, PurchasedAt: &past, ReceiptsFinal: true}, false, ""},
+		{"not purchased", wave.Wave{State: wave.Closed, ReceiptsFinal: true}, false, ""},
+		{"nothing bought, no receipts", wave.Wave{State: wave.Closed, PurchasedAt: &past}, false, "receipts"},
+		{"receipts by hand", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(3), ReceiptsFinal: true}, true, ""},
+		{"orders open", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(3), PurchaseOrdersClosed: 2}, false,
+			"waiting for receiving: 2 of 3 purchase orders closed"},
+		{"orders closed", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(3), PurchaseOrdersClosed: 3}, true, ""},
+		{"nothing to buy", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(0)}, true, ""},
+		{"before the deadline", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(3), ReceivingDeadlineAt: &later,
+			ReceivingDeadline: clock.NewTimeOfDay(4, 0)}, false, "waiting for receiving: 0 of 3 purchase orders closed, deadline 04:00"},
+		{"at the deadline", wave.Wave{State: wave.Closed, PurchasedAt: &past, PurchaseOrders: n(3), ReceivingDeadlineAt: &now}, true, ""},
+		{"allocated", wave.Wave{State: wave.Allocated, PurchasedAt: &past, ReceiptsFinal: true}, false, ""},
+	} {
+		if got := c.w.ReadyToAllocate(now); got != c.want {
+			t.Errorf("%s: ready %v, want %v", c.name, got, c.want)
+		}
+		if c.wait != "" && !strings.Contains(c.w.WaitsFor().Message, c.wait) && c.w.WaitsFor().What != c.wait {
+			t.Errorf("%s: waits for %+v, want %q", c.name, c.w.WaitsFor(), c.wait)
+		}
 	}
 }
 

@@ -54,6 +54,12 @@ type Principal struct {
 	Name     string
 }
 
+// String names the principal in the records that keep who did something:
+// "name (role token id)".
+func (p Principal) String() string {
+	return p.Name + " (" + string(p.Role) + " token " + strconv.FormatInt(p.TokenID, 10) + ")"
+}
+
 // TokenPrefix marks groupbuy tokens so a leaked one is recognisable in logs.
 const TokenPrefix = "gb_"
 

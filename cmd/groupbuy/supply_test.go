@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"groupbuy/cmd/internal/webhook"
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/supply"
+	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/testenv"
+)
+
+// TestNightBuysReceivesAndAllocates runs a night from cutoff to ready with
+// no receipt typed by hand: at cutoff the sales become a purchase order,
+// sent to the supplier's webhook; the supplier delivers eggs short with
+// rejects; the dock records its scans and closes the order; allocation
+// starts by itself, cuts what did not come, and what was bought beyond the
+// sales stays as stock.
+func TestNightBuysReceivesAndAllocates(t *testing.T) {
+	c := newTestCity(t, 4)
+	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150})
+	const secret = "fresh-supplier-secret-42"
+	rc := webhook.NewReceiver(secret)
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	ops, dock := c.staffToken("ops"), c.staffToken("warehouse")
+
+	var sup supply.Supplier
+	r := c.do("POST", "/api/v1/ops/suppliers", ops, map[string]any{"code": "FRESH", "name": "鲜农供应链", "contact": "王经理 13900000000",
+		"channel": "webhook", "webhook_url": hook.URL, "webhook_secret": secret})
+	if r.Status != http.StatusOK {
+		t.Fatalf("supplier: %d %s", r.Status, r.Body)
+	}
+	r.json(t, &sup)
+	for _, it := range []struct {
+		id         int64
+		pack, cost int64
+	}{{egg.ProductID, 6, 1200}, {rice.ProductID, 1, 3000}, {dumpling.ProductID, 10, 1000}} {
+		r := c.do("PUT", fmt.Sprintf("/api/v1/ops/products/%d/supply-terms", it.id), ops, map[string]any{"terms": []map[string]any{
+			{"supplier_id": sup.ID, "priority": 1, "share_pct": 0, "case_pack": it.pack, "price_fen": it.cost, "delivery_slot": "02:00"}}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("terms: %d %s", r.Status, r.Body)
+		}
+	}
+	// 4 points order 3 eggs, 1 rice and 2 dumplings each: 12, 4 and 8 sold.
+	for l := range 4 {
+		body := orderBody(fmt.Sprintf("1591%02d00000", l), "居民", egg.ID, 3, rice.ID, 1, dumpling.ID, 2)
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", "s1"); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	path := c.wavePath()
+	var forecast supply.Forecast
+	c.do("GET", path+"/purchase-forecast", dock, nil).json(t, &forecast)
+	if len(forecast.Orders) != 1 || forecast.Orders[0].Units != 12+4+10 {
+		t.Fatalf("forecast during the day: %+v", forecast)
+	}
+
+	// The night: the worker closes the wave at cutoff and runs the purchase stage.
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = w.run(ctx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+	c.clock.Set(testCutoffUTC.Add(time.Minute))
+	var orders supply.WaveOrders
+	waitFor(t, "the purchase order sent to the supplier", func() bool {
+		c.do("GET", path+"/purchase-orders", dock, nil).json(t, &orders)
+		return len(orders.Orders) == 1 && orders.Orders[0].State == supply.OrderSent
+	})
+	po := orders.Orders[0]
+	if distinct, _, bad := rc.Stats(); distinct != 1 || bad != 0 {
+		t.Fatalf("the supplier got %d orders (%d badly signed)", distinct, bad)
+	}
+	for key, n := range rc.Notices() {
+		if !strings.HasPrefix(key, po.Number+":") || n.Kind != "purchase_order" || !strings.Contains(n.Text, po.Number) {
+			t.Fatalf("the supplier got %s: %+v", key, n)
+		}
+	}
+	line := map[string]supply.PurchaseOrderLine{}
+	for _, l := range po.Lines {
+		line[l.SKU] = l
+	}
+	if line["EGG"].Quantity != 12 || line["RICE"].Quantity != 4 || line["DUMPLING"].Quantity != 10 {
+		t.Fatalf("order lines %+v", po.Lines)
+	}
+
+	// The dock: eggs come 12, 3 of them cracked; dumplings a full case;
+	// the rice in two trips, one scan sent twice by two scanners.
+	scan := func(sku string, body map[string]any) response {
+		return c.do("POST", fmt.Sprintf("/api/v1/ops/purchase-order-lines/%d/scans", line[sku].ID), dock, body)
+	}
+	for _, s := range []struct {
+		sku  string
+		body map[string]any
+		want int
+	}{
+		{"EGG", map[string]any{"scan_id": "d-1", "arrived": 12, "accepted": 9, "rejected": 3, "reason": "damage",
+			"lot": "E1130", "expires_on": "2026-12-10"}, http.StatusCreated},
+		{"DUMPLING", map[string]any{"scan_id": "d-2", "arrived": 10, "accepted": 10, "lot": "F77", "expires_on": "2027-03-01"}, http.StatusCreated},
+		{"RICE", map[string]any{"scan_id": "d-3", "arrived": 3, "accepted": 3}, http.StatusCreated},
+		{"RICE", map[string]any{"scan_id": "d-3", "arrived": 3, "accepted": 3}, http.StatusOK},
+		{"RICE", map[string]any{"scan_id": "d-4", "arrived": 1, "accepted": 1}, http.StatusCreated},
+		{"RICE", map[string]any{"scan_id": "d-5", "arrived": 2, "accepted": 2}, http.StatusUnprocessableEntity}, // 6 > 4 + one case
+	} {
+		if r := scan(s.sku, s.body); r.Status != s.want {
+			t.Fatalf("scan %v: %d %s", s.body, r.Status, r.Body)
+		}
+	}
+	var wv wave.Wave
+	c.do("GET", path, dock, nil).json(t, &wv)
+	if wv.State != wave.Closed || wv.WaitingFor == nil || !strings.Contains(wv.WaitingFor.Message, "0 of 1 purchase orders") {
+		t.Fatalf("before the close the wave waits for %+v", wv.WaitingFor)
+	}
+	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/purchase-orders/%d/close", po.ID), dock, map[string]any{"outcome": "received"}); r.Status != http.StatusOK {
+		t.Fatalf("close: %d %s", r.Status, r.Body)
+	}
+	if r := scan("RICE", map[string]any{"scan_id": "d-6", "arrived": 1, "accepted": 1}); r.Status != http.StatusConflict {
+		t.Fatalf("a scan on a closed order: %d %s", r.Status, r.Body)
+	}
+
+	waitFor(t, "the wave ready", func() bool {
+		c.do("GET", path, dock, nil).json(t, &wv)
+		return wv.State == wave.Ready
+	})
+	// 12 eggs sold, 9 accepted: 3 cut for shortage; rice and dumplings whole.
+	if wv.Refunds.ByReason["shortage"].Units != 3 || wv.Refunds.Units != 3 || c.count("receipt_overrides") != 0 {
+		t.Fatalf("refunds %+v, %d receipts typed by hand", wv.Refunds, c.count("receipt_overrides"))
+	}
+	var stock supply.Stock
+	c.do("GET", fmt.Sprintf("/api/v1/ops/warehouses/%d/stock?date=%s", c.warehous.ID, c.date), dock, nil).json(t, &stock)
+	left := map[int64]int64{}
+	for _, p := range stock.Products {
+		left[p.ProductID] = p.OnHand
+	}
+	// Bought a case of 10 dumplings for 8 sold: 2 stay; eggs and rice are all out.
+	if left[dumpling.ProductID] != 2 || left[egg.ProductID] != 0 || left[rice.ProductID] != 0 {
+		t.Fatalf("stock after the night %+v", stock)
+	}
+}
+
+// waitFor polls cond for up to a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDockScansSurviveAKill: scanners send 400 scans to a `groupbuy serve`
+// process that is SIGKILLed halfway; they send every scan again to a new
+// one. Each scan counts exactly once: 400 records, 400 units in stock, 400
+// ledger movements, whether the first process had committed it or not.
+func TestDockScansSurviveAKill(t *testing.T) {
+	ctx := context.Background()
+	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
+	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	now := time.Now().UTC()
+	c := buildCity(t, a, clock.System{}, fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}, 4, 1000)
+	srv := httptest.NewServer(a.handler())
+	t.Cleanup(srv.Close)
+	c.srv = srv
+	sup, err := a.supply.SaveSupplier(ctx, supply.SupplierInput{Code: "DOCK", Name: "码头供应商", Channel: supply.ChannelEmail, Email: "po@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	egg, rice := c.item("EGG"), c.item("RICE")
+	for _, it := range []int64{egg.ProductID, rice.ProductID} {
+		if _, err := a.supply.SetTerms(ctx, it, []supply.TermInput{{SupplierID: sup.ID, Priority: 1, CasePack: 1, PriceFen: 100,
+			DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for l := range 4 {
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("1592%02d00000", l), "居民", egg.ID, 250, rice.ID, 250),
+			"Idempotency-Key", "k"); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	var waveID int64
+	if err := a.db.Get(&waveID, `SELECT id FROM waves`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.waves.Close(ctx, waveID, true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.waves.RunStage(ctx, wave.StagePurchase, waveID); err != nil || !ok {
+		t.Fatalf("purchase: %v %v", ok, err)
+	}
+	orders, err := supply.ListPurchaseOrders(ctx, a.db, waveID)
+	if err != nil || len(orders.Orders) != 1 || len(orders.Orders[0].Lines) != 2 {
+		t.Fatalf("orders %+v %v", orders, err)
+	}
+	token := c.staffToken("warehouse")
+	type scan struct {
+		line int64
+		body map[string]any
+	}
+	var scans []scan
+	for i := range 400 {
+		l := orders.Orders[0].Lines[i%2]
+		body := map[string]any{"scan_id": fmt.Sprintf("kill-%03d", i), "arrived": 1, "accepted": 1}
+		if l.Zone != "ambient" {
+			body["lot"], body["expires_on"] = "L1", "2099-01-01"
+		}
+		scans = append(scans, scan{l.ID, body})
+	}
+	send := func(base string, from []scan, acked chan<- string) {
+		var wg sync.WaitGroup
+		next := make(chan scan)
+		for range 8 {
+			wg.Go(func() {
+				for s := range next {
+					// A refused connection (the process is gone) is no answer.
+					raw, _ := json.Marshal(s.body)
+					req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/ops/purchase-order-lines/%d/scans", base, s.line), bytes.NewReader(raw))
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
+						acked <- s.body["scan_id"].(string)
+					}
+				}
+			})
+		}
+		for _, s := range from {
+			next <- s
+		}
+		close(next)
+		wg.Wait()
+		close(acked)
+	}
+
+	base, _, cmd, _ := startServe(t, dbURL, redisURL)
+	acked := make(chan string, len(scans))
+	go send(base, scans, acked)
+	first := map[string]bool{}
+	for id := range acked {
+		if first[id] = true; len(first) == 150 {
+			_ = cmd.Process.Kill() // SIGKILL, in the middle of the scans
+		}
+	}
+	if len(first) < 150 || len(first) == len(scans) {
+		t.Fatalf("%d scans acknowledged before the kill", len(first))
+	}
+
+	base, _, _, _ = startServe(t, dbURL, redisURL)
+	again := make(chan string, len(scans))
+	go send(base, scans, again)
+	var n int
+	for range again {
+		n++
+	}
+	var got struct {
+		Records  int   `db:"records"`
+		Accepted int64 `db:"accepted"`
+		Stock    int64 `db:"stock"`
+		Moves    int   `db:"moves"`
+	}
+	if err := a.db.Get(&got, `SELECT (SELECT count(*) FROM receiving_records) AS records,
+		(SELECT sum(accepted) FROM receiving_records) AS accepted,
+		(SELECT sum(quantity) FROM stock_movements) AS stock, (SELECT count(*) FROM stock_movements) AS moves`); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(scans) || got.Records != len(scans) || got.Accepted != int64(len(scans)) || got.Stock != int64(len(scans)) || got.Moves != len(scans) {
+		t.Fatalf("after the kill and a resend (%d answered): %+v, want every one of %d scans once", n, got, len(scans))
+	}
+}

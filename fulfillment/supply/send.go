@@ -1,0 +1,212 @@
+package supply
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/csvio"
+	"groupbuy/internal/pg"
+	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
+)
+
+// Task types of the supply side.
+const (
+	// TaskSendPurchaseOrder sends one purchase order to its supplier, once
+	// per send row (payload {"purchase_order_id", "seq"}).
+	TaskSendPurchaseOrder = "supply:send-purchase-order"
+	// TaskExpireLots writes off the lots past their expiry date, every hour.
+	TaskExpireLots = "supply:expire-lots"
+)
+
+// KindPurchaseOrder is the kind of message a supplier's channel gets: the
+// webhook's "kind", the e-mail's subject key.
+const KindPurchaseOrder notify.Kind = "purchase_order"
+
+type sendPayload struct {
+	PurchaseOrderID int64 `json:"purchase_order_id"`
+	Seq             int64 `json:"seq"`
+}
+
+// Register adds the supply side's task handlers to mux.
+func (s *Service) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TaskSendPurchaseOrder, s.handleSend)
+	mux.HandleFunc(TaskExpireLots, func(ctx context.Context, _ *asynq.Task) error {
+		_, err := s.WriteOffExpired(ctx)
+		return err
+	})
+}
+
+// queueSend records a send of a purchase order and adds its job inside tx.
+func (s *Service) queueSend(ctx context.Context, tx *sqlx.Tx, poID, seq int64, by string, now time.Time) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO purchase_order_sends (purchase_order_id, seq, requested_by, requested_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, poID, seq, by, now); err != nil {
+		return 0, err
+	}
+	b, _ := json.Marshal(sendPayload{PurchaseOrderID: poID, Seq: seq})
+	return s.jobs.Add(ctx, tx, asynq.NewTask(TaskSendPurchaseOrder, b), asynq.TaskID(fmt.Sprintf("po:send:%d:%d", poID, seq)),
+		asynq.MaxRetry(12), asynq.Timeout(time.Minute), asynq.Retention(48*time.Hour))
+}
+
+// Resend sends a purchase order to its supplier again: an explicit act of
+// ops, recorded as the order's next send.
+func (s *Service) Resend(ctx context.Context, poID int64, by string) (PurchaseOrder, error) {
+	var out PurchaseOrder
+	var job int64
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := s.lockOpen(ctx, tx, poID); err != nil && !errors.Is(err, ErrClosed) {
+			return err
+		}
+		var seq int64
+		if err := tx.GetContext(ctx, &seq, `SELECT coalesce(max(seq), 0) + 1 FROM purchase_order_sends WHERE purchase_order_id = $1`, poID); err != nil {
+			return err
+		}
+		var err error
+		if job, err = s.queueSend(ctx, tx, poID, seq, by, s.clock.Now()); err != nil {
+			return err
+		}
+		out, err = GetPurchaseOrder(ctx, tx, poID)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	s.jobs.Flush(ctx, job)
+	return out, nil
+}
+
+// handleSend sends one send row of a purchase order unless it went out
+// already. A process killed between the send and its record sends again
+// with the same key, which the supplier de-duplicates.
+func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
+	var p sendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	var sent sql.NullTime
+	err := s.db.GetContext(ctx, &sent, `SELECT sent_at FROM purchase_order_sends WHERE purchase_order_id = $1 AND seq = $2`, p.PurchaseOrderID, p.Seq)
+	if errors.Is(err, sql.ErrNoRows) || sent.Valid {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg, sup, err := s.message(ctx, p.PurchaseOrderID, p.Seq)
+	if err != nil {
+		return err
+	}
+	var ch notify.Channel
+	switch sup.Channel {
+	case ChannelWebhook:
+		ch = notify.NewWebhook(sup.WebhookURL, sup.WebhookSecret, s.opt.Webhook)
+	case ChannelEmail:
+		ch = s.opt.Mail
+	}
+	var sendErr error
+	if ch == nil {
+		sendErr = notify.Permanent(fmt.Errorf("supply: no %s channel is configured for supplier %s", sup.Channel, sup.Code))
+	} else {
+		sendErr = ch.Send(ctx, msg)
+	}
+	now := s.clock.Now()
+	var lastErr string
+	if sendErr != nil {
+		lastErr = sendErr.Error()
+	}
+	if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE purchase_order_sends SET attempts = attempts + 1, last_error = $3,
+		sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5
+		WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, lastErr, now, sup.Channel); err != nil {
+		return err
+	}
+	if sendErr != nil && notify.IsPermanent(sendErr) {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, sendErr)
+	}
+	return sendErr
+}
+
+// message is what a supplier gets: the order as text, and for the webhook
+// the order and its CSV as the payload.
+func (s *Service) message(ctx context.Context, poID, seq int64) (notify.Message, Supplier, error) {
+	po, doc, err := OrderDocument(ctx, s.db, poID)
+	if err != nil {
+		return notify.Message{}, Supplier{}, err
+	}
+	sup, err := GetSupplier(ctx, s.db, po.SupplierID)
+	if err != nil {
+		return notify.Message{}, Supplier{}, err
+	}
+	wh, err := pickup.GetWarehouse(ctx, s.db, po.WarehouseID)
+	if err != nil {
+		return notify.Message{}, Supplier{}, err
+	}
+	loc, err := wh.Location()
+	if err != nil {
+		return notify.Message{}, Supplier{}, err
+	}
+	text := fmt.Sprintf("%s 采购单 %s：%d 种商品共 %d 件，合计 %s 元，请于 %s 送达 %s（%s）。",
+		sup.Name, po.Number, len(po.Lines), po.Units, notify.Yuan(po.AmountFen), po.ExpectedAt.In(loc).Format("2006-01-02 15:04"), wh.Name, wh.Address)
+	payload, err := json.Marshal(struct {
+		PurchaseOrder PurchaseOrder `json:"purchase_order"`
+		CSV           string        `json:"csv"`
+	}{po, string(doc)})
+	if err != nil {
+		return notify.Message{}, Supplier{}, err
+	}
+	if sup.Channel == ChannelEmail {
+		text += "\n\n" + string(doc)
+	}
+	return notify.Message{Key: po.Number + ":" + strconv.FormatInt(seq, 10), Kind: KindPurchaseOrder, Name: sup.Name, Email: sup.Email,
+		Text: text, Payload: payload, CreatedAt: s.clock.Now()}, sup, nil
+}
+
+// OrderCSV is a purchase order as the supplier reads it: Chinese headers,
+// one row per line, a total row; under csvio's one rule.
+func OrderCSV(po PurchaseOrder, sup Supplier, wh pickup.Warehouse, loc *time.Location) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("\ufeff") // Excel opens UTF-8 with a BOM as UTF-8
+	w := csvio.NewWriter(&b)
+	_ = w.Write([]string{"采购单号", "版本", "供应商", "收货仓库", "到货日期", "到货时间", "SKU", "商品名称", "单位", "箱规", "箱数", "数量", "单价(元)", "金额(元)"})
+	at := po.ExpectedAt.In(loc)
+	for _, l := range po.Lines {
+		_ = w.Write([]string{po.Number, strconv.FormatInt(po.Version, 10), sup.Name, wh.Name, at.Format(time.DateOnly), at.Format("15:04"),
+			l.SKU, l.Name, l.Unit, strconv.FormatInt(l.CasePack, 10), strconv.FormatInt(l.Cases, 10), strconv.FormatInt(l.Quantity, 10),
+			notify.Yuan(l.PriceFen), notify.Yuan(l.AmountFen)})
+	}
+	_ = w.Write([]string{po.Number, strconv.FormatInt(po.Version, 10), sup.Name, wh.Name, at.Format(time.DateOnly), at.Format("15:04"),
+		"合计", "", "", "", "", strconv.FormatInt(po.Units, 10), "", notify.Yuan(po.AmountFen)})
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// OrderDocument is a purchase order's CSV as its supplier gets it.
+func OrderDocument(ctx context.Context, q sqlx.QueryerContext, id int64) (PurchaseOrder, []byte, error) {
+	po, err := GetPurchaseOrder(ctx, q, id)
+	if err != nil {
+		return po, nil, err
+	}
+	sup, err := GetSupplier(ctx, q, po.SupplierID)
+	if err != nil {
+		return po, nil, err
+	}
+	wh, err := pickup.GetWarehouse(ctx, q, po.WarehouseID)
+	if err != nil {
+		return po, nil, err
+	}
+	loc, err := wh.Location()
+	if err != nil {
+		return po, nil, err
+	}
+	b, err := OrderCSV(po, sup, wh, loc)
+	return po, b, err
+}

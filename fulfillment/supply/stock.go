@@ -1,0 +1,287 @@
+package supply
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/pg"
+	"groupbuy/pickup"
+)
+
+// MoveKind is why units moved in or out of stock.
+type MoveKind string
+
+// Stock movements.
+const (
+	MoveReceived           MoveKind = "received"             // accepted at the dock (+), or a correction (−)
+	MoveAllocated          MoveKind = "allocated"            // taken by a wave's allocation (−); what is left after it is leftover stock
+	MoveWrittenOff         MoveKind = "written_off"          // expired (−)
+	MoveReturnedToSupplier MoveKind = "returned_to_supplier" // 退供 (−)
+	MoveReturnedParcel     MoveKind = "returned_parcel"      // a parcel not collected, back in (+)
+)
+
+type movement struct {
+	Warehouse, Product int64
+	Lot                string
+	ExpiresOn          *fulfillment.Date
+	Kind               MoveKind
+	Quantity           int64
+	Source             string
+}
+
+// move appends one movement to the ledger; the same cause moving the same
+// lot again changes nothing.
+func move(ctx context.Context, tx *sqlx.Tx, m movement, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (warehouse_id, product_id, lot, expires_on, kind, quantity, source, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		m.Warehouse, m.Product, m.Lot, m.ExpiresOn, m.Kind, m.Quantity, m.Source, now)
+	return err
+}
+
+// lockStock serialises the commands that take units out of a warehouse's
+// stock, so two never spend the same lot's balance.
+func lockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(5315, $1::int)`, warehouseID)
+	return err
+}
+
+// Lot is the balance of one lot of a product at a warehouse.
+type Lot struct {
+	ProductID int64             `db:"product_id" json:"product_id"`
+	Lot       string            `db:"lot" json:"lot"`
+	ExpiresOn *fulfillment.Date `db:"expires_on" json:"expires_on,omitempty"`
+	Balance   int64             `db:"balance" json:"balance"`
+}
+
+// lots returns the lots with units of the given products (all: nil) that
+// are usable on date (not expired before it; any date: the zero Date), in
+// the order they are consumed: first expiry first out, lots without an
+// expiry last.
+func lots(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, productIDs []int64, date fulfillment.Date) ([]Lot, error) {
+	var out []Lot
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT product_id, lot, expires_on, sum(quantity) AS balance FROM stock_movements
+		WHERE warehouse_id = $1 AND ($2::bigint[] IS NULL OR product_id = ANY($2))
+		  AND ($3::date IS NULL OR expires_on IS NULL OR expires_on >= $3)
+		GROUP BY product_id, lot, expires_on HAVING sum(quantity) > 0
+		ORDER BY product_id, expires_on NULLS LAST, lot`, warehouseID, pqIDs(productIDs), nullDate(date))
+	return out, err
+}
+
+func pqIDs(ids []int64) any {
+	if ids == nil {
+		return nil
+	}
+	return pq.Array(ids)
+}
+
+func nullDate(d fulfillment.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d
+}
+
+// usableStock is, per product, the units on hand still usable on date.
+func usableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, productIDs []int64, date fulfillment.Date) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(productIDs) == 0 {
+		return out, nil
+	}
+	ls, err := lots(ctx, q, warehouseID, productIDs, date)
+	for _, l := range ls {
+		out[l.ProductID] += l.Balance
+	}
+	return out, err
+}
+
+// consume plans taking want units of each product from its lots, first
+// expiry first; it takes what there is when there is less.
+func consume(ls []Lot, want map[int64]int64) []Lot {
+	var out []Lot
+	left := map[int64]int64{}
+	for p, n := range want {
+		left[p] = n
+	}
+	for _, l := range ls {
+		take := min(l.Balance, left[l.ProductID])
+		if take <= 0 {
+			continue
+		}
+		left[l.ProductID] -= take
+		l.Balance = take
+		out = append(out, l)
+	}
+	return out
+}
+
+// Managed returns the products of a wave that its purchase stage reckoned
+// (those with supply terms and sales), by sale item: the ones whose receipts
+// come from receiving and stock rather than by hand.
+func Managed(ctx context.Context, q sqlx.QueryerContext, w wave.Wave) (map[int64]int64, error) {
+	items, err := catalog.ListSaleItems(ctx, q, w.WarehouseID, w.DeliveryDate)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT product_id FROM purchase_needs WHERE wave_id = $1`, w.ID); err != nil {
+		return nil, err
+	}
+	managed := map[int64]bool{}
+	for _, id := range ids {
+		managed[id] = true
+	}
+	out := map[int64]int64{}
+	for _, it := range items {
+		if managed[it.ProductID] {
+			out[it.ID] = it.ProductID
+		}
+	}
+	return out, nil
+}
+
+// Available is, per sale item of a wave bought by purchase order, the units
+// allocation may hand out: usable stock on hand on the delivery date, which
+// holds what the dock accepted for the wave.
+func Available(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[int64]int64, error) {
+	items, err := Managed(ctx, tx, w)
+	if err != nil || len(items) == 0 {
+		return nil, err
+	}
+	if err := lockStock(ctx, tx, w.WarehouseID); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, p := range items {
+		ids = append(ids, p)
+	}
+	stock, err := usableStock(ctx, tx, w.WarehouseID, ids, w.DeliveryDate)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int64, len(items))
+	for item, p := range items {
+		out[item] = min(stock[p], fulfillment.MaxStockCap)
+	}
+	return out, nil
+}
+
+// Allocate takes from stock what a wave's allocation hands out of the
+// products bought by purchase order (kept: units per sale item after the
+// cuts), first expiry first; what stays is leftover stock for the next sale.
+// Inside the allocate stage's transaction; a rerun takes nothing twice.
+func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int64, now time.Time) error {
+	items, err := Managed(ctx, tx, w)
+	if err != nil || len(items) == 0 {
+		return err
+	}
+	if err := lockStock(ctx, tx, w.WarehouseID); err != nil {
+		return err
+	}
+	want := map[int64]int64{}
+	var ids []int64
+	for item, p := range items {
+		want[p] += kept[item]
+		ids = append(ids, p)
+	}
+	ls, err := lots(ctx, tx, w.WarehouseID, ids, w.DeliveryDate)
+	if err != nil {
+		return err
+	}
+	source := "wave:" + strconv.FormatInt(w.ID, 10)
+	for _, l := range consume(ls, want) {
+		if err := move(ctx, tx, movement{Warehouse: w.WarehouseID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+			Kind: MoveAllocated, Quantity: -l.Balance, Source: source}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteOffExpired writes off, at every warehouse, the lots that expired
+// before the warehouse's today: one movement per lot and expiry date, so a
+// rerun writes off nothing twice. It returns the lots written off.
+func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
+	whs, err := pickup.ListWarehouses(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	for _, wh := range whs {
+		loc, err := wh.Location()
+		if err != nil {
+			return n, err
+		}
+		now := s.clock.Now()
+		local := now.In(loc)
+		today := fulfillment.Date{Time: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)}
+		err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+			if err := lockStock(ctx, tx, wh.ID); err != nil {
+				return err
+			}
+			var expired []Lot
+			if err := tx.SelectContext(ctx, &expired, `SELECT product_id, lot, expires_on, sum(quantity) AS balance FROM stock_movements
+				WHERE warehouse_id = $1 AND expires_on < $2 GROUP BY product_id, lot, expires_on HAVING sum(quantity) > 0`, wh.ID, today); err != nil {
+				return err
+			}
+			for _, l := range expired {
+				if err := move(ctx, tx, movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+					Kind: MoveWrittenOff, Quantity: -l.Balance, Source: "expired:" + l.ExpiresOn.String()}, now); err != nil {
+					return err
+				}
+			}
+			n += len(expired)
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// StockLine is a product's stock at a warehouse: on hand, usable on a
+// date, and its lots.
+type StockLine struct {
+	ProductID int64 `json:"product_id"`
+	OnHand    int64 `json:"on_hand"`
+	Usable    int64 `json:"usable" doc:"On hand and not expired before the date asked about."`
+	Lots      []Lot `json:"lots"`
+}
+
+// Stock is a warehouse's stock on hand.
+type Stock struct {
+	WarehouseID int64            `json:"warehouse_id"`
+	Date        fulfillment.Date `json:"date"`
+	Products    []StockLine      `json:"products"`
+}
+
+// StockOf returns a warehouse's stock on hand, usable on date, by product.
+func StockOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date) (Stock, error) {
+	out := Stock{WarehouseID: warehouseID, Date: date, Products: []StockLine{}}
+	if _, err := pickup.GetWarehouse(ctx, q, warehouseID); err != nil {
+		return out, err
+	}
+	all, err := lots(ctx, q, warehouseID, nil, fulfillment.Date{})
+	if err != nil {
+		return out, err
+	}
+	for _, l := range all {
+		if n := len(out.Products); n == 0 || out.Products[n-1].ProductID != l.ProductID {
+			out.Products = append(out.Products, StockLine{ProductID: l.ProductID, Lots: []Lot{}})
+		}
+		p := &out.Products[len(out.Products)-1]
+		p.OnHand += l.Balance
+		if l.ExpiresOn == nil || !l.ExpiresOn.Before(date.Time) {
+			p.Usable += l.Balance
+		}
+		p.Lots = append(p.Lots, l)
+	}
+	return out, nil
+}
