@@ -631,7 +631,7 @@ func TestSigtermServeDrains(t *testing.T) {
 	time.Sleep(time.Second)
 	sigAt, exitErr := sigterm(t, cmd.Process, exited, 30*time.Second, "serve did not exit within 30 s of SIGTERM (drain timeout 20 s)")
 	exitAt := time.Now()
-	_, dialErr := net.DialTimeout("tcp", base[len("http://"):], time.Second)
+	_, dialErr := net.DialTimeout("tcp", addr, time.Second)
 	time.Sleep(100 * time.Millisecond)
 	shots := d.finish()
 
