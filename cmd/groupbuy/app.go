@@ -22,6 +22,7 @@ import (
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -66,6 +67,9 @@ type app struct {
 	// and those of commands that refund.
 	counts  night.Metrics
 	refunds refund.Metrics
+	// payments tells the operator's payment system of refunds and takes
+	// its confirmations.
+	payments *refund.Payments
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
@@ -104,6 +108,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{})
 	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))})
+	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)
 	a.commission = commission.NewService(db, clock, a.refunds)
 	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
@@ -172,6 +177,7 @@ func (a *app) handler() http.Handler {
 	a.auth.RegisterTokenAdmin(ops)
 
 	pickupHandlers.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
+	api.Register(r, api.GuardFunc(func(ac api.Access) gin.HandlerFunc { return a.auth.Require(ac.Roles...) }), operableRoutes(a))
 	return r
 }
 

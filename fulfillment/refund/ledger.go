@@ -105,8 +105,8 @@ func List(ctx context.Context, q sqlx.QueryerContext, f Filter) ([]Refund, error
 	return out, err
 }
 
-// Page is one page of the ledger.
-type Page struct {
+// LedgerPage is one page of the refund ledger.
+type LedgerPage struct {
 	Refunds []Refund `json:"refunds"`
 	NextID  int64    `json:"next_after_id,omitempty"`
 	HasMore bool     `json:"has_more"`
@@ -114,16 +114,16 @@ type Page struct {
 
 // ListPage returns the page of refunds f asks for (at most 1000, 200 when
 // f.Limit is 0) and where the next one starts.
-func ListPage(ctx context.Context, q sqlx.QueryerContext, f Filter) (Page, error) {
+func ListPage(ctx context.Context, q sqlx.QueryerContext, f Filter) (LedgerPage, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
 	}
 	f.Limit++ // one more tells whether another page exists
 	rows, err := List(ctx, q, f)
 	if err != nil {
-		return Page{}, err
+		return LedgerPage{}, err
 	}
-	p := Page{Refunds: rows}
+	p := LedgerPage{Refunds: rows}
 	if len(rows) == f.Limit {
 		p.Refunds, p.HasMore = rows[:f.Limit-1], true
 		p.NextID = p.Refunds[len(p.Refunds)-1].ID

@@ -178,16 +178,8 @@ const MaxCallbackBytes = 16 << 10
 // and body, under the shared secret, its timestamp within the window)
 // first, then the refund's move to paid or failed in one transaction, with
 // the resident's notice when it is paid. A replay answers the refund as it
-// is and changes nothing; so does every refusal, which is logged.
+// is and changes nothing; so does every refusal (the caller logs it).
 func (p *Payments) Confirm(ctx context.Context, header http.Header, body []byte) (Refund, error) {
-	r, err := p.confirm(ctx, header, body)
-	if err != nil {
-		p.log.WarnContext(ctx, "payment callback refused", "err", err)
-	}
-	return r, err
-}
-
-func (p *Payments) confirm(ctx context.Context, header http.Header, body []byte) (Refund, error) {
 	if p.opt.Secret == "" {
 		return Refund{}, ErrBadSignature.With("reason", "no payment secret is configured")
 	}
