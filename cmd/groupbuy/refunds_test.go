@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/webhook"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/pickup/notify"
 )
@@ -126,6 +127,26 @@ func TestRefundsReachThePaymentSystem(t *testing.T) {
 	}
 	if r := c.do("GET", "/api/v1/ops/refunds", c.leaders[0], nil); r.Status != http.StatusForbidden {
 		t.Fatalf("a leader lists the ledger: %d", r.Status)
+	}
+
+	// The leader's order tells why fewer eggs come: cut for shortage, paid back.
+	var o intake.Order
+	r = c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", first.OrderID), c.leaders[0], nil)
+	r.json(t, &o)
+	if r.Status != http.StatusOK || o.Status != intake.ShortShipped || len(o.Lines) != 1 || o.Lines[0].ID != first.LineID || o.Lines[0].Story == nil {
+		t.Fatalf("leader's order: %d %s", r.Status, r.Body)
+	}
+	if s := o.Lines[0].Story; s.Cut == nil || s.Cut.Units != first.Quantity || s.Cut.Why != "仓库缺货" || s.Cut.State != "paid" ||
+		s.Refunded.AmountFen != first.AmountFen || s.Ordered.Units != 2 {
+		t.Fatalf("story: %s", r.Body)
+	}
+	var found FoundOrders
+	c.do("GET", fmt.Sprintf("/api/v1/ops/orders/search?line_id=%d", first.LineID), c.admin, nil).json(t, &found)
+	if len(found.Orders) != 1 || found.Orders[0].ID != first.OrderID || found.Orders[0].Status != intake.ShortShipped {
+		t.Fatalf("found by line: %+v", found)
+	}
+	if r := c.do("GET", "/api/v1/ops/orders/search", c.admin, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("a search for nothing: %d %s", r.Status, r.Body)
 	}
 }
 

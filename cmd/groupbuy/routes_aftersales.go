@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
@@ -38,6 +39,11 @@ func operableRoutes(a *app) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/ops/refunds/unpaid", Access: accessStaffReads, Handler: api.JSON(h.unpaidRefunds),
 			Tag: "refunds", Section: "Refunds", Summary: "Refunds not paid after a day",
 			Doc: "Refunds the payment system has not paid older_than_hours (default 24) after they were made, oldest first."},
+		{Method: http.MethodGet, Path: "/api/v1/ops/orders/search", Access: accessStaffReads, Handler: api.JSON(h.findOrders),
+			Tag: "ops", Section: "Ops: catalog, sale items and orders", Summary: "Find orders with their story",
+			Doc: "Orders by the resident's phone, the pickup point, the order's id or one of its lines' ids (all given must match), " +
+				"newest first, each with the status the night gave it and every line's story: ordered, cut, missing, damaged, returned, " +
+				"refunded after sale, ready and collected, with amounts, reasons and times."},
 		{Method: http.MethodPost, Path: "/api/v1/payments/refunds", Access: accessPaymentSystem, Handler: api.JSON(h.paymentCallback),
 			Errors: []*apperr.Error{refund.ErrBadSignature, refund.ErrNotFound, refund.ErrAlreadyPaid},
 			Tag:    "refunds", Section: "Payment system", Summary: "The payment system confirms a refund",
@@ -129,4 +135,37 @@ func (h *operableHandlers) paymentCallback(c *gin.Context, in paymentCallbackIn)
 		httpx.Logger(c).WarnContext(ctx, "payment callback refused", "remote", c.ClientIP(), "err", err)
 	}
 	return r, err
+}
+
+// orderSearchQuery is what ops search orders by.
+type orderSearchQuery struct {
+	Phone   string `query:"phone" max:"20" doc:"The resident's phone."`
+	PointID int64  `query:"point_id" doc:"The pickup point."`
+	OrderID int64  `query:"order_id"`
+	LineID  int64  `query:"line_id" doc:"One of the order's lines."`
+	Limit   int    `query:"limit" max:"200"`
+}
+
+func (q *orderSearchQuery) Check() error {
+	if q.Phone == "" && q.PointID == 0 && q.OrderID == 0 && q.LineID == 0 {
+		return apperr.InvalidField("phone", "give phone, point_id, order_id or line_id")
+	}
+	return nil
+}
+
+// FoundOrders are the orders a search found, newest first.
+type FoundOrders struct {
+	Orders []intake.Order `json:"orders"`
+}
+
+func (h *operableHandlers) findOrders(c *gin.Context, in orderSearchQuery) (FoundOrders, error) {
+	s := intake.OrderSearch{Phone: in.Phone, PointID: in.PointID, OrderID: in.OrderID, LineID: in.LineID, Limit: in.Limit}
+	if s.Limit == 0 {
+		s.Limit = 50
+	}
+	orders, err := intake.FindOrders(c.Request.Context(), h.a.db, s)
+	if orders == nil {
+		orders = []intake.Order{}
+	}
+	return FoundOrders{Orders: orders}, err
 }
