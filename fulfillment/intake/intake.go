@@ -499,6 +499,9 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
 			return nil, err
 		}
+		if err := wave.AddLive(ctx, tx, liveDeltas(orders, 1)); err != nil {
+			return nil, err
+		}
 		for n, i := range accepted {
 			results[i] = placeResult{order: orders[n]}
 		}

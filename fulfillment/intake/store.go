@@ -237,6 +237,13 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		if err := catalog.ReturnStock(ctx, tx, units, now); err != nil {
 			return Order{}, err
 		}
+		o, err := GetOrder(ctx, tx, orderID)
+		if err != nil {
+			return Order{}, err
+		}
+		if err := wave.AddLive(ctx, tx, liveDeltas([]Order{o}, -1)); err != nil {
+			return Order{}, err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', cancelled_at = $2 WHERE id = $1`, orderID, now); err != nil {
 			return Order{}, err
 		}
@@ -253,4 +260,20 @@ func WaveTotals(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, d
 		FROM orders o JOIN order_lines l ON l.order_id = o.id
 		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND o.status = 'placed'`, warehouseID, date)
 	return t, err
+}
+
+// liveDeltas are what orders add to (sign 1) or take from (-1) their
+// waves' live totals.
+func liveDeltas(orders []Order, sign int64) map[wave.Key]wave.Totals {
+	out := map[wave.Key]wave.Totals{}
+	for _, o := range orders {
+		k := wave.Key{Warehouse: o.WarehouseID, Date: o.DeliveryDate.String()}
+		t := out[k]
+		t.Orders += sign
+		for _, l := range o.Lines {
+			t.Lines, t.Units, t.AmountFen = t.Lines+sign, t.Units+sign*l.Quantity, t.AmountFen+sign*l.AmountFen
+		}
+		out[k] = t
+	}
+	return out
 }
