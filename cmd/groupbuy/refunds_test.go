@@ -21,29 +21,7 @@ const paymentsSecret = "test-payments-secret"
 // changes nothing, a bad signature or an unknown refund is refused with the
 // envelope); the ledger lists, exports and shows the unpaid ones a day on.
 func TestRefundsReachThePaymentSystem(t *testing.T) {
-	c := newTestCity(t, 1)
-	rc := webhook.NewReceiver(paymentsSecret)
-	url, stop, err := webhook.Serve(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	c.app.payments = refund.NewPayments(c.app.db, c.clock, c.app.log, refund.PaymentsOptions{URL: url, Secret: paymentsSecret,
-		Webhook: notify.WebhookOptions{Now: time.Now}})
-	egg := c.item("EGG")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
-	for i := range 3 {
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody(fmt.Sprintf("159000%05d", i), "居民", egg.ID, 2),
-			"Idempotency-Key", fmt.Sprintf("r%d", i)); r.Status != http.StatusCreated {
-			t.Fatalf("order: %d %s", r.Status, r.Body)
-		}
-	}
-	path := c.wavePath()
-	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true,
-		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 3}}}); r.Status != http.StatusOK {
-		t.Fatalf("receipts: %d %s", r.Status, r.Body)
-	}
+	c, rc, path := newShortNight(t)
 	runNightToReady(t, c, path)
 
 	// Three units short: the latest order loses 2, the one before it 1.
@@ -74,12 +52,7 @@ func TestRefundsReachThePaymentSystem(t *testing.T) {
 		}
 	}
 
-	callback := func(secret, body string) response {
-		h := http.Header{}
-		notify.Sign(h, secret, c.clock.Now(), []byte(body))
-		return c.do("POST", "/api/v1/payments/refunds", "", body, notify.HeaderTimestamp, h.Get(notify.HeaderTimestamp),
-			notify.HeaderSignature, h.Get(notify.HeaderSignature), "Content-Type", "application/json")
-	}
+	callback := c.payCallback
 	paid := fmt.Sprintf(`{"refund_id":%d,"status":"paid","payment_ref":"WX-9"}`, first.ID)
 	for name, tc := range map[string]struct {
 		secret, body string
@@ -148,6 +121,44 @@ func TestRefundsReachThePaymentSystem(t *testing.T) {
 	if r := c.do("GET", "/api/v1/ops/orders/search", c.admin, nil); r.Status != http.StatusBadRequest {
 		t.Fatalf("a search for nothing: %d %s", r.Status, r.Body)
 	}
+}
+
+// newShortNight is a city whose three residents of one point order 2 eggs
+// each, of which the warehouse receives 3; the payment system runs on
+// loopback and takes the refund events. The night has not run yet.
+func newShortNight(t *testing.T) (*testCity, *webhook.Receiver, string) {
+	c := newTestCity(t, 1)
+	rc := webhook.NewReceiver(paymentsSecret)
+	url, stop, err := webhook.Serve(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	c.app.payments = refund.NewPayments(c.app.db, c.clock, c.app.log, refund.PaymentsOptions{URL: url, Secret: paymentsSecret,
+		Webhook: notify.WebhookOptions{Now: time.Now}})
+	egg := c.item("EGG")
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+		"shift_start": "05:00", "shift_end": "12:00"})
+	for i := range 3 {
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody(fmt.Sprintf("159000%05d", i), "居民", egg.ID, 2),
+			"Idempotency-Key", fmt.Sprintf("r%d", i)); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	path := c.wavePath()
+	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true,
+		"items": []map[string]any{{"sale_item_id": egg.ID, "received": 3}}}); r.Status != http.StatusOK {
+		t.Fatalf("receipts: %d %s", r.Status, r.Body)
+	}
+	return c, rc, path
+}
+
+// payCallback posts a confirmation to the payment callback, signed with secret.
+func (c *testCity) payCallback(secret, body string) response {
+	h := http.Header{}
+	notify.Sign(h, secret, c.clock.Now(), []byte(body))
+	return c.do("POST", "/api/v1/payments/refunds", "", body, notify.HeaderTimestamp, h.Get(notify.HeaderTimestamp),
+		notify.HeaderSignature, h.Get(notify.HeaderSignature), "Content-Type", "application/json")
 }
 
 // waitFor polls ok for up to 30 s.
