@@ -253,6 +253,11 @@ func TestAccessTable(t *testing.T) {
 			r := c.do(rt.Method, path, p.token, body, p.headers...)
 			switch {
 			case public:
+				// A public route signed by its caller (the payment system's
+				// callback) refuses an unsigned body for what it is.
+				if r.Status == http.StatusUnauthorized && r.errorCode(t) == "bad_signature" {
+					break
+				}
 				if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden {
 					t.Errorf("%s %s as %s: %d, but the route is public: %s", rt.Method, path, p.name, r.Status, r.Body)
 				}

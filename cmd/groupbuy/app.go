@@ -70,6 +70,9 @@ type app struct {
 	// and those of commands that refund.
 	counts  night.Metrics
 	refunds refund.Metrics
+	// payments tells the operator's payment system of refunds and takes
+	// its confirmations.
+	payments *refund.Payments
 }
 
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
@@ -111,6 +114,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey))), Supply: a.supply})
 	a.supply.SetNight(a.waves) // the dock closing a wave's last order starts its allocation
+	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)
 	a.commission = commission.NewService(db, clock, a.refunds)
 	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
@@ -180,6 +184,7 @@ func (a *app) handler() http.Handler {
 
 	pickupHandlers.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
 	api.Register(r, api.GuardFunc(func(acc api.Access) gin.HandlerFunc { return a.auth.Require(acc.Roles...) }), supplyRoutes(a.supply, a.db))
+	api.Register(r, api.GuardFunc(func(ac api.Access) gin.HandlerFunc { return a.auth.Require(ac.Roles...) }), operableRoutes(a))
 	return r
 }
 

@@ -52,6 +52,13 @@ type Config struct {
 	// and HEAD) one token may make per minute, counted in Redis across
 	// processes; then 429 until the minute ends. 0 turns the limit off.
 	WriteLimit int
+	// PaymentsURL is GROUPBUY_PAYMENTS_URL: where the operator's payment
+	// system takes the signed refund.created events ("" : none are sent,
+	// and refunds wait as created).
+	PaymentsURL string
+	// PaymentsSecret is GROUPBUY_PAYMENTS_SECRET: it signs the events and
+	// checks the payment system's callbacks ("" : every callback is refused).
+	PaymentsSecret string
 	// MetricsPublic is GROUPBUY_METRICS_PUBLIC=1: the API serves /metrics
 	// without a token (for a Prometheus on a private network); otherwise it
 	// asks for a staff token (warehouse, ops or admin).
@@ -118,11 +125,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TokenTTL:    5 * time.Second,
 		// Two batches in flight: one commits (waiting on the WAL flush) while
 		// the next is built; more only split the queue into smaller batches.
-		IntakeWorkers: 2,
-		RouteBudget:   60 * time.Second,
-		SweepEvery:    time.Minute,
-		WriteLimit:    600,
-		MetricsAddr:   getenv("GROUPBUY_METRICS_ADDR"),
+		IntakeWorkers:  2,
+		RouteBudget:    60 * time.Second,
+		SweepEvery:     time.Minute,
+		WriteLimit:     600,
+		MetricsAddr:    getenv("GROUPBUY_METRICS_ADDR"),
+		PaymentsURL:    getenv("GROUPBUY_PAYMENTS_URL"),
+		PaymentsSecret: getenv("GROUPBUY_PAYMENTS_SECRET"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
 			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),

@@ -83,6 +83,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	a.supply.Register(w.mux)
 	a.desk.Register(w.mux)
 	a.notices.Register(w.mux)
+	a.payments.Register(w.mux)
 	return w, nil
 }
 

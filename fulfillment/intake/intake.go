@@ -499,6 +499,9 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
 			return nil, err
 		}
+		if err := wave.AddLive(ctx, tx, liveDeltas(orders, 1)); err != nil {
+			return nil, err
+		}
 		for n, i := range accepted {
 			results[i] = placeResult{order: orders[n]}
 		}
@@ -662,7 +665,25 @@ func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted
 		}
 	}
 	const lq2 = `INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[])`
-	_, err = tx.ExecContext(ctx, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp))
-	return err
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[])
+		RETURNING id, order_id, sale_item_id`
+	var lines []struct {
+		ID       int64 `db:"id"`
+		OrderID  int64 `db:"order_id"`
+		SaleItem int64 `db:"sale_item_id"`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &lines, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp)); err != nil {
+		return err
+	}
+	// An order has one line per sale item, so the pair names the line.
+	lineID := make(map[[2]int64]int64, len(lines))
+	for _, l := range lines {
+		lineID[[2]int64{l.OrderID, l.SaleItem}] = l.ID
+	}
+	for k := range orders {
+		for j, l := range orders[k].Lines {
+			orders[k].Lines[j].ID = lineID[[2]int64{orders[k].ID, l.SaleItemID}]
+		}
+	}
+	return nil
 }

@@ -39,6 +39,8 @@ type Order struct {
 
 // OrderLine is one sale item of an order.
 type OrderLine struct {
+	// ID names the line for after-sale actions.
+	ID         int64  `db:"id" json:"id"`
 	SaleItemID int64  `db:"sale_item_id" json:"sale_item_id"`
 	SKU        string `db:"sku" json:"sku"`
 	Name       string `db:"name" json:"name"`
@@ -46,6 +48,9 @@ type OrderLine struct {
 	Quantity   int64  `db:"quantity" json:"quantity"`
 	PriceFen   int64  `db:"price_fen" json:"price_fen"`
 	AmountFen  int64  `db:"amount_fen" json:"amount_fen"`
+	// Story is what became of the line in the night (story.go); absent
+	// from the answer of the order's placement.
+	Story *LineStory `db:"-" json:"story,omitempty"`
 }
 
 // OrderRequest is the body of POST /api/v1/leader/orders.

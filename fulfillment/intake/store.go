@@ -61,7 +61,7 @@ func ordersWithLines(ctx context.Context, q sqlx.QueryerContext, rows []orderRow
 		return out, nil
 	}
 	var lines []lineRow
-	const lq = `SELECT ol.order_id, ol.sale_item_id, p.sku, p.name, p.unit, ol.quantity, ol.price_fen,
+	const lq = `SELECT ol.order_id, ol.id, ol.sale_item_id, p.sku, p.name, p.unit, ol.quantity, ol.price_fen,
 		ol.quantity * ol.price_fen AS amount_fen
 		FROM order_lines ol JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 		WHERE ol.order_id = ANY($1) ORDER BY ol.order_id, ol.id`
@@ -105,7 +105,9 @@ func GetOrder(ctx context.Context, q sqlx.QueryerContext, id int64) (Order, erro
 	if !ok {
 		return o, ErrOrderNotFound
 	}
-	return o, nil
+	one := []Order{o}
+	err = tellStories(ctx, q, one)
+	return one[0], err
 }
 
 // OrderFilter selects orders for a listing.
@@ -136,7 +138,41 @@ func ListOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) ([]Or
 	if err != nil {
 		return nil, err
 	}
-	return ordersWithLines(ctx, q, rows)
+	return withStories(ctx, q, rows)
+}
+
+// withStories is ordersWithLines with each order's status and story.
+func withStories(ctx context.Context, q sqlx.QueryerContext, rows []orderRow) ([]Order, error) {
+	orders, err := ordersWithLines(ctx, q, rows)
+	if err != nil {
+		return nil, err
+	}
+	return orders, tellStories(ctx, q, orders)
+}
+
+// OrderSearch finds orders for ops: by the resident's phone, the pickup
+// point, the order's id or one of its lines' ids (at least one; all given
+// must match).
+type OrderSearch struct {
+	Phone   string
+	PointID int64
+	OrderID int64
+	LineID  int64
+	Limit   int
+}
+
+// FindOrders returns the orders a search matches, newest first, with
+// their stories.
+func FindOrders(ctx context.Context, q sqlx.QueryerContext, s OrderSearch) ([]Order, error) {
+	var rows []orderRow
+	err := sqlx.SelectContext(ctx, q, &rows, orderSelect+` WHERE ($1 = '' OR r.phone = $1) AND ($2::bigint = 0 OR o.pickup_point_id = $2)
+		AND ($3::bigint = 0 OR o.id = $3)
+		AND ($4::bigint = 0 OR o.id = (SELECT order_id FROM order_lines WHERE id = $4))
+		ORDER BY o.id DESC LIMIT $5`, s.Phone, s.PointID, s.OrderID, s.LineID, s.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return withStories(ctx, q, rows)
 }
 
 // SumOrders totals every order matching f (ignoring pagination).
@@ -201,6 +237,13 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 		if err := catalog.ReturnStock(ctx, tx, units, now); err != nil {
 			return Order{}, err
 		}
+		o, err := GetOrder(ctx, tx, orderID)
+		if err != nil {
+			return Order{}, err
+		}
+		if err := wave.AddLive(ctx, tx, liveDeltas([]Order{o}, -1)); err != nil {
+			return Order{}, err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', cancelled_at = $2 WHERE id = $1`, orderID, now); err != nil {
 			return Order{}, err
 		}
@@ -217,4 +260,20 @@ func WaveTotals(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, d
 		FROM orders o JOIN order_lines l ON l.order_id = o.id
 		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND o.status = 'placed'`, warehouseID, date)
 	return t, err
+}
+
+// liveDeltas are what orders add to (sign 1) or take from (-1) their
+// waves' live totals.
+func liveDeltas(orders []Order, sign int64) map[wave.Key]wave.Totals {
+	out := map[wave.Key]wave.Totals{}
+	for _, o := range orders {
+		k := wave.Key{Warehouse: o.WarehouseID, Date: o.DeliveryDate.String()}
+		t := out[k]
+		t.Orders += sign
+		for _, l := range o.Lines {
+			t.Lines, t.Units, t.AmountFen = t.Lines+sign, t.Units+sign*l.Quantity, t.AmountFen+sign*l.AmountFen
+		}
+		out[k] = t
+	}
+	return out
 }

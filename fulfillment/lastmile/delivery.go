@@ -9,6 +9,7 @@ package lastmile
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -93,6 +94,9 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 			return err
 		}
 		if err := wave.MarkDispatched(ctx, tx, waveID, now); err != nil {
+			return err
+		}
+		if err := wave.Record(ctx, tx, waveID, wave.EventRoutesDispatched, "", routeDetail(routeID), now); err != nil {
 			return err
 		}
 		out, err = wave.Get(ctx, tx, waveID)
@@ -257,4 +261,12 @@ func WaveDeliveries(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([
 	out := []Delivery{}
 	err := sqlx.SelectContext(ctx, q, &out, deliverySelect+` WHERE d.wave_id = $1 ORDER BY r.code NULLS LAST, d.seq, d.pickup_point_id`, waveID)
 	return out, err
+}
+
+// routeDetail names what a dispatch sent in the wave's timeline.
+func routeDetail(routeID int64) string {
+	if routeID == 0 {
+		return "every route"
+	}
+	return fmt.Sprintf("route %d", routeID)
 }

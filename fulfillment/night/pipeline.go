@@ -396,8 +396,10 @@ func (r *Runner) Rerun(ctx context.Context, waveID int64, name wave.Stage) (stri
 	var job int64
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		var err error
-		job, err = r.addStage(ctx, tx, name, waveID, suffix)
-		return err
+		if job, err = r.addStage(ctx, tx, name, waveID, suffix); err != nil {
+			return err
+		}
+		return wave.Record(ctx, tx, waveID, wave.EventStageRerun, name, "", r.clock.Now())
 	})
 	if err != nil {
 		return "", err

@@ -1,7 +1,10 @@
 // Package refund owns the refunds ledger: the rows the night's allocation,
 // the leader's receipt, the return of uncollected parcels and ops' after-sale
 // refunds append, their totals per wave and reason, and the notice that
-// tells a resident what was refunded and why.
+// tells a resident what was refunded and why; and each refund's way to the
+// money (payments.go): a signed refund.created event to the operator's
+// payment system, whose callback marks it paid, and only then the notice
+// that it was paid back. The ledger lists and exports as CSV (ledger.go).
 package refund
 
 import (
@@ -45,14 +48,16 @@ func (r *Rows) Add(orderID, lineID, residentID int64, reason fulfillment.RefundR
 	r.qty, r.amount, r.reason = append(r.qty, qty), append(r.amount, amountFen), append(r.reason, string(reason))
 }
 
-// insert appends the rows to the ledger; a (line, reason) already refunded
-// is skipped, so a rerun never refunds twice. m (nil: nothing) counts the
+// Insert appends the rows to the ledger; a (line, reason) already refunded
+// is skipped, so a rerun never refunds twice. The rows added go to the
+// payment system (TaskPublish, in the job outbox within tx). m (nil: nothing) counts the
 // rows added once tx commits.
 func (r *Rows) Insert(ctx context.Context, tx *sqlx.Tx, m Counter, waveID int64, now time.Time) error {
 	if len(r.line) == 0 {
 		return nil
 	}
 	var added []struct {
+		ID       int64  `db:"id"`
 		Reason   string `db:"reason"`
 		Quantity int64  `db:"quantity"`
 	}
@@ -60,9 +65,16 @@ func (r *Rows) Insert(ctx context.Context, tx *sqlx.Tx, m Counter, waveID int64,
 		SELECT $1, o, l, r, why, q, a, $8
 		FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::bigint[]) AS t(o, l, r, why, q, a)
 		ON CONFLICT (order_line_id, reason) DO NOTHING
-		RETURNING reason, quantity`,
+		RETURNING id, reason, quantity`,
 		waveID, pq.Array(r.order), pq.Array(r.line), pq.Array(r.resident), pq.Array(r.reason), pq.Array(r.qty), pq.Array(r.amount), now)
 	if err != nil || len(added) == 0 {
+		return err
+	}
+	ids := make([]int64, len(added))
+	for i, a := range added {
+		ids[i] = a.ID
+	}
+	if err := queuePublish(ctx, tx, ids, now); err != nil {
 		return err
 	}
 	// Counted once the refunds are in the ledger for good.
@@ -157,7 +169,8 @@ type Row struct {
 }
 
 // Add appends one refund to the ledger inside tx and returns its id, or
-// ErrDuplicate when the line has one for the reason; m (nil: nothing)
+// ErrDuplicate when the line has one for the reason; the refund goes to the
+// payment system as Insert's do; m (nil: nothing)
 // counts it once tx commits.
 func Add(ctx context.Context, tx *sqlx.Tx, m Counter, r Row, now time.Time) (int64, error) {
 	var id int64
@@ -168,6 +181,9 @@ func Add(ctx context.Context, tx *sqlx.Tx, m Counter, r Row, now time.Time) (int
 		return 0, ErrDuplicate
 	}
 	if err != nil {
+		return 0, err
+	}
+	if err := queuePublish(ctx, tx, []int64{id}, now); err != nil {
 		return 0, err
 	}
 	if m != nil {

@@ -2,6 +2,7 @@ package wave
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -41,7 +42,13 @@ func FinishStage(ctx context.Context, tx *sqlx.Tx, wave int64, stage Stage, bega
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1,
 			started_at = $3, finished_at = $4, rows_done = $5, rows_total = $6, last_error = ''`,
 		wave, stage, began, finished, done, total)
-	return err
+	if err != nil {
+		return err
+	}
+	if err := recordStart(ctx, tx, wave, stage, began); err != nil {
+		return err
+	}
+	return Record(ctx, tx, wave, EventStageFinished, stage, fmt.Sprintf("%d of %d rows", done, total), finished)
 }
 
 // FailStage records a failed attempt begun at began; it runs outside the
@@ -52,7 +59,14 @@ func FailStage(ctx context.Context, db sqlx.ExecerContext, wave int64, stage Sta
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4,
 			started_at = CASE WHEN wave_stages.finished_at IS NULL THEN $3 ELSE wave_stages.started_at END`,
 		wave, stage, began, cause.Error())
-	return err
+	if err != nil {
+		return err
+	}
+	if err := recordStart(ctx, db, wave, stage, began); err != nil {
+		return err
+	}
+	// The attempt's start stands for its time: the failure has no clock here.
+	return Record(ctx, db, wave, EventStageFailed, stage, cause.Error(), began)
 }
 
 // ReportProgress records a running attempt (begun at began) and its rows
@@ -65,7 +79,10 @@ func ReportProgress(ctx context.Context, db sqlx.ExecerContext, wave int64, stag
 		ON CONFLICT (wave_id, stage) DO UPDATE SET started_at = $3, rows_done = $4, rows_total = $5
 		WHERE wave_stages.finished_at IS NULL`,
 		wave, stage, began, done, total)
-	return err
+	if err != nil {
+		return err
+	}
+	return recordStart(ctx, db, wave, stage, began)
 }
 
 // StageFinishedAt is when a stage of a wave last committed.

@@ -83,9 +83,15 @@ type Wave struct {
 	CreatedAt    time.Time     `db:"created_at" json:"created_at"`
 	UpdatedAt    time.Time     `db:"updated_at" json:"updated_at"`
 	Stages       []StageRecord `db:"-" json:"stages"`
+	// TotalsLive says Totals are the open wave's orders so far, kept
+	// current as they come (AddLive), not yet frozen by the close.
+	TotalsLive bool `db:"-" json:"totals_live,omitempty"`
+	// Timeline is who did what to the wave when, oldest first.
+	Timeline []Event `db:"-" json:"timeline"`
 }
 
-// Totals are a closed wave's placed orders, frozen at its close.
+// Totals are a wave's placed orders: frozen at its close, and kept
+// current while it is open.
 type Totals struct {
 	Orders    int64 `db:"orders" json:"orders"`
 	Lines     int64 `db:"lines" json:"lines"`
@@ -188,9 +194,13 @@ func Ensure(ctx context.Context, tx *sqlx.Tx, w pickup.Warehouse, date fulfillme
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING`, w.ID, date, cutoff, now)
-	return err
+	var ids []int64
+	err = tx.SelectContext(ctx, &ids, `INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (warehouse_id, delivery_date) DO NOTHING RETURNING id`, w.ID, date, cutoff, now)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return Record(ctx, tx, ids[0], EventOpened, "", "", now)
 }
 
 // Get loads a wave with its stage history and refunds.
@@ -200,7 +210,16 @@ func Get(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
 		return w, err
 	}
 	w.WaitingFor = w.WaitsFor()
+	if w.State == Open {
+		if w.Totals, err = liveTotals(ctx, q, id); err != nil {
+			return w, err
+		}
+		w.TotalsLive = true
+	}
 	if w.Refunds, err = refund.WaveSummary(ctx, q, id); err != nil {
+		return w, err
+	}
+	if w.Timeline, err = Timeline(ctx, q, id); err != nil {
 		return w, err
 	}
 	w.Stages = []StageRecord{}
@@ -337,9 +356,17 @@ func LockShared(ctx context.Context, tx *sqlx.Tx, keys map[Key]bool) (map[Key]Ga
 
 // MarkClosed closes a wave locked in tx with the totals of its placed orders.
 func MarkClosed(ctx context.Context, tx *sqlx.Tx, id int64, t Totals, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE waves SET state = 'closed', closed_at = $2, updated_at = $2,
-		orders = $3, lines = $4, units = $5, amount_fen = $6 WHERE id = $1`, id, now, t.Orders, t.Lines, t.Units, t.AmountFen)
-	return err
+	var cutoff time.Time
+	err := tx.GetContext(ctx, &cutoff, `UPDATE waves SET state = 'closed', closed_at = $2, updated_at = $2,
+		orders = $3, lines = $4, units = $5, amount_fen = $6 WHERE id = $1 RETURNING cutoff_at`, id, now, t.Orders, t.Lines, t.Units, t.AmountFen)
+	if err != nil {
+		return err
+	}
+	kind := EventClosedAtCutoff
+	if now.Before(cutoff) {
+		kind = EventClosedByHand
+	}
+	return Record(ctx, tx, id, kind, "", fmt.Sprintf("%d orders, %d lines, %d units, %d fen", t.Orders, t.Lines, t.Units, t.AmountFen), now)
 }
 
 // Advance moves a wave from one state to the next inside tx and reports
@@ -358,7 +385,17 @@ func Advance(ctx context.Context, tx *sqlx.Tx, id int64, from, to State, now tim
 func SetReceipts(ctx context.Context, tx *sqlx.Tx, id int64, policy Policy, final bool, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE waves SET allocation_policy = coalesce(nullif($2, ''), allocation_policy),
 		receipts_final = receipts_final OR $3, updated_at = $4 WHERE id = $1`, id, string(policy), final, now)
-	return err
+	if err != nil {
+		return err
+	}
+	detail := "not final"
+	if final {
+		detail = "final"
+	}
+	if policy != "" {
+		detail += ", policy " + string(policy)
+	}
+	return Record(ctx, tx, id, EventReceipts, "", detail, now)
 }
 
 // MarkDispatched makes a ready wave dispatched with its first truck.

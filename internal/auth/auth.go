@@ -23,6 +23,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/input"
+	"groupbuy/internal/logctx"
 	"groupbuy/internal/ratelimit"
 )
 
@@ -264,6 +265,7 @@ func (a *Authenticator) require(cookie string, roles []Role) gin.HandlerFunc {
 			}
 		}
 		c.Set("principal", p)
+		c.Request = c.Request.WithContext(logctx.WithActor(c.Request.Context(), string(p.Role)+":"+p.Name))
 		c.Next()
 	}
 }

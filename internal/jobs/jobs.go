@@ -89,13 +89,23 @@ type jobRow struct {
 }
 
 // Add writes task into the outbox inside tx, to be enqueued once tx has
-// committed. opts must include asynq.TaskID; asynq.Queue, MaxRetry, Timeout
-// and Retention are kept too, other options are refused. Adding a task ID
-// that is already in the outbox asks for it to be enqueued again, which
-// collapses into the existing task while Redis retains it, as a direct
-// enqueue would. The request ID ctx carries (logctx.RequestID) goes with the
-// job into its task. It returns the job's id, for Relay.
+// committed (see the package function Add); its creation time is the
+// outbox's clock.
 func (j *Outbox) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, opts ...asynq.Option) (int64, error) {
+	return Add(ctx, tx, j.clock.Now(), task, opts...)
+}
+
+// Add writes task into the outbox inside tx, to be enqueued once tx has
+// committed: right away when the command hands its id to Outbox.Flush, or
+// else by the relay loop every API and worker process runs. opts must
+// include asynq.TaskID; asynq.Queue, MaxRetry, Timeout and Retention are
+// kept too, other options are refused. Adding a task ID that is already in
+// the outbox asks for it to be enqueued again, which collapses into the
+// existing task while Redis retains it, as a direct enqueue would. The
+// request ID ctx carries (logctx.RequestID) goes with the job into its task.
+// It returns the job's id, for Relay. A command that holds no Outbox (a
+// ledger's insert deep in another command) adds its jobs through this.
+func Add(ctx context.Context, tx sqlx.ExtContext, now time.Time, task *asynq.Task, opts ...asynq.Option) (int64, error) {
 	r := jobRow{TaskType: task.Type(), Payload: task.Payload(), Queue: "default", RequestID: logctx.RequestID(ctx)}
 	if r.Payload == nil {
 		r.Payload = []byte{}
@@ -123,7 +133,7 @@ func (j *Outbox) Add(ctx context.Context, tx sqlx.ExtContext, task *asynq.Task, 
 	err := sqlx.GetContext(ctx, tx, &id, `INSERT INTO jobs (task_type, payload, task_id, queue, max_retry, timeout_ms, retention_ms, created_at, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (task_id) DO UPDATE SET enqueued_at = NULL, created_at = EXCLUDED.created_at, request_id = EXCLUDED.request_id
-		RETURNING id`, r.TaskType, r.Payload, r.TaskID, r.Queue, r.MaxRetry, r.TimeoutMS, r.RetentionMS, j.clock.Now(), r.RequestID)
+		RETURNING id`, r.TaskType, r.Payload, r.TaskID, r.Queue, r.MaxRetry, r.TimeoutMS, r.RetentionMS, now, r.RequestID)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: add %s: %w", r.TaskID, err)
 	}

@@ -22,7 +22,21 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	taskInfoKey
+	actorKey
 )
+
+// WithActor returns ctx naming who acts in it (a token's role and name),
+// for the records that say who did what (a wave's timeline).
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey, actor)
+}
+
+// Actor returns who acts in ctx; "" for the system itself (a scheduled
+// task, the worker).
+func Actor(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey).(string)
+	return a
+}
 
 // WithRequestID returns ctx carrying a request ID (RequestID reads it).
 func WithRequestID(ctx context.Context, id string) context.Context {

@@ -46,10 +46,11 @@ type SMTPConfig struct {
 
 // defaultSubjects are the e-mail subjects per notice kind.
 var defaultSubjects = map[Kind]string{
-	KindArrival:  "您的包裹已到达自提点",
-	KindReminder: "取件提醒：您的包裹尚未领取",
-	KindRefund:   "退款通知",
-	KindReturn:   "包裹超时未取，已退回",
+	KindArrival:    "您的包裹已到达自提点",
+	KindReminder:   "取件提醒：您的包裹尚未领取",
+	KindRefund:     "退款已提交",
+	KindRefundPaid: "退款已到账",
+	KindReturn:     "包裹超时未取，已退回",
 }
 
 const fallbackSubject = "社区团购通知"

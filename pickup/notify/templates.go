@@ -16,8 +16,11 @@ type Kind string
 const (
 	KindArrival  Kind = "arrival"  // parcels are at the point, with the pickup code
 	KindReminder Kind = "reminder" // parcels still waiting in the evening
-	KindRefund   Kind = "refund"   // units refunded, and why
-	KindReturn   Kind = "return"   // not collected in time, sent back and refunded
+	KindRefund   Kind = "refund"   // units refunded, and why: the refund is submitted for payment
+	// KindRefundPaid: the payment system paid a refund back; until then the
+	// resident hears only that it was submitted.
+	KindRefundPaid Kind = "refund_paid"
+	KindReturn     Kind = "return" // not collected in time, sent back and refunded
 )
 
 // ErrUnknownKind means no template exists for a notice kind.
@@ -34,10 +37,11 @@ type Templates map[Kind]string
 // caller may change its copy without touching anyone else's.
 func DefaultTemplates() Templates {
 	return Templates{
-		KindArrival:  "您的订单已到达{point}，提货码{code}，营业时间{hours}，地址{address}。",
-		KindReminder: "您在{point}的包裹尚未领取，提货码{code}，营业时间{hours}，请于{deadline}前领取。",
-		KindRefund:   "您的订单{items}退款{amount}元已原路退回，原因：{reason}。",
-		KindReturn:   "您在{point}的包裹超时未取，已退回仓库，{amount}元将原路退款。",
+		KindArrival:    "您的订单已到达{point}，提货码{code}，营业时间{hours}，地址{address}。",
+		KindReminder:   "您在{point}的包裹尚未领取，提货码{code}，营业时间{hours}，请于{deadline}前领取。",
+		KindRefund:     "您的订单{items}退款{amount}元，退款已提交，原因：{reason}，到账后另行通知。",
+		KindRefundPaid: "您的订单{items}退款{amount}元已原路退回，原因：{reason}。",
+		KindReturn:     "您在{point}的包裹超时未取，已退回仓库，{amount}元将原路退款。",
 	}
 }
 

@@ -13,10 +13,11 @@ func TestRenderDefaults(t *testing.T) {
 		"deadline": "12月3日21:00", "items": "鸡蛋×2", "amount": Yuan(1250), "reason": "缺货",
 	}
 	tests := map[Kind]string{
-		KindArrival:  "您的订单已到达幸福里便利店，提货码8-3-12，营业时间09:00-21:00，地址幸福路1号。",
-		KindReminder: "您在幸福里便利店的包裹尚未领取，提货码8-3-12，营业时间09:00-21:00，请于12月3日21:00前领取。",
-		KindRefund:   "您的订单鸡蛋×2退款12.50元已原路退回，原因：缺货。",
-		KindReturn:   "您在幸福里便利店的包裹超时未取，已退回仓库，12.50元将原路退款。",
+		KindArrival:    "您的订单已到达幸福里便利店，提货码8-3-12，营业时间09:00-21:00，地址幸福路1号。",
+		KindReminder:   "您在幸福里便利店的包裹尚未领取，提货码8-3-12，营业时间09:00-21:00，请于12月3日21:00前领取。",
+		KindRefund:     "您的订单鸡蛋×2退款12.50元，退款已提交，原因：缺货，到账后另行通知。",
+		KindRefundPaid: "您的订单鸡蛋×2退款12.50元已原路退回，原因：缺货。",
+		KindReturn:     "您在幸福里便利店的包裹超时未取，已退回仓库，12.50元将原路退款。",
 	}
 	for kind, want := range tests {
 		got, err := Render(kind, vars)

@@ -132,8 +132,15 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return Permanent(fmt.Errorf("notify: webhook body: %w", err))
 	}
+	return w.Post(ctx, m.Key, body)
+}
+
+// Post sends body, signed, with key as its Idempotency-Key, retrying quickly
+// as Send does: every signed request groupbuy makes (notices, the refund
+// events of the payment system) goes out through here.
+func (w *Webhook) Post(ctx context.Context, key string, body []byte) error {
 	for attempt := 0; ; attempt++ {
-		retryAfter, err := w.post(ctx, m.Key, body)
+		retryAfter, err := w.post(ctx, key, body)
 		if err == nil || IsPermanent(err) || attempt >= w.opts.Retries || ctx.Err() != nil {
 			return err
 		}
@@ -162,11 +169,9 @@ func (w *Webhook) post(ctx context.Context, key string, body []byte) (time.Durat
 	if err != nil {
 		return 0, Permanent(fmt.Errorf("notify: webhook: %w", err))
 	}
-	ts := strconv.FormatInt(w.opts.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderIdempotencyKey, key)
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, "sha256="+hex.EncodeToString(signWebhook(w.secret, ts, body)))
+	Sign(req.Header, string(w.secret), w.opts.Now(), body)
 	resp, err := w.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -201,6 +206,15 @@ func retryAfter(v string) time.Duration {
 		return 0
 	}
 	return time.Duration(n) * time.Second
+}
+
+// Sign sets the timestamp and signature headers of a request carrying
+// body, signed with secret at now: what VerifyWebhook checks. The payment
+// system's callbacks are signed the same way.
+func Sign(h http.Header, secret string, now time.Time, body []byte) {
+	ts := strconv.FormatInt(now.Unix(), 10)
+	h.Set(HeaderTimestamp, ts)
+	h.Set(HeaderSignature, "sha256="+hex.EncodeToString(signWebhook([]byte(secret), ts, body)))
 }
 
 func signWebhook(secret []byte, ts string, body []byte) []byte {

@@ -1,7 +1,8 @@
 // The operator console: login, the waves of today and tomorrow per
-// warehouse, and a wave's map, manifests, printouts and notices.
+// warehouse, a wave's map, manifests, printouts, notices and timeline, the
+// refunds still unpaid, and orders with their story.
 // Views: #/ (today and tomorrow in each warehouse's time zone),
-// #/day/YYYY-MM-DD (that day and the next), #/wave/ID.
+// #/day/YYYY-MM-DD (that day and the next), #/wave/ID, #/orders (search).
 
 import { api, download, session, openSession, closeSession, APIError } from './api.js';
 import { h, s, fill, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
@@ -21,6 +22,15 @@ const KINDS = { arrival: '到货通知', reminder: '取货提醒', refund: '退�
 // Refund reasons, in the order a wave's night meets them; 缺货 is only what allocation cut.
 const REFUNDS = {
   shortage: '缺货退款', missing: '缺件退款', damaged: '破损退款', returned: '超时未取退款', after_sale: '售后退款',
+};
+const REFUND_STATES = { created: '待提交', submitted: '已提交', paid: '已到账', failed: '支付失败' };
+const ORDER_STATES = {
+  placed: '已下单', cancelled: '已取消', confirmed: '已截单', short_shipped: '缺货少发', delivered: '已送达',
+  ready_for_pickup: '待自提', collected: '已自提', partly_collected: '部分自提', returned: '已退回',
+};
+const EVENTS = {
+  opened: '开始接单', closed_by_hand: '手动截单', closed_at_cutoff: '到点截单', stage_started: '开始', stage_finished: '完成',
+  stage_failed: '失败', stage_rerun: '重跑', receipts_recorded: '登记收货', routes_dispatched: '发车',
 };
 // What a wave waits for; an unknown reason shows the API's message.
 const WAITS = { receipts: '等待收货：仓库确认到货并标记为最终后开始分配' };
@@ -153,6 +163,45 @@ function noticesPanel() {
   return { el, refresh };
 }
 
+// ---------------------------------------------------------------- unpaid refunds panel
+
+/** refundsPanel lists the refunds the payment system has not paid a day after they were made. */
+function refundsPanel() {
+  const body = h('tbody');
+  const count = h('p', { class: 'count' });
+  const el = h('aside', { class: 'panel refunds', id: 'unpaid-refunds' },
+    h('h2', null, '未到账退款（超过一天）'), count,
+    h('table', null,
+      h('thead', null, h('tr', null, h('th', null, '退款'), h('th', null, '商品'), h('th', null, '原因'),
+        h('th', null, '金额'), h('th', null, '状态'))),
+      body));
+  const refresh = async () => {
+    const { total, refunds } = await api('/api/v1/ops/refunds/unpaid?limit=20');
+    count.textContent = total ? `共 ${num(total)} 笔，居民仍在等待到账` : '没有超过一天未到账的退款';
+    count.className = total ? 'count bad' : 'count ok';
+    fill(body, ...refunds.map((r) => h('tr', { 'data-refund': r.id },
+      h('td', null, h('a', { href: `#/orders?line_id=${r.order_line_id}` }, `#${r.id}`)),
+      h('td', null, r.name), h('td', null, REFUNDS[r.reason] || r.reason),
+      h('td', { class: 'n' }, yuan(r.amount_fen)),
+      h('td', { class: r.state === 'failed' ? 'bad' : null, title: r.failure || '' }, REFUND_STATES[r.state] || r.state))));
+  };
+  return { el, refresh };
+}
+
+// ---------------------------------------------------------------- timeline
+
+function timelineList(wave, tz) {
+  const events = wave.timeline || [];
+  return h('section', { class: 'panel timeline', id: 'timeline' },
+    h('h2', null, '时间线'),
+    events.length ? h('ol', null, events.map((e) => h('li', { 'data-kind': e.kind },
+      h('time', null, dateTime(e.at, tz)), ' ',
+      h('strong', null, `${e.stage ? `${(STAGES.find(([n]) => n === e.stage) || [0, e.stage])[1]} ` : ''}${EVENTS[e.kind] || e.kind}`),
+      ` · ${e.actor || '系统'}`,
+      e.detail && h('span', { class: 'detail' }, ` · ${e.detail}`))))
+      : h('p', { class: 'hint' }, '暂无记录。'));
+}
+
 // ---------------------------------------------------------------- stages
 
 function stageList(wave, tz) {
@@ -185,6 +234,7 @@ function stageList(wave, tz) {
 function wavesView(from) {
   const list = h('div', { class: 'warehouses' }, h('p', { class: 'hint' }, '加载中…'));
   const notices = noticesPanel();
+  const refunds = refundsPanel();
   const status = flash();
   const date = h('input', { type: 'date', id: 'day', value: from || '', required: true });
   const pick = h('form', { class: 'day-form', onsubmit: (ev) => { ev.preventDefault(); location.hash = `#/day/${date.value}`; } },
@@ -194,7 +244,7 @@ function wavesView(from) {
     h('div', { class: 'content' },
       h('div', { class: 'toolbar' }, h('h1', null, from ? `${from} 起两天的波次` : '今天和明天的波次'), pick),
       status, list),
-    notices.el));
+    h('div', { class: 'side' }, refunds.el, notices.el)));
 
   const stop = poll(async () => {
     const ws = await warehouseList();
@@ -208,7 +258,7 @@ function wavesView(from) {
     lists.forEach((l) => l.waves.forEach((w) => waveOf.set(`${w.warehouse_id}/${w.delivery_date}`, w)));
     fill(list, ...(ws.length ? ws.map((w) => warehouseSection(w, days.get(w.id), waveOf))
       : [h('p', { class: 'hint' }, '还没有仓库。')]));
-    await notices.refresh();
+    await Promise.all([notices.refresh(), refunds.refresh()]);
   }, POLL_MS, status.show);
   return { stop };
 }
@@ -232,7 +282,8 @@ function waveCard(w, date, label, wave) {
   return h('article', { class: 'wave', 'data-wave': wave.id },
     h('header', null, h('span', { class: 'day' }, `${label} ${date}`), badge(wave.state)),
     h('p', { class: 'figures' },
-      `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)}`),
+      `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)}`,
+      wave.totals_live && h('span', { class: 'live' }, ' 实时')),
     h('p', { class: 'meta' }, `截单 ${dateTime(wave.cutoff_at, tz)}`, refundTexts(wave.refunds)),
     waitingNote(wave),
     stageList(wave, tz),
@@ -277,13 +328,14 @@ function waveView(id) {
   const manifest = h('section', { class: 'manifest', id: 'manifest' });
   const unserved = h('section', { class: 'unserved-list' });
   const notices = noticesPanel();
+  const timeline = h('div');
   fill(view,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
     status, head,
     h('div', { class: 'toolbar' }, h('span', { class: 'label' }, '打印：'), downloads, note),
     h('div', { class: 'layout' },
       h('div', { class: 'content' }, h('div', { class: 'map-panel' }, mapBox, legend), manifest, unserved),
-      h('div', { class: 'side' }, deliveries, notices.el)));
+      h('div', { class: 'side' }, deliveries, timeline, notices.el)));
 
   let wave = null;
   let w = null;
@@ -361,10 +413,12 @@ function waveView(id) {
         h('h1', null, `${w.name} · ${wave.delivery_date} 波次 #${wave.id}`), badge(wave.state)),
       h('p', { class: 'figures' },
         `${num(wave.orders)} 单 · ${num(wave.lines)} 行 · ${num(wave.units)} 件 · ${yuan(wave.amount_fen)} · 截单 ${dateTime(wave.cutoff_at, tz)}`,
+        wave.totals_live && h('span', { class: 'live' }, ' 实时'),
         refundTexts(wave.refunds),
         ` · 分配策略 ${wave.allocation_policy === 'even' ? '均分' : '先到先得'}`),
       waitingNote(wave),
       stageList(wave, tz));
+    fill(timeline, timelineList(wave, tz));
     if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
       downloads.dataset.state = wave.state;
       fill(downloads, ...PRINTOUTS.flatMap(([kind, label, after]) => {
@@ -402,6 +456,59 @@ function waveView(id) {
   return { stop };
 }
 
+// ---------------------------------------------------------------- orders view
+
+const SEARCH = [['phone', '居民手机号'], ['point_id', '自提点 ID'], ['order_id', '订单号'], ['line_id', '订单行 ID']];
+// The parts of a line's story, in the order the night meets them.
+const STORY = [['ordered', '下单'], ['cut', '缺货'], ['missing', '缺件'], ['damaged', '破损'], ['returned', '超时退回'],
+  ['after_sale', '售后'], ['refunded', '已退款'], ['collected', '已自提']];
+
+function storyCell(u, tz) {
+  if (!u || !u.units) return h('td', { class: 'n empty' }, '—');
+  const why = [u.why, u.at && dateTime(u.at, tz), u.state && REFUND_STATES[u.state]].filter(Boolean).join(' · ');
+  return h('td', { class: 'n', title: why }, `${num(u.units)} 件 ${yuan(u.amount_fen)}`, why && h('small', null, why));
+}
+
+function orderCard(o, tz) {
+  return h('article', { class: 'order', 'data-order': o.id },
+    h('header', null, h('strong', null, `订单 #${o.id}`),
+      h('span', { class: `badge order-${o.status}`, 'data-status': o.status }, ORDER_STATES[o.status] || o.status),
+      h('span', { class: 'meta' }, `${o.delivery_date} · 自提点 ${o.pickup_point_id} · ${o.resident.name} ${o.resident.phone} · ${yuan(o.total_fen)}`)),
+    h('table', null,
+      h('thead', null, h('tr', null, h('th', null, '行 ID'), h('th', null, '商品'), STORY.map(([, label]) => h('th', { class: 'n' }, label)))),
+      h('tbody', null, o.lines.map((l) => h('tr', { 'data-line': l.id },
+        h('td', { class: 'n' }, l.id), h('td', null, l.name),
+        STORY.map(([part]) => storyCell(l.story && l.story[part], tz)))))));
+}
+
+function ordersView(query) {
+  const params = new URLSearchParams(query);
+  const status = flash();
+  const results = h('div', { class: 'orders' });
+  const inputs = SEARCH.map(([name, label]) => h('label', null, label,
+    h('input', { name, id: `search-${name}`, value: params.get(name) || '', inputmode: name === 'phone' ? 'tel' : 'numeric' })));
+  const form = h('form', { class: 'search-form', id: 'order-search', onsubmit: (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [name] of SEARCH) {
+      const v = form.elements[name].value.trim();
+      if (v) q.set(name, v);
+    }
+    location.hash = `#/orders?${q}`;
+  } }, inputs, h('button', { type: 'submit' }, '查找'));
+  fill(view, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')), h('h1', null, '订单查询'), form, status, results);
+  if (![...params.keys()].length) {
+    fill(results, h('p', { class: 'hint' }, '按居民手机号、自提点、订单号或订单行查找订单，查看每一行的经过。'));
+    return { stop() {} };
+  }
+  const stop = poll(async () => {
+    const [{ orders }, ws] = await Promise.all([api(`/api/v1/ops/orders/search?${params}`), warehouseList()]);
+    const tz = (o) => (ws.find((w) => w.id === o.warehouse_id) || { time_zone: 'UTC' }).time_zone;
+    fill(results, ...(orders.length ? orders.map((o) => orderCard(o, tz(o))) : [h('p', { class: 'hint' }, '没有找到订单。')]));
+  }, POLL_MS * 5, status.show);
+  return { stop };
+}
+
 // ---------------------------------------------------------------- router
 
 function route() {
@@ -415,7 +522,8 @@ function route() {
   $('queues-link').hidden = !who.queues;
   const wave = /^#\/wave\/(\d+)$/.exec(location.hash);
   const day = /^#\/day\/(\d{4}-\d{2}-\d{2})$/.exec(location.hash);
-  current = wave ? waveView(Number(wave[1])) : wavesView(day ? day[1] : '');
+  const orders = /^#\/orders(?:\?(.*))?$/.exec(location.hash);
+  current = wave ? waveView(Number(wave[1])) : orders ? ordersView(orders[1] || '') : wavesView(day ? day[1] : '');
   window.scrollTo(0, 0);
 }
 
