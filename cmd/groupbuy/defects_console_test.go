@@ -273,8 +273,7 @@ func TestConsoleSessionCountsAgainstItsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	srv := apiServer(t, a)
 	do := func(method, path, token string, headers ...string) response {
 		return doHTTP(t, srv.Client(), method, srv.URL+path, token, nil, append(headers, "Origin", srv.URL)...)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -39,8 +38,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	srv := apiServer(t, a)
 	if err := seedDemoCity(ctx, a, log); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -297,8 +296,7 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	noRedis := httptest.NewServer(a.handler())
-	t.Cleanup(noRedis.Close)
+	noRedis := apiServer(t, a)
 	for i, code := range []string{wrong(60), codes[0]} {
 		t0 := time.Now()
 		r := doHTTP(t, noRedis.Client(), "POST", noRedis.URL+"/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})

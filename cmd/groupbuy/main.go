@@ -29,6 +29,7 @@ commands:
   migrate        apply database migrations
   token          issue a staff token: groupbuy token --role admin --name NAME
   solve          solve a VRPLIB routing instance
+  openapi        write the API's OpenAPI document (and, -readme FILE, the README's access table)
 
 benchmarks, load tests and the city simulator: groupbuy-lab (go run ./cmd/groupbuy-lab)
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "solve":
 		return runSolve(ctx, rest, stdout, stderr)
+	case "openapi":
+		return runOpenAPI(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -84,8 +83,7 @@ func TestPickupNearbyAcrossProcesses(t *testing.T) {
 	}
 	t.Cleanup(other.close)
 	other.pickup.Index().MaxStale = 100 * time.Millisecond
-	srv := httptest.NewServer(other.handler())
-	t.Cleanup(srv.Close)
+	srv := apiServer(t, other)
 	search := func() nearbyBody {
 		r := doHTTP(t, srv.Client(), "GET", srv.URL+"/api/v1/pickup-points/nearby?lat=31.3&lng=121.5&radius_m=500", c.admin, nil)
 		if r.Status != http.StatusOK {

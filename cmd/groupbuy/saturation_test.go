@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,8 +19,7 @@ func TestIntakeAtSaturation(t *testing.T) {
 	a := c.app
 	a.intake.Close()
 	a.intake = intake.New(a.db, a.clock, a.log, intake.Options{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
+	srv := apiServer(t, a)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	if _, err := a.catalog.SetCap(context.Background(), egg.ID, 20); err != nil {
 		t.Fatal(err)
