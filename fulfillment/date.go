@@ -34,15 +34,6 @@ func ParseMonth(field, s string) (Date, error) {
 	return Date{t}, err
 }
 
-// RequiredDate reads a required YYYY-MM-DD query parameter name whose value
-// is v.
-func RequiredDate(name, v string) (Date, error) {
-	if v == "" {
-		return Date{}, apperr.InvalidField(name, "query parameter %s=YYYY-MM-DD is required", name)
-	}
-	return ParseDate(name, v)
-}
-
 // Field names element i of a list in an error: Field("lines", 2,
 // "quantity") is lines[2].quantity.
 func Field(list string, i int, name string) string {
@@ -66,6 +57,35 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	*d = v
 	return nil
+}
+
+// UnmarshalText reads YYYY-MM-DD (a query parameter), leaving the field
+// unnamed: whoever reads it names the field (api's binder does).
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate("", string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Month is a calendar month, as the date of its first day.
+type Month struct{ Date }
+
+// UnmarshalText reads YYYY-MM (a query parameter), leaving the field unnamed.
+func (m *Month) UnmarshalText(b []byte) error {
+	v, err := ParseMonth("", string(b))
+	if err != nil {
+		return err
+	}
+	m.Date = v
+	return nil
+}
+
+// DateQuery is the request of a route that reads a required delivery date.
+type DateQuery struct {
+	Date Date `query:"date" required:"true" format:"date" doc:"The delivery date, YYYY-MM-DD."`
 }
 
 // Value stores the date as a PostgreSQL date.

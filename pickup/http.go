@@ -1,119 +1,81 @@
 package pickup
 
 import (
-	"context"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
-	"groupbuy/internal/httpx"
-	"groupbuy/internal/input"
 )
 
-// Handlers are the pickup network's HTTP handlers.
+// Handlers are the pickup network's HTTP handlers. cmd/groupbuy's route
+// table says who calls them.
 type Handlers struct {
-	svc  *Service
-	auth *auth.Authenticator
+	svc *Service
 	// Demand gives delivery areas their weights; set at wiring time because
 	// the order book lives in fulfillment, which pickup must not import.
 	Demand DemandFunc
 }
 
 // NewHandlers returns the handlers over svc.
-func NewHandlers(svc *Service, auth *auth.Authenticator) *Handlers {
-	return &Handlers{svc: svc, auth: auth}
+func NewHandlers(svc *Service) *Handlers {
+	return &Handlers{svc: svc}
 }
 
-// RegisterLeader adds the leader app routes (under /api/v1/leader).
-func (h *Handlers) RegisterLeader(r gin.IRouter) {
-	r.GET("/me", httpx.Handle(h.me))
-	r.PUT("/residents/:id/contact", httpx.Handle(h.setContact))
+// ByID is the request of a route about one warehouse, pickup point or leader.
+type ByID struct {
+	ID int64 `path:"id"`
 }
 
-// RegisterOps adds the ops routes (under /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter) {
-	g := h.auth.StaffGuards()
-	r.POST("/warehouses", g.OpsWrite, httpx.Handle(h.createWarehouse))
-	r.GET("/warehouses", g.StaffRead, httpx.Handle(h.listWarehouses))
-	r.GET("/warehouses/:id", g.StaffRead, httpx.Handle(h.getWarehouse))
-	r.POST("/pickup-points", g.OpsWrite, httpx.Handle(h.savePoint))
-	r.POST("/pickup-points/import", g.OpsWrite, httpx.Handle(h.importPoints))
-	r.GET("/pickup-points", g.StaffRead, httpx.Handle(h.listPoints))
-	r.GET("/pickup-points/:id", g.StaffRead, httpx.Handle(h.getPoint))
-	r.POST("/pickup-points/:id/handover", g.OpsWrite, httpx.Handle(h.handOver))
-	r.GET("/pickup-points/:id/handovers", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
-		hs, err := Handovers(ctx, h.svc.db, id)
-		return gin.H{"handovers": hs}, err
-	}))
-	r.POST("/leaders/:id/tokens", g.OpsWrite, httpx.Handle(h.issueLeaderToken))
-	r.GET("/notices", g.StaffRead, httpx.Handle(func(c *gin.Context) error {
-		stats, err := OutboxStats(c.Request.Context(), h.svc.db)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, gin.H{"kinds": stats})
-		return nil
-	}))
-	h.registerMap(r, g)
+// ResidentContact sets a resident's contact.
+type ResidentContact struct {
+	ID   int64 `path:"id" doc:"The resident's id."`
+	Body Contact
 }
 
-func (h *Handlers) setContact(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in Contact
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	in.ResidentID = id
-	out, err := h.svc.SetContact(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+// SetContact records a resident's e-mail and opt-outs, for the leader of
+// their point.
+func (h *Handlers) SetContact(c *gin.Context, in ResidentContact) (Contact, error) {
+	in.Body.ResidentID = in.ID
+	return h.svc.SetContact(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Body)
 }
 
-func (h *Handlers) me(c *gin.Context) error {
+// LeaderSiteOut is the calling leader, their pickup point and warehouse.
+type LeaderSiteOut struct {
+	Leader      Leader    `json:"leader"`
+	PickupPoint Point     `json:"pickup_point"`
+	Warehouse   Warehouse `json:"warehouse"`
+}
+
+// Me answers who the calling leader is and where.
+func (h *Handlers) Me(c *gin.Context, _ struct{}) (LeaderSiteOut, error) {
 	site, err := h.svc.Site(c.Request.Context(), auth.PrincipalOf(c).LeaderID)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"leader": site.Leader, "pickup_point": site.Point, "warehouse": site.Warehouse})
-	return nil
+	return LeaderSiteOut{Leader: site.Leader, PickupPoint: site.Point, Warehouse: site.Warehouse}, err
 }
 
-func (h *Handlers) createWarehouse(c *gin.Context) error {
-	var in struct {
-		Code          string          `json:"code"`
-		Name          string          `json:"name"`
-		Address       string          `json:"address"`
-		Lat           *float64        `json:"lat"`
-		Lng           *float64        `json:"lng"`
-		TimeZone      string          `json:"time_zone"`
-		CutoffLocal   clock.TimeOfDay `json:"cutoff_local"`
-		DeliveryStart clock.TimeOfDay `json:"delivery_start"`
-		DeliveryEnd   clock.TimeOfDay `json:"delivery_end"`
+// WarehouseInput is a warehouse to create.
+type WarehouseInput struct {
+	Code          string          `json:"code"`
+	Name          string          `json:"name"`
+	Address       string          `json:"address,omitempty"`
+	Lat           *float64        `json:"lat"`
+	Lng           *float64        `json:"lng"`
+	TimeZone      string          `json:"time_zone" doc:"An IANA time zone, e.g. Asia/Shanghai: the cutoff and the delivery window are local to it."`
+	CutoffLocal   clock.TimeOfDay `json:"cutoff_local" doc:"Orders for delivery date D close at this time, HH:MM, on D-1."`
+	DeliveryStart clock.TimeOfDay `json:"delivery_start" doc:"The delivery window's start on D, HH:MM."`
+	DeliveryEnd   clock.TimeOfDay `json:"delivery_end" doc:"The delivery window's end on D, HH:MM."`
+}
+
+// CreateWarehouse creates a warehouse.
+func (h *Handlers) CreateWarehouse(c *gin.Context, in struct{ Body WarehouseInput }) (Warehouse, error) {
+	b := in.Body
+	if err := requireLatLng(b.Lat, b.Lng); err != nil {
+		return Warehouse{}, err
 	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if err := requireLatLng(in.Lat, in.Lng); err != nil {
-		return err
-	}
-	out, err := h.svc.CreateWarehouse(c.Request.Context(), Warehouse{Code: in.Code, Name: in.Name, Address: in.Address,
-		Lat: *in.Lat, Lng: *in.Lng, TimeZone: in.TimeZone, CutoffLocal: in.CutoffLocal,
-		DeliveryStart: in.DeliveryStart, DeliveryEnd: in.DeliveryEnd})
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, out)
-	return nil
+	return h.svc.CreateWarehouse(c.Request.Context(), Warehouse{Code: b.Code, Name: b.Name, Address: b.Address,
+		Lat: *b.Lat, Lng: *b.Lng, TimeZone: b.TimeZone, CutoffLocal: b.CutoffLocal,
+		DeliveryStart: b.DeliveryStart, DeliveryEnd: b.DeliveryEnd})
 }
 
 func requireLatLng(lat, lng *float64) error {
@@ -126,127 +88,128 @@ func requireLatLng(lat, lng *float64) error {
 	return nil
 }
 
-func (h *Handlers) listWarehouses(c *gin.Context) error {
+// WarehouseList is every warehouse.
+type WarehouseList struct {
+	Warehouses []Warehouse `json:"warehouses"`
+}
+
+// ListWarehouses answers every warehouse.
+func (h *Handlers) ListWarehouses(c *gin.Context, _ struct{}) (WarehouseList, error) {
 	ws, err := ListWarehouses(c.Request.Context(), h.svc.db)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"warehouses": ws})
-	return nil
+	return WarehouseList{Warehouses: ws}, err
 }
 
-func (h *Handlers) getWarehouse(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	w, err := GetWarehouse(c.Request.Context(), h.svc.db, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, w)
-	return nil
+// Warehouse answers one warehouse.
+func (h *Handlers) Warehouse(c *gin.Context, in ByID) (Warehouse, error) {
+	return GetWarehouse(c.Request.Context(), h.svc.db, in.ID)
 }
 
-func (h *Handlers) savePoint(c *gin.Context) error {
-	var in struct {
-		Code        string          `json:"code"`
-		WarehouseID int64           `json:"warehouse_id"`
-		Name        string          `json:"name"`
-		Address     string          `json:"address"`
-		Lat         *float64        `json:"lat"`
-		Lng         *float64        `json:"lng"`
-		Opens       clock.TimeOfDay `json:"opens"`
-		Closes      clock.TimeOfDay `json:"closes"`
-		Leader      struct {
-			Name  string `json:"name"`
-			Phone string `json:"phone"`
-		} `json:"leader"`
+// LeaderInput names a leader by name and phone.
+type LeaderInput struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone" doc:"The leader's mobile number; it identifies the leader."`
+}
+
+// PickupPointInput is a pickup point to create or update (by code) with
+// its leader.
+type PickupPointInput struct {
+	Code        string          `json:"code"`
+	WarehouseID int64           `json:"warehouse_id"`
+	Name        string          `json:"name"`
+	Address     string          `json:"address,omitempty"`
+	Lat         *float64        `json:"lat"`
+	Lng         *float64        `json:"lng"`
+	Opens       clock.TimeOfDay `json:"opens" doc:"When residents may collect, HH:MM local."`
+	Closes      clock.TimeOfDay `json:"closes"`
+	Leader      LeaderInput     `json:"leader"`
+}
+
+// SavePoint creates or updates a pickup point and its leader.
+func (h *Handlers) SavePoint(c *gin.Context, in struct{ Body PickupPointInput }) (PointCreated, error) {
+	b := in.Body
+	if err := requireLatLng(b.Lat, b.Lng); err != nil {
+		return PointCreated{}, err
 	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if err := requireLatLng(in.Lat, in.Lng); err != nil {
-		return err
-	}
-	out, err := h.svc.SavePoint(c.Request.Context(), PointInput{
-		Point: Point{Code: in.Code, WarehouseID: in.WarehouseID, Name: in.Name, Address: in.Address,
-			Lat: *in.Lat, Lng: *in.Lng, Opens: in.Opens, Closes: in.Closes},
-		LeaderName: in.Leader.Name, LeaderPhone: in.Leader.Phone,
+	return h.svc.SavePoint(c.Request.Context(), PointInput{
+		Point: Point{Code: b.Code, WarehouseID: b.WarehouseID, Name: b.Name, Address: b.Address,
+			Lat: *b.Lat, Lng: *b.Lng, Opens: b.Opens, Closes: b.Closes},
+		LeaderName: b.Leader.Name, LeaderPhone: b.Leader.Phone,
 	})
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, out)
-	return nil
 }
 
-func (h *Handlers) handOver(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Leader struct {
-			Name  string `json:"name"`
-			Phone string `json:"phone"`
-		} `json:"leader"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	out, err := h.svc.HandOver(c.Request.Context(), id, in.Leader.Name, in.Leader.Phone, auth.PrincipalOf(c))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, out)
-	return nil
+// HandoverRequest names the point's new leader.
+type HandoverRequest struct {
+	Leader LeaderInput `json:"leader"`
 }
 
-func (h *Handlers) importPoints(c *gin.Context) error {
-	out, err := h.svc.ImportPoints(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, csvio.MaxBytes))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"imported": len(out), "pickup_points": out})
-	return nil
+// HandOver gives a pickup point to another leader.
+func (h *Handlers) HandOver(c *gin.Context, in struct {
+	ByID
+	Body HandoverRequest
+}) (HandoverDone, error) {
+	return h.svc.HandOver(c.Request.Context(), in.ID, in.Body.Leader.Name, in.Body.Leader.Phone, auth.PrincipalOf(c))
 }
 
-func (h *Handlers) listPoints(c *gin.Context) error {
-	wid, err := httpx.QueryPositive(c, "warehouse_id", input.MaxInt8)
-	if err != nil {
-		return err
-	}
-	ps, err := ListPoints(c.Request.Context(), h.svc.db, wid)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"pickup_points": ps})
-	return nil
+// HandoverList is a point's handovers, oldest first.
+type HandoverList struct {
+	Handovers []Handover `json:"handovers"`
 }
 
-func (h *Handlers) getPoint(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	p, err := GetPoint(c.Request.Context(), h.svc.db, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, p)
-	return nil
+// Handovers answers a point's handovers.
+func (h *Handlers) Handovers(c *gin.Context, in ByID) (HandoverList, error) {
+	hs, err := Handovers(c.Request.Context(), h.svc.db, in.ID)
+	return HandoverList{Handovers: hs}, err
 }
 
-func (h *Handlers) issueLeaderToken(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	token, err := h.svc.IssueLeaderToken(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, gin.H{"leader_id": id, "leader_token": token})
-	return nil
+// PickupPointImport is what a CSV import saved.
+type PickupPointImport struct {
+	Imported     int            `json:"imported"`
+	PickupPoints []PointCreated `json:"pickup_points"`
+}
+
+// ImportPoints saves the pickup points of a CSV file.
+func (h *Handlers) ImportPoints(c *gin.Context, in csvio.Upload) (PickupPointImport, error) {
+	out, err := h.svc.ImportPoints(c.Request.Context(), in.Limited(c.Writer))
+	return PickupPointImport{Imported: len(out), PickupPoints: out}, err
+}
+
+// PickupPointList is a list of pickup points.
+type PickupPointList struct {
+	PickupPoints []Point `json:"pickup_points"`
+}
+
+// ListPoints answers the pickup points, of one warehouse or all.
+func (h *Handlers) ListPoints(c *gin.Context, in struct {
+	WarehouseID int64 `query:"warehouse_id" doc:"Only this warehouse's points."`
+}) (PickupPointList, error) {
+	ps, err := ListPoints(c.Request.Context(), h.svc.db, in.WarehouseID)
+	return PickupPointList{PickupPoints: ps}, err
+}
+
+// Point answers one pickup point.
+func (h *Handlers) Point(c *gin.Context, in ByID) (Point, error) {
+	return GetPoint(c.Request.Context(), h.svc.db, in.ID)
+}
+
+// LeaderToken is a new leader token, shown once.
+type LeaderToken struct {
+	LeaderID    int64  `json:"leader_id"`
+	LeaderToken string `json:"leader_token"`
+}
+
+// IssueLeaderToken issues a new token for a leader.
+func (h *Handlers) IssueLeaderToken(c *gin.Context, in ByID) (LeaderToken, error) {
+	token, err := h.svc.IssueLeaderToken(c.Request.Context(), in.ID)
+	return LeaderToken{LeaderID: in.ID, LeaderToken: token}, err
+}
+
+// NoticeStatsList is the outbox's notices by kind.
+type NoticeStatsList struct {
+	Kinds []NoticeStats `json:"kinds"`
+}
+
+// Notices answers the outbox's notices by kind and state.
+func (h *Handlers) Notices(c *gin.Context, _ struct{}) (NoticeStatsList, error) {
+	stats, err := OutboxStats(c.Request.Context(), h.svc.db)
+	return NoticeStatsList{Kinds: stats}, err
 }

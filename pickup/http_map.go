@@ -3,124 +3,78 @@ package pickup
 import (
 	"encoding/json"
 	"math"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
-	"groupbuy/internal/auth"
-	"groupbuy/internal/httpx"
-	"groupbuy/internal/input"
 )
 
-// RegisterNearby adds GET /pickup-points/nearby to r, a group its caller
-// guards for leader and staff tokens.
-func (h *Handlers) RegisterNearby(r gin.IRouter) {
-	r.GET("/pickup-points/nearby", httpx.Handle(h.nearby))
+// NearbyIn is a location and how far and how many to look.
+type NearbyIn struct {
+	Lat     float64  `query:"lat" required:"true" doc:"Latitude, -90 to 90."`
+	Lng     float64  `query:"lng" required:"true" doc:"Longitude, -180 to 180."`
+	RadiusM *float64 `query:"radius_m" doc:"Metres around the location, up to 50,000 (default 3,000)."`
+	Limit   int      `query:"limit" max:"100" doc:"At most this many, nearest first (default 10)."`
 }
 
-// registerMap adds the service-area and delivery-area routes to the ops group.
-func (h *Handlers) registerMap(r gin.IRouter, g auth.Guards) {
-	r.GET("/warehouses/:id/service-area", g.StaffRead, httpx.Handle(h.getServiceArea))
-	r.PUT("/warehouses/:id/service-area", g.OpsWrite, httpx.Handle(h.putServiceArea))
-	r.GET("/warehouses/:id/areas", g.StaffRead, httpx.Handle(h.deliveryAreas))
+// NearbyPoints is the pickup points nearest a location.
+type NearbyPoints struct {
+	Lat          float64       `json:"lat"`
+	Lng          float64       `json:"lng"`
+	RadiusM      float64       `json:"radius_m"`
+	Limit        int           `json:"limit"`
+	PickupPoints []NearbyPoint `json:"pickup_points"`
 }
 
-// queryFloat parses a query parameter; def applies when it is absent, and a
-// NaN def makes it required.
-func queryFloat(c *gin.Context, name string, def float64) (float64, error) {
-	v, ok := c.GetQuery(name)
-	if !ok || v == "" {
-		if math.IsNaN(def) {
-			return 0, apperr.InvalidField(name, "%s is required", name)
-		}
-		return def, nil
+// Nearby answers the pickup points nearest a location.
+func (h *Handlers) Nearby(c *gin.Context, in NearbyIn) (NearbyPoints, error) {
+	q := NearbyQuery{Lat: in.Lat, Lng: in.Lng, RadiusM: DefaultNearbyRadiusM, Limit: in.Limit}
+	if in.RadiusM != nil {
+		q.RadiusM = *in.RadiusM
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, apperr.InvalidField(name, "%s must be a finite number, got %q", name, v)
+	if q.Limit == 0 {
+		q.Limit = DefaultNearbyLimit
 	}
-	return f, nil
-}
-
-func (h *Handlers) nearby(c *gin.Context) error {
-	var q NearbyQuery
-	var err error
-	if q.Lat, err = queryFloat(c, "lat", math.NaN()); err != nil {
-		return err
-	}
-	if q.Lng, err = queryFloat(c, "lng", math.NaN()); err != nil {
-		return err
-	}
-	if q.RadiusM, err = queryFloat(c, "radius_m", DefaultNearbyRadiusM); err != nil {
-		return err
-	}
-	limit, err := queryFloat(c, "limit", DefaultNearbyLimit)
-	if err != nil {
-		return err
-	}
-	if limit != math.Trunc(limit) || limit < 1 || limit > MaxNearbyLimit {
-		return apperr.InvalidField("limit", "limit must be an integer between 1 and %d", MaxNearbyLimit)
-	}
-	q.Limit = int(limit)
 	ps, err := h.svc.Nearby(c.Request.Context(), q)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"lat": q.Lat, "lng": q.Lng, "radius_m": q.RadiusM, "limit": q.Limit, "pickup_points": ps})
-	return nil
+	return NearbyPoints{Lat: q.Lat, Lng: q.Lng, RadiusM: q.RadiusM, Limit: q.Limit, PickupPoints: ps}, err
 }
 
-func (h *Handlers) getServiceArea(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	sa, err := h.svc.ServiceArea(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, sa)
-	return nil
+// ServiceArea answers a warehouse's service area.
+func (h *Handlers) ServiceArea(c *gin.Context, in ByID) (ServiceArea, error) {
+	return h.svc.ServiceArea(c.Request.Context(), in.ID)
 }
 
-func (h *Handlers) putServiceArea(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Cells   *[]string        `json:"cells"`
-		GeoJSON *json.RawMessage `json:"geojson"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
+// ServiceAreaInput is a warehouse's service area: H3 cells or a polygon.
+type ServiceAreaInput struct {
+	Cells   *[]string        `json:"cells,omitempty" doc:"H3 cells (hex strings) at the search resolution or coarser."`
+	GeoJSON *json.RawMessage `json:"geojson,omitempty" doc:"A GeoJSON Polygon or MultiPolygon, covered by cells."`
+}
+
+// SetServiceArea sets a warehouse's service area.
+func (h *Handlers) SetServiceArea(c *gin.Context, in struct {
+	ByID
+	Body ServiceAreaInput
+}) (ServiceArea, error) {
 	var cells []CellID
-	switch {
-	case (in.Cells == nil) == (in.GeoJSON == nil):
-		return apperr.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
-	case in.Cells != nil:
-		if cells, err = ServiceCellsOf("cells", *in.Cells); err != nil {
-			return err
+	var err error
+	switch b := in.Body; {
+	case (b.Cells == nil) == (b.GeoJSON == nil):
+		return ServiceArea{}, apperr.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
+	case b.Cells != nil:
+		if cells, err = ServiceCellsOf("cells", *b.Cells); err != nil {
+			return ServiceArea{}, err
 		}
 	default:
 		var g GeoJSONGeometry
-		if err := json.Unmarshal(*in.GeoJSON, &g); err != nil {
-			return apperr.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
+		if err := json.Unmarshal(*b.GeoJSON, &g); err != nil {
+			return ServiceArea{}, apperr.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
 		}
 		if cells, err = PolygonCells("geojson", g, SearchRes, MaxServiceCells); err != nil {
-			return err
+			return ServiceArea{}, err
 		}
 	}
-	sa, err := h.svc.SetServiceArea(c.Request.Context(), id, cells)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, sa)
-	return nil
+	return h.svc.SetServiceArea(c.Request.Context(), in.ID, cells)
 }
 
 // max_kg and max_l lie from minAreaLimit (one gram or millilitre, the unit
@@ -130,44 +84,41 @@ const (
 	maxAreaLimit = 100_000
 )
 
-func (h *Handlers) deliveryAreas(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	date, err := input.ParseDate("date", time.DateOnly, c.Query("date"))
-	if err != nil {
-		return err
-	}
+// AreasIn asks for a warehouse's delivery areas of a date.
+type AreasIn struct {
+	ByID
+	Date  time.Time `query:"date" required:"true" doc:"The delivery date whose orders weigh the areas."`
+	MaxKg *float64  `query:"max_kg" doc:"Split an area heavier than this many kilograms."`
+	MaxL  *float64  `query:"max_l" doc:"Split an area larger than this many litres."`
+}
+
+// DeliveryAreas answers a warehouse's delivery areas (网格) as GeoJSON.
+func (h *Handlers) DeliveryAreas(c *gin.Context, in AreasIn) (GeoJSONFeatureCollection, error) {
 	limit := DefaultAreaLimit()
 	for _, f := range []struct {
-		name  string
-		dst   *int64
-		scale float64
-	}{{"max_kg", &limit.WeightG, 1000}, {"max_l", &limit.VolumeML, 1000}} {
-		v, err := queryFloat(c, f.name, float64(*f.dst)/f.scale)
-		if err != nil {
-			return err
+		name string
+		v    *float64
+		dst  *int64
+	}{{"max_kg", in.MaxKg, &limit.WeightG}, {"max_l", in.MaxL, &limit.VolumeML}} {
+		if f.v == nil {
+			continue
 		}
-		if v < minAreaLimit || v > maxAreaLimit {
-			return apperr.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
+		if *f.v < minAreaLimit || *f.v > maxAreaLimit {
+			return GeoJSONFeatureCollection{}, apperr.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
 		}
-		*f.dst = int64(math.Round(v * f.scale))
+		*f.dst = int64(math.Round(*f.v * 1000))
 	}
 	ctx := c.Request.Context()
-	if _, err := GetWarehouse(ctx, h.svc.db, id); err != nil {
-		return err
+	if _, err := GetWarehouse(ctx, h.svc.db, in.ID); err != nil {
+		return GeoJSONFeatureCollection{}, err
 	}
 	var demand []Demand
 	if h.Demand != nil {
-		if demand, err = h.Demand(ctx, id, date); err != nil {
-			return err
+		var err error
+		if demand, err = h.Demand(ctx, in.ID, in.Date); err != nil {
+			return GeoJSONFeatureCollection{}, err
 		}
 	}
-	m, err := h.svc.DeliveryAreas(ctx, id, demand, limit)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, m.Map)
-	return nil
+	m, err := h.svc.DeliveryAreas(ctx, in.ID, demand, limit)
+	return m.Map, err
 }

@@ -8,15 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
@@ -26,73 +22,6 @@ import (
 	"groupbuy/internal/testenv"
 )
 
-// roleColumns are the columns of the README's role table, in order.
-var roleColumns = []string{"none", "leader", "warehouse", "ops", "admin"}
-
-// readmeRoleTable parses the table under "### Roles and access" in the
-// README: "METHOD /path/{param}" -> the columns marked ✓.
-func readmeRoleTable(t *testing.T) map[string]map[string]bool {
-	t.Helper()
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(raw), "\n### Roles and access\n")
-	if !ok {
-		t.Fatal(`README.md has no "### Roles and access" section`)
-	}
-	if i := strings.Index(section, "\n#"); i >= 0 {
-		section = section[:i]
-	}
-	table := map[string]map[string]bool{}
-	header := false
-	for line := range strings.SplitSeq(section, "\n") {
-		if !strings.HasPrefix(line, "|") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "| "), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		if cells[0] == "route" {
-			if !slices.Equal(cells[1:], roleColumns) {
-				t.Fatalf("role table columns %v, want route + %v", cells[1:], roleColumns)
-			}
-			header = true
-			continue
-		}
-		route, ok := strings.CutPrefix(cells[0], "`")
-		if !ok { // the separator row and group headings
-			continue
-		}
-		route = strings.TrimSuffix(route, "`")
-		method, path, _ := strings.Cut(route, " ")
-		key := routeKey(method, path)
-		if len(cells) != 1+len(roleColumns) {
-			t.Errorf("role table row %s has %d cells, want %d", key, len(cells), 1+len(roleColumns))
-			continue
-		}
-		if _, dup := table[key]; dup {
-			t.Errorf("role table lists %s twice", key)
-		}
-		roles := map[string]bool{}
-		for i, cell := range cells[1:] {
-			switch cell {
-			case "✓":
-				roles[roleColumns[i]] = true
-			case "—":
-			default:
-				t.Errorf("role table row %s, column %s: %q is neither ✓ nor —", key, roleColumns[i], cell)
-			}
-		}
-		table[key] = roles
-	}
-	if !header || len(table) == 0 {
-		t.Fatal("README.md's role table has no header or no rows")
-	}
-	return table
-}
-
 // principal is who a request of the walk comes as.
 type principal struct {
 	name    string
@@ -101,13 +30,14 @@ type principal struct {
 	role    string   // the table column that applies; "" for credentials that must be refused
 }
 
-// TestAccessTable walks every registered route with every principal and
-// checks the answer against the README's role table, which in turn must
-// agree with openapi.json's x-roles.
+// TestAccessTable walks every route of the table with every principal and
+// checks the answer against the route's Access: no or bad credentials are
+// 401 on a guarded route, a role it does not admit 403, and an admitted
+// one gets past the guard. The README's table and openapi.json's x-roles
+// are generated from the same Access (openapi_test.go checks they are
+// fresh).
 func TestAccessTable(t *testing.T) {
 	start := time.Now()
-	table := readmeRoleTable(t)
-	ops := documentedOperations(t, openAPIDoc(t))
 	c := newTestCity(t, 2)
 	ctx := context.Background()
 	now := c.clock.Now()
@@ -201,48 +131,10 @@ func TestAccessTable(t *testing.T) {
 		{name: "admin", token: c.admin, role: "admin"},
 	}
 
-	routes := c.app.handler().(*gin.Engine).Routes()
-	registered := map[string]bool{}
+	routes := c.app.routes()
 	requests := 0
 	for _, rt := range routes {
-		key := routeKey(rt.Method, rt.Path)
-		registered[key] = true
-		roles, ok := table[key]
-		if !ok {
-			// Unlisted pages outside the API (the console's files) must be public.
-			if rt.Method != http.MethodGet || strings.HasPrefix(rt.Path, "/api/") {
-				t.Errorf("%s is not in the README's role table", key)
-				continue
-			}
-			roles = map[string]bool{"none": true, "leader": true, "warehouse": true, "ops": true, "admin": true}
-		}
-		// The README and openapi.json's x-roles say the same (for routes the
-		// document has: TestOpenAPIDocumentsEveryRoute decides which).
-		public := roles["none"]
-		_, documented := ops[key]
-		var xRoles []string
-		if xr, ok := ops[key]["x-roles"].([]any); ok {
-			for _, r := range xr {
-				xRoles = append(xRoles, r.(string))
-			}
-		}
-		var readmeRoles []string
-		for _, col := range roleColumns[1:] {
-			if roles[col] {
-				readmeRoles = append(readmeRoles, col)
-			}
-		}
-		slices.Sort(xRoles)
-		slices.Sort(readmeRoles)
-		switch {
-		case public && xRoles != nil:
-			t.Errorf("%s: public in the README, but openapi.json's x-roles is %v", key, xRoles)
-		case public && len(readmeRoles) != len(roleColumns)-1:
-			t.Errorf("%s: public in the README, so every role may use it; marked only %v", key, readmeRoles)
-		case !public && documented && !slices.Equal(xRoles, readmeRoles):
-			t.Errorf("%s: README roles %v, openapi.json x-roles %v", key, readmeRoles, xRoles)
-		}
-
+		public := rt.Access.Public()
 		path := fillPath(t, rt.Path, ids)
 		var body any
 		if rt.Method != http.MethodGet && rt.Method != http.MethodHead {
@@ -265,7 +157,7 @@ func TestAccessTable(t *testing.T) {
 				if r.Status != http.StatusUnauthorized || r.errorCode(t) != "unauthorized" {
 					t.Errorf("%s %s as %s: %d %s, want 401 unauthorized", rt.Method, path, p.name, r.Status, r.Body)
 				}
-			case roles[p.role]:
+			case rt.Access.Admits(auth.Role(p.role)):
 				if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden {
 					t.Errorf("%s %s as %s (allowed): %d %s", rt.Method, path, p.name, r.Status, r.Body)
 				}
@@ -274,11 +166,6 @@ func TestAccessTable(t *testing.T) {
 					t.Errorf("%s %s as %s (not allowed): %d %s, want 403 forbidden", rt.Method, path, p.name, r.Status, r.Body)
 				}
 			}
-		}
-	}
-	for key := range table {
-		if !registered[key] {
-			t.Errorf("the README's role table lists %s, which is not a registered route", key)
 		}
 	}
 	t.Logf("%d routes × %d principals = %d requests in %v", len(routes), len(principals), requests, time.Since(start).Round(time.Millisecond))
@@ -447,8 +334,7 @@ func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(other.close)
-	otherSrv := httptest.NewServer(other.handler())
-	t.Cleanup(otherSrv.Close)
+	otherSrv := apiServer(t, other)
 	onOther := func(method, path, token string) response {
 		return doHTTP(t, otherSrv.Client(), method, otherSrv.URL+path, token, nil)
 	}
@@ -614,8 +500,7 @@ func TestWriteLimitPerToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(a.close)
-		srv := httptest.NewServer(a.handler())
-		t.Cleanup(srv.Close)
+		srv := apiServer(t, a)
 		return func(method, path, token string, body any, headers ...string) response {
 			return doHTTP(t, srv.Client(), method, srv.URL+path, token, body, headers...)
 		}

@@ -140,105 +140,72 @@ func (a *app) migrate(ctx context.Context) error {
 	return migrations.Up(ctx, a.db)
 }
 
-// handler lists the whole HTTP API in one place.
+// handler serves the route table (routes.go), each route behind the guard
+// its access names.
 func (a *app) handler() http.Handler {
 	r := httpx.NewEngine(a.log)
-	r.Use(a.metrics.HTTP()) // first, so every route below is counted (metrics.go)
-	// Load balancers probe with GET or HEAD (net/http drops HEAD's body).
-	healthz := httpx.Handle(a.healthz)
-	r.GET("/healthz", httpx.QuietAccess, healthz)
-	r.HEAD("/healthz", httpx.QuietAccess, healthz)
-	a.registerMetrics(r)
-	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) })
-	a.registerConsole(r) // the operator console and queue monitor (console.go): pages, not the JSON API
-
-	pickupHandlers := pickup.NewHandlers(a.pickup, a.auth)
-	pickupHandlers.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
-		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
-	}
-	catalogHandlers := catalog.NewHandlers(a.catalog)
-	orderHandlers := intake.NewHandlers(a.intake)
-	nightHandlers := night.NewHandlers(a.waves)
-	fleetHandlers := routeplan.NewHandlers(a.fleet)
-	lastMileHandlers := lastmile.NewHandlers(a.deliveries, a.desk)
-	commissionHandlers := commission.NewHandlers(a.commission)
-	guards := a.auth.StaffGuards()
-
-	leader := r.Group("/api/v1/leader", a.auth.Require(auth.RoleLeader))
-	pickupHandlers.RegisterLeader(leader)
-	catalogHandlers.RegisterLeader(leader)
-	orderHandlers.RegisterLeader(leader)
-	lastMileHandlers.RegisterLeader(leader)
-	commissionHandlers.RegisterLeader(leader)
-
-	ops := r.Group("/api/v1/ops")
-	pickupHandlers.RegisterOps(ops)
-	catalogHandlers.RegisterOps(ops, guards)
-	orderHandlers.RegisterOps(ops, guards)
-	nightHandlers.RegisterOps(ops, guards)
-	fleetHandlers.RegisterOps(ops, guards)
-	lastMileHandlers.RegisterOps(ops, guards)
-	commissionHandlers.RegisterOps(ops, guards)
-	ops.POST("/tokens", a.auth.Require(auth.RoleAdmin), httpx.Handle(a.issueStaffToken))
-	a.auth.RegisterTokenAdmin(ops)
-
-	pickupHandlers.RegisterNearby(r.Group("/api/v1", a.auth.Require(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps)))
-	api.Register(r, api.GuardFunc(func(acc api.Access) gin.HandlerFunc { return a.auth.Require(acc.Roles...) }), supplyRoutes(a.supply, a.db))
-	api.Register(r, api.GuardFunc(func(ac api.Access) gin.HandlerFunc { return a.auth.Require(ac.Roles...) }), operableRoutes(a))
+	r.Use(a.metrics.HTTP()) // first, so every route is counted (metrics.go)
+	api.Register(r, api.Authenticated(a.auth, consoleCookie), a.routes())
 	return r
 }
 
-func (a *app) healthz(c *gin.Context) error {
+// Health is what GET /healthz answers, 200 or 503 alike.
+type Health struct {
+	Database        string `json:"database" enum:"ok,unavailable"`
+	Redis           string `json:"redis" enum:"ok,unavailable"`
+	WorkerHeartbeat string `json:"worker_heartbeat,omitempty" doc:"When a job worker last said it was alive (RFC 3339), if one ever did."`
+}
+
+// health pings PostgreSQL and Redis; ok is false when either fails.
+func (a *app) health(c *gin.Context) (h Health, ok bool) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	status := gin.H{"database": "ok", "redis": "ok"}
-	var failed bool
+	h, ok = Health{Database: "ok", Redis: "ok"}, true
 	// Anyone may ask, so the answer names what failed, not how: the error
 	// itself, with addresses in it, goes to the log.
 	if err := a.db.PingContext(ctx); err != nil {
-		status["database"], failed = "unavailable", true
+		h.Database, ok = "unavailable", false
 		httpx.Logger(c).Warn("health: database", "err", err)
 	}
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		status["redis"], failed = "unavailable", true
+		h.Redis, ok = "unavailable", false
 		httpx.Logger(c).Warn("health: redis", "err", err)
 	}
 	if beat, err := a.rdb.Get(ctx, heartbeatKey).Result(); err == nil {
-		status["worker_heartbeat"] = beat
+		h.WorkerHeartbeat = beat
 	}
-	if failed {
-		c.JSON(http.StatusServiceUnavailable, status)
-		return nil
-	}
-	c.JSON(http.StatusOK, status)
-	return nil
+	return h, ok
 }
 
-func (a *app) issueStaffToken(c *gin.Context) error {
-	var in struct {
-		Role     auth.Role `json:"role"`
-		Name     string    `json:"name"`
-		TTLHours int64     `json:"ttl_hours"`
+// StaffTokenRequest asks for a staff token.
+type StaffTokenRequest struct {
+	Role     auth.Role `json:"role" enum:"warehouse,ops,admin" doc:"Leaders get their tokens with their pickup point."`
+	Name     string    `json:"name" doc:"Who the token is for."`
+	TTLHours int64     `json:"ttl_hours,omitempty" doc:"Hours until it expires, up to 8784; 0 or absent: never."`
+}
+
+// StaffToken is a new staff token, shown once.
+type StaffToken struct {
+	ID    int64     `json:"id"`
+	Role  auth.Role `json:"role"`
+	Name  string    `json:"name"`
+	Token string    `json:"token"`
+}
+
+func (a *app) issueStaffToken(c *gin.Context, in struct{ Body StaffTokenRequest }) (StaffToken, error) {
+	b := in.Body
+	if b.Role == auth.RoleLeader || !auth.ValidRole(b.Role) {
+		return StaffToken{}, apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
 	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
+	if err := pickup.CheckName("name", b.Name); err != nil {
+		return StaffToken{}, err
 	}
-	if in.Role == auth.RoleLeader || !auth.ValidRole(in.Role) {
-		return apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
-	}
-	if err := pickup.CheckName("name", in.Name); err != nil {
-		return err
-	}
-	if in.TTLHours < 0 || in.TTLHours > 24*366 {
-		return apperr.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
+	if b.TTLHours < 0 || b.TTLHours > 24*366 {
+		return StaffToken{}, apperr.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
 	}
 	token, id, err := auth.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
-		auth.TokenSpec{Role: in.Role, Name: in.Name, TTL: time.Duration(in.TTLHours) * time.Hour})
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, gin.H{"id": id, "role": in.Role, "name": in.Name, "token": token})
-	return nil
+		auth.TokenSpec{Role: b.Role, Name: b.Name, TTL: time.Duration(b.TTLHours) * time.Hour})
+	return StaffToken{ID: id, Role: b.Role, Name: b.Name, Token: token}, err
 }
 
 // serveHTTP serves h on l until ctx ends, then drains in-flight requests.

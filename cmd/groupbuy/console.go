@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
@@ -18,6 +19,7 @@ import (
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
@@ -110,33 +112,37 @@ func (f consoleAsset) serve(c *gin.Context) {
 	c.Data(http.StatusOK, f.ctype, f.body)
 }
 
-// registerConsole adds the console: the page at /console and /console/, its
+// consoleRoutes are the console: the page at /console and /console/, its
 // files, the session that lets a browser into the queue monitor, and the
-// monitor itself under /console/queues (ops and admin).
-func (a *app) registerConsole(r gin.IRouter) {
+// monitor itself under /console/queues. Pages, not the JSON API: the
+// OpenAPI document leaves them out.
+func (a *app) consoleRoutes() []api.Route {
 	assets, err := consoleAssets()
 	if err != nil {
 		panic(err) // the embedded files are fixed at build time
 	}
+	section := "Operator console (pages, not the JSON API)"
+	page := func(method, path string, access api.Access, h gin.HandlerFunc) api.Route {
+		return api.Route{Method: method, Path: path, Access: access, Section: section, Hidden: true, Handler: api.Raw(h)}
+	}
 	index := assets["index.html"]
-	r.GET("/console", index.serve)
-	r.GET("/console/", index.serve)
-	names := make([]string, 0, len(assets))
-	for name := range assets {
-		names = append(names, name)
+	routes := []api.Route{page(http.MethodGet, "/console", public, index.serve), page(http.MethodGet, "/console/", public, index.serve)}
+	for _, name := range slices.Sorted(maps.Keys(assets)) {
+		routes = append(routes, page(http.MethodGet, "/console/"+name, public, assets[name].serve))
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		r.GET("/console/"+name, assets[name].serve)
-	}
-	r.POST("/console/session", httpx.Handle(a.openConsoleSession))
-	r.DELETE("/console/session", httpx.Handle(a.closeConsoleSession))
+	routes = append(routes,
+		page(http.MethodPost, "/console/session", public, httpx.Handle(a.openConsoleSession)),
+		page(http.MethodDelete, "/console/session", public, httpx.Handle(a.closeConsoleSession)))
 	// The monitor is asynqmon: its page, its files and its JSON API, all
-	// under the one prefix (it reads with GET and acts with POST and DELETE).
-	guard, monitor := a.consoleQueuesGuard(), a.queueMonitor()
+	// under the one prefix (it reads with GET and acts with POST and
+	// DELETE). A write with the cookie must come from the console's own
+	// origin (auth.RequireSession): SameSite=Strict alone lets another port
+	// of the host, or a sibling subdomain, make the monitor act.
+	monitor := a.queueMonitor()
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-		r.Handle(method, consoleQueuesPath+"/*any", guard, monitor)
+		routes = append(routes, page(method, consoleQueuesPath+"/*any", consoleSession, monitor))
 	}
+	return routes
 }
 
 // openConsoleSession checks a staff token and opens a session for it, whose
@@ -202,16 +208,6 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
 	c.Status(http.StatusNoContent)
 	return nil
-}
-
-// consoleQueuesGuard admits ops and admin to the queue monitor, by bearer
-// header or by the console's session cookie, through the API's one
-// authorization middleware (so revocation, expiry and the write limit apply
-// alike). A write with the cookie must come from the console's own origin:
-// SameSite=Strict alone lets another port of the host, or a sibling
-// subdomain, make the monitor act.
-func (a *app) consoleQueuesGuard() gin.HandlerFunc {
-	return a.auth.RequireSession(consoleCookie, auth.RoleOps)
 }
 
 // queueMonitor serves asynqmon over the app's Redis client. It is built on

@@ -269,7 +269,7 @@ func TestConsoleSessionCountsAgainstItsToken(t *testing.T) {
 	cfg := c.app.cfg
 	cfg.WriteLimit = 2
 	a := startApp(t, cfg, c.app.log, c.clock)
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 	do := func(method, path, token string, headers ...string) response {
 		return doHTTP(t, srv.Client(), method, srv.URL+path, token, nil, append(headers, "Origin", srv.URL)...)
 	}

@@ -34,7 +34,7 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := startApp(t, cfg, log, clock)
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 	if err := seedDemoCity(ctx, a, log); err != nil {
 		t.Fatal(err)
 	}

@@ -319,7 +319,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := buildCity(t, a, clock, testDate, 40, fulfillment.MaxStockCap)
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 
 	const clients = 16
 	d := driveFaultOrders(srv.URL, c.leaders, c.items, clients, "pg", 20*time.Millisecond, nil)
@@ -468,7 +468,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	c := buildCity(t, a, clock, testDate, 8, 1000)
 	nextDay := fulfillment.Date{Time: testDate.AddDate(0, 0, 1)}
 	tomorrow := publishDay(t, a, c.warehous.ID, nextDay, fulfillment.MaxStockCap)
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 	c.srv = srv
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}

@@ -292,7 +292,7 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 	cfg := c.app.cfg
 	cfg.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	a := startApp(t, cfg, c.app.log, c.clock)
-	noRedis := serveApp(t, a)
+	noRedis := apiServer(t, a)
 	for i, code := range []string{wrong(60), codes[0]} {
 		t0 := time.Now()
 		r := doHTTP(t, noRedis.Client(), "POST", noRedis.URL+"/api/v1/leader/pickups/verify", c.leaders[0], map[string]any{"code": code})

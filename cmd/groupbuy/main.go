@@ -26,6 +26,7 @@ commands:
   migrate        apply database migrations
   token          issue a staff token: groupbuy token --role admin --name NAME
   solve          solve a VRPLIB routing instance
+  openapi        write the API's OpenAPI document (and, -readme FILE, the README's access table)
 
 benchmarks, load tests and the city simulator: groupbuy-lab (go run ./cmd/groupbuy-lab)
 
@@ -43,6 +44,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if cmd == "solve" {
 		return runSolve(ctx, rest, stdout, stderr)
+	}
+	if cmd == "openapi" {
+		return runOpenAPI(rest, stdout, stderr)
 	}
 	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/api/openapi"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -91,7 +92,7 @@ func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	a := startApp(t, cfg, log, clock)
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 	c := buildCity(t, a, clock, testDate, leaders, 1000)
 	c.srv = srv
 	return c
@@ -109,10 +110,23 @@ func startApp(t *testing.T, cfg Config, log *slog.Logger, clk clock.Clock) *app 
 	return a
 }
 
-// serveApp serves a's API on loopback until the test ends.
-func serveApp(t *testing.T, a *app) *httptest.Server {
+// apiServer serves a's API; its client checks every answer against the
+// committed OpenAPI document (openapi.json), failing t on any the document
+// does not describe. The console's pages and /metrics are not in it.
+func apiServer(t testing.TB, a *app) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
+	v, err := openapi.NewValidator(openAPIJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Skip = func(r *http.Request) bool {
+		p := r.URL.Path
+		return p == "/metrics" || p == "/console" || strings.HasPrefix(p, "/console/")
+	}
+	client := srv.Client()
+	client.Transport = v.Transport(client.Transport, func(err error) { t.Errorf("answer outside the OpenAPI document: %v", err) })
 	return srv
 }
 

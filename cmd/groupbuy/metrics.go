@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,7 +17,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/wave"
-	"groupbuy/internal/auth"
+	"groupbuy/internal/api"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/metrics"
 	"groupbuy/pickup/notify"
@@ -117,16 +118,20 @@ func (m *domainMetrics) NoticeDispatched(channel string, kind notify.Kind, outco
 	m.noticesSent.WithLabelValues(channel, string(kind), outcome).Inc()
 }
 
-// registerMetrics serves GET /metrics on the API: to staff tokens
+// metricsRoutes serve GET /metrics on the API: to staff tokens
 // (warehouse, ops, admin), or to anyone with GROUPBUY_METRICS_PUBLIC=1, for
 // a Prometheus that scrapes without a token on a private network.
-func (a *app) registerMetrics(r gin.IRouter) {
-	h := gin.WrapH(a.metrics.Handler())
+func (a *app) metricsRoutes() []api.Route {
+	access := staffReads
 	if a.cfg.MetricsPublic {
-		r.GET("/metrics", httpx.QuietAccess, h)
-		return
+		access = public
 	}
-	r.GET("/metrics", httpx.QuietAccess, a.auth.Require(auth.RoleWarehouse, auth.RoleOps), h)
+	// Built on first scrape: listing the routes needs no registry.
+	handler := sync.OnceValue(func() http.Handler { return a.metrics.Handler() })
+	return []api.Route{{Method: http.MethodGet, Path: "/metrics", Access: access, Hidden: true,
+		Section: "Metrics (Prometheus text; no token with `GROUPBUY_METRICS_PUBLIC=1`)",
+		Before:  []gin.HandlerFunc{httpx.QuietAccess},
+		Handler: api.Raw(func(c *gin.Context) { handler().ServeHTTP(c.Writer, c.Request) })}}
 }
 
 // serveWorkerMetrics serves /metrics of a worker process on addr without a

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/internal/api"
+	"groupbuy/internal/api/openapi"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -129,6 +132,26 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	sort.Strings(stale)
 	for _, k := range stale {
 		t.Errorf("openapi.json documents %s, which is not a registered route", k)
+	}
+}
+
+// TestOpenAPIIsGenerated fails when openapi.json or the README's access
+// table is not what the route table gives: run go generate ./cmd/groupbuy.
+func TestOpenAPIIsGenerated(t *testing.T) {
+	routes := tableApp().routes()
+	doc, err := openapi.Generate(routes, apiDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc, openAPIJSON) {
+		t.Error("openapi.json is stale: run go generate ./cmd/groupbuy")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.CheckAccessTable(readme, routes, allRoles); err != nil {
+		t.Errorf("README.md: %v (go generate ./cmd/groupbuy)", err)
 	}
 }
 

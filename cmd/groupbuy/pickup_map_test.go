@@ -78,7 +78,7 @@ func TestPickupNearbyAcrossProcesses(t *testing.T) {
 	c := newTestCity(t, 1)
 	other := startApp(t, c.app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), c.clock)
 	other.pickup.Index().MaxStale = 100 * time.Millisecond
-	srv := serveApp(t, other)
+	srv := apiServer(t, other)
 	search := func() nearbyBody {
 		r := doHTTP(t, srv.Client(), "GET", srv.URL+"/api/v1/pickup-points/nearby?lat=31.3&lng=121.5&radius_m=500", c.admin, nil)
 		if r.Status != http.StatusOK {

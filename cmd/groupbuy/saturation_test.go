@@ -19,7 +19,7 @@ func TestIntakeAtSaturation(t *testing.T) {
 	a := c.app
 	a.intake.Close()
 	a.intake = intake.New(a.db, a.clock, a.log, intake.Options{Workers: 1, MaxBatch: 8, QueueSize: 32, MaxWait: 200 * time.Millisecond})
-	srv := serveApp(t, a)
+	srv := apiServer(t, a)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	if _, err := a.catalog.SetCap(context.Background(), egg.ID, 20); err != nil {
 		t.Fatal(err)

@@ -43,9 +43,9 @@ type SaleItem struct {
 	ProductID    int64            `db:"product_id" json:"product_id"`
 	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
 	PriceFen     int64            `db:"price_fen" json:"price_fen"`
-	StockCap     int64            `db:"stock_cap" json:"stock_cap"`
-	Sold         int64            `db:"sold" json:"sold"`
-	Remaining    int64            `db:"remaining" json:"remaining"`
+	StockCap     int64            `db:"stock_cap" json:"stock_cap" doc:"The stock cap: orders never take more units than this."`
+	Sold         int64            `db:"sold" json:"sold" doc:"Units taken by placed orders."`
+	Remaining    int64            `db:"remaining" json:"remaining" doc:"stock_cap less sold: what orders may still take."`
 	SKU          string           `db:"sku" json:"sku"`
 	Name         string           `db:"name" json:"name"`
 	Unit         string           `db:"unit" json:"unit"`

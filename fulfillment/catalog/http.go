@@ -1,18 +1,17 @@
 package catalog
 
 import (
+	"github.com/gin-gonic/gin"
+
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/httpx"
-	"net/http"
-
-	"github.com/gin-gonic/gin"
 )
 
 // Handlers are the catalog's HTTP handlers: the leader's catalog, and ops'
-// products and sale items.
+// products and sale items. cmd/groupbuy's route table says who calls them.
 type Handlers struct {
 	svc *Service
 }
@@ -20,156 +19,119 @@ type Handlers struct {
 // NewHandlers returns the handlers over svc.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
-// RegisterLeader adds the leader app's catalog (under /api/v1/leader,
-// already behind the leader token check).
-func (h *Handlers) RegisterLeader(r gin.IRouter) {
-	r.GET("/catalog", httpx.Handle(h.leaderCatalog))
+// LeaderCatalog answers what the calling leader can sell for a date.
+func (h *Handlers) LeaderCatalog(c *gin.Context, in fulfillment.DateQuery) (Catalog, error) {
+	return h.svc.Catalog(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Date)
 }
 
-// RegisterOps adds the ops routes of products and sale items (under /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.POST("/products", g.OpsWrite, httpx.Handle(h.saveProduct))
-	r.POST("/products/import", g.OpsWrite, httpx.Handle(h.importProducts))
-	r.GET("/products", g.StaffRead, httpx.Handle(h.listProducts))
-	r.POST("/sale-items", g.OpsWrite, httpx.Handle(h.publish))
-	r.GET("/sale-items", g.StaffRead, httpx.Handle(h.listSaleItems))
-	r.PATCH("/sale-items/:id", g.OpsWrite, httpx.Handle(h.setCap))
-}
-
-func (h *Handlers) leaderCatalog(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
-	if err != nil {
-		return err
-	}
-	cat, err := h.svc.Catalog(c.Request.Context(), auth.PrincipalOf(c).LeaderID, date)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, cat)
-	return nil
-}
-
-type productBody struct {
-	SKU      string           `json:"sku"`
+// ProductInput is a product to create or update, by SKU.
+type ProductInput struct {
+	SKU      string           `json:"sku" doc:"The stock-keeping unit: 1 to 40 characters without spaces, commas or quotes; saving an existing SKU updates it."`
 	Name     string           `json:"name"`
-	Unit     string           `json:"unit"`
-	WeightG  int64            `json:"weight_g"`
-	VolumeML int64            `json:"volume_ml"`
+	Unit     string           `json:"unit" doc:"What one unit is: 份, 盒, kg…"`
+	WeightG  int64            `json:"weight_g" doc:"Grams per unit."`
+	VolumeML int64            `json:"volume_ml" doc:"Millilitres per unit."`
 	Zone     fulfillment.Zone `json:"zone"`
-	Bin      string           `json:"bin"`
-	Category string           `json:"category"`
+	Bin      string           `json:"bin" doc:"The bin location; sorting by it gives the pickers' walking order."`
+	Category string           `json:"category,omitempty" doc:"Commission rates may be set per category."`
 }
 
-func (h *Handlers) saveProduct(c *gin.Context) error {
-	var in productBody
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	out, err := h.svc.SaveProducts(c.Request.Context(), []Product{{SKU: in.SKU, Name: in.Name, Unit: in.Unit,
-		WeightG: in.WeightG, VolumeML: in.VolumeML, Zone: in.Zone, Bin: in.Bin, Category: in.Category}})
+// SaveProduct creates or updates one product.
+func (h *Handlers) SaveProduct(c *gin.Context, in struct{ Body ProductInput }) (Product, error) {
+	p := in.Body
+	out, err := h.svc.SaveProducts(c.Request.Context(), []Product{{SKU: p.SKU, Name: p.Name, Unit: p.Unit,
+		WeightG: p.WeightG, VolumeML: p.VolumeML, Zone: p.Zone, Bin: p.Bin, Category: p.Category}})
 	if err != nil {
-		return err
+		return Product{}, err
 	}
-	c.JSON(http.StatusOK, out[0])
-	return nil
+	return out[0], nil
 }
 
-func (h *Handlers) importProducts(c *gin.Context) error {
-	out, err := h.svc.ImportProducts(c.Request.Context(), http.MaxBytesReader(c.Writer, c.Request.Body, csvio.MaxBytes))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"imported": len(out), "products": out})
-	return nil
+// ProductImport is what a CSV import saved.
+type ProductImport struct {
+	Imported int       `json:"imported"`
+	Products []Product `json:"products"`
 }
 
-func (h *Handlers) listProducts(c *gin.Context) error {
-	after, limit, err := httpx.QueryPage(c)
+// ImportProducts saves the products of a CSV file.
+func (h *Handlers) ImportProducts(c *gin.Context, in csvio.Upload) (ProductImport, error) {
+	out, err := h.svc.ImportProducts(c.Request.Context(), in.Limited(c.Writer))
 	if err != nil {
-		return err
+		return ProductImport{}, err
 	}
-	page, err := h.svc.Products(c.Request.Context(), after, limit)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, page)
-	return nil
+	return ProductImport{Imported: len(out), Products: out}, nil
 }
 
-func (h *Handlers) publish(c *gin.Context) error {
-	var in struct {
-		WarehouseID  int64             `json:"warehouse_id"`
-		DeliveryDate *fulfillment.Date `json:"delivery_date"`
-		Items        []struct {
-			ProductID int64  `json:"product_id"`
-			SKU       string `json:"sku"`
-			PriceFen  *int64 `json:"price_fen"`
-			StockCap  *int64 `json:"stock_cap"`
-		} `json:"items"`
+// ListProducts answers a page of products by id.
+func (h *Handlers) ListProducts(c *gin.Context, in httpx.Page) (ProductPage, error) {
+	return h.svc.Products(c.Request.Context(), in.AfterID, in.Limit)
+}
+
+// PublishRequest puts products on sale at a warehouse for a delivery date.
+type PublishRequest struct {
+	WarehouseID  int64             `json:"warehouse_id"`
+	DeliveryDate *fulfillment.Date `json:"delivery_date"`
+	Items        []OfferInput      `json:"items"`
+}
+
+// OfferInput is one product offered: by product_id or sku, with its price
+// and its stock cap (the most that orders may take).
+type OfferInput struct {
+	ProductID int64  `json:"product_id,omitempty"`
+	SKU       string `json:"sku,omitempty"`
+	PriceFen  *int64 `json:"price_fen" doc:"Price per unit in fen."`
+	StockCap  *int64 `json:"stock_cap" doc:"The stock cap: orders never take more units than this."`
+}
+
+// SaleItemList is a list of sale items.
+type SaleItemList struct {
+	Items []SaleItem `json:"items"`
+}
+
+// Publish puts the offers on sale, opening the date's wave.
+func (h *Handlers) Publish(c *gin.Context, in struct{ Body PublishRequest }) (SaleItemList, error) {
+	if in.Body.DeliveryDate == nil {
+		return SaleItemList{}, apperr.InvalidField("delivery_date", "delivery_date is required")
 	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if in.DeliveryDate == nil {
-		return apperr.InvalidField("delivery_date", "delivery_date is required")
-	}
-	offers := make([]Offer, len(in.Items))
-	for i, it := range in.Items {
+	offers := make([]Offer, len(in.Body.Items))
+	for i, it := range in.Body.Items {
 		// A missing price would publish the item for free: both are required.
 		if it.PriceFen == nil {
-			return apperr.InvalidField(fulfillment.Field("items", i, "price_fen"), "price_fen is required")
+			return SaleItemList{}, apperr.InvalidField(fulfillment.Field("items", i, "price_fen"), "price_fen is required")
 		}
 		if it.StockCap == nil {
-			return apperr.InvalidField(fulfillment.Field("items", i, "stock_cap"), "stock_cap is required")
+			return SaleItemList{}, apperr.InvalidField(fulfillment.Field("items", i, "stock_cap"), "stock_cap is required")
 		}
 		offers[i] = Offer{ProductID: it.ProductID, SKU: it.SKU, PriceFen: *it.PriceFen, StockCap: *it.StockCap}
 	}
-	items, err := h.svc.Publish(c.Request.Context(), in.WarehouseID, *in.DeliveryDate, offers)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
-	return nil
+	items, err := h.svc.Publish(c.Request.Context(), in.Body.WarehouseID, *in.Body.DeliveryDate, offers)
+	return SaleItemList{Items: items}, err
 }
 
-func (h *Handlers) listSaleItems(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
-	if err != nil {
-		return err
-	}
-	wid, err := httpx.QueryID(c, "warehouse_id")
-	if err != nil {
-		return err
-	}
-	if wid == 0 {
-		return apperr.InvalidField("warehouse_id", "query parameter warehouse_id is required")
-	}
-	items, err := h.svc.SaleItems(c.Request.Context(), wid, date)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
-	return nil
+// SaleItemsQuery selects a warehouse's sale items of a date.
+type SaleItemsQuery struct {
+	Date        fulfillment.Date `query:"date" required:"true" format:"date" doc:"The delivery date, YYYY-MM-DD."`
+	WarehouseID int64            `query:"warehouse_id" required:"true"`
 }
 
-func (h *Handlers) setCap(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
+// ListSaleItems answers a warehouse's sale items of a date.
+func (h *Handlers) ListSaleItems(c *gin.Context, in SaleItemsQuery) (SaleItemList, error) {
+	items, err := h.svc.SaleItems(c.Request.Context(), in.WarehouseID, in.Date)
+	return SaleItemList{Items: items}, err
+}
+
+// StockCapUpdate changes a sale item's stock cap; never below what is sold.
+type StockCapUpdate struct {
+	StockCap *int64 `json:"stock_cap"`
+}
+
+// SetCap changes a sale item's stock cap.
+func (h *Handlers) SetCap(c *gin.Context, in struct {
+	ID   int64 `path:"id"`
+	Body StockCapUpdate
+}) (SaleItem, error) {
+	if in.Body.StockCap == nil {
+		return SaleItem{}, apperr.InvalidField("stock_cap", "stock_cap is required")
 	}
-	var in struct {
-		StockCap *int64 `json:"stock_cap"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if in.StockCap == nil {
-		return apperr.InvalidField("stock_cap", "stock_cap is required")
-	}
-	si, err := h.svc.SetCap(c.Request.Context(), id, *in.StockCap)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, si)
-	return nil
+	return h.svc.SetCap(c.Request.Context(), in.ID, *in.Body.StockCap)
 }

@@ -21,6 +21,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/refund"
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -676,8 +677,19 @@ func newCommissionServer(t *testing.T, c *commissionCity) *commissionServer {
 	authn := auth.NewAuthenticator(c.db, clock, time.Second)
 	h := NewHandlers(NewService(c.db, clock, refund.Metrics{}))
 	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
-	h.RegisterLeader(r.Group("/api/v1/leader", authn.Require(auth.RoleLeader)))
-	h.RegisterOps(r.Group("/api/v1/ops"), authn.StaffGuards())
+	// The rows of the app's route table that serve commission.
+	leader := api.Access{Name: "leader", Roles: []auth.Role{auth.RoleLeader}}
+	reads := api.Access{Name: "staff reads", Roles: []auth.Role{auth.RoleWarehouse, auth.RoleOps, auth.RoleAdmin}}
+	writes := api.Access{Name: "ops writes", Roles: []auth.Role{auth.RoleOps, auth.RoleAdmin}}
+	api.Register(r, api.Authenticated(authn, ""), []api.Route{
+		{Method: "GET", Path: "/api/v1/leader/commissions", Access: leader, Handler: api.JSON(h.LeaderCommissions), Hidden: true},
+		{Method: "PUT", Path: "/api/v1/ops/commission-rates", Access: writes, Handler: api.JSON(h.SetRate), Hidden: true},
+		{Method: "GET", Path: "/api/v1/ops/commission-rates", Access: reads, Handler: api.JSON(h.Rates), Hidden: true},
+		{Method: "GET", Path: "/api/v1/ops/leaders/:id/commission-statement.csv", Access: reads,
+			Handler: api.File(h.Statement, "text/csv"), Hidden: true},
+		{Method: "POST", Path: "/api/v1/ops/order-lines/:id/refund", Access: writes, Handler: api.JSON(h.RefundAfterSale),
+			Status: http.StatusCreated, Hidden: true},
+	})
 	s := &commissionServer{srv: httptest.NewServer(r)}
 	t.Cleanup(s.srv.Close)
 	issue := func(spec auth.TokenSpec) string {

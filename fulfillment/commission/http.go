@@ -3,17 +3,18 @@ package commission
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 )
 
-// Handlers are the commission handlers.
+// Handlers are the commission handlers. cmd/groupbuy's route table says
+// who calls them.
 type Handlers struct {
 	svc *Service
 }
@@ -21,118 +22,82 @@ type Handlers struct {
 // NewHandlers returns the handlers over svc.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
-// RegisterLeader adds the leader's commission route (under /api/v1/leader,
-// already behind the leader token check).
-func (h *Handlers) RegisterLeader(r gin.IRouter) {
-	r.GET("/commissions", httpx.Handle(h.leaderCommissions))
+// LeaderCommissionsQuery selects a page of the leader's ledger by delivery date.
+type LeaderCommissionsQuery struct {
+	From fulfillment.Date `query:"from" required:"true" format:"date" doc:"The first delivery date, YYYY-MM-DD."`
+	To   fulfillment.Date `query:"to" required:"true" format:"date" doc:"The last delivery date, YYYY-MM-DD."`
+	httpx.Page
 }
 
-// RegisterOps adds the ops routes of commission rates, statements and
-// after-sale refunds (under /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.PUT("/commission-rates", g.OpsWrite, httpx.Handle(h.setCommissionRate))
-	r.GET("/commission-rates", g.StaffRead, httpx.Handle(h.listCommissionRates))
-	r.GET("/leaders/:id/commission-statement.csv", g.StaffRead, httpx.Handle(h.commissionStatement))
-	r.POST("/order-lines/:id/refund", g.OpsWrite, httpx.Handle(h.refundAfterSale))
+// LeaderCommissions answers a page of the calling leader's commission ledger.
+func (h *Handlers) LeaderCommissions(c *gin.Context, in LeaderCommissionsQuery) (CommissionPage, error) {
+	return h.svc.LeaderCommissions(c.Request.Context(), CommissionFilter{LeaderID: auth.PrincipalOf(c).LeaderID,
+		From: in.From, To: in.To, AfterID: in.AfterID, Limit: in.Limit})
 }
 
-func (h *Handlers) leaderCommissions(c *gin.Context) error {
-	from, err := fulfillment.RequiredDate("from", c.Query("from"))
-	if err != nil {
-		return err
-	}
-	to, err := fulfillment.RequiredDate("to", c.Query("to"))
-	if err != nil {
-		return err
-	}
-	f := CommissionFilter{LeaderID: auth.PrincipalOf(c).LeaderID, From: from, To: to}
-	if f.AfterID, f.Limit, err = httpx.QueryPage(c); err != nil {
-		return err
-	}
-	page, err := h.svc.LeaderCommissions(c.Request.Context(), f)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, page)
-	return nil
+// CommissionRateInput sets the rate of a scope: the default, a category or
+// a product (the most specific one applies to a line).
+type CommissionRateInput struct {
+	Scope     CommissionScope `json:"scope"`
+	Category  string          `json:"category,omitempty"`
+	ProductID int64           `json:"product_id,omitempty"`
+	RateBP    *int64          `json:"rate_bp" doc:"The rate in basis points of the line's amount (100 is 1 %)."`
 }
 
-func (h *Handlers) setCommissionRate(c *gin.Context) error {
-	var in struct {
-		Scope     CommissionScope `json:"scope"`
-		Category  string          `json:"category"`
-		ProductID int64           `json:"product_id"`
-		RateBP    *int64          `json:"rate_bp"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
+// SetRate sets a commission rate.
+func (h *Handlers) SetRate(c *gin.Context, in struct{ Body CommissionRateInput }) (CommissionRate, error) {
 	// A missing rate must not set the rate to 0 %.
-	if in.RateBP == nil {
-		return apperr.InvalidField("rate_bp", "rate_bp is required")
+	if in.Body.RateBP == nil {
+		return CommissionRate{}, apperr.InvalidField("rate_bp", "rate_bp is required")
 	}
-	rate, err := h.svc.SetCommissionRate(c.Request.Context(),
-		CommissionRateKey{Scope: in.Scope, Category: in.Category, ProductID: in.ProductID}, *in.RateBP)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, rate)
-	return nil
+	b := in.Body
+	return h.svc.SetCommissionRate(c.Request.Context(),
+		CommissionRateKey{Scope: b.Scope, Category: b.Category, ProductID: b.ProductID}, *b.RateBP)
 }
 
-func (h *Handlers) listCommissionRates(c *gin.Context) error {
+// CommissionRateList is every commission rate.
+type CommissionRateList struct {
+	Rates []CommissionRate `json:"rates"`
+}
+
+// Rates answers every commission rate.
+func (h *Handlers) Rates(c *gin.Context, _ struct{}) (CommissionRateList, error) {
 	rates, err := h.svc.Rates(c.Request.Context())
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"rates": rates})
-	return nil
+	return CommissionRateList{Rates: rates}, err
 }
 
-func (h *Handlers) commissionStatement(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
+// StatementQuery names a leader and a month.
+type StatementQuery struct {
+	LeaderID int64             `path:"id" doc:"The leader's id."`
+	Month    fulfillment.Month `query:"month" required:"true" shape:"YYYY-MM" doc:"The month, YYYY-MM."`
+}
+
+// Statement answers a leader's monthly commission statement as CSV.
+func (h *Handlers) Statement(c *gin.Context, in StatementQuery) (api.Download, error) {
+	doc, err := h.svc.Statement(c.Request.Context(), in.LeaderID, in.Month.Date)
 	if err != nil {
-		return err
-	}
-	v := c.Query("month")
-	if v == "" {
-		return apperr.InvalidField("month", "query parameter month=YYYY-MM is required")
-	}
-	month, err := fulfillment.ParseMonth("month", v)
-	if err != nil {
-		return err
-	}
-	doc, err := h.svc.Statement(c.Request.Context(), id, month)
-	if err != nil {
-		return err
+		return api.Download{}, err
 	}
 	var b bytes.Buffer
 	if err := doc.WriteCSV(&b); err != nil {
-		return err
+		return api.Download{}, err
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="commission-leader%d-%s.csv"`, id, doc.Month))
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
-	return nil
+	return api.Download{ContentType: "text/csv; charset=utf-8", Body: b.Bytes(),
+		FileName: fmt.Sprintf("commission-leader%d-%s.csv", in.LeaderID, doc.Month)}, nil
 }
 
-func (h *Handlers) refundAfterSale(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
+// AfterSaleRefundRequest refunds units of a collected line.
+type AfterSaleRefundRequest struct {
+	Quantity *int64 `json:"quantity" doc:"Units to refund; at most what was collected."`
+}
+
+// RefundAfterSale refunds units of a collected order line (售后).
+func (h *Handlers) RefundAfterSale(c *gin.Context, in struct {
+	LineID int64 `path:"id" doc:"The order line's id."`
+	Body   AfterSaleRefundRequest
+}) (AfterSaleRefund, error) {
+	if in.Body.Quantity == nil {
+		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity is required")
 	}
-	var in struct {
-		Quantity *int64 `json:"quantity"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if in.Quantity == nil {
-		return apperr.InvalidField("quantity", "quantity is required")
-	}
-	r, err := h.svc.RefundAfterSale(c.Request.Context(), id, *in.Quantity)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, r)
-	return nil
+	return h.svc.RefundAfterSale(c.Request.Context(), in.LineID, *in.Body.Quantity)
 }

@@ -1,15 +1,18 @@
 package intake
 
 import (
-	"groupbuy/fulfillment"
-	"groupbuy/internal/auth"
-	"groupbuy/internal/httpx"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/api"
+	"groupbuy/internal/auth"
+	"groupbuy/internal/httpx"
 )
 
 // Handlers are the order handlers: the leader's orders and ops' listing.
+// cmd/groupbuy's route table says who calls them.
 type Handlers struct {
 	intake *Intake
 }
@@ -17,110 +20,72 @@ type Handlers struct {
 // NewHandlers returns the handlers over in.
 func NewHandlers(in *Intake) *Handlers { return &Handlers{intake: in} }
 
-// RegisterLeader adds the leader app's order routes (under /api/v1/leader,
-// already behind the leader token check).
-func (h *Handlers) RegisterLeader(r gin.IRouter) {
-	r.POST("/orders", httpx.Handle(h.placeOrder))
-	r.GET("/orders", httpx.Handle(h.leaderOrders))
-	r.GET("/orders/:id", httpx.Handle(h.leaderOrder))
-	r.POST("/orders/:id/cancel", httpx.Handle(h.cancelOrder))
+// IdempotencyKey names one order request, so a retry answers the first
+// order instead of placing another.
+type IdempotencyKey string
+
+// UnmarshalText reads a key under CheckIdempotencyKey.
+func (k *IdempotencyKey) UnmarshalText(b []byte) error {
+	if err := CheckIdempotencyKey(string(b)); err != nil {
+		return err
+	}
+	*k = IdempotencyKey(b)
+	return nil
 }
 
-// RegisterOps adds ops' order listing (under /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.GET("/orders", g.StaffRead, httpx.Handle(h.opsOrders))
+// PlaceIn is the request of placing an order.
+type PlaceIn struct {
+	Key  IdempotencyKey `header:"Idempotency-Key" required:"true" doc:"Printable ASCII without spaces, at most 100 characters; a retry with the same key and body answers the first order (200, Idempotent-Replayed: true)."`
+	Body OrderRequest
 }
 
-func (h *Handlers) placeOrder(c *gin.Context) error {
-	key := c.GetHeader("Idempotency-Key")
-	if err := CheckIdempotencyKey(key); err != nil {
-		return err
-	}
-	var req OrderRequest
-	if err := httpx.DecodeJSON(c, &req); err != nil {
-		return err
-	}
-	o, replay, err := h.intake.Place(c.Request.Context(), auth.PrincipalOf(c).LeaderID, key, req)
-	if err != nil {
-		return err
-	}
-	status := http.StatusCreated
+// Place places the leader's order: 201, or 200 for a replay of its key.
+func (h *Handlers) Place(c *gin.Context, in PlaceIn) (Order, error) {
+	o, replay, err := h.intake.Place(c.Request.Context(), auth.PrincipalOf(c).LeaderID, string(in.Key), in.Body)
 	if replay {
-		status = http.StatusOK
+		api.SetStatus(c, http.StatusOK)
 		c.Header("Idempotent-Replayed", "true")
 	}
-	c.JSON(status, o)
-	return nil
+	return o, err
 }
 
-func (h *Handlers) leaderOrders(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
-	if err != nil {
-		return err
-	}
-	f, err := pageFilter(c, OrderFilter{Date: date})
-	if err != nil {
-		return err
-	}
-	page, err := h.intake.LeaderOrders(c.Request.Context(), auth.PrincipalOf(c).LeaderID, f)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, page)
-	return nil
+// LeaderOrdersQuery selects a page of the leader's orders of a date.
+type LeaderOrdersQuery struct {
+	fulfillment.DateQuery
+	httpx.Page
 }
 
-func pageFilter(c *gin.Context, f OrderFilter) (OrderFilter, error) {
-	var err error
-	f.AfterID, f.Limit, err = httpx.QueryPage(c)
-	return f, err
+// LeaderOrders answers a page of the orders of the leader's point.
+func (h *Handlers) LeaderOrders(c *gin.Context, in LeaderOrdersQuery) (OrderPage, error) {
+	return h.intake.LeaderOrders(c.Request.Context(), auth.PrincipalOf(c).LeaderID,
+		OrderFilter{Date: in.Date, AfterID: in.AfterID, Limit: in.Limit})
 }
 
-func (h *Handlers) leaderOrder(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	o, err := h.intake.LeaderOrder(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, o)
-	return nil
+// OrderID is the request of a route about one order.
+type OrderID struct {
+	ID int64 `path:"id" doc:"The order's id."`
 }
 
-func (h *Handlers) cancelOrder(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	o, err := h.intake.Cancel(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, o)
-	return nil
+// LeaderOrder answers one order of the leader's point.
+func (h *Handlers) LeaderOrder(c *gin.Context, in OrderID) (Order, error) {
+	return h.intake.LeaderOrder(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.ID)
 }
 
-func (h *Handlers) opsOrders(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
-	if err != nil {
-		return err
-	}
-	f := OrderFilter{Date: date}
-	if f.WarehouseID, err = httpx.QueryID(c, "warehouse_id"); err != nil {
-		return err
-	}
-	if f.PickupPointID, err = httpx.QueryID(c, "pickup_point_id"); err != nil {
-		return err
-	}
-	if f, err = pageFilter(c, f); err != nil {
-		return err
-	}
-	page, err := h.intake.Orders(c.Request.Context(), f)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, page)
-	return nil
+// Cancel cancels an order of the leader's point before the cutoff.
+func (h *Handlers) Cancel(c *gin.Context, in OrderID) (Order, error) {
+	return h.intake.Cancel(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.ID)
+}
+
+// OrdersQuery selects a page of orders of a date for ops.
+type OrdersQuery struct {
+	fulfillment.DateQuery
+	WarehouseID   int64 `query:"warehouse_id"`
+	PickupPointID int64 `query:"pickup_point_id"`
+	httpx.Page
+}
+
+// Orders answers a page of orders with totals over the selection.
+func (h *Handlers) Orders(c *gin.Context, in OrdersQuery) (OrderPage, error) {
+	return h.intake.Orders(c.Request.Context(), OrderFilter{Date: in.Date, WarehouseID: in.WarehouseID,
+		PickupPointID: in.PickupPointID, AfterID: in.AfterID, Limit: in.Limit})
 }

@@ -152,6 +152,16 @@ func (in *Intake) LeaderOrders(ctx context.Context, leaderID int64, f OrderFilte
 	return in.Orders(ctx, f)
 }
 
+// StockShortfall is a line of an order that wants more than is left: the
+// sold_out error lists them (its remaining member). The fields are in the
+// order of their names, as the map they replace was written.
+type StockShortfall struct {
+	Remaining  int64  `json:"remaining" doc:"Units left."`
+	Requested  int64  `json:"requested" doc:"Units the line asked for."`
+	SaleItemID int64  `json:"sale_item_id"`
+	SKU        string `json:"sku"`
+}
+
 // OrderPage is a page of orders with totals over the whole selection.
 type OrderPage struct {
 	Orders  []Order     `json:"orders"`
@@ -558,15 +568,15 @@ func checkOrder(c *placeCall, w pickup.Warehouse, items map[int64]*lockedItem, s
 	if err := gateOpen(gate, w, date, now); err != nil {
 		return err
 	}
-	var short []map[string]any
+	var short []StockShortfall
 	for _, l := range c.req.Lines {
 		it := items[l.SaleItemID]
 		if left := it.StockCap - it.Sold - sold[it.ID]; l.Quantity > left {
-			short = append(short, map[string]any{"sale_item_id": it.ID, "sku": it.SKU, "requested": l.Quantity, "remaining": left})
+			short = append(short, StockShortfall{SaleItemID: it.ID, SKU: it.SKU, Requested: l.Quantity, Remaining: left})
 		}
 	}
 	if len(short) > 0 {
-		e := apperr.Errorf(apperr.Conflict, ErrSoldOut.Code, "not enough stock: %s has %d left", short[0]["sku"], short[0]["remaining"])
+		e := apperr.Errorf(apperr.Conflict, ErrSoldOut.Code, "not enough stock: %s has %d left", short[0].SKU, short[0].Remaining)
 		return e.With("remaining", short)
 	}
 	return nil

@@ -1,20 +1,16 @@
 package lastmile
 
 import (
-	"context"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
-	"groupbuy/internal/httpx"
-	"groupbuy/internal/input"
 )
 
 // Handlers are the last mile's handlers: deliveries, receipt, the pickup
-// desk, dispatch and arrival.
+// desk, dispatch and arrival. cmd/groupbuy's route table says who calls them.
 type Handlers struct {
 	svc  *Service
 	desk *Desk
@@ -23,135 +19,93 @@ type Handlers struct {
 // NewHandlers returns the handlers over the deliveries and the desk.
 func NewHandlers(svc *Service, desk *Desk) *Handlers { return &Handlers{svc: svc, desk: desk} }
 
-// RegisterLeader adds the leader's delivery and pickup routes: what
-// arrives, receipt (签收), and pickup code verification (核销).
-func (h *Handlers) RegisterLeader(r gin.IRouter) {
-	r.GET("/deliveries", httpx.Handle(h.leaderDeliveries))
-	r.POST("/deliveries/:id/receive", httpx.Handle(h.receive))
-	r.POST("/pickups/verify", httpx.Handle(func(c *gin.Context) error {
-		in, err := decodeCode(c, false)
-		if err != nil {
-			return err
-		}
-		ps, err := h.desk.Verify(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, gin.H{"parcels": ps})
-		return nil
-	}))
-	r.POST("/pickups/collect", httpx.Handle(func(c *gin.Context) error {
-		in, err := decodeCode(c, true)
-		if err != nil {
-			return err
-		}
-		ps, err := h.desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Code, in.OrderLineIDs)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, gin.H{"parcels": ps})
-		return nil
-	}))
+// DeliveryList is a list of deliveries.
+type DeliveryList struct {
+	Deliveries []Delivery `json:"deliveries"`
 }
 
-// RegisterOps adds dispatch and arrival. Warehouse staff and drivers
-// (warehouse tokens) run the trucks, so they may write these.
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.POST("/waves/:id/dispatch", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
-		id, err := httpx.PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		w, err := h.svc.Dispatch(c.Request.Context(), id, 0)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, w)
-		return nil
-	}))
-	r.POST("/routes/:id/dispatch", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
-		id, err := httpx.PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		waveID, err := h.svc.RouteOfWave(c.Request.Context(), id)
-		if err != nil {
-			return err
-		}
-		w, err := h.svc.Dispatch(c.Request.Context(), waveID, id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, w)
-		return nil
-	}))
-	r.POST("/routes/:id/stops/:seq/arrive", g.WarehouseWrite, httpx.Handle(func(c *gin.Context) error {
-		id, err := httpx.PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		seq, err := httpx.PathPositive(c, "seq", input.MaxInt4) // route_stops.seq is an integer
-		if err != nil {
-			return err
-		}
-		d, err := h.svc.Arrive(c.Request.Context(), id, int(seq))
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, d)
-		return nil
-	}))
-	r.GET("/waves/:id/deliveries", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
-		ds, err := h.svc.WaveDeliveries(ctx, id)
-		return gin.H{"deliveries": ds}, err
-	}))
+// LeaderDeliveries answers what arrives at the leader's point on a date.
+func (h *Handlers) LeaderDeliveries(c *gin.Context, in fulfillment.DateQuery) (DeliveryList, error) {
+	ds, err := h.svc.LeaderDeliveries(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Date)
+	return DeliveryList{Deliveries: ds}, err
 }
 
-func (h *Handlers) leaderDeliveries(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
+// Receive records the leader's receipt (签收) of a delivery.
+func (h *Handlers) Receive(c *gin.Context, in struct {
+	ID   int64 `path:"id" doc:"The delivery's id."`
+	Body ReceiveRequest
+}) (Delivery, error) {
+	return h.svc.Receive(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.ID, in.Body)
+}
+
+// PickupCodeRequest is a resident's pickup code, to verify (核销).
+type PickupCodeRequest struct {
+	Code string `json:"code" doc:"The resident's pickup code."`
+}
+
+// CollectRequest hands over a code's parcels: all, or only the listed lines.
+type CollectRequest struct {
+	Code         string  `json:"code" doc:"The resident's pickup code."`
+	OrderLineIDs []int64 `json:"order_line_ids,omitempty" doc:"Hand over only these lines (at most 1000); all of the code's when absent."`
+}
+
+// ParcelList is the parcels a code opens.
+type ParcelList struct {
+	Parcels []Parcel `json:"parcels"`
+}
+
+// Verify answers the parcels a pickup code opens at the leader's point.
+func (h *Handlers) Verify(c *gin.Context, in struct{ Body PickupCodeRequest }) (ParcelList, error) {
+	ps, err := h.desk.Verify(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Body.Code)
+	return ParcelList{Parcels: ps}, err
+}
+
+// Collect hands a code's parcels over to the resident.
+func (h *Handlers) Collect(c *gin.Context, in struct{ Body CollectRequest }) (ParcelList, error) {
+	if len(in.Body.OrderLineIDs) > 1000 {
+		return ParcelList{}, apperr.InvalidField("order_line_ids", "at most 1000 order lines")
+	}
+	ps, err := h.desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Body.Code, in.Body.OrderLineIDs)
+	return ParcelList{Parcels: ps}, err
+}
+
+// WaveID is the request of a route about one wave.
+type WaveID struct {
+	ID int64 `path:"id" doc:"The wave's id."`
+}
+
+// DispatchWave sends every route of a ready wave on its way.
+func (h *Handlers) DispatchWave(c *gin.Context, in WaveID) (wave.Wave, error) {
+	return h.svc.Dispatch(c.Request.Context(), in.ID, 0)
+}
+
+// RouteID is the request of a route about one truck route.
+type RouteID struct {
+	ID int64 `path:"id" doc:"The route's id."`
+}
+
+// DispatchRoute sends one route of a ready wave on its way.
+func (h *Handlers) DispatchRoute(c *gin.Context, in RouteID) (wave.Wave, error) {
+	waveID, err := h.svc.RouteOfWave(c.Request.Context(), in.ID)
 	if err != nil {
-		return err
+		return wave.Wave{}, err
 	}
-	ds, err := h.svc.LeaderDeliveries(c.Request.Context(), auth.PrincipalOf(c).LeaderID, date)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"deliveries": ds})
-	return nil
+	return h.svc.Dispatch(c.Request.Context(), waveID, in.ID)
 }
 
-func (h *Handlers) receive(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req ReceiveRequest
-	if err := httpx.DecodeJSON(c, &req); err != nil {
-		return err
-	}
-	d, err := h.svc.Receive(c.Request.Context(), auth.PrincipalOf(c).LeaderID, id, req)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, d)
-	return nil
+// StopRef names a stop of a route.
+type StopRef struct {
+	RouteID int64 `path:"id" doc:"The route's id."`
+	Seq     int32 `path:"seq" doc:"The stop's place on the route, from 1."` // route_stops.seq is an integer
 }
 
-type codeRequest struct {
-	Code         string  `json:"code"`
-	OrderLineIDs []int64 `json:"order_line_ids,omitempty"`
+// Arrive marks a stop reached: its delivery is at the pickup point.
+func (h *Handlers) Arrive(c *gin.Context, in StopRef) (Delivery, error) {
+	return h.svc.Arrive(c.Request.Context(), in.RouteID, int(in.Seq))
 }
 
-func decodeCode(c *gin.Context, lines bool) (codeRequest, error) {
-	var in codeRequest
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return in, err
-	}
-	if !lines && in.OrderLineIDs != nil {
-		return in, apperr.InvalidField("order_line_ids", "unknown field \"order_line_ids\"")
-	}
-	if len(in.OrderLineIDs) > 1000 {
-		return in, apperr.InvalidField("order_line_ids", "at most 1000 order lines")
-	}
-	return in, nil
+// WaveDeliveries answers a wave's deliveries.
+func (h *Handlers) WaveDeliveries(c *gin.Context, in WaveID) (DeliveryList, error) {
+	ds, err := h.svc.WaveDeliveries(c.Request.Context(), in.ID)
+	return DeliveryList{Deliveries: ds}, err
 }

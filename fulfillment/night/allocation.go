@@ -18,7 +18,7 @@ import (
 // Receipt is what the warehouse received of one sale item for a wave.
 type Receipt struct {
 	SaleItemID int64 `db:"sale_item_id" json:"sale_item_id"`
-	Received   int64 `db:"received" json:"received"`
+	Received   int64 `db:"received" json:"received" doc:"Units of the sale item the warehouse received (accepted) for the wave; what it can allocate."`
 }
 
 // Errors of allocation.

@@ -3,7 +3,6 @@ package night
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -11,13 +10,14 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
-	"groupbuy/internal/httpx"
 )
 
 // Handlers are the handlers of waves and their night: status, close,
 // rerun, receipts, the pick and sort plans and the printouts.
+// cmd/groupbuy's route table says who calls them.
 type Handlers struct {
 	night *Runner
 }
@@ -25,136 +25,122 @@ type Handlers struct {
 // NewHandlers returns the handlers over the night's runner.
 func NewHandlers(night *Runner) *Handlers { return &Handlers{night: night} }
 
-// RegisterOps adds the ops routes of waves (under /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.GET("/waves", g.StaffRead, httpx.Handle(h.listWaves))
-	r.GET("/waves/:id", g.StaffRead, httpx.ByID(h.night.Wave))
-	r.POST("/waves/:id/close", g.OpsWrite, httpx.Handle(h.closeWave))
-	r.POST("/waves/:id/stages/:stage/rerun", g.OpsWrite, httpx.Handle(h.rerunStage))
-	// Warehouse staff record what arrived.
-	r.PUT("/waves/:id/receipts", g.WarehouseWrite, httpx.Handle(h.recordReceipts))
-	r.GET("/waves/:id/pick-list", g.StaffRead, httpx.Handle(h.pickList))
-	r.GET("/waves/:id/sort-plan", g.StaffRead, httpx.Handle(h.sortPlan))
-	// GET /waves/{id}/printouts/{kind}.pdf|.csv with ?zone= (pick list, sort
-	// sheet, labels) and ?route= (sort sheet, labels, route sheet).
-	r.GET("/waves/:id/printouts/:file", g.StaffRead, httpx.Handle(h.printout))
+// WaveList is the waves of a delivery date.
+type WaveList struct {
+	Waves []wave.Wave `json:"waves"`
 }
 
-func (h *Handlers) listWaves(c *gin.Context) error {
-	date, err := fulfillment.RequiredDate("date", c.Query("date"))
-	if err != nil {
-		return err
-	}
-	waves, err := h.night.Waves(c.Request.Context(), date)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"waves": waves})
-	return nil
+// ListWaves answers the waves of a delivery date, by warehouse.
+func (h *Handlers) ListWaves(c *gin.Context, in fulfillment.DateQuery) (WaveList, error) {
+	waves, err := h.night.Waves(c.Request.Context(), in.Date)
+	return WaveList{Waves: waves}, err
 }
 
-// closeWave is the manual cutoff: ordering stops now, whatever the clock says.
-func (h *Handlers) closeWave(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	if _, err := h.night.Close(c.Request.Context(), id, true); err != nil {
-		return err
-	}
-	w, err := h.night.Wave(c.Request.Context(), id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, w)
-	return nil
+// WaveID is the request of a route about one wave.
+type WaveID struct {
+	ID int64 `path:"id" doc:"The wave's id."`
 }
 
-func (h *Handlers) rerunStage(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	task, err := h.night.Rerun(c.Request.Context(), id, wave.Stage(c.Param("stage")))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusAccepted, gin.H{"wave_id": id, "stage": c.Param("stage"), "task_id": task})
-	return nil
+// Wave answers a wave with its stage history and refunds.
+func (h *Handlers) Wave(c *gin.Context, in WaveID) (wave.Wave, error) {
+	return h.night.Wave(c.Request.Context(), in.ID)
 }
 
-func (h *Handlers) recordReceipts(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
+// Close is the manual cutoff: ordering stops now, whatever the clock says.
+func (h *Handlers) Close(c *gin.Context, in WaveID) (wave.Wave, error) {
+	if _, err := h.night.Close(c.Request.Context(), in.ID, true); err != nil {
+		return wave.Wave{}, err
 	}
-	var in struct {
-		Policy wave.Policy `json:"policy"`
-		Final  bool        `json:"final"`
-		Items  []Receipt   `json:"items"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	w, err := h.night.RecordReceipts(c.Request.Context(), id, in.Policy, in.Final, in.Items, auth.PrincipalOf(c).String())
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, w)
-	return nil
+	return h.night.Wave(c.Request.Context(), in.ID)
 }
 
-func (h *Handlers) pickList(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	lines, err := h.night.PickList(c.Request.Context(), id, fulfillment.Zone(c.Query("zone")))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
-	return nil
+// StageRerun is the stage task queued again.
+type StageRerun struct {
+	WaveID int64  `json:"wave_id"`
+	Stage  string `json:"stage"`
+	TaskID string `json:"task_id"`
 }
 
-func (h *Handlers) sortPlan(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	lines, err := h.night.SortPlan(c.Request.Context(), id, c.Query("route"))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"wave_id": id, "lines": lines})
-	return nil
+// Rerun queues a stage of a wave again.
+func (h *Handlers) Rerun(c *gin.Context, in struct {
+	WaveID
+	Stage string `path:"stage" max:"40" doc:"The stage: close, allocate, pick, route or ready."`
+}) (StageRerun, error) {
+	task, err := h.night.Rerun(c.Request.Context(), in.ID, wave.Stage(in.Stage))
+	return StageRerun{WaveID: in.ID, Stage: in.Stage, TaskID: task}, err
 }
 
-func (h *Handlers) printout(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	file := c.Param("file")
-	dot := strings.LastIndexByte(file, '.')
+// ReceiptsRequest is what the warehouse received for a wave's sale items.
+type ReceiptsRequest struct {
+	Policy wave.Policy `json:"policy,omitempty" doc:"How a short sale item is shared: fcfs (first come, first served) or even (across pickup points)."`
+	Final  bool        `json:"final,omitempty" doc:"The last receipts: allocation may start."`
+	Items  []Receipt   `json:"items"`
+}
+
+// RecordReceipts records what the warehouse received for a wave.
+func (h *Handlers) RecordReceipts(c *gin.Context, in struct {
+	WaveID
+	Body ReceiptsRequest
+}) (wave.Wave, error) {
+	return h.night.RecordReceipts(c.Request.Context(), in.ID, in.Body.Policy, in.Body.Final, in.Body.Items, auth.PrincipalOf(c).String())
+}
+
+// PickListOut is a wave's total pick list in walking order.
+type PickListOut struct {
+	WaveID int64      `json:"wave_id"`
+	Lines  []PickLine `json:"lines"`
+}
+
+// PickList answers a wave's total pick list, of one zone or all.
+func (h *Handlers) PickList(c *gin.Context, in struct {
+	WaveID
+	Zone fulfillment.Zone `query:"zone" enum:"ambient,chilled,frozen" doc:"Only this temperature zone."`
+}) (PickListOut, error) {
+	lines, err := h.night.PickList(c.Request.Context(), in.ID, in.Zone)
+	return PickListOut{WaveID: in.ID, Lines: lines}, err
+}
+
+// SortPlanOut is a wave's sorting plan: SKU × route × leader.
+type SortPlanOut struct {
+	WaveID int64      `json:"wave_id"`
+	Lines  []SortLine `json:"lines"`
+}
+
+// SortPlan answers a wave's sorting plan, of one route or all.
+func (h *Handlers) SortPlan(c *gin.Context, in struct {
+	WaveID
+	Route routeplan.RouteCode `query:"route" doc:"Only this route (R01, R02, …)."`
+}) (SortPlanOut, error) {
+	lines, err := h.night.SortPlan(c.Request.Context(), in.ID, string(in.Route))
+	return SortPlanOut{WaveID: in.ID, Lines: lines}, err
+}
+
+// PrintoutQuery names a printout: {kind}.pdf or {kind}.csv, with its scope.
+type PrintoutQuery struct {
+	WaveID
+	File  string              `path:"file" max:"40" doc:"{kind}.pdf or {kind}.csv; kind is pick-list, sort-sheet, labels or route-sheet."`
+	Zone  fulfillment.Zone    `query:"zone" enum:"ambient,chilled,frozen" doc:"Only this temperature zone (pick list, sort sheet, labels)."`
+	Route routeplan.RouteCode `query:"route" doc:"Only this route (sort sheet, labels, route sheet)."`
+}
+
+// Printout answers a wave's printout as a file.
+func (h *Handlers) Printout(c *gin.Context, in PrintoutQuery) (api.Download, error) {
+	dot := strings.LastIndexByte(in.File, '.')
 	if dot < 0 {
-		return apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
+		return api.Download{}, apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
 	}
-	kind, format := PrintoutKind(file[:dot]), file[dot+1:]
-	scope := PrintScope{Route: c.Query("route"), Zone: fulfillment.Zone(c.Query("zone"))}
-	out, err := h.night.Printout(c.Request.Context(), id, kind, scope, format)
+	kind, format := PrintoutKind(in.File[:dot]), in.File[dot+1:]
+	scope := PrintScope{Route: string(in.Route), Zone: in.Zone}
+	out, err := h.night.Printout(c.Request.Context(), in.ID, kind, scope, format)
 	if err != nil {
-		return err
+		return api.Download{}, err
 	}
-	name := scope.FileName(id, kind)
 	ctype := "application/pdf"
 	if format == "csv" {
 		ctype = "text/csv; charset=utf-8"
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, name, format))
-	c.Header("ETag", `"`+out.SHA256+`"`)
-	c.Data(http.StatusOK, ctype, out.Content)
-	return nil
+	return api.Download{ContentType: ctype, FileName: fmt.Sprintf("%s.%s", scope.FileName(in.ID, kind), format),
+		ETag: `"` + out.SHA256 + `"`, Body: out.Content}, nil
 }
 
 // Wave returns a wave with its stage history and refunds.

@@ -1,16 +1,13 @@
 package routeplan
 
 import (
-	"context"
-	"groupbuy/internal/auth"
-	"groupbuy/internal/clock"
-	"groupbuy/internal/httpx"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
+
+	"groupbuy/internal/clock"
 )
 
-// Handlers are the fleet and route plan handlers.
+// Handlers are the fleet and route plan handlers. cmd/groupbuy's route
+// table says who calls them.
 type Handlers struct {
 	fleet *Service
 }
@@ -18,42 +15,49 @@ type Handlers struct {
 // NewHandlers returns the handlers over fleet.
 func NewHandlers(fleet *Service) *Handlers { return &Handlers{fleet: fleet} }
 
-// RegisterOps adds the ops routes of vehicle types and route plans (under
-// /api/v1/ops).
-func (h *Handlers) RegisterOps(r gin.IRouter, g auth.Guards) {
-	r.GET("/waves/:id/routes", g.StaffRead, httpx.ByID(h.fleet.WaveRoutes))
-	r.POST("/warehouses/:id/vehicle-types", g.OpsWrite, httpx.Handle(h.saveVehicleType))
-	r.GET("/warehouses/:id/vehicle-types", g.StaffRead, httpx.ByID(func(ctx context.Context, id int64) (gin.H, error) {
-		vs, err := h.fleet.VehicleTypes(ctx, id)
-		return gin.H{"vehicle_types": vs}, err
-	}))
+// WaveRoutes answers a wave's delivery routes.
+func (h *Handlers) WaveRoutes(c *gin.Context, in struct {
+	ID int64 `path:"id" doc:"The wave's id."`
+}) (WaveRoutes, error) {
+	return h.fleet.WaveRoutes(c.Request.Context(), in.ID)
 }
 
-func (h *Handlers) saveVehicleType(c *gin.Context) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Code         string          `json:"code"`
-		Name         string          `json:"name"`
-		Count        int64           `json:"count"`
-		CapacityG    int64           `json:"capacity_g"`
-		CapacityML   int64           `json:"capacity_ml"`
-		ShiftStart   clock.TimeOfDay `json:"shift_start"`
-		ShiftEnd     clock.TimeOfDay `json:"shift_end"`
-		FixedCostFen int64           `json:"fixed_cost_fen"`
-		CostPerKmFen int64           `json:"cost_per_km_fen"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	v, err := h.fleet.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: id, Code: in.Code, Name: in.Name, Count: in.Count,
-		CapacityG: in.CapacityG, CapacityML: in.CapacityML, ShiftStart: in.ShiftStart, ShiftEnd: in.ShiftEnd,
-		FixedCostFen: in.FixedCostFen, CostPerKmFen: in.CostPerKmFen})
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, v)
-	return nil
+// WarehouseID is the request of a route about one warehouse's fleet.
+type WarehouseID struct {
+	ID int64 `path:"id" doc:"The warehouse's id."`
+}
+
+// VehicleTypeInput is a kind of truck of a warehouse's fleet, by code.
+type VehicleTypeInput struct {
+	Code         string          `json:"code" doc:"Saving an existing code updates it."`
+	Name         string          `json:"name"`
+	Count        int64           `json:"count" doc:"How many trucks of this type the warehouse has."`
+	CapacityG    int64           `json:"capacity_g"`
+	CapacityML   int64           `json:"capacity_ml"`
+	ShiftStart   clock.TimeOfDay `json:"shift_start" doc:"When the trucks may leave, HH:MM local to the warehouse."`
+	ShiftEnd     clock.TimeOfDay `json:"shift_end" doc:"When they must be back, HH:MM."`
+	FixedCostFen int64           `json:"fixed_cost_fen,omitempty"`
+	CostPerKmFen int64           `json:"cost_per_km_fen,omitempty"`
+}
+
+// SaveVehicleType creates or updates a vehicle type of the warehouse.
+func (h *Handlers) SaveVehicleType(c *gin.Context, in struct {
+	WarehouseID
+	Body VehicleTypeInput
+}) (VehicleType, error) {
+	b := in.Body
+	return h.fleet.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: in.ID, Code: b.Code, Name: b.Name, Count: b.Count,
+		CapacityG: b.CapacityG, CapacityML: b.CapacityML, ShiftStart: b.ShiftStart, ShiftEnd: b.ShiftEnd,
+		FixedCostFen: b.FixedCostFen, CostPerKmFen: b.CostPerKmFen})
+}
+
+// VehicleTypeList is a warehouse's fleet.
+type VehicleTypeList struct {
+	VehicleTypes []VehicleType `json:"vehicle_types"`
+}
+
+// VehicleTypes answers a warehouse's vehicle types.
+func (h *Handlers) VehicleTypes(c *gin.Context, in WarehouseID) (VehicleTypeList, error) {
+	vs, err := h.fleet.VehicleTypes(c.Request.Context(), in.ID)
+	return VehicleTypeList{VehicleTypes: vs}, err
 }

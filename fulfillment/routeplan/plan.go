@@ -49,6 +49,19 @@ func CheckRouteCode(code string) error {
 	return nil
 }
 
+// RouteCode is a route filter as a request reads it: "" or a code that
+// can be a route's (CheckRouteCode).
+type RouteCode string
+
+// UnmarshalText reads a route filter under CheckRouteCode.
+func (r *RouteCode) UnmarshalText(b []byte) error {
+	if err := CheckRouteCode(string(b)); err != nil {
+		return err
+	}
+	*r = RouteCode(b)
+	return nil
+}
+
 // Validate checks a vehicle type before it is stored.
 func (v *VehicleType) Validate() error {
 	switch {

@@ -58,13 +58,13 @@ type Wave struct {
 	ID           int64            `db:"id" json:"id"`
 	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
 	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
-	State        State            `db:"state" json:"state"`
-	CutoffAt     time.Time        `db:"cutoff_at" json:"cutoff_at"`
+	State        State            `db:"state" json:"state" doc:"Where the wave stands, in this order: open (taking orders), closed (cutoff passed or closed by ops; totals frozen), allocated (short SKUs cut, refunds recorded), picked, routed, ready, dispatched, delivered."`
+	CutoffAt     time.Time        `db:"cutoff_at" json:"cutoff_at" doc:"When ordering ends: the warehouse's cutoff_local on the day before delivery, in UTC."`
 	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
 	Totals
 	// Allocation: how short SKUs are cut, and whether the receipts are complete.
 	AllocationPolicy Policy `db:"allocation_policy" json:"allocation_policy"`
-	ReceiptsFinal    bool   `db:"receipts_final" json:"receipts_final"`
+	ReceiptsFinal    bool   `db:"receipts_final" json:"receipts_final" doc:"The warehouse declared its receipts complete: allocation may cut what did not arrive."`
 	// The dock: when the purchase stage made the wave's purchase orders, how
 	// many (absent: nothing of the wave is bought by purchase order), how
 	// many are closed, and the receiving deadline.

@@ -312,3 +312,15 @@ func statusOf(c *gin.Context, status int) int {
 	}
 	return status
 }
+
+// Authenticated returns the guards of a's one authorization middleware: a
+// bearer token of a role the Access admits, or for an Access with Session
+// also the console session cookie named cookie.
+func Authenticated(a *auth.Authenticator, cookie string) Guards {
+	return GuardFunc(func(acc Access) gin.HandlerFunc {
+		if acc.Session {
+			return a.RequireSession(cookie, acc.Roles...)
+		}
+		return a.Require(acc.Roles...)
+	})
+}

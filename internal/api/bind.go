@@ -33,7 +33,10 @@ import (
 // required), or are one of enum. time.Time is a date (layout, default
 // YYYY-MM-DD) within input's window. Any other type reads itself with
 // UnmarshalText. A path parameter is always required; an absent optional
-// one leaves the zero value (nil for a pointer).
+// one leaves the zero value (nil for a pointer); a missing required query
+// parameter is refused saying its shape (tag shape; YYYY-MM-DD for a
+// date). The fields of an embedded struct without tags (httpx.Page) count
+// as the request's own.
 type Param struct {
 	In       string // "path", "query" or "header"
 	Name     string
@@ -44,6 +47,7 @@ type Param struct {
 	Enum     []string
 	Layout   string // dates only
 	Format   string // the format tag, for types that read themselves
+	Shape    string // what a value looks like (YYYY-MM-DD), for the refusal of a missing one
 	Doc      string
 
 	index []int
@@ -85,8 +89,24 @@ func newBinder(t reflect.Type) (*binder, error) {
 	if t.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("want a struct")
 	}
+	if err := b.fields(t, nil); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// fields adds t's fields; those of an embedded struct without tags (a
+// shared set of parameters, such as a page) as if they were t's own.
+func (b *binder) fields(t reflect.Type, index []int) error {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		f.Index = append(slices.Clone(index), f.Index...)
+		if f.Anonymous && f.Tag == "" && f.Type.Kind() == reflect.Struct {
+			if err := b.fields(f.Type, f.Index); err != nil {
+				return err
+			}
+			continue
+		}
 		if f.Name == "Body" {
 			b.body = &f
 			if f.Type == readerType {
@@ -101,15 +121,15 @@ func newBinder(t reflect.Type) (*binder, error) {
 		}
 		p, err := newParam(f)
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %v", f.Name, err)
+			return fmt.Errorf("field %s: %v", f.Name, err)
 		}
 		b.params = append(b.params, p)
 	}
-	return b, nil
+	return nil
 }
 
 func newParam(f reflect.StructField) (Param, error) {
-	p := Param{index: f.Index, Type: f.Type, Doc: f.Tag.Get("doc"), Format: f.Tag.Get("format")}
+	p := Param{index: f.Index, Type: f.Type, Doc: f.Tag.Get("doc"), Format: f.Tag.Get("format"), Shape: f.Tag.Get("shape")}
 	for _, src := range paramSources {
 		if name, ok := f.Tag.Lookup(src); ok {
 			if p.In != "" {
@@ -158,6 +178,9 @@ func newParam(f reflect.StructField) (Param, error) {
 	case p.Type.Kind() == reflect.Float64, p.Type.Kind() == reflect.Bool:
 	default:
 		return p, fmt.Errorf("type %v cannot be read from a string", p.Type)
+	}
+	if p.Shape == "" && p.Format == "date" {
+		p.Shape = "YYYY-MM-DD"
 	}
 	return p, nil
 }
@@ -235,8 +258,8 @@ func (p Param) missing() error {
 	if p.In == "header" {
 		return apperr.InvalidField(p.Name, "the %s header is required", p.Name)
 	}
-	if p.Format == "date" {
-		return apperr.InvalidField(p.Name, "query parameter %s=YYYY-MM-DD is required", p.Name)
+	if p.Shape != "" {
+		return apperr.InvalidField(p.Name, "query parameter %s=%s is required", p.Name, p.Shape)
 	}
 	return apperr.InvalidField(p.Name, "query parameter %s is required", p.Name)
 }

@@ -22,7 +22,6 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
-	"groupbuy/internal/input"
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/ratelimit"
 )
@@ -306,25 +305,6 @@ func (a *Authenticator) takeWrite(ctx context.Context, p Principal) error {
 	return nil
 }
 
-// Guards are the access checks of the ops API, named by what they let
-// through, so every package applies the same policy.
-type Guards struct {
-	// StaffRead lets warehouse staff, ops and admins read.
-	StaffRead gin.HandlerFunc
-	// WarehouseWrite lets warehouse staff (and ops, admins) record what
-	// happens on the floor: receipts, dispatch, arrival.
-	WarehouseWrite gin.HandlerFunc
-	// OpsWrite lets ops and admins change the catalog, the network and the
-	// night.
-	OpsWrite gin.HandlerFunc
-}
-
-// StaffGuards returns the guards of the ops API.
-func (a *Authenticator) StaffGuards() Guards {
-	staff := a.Require(RoleWarehouse, RoleOps)
-	return Guards{StaffRead: staff, WarehouseWrite: staff, OpsWrite: a.Require(RoleOps)}
-}
-
 func admits(roles []Role, r Role) bool {
 	for _, want := range roles {
 		if want == r || (r == RoleAdmin && want != RoleLeader) {
@@ -424,41 +404,34 @@ func (a *Authenticator) Revoke(ctx context.Context, id int64) (TokenInfo, error)
 	return t, nil
 }
 
-// RegisterTokenAdmin adds the admin's token routes to the ops group: GET
-// /tokens (list, no secrets) and POST /tokens/{id}/revoke.
-func (a *Authenticator) RegisterTokenAdmin(r gin.IRouter) {
-	admin := a.Require(RoleAdmin)
-	r.GET("/tokens", admin, httpx.Handle(a.listTokens))
-	r.POST("/tokens/:id/revoke", admin, httpx.ByID(a.Revoke))
+// TokensQuery selects tokens to list.
+type TokensQuery struct {
+	Role     Role  `query:"role" enum:"leader,warehouse,ops,admin" doc:"Only tokens of this role."`
+	LeaderID int64 `query:"leader_id" doc:"Only this leader's tokens."`
+	httpx.Page
 }
 
-func (a *Authenticator) listTokens(c *gin.Context) error {
-	var f TokenFilter
-	if v := c.Query("role"); v != "" {
-		if f.Role = Role(v); !ValidRole(f.Role) {
-			return apperr.InvalidField("role", "role must be leader, warehouse, ops or admin")
-		}
-	}
-	var err error
-	if f.LeaderID, err = httpx.QueryPositive(c, "leader_id", input.MaxInt8); err != nil {
-		return err
-	}
-	if f.AfterID, err = httpx.QueryPositive(c, "after_id", input.MaxInt8); err != nil {
-		return err
-	}
-	limit, err := httpx.QueryPositive(c, "limit", 1000)
-	if err != nil {
-		return err
-	}
-	f.Limit = int(limit)
-	ts, more, err := ListTokens(c.Request.Context(), a.db, f)
-	if err != nil {
-		return err
-	}
-	out := gin.H{"tokens": ts, "has_more": more}
+// TokenList is a page of tokens by id, without their secrets.
+type TokenList struct {
+	Tokens  []TokenInfo `json:"tokens"`
+	HasMore bool        `json:"has_more"`
+	NextID  int64       `json:"next_after_id,omitempty"`
+}
+
+// TokenList answers a page of tokens (the admin's route).
+func (a *Authenticator) TokenList(c *gin.Context, in TokensQuery) (TokenList, error) {
+	ts, more, err := ListTokens(c.Request.Context(), a.db, TokenFilter{Role: in.Role, LeaderID: in.LeaderID,
+		AfterID: in.AfterID, Limit: in.Limit})
+	out := TokenList{Tokens: ts, HasMore: more}
 	if more {
-		out["next_after_id"] = ts[len(ts)-1].ID
+		out.NextID = ts[len(ts)-1].ID
 	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return out, err
+}
+
+// RevokeByID revokes the token the path names (the admin's route).
+func (a *Authenticator) RevokeByID(c *gin.Context, in struct {
+	ID int64 `path:"id" doc:"The token's id."`
+}) (TokenInfo, error) {
+	return a.Revoke(c.Request.Context(), in.ID)
 }

@@ -19,6 +19,16 @@ import (
 // MaxBytes bounds a CSV upload.
 const MaxBytes = 32 << 20
 
+// Upload is the request of a route whose body is a CSV file (an import).
+type Upload struct {
+	Body io.Reader `content:"text/csv"`
+}
+
+// Limited returns the body, refused past MaxBytes.
+func (u Upload) Limited(w http.ResponseWriter) io.Reader {
+	return http.MaxBytesReader(w, io.NopCloser(u.Body), MaxBytes)
+}
+
 // Row is one data row of an import, addressed by header name.
 type Row struct {
 	Line   int // 1-based line number in the file, for error messages

@@ -1,7 +1,7 @@
 // Package httpx is groupbuy's HTTP plumbing on gin: the engine (request
 // IDs, access log, recovery, JSON 404/405), the one mapping of errors to
-// statuses and the error envelope, strict JSON bodies and path and query
-// parameters.
+// statuses and the error envelope, strict JSON bodies, and the keyset page
+// of a listing (Page); package api binds parameters.
 package httpx
 
 import (
@@ -26,7 +26,7 @@ import (
 // MaxBodyBytes bounds a JSON request body; CSV imports set their own limit.
 const MaxBodyBytes = 1 << 20
 
-var statusOf = map[apperr.Kind]int{
+var statusOfKind = map[apperr.Kind]int{
 	apperr.Invalid:       http.StatusBadRequest,
 	apperr.Unauthorized:  http.StatusUnauthorized,
 	apperr.Forbidden:     http.StatusForbidden,
@@ -36,6 +36,15 @@ var statusOf = map[apperr.Kind]int{
 	apperr.TooMany:       http.StatusTooManyRequests,
 	apperr.Unavailable:   http.StatusServiceUnavailable,
 	apperr.Internal:      http.StatusInternalServerError,
+}
+
+// StatusOf is the HTTP status errors of kind are answered with: the one
+// mapping, which WriteError applies and the OpenAPI document states.
+func StatusOf(kind apperr.Kind) int {
+	if s, ok := statusOfKind[kind]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
 }
 
 // HandlerFunc is a gin handler that returns its error instead of writing it.
@@ -79,11 +88,7 @@ func WriteError(c *gin.Context, err error) {
 	for k, v := range e.Details {
 		body[k] = v
 	}
-	status := statusOf[e.Kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	c.AbortWithStatusJSON(status, gin.H{"error": body})
+	c.AbortWithStatusJSON(StatusOf(e.Kind), gin.H{"error": body})
 }
 
 // isUnavailable tells connection-level failures (database or Redis down or
@@ -176,21 +181,4 @@ const quietAccessKey = "quiet_access"
 // it fails: every few seconds from each prober would drown the log.
 func QuietAccess(c *gin.Context) {
 	c.Set(quietAccessKey, true)
-}
-
-// ByID adapts a lookup by the path's positive integer id into a handler that
-// answers 200 with the result, so simple GET handlers are one line.
-func ByID[T any](find func(ctx context.Context, id int64) (T, error)) gin.HandlerFunc {
-	return Handle(func(c *gin.Context) error {
-		id, err := PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		v, err := find(c.Request.Context(), id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, v)
-		return nil
-	})
 }

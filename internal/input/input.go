@@ -5,6 +5,7 @@
 package input
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -36,8 +37,14 @@ func ParseDate(field, layout, s string) (time.Time, error) {
 	if err != nil || t.Year() < MinYear || t.Year() > MaxYear {
 		first := time.Date(MinYear, 1, 1, 0, 0, 0, 0, time.UTC)
 		last := time.Date(MaxYear, 12, 31, 0, 0, 0, 0, time.UTC)
-		return time.Time{}, apperr.InvalidField(field, "%s must be %s from %s to %s, got %q", field,
+		// Without a field (a value that reads itself) the message starts
+		// at "must", so whoever knows the field can name it in front.
+		msg := fmt.Sprintf("must be %s from %s to %s, got %q",
 			layoutName.Replace(layout), first.Format(layout), last.Format(layout), s)
+		if field != "" {
+			msg = field + " " + msg
+		}
+		return time.Time{}, apperr.InvalidField(field, "%s", msg)
 	}
 	return t, nil
 }

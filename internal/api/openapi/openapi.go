@@ -8,11 +8,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
@@ -36,6 +33,16 @@ type Options struct {
 	// Types gives the schemas of types that write their own JSON
 	// (a date as "YYYY-MM-DD", a time of day as "HH:MM", an enum).
 	Types map[reflect.Type]*openapi3.Schema
+	// ErrorDetails documents the members some errors carry beside code,
+	// message and field (a CSV error's line, sold_out's remaining).
+	ErrorDetails []ErrorDetail
+}
+
+// ErrorDetail is a member of the error body that some errors carry.
+type ErrorDetail struct {
+	Name string
+	Type reflect.Type
+	Doc  string
 }
 
 // Generate returns the document of the routes that are not Hidden, as
@@ -85,7 +92,9 @@ func Build(routes []api.Route, opt Options) (*openapi3.T, error) {
 				Schema:      openapi3.NewSchemaRef("", &openapi3.Schema{Type: typed("string")})}}}},
 		},
 	}
-	errorSchemas(g.comps)
+	if err := errorSchemas(g, opt.ErrorDetails); err != nil {
+		return nil, err
+	}
 	for _, rt := range routes {
 		if rt.Hidden {
 			continue
@@ -109,7 +118,8 @@ func Build(routes []api.Route, opt Options) (*openapi3.T, error) {
 }
 
 // errorSchemas adds the one error envelope every 4xx and 5xx answers.
-func errorSchemas(comps openapi3.Schemas) {
+func errorSchemas(g *schemas, details []ErrorDetail) error {
+	comps := g.comps
 	str := func(doc string) *openapi3.SchemaRef {
 		return openapi3.NewSchemaRef("", &openapi3.Schema{Type: typed("string"), Description: doc})
 	}
@@ -123,10 +133,25 @@ func errorSchemas(comps openapi3.Schemas) {
 			"field":   str("The offending request field, for invalid_field: a dotted path such as lines[0].quantity, a parameter or a header name."),
 		},
 		AdditionalProperties: openapi3.AdditionalProperties{Has: &yes}})
+	body := comps["ErrorBody"].Value
+	for _, d := range details {
+		ref, err := g.ref(d.Type)
+		if err != nil {
+			return fmt.Errorf("error detail %s: %w", d.Name, err)
+		}
+		s := &openapi3.Schema{Description: d.Doc, AllOf: openapi3.SchemaRefs{ref}}
+		if ref.Ref == "" {
+			c := *ref.Value
+			s = &c
+			s.Description = d.Doc
+		}
+		body.Properties[d.Name] = openapi3.NewSchemaRef("", s)
+	}
 	comps["Error"] = openapi3.NewSchemaRef("", &openapi3.Schema{Type: typed("object"),
 		Description: "The one error envelope of the API.",
 		Required:    []string{"error"},
 		Properties:  openapi3.Schemas{"error": openapi3.NewSchemaRef("#/components/schemas/ErrorBody", nil)}})
+	return nil
 }
 
 func operation(g *schemas, rt api.Route) (*openapi3.Operation, error) {
@@ -256,16 +281,8 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 	return out
 }
 
-// Status is the HTTP status an error is answered with, found by the one
-// mapping (httpx.WriteError) rather than a copy of it.
-func Status(e *apperr.Error) int {
-	rec := httptest.NewRecorder()
-	c, _ := gin.CreateTestContext(rec)
-	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
-	c.Set("logger", slog.New(slog.DiscardHandler))
-	httpx.WriteError(c, e)
-	return rec.Code
-}
+// Status is the HTTP status an error is answered with (httpx's one mapping).
+func Status(e *apperr.Error) int { return httpx.StatusOf(e.Kind) }
 
 // paramSchema is the schema of a parameter, from its type and tags.
 func paramSchema(g *schemas, p api.Param) (*openapi3.SchemaRef, error) {
