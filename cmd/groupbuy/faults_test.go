@@ -352,7 +352,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 
 	// Every order answered 503 is retried under its key: each succeeds once,
 	// as a new order or as a replay of one that committed as PostgreSQL died.
-	client := &http.Client{Timeout: 15 * time.Second}
+	client := checked(t, &http.Client{Timeout: 15 * time.Second})
 	var ids []int64
 	keys := map[string]bool{}
 	retried := 0
