@@ -96,7 +96,7 @@ func sourced(t *testing.T, envFile string) map[string]string {
 }
 
 func healthy(t *testing.T, api string) bool {
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := checked(t, &http.Client{Timeout: 5 * time.Second})
 	resp, err := client.Get(api + "/healthz")
 	if err != nil {
 		return false
@@ -131,7 +131,7 @@ func TestDevEnvIsSourcedAndOwned(t *testing.T) {
 	if err := run(context.Background(), []string{"token", "--role", "ops", "--name", "dev"}, func(k string) string { return vars[k] }, &out, &errOut); err != nil {
 		t.Fatalf("groupbuy token after sourcing dev.env: %v %s", err, errOut.String())
 	}
-	r := doHTTP(t, &http.Client{Timeout: 5 * time.Second}, "GET", first.api+"/api/v1/ops/warehouses", vars["GROUPBUY_ADMIN_TOKEN"], nil)
+	r := doHTTP(t, checked(t, &http.Client{Timeout: 5 * time.Second}), "GET", first.api+"/api/v1/ops/warehouses", vars["GROUPBUY_ADMIN_TOKEN"], nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("GROUPBUY_ADMIN_TOKEN: %d %s", r.Status, r.Body)
 	}
@@ -191,7 +191,7 @@ func TestDevInPrivateDirectory(t *testing.T) {
 	}
 	first := startDev(t, env, 120*time.Second)
 	vals := parseEnv(first.stdout.String())
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := checked(t, &http.Client{Timeout: 10 * time.Second})
 	r := doHTTP(t, client, "GET", first.api+"/api/v1/ops/pickup-points", vals["GROUPBUY_ADMIN_TOKEN"], nil)
 	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 200 {
 		t.Fatalf("the demo city: %d %.300s", r.Status, r.Body)

@@ -39,7 +39,7 @@ func multiPolygonOf(poly func(shift float64) [][][]float64, shift float64, size 
 func TestServiceAreaWorkIsBounded(t *testing.T) {
 	c := newTestCity(t, 1)
 	path := fmt.Sprintf("/api/v1/ops/warehouses/%d/service-area", c.warehous.ID)
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := checked(t, &http.Client{Timeout: 10 * time.Second})
 	put := func(body string) response {
 		return doHTTP(t, client, "PUT", c.srv.URL+path, c.admin, body)
 	}

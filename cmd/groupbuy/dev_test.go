@@ -57,7 +57,7 @@ func TestDevCommand(t *testing.T) {
 
 	vals, stop := start()
 	api, leader, ops := vals["GROUPBUY_API"], vals["GROUPBUY_LEADER_TOKEN"], vals["GROUPBUY_ADMIN_TOKEN"]
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := checked(t, &http.Client{Timeout: 10 * time.Second})
 	date := tomorrowAtDemo(clock.System{}).String()
 	r := doHTTP(t, client, "GET", api+"/api/v1/leader/catalog?date="+date, leader, nil)
 	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"sku"`) < 300 {

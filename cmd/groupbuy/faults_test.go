@@ -266,7 +266,7 @@ func phases(shots []shot, from, to time.Time) (before, during, after []shot) {
 // replays, the orders placed and the keys.
 func retryAndCheckOrders(t *testing.T, db *sqlx.DB, base string, leaders []string, shots []shot) (retried, replayed, placed, keys int) {
 	t.Helper()
-	client := &http.Client{Timeout: 15 * time.Second}
+	client := checked(t, &http.Client{Timeout: 15 * time.Second})
 	var ids []int64
 	seen := map[string]bool{}
 	for _, s := range shots {

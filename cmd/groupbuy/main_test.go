@@ -110,13 +110,21 @@ func startApp(t *testing.T, cfg Config, log *slog.Logger, clk clock.Clock) *app 
 	return a
 }
 
-// apiServer serves a's API; its client checks every answer against the
-// committed OpenAPI document (openapi.json), failing t on any the document
-// does not describe. The console's pages and /metrics are not in it.
+// apiServer serves a's API to a client that checks every answer against
+// the document (checked).
 func apiServer(t testing.TB, a *app) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
+	checked(t, srv.Client())
+	return srv
+}
+
+// checked makes client check every answer it gets against the committed
+// OpenAPI document (openapi.json), failing t on any the document does not
+// describe, and returns it. The console's pages and /metrics are not in it.
+func checked(t testing.TB, client *http.Client) *http.Client {
+	t.Helper()
 	v, err := openapi.NewValidator(openAPIJSON)
 	if err != nil {
 		t.Fatal(err)
@@ -125,9 +133,8 @@ func apiServer(t testing.TB, a *app) *httptest.Server {
 		p := r.URL.Path
 		return p == "/metrics" || p == "/console" || strings.HasPrefix(p, "/console/")
 	}
-	client := srv.Client()
 	client.Transport = v.Transport(client.Transport, func(err error) { t.Errorf("answer outside the OpenAPI document: %v", err) })
-	return srv
+	return client
 }
 
 // buildCity fills a's database with the test city: a warehouse
