@@ -47,15 +47,17 @@ func newHGS(c *core, seed uint64, workers int) *hgs {
 	h.pc = perDist * c.maxDist / math.Max(maxDem, 1e-3)
 	h.pcMin, h.pcMax = h.pc*1e-3, h.pc*1e4
 	// Time warp is in seconds, cost in distance units: start from the
-	// ratio of distance to time so both penalties weigh alike.
+	// ratio of distance to time, times 10 as the EURO Meets NeurIPS
+	// baseline advises: with less, educated children seldom come out
+	// feasible at first.
 	sd, st := 0.0, 0.0
 	for i := range c.dist {
 		sd += c.dist[i]
 		st += c.tt[i]
 	}
-	h.ptw = perDist
+	h.ptw = 10 * perDist
 	if st > 0 && sd > 0 {
-		h.ptw = perDist * sd / st
+		h.ptw = 10 * perDist * sd / st
 	}
 	h.ptwMin, h.ptwMax = h.ptw*1e-3, h.ptw*1e4
 	return h
@@ -145,6 +147,21 @@ func (h *hgs) crossover(a, b *individual) *individual {
 	return child
 }
 
+// offspring crosses a and b both ways, OX and SREX, and keeps the child
+// of lower penalised cost, as the EURO Meets NeurIPS 2022 baseline does.
+func (h *hgs) offspring(a, b *individual) *individual {
+	ox := h.crossover(a, b)
+	sx := h.srex(a, b)
+	if sx == nil {
+		return ox
+	}
+	h.c.evaluate(ox)
+	if ox.parts.penalised(h.pc, h.ptw) <= sx.pen {
+		return ox
+	}
+	return sx
+}
+
 func (h *hgs) tournament() *individual {
 	updateBiased1 := func(sp *subpop) {
 		if len(sp.inds) > 0 {
@@ -203,6 +220,9 @@ func (h *hgs) managePenalties() {
 		}
 		frac := float64(n) / float64(len(hist))
 		switch {
+		case frac <= 0.01:
+			// Hardly any feasible child: raise fast (the baseline's booster).
+			p = math.Min(hi, p*2)
 		case frac < targetFeas-0.05:
 			p = math.Min(hi, p*1.2)
 		case frac > targetFeas+0.05:
@@ -229,7 +249,7 @@ func (h *hgs) step() {
 		if len(h.feas.inds)+len(h.infeas.inds) < 2 {
 			children[w] = h.newRandom()
 		} else {
-			children[w] = h.crossover(h.tournament(), h.tournament())
+			children[w] = h.offspring(h.tournament(), h.tournament())
 		}
 	}
 	for _, o := range h.educateAll(children) {
