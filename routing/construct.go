@@ -29,28 +29,12 @@ func (b *builder) refresh() {
 	c := b.c
 	m := len(b.seq)
 	b.fwd, b.bwd = growSegs(b.fwd, m), growSegs(b.bwd, m)
-	dep := c.depotSeg(b.cl)
-	b.fwd[0] = dep
-	for k := 1; k < m; k++ {
-		ns := &dep
-		if k < m-1 {
-			ns = &c.node[b.seq[k]]
-		}
-		b.fwd[k] = c.join(&b.fwd[k-1], ns)
-	}
+	c.segments(b.cl, b.seq, b.fwd, b.bwd)
 	if b.pos == nil {
 		b.pos = make([]int, c.nn)
 	}
 	for k := 1; k < m-1; k++ {
 		b.pos[b.seq[k]] = k
-	}
-	b.bwd[m-1] = dep
-	for k := m - 2; k >= 0; k-- {
-		ns := &dep
-		if k > 0 {
-			ns = &c.node[b.seq[k]]
-		}
-		b.bwd[k] = c.join(ns, &b.bwd[k+1])
 	}
 }
 

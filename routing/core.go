@@ -84,6 +84,30 @@ func (c *core) join(a, b *seg) seg {
 	return s
 }
 
+// segments fills fwd[k] with the segment of seq[0..k] and bwd[k] with
+// that of seq[k..], for a route of class cl whose seq starts and ends at
+// the depot.
+func (c *core) segments(cl int, seq []int, fwd, bwd []seg) {
+	m := len(seq)
+	dep := c.depotSeg(cl)
+	fwd[0] = dep
+	for k := 1; k < m; k++ {
+		ns := &dep
+		if k < m-1 {
+			ns = &c.node[seq[k]]
+		}
+		fwd[k] = c.join(&fwd[k-1], ns)
+	}
+	bwd[m-1] = dep
+	for k := m - 2; k >= 0; k-- {
+		ns := &dep
+		if k > 0 {
+			ns = &c.node[seq[k]]
+		}
+		bwd[k] = c.join(ns, &bwd[k+1])
+	}
+}
+
 // depotSeg is the depot as start or end of a route of class cl.
 func (c *core) depotSeg(cl int) seg {
 	k := &c.classes[cl]

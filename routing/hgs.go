@@ -278,7 +278,8 @@ func (h *hgs) restart() {
 	h.initial(nil)
 }
 
-// initial fills the population with random educated individuals.
+// initial fills the population with educated individuals: random giant
+// tours split, or randomised constructions (see constructed).
 func (h *hgs) initial(stop func() bool) {
 	for n := 0; n < h.initSize; n += len(h.workers) {
 		if stop != nil && stop() {

@@ -95,23 +95,9 @@ func (ls *localSearch) update(r int) {
 		rt.rev = make([]float64, m, 2*m)
 	}
 	rt.fwd, rt.bwd, rt.rev = rt.fwd[:m], rt.bwd[:m], rt.rev[:m]
-	dep := c.depotSeg(rt.cl)
-	rt.fwd[0] = dep
+	c.segments(rt.cl, rt.seq, rt.fwd, rt.bwd)
 	for k := 1; k < m; k++ {
-		ns := &dep
-		if k < m-1 {
-			ns = &c.node[rt.seq[k]]
-		}
-		rt.fwd[k] = c.join(&rt.fwd[k-1], ns)
 		rt.rev[k] = rt.rev[k-1] + c.dist[rt.seq[k]*c.nn+rt.seq[k-1]]
-	}
-	rt.bwd[m-1] = dep
-	for k := m - 2; k >= 0; k-- {
-		ns := &dep
-		if k > 0 {
-			ns = &c.node[rt.seq[k]]
-		}
-		rt.bwd[k] = c.join(ns, &rt.bwd[k+1])
 	}
 	for k := 1; k < m-1; k++ {
 		ls.routeOf[rt.seq[k]] = r

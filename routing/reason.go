@@ -31,6 +31,10 @@ type Unserved struct {
 // String renders the stop and its reason.
 func (u Unserved) String() string { return fmt.Sprintf("%s: %s", u.ID, u.Reason) }
 
+// The reasons below are made of fixed words and the numbers of the case;
+// the console recognises them by those words to say them in Chinese
+// (cmd/groupbuy/console/map.js).
+
 // screen says why stop i cannot be served by any vehicle alone, or returns
 // an empty cause.
 func (c *core) screen(m *Matrix, i int, s Stop) (Cause, string) {

@@ -2,7 +2,6 @@ package routing
 
 import (
 	"math"
-	"sort"
 )
 
 // srex is the selective route exchange crossover (Nagata and Kobayashi
@@ -156,34 +155,6 @@ func (h *hgs) srex(a, b *individual) *individual {
 		}
 	}
 	c.rebuildTour(out)
-	return out
-}
-
-// polarOrder lists ind's non-empty route slots by the polar angle of their
-// barycentre around the depot.
-func (c *core) polarOrder(ind *individual) []int {
-	type ra struct {
-		r int
-		a float64
-	}
-	var order []ra
-	for r, rt := range ind.routes {
-		if len(rt) == 0 {
-			continue
-		}
-		x, y := 0.0, 0.0
-		for _, v := range rt {
-			x += c.x[v]
-			y += c.y[v]
-		}
-		n := float64(len(rt))
-		order = append(order, ra{r, math.Atan2(y/n-c.y[0], x/n-c.x[0])})
-	}
-	sort.SliceStable(order, func(i, j int) bool { return order[i].a < order[j].a })
-	out := make([]int, len(order))
-	for i, o := range order {
-		out[i] = o.r
-	}
 	return out
 }
 
