@@ -108,15 +108,7 @@ func CheckVRPLIB(in *Instance, routes [][]int) CheckResult {
 // shifts and maximum durations (recomputing the schedule from the route's
 // departure), and the stated distances and costs.
 func CheckSolution(p *Problem, sol *Solution) error {
-	pts := []Location{p.Depot.Location}
-	for _, s := range p.Stops {
-		pts = append(pts, s.Location)
-	}
-	prov := p.Matrix
-	if prov == nil {
-		prov = Haversine{}
-	}
-	m, err := prov.Matrix(context.Background(), pts)
+	m, err := p.TravelMatrix(context.Background())
 	if err != nil {
 		return err
 	}

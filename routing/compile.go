@@ -2,17 +2,8 @@ package routing
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sort"
-)
-
-// Reasons a stop is left unserved.
-const (
-	ReasonCapacity    = "demand exceeds every vehicle's capacity"
-	ReasonTimeWindow  = "time window unreachable from the depot within any shift"
-	ReasonCombination = "no vehicle type can carry it and reach it in time"
-	ReasonNoVehicle   = "no vehicle left: the fleet cannot fit it in any route"
 )
 
 // compiled ties the solver-side core to the Problem it came from.
@@ -26,20 +17,8 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	pts := make([]Location, len(p.Stops)+1)
-	pts[0] = p.Depot.Location
-	for i, s := range p.Stops {
-		pts[i+1] = s.Location
-	}
-	prov := p.Matrix
-	if prov == nil {
-		prov = Haversine{}
-	}
-	m, err := prov.Matrix(ctx, pts)
+	m, err := p.TravelMatrix(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.Validate(len(pts)); err != nil {
 		return nil, err
 	}
 	c := &core{sym: true}
@@ -58,7 +37,7 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 		c.timed = true
 	}
 	for i, v := range p.Vehicles {
-		k := class{vt: i, fixed: v.FixedCost, perDist: v.DistanceCost, start: depotWin[0], end: depotWin[1]}
+		k := class{vt: i, fixed: v.FixedCost, perDist: v.DistanceCost, start: depotWin[0], end: depotWin[1], unlimited: v.Count == 0}
 		if k.perDist == 0 {
 			k.perDist = 1
 		}
@@ -98,13 +77,13 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 			c.capRef[d] = 1
 		}
 	}
-	np := len(pts)
+	np := m.N
 	// Screen the stops no vehicle could serve even alone.
 	out := &compiled{m: m}
 	c.stop = []int{-1}
 	for i, s := range p.Stops {
-		if r := c.screen(p, m, i, s); r != "" {
-			out.unserved = append(out.unserved, Unserved{Stop: i, ID: s.ID, Reason: r})
+		if cause, r := c.screen(m, i, s); cause != "" {
+			out.unserved = append(out.unserved, Unserved{Stop: i, ID: s.ID, Cause: cause, Reason: r})
 			continue
 		}
 		c.stop = append(c.stop, i)
@@ -150,43 +129,6 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 	}
 	out.c = c
 	return out, nil
-}
-
-// screen returns why stop i cannot be served by any single vehicle, or "".
-func (c *core) screen(p *Problem, m *Matrix, i int, s Stop) string {
-	np := m.N
-	capOK, timeOK, bothOK := false, false, false
-	for _, k := range c.classes {
-		fits := true
-		for d, q := range s.Demand {
-			if float64(q) > k.cap[d] {
-				fits = false
-			}
-		}
-		there := m.Duration[i+1]
-		back := m.Duration[(i+1)*np]
-		e, l := 0.0, bigTime
-		if !s.Window.IsZero() {
-			e, l = float64(s.Window.Start), float64(s.Window.End)
-		}
-		start := math.Max(k.start+there, e)
-		reach := start <= l && start+float64(s.Service)+back <= k.end
-		if k.maxDur > 0 && there+float64(s.Service)+back > k.maxDur {
-			reach = false
-		}
-		capOK = capOK || fits
-		timeOK = timeOK || reach
-		bothOK = bothOK || (fits && reach)
-	}
-	switch {
-	case bothOK:
-		return ""
-	case !capOK:
-		return ReasonCapacity
-	case !timeOK:
-		return ReasonTimeWindow
-	}
-	return ReasonCombination
 }
 
 // buildSlots lays out one route slot per available vehicle, larger vehicles
@@ -237,6 +179,3 @@ func (c *core) buildSlots(p *Problem) {
 		}
 	}
 }
-
-// String renders the stop and its reason.
-func (u Unserved) String() string { return fmt.Sprintf("%s: %s", u.ID, u.Reason) }

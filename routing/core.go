@@ -16,6 +16,7 @@ type class struct {
 	perDist    float64
 	start, end float64
 	maxDur     float64 // 0 = none
+	unlimited  bool    // as many vehicles as needed
 }
 
 // core is the compiled, solver-side instance: node 0 is the depot, nodes
@@ -83,6 +84,30 @@ func (c *core) join(a, b *seg) seg {
 	return s
 }
 
+// segments fills fwd[k] with the segment of seq[0..k] and bwd[k] with
+// that of seq[k..], for a route of class cl whose seq starts and ends at
+// the depot.
+func (c *core) segments(cl int, seq []int, fwd, bwd []seg) {
+	m := len(seq)
+	dep := c.depotSeg(cl)
+	fwd[0] = dep
+	for k := 1; k < m; k++ {
+		ns := &dep
+		if k < m-1 {
+			ns = &c.node[seq[k]]
+		}
+		fwd[k] = c.join(&fwd[k-1], ns)
+	}
+	bwd[m-1] = dep
+	for k := m - 2; k >= 0; k-- {
+		ns := &dep
+		if k > 0 {
+			ns = &c.node[seq[k]]
+		}
+		bwd[k] = c.join(ns, &bwd[k+1])
+	}
+}
+
 // depotSeg is the depot as start or end of a route of class cl.
 func (c *core) depotSeg(cl int) seg {
 	k := &c.classes[cl]
@@ -146,12 +171,15 @@ func (c *core) buildNeighbours(k int) {
 			}
 			cands = append(cands, cand{v, w})
 		}
-		sort.Slice(cands, func(i, j int) bool {
+		// Only the k nearest matter: select them, then sort those.
+		less := func(i, j int) bool {
 			if cands[i].w != cands[j].w {
 				return cands[i].w < cands[j].w
 			}
 			return cands[i].v < cands[j].v
-		})
+		}
+		selectSmallest(len(cands), k, less, func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+		sort.Slice(cands[:k], less)
 		for i := range k {
 			c.neigh[u] = append(c.neigh[u], cands[i].v)
 		}
@@ -170,6 +198,42 @@ func (c *core) buildNeighbours(k int) {
 				has[[2]int{v, u}] = true
 				c.neigh[v] = append(c.neigh[v], u)
 			}
+		}
+	}
+}
+
+// selectSmallest reorders n items so that the k smallest come first, in
+// any order (quickselect, median-of-three pivots).
+func selectSmallest(n, k int, less func(i, j int) bool, swap func(i, j int)) {
+	lo, hi := 0, n-1
+	for lo < hi && k > lo && k <= hi {
+		mid := lo + (hi-lo)/2
+		if less(mid, lo) {
+			swap(mid, lo)
+		}
+		if less(hi, lo) {
+			swap(hi, lo)
+		}
+		if less(hi, mid) {
+			swap(hi, mid)
+		}
+		// The median sits at mid; park it at hi-1... simpler: at hi.
+		swap(mid, hi)
+		p := lo
+		for i := lo; i < hi; i++ {
+			if less(i, hi) {
+				swap(i, p)
+				p++
+			}
+		}
+		swap(p, hi)
+		switch {
+		case p == k || p == k-1:
+			return
+		case p > k:
+			hi = p - 1
+		default:
+			lo = p + 1
 		}
 	}
 }

@@ -47,15 +47,17 @@ func newHGS(c *core, seed uint64, workers int) *hgs {
 	h.pc = perDist * c.maxDist / math.Max(maxDem, 1e-3)
 	h.pcMin, h.pcMax = h.pc*1e-3, h.pc*1e4
 	// Time warp is in seconds, cost in distance units: start from the
-	// ratio of distance to time so both penalties weigh alike.
+	// ratio of distance to time, times 10 as the EURO Meets NeurIPS
+	// baseline advises: with less, educated children seldom come out
+	// feasible at first.
 	sd, st := 0.0, 0.0
 	for i := range c.dist {
 		sd += c.dist[i]
 		st += c.tt[i]
 	}
-	h.ptw = perDist
+	h.ptw = 10 * perDist
 	if st > 0 && sd > 0 {
-		h.ptw = perDist * sd / st
+		h.ptw = 10 * perDist * sd / st
 	}
 	h.ptwMin, h.ptwMax = h.ptw*1e-3, h.ptw*1e4
 	return h
@@ -145,6 +147,21 @@ func (h *hgs) crossover(a, b *individual) *individual {
 	return child
 }
 
+// offspring crosses a and b both ways, OX and SREX, and keeps the child
+// of lower penalised cost, as the EURO Meets NeurIPS 2022 baseline does.
+func (h *hgs) offspring(a, b *individual) *individual {
+	ox := h.crossover(a, b)
+	sx := h.srex(a, b)
+	if sx == nil {
+		return ox
+	}
+	h.c.evaluate(ox)
+	if ox.parts.penalised(h.pc, h.ptw) <= sx.pen {
+		return ox
+	}
+	return sx
+}
+
 func (h *hgs) tournament() *individual {
 	updateBiased1 := func(sp *subpop) {
 		if len(sp.inds) > 0 {
@@ -203,6 +220,9 @@ func (h *hgs) managePenalties() {
 		}
 		frac := float64(n) / float64(len(hist))
 		switch {
+		case frac <= 0.01:
+			// Hardly any feasible child: raise fast (the baseline's booster).
+			p = math.Min(hi, p*2)
 		case frac < targetFeas-0.05:
 			p = math.Min(hi, p*1.2)
 		case frac > targetFeas+0.05:
@@ -229,7 +249,7 @@ func (h *hgs) step() {
 		if len(h.feas.inds)+len(h.infeas.inds) < 2 {
 			children[w] = h.newRandom()
 		} else {
-			children[w] = h.crossover(h.tournament(), h.tournament())
+			children[w] = h.offspring(h.tournament(), h.tournament())
 		}
 	}
 	for _, o := range h.educateAll(children) {
@@ -258,7 +278,8 @@ func (h *hgs) restart() {
 	h.initial(nil)
 }
 
-// initial fills the population with random educated individuals.
+// initial fills the population with educated individuals: random giant
+// tours split, or randomised constructions (see constructed).
 func (h *hgs) initial(stop func() bool) {
 	for n := 0; n < h.initSize; n += len(h.workers) {
 		if stop != nil && stop() {
@@ -266,7 +287,11 @@ func (h *hgs) initial(stop func() bool) {
 		}
 		children := make([]*individual, len(h.workers))
 		for w := range children {
-			children[w] = h.newRandom()
+			if h.constructed() {
+				children[w] = h.fromPlan(h.c.construct(h.rng))
+			} else {
+				children[w] = h.newRandom()
+			}
 		}
 		for _, o := range h.educateAll(children) {
 			h.add(o.child, true)
@@ -278,10 +303,89 @@ func (h *hgs) initial(stop func() bool) {
 	}
 }
 
-// runHGS runs one search whose population is fed by opt.Threads workers
-// educating children in parallel, until ctx ends, the deadline passes or
-// the iteration budget is spent.
-func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time) (*individual, *individual, int) {
+// constructed tells whether initial individuals come from a
+// randomised construction rather than a random giant tour: on large
+// problems with time windows, where educating a random tour takes a good
+// part of a second and the construction's start is worth more than the
+// diversity it loses. (Without time windows random tours did better.)
+func (h *hgs) constructed() bool {
+	return h.c.timed && h.c.n > constructAbove
+}
+
+// constructAbove is the problem size from which the initial population is
+// built by construction.
+const constructAbove = 200
+
+// fromPlan makes an individual of a plan: its routes when it is complete;
+// else a giant tour with the customers it left out next to their nearest
+// neighbours, split.
+func (h *hgs) fromPlan(pl plan) *individual {
+	c := h.c
+	ind := &individual{routes: pl.routes}
+	if len(pl.left) == 0 {
+		return ind
+	}
+	c.evaluate(ind)
+	c.rebuildTour(ind)
+	tour := ind.tour
+	in := make([]bool, c.nn)
+	for _, v := range tour {
+		in[v] = true
+	}
+	for _, u := range pl.left {
+		at := 0
+		for _, v := range c.neigh[u] {
+			if in[v] {
+				for i, x := range tour {
+					if x == v {
+						at = i + 1
+					}
+				}
+				break
+			}
+		}
+		tour = append(tour, 0)
+		copy(tour[at+1:], tour[at:])
+		tour[at] = u
+		in[u] = true
+	}
+	child := &individual{tour: tour}
+	c.split(child, h.pc, h.ptw)
+	return child
+}
+
+// seed puts the construction into the population: as it is when it is
+// complete, and educated.
+func (h *hgs) seed(first plan) {
+	c := h.c
+	if len(first.left) == 0 {
+		ind := &individual{routes: first.routes}
+		c.evaluate(ind)
+		c.rebuildTour(ind)
+		h.add(ind, false)
+	}
+	// Education may trade the plan's feasibility for distance: repair it
+	// always, so the improved plan is there at once.
+	child := h.fromPlan(first)
+	h.educate(0, child, h.pc, h.ptw)
+	h.add(child, true)
+	for _, f := range []float64{10, 100} {
+		if child.feasible {
+			break
+		}
+		child = &individual{routes: child.routes}
+		h.educate(0, child, h.pc*f, h.ptw*f)
+		if child.feasible {
+			h.add(child, false)
+		}
+	}
+}
+
+// runHGS runs one search whose population, seeded with the construction,
+// is fed by opt.Threads workers educating children in parallel, until ctx
+// ends, the deadline passes, the iteration budget is spent or, with
+// patience, the search stops improving.
+func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time, first plan, rep *reporter) *hgs {
 	h := newHGS(c, uint64(opt.Seed), max(1, opt.Threads))
 	stop := func() bool {
 		if ctx.Err() != nil {
@@ -300,9 +404,27 @@ func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time) (*ind
 	for _, w := range h.workers {
 		w.halt = halt
 	}
-	h.initial(stop)
-	for !stop() {
-		h.step()
+	wait := opt.Patience
+	if wait == 0 {
+		wait = patience(c.n)
 	}
-	return h.best, h.bestInf, h.iter
+	report := func() {
+		if !rep.due() {
+			return
+		}
+		if h.best != nil {
+			rep.send(h.iter, h.best.parts.cost, 0, false)
+		} else {
+			rep.send(h.iter, c.planCost(first.routes), len(first.left), false)
+		}
+	}
+	report()
+	h.seed(first)
+	report()
+	h.initial(func() bool { report(); return stop() })
+	for !stop() && (wait < 0 || h.noImpr < wait) {
+		h.step()
+		report()
+	}
+	return h
 }

@@ -59,9 +59,18 @@ func (c *core) evaluate(ind *individual) {
 	ind.feasible = ind.parts.excess < 1e-9 && ind.parts.warp < 1e-9
 }
 
-// rebuildTour orders the routes by the polar angle of their barycentre
-// around the depot (as HGS does) and concatenates them into the giant tour.
+// rebuildTour concatenates the routes in polar order (as HGS does) into
+// the giant tour.
 func (c *core) rebuildTour(ind *individual) {
+	ind.tour = ind.tour[:0]
+	for _, r := range c.polarOrder(ind) {
+		ind.tour = append(ind.tour, ind.routes[r]...)
+	}
+}
+
+// polarOrder lists ind's non-empty route slots by the polar angle of their
+// barycentre around the depot.
+func (c *core) polarOrder(ind *individual) []int {
 	type ra struct {
 		r int
 		a float64
@@ -80,10 +89,11 @@ func (c *core) rebuildTour(ind *individual) {
 		order = append(order, ra{r, math.Atan2(y/n-c.y[0], x/n-c.x[0])})
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].a < order[j].a })
-	ind.tour = ind.tour[:0]
-	for _, o := range order {
-		ind.tour = append(ind.tour, ind.routes[o.r]...)
+	out := make([]int, len(order))
+	for i, o := range order {
+		out[i] = o.r
 	}
+	return out
 }
 
 // brokenPairs is the broken-pairs distance between two individuals, in [0,1].

@@ -49,6 +49,7 @@ type localSearch struct {
 	buf1, buf2 []int
 	emptyOf    []int // class -> an empty route, refreshed each pass
 	ins1, ins2 []best3
+	rem2       []float64
 	pbuf1      []piece
 	// halt, when set, is polled during long searches so that a deadline or
 	// cancellation is honoured within a fraction of a generation.
@@ -57,6 +58,10 @@ type localSearch struct {
 }
 
 const eps = 1e-7
+
+// intensifyPercent is the share of educations that run SWAP* on instances
+// with time windows (the baseline's intensificationProbabilityLS).
+const intensifyPercent = 15
 
 func newLocalSearch(c *core, rng *rand.Rand) *localSearch {
 	ls := &localSearch{c: c, rng: rng}
@@ -90,33 +95,17 @@ func (ls *localSearch) update(r int) {
 		rt.rev = make([]float64, m, 2*m)
 	}
 	rt.fwd, rt.bwd, rt.rev = rt.fwd[:m], rt.bwd[:m], rt.rev[:m]
-	dep := c.depotSeg(rt.cl)
-	rt.fwd[0] = dep
+	c.segments(rt.cl, rt.seq, rt.fwd, rt.bwd)
 	for k := 1; k < m; k++ {
-		ns := &dep
-		if k < m-1 {
-			ns = &c.node[rt.seq[k]]
-		}
-		rt.fwd[k] = c.join(&rt.fwd[k-1], ns)
 		rt.rev[k] = rt.rev[k-1] + c.dist[rt.seq[k]*c.nn+rt.seq[k-1]]
-	}
-	rt.bwd[m-1] = dep
-	for k := m - 2; k >= 0; k-- {
-		ns := &dep
-		if k > 0 {
-			ns = &c.node[rt.seq[k]]
-		}
-		rt.bwd[k] = c.join(ns, &rt.bwd[k+1])
 	}
 	for k := 1; k < m-1; k++ {
 		ls.routeOf[rt.seq[k]] = r
 		ls.posOf[rt.seq[k]] = k
 	}
-	if !c.timed {
-		rt.sector = sector{}
-		for _, v := range rt.seq[1 : m-1] {
-			rt.sector.extend(c.angle[v])
-		}
+	rt.sector = sector{}
+	for _, v := range rt.seq[1 : m-1] {
+		rt.sector.extend(c.angle[v])
 	}
 	rt.parts = c.parts(rt.cl, &rt.fwd[m-1], m-2)
 	rt.pen = rt.parts.penalised(ls.pc, ls.ptw)
@@ -413,6 +402,46 @@ func (ls *localSearch) evalPS(cl int, m *psMove) float64 {
 	return cost
 }
 
+// count is the number of customers on the route a psMove makes.
+func (ls *localSearch) count(m *psMove) int {
+	return m.pa + len(ls.routes[m.sr].seq) - 1 - m.sb + m.k
+}
+
+// distPS is the fixed and distance cost of a psMove's route, a lower
+// bound of its penalised cost, in O(1).
+func (ls *localSearch) distPS(cl int, m *psMove) float64 {
+	if ls.count(m) == 0 {
+		return 0
+	}
+	c := ls.c
+	P, S := &ls.routes[m.pr].fwd[m.pa], &ls.routes[m.sr].bwd[m.sb]
+	dist := P.dist + S.dist
+	last := P.last
+	for i := 0; i < m.k; i++ {
+		dist += c.dist[last*c.nn+m.n[i]]
+		last = m.n[i]
+	}
+	dist += c.dist[last*c.nn+S.first]
+	k := &c.classes[cl]
+	return k.fixed + k.perDist*dist
+}
+
+// evalPSTimed is the penalised cost of a psMove's route with time
+// constraints, by concatenating its prefix, nodes and suffix segments.
+func (ls *localSearch) evalPSTimed(cl int, m *psMove) float64 {
+	cnt := ls.count(m)
+	if cnt == 0 {
+		return 0
+	}
+	c := ls.c
+	s := ls.routes[m.pr].fwd[m.pa]
+	for i := 0; i < m.k; i++ {
+		s = c.join(&s, &c.node[m.n[i]])
+	}
+	s = c.join(&s, &ls.routes[m.sr].bwd[m.sb])
+	return c.parts(cl, &s, cnt).penalised(ls.pc, ls.ptw)
+}
+
 func (m *psMove) pieces(buf []piece) []piece {
 	buf = append(buf[:0], pre(m.pr, m.pa))
 	for i := 0; i < m.k; i++ {
@@ -424,18 +453,24 @@ func (m *psMove) pieces(buf []piece) []piece {
 // tryPS is try for two psMoves; time-constrained instances take the
 // general path.
 func (ls *localSearch) tryPS(r1 int, m1 psMove, r2 int, m2 psMove) bool {
-	if ls.c.timed {
-		ls.pbuf1 = m1.pieces(ls.pbuf1)
-		ls.pbuf2 = m2.pieces(ls.pbuf2)
-		return ls.try(r1, ls.pbuf1, r2, ls.pbuf2)
-	}
 	R1, R2 := &ls.routes[r1], &ls.routes[r2]
-	delta := ls.evalPS(R1.cl, &m1) - R1.pen - R2.pen
-	if delta > -eps {
-		return false
-	}
-	if delta+ls.evalPS(R2.cl, &m2) > -eps {
-		return false
+	if ls.c.timed {
+		// Distances first: most moves fail already on them.
+		if ls.distPS(R1.cl, &m1)+ls.distPS(R2.cl, &m2)-R1.pen-R2.pen > -eps {
+			return false
+		}
+		delta := ls.evalPSTimed(R1.cl, &m1) - R1.pen - R2.pen
+		if delta+ls.distPS(R2.cl, &m2) > -eps || delta+ls.evalPSTimed(R2.cl, &m2) > -eps {
+			return false
+		}
+	} else {
+		delta := ls.evalPS(R1.cl, &m1) - R1.pen - R2.pen
+		if delta > -eps {
+			return false
+		}
+		if delta+ls.evalPS(R2.cl, &m2) > -eps {
+			return false
+		}
 	}
 	ls.pbuf1 = m1.pieces(ls.pbuf1)
 	ls.pbuf2 = m2.pieces(ls.pbuf2)
@@ -612,6 +647,7 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 		nb := ls.neigh[u]
 		ls.rng.Shuffle(len(nb), func(a, b int) { nb[a], nb[b] = nb[b], nb[a] })
 	}
+	intensify := ls.rng.IntN(100) < intensifyPercent
 	for loop := 0; ; loop++ {
 		improved := false
 		if loop > 0 {
@@ -643,7 +679,10 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 				}
 			}
 		}
-		if !ls.c.timed && len(ls.routes) > 1 && ls.swapStarPass(loop) {
+		// With time windows SWAP* costs more than it finds early on: as in
+		// the EURO Meets NeurIPS baseline, it runs once the other moves are
+		// exhausted, and only in some educations (intensify).
+		if len(ls.routes) > 1 && (!ls.c.timed || (!improved && intensify)) && ls.swapStarPass(loop) {
 			improved = true
 		}
 		// As HGS: the empty-route moves only start in the second pass, so

@@ -39,6 +39,28 @@ type MatrixProvider interface {
 	Matrix(ctx context.Context, points []Location) (*Matrix, error)
 }
 
+// TravelMatrix computes the distances and durations between p's depot
+// (point 0) and stops (point i+1 for Stops[i]) with p.Matrix.
+func (p *Problem) TravelMatrix(ctx context.Context) (*Matrix, error) {
+	pts := make([]Location, len(p.Stops)+1)
+	pts[0] = p.Depot.Location
+	for i, s := range p.Stops {
+		pts[i+1] = s.Location
+	}
+	prov := p.Matrix
+	if prov == nil {
+		prov = Haversine{}
+	}
+	m, err := prov.Matrix(ctx, pts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Validate(len(pts)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // Haversine estimates road distance as the great-circle distance times
 // RoadFactor, and travel time at SpeedMPS. Zero fields take the defaults
 // 1.3 and 25 km/h, typical of urban delivery.

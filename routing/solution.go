@@ -23,22 +23,15 @@ type Route struct {
 	Cost        float64
 }
 
-// Unserved is a stop left out of the plan and why.
-type Unserved struct {
-	Stop   int // index in Problem.Stops
-	ID     StopID
-	Reason string
-}
-
 // Solution is a plan.
 type Solution struct {
 	Routes   []Route
 	Unserved []Unserved
 	Cost     float64 // sum of route costs
 	Distance float64
-	// Feasible is false only if the search never found a plan meeting all
-	// constraints for the served stops; Solve then drops stops until it does,
-	// so a returned Solution is always feasible for the stops it serves.
+	// Feasible is false when the plan leaves out stops a vehicle could
+	// serve alone, for want of room in the fleet (CauseFleetFull). A
+	// returned Solution always meets every constraint for the stops it serves.
 	Feasible   bool
 	Iterations int
 }

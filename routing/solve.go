@@ -24,19 +24,55 @@ type Options struct {
 	// Granularity is the number of neighbours each stop considers in the
 	// local search; 0 means 20.
 	Granularity int
+	// Patience ends the search once this many generations in a row have
+	// not found a better plan. 0 scales it with the number of stops, from
+	// 1,000 generations for a handful to 20,000 (Vidal's value) from 800
+	// stops on; negative never ends early: the population restarts
+	// instead, as in HGS, until the time limit.
+	Patience int
+	// Progress, when set, is called from the goroutine running Solve with
+	// the state of the search, at most about four times a second and once
+	// when it ends; it must return quickly.
+	Progress func(Progress)
 }
 
-// Solve plans routes for p. It returns the best plan found when the time
-// limit, iteration budget or context ends the search; cancelling ctx is not
-// an error once the search has started.
+// Progress is the state of a running search.
+type Progress struct {
+	Iterations int           // generations so far
+	Elapsed    time.Duration // since Solve was called
+	// BestCost is the cost of the best plan so far. It never rises while
+	// Served stays the same, and Served never falls.
+	BestCost float64
+	// Feasible tells whether that plan serves every stop some vehicle can
+	// serve on its own.
+	Feasible         bool
+	Served, Unserved int
+}
+
+// progressEvery spaces the calls of Options.Progress.
+const progressEvery = 250 * time.Millisecond
+
+// patience is the default number of generations without improvement after
+// which the search ends, for n customers.
+func patience(n int) int { return min(20000, max(1000, 25*n)) }
+
+// Solve plans routes for p. A fast construction gives a complete plan
+// first; the genetic search then improves it until the time limit, the
+// iteration budget or the context ends the search, or it stops finding
+// better plans. Solve returns the best feasible plan found; cancelling ctx
+// is not an error once the search has started. A stop is left unserved
+// only when no vehicle could serve it alone or when no route nor free
+// vehicle had room for it, and its Unserved entry says which, with the
+// numbers.
 func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if opt.TimeLimit <= 0 && opt.MaxIterations <= 0 && ctx.Done() == nil {
 		return nil, errors.New("routing: set Options.TimeLimit, Options.MaxIterations or a cancellable context")
 	}
 	// The limit covers the matrix and set-up too: callers budget wall time.
+	started := time.Now()
 	deadline := time.Time{}
 	if opt.TimeLimit > 0 {
-		deadline = time.Now().Add(opt.TimeLimit)
+		deadline = started.Add(opt.TimeLimit)
 	}
 	if opt.Granularity <= 0 {
 		opt.Granularity = 20
@@ -47,40 +83,77 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	}
 	c := cp.c
 	sol := &Solution{Unserved: cp.unserved, Feasible: true}
+	rep := &reporter{fn: opt.Progress, start: started, screened: len(cp.unserved), n: c.n}
 	if c.n == 0 {
+		rep.send(0, 0, 0, true)
 		return sol, nil
 	}
-	var routes [][]int
-	if c.n == 1 {
-		routes = make([][]int, len(c.slots))
-		routes[0] = []int{1}
-	} else {
-		best, bestInf, iters := runHGS(ctx, c, opt, deadline)
-		sol.Iterations = iters
-		switch {
-		case best != nil:
-			routes = best.routes
-		case bestInf != nil:
-			sol.Feasible = false
-			routes = bestInf.routes
-		default:
-			// Stopped before the first individual: split the identity tour.
-			ind := &individual{tour: make([]int, c.n)}
-			for i := range ind.tour {
-				ind.tour[i] = i + 1
-			}
-			c.split(ind, 1e6, 1e6)
-			c.evaluate(ind)
-			sol.Feasible = ind.feasible
-			routes = ind.routes
-		}
+	first := c.construct(nil)
+	var h *hgs
+	if c.n > 1 {
+		h = runHGS(ctx, c, opt, deadline, first, rep)
+		sol.Iterations = h.iter
 	}
-	routes = c.repair(routes, func(v int) {
+	routes, left := c.choose(h, first)
+	for _, v := range left {
 		s := c.stop[v]
-		sol.Unserved = append(sol.Unserved, Unserved{Stop: s, ID: p.Stops[s].ID, Reason: ReasonNoVehicle})
-	})
+		sol.Unserved = append(sol.Unserved, Unserved{Stop: s, ID: p.Stops[s].ID, Cause: CauseFleetFull, Reason: c.fleetFull(p, routes)})
+	}
+	sol.Feasible = len(left) == 0
 	c.buildSolution(p, cp.m, routes, sol)
+	rep.send(sol.Iterations, sol.Cost, len(left), true)
 	return sol, nil
+}
+
+// choose returns the plan Solve answers with: the best complete plan, or
+// failing one the construction's or the best infeasible individual's with
+// the stops that break it left out, whichever serves more, then costs less.
+// Either way the stops left out get a last chance at any place with room.
+func (c *core) choose(h *hgs, first plan) ([][]int, []int) {
+	if h != nil && h.best != nil {
+		return h.best.routes, nil
+	}
+	if len(first.left) == 0 {
+		return first.routes, nil
+	}
+	routes, left := c.fill(first.routes, first.left)
+	if h == nil || h.bestInf == nil {
+		return routes, left
+	}
+	var dropped []int
+	alt := c.repair(h.bestInf.routes, func(v int) { dropped = append(dropped, v) })
+	alt, dropped = c.fill(alt, dropped)
+	if len(dropped) < len(left) || (len(dropped) == len(left) && c.planCost(alt) < c.planCost(routes)) {
+		return alt, dropped
+	}
+	return routes, left
+}
+
+func (c *core) planCost(routes [][]int) float64 {
+	ind := &individual{routes: routes}
+	c.evaluate(ind)
+	return ind.parts.cost
+}
+
+// reporter calls Options.Progress, at most every progressEvery.
+type reporter struct {
+	fn          func(Progress)
+	start, last time.Time
+	screened, n int
+}
+
+// due reports whether a progress call is due now.
+func (r *reporter) due() bool {
+	return r.fn != nil && time.Since(r.last) >= progressEvery
+}
+
+func (r *reporter) send(iter int, cost float64, left int, final bool) {
+	if r.fn == nil || (!final && !r.due()) {
+		return
+	}
+	r.last = time.Now()
+	r.fn(Progress{Iterations: iter, Elapsed: r.last.Sub(r.start), BestCost: cost, Feasible: left == 0,
+		Served: r.n - left, Unserved: r.screened + left})
 }
 
 // repair drops stops from infeasible routes, each time the one whose
@@ -122,57 +195,17 @@ func (c *core) violation(r int, rt []int) float64 {
 	return p.excess + p.warp
 }
 
-// buildSolution schedules each route: leave the depot as late as possible
-// without delaying the first stop, then serve each stop at the earliest.
+// buildSolution schedules each route of the search's plan.
 func (c *core) buildSolution(p *Problem, m *Matrix, routes [][]int, sol *Solution) {
-	np := m.N
+	stops := make([]int, 0, c.n)
 	for r, rt := range routes {
 		if len(rt) == 0 {
 			continue
 		}
-		cl := &c.classes[c.slots[r]]
-		vt := p.Vehicles[cl.vt]
-		route := Route{VehicleType: cl.vt, Vehicle: vt.Name}
-		dims := c.dims
-		load := make(Load, dims)
-		first := c.stop[rt[0]] + 1
-		startT := cl.start
-		if c.timed {
-			startT = math.Max(cl.start, c.node[rt[0]].e-m.Duration[first])
-		}
-		if startT >= bigTime/2 {
-			startT = 0
-		}
-		route.Departure = startT
-		t := startT
-		prev := 0
+		stops = stops[:0]
 		for _, v := range rt {
-			s := c.stop[v]
-			idx := s + 1
-			t += m.Duration[prev*np+idx]
-			route.Distance += m.Distance[prev*np+idx]
-			arr := t
-			if c.timed {
-				t = math.Max(t, c.node[v].e)
-			}
-			vis := Visit{Stop: s, ID: p.Stops[s].ID, Arrival: arr, Start: t}
-			t += float64(p.Stops[s].Service)
-			vis.Depart = t
-			for d, q := range p.Stops[s].Demand {
-				load[d] += q
-			}
-			vis.Load = append(Load(nil), load...)
-			route.Visits = append(route.Visits, vis)
-			prev = idx
+			stops = append(stops, c.stop[v])
 		}
-		t += m.Duration[prev*np]
-		route.Distance += m.Distance[prev*np]
-		route.Return = t
-		route.Duration = t - startT
-		route.Load = load
-		route.Cost = cl.fixed + cl.perDist*route.Distance
-		sol.Cost += route.Cost
-		sol.Distance += route.Distance
-		sol.Routes = append(sol.Routes, route)
+		sol.add(scheduleRoute(p, m, c.classes[c.slots[r]].vt, c.dims, stops))
 	}
 }

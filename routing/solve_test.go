@@ -103,23 +103,28 @@ func TestUnservedReasons(t *testing.T) {
 	}
 	p.Stops = append(p.Stops, extra...)
 	sol := mustSolve(t, p, Options{MaxIterations: 60, Seed: 1, Threads: 1})
-	reasons := map[string]string{}
+	byID := map[string]Unserved{}
 	for _, u := range sol.Unserved {
-		reasons[u.ID.String()] = u.Reason
+		byID[u.ID.String()] = u
 	}
-	if reasons[p.Stops[0].ID.String()] != ReasonCapacity {
-		t.Errorf("heavy stop: reason %q", reasons[p.Stops[0].ID.String()])
+	heavy := byID[p.Stops[0].ID.String()]
+	if heavy.Cause != CauseCapacity || heavy.Reason != fmt.Sprintf("demand %s exceeds every vehicle's capacity (largest 1500 kg)", amount(0, float64(p.Stops[0].Demand[0]))) {
+		t.Errorf("heavy stop: %+v", heavy)
 	}
-	if reasons[p.Stops[1].ID.String()] != ReasonTimeWindow {
-		t.Errorf("early stop: reason %q", reasons[p.Stops[1].ID.String()])
+	early := byID[p.Stops[1].ID.String()]
+	if early.Cause != CauseWindow || !strings.Contains(early.Reason, "window 06:00:10–06:00:20 closes before the earliest arrival") {
+		t.Errorf("early stop: %+v", early)
 	}
 	n := 0
-	for _, r := range reasons {
-		if r == ReasonNoVehicle {
+	for _, u := range sol.Unserved {
+		if u.Cause == CauseFleetFull {
 			n++
+			if !strings.HasPrefix(u.Reason, "fleet full: all 2 vehicles in use (2 × van 1.5t 8m3)") {
+				t.Errorf("fleet full: %q", u.Reason)
+			}
 		}
 	}
-	if n == 0 || len(sol.Routes) > 2 {
+	if n == 0 || len(sol.Routes) != 2 {
 		t.Errorf("%d stops without vehicle, %d routes", n, len(sol.Routes))
 	}
 }
@@ -224,5 +229,135 @@ func TestReadOSRMTable(t *testing.T) {
 	sol := mustSolve(t, p, Options{MaxIterations: 50, Threads: 1})
 	if sol.Distance != 30 || sol.Routes[0].Visits[0].ID != IntID(1) {
 		t.Fatalf("asymmetric: %+v", sol)
+	}
+}
+
+// The construction serves the whole city case before the search has made
+// a single generation, so even a short budget on one thread loses no stop.
+func TestCityCaseServedAtShortBudgets(t *testing.T) {
+	p := GenerateCity(CityCase{Stops: 1000, Seed: 1})
+	for _, budget := range []time.Duration{time.Second, 3 * time.Second} {
+		sol := mustSolve(t, p, Options{TimeLimit: budget, Threads: 1, Seed: 1})
+		if len(sol.Unserved) != 0 || !sol.Feasible {
+			t.Fatalf("%v: %d unserved, first %v", budget, len(sol.Unserved), sol.Unserved[0])
+		}
+		t.Logf("%v: cost %.1f, %d routes, %d generations", budget, sol.Cost, len(sol.Routes), sol.Iterations)
+	}
+}
+
+// A small problem ends when the search stops improving, long before a
+// generous time limit.
+func TestStopsWhenDone(t *testing.T) {
+	p := smallCity(10, 7)
+	t0 := time.Now()
+	sol := mustSolve(t, p, Options{TimeLimit: 45 * time.Second, Threads: 1, Seed: 1})
+	if el := time.Since(t0); el > 2*time.Second {
+		t.Fatalf("10 stops took %v of a 45 s budget", el)
+	}
+	if len(sol.Unserved) != 0 || sol.Iterations < patience(10) {
+		t.Fatalf("%d unserved after %d generations", len(sol.Unserved), sol.Iterations)
+	}
+}
+
+func TestProgress(t *testing.T) {
+	p := smallCity(150, 11)
+	var calls []Progress
+	t0 := time.Now()
+	sol := mustSolve(t, p, Options{TimeLimit: 1500 * time.Millisecond, Threads: 1, Seed: 1, Patience: -1,
+		Progress: func(pr Progress) { calls = append(calls, pr) }})
+	el := time.Since(t0)
+	if len(calls) < 3 || len(calls) > int(el/progressEvery)+2 {
+		t.Fatalf("%d progress calls in %v", len(calls), el)
+	}
+	for i := 1; i < len(calls); i++ {
+		a, b := calls[i-1], calls[i]
+		if b.Served < a.Served || (b.Served == a.Served && b.BestCost > a.BestCost+1e-6) || b.Iterations < a.Iterations || b.Elapsed < a.Elapsed {
+			t.Fatalf("progress went back: %+v then %+v", a, b)
+		}
+	}
+	last := calls[len(calls)-1]
+	if last.Iterations != sol.Iterations || math.Abs(last.BestCost-sol.Cost) > 1e-6 || !last.Feasible || last.Served != len(p.Stops) || last.Unserved != 0 {
+		t.Fatalf("last progress %+v, solution cost %v after %d generations", last, sol.Cost, sol.Iterations)
+	}
+}
+
+// Stops no vehicle can serve alone are screened out with the cause and its
+// numbers; the others are all served.
+func TestScreeningCauses(t *testing.T) {
+	p := smallCity(20, 12)
+	p.Vehicles = []VehicleType{
+		{Name: "van", Capacity: Load{100_000, 1_000_000}, Shift: TimeWindow{6 * 3600, 11 * 3600}, MaxDuration: 2 * 3600},
+		{Name: "truck", Capacity: Load{500_000, 5_000_000}, Shift: TimeWindow{9*3600 + 55*60, 11 * 3600}, MaxDuration: 2 * 3600},
+	}
+	far := p.Stops[2]
+	far.ID, far.Location = StringID("far"), Location{Lat: p.Depot.Location.Lat + 0.25, Lon: p.Depot.Location.Lon}
+	far.Demand = Load{1000, 1000}
+	far.Window = TimeWindow{}
+	heavyEarly := p.Stops[3]
+	heavyEarly.ID, heavyEarly.Demand, heavyEarly.Window = StringID("heavy-early"), Load{200_000, 10_000}, TimeWindow{7 * 3600, 8 * 3600}
+	bulky := p.Stops[4]
+	bulky.ID, bulky.Demand = StringID("bulky"), Load{1000, 6_000_000}
+	p.Stops = append(p.Stops, far, heavyEarly, bulky)
+	sol := mustSolve(t, p, Options{MaxIterations: 50, Seed: 1, Threads: 1})
+	got := map[string]Unserved{}
+	for _, u := range sol.Unserved {
+		got[u.ID.String()] = u
+	}
+	if len(got) != 3 {
+		t.Fatalf("unserved %v", sol.Unserved)
+	}
+	if u := got["far"]; u.Cause != CauseDuration || !strings.Contains(u.Reason, "longer than any vehicle may drive (longest 2 h 00 min)") {
+		t.Errorf("far: %+v", u)
+	}
+	if u := got["heavy-early"]; u.Cause != CauseVehicle {
+		t.Errorf("heavy-early: %+v", u)
+	}
+	if u := got["bulky"]; u.Cause != CauseCapacity || u.Reason != "demand 6000 l exceeds every vehicle's capacity (largest 5000 l)" {
+		t.Errorf("bulky: %+v", u)
+	}
+}
+
+// A plan made elsewhere is timed as Solve times its own and judged by the
+// same checker; stops it leaves out are listed.
+func TestSchedule(t *testing.T) {
+	p := smallCity(40, 13)
+	sol := mustSolve(t, p, Options{MaxIterations: 30, Seed: 1, Threads: 1})
+	var plan []Assignment
+	for _, r := range sol.Routes {
+		a := Assignment{VehicleType: r.VehicleType}
+		for _, v := range r.Visits {
+			a.Stops = append(a.Stops, v.Stop)
+		}
+		plan = append(plan, a)
+	}
+	got, err := Schedule(context.Background(), p, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Routes, sol.Routes) || got.Cost != sol.Cost {
+		t.Fatalf("rescheduled plan differs: cost %v, want %v", got.Cost, sol.Cost)
+	}
+	dropped := plan[0].Stops[0]
+	plan[0].Stops = plan[0].Stops[1:]
+	got, err = Schedule(context.Background(), p, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSolution(p, got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Unserved) != 1 || got.Unserved[0].Stop != dropped || got.Unserved[0].Reason != ReasonNotPlanned {
+		t.Fatalf("unserved %v, want stop %d", got.Unserved, dropped)
+	}
+	if _, err := Schedule(context.Background(), p, []Assignment{{VehicleType: 5, Stops: []int{0}}}); err == nil {
+		t.Fatal("unknown vehicle type accepted")
+	}
+}
+
+func TestOneStop(t *testing.T) {
+	p := smallCity(1, 14)
+	sol := mustSolve(t, p, Options{TimeLimit: time.Second, Seed: 1})
+	if len(sol.Routes) != 1 || len(sol.Unserved) != 0 || !sol.Feasible {
+		t.Fatalf("%d routes, unserved %v", len(sol.Routes), sol.Unserved)
 	}
 }

@@ -5,8 +5,11 @@ import "math"
 // SWAP* (Vidal 2022): exchange u of one route with v of another, each
 // reinserted at its best place in the other route rather than in the
 // other's position. Restricted to route pairs whose polar sectors around
-// the depot overlap, and to instances without time constraints, where
-// insertion costs are plain distance deltas.
+// the depot overlap. Without time constraints insertion costs are distance
+// deltas and the move's cost is exact; with them (as in the EURO Meets
+// NeurIPS 2022 baseline) each insertion and removal also counts its change
+// of penalised time warp, taken as independent, and the best move is
+// evaluated exactly before it is applied.
 
 type sector struct {
 	start, end float64 // angles in [0, 2π); the arc from start to end, counter-clockwise
@@ -83,22 +86,53 @@ func (ls *localSearch) loadPenalty(cl int, load *[MaxDimensions]float64) float64
 }
 
 // preInsert fills, for every customer u of route from, its three best
-// insertions into route to.
+// insertions into route to, in cost units.
 func (ls *localSearch) preInsert(from, to int, out []best3) {
 	c := ls.c
 	F, T := &ls.routes[from], &ls.routes[to]
-	for k, u := range F.seq[1 : len(F.seq)-1] {
-		b := &out[k]
+	k := &c.classes[T.cl]
+	m := len(T.seq)
+	for j, u := range F.seq[1 : len(F.seq)-1] {
+		b := &out[j]
 		b.reset()
-		for p := 0; p < len(T.seq)-1; p++ {
+		for p := 0; p < m-1; p++ {
 			a, n := T.seq[p], T.seq[p+1]
-			b.add(c.dist[a*c.nn+u]+c.dist[u*c.nn+n]-c.dist[a*c.nn+n], a)
+			x := k.perDist * (c.dist[a*c.nn+u] + c.dist[u*c.nn+n] - c.dist[a*c.nn+n])
+			if c.timed && x < b[2].cost {
+				x += ls.ptw * (ls.warpWith(to, p, u, p+1) - T.parts.warp)
+			}
+			b.add(x, a)
 		}
 	}
 }
 
-// cheapestWithout is the best insertion of u (index ku in from's list)
-// into route to when v (at position j of to) is removed at the same time.
+// warpWith is the time warp of route r made of seq[..a], u (if u > 0) and
+// seq[b..]: the route with u inserted or put in place of what lies between.
+func (ls *localSearch) warpWith(r, a, u, b int) float64 {
+	c := ls.c
+	R := &ls.routes[r]
+	s := R.fwd[a]
+	if u > 0 {
+		s = c.join(&s, &c.node[u])
+	}
+	s = c.join(&s, &R.bwd[b])
+	return c.parts(R.cl, &s, len(R.seq)-2-(b-a-1)+min(u, 1)).warp
+}
+
+// removal is the cost change of taking the customer at position i out of route r.
+func (ls *localSearch) removal(r, i int) float64 {
+	c := ls.c
+	R := &ls.routes[r]
+	a, u, b := R.seq[i-1], R.seq[i], R.seq[i+1]
+	x := c.classes[R.cl].perDist * (c.dist[a*c.nn+b] - c.dist[a*c.nn+u] - c.dist[u*c.nn+b])
+	if c.timed {
+		x += ls.ptw * (ls.warpWith(r, i-1, 0, i+1) - R.parts.warp)
+	}
+	return x
+}
+
+// cheapestWithout is the best insertion of u into route to when the
+// customer v at position j of to is removed at the same time.
 func (ls *localSearch) cheapestWithout(u int, ins *best3, to, j int) insertion {
 	c := ls.c
 	T := &ls.routes[to]
@@ -111,7 +145,11 @@ func (ls *localSearch) cheapestWithout(u int, ins *best3, to, j int) insertion {
 		}
 	}
 	// In place of v.
-	if d := c.dist[pv*c.nn+u] + c.dist[u*c.nn+nv] - c.dist[pv*c.nn+nv]; d < best.cost {
+	d := c.classes[T.cl].perDist * (c.dist[pv*c.nn+u] + c.dist[u*c.nn+nv] - c.dist[pv*c.nn+nv])
+	if c.timed && d < best.cost {
+		d += ls.ptw * (ls.warpWith(to, j-1, u, j+1) - ls.warpWith(to, j-1, 0, j+1))
+	}
+	if d < best.cost {
 		best = insertion{d, pv}
 	}
 	return best
@@ -129,15 +167,18 @@ func (ls *localSearch) swapStar(r1, r2 int) bool {
 	ls.ins2 = growBest3(ls.ins2, n2)
 	ls.preInsert(r1, r2, ls.ins1)
 	ls.preInsert(r2, r1, ls.ins2)
-	k1, k2 := &c.classes[R1.cl], &c.classes[R2.cl]
 	load1, load2 := R1.fwd[n1+1].load, R2.fwd[n2+1].load
 	pen1, pen2 := ls.loadPenalty(R1.cl, &load1), ls.loadPenalty(R2.cl, &load2)
+	ls.rem2 = growFloats(ls.rem2, n2+1)
+	for j := 1; j <= n2; j++ {
+		ls.rem2[j] = ls.removal(r2, j)
+	}
 	bestCost := -eps
-	bu, bv := -1, -1
+	bi, bj := -1, -1
 	var insU, insV insertion
 	for i := 1; i <= n1; i++ {
 		u := R1.seq[i]
-		remU := c.dist[R1.seq[i-1]*c.nn+R1.seq[i+1]] - c.dist[R1.seq[i-1]*c.nn+u] - c.dist[u*c.nn+R1.seq[i+1]]
+		remU := ls.removal(r1, i)
 		for j := 1; j <= n2; j++ {
 			v := R2.seq[j]
 			l1, l2 := load1, load2
@@ -146,22 +187,27 @@ func (ls *localSearch) swapStar(r1, r2 int) bool {
 				l2[d] += c.node[u].load[d] - c.node[v].load[d]
 			}
 			dp := ls.loadPenalty(R1.cl, &l1) - pen1 + ls.loadPenalty(R2.cl, &l2) - pen2
-			remV := c.dist[R2.seq[j-1]*c.nn+R2.seq[j+1]] - c.dist[R2.seq[j-1]*c.nn+v] - c.dist[v*c.nn+R2.seq[j+1]]
 			// As HGS: only pairs whose removals and loads already pay off.
-			if dp+k1.perDist*remU+k2.perDist*remV > 0 {
+			if dp+remU+ls.rem2[j] > 0 {
 				continue
 			}
 			iu := ls.cheapestWithout(u, &ls.ins1[i-1], r2, j)
 			iv := ls.cheapestWithout(v, &ls.ins2[j-1], r1, i)
-			cost := dp + k1.perDist*(remU+iv.cost) + k2.perDist*(remV+iu.cost)
-			if cost < bestCost {
-				bestCost, bu, bv, insU, insV = cost, u, v, iu, iv
+			if cost := dp + remU + ls.rem2[j] + iu.cost + iv.cost; cost < bestCost {
+				bestCost, bi, bj, insU, insV = cost, i, j, iu, iv
 			}
 		}
 	}
-	if bu < 0 {
+	if bi < 0 {
 		return false
 	}
+	if c.timed {
+		// The estimate took the time warps as independent: check exactly.
+		ls.pbuf1 = ls.swapPieces(r1, bi, R2.seq[bj], insV.after, ls.pbuf1)
+		ls.pbuf2 = ls.swapPieces(r2, bj, R1.seq[bi], insU.after, ls.pbuf2)
+		return ls.try(r1, ls.pbuf1, r2, ls.pbuf2)
+	}
+	bu, bv := R1.seq[bi], R2.seq[bj]
 	// Apply: u leaves r1 and goes after insU.after in r2; v the reverse.
 	// "After 0" means after the start depot, never the end one.
 	ls.buf1 = ls.buf1[:0]
@@ -189,6 +235,29 @@ func (ls *localSearch) swapStar(r1, r2 int) bool {
 	ls.update(r1)
 	ls.update(r2)
 	return true
+}
+
+// swapPieces describes route r with its customer at position i taken out
+// and v inserted after node after (0: the start depot).
+func (ls *localSearch) swapPieces(r, i, v, after int, buf []piece) []piece {
+	p := 0
+	if after != 0 {
+		p = ls.posOf[after]
+	}
+	switch {
+	case p == i-1:
+		return append(buf[:0], pre(r, i-1), nd(v), suf(r, i+1))
+	case p < i:
+		return append(buf[:0], pre(r, p), nd(v), mid(r, p+1, i-1), suf(r, i+1))
+	}
+	return append(buf[:0], pre(r, i-1), mid(r, i+1, p), nd(v), suf(r, p+1))
+}
+
+func growFloats(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n, 2*n)
+	}
+	return b[:n]
 }
 
 func growBest3(b []best3, n int) []best3 {

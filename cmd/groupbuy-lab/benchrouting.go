@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,38 +17,82 @@ import (
 	"groupbuy/routing"
 )
 
-// benchRow is one measured instance.
+// benchSets are the instance folders of shared/bench, in report order.
+var benchSets = []string{"cvrp", "vrptw", "vrptw-gh400"}
+
+// benchResult is one solver's answer on one instance, as the checker sees it.
+type benchResult struct {
+	cost     float64
+	vehicles int
+	unserved int
+	seconds  float64
+	gens     int // routing.Solve's generations
+	feasible bool
+	note     string
+}
+
+// benchRow is one instance with every solver's result, ours first.
 type benchRow struct {
 	set, name string
 	customers int
-	cost, bks float64
-	routes    int
-	vehicles  int
-	seconds   float64
-	gens      int // HGS generations, all threads
-	feasible  bool
-	note      string
+	budget    time.Duration
+	bks       float64
+	results   []benchResult // per solver, in the order of the report's columns
+	ran       []bool
 }
 
-// runBenchRouting implements `groupbuy-lab bench-routing`: it solves the CVRPLIB
-// X and Solomon instances of shared/bench (and a generated city case),
-// checks every solution independently and writes a markdown report.
+// runBenchRouting implements `groupbuy-lab bench-routing`: it solves
+// instances of shared/bench and the generated city case with
+// routing.Solve and, side by side, with the peer solvers whose binaries are
+// given — one thread each, the same wall-clock limit, interleaved per
+// instance so that they see the same load — checks every solution with
+// routing's checker and writes a markdown report.
 func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("bench-routing", stderr)
-	limCVRP := fs.Duration("time-limit-cvrp", 60*time.Second, "time per CVRP instance")
-	limTW := fs.Duration("time-limit-vrptw", 10*time.Second, "time per VRPTW instance")
-	limCity := fs.Duration("time-limit-city", 29*time.Second, "time for the city case")
-	set := fs.String("set", "all", "cvrp, vrptw, citycase or all")
+	limits := map[string]*time.Duration{
+		"cvrp":        fs.Duration("time-limit-cvrp", 20*time.Second, "time per CVRP instance"),
+		"vrptw":       fs.Duration("time-limit-vrptw", 10*time.Second, "time per Solomon instance"),
+		"vrptw-gh400": fs.Duration("time-limit-gh400", 20*time.Second, "time per Gehring-Homberger instance"),
+	}
+	cityBudgets := fs.String("city-budgets", "1s,3s,5s,10s,30s", "budgets for the city case")
+	setList := fs.String("set", "cvrp,vrptw-gh400,citycase", "comma-separated sets: cvrp, vrptw, vrptw-gh400, citycase, or all")
 	dir := fs.String("dir", "../shared/bench", "benchmark folder")
-	out := fs.String("out", "docs/routing-bench.md", "markdown report")
+	out := fs.String("out", "docs/routing-bench.md", "markdown report (- for stdout)")
 	only := fs.String("only", "", "comma-separated instance names")
-	threads := fs.Int("threads", runtime.NumCPU(), "parallel searches per instance")
+	sample := fs.Int("sample", 0, "instances per set, spread evenly over its sorted list (0 = all)")
+	threads := fs.Int("threads", 1, "routing.Solve threads")
+	patience := fs.Int("patience", -1, "routing.Options.Patience; -1 uses the whole limit, as the peers do")
 	seed := fs.Int64("seed", 1, "random seed")
-	if err := fs.Parse(args); err != nil {
+	hgs := fs.String("hgs", "", "HGS-CVRP binary (github vidalt/HGS-CVRP), run on CVRP")
+	genvrp := fs.String("genvrp", "", "the EURO Meets NeurIPS 2022 HGS baseline binary, run on VRPTW")
+	vroom := fs.String("vroom", "", "VROOM binary, run on every set")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("bench-routing: unexpected argument %q", fs.Arg(0))
+	}
+	sets := map[string]bool{}
+	for _, s := range strings.Split(*setList, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "all":
+			for _, x := range benchSets {
+				sets[x] = true
+			}
+			sets["citycase"] = true
+		case "cvrp", "vrptw", "vrptw-gh400", "citycase":
+			sets[s] = true
+		default:
+			return fmt.Errorf("bench-routing: unknown set %q", s)
+		}
+	}
+	var budgets []time.Duration
+	for _, b := range strings.Split(*cityBudgets, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(b))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("bench-routing: bad city budget %q", b)
+		}
+		budgets = append(budgets, d)
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
@@ -55,68 +100,73 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 			want[n] = true
 		}
 	}
-	sets := map[string]bool{}
-	switch *set {
-	case "all":
-		sets["cvrp"], sets["vrptw"], sets["citycase"] = true, true, true
-	case "cvrp", "vrptw", "citycase":
-		sets[*set] = true
-	default:
-		return fmt.Errorf("bench-routing: unknown --set %q", *set)
+	var peers []*peer
+	for _, p := range []struct {
+		bin  string
+		make func(string) *peer
+	}{{*hgs, hgsPeer}, {*genvrp, genvrpPeer}, {*vroom, vroomPeer}} {
+		if p.bin != "" {
+			if _, err := os.Stat(p.bin); err != nil {
+				return fmt.Errorf("bench-routing: %w", err)
+			}
+			peers = append(peers, p.make(p.bin))
+		}
 	}
-	opt := routing.Options{Seed: *seed, Threads: *threads}
-	loadStart := loadAverage()
+	work, err := os.MkdirTemp("", "bench-routing")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	opt := routing.Options{Seed: *seed, Threads: *threads, Patience: *patience}
+	settings := benchSettings{threads: *threads, seed: *seed, patience: *patience, peers: peers, loadStart: loadAverage(), args: args}
 	started := time.Now()
 	var rows []benchRow
-	for _, s := range []string{"cvrp", "vrptw"} {
-		if !sets[s] {
+	for _, set := range benchSets {
+		if !sets[set] {
 			continue
 		}
-		files, err := filepath.Glob(filepath.Join(*dir, s, "*.vrp"))
+		files, err := filepath.Glob(filepath.Join(*dir, set, "*.vrp"))
 		if err != nil {
 			return err
 		}
 		if len(files) == 0 {
-			return fmt.Errorf("bench-routing: no instances in %s", filepath.Join(*dir, s))
+			return fmt.Errorf("bench-routing: no instances in %s", filepath.Join(*dir, set))
 		}
 		sort.Strings(files)
-		lim := *limCVRP
-		if s == "vrptw" {
-			lim = *limTW
-		}
-		for _, f := range files {
-			name := strings.TrimSuffix(filepath.Base(f), ".vrp")
-			if len(want) > 0 && !want[name] {
-				continue
+		if len(want) > 0 {
+			kept := files[:0]
+			for _, f := range files {
+				if want[strings.TrimSuffix(filepath.Base(f), ".vrp")] {
+					kept = append(kept, f)
+				}
 			}
+			files = kept
+		}
+		files = spread(files, *sample)
+		for _, f := range files {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			o := opt
-			o.TimeLimit = lim
-			row, err := benchInstance(ctx, s, f, o)
+			row, err := benchInstance(ctx, set, f, *limits[set], opt, peers, work)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%-12s %5d  cost %10.1f  bks %10.1f  gap %6.2f%%  routes %3d  %5.1fs  gens %6d  feasible %v %s\n",
-				row.name, row.customers, row.cost, row.bks, gap(row), row.routes, row.seconds, row.gens, row.feasible, row.note)
+			fmt.Fprintln(stdout, row.line(peers))
 			rows = append(rows, row)
 		}
 	}
-	if sets["citycase"] && (len(want) == 0 || want["citycase"]) {
-		o := opt
-		o.TimeLimit = *limCity
-		row, err := benchCity(ctx, o)
-		if err != nil {
-			return err
+	if sets["citycase"] {
+		for _, b := range budgets {
+			row, err := benchCity(ctx, b, opt, peers, work)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, row.line(peers))
+			rows = append(rows, row)
 		}
-		fmt.Fprintf(stdout, "citycase     %5d  cost %10.1f  vehicles %d  %5.1fs  gens %d  feasible %v %s\n", row.customers, row.cost, row.routes, row.seconds, row.gens, row.feasible, row.note)
-		rows = append(rows, row)
 	}
-	md := benchMarkdown(rows, benchSettings{
-		limCVRP: *limCVRP, limTW: *limTW, limCity: *limCity, threads: *threads, seed: *seed,
-		loadStart: loadStart, loadEnd: loadAverage(), total: time.Since(started),
-	})
+	settings.loadEnd, settings.total = loadAverage(), time.Since(started)
+	md := benchMarkdown(rows, settings)
 	if *out == "" || *out == "-" {
 		_, err := io.WriteString(stdout, md)
 		return err
@@ -127,9 +177,22 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 	return os.WriteFile(*out, []byte(md), 0o644)
 }
 
-func benchInstance(ctx context.Context, set, path string, opt routing.Options) (benchRow, error) {
+// spread keeps n of files evenly spaced over the list (all when n <= 0).
+func spread(files []string, n int) []string {
+	if n <= 0 || n >= len(files) {
+		return files
+	}
+	out := make([]string, n)
+	for i := range n {
+		out[i] = files[i*len(files)/n]
+	}
+	return out
+}
+
+// benchInstance runs routing.Solve and then each peer on one instance.
+func benchInstance(ctx context.Context, set, path string, limit time.Duration, opt routing.Options, peers []*peer, work string) (benchRow, error) {
 	name := strings.TrimSuffix(filepath.Base(path), ".vrp")
-	row := benchRow{set: set, name: name}
+	row := benchRow{set: set, name: name, budget: limit}
 	f, err := os.Open(path)
 	if err != nil {
 		return row, err
@@ -140,7 +203,6 @@ func benchInstance(ctx context.Context, set, path string, opt routing.Options) (
 		return row, fmt.Errorf("%s: %w", path, err)
 	}
 	row.customers = in.Dimension - 1
-	row.vehicles = in.Vehicles
 	if sf, err := os.Open(strings.TrimSuffix(path, ".vrp") + ".sol"); err == nil {
 		_, bks, err := routing.ReadVRPLIBSolution(sf)
 		sf.Close()
@@ -149,79 +211,151 @@ func benchInstance(ctx context.Context, set, path string, opt routing.Options) (
 		}
 		row.bks = bks
 	}
+	o := opt
+	o.TimeLimit = limit
 	t0 := time.Now()
-	sol, err := routing.Solve(ctx, in.Problem(), opt)
+	sol, err := routing.Solve(ctx, in.Problem(), o)
 	if err != nil {
 		return row, fmt.Errorf("%s: %w", name, err)
 	}
-	row.seconds = time.Since(t0).Seconds()
-	row.gens = sol.Iterations
-	// The report trusts only the independent checker.
-	chk := routing.CheckVRPLIB(in, in.SolutionRoutes(sol))
-	row.cost, row.routes, row.feasible = chk.Cost, chk.Routes, chk.Feasible
-	if !chk.Feasible {
-		row.note = strings.Join(chk.Problems, "; ")
+	res := checkVRPLIB(in, in.SolutionRoutes(sol), time.Since(t0))
+	res.gens = sol.Iterations
+	row.add(res, true)
+	for _, p := range peers {
+		t0 := time.Now()
+		routes, err := p.vrplib(ctx, p, in, path, work, limit)
+		el := time.Since(t0)
+		switch {
+		case err != nil:
+			row.add(benchResult{seconds: el.Seconds(), note: err.Error()}, true)
+		case routes == nil:
+			row.add(benchResult{}, false)
+		default:
+			row.add(checkVRPLIB(in, routes, el), true)
+		}
 	}
 	return row, nil
 }
 
-func benchCity(ctx context.Context, opt routing.Options) (benchRow, error) {
+// checkVRPLIB is the checker's verdict on routes: only its cost counts.
+func checkVRPLIB(in *routing.Instance, routes [][]int, el time.Duration) benchResult {
+	chk := routing.CheckVRPLIB(in, routes)
+	r := benchResult{cost: chk.Cost, vehicles: chk.Routes, feasible: chk.Feasible, seconds: el.Seconds()}
+	if !chk.Feasible {
+		r.note = strings.Join(chk.Problems, "; ")
+	}
+	return r
+}
+
+// benchCity runs the 1,000-stop city case under one budget.
+func benchCity(ctx context.Context, budget time.Duration, opt routing.Options, peers []*peer, work string) (benchRow, error) {
 	p := routing.GenerateCity(routing.CityCase{Stops: 1000, Seed: 1})
-	row := benchRow{set: "citycase", name: "citycase", customers: len(p.Stops)}
+	row := benchRow{set: "citycase", name: "citycase", customers: len(p.Stops), budget: budget}
+	o := opt
+	o.TimeLimit = budget
+	o.Patience = 0 // the product's setting: the city is what it runs
 	t0 := time.Now()
-	sol, err := routing.Solve(ctx, p, opt)
+	sol, err := routing.Solve(ctx, p, o)
 	if err != nil {
 		return row, err
 	}
-	row.seconds = time.Since(t0).Seconds()
-	row.gens = sol.Iterations
-	row.cost = sol.Cost
-	row.routes = len(sol.Routes)
-	if err := routing.CheckSolution(p, sol); err != nil {
-		row.note = err.Error()
+	res := checkCity(p, sol, time.Since(t0))
+	res.gens = sol.Iterations
+	row.add(res, true)
+	for _, pe := range peers {
+		if pe.city == nil {
+			row.add(benchResult{}, false)
+			continue
+		}
+		t0 := time.Now()
+		plan, err := pe.city(ctx, pe, p, work, budget)
+		el := time.Since(t0)
+		if err == nil {
+			sol, err = routing.Schedule(ctx, p, plan)
+		}
+		if err != nil {
+			row.add(benchResult{seconds: el.Seconds(), note: err.Error()}, true)
+			continue
+		}
+		row.add(checkCity(p, sol, el), true)
 	}
-	row.feasible = row.note == "" && len(sol.Unserved) == 0
-	if len(sol.Unserved) > 0 {
-		row.note += fmt.Sprintf(" %d unserved", len(sol.Unserved))
-	}
-	byType := map[string]int{}
-	dist := 0.0
-	for _, r := range sol.Routes {
-		byType[r.Vehicle]++
-		dist += r.Distance
-	}
-	var parts []string
-	for _, v := range p.Vehicles {
-		parts = append(parts, fmt.Sprintf("%d × %s (of %d)", byType[v.Name], v.Name, v.Count))
-	}
-	row.note = strings.TrimSpace(fmt.Sprintf("%s; %.0f km %s", strings.Join(parts, ", "), dist/1000, row.note))
 	return row, nil
 }
 
-func gap(r benchRow) float64 {
-	if r.bks == 0 {
-		return 0
+func checkCity(p *routing.Problem, sol *routing.Solution, el time.Duration) benchResult {
+	r := benchResult{cost: sol.Cost, vehicles: len(sol.Routes), unserved: len(sol.Unserved), seconds: el.Seconds(), feasible: true}
+	if err := routing.CheckSolution(p, sol); err != nil {
+		r.feasible, r.note = false, err.Error()
 	}
-	return (r.cost - r.bks) / r.bks * 100
+	return r
+}
+
+func (r *benchRow) add(res benchResult, ran bool) {
+	r.results = append(r.results, res)
+	r.ran = append(r.ran, ran)
+}
+
+// gap is a result's distance to the best-known cost, in percent.
+func (r *benchRow) gap(i int) float64 {
+	if r.bks == 0 {
+		return math.NaN()
+	}
+	return (r.results[i].cost - r.bks) / r.bks * 100
+}
+
+func (r *benchRow) line(peers []*peer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-11s %-12s %5d %6s", r.set, r.name, r.customers, r.budget)
+	for i, res := range r.results {
+		if !r.ran[i] {
+			continue
+		}
+		name := "routing"
+		if i > 0 {
+			name = peers[i-1].name
+		}
+		fmt.Fprintf(&b, " | %s %.1f veh %d %.1fs", name, res.cost, res.vehicles, res.seconds)
+		if r.bks > 0 {
+			fmt.Fprintf(&b, " gap %.2f%%", r.gap(i))
+		}
+		if res.unserved > 0 {
+			fmt.Fprintf(&b, " unserved %d", res.unserved)
+		}
+		if !res.feasible {
+			fmt.Fprintf(&b, " INFEASIBLE %s", res.note)
+		}
+	}
+	return b.String()
 }
 
 type benchSettings struct {
-	limCVRP, limTW, limCity time.Duration
-	threads                 int
-	seed                    int64
-	loadStart, loadEnd      string
-	total                   time.Duration
+	threads            int
+	seed               int64
+	patience           int
+	peers              []*peer
+	loadStart, loadEnd string
+	total              time.Duration
+	args               []string
+}
+
+var setTitles = map[string]string{
+	"cvrp":        "CVRP — CVRPLIB X instances",
+	"vrptw":       "VRPTW — Solomon instances (distance objective, at most VEHICLES routes)",
+	"vrptw-gh400": "VRPTW — Gehring–Homberger 400-customer instances (distance objective, at most VEHICLES routes)",
 }
 
 func benchMarkdown(rows []benchRow, s benchSettings) string {
 	var b bytes.Buffer
+	names := []string{"routing"}
+	for _, p := range s.peers {
+		names = append(names, p.name)
+	}
 	fmt.Fprintf(&b, "# Routing benchmarks\n\n")
-	fmt.Fprintf(&b, "Generated by `groupbuy-lab bench-routing` on %s (%s, %d CPUs, GOMAXPROCS %d), %d search threads, seed %d.\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), s.threads, s.seed)
+	fmt.Fprintf(&b, "Generated by `groupbuy-lab bench-routing %s` on %s (%s, %d CPUs, GOMAXPROCS %d); routing.Solve with %d thread(s), seed %d, patience %d.\n",
+		strings.Join(shortPaths(s.args), " "), time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), s.threads, s.seed, s.patience)
 	fmt.Fprintf(&b, "Load average at start: %s; at end: %s. Total wall time %s.\n\n", s.loadStart, s.loadEnd, s.total.Round(time.Second))
-	fmt.Fprintf(&b, "Solver: `routing.Solve`, a hybrid genetic search after Vidal (2012, 2022) — giant-tour split, OX crossover, granular local search (relocate, swap, 2-opt, 2-opt*, SWAP*), penalised capacity and time-warp, diversity-managed population; with several threads, one population fed by children educated in parallel. Reproduce with `groupbuy-lab bench-routing --set all` (flags: --time-limit-cvrp, --time-limit-vrptw, --time-limit-city, --only, --threads, --seed). Times are wall-clock on this machine; the load average tells whether other work ran at the same time.\n\n")
-	fmt.Fprintf(&b, "Every solution below was verified by the independent checker (`routing.CheckVRPLIB`, `routing.CheckSolution`) before being written; costs are the checker's, with the conventions of shared/bench/README.md. BKS = best-known solution from the `.sol` file.\n\n")
-	for _, set := range []string{"cvrp", "vrptw"} {
+	b.WriteString("Each instance is solved by `routing.Solve` and then by every peer given, one after the other (so they see the same load), each with one thread and the same wall-clock limit. Every solution is judged by routing's own checker (`routing.CheckVRPLIB`, or `routing.Schedule` then `routing.CheckSolution` for the city case) with the conventions of shared/bench/README.md; only the checker's cost counts. Gap = (cost − BKS) / BKS.\n\n")
+	for _, set := range benchSets {
 		var rs []benchRow
 		for _, r := range rows {
 			if r.set == set {
@@ -231,51 +365,124 @@ func benchMarkdown(rows []benchRow, s benchSettings) string {
 		if len(rs) == 0 {
 			continue
 		}
-		title, lim := "CVRP — CVRPLIB X instances", s.limCVRP
-		if set == "vrptw" {
-			title, lim = "VRPTW — Solomon instances (distance objective, at most VEHICLES routes)", s.limTW
+		cols := activeColumns(rs)
+		fmt.Fprintf(&b, "## %s, %s per instance\n\n", setTitles[set], rs[0].budget)
+		b.WriteString("| instance | customers | BKS |")
+		for _, i := range cols {
+			fmt.Fprintf(&b, " %s cost | gap %% | vehicles |", names[i])
 		}
-		fmt.Fprintf(&b, "## %s, %s per instance\n\n", title, lim)
-		fmt.Fprintf(&b, "| instance | customers | cost | BKS | gap %% | routes | seconds | generations | feasible |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		var sum, sumSmall float64
-		var nSmall, nFeas int
+		b.WriteString("\n|---|---:|---:|")
+		for range cols {
+			b.WriteString("---:|---:|---:|")
+		}
+		b.WriteString("\n")
 		for _, r := range rs {
-			feas := "yes"
-			if !r.feasible {
-				feas = "NO: " + r.note
-			} else {
-				nFeas++
+			fmt.Fprintf(&b, "| %s | %d | %s |", r.name, r.customers, trimFloat(r.bks))
+			for _, i := range cols {
+				res := r.results[i]
+				if !res.feasible {
+					fmt.Fprintf(&b, " infeasible | – | %d |", res.vehicles)
+					continue
+				}
+				fmt.Fprintf(&b, " %s | %.2f | %d |", trimFloat(res.cost), r.gap(i), res.vehicles)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %.2f | %d | %.1f | %d | %s |\n", r.name, r.customers, trimFloat(r.cost), trimFloat(r.bks), gap(r), r.routes, r.seconds, r.gens, feas)
-			sum += gap(r)
-			if r.customers <= 300 {
-				sumSmall += gap(r)
-				nSmall++
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+		for _, i := range cols {
+			var gaps, veh float64
+			n, feas := 0, 0
+			for _, r := range rs {
+				if r.results[i].feasible {
+					feas++
+					gaps += r.gap(i)
+					veh += float64(r.results[i].vehicles)
+					n++
+				}
 			}
+			if n == 0 {
+				fmt.Fprintf(&b, "- %s: no feasible solution.\n", names[i])
+				continue
+			}
+			fmt.Fprintf(&b, "- %s: **mean gap %.2f %%**, mean vehicles %.1f, %d/%d feasible.\n", names[i], gaps/float64(n), veh/float64(n), feas, len(rs))
 		}
-		fmt.Fprintf(&b, "\n**Mean gap: %.2f %%** over %d instances; %d/%d feasible.", sum/float64(len(rs)), len(rs), nFeas, len(rs))
-		if set == "cvrp" && nSmall > 0 {
-			fmt.Fprintf(&b, " Mean gap on the %d instances with ≤ 300 customers: **%.2f %%**.", nSmall, sumSmall/float64(nSmall))
-		}
-		b.WriteString("\n\n")
+		b.WriteString("\n")
 	}
+	var city []benchRow
 	for _, r := range rows {
-		if r.set != "citycase" {
-			continue
+		if r.set == "citycase" {
+			city = append(city, r)
 		}
-		fmt.Fprintf(&b, "## City case (generated), %s\n\n", s.limCity)
-		fmt.Fprintf(&b, "`routing.GenerateCity(routing.CityCase{Stops: 1000, Seed: 1})`: one warehouse, 1,000 clustered pickup points in a 30 km city, windows 07:00–10:00, 5-minute stops, vans 1.5 t / 8 m³ and trucks 3 t / 16 m³, haversine × 1.3 at 25 km/h.\n\n")
-		fmt.Fprintf(&b, "| stops | feasible | cost | vehicles used | seconds | generations | detail |\n|---:|---|---:|---:|---:|---:|---|\n")
-		fmt.Fprintf(&b, "| %d | %v | %.1f | %d | %.1f | %d | %s |\n\n", r.customers, yesNo(r.feasible), r.cost, r.routes, r.seconds, r.gens, r.note)
+	}
+	if len(city) > 0 {
+		cols := activeColumns(city)
+		b.WriteString("## City case (generated)\n\n`routing.GenerateCity(routing.CityCase{Stops: 1000, Seed: 1})`: one warehouse, 1,000 clustered pickup points in a 30 km city, windows 07:00–10:00, 5-minute stops, 45 vans (1.5 t / 8 m³, fixed 120, 0.0015 per m) and 20 trucks (3 t / 16 m³, fixed 200, 0.0025 per m), haversine × 1.3 at 25 km/h. Cost = fixed + distance cost of the vehicles used, recomputed by the checker. routing.Solve runs with its default patience here.\n\n")
+		b.WriteString("| budget |")
+		for _, i := range cols {
+			fmt.Fprintf(&b, " %s cost | vehicles | unserved | seconds |", names[i])
+		}
+		if len(cols) > 1 {
+			b.WriteString(" routing vs " + names[cols[1]] + " |")
+		}
+		b.WriteString("\n|---:|")
+		for range cols {
+			b.WriteString("---:|---:|---:|---:|")
+		}
+		if len(cols) > 1 {
+			b.WriteString("---:|")
+		}
+		b.WriteString("\n")
+		for _, r := range city {
+			fmt.Fprintf(&b, "| %s |", r.budget)
+			for _, i := range cols {
+				res := r.results[i]
+				cost := fmt.Sprintf("%.1f", res.cost)
+				if !res.feasible {
+					cost = "infeasible: " + res.note
+				}
+				fmt.Fprintf(&b, " %s | %d | %d | %.1f |", cost, res.vehicles, res.unserved, res.seconds)
+			}
+			if len(cols) > 1 {
+				a, o := r.results[0], r.results[cols[1]]
+				if a.feasible && o.feasible && a.unserved == 0 && o.unserved == 0 {
+					fmt.Fprintf(&b, " %+.2f %% |", (a.cost-o.cost)/o.cost*100)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
+// shortPaths keeps only the last element of the paths in a command line,
+// so that a report does not name the machine's folders.
+func shortPaths(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.Contains(a, "/") && !strings.HasPrefix(a, "-") {
+			a = filepath.Base(a)
+		}
+		out[i] = a
 	}
-	return "no"
+	return out
+}
+
+// activeColumns lists the solvers that ran on every row.
+func activeColumns(rs []benchRow) []int {
+	var cols []int
+	for i := range rs[0].results {
+		all := true
+		for _, r := range rs {
+			all = all && r.ran[i]
+		}
+		if all {
+			cols = append(cols, i)
+		}
+	}
+	return cols
 }
 
 func trimFloat(v float64) string {

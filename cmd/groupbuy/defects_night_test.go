@@ -51,8 +51,9 @@ func startNightWorker(t *testing.T, a *app) {
 
 // TestStageTimesFollowTheAttempts runs a night on a clock that runs: every
 // stage's started_at is when its attempt began and finished_at when it
-// committed, the route stage's times span its solve, and the route stage
-// reports progress (seconds of its budget) while the solver runs.
+// committed, the route stage stops well before its budget once the solver
+// no longer improves, and any progress it reports while the solver runs is
+// seconds of that budget.
 func TestStageTimesFollowTheAttempts(t *testing.T) {
 	clock := newRunningClock(beforeCutoff)
 	c := newTestCityOn(t, 6, clock)
@@ -107,20 +108,16 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 			t.Errorf("stage %s: started %v, finished %v, %d attempts", st.Stage, st.StartedAt, st.FinishedAt, st.Attempts)
 		}
 		if st.Stage == wave.StageRoute {
-			// The test city's route budget is 2 s; the solver gets most of it.
-			if took := st.FinishedAt.Sub(*st.StartedAt); took < time.Second || took > 30*time.Second {
-				t.Errorf("the route stage took %v from start to commit, want about its solve", took)
+			// The test city's route budget is 2 s; on its 6 stops the solver
+			// stops long before, when it no longer improves.
+			if took := st.FinishedAt.Sub(*st.StartedAt); took > 2*time.Second {
+				t.Errorf("the route stage took %v from start to commit, want it done within its 2 s budget", took)
 			}
 		}
 	}
-	var ticked bool
 	for _, st := range solving {
 		if st.RowsTotal != 2 || st.RowsDone > st.RowsTotal {
 			t.Fatalf("route progress while solving: %+v, want seconds of a 2 s budget", st)
 		}
-		ticked = ticked || st.RowsDone >= 1
-	}
-	if len(solving) == 0 || !ticked {
-		t.Fatalf("no progress seen while the route stage solved: %+v", solving)
 	}
 }

@@ -165,6 +165,7 @@ type plannedStop struct {
 
 type unservedStop struct {
 	pointID int64
+	cause   routing.Cause
 	reason  string
 }
 
@@ -365,9 +366,9 @@ func (pl *Planner) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet 
 	return out
 }
 
-// maxSectorStops bounds one solver run: the hybrid genetic search needs its
-// first population before it improves anything, and for thousands of stops
-// that alone can take most of a minute.
+// maxSectorStops bounds one solver run: on thousands of stops the search's
+// matrices grow to millions of entries and its generations slow to a crawl,
+// though its first plan comes within seconds.
 const maxSectorStops = 600
 
 // solvePart runs the routing engine on one part of the wave; a part without
@@ -376,7 +377,8 @@ func (pl *Planner) solvePart(ctx context.Context, p *routing.Problem, budget tim
 	if len(p.Vehicles) == 0 {
 		sol := &routing.Solution{}
 		for i, st := range p.Stops {
-			sol.Unserved = append(sol.Unserved, routing.Unserved{Stop: i, ID: st.ID, Reason: routing.ReasonNoVehicle})
+			sol.Unserved = append(sol.Unserved, routing.Unserved{Stop: i, ID: st.ID, Cause: routing.CauseFleetFull,
+				Reason: "fleet full: the other sectors took every vehicle"})
 		}
 		return sol, nil
 	}
@@ -400,7 +402,7 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 		plan.routes = append(plan.routes, pr)
 	}
 	for _, u := range sol.Unserved {
-		plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, reason: u.Reason})
+		plan.unserved = append(plan.unserved, unservedStop{pointID: u.ID.Num, cause: u.Cause, reason: u.Reason})
 	}
 }
 
@@ -410,7 +412,7 @@ func (plan *Plan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
 	var out []routing.Stop
 	kept := plan.unserved[:0]
 	for _, u := range plan.unserved {
-		if st, ok := part[u.pointID]; ok && u.reason == routing.ReasonNoVehicle {
+		if st, ok := part[u.pointID]; ok && u.cause == routing.CauseFleetFull {
 			out = append(out, st)
 			continue
 		}

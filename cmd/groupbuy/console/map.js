@@ -13,14 +13,22 @@ const AREA_FILLS = ['#dbeafe', '#dcfce7', '#fef3c7', '#fce7f3', '#e0e7ff', '#ccf
 
 export const routeColour = (i) => ROUTE_COLOURS[i % ROUTE_COLOURS.length];
 
-/** REASONS are the routing engine's reasons for an unserved stop, in Chinese. */
-export const REASONS = {
-  "demand exceeds every vehicle's capacity": '需求超过所有车型的载重或容积',
-  'time window unreachable from the depot within any shift': '任何班次都无法在时间窗内送达',
-  'no vehicle type can carry it and reach it in time': '没有车型既装得下又能按时送达',
-  'no vehicle left: the fleet cannot fit it in any route': '车辆不足：车队已排满',
+/**
+ * REASONS name the routing engine's causes of an unserved stop in Chinese,
+ * recognised by the words its reasons are made of; the reason itself, with
+ * its numbers, follows in brackets.
+ */
+export const REASONS = [
+  [/exceeds every vehicle's capacity|fits no single vehicle type/, '需求超过所有车型的载重或容积'],
+  [/closes before the earliest arrival|after every shift ends/, '任何班次都无法在时间窗内送达'],
+  [/^a round trip to it alone takes/, '单独往返也超过所有车型的最长行驶时间'],
+  [/^no vehicle type both carries/, '没有车型既装得下又能按时送达'],
+  [/^fleet full|^no route in use has room/, '车辆不足：车队已排满'],
+];
+export const reasonText = (r) => {
+  const known = REASONS.find(([words]) => words.test(r));
+  return known ? `${known[1]}（${r}）` : r;
 };
-export const reasonText = (r) => REASONS[r] || r;
 
 const W = 960;
 const H = 620;
