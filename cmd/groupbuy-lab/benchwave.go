@@ -114,7 +114,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	three := timings[wave.StageClose] + timings[wave.StageAllocate] + timings[wave.StagePick]
 	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
-	for _, st := range []wave.Stage{wave.StageClose, wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+	for _, st := range wave.Stages {
 		fmt.Fprintf(stdout, "stage %-8s %6.2fs\n", st, timings[st].Seconds())
 	}
 	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())

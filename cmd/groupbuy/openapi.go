@@ -111,7 +111,7 @@ var apiDoc = openapi.Options{
 		reflect.TypeFor[auth.Role]():        enum(auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps, auth.RoleAdmin),
 		reflect.TypeFor[wave.State](): enum(wave.Open, wave.Closed, wave.Allocated, wave.Picked, wave.Routed, wave.Ready,
 			wave.Dispatched, wave.Delivered),
-		reflect.TypeFor[wave.Stage]():  enum(wave.StageClose, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady),
+		reflect.TypeFor[wave.Stage]():  enum(wave.Stages...),
 		reflect.TypeFor[wave.Policy](): enum(wave.FirstComeFirstServed, wave.SpreadEvenly),
 		reflect.TypeFor[lastmile.DeliveryState](): enum(lastmile.DeliveryPending, lastmile.DeliveryDispatched,
 			lastmile.DeliveryArrived, lastmile.DeliveryReceived),

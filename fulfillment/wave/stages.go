@@ -22,6 +22,9 @@ const (
 	StageReady    Stage = "ready"    // a routed wave is ready for dispatch
 )
 
+// Stages lists every stage in the order the night runs them.
+var Stages = []Stage{StageClose, StagePurchase, StageAllocate, StagePick, StageRoute, StageReady}
+
 // StageRecord is the history of one stage of a wave.
 type StageRecord struct {
 	Stage      Stage      `db:"stage" json:"stage"`
