@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
@@ -151,5 +152,40 @@ func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *loca
 	}
 	if n, err := outbox.Relay(ctx); n != 1 || err != nil || pending() != 0 || !onReplica("unconfirmed") {
 		t.Fatalf("relay after the replica returned = %d, %v; pending %d", n, err, pending())
+	}
+}
+
+// TestRelayOnARedisThatCannotConfirm: a Redis that refuses INFO replication
+// (miniredis, which groupbuy dev falls back to without redis-server, and
+// hosted services that rename INFO or WAIT) cannot confirm a replica; the
+// relay marks its jobs enqueued rather than keep them pending for good.
+func TestRelayOnARedisThatCannotConfirm(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	ropt, err := jobs.RedisOpt("redis://" + m.Addr() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
+	defer rdb.Close()
+	client := asynq.NewClient(ropt)
+	defer client.Close()
+	db := testenv.DB(t)
+	outbox := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{Replicas: rdb})
+	var id int64
+	if err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		id, err = outbox.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID("unconfirmable"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := outbox.Relay(ctx, id); n != 1 || err != nil {
+		t.Fatalf("relay = %d, %v; want the job marked", n, err)
+	}
+	if n, err := outbox.Pending(ctx); n != 0 || err != nil {
+		t.Fatalf("pending = %d, %v", n, err)
+	}
+	if !m.Exists("asynq:{default}:t:unconfirmable") {
+		t.Fatal("the task is not in Redis")
 	}
 }
