@@ -45,6 +45,8 @@ type Outbox struct {
 
 	mu      sync.Mutex
 	failing bool // the last relay could not reach Redis
+
+	cannotConfirm sync.Once // warned that Redis refuses the replica wait
 }
 
 // Options tune the relay.
@@ -218,7 +220,12 @@ func (j *Outbox) Relay(ctx context.Context, ids ...int64) (int, error) {
 		for _, r := range rows[:len(done)] {
 			if !queues[r.Queue] {
 				queues[r.Queue] = true
-				if err := waitReplicated(ctx, j.opt.Replicas, r.Queue); err != nil {
+				err := waitReplicated(ctx, j.opt.Replicas, r.Queue)
+				if errors.Is(err, errCannotConfirm) {
+					j.cannotConfirm.Do(func() { j.log.Warn("jobs: marked enqueued without a replica's confirmation", "err", err) })
+					continue
+				}
+				if err != nil {
 					// Unmarked, they are relayed again; the task IDs collapse.
 					return 0, fmt.Errorf("jobs: %d enqueued, not yet confirmed by a replica: %w", len(done), err)
 				}

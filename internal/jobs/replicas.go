@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,11 @@ const replicaWait = 250 * time.Millisecond
 // errNotReplicated: the primary has a replica that has not acknowledged the
 // jobs yet; they stay pending and are relayed again.
 var errNotReplicated = errors.New("no replica has acknowledged the enqueued jobs yet")
+
+// errCannotConfirm: the server refuses INFO or WAIT (some hosted Redis
+// services rename them). Waiting would keep every job pending for good, so
+// the relay marks them as it did before it waited, and says so.
+var errCannotConfirm = errors.New("the Redis server refuses INFO or WAIT, so no replica can confirm a job")
 
 // waitReplicated returns once a replica of the Redis primary that holds
 // queue has every write that primary took before the call, or
@@ -52,19 +58,29 @@ func waitReplicated(ctx context.Context, rdb redis.UniversalClient, queue string
 		info = p.Info(ctx, "replication")
 		return nil
 	}); err != nil {
-		return err
+		return refused(err)
 	}
 	if connectedReplicas(info.Val()) == 0 {
 		return nil
 	}
 	n, err := conn.Wait(ctx, 1, replicaWait).Result()
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	if n < 1 {
 		return errNotReplicated
 	}
 	return nil
+}
+
+// refused tells a command the server answered with an error from one that
+// did not reach it.
+func refused(err error) error {
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return fmt.Errorf("%w: %v", errCannotConfirm, err)
+	}
+	return err
 }
 
 // connectedReplicas reads connected_slaves from INFO replication.

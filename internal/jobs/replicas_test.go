@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
@@ -92,27 +93,7 @@ func waitFor(t *testing.T, ok func() bool) {
 // then with the one addReplica starts.
 func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *localserver.Server) {
 	ctx := context.Background()
-	ropt, err := jobs.RedisOpt(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
-	defer rdb.Close()
-	client := asynq.NewClient(ropt)
-	defer client.Close()
-	db := testenv.DB(t)
-	outbox := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{Replicas: rdb})
-	relay := func(taskID string) (int, error) {
-		t.Helper()
-		var id int64
-		if err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
-			id, err = outbox.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID(taskID), asynq.Queue("critical"))
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return outbox.Relay(ctx, id)
-	}
+	outbox, relay := replicatedOutbox(t, url)
 	pending := func() int {
 		t.Helper()
 		n, err := outbox.Pending(ctx)
@@ -151,5 +132,53 @@ func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *loca
 	}
 	if n, err := outbox.Relay(ctx); n != 1 || err != nil || pending() != 0 || !onReplica("unconfirmed") {
 		t.Fatalf("relay after the replica returned = %d, %v; pending %d", n, err, pending())
+	}
+}
+
+// TestRelayOnARedisThatCannotConfirm: a Redis that refuses INFO replication
+// (miniredis, which groupbuy dev falls back to without redis-server, and
+// hosted services that rename INFO or WAIT) cannot confirm a replica; the
+// relay marks its jobs enqueued rather than keep them pending for good.
+func TestRelayOnARedisThatCannotConfirm(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	outbox, relay := replicatedOutbox(t, "redis://"+m.Addr()+"/0")
+	if n, err := relay("unconfirmable"); n != 1 || err != nil {
+		t.Fatalf("relay = %d, %v; want the job marked", n, err)
+	}
+	if n, err := outbox.Pending(ctx); n != 0 || err != nil {
+		t.Fatalf("pending = %d, %v", n, err)
+	}
+	if !m.Exists("asynq:{critical}:t:unconfirmable") {
+		t.Fatal("the task is not in Redis")
+	}
+}
+
+// replicatedOutbox is an outbox over a fresh database relaying to url and
+// waiting for its replicas, and a function that adds a job to the queue
+// critical and relays it.
+func replicatedOutbox(t *testing.T, url string) (*jobs.Outbox, func(taskID string) (int, error)) {
+	t.Helper()
+	ctx := context.Background()
+	ropt, err := jobs.RedisOpt(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
+	t.Cleanup(func() { rdb.Close() })
+	client := asynq.NewClient(ropt)
+	t.Cleanup(func() { client.Close() })
+	db := testenv.DB(t)
+	outbox := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{Replicas: rdb})
+	return outbox, func(taskID string) (int, error) {
+		t.Helper()
+		var id int64
+		if err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
+			id, err = outbox.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID(taskID), asynq.Queue("critical"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return outbox.Relay(ctx, id)
 	}
 }
