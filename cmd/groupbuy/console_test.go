@@ -297,6 +297,59 @@ func chromium(t *testing.T, timeout time.Duration) context.Context {
 	return ctx
 }
 
+// consolePage is a Chromium tab a browser test drives: run performs steps,
+// wait polls a JavaScript condition (failing with the page's text), and
+// checkProblems fails the test for the exceptions and CSP refusals the
+// console's pages logged.
+type consolePage struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newConsolePage(t *testing.T, timeout time.Duration) *consolePage {
+	p := &consolePage{t: t, ctx: chromium(t, timeout)}
+	console := chromedp.Console(p.ctx)
+	go func() {
+		for msg, err := range console {
+			if err != nil {
+				return
+			}
+			if msg.IsException() || strings.Contains(msg.Text, "Content Security Policy") {
+				p.mu.Lock()
+				p.problems = append(p.problems, fmt.Sprintf("%s %s (%s)", msg.Type, msg.Text, msg.URL))
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p
+}
+
+func (p *consolePage) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (p *consolePage) wait(what, expr string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+}
+
+func (p *consolePage) checkProblems() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		p.t.Errorf("the console's pages logged %d problems:\n%s", len(p.problems), strings.Join(p.problems, "\n"))
+	}
+}
+
 // TestConsoleInBrowser drives the console in headless Chromium: log in,
 // open the wave, see a line per route and the unserved stop, download a
 // route sheet, read the notices, open the queue monitor, and take a
@@ -312,35 +365,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	night := time.Since(start)
 
-	ctx := chromium(t, 60*time.Second)
-	console := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var problems []string // exceptions and CSP refusals on the console's pages
-	go func() {
-		for msg, err := range console {
-			if err != nil {
-				return
-			}
-			if msg.IsException() || strings.Contains(msg.Text, "Content Security Policy") {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s %s (%s)", msg.Type, msg.Text, msg.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-		}
-	}
+	p := newConsolePage(t, 60*time.Second)
+	ctx, run, wait := p.ctx, p.run, p.wait
 	jsString := func(s string) string { return fmt.Sprintf("%q", s) } // Go's quoting is valid JS for these strings
 
 	// Log in through the form: a wrong token first, then the admin's.
@@ -448,11 +474,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	if len(problems) > 0 {
-		t.Errorf("the console's pages logged %d problems:\n%s", len(problems), strings.Join(problems, "\n"))
-	}
-	mu.Unlock()
+	p.checkProblems()
 
 	// The queue monitor, with the cookie the login set.
 	run("open the queue monitor", chromedp.Navigate(c.srv.URL+"/console/queues/"))

@@ -51,20 +51,8 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
 
-	ctx := chromium(t, 60*time.Second)
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-		}
-	}
+	p := newConsolePage(t, 60*time.Second)
+	ctx, run, wait := p.ctx, p.run, p.wait
 	text := func(selector string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.innerText ?? ''`, selector)))
