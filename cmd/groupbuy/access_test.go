@@ -218,7 +218,7 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 			t.Fatalf("B: %s %s: %d %s, want 403 not_your_order", req.method, req.path, r.Status, r.Body)
 		}
 	}
-	if r := c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", orderA.ID), a, nil); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"status":"placed"`)) {
+	if r := c.do("GET", fmt.Sprintf("/api/v1/leader/orders/%d", orderA.ID), a, nil); r.Status != http.StatusOK || bytes.Contains(r.Body, []byte(`"status":"cancelled"`)) {
 		t.Fatalf("A's order after B tried to cancel it: %d %s", r.Status, r.Body)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,35 +21,8 @@ import (
 // and paid); the wave's page shows its timeline.
 func TestConsoleOperableInBrowser(t *testing.T) {
 	c, rc, path := newShortNight(t)
-	ctx := chromium(t, 90*time.Second)
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for msg, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			if msg.IsException() || strings.Contains(msg.Text, "Content Security Policy") {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s %s (%s)", msg.Type, msg.Text, msg.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-		}
-	}
-
+	p := newConsolePage(t, 90*time.Second)
+	ctx, run, wait := p.ctx, p.run, p.wait
 	run("log in", chromedp.Navigate(c.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SendKeys(chromedp.ID("token"), c.admin), chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
 	wait("the waves", `document.querySelector('.warehouses .warehouse') !== null`)
@@ -100,9 +72,5 @@ func TestConsoleOperableInBrowser(t *testing.T) {
 	wait("the timeline", `document.querySelectorAll('#timeline li[data-kind="stage_finished"]').length === 5 &&
 		document.querySelector('#timeline li[data-kind="closed_at_cutoff"]') !== null &&
 		document.querySelector('#timeline li[data-kind="receipts_recorded"]').innerText.includes('admin:test admin')`)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the console's pages logged %d problems:\n%s", len(problems), strings.Join(problems, "\n"))
-	}
+	p.checkProblems()
 }

@@ -297,27 +297,56 @@ func chromium(t *testing.T, timeout time.Duration) context.Context {
 	return ctx
 }
 
-// browserTab is a chromium tab a test drives: a step that fails fails the
-// test, and a wait that times out shows the page's text.
-type browserTab struct {
-	t   *testing.T
-	ctx context.Context
+// consolePage is a Chromium tab a browser test drives: run performs steps,
+// wait polls a JavaScript condition (failing with the page's text), and
+// checkProblems fails the test for the exceptions and CSP refusals the
+// console's pages logged.
+type consolePage struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
 }
 
-// run does the steps, what naming them in a failure.
-func (b browserTab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
+func newConsolePage(t *testing.T, timeout time.Duration) *consolePage {
+	p := &consolePage{t: t, ctx: chromium(t, timeout)}
+	console := chromedp.Console(p.ctx)
+	go func() {
+		for msg, err := range console {
+			if err != nil {
+				return
+			}
+			if msg.IsException() || strings.Contains(msg.Text, "Content Security Policy") {
+				p.mu.Lock()
+				p.problems = append(p.problems, fmt.Sprintf("%s %s (%s)", msg.Type, msg.Text, msg.URL))
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p
+}
+
+func (p *consolePage) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// wait polls the JavaScript expression expr until it is true, for up to 20 s.
-func (b browserTab) wait(what, expr string) {
-	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
-		b.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+func (p *consolePage) wait(what, expr string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+}
+
+func (p *consolePage) checkProblems() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) > 0 {
+		p.t.Errorf("the console's pages logged %d problems:\n%s", len(p.problems), strings.Join(p.problems, "\n"))
 	}
 }
 
@@ -336,24 +365,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	night := time.Since(start)
 
-	ctx := chromium(t, 60*time.Second)
-	console := chromedp.Console(ctx)
-	var mu sync.Mutex
-	var problems []string // exceptions and CSP refusals on the console's pages
-	go func() {
-		for msg, err := range console {
-			if err != nil {
-				return
-			}
-			if msg.IsException() || strings.Contains(msg.Text, "Content Security Policy") {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s %s (%s)", msg.Type, msg.Text, msg.URL))
-				mu.Unlock()
-			}
-		}
-	}()
-	tab := browserTab{t, ctx}
-	run, wait := tab.run, tab.wait
+	p := newConsolePage(t, 60*time.Second)
+	ctx, run, wait := p.ctx, p.run, p.wait
 	jsString := func(s string) string { return fmt.Sprintf("%q", s) } // Go's quoting is valid JS for these strings
 
 	// Log in through the form: a wrong token first, then the admin's.
@@ -461,11 +474,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	if len(problems) > 0 {
-		t.Errorf("the console's pages logged %d problems:\n%s", len(problems), strings.Join(problems, "\n"))
-	}
-	mu.Unlock()
+	p.checkProblems()
 
 	// The queue monitor, with the cookie the login set.
 	run("open the queue monitor", chromedp.Navigate(c.srv.URL+"/console/queues/"))

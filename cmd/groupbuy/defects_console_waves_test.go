@@ -51,9 +51,8 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 		t.Fatalf("close: %d %s", r.Status, r.Body)
 	}
 
-	ctx := chromium(t, 60*time.Second)
-	tab := browserTab{t, ctx}
-	run, wait := tab.run, tab.wait
+	p := newConsolePage(t, 60*time.Second)
+	ctx, run, wait := p.ctx, p.run, p.wait
 	text := func(selector string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.innerText ?? ''`, selector)))

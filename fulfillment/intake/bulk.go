@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/wave"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -79,11 +80,17 @@ func CopyOrders(ctx context.Context, tx *sqlx.Tx, orders []BulkOrder) (first, la
 	}
 	lst.Close()
 	sold := map[int64]int64{}
+	live := map[wave.Key]wave.Totals{}
 	var now time.Time
 	for _, o := range orders {
+		k := wave.Key{Warehouse: o.WarehouseID, Date: o.Date.String()}
+		t := live[k]
+		t.Orders++
 		for _, l := range o.Lines {
 			sold[l.SaleItemID] += l.Quantity
+			t.Lines, t.Units, t.AmountFen = t.Lines+1, t.Units+l.Quantity, t.AmountFen+l.Quantity*l.PriceFen
 		}
+		live[k] = t
 		if o.CreatedAt.After(now) {
 			now = o.CreatedAt
 		}
@@ -91,5 +98,6 @@ func CopyOrders(ctx context.Context, tx *sqlx.Tx, orders []BulkOrder) (first, la
 	if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
 		return 0, 0, fmt.Errorf("add sold units: %w", err)
 	}
-	return first, last, nil
+	// The open wave counts the loaded orders as it counts the API's.
+	return first, last, wave.AddLive(ctx, tx, live)
 }
