@@ -116,9 +116,10 @@ var apiDoc = openapi.Options{
 		reflect.TypeFor[lastmile.DeliveryState](): enum(lastmile.DeliveryPending, lastmile.DeliveryDispatched,
 			lastmile.DeliveryArrived, lastmile.DeliveryReceived),
 		reflect.TypeFor[lastmile.ParcelState]():       enum(lastmile.ParcelReady, lastmile.ParcelCollected, lastmile.ParcelReturned),
-		reflect.TypeFor[intake.OrderStatus]():         enum(intake.Placed, intake.Cancelled),
+		reflect.TypeFor[intake.OrderStatus]():         enum(intake.Placed, intake.Confirmed, intake.ShortShipped, intake.Delivered, intake.ReadyForPickup,
+			intake.Collected, intake.PartlyCollected, intake.Returned, intake.Cancelled),
 		reflect.TypeFor[commission.CommissionScope](): enum(commission.ScopeDefault, commission.ScopeCategory, commission.ScopeProduct),
-		reflect.TypeFor[notify.Kind]():                enum(notify.KindArrival, notify.KindReminder, notify.KindRefund, notify.KindReturn),
+		reflect.TypeFor[notify.Kind]():                enum(notify.KindArrival, notify.KindReminder, notify.KindRefund, notify.KindRefundPaid, notify.KindReturn),
 	},
 	ErrorDetails: []openapi.ErrorDetail{
 		{Name: "line", Type: reflect.TypeFor[int64](), Doc: "bad_csv_row only: the 1-based line of the CSV file that was refused."},

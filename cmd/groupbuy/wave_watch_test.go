@@ -84,7 +84,7 @@ func TestAWaveYouCanWatch(t *testing.T) {
 			}
 		}
 	}
-	if started != 5 || finished != 5 {
-		t.Fatalf("%d stages started, %d finished, want 5 each: %+v", started, finished, w.Timeline)
+	if want := len(wave.Stages); started != want || finished != want {
+		t.Fatalf("%d stages started, %d finished, want %d each: %+v", started, finished, len(wave.Stages), w.Timeline)
 	}
 }
