@@ -69,7 +69,7 @@ func TestConsoleOperableInBrowser(t *testing.T) {
 	}
 
 	run("open the wave", chromedp.Navigate(fmt.Sprintf("%s/console/#/wave/%d", c.srv.URL, w.ID)))
-	wait("the timeline", `document.querySelectorAll('#timeline li[data-kind="stage_finished"]').length === 5 &&
+	wait("the timeline", `document.querySelectorAll('#timeline li[data-kind="stage_finished"]').length === `+fmt.Sprint(len(wave.Stages))+` &&
 		document.querySelector('#timeline li[data-kind="closed_at_cutoff"]') !== null &&
 		document.querySelector('#timeline li[data-kind="receipts_recorded"]').innerText.includes('admin:test admin')`)
 	p.checkProblems()

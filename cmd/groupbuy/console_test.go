@@ -384,8 +384,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The test night is 2026-12-01; the browser's today is not, so pick the day.
 	run("choose the day", chromedp.SetValue(chromedp.ID("day"), "2026-11-30"), chromedp.Click(chromedp.CSS(`.day-form button`)))
 	card := fmt.Sprintf(`article.wave[data-wave="%d"]`, m.wave.ID)
-	wait("the wave's card with five finished stages",
-		fmt.Sprintf(`document.querySelectorAll(%s).length === 5`, jsString(card+" li.stage.done")))
+	wait("the wave's card with every stage finished",
+		fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, jsString(card+" li.stage.done"), len(wave.Stages)))
 	run("open the wave", chromedp.Click(chromedp.CSS(card+" a.open")))
 
 	// One line per route, with the routes' codes; the unserved stop ringed with its reason.

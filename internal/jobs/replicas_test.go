@@ -63,6 +63,12 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 				info, _ := r.Info(ctx, "replication").Result()
 				return strings.Contains(info, "master_link_status:up")
 			})
+			// The replica's link is up before the primary counts it online,
+			// and WAIT counts only what the primary counts.
+			waitFor(t, func() bool {
+				info, _ := c.Info(ctx, "replication").Result()
+				return strings.Contains(info, "state=online")
+			})
 			return replica
 		})
 	})
