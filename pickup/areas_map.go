@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/uber/h3-go/v4"
+
+	"groupbuy/pickup/geo"
 )
 
 // Demand is one pickup point's demand for a delivery date, as the order book
@@ -18,28 +20,16 @@ type Demand struct {
 // DemandFunc returns the demand per pickup point of a warehouse for a date.
 type DemandFunc func(ctx context.Context, warehouseID int64, date time.Time) ([]Demand, error)
 
-// The limit of a delivery area when the request names none: one light
-// truck's load (a 4.2 m van).
-const (
-	DefaultAreaWeightG  = 1_500_000
-	DefaultAreaVolumeML = 8_000_000
-)
-
-// DefaultAreaLimit is the default limit of a delivery area as a Capacity.
-func DefaultAreaLimit() Capacity {
-	return Capacity{WeightG: DefaultAreaWeightG, VolumeML: DefaultAreaVolumeML}
-}
-
 // DeliveryAreaMap is a warehouse's delivery areas for a date with the
 // GeoJSON to draw them.
 type DeliveryAreaMap struct {
-	Areas []DeliveryArea
-	Map   GeoJSONFeatureCollection
+	Areas []geo.DeliveryArea
+	Map   geo.GeoJSONFeatureCollection
 }
 
 // DeliveryAreas partitions a warehouse's pickup points, weighted by demand
-// (points without demand weigh nothing), into delivery areas at AreaRes.
-func (s *Service) DeliveryAreas(ctx context.Context, warehouseID int64, demand []Demand, limit Capacity) (DeliveryAreaMap, error) {
+// (points without demand weigh nothing), into delivery areas at geo.AreaRes.
+func (s *Service) DeliveryAreas(ctx context.Context, warehouseID int64, demand []Demand, limit geo.Capacity) (DeliveryAreaMap, error) {
 	w, err := GetWarehouse(ctx, s.db, warehouseID)
 	if err != nil {
 		return DeliveryAreaMap{}, err
@@ -52,12 +42,12 @@ func (s *Service) DeliveryAreas(ctx context.Context, warehouseID int64, demand [
 	for _, d := range demand {
 		byPoint[d.PointID] = d
 	}
-	in := make([]AreaPoint, len(points))
+	in := make([]geo.AreaPoint, len(points))
 	for i, p := range points {
 		d := byPoint[p.ID]
-		in[i] = AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng, WeightG: d.WeightG, VolumeML: d.VolumeML}
+		in[i] = geo.AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng, WeightG: d.WeightG, VolumeML: d.VolumeML}
 	}
-	areas, err := PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, in, limit, AreaRes)
+	areas, err := geo.PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, in, limit, geo.AreaRes)
 	if err != nil {
 		return DeliveryAreaMap{}, err
 	}
@@ -70,8 +60,8 @@ func (s *Service) DeliveryAreas(ctx context.Context, warehouseID int64, demand [
 
 // areasGeoJSON draws the areas: one feature per area outline, per cell
 // hexagon, per point and for the warehouse, each with a "kind" property.
-func areasGeoJSON(w Warehouse, points []Point, demand map[int64]Demand, areas []DeliveryArea, limit Capacity) (GeoJSONFeatureCollection, error) {
-	fc := GeoJSONFeatureCollection{Type: "FeatureCollection", Features: []GeoJSONFeature{}}
+func areasGeoJSON(w Warehouse, points []Point, demand map[int64]Demand, areas []geo.DeliveryArea, limit geo.Capacity) (geo.GeoJSONFeatureCollection, error) {
+	fc := geo.GeoJSONFeatureCollection{Type: "FeatureCollection", Features: []geo.GeoJSONFeature{}}
 	areaOf := map[int64]int{}
 	for _, a := range areas {
 		for _, id := range a.PointIDs {
@@ -79,32 +69,32 @@ func areasGeoJSON(w Warehouse, points []Point, demand map[int64]Demand, areas []
 		}
 	}
 	for _, a := range areas {
-		outline, err := outlineOf(a.Cells)
+		outline, err := geo.Outline(a.Cells)
 		if err != nil {
 			return fc, err
 		}
-		fc.Features = append(fc.Features, GeoJSONFeature{Type: "Feature", Geometry: outline, Properties: map[string]any{
+		fc.Features = append(fc.Features, geo.GeoJSONFeature{Type: "Feature", Geometry: outline, Properties: map[string]any{
 			"kind": "area", "area": a.ID, "weight_g": a.WeightG, "volume_ml": a.VolumeML, "points": len(a.PointIDs),
 			"cells": len(a.Cells), "over_limit": a.OverLimit, "split": a.Split,
 			"limit_weight_g": limit.WeightG, "limit_volume_ml": limit.VolumeML}})
 	}
 	for _, a := range areas {
 		for _, c := range a.Cells {
-			hex, err := hexagonOf(c.Cell())
+			hex, err := geo.Hexagon(c.Cell())
 			if err != nil {
 				return fc, err
 			}
-			fc.Features = append(fc.Features, GeoJSONFeature{Type: "Feature", Geometry: hex, Properties: map[string]any{
-				"kind": "cell", "area": a.ID, "h3_cell": h3.Cell(c).String(), "resolution": AreaRes}})
+			fc.Features = append(fc.Features, geo.GeoJSONFeature{Type: "Feature", Geometry: hex, Properties: map[string]any{
+				"kind": "cell", "area": a.ID, "h3_cell": h3.Cell(c).String(), "resolution": geo.AreaRes}})
 		}
 	}
 	for _, p := range points {
 		d := demand[p.ID]
-		fc.Features = append(fc.Features, GeoJSONFeature{Type: "Feature", Geometry: geometry("Point", [2]float64{p.Lng, p.Lat}),
+		fc.Features = append(fc.Features, geo.GeoJSONFeature{Type: "Feature", Geometry: geo.Geometry("Point", [2]float64{p.Lng, p.Lat}),
 			Properties: map[string]any{"kind": "point", "area": areaOf[p.ID], "pickup_point_id": p.ID, "code": p.Code,
 				"name": p.Name, "weight_g": d.WeightG, "volume_ml": d.VolumeML}})
 	}
-	fc.Features = append(fc.Features, GeoJSONFeature{Type: "Feature", Geometry: geometry("Point", [2]float64{w.Lng, w.Lat}),
+	fc.Features = append(fc.Features, geo.GeoJSONFeature{Type: "Feature", Geometry: geo.Geometry("Point", [2]float64{w.Lng, w.Lat}),
 		Properties: map[string]any{"kind": "warehouse", "warehouse_id": w.ID, "code": w.Code, "name": w.Name}})
 	return fc, nil
 }

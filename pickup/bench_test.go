@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/uber/h3-go/v4"
+
+	"groupbuy/pickup/geo"
 )
 
 // BenchmarkNearby searches 20,000 points spread over a 40 km city with
@@ -70,10 +72,10 @@ func BenchmarkPartitionAreas(b *testing.B) {
 	r := rand.New(rand.NewPCG(10_000, 2))
 	points := areaPoints(r, 10_000)
 	b.ResetTimer()
-	var areas []DeliveryArea
+	var areas []geo.DeliveryArea
 	for range b.N {
 		var err error
-		if areas, err = PartitionAreas(h3.LatLng{Lat: 31.23, Lng: 121.47}, points, DefaultAreaLimit(), AreaRes); err != nil {
+		if areas, err = geo.PartitionAreas(h3.LatLng{Lat: 31.23, Lng: 121.47}, points, geo.DefaultAreaLimit(), geo.AreaRes); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -95,11 +97,11 @@ func BenchmarkDeliveryAreaMap(b *testing.B) {
 	b.ResetTimer()
 	var size int
 	for range b.N {
-		areas, err := PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, points, DefaultAreaLimit(), AreaRes)
+		areas, err := geo.PartitionAreas(h3.LatLng{Lat: w.Lat, Lng: w.Lng}, points, geo.DefaultAreaLimit(), geo.AreaRes)
 		if err != nil {
 			b.Fatal(err)
 		}
-		fc, err := areasGeoJSON(w, stored, demand, areas, DefaultAreaLimit())
+		fc, err := areasGeoJSON(w, stored, demand, areas, geo.DefaultAreaLimit())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -113,11 +115,11 @@ func BenchmarkDeliveryAreaMap(b *testing.B) {
 }
 
 // areaPoints is a city of n points with 5-60 kg and 10-80 l of demand each.
-func areaPoints(r *rand.Rand, n int) []AreaPoint {
+func areaPoints(r *rand.Rand, n int) []geo.AreaPoint {
 	ps := cityPoints(r, n, 31.23, 121.47, 40)
-	out := make([]AreaPoint, n)
+	out := make([]geo.AreaPoint, n)
 	for i, p := range ps {
-		out[i] = AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng, WeightG: 5000 + r.Int64N(55_000), VolumeML: 10_000 + r.Int64N(70_000)}
+		out[i] = geo.AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng, WeightG: 5000 + r.Int64N(55_000), VolumeML: 10_000 + r.Int64N(70_000)}
 	}
 	return out
 }

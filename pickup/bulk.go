@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"groupbuy/pickup/geo"
 )
 
 // BulkPoint is one pickup point with its leader for a bulk load.
@@ -60,7 +62,7 @@ func CopyPoints(ctx context.Context, tx *sqlx.Tx, points []BulkPoint, now time.T
 	for i, p := range points {
 		pt := p.Point
 		codes[i] = pt.Code
-		cells, err := cellsAt(pt.Lat, pt.Lng)
+		cells, err := geo.CellsAt(pt.Lat, pt.Lng)
 		if err != nil {
 			return nil, err
 		}

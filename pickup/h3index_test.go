@@ -13,6 +13,8 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
+
+	"groupbuy/pickup/geo"
 )
 
 func newTestWarehouse(t *testing.T, s *Service, code string, lat, lng float64) Warehouse {
@@ -47,7 +49,7 @@ func TestIndexFollowsOtherProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.Point.Cell == 0 || saved.Point.Cell.Cell().Resolution() != PointRes {
+	if saved.Point.Cell == 0 || saved.Point.Cell.Cell().Resolution() != geo.PointRes {
 		t.Fatalf("saved point has cell %v", saved.Point.Cell)
 	}
 	// The writer reads its own write at once.
@@ -125,14 +127,14 @@ func TestServiceAreas(t *testing.T) {
 		t.Fatalf("no warehouse and no areas: %v", err)
 	}
 	// West serves 121.2-121.5, east 121.4-121.7: they overlap in 121.4-121.5.
-	box := func(lng0, lng1 float64) GeoJSONGeometry {
-		return geometry("Polygon", [][][2]float64{{{lng0, 31.1}, {lng1, 31.1}, {lng1, 31.3}, {lng0, 31.3}, {lng0, 31.1}}})
+	box := func(lng0, lng1 float64) geo.GeoJSONGeometry {
+		return geo.Geometry("Polygon", [][][2]float64{{{lng0, 31.1}, {lng1, 31.1}, {lng1, 31.3}, {lng0, 31.3}, {lng0, 31.1}}})
 	}
 	for _, c := range []struct {
 		w          Warehouse
 		lng0, lng1 float64
 	}{{west, 121.2, 121.5}, {east, 121.4, 121.7}} {
-		cells, err := PolygonCells("geojson", box(c.lng0, c.lng1), SearchRes, MaxServiceCells)
+		cells, err := geo.PolygonCells("geojson", box(c.lng0, c.lng1), geo.SearchRes, MaxServiceCells)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +142,7 @@ func TestServiceAreas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sa.Cells) != len(cells) || sa.Outline.Type != "MultiPolygon" || sa.Resolution != SearchRes {
+		if len(sa.Cells) != len(cells) || sa.Outline.Type != "MultiPolygon" || sa.Resolution != geo.SearchRes {
 			t.Fatalf("service area: %d cells, outline %s", len(sa.Cells), sa.Outline.Type)
 		}
 	}
@@ -195,7 +197,7 @@ func TestServiceAreas(t *testing.T) {
 
 func TestServiceCellsOf(t *testing.T) {
 	parent := h3.CellFromString("861f1d48fffffff")
-	children, err := parent.Children(SearchRes)
+	children, err := parent.Children(geo.SearchRes)
 	if err != nil {
 		t.Fatal(err)
 	}

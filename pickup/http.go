@@ -202,14 +202,3 @@ func (h *Handlers) IssueLeaderToken(c *gin.Context, in ByID) (LeaderToken, error
 	token, err := h.svc.IssueLeaderToken(c.Request.Context(), in.ID)
 	return LeaderToken{LeaderID: in.ID, LeaderToken: token}, err
 }
-
-// NoticeStatsList is the outbox's notices by kind.
-type NoticeStatsList struct {
-	Kinds []NoticeStats `json:"kinds"`
-}
-
-// Notices answers the outbox's notices by kind and state.
-func (h *Handlers) Notices(c *gin.Context, _ struct{}) (NoticeStatsList, error) {
-	stats, err := OutboxStats(c.Request.Context(), h.svc.db)
-	return NoticeStatsList{Kinds: stats}, err
-}

@@ -8,6 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/internal/apperr"
+
+	"groupbuy/pickup/geo"
 )
 
 // NearbyIn is a location and how far and how many to look.
@@ -56,21 +58,21 @@ func (h *Handlers) SetServiceArea(c *gin.Context, in struct {
 	ByID
 	Body ServiceAreaInput
 }) (ServiceArea, error) {
-	var cells []CellID
+	var cells []geo.CellID
 	var err error
 	switch b := in.Body; {
 	case (b.Cells == nil) == (b.GeoJSON == nil):
-		return ServiceArea{}, apperr.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", SearchRes)
+		return ServiceArea{}, apperr.InvalidField("cells", "give either cells (H3 cells, resolution %d or coarser) or geojson (a Polygon or MultiPolygon)", geo.SearchRes)
 	case b.Cells != nil:
 		if cells, err = ServiceCellsOf("cells", *b.Cells); err != nil {
 			return ServiceArea{}, err
 		}
 	default:
-		var g GeoJSONGeometry
+		var g geo.GeoJSONGeometry
 		if err := json.Unmarshal(*b.GeoJSON, &g); err != nil {
 			return ServiceArea{}, apperr.InvalidField("geojson", "geojson must be a GeoJSON geometry object")
 		}
-		if cells, err = PolygonCells("geojson", g, SearchRes, MaxServiceCells); err != nil {
+		if cells, err = geo.PolygonCells("geojson", g, geo.SearchRes, MaxServiceCells); err != nil {
 			return ServiceArea{}, err
 		}
 	}
@@ -93,8 +95,8 @@ type AreasIn struct {
 }
 
 // DeliveryAreas answers a warehouse's delivery areas (网格) as GeoJSON.
-func (h *Handlers) DeliveryAreas(c *gin.Context, in AreasIn) (GeoJSONFeatureCollection, error) {
-	limit := DefaultAreaLimit()
+func (h *Handlers) DeliveryAreas(c *gin.Context, in AreasIn) (geo.GeoJSONFeatureCollection, error) {
+	limit := geo.DefaultAreaLimit()
 	for _, f := range []struct {
 		name string
 		v    *float64
@@ -104,19 +106,19 @@ func (h *Handlers) DeliveryAreas(c *gin.Context, in AreasIn) (GeoJSONFeatureColl
 			continue
 		}
 		if *f.v < minAreaLimit || *f.v > maxAreaLimit {
-			return GeoJSONFeatureCollection{}, apperr.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
+			return geo.GeoJSONFeatureCollection{}, apperr.InvalidField(f.name, "%s must be from %g to %d", f.name, minAreaLimit, maxAreaLimit)
 		}
 		*f.dst = int64(math.Round(*f.v * 1000))
 	}
 	ctx := c.Request.Context()
 	if _, err := GetWarehouse(ctx, h.svc.db, in.ID); err != nil {
-		return GeoJSONFeatureCollection{}, err
+		return geo.GeoJSONFeatureCollection{}, err
 	}
 	var demand []Demand
 	if h.Demand != nil {
 		var err error
 		if demand, err = h.Demand(ctx, in.ID, in.Date); err != nil {
-			return GeoJSONFeatureCollection{}, err
+			return geo.GeoJSONFeatureCollection{}, err
 		}
 	}
 	m, err := h.svc.DeliveryAreas(ctx, in.ID, demand, limit)

@@ -8,6 +8,8 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
+
+	"groupbuy/pickup/geo"
 )
 
 // Nearby search limits.
@@ -49,7 +51,7 @@ type NearbyPoint struct {
 // indexedPoint is a point with its position on the unit sphere.
 type indexedPoint struct {
 	Point
-	u unitVector
+	u geo.UnitVector
 }
 
 // cellGeometry bounds where a cell's points can be: every point of the cell is
@@ -75,12 +77,12 @@ func geometryOf(c h3.Cell) (cellGeometry, error) {
 	}
 	var r float64
 	for _, v := range b {
-		r = max(r, DistanceM(centre.Lat, centre.Lng, v.Lat, v.Lng))
+		r = max(r, geo.DistanceM(centre.Lat, centre.Lng, v.Lat, v.Lng))
 	}
 	return cellGeometry{Centre: centre, RadiusM: r*1.01 + 1}, nil
 }
 
-// searchCell is one resolution-SearchRes cell of a pointSet: its geometry and
+// searchCell is one resolution-geo.SearchRes cell of a pointSet: its geometry and
 // its points by id. Cells next to occupied ones are kept with no points so a
 // search rarely computes geometry.
 type searchCell struct {
@@ -92,7 +94,7 @@ type searchCell struct {
 const geometryRing = 3
 
 // pointSet is an immutable snapshot of the pickup points bucketed by their
-// SearchRes cell. Updates build a new set sharing the unchanged cells.
+// geo.SearchRes cell. Updates build a new set sharing the unchanged cells.
 type pointSet struct {
 	cells map[h3.Cell]*searchCell
 	cell  map[int64]h3.Cell // point id → its cell
@@ -130,13 +132,13 @@ func (s *pointSet) with(upserts []Point, removed []int64) (*pointSet, error) {
 	}
 	added := map[h3.Cell][]indexedPoint{}
 	for _, p := range upserts {
-		c, err := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, SearchRes)
+		c, err := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, geo.SearchRes)
 		if err != nil {
 			return nil, fmt.Errorf("index point %d: %w", p.ID, err)
 		}
 		out.cell[p.ID] = c
 		touched[c] = true
-		added[c] = append(added[c], indexedPoint{Point: p, u: unitOf(p.Lat, p.Lng)})
+		added[c] = append(added[c], indexedPoint{Point: p, u: geo.UnitOf(p.Lat, p.Lng)})
 	}
 	for c := range touched {
 		old := out.cells[c]
@@ -220,12 +222,12 @@ func (s *pointSet) nearby(q NearbyQuery) ([]NearbyPoint, error) {
 	if s.n == 0 {
 		return []NearbyPoint{}, nil
 	}
-	origin, err := h3.LatLngToCell(h3.LatLng{Lat: q.Lat, Lng: q.Lng}, SearchRes)
+	origin, err := h3.LatLngToCell(h3.LatLng{Lat: q.Lat, Lng: q.Lng}, geo.SearchRes)
 	if err != nil {
 		return nil, err
 	}
-	qu := unitOf(q.Lat, q.Lng)
-	within := chord2Within(q.RadiusM)
+	qu := geo.UnitOf(q.Lat, q.Lng)
+	within := geo.Chord2Within(q.RadiusM)
 	bound := q.RadiusM
 	cands := make([]candidate, 0, 64)
 	visited := make([]*searchCell, 0, 32)
@@ -243,7 +245,7 @@ func (s *pointSet) nearby(q NearbyQuery) ([]NearbyPoint, error) {
 			if err != nil {
 				return nil, err
 			}
-			lb := DistanceM(q.Lat, q.Lng, g.Centre.Lat, g.Centre.Lng) - g.RadiusM
+			lb := geo.DistanceM(q.Lat, q.Lng, g.Centre.Lat, g.Centre.Lng) - g.RadiusM
 			ringMin = min(ringMin, lb)
 			if sc == nil || lb > bound+boundSlack {
 				continue
@@ -251,7 +253,7 @@ func (s *pointSet) nearby(q NearbyQuery) ([]NearbyPoint, error) {
 			slot := int32(len(visited))
 			visited = append(visited, sc)
 			for i := range sc.points {
-				if c2 := qu.chord2(sc.points[i].u); c2 <= within {
+				if c2 := qu.Chord2(sc.points[i].u); c2 <= within {
 					cands = append(cands, candidate{c2, slot, int32(i)})
 				}
 			}
@@ -259,7 +261,7 @@ func (s *pointSet) nearby(q NearbyQuery) ([]NearbyPoint, error) {
 		if len(cands) >= q.Limit {
 			cands = nearest(cands, q.Limit)
 			bound = min(bound, chordToM(cands[q.Limit-1].c2))
-			within = min(within, chord2Within(bound))
+			within = min(within, geo.Chord2Within(bound))
 		}
 		if ringMin > bound+boundSlack {
 			break
@@ -291,7 +293,7 @@ func rank(q NearbyQuery, cands []candidate, cells []*searchCell) []NearbyPoint {
 			break // strictly farther than every point kept
 		}
 		p := &cells[c.cell].points[c.i]
-		if d := DistanceM(q.Lat, q.Lng, p.Lat, p.Lng); d <= q.RadiusM {
+		if d := geo.DistanceM(q.Lat, q.Lng, p.Lat, p.Lng); d <= q.RadiusM {
 			out = append(out, NearbyPoint{Point: p.Point, DistanceM: d})
 			lastC2 = c.c2
 		}
@@ -315,7 +317,7 @@ func cmpFloat(a, b float64) int {
 
 // chordToM converts a squared chord back to metres, rounded up a little.
 func chordToM(c2 float64) float64 {
-	return 2*earthRadiusM*math.Asin(math.Min(1, math.Sqrt(c2)/2))*(1+1e-9) + 1e-6
+	return 2*geo.EarthRadiusM*math.Asin(math.Min(1, math.Sqrt(c2)/2))*(1+1e-9) + 1e-6
 }
 
 func sortNearby(ps []NearbyPoint) {
@@ -335,7 +337,7 @@ func sortNearby(ps []NearbyPoint) {
 func NearbyBruteForce(points []Point, q NearbyQuery) []NearbyPoint {
 	out := []NearbyPoint{}
 	for _, p := range points {
-		if d := DistanceM(q.Lat, q.Lng, p.Lat, p.Lng); d <= q.RadiusM {
+		if d := geo.DistanceM(q.Lat, q.Lng, p.Lat, p.Lng); d <= q.RadiusM {
 			out = append(out, NearbyPoint{Point: p, DistanceM: d})
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
+
+	"groupbuy/pickup/geo"
 )
 
 // cityPoints scatters n points around (lat, lng) within about spanKm, with
@@ -33,10 +35,10 @@ func cityPoints(r *rand.Rand, n int, lat, lng, spanKm float64) []Point {
 	return points
 }
 
-// edgePoints returns locations on the boundaries of the SearchRes cells
+// edgePoints returns locations on the boundaries of the geo.SearchRes cells
 // around a location: vertices and edge midpoints, the hardest cases.
 func edgePoints(t testing.TB, lat, lng float64, firstID int64) []Point {
-	c, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, SearchRes)
+	c, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, geo.SearchRes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestNearbyMatchesBruteForce(t *testing.T) {
 	for range 400 {
 		p := points[r.IntN(len(points))]
 		from := points[r.IntN(len(points))]
-		d := DistanceM(from.Lat, from.Lng, p.Lat, p.Lng)
+		d := geo.DistanceM(from.Lat, from.Lng, p.Lat, p.Lng)
 		if d == 0 || d > MaxNearbyRadiusM {
 			continue
 		}

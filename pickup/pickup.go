@@ -12,6 +12,8 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
+
+	"groupbuy/pickup/geo"
 )
 
 // Warehouse is a city warehouse with its own time zone, nightly cutoff and
@@ -65,10 +67,10 @@ type Point struct {
 	Lng         float64         `db:"lng" json:"lng"`
 	Opens       clock.TimeOfDay `db:"opens" json:"opens"` // local
 	Closes      clock.TimeOfDay `db:"closes" json:"closes"`
-	// Cell is the point's H3 cell at PointRes; its parents at AreaRes and
-	// SearchRes are stored beside it.
-	Cell      CellID    `db:"h3_cell" json:"h3_cell"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	// Cell is the point's H3 cell at geo.PointRes; its parents at geo.AreaRes and
+	// geo.SearchRes are stored beside it.
+	Cell      geo.CellID `db:"h3_cell" json:"h3_cell"`
+	CreatedAt time.Time  `db:"created_at" json:"created_at"`
 }
 
 // Resident is a person who orders through a leader and collects at a

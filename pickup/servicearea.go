@@ -2,16 +2,17 @@ package pickup
 
 import (
 	"context"
-	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
+
+	"groupbuy/pickup/geo"
 )
 
-// Service areas are sets of resolution-SearchRes cells a warehouse serves.
+// Service areas are sets of resolution-geo.SearchRes cells a warehouse serves.
 //
 // While no warehouse has a service area, a point is served by the warehouse it
 // names, so setups from before service areas keep working. Once any service
@@ -22,16 +23,16 @@ import (
 // Changing a service area does not move existing points.
 
 // MaxServiceCells bounds one warehouse's service area (about 520,000 km² at
-// SearchRes): a larger request is refused rather than filled.
+// geo.SearchRes): a larger request is refused rather than filled.
 const MaxServiceCells = 100_000
 
 // ServiceArea is the set of cells a warehouse serves.
 type ServiceArea struct {
-	WarehouseID int64    `json:"warehouse_id"`
-	Resolution  int      `json:"resolution"`
-	Cells       []CellID `json:"cells"`
+	WarehouseID int64        `json:"warehouse_id"`
+	Resolution  int          `json:"resolution"`
+	Cells       []geo.CellID `json:"cells"`
 	// Outline is a GeoJSON MultiPolygon of the cells, for drawing.
-	Outline GeoJSONGeometry `json:"outline"`
+	Outline geo.GeoJSONGeometry `json:"outline"`
 }
 
 // Errors of service areas.
@@ -42,15 +43,15 @@ var (
 		"the named warehouse's service area does not include the pickup point")
 )
 
-// ServiceCellsOf expands cells at SearchRes or coarser to their SearchRes
+// ServiceCellsOf expands cells at geo.SearchRes or coarser to their geo.SearchRes
 // children, sorted and without duplicates; field names the request field.
 // A cell given again is not expanded again: a request of one cell repeated
 // costs what the cell costs.
-func ServiceCellsOf(field string, cells []string) ([]CellID, error) {
-	seen := map[CellID]bool{}
-	given := map[CellID]bool{}
+func ServiceCellsOf(field string, cells []string) ([]geo.CellID, error) {
+	seen := map[geo.CellID]bool{}
+	given := map[geo.CellID]bool{}
 	for _, s := range cells {
-		c, ok := ParseCell(s)
+		c, ok := geo.ParseCell(s)
 		if !ok {
 			return nil, apperr.InvalidField(field, "%q is not an H3 cell", s)
 		}
@@ -59,34 +60,25 @@ func ServiceCellsOf(field string, cells []string) ([]CellID, error) {
 		}
 		given[c] = true
 		res := c.Cell().Resolution()
-		if res > SearchRes {
-			return nil, apperr.InvalidField(field, "cell %s has resolution %d; service areas use resolution %d or coarser cells", s, res, SearchRes)
+		if res > geo.SearchRes {
+			return nil, apperr.InvalidField(field, "cell %s has resolution %d; service areas use resolution %d or coarser cells", s, res, geo.SearchRes)
 		}
-		if n := h3.NumCells(SearchRes) / h3.NumCells(res); len(seen)+n > MaxServiceCells {
-			return nil, apperr.InvalidField(field, "a service area may hold at most %d resolution-%d cells", MaxServiceCells, SearchRes)
+		if n := h3.NumCells(geo.SearchRes) / h3.NumCells(res); len(seen)+n > MaxServiceCells {
+			return nil, apperr.InvalidField(field, "a service area may hold at most %d resolution-%d cells", MaxServiceCells, geo.SearchRes)
 		}
-		children, err := c.Cell().Children(SearchRes)
+		children, err := c.Cell().Children(geo.SearchRes)
 		if err != nil {
 			return nil, apperr.InvalidField(field, "cell %s: %v", s, err)
 		}
 		for _, ch := range children {
-			seen[CellID(ch)] = true
+			seen[geo.CellID(ch)] = true
 		}
 	}
-	return sortedCells(seen), nil
-}
-
-func sortedCells(set map[CellID]bool) []CellID {
-	out := make([]CellID, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
+	return geo.SortedCells(seen), nil
 }
 
 // SetServiceArea replaces a warehouse's service area; no cells clears it.
-func (s *Service) SetServiceArea(ctx context.Context, warehouseID int64, cells []CellID) (ServiceArea, error) {
+func (s *Service) SetServiceArea(ctx context.Context, warehouseID int64, cells []geo.CellID) (ServiceArea, error) {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := GetWarehouse(ctx, tx, warehouseID); err != nil {
 			return err
@@ -108,11 +100,11 @@ func (s *Service) ServiceArea(ctx context.Context, warehouseID int64) (ServiceAr
 	if err != nil {
 		return ServiceArea{}, err
 	}
-	outline, err := outlineOf(cells)
+	outline, err := geo.Outline(cells)
 	if err != nil {
 		return ServiceArea{}, err
 	}
-	return ServiceArea{WarehouseID: warehouseID, Resolution: SearchRes, Cells: cells, Outline: outline}, nil
+	return ServiceArea{WarehouseID: warehouseID, Resolution: geo.SearchRes, Cells: cells, Outline: outline}, nil
 }
 
 // assignWarehouse applies the service-area rule to p inside tx, setting
@@ -128,7 +120,7 @@ func assignWarehouse(ctx context.Context, tx sqlx.ExtContext, p *Point) error {
 		}
 		return nil
 	}
-	cells, err := cellsAt(p.Lat, p.Lng)
+	cells, err := geo.CellsAt(p.Lat, p.Lng)
 	if err != nil {
 		return err
 	}
@@ -148,9 +140,9 @@ func assignWarehouse(ctx context.Context, tx sqlx.ExtContext, p *Point) error {
 		return ErrWarehouseDoesNotServe.With("warehouse_id", p.WarehouseID)
 	}
 	best := serving[0]
-	bestD := DistanceM(p.Lat, p.Lng, best.Lat, best.Lng)
+	bestD := geo.DistanceM(p.Lat, p.Lng, best.Lat, best.Lng)
 	for _, w := range serving[1:] { // serving is by id, so ties keep the lower id
-		if d := DistanceM(p.Lat, p.Lng, w.Lat, w.Lng); d < bestD {
+		if d := geo.DistanceM(p.Lat, p.Lng, w.Lat, w.Lng); d < bestD {
 			best, bestD = w, d
 		}
 	}

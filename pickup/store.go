@@ -13,6 +13,8 @@ import (
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
+
+	"groupbuy/pickup/geo"
 )
 
 const warehouseCols = `id, code, name, address, lat, lng, time_zone,
@@ -83,7 +85,7 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 		WHERE pickup_points.leader_id = EXCLUDED.leader_id
 		RETURNING ` + pointCols
 	var out Point
-	cells, err := cellsAt(p.Lat, p.Lng)
+	cells, err := geo.CellsAt(p.Lat, p.Lng)
 	if err != nil {
 		return out, err
 	}
@@ -211,7 +213,7 @@ func ResidentsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map
 }
 
 // replaceServiceCells sets a warehouse's service cells inside tx.
-func replaceServiceCells(ctx context.Context, tx sqlx.ExtContext, warehouseID int64, cells []CellID) error {
+func replaceServiceCells(ctx context.Context, tx sqlx.ExtContext, warehouseID int64, cells []geo.CellID) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM warehouse_service_cells WHERE warehouse_id = $1`, warehouseID); err != nil {
 		return err
 	}
@@ -228,8 +230,8 @@ func replaceServiceCells(ctx context.Context, tx sqlx.ExtContext, warehouseID in
 }
 
 // serviceCells returns a warehouse's service cells in order.
-func serviceCells(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]CellID, error) {
-	out := []CellID{}
+func serviceCells(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) ([]geo.CellID, error) {
+	out := []geo.CellID{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT cell FROM warehouse_service_cells WHERE warehouse_id = $1 ORDER BY cell`, warehouseID)
 	return out, err
 }
@@ -242,7 +244,7 @@ func serviceAreasExist(ctx context.Context, q sqlx.QueryerContext) (bool, error)
 }
 
 // warehousesServing returns the warehouses whose service area holds cell, by id.
-func warehousesServing(ctx context.Context, q sqlx.QueryerContext, cell CellID) ([]Warehouse, error) {
+func warehousesServing(ctx context.Context, q sqlx.QueryerContext, cell geo.CellID) ([]Warehouse, error) {
 	out := []Warehouse{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+warehouseCols+` FROM warehouses
 		WHERE id IN (SELECT warehouse_id FROM warehouse_service_cells WHERE cell = $1) ORDER BY id`, int64(cell))
@@ -293,7 +295,7 @@ func backfillCells(ctx context.Context, db *sqlx.DB, points []Point) error {
 		if p.Cell != 0 {
 			continue
 		}
-		cells, err := cellsAt(p.Lat, p.Lng)
+		cells, err := geo.CellsAt(p.Lat, p.Lng)
 		if err != nil {
 			return err
 		}

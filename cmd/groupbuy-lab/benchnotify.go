@@ -16,7 +16,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/jobs"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // benchSecret signs the benchmark's webhooks.
@@ -121,7 +121,7 @@ func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stde
 			if active, err := inspector.ListActiveTasks("default", asynq.PageSize(100)); err == nil {
 				c := 0
 				for _, t := range active {
-					if t.Type == pickup.TaskDispatchNotices {
+					if t.Type == notice.TaskDispatchNotices {
 						c++
 					}
 				}

@@ -34,6 +34,7 @@ import (
 	"groupbuy/internal/ratelimit"
 	"groupbuy/migrations"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // app holds the process's connections and services.
@@ -62,7 +63,7 @@ type app struct {
 	deliveries *lastmile.Service
 	desk       *lastmile.Desk
 	commission *commission.Service
-	notices    *pickup.Dispatcher
+	notices    *notice.Dispatcher
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
 	metrics *metrics.Registry
@@ -124,7 +125,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 		a.close()
 		return nil, err
 	}
-	a.notices = pickup.NewDispatcher(db, clock, chans, nil, quiet, log, pickup.DispatchOptions{Lease: cfg.Notify.Lease, Metrics: domain})
+	a.notices = notice.NewDispatcher(db, clock, chans, nil, quiet, log, notice.DispatchOptions{Lease: cfg.Notify.Lease, Metrics: domain})
 	return a, nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // TestConsoleServesItsFiles: the page and its files with their types, a
@@ -428,7 +429,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// The notices panel shows the outbox's numbers.
-	var notices struct{ Kinds []pickup.NoticeStats }
+	var notices struct{ Kinds []notice.NoticeStats }
 	c.do("GET", "/api/v1/ops/notices", c.admin, nil).json(t, &notices)
 	var total int64
 	for _, k := range notices.Kinds {

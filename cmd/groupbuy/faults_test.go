@@ -41,7 +41,7 @@ import (
 	"groupbuy/internal/localserver"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -550,7 +550,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	const noticeKey = "fault:redis-down:arrival"
 	err = pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
-		_, err := pickup.QueueNotices(ctx, tx, nil, []pickup.Notice{{ResidentID: resident.ID, Kind: notify.KindArrival, Key: noticeKey,
+		_, err := notice.QueueNotices(ctx, tx, nil, []notice.Notice{{ResidentID: resident.ID, Kind: notify.KindArrival, Key: noticeKey,
 			Payload: map[string]any{"vars": map[string]any{"point": "故障自提点0", "address": "幸福路 1 号", "hours": "08:00-21:00", "code": "123456"},
 				"delivery_date": testDate.String(), "pickup_point_id": resident.Point}}}, clock.Now())
 		return err

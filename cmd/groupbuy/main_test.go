@@ -29,6 +29,7 @@ import (
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -223,8 +224,8 @@ func (c *testCity) notifyByWebhook(secret string) *webhook.Receiver {
 	rc := webhook.NewReceiver(secret)
 	hook := httptest.NewServer(rc)
 	c.t.Cleanup(hook.Close)
-	c.app.notices = pickup.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, secret, notify.WebhookOptions{})},
-		nil, notify.DefaultQuietHours(), c.app.log, pickup.DispatchOptions{})
+	c.app.notices = notice.NewDispatcher(c.app.db, c.clock, []notify.Channel{notify.NewWebhook(hook.URL, secret, notify.WebhookOptions{})},
+		nil, notify.DefaultQuietHours(), c.app.log, notice.DispatchOptions{})
 	return rc
 }
 

@@ -20,6 +20,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // The route table: every route the process serves, who may call it, its
@@ -57,6 +58,7 @@ var allRoles = []auth.Role{auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps, au
 // handlers are the domain packages' handlers the table calls.
 type handlers struct {
 	pickup     *pickup.Handlers
+	notices    *notice.Handlers
 	catalog    *catalog.Handlers
 	orders     *intake.Handlers
 	night      *night.Handlers
@@ -70,7 +72,7 @@ func (a *app) handlers() handlers {
 	p.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
 		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
-	return handlers{pickup: p, catalog: catalog.NewHandlers(a.catalog), orders: intake.NewHandlers(a.intake),
+	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: catalog.NewHandlers(a.catalog), orders: intake.NewHandlers(a.intake),
 		night: night.NewHandlers(a.waves), fleet: routeplan.NewHandlers(a.fleet),
 		lastMile: lastmile.NewHandlers(a.deliveries, a.desk), commission: commission.NewHandlers(a.commission)}
 }
@@ -412,7 +414,7 @@ func lastMileRoutes(h handlers) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/ops/notices", Access: staffReads, Section: section, Tag: "ops",
 			ID: "noticeStats", Summary: "Notices by kind and state",
 			Doc:     "The outbox by notice kind: queued, sent, failed and retrying.",
-			Handler: api.JSON(h.pickup.Notices)},
+			Handler: api.JSON(h.notices.Notices)},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 const (
@@ -102,7 +103,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		{Cronspec: "@every " + s.sweepEvery.String(), Task: night.NewSweepTask(0), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(s.sweepEvery)}},
 		// Notices go out within seconds of being queued; a dispatch runs until
 		// nothing is due, and copies in other workers claim other rows.
-		{Cronspec: "@every " + s.dispatchEvery.String(), Task: asynq.NewTask(pickup.TaskDispatchNotices, nil),
+		{Cronspec: "@every " + s.dispatchEvery.String(), Task: asynq.NewTask(notice.TaskDispatchNotices, nil),
 			Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(s.dispatchEvery), asynq.Timeout(10 * time.Minute)}},
 		{Cronspec: "@every 1h", Task: asynq.NewTask(supply.TaskExpireLots, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute)}},
 		{Cronspec: "@every 5m", Task: asynq.NewTask(lastmile.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},

@@ -27,6 +27,7 @@ import (
 	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // A leader (团长) earns a share, in basis points, of
@@ -323,9 +324,9 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 	if err != nil {
 		return AfterSaleRefund{}, fmt.Errorf("reverse commission of line %d: %w", lineID, err)
 	}
-	notice := refund.Notice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []refund.NoticeItem{{
+	n := refund.Notice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []refund.NoticeItem{{
 		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: fulfillment.ReasonAfterSale}})
-	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, []pickup.Notice{notice}, now); err != nil {
+	if _, err := notice.QueueNotices(ctx, tx, m.Notices, []notice.Notice{n}, now); err != nil {
 		return AfterSaleRefund{}, err
 	}
 	return out, nil

@@ -7,6 +7,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -31,10 +32,10 @@ func reminderKey(date fulfillment.Date, pointID, residentID int64, evening time.
 }
 
 // arrivalNotice tells a resident their parcels are at the point, with the code.
-func arrivalNotice(p pickup.Point, date fulfillment.Date, residentID int64, code string, items []refund.NoticeItem) pickup.Notice {
+func arrivalNotice(p pickup.Point, date fulfillment.Date, residentID int64, code string, items []refund.NoticeItem) notice.Notice {
 	vars := pointVars(p)
 	vars["code"] = code
-	return pickup.Notice{ResidentID: residentID, Kind: notify.KindArrival,
+	return notice.Notice{ResidentID: residentID, Kind: notify.KindArrival,
 		// One arrival per parcel, however many orders and deliveries.
 		Key:     parcelKey("arrival", date, p.ID, residentID),
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "pickup_point_id": p.ID, "items": items}}

@@ -13,6 +13,7 @@ import (
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -120,7 +121,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		groups[k] = append(groups[k], l)
 	}
 	points := map[int64]pickup.Point{}
-	var notices, reminders []pickup.Notice
+	var notices, reminders []notice.Notice
 	var returned []int64
 	refunds := map[int64]*refund.Rows{} // by wave
 	for _, k := range keys {
@@ -147,7 +148,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 				amount += l.Ready * l.PriceFen
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), refund.ItemsText(items)
-			notices = append(notices, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
+			notices = append(notices, notice.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
 				Key: parcelKey("return", k.date, k.point, k.resident),
 				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items,
 					"amount_fen": amount}})
@@ -159,7 +160,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		for i, l := range g {
 			items[i] = refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
 		}
-		reminders = append(reminders, pickup.Notice{ResidentID: k.resident, Kind: notify.KindReminder,
+		reminders = append(reminders, notice.Notice{ResidentID: k.resident, Kind: notify.KindReminder,
 			// One reminder per evening per parcel.
 			Key:     reminderKey(k.date, k.point, k.resident, today),
 			Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items}})
@@ -177,10 +178,10 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 			}
 		}
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, p.opt.Metrics.Notices, notices, now); err != nil {
+	if _, err := notice.QueueNotices(ctx, tx, p.opt.Metrics.Notices, notices, now); err != nil {
 		return res, err
 	}
-	res.Reminded, err = pickup.QueueNotices(ctx, tx, p.opt.Metrics.Notices, reminders, now)
+	res.Reminded, err = notice.QueueNotices(ctx, tx, p.opt.Metrics.Notices, reminders, now)
 	return res, err
 }
 

@@ -16,6 +16,7 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // ReceiptLine is what the leader says of one SKU of a delivery: units
@@ -238,14 +239,14 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 	if err != nil {
 		return Delivery{}, err
 	}
-	var notices []pickup.Notice
+	var notices []notice.Notice
 	for _, r := range residents {
 		notices = append(notices, arrivalNotice(point, d.Date, r, codes[r], ready[r]))
 	}
 	for r, items := range lost {
 		notices = append(notices, refund.Notice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
+	if _, err := notice.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return Delivery{}, err
 	}
 	// The leader holding the goods means the truck was there.

@@ -12,7 +12,7 @@ import (
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 )
 
 // Receipt is what the warehouse received of one sale item for a wave.
@@ -194,11 +194,11 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 		return stageResult{}, err
 	}
 	progress(3, 4)
-	notices := make([]pickup.Notice, 0, len(residents))
+	notices := make([]notice.Notice, 0, len(residents))
 	for _, r := range residents {
 		notices = append(notices, refund.Notice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
 	}
-	if _, err := pickup.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
+	if _, err := notice.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return stageResult{}, err
 	}
 	if err := takeFromStock(ctx, tx, w, cutOf, now); err != nil {

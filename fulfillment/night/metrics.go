@@ -6,7 +6,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/wave"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -22,7 +22,7 @@ type StageMetrics interface {
 type Metrics struct {
 	Refunds refund.Counter
 	Stages  StageMetrics
-	Notices pickup.NoticeMetrics // the notices the stages queue
+	Notices notice.NoticeMetrics // the notices the stages queue
 }
 
 // orNone returns m with every nil field replaced by one that counts nothing.

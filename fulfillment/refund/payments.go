@@ -20,7 +20,7 @@ import (
 	"groupbuy/internal/input"
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/pg"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 )
 
@@ -82,7 +82,7 @@ type PaymentsOptions struct {
 	// Webhook tunes the sender (timeouts, retries); zero: notify's defaults.
 	Webhook notify.WebhookOptions
 	// Notices counts the notices a payment queues; nil: nothing.
-	Notices pickup.NoticeMetrics
+	Notices notice.NoticeMetrics
 }
 
 // Payments tells the operator's payment system of refunds and takes its
@@ -227,7 +227,7 @@ func (p *Payments) Confirm(ctx context.Context, header http.Header, body []byte)
 			return nil
 		}
 		// Keyed by the refund: the replay of a paid callback queues nothing.
-		_, err = pickup.QueueNotices(ctx, tx, p.opt.Notices, []pickup.Notice{PaidNotice(out)}, now)
+		_, err = notice.QueueNotices(ctx, tx, p.opt.Notices, []notice.Notice{PaidNotice(out)}, now)
 		return err
 	})
 	return out, err
@@ -247,10 +247,10 @@ func (c *Confirmation) validate() error {
 }
 
 // PaidNotice tells the resident a refund reached their money.
-func PaidNotice(r Refund) pickup.Notice {
+func PaidNotice(r Refund) notice.Notice {
 	items := []NoticeItem{{OrderID: r.OrderID, SKU: r.SKU, Name: r.Name, Quantity: r.Quantity, AmountFen: r.AmountFen, Reason: r.Reason}}
 	vars := map[string]string{"items": ItemsText(items), "amount": notify.Yuan(r.AmountFen), "reason": r.Reason.Text()}
-	return pickup.Notice{ResidentID: r.ResidentID, Kind: notify.KindRefundPaid, Key: "refund:paid:" + strconv.FormatInt(r.ID, 10),
+	return notice.Notice{ResidentID: r.ResidentID, Kind: notify.KindRefundPaid, Key: "refund:paid:" + strconv.FormatInt(r.ID, 10),
 		Payload: map[string]any{"vars": vars, "delivery_date": r.DeliveryDate.String(), "items": items, "amount_fen": r.AmountFen,
 			"refund_id": r.ID}}
 }

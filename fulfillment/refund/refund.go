@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/pg"
-	"groupbuy/pickup"
+	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
 	"slices"
 	"strings"
@@ -34,7 +34,7 @@ type Counter interface {
 // nil field counts nothing.
 type Metrics struct {
 	Refunds Counter
-	Notices pickup.NoticeMetrics
+	Notices notice.NoticeMetrics
 }
 
 // Rows gathers refund ledger rows to insert in one statement.
@@ -109,7 +109,7 @@ func ItemsText(items []NoticeItem) string {
 }
 
 // Notice tells a resident what was refunded and why.
-func Notice(residentID int64, key string, date fulfillment.Date, items []NoticeItem) pickup.Notice {
+func Notice(residentID int64, key string, date fulfillment.Date, items []NoticeItem) notice.Notice {
 	var total int64
 	var reasons []string
 	for _, it := range items {
@@ -119,7 +119,7 @@ func Notice(residentID int64, key string, date fulfillment.Date, items []NoticeI
 		}
 	}
 	vars := map[string]string{"items": ItemsText(items), "amount": notify.Yuan(total), "reason": strings.Join(reasons, "、")}
-	return pickup.Notice{ResidentID: residentID, Kind: notify.KindRefund, Key: key,
+	return notice.Notice{ResidentID: residentID, Kind: notify.KindRefund, Key: key,
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "items": items, "amount_fen": total}}
 }
 

@@ -21,6 +21,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/input"
 	"groupbuy/pickup"
+	"groupbuy/pickup/geo"
 	"groupbuy/routing"
 )
 
@@ -346,15 +347,15 @@ func tickProgress(ctx context.Context, progress func(done, total int64), start, 
 // sectors from. Nil when they cannot be formed (the sectors then sweep by
 // bearing).
 func (pl *Planner) deliveryAreas(p *routing.Problem, wh pickup.Warehouse, fleet []VehicleType) [][]int64 {
-	var limit pickup.Capacity
+	var limit geo.Capacity
 	for _, v := range fleet {
 		limit.WeightG, limit.VolumeML = max(limit.WeightG, v.CapacityG), max(limit.VolumeML, v.CapacityML)
 	}
-	points := make([]pickup.AreaPoint, len(p.Stops))
+	points := make([]geo.AreaPoint, len(p.Stops))
 	for i, s := range p.Stops {
-		points[i] = pickup.AreaPoint{ID: s.ID.Num, Lat: s.Location.Lat, Lng: s.Location.Lon, WeightG: s.Demand[0], VolumeML: s.Demand[1]}
+		points[i] = geo.AreaPoint{ID: s.ID.Num, Lat: s.Location.Lat, Lng: s.Location.Lon, WeightG: s.Demand[0], VolumeML: s.Demand[1]}
 	}
-	areas, err := pickup.PartitionAreas(h3.LatLng{Lat: wh.Lat, Lng: wh.Lng}, points, limit, pickup.AreaRes)
+	areas, err := geo.PartitionAreas(h3.LatLng{Lat: wh.Lat, Lng: wh.Lng}, points, limit, geo.AreaRes)
 	if err != nil {
 		pl.log.Warn("delivery areas", "warehouse", wh.Code, "err", err)
 		return nil

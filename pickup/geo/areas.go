@@ -1,4 +1,4 @@
-package pickup
+package geo
 
 import (
 	"cmp"
@@ -247,4 +247,16 @@ func bearing(a, b h3.LatLng) float64 {
 		t += 2 * math.Pi
 	}
 	return t
+}
+
+// The limit of a delivery area when the request names none: one light
+// truck's load (a 4.2 m van).
+const (
+	DefaultAreaWeightG  = 1_500_000
+	DefaultAreaVolumeML = 8_000_000
+)
+
+// DefaultAreaLimit is the default limit of a delivery area as a Capacity.
+func DefaultAreaLimit() Capacity {
+	return Capacity{WeightG: DefaultAreaWeightG, VolumeML: DefaultAreaVolumeML}
 }

@@ -1,4 +1,4 @@
-package pickup
+package notice
 
 import (
 	"context"
@@ -16,13 +16,14 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
+	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
 
 // outboxFixture is a point with residents and a notice queued for each.
 type outboxFixture struct {
 	db        *sqlx.DB
-	svc       *Service
+	svc       *pickup.Service
 	clock     *clock.Manual
 	leader    int64
 	residents []int64
@@ -33,25 +34,25 @@ func newOutboxFixture(t *testing.T, residents int, at time.Time) *outboxFixture 
 	ctx := context.Background()
 	db := testenv.DB(t)
 	clock := clock.NewManual(at)
-	s := NewService(db, clock)
+	s := pickup.NewService(db, clock)
 	w := newTestWarehouse(t, s, "SH", 31.2, 121.4)
 	pc, err := s.SavePoint(ctx, pointInput(1, w.ID, 31.2, 121.41))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &outboxFixture{db: db, svc: s, clock: clock, leader: pc.Point.LeaderID}
-	var people []NewResident
+	var people []pickup.NewResident
 	for i := range residents {
-		people = append(people, NewResident{Phone: fmt.Sprintf("1370000%04d", i), Name: fmt.Sprintf("居民%d", i), PointID: pc.Point.ID})
+		people = append(people, pickup.NewResident{Phone: fmt.Sprintf("1370000%04d", i), Name: fmt.Sprintf("居民%d", i), PointID: pc.Point.ID})
 	}
 	err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		got, err := EnsureResidents(ctx, tx, people, at)
+		got, err := pickup.EnsureResidents(ctx, tx, people, at)
 		if err != nil {
 			return err
 		}
 		var notices []Notice
 		for _, p := range people {
-			r := got[ResidentKey{p.PointID, p.Phone}]
+			r := got[pickup.ResidentKey{PointID: p.PointID, Phone: p.Phone}]
 			f.residents = append(f.residents, r.ID)
 			notices = append(notices, Notice{ResidentID: r.ID, Kind: notify.KindArrival, Key: fmt.Sprintf("arrival:2026-12-01:%d", r.ID),
 				Payload: map[string]any{"vars": map[string]string{"point": "点1", "code": "123456", "hours": "08:00-21:00", "address": "路1号"}}})
@@ -101,8 +102,8 @@ func TestDispatchSendsEachNoticeOnceThroughTheFirstChannelThatWorks(t *testing.T
 	f := newOutboxFixture(t, 20, eveningShanghai)
 	hook, sms := notify.NewRecorder(notify.ChannelWebhook), notify.NewRecorder(notify.ChannelSMS)
 	hook.FailWith(errors.New("receiver down"))
-	// Resident 0 refuses SMS: with the webhook down, their notice must wait, not go by SMS.
-	if _, err := f.svc.SetContact(context.Background(), f.leader, Contact{ResidentID: f.residents[0], OptedOut: []string{"sms"}}); err != nil {
+	// pickup.Resident 0 refuses SMS: with the webhook down, their notice must wait, not go by SMS.
+	if _, err := f.svc.SetContact(context.Background(), f.leader, pickup.Contact{ResidentID: f.residents[0], OptedOut: []string{"sms"}}); err != nil {
 		t.Fatal(err)
 	}
 	d := f.dispatcher(hook, sms)
@@ -225,7 +226,7 @@ func TestPermanentFailuresAndExhaustedRetriesStop(t *testing.T) {
 func TestContactRules(t *testing.T) {
 	f := newOutboxFixture(t, 1, eveningShanghai)
 	ctx := context.Background()
-	for _, c := range []Contact{
+	for _, c := range []pickup.Contact{
 		{ResidentID: f.residents[0], Email: "not an address"},
 		{ResidentID: f.residents[0], OptedOut: []string{"pigeon"}},
 		{ResidentID: f.residents[0], OptedOut: []string{"sms", "sms"}},
@@ -235,10 +236,10 @@ func TestContactRules(t *testing.T) {
 			t.Fatalf("%+v: %v", c, err)
 		}
 	}
-	if _, err := f.svc.SetContact(ctx, f.leader+1000, Contact{ResidentID: f.residents[0]}); !errors.Is(err, ErrResidentNotFound) {
+	if _, err := f.svc.SetContact(ctx, f.leader+1000, pickup.Contact{ResidentID: f.residents[0]}); !errors.Is(err, pickup.ErrResidentNotFound) {
 		t.Fatalf("another leader's resident: %v", err)
 	}
-	if _, err := f.svc.SetContact(ctx, f.leader, Contact{ResidentID: f.residents[0], Email: "zhang@example.com", OptedOut: []string{"sms"}}); err != nil {
+	if _, err := f.svc.SetContact(ctx, f.leader, pickup.Contact{ResidentID: f.residents[0], Email: "zhang@example.com", OptedOut: []string{"sms"}}); err != nil {
 		t.Fatal(err)
 	}
 	email := notify.NewRecorder(notify.ChannelEmail)

@@ -1,9 +1,10 @@
-package pickup
+package geo
 
 import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/uber/h3-go/v4"
 
@@ -30,7 +31,7 @@ type GeoJSONFeatureCollection struct {
 	Features []GeoJSONFeature `json:"features"`
 }
 
-func geometry(kind string, coords any) GeoJSONGeometry {
+func Geometry(kind string, coords any) GeoJSONGeometry {
 	raw, err := json.Marshal(coords)
 	if err != nil {
 		panic(err) // only slices of float64 are marshalled here
@@ -49,8 +50,8 @@ func ring(loop []h3.LatLng) [][2]float64 {
 	return out
 }
 
-// outlineOf returns the MultiPolygon outline of cells of one resolution.
-func outlineOf(cells []CellID) (GeoJSONGeometry, error) {
+// Outline returns the MultiPolygon outline of cells of one resolution.
+func Outline(cells []CellID) (GeoJSONGeometry, error) {
 	hs := make([]h3.Cell, len(cells))
 	for i, c := range cells {
 		hs[i] = c.Cell()
@@ -67,16 +68,16 @@ func outlineOf(cells []CellID) (GeoJSONGeometry, error) {
 		}
 		coords = append(coords, rings)
 	}
-	return geometry("MultiPolygon", coords), nil
+	return Geometry("MultiPolygon", coords), nil
 }
 
-// hexagonOf returns a cell's boundary as a GeoJSON Polygon.
-func hexagonOf(c h3.Cell) (GeoJSONGeometry, error) {
+// Hexagon returns a cell's boundary as a GeoJSON Polygon.
+func Hexagon(c h3.Cell) (GeoJSONGeometry, error) {
 	b, err := h3.CellToBoundary(c)
 	if err != nil {
 		return GeoJSONGeometry{}, err
 	}
-	return geometry("Polygon", [][][2]float64{ring(b)}), nil
+	return Geometry("Polygon", [][][2]float64{ring(b)}), nil
 }
 
 // PolygonCells fills a GeoJSON Polygon or MultiPolygon with the cells at res
@@ -104,7 +105,7 @@ func PolygonCells(field string, g GeoJSONGeometry, res, maxCells int) ([]CellID,
 	if len(seen) == 0 {
 		return nil, apperr.InvalidField(field, "the polygon contains no resolution-%d cell centre", res)
 	}
-	return sortedCells(seen), nil
+	return SortedCells(seen), nil
 }
 
 // Filling a polygon tests the cells of its bounding box against its edges;
@@ -226,4 +227,14 @@ func boxKm2(loop h3.GeoLoop) float64 {
 	const kmPerDeg = 111.32
 	cos := math.Cos(math.Max(math.Abs(minLat), math.Abs(maxLat)) * math.Pi / 180)
 	return (maxLat - minLat) * kmPerDeg * (maxLng - minLng) * kmPerDeg * math.Max(cos, 0.01)
+}
+
+// SortedCells returns the cells of a set, sorted.
+func SortedCells(set map[CellID]bool) []CellID {
+	out := make([]CellID, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -1,4 +1,4 @@
-package pickup
+package geo
 
 import (
 	"errors"
@@ -23,7 +23,7 @@ func multiPolygon(n int, lat, lng, side, shift float64, perSide int) GeoJSONGeom
 		}
 		polys[i] = [][][2]float64{append(ring, ring[0])}
 	}
-	return geometry("MultiPolygon", polys)
+	return Geometry("MultiPolygon", polys)
 }
 
 // TestPolyfillWorkIsBounded checks the plan that precedes any filling: a
@@ -43,7 +43,7 @@ func TestPolyfillWorkIsBounded(t *testing.T) {
 		{"a 0.5° square of 8,000 vertices", multiPolygon(1, 25, 112, 0.5, 0, 2000), 1},
 		{"1,500 distinct small squares", multiPolygon(1500, 25, 112, 0.03, 0.04, 1), 1500},
 	} {
-		polys, err := planPolyfill("geojson", c.g, SearchRes, MaxServiceCells)
+		polys, err := planPolyfill("geojson", c.g, SearchRes, maxServiceCells)
 		if c.fills == 0 {
 			var e *apperr.Error
 			if !errors.As(err, &e) || e.Field != "geojson" || !strings.Contains(e.Message, "too much work") {
@@ -56,12 +56,16 @@ func TestPolyfillWorkIsBounded(t *testing.T) {
 		}
 	}
 	// Filled, the copies give the cells of one.
-	one, err := PolygonCells("geojson", multiPolygon(1, 30, 120, 1, 0, 1), SearchRes, MaxServiceCells)
+	one, err := PolygonCells("geojson", multiPolygon(1, 30, 120, 1, 0, 1), SearchRes, maxServiceCells)
 	if err != nil {
 		t.Fatal(err)
 	}
-	many, err := PolygonCells("geojson", multiPolygon(5000, 30, 120, 1, 0, 1), SearchRes, MaxServiceCells)
+	many, err := PolygonCells("geojson", multiPolygon(5000, 30, 120, 1, 0, 1), SearchRes, maxServiceCells)
 	if err != nil || len(many) != len(one) {
 		t.Fatalf("5,000 copies: %d cells (%v), one copy %d", len(many), err, len(one))
 	}
 }
+
+// maxServiceCells is the cap pickup puts on a service area
+// (pickup.MaxServiceCells), the size these tests fill at.
+const maxServiceCells = 100_000

@@ -1,4 +1,4 @@
-package pickup
+package geo
 
 import (
 	"database/sql/driver"
@@ -23,9 +23,9 @@ const (
 	SearchRes = 7
 )
 
-// earthRadiusM is the mean Earth radius h3 uses, so our distances agree with
+// EarthRadiusM is the mean Earth radius h3 uses, so our distances agree with
 // h3.GreatCircleDistanceM.
-const earthRadiusM = 6371007.180918475
+const EarthRadiusM = 6371007.180918475
 
 // CellID is an H3 cell, stored as a bigint and shown as its hex string.
 type CellID int64
@@ -76,24 +76,24 @@ func (c CellID) Value() (driver.Value, error) {
 	return int64(c), nil
 }
 
-// pointCells are a location's cells at the resolutions pickup stores.
-type pointCells struct{ R9, R8, R7 CellID }
+// PointCells are a location's cells at the resolutions pickup stores.
+type PointCells struct{ R9, R8, R7 CellID }
 
-// cellsAt returns the cells of a valid location.
-func cellsAt(lat, lng float64) (pointCells, error) {
+// CellsAt returns the cells of a valid location.
+func CellsAt(lat, lng float64) (PointCells, error) {
 	c, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, PointRes)
 	if err != nil {
-		return pointCells{}, fmt.Errorf("h3 cell of (%v, %v): %w", lat, lng, err)
+		return PointCells{}, fmt.Errorf("h3 cell of (%v, %v): %w", lat, lng, err)
 	}
 	p8, err := c.Parent(AreaRes)
 	if err != nil {
-		return pointCells{}, err
+		return PointCells{}, err
 	}
 	p7, err := c.Parent(SearchRes)
 	if err != nil {
-		return pointCells{}, err
+		return PointCells{}, err
 	}
-	return pointCells{R9: CellID(c), R8: CellID(p8), R7: CellID(p7)}, nil
+	return PointCells{R9: CellID(c), R8: CellID(p8), R7: CellID(p7)}, nil
 }
 
 // DistanceM is the great-circle (haversine) distance in metres between two
@@ -108,28 +108,28 @@ func DistanceM(lat1, lng1, lat2, lng2 float64) float64 {
 	if a > 1 {
 		a = 1
 	}
-	return 2 * earthRadiusM * math.Asin(math.Sqrt(a))
+	return 2 * EarthRadiusM * math.Asin(math.Sqrt(a))
 }
 
-// unitVector is a location on the unit sphere: the squared chord between two
+// UnitVector is a location on the unit sphere: the squared chord between two
 // of them orders pairs by distance at the cost of a few multiplications.
-type unitVector struct{ X, Y, Z float64 }
+type UnitVector struct{ X, Y, Z float64 }
 
-func unitOf(lat, lng float64) unitVector {
+func UnitOf(lat, lng float64) UnitVector {
 	const rad = math.Pi / 180
 	cl := math.Cos(lat * rad)
-	return unitVector{cl * math.Cos(lng*rad), cl * math.Sin(lng*rad), math.Sin(lat * rad)}
+	return UnitVector{cl * math.Cos(lng*rad), cl * math.Sin(lng*rad), math.Sin(lat * rad)}
 }
 
-func (u unitVector) chord2(v unitVector) float64 {
+func (u UnitVector) Chord2(v UnitVector) float64 {
 	dx, dy, dz := u.X-v.X, u.Y-v.Y, u.Z-v.Z
 	return dx*dx + dy*dy + dz*dz
 }
 
-// chord2Within returns the squared chord of a great-circle distance, widened
+// Chord2Within returns the squared chord of a great-circle distance, widened
 // so that rounding never drops a point the exact distance would keep.
-func chord2Within(meters float64) float64 {
-	c := 2 * math.Sin(math.Min(meters/earthRadiusM, math.Pi)/2)
+func Chord2Within(meters float64) float64 {
+	c := 2 * math.Sin(math.Min(meters/EarthRadiusM, math.Pi)/2)
 	return c*c*(1+1e-9) + 1e-15
 }
 
