@@ -16,7 +16,7 @@ import (
 func TestBenchRoutingReport(t *testing.T) {
 	var out, errOut bytes.Buffer
 	args := []string{"bench-routing", "--set", "vrptw,citycase", "--only", "C101", "--time-limit-vrptw", "1s",
-		"--city-budgets", "1s", "--dir", "../../../shared/bench", "--out", "-"}
+		"--city-budgets", "1s", "--dir", "../../routing/testdata/bench", "--out", "-"}
 	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
@@ -29,7 +29,7 @@ func TestBenchRoutingReport(t *testing.T) {
 
 // The peers read the instances as routing reads them.
 func TestPeerInputs(t *testing.T) {
-	f, err := os.Open(filepath.Join("../../../shared/bench", "vrptw", "C101.vrp"))
+	f, err := os.Open(filepath.Join("../../routing/testdata/bench", "vrptw", "C101.vrp"))
 	if err != nil {
 		t.Fatal(err)
 	}

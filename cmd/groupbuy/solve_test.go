@@ -14,7 +14,7 @@ import (
 // TestSolveCommand runs `groupbuy solve` on a Solomon instance from the shared
 // benchmark set and checks its VRPLIB answer with the independent checker.
 func TestSolveCommand(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "bench", "vrptw", "C101.vrp")
+	path := filepath.Join("..", "..", "routing", "testdata", "bench", "vrptw", "C101.vrp")
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"solve", "--time-limit", "2s", "--threads", "1", path}, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("solve: %v\n%s", err, errOut.String())

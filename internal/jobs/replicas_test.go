@@ -63,11 +63,17 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 				info, _ := r.Info(ctx, "replication").Result()
 				return strings.Contains(info, "master_link_status:up")
 			})
-			// The replica's link is up before the primary counts it online,
-			// and WAIT counts only what the primary counts.
+			// The replica's link is up before the primary counts it online
+			// and before it acknowledges WAIT: wait until a write of the
+			// primary's is acknowledged, as the relay's will be.
 			waitFor(t, func() bool {
-				info, _ := c.Info(ctx, "replication").Result()
-				return strings.Contains(info, "state=online")
+				conn := c.Conn()
+				defer conn.Close()
+				if err := conn.Set(ctx, "probe:{critical}", 1, time.Minute).Err(); err != nil {
+					return false
+				}
+				n, err := conn.Wait(ctx, 1, time.Second).Result()
+				return err == nil && n >= 1
 			})
 			return replica
 		})
