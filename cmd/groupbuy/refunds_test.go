@@ -88,7 +88,7 @@ func TestRefundsReachThePaymentSystem(t *testing.T) {
 		!strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(r.Body), ",paid,") {
 		t.Fatalf("export: %d %s", r.Status, r.Body)
 	}
-	var unpaid UnpaidRefunds
+	var unpaid refund.UnpaidRefunds
 	c.do("GET", "/api/v1/ops/refunds/unpaid", c.admin, nil).json(t, &unpaid)
 	if unpaid.Total != 0 {
 		t.Fatalf("unpaid at once: %+v", unpaid)

@@ -14,6 +14,7 @@ import (
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
@@ -65,6 +66,7 @@ type handlers struct {
 	fleet      *routeplan.Handlers
 	lastMile   *lastmile.Handlers
 	commission *commission.Handlers
+	supply     *supply.Handlers
 }
 
 func (a *app) handlers() handlers {
@@ -74,7 +76,8 @@ func (a *app) handlers() handlers {
 	}
 	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: catalog.NewHandlers(a.catalog), orders: intake.NewHandlers(a.intake),
 		night: night.NewHandlers(a.waves), fleet: routeplan.NewHandlers(a.fleet),
-		lastMile: lastmile.NewHandlers(a.deliveries, a.desk), commission: commission.NewHandlers(a.commission)}
+		lastMile: lastmile.NewHandlers(a.deliveries, a.desk), commission: commission.NewHandlers(a.commission),
+		supply: supply.NewHandlers(a.supply, a.db)}
 }
 
 // routes is the table.
@@ -89,7 +92,7 @@ func (a *app) routes() []api.Route {
 		nightRoutes(h),
 		lastMileRoutes(h),
 		commissionRoutes(h),
-		supplyRoutes(a.supply, a.db),
+		supplyRoutes(h),
 		operableRoutes(a),
 		a.consoleRoutes(),
 		a.metricsRoutes(),

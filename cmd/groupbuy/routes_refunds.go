@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/api"
@@ -27,14 +24,15 @@ var (
 // ledger and the payment system's callback.
 func operableRoutes(a *app) []api.Route {
 	h := &operableHandlers{a: a}
+	r := refund.NewHandlers(a.db, a.clock)
 	return []api.Route{
-		{Method: http.MethodGet, Path: "/api/v1/ops/refunds", Access: staffReads, Handler: api.JSON(h.refunds),
+		{Method: http.MethodGet, Path: "/api/v1/ops/refunds", Access: staffReads, Handler: api.JSON(r.Refunds),
 			Tag: "refunds", Section: "Refunds", Summary: "List the refund ledger",
 			Doc: "Refunds by creation date (from and to, inclusive, UTC days), reason, pickup point and payment state, in id order, a page at a time (after_id)."},
-		{Method: http.MethodGet, Path: "/api/v1/ops/refunds/export", Access: staffReads, Handler: api.File(h.refundsCSV, "text/csv"),
-			Errors: []*apperr.Error{errRefundExportTooLarge}, Tag: "refunds", Section: "Refunds", Summary: "Export the refund ledger as CSV",
+		{Method: http.MethodGet, Path: "/api/v1/ops/refunds/export", Access: staffReads, Handler: api.File(r.RefundsCSV, "text/csv"),
+			Errors: []*apperr.Error{refund.ErrExportTooLarge}, Tag: "refunds", Section: "Refunds", Summary: "Export the refund ledger as CSV",
 			Doc: "Every refund the filters of the listing select, as CSV (at most 200,000 rows)."},
-		{Method: http.MethodGet, Path: "/api/v1/ops/refunds/unpaid", Access: staffReads, Handler: api.JSON(h.unpaidRefunds),
+		{Method: http.MethodGet, Path: "/api/v1/ops/refunds/unpaid", Access: staffReads, Handler: api.JSON(r.UnpaidRefunds),
 			Tag: "refunds", Section: "Refunds", Summary: "Refunds not paid after a day",
 			Doc: "Refunds the payment system has not paid older_than_hours (default 24) after they were made, oldest first."},
 		{Method: http.MethodGet, Path: "/api/v1/ops/orders/search", Access: staffReads, Handler: api.JSON(h.findOrders),
@@ -52,66 +50,6 @@ func operableRoutes(a *app) []api.Route {
 }
 
 type operableHandlers struct{ a *app }
-
-// refundQuery is the listing's filter.
-type refundQuery struct {
-	From    time.Time `query:"from" doc:"Refunds created on or after this UTC day."`
-	To      time.Time `query:"to" doc:"Refunds created on or before this UTC day."`
-	Reason  string    `query:"reason" enum:"shortage,missing,damaged,returned,after_sale"`
-	PointID int64     `query:"point_id" doc:"The pickup point of the refunded order."`
-	State   string    `query:"state" enum:"created,submitted,paid,failed"`
-	AfterID int64     `query:"after_id" min:"0" doc:"The next page starts after this refund id."`
-	Limit   int       `query:"limit" max:"1000"`
-}
-
-func (q refundQuery) filter() refund.Filter {
-	f := refund.Filter{From: q.From, Reason: fulfillment.RefundReason(q.Reason), PointID: q.PointID, State: refund.State(q.State),
-		AfterID: q.AfterID, Limit: q.Limit}
-	if !q.To.IsZero() {
-		f.To = q.To.AddDate(0, 0, 1) // through the whole day
-	}
-	return f
-}
-
-func (h *operableHandlers) refunds(c *gin.Context, in refundQuery) (refund.LedgerPage, error) {
-	return refund.ListPage(c.Request.Context(), h.a.db, in.filter())
-}
-
-var errRefundExportTooLarge = apperr.Errorf(apperr.Unprocessable, "export_too_large", "too many refunds match; narrow the date range")
-
-func (h *operableHandlers) refundsCSV(c *gin.Context, in refundQuery) (api.Download, error) {
-	var b bytes.Buffer
-	if err := refund.WriteCSV(c.Request.Context(), h.a.db, &b, in.filter()); err != nil {
-		return api.Download{}, err
-	}
-	return api.Download{ContentType: "text/csv; charset=utf-8", FileName: "refunds.csv", Body: b.Bytes()}, nil
-}
-
-type unpaidQuery struct {
-	OlderThanHours int `query:"older_than_hours" max:"8784" doc:"How old an unpaid refund must be to be listed; default 24."`
-	Limit          int `query:"limit" max:"1000"`
-}
-
-// UnpaidRefunds are the refunds residents still wait for.
-type UnpaidRefunds struct {
-	Before  time.Time       `json:"before"` // made before this and not paid
-	Total   int64           `json:"total"`  // how many, beyond the page too
-	Refunds []refund.Refund `json:"refunds"`
-}
-
-func (h *operableHandlers) unpaidRefunds(c *gin.Context, in unpaidQuery) (UnpaidRefunds, error) {
-	hours, limit := in.OlderThanHours, in.Limit
-	if hours == 0 {
-		hours = 24
-	}
-	if limit == 0 {
-		limit = 200
-	}
-	out := UnpaidRefunds{Before: h.a.clock.Now().Add(-time.Duration(hours) * time.Hour)}
-	var err error
-	out.Refunds, out.Total, err = refund.Unpaid(c.Request.Context(), h.a.db, out.Before, limit)
-	return out, err
-}
 
 // paymentCallbackIn is the callback as it came: its signature is over the
 // body's very bytes, so the body is read raw and checked before decoding.
