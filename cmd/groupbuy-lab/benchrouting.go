@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/cmd/internal/peers"
 	"groupbuy/routing"
 )
 
@@ -100,16 +101,16 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 			want[n] = true
 		}
 	}
-	var peers []*peer
+	var rivals []*peers.Peer
 	for _, p := range []struct {
 		bin  string
-		make func(string) *peer
-	}{{*hgs, hgsPeer}, {*genvrp, genvrpPeer}, {*vroom, vroomPeer}} {
+		make func(string) *peers.Peer
+	}{{*hgs, peers.HGS}, {*genvrp, peers.GenVRP}, {*vroom, peers.VROOM}} {
 		if p.bin != "" {
 			if _, err := os.Stat(p.bin); err != nil {
 				return fmt.Errorf("bench-routing: %w", err)
 			}
-			peers = append(peers, p.make(p.bin))
+			rivals = append(rivals, p.make(p.bin))
 		}
 	}
 	work, err := os.MkdirTemp("", "bench-routing")
@@ -118,7 +119,7 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer os.RemoveAll(work)
 	opt := routing.Options{Seed: *seed, Threads: *threads, Patience: *patience}
-	settings := benchSettings{threads: *threads, seed: *seed, patience: *patience, peers: peers, loadStart: loadAverage(), args: args}
+	settings := benchSettings{threads: *threads, seed: *seed, patience: *patience, rivals: rivals, loadStart: loadAverage(), args: args}
 	started := time.Now()
 	var rows []benchRow
 	for _, set := range benchSets {
@@ -147,21 +148,21 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			row, err := benchInstance(ctx, set, f, *limits[set], opt, peers, work)
+			row, err := benchInstance(ctx, set, f, *limits[set], opt, rivals, work)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, row.line(peers))
+			fmt.Fprintln(stdout, row.line(rivals))
 			rows = append(rows, row)
 		}
 	}
 	if sets["citycase"] {
 		for _, b := range budgets {
-			row, err := benchCity(ctx, b, opt, peers, work)
+			row, err := benchCity(ctx, b, opt, rivals, work)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, row.line(peers))
+			fmt.Fprintln(stdout, row.line(rivals))
 			rows = append(rows, row)
 		}
 	}
@@ -190,7 +191,7 @@ func spread(files []string, n int) []string {
 }
 
 // benchInstance runs routing.Solve and then each peer on one instance.
-func benchInstance(ctx context.Context, set, path string, limit time.Duration, opt routing.Options, peers []*peer, work string) (benchRow, error) {
+func benchInstance(ctx context.Context, set, path string, limit time.Duration, opt routing.Options, rivals []*peers.Peer, work string) (benchRow, error) {
 	name := strings.TrimSuffix(filepath.Base(path), ".vrp")
 	row := benchRow{set: set, name: name, budget: limit}
 	f, err := os.Open(path)
@@ -221,9 +222,9 @@ func benchInstance(ctx context.Context, set, path string, limit time.Duration, o
 	res := checkVRPLIB(in, in.SolutionRoutes(sol), time.Since(t0))
 	res.gens = sol.Iterations
 	row.add(res, true)
-	for _, p := range peers {
+	for _, p := range rivals {
 		t0 := time.Now()
-		routes, err := p.vrplib(ctx, p, in, path, work, limit)
+		routes, err := p.VRPLIB(ctx, p, in, path, work, limit)
 		el := time.Since(t0)
 		switch {
 		case err != nil:
@@ -248,7 +249,7 @@ func checkVRPLIB(in *routing.Instance, routes [][]int, el time.Duration) benchRe
 }
 
 // benchCity runs the 1,000-stop city case under one budget.
-func benchCity(ctx context.Context, budget time.Duration, opt routing.Options, peers []*peer, work string) (benchRow, error) {
+func benchCity(ctx context.Context, budget time.Duration, opt routing.Options, rivals []*peers.Peer, work string) (benchRow, error) {
 	p := routing.GenerateCity(routing.CityCase{Stops: 1000, Seed: 1})
 	row := benchRow{set: "citycase", name: "citycase", customers: len(p.Stops), budget: budget}
 	o := opt
@@ -262,13 +263,13 @@ func benchCity(ctx context.Context, budget time.Duration, opt routing.Options, p
 	res := checkCity(p, sol, time.Since(t0))
 	res.gens = sol.Iterations
 	row.add(res, true)
-	for _, pe := range peers {
-		if pe.city == nil {
+	for _, pe := range rivals {
+		if pe.City == nil {
 			row.add(benchResult{}, false)
 			continue
 		}
 		t0 := time.Now()
-		plan, err := pe.city(ctx, pe, p, work, budget)
+		plan, err := pe.City(ctx, pe, p, work, budget)
 		el := time.Since(t0)
 		if err == nil {
 			sol, err = routing.Schedule(ctx, p, plan)
@@ -303,7 +304,7 @@ func (r *benchRow) gap(i int) float64 {
 	return (r.results[i].cost - r.bks) / r.bks * 100
 }
 
-func (r *benchRow) line(peers []*peer) string {
+func (r *benchRow) line(rivals []*peers.Peer) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-11s %-12s %5d %6s", r.set, r.name, r.customers, r.budget)
 	for i, res := range r.results {
@@ -312,7 +313,7 @@ func (r *benchRow) line(peers []*peer) string {
 		}
 		name := "routing"
 		if i > 0 {
-			name = peers[i-1].name
+			name = rivals[i-1].Name
 		}
 		fmt.Fprintf(&b, " | %s %.1f veh %d %.1fs", name, res.cost, res.vehicles, res.seconds)
 		if r.bks > 0 {
@@ -332,7 +333,7 @@ type benchSettings struct {
 	threads            int
 	seed               int64
 	patience           int
-	peers              []*peer
+	rivals             []*peers.Peer
 	loadStart, loadEnd string
 	total              time.Duration
 	args               []string
@@ -347,8 +348,8 @@ var setTitles = map[string]string{
 func benchMarkdown(rows []benchRow, s benchSettings) string {
 	var b bytes.Buffer
 	names := []string{"routing"}
-	for _, p := range s.peers {
-		names = append(names, p.name)
+	for _, p := range s.rivals {
+		names = append(names, p.Name)
 	}
 	fmt.Fprintf(&b, "# Routing benchmarks\n\n")
 	fmt.Fprintf(&b, "Generated by `groupbuy-lab bench-routing %s` on %s (%s, %d CPUs, GOMAXPROCS %d); routing.Solve with %d thread(s), seed %d, patience %d.\n",

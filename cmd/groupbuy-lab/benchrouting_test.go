@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/cmd/internal/peers"
 	"groupbuy/routing"
 )
 
@@ -38,7 +39,7 @@ func TestPeerInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := solomonText(in)
+	text, err := peers.SolomonText(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +47,12 @@ func TestPeerInputs(t *testing.T) {
 	if lines[4] != "  25         200" || strings.Fields(lines[9])[0] != "0" || len(strings.Fields(lines[10])) != 7 || strings.Fields(lines[10])[3] != "10" {
 		t.Fatalf("Solomon layout:\n%s", strings.Join(lines[:12], "\n"))
 	}
-	vi := vroomInstance(in)
+	vi := peers.VROOMInstance(in)
 	if len(vi.Jobs) != 100 || len(vi.Vehicles) != 25 || vi.Jobs[0].Service != 900 || vi.Matrices["car"]["durations"][0][1] != int64(in.Arc(0, 1)*10+0.5) {
 		t.Fatalf("VROOM input: %d jobs, %d vehicles, service %d", len(vi.Jobs), len(vi.Vehicles), vi.Jobs[0].Service)
 	}
 	p := routing.GenerateCity(routing.CityCase{Stops: 50, Seed: 1})
-	vp, types, err := vroomProblem(context.Background(), p)
+	vp, types, err := peers.VROOMProblem(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package peers
 
 import (
 	"bufio"
@@ -22,20 +22,21 @@ import (
 // wall-clock limit. Their input is converted here and their routes are
 // read back for routing's checker: only the checker's cost counts.
 
-// peer is one external solver.
-type peer struct {
-	name string
-	bin  string
-	// vrplib runs the peer on a benchmark instance and returns its routes
+// Peer is one external solver.
+type Peer struct {
+	Name string
+	Bin  string
+	// VRPLIB runs the peer on a benchmark instance and returns its routes
 	// (node numbers, depot excluded); nil when the peer does not take the
 	// instance's kind.
-	vrplib func(ctx context.Context, p *peer, in *routing.Instance, path, dir string, limit time.Duration) ([][]int, error)
-	// city runs it on a domain problem; nil when it cannot.
-	city func(ctx context.Context, p *peer, prob *routing.Problem, dir string, limit time.Duration) ([]routing.Assignment, error)
+	VRPLIB func(ctx context.Context, p *Peer, in *routing.Instance, path, dir string, limit time.Duration) ([][]int, error)
+	// City runs it on a domain problem; nil when it cannot.
+	City func(ctx context.Context, p *Peer, prob *routing.Problem, dir string, limit time.Duration) ([]routing.Assignment, error)
 }
 
-func hgsPeer(bin string) *peer {
-	return &peer{name: "HGS-CVRP", bin: bin, vrplib: func(ctx context.Context, p *peer, in *routing.Instance, path, dir string, limit time.Duration) ([][]int, error) {
+// HGS is HGS-CVRP (github vidalt/HGS-CVRP), run on CVRP instances.
+func HGS(bin string) *Peer {
+	return &Peer{Name: "HGS-CVRP", Bin: bin, VRPLIB: func(ctx context.Context, p *Peer, in *routing.Instance, path, dir string, limit time.Duration) ([][]int, error) {
 		if in.HasTimeWindows() {
 			return nil, nil
 		}
@@ -49,13 +50,14 @@ func hgsPeer(bin string) *peer {
 	}}
 }
 
-func genvrpPeer(bin string) *peer {
-	return &peer{name: "HGS-VRPTW", bin: bin, vrplib: func(ctx context.Context, p *peer, in *routing.Instance, _, dir string, limit time.Duration) ([][]int, error) {
+// GenVRP is the EURO Meets NeurIPS 2022 HGS baseline, run on VRPTW instances.
+func GenVRP(bin string) *Peer {
+	return &Peer{Name: "HGS-VRPTW", Bin: bin, VRPLIB: func(ctx context.Context, p *Peer, in *routing.Instance, _, dir string, limit time.Duration) ([][]int, error) {
 		if !in.HasTimeWindows() {
 			return nil, nil
 		}
 		file, sol := filepath.Join(dir, in.Name+".txt"), filepath.Join(dir, in.Name+".genvrp.sol")
-		text, err := solomonText(in)
+		text, err := SolomonText(in)
 		if err != nil {
 			return nil, err
 		}
@@ -71,10 +73,11 @@ func genvrpPeer(bin string) *peer {
 	}}
 }
 
-func vroomPeer(bin string) *peer {
-	return &peer{name: "VROOM", bin: bin,
-		vrplib: func(ctx context.Context, p *peer, in *routing.Instance, _, dir string, limit time.Duration) ([][]int, error) {
-			out, err := p.runVROOM(ctx, vroomInstance(in), filepath.Join(dir, in.Name), limit)
+// VROOM is VROOM, run on every set and on the city case.
+func VROOM(bin string) *Peer {
+	return &Peer{Name: "VROOM", Bin: bin,
+		VRPLIB: func(ctx context.Context, p *Peer, in *routing.Instance, _, dir string, limit time.Duration) ([][]int, error) {
+			out, err := p.runVROOM(ctx, VROOMInstance(in), filepath.Join(dir, in.Name), limit)
 			if err != nil {
 				return nil, err
 			}
@@ -90,8 +93,8 @@ func vroomPeer(bin string) *peer {
 			}
 			return routes, nil
 		},
-		city: func(ctx context.Context, p *peer, prob *routing.Problem, dir string, limit time.Duration) ([]routing.Assignment, error) {
-			in, types, err := vroomProblem(ctx, prob)
+		City: func(ctx context.Context, p *Peer, prob *routing.Problem, dir string, limit time.Duration) ([]routing.Assignment, error) {
+			in, types, err := VROOMProblem(ctx, prob)
 			if err != nil {
 				return nil, err
 			}
@@ -113,12 +116,12 @@ func vroomPeer(bin string) *peer {
 		}}
 }
 
-// exec runs the peer's binary with args, killing it well after limit:
+// exec runs the Peer's binary with args, killing it well after limit:
 // some peers overrun their limit in set-up.
-func (p *peer) exec(ctx context.Context, limit time.Duration, args ...string) error {
+func (p *Peer) exec(ctx context.Context, limit time.Duration, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*limit+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.bin, args...)
+	cmd := exec.CommandContext(ctx, p.Bin, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -126,19 +129,19 @@ func (p *peer) exec(ctx context.Context, limit time.Duration, args ...string) er
 		if len(tail) > 300 {
 			tail = tail[len(tail)-300:]
 		}
-		return fmt.Errorf("%s: %w: %s", p.name, err, strings.TrimSpace(tail))
+		return fmt.Errorf("%s: %w: %s", p.Name, err, strings.TrimSpace(tail))
 	}
 	return nil
 }
 
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
 
-// solomonText writes a VRPTW instance in the Solomon text layout the EURO
+// SolomonText writes a VRPTW instance in the Solomon text layout the EURO
 // Meets NeurIPS baseline reads: customer k on the k-th line after the
 // depot, so its routes use the bench's numbering. It scales coordinates,
 // windows and service by 10 itself and truncates distances (the DIMACS
 // convention), so it needs integer data with the depot first.
-func solomonText(in *routing.Instance) ([]byte, error) {
+func SolomonText(in *routing.Instance) ([]byte, error) {
 	if in.Depot != 0 {
 		return nil, fmt.Errorf("%s: the Solomon layout needs the depot first", in.Name)
 	}
@@ -159,7 +162,7 @@ func solomonText(in *routing.Instance) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// readRoutes reads the `Route #k: …` lines of a peer's solution file,
+// readRoutes reads the `Route #k: …` lines of a Peer's solution file,
 // ignoring its stated cost and anything else.
 func readRoutes(path string) ([][]int, error) {
 	f, err := os.Open(path)
@@ -230,7 +233,7 @@ type vroomOutput struct {
 	} `json:"routes"`
 }
 
-func (p *peer) runVROOM(ctx context.Context, in *vroomInput, base string, limit time.Duration) (*vroomOutput, error) {
+func (p *Peer) runVROOM(ctx context.Context, in *vroomInput, base string, limit time.Duration) (*vroomOutput, error) {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return nil, err
@@ -255,10 +258,10 @@ func (p *peer) runVROOM(ctx context.Context, in *vroomInput, base string, limit 
 	return &out, nil
 }
 
-// vroomInstance gives VROOM a benchmark instance with its arcs in the
+// VROOMInstance gives VROOM a benchmark instance with its arcs in the
 // instance's unit (tenths for VRPTW, which VROOM needs as integers) and as
 // many vehicles as the instance allows, or HGS's bound when it sets none.
-func vroomInstance(in *routing.Instance) *vroomInput {
+func VROOMInstance(in *routing.Instance) *vroomInput {
 	scale := 1.0
 	if in.HasTimeWindows() {
 		scale = 10
@@ -305,11 +308,11 @@ func vroomInstance(in *routing.Instance) *vroomInput {
 // changing their ratios: fen per vehicle and per metre, times 100.
 const vroomCostScale = 100
 
-// vroomProblem gives VROOM a domain problem: its matrix, every vehicle of
+// VROOMProblem gives VROOM a domain problem: its matrix, every vehicle of
 // every type with the type's fixed and per-kilometre cost, and each stop's
 // demand, window and service. It returns the vehicle type of each VROOM
 // vehicle id; job id k is stop k-1.
-func vroomProblem(ctx context.Context, p *routing.Problem) (*vroomInput, map[int64]int, error) {
+func VROOMProblem(ctx context.Context, p *routing.Problem) (*vroomInput, map[int64]int, error) {
 	m, err := p.TravelMatrix(ctx)
 	if err != nil {
 		return nil, nil, err
