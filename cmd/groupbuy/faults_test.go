@@ -107,7 +107,10 @@ func postOrder(client *http.Client, base, token string, s *shot) {
 	resp, err := client.Do(req)
 	if err != nil {
 		s.end, s.err = time.Now(), err
-		s.refused = errors.Is(err, syscall.ECONNREFUSED)
+		// A connect the closing listener refused or reset never sent the
+		// request: both are refusals, not broken answers.
+		var op *net.OpError
+		s.refused = errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial"
 		return
 	}
 	b, err := io.ReadAll(resp.Body)
