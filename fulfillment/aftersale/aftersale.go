@@ -276,15 +276,7 @@ func (s *Service) file(ctx context.Context, tx *sqlx.Tx, leaderID int64, f Filin
 // (commission.RefundClaim), and the claim approved with the refund's id.
 // Approving an approved claim answers it as it is; a rejected one is refused.
 func (s *Service) Approve(ctx context.Context, id int64, by string) (Claim, error) {
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		c, err := lockClaim(ctx, tx, id)
-		if err != nil || c.State == Approved {
-			return err
-		}
-		if c.State != Pending {
-			return ErrAlreadyDecided.With("state", c.State)
-		}
-		now := s.clock.Now()
+	return s.decide(ctx, id, Approved, func(tx *sqlx.Tx, c lockedClaim, now time.Time) error {
 		r, err := commission.RefundClaim(ctx, tx, s.opt.Metrics, c.OrderLineID, c.Quantity, now)
 		if err != nil {
 			return err
@@ -293,10 +285,6 @@ func (s *Service) Approve(ctx context.Context, id int64, by string) (Claim, erro
 			WHERE id = $1`, id, r.RefundID, by, now)
 		return err
 	})
-	if err != nil {
-		return Claim{}, err
-	}
-	return s.get(ctx, s.db, id)
 }
 
 // Reject refuses a pending claim with a reason the leader reads. Rejecting
@@ -305,17 +293,26 @@ func (s *Service) Reject(ctx context.Context, id int64, reason, by string) (Clai
 	if err := input.CheckText("reason", reason, MaxNote); err != nil {
 		return Claim{}, err
 	}
+	return s.decide(ctx, id, Rejected, func(tx *sqlx.Tx, _ lockedClaim, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE aftersale_claims SET state = 'rejected', decision_reason = $2, decided_by = $3, decided_at = $4
+			WHERE id = $1`, id, reason, by, now)
+		return err
+	})
+}
+
+// decide moves a pending claim to state to by do, in one transaction under
+// the claim's lock; a claim already there is answered as it is (a second
+// approval refunds nothing), one decided the other way is refused.
+func (s *Service) decide(ctx context.Context, id int64, to State, do func(tx *sqlx.Tx, c lockedClaim, now time.Time) error) (Claim, error) {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		c, err := lockClaim(ctx, tx, id)
-		if err != nil || c.State == Rejected {
+		if err != nil || c.State == to {
 			return err
 		}
 		if c.State != Pending {
 			return ErrAlreadyDecided.With("state", c.State)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE aftersale_claims SET state = 'rejected', decision_reason = $2, decided_by = $3, decided_at = $4
-			WHERE id = $1`, id, reason, by, s.clock.Now())
-		return err
+		return do(tx, c, s.clock.Now())
 	})
 	if err != nil {
 		return Claim{}, err
