@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -74,9 +75,11 @@ func TestLeaderAfterSalesThroughTheAPI(t *testing.T) {
 	}
 	m.waitForNotices("arrival:2026-12-01:", 3)
 	var code string
-	for _, n := range m.receiver.Notices() {
-		code = n.Vars["code"]
-		break
+	for key, n := range m.receiver.Notices() {
+		if strings.HasPrefix(key, "arrival:2026-12-01:") {
+			code = n.Vars["code"]
+			break
+		}
 	}
 	var collected struct{ Parcels []lastmile.Parcel }
 	r := c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[0], map[string]any{"code": code})
@@ -140,6 +143,11 @@ func TestLeaderAfterSalesThroughTheAPI(t *testing.T) {
 	}
 	if r := c.do("GET", "/api/v1/ops"+photo+"2", ops, nil); r.Status != http.StatusOK || !bytes.Equal(r.Body, jpg) {
 		t.Fatalf("ops reads the photo: %d", r.Status)
+	}
+	var own aftersale.Claim
+	c.do("GET", fmt.Sprintf("/api/v1/leader/aftersale/claims/%d", claim.ID), c.leaders[0], nil).json(t, &own)
+	if own.ID != claim.ID || own.Note != "盒子压坏了" || len(own.Photos) != 2 {
+		t.Fatalf("the leader reads the claim: %+v", own)
 	}
 	for _, path := range []string{"/api/v1/leader" + photo + "1", fmt.Sprintf("/api/v1/leader/aftersale/claims/%d", claim.ID)} {
 		if r := c.do("GET", path, c.leaders[1], nil); r.Status != http.StatusNotFound {
