@@ -245,12 +245,12 @@ func (s *Service) file(ctx context.Context, tx *sqlx.Tx, leaderID int64, f Filin
 	if f.Quantity > parcel.Ready {
 		return 0, ErrQuantity.With("delivered", parcel.Ready)
 	}
-	var taken bool
-	if err := tx.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM aftersale_claims WHERE order_line_id = $1 AND state <> 'rejected')
-		OR EXISTS (SELECT 1 FROM refunds WHERE order_line_id = $1 AND reason = 'after_sale')`, f.LineID); err != nil {
+	// An after-sale refund ops granted straight on the line takes it too.
+	refunded, err := refund.Exists(ctx, tx, f.LineID, fulfillment.ReasonAfterSale)
+	if err != nil {
 		return 0, err
 	}
-	if taken {
+	if refunded {
 		return 0, ErrAlreadyClaimed
 	}
 	var id int64
