@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/fulfillmenttest"
@@ -227,5 +229,33 @@ func TestLeaderAfterSalesThroughTheAPI(t *testing.T) {
 	}
 	if n := c.countWhere("aftersale_photos", fmt.Sprintf("claim_id IN (SELECT id FROM aftersale_claims WHERE order_line_id = %d)", ready[1])); n != 1 {
 		t.Fatalf("burst stored %d photos, want 1", n)
+	}
+
+	// Approved before collection, then never collected: the return refunds
+	// only the units the claim did not.
+	var burstClaim int64
+	if err := c.app.db.Get(&burstClaim, `SELECT id FROM aftersale_claims WHERE order_line_id = $1`, ready[1]); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.do("POST", fmt.Sprintf("/api/v1/ops/aftersale/claims/%d/approve", burstClaim), ops, nil); r.Status != http.StatusOK {
+		t.Fatalf("approve on a received line: %d %s", r.Status, r.Body)
+	}
+	c.clock.Set(time.Date(2026, 12, 4, 16, 1, 0, 0, time.UTC)) // past the third day after delivery, in Shanghai
+	if res, err := c.app.desk.Sweep(context.Background()); err != nil || res.Returned == 0 {
+		t.Fatalf("return sweep: %+v %v", res, err)
+	}
+	var units struct {
+		Ready    int64 `db:"ready"`
+		Returned int64 `db:"returned"`
+		Claimed  int64 `db:"claimed"`
+	}
+	if err := c.app.db.Get(&units, `SELECT pl.ready,
+		(SELECT coalesce(sum(quantity), 0) FROM refunds WHERE order_line_id = pl.order_line_id AND reason = 'returned') AS returned,
+		(SELECT coalesce(sum(quantity), 0) FROM refunds WHERE order_line_id = pl.order_line_id AND reason = 'after_sale') AS claimed
+		FROM parcel_lines pl WHERE pl.order_line_id = $1 AND pl.state = 'returned'`, ready[1]); err != nil {
+		t.Fatal(err)
+	}
+	if units.Claimed != 1 || units.Returned+units.Claimed != units.Ready {
+		t.Fatalf("a line of %d units: %d refunded after sale, %d on return", units.Ready, units.Claimed, units.Returned)
 	}
 }
