@@ -78,6 +78,8 @@ func TestAccessTable(t *testing.T) {
 		"purchase-order-lines": "1",
 		"stages":               "close",
 		"stops":                "1",
+		"claims":               "1", // none: 404 past the guard, as for their photos
+		"photos":               "1",
 		"printouts":            "pick-list.csv",
 		"queues":               "api/queues", // the console's queue monitor (asynqmon)
 	}

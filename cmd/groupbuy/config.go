@@ -71,6 +71,16 @@ type Config struct {
 	// MetricsAddr is GROUPBUY_METRICS_ADDR: where `groupbuy worker` serves
 	// /metrics, without a token ("" : not served; e.g. 127.0.0.1:9090).
 	MetricsAddr string
+	// AftersaleWindow is GROUPBUY_AFTERSALE_WINDOW: how long after receipt
+	// (or collection) a leader may claim a line (0: 48h).
+	AftersaleWindow time.Duration
+	// AftersalePhotoDir is GROUPBUY_AFTERSALE_PHOTO_DIR: claims' photos are
+	// kept as files there ("" : in PostgreSQL).
+	AftersalePhotoDir string
+	// RefundResendAfter is GROUPBUY_REFUND_RESEND_AFTER: refunds still
+	// created this long after they were made are sent to the payment system
+	// again by the periodic sweep (0: 15m).
+	RefundResendAfter time.Duration
 }
 
 // NotifyEnv is the notice channels' configuration as the environment gives it.
@@ -125,13 +135,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TokenTTL:    5 * time.Second,
 		// Two batches in flight: one commits (waiting on the WAL flush) while
 		// the next is built; more only split the queue into smaller batches.
-		IntakeWorkers:  2,
-		RouteBudget:    60 * time.Second,
-		SweepEvery:     time.Minute,
-		WriteLimit:     600,
-		MetricsAddr:    getenv("GROUPBUY_METRICS_ADDR"),
-		PaymentsURL:    getenv("GROUPBUY_PAYMENTS_URL"),
-		PaymentsSecret: getenv("GROUPBUY_PAYMENTS_SECRET"),
+		IntakeWorkers:     2,
+		RouteBudget:       60 * time.Second,
+		SweepEvery:        time.Minute,
+		WriteLimit:        600,
+		MetricsAddr:       getenv("GROUPBUY_METRICS_ADDR"),
+		AftersalePhotoDir: getenv("GROUPBUY_AFTERSALE_PHOTO_DIR"),
+		PaymentsURL:       getenv("GROUPBUY_PAYMENTS_URL"),
+		PaymentsSecret:    getenv("GROUPBUY_PAYMENTS_SECRET"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
 			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),
@@ -171,6 +182,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e.Duration("GROUPBUY_SWEEP_EVERY", &c.SweepEvery, time.Second, math.MaxInt64, "a duration of at least 1s")
 	e.Int("GROUPBUY_DEV_SIMULATE", &c.DevSimulate, 0, 10_000_000, "a number of order lines")
 	e.Duration("GROUPBUY_TOKEN_CACHE_TTL", &c.TokenTTL, 0, math.MaxInt64, "a duration such as 5s")
+	e.Duration("GROUPBUY_AFTERSALE_WINDOW", &c.AftersaleWindow, time.Hour, 90*24*time.Hour, "a duration between 1h and 2160h")
+	e.Duration("GROUPBUY_REFUND_RESEND_AFTER", &c.RefundResendAfter, time.Minute, 7*24*time.Hour, "a duration between 1m and 168h")
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}

@@ -63,6 +63,7 @@ var fulfillmentLayers = []layer{
 	{"supply", []string{"catalog", "wave"}},
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
+	{"aftersale", []string{"commission", "refund"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
 	{"fulfillmenttest", nil},
 }

@@ -94,6 +94,7 @@ func (a *app) routes() []api.Route {
 		commissionRoutes(h),
 		supplyRoutes(h),
 		operableRoutes(a),
+		aftersaleRoutes(a),
 		a.consoleRoutes(),
 		a.metricsRoutes(),
 		a.tokenRoutes(h),

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -107,6 +108,7 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 			Opts: []asynq.Option{asynq.MaxRetry(0), asynq.Unique(s.dispatchEvery), asynq.Timeout(10 * time.Minute)}},
 		{Cronspec: "@every 1h", Task: asynq.NewTask(supply.TaskExpireLots, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute)}},
 		{Cronspec: "@every 5m", Task: asynq.NewTask(lastmile.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
+		{Cronspec: "@every 5m", Task: refund.NewResendTask(s.a.cfg.RefundResendAfter), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute), asynq.Timeout(10 * time.Minute)}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

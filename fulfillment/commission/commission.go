@@ -158,7 +158,8 @@ func ListCommissionRates(ctx context.Context, q sqlx.QueryerContext) ([]Commissi
 }
 
 // AccrueCommission books the accrual of each given line that is collected:
-// base = ready units × price, at the most specific rate now in force, the
+// base = ready units (less those an approved claim refunded before they were
+// collected) × price, at the most specific rate now in force, the
 // amount rounded down to the fen, to the leader running the line's point now
 // (after a handover the new one; what was booked before stays booked). Lines not collected, and lines already
 // accrued, are skipped, so calling it again books nothing. It returns the
@@ -172,7 +173,7 @@ func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now tim
 	const q = `INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source,
 			quantity, base_fen, rate_bp, amount_fen, created_at)
 		SELECT pp.leader_id, o.pickup_point_id, ol.id, o.delivery_date, 'accrual', 'collect',
-			pl.ready, pl.ready * ol.price_fen, r.rate_bp, pl.ready * ol.price_fen * r.rate_bp / 10000, $2
+			u.units, u.units * ol.price_fen, r.rate_bp, u.units * ol.price_fen * r.rate_bp / 10000, $2
 		FROM parcel_lines pl
 		JOIN order_lines ol ON ol.id = pl.order_line_id
 		JOIN orders o ON o.id = ol.order_id
@@ -183,7 +184,9 @@ func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now tim
 		LEFT JOIN commission_rates rc ON rc.scope = 'category' AND rc.category = p.category AND coalesce(rc.product_id, 0) = 0
 		LEFT JOIN commission_rates rd ON rd.scope = 'default' AND rd.category = '' AND coalesce(rd.product_id, 0) = 0
 		CROSS JOIN LATERAL (SELECT coalesce(rp.rate_bp, rc.rate_bp, rd.rate_bp, 0)::bigint AS rate_bp) r
-		WHERE pl.order_line_id = ANY($1) AND pl.state = 'collected'
+		CROSS JOIN LATERAL (SELECT pl.ready - coalesce(sum(f.quantity), 0) AS units FROM refunds f
+			WHERE f.order_line_id = ol.id AND f.reason = 'after_sale') u
+		WHERE pl.order_line_id = ANY($1) AND pl.state = 'collected' AND u.units > 0
 		ORDER BY ol.id
 		ON CONFLICT (order_line_id, source) DO NOTHING`
 	res, err := tx.ExecContext(ctx, q, pq.Array(lineIDs), now)
@@ -241,6 +244,18 @@ type AfterSaleRefund struct {
 // exactly), and the resident's refund notice; m counts the refund and the
 // notice. A line gets at most one.
 func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
+	return refundAfterSale(ctx, tx, m, lineID, quantity, now, false)
+}
+
+// RefundClaim grants the after-sale refund of a leader's claim inside tx:
+// as RefundAfterSale, and also on a line received at the point but not yet
+// collected. Such a line has no accrual to reverse; its accrual at
+// collection leaves the refunded units out (AccrueCommission).
+func RefundClaim(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID, quantity int64, now time.Time) (AfterSaleRefund, error) {
+	return refundAfterSale(ctx, tx, m, lineID, quantity, now, true)
+}
+
+func refundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID, quantity int64, now time.Time, received bool) (AfterSaleRefund, error) {
 	if quantity < 1 || quantity > fulfillment.MaxQuantity {
 		return AfterSaleRefund{}, apperr.InvalidField("quantity", "quantity must be between 1 and the units collected")
 	}
@@ -276,7 +291,8 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
-	if line.State != "collected" {
+	collected := line.State == "collected"
+	if !collected && !(received && line.State == "ready") {
 		return AfterSaleRefund{}, ErrNotCollected.With("state", line.State)
 	}
 	if quantity > line.Ready {
@@ -308,6 +324,22 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 	if err != nil {
 		return AfterSaleRefund{}, err
 	}
+	if collected {
+		if err := reverseAccrual(ctx, tx, &out, line.PriceFen, now); err != nil {
+			return AfterSaleRefund{}, err
+		}
+	}
+	n := refund.Notice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []refund.NoticeItem{{
+		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: fulfillment.ReasonAfterSale}})
+	if _, err := notice.QueueNotices(ctx, tx, m.Notices, []notice.Notice{n}, now); err != nil {
+		return AfterSaleRefund{}, err
+	}
+	return out, nil
+}
+
+// reverseAccrual books the reversal of an after-sale refund out of the
+// line's accrual into out.Reversal.
+func reverseAccrual(ctx context.Context, tx *sqlx.Tx, out *AfterSaleRefund, priceFen int64, now time.Time) error {
 	// floor(accrual × quantity / accrued units): the accrual is never
 	// negative, so integer division rounds down, and quantity = all units
 	// gives back exactly the accrual.
@@ -319,17 +351,12 @@ func RefundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 			FROM commission_entries WHERE order_line_id = $1 AND source = 'collect'
 			RETURNING *)
 		SELECT ` + entryCols + ` FROM e` + entryJoins
-	err = tx.GetContext(ctx, &out.Reversal, reverse, lineID, "refund:"+strconv.FormatInt(out.RefundID, 10),
-		quantity, quantity*line.PriceFen, now)
+	err := tx.GetContext(ctx, &out.Reversal, reverse, out.OrderLineID, "refund:"+strconv.FormatInt(out.RefundID, 10),
+		out.Quantity, out.Quantity*priceFen, now)
 	if err != nil {
-		return AfterSaleRefund{}, fmt.Errorf("reverse commission of line %d: %w", lineID, err)
+		return fmt.Errorf("reverse commission of line %d: %w", out.OrderLineID, err)
 	}
-	n := refund.Notice(out.ResidentID, fmt.Sprintf("refund:after_sale:%d", lineID), line.DeliveryDate, []refund.NoticeItem{{
-		OrderID: out.OrderID, SKU: out.SKU, Name: out.Name, Quantity: quantity, AmountFen: out.AmountFen, Reason: fulfillment.ReasonAfterSale}})
-	if _, err := notice.QueueNotices(ctx, tx, m.Notices, []notice.Notice{n}, now); err != nil {
-		return AfterSaleRefund{}, err
-	}
-	return out, nil
+	return nil
 }
 
 // Service runs the commission's commands, one transaction each.

@@ -85,10 +85,13 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	// Lines past their last day are locked, as they change; in the evening,
 	// the others are read to remind their residents, skipping those already
 	// reminded today, so a sweep every few minutes stays cheap on a city's
-	// worth of waiting parcels.
+	// worth of waiting parcels. Units an approved after-sales claim refunded
+	// before collection are neither returned nor refunded again.
 	const waiting = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
-			d.wave_id, pl.ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
+			d.wave_id, pl.ready - coalesce(af.units, 0) AS ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
 		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
+		LEFT JOIN LATERAL (SELECT sum(f.quantity) AS units FROM refunds f
+			WHERE f.order_line_id = pl.order_line_id AND f.reason = 'after_sale') af ON true
 		JOIN order_lines ol ON ol.id = pl.order_line_id JOIN sale_items si ON si.id = ol.sale_item_id
 		JOIN products pr ON pr.id = si.product_id
 		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
@@ -139,6 +142,9 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 			var amount int64
 			for _, l := range g {
 				returned = append(returned, l.LineID)
+				if l.Ready == 0 {
+					continue
+				}
 				if refunds[l.WaveID] == nil {
 					refunds[l.WaveID] = &refund.Rows{}
 				}
@@ -146,6 +152,9 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 				items = append(items, refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready,
 					AmountFen: l.Ready * l.PriceFen, Reason: fulfillment.ReasonReturned})
 				amount += l.Ready * l.PriceFen
+			}
+			if len(items) == 0 {
+				continue
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), refund.ItemsText(items)
 			notices = append(notices, notice.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
@@ -156,9 +165,14 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		}
 		last := k.date.AddDate(0, 0, p.opt.ReturnAfterDays)
 		vars["code"], vars["deadline"] = g[0].Code, fmt.Sprintf("%d月%d日", last.Month(), last.Day())
-		items := make([]refund.NoticeItem, len(g))
-		for i, l := range g {
-			items[i] = refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready}
+		var items []refund.NoticeItem
+		for _, l := range g {
+			if l.Ready > 0 {
+				items = append(items, refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name, Quantity: l.Ready})
+			}
+		}
+		if len(items) == 0 {
+			continue
 		}
 		reminders = append(reminders, notice.Notice{ResidentID: k.resident, Kind: notify.KindReminder,
 			// One reminder per evening per parcel.

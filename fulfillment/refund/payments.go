@@ -114,8 +114,9 @@ func NewPayments(db *sqlx.DB, clk clock.Clock, log *slog.Logger, opt PaymentsOpt
 	return p
 }
 
-// Register adds the publish task's handler to mux.
+// Register adds the publish task's and the resend sweep's handlers to mux.
 func (p *Payments) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TaskResend, p.handleResend)
 	mux.HandleFunc(TaskPublish, func(ctx context.Context, t *asynq.Task) error {
 		var pl publishPayload
 		if err := json.Unmarshal(t.Payload(), &pl); err != nil {

@@ -10,7 +10,8 @@
 // parsed from strings by one binder under the input rules (ids positive and
 // within their column, dates within the sane window, printable text of a
 // bounded length, enums), and a field named Body is the request body, decoded
-// strictly by httpx.DecodeJSON. Every refusal is a 400 naming the field, and
+// strictly by httpx.DecodeJSON (a Body struct tagged content:"multipart/form-data"
+// only documents the form: the handler reads its parts as they stream). Every refusal is a 400 naming the field, and
 // any error the handler returns is written by httpx.WriteError. Raw is the
 // escape hatch for handlers that stream or serve pages.
 package api

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding"
 	"fmt"
 	"io"
@@ -62,6 +63,15 @@ var (
 	defaultBodyFormat = "application/octet-stream"
 )
 
+// MultipartForm is the content type of a Body whose struct documents the
+// parts of a multipart/form-data request (files as FormFile). The binder
+// leaves it empty: the handler reads the parts from the request as they
+// stream, so it can bound each file before holding it.
+const MultipartForm = "multipart/form-data"
+
+// FormFile is a file part of a multipart form; the document calls it binary.
+type FormFile []byte
+
 // binder reads a request into a struct of type In.
 type binder struct {
 	params   []Param
@@ -109,12 +119,12 @@ func (b *binder) fields(t reflect.Type, index []int) error {
 		}
 		if f.Name == "Body" {
 			b.body = &f
-			if f.Type == readerType {
-				b.bodyType = f.Tag.Get("content")
-				if b.bodyType == "" {
-					b.bodyType = defaultBodyFormat
-				}
-			} else {
+			switch ct := f.Tag.Get("content"); {
+			case f.Type == readerType:
+				b.bodyType = cmp.Or(ct, defaultBodyFormat)
+			case ct == MultipartForm:
+				b.bodyType = ct
+			default:
 				b.bodyType = "application/json"
 			}
 			continue
@@ -240,7 +250,7 @@ func (b *binder) bind(c *gin.Context, dst reflect.Value) error {
 		}
 		dst.FieldByIndex(p.index).Set(v)
 	}
-	if b.body != nil {
+	if b.body != nil && b.bodyType != MultipartForm {
 		field := dst.FieldByIndex(b.body.Index)
 		if b.body.Type == readerType {
 			field.Set(reflect.ValueOf(c.Request.Body))

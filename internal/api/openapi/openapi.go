@@ -178,7 +178,7 @@ func operation(g *schemas, rt api.Route) (*openapi3.Operation, error) {
 	body, ctype := rt.Handler.Body()
 	if body != nil {
 		var s *openapi3.SchemaRef
-		if ctype == "application/json" {
+		if ctype == "application/json" || ctype == api.MultipartForm {
 			var err error
 			if s, err = g.ref(body); err != nil {
 				return nil, fmt.Errorf("body: %w", err)

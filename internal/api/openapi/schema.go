@@ -11,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"groupbuy/internal/api"
 )
 
 // schemas builds JSON schemas of Go types by reflection, as encoding/json
@@ -57,6 +59,9 @@ func (g *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
 		return nullable(inner), nil
 	case t == timeType:
 		s.Type, s.Format = typed("string"), "date-time"
+		return openapi3.NewSchemaRef("", s), nil
+	case t == reflect.TypeFor[api.FormFile]():
+		s.Type, s.Format = typed("string"), "binary"
 		return openapi3.NewSchemaRef("", s), nil
 	case implements(t, textMarshaler):
 		// A value that writes itself as text is a JSON string; what it
