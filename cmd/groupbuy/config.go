@@ -24,6 +24,10 @@ type Config struct {
 	IntakeWorkers int
 	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
 	RouteBudget time.Duration
+	// RouteFullBudget is GROUPBUY_ROUTE_FULL_BUDGET=1: the route solver
+	// searches for its whole budget instead of ending once it stops finding
+	// better plans.
+	RouteFullBudget bool
 	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
 	// simulates a night of that many order lines at a second warehouse, SIM.
 	DevSimulate int
@@ -154,15 +158,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return err
 	})
 	e.Duration("GROUPBUY_NOTICE_LEASE", &c.Notify.Lease, time.Second, math.MaxInt64, "a duration of at least 1s")
-	e.Parse("GROUPBUY_METRICS_PUBLIC", func(v string) error {
-		switch v {
-		case "0", "false":
-		case "1", "true":
-			c.MetricsPublic = true
-		default:
-			return fmt.Errorf("want 1 or 0, got %q", v)
-		}
-		return nil
+	e.Parse("GROUPBUY_METRICS_PUBLIC", func(v string) (err error) {
+		c.MetricsPublic, err = parseFlag(v)
+		return err
+	})
+	e.Parse("GROUPBUY_ROUTE_FULL_BUDGET", func(v string) (err error) {
+		c.RouteFullBudget, err = parseFlag(v)
+		return err
 	})
 	e.Parse("GROUPBUY_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	e.Int("GROUPBUY_DB_MAX_CONNS", &c.DBMaxConns, 1, math.MaxInt, "a positive integer")
@@ -181,4 +183,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.DataDir = ".groupbuy"
 	}
 	return c, e.Err()
+}
+
+// parseFlag reads a yes-or-no setting: 1 or true, 0 or false.
+func parseFlag(v string) (bool, error) {
+	switch v {
+	case "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("want 1 or 0, got %q", v)
 }

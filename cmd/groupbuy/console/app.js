@@ -229,6 +229,26 @@ function stageList(wave, tz) {
   }));
 }
 
+// ---------------------------------------------------------------- route progress
+
+/** routeProgress shows the route solver at work (or how it ended); nothing before it starts. */
+function routeProgress(wave, tz) {
+  const p = wave.route_progress;
+  if (!p) return null;
+  const solving = !p.finished_at && wave.state === 'picked';
+  const share = p.stops_total ? p.stops_served / p.stops_total : 0;
+  return h('section', { class: `panel route-progress${solving ? ' solving' : ''}`, id: 'route-progress',
+    'data-solving': solving ? 'yes' : 'no' },
+  h('h2', null, solving ? '排线中' : '排线结果'),
+  h('progress', { max: 1, value: share.toFixed(3) }),
+  h('dl', null,
+    h('dt', null, '扇区'), h('dd', { 'data-field': 'sectors' }, `${num(p.sectors_done)} / ${num(p.sectors_total)}`),
+    h('dt', null, '已排站点'), h('dd', { 'data-field': 'stops' }, `${num(p.stops_served)} / ${num(p.stops_total)}`),
+    h('dt', null, '当前最优成本'), h('dd', { 'data-field': 'cost' }, yuan(p.best_cost_fen)),
+    solving && [h('dt', null, '剩余时间'), h('dd', { 'data-field': 'left' }, `${num(p.seconds_left)} 秒`)],
+    h('dt', null, solving ? '更新于' : '结束于'), h('dd', null, dateTime(p.finished_at || p.updated_at, tz))));
+}
+
 // ---------------------------------------------------------------- waves view
 
 function wavesView(from) {
@@ -417,7 +437,8 @@ function waveView(id) {
         refundTexts(wave.refunds),
         ` · 分配策略 ${wave.allocation_policy === 'even' ? '均分' : '先到先得'}`),
       waitingNote(wave),
-      stageList(wave, tz));
+      stageList(wave, tz),
+      routeProgress(wave, tz));
     fill(timeline, timelineList(wave, tz));
     if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
       downloads.dataset.state = wave.state;
