@@ -4,7 +4,7 @@
 // Views: #/ (today and tomorrow in each warehouse's time zone),
 // #/day/YYYY-MM-DD (that day and the next), #/wave/ID, #/orders (search).
 
-import { api, download, session, openSession, closeSession, APIError } from './api.js';
+import { api, send, download, session, openSession, closeSession, APIError } from './api.js';
 import { h, s, fill, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
 import { drawMap, routeColour, reasonText } from './map.js';
 
@@ -229,6 +229,56 @@ function stageList(wave, tz) {
   }));
 }
 
+// ---------------------------------------------------------------- actions
+
+/** canRun says whether this login may do what access allows: 'ops' (ops, admin) or 'warehouse' (any staff). */
+function canRun(access) {
+  const role = session.who.role;
+  return access === 'warehouse' ? ['warehouse', 'ops', 'admin'].includes(role) : ['ops', 'admin'].includes(role);
+}
+
+/**
+ * actionButton is a button that makes one write of the API, says how it
+ * went in note, and then calls done (the view's refresh); it is left out
+ * when this login may not make the write.
+ */
+function actionButton(props, label, access, write, note, done) {
+  if (!canRun(access)) return null;
+  return h('button', {
+    type: 'button', class: 'action', ...props,
+    onclick: async (ev) => {
+      const btn = ev.currentTarget;
+      btn.disabled = true;
+      try {
+        await write();
+        note.textContent = `${label}：已完成`;
+        note.className = 'note';
+        await done();
+      } catch (e) {
+        note.textContent = `${label}失败：${e.message}`;
+        note.className = 'note error';
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, label);
+}
+
+/** waveActions are what a dispatcher can do to the wave now: close it, rerun a failed stage, dispatch every route. */
+function waveActions(wave, note, done) {
+  const path = `/api/v1/ops/waves/${wave.id}`;
+  const failed = (wave.stages || []).filter((st) => st.last_error && !st.finished_at);
+  const label = (name) => (STAGES.find(([n]) => n === name) || [0, name])[1];
+  return [
+    wave.state === 'open' && actionButton({ 'data-action': 'close' }, '立即截单', 'ops',
+      () => send('POST', `${path}/close`), note, done),
+    failed.map((st) => actionButton({ 'data-action': 'rerun', 'data-stage': st.stage }, `重跑${label(st.stage)}`, 'ops',
+      () => send('POST', `${path}/stages/${st.stage}/rerun`), note, done)),
+    (wave.state === 'ready' || wave.state === 'dispatched') && actionButton({ 'data-action': 'dispatch' }, '全部发车', 'warehouse',
+      () => send('POST', `${path}/dispatch`), note, done),
+  ];
+}
+
 // ---------------------------------------------------------------- route progress
 
 /** routeProgress shows the route solver at work (or how it ended); nothing before it starts. */
@@ -349,10 +399,11 @@ function waveView(id) {
   const unserved = h('section', { class: 'unserved-list' });
   const notices = noticesPanel();
   const timeline = h('div');
+  const actions = h('div', { class: 'actions', id: 'actions' });
   fill(view,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
     status, head,
-    h('div', { class: 'toolbar' }, h('span', { class: 'label' }, '打印：'), downloads, note),
+    h('div', { class: 'toolbar' }, actions, h('span', { class: 'label' }, '打印：'), downloads, note),
     h('div', { class: 'layout' },
       h('div', { class: 'content' }, h('div', { class: 'map-panel' }, mapBox, legend), manifest, unserved),
       h('div', { class: 'side' }, deliveries, timeline, notices.el)));
@@ -403,6 +454,8 @@ function waveView(id) {
         h('h2', null, `线路 ${r.code} 装车清单`),
         h('span', { class: 'meta' }, `${r.vehicle_type} · 出发 ${hhmm(r.departure_at, tz)} · 返回 ${hhmm(r.return_at, tz)} · ${km(r.distance_m)}`),
         h('span', { class: 'actions' },
+          r.stops.some((st) => pointState.get(st.pickup_point_id) === 'pending') && actionButton({ 'data-action': 'dispatch-route' },
+            '本线发车', 'warehouse', () => send('POST', `/api/v1/ops/routes/${r.id}/dispatch`), note, refresh),
           downloadButton(wave.id, `route-sheet.pdf?route=${encodeURIComponent(r.code)}`, '路线单 PDF', note),
           downloadButton(wave.id, `route-sheet.csv?route=${encodeURIComponent(r.code)}`, '路线单 CSV', note))),
       h('table', null,
@@ -412,7 +465,9 @@ function waveView(id) {
           h('td', { class: 'n' }, st.seq), h('td', null, st.name),
           h('td', { class: 'n' }, hhmm(st.arrival_at, tz)), h('td', { class: 'n' }, hhmm(st.start_at, tz)),
           h('td', { class: 'n' }, num(st.bags)), h('td', { class: 'n' }, kg(st.weight_g)), h('td', { class: 'n' }, litres(st.volume_ml)),
-          h('td', null, DELIVERIES[pointState.get(st.pickup_point_id)] || '—')))),
+          h('td', null, DELIVERIES[pointState.get(st.pickup_point_id)] || '—',
+            pointState.get(st.pickup_point_id) === 'dispatched' && actionButton({ 'data-action': 'arrive' }, '到达', 'warehouse',
+              () => send('POST', `/api/v1/ops/routes/${r.id}/stops/${st.seq}/arrive`), note, refresh))))),
         h('tfoot', null, h('tr', null, h('th', { colspan: 4 }, `合计 ${r.stops.length} 站`),
           h('td', { class: 'n' }, num(bags)), h('td', { class: 'n' }, kg(r.weight_g)), h('td', { class: 'n' }, litres(r.volume_ml)),
           h('td', null, '')))));
@@ -423,7 +478,7 @@ function waveView(id) {
     if (hit && hit.dataset.route !== selected) { selected = hit.dataset.route; render(); }
   });
 
-  const stop = poll(async () => {
+  const refresh = async () => {
     wave = await api(`/api/v1/ops/waves/${id}`);
     w = (await warehouseList()).find((x) => x.id === wave.warehouse_id);
     if (!w) { warehouses = null; throw new Error('找不到波次所属的仓库'); }
@@ -439,6 +494,11 @@ function waveView(id) {
       waitingNote(wave),
       stageList(wave, tz),
       routeProgress(wave, tz));
+    const acts = JSON.stringify([wave.state, (wave.stages || []).map((st) => [st.stage, !!st.last_error, !!st.finished_at])]);
+    if (actions.dataset.shown !== acts) {
+      actions.dataset.shown = acts;
+      fill(actions, waveActions(wave, note, refresh));
+    }
     fill(timeline, timelineList(wave, tz));
     if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
       downloads.dataset.state = wave.state;
@@ -473,7 +533,8 @@ function waveView(id) {
       render();
     }
     await notices.refresh();
-  }, POLL_MS, status.show);
+  };
+  const stop = poll(refresh, POLL_MS, status.show);
   return { stop };
 }
 
