@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,16 +12,20 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 )
 
 // logIn opens the console at page (a path with its #/ view) and logs in with token.
 func (p *consolePage) logIn(base, token, page string) {
 	p.t.Helper()
-	p.run("log in", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
+	p.run("open the console", chromedp.Navigate(base+"/console/"))
+	p.run("the login form", chromedp.WaitVisible(chromedp.ID("token")))
+	p.run("type the token", chromedp.SendKeys(chromedp.ID("token"), token))
+	p.run("log in", chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
 	p.wait("the waves", `document.querySelector('.warehouses .warehouse') !== null`)
 	if page != "" {
 		p.run("open "+page, chromedp.Navigate(base+"/console/"+page))
@@ -212,4 +218,118 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 	q.wait("the manifest", `document.querySelectorAll('#manifest tbody tr').length > 0`)
 	q.wait("no ops buttons", `document.querySelector('#actions button[data-action=close], #actions button[data-action=rerun]') === null &&
 		document.querySelector('#actions button[data-action=dispatch]') !== null`)
+}
+
+// TestConsoleDockInBrowser: the buyer's view of a wave's purchase order
+// and the dock's receiving screen, in Chromium with a warehouse login: the
+// receiver finds lines by scanning their SKU, records eggs short (9 of
+// 12, with lot and expiry: chilled), dumplings with 2 rejected as damaged
+// (frozen), and the rice whole; a reject without a reason is refused and
+// sent again with one, counted once; the totals in the API and on the
+// buyer's view agree; closing the order from the screen starts allocation.
+func TestConsoleDockInBrowser(t *testing.T) {
+	c := newTestCity(t, 2)
+	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
+	rc := webhook.NewReceiver("dock-supplier-secret")
+	hook := httptest.NewServer(rc)
+	t.Cleanup(hook.Close)
+	var sup supply.Supplier
+	c.do("POST", "/api/v1/ops/suppliers", c.admin, map[string]any{"code": "FARM", "name": "绿野农场", "contact": "李经理",
+		"channel": "webhook", "webhook_url": hook.URL, "webhook_secret": "dock-supplier-secret"}).json(t, &sup)
+	for _, id := range []int64{egg.ProductID, rice.ProductID, dumpling.ProductID} {
+		if r := c.do("PUT", fmt.Sprintf("/api/v1/ops/products/%d/supply-terms", id), c.admin, map[string]any{"terms": []map[string]any{
+			{"supplier_id": sup.ID, "priority": 1, "case_pack": 1, "price_fen": 1000, "delivery_slot": "02:00"}}}); r.Status != http.StatusOK {
+			t.Fatalf("terms: %d %s", r.Status, r.Body)
+		}
+	}
+	for l := range 2 {
+		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(fmt.Sprintf("159200%05d", l), "居民", egg.ID, 6, rice.ID, 1, dumpling.ID, 5),
+			"Idempotency-Key", "d"); r.Status != http.StatusCreated {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+	}
+	path := c.wavePath()
+	var w wave.Wave
+	c.do("GET", path, c.admin, nil).json(t, &w)
+	p := newConsolePage(t, 120*time.Second)
+	p.logIn(c.srv.URL, c.staffToken("warehouse"), fmt.Sprintf("#/wave/%d", w.ID))
+	startNight(t, c)
+	var orders supply.WaveOrders
+	waitFor(t, "the purchase order", func() bool {
+		orders = supply.WaveOrders{}
+		c.do("GET", path+"/purchase-orders", c.admin, nil).json(t, &orders)
+		return len(orders.Orders) == 1 && orders.Orders[0].State == supply.OrderSent
+	})
+	po := orders.Orders[0]
+	p.run("open the purchase orders", chromedp.Click(chromedp.ID("purchase-link")))
+	row := fmt.Sprintf(`#purchase-orders tr[data-po="%d"]`, po.ID)
+	p.wait("the buyer's view", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'sent' &&
+		document.querySelector('%s [data-field=short]')?.textContent === '24'`, row, row))
+	p.run("open the dock screen", chromedp.Click(chromedp.CSS(row+" a.open")))
+	p.wait("the lines", `document.querySelectorAll('form.dock-line').length === 3`)
+
+	line := func(sku string) string { return fmt.Sprintf(`form.dock-line[data-sku="%s"]`, sku) }
+	scanSKU := func(sku string) {
+		p.t.Helper()
+		p.run("scan "+sku, chromedp.SendKeys(chromedp.ID("dock-scan"), sku+"\r"))
+		p.wait("the line focused", fmt.Sprintf(`document.activeElement === document.querySelector('%s input[name=accepted]')`, line(sku)))
+	}
+	record := func(sku string, keys ...string) {
+		p.t.Helper()
+		var steps []chromedp.Action[chromedp.Void]
+		for i := 0; i+1 < len(keys); i += 2 {
+			steps = append(steps, chromedp.SetValue(chromedp.CSS(line(sku)+" [name="+keys[i]+"]"), keys[i+1]))
+		}
+		p.run("record "+sku, append(steps, chromedp.Click(chromedp.CSS(line(sku)+" button[type=submit]")))...)
+	}
+	// Eggs come short: 9 of 12, chilled, so with lot and expiry.
+	scanSKU("EGG")
+	record("EGG", "accepted", "9", "lot", "E1202", "expires_on", "2026-12-12")
+	p.wait("the eggs recorded", `document.getElementById('dock-note').textContent.includes('验收 9')`)
+	// Dumplings: 2 rejected with no reason first: refused, nothing stored.
+	scanSKU("DUMPLING")
+	record("DUMPLING", "accepted", "8", "rejected", "2", "lot", "F55", "expires_on", "2027-02-01")
+	p.wait("the refusal", `document.getElementById('dock-note').className.includes('error') &&
+		document.getElementById('dock-note').textContent.includes('reason')`)
+	retry, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector('`+line("DUMPLING")+`').dataset.scan`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	record("DUMPLING", "reason", "damage")
+	p.wait("the dumplings recorded", `document.getElementById('dock-note').textContent.includes('拒收 2')`)
+	record("RICE", "accepted", "2")
+	p.wait("the rice recorded", `document.getElementById('dock-note').textContent.includes('东北大米')`)
+
+	var got supply.PurchaseOrder
+	c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d", po.ID), c.admin, nil).json(t, &got)
+	if got.Units != 24 || got.Arrived != 21 || got.Accepted != 19 || got.Rejected != 2 || got.ShortUnits != 5 {
+		t.Fatalf("purchase order after the dock: %+v", got)
+	}
+	scans, err := supply.ListScans(context.Background(), c.app.db, po.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]supply.ScanRecord{}
+	for _, s := range scans {
+		byID[s.ScanID] = s
+	}
+	if len(scans) != 3 || byID[retry].Reason != "damage" || byID[retry].Rejected != 2 || byID[retry].Lot != "F55" {
+		t.Fatalf("scans %+v; the dumplings' scan id %q", scans, retry)
+	}
+	p.wait("the totals on the screen", `document.getElementById('dock-totals').textContent.includes('验收 19') &&
+		document.getElementById('dock-totals').textContent.includes('短缺 5')`)
+
+	p.run("close the order", chromedp.Click(chromedp.CSS(`button[data-action=po-received]`)))
+	waitFor(t, "the order received", func() bool {
+		c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d", po.ID), c.admin, nil).json(t, &got)
+		return got.State == supply.OrderReceived
+	})
+	p.run("back to the buyer's view", chromedp.Click(chromedp.CSS(`.crumbs a`)))
+	p.wait("received and short", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'received' &&
+		document.querySelector('%s [data-field=short]')?.textContent === '5'`, row, row))
+	waitFor(t, "allocation", func() bool {
+		c.do("GET", path, c.admin, nil).json(t, &w)
+		return w.State != wave.Closed
+	})
+	p.checkProblems()
 }
