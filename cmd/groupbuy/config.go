@@ -24,6 +24,10 @@ type Config struct {
 	IntakeWorkers int
 	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
 	RouteBudget time.Duration
+	// PublicURL is GROUPBUY_PUBLIC_URL: the address phones reach this API
+	// at (e.g. https://gb.example.com); the QR code on each route sheet opens
+	// its driver page there. Default http:// and GROUPBUY_ADDR.
+	PublicURL string
 	// RouteFullBudget is GROUPBUY_ROUTE_FULL_BUDGET=1: the route solver
 	// searches for its whole budget instead of ending once it stops finding
 	// better plans.
@@ -136,6 +140,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MetricsAddr:    getenv("GROUPBUY_METRICS_ADDR"),
 		PaymentsURL:    getenv("GROUPBUY_PAYMENTS_URL"),
 		PaymentsSecret: getenv("GROUPBUY_PAYMENTS_SECRET"),
+		PublicURL:      getenv("GROUPBUY_PUBLIC_URL"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
 			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),
@@ -178,6 +183,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.LabelKey == "" {
 		c.LabelKey = DevLabelKey
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".groupbuy"

@@ -95,6 +95,7 @@ func (a *app) routes() []api.Route {
 		supplyRoutes(h),
 		operableRoutes(a),
 		a.consoleRoutes(),
+		a.driverRoutes(),
 		a.metricsRoutes(),
 		a.tokenRoutes(h),
 	)
