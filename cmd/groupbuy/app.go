@@ -61,6 +61,7 @@ type app struct {
 	// The last mile: deliveries and receipts, the pickup desk (codes,
 	// reminders, returns), the leaders' commission, and the outbox dispatcher.
 	deliveries *lastmile.Service
+	driverPass lastmile.DriverPass // signs the passes of the drivers' pages
 	desk       *lastmile.Desk
 	commission *commission.Service
 	notices    *notice.Dispatcher
@@ -112,8 +113,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
 		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify)})
-	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
-		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey))), Supply: a.supply})
+	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
+	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
+	if cfg.PublicURL != "" {
+		printer.WithDriverLinks(func(routeID int64, expires time.Time) string {
+			return driverPageURL(cfg.PublicURL, a.driverPass.Token(routeID, expires))
+		})
+	}
+	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget, FullBudget: cfg.RouteFullBudget}, Metrics: a.counts,
+		Printer: printer, Supply: a.supply})
 	a.supply.SetNight(a.waves) // the dock closing a wave's last order starts its allocation
 	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)

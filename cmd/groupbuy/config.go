@@ -24,6 +24,14 @@ type Config struct {
 	IntakeWorkers int
 	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
 	RouteBudget time.Duration
+	// PublicURL is GROUPBUY_PUBLIC_URL: the address phones reach this API
+	// at (e.g. https://gb.example.com); the QR code on each route sheet opens
+	// its driver page there. Default http:// and GROUPBUY_ADDR.
+	PublicURL string
+	// RouteFullBudget is GROUPBUY_ROUTE_FULL_BUDGET=1: the route solver
+	// searches for its whole budget instead of ending once it stops finding
+	// better plans.
+	RouteFullBudget bool
 	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
 	// simulates a night of that many order lines at a second warehouse, SIM.
 	DevSimulate int
@@ -143,6 +151,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		AftersalePhotoDir: getenv("GROUPBUY_AFTERSALE_PHOTO_DIR"),
 		PaymentsURL:       getenv("GROUPBUY_PAYMENTS_URL"),
 		PaymentsSecret:    getenv("GROUPBUY_PAYMENTS_SECRET"),
+		PublicURL:         getenv("GROUPBUY_PUBLIC_URL"),
 		Notify: NotifyEnv{
 			Channels: getenv("GROUPBUY_NOTIFY_CHANNELS"), QuietHours: getenv("GROUPBUY_QUIET_HOURS"),
 			WebhookURL: getenv("GROUPBUY_WEBHOOK_URL"), WebhookSecret: getenv("GROUPBUY_WEBHOOK_SECRET"),
@@ -165,15 +174,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return err
 	})
 	e.Duration("GROUPBUY_NOTICE_LEASE", &c.Notify.Lease, time.Second, math.MaxInt64, "a duration of at least 1s")
-	e.Parse("GROUPBUY_METRICS_PUBLIC", func(v string) error {
-		switch v {
-		case "0", "false":
-		case "1", "true":
-			c.MetricsPublic = true
-		default:
-			return fmt.Errorf("want 1 or 0, got %q", v)
-		}
-		return nil
+	e.Parse("GROUPBUY_METRICS_PUBLIC", func(v string) (err error) {
+		c.MetricsPublic, err = parseFlag(v)
+		return err
+	})
+	e.Parse("GROUPBUY_ROUTE_FULL_BUDGET", func(v string) (err error) {
+		c.RouteFullBudget, err = parseFlag(v)
+		return err
 	})
 	e.Parse("GROUPBUY_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	e.Int("GROUPBUY_DB_MAX_CONNS", &c.DBMaxConns, 1, math.MaxInt, "a positive integer")
@@ -190,8 +197,22 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LabelKey == "" {
 		c.LabelKey = DevLabelKey
 	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
 	if c.DataDir == "" {
 		c.DataDir = ".groupbuy"
 	}
 	return c, e.Err()
+}
+
+// parseFlag reads a yes-or-no setting: 1 or true, 0 or false.
+func parseFlag(v string) (bool, error) {
+	switch v {
+	case "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("want 1 or 0, got %q", v)
 }

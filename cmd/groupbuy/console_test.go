@@ -213,7 +213,16 @@ const consoleOddName = `莘庄「A&B」<便利店>`
 
 func newConsoleCity(t *testing.T) *consoleCity {
 	t.Helper()
-	c := newTestCity(t, 0)
+	m := newConsoleCityWith(t, func(*Config) {})
+	m.wave = runNightToReady(t, m.testCity, m.path)
+	return m
+}
+
+// newConsoleCityWith is the console's city with the configuration changed
+// by tune, its orders placed and received, before its night.
+func newConsoleCityWith(t *testing.T, tune func(*Config)) *consoleCity {
+	t.Helper()
+	c := newTestCityWith(t, 0, clock.NewManual(beforeCutoff), tune)
 	ctx := context.Background()
 	w := c.warehous
 	// A sunflower of points 1-5 km around the warehouse, with a little jitter.
@@ -262,7 +271,7 @@ func newConsoleCity(t *testing.T) *consoleCity {
 		"items": []map[string]any{{"sale_item_id": egg.ID, "received": c.sold(egg.ID) - 6}}}); r.Status != http.StatusOK {
 		t.Fatalf("receipts: %d %s", r.Status, r.Body)
 	}
-	m.wave = runNightToReady(t, c, m.path)
+	c.do("GET", m.path, c.admin, nil).json(t, &m.wave)
 	return m
 }
 

@@ -86,8 +86,15 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 // for tests that run worker processes beside the API.
 func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 	t.Helper()
+	return newTestCityWith(t, leaders, clock, func(*Config) {})
+}
+
+// newTestCityWith is newTestCityOn with the configuration changed by tune.
+func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*Config)) *testCity {
+	t.Helper()
 	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
+	tune(&cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -101,15 +101,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 // runNightToReady starts a worker and waits until the wave at path is ready.
 func runNightToReady(t *testing.T, c *testCity, path string) wave.Wave {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan struct{})
-	go func() { _ = w.run(ctx); close(stopped) }()
-	t.Cleanup(func() { stop(); <-stopped })
-	c.clock.Set(testCutoffUTC.Add(time.Minute))
+	startNight(t, c)
 	var wv wave.Wave
 	deadline := time.Now().Add(60 * time.Second)
 	for wv.State != wave.Ready {
@@ -120,4 +112,19 @@ func runNightToReady(t *testing.T, c *testCity, path string) wave.Wave {
 		c.do("GET", path, c.admin, nil).json(t, &wv)
 	}
 	return wv
+}
+
+// startNight starts a worker for the test and moves the clock past the
+// cutoff: the night runs on its own from there.
+func startNight(t *testing.T, c *testCity) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { _ = w.run(ctx); close(stopped) }()
+	t.Cleanup(func() { stop(); <-stopped })
+	c.clock.Set(testCutoffUTC.Add(time.Minute))
 }

@@ -99,6 +99,7 @@ var apiDoc = openapi.Options{
 		{Name: "supply", Description: "The supply side: suppliers and their terms, purchase orders at cutoff and their forecast, receiving at the dock, stock on hand. Staff token required; each operation lists its roles in x-roles."},
 		{Name: "refunds", Description: "Refunds and the payment system: the refund ledger, its export, unpaid refunds, and the payment system's signed callback."},
 		{Name: "pickup", Description: "The pickup network for leaders and staff: nearby pickup points. Leader or staff token required."},
+		{Name: "driver", Description: "A driver's page: one route by the pass its route sheet's QR code carries (X-Driver-Pass), no token."},
 	},
 	Types: map[reflect.Type]*openapi3.Schema{
 		reflect.TypeFor[fulfillment.Date]():  str("date", "", "A calendar date, YYYY-MM-DD."),

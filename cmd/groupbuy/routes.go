@@ -96,6 +96,7 @@ func (a *app) routes() []api.Route {
 		operableRoutes(a),
 		aftersaleRoutes(a),
 		a.consoleRoutes(),
+		a.driverRoutes(),
 		a.metricsRoutes(),
 		a.tokenRoutes(h),
 	)

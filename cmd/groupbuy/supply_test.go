@@ -70,15 +70,7 @@ func TestNightBuysReceivesAndAllocates(t *testing.T) {
 	}
 
 	// The night: the worker closes the wave at cutoff and runs the purchase stage.
-	ctx, stop := context.WithCancel(context.Background())
-	w, err := newWorker(c.app, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan struct{})
-	go func() { _ = w.run(ctx); close(stopped) }()
-	t.Cleanup(func() { stop(); <-stopped })
-	c.clock.Set(testCutoffUTC.Add(time.Minute))
+	startNight(t, c)
 	var orders supply.WaveOrders
 	waitFor(t, "the purchase order sent to the supplier", func() bool {
 		c.do("GET", path+"/purchase-orders", dock, nil).json(t, &orders)

@@ -111,37 +111,43 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 func (s *Service) Arrive(ctx context.Context, routeID int64, seq int) (Delivery, error) {
 	var out Delivery
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		now := s.clock.Now()
-		r, err := routeplan.GetRoute(ctx, tx, routeID)
+		id, err := arrive(ctx, tx, routeID, seq, s.clock.Now())
 		if err != nil {
-			return err
-		}
-		// The wave row first, as every command on a wave locks it first.
-		if _, err := wave.Lock(ctx, tx, r.WaveID); err != nil {
-			return err
-		}
-		if r.DispatchedAt == nil {
-			return ErrNotDispatched
-		}
-		found, err := routeplan.Arrive(ctx, tx, routeID, seq, now)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return ErrStopNotFound
-		}
-		var id int64
-		if err := tx.GetContext(ctx, &id, `UPDATE deliveries SET state = CASE WHEN state = 'received' THEN state ELSE 'arrived' END,
-			arrived_at = coalesce(arrived_at, $3) WHERE route_id = $1 AND seq = $2 RETURNING id`, routeID, seq, now); err != nil {
-			return err
-		}
-		if err := markDeliveredIfDone(ctx, tx, r.WaveID, now); err != nil {
 			return err
 		}
 		out, err = getDelivery(ctx, tx, id)
 		return err
 	})
 	return out, err
+}
+
+// arrive marks stop seq of a route reached at now inside tx and returns its
+// delivery's id.
+func arrive(ctx context.Context, tx *sqlx.Tx, routeID int64, seq int, now time.Time) (int64, error) {
+	r, err := routeplan.GetRoute(ctx, tx, routeID)
+	if err != nil {
+		return 0, err
+	}
+	// The wave row first, as every command on a wave locks it first.
+	if _, err := wave.Lock(ctx, tx, r.WaveID); err != nil {
+		return 0, err
+	}
+	if r.DispatchedAt == nil {
+		return 0, ErrNotDispatched
+	}
+	found, err := routeplan.Arrive(ctx, tx, routeID, seq, now)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, ErrStopNotFound
+	}
+	var id int64
+	if err := tx.GetContext(ctx, &id, `UPDATE deliveries SET state = CASE WHEN state = 'received' THEN state ELSE 'arrived' END,
+		arrived_at = coalesce(arrived_at, $3) WHERE route_id = $1 AND seq = $2 RETURNING id`, routeID, seq, now); err != nil {
+		return 0, err
+	}
+	return id, markDeliveredIfDone(ctx, tx, r.WaveID, now)
 }
 
 // markDeliveredIfDone moves a dispatched wave to delivered once no routed
@@ -169,6 +175,7 @@ type Delivery struct {
 	DispatchedAt  *time.Time       `db:"dispatched_at" json:"dispatched_at,omitempty"`
 	ArrivedAt     *time.Time       `db:"arrived_at" json:"arrived_at,omitempty"`
 	ReceivedAt    *time.Time       `db:"received_at" json:"received_at,omitempty"`
+	HandedOverAt  *time.Time       `db:"handed_over_at" json:"handed_over_at,omitempty" doc:"When the driver handed the bags over."`
 	Bags          []DeliveryBag    `db:"-" json:"bags,omitempty"`
 	Lines         []DeliveryLine   `db:"-" json:"lines,omitempty"`
 }
@@ -198,7 +205,7 @@ type DeliveryLine struct {
 }
 
 const deliverySelect = `SELECT d.id, d.wave_id, w.delivery_date, d.pickup_point_id, d.state, r.code AS route_code, d.seq,
-	rs.arrival_at AS eta, d.dispatched_at, d.arrived_at, d.received_at
+	rs.arrival_at AS eta, d.dispatched_at, d.arrived_at, d.received_at, d.handed_over_at
 	FROM deliveries d JOIN waves w ON w.id = d.wave_id
 	LEFT JOIN routes r ON r.id = d.route_id
 	LEFT JOIN route_stops rs ON rs.route_id = d.route_id AND rs.seq = d.seq`

@@ -53,6 +53,9 @@ type Printout struct {
 type Printer struct {
 	cjkFont, latinFont string
 	key                []byte
+	// driverLink is the address of a route's driver page, valid until
+	// expires, printed as a QR code on its route sheet; nil: none.
+	driverLink func(routeID int64, expires time.Time) string
 
 	once  sync.Once
 	fonts *printout.Fonts
@@ -63,6 +66,13 @@ type Printer struct {
 // and the key that signs bag labels.
 func NewPrinter(cjkFont, latinFont string, labelKey []byte) *Printer {
 	return &Printer{cjkFont: cjkFont, latinFont: latinFont, key: labelKey}
+}
+
+// WithDriverLinks has route sheets carry a QR code of their driver page's
+// address, made by link for a route until the end of its delivery day.
+func (p *Printer) WithDriverLinks(link func(routeID int64, expires time.Time) string) *Printer {
+	p.driverLink = link
+	return p
 }
 
 // LabelKey is the key bag labels are signed with, for a scanner to verify.
@@ -249,6 +259,14 @@ func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.F
 		return pdf, printout.LabelsCSV(labels, p.key), err
 	default:
 		sheets := night.routeSheets()
+		if p.driverLink != nil {
+			d := w.DeliveryDate
+			// The pass lasts until the delivery day ends where the trucks run.
+			expires := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, night.loc)
+			for i, r := range night.routes {
+				sheets[i].DriverURL = p.driverLink(r.ID, expires)
+			}
+		}
 		pdf, err = printout.RouteSheets(fonts, night.hdr.PrintedAt, sheets)
 		return pdf, printout.RouteCSV(sheets), err
 	}

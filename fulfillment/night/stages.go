@@ -90,8 +90,18 @@ func (r *Runner) planRoutes(ctx context.Context, waveID int64, progress func(don
 	if seed == 0 {
 		seed = waveID
 	}
-	plan, err := r.planner.Plan(ctx, routeplan.Request{Wave: w, Stops: stops, Seed: seed, Progress: progress})
+	solving := func(p wave.RouteProgress) {
+		p.UpdatedAt = r.clock.Now()
+		if err := wave.SaveRouteProgress(ctx, r.db, waveID, p); err != nil {
+			r.log.WarnContext(ctx, "route progress", "wave", waveID, "err", err)
+		}
+	}
+	plan, err := r.planner.Plan(ctx, routeplan.Request{Wave: w, Stops: stops, Seed: seed, Progress: progress, Solving: solving})
 	if err != nil {
+		// The solve has ended, if badly: the page stops counting down.
+		if ferr := wave.FinishRouteProgress(context.WithoutCancel(ctx), r.db, waveID, r.clock.Now()); ferr != nil {
+			r.log.WarnContext(ctx, "route progress", "wave", waveID, "err", ferr)
+		}
 		return nil, err
 	}
 	return writeRoutes(plan), nil
@@ -116,6 +126,9 @@ func writeRoutes(plan *routeplan.Plan) stageFunc {
 		}
 		served, stops, err := plan.Write(ctx, tx, waveID)
 		if err != nil {
+			return stageResult{}, err
+		}
+		if err := wave.FinishRouteProgress(ctx, tx, waveID, now); err != nil {
 			return stageResult{}, err
 		}
 		if _, err := wave.Advance(ctx, tx, waveID, wave.Picked, wave.Routed, now); err != nil {

@@ -16,6 +16,9 @@ type RouteSheet struct {
 	DistanceM int64
 	Depot     Place
 	Stops     []RouteStop // in order
+	// DriverURL, when set, is printed as a QR code: the driver's page of
+	// this route, on a phone.
+	DriverURL string
 }
 
 // Place is a named point on the map.
@@ -79,6 +82,7 @@ func (s RouteSheet) draw(d *doc) {
 			d.fit(margin, y, bodyW, 8, summary, 12, 8, left)
 			d.fit(margin, y+8, bodyW, 6, "仓库 "+s.Depot.Name+"  "+s.Depot.Address, 9, 6, left)
 			d.routeMap(margin, y+15, bodyW, 95, s)
+			d.driverQR(s.DriverURL, margin+bodyW-32, y+16)
 			y += 113
 			n = first
 		}
@@ -109,4 +113,22 @@ func (s RouteSheet) draw(d *doc) {
 			d.fit(margin, y+14, bodyW, 8, "司机签字 ______________    仓库签字 ______________    发车时间 ________", 11, 8, left)
 		}
 	}
+}
+
+// driverQR draws the driver page's address as a QR code, 30 mm with a
+// caption, on a white ground over the map's corner at (x, y); nothing when
+// there is no address.
+func (d *doc) driverQR(url string, x, y float64) {
+	if url == "" {
+		return
+	}
+	codes, err := encodeQRs([]string{url})
+	if err != nil {
+		d.pdf.SetError(err)
+		return
+	}
+	d.pdf.SetFillColor(255, 255, 255)
+	d.pdf.Rect(x, y, 31, 36, "F")
+	d.drawQR(codes[0], x, y, 31)
+	d.fit(x, y+30, 31, 5, "司机扫码", 8, 6, center)
 }

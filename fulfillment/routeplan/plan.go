@@ -185,6 +185,9 @@ type Options struct {
 	Budget      time.Duration // the routing engine's time limit (default 60 s)
 	Threads     int           // search threads (default 2)
 	ServiceTime time.Duration // time at each pickup point (default 5 min)
+	// FullBudget keeps the search going for the whole budget, restarting
+	// when it stops improving, instead of ending early.
+	FullBudget bool
 }
 
 // Planner solves the routes of waves.
@@ -217,6 +220,9 @@ type Request struct {
 	// Progress hears the seconds of the solver's budget used, of the
 	// budget, from the start and every second; nil: nobody.
 	Progress func(done, total int64)
+	// Solving hears the solver's progress (sectors, stops served, best
+	// cost, seconds left) at most once a second; nil: nobody.
+	Solving func(wave.RouteProgress)
 }
 
 // Plan solves the routes of a wave, outside any transaction: the solver
@@ -277,6 +283,10 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	firstEnd := start.Add(time.Until(solverEnd) * 4 / 5)
 	parts := routing.Sectors(p, maxSectorStops, pl.deliveryAreas(p, wh, fleet))
+	var m *meter
+	if req.Solving != nil {
+		m = newMeter(req.Solving, len(parts), len(p.Stops), solverEnd)
+	}
 	remaining := len(p.Stops)
 	used := map[string]int{}
 	var retry []routing.Stop
@@ -285,10 +295,11 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		// stops, so the budget holds however the sectors fare.
 		budget := time.Duration(float64(time.Until(firstEnd)) * float64(len(sector.Stops)) / float64(remaining))
 		remaining -= len(sector.Stops)
-		sol, err := pl.solvePart(ctx, sector, budget, req.Seed)
+		sol, err := pl.solvePart(ctx, sector, budget, req.Seed, m.sector())
 		if err != nil {
 			return nil, err
 		}
+		m.ended(sol, true)
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
 		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
 	}
@@ -306,10 +317,11 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 				rest.Vehicles = append(rest.Vehicles, v)
 			}
 		}
-		sol, err := pl.solvePart(ctx, &rest, time.Until(solverEnd), req.Seed)
+		sol, err := pl.solvePart(ctx, &rest, time.Until(solverEnd), req.Seed, m.sector())
 		if err != nil {
 			return nil, err
 		}
+		m.ended(sol, false)
 		plan.add(&rest, sol, fleetByCode, byPoint, at, used)
 	}
 	return plan, nil
@@ -374,7 +386,8 @@ const maxSectorStops = 600
 
 // solvePart runs the routing engine on one part of the wave; a part without
 // any vehicle leaves all its stops unserved.
-func (pl *Planner) solvePart(ctx context.Context, p *routing.Problem, budget time.Duration, seed int64) (*routing.Solution, error) {
+func (pl *Planner) solvePart(ctx context.Context, p *routing.Problem, budget time.Duration, seed int64,
+	progress func(routing.Progress)) (*routing.Solution, error) {
 	if len(p.Vehicles) == 0 {
 		sol := &routing.Solution{}
 		for i, st := range p.Stops {
@@ -383,7 +396,11 @@ func (pl *Planner) solvePart(ctx context.Context, p *routing.Problem, budget tim
 		}
 		return sol, nil
 	}
-	return routing.Solve(ctx, p, routing.Options{TimeLimit: max(budget, time.Second), Threads: pl.opt.Threads, Seed: seed})
+	opt := routing.Options{TimeLimit: max(budget, time.Second), Threads: pl.opt.Threads, Seed: seed, Progress: progress}
+	if pl.opt.FullBudget {
+		opt.Patience = -1
+	}
+	return routing.Solve(ctx, p, opt)
 }
 
 // add appends a part's solution to the plan, counting vehicles used by type.

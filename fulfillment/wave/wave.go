@@ -83,6 +83,8 @@ type Wave struct {
 	CreatedAt    time.Time     `db:"created_at" json:"created_at"`
 	UpdatedAt    time.Time     `db:"updated_at" json:"updated_at"`
 	Stages       []StageRecord `db:"-" json:"stages"`
+	// RouteProgress is the route stage's solver at work; absent before it starts.
+	RouteProgress *RouteProgress `db:"-" json:"route_progress,omitempty"`
 	// TotalsLive says Totals are the open wave's orders so far, kept
 	// current as they come (AddLive), not yet frozen by the close.
 	TotalsLive bool `db:"-" json:"totals_live,omitempty"`
@@ -220,6 +222,9 @@ func Get(ctx context.Context, q sqlx.QueryerContext, id int64) (Wave, error) {
 		return w, err
 	}
 	if w.Timeline, err = Timeline(ctx, q, id); err != nil {
+		return w, err
+	}
+	if w.RouteProgress, err = routeProgress(ctx, q, id); err != nil {
 		return w, err
 	}
 	w.Stages = []StageRecord{}

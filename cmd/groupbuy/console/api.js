@@ -50,6 +50,18 @@ export async function api(path) {
   return res.json();
 }
 
+/**
+ * send makes a write of the API (POST, PUT…) with the bearer header and a
+ * JSON body (none when body is undefined), and answers the JSON reply.
+ */
+export async function send(method, path, body) {
+  const headers = { ...authorized(), Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  if (!res.ok) throw await errorOf(res);
+  return res.status === 204 ? null : res.json();
+}
+
 function filenameOf(disposition) {
   const m = /filename="([^"]+)"/.exec(disposition || '');
   return m ? m[1] : '';

@@ -2,9 +2,10 @@
 // warehouse, a wave's map, manifests, printouts, notices and timeline, the
 // refunds still unpaid, and orders with their story.
 // Views: #/ (today and tomorrow in each warehouse's time zone),
-// #/day/YYYY-MM-DD (that day and the next), #/wave/ID, #/orders (search).
+// #/day/YYYY-MM-DD (that day and the next), #/wave/ID, #/orders (search),
+// #/wave/ID/purchase (the buyer's purchase orders), #/dock/PO (receiving).
 
-import { api, download, session, openSession, closeSession, APIError } from './api.js';
+import { api, send, download, session, openSession, closeSession, APIError } from './api.js';
 import { h, s, fill, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
 import { drawMap, routeColour, reasonText } from './map.js';
 
@@ -229,6 +230,76 @@ function stageList(wave, tz) {
   }));
 }
 
+// ---------------------------------------------------------------- actions
+
+/** canRun says whether this login may do what access allows: 'ops' (ops, admin) or 'warehouse' (any staff). */
+function canRun(access) {
+  const role = session.who.role;
+  return access === 'warehouse' ? ['warehouse', 'ops', 'admin'].includes(role) : ['ops', 'admin'].includes(role);
+}
+
+/**
+ * actionButton is a button that makes one write of the API, says how it
+ * went in note, and then calls done (the view's refresh); it is left out
+ * when this login may not make the write.
+ */
+function actionButton(props, label, access, write, note, done) {
+  if (!canRun(access)) return null;
+  return h('button', {
+    type: 'button', class: 'action', ...props,
+    onclick: async (ev) => {
+      const btn = ev.currentTarget;
+      btn.disabled = true;
+      try {
+        await write();
+        note.textContent = `${label}：已完成`;
+        note.className = 'note';
+        await done();
+      } catch (e) {
+        note.textContent = `${label}失败：${e.message}`;
+        note.className = 'note error';
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, label);
+}
+
+/** waveActions are what a dispatcher can do to the wave now: close it, rerun a failed stage, dispatch every route. */
+function waveActions(wave, note, done) {
+  const path = `/api/v1/ops/waves/${wave.id}`;
+  const failed = (wave.stages || []).filter((st) => st.last_error && !st.finished_at);
+  const label = (name) => (STAGES.find(([n]) => n === name) || [0, name])[1];
+  return [
+    wave.state === 'open' && actionButton({ 'data-action': 'close' }, '立即截单', 'ops',
+      () => send('POST', `${path}/close`), note, done),
+    failed.map((st) => actionButton({ 'data-action': 'rerun', 'data-stage': st.stage }, `重跑${label(st.stage)}`, 'ops',
+      () => send('POST', `${path}/stages/${st.stage}/rerun`), note, done)),
+    (wave.state === 'ready' || wave.state === 'dispatched') && actionButton({ 'data-action': 'dispatch' }, '全部发车', 'warehouse',
+      () => send('POST', `${path}/dispatch`), note, done),
+  ];
+}
+
+// ---------------------------------------------------------------- route progress
+
+/** routeProgress shows the route solver at work (or how it ended); nothing before it starts. */
+function routeProgress(wave, tz) {
+  const p = wave.route_progress;
+  if (!p) return null;
+  const solving = !p.finished_at && wave.state === 'picked';
+  const share = p.stops_total ? p.stops_served / p.stops_total : 0;
+  return h('section', { class: `panel route-progress${solving ? ' solving' : ''}`, id: 'route-progress',
+    'data-solving': solving ? 'yes' : 'no' },
+  h('h2', null, solving ? '排线中' : '排线结果'),
+  h('progress', { max: 1, value: share.toFixed(3) }),
+  h('dl', null,
+    h('dt', null, '扇区'), h('dd', { 'data-field': 'sectors' }, `${num(p.sectors_done)} / ${num(p.sectors_total)}`),
+    h('dt', null, '已排站点'), h('dd', { 'data-field': 'stops' }, `${num(p.stops_served)} / ${num(p.stops_total)}`),
+    h('dt', null, '当前最优成本'), h('dd', { 'data-field': 'cost' }, yuan(p.best_cost_fen)),
+    solving && [h('dt', null, '剩余时间'), h('dd', { 'data-field': 'left' }, `${num(p.seconds_left)} 秒`)],
+    h('dt', null, solving ? '更新于' : '结束于'), h('dd', null, dateTime(p.finished_at || p.updated_at, tz))));
+}
+
 // ---------------------------------------------------------------- waves view
 
 function wavesView(from) {
@@ -329,10 +400,12 @@ function waveView(id) {
   const unserved = h('section', { class: 'unserved-list' });
   const notices = noticesPanel();
   const timeline = h('div');
+  const actions = h('div', { class: 'actions', id: 'actions' });
   fill(view,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
     status, head,
-    h('div', { class: 'toolbar' }, h('span', { class: 'label' }, '打印：'), downloads, note),
+    h('div', { class: 'toolbar' }, actions, h('a', { class: 'open', href: `#/wave/${id}/purchase`, id: 'purchase-link' }, '采购与收货'),
+      h('span', { class: 'label' }, '打印：'), downloads, note),
     h('div', { class: 'layout' },
       h('div', { class: 'content' }, h('div', { class: 'map-panel' }, mapBox, legend), manifest, unserved),
       h('div', { class: 'side' }, deliveries, timeline, notices.el)));
@@ -383,6 +456,8 @@ function waveView(id) {
         h('h2', null, `线路 ${r.code} 装车清单`),
         h('span', { class: 'meta' }, `${r.vehicle_type} · 出发 ${hhmm(r.departure_at, tz)} · 返回 ${hhmm(r.return_at, tz)} · ${km(r.distance_m)}`),
         h('span', { class: 'actions' },
+          r.stops.some((st) => pointState.get(st.pickup_point_id) === 'pending') && actionButton({ 'data-action': 'dispatch-route' },
+            '本线发车', 'warehouse', () => send('POST', `/api/v1/ops/routes/${r.id}/dispatch`), note, refresh),
           downloadButton(wave.id, `route-sheet.pdf?route=${encodeURIComponent(r.code)}`, '路线单 PDF', note),
           downloadButton(wave.id, `route-sheet.csv?route=${encodeURIComponent(r.code)}`, '路线单 CSV', note))),
       h('table', null,
@@ -392,7 +467,9 @@ function waveView(id) {
           h('td', { class: 'n' }, st.seq), h('td', null, st.name),
           h('td', { class: 'n' }, hhmm(st.arrival_at, tz)), h('td', { class: 'n' }, hhmm(st.start_at, tz)),
           h('td', { class: 'n' }, num(st.bags)), h('td', { class: 'n' }, kg(st.weight_g)), h('td', { class: 'n' }, litres(st.volume_ml)),
-          h('td', null, DELIVERIES[pointState.get(st.pickup_point_id)] || '—')))),
+          h('td', null, DELIVERIES[pointState.get(st.pickup_point_id)] || '—',
+            pointState.get(st.pickup_point_id) === 'dispatched' && actionButton({ 'data-action': 'arrive' }, '到达', 'warehouse',
+              () => send('POST', `/api/v1/ops/routes/${r.id}/stops/${st.seq}/arrive`), note, refresh))))),
         h('tfoot', null, h('tr', null, h('th', { colspan: 4 }, `合计 ${r.stops.length} 站`),
           h('td', { class: 'n' }, num(bags)), h('td', { class: 'n' }, kg(r.weight_g)), h('td', { class: 'n' }, litres(r.volume_ml)),
           h('td', null, '')))));
@@ -403,7 +480,7 @@ function waveView(id) {
     if (hit && hit.dataset.route !== selected) { selected = hit.dataset.route; render(); }
   });
 
-  const stop = poll(async () => {
+  const refresh = async () => {
     wave = await api(`/api/v1/ops/waves/${id}`);
     w = (await warehouseList()).find((x) => x.id === wave.warehouse_id);
     if (!w) { warehouses = null; throw new Error('找不到波次所属的仓库'); }
@@ -417,7 +494,13 @@ function waveView(id) {
         refundTexts(wave.refunds),
         ` · 分配策略 ${wave.allocation_policy === 'even' ? '均分' : '先到先得'}`),
       waitingNote(wave),
-      stageList(wave, tz));
+      stageList(wave, tz),
+      routeProgress(wave, tz));
+    const acts = JSON.stringify([wave.state, (wave.stages || []).map((st) => [st.stage, !!st.last_error, !!st.finished_at])]);
+    if (actions.dataset.shown !== acts) {
+      actions.dataset.shown = acts;
+      fill(actions, waveActions(wave, note, refresh));
+    }
     fill(timeline, timelineList(wave, tz));
     if (!downloads.firstChild || downloads.dataset.state !== wave.state) {
       downloads.dataset.state = wave.state;
@@ -452,7 +535,171 @@ function waveView(id) {
       render();
     }
     await notices.refresh();
+  };
+  const stop = poll(refresh, POLL_MS, status.show);
+  return { stop };
+}
+
+// ---------------------------------------------------------------- purchase orders (the buyer's view)
+
+const PO_STATES = {
+  queued: '待发送', sent: '已发送', arriving: '到货中', received: '已收货', not_coming: '不来货', superseded: '已被新版本取代',
+};
+const ZONES = { ambient: '常温', chilled: '冷藏', frozen: '冷冻' };
+const REJECTS = [['quality', '质量不合格'], ['damage', '破损'], ['wrong_item', '错货'], ['short_shelf_life', '保质期不足']];
+
+function poBadge(po) {
+  return h('span', { class: `badge po-${po.state}`, 'data-state': po.state }, PO_STATES[po.state] || po.state);
+}
+
+/** purchaseView lists a wave's purchase orders, latest versions first, with what the dock received and what is short. */
+function purchaseView(waveID) {
+  const status = flash();
+  const head = h('div', { class: 'wave-head' });
+  const body = h('tbody');
+  const older = h('input', { type: 'checkbox', id: 'show-superseded' });
+  fill(view,
+    h('p', { class: 'crumbs' }, h('a', { href: `#/wave/${waveID}` }, '← 返回波次')),
+    status, head,
+    h('label', { class: 'check' }, older, ' 显示被取代的旧版本'),
+    h('table', { class: 'purchase-orders', id: 'purchase-orders' },
+      h('thead', null, h('tr', null, ['采购单', '供应商', '状态', '预计到货', '订购', '到货', '验收', '拒收', '短缺', '金额', '']
+        .map((t, i) => h('th', { class: i >= 4 && i <= 9 ? 'n' : null }, t)))),
+      body));
+  let last = null;
+  const render = () => {
+    const { wave, w, orders } = last;
+    const shown = orders.orders.filter((po) => po.latest || older.checked);
+    const sum = (k) => shown.filter((po) => po.latest).reduce((n, po) => n + po[k], 0);
+    const count = (st) => shown.filter((po) => po.latest && po.state === st).length;
+    fill(head,
+      h('div', { class: 'title' }, h('h1', null, `${w.name} · ${wave.delivery_date} 波次 #${wave.id} 采购单`), badge(wave.state)),
+      h('p', { class: 'figures', id: 'po-summary' },
+        `${num(shown.filter((po) => po.latest).length)} 张 · 已发送 ${count('sent')} · 到货中 ${count('arriving')} · 已收货 ${count('received')}`,
+        ` · 订购 ${num(sum('units'))} 件 · 验收 ${num(sum('accepted'))} 件 · 短缺 ${num(sum('short_units'))} 件`),
+      waitingNote(wave));
+    fill(body, ...(shown.length ? shown.map((po) => h('tr', { 'data-po': po.id, class: po.latest ? null : 'old' },
+      h('td', null, `${po.number} v${po.version}`), h('td', null, po.supplier_name), h('td', null, poBadge(po)),
+      h('td', { class: 'n' }, dateTime(po.expected_at, w.time_zone)),
+      h('td', { class: 'n' }, num(po.units)), h('td', { class: 'n' }, num(po.arrived)), h('td', { class: 'n' }, num(po.accepted)),
+      h('td', { class: po.rejected ? 'n bad' : 'n' }, num(po.rejected)),
+      h('td', { class: po.short_units ? 'n bad' : 'n', 'data-field': 'short' }, num(po.short_units)),
+      h('td', { class: 'n' }, yuan(po.amount_fen)),
+      h('td', null, po.latest && h('a', { class: 'open', href: `#/dock/${po.id}` }, '收货 →'))))
+      : [h('tr', null, h('td', { colspan: 11, class: 'empty' }, '这一波次没有采购单（截单后生成）。'))]));
+  };
+  older.addEventListener('change', () => last && render());
+  const stop = poll(async () => {
+    const wave = await api(`/api/v1/ops/waves/${waveID}`);
+    const w = (await warehouseList()).find((x) => x.id === wave.warehouse_id) || { name: '', time_zone: 'UTC' };
+    const orders = await api(`/api/v1/ops/waves/${waveID}/purchase-orders`);
+    last = { wave, w, orders };
+    render();
   }, POLL_MS, status.show);
+  return { stop };
+}
+
+// ---------------------------------------------------------------- the dock's receiving screen
+
+/** scanID is a new id for one entry at the dock: the same entry sent again counts once. */
+function scanID(poID, lineID) {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `console-${poID}-${lineID}-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * dockView is the receiving screen of one purchase order: per line, the
+ * units accepted and rejected (with a reason), and the lot and expiry for
+ * chilled and frozen goods, each entry posted as one scan. A scanner typing
+ * a SKU (and Enter) into the scan box jumps to that line.
+ */
+function dockView(poID) {
+  const status = flash();
+  const head = h('div', { class: 'wave-head' });
+  const note = h('p', { class: 'note', role: 'status', id: 'dock-note' });
+  const lines = h('div', { class: 'dock-lines' });
+  const finder = h('input', { id: 'dock-scan', placeholder: '扫描或输入商品编码后回车', autocomplete: 'off' });
+  const back = h('a', { href: '#/' }, '← 全部波次');
+  fill(view, h('p', { class: 'crumbs' }, back), status, head,
+    h('form', { class: 'dock-find', onsubmit: (ev) => {
+      ev.preventDefault();
+      const row = lines.querySelector(`[data-sku="${CSS.escape(finder.value.trim())}"]`);
+      note.textContent = row ? '' : `本采购单没有商品 ${finder.value.trim()}`;
+      note.className = row ? 'note' : 'note error';
+      if (row) row.querySelector('input[name=accepted]').focus();
+      finder.value = '';
+    } }, h('label', { for: 'dock-scan' }, '扫码'), finder),
+    note, lines);
+
+  let po = null;
+  const entries = new Map(); // line id → its form, kept across refreshes so typing is not lost
+  const lineForm = (l) => {
+    const cold = l.zone === 'chilled' || l.zone === 'frozen';
+    const field = (name, label, props) => h('label', null, label, h('input', { name, ...props }));
+    const form = h('form', { class: 'dock-line', 'data-line': l.id, 'data-sku': l.sku },
+      h('div', { class: 'what' }, h('strong', null, l.name), h('small', null, ` ${l.sku} · ${ZONES[l.zone] || l.zone} · 箱规 ${l.case_pack}`)),
+      h('div', { class: 'totals' }),
+      field('accepted', '验收', { type: 'number', min: 0, step: 1, value: '', inputmode: 'numeric' }),
+      field('rejected', '拒收', { type: 'number', min: 0, step: 1, value: '', inputmode: 'numeric' }),
+      h('label', null, '拒收原因', h('select', { name: 'reason' }, h('option', { value: '' }, '—'),
+        REJECTS.map(([v, t]) => h('option', { value: v }, t)))),
+      cold && field('lot', '批次', { maxlength: 40, autocomplete: 'off' }),
+      cold && field('expires_on', '到期日', { type: 'date' }),
+      h('button', { type: 'submit' }, '登记'));
+    form.dataset.scan = scanID(poID, l.id);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const v = (name) => (form.elements[name] ? form.elements[name].value.trim() : '');
+      const accepted = Number(v('accepted') || 0);
+      const rejected = Number(v('rejected') || 0);
+      const scan = { scan_id: form.dataset.scan, arrived: accepted + rejected, accepted, rejected };
+      if (rejected) scan.reason = v('reason');
+      if (v('lot')) scan.lot = v('lot');
+      if (v('expires_on')) scan.expires_on = v('expires_on');
+      const btn = form.querySelector('button');
+      btn.disabled = true;
+      try {
+        const rec = await send('POST', `/api/v1/ops/purchase-order-lines/${l.id}/scans`, scan);
+        note.textContent = `已登记 ${l.name}：验收 ${num(rec.accepted)}，拒收 ${num(rec.rejected)}`;
+        note.className = 'note';
+        form.reset();
+        form.dataset.scan = scanID(poID, l.id); // the next entry is a new scan
+        await refresh();
+      } catch (e) {
+        // The same scan id stays: sending the entry again cannot count it twice.
+        note.textContent = `${l.name} 登记失败：${e.message}`;
+        note.className = 'note error';
+      } finally {
+        btn.disabled = false;
+      }
+    });
+    return form;
+  };
+
+  const refresh = async () => {
+    po = await api(`/api/v1/ops/purchase-orders/${poID}`);
+    back.href = `#/wave/${po.wave_id}/purchase`;
+    back.textContent = '← 本波次采购单';
+    const closed = po.state === 'received' || po.state === 'not_coming' || po.state === 'superseded';
+    fill(head,
+      h('div', { class: 'title' }, h('h1', null, `收货 · ${po.number} v${po.version} · ${po.supplier_name}`), poBadge(po)),
+      h('p', { class: 'figures', id: 'dock-totals' },
+        `订购 ${num(po.units)} 件 · 到货 ${num(po.arrived)} · 验收 ${num(po.accepted)} · 拒收 ${num(po.rejected)} · 短缺 ${num(po.short_units)}`),
+      !closed && h('p', { class: 'actions' },
+        actionButton({ 'data-action': 'po-received' }, '收货完成', 'warehouse',
+          () => send('POST', `/api/v1/ops/purchase-orders/${poID}/close`, { outcome: 'received' }), note, refresh)));
+    for (const l of po.lines) {
+      if (!entries.has(l.id)) entries.set(l.id, lineForm(l));
+      const form = entries.get(l.id);
+      const short = Math.max(0, l.quantity - l.accepted);
+      fill(form.querySelector('.totals'),
+        `订购 ${num(l.quantity)} · 到货 ${num(l.arrived)} · 验收 ${num(l.accepted)} · 拒收 ${num(l.rejected)}`,
+        short > 0 && h('span', { class: 'bad' }, ` · 短缺 ${num(short)}`));
+      form.querySelector('button').hidden = closed;
+    }
+    if (lines.childElementCount !== po.lines.length) fill(lines, po.lines.map((l) => entries.get(l.id)));
+  };
+  const stop = poll(refresh, POLL_MS * 2, status.show);
   return { stop };
 }
 
@@ -521,9 +768,12 @@ function route() {
   $('who').textContent = who.name ? `${who.name}（${who.role}）` : '';
   $('queues-link').hidden = !who.queues;
   const wave = /^#\/wave\/(\d+)$/.exec(location.hash);
+  const purchase = /^#\/wave\/(\d+)\/purchase$/.exec(location.hash);
+  const dock = /^#\/dock\/(\d+)$/.exec(location.hash);
   const day = /^#\/day\/(\d{4}-\d{2}-\d{2})$/.exec(location.hash);
   const orders = /^#\/orders(?:\?(.*))?$/.exec(location.hash);
-  current = wave ? waveView(Number(wave[1])) : orders ? ordersView(orders[1] || '') : wavesView(day ? day[1] : '');
+  current = wave ? waveView(Number(wave[1])) : purchase ? purchaseView(Number(purchase[1]))
+    : dock ? dockView(Number(dock[1])) : orders ? ordersView(orders[1] || '') : wavesView(day ? day[1] : '');
   window.scrollTo(0, 0);
 }
 

@@ -1,0 +1,32 @@
+package main
+
+import "testing"
+
+// TestConfigPublicURLAndFullBudget: the driver pages' address defaults to
+// the listen address, and the full-budget switch takes 1 or 0 only.
+func TestConfigPublicURLAndFullBudget(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	c, err := ConfigFromEnv(env("GROUPBUY_ADDR", "0.0.0.0:9000"))
+	if err != nil || c.PublicURL != "http://0.0.0.0:9000" || c.RouteFullBudget {
+		t.Fatalf("defaults: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
+	}
+	c, err = ConfigFromEnv(env("GROUPBUY_PUBLIC_URL", "https://gb.example.com", "GROUPBUY_ROUTE_FULL_BUDGET", "1"))
+	if err != nil || c.PublicURL != "https://gb.example.com" || !c.RouteFullBudget {
+		t.Fatalf("set: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
+	}
+	if _, err := ConfigFromEnv(env("GROUPBUY_ROUTE_FULL_BUDGET", "yes")); err == nil {
+		t.Fatal("GROUPBUY_ROUTE_FULL_BUDGET=yes was taken")
+	}
+	if got := driverPageURL("https://gb.example.com/", "7.1.x"); got != "https://gb.example.com/console/driver.html#7.1.x" {
+		t.Fatalf("driver page URL %q", got)
+	}
+}
