@@ -493,17 +493,7 @@ func promote(ctx context.Context, bin, dataDir string, cred *syscall.Credential)
 // stopPostmaster runs pg_ctl stop -m fast; if that fails it signals the
 // postmaster itself (SIGINT is a fast shutdown), and kills it when ctx ends.
 func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *syscall.Credential, child *childProc, log *slog.Logger) error {
-	exited := func() bool {
-		if child != nil {
-			select {
-			case <-child.done:
-				return true
-			default:
-				return false
-			}
-		}
-		return !processAlive(pid)
-	}
+	exited := func() bool { return serverExited(child, pid) }
 	if exited() {
 		return nil
 	}
@@ -622,6 +612,21 @@ func reachableDir(dir string, log *slog.Logger) (string, error) {
 	log.Info("the postgres user cannot reach the data directory: the cluster lives in a directory of its own, linked from it",
 		"dir", dir, "cluster", target)
 	return target, nil
+}
+
+// OpenToServers lets the postgres OS user traverse dir and its parent when
+// running as root, for a cluster made in a directory created 0700 (a test's
+// t.TempDir).
+func OpenToServers(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pgUser is the OS user a cluster runs as when root starts it.
@@ -925,17 +930,7 @@ func startMiniredis(log *slog.Logger, dir string) (*Server, error) {
 func redisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", port) }
 
 func stopRedis(ctx context.Context, pid int, child *childProc, pidPath string) error {
-	exited := func() bool {
-		if child != nil {
-			select {
-			case <-child.done:
-				return true
-			default:
-				return false
-			}
-		}
-		return !processAlive(pid)
-	}
+	exited := func() bool { return serverExited(child, pid) }
 	defer os.Remove(pidPath)
 	if exited() {
 		return nil
@@ -1048,6 +1043,20 @@ func startChild(cmd *exec.Cmd) (*childProc, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// serverExited reports whether a server is gone: the child we started has
+// been reaped, or, for a server an earlier run started, pid no longer runs.
+func serverExited(child *childProc, pid int) bool {
+	if child != nil {
+		select {
+		case <-child.done:
+			return true
+		default:
+			return false
+		}
+	}
+	return !processAlive(pid)
 }
 
 // processAlive reports whether pid runs (a zombie, exited but not yet

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -165,12 +164,8 @@ func FreePort() (int, error) {
 func ServerDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := localserver.OpenToServers(dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
