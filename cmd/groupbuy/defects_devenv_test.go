@@ -15,18 +15,11 @@ import (
 	"groupbuy/internal/testenv"
 )
 
-// String is what a running command wrote to l so far (lockedBuffer: metrics_test.go).
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // devRun is a `groupbuy dev` running in the test.
 type devRun struct {
 	api    string // the address it printed
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *testenv.Buffer
+	stderr *testenv.Buffer
 	stop   func()
 }
 
@@ -35,7 +28,7 @@ type devRun struct {
 func startDev(t *testing.T, env map[string]string, within time.Duration) *devRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &devRun{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	d := &devRun{stdout: &testenv.Buffer{}, stderr: &testenv.Buffer{}}
 	var exitErr error
 	exited := make(chan struct{})
 	go func() {
