@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,7 +301,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 			"-c", "port=" + strconv.Itoa(port),
 			"-c", "unix_socket_directories=" + quoteList(socketDir),
 		}
-		for _, k := range sortedKeys(cfg.settings) {
+		for _, k := range slices.Sorted(maps.Keys(cfg.settings)) {
 			if v := cfg.settings[k]; v != "" {
 				args = append(args, "-c", k+"="+v)
 			}
@@ -1209,15 +1211,6 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {
