@@ -225,9 +225,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 		}
 	}
 	path := c.wavePath()
-	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
-		t.Fatalf("receipts: %d %s", r.Status, r.Body)
-	}
+	c.receiptsFinal(path)
 	r := c.do("POST", path+"/close", c.admin, nil, "X-Request-ID", "abc")
 	if r.Status != http.StatusOK || r.Header.Get("X-Request-ID") != "abc" {
 		t.Fatalf("close: %d %s %v", r.Status, r.Body, r.Header)
