@@ -12,9 +12,9 @@ import (
 // Demand is one pickup point's demand for a delivery date, as the order book
 // (fulfillment) knows it: pickup never reads orders itself.
 type Demand struct {
-	PointID  int64
-	WeightG  int64
-	VolumeML int64
+	PointID  int64 `db:"pickup_point_id"`
+	WeightG  int64 `db:"weight_g"`
+	VolumeML int64 `db:"volume_ml"`
 }
 
 // DemandFunc returns the demand per pickup point of a warehouse for a date.

@@ -10,6 +10,7 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"groupbuy/pickup/geo"
+	"groupbuy/pickup/geo/geotest"
 )
 
 // BenchmarkNearby searches 20,000 points spread over a 40 km city with
@@ -119,7 +120,8 @@ func areaPoints(r *rand.Rand, n int) []geo.AreaPoint {
 	ps := cityPoints(r, n, 31.23, 121.47, 40)
 	out := make([]geo.AreaPoint, n)
 	for i, p := range ps {
-		out[i] = geo.AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng, WeightG: 5000 + r.Int64N(55_000), VolumeML: 10_000 + r.Int64N(70_000)}
+		out[i] = geo.AreaPoint{ID: p.ID, Lat: p.Lat, Lng: p.Lng}
+		out[i].WeightG, out[i].VolumeML = geotest.Demand(r)
 	}
 	return out
 }

@@ -11,26 +11,15 @@ import (
 	"groupbuy/internal/apperr"
 
 	"groupbuy/pickup/geo"
+	"groupbuy/pickup/geo/geotest"
 )
 
 // cityPoints scatters n points around (lat, lng) within about spanKm, with
 // ids from 1, half of them in clusters as real estates are.
 func cityPoints(r *rand.Rand, n int, lat, lng, spanKm float64) []Point {
 	points := make([]Point, 0, n)
-	dLat := spanKm / 111.0
-	dLng := dLat / math.Cos(lat*math.Pi/180)
-	var cLat, cLng float64
-	for i := range n {
-		p := Point{ID: int64(i + 1)}
-		if i%20 == 0 || i%2 == 1 {
-			cLat, cLng = lat+(r.Float64()-0.5)*dLat, lng+(r.Float64()-0.5)*dLng
-		}
-		if i%2 == 1 {
-			p.Lat, p.Lng = cLat, cLng
-		} else {
-			p.Lat, p.Lng = cLat+r.NormFloat64()*0.002, cLng+r.NormFloat64()*0.002
-		}
-		points = append(points, p)
+	for i, ll := range geotest.City(r, n, lat, lng, spanKm) {
+		points = append(points, Point{ID: int64(i + 1), Lat: ll.Lat, Lng: ll.Lng})
 	}
 	return points
 }

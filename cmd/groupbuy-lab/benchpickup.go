@@ -265,76 +265,68 @@ func driveVerify(ctx context.Context, api string, desks []pickupDesk, b pickupBe
 	start := time.Now()
 	measureFrom, measureTo := start.Add(b.warmup), start.Add(b.warmup+b.duration)
 	var mu sync.Mutex
-	var lat []float64
+	var lat loadgen.Latencies
 	var res verifyResult
-	var wg sync.WaitGroup
-	for i := range desks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			desk := desks[i]
-			rng := rand.New(rand.NewPCG(uint64(i), 11))
-			var mine []float64
-			var r verifyResult
-			var wrongSlot, wrongInSlot int64
-			for ctx.Err() == nil {
-				if b.think > 0 {
-					time.Sleep(time.Duration(rng.Int64N(int64(2 * b.think))))
+	loadgen.Clients(len(desks), 11, func(i int, rng *rand.Rand) {
+		desk := desks[i]
+		var mine []float64
+		var r verifyResult
+		var wrongSlot, wrongInSlot int64
+		for ctx.Err() == nil {
+			if b.think > 0 {
+				time.Sleep(time.Duration(rng.Int64N(int64(2 * b.think))))
+			}
+			t0 := time.Now()
+			if !t0.Before(measureTo) {
+				break
+			}
+			// Wrong codes stay under the limiter's 10 a minute per
+			// leader, counted in its own minute windows.
+			code, wrong := desk.valid[rng.IntN(len(desk.valid))], false
+			if slot := t0.Unix() / 60; rng.IntN(b.wrongEvery) == 0 && (slot != wrongSlot || wrongInSlot < 5) {
+				if slot != wrongSlot {
+					wrongSlot, wrongInSlot = slot, 0
 				}
-				t0 := time.Now()
-				if !t0.Before(measureTo) {
-					break
-				}
-				// Wrong codes stay under the limiter's 10 a minute per
-				// leader, counted in its own minute windows.
-				code, wrong := desk.valid[rng.IntN(len(desk.valid))], false
-				if slot := t0.Unix() / 60; rng.IntN(b.wrongEvery) == 0 && (slot != wrongSlot || wrongInSlot < 5) {
-					if slot != wrongSlot {
-						wrongSlot, wrongInSlot = slot, 0
-					}
-					wrongInSlot++
-					for code, wrong = fmt.Sprintf("%06d", 100000+rng.IntN(900000)), true; desk.taken[code]; {
-						code = fmt.Sprintf("%06d", 100000+rng.IntN(900000))
-					}
-				}
-				status, body, err := postVerify(client, api, desk.token, code)
-				t1 := time.Now()
-				if t0.Before(measureFrom) {
-					continue
-				}
-				r.total++
-				mine = append(mine, float64(t1.Sub(t0).Microseconds())/1000)
-				switch {
-				case err == nil && wrong && status == http.StatusNotFound && bytes.Contains(body, []byte("unknown_code")):
-					r.wrong++
-				case err == nil && !wrong && status == http.StatusOK && bytes.Contains(body, []byte(`"lines":[{`)):
-					r.ok++
-				default:
-					r.errors++
-					if status == http.StatusTooManyRequests {
-						r.limited++
-					}
-					if status >= 500 {
-						r.fiveXX++
-					}
-					if r.firstErr == "" {
-						r.firstErr = fmt.Sprintf("code %s (wrong %v): %d %v %.200s", code, wrong, status, err, body)
-					}
+				wrongInSlot++
+				for code, wrong = fmt.Sprintf("%06d", 100000+rng.IntN(900000)), true; desk.taken[code]; {
+					code = fmt.Sprintf("%06d", 100000+rng.IntN(900000))
 				}
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			res.total, res.ok, res.wrong = res.total+r.total, res.ok+r.ok, res.wrong+r.wrong
-			res.errors, res.limited, res.fiveXX = res.errors+r.errors, res.limited+r.limited, res.fiveXX+r.fiveXX
-			if res.firstErr == "" {
-				res.firstErr = r.firstErr
+			status, body, err := postVerify(client, api, desk.token, code)
+			t1 := time.Now()
+			if t0.Before(measureFrom) {
+				continue
 			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	res.p50, res.p95, res.p99, res.max = loadgen.Percentile(lat, 0.50), loadgen.Percentile(lat, 0.95), loadgen.Percentile(lat, 0.99), loadgen.Percentile(lat, 1)
+			r.total++
+			mine = append(mine, float64(t1.Sub(t0).Microseconds())/1000)
+			switch {
+			case err == nil && wrong && status == http.StatusNotFound && bytes.Contains(body, []byte("unknown_code")):
+				r.wrong++
+			case err == nil && !wrong && status == http.StatusOK && bytes.Contains(body, []byte(`"lines":[{`)):
+				r.ok++
+			default:
+				r.errors++
+				if status == http.StatusTooManyRequests {
+					r.limited++
+				}
+				if status >= 500 {
+					r.fiveXX++
+				}
+				if r.firstErr == "" {
+					r.firstErr = fmt.Sprintf("code %s (wrong %v): %d %v %.200s", code, wrong, status, err, body)
+				}
+			}
+		}
+		lat.Add(mine)
+		mu.Lock()
+		res.total, res.ok, res.wrong = res.total+r.total, res.ok+r.ok, res.wrong+r.wrong
+		res.errors, res.limited, res.fiveXX = res.errors+r.errors, res.limited+r.limited, res.fiveXX+r.fiveXX
+		if res.firstErr == "" {
+			res.firstErr = r.firstErr
+		}
+		mu.Unlock()
+	})
+	res.p50, res.p95, res.p99, res.max = lat.Quantiles()
 	return res
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"groupbuy/cmd/internal/healthz"
 )
 
 // groupbuyBinary finds the groupbuy binary the lab drives: given (the
@@ -93,28 +94,11 @@ func serveAPI(ctx context.Context, bin string, env []string, profile string, std
 		return stopErr
 	}
 	api = "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(api + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return api, stop, nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return "", nil, fmt.Errorf("groupbuy serve exited: %v", err)
-		case <-ctx.Done():
-			_ = stop()
-			return "", nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = stop()
-			return "", nil, fmt.Errorf("groupbuy serve did not answer /healthz on %s within 30 s", addr)
-		}
+	if err := healthz.Wait(ctx, api, 30*time.Second, exited); err != nil {
+		_ = stop()
+		return "", nil, fmt.Errorf("groupbuy serve: %w", err)
 	}
+	return api, stop, nil
 }
 
 // envInt is NAME=n.

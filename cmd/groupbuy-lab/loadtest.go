@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -223,51 +222,43 @@ func driveOrders(ctx context.Context, api string, city *loadCity, lc loadConfig)
 	start := time.Now()
 	measureFrom, measureTo := start.Add(lc.warmup), start.Add(lc.warmup+lc.duration)
 	var mu sync.Mutex
-	var lat []float64
+	var lat loadgen.Latencies
 	var res loadResult
-	var wg sync.WaitGroup
-	for i := range lc.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			var mine []float64
-			var ok, soldOut, other, fiveXX int64
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if !t0.Before(measureTo) {
-					break
-				}
-				leader := rng.IntN(len(city.tokens))
-				key := "load-" + strconv.FormatInt(city.nextKey.Add(1), 10)
-				status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
-				t1 := time.Now()
-				if t0.Before(measureFrom) {
-					continue
-				}
-				switch {
-				case err == nil && status == http.StatusCreated:
-					ok++
-					mine = append(mine, float64(t1.Sub(t0).Microseconds())/1000)
-				case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
-					soldOut++
-				default:
-					other++
-					if status >= 500 {
-						fiveXX++
-					}
+	loadgen.Clients(lc.clients, 7, func(_ int, rng *rand.Rand) {
+		var mine []float64
+		var ok, soldOut, other, fiveXX int64
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			if !t0.Before(measureTo) {
+				break
+			}
+			leader := rng.IntN(len(city.tokens))
+			key := "load-" + strconv.FormatInt(city.nextKey.Add(1), 10)
+			status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
+			t1 := time.Now()
+			if t0.Before(measureFrom) {
+				continue
+			}
+			switch {
+			case err == nil && status == http.StatusCreated:
+				ok++
+				mine = append(mine, float64(t1.Sub(t0).Microseconds())/1000)
+			case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
+				soldOut++
+			default:
+				other++
+				if status >= 500 {
+					fiveXX++
 				}
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			res.ok, res.soldOut, res.other, res.fiveXX = res.ok+ok, res.soldOut+soldOut, res.other+other, res.fiveXX+fiveXX
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+		}
+		lat.Add(mine)
+		mu.Lock()
+		res.ok, res.soldOut, res.other, res.fiveXX = res.ok+ok, res.soldOut+soldOut, res.other+other, res.fiveXX+fiveXX
+		mu.Unlock()
+	})
 	res.rate = float64(res.ok) / lc.duration.Seconds()
-	slices.Sort(lat)
-	res.p50, res.p95, res.p99, res.max = loadgen.Percentile(lat, 0.50), loadgen.Percentile(lat, 0.95), loadgen.Percentile(lat, 0.99), loadgen.Percentile(lat, 1)
+	res.p50, res.p95, res.p99, res.max = lat.Quantiles()
 	return res
 }
 
@@ -290,28 +281,21 @@ func sellOut(ctx context.Context, db *sqlx.DB, ops *opsClient, api string, city 
 	client := loadgen.Client(lc.clients)
 	var next atomic.Int64
 	var accepted, soldOut, other atomic.Int64
-	var wg sync.WaitGroup
-	for i := range lc.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(i), 9))
-			for next.Add(1) <= int64(lc.burst) && ctx.Err() == nil {
-				leader := rng.IntN(len(city.tokens))
-				key := "burst-" + strconv.FormatInt(city.nextKey.Add(1), 10)
-				status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
-				switch {
-				case err == nil && status == http.StatusCreated:
-					accepted.Add(1)
-				case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
-					soldOut.Add(1)
-				default:
-					other.Add(1)
-				}
+	loadgen.Clients(lc.clients, 9, func(_ int, rng *rand.Rand) {
+		for next.Add(1) <= int64(lc.burst) && ctx.Err() == nil {
+			leader := rng.IntN(len(city.tokens))
+			key := "burst-" + strconv.FormatInt(city.nextKey.Add(1), 10)
+			status, body, err := post(client, api, city.tokens[leader], key, city.order(rng, leader))
+			switch {
+			case err == nil && status == http.StatusCreated:
+				accepted.Add(1)
+			case err == nil && status == http.StatusConflict && bytes.Contains(body, []byte("sold_out")):
+				soldOut.Add(1)
+			default:
+				other.Add(1)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	r.accepted, r.soldOut, r.other = accepted.Load(), soldOut.Load(), other.Load()
 	err := db.GetContext(ctx, &r.soldAfter, `SELECT sold FROM sale_items WHERE id = $1`, city.hot)
 	if err == nil {

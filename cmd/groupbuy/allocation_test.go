@@ -23,10 +23,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}{{0, "13900000001", 2}, {1, "13900000002", 2}, {2, "13900000003", 1}, {0, "13900000004", 3}, {1, "13900000002", 1}}
 	for i, o := range orders {
 		c.clock.Advance(time.Minute) // distinct order times
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[o.leader], orderBody(o.phone, "居民", egg.ID, o.qty, rice.ID, 1),
-			"Idempotency-Key", fmt.Sprintf("o%d", i)); r.Status != http.StatusCreated {
-			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
-		}
+		c.placeOrder(o.leader, fmt.Sprintf("o%d", i), orderBody(o.phone, "居民", egg.ID, o.qty, rice.ID, 1))
 	}
 	var waves struct{ Waves []wave.Wave }
 	c.do("GET", "/api/v1/ops/waves?date=2026-12-01", c.admin, nil).json(t, &waves)

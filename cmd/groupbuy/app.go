@@ -254,13 +254,26 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 func runMigrate(ctx context.Context, cfg Config) error {
-	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is not set")
-	}
-	db, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+	db, err := migratedDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return migrations.Up(ctx, db)
+	return db.Close()
+}
+
+// migratedDB opens the database of a one-shot command (migrate, token) and
+// brings its schema up to date.
+func migratedDB(ctx context.Context, cfg Config) (*sqlx.DB, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	db, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

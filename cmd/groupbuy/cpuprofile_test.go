@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/healthz"
 	"groupbuy/internal/testenv"
 )
 
@@ -31,22 +31,8 @@ func TestServeWritesCPUProfile(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", addr, "--cpuprofile", path}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not answer: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := healthz.Wait(ctx, "http://"+addr, 20*time.Second, done); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -22,9 +22,7 @@ import (
 func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 	m := newLastMileCity(t)
 	c := m.testCity
-	if r := c.do("POST", m.path+"/dispatch", c.staffToken("warehouse"), nil); r.Status != http.StatusOK {
-		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
-	}
+	m.dispatch(c.staffToken("warehouse"))
 	egg, dumpling := c.item("EGG"), c.item("DUMPLING")
 	receipt := map[string]any{"lines": []map[string]any{
 		{"sale_item_id": egg.ID, "missing": 1},

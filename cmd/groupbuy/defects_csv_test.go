@@ -42,14 +42,10 @@ func TestCSVPrintoutsNeutraliseFormulas(t *testing.T) {
 		"capacity_ml": 8_000_000, "shift_start": "05:00", "shift_end": "12:00"})
 	for l := range c.leaders {
 		body := orderBody(fmt.Sprintf("159200%05d", l), "居民", egg.ID, 2, rice.ID, 1)
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", "csv"); r.Status != http.StatusCreated {
-			t.Fatalf("order: %d %s", r.Status, r.Body)
-		}
+		c.placeOrder(l, "csv", body)
 	}
 	path := c.wavePath()
-	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
-		t.Fatalf("receipts: %d %s", r.Status, r.Body)
-	}
+	c.receiptsFinal(path)
 	runNightToReady(t, c, path)
 
 	seen := map[string]bool{}
@@ -125,18 +121,13 @@ func TestPointImportNamesTheLineOnce(t *testing.T) {
 func TestPrintoutZoneAndRouteFilters(t *testing.T) {
 	c := newTestCity(t, 3)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "厢式车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
+	c.addVans("厢式车", 2)
 	for l := range c.leaders {
 		body := orderBody(fmt.Sprintf("159300%05d", l), "居民", egg.ID, 2, rice.ID, 1, dumpling.ID, 3)
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", "zones"); r.Status != http.StatusCreated {
-			t.Fatalf("order: %d %s", r.Status, r.Body)
-		}
+		c.placeOrder(l, "zones", body)
 	}
 	path := c.wavePath()
-	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
-		t.Fatalf("receipts: %d %s", r.Status, r.Body)
-	}
+	c.receiptsFinal(path)
 	runNightToReady(t, c, path)
 
 	rowsOf := func(rows []map[string]string, keep func(map[string]string) bool) []string {

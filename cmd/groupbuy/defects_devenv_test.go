@@ -15,18 +15,11 @@ import (
 	"groupbuy/internal/testenv"
 )
 
-// String is what a running command wrote to l so far (lockedBuffer: metrics_test.go).
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // devRun is a `groupbuy dev` running in the test.
 type devRun struct {
 	api    string // the address it printed
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *testenv.Buffer
+	stderr *testenv.Buffer
 	stop   func()
 }
 
@@ -35,7 +28,7 @@ type devRun struct {
 func startDev(t *testing.T, env map[string]string, within time.Duration) *devRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &devRun{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	d := &devRun{stdout: &testenv.Buffer{}, stderr: &testenv.Buffer{}}
 	var exitErr error
 	exited := make(chan struct{})
 	go func() {
@@ -95,6 +88,17 @@ func sourced(t *testing.T, envFile string) map[string]string {
 	return parseEnv(string(out))
 }
 
+// devEnv is the environment of a `groupbuy dev` on the test's own database
+// and Redis, with its data in dir, listening on a free port.
+func devEnv(t *testing.T, dir string) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":      testenv.NewDatabase(t),
+		"REDIS_URL":         testenv.Redis(t),
+		"GROUPBUY_DATA_DIR": dir,
+		"GROUPBUY_ADDR":     "127.0.0.1:0",
+	}
+}
+
 func healthy(t *testing.T, api string) bool {
 	client := checked(t, &http.Client{Timeout: 5 * time.Second})
 	resp, err := client.Get(api + "/healthz")
@@ -112,12 +116,7 @@ func healthy(t *testing.T, api string) bool {
 // the first has stopped, so it never points at a dead address while one runs.
 func TestDevEnvIsSourcedAndOwned(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{
-		"DATABASE_URL":      testenv.NewDatabase(t),
-		"REDIS_URL":         testenv.Redis(t),
-		"GROUPBUY_DATA_DIR": dir,
-		"GROUPBUY_ADDR":     "127.0.0.1:0",
-	}
+	env := devEnv(t, dir)
 	envFile := filepath.Join(dir, "dev.env")
 	first := startDev(t, env, 90*time.Second)
 

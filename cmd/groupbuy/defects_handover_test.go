@@ -159,9 +159,7 @@ func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
 	m := newLastMileCity(t)
 	c := m.testCity
 	old := c.leaders[0]
-	if r := c.do("POST", m.path+"/dispatch", c.admin, nil); r.Status != http.StatusOK {
-		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
-	}
+	m.dispatch(c.admin)
 	d := m.deliveryOf(0)
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), old, map[string]any{"lines": []any{}}); r.Status != http.StatusOK {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)

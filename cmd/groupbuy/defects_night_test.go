@@ -58,14 +58,11 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 	clock := newRunningClock(beforeCutoff)
 	c := newTestCityOn(t, 6, clock)
 	egg, rice := c.item("EGG"), c.item("RICE")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
+	c.addVans("冷藏车", 3)
 	for l := range c.leaders {
 		for i := range 2 {
 			body := orderBody(fmt.Sprintf("1594%02d%05d", l, i), "居民", egg.ID, int64(1+i), rice.ID, 1)
-			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("st%d", i)); r.Status != http.StatusCreated {
-				t.Fatalf("order: %d %s", r.Status, r.Body)
-			}
+			c.placeOrder(l, fmt.Sprintf("st%d", i), body)
 		}
 	}
 	path := c.wavePath()

@@ -34,14 +34,11 @@ func (c *testCity) noticesTo(phone, kind string) []phoneNotice {
 // refunds and returns.
 func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 	c := newTestCity(t, 2)
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
+	c.addVans("冷藏车", 1)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	const phone = "15900001111"
 	for l := range 2 {
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], orderBody(phone, "李四", egg.ID, 2, rice.ID, 1), "Idempotency-Key", "two"); r.Status != http.StatusCreated {
-			t.Fatalf("order at point %d: %d %s", l, r.Status, r.Body)
-		}
+		c.placeOrder(l, "two", orderBody(phone, "李四", egg.ID, 2, rice.ID, 1))
 	}
 	path := c.wavePath()
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true, "items": []any{}}); r.Status != http.StatusOK {

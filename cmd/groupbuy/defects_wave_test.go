@@ -23,9 +23,7 @@ type refundTotals struct {
 func TestWaveRefundsByReason(t *testing.T) {
 	m := newLastMileCity(t)
 	c := m.testCity
-	if r := c.do("POST", m.path+"/dispatch", c.staffToken("warehouse"), nil); r.Status != http.StatusOK {
-		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
-	}
+	m.dispatch(c.staffToken("warehouse"))
 	egg, dumpling := c.item("EGG"), c.item("DUMPLING")
 	d0 := m.deliveryOf(0)
 	receipt := map[string]any{"lines": []map[string]any{
@@ -71,9 +69,7 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	path := c.wavePath()
-	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345670", "张三", egg.ID, 2), "Idempotency-Key", "w"); r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
+	c.placeOrder(0, "w", orderBody("13912345670", "张三", egg.ID, 2))
 	type waveView struct {
 		State      wave.State  `json:"state"`
 		WaitingFor *waitingFor `json:"waiting_for"`

@@ -10,20 +10,14 @@ import (
 	"time"
 
 	"groupbuy/internal/clock"
-	"groupbuy/internal/testenv"
 )
 
 // TestDevCommand runs `groupbuy dev` as main would, against this test's own
 // database and Redis, twice: the second start keeps data and tokens.
 func TestDevCommand(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{
-		"DATABASE_URL":          testenv.NewDatabase(t),
-		"REDIS_URL":             testenv.Redis(t),
-		"GROUPBUY_DATA_DIR":     dir,
-		"GROUPBUY_ADDR":         "127.0.0.1:0",
-		"GROUPBUY_DEV_SIMULATE": "3000",
-	}
+	env := devEnv(t, dir)
+	env["GROUPBUY_DEV_SIMULATE"] = "3000"
 	getenv := func(k string) string { return env[k] }
 	start := func() (map[string]string, func()) {
 		ctx, cancel := context.WithCancel(context.Background())

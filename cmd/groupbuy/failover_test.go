@@ -21,7 +21,6 @@ import (
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
-	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/localserver"
@@ -327,13 +326,7 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil {
 		t.Fatal(err)
 	}
-	var receipts []night.Receipt
-	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.SpreadEvenly, true, receipts, "failover test"); err != nil {
-		t.Fatal(err)
-	}
+	receiveAllSold(t, a, waveID, wave.SpreadEvenly, "failover test")
 	waitState(t, &crashNight{app: a, waveID: waveID}, wave.Ready, 60*time.Second)
 	t.Logf("  orders lost 0: all %d answered 201 are in the promoted database with their lines; %d answered 503 retried under their keys, %d of them replays (200) of an order that had committed, on the standby too, as the primary died; %d orders for %d keys; the night ran to ready on the promoted server in %s",
 		all.created, retried, replayed, placed, keys, time.Since(nightAt).Round(time.Millisecond))

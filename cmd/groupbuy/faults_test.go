@@ -29,11 +29,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/healthz"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
-	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
@@ -493,9 +493,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	egg, rice := c.item("EGG"), c.item("RICE")
 	for i := range 24 {
 		body := orderBody(fmt.Sprintf("1580000%04d", i), "居民", egg.ID, 2, rice.ID, 1)
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[i%len(c.leaders)], body, "Idempotency-Key", fmt.Sprintf("today-%d", i)); r.Status != http.StatusCreated {
-			t.Fatalf("order: %d %s", r.Status, r.Body)
-		}
+		c.placeOrder(i%len(c.leaders), fmt.Sprintf("today-%d", i), body)
 	}
 	var waveID int64
 	if err := a.db.Get(&waveID, `SELECT id FROM waves WHERE delivery_date = $1`, testDate); err != nil {
@@ -702,13 +700,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
 		t.Fatal(err)
 	}
-	var receipts []night.Receipt
-	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, sold AS received FROM sale_items WHERE sold > 0`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.FirstComeFirstServed, true, receipts, "faults test"); err != nil {
-		t.Fatal(err)
-	}
+	receiveAllSold(t, a, waveID, wave.FirstComeFirstServed, "faults test")
 	if _, err := a.waves.Close(ctx, waveID, true); err != nil { // enqueues wave:allocate
 		t.Fatal(err)
 	}
@@ -804,18 +796,8 @@ func startServe(t *testing.T, dbURL, redisURL string, env ...string) (base, addr
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, addr, cmd, done
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := healthz.Wait(context.Background(), base, 20*time.Second, done); err != nil {
+		t.Fatalf("serve did not come up: %v", err)
 	}
+	return base, addr, cmd, done
 }

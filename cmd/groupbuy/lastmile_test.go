@@ -29,15 +29,11 @@ type lastMileCity struct {
 func newLastMileCity(t *testing.T) *lastMileCity {
 	c := newTestCity(t, 3)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
-	van := map[string]any{"code": "VAN", "name": "冷藏车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"}
-	c.addVehicleType(van)
+	c.addVans("冷藏车", 2)
 	for l := range 3 {
 		for i := range 3 {
 			body := orderBody(fmt.Sprintf("1592%02d%05d", l, i), fmt.Sprintf("居民%d", i), egg.ID, 2, rice.ID, 1, dumpling.ID, int64(1+i))
-			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("lm%d", i)); r.Status != http.StatusCreated {
-				t.Fatalf("order: %d %s", r.Status, r.Body)
-			}
+			c.placeOrder(l, fmt.Sprintf("lm%d", i), body)
 		}
 	}
 	m := &lastMileCity{testCity: c, receiver: c.notifyByWebhook("test-webhook-secret")}
@@ -240,7 +236,7 @@ func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
 func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 	m := newLastMileCity(t)
 	c := m.testCity
-	c.do("POST", m.path+"/dispatch", c.admin, nil)
+	m.dispatch(c.admin)
 	d := m.deliveryOf(0)
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), c.leaders[0], map[string]any{"lines": []any{}}); r.Status != http.StatusOK {
 		t.Fatalf("receive: %d %s", r.Status, r.Body)
@@ -305,7 +301,7 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
 	m := newLastMileCity(t)
 	c := m.testCity
-	c.do("POST", m.path+"/dispatch", c.admin, nil)
+	m.dispatch(c.admin)
 	c.clock.Set(time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)) // 09:00 in Shanghai on the delivery day
 	d := m.deliveryOf(2)
 	if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), c.leaders[2], map[string]any{"lines": []any{}}); r.Status != http.StatusOK {

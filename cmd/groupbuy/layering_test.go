@@ -13,7 +13,8 @@ import (
 // those belong to cmd, which wires them in. The test fixture
 // fulfillment/fulfillmenttest is not a domain package: it opens test
 // databases. And the dependency rules hold: routing imports only the
-// standard library, pickup never fulfillment.
+// standard library, pickup never fulfillment, and package pickup never its
+// notice outbox (pickup/notice sits above the network it sends notices for).
 func TestDomainPackagesLinkNoPlumbingOfTheirOwn(t *testing.T) {
 	var domain []string
 	for _, p := range goList(t, "./fulfillment/...", "./pickup/...") {
@@ -37,6 +38,11 @@ func TestDomainPackagesLinkNoPlumbingOfTheirOwn(t *testing.T) {
 	for _, dep := range goList(t, "-deps", "./pickup/...") {
 		if strings.HasPrefix(dep, "groupbuy/fulfillment") {
 			t.Errorf("pickup imports %s", dep)
+		}
+	}
+	for _, dep := range goList(t, "-deps", "./pickup") {
+		if dep == "groupbuy/pickup/notice" {
+			t.Errorf("package pickup imports %s", dep)
 		}
 	}
 }

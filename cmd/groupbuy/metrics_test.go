@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
 	"groupbuy/internal/logctx"
+	"groupbuy/internal/testenv"
 )
 
 // scrape reads /metrics as token and parses the text format.
@@ -194,25 +194,11 @@ func TestMetricsAfterNight(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink that tasks on several goroutines write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+// logLines are the JSON log lines written to l so far.
+func logLines(t *testing.T, l *testenv.Buffer) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	raw := append([]byte(nil), l.b.Bytes()...)
-	l.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc := bufio.NewScanner(bytes.NewReader(l.Bytes()))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var m map[string]any
@@ -239,9 +225,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 		}
 	}
 	path := c.wavePath()
-	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"final": true, "items": []map[string]any{}}); r.Status != http.StatusOK {
-		t.Fatalf("receipts: %d %s", r.Status, r.Body)
-	}
+	c.receiptsFinal(path)
 	r := c.do("POST", path+"/close", c.admin, nil, "X-Request-ID", "abc")
 	if r.Status != http.StatusOK || r.Header.Get("X-Request-ID") != "abc" {
 		t.Fatalf("close: %d %s %v", r.Status, r.Body, r.Header)
@@ -252,7 +236,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 	}
 
 	// The worker: a second app over the same database and Redis, logging JSON.
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	wlog := slog.New(logctx.NewHandler(slog.NewJSONHandler(io.MultiWriter(&logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
 	wa := startApp(t, c.app.cfg, wlog, c.clock)
 	w, err := newWorker(wa, workerOptions{sweepEvery: time.Second, syncInterval: time.Hour})
@@ -273,7 +257,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 	var sweepID string
 	for {
 		all := true
-		for _, l := range logs.lines(t) {
+		for _, l := range logLines(t, &logs) {
 			task, _ := l["task"].(string)
 			id, _ := l["request_id"].(string)
 			if task == "" {
@@ -301,7 +285,7 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("stage lines seen %v, sweep request_id %q; log:\n%v", want, sweepID, logs.lines(t))
+			t.Fatalf("stage lines seen %v, sweep request_id %q; log:\n%v", want, sweepID, logLines(t, &logs))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

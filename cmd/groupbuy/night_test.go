@@ -22,9 +22,7 @@ func TestNightRunsThroughStages(t *testing.T) {
 	for l := range 8 {
 		for i := range 3 {
 			body := orderBody(fmt.Sprintf("1591%02d%05d", l, i), "居民", egg.ID, int64(1+i), rice.ID, 1, dumpling.ID, 2)
-			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("n%d", i)); r.Status != http.StatusCreated {
-				t.Fatalf("order: %d %s", r.Status, r.Body)
-			}
+			c.placeOrder(l, fmt.Sprintf("n%d", i), body)
 		}
 	}
 	path := c.wavePath()

@@ -45,9 +45,7 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Fatalf("reused key: %d %s", other.Status, other.Body)
 	}
 	// Keys are per leader: another leader may use the same one.
-	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[1], orderBody("13700000000", "李四", egg.ID, 1), "Idempotency-Key", "order-1"); r.Status != http.StatusCreated {
-		t.Fatalf("other leader same key: %d %s", r.Status, r.Body)
-	}
+	c.placeOrder(1, "order-1", orderBody("13700000000", "李四", egg.ID, 1))
 
 	// Reading: own order yes, another leader's no.
 	path := fmt.Sprintf("/api/v1/leader/orders/%d", o.ID)
@@ -72,9 +70,7 @@ func TestOrderLifecycle(t *testing.T) {
 
 	// The resident registered with the first order can be named by id.
 	byID := map[string]any{"resident": map[string]any{"id": o.Resident.ID}, "lines": []map[string]any{{"sale_item_id": rice.ID, "quantity": 1}}}
-	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], byID, "Idempotency-Key", "order-2"); r.Status != http.StatusCreated {
-		t.Fatalf("order by resident id: %d %s", r.Status, r.Body)
-	}
+	c.placeOrder(0, "order-2", byID)
 	// ...but not by another leader, whose point the resident does not use.
 	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[1], byID, "Idempotency-Key", "x"); r.Status != http.StatusNotFound || r.errorCode(t) != "resident_not_found" {
 		t.Fatalf("other point's resident: %d %s", r.Status, r.Body)

@@ -116,9 +116,7 @@ func TestPickupServiceAndDeliveryAreas(t *testing.T) {
 	path := fmt.Sprintf("/api/v1/ops/warehouses/%d/service-area", wid)
 	// Place orders so the areas have weight: 2 boxes of eggs (0.9 kg, 1.5 l each) at point 0.
 	egg := c.item("EGG")
-	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 2), "Idempotency-Key", "a1"); r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
+	c.placeOrder(0, "a1", orderBody("13912345678", "张三", egg.ID, 2))
 	areasPath := fmt.Sprintf("/api/v1/ops/warehouses/%d/areas?date=%s&max_kg=1&max_l=100", wid, c.date.Format(time.DateOnly))
 	r := c.do("GET", areasPath, c.admin, nil)
 	if r.Status != http.StatusOK {

@@ -22,15 +22,11 @@ import (
 func TestPrintoutsOfANight(t *testing.T) {
 	c := newTestCity(t, 6)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
-	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"}
-	c.addVehicleType(van)
+	c.addVans("1.5吨冷藏厢式车", 3)
 	for l := range 6 {
 		for i := range 2 {
 			body := orderBody(fmt.Sprintf("1592%02d%05d", l, i), "居民", egg.ID, int64(1+i+l), rice.ID, 1, dumpling.ID, int64(2+l%3))
-			if r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("p%d", i)); r.Status != http.StatusCreated {
-				t.Fatalf("order: %d %s", r.Status, r.Body)
-			}
+			c.placeOrder(l, fmt.Sprintf("p%d", i), body)
 		}
 	}
 	path := c.wavePath()

@@ -137,13 +137,9 @@ func newShortNight(t *testing.T) (*testCity, *webhook.Receiver, string) {
 	c.app.payments = refund.NewPayments(c.app.db, c.clock, c.app.log, refund.PaymentsOptions{URL: url, Secret: paymentsSecret,
 		Webhook: notify.WebhookOptions{Now: time.Now}})
 	egg := c.item("EGG")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
+	c.addVans("冷藏车", 1)
 	for i := range 3 {
-		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody(fmt.Sprintf("159000%05d", i), "居民", egg.ID, 2),
-			"Idempotency-Key", fmt.Sprintf("r%d", i)); r.Status != http.StatusCreated {
-			t.Fatalf("order: %d %s", r.Status, r.Body)
-		}
+		c.placeOrder(0, fmt.Sprintf("r%d", i), orderBody(fmt.Sprintf("159000%05d", i), "居民", egg.ID, 2))
 	}
 	path := c.wavePath()
 	if r := c.do("PUT", path+"/receipts", c.admin, map[string]any{"policy": "fcfs", "final": true,

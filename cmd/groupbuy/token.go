@@ -9,8 +9,6 @@ import (
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
-	"groupbuy/internal/pg"
-	"groupbuy/migrations"
 )
 
 // runToken issues a staff token from the command line: the way to get the
@@ -27,17 +25,11 @@ func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		fs.Usage()
 		return errors.New("token: --name is required and --role must be a staff role")
 	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is not set")
-	}
-	db, err := pg.Open(ctx, cfg.DatabaseURL, 2)
+	db, err := migratedDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrations.Up(ctx, db); err != nil {
-		return err
-	}
 	token, _, err := auth.IssueToken(ctx, db, clock.System{}.Now(),
 		auth.TokenSpec{Role: auth.Role(*role), Name: *name, TTL: *ttl})
 	if err != nil {

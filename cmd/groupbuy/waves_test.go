@@ -126,9 +126,7 @@ func TestManualCloseAndRerun(t *testing.T) {
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	path := c.wavePath()
-	if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody("13912345678", "张三", egg.ID, 3), "Idempotency-Key", "a"); r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
+	c.placeOrder(0, "a", orderBody("13912345678", "张三", egg.ID, 3))
 	if r := c.do("POST", path+"/close", c.staffToken("warehouse"), nil); r.Status != http.StatusForbidden {
 		t.Fatalf("warehouse role closing: %d %s", r.Status, r.Body)
 	}

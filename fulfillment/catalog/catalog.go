@@ -121,19 +121,14 @@ type ProductPage struct {
 // ListProducts returns the products after afterID by id: limit of them (1
 // to 1000; otherwise 200), and whether more follow.
 func ListProducts(ctx context.Context, q sqlx.QueryerContext, afterID int64, limit int) (ProductPage, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 200
-	}
+	limit = fulfillment.PageSize(limit, 200)
 	page := ProductPage{Products: []Product{}}
 	// One more than the limit tells whether another page exists.
 	if err := sqlx.SelectContext(ctx, q, &page.Products, `SELECT `+productCols+` FROM products WHERE id > $1 ORDER BY id LIMIT $2`,
 		afterID, limit+1); err != nil {
 		return page, err
 	}
-	if len(page.Products) > limit {
-		page.Products, page.HasMore = page.Products[:limit], true
-		page.NextID = page.Products[limit-1].ID
-	}
+	page.Products, page.NextID, page.HasMore = fulfillment.CutPage(page.Products, limit, func(p Product) int64 { return p.ID })
 	return page, nil
 }
 

@@ -455,9 +455,7 @@ func LeaderCommissions(ctx context.Context, q sqlx.QueryerContext, f CommissionF
 	if err := CheckCommissionRange(f.From, f.To); err != nil {
 		return CommissionPage{}, err
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 500
-	}
+	f.Limit = fulfillment.PageSize(f.Limit, 500)
 	page := CommissionPage{LeaderID: f.LeaderID, From: f.From, To: f.To, Entries: []CommissionEntry{}}
 	if err := sqlx.GetContext(ctx, q, &page.Totals, `SELECT `+totalsCols+` FROM commission_entries
 		WHERE leader_id = $1 AND delivery_date BETWEEN $2 AND $3`, f.LeaderID, f.From, f.To); err != nil {
@@ -469,10 +467,7 @@ func LeaderCommissions(ctx context.Context, q sqlx.QueryerContext, f CommissionF
 		f.LeaderID, f.From, f.To, f.AfterID, f.Limit+1); err != nil {
 		return page, err
 	}
-	if len(page.Entries) > f.Limit {
-		page.Entries, page.HasMore = page.Entries[:f.Limit], true
-		page.NextID = page.Entries[f.Limit-1].ID
-	}
+	page.Entries, page.NextID, page.HasMore = fulfillment.CutPage(page.Entries, f.Limit, func(e CommissionEntry) int64 { return e.ID })
 	return page, nil
 }
 

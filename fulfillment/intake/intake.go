@@ -172,19 +172,14 @@ type OrderPage struct {
 
 // Orders lists orders by filter with totals.
 func (in *Intake) Orders(ctx context.Context, f OrderFilter) (OrderPage, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 200
-	}
-	f.Limit++ // one more tells whether another page exists
+	size := fulfillment.PageSize(f.Limit, 200)
+	f.Limit = size + 1 // one more tells whether another page exists
 	orders, err := ListOrders(ctx, in.db, f)
 	if err != nil {
 		return OrderPage{}, err
 	}
-	page := OrderPage{Orders: orders}
-	if len(orders) == f.Limit {
-		page.Orders, page.HasMore = orders[:f.Limit-1], true
-		page.NextID = page.Orders[len(page.Orders)-1].ID
-	}
+	var page OrderPage
+	page.Orders, page.NextID, page.HasMore = fulfillment.CutPage(orders, size, func(o Order) int64 { return o.ID })
 	page.Totals, err = SumOrders(ctx, in.db, f)
 	return page, err
 }

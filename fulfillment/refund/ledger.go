@@ -115,19 +115,14 @@ type LedgerPage struct {
 // ListPage returns the page of refunds f asks for (at most 1000, 200 when
 // f.Limit is 0) and where the next one starts.
 func ListPage(ctx context.Context, q sqlx.QueryerContext, f Filter) (LedgerPage, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 200
-	}
-	f.Limit++ // one more tells whether another page exists
+	size := fulfillment.PageSize(f.Limit, 200)
+	f.Limit = size + 1 // one more tells whether another page exists
 	rows, err := List(ctx, q, f)
 	if err != nil {
 		return LedgerPage{}, err
 	}
-	p := LedgerPage{Refunds: rows}
-	if len(rows) == f.Limit {
-		p.Refunds, p.HasMore = rows[:f.Limit-1], true
-		p.NextID = p.Refunds[len(p.Refunds)-1].ID
-	}
+	var p LedgerPage
+	p.Refunds, p.NextID, p.HasMore = fulfillment.CutPage(rows, size, func(r Refund) int64 { return r.ID })
 	return p, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/internal/api"
 	"groupbuy/internal/api/openapi"
+	"groupbuy/internal/api/openapi/openapitest"
 	"groupbuy/internal/httpx"
 )
 
@@ -227,41 +228,7 @@ func TestProblemsCatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := func(d map[string]any, name string) map[string]any {
-		return d["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
-	}
-	healthz := func(d map[string]any) map[string]any {
-		return d["paths"].(map[string]any)["/healthz"].(map[string]any)["get"].(map[string]any)
-	}
-	for name, breakIt := range map[string]func(d map[string]any){
-		"an empty required": func(d map[string]any) { schema(d, "item")["required"] = []any{} },
-		"an empty enum":     func(d map[string]any) { schema(d, "item")["enum"] = []any{} },
-		"a response code 2000": func(d map[string]any) {
-			healthz(d)["responses"].(map[string]any)["2000"] = map[string]any{"description": "x"}
-		},
-		"a keyword of JSON Schema": func(d map[string]any) { schema(d, "item")["const"] = "x" },
-		"a dangling $ref": func(d map[string]any) {
-			schema(d, "item")["properties"] = map[string]any{"code": map[string]any{"$ref": "#/components/schemas/Nothing"}}
-		},
-		"a response without description": func(d map[string]any) {
-			for _, r := range healthz(d)["responses"].(map[string]any) {
-				delete(r.(map[string]any), "description")
-			}
-		},
-	} {
-		var d map[string]any
-		if err := json.Unmarshal(raw, &d); err != nil {
-			t.Fatal(err)
-		}
-		breakIt(d)
-		broken, err := json.Marshal(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ps := openapi.Problems(broken); len(ps) == 0 {
-			t.Errorf("%s: no problem found", name)
-		}
-	}
+	openapitest.ProblemsCatch(t, raw, "item")
 }
 
 // validated returns a client whose every response is checked against the

@@ -1,12 +1,10 @@
 package auth
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,32 +15,15 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/httpx"
 	"groupbuy/internal/ratelimit"
+	"groupbuy/internal/testenv"
 )
-
-// syncBuffer is a log sink the handler goroutines share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
-	var logs syncBuffer
+	var logs testenv.Buffer
 	a := NewAuthenticator(nil, clock, time.Hour,
 		WithWriteLimit(ratelimit.New(rdb, "write", 2, time.Minute, slog.New(slog.NewTextHandler(&logs, nil)))))
 	// No database here: the tokens are put in the cache as if checked.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,7 +301,7 @@ func StartPostgres(ctx context.Context, dir string, log *slog.Logger, opts ...Po
 			"-c", "port=" + strconv.Itoa(port),
 			"-c", "unix_socket_directories=" + quoteList(socketDir),
 		}
-		for _, k := range sortedKeys(cfg.settings) {
+		for _, k := range slices.Sorted(maps.Keys(cfg.settings)) {
 			if v := cfg.settings[k]; v != "" {
 				args = append(args, "-c", k+"="+v)
 			}
@@ -493,17 +495,7 @@ func promote(ctx context.Context, bin, dataDir string, cred *syscall.Credential)
 // stopPostmaster runs pg_ctl stop -m fast; if that fails it signals the
 // postmaster itself (SIGINT is a fast shutdown), and kills it when ctx ends.
 func stopPostmaster(ctx context.Context, bin, dataDir string, pid int, cred *syscall.Credential, child *childProc, log *slog.Logger) error {
-	exited := func() bool {
-		if child != nil {
-			select {
-			case <-child.done:
-				return true
-			default:
-				return false
-			}
-		}
-		return !processAlive(pid)
-	}
+	exited := func() bool { return serverExited(child, pid) }
 	if exited() {
 		return nil
 	}
@@ -622,6 +614,21 @@ func reachableDir(dir string, log *slog.Logger) (string, error) {
 	log.Info("the postgres user cannot reach the data directory: the cluster lives in a directory of its own, linked from it",
 		"dir", dir, "cluster", target)
 	return target, nil
+}
+
+// OpenToServers lets the postgres OS user traverse dir and its parent when
+// running as root, for a cluster made in a directory created 0700 (a test's
+// t.TempDir).
+func OpenToServers(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pgUser is the OS user a cluster runs as when root starts it.
@@ -925,17 +932,7 @@ func startMiniredis(log *slog.Logger, dir string) (*Server, error) {
 func redisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", port) }
 
 func stopRedis(ctx context.Context, pid int, child *childProc, pidPath string) error {
-	exited := func() bool {
-		if child != nil {
-			select {
-			case <-child.done:
-				return true
-			default:
-				return false
-			}
-		}
-		return !processAlive(pid)
-	}
+	exited := func() bool { return serverExited(child, pid) }
 	defer os.Remove(pidPath)
 	if exited() {
 		return nil
@@ -1048,6 +1045,20 @@ func startChild(cmd *exec.Cmd) (*childProc, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// serverExited reports whether a server is gone: the child we started has
+// been reaped, or, for a server an earlier run started, pid no longer runs.
+func serverExited(child *childProc, pid int) bool {
+	if child != nil {
+		select {
+		case <-child.done:
+			return true
+		default:
+			return false
+		}
+	}
+	return !processAlive(pid)
 }
 
 // processAlive reports whether pid runs (a zombie, exited but not yet
@@ -1200,15 +1211,6 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func isExecutable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {

@@ -24,12 +24,8 @@ import (
 func serverTempDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := OpenToServers(dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

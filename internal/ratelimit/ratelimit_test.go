@@ -9,12 +9,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func TestLimiterGiveReturnsATakenEvent(t *testing.T) {
+// newTestLimiter is a limiter of limit events a minute on an in-process Redis.
+func newTestLimiter(t *testing.T, limit int64) (*miniredis.Miniredis, *Limiter) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
+	return mr, New(rdb, "test", limit, time.Minute, nil)
+}
+
+func TestLimiterGiveReturnsATakenEvent(t *testing.T) {
+	mr, l := newTestLimiter(t, 2)
 	ctx := context.Background()
-	l := New(rdb, "test", 2, time.Minute, nil)
 	now := time.Date(2026, 11, 30, 14, 0, 10, 0, time.UTC)
 	// Events given back do not count: any number of them fit under a limit of 2.
 	for i := range 5 {
@@ -40,11 +45,8 @@ func TestLimiterGiveReturnsATakenEvent(t *testing.T) {
 }
 
 func TestLimiterTakeCountsPerKeyAndWindow(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	mr, l := newTestLimiter(t, 3)
 	ctx := context.Background()
-	l := New(rdb, "test", 3, time.Minute, nil)
 	now := time.Date(2026, 11, 30, 14, 0, 10, 0, time.UTC) // 50 s left in the minute
 	for i := range 3 {
 		if ok, _ := l.Take(ctx, "a", now); !ok {

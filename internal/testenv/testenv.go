@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -105,10 +104,24 @@ func NewDatabase(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
 	}
+	return createDatabase(t, "CREATE DATABASE %s TEMPLATE "+templateName)
+}
+
+// EmptyDatabase creates a database without the schema for t, dropped when t
+// ends, and returns its URL: for tests of what migrates it.
+func EmptyDatabase(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, "CREATE DATABASE %s")
+}
+
+// createDatabase runs create (a statement with %s for the name) and drops
+// the database when t ends.
+func createDatabase(t testing.TB, create string) string {
+	t.Helper()
 	name := randomName("gbtest_")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := admin(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateName); err != nil {
+	if err := admin(ctx, fmt.Sprintf(create, name)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -165,12 +178,8 @@ func FreePort() (int, error) {
 func ServerDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if err := localserver.OpenToServers(dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -1,12 +1,13 @@
 package geo
 
 import (
-	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
 	"github.com/uber/h3-go/v4"
+
+	"groupbuy/pickup/geo/geotest"
 )
 
 var testDepot = h3.LatLng{Lat: 31.23, Lng: 121.47}
@@ -145,25 +146,12 @@ func TestPartitionAreasSmallCases(t *testing.T) {
 // areaPoints is a city of n points with 5-60 kg and 10-80 l of demand each,
 // spread over 40 km around the test depot in clusters of two.
 func areaPoints(r *rand.Rand, n int) []AreaPoint {
-	const lat, lng, spanKm = 31.23, 121.47, 40
-	dLat := spanKm / 111.0
-	dLng := dLat / math.Cos(lat*math.Pi/180)
 	out := make([]AreaPoint, 0, n)
-	var cLat, cLng float64
-	for i := range n {
-		p := AreaPoint{ID: int64(i + 1)}
-		if i%20 == 0 || i%2 == 1 {
-			cLat, cLng = lat+(r.Float64()-0.5)*dLat, lng+(r.Float64()-0.5)*dLng
-		}
-		if i%2 == 1 {
-			p.Lat, p.Lng = cLat, cLng
-		} else {
-			p.Lat, p.Lng = cLat+r.NormFloat64()*0.002, cLng+r.NormFloat64()*0.002
-		}
-		out = append(out, p)
+	for i, ll := range geotest.City(r, n, testDepot.Lat, testDepot.Lng, 40) {
+		out = append(out, AreaPoint{ID: int64(i + 1), Lat: ll.Lat, Lng: ll.Lng})
 	}
 	for i := range out {
-		out[i].WeightG, out[i].VolumeML = 5000+r.Int64N(55_000), 10_000+r.Int64N(70_000)
+		out[i].WeightG, out[i].VolumeML = geotest.Demand(r)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package geo
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -231,10 +232,5 @@ func boxKm2(loop h3.GeoLoop) float64 {
 
 // SortedCells returns the cells of a set, sorted.
 func SortedCells(set map[CellID]bool) []CellID {
-	out := make([]CellID, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }

@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -112,4 +113,41 @@ func FireOrders(ctx context.Context, api string, n, inflight int, rate float64, 
 	r.Other4xx, r.FiveXX, r.Transport = other4xx.Load(), fiveXX.Load(), transport.Load()
 	slices.Sort(r.Lat)
 	return r
+}
+
+// Clients runs n closed-loop clients, client(i, rng) each on a goroutine of
+// its own with a random source seeded by (i, seed), so that a run repeats
+// its choices; it returns when every client has.
+func Clients(n int, seed uint64, client func(i int, rng *rand.Rand)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client(i, rand.New(rand.NewPCG(uint64(i), seed)))
+		}()
+	}
+	wg.Wait()
+}
+
+// Latencies gathers the measured latencies (ms) of many clients.
+type Latencies struct {
+	mu sync.Mutex
+	ms []float64
+}
+
+// Add adds one client's latencies.
+func (l *Latencies) Add(ms []float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ms = append(l.ms, ms...)
+}
+
+// Quantiles returns the median, the 95th and 99th percentiles and the
+// maximum of what was added.
+func (l *Latencies) Quantiles() (p50, p95, p99, max float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	slices.Sort(l.ms)
+	return Percentile(l.ms, 0.50), Percentile(l.ms, 0.95), Percentile(l.ms, 0.99), Percentile(l.ms, 1)
 }
