@@ -104,9 +104,19 @@ func pointFromRow(row csvio.Row) (PointInput, error) {
 	if err != nil {
 		return PointInput{}, csvio.AtLine(row.Line, err)
 	}
+	// Optional columns: a file without them imports points that receive
+	// whenever the warehouse delivers.
+	from, err := clock.ParseTimeOfDayField("receiving_from", row.Get("receiving_from"))
+	if err != nil {
+		return PointInput{}, csvio.AtLine(row.Line, err)
+	}
+	until, err := clock.ParseTimeOfDayField("receiving_until", row.Get("receiving_until"))
+	if err != nil {
+		return PointInput{}, csvio.AtLine(row.Line, err)
+	}
 	return PointInput{
 		Point: Point{Code: row.Get("code"), Name: row.Get("name"), Address: row.Get("address"),
-			Lat: lat, Lng: lng, Opens: opens, Closes: closes, WarehouseID: -1},
+			Lat: lat, Lng: lng, Opens: opens, Closes: closes, ReceivingFrom: from, ReceivingUntil: until, WarehouseID: -1},
 		LeaderName: row.Get("leader_name"), LeaderPhone: row.Get("leader_phone"),
 	}, nil
 }

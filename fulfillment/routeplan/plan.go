@@ -178,6 +178,9 @@ type StopDemand struct {
 	WeightG  int64   `db:"weight_g"`
 	VolumeML int64   `db:"volume_ml"`
 	Bags     int64   `db:"bags"`
+	// The point's receiving hours (local); zero: whenever the warehouse delivers.
+	ReceivingFrom  clock.TimeOfDay `db:"receiving_from"`
+	ReceivingUntil clock.TimeOfDay `db:"receiving_until"`
 }
 
 // Options tune the planner.
@@ -249,10 +252,10 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	at := func(sec float64) time.Time {
 		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
 	}
-	winStart, winEnd := wh.DeliveryStart.Seconds(), wh.DeliveryEnd.Seconds()
+	day := dayClock{midnight: midnight, loc: loc}
 	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
 	for _, v := range fleet {
-		s, e := v.ShiftStart.Seconds(), v.ShiftEnd.Seconds()
+		s, e := day.seconds(v.ShiftStart), day.seconds(v.ShiftEnd)
 		perMetre := float64(v.CostPerKmFen) / 1000
 		if perMetre == 0 {
 			perMetre = 0.001 // still prefer shorter routes
@@ -261,12 +264,16 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 			Capacity: routing.Load{v.CapacityG, v.CapacityML}, Shift: routing.TimeWindow{Start: s, End: e},
 			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre})
 	}
-	for _, d := range demand {
-		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
-			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: routing.TimeWindow{Start: winStart, End: winEnd},
-			Service: int64(pl.opt.ServiceTime / time.Second)})
-	}
 	plan := &Plan{stops: len(demand)}
+	for _, d := range demand {
+		win, closed := day.stopWindow(wh, d)
+		if closed != "" {
+			plan.unserved = append(plan.unserved, unservedStop{pointID: d.PointID, cause: routing.CauseWindow, reason: closed})
+			continue
+		}
+		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
+			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: win, Service: int64(pl.opt.ServiceTime / time.Second)})
+	}
 	fleetByCode := make(map[string]VehicleType, len(fleet))
 	for _, v := range fleet {
 		fleetByCode[v.Code] = v
