@@ -38,6 +38,8 @@ type VehicleTypeInput struct {
 	ShiftEnd     clock.TimeOfDay `json:"shift_end" doc:"When they must be back, HH:MM."`
 	FixedCostFen int64           `json:"fixed_cost_fen,omitempty"`
 	CostPerKmFen int64           `json:"cost_per_km_fen,omitempty"`
+	Chilled      bool            `json:"chilled,omitempty" doc:"The trucks have a chilled compartment: stops with chilled bags may ride them."`
+	Frozen       bool            `json:"frozen,omitempty" doc:"The trucks have a frozen compartment: stops with frozen bags may ride them."`
 }
 
 // SaveVehicleType creates or updates a vehicle type of the warehouse.
@@ -48,7 +50,7 @@ func (h *Handlers) SaveVehicleType(c *gin.Context, in struct {
 	b := in.Body
 	return h.fleet.SaveVehicleType(c.Request.Context(), VehicleType{WarehouseID: in.ID, Code: b.Code, Name: b.Name, Count: b.Count,
 		CapacityG: b.CapacityG, CapacityML: b.CapacityML, ShiftStart: b.ShiftStart, ShiftEnd: b.ShiftEnd,
-		FixedCostFen: b.FixedCostFen, CostPerKmFen: b.CostPerKmFen})
+		FixedCostFen: b.FixedCostFen, CostPerKmFen: b.CostPerKmFen, Chilled: b.Chilled, Frozen: b.Frozen})
 }
 
 // VehicleTypeList is a warehouse's fleet.

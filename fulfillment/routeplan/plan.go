@@ -38,7 +38,11 @@ type VehicleType struct {
 	ShiftEnd     clock.TimeOfDay `db:"shift_end" json:"shift_end"`
 	FixedCostFen int64           `db:"fixed_cost_fen" json:"fixed_cost_fen"`
 	CostPerKmFen int64           `db:"cost_per_km_fen" json:"cost_per_km_fen"`
-	CreatedAt    time.Time       `db:"created_at" json:"created_at"`
+	// Chilled and Frozen tell whether the type has a compartment for bags
+	// of that zone; a stop with such bags rides only a type that has.
+	Chilled   bool      `db:"chilled" json:"chilled"`
+	Frozen    bool      `db:"frozen" json:"frozen"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
 // CheckRouteCode refuses a route filter that cannot be a route's code (R01,
@@ -92,7 +96,7 @@ func (v *VehicleType) Validate() error {
 
 const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_ml,
 	to_char(shift_start, 'HH24:MI') AS shift_start, to_char(shift_end, 'HH24:MI') AS shift_end,
-	fixed_cost_fen, cost_per_km_fen, created_at`
+	fixed_cost_fen, cost_per_km_fen, chilled, frozen, created_at`
 
 // Service runs the fleet's commands and reads the plans.
 type Service struct {
@@ -126,13 +130,15 @@ func (s *Service) SaveVehicleType(ctx context.Context, v VehicleType) (VehicleTy
 	}
 	var out VehicleType
 	err := s.db.GetContext(ctx, &out, `INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml,
-			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at, chilled, frozen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (warehouse_id, code) DO UPDATE SET name = EXCLUDED.name, count = EXCLUDED.count,
 			capacity_g = EXCLUDED.capacity_g, capacity_ml = EXCLUDED.capacity_ml, shift_start = EXCLUDED.shift_start,
-			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen
+			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen,
+			chilled = EXCLUDED.chilled, frozen = EXCLUDED.frozen
 		RETURNING `+vehicleCols,
-		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now())
+		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now(),
+		v.Chilled, v.Frozen)
 	return out, err
 }
 
@@ -181,6 +187,9 @@ type StopDemand struct {
 	// The point's receiving hours (local); zero: whenever the warehouse delivers.
 	ReceivingFrom  clock.TimeOfDay `db:"receiving_from"`
 	ReceivingUntil clock.TimeOfDay `db:"receiving_until"`
+	// Whether some of its bags are chilled or frozen.
+	Chilled bool `db:"chilled"`
+	Frozen  bool `db:"frozen"`
 }
 
 // Options tune the planner.
@@ -262,7 +271,7 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		}
 		p.Vehicles = append(p.Vehicles, routing.VehicleType{Name: v.Code, Count: int(v.Count),
 			Capacity: routing.Load{v.CapacityG, v.CapacityML}, Shift: routing.TimeWindow{Start: s, End: e},
-			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre})
+			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre, Offers: zones(v.Chilled, v.Frozen)})
 	}
 	plan := &Plan{stops: len(demand)}
 	for _, d := range demand {
@@ -272,7 +281,8 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 			continue
 		}
 		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
-			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: win, Service: int64(pl.opt.ServiceTime / time.Second)})
+			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: win, Service: int64(pl.opt.ServiceTime / time.Second),
+			Requires: zones(d.Chilled, d.Frozen)})
 	}
 	fleetByCode := make(map[string]VehicleType, len(fleet))
 	for _, v := range fleet {
@@ -297,7 +307,7 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 			return nil, err
 		}
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
-		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
+		retry = append(retry, plan.takeRetriable(byID(sector.Stops), p.Vehicles)...)
 	}
 	// Stops a sector had no vehicle left for get one more chance with the
 	// vehicles other sectors did not use.
@@ -415,12 +425,15 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 }
 
 // takeRetriable removes from the unserved list the stops of a part that were
-// left out only for want of a vehicle, and returns them.
-func (plan *Plan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
+// left out only for want of a vehicle, or of a compatible one (a sector may
+// have no share of the refrigerated vans while the fleet has some), and
+// returns them.
+func (plan *Plan) takeRetriable(part map[int64]routing.Stop, fleet []routing.VehicleType) []routing.Stop {
 	var out []routing.Stop
 	kept := plan.unserved[:0]
 	for _, u := range plan.unserved {
-		if st, ok := part[u.pointID]; ok && u.cause == routing.CauseFleetFull {
+		st, ok := part[u.pointID]
+		if ok && (u.cause == routing.CauseFleetFull || u.cause == routing.CauseCompatible && carried(fleet, st.Requires)) {
 			out = append(out, st)
 			continue
 		}

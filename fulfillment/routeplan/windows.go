@@ -2,8 +2,10 @@ package routeplan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
 	"groupbuy/routing"
@@ -20,6 +22,25 @@ type dayClock struct {
 
 func (d dayClock) seconds(t clock.TimeOfDay) int64 {
 	return int64(t.On(d.midnight, d.loc).Sub(d.midnight) / time.Second)
+}
+
+// zones names the temperature zones of flags as routing capabilities.
+func zones(chilled, frozen bool) []string {
+	var out []string
+	if chilled {
+		out = append(out, string(fulfillment.Chilled))
+	}
+	if frozen {
+		out = append(out, string(fulfillment.Frozen))
+	}
+	return out
+}
+
+// carried reports whether some vehicle type of fleet offers all of requires.
+func carried(fleet []routing.VehicleType, requires []string) bool {
+	return slices.ContainsFunc(fleet, func(v routing.VehicleType) bool {
+		return !slices.ContainsFunc(requires, func(r string) bool { return !slices.Contains(v.Offers, r) })
+	})
 }
 
 // stopWindow is when a stop may be served: the warehouse's delivery window,
