@@ -147,3 +147,22 @@ func TestSectorsShareRefrigeratedVansByColdStops(t *testing.T) {
 		t.Fatalf("%d sectors, %d with cold stops, %d cold vans given; want 3 sectors and all 4 vans", len(parts), withCold, given)
 	}
 }
+
+// A maximum route duration per vehicle type (a driver's shift) holds for
+// every route the construction and the search make, with compatibility
+// and windows at once; the checker recomputes each route's duration.
+func TestMaxDurationPerVehicleType(t *testing.T) {
+	p := coldCity(150, true)
+	p.Vehicles[0].MaxDuration, p.Vehicles[1].MaxDuration = 100*60, 150*60
+	for _, iters := range []int{1, 40} {
+		sol := mustSolve(t, p, Options{MaxIterations: iters, Seed: 2, Threads: 1})
+		if len(sol.Unserved) != 0 {
+			t.Fatalf("%d generations: unserved %v", iters, sol.Unserved)
+		}
+		for _, r := range sol.Routes {
+			if limit := p.Vehicles[r.VehicleType].MaxDuration; r.Duration > float64(limit) {
+				t.Errorf("%d generations: a %s route lasts %s, more than %s", iters, r.Vehicle, span(r.Duration), span(float64(limit)))
+			}
+		}
+	}
+}

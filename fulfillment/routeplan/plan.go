@@ -40,9 +40,12 @@ type VehicleType struct {
 	CostPerKmFen int64           `db:"cost_per_km_fen" json:"cost_per_km_fen"`
 	// Chilled and Frozen tell whether the type has a compartment for bags
 	// of that zone; a stop with such bags rides only a type that has.
-	Chilled   bool      `db:"chilled" json:"chilled"`
-	Frozen    bool      `db:"frozen" json:"frozen"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	Chilled bool `db:"chilled" json:"chilled"`
+	Frozen  bool `db:"frozen" json:"frozen"`
+	// MaxRouteMinutes caps each route's duration from departure to return
+	// (a driver's shift); 0: only the shift window bounds it.
+	MaxRouteMinutes int64     `db:"max_route_minutes" json:"max_route_minutes"`
+	CreatedAt       time.Time `db:"created_at" json:"created_at"`
 }
 
 // CheckRouteCode refuses a route filter that cannot be a route's code (R01,
@@ -84,6 +87,8 @@ func (v *VehicleType) Validate() error {
 		return apperr.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", fulfillment.MaxPriceFen)
 	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
 		return apperr.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
+	case v.MaxRouteMinutes < 0 || v.MaxRouteMinutes > 24*60:
+		return apperr.InvalidField("max_route_minutes", "max_route_minutes must be between 0 (no cap) and 1440")
 	}
 	if v.ShiftStart.IsZero() {
 		return apperr.InvalidField("shift_start", "shift_start must be HH:MM")
@@ -96,7 +101,7 @@ func (v *VehicleType) Validate() error {
 
 const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_ml,
 	to_char(shift_start, 'HH24:MI') AS shift_start, to_char(shift_end, 'HH24:MI') AS shift_end,
-	fixed_cost_fen, cost_per_km_fen, chilled, frozen, created_at`
+	fixed_cost_fen, cost_per_km_fen, chilled, frozen, max_route_minutes, created_at`
 
 // Service runs the fleet's commands and reads the plans.
 type Service struct {
@@ -130,15 +135,15 @@ func (s *Service) SaveVehicleType(ctx context.Context, v VehicleType) (VehicleTy
 	}
 	var out VehicleType
 	err := s.db.GetContext(ctx, &out, `INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml,
-			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at, chilled, frozen)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at, chilled, frozen, max_route_minutes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (warehouse_id, code) DO UPDATE SET name = EXCLUDED.name, count = EXCLUDED.count,
 			capacity_g = EXCLUDED.capacity_g, capacity_ml = EXCLUDED.capacity_ml, shift_start = EXCLUDED.shift_start,
 			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen,
-			chilled = EXCLUDED.chilled, frozen = EXCLUDED.frozen
+			chilled = EXCLUDED.chilled, frozen = EXCLUDED.frozen, max_route_minutes = EXCLUDED.max_route_minutes
 		RETURNING `+vehicleCols,
 		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now(),
-		v.Chilled, v.Frozen)
+		v.Chilled, v.Frozen, v.MaxRouteMinutes)
 	return out, err
 }
 
@@ -271,7 +276,8 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		}
 		p.Vehicles = append(p.Vehicles, routing.VehicleType{Name: v.Code, Count: int(v.Count),
 			Capacity: routing.Load{v.CapacityG, v.CapacityML}, Shift: routing.TimeWindow{Start: s, End: e},
-			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre, Offers: zones(v.Chilled, v.Frozen)})
+			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre, Offers: zones(v.Chilled, v.Frozen),
+			MaxDuration: v.MaxRouteMinutes * 60})
 	}
 	plan := &Plan{stops: len(demand)}
 	for _, d := range demand {
