@@ -64,7 +64,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	if _, err := bench.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
-		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
+		FixedCostFen: 40000, CostPerKmFen: 300, Chilled: true, Frozen: true}); err != nil {
 		return err
 	}
 	// Every 20th SKU arrives 10 % short, so allocation has work to do.

@@ -58,7 +58,7 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 	clock := newRunningClock(beforeCutoff)
 	c := newTestCityOn(t, 6, clock)
 	egg, rice := c.item("EGG"), c.item("RICE")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"})
 	for l := range c.leaders {
 		for i := range 2 {

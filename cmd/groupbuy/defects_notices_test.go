@@ -34,7 +34,7 @@ func (c *testCity) noticesTo(phone, kind string) []phoneNotice {
 // refunds and returns.
 func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
 	c := newTestCity(t, 2)
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"})
 	egg, rice := c.item("EGG"), c.item("RICE")
 	const phone = "15900001111"

@@ -29,7 +29,7 @@ type lastMileCity struct {
 func newLastMileCity(t *testing.T) *lastMileCity {
 	c := newTestCity(t, 3)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
-	van := map[string]any{"code": "VAN", "name": "冷藏车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	van := map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"}
 	c.addVehicleType(van)
 	for l := range 3 {

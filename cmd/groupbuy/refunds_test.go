@@ -137,7 +137,7 @@ func newShortNight(t *testing.T) (*testCity, *webhook.Receiver, string) {
 	c.app.payments = refund.NewPayments(c.app.db, c.clock, c.app.log, refund.PaymentsOptions{URL: url, Secret: paymentsSecret,
 		Webhook: notify.WebhookOptions{Now: time.Now}})
 	egg := c.item("EGG")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 1, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"})
 	for i := range 3 {
 		if r := c.do("POST", "/api/v1/leader/orders", c.leaders[0], orderBody(fmt.Sprintf("159000%05d", i), "居民", egg.ID, 2),

@@ -68,7 +68,7 @@ func TestAWaveYouCanWatch(t *testing.T) {
 	if e, ok := kinds[wave.EventReceipts]; !ok || e.Actor != "warehouse:warehouse staff" || e.Detail != "final, policy fcfs" {
 		t.Fatalf("no receipts in %+v", w.Timeline)
 	}
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00"})
 	w = runNightToReady(t, c, path)
 	started, finished := 0, 0

@@ -172,6 +172,7 @@ type plannedRoute struct {
 type plannedStop struct {
 	pointID                  int64
 	arrival, start, departed time.Time
+	windowStart, windowEnd   time.Time
 	weightG, volumeML, bags  int64
 }
 
@@ -418,10 +419,10 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 		pr := plannedRoute{vehicleTypeID: fleet[name].ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
 			costFen: int64(math.Round(r.Cost))}
 		for _, v := range r.Visits {
-			d := byPoint[v.ID.Num]
+			d, win := byPoint[v.ID.Num], part.Stops[v.Stop].Window
 			pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
 			pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
-				weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
+				windowStart: at(float64(win.Start)), windowEnd: at(float64(win.End)), weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
 		}
 		plan.routes = append(plan.routes, pr)
 	}
@@ -478,12 +479,13 @@ func (plan *Plan) Write(ctx context.Context, tx *sqlx.Tx, waveID int64) (served,
 			return 0, 0, err
 		}
 		st, err := tx.PrepareContext(ctx, `COPY route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at,
-			weight_g, volume_ml, bags) FROM STDIN`)
+			weight_g, volume_ml, bags, window_start, window_end) FROM STDIN`)
 		if err != nil {
 			return 0, 0, err
 		}
 		for seq, s := range r.stops {
-			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags); err != nil {
+			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags,
+				s.windowStart, s.windowEnd); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -515,6 +517,10 @@ type RouteStop struct {
 	WeightG       int64     `db:"weight_g" json:"weight_g"`
 	VolumeML      int64     `db:"volume_ml" json:"volume_ml"`
 	Bags          int64     `db:"bags" json:"bags"`
+	// The window the stop was planned in: the warehouse's delivery window
+	// within the point's receiving hours (absent on plans made before).
+	WindowStart *time.Time `db:"window_start" json:"window_start,omitempty"`
+	WindowEnd   *time.Time `db:"window_end" json:"window_end,omitempty"`
 }
 
 // PlannedRoute is one vehicle's route of a wave.
@@ -558,7 +564,7 @@ func ListRoutes(ctx context.Context, q sqlx.QueryerContext, waveID int64) (WaveR
 		RouteStop
 	}
 	if err := sqlx.SelectContext(ctx, q, &stops, `SELECT s.route_id, s.seq, s.pickup_point_id, p.name, p.lat, p.lng, s.arrival_at,
-		s.start_at, s.departure_at, s.weight_g, s.volume_ml, s.bags
+		s.start_at, s.departure_at, s.weight_g, s.volume_ml, s.bags, s.window_start, s.window_end
 		FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN pickup_points p ON p.id = s.pickup_point_id
 		WHERE r.wave_id = $1 ORDER BY r.route_no, s.seq`, waveID); err != nil {
 		return out, err

@@ -69,7 +69,8 @@ var van = routeplan.VehicleType{Code: "VAN", Name: "面包车", Count: 3, Capaci
 // TestPointReceivingHoursNarrowTheStopWindow: each stop is served within
 // its point's receiving hours and the warehouse's delivery window (07:00–
 // 11:00 in Shanghai); a point whose hours miss that window is unserved with
-// both windows in its reason, not dropped in silence.
+// both windows in its reason, not dropped in silence. The route API shows
+// each stop's window.
 func TestPointReceivingHoursNarrowTheStopWindow(t *testing.T) {
 	c := fulfillmenttest.New(t, 6)
 	hours := map[int64][2]string{
@@ -97,6 +98,10 @@ func TestPointReceivingHoursNarrowTheStopWindow(t *testing.T) {
 			}
 			if at := local(s.StartAt); at < from || at > until {
 				t.Errorf("point %d served from %s, outside %s–%s", s.PickupPointID, at, from, until)
+			}
+			// The route API shows the window each stop was planned in.
+			if s.WindowStart == nil || s.WindowEnd == nil || local(*s.WindowStart) != from || local(*s.WindowEnd) != until {
+				t.Errorf("point %d: window %v–%v in the answer, want %s–%s", s.PickupPointID, s.WindowStart, s.WindowEnd, from, until)
 			}
 		}
 	}
