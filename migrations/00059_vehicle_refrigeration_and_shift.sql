@@ -6,7 +6,10 @@
 -- departure to return (a driver's shift; 0: only the shift window bounds it).
 -- Each planned stop keeps the window it was planned in (the warehouse's
 -- delivery window within the point's receiving hours), for the route sheets
--- and the route API; NULL on plans made before.
+-- and the route API; NULL on plans made before. Road matrices from OSRM
+-- are kept per wave and set of points (depot first), so that a rerun of the
+-- route stage asks OSRM nothing again: little-endian float32 arrays, row
+-- by row, of metres and seconds.
 -- +goose Up
 ALTER TABLE vehicle_types
     ADD COLUMN chilled boolean NOT NULL DEFAULT true,
@@ -16,7 +19,17 @@ ALTER TABLE vehicle_types ALTER COLUMN chilled SET DEFAULT false, ALTER COLUMN f
 ALTER TABLE route_stops
     ADD COLUMN window_start timestamptz,
     ADD COLUMN window_end   timestamptz;
+CREATE TABLE wave_matrices (
+    wave_id    bigint NOT NULL REFERENCES waves(id),
+    points     text NOT NULL,            -- SHA-256 of the points' coordinates, in order
+    n          integer NOT NULL CHECK (n > 0),
+    distance_m bytea NOT NULL,
+    duration_s bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (wave_id, points)
+);
 
 -- +goose Down
+DROP TABLE wave_matrices;
 ALTER TABLE route_stops DROP COLUMN window_end, DROP COLUMN window_start;
 ALTER TABLE vehicle_types DROP COLUMN max_route_minutes, DROP COLUMN frozen, DROP COLUMN chilled;

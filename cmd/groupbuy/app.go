@@ -112,7 +112,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
 		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify)})
-	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget}, Metrics: a.counts,
+	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget,
+		OSRM: routeplan.OSRM{URL: cfg.OSRMURL, TableSize: cfg.OSRMTableSize}}, Metrics: a.counts,
 		Printer: night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey))), Supply: a.supply})
 	a.supply.SetNight(a.waves) // the dock closing a wave's last order starts its allocation
 	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})

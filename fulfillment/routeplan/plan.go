@@ -203,6 +203,9 @@ type Options struct {
 	Budget      time.Duration // the routing engine's time limit (default 60 s)
 	Threads     int           // search threads (default 2)
 	ServiceTime time.Duration // time at each pickup point (default 5 min)
+	// OSRM, when its URL is set, gives road distances and times (kept per
+	// wave); else, and while it fails, great-circle distance × 1.3 at 25 km/h.
+	OSRM OSRM
 }
 
 // Planner solves the routes of waves.
@@ -269,6 +272,9 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	}
 	day := dayClock{midnight: midnight, loc: loc}
 	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
+	if pl.opt.OSRM.URL != "" {
+		p.Matrix = waveMatrices{db: pl.db, log: pl.log, osrm: pl.opt.OSRM, waveID: wv.ID}
+	}
 	for _, v := range fleet {
 		s, e := day.seconds(v.ShiftStart), day.seconds(v.ShiftEnd)
 		perMetre := float64(v.CostPerKmFen) / 1000
