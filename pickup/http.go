@@ -125,7 +125,7 @@ type PickupPointInput struct {
 	// warehouse's delivery window; the route stage plans within both.
 	ReceivingFrom  clock.TimeOfDay `json:"receiving_from,omitzero" doc:"When the point can start receiving the morning's delivery, HH:MM local; with receiving_until, or neither (receives whenever the warehouse delivers)."`
 	ReceivingUntil clock.TimeOfDay `json:"receiving_until,omitzero" doc:"When the point stops receiving, HH:MM local, after receiving_from."`
-	Leader      LeaderInput     `json:"leader"`
+	Leader         LeaderInput     `json:"leader"`
 }
 
 // SavePoint creates or updates a pickup point and its leader.

@@ -33,7 +33,7 @@ type RouteStop struct {
 	// WindowStart and WindowEnd are when the point receives (local); zero: not known.
 	WindowStart, WindowEnd time.Time
 	Bags                   int64
-	WeightG            int64
+	WeightG                int64
 }
 
 // receiving is the stop's receiving window as HH:MM-HH:MM, or "" when not known.
