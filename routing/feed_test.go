@@ -29,6 +29,15 @@ func TestStopWindowsNarrowerThanTheDay(t *testing.T) {
 	}
 }
 
+// unservedByID maps a solution's unserved stops by ID.
+func unservedByID(sol *Solution) map[string]Unserved {
+	got := map[string]Unserved{}
+	for _, u := range sol.Unserved {
+		got[u.ID.String()] = u
+	}
+	return got
+}
+
 // coldCity is smallCity with a fifth of the stops requiring chilled or
 // frozen compartments, a large cheap ambient fleet and a few expensive
 // refrigerated vans, so that every move of the search would rather put a
@@ -102,10 +111,7 @@ func TestCompatibilityCauses(t *testing.T) {
 		}
 	}
 	sol := mustSolve(t, p, Options{MaxIterations: 20, Seed: 1, Threads: 1})
-	got := map[string]Unserved{}
-	for _, u := range sol.Unserved {
-		got[u.ID.String()] = u
-	}
+	got := unservedByID(sol)
 	if len(got) != 2 {
 		t.Fatalf("unserved %v, want deep-frozen and heavy-chilled", sol.Unserved)
 	}
