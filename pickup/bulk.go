@@ -54,7 +54,8 @@ func CopyPoints(ctx context.Context, tx *sqlx.Tx, points []BulkPoint, now time.T
 	for _, r := range ids {
 		leaderOf[r.Phone] = r.ID
 	}
-	pts, err := tx.PrepareContext(ctx, `COPY pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at, h3_r9, h3_r8, h3_r7) FROM STDIN`)
+	pts, err := tx.PrepareContext(ctx, `COPY pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at, h3_r9, h3_r8, h3_r7,
+		receiving_from, receiving_until) FROM STDIN`)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,8 @@ func CopyPoints(ctx context.Context, tx *sqlx.Tx, points []BulkPoint, now time.T
 			return nil, err
 		}
 		if _, err := pts.ExecContext(ctx, pt.Code, pt.WarehouseID, leaderOf[p.LeaderPhone], pt.Name, pt.Address,
-			pt.Lat, pt.Lng, pt.Opens, pt.Closes, now, int64(cells.R9), int64(cells.R8), int64(cells.R7)); err != nil {
+			pt.Lat, pt.Lng, pt.Opens, pt.Closes, now, int64(cells.R9), int64(cells.R8), int64(cells.R7),
+			pt.ReceivingFrom, pt.ReceivingUntil); err != nil {
 			return nil, err
 		}
 	}

@@ -96,17 +96,17 @@ func pointFromRow(row csvio.Row) (PointInput, error) {
 	if err != nil {
 		return PointInput{}, err
 	}
-	opens, err := clock.ParseTimeOfDayField("opens", row.Get("opens"))
-	if err != nil {
-		return PointInput{}, csvio.AtLine(row.Line, err)
-	}
-	closes, err := clock.ParseTimeOfDayField("closes", row.Get("closes"))
-	if err != nil {
-		return PointInput{}, csvio.AtLine(row.Line, err)
+	// receiving_from and receiving_until are optional columns: a file
+	// without them imports points that receive whenever the warehouse delivers.
+	var times [4]clock.TimeOfDay
+	for i, col := range []string{"opens", "closes", "receiving_from", "receiving_until"} {
+		if times[i], err = clock.ParseTimeOfDayField(col, row.Get(col)); err != nil {
+			return PointInput{}, csvio.AtLine(row.Line, err)
+		}
 	}
 	return PointInput{
 		Point: Point{Code: row.Get("code"), Name: row.Get("name"), Address: row.Get("address"),
-			Lat: lat, Lng: lng, Opens: opens, Closes: closes, WarehouseID: -1},
+			Lat: lat, Lng: lng, Opens: times[0], Closes: times[1], ReceivingFrom: times[2], ReceivingUntil: times[3], WarehouseID: -1},
 		LeaderName: row.Get("leader_name"), LeaderPhone: row.Get("leader_phone"),
 	}, nil
 }

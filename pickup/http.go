@@ -121,7 +121,11 @@ type PickupPointInput struct {
 	Lng         *float64        `json:"lng"`
 	Opens       clock.TimeOfDay `json:"opens" doc:"When residents may collect, HH:MM local."`
 	Closes      clock.TimeOfDay `json:"closes"`
-	Leader      LeaderInput     `json:"leader"`
+	// The hours the point can receive the delivery, when narrower than the
+	// warehouse's delivery window; the route stage plans within both.
+	ReceivingFrom  clock.TimeOfDay `json:"receiving_from,omitzero" doc:"When the point can start receiving the morning's delivery, HH:MM local; with receiving_until, or neither (receives whenever the warehouse delivers)."`
+	ReceivingUntil clock.TimeOfDay `json:"receiving_until,omitzero" doc:"When the point stops receiving, HH:MM local, after receiving_from."`
+	Leader         LeaderInput     `json:"leader"`
 }
 
 // SavePoint creates or updates a pickup point and its leader.
@@ -132,7 +136,8 @@ func (h *Handlers) SavePoint(c *gin.Context, in struct{ Body PickupPointInput })
 	}
 	return h.svc.SavePoint(c.Request.Context(), PointInput{
 		Point: Point{Code: b.Code, WarehouseID: b.WarehouseID, Name: b.Name, Address: b.Address,
-			Lat: *b.Lat, Lng: *b.Lng, Opens: b.Opens, Closes: b.Closes},
+			Lat: *b.Lat, Lng: *b.Lng, Opens: b.Opens, Closes: b.Closes,
+			ReceivingFrom: b.ReceivingFrom, ReceivingUntil: b.ReceivingUntil},
 		LeaderName: b.Leader.Name, LeaderPhone: b.Leader.Phone,
 	})
 }

@@ -67,6 +67,10 @@ type Point struct {
 	Lng         float64         `db:"lng" json:"lng"`
 	Opens       clock.TimeOfDay `db:"opens" json:"opens"` // local
 	Closes      clock.TimeOfDay `db:"closes" json:"closes"`
+	// ReceivingFrom and ReceivingUntil bound when the point can take the
+	// morning's delivery (local); both zero: whenever the warehouse delivers.
+	ReceivingFrom  clock.TimeOfDay `db:"receiving_from" json:"receiving_from,omitzero"`
+	ReceivingUntil clock.TimeOfDay `db:"receiving_until" json:"receiving_until,omitzero"`
 	// Cell is the point's H3 cell at geo.PointRes; its parents at geo.AreaRes and
 	// geo.SearchRes are stored beside it.
 	Cell      geo.CellID `db:"h3_cell" json:"h3_cell"`
@@ -198,6 +202,12 @@ func (p *Point) Validate() error {
 	}
 	if !p.Opens.Before(p.Closes) {
 		return apperr.InvalidField("closes", "closes must be after opens")
+	}
+	switch {
+	case p.ReceivingFrom.IsZero() != p.ReceivingUntil.IsZero():
+		return apperr.InvalidField("receiving_until", "receiving_from and receiving_until go together: set both (HH:MM) or neither")
+	case !p.ReceivingFrom.IsZero() && !p.ReceivingFrom.Before(p.ReceivingUntil):
+		return apperr.InvalidField("receiving_until", "receiving_until must be after receiving_from")
 	}
 	return nil
 }

@@ -23,7 +23,9 @@ const warehouseCols = `id, code, name, address, lat, lng, time_zone,
 	to_char(delivery_end, 'HH24:MI') AS delivery_end, created_at`
 
 const pointCols = `id, code, warehouse_id, leader_id, name, address, lat, lng,
-	to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes, h3_r9 AS h3_cell, created_at`
+	to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes,
+	to_char(receiving_from, 'HH24:MI') AS receiving_from, to_char(receiving_until, 'HH24:MI') AS receiving_until,
+	h3_r9 AS h3_cell, created_at`
 
 func insertWarehouse(ctx context.Context, tx sqlx.ExtContext, w Warehouse, now time.Time) (Warehouse, error) {
 	const q = `INSERT INTO warehouses (code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end, created_at)
@@ -76,11 +78,12 @@ func upsertLeader(ctx context.Context, tx sqlx.ExtContext, l Leader, now time.Ti
 // HandOver does: the point is left alone and handover_required returned.
 func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time) (Point, error) {
 	const q = `INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes, created_at,
-			h3_r9, h3_r8, h3_r7)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			h3_r9, h3_r8, h3_r7, receiving_from, receiving_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (code) DO UPDATE SET warehouse_id = EXCLUDED.warehouse_id,
 			name = EXCLUDED.name, address = EXCLUDED.address, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
 			opens = EXCLUDED.opens, closes = EXCLUDED.closes,
+			receiving_from = EXCLUDED.receiving_from, receiving_until = EXCLUDED.receiving_until,
 			h3_r9 = EXCLUDED.h3_r9, h3_r8 = EXCLUDED.h3_r8, h3_r7 = EXCLUDED.h3_r7
 		WHERE pickup_points.leader_id = EXCLUDED.leader_id
 		RETURNING ` + pointCols
@@ -90,7 +93,7 @@ func upsertPoint(ctx context.Context, tx sqlx.ExtContext, p Point, now time.Time
 		return out, err
 	}
 	err = sqlx.GetContext(ctx, tx, &out, q, p.Code, p.WarehouseID, p.LeaderID, p.Name, p.Address, p.Lat, p.Lng, p.Opens, p.Closes, now,
-		cells.R9, cells.R8, cells.R7)
+		cells.R9, cells.R8, cells.R7, p.ReceivingFrom, p.ReceivingUntil)
 	var pqErr *pq.Error
 	switch {
 	case errors.Is(err, sql.ErrNoRows): // the code exists with another leader

@@ -104,9 +104,10 @@ func CheckVRPLIB(in *Instance, routes [][]int) CheckResult {
 
 // CheckSolution verifies a Solution against its Problem independently of
 // the search: each stop served at most once and unserved ones listed,
-// capacities in every dimension, vehicle counts per type, time windows,
-// shifts and maximum durations (recomputing the schedule from the route's
-// departure), and the stated distances and costs.
+// capacities in every dimension, vehicle counts per type, compatibility
+// (Stop.Requires), time windows, shifts and maximum durations (recomputing
+// the schedule from the route's departure), and the stated distances and
+// costs.
 func CheckSolution(p *Problem, sol *Solution) error {
 	m, err := p.TravelMatrix(context.Background())
 	if err != nil {
@@ -141,6 +142,9 @@ func CheckSolution(p *Problem, sol *Solution) error {
 			}
 			s := p.Stops[v.Stop]
 			seen[v.Stop]++
+			if !offersAll(vt.Offers, s.Requires) {
+				return fmt.Errorf("route %d: stop %s requires %v, vehicle type %q offers %v", k, s.ID, s.Requires, vt.Name, vt.Offers)
+			}
 			t += m.Duration[prev*n+v.Stop+1]
 			dist += m.Distance[prev*n+v.Stop+1]
 			if !s.Window.IsZero() {

@@ -2,8 +2,11 @@ package routing
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // compiled ties the solver-side core to the Problem it came from.
@@ -28,6 +31,10 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 	for _, s := range p.Stops {
 		c.dims = max(c.dims, len(s.Demand))
 	}
+	c.loadDims = c.dims
+	if err := c.capabilities(p); err != nil {
+		return nil, err
+	}
 	depotWin := [2]float64{0, bigTime}
 	if !p.Depot.Window.IsZero() {
 		depotWin = [2]float64{float64(p.Depot.Window.Start), float64(p.Depot.Window.End)}
@@ -37,14 +44,20 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 		c.timed = true
 	}
 	for i, v := range p.Vehicles {
-		k := class{vt: i, fixed: v.FixedCost, perDist: v.DistanceCost, start: depotWin[0], end: depotWin[1], unlimited: v.Count == 0}
+		k := class{vt: i, fixed: v.FixedCost, perDist: v.DistanceCost, start: depotWin[0], end: depotWin[1], unlimited: v.Count == 0,
+			offers: v.Offers, name: v.Name, count: v.Count}
 		if k.perDist == 0 {
 			k.perDist = 1
 		}
-		for d := range MaxDimensions {
+		for d := range maxDims {
 			k.cap[d] = math.Inf(1)
 			if d < len(v.Capacity) {
 				k.cap[d] = float64(v.Capacity[d])
+			}
+		}
+		for j, name := range c.capNames {
+			if !slices.Contains(v.Offers, name) {
+				k.cap[c.loadDims+j] = 0
 			}
 		}
 		if !v.Shift.IsZero() {
@@ -115,6 +128,11 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 		for d, q := range s.Demand {
 			g.load[d] = float64(q)
 		}
+		for j, name := range c.capNames {
+			if slices.Contains(s.Requires, name) {
+				g.load[c.loadDims+j] = 1
+			}
+		}
 		c.node[a] = g
 		c.service[a] = float64(s.Service)
 		c.x[a], c.y[a] = s.Location.Lon, s.Location.Lat
@@ -131,18 +149,46 @@ func compile(ctx context.Context, p *Problem, granular int) (*compiled, error) {
 	return out, nil
 }
 
+// capabilities gives a dimension to each capability some stop requires
+// and some but not every vehicle type offers: one that no type offers
+// screens its stops out, one that every type offers changes nothing.
+func (c *core) capabilities(p *Problem) error {
+	for _, s := range p.Stops {
+		for _, name := range s.Requires {
+			if slices.Contains(c.capNames, name) {
+				continue
+			}
+			offered := 0
+			for _, v := range p.Vehicles {
+				if slices.Contains(v.Offers, name) {
+					offered++
+				}
+			}
+			if offered == 0 || offered == len(p.Vehicles) {
+				continue
+			}
+			if len(c.capNames) == MaxCapabilities {
+				return fmt.Errorf("routing: more than %d capabilities set the vehicle types apart (%s, %s)", MaxCapabilities, strings.Join(c.capNames, ", "), name)
+			}
+			c.capNames = append(c.capNames, name)
+		}
+	}
+	c.dims = c.loadDims + len(c.capNames)
+	return nil
+}
+
 // buildSlots lays out one route slot per available vehicle, larger vehicles
 // first; a type with Count 0 gets as many as a generous estimate needs.
 func (c *core) buildSlots(p *Problem) {
-	var total [MaxDimensions]float64
+	var total [maxDims]float64
 	for a := 1; a < c.nn; a++ {
-		for d := range c.dims {
+		for d := range c.loadDims {
 			total[d] += c.node[a].load[d]
 		}
 	}
 	size := func(k *class) float64 {
 		s := 0.0
-		for d := range c.dims {
+		for d := range c.loadDims {
 			if !math.IsInf(k.cap[d], 1) {
 				s += k.cap[d] / c.capRef[d]
 			} else {
@@ -162,7 +208,7 @@ func (c *core) buildSlots(p *Problem) {
 		cnt := p.Vehicles[k.vt].Count
 		if cnt == 0 {
 			need := 1.0
-			for d := range c.dims {
+			for d := range c.loadDims {
 				if !math.IsInf(k.cap[d], 1) && k.cap[d] > 0 {
 					need = math.Max(need, total[d]/k.cap[d])
 				}

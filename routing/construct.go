@@ -152,6 +152,14 @@ func (c *core) construct(rng *rand.Rand) plan {
 		lambda = 2 * rng.Float64()
 	}
 	radial := func(u int) float64 { return lambda * (c.dist[u] + c.dist[u*c.nn]) / 2 }
+	// Stops that require a capability seed routes first, so that the
+	// vehicles offering it are not all spent on routes that need none.
+	seedScore := func(u int) float64 {
+		if c.restricted(u) {
+			return radial(u) + 4*c.maxDist + 1
+		}
+		return radial(u)
+	}
 	type route struct {
 		cl  int
 		seq []int
@@ -172,7 +180,7 @@ func (c *core) construct(rng *rand.Rand) plan {
 			}
 			far := -1.0
 			for _, u := range un {
-				if r := radial(u); r > far && c.alone(k, u) {
+				if r := seedScore(u); r > far && c.alone(k, u) {
 					far, seed = r, u
 				}
 			}
@@ -277,13 +285,23 @@ func (c *core) construct(rng *rand.Rand) plan {
 			}
 		}
 		// The largest vehicle built the route; the cheapest that can
-		// drive it takes it.
+		// drive it takes it, sparing vehicles with a capability that
+		// stops still waiting require when the route needs none.
+		var needed [maxDims]float64
+		for _, u := range un {
+			for d := c.loadDims; d < c.dims; d++ {
+				needed[d] += c.node[u].load[d]
+			}
+		}
 		best, bestCost := cl, math.Inf(1)
 		for _, k := range order {
 			if free[k] == 0 {
 				continue
 			}
 			if ok, x := b.feasibleFor(k); ok && x < bestCost {
+				if k != cl && c.spares(k, &needed, b.seq) {
+					continue
+				}
 				best, bestCost = k, x
 			}
 		}
@@ -361,6 +379,24 @@ func (b *builder) find(v int) int {
 		return 0
 	}
 	return b.pos[v]
+}
+
+// spares reports whether class cl offers a capability that needed counts
+// and the customers of seq do not require.
+func (c *core) spares(cl int, needed *[maxDims]float64, seq []int) bool {
+	for d := c.loadDims; d < c.dims; d++ {
+		if needed[d] == 0 || c.classes[cl].cap[d] == 0 {
+			continue
+		}
+		used := false
+		for _, v := range seq {
+			used = used || c.node[v].load[d] > 0
+		}
+		if !used {
+			return true
+		}
+	}
+	return false
 }
 
 // neighbours is u's granular neighbourhood (none for a single customer).

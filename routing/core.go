@@ -8,29 +8,51 @@ import (
 // bigTime stands for "no time limit"; finite so that arithmetic stays exact enough.
 const bigTime = 1e15
 
+// maxDims is the number of dimensions the search's loads have: the load
+// dimensions, then one per capability. A stop requiring capability j
+// carries 1 in its dimension; a class offering it has room without
+// limit there and one without none, so every check and penalty of load
+// enforces compatibility too.
+const maxDims = MaxDimensions + MaxCapabilities
+
+// restricted reports whether customer u requires a capability some class lacks.
+func (c *core) restricted(u int) bool {
+	for d := c.loadDims; d < c.dims; d++ {
+		if c.node[u].load[d] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // class is a vehicle type as the search sees it.
 type class struct {
 	vt         int // index in Problem.Vehicles
-	cap        [MaxDimensions]float64
+	cap        [maxDims]float64
 	fixed      float64
 	perDist    float64
 	start, end float64
 	maxDur     float64 // 0 = none
-	unlimited  bool    // as many vehicles as needed
+	offers     []string
+	name       string
+	count      int
+	unlimited  bool // as many vehicles as needed
 }
 
 // core is the compiled, solver-side instance: node 0 is the depot, nodes
 // 1..n the served customers.
 type core struct {
 	n, nn    int
-	dims     int
+	dims     int // load dimensions, then one per capability that sets classes apart
+	loadDims int // the load dimensions alone
+	capNames []string
 	dist, tt []float64
 	stop     []int // node -> index in Problem.Stops (-1 for depot)
 	node     []seg // single-node segments
 	service  []float64
 	classes  []class
 	slots    []int // route slot -> class, larger capacity first
-	capRef   [MaxDimensions]float64
+	capRef   [maxDims]float64
 	timed    bool
 	sym      bool
 	neigh    [][]int
@@ -46,7 +68,7 @@ type seg struct {
 	dist        float64
 	dur, tw     float64
 	e, l        float64
-	load        [MaxDimensions]float64
+	load        [maxDims]float64
 }
 
 func (c *core) join(a, b *seg) seg {

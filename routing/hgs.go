@@ -39,7 +39,7 @@ func newHGS(c *core, seed uint64, workers int) *hgs {
 	}
 	maxDem := 0.0
 	for v := 1; v <= c.n; v++ {
-		for d := 0; d < c.dims; d++ {
+		for d := 0; d < c.loadDims; d++ {
 			maxDem = math.Max(maxDem, c.node[v].load[d]/c.capRef[d])
 		}
 	}

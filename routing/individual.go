@@ -122,7 +122,7 @@ func (c *core) split(ind *individual, pc, ptw float64) {
 		return c.parts(cl, &e, cnt).penalised(pc, ptw)
 	}
 	tooFull := func(s *seg) bool {
-		for d := 0; d < c.dims; d++ {
+		for d := 0; d < c.loadDims; d++ {
 			if s.load[d] > 1.5*k.cap[d] && s.load[d] > 0 {
 				return true
 			}
@@ -209,14 +209,17 @@ func (c *core) splitLimited(tour []int, K int, cost func(int, *seg, int) float64
 	return cuts
 }
 
-// assign gives route chunks to slots: biggest loads to biggest vehicles.
+// assign gives route chunks to slots: biggest loads to biggest vehicles;
+// but first, chunks with stops that require a capability to the largest
+// free vehicles that offer it, so that split's tours do not start out
+// incompatible.
 func (c *core) assign(ind *individual, chunks [][]int) {
 	ind.routes = make([][]int, len(c.slots))
 	if len(c.classes) > 1 {
 		size := func(ch []int) float64 {
 			t := 0.0
 			for _, v := range ch {
-				for d := 0; d < c.dims; d++ {
+				for d := 0; d < c.loadDims; d++ {
 					t += c.node[v].load[d] / c.capRef[d]
 				}
 			}
@@ -224,7 +227,48 @@ func (c *core) assign(ind *individual, chunks [][]int) {
 		}
 		sort.SliceStable(chunks, func(a, b int) bool { return size(chunks[a]) > size(chunks[b]) })
 	}
-	for i, ch := range chunks {
-		ind.routes[i] = append([]int(nil), ch...)
+	if c.dims == c.loadDims {
+		for i, ch := range chunks {
+			ind.routes[i] = append([]int(nil), ch...)
+		}
+		return
 	}
+	taken := make([]bool, len(c.slots))
+	placed := make([]bool, len(chunks))
+	for i, ch := range chunks {
+		var need [maxDims]float64
+		restricted := false
+		for _, v := range ch {
+			for d := c.loadDims; d < c.dims; d++ {
+				need[d] += c.node[v].load[d]
+			}
+			restricted = restricted || c.restricted(v)
+		}
+		for s, cl := range c.slots {
+			if restricted && !taken[s] && c.offersFor(cl, &need) {
+				ind.routes[s], taken[s], placed[i] = append([]int(nil), ch...), true, true
+				break
+			}
+		}
+	}
+	s := 0
+	for i, ch := range chunks {
+		if placed[i] {
+			continue
+		}
+		for taken[s] {
+			s++
+		}
+		ind.routes[s], taken[s] = append([]int(nil), ch...), true
+	}
+}
+
+// offersFor reports whether class cl offers every capability need counts.
+func (c *core) offersFor(cl int, need *[maxDims]float64) bool {
+	for d := c.loadDims; d < c.dims; d++ {
+		if need[d] > 0 && c.classes[cl].cap[d] == 0 {
+			return false
+		}
+	}
+	return true
 }

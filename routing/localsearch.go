@@ -269,7 +269,7 @@ func (ls *localSearch) lowerBound(cl int, ps []piece) float64 {
 func (ls *localSearch) evalLoad(cl int, ps []piece) float64 {
 	c := ls.c
 	prev, dist, n := -1, 0.0, 0
-	var load [MaxDimensions]float64
+	var load [maxDims]float64
 	for _, p := range ps {
 		f, l, d, k := ls.span(p)
 		if f < 0 {

@@ -16,6 +16,11 @@ import (
 // (for example weight, volume and pieces).
 const MaxDimensions = 3
 
+// MaxCapabilities is the number of distinct capabilities (Stop.Requires,
+// VehicleType.Offers) that may set vehicle types apart in one Problem;
+// a capability every type offers, or no stop requires, does not count.
+const MaxCapabilities = 3
+
 // StopID identifies a stop for the caller, either by a string or by an int64,
 // so a caller can map a Solution back to its own records.
 type StopID struct {
@@ -63,6 +68,10 @@ type Stop struct {
 	Demand   Load
 	Window   TimeWindow // when service may start; zero = any time
 	Service  int64      // service duration in seconds
+	// Requires names what a vehicle must offer to serve the stop (for
+	// example "chilled" or "frozen" compartments); only vehicle types whose
+	// Offers hold all of them may.
+	Requires []string
 }
 
 // Depot is the warehouse where every route starts and ends.
@@ -87,6 +96,8 @@ type VehicleType struct {
 	// MaxDuration caps the duration of each route in seconds; 0 = no cap
 	// beyond Problem.MaxRouteDuration.
 	MaxDuration int64
+	// Offers names the capabilities the type's vehicles have (Stop.Requires).
+	Offers []string
 }
 
 // Problem is one planning instance.

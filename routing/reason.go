@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,11 +14,12 @@ type Cause string
 // The causes of an unserved stop. Only CauseFleetFull depends on the rest
 // of the plan: with more vehicles the stop could be served.
 const (
-	CauseCapacity  Cause = "capacity"   // more than any vehicle carries
-	CauseWindow    Cause = "window"     // no vehicle reaches it within its window and back within its shift
-	CauseDuration  Cause = "duration"   // a round trip to it alone outlasts every vehicle's maximum route duration
-	CauseVehicle   Cause = "vehicle"    // the vehicle types that carry it cannot reach it in time, and the reverse
-	CauseFleetFull Cause = "fleet full" // no route in use has room for it and no vehicle left can take it
+	CauseCapacity   Cause = "capacity"      // more than any vehicle carries
+	CauseWindow     Cause = "window"        // no vehicle reaches it within its window and back within its shift
+	CauseDuration   Cause = "duration"      // a round trip to it alone outlasts every vehicle's maximum route duration
+	CauseVehicle    Cause = "vehicle"       // the vehicle types that carry it cannot reach it in time, and the reverse
+	CauseCompatible Cause = "compatibility" // no vehicle type offers everything it requires (Stop.Requires)
+	CauseFleetFull  Cause = "fleet full"    // no route in use has room for it and no vehicle left can take it
 )
 
 // Unserved is a stop left out of the plan and why.
@@ -44,9 +46,24 @@ func (c *core) screen(m *Matrix, i int, s Stop) (Cause, string) {
 	if !s.Window.IsZero() {
 		e, l = float64(s.Window.Start), float64(s.Window.End)
 	}
+	// Only the vehicle types that offer what the stop requires count; the
+	// reasons then say "among those offering …".
+	among := ""
+	if len(s.Requires) > 0 {
+		among = " among those offering " + strings.Join(s.Requires, " and ")
+	}
+	compatible := make([]class, 0, len(c.classes))
+	for _, k := range c.classes {
+		if offersAll(k.offers, s.Requires) {
+			compatible = append(compatible, k)
+		}
+	}
+	if len(compatible) == 0 {
+		return CauseCompatible, c.incompatible(s)
+	}
 	carries, onTime, inShift, both := false, false, false, false
 	firstOut, lastIn, longest := math.Inf(1), math.Inf(-1), 0.0
-	for _, k := range c.classes {
+	for _, k := range compatible {
 		fits := true
 		for d, q := range s.Demand {
 			if float64(q) > k.cap[d] {
@@ -71,30 +88,61 @@ func (c *core) screen(m *Matrix, i int, s Stop) (Cause, string) {
 	case !carries:
 		for d, q := range s.Demand {
 			largest := 0.0
-			for _, k := range c.classes {
+			for _, k := range compatible {
 				if !math.IsInf(k.cap[d], 1) {
 					largest = math.Max(largest, k.cap[d])
 				}
 			}
 			if float64(q) > largest {
-				return CauseCapacity, fmt.Sprintf("demand %s exceeds every vehicle's capacity (largest %s)", amount(d, float64(q)), amount(d, largest))
+				return CauseCapacity, fmt.Sprintf("demand %s exceeds every vehicle's capacity%s (largest %s)", amount(d, float64(q)), among, amount(d, largest))
 			}
 		}
-		return CauseCapacity, fmt.Sprintf("demand %s fits no single vehicle type", demand(s.Demand))
+		return CauseCapacity, fmt.Sprintf("demand %s fits no single vehicle type%s", demand(s.Demand), among)
 	case !onTime:
 		if arrive := firstOut + there; arrive > l {
-			return CauseWindow, fmt.Sprintf("its window %s–%s closes before the earliest arrival %s (first departure %s, %s drive)",
-				clock(e), clock(l), clock(arrive), clock(firstOut), span(there))
+			return CauseWindow, fmt.Sprintf("its window %s–%s closes before the earliest arrival %s (first departure %s%s, %s drive)",
+				clock(e), clock(l), clock(arrive), clock(firstOut), among, span(there))
 		}
 		done := math.Max(firstOut+there, e) + svc
-		return CauseWindow, fmt.Sprintf("served at the earliest from %s to %s, it is back at the depot at %s (%s drive), after every shift ends (latest %s)",
-			clock(done-svc), clock(done), clock(done+back), span(back), clock(lastIn))
+		return CauseWindow, fmt.Sprintf("served at the earliest from %s to %s, it is back at the depot at %s (%s drive), after every shift ends%s (latest %s)",
+			clock(done-svc), clock(done), clock(done+back), span(back), among, clock(lastIn))
 	case !inShift:
-		return CauseDuration, fmt.Sprintf("a round trip to it alone takes %s (%s there, %s of service, %s back), longer than any vehicle may drive (longest %s)",
-			span(there+svc+back), span(there), span(svc), span(back), span(longest))
+		return CauseDuration, fmt.Sprintf("a round trip to it alone takes %s (%s there, %s of service, %s back), longer than any vehicle may drive%s (longest %s)",
+			span(there+svc+back), span(there), span(svc), span(back), among, span(longest))
 	}
-	return CauseVehicle, fmt.Sprintf("no vehicle type both carries its demand (%s) and reaches it in its window %s–%s within its shift",
-		demand(s.Demand), clock(e), clock(l))
+	return CauseVehicle, fmt.Sprintf("no vehicle type both carries its demand (%s) and reaches it in its window %s–%s within its shift%s",
+		demand(s.Demand), clock(e), clock(l), among)
+}
+
+// offersAll reports whether offers holds every name of requires.
+func offersAll(offers, requires []string) bool {
+	for _, r := range requires {
+		if !slices.Contains(offers, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// incompatible is the reason for a stop no vehicle type offers everything
+// it requires: what it requires, and what each type offers.
+func (c *core) incompatible(s Stop) string {
+	var parts []string
+	vehicles := 0
+	for _, k := range c.classes {
+		what := "nothing"
+		if len(k.offers) > 0 {
+			what = strings.Join(k.offers, " and ")
+		}
+		parts = append(parts, fmt.Sprintf("%s offers %s", c.className(k), what))
+		vehicles += k.count
+	}
+	fleet := fmt.Sprintf("%d vehicles", vehicles)
+	if slices.ContainsFunc(c.classes, func(k class) bool { return k.unlimited }) {
+		fleet = "vehicles without a count limit"
+	}
+	return fmt.Sprintf("no compatible vehicle: it requires %s, and none of the %d vehicle types (%s) offers all of it: %s",
+		strings.Join(s.Requires, " and "), len(c.classes), fleet, strings.Join(parts, "; "))
 }
 
 // fleetFull explains why fill found no place for a customer in routes:
@@ -109,10 +157,7 @@ func (c *core) fleetFull(p *Problem, routes [][]int) string {
 	total, avail := 0, 0
 	var inUse, left []string
 	for cl, k := range c.classes {
-		name := p.Vehicles[k.vt].Name
-		if name == "" {
-			name = fmt.Sprintf("type %d", k.vt+1)
-		}
+		name := c.className(k)
 		total += used[cl]
 		inUse = append(inUse, fmt.Sprintf("%d × %s", used[cl], name))
 		n := p.Vehicles[k.vt].Count
@@ -126,6 +171,14 @@ func (c *core) fleetFull(p *Problem, routes [][]int) string {
 	}
 	return fmt.Sprintf("no route in use has room for it (%d of %d vehicles: %s) and the vehicles left (%s) cannot serve it alone",
 		total, avail, strings.Join(inUse, ", "), strings.Join(left, ", "))
+}
+
+// className is how reasons name a vehicle type.
+func (c *core) className(k class) string {
+	if k.name == "" {
+		return fmt.Sprintf("type %d", k.vt+1)
+	}
+	return k.name
 }
 
 // amount renders a quantity of load dimension d in its unit: grams as kg,

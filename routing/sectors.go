@@ -2,6 +2,7 @@ package routing
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -54,10 +55,15 @@ func Sectors(p *Problem, most int, areas [][]int64) []*Problem {
 		out[i] = &sp
 	}
 	// Apportion each vehicle type's count by largest remainder, so the
-	// sectors together never use more vehicles than the fleet has.
+	// sectors together never use more vehicles than the fleet has; a type
+	// with a capability stops require goes where those stops are.
 	for j, v := range p.Vehicles {
 		if v.Count == 0 { // unlimited stays unlimited
 			continue
+		}
+		shares, sum := shares, sum
+		if need, total := requiring(parts, v.Offers); total > 0 {
+			shares, sum = need, total
 		}
 		type rem struct {
 			i int
@@ -93,6 +99,21 @@ func Sectors(p *Problem, most int, areas [][]int64) []*Problem {
 		sp.Vehicles = kept
 	}
 	return out
+}
+
+// requiring counts per part the stops that require something of offers.
+func requiring(parts [][]Stop, offers []string) ([]float64, float64) {
+	out := make([]float64, len(parts))
+	total := 0.0
+	for i, part := range parts {
+		for _, s := range part {
+			if slices.ContainsFunc(s.Requires, func(r string) bool { return slices.Contains(offers, r) }) {
+				out[i]++
+			}
+		}
+		total += out[i]
+	}
+	return out, total
 }
 
 // sweepOrder returns the stops in sweep order and the indexes where one area

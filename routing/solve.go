@@ -206,6 +206,6 @@ func (c *core) buildSolution(p *Problem, m *Matrix, routes [][]int, sol *Solutio
 		for _, v := range rt {
 			stops = append(stops, c.stop[v])
 		}
-		sol.add(scheduleRoute(p, m, c.classes[c.slots[r]].vt, c.dims, stops))
+		sol.add(scheduleRoute(p, m, c.classes[c.slots[r]].vt, c.loadDims, stops))
 	}
 }

@@ -299,10 +299,7 @@ func TestScreeningCauses(t *testing.T) {
 	bulky.ID, bulky.Demand = StringID("bulky"), Load{1000, 6_000_000}
 	p.Stops = append(p.Stops, far, heavyEarly, bulky)
 	sol := mustSolve(t, p, Options{MaxIterations: 50, Seed: 1, Threads: 1})
-	got := map[string]Unserved{}
-	for _, u := range sol.Unserved {
-		got[u.ID.String()] = u
-	}
+	got := unservedByID(sol)
 	if len(got) != 3 {
 		t.Fatalf("unserved %v", sol.Unserved)
 	}

@@ -73,7 +73,7 @@ func (b *best3) add(c float64, after int) {
 }
 
 // loadPenalty is the capacity penalty of a route of class cl carrying load.
-func (ls *localSearch) loadPenalty(cl int, load *[MaxDimensions]float64) float64 {
+func (ls *localSearch) loadPenalty(cl int, load *[maxDims]float64) float64 {
 	c := ls.c
 	k := &c.classes[cl]
 	p := 0.0

@@ -64,7 +64,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	if _, err := bench.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
-		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
+		FixedCostFen: 40000, CostPerKmFen: 300, Chilled: true, Frozen: true}); err != nil {
 		return err
 	}
 	// Every 20th SKU arrives 10 % short, so allocation has work to do.
@@ -107,10 +107,11 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	var stops, distance int64
+	var stops, distance, cost int64
 	for _, r := range routes.Routes {
 		stops += int64(len(r.Stops))
 		distance += r.DistanceM
+		cost += r.CostFen
 	}
 	three := timings[wave.StageClose] + timings[wave.StageAllocate] + timings[wave.StagePick]
 	fmt.Fprintf(stdout, "\nfloor: one aggregate of all order lines by SKU and pickup point (%d groups): %.2fs\n", floorRows, floor.Seconds())
@@ -119,8 +120,8 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "close + allocate + pick: %.2fs = %.1f × the floor\n", three.Seconds(), three.Seconds()/floor.Seconds())
 	fmt.Fprintf(stdout, "refunds: %d lines, %d units, %d fen\n", w.Refunds.Lines, w.Refunds.Units, w.Refunds.AmountFen)
-	fmt.Fprintf(stdout, "routes: %d (budget %s), %d stops served, %d unserved, %.0f km in all\n",
-		len(routes.Routes), *budget, stops, len(routes.Unserved), float64(distance)/1000)
+	fmt.Fprintf(stdout, "routes: %d (budget %s), %d stops served, %d unserved, %.0f km in all, cost %.2f yuan\n",
+		len(routes.Routes), *budget, stops, len(routes.Unserved), float64(distance)/1000, float64(cost)/100)
 	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", peakRSS())
 	return nil
 }

@@ -120,7 +120,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 			return driverPageURL(cfg.PublicURL, a.driverPass.Token(routeID, expires))
 		})
 	}
-	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget, FullBudget: cfg.RouteFullBudget}, Metrics: a.counts,
+	a.waves = night.NewRunner(db, clock, a.jobs, log, night.Options{Route: routeplan.Options{Budget: cfg.RouteBudget, FullBudget: cfg.RouteFullBudget,
+		OSRM: routeplan.OSRM{URL: cfg.OSRMURL, TableSize: cfg.OSRMTableSize}}, Metrics: a.counts,
 		Printer: printer, Supply: a.supply})
 	a.supply.SetNight(a.waves) // the dock closing a wave's last order starts its allocation
 	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"time"
 
 	"groupbuy/cmd/internal/cli"
@@ -32,6 +33,11 @@ type Config struct {
 	// searches for its whole budget instead of ending once it stops finding
 	// better plans.
 	RouteFullBudget bool
+	// OSRMURL is GROUPBUY_OSRM_URL: an OSRM server whose table service gives
+	// the route stage road distances ("" for the great-circle estimate), and
+	// OSRMTableSize GROUPBUY_OSRM_TABLE_SIZE, its --max-table-size.
+	OSRMURL       string
+	OSRMTableSize int
 	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
 	// simulates a night of that many order lines at a second warehouse, SIM.
 	DevSimulate int
@@ -139,6 +145,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		LabelKey:    getenv("GROUPBUY_LABEL_KEY"),
 		FontCJK:     getenv("GROUPBUY_FONT_CJK"),
 		FontLatin:   getenv("GROUPBUY_FONT_LATIN"),
+		OSRMURL:     getenv("GROUPBUY_OSRM_URL"),
 		DBMaxConns:  20,
 		TokenTTL:    5 * time.Second,
 		// Two batches in flight: one commits (waiting on the WAL flush) while
@@ -186,6 +193,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e.Int("GROUPBUY_DB_MAX_CONNS", &c.DBMaxConns, 1, math.MaxInt, "a positive integer")
 	e.Int("GROUPBUY_INTAKE_WORKERS", &c.IntakeWorkers, 1, 64, "")
 	e.Duration("GROUPBUY_ROUTE_BUDGET", &c.RouteBudget, time.Second, time.Hour, "a duration between 1s and 1h")
+	e.Int("GROUPBUY_OSRM_TABLE_SIZE", &c.OSRMTableSize, 2, 1_000_000, "")
+	e.Parse("GROUPBUY_OSRM_URL", func(v string) error {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an http or https URL such as http://osrm:5000, got %q", v)
+		}
+		return nil
+	})
 	e.Duration("GROUPBUY_SWEEP_EVERY", &c.SweepEvery, time.Second, math.MaxInt64, "a duration of at least 1s")
 	e.Int("GROUPBUY_DEV_SIMULATE", &c.DevSimulate, 0, 10_000_000, "a number of order lines")
 	e.Duration("GROUPBUY_TOKEN_CACHE_TTL", &c.TokenTTL, 0, math.MaxInt64, "a duration such as 5s")

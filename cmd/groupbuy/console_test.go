@@ -249,7 +249,7 @@ func newConsoleCityWith(t *testing.T, tune func(*Config)) *consoleCity {
 	}
 	add("C99", consoleOddName, w.Lat-0.034, w.Lng+0.047) // 3.8 km south, 4.5 km east
 
-	van := map[string]any{"code": "VAN", "name": "4.2米冷藏车", "count": 4, "capacity_g": 120_000, "capacity_ml": 8_000_000,
+	van := map[string]any{"code": "VAN", "name": "4.2米冷藏车", "chilled": true, "frozen": true, "count": 4, "capacity_g": 120_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
 	c.addVehicleType(van)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")

@@ -38,7 +38,7 @@ func TestCSVPrintoutsNeutraliseFormulas(t *testing.T) {
 			t.Fatalf("point: %d %s", r.Status, r.Body)
 		}
 	}
-	c.addVehicleType(map[string]any{"code": "@VAN", "name": "=cmd|' /C calc'!A0", "count": 2, "capacity_g": 1_500_000,
+	c.addVehicleType(map[string]any{"code": "@VAN", "name": "=cmd|' /C calc'!A0", "count": 2, "chilled": true, "frozen": true, "capacity_g": 1_500_000,
 		"capacity_ml": 8_000_000, "shift_start": "05:00", "shift_end": "12:00"})
 	for l := range c.leaders {
 		body := orderBody(fmt.Sprintf("159200%05d", l), "居民", egg.ID, 2, rice.ID, 1)

@@ -473,7 +473,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	tomorrow := publishDay(t, a, c.warehous.ID, nextDay, fulfillment.MaxStockCap)
 	srv := apiServer(t, a)
 	c.srv = srv
-	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "chilled": true, "frozen": true, "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150}
 	c.addVehicleType(van)
 	// The API process's relay loop (runServe starts it) and a worker.
@@ -697,7 +697,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	waveID := wave0.ID
 	if _, err := a.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wave0.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
 		Count: 30, CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
-		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
+		FixedCostFen: 40000, CostPerKmFen: 300, Chilled: true, Frozen: true}); err != nil {
 		t.Fatal(err)
 	}
 	receiveAllSold(t, a, waveID, wave.FirstComeFirstServed, "faults test")

@@ -30,7 +30,7 @@ import (
 func TestNightBuysReceivesAndAllocates(t *testing.T) {
 	c := newTestCity(t, 4)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "chilled": true, "frozen": true, "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
 		"shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150})
 	const secret = "fresh-supplier-secret-42"
 	rc := webhook.NewReceiver(secret)

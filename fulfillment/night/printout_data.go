@@ -113,6 +113,10 @@ func (n *night) routeSheets() []printout.RouteSheet {
 			p, l := n.points[st.PickupPointID], n.leader(st.PickupPointID)
 			s.Stops = append(s.Stops, printout.RouteStop{Seq: st.Seq, Place: printout.Place{Name: p.Name, Address: p.Address, Lat: st.Lat, Lng: st.Lng},
 				Leader: l.Name, Phone: l.Phone, Arrival: st.ArrivalAt.In(n.loc), Departure: st.DepartureAt.In(n.loc), Bags: st.Bags, WeightG: st.WeightG})
+			if st.WindowStart != nil {
+				last := &s.Stops[len(s.Stops)-1]
+				last.WindowStart, last.WindowEnd = st.WindowStart.In(n.loc), st.WindowEnd.In(n.loc)
+			}
 		}
 		out = append(out, s)
 	}

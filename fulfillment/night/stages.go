@@ -111,9 +111,10 @@ func (r *Runner) planRoutes(ctx context.Context, waveID int64, progress func(don
 func stopDemand(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([]routeplan.StopDemand, error) {
 	var out []routeplan.StopDemand
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT b.pickup_point_id, p.lat, p.lng, sum(b.weight_g) AS weight_g,
-			sum(b.volume_ml) AS volume_ml, count(*) AS bags
+			sum(b.volume_ml) AS volume_ml, count(*) AS bags, p.receiving_from, p.receiving_until,
+			bool_or(b.zone = 'chilled') AS chilled, bool_or(b.zone = 'frozen') AS frozen
 		FROM bags b JOIN pickup_points p ON p.id = b.pickup_point_id WHERE b.wave_id = $1
-		GROUP BY b.pickup_point_id, p.lat, p.lng ORDER BY b.pickup_point_id`, waveID)
+		GROUP BY b.pickup_point_id, p.lat, p.lng, p.receiving_from, p.receiving_until ORDER BY b.pickup_point_id`, waveID)
 	return out, err
 }
 

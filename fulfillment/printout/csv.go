@@ -3,6 +3,7 @@ package printout
 import (
 	"bytes"
 	"strconv"
+	"time"
 
 	"groupbuy/internal/csvio"
 )
@@ -89,6 +90,14 @@ func LabelsCSV(labels []Label, key []byte) []byte {
 	return writeCSV([]string{"wave_id", "bag_id", "route", "stop", "zone", "pickup_point", "leader", "phone", "units", "skus", "weight_g", "payload"}, rows)
 }
 
+// hhmm is t as HH:MM, or "" for the zero time.
+func hhmm(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("15:04")
+}
+
 // RouteCSV returns the stops of route sheets in order.
 func RouteCSV(sheets []RouteSheet) []byte {
 	var rows [][]string
@@ -96,8 +105,9 @@ func RouteCSV(sheets []RouteSheet) []byte {
 		for _, st := range s.Stops {
 			rows = append(rows, []string{itoa(s.WaveID), s.Route, s.Vehicle, strconv.Itoa(st.Seq), st.Name, st.Address, st.Leader, st.Phone,
 				st.Arrival.Format("15:04"), st.Departure.Format("15:04"), itoa(st.Bags), itoa(st.WeightG),
-				strconv.FormatFloat(st.Lat, 'f', 6, 64), strconv.FormatFloat(st.Lng, 'f', 6, 64)})
+				strconv.FormatFloat(st.Lat, 'f', 6, 64), strconv.FormatFloat(st.Lng, 'f', 6, 64), hhmm(st.WindowStart), hhmm(st.WindowEnd)})
 		}
 	}
-	return writeCSV([]string{"wave_id", "route", "vehicle", "stop", "pickup_point", "address", "leader", "phone", "arrival", "departure", "bags", "weight_g", "lat", "lng"}, rows)
+	return writeCSV([]string{"wave_id", "route", "vehicle", "stop", "pickup_point", "address", "leader", "phone", "arrival", "departure", "bags", "weight_g", "lat", "lng",
+		"window_start", "window_end"}, rows)
 }

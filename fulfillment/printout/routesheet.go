@@ -33,8 +33,18 @@ type RouteStop struct {
 	Place
 	Leader, Phone      string
 	Arrival, Departure time.Time // local time
-	Bags               int64
-	WeightG            int64
+	// WindowStart and WindowEnd are when the point receives (local); zero: not known.
+	WindowStart, WindowEnd time.Time
+	Bags                   int64
+	WeightG                int64
+}
+
+// receiving is the stop's receiving window as HH:MM-HH:MM, or "" when not known.
+func (st RouteStop) receiving() string {
+	if st.WindowStart.IsZero() {
+		return ""
+	}
+	return hhmm(st.WindowStart) + "-" + hhmm(st.WindowEnd)
 }
 
 var routeCols = []column{
@@ -100,7 +110,13 @@ func (s RouteSheet) draw(d *doc) {
 			x += routeCols[2].w
 			for j, v := range []string{window, itoa(st.Bags), kg(st.WeightG)} {
 				c := routeCols[3+j]
-				d.fit(x, y, c.w, rowH, v, c.size, 6, c.a)
+				if j == 0 && !st.WindowStart.IsZero() {
+					// Under the planned times, the hours the point receives.
+					d.fit(x, y, c.w, rowH/2, v, c.size, 6, c.a)
+					d.fit(x, y+rowH/2, c.w, rowH/2, "收货 "+st.receiving(), 8, 5, c.a)
+				} else {
+					d.fit(x, y, c.w, rowH, v, c.size, 6, c.a)
+				}
 				x += c.w
 			}
 			d.pdf.SetDrawColor(160, 160, 160)

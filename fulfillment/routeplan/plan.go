@@ -38,7 +38,14 @@ type VehicleType struct {
 	ShiftEnd     clock.TimeOfDay `db:"shift_end" json:"shift_end"`
 	FixedCostFen int64           `db:"fixed_cost_fen" json:"fixed_cost_fen"`
 	CostPerKmFen int64           `db:"cost_per_km_fen" json:"cost_per_km_fen"`
-	CreatedAt    time.Time       `db:"created_at" json:"created_at"`
+	// Chilled and Frozen tell whether the type has a compartment for bags
+	// of that zone; a stop with such bags rides only a type that has.
+	Chilled bool `db:"chilled" json:"chilled"`
+	Frozen  bool `db:"frozen" json:"frozen"`
+	// MaxRouteMinutes caps each route's duration from departure to return
+	// (a driver's shift); 0: only the shift window bounds it.
+	MaxRouteMinutes int64     `db:"max_route_minutes" json:"max_route_minutes"`
+	CreatedAt       time.Time `db:"created_at" json:"created_at"`
 }
 
 // CheckRouteCode refuses a route filter that cannot be a route's code (R01,
@@ -80,6 +87,8 @@ func (v *VehicleType) Validate() error {
 		return apperr.InvalidField("fixed_cost_fen", "fixed_cost_fen must be between 0 and %d", fulfillment.MaxPriceFen)
 	case v.CostPerKmFen < 0 || v.CostPerKmFen > 1_000_000:
 		return apperr.InvalidField("cost_per_km_fen", "cost_per_km_fen must be between 0 and 1,000,000")
+	case v.MaxRouteMinutes < 0 || v.MaxRouteMinutes > 24*60:
+		return apperr.InvalidField("max_route_minutes", "max_route_minutes must be between 0 (no cap) and 1440")
 	}
 	if v.ShiftStart.IsZero() {
 		return apperr.InvalidField("shift_start", "shift_start must be HH:MM")
@@ -92,7 +101,7 @@ func (v *VehicleType) Validate() error {
 
 const vehicleCols = `id, warehouse_id, code, name, count, capacity_g, capacity_ml,
 	to_char(shift_start, 'HH24:MI') AS shift_start, to_char(shift_end, 'HH24:MI') AS shift_end,
-	fixed_cost_fen, cost_per_km_fen, created_at`
+	fixed_cost_fen, cost_per_km_fen, chilled, frozen, max_route_minutes, created_at`
 
 // Service runs the fleet's commands and reads the plans.
 type Service struct {
@@ -126,13 +135,15 @@ func (s *Service) SaveVehicleType(ctx context.Context, v VehicleType) (VehicleTy
 	}
 	var out VehicleType
 	err := s.db.GetContext(ctx, &out, `INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml,
-			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			shift_start, shift_end, fixed_cost_fen, cost_per_km_fen, created_at, chilled, frozen, max_route_minutes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (warehouse_id, code) DO UPDATE SET name = EXCLUDED.name, count = EXCLUDED.count,
 			capacity_g = EXCLUDED.capacity_g, capacity_ml = EXCLUDED.capacity_ml, shift_start = EXCLUDED.shift_start,
-			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen
+			shift_end = EXCLUDED.shift_end, fixed_cost_fen = EXCLUDED.fixed_cost_fen, cost_per_km_fen = EXCLUDED.cost_per_km_fen,
+			chilled = EXCLUDED.chilled, frozen = EXCLUDED.frozen, max_route_minutes = EXCLUDED.max_route_minutes
 		RETURNING `+vehicleCols,
-		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now())
+		v.WarehouseID, v.Code, v.Name, v.Count, v.CapacityG, v.CapacityML, v.ShiftStart, v.ShiftEnd, v.FixedCostFen, v.CostPerKmFen, s.clock.Now(),
+		v.Chilled, v.Frozen, v.MaxRouteMinutes)
 	return out, err
 }
 
@@ -161,6 +172,7 @@ type plannedRoute struct {
 type plannedStop struct {
 	pointID                  int64
 	arrival, start, departed time.Time
+	windowStart, windowEnd   time.Time
 	weightG, volumeML, bags  int64
 }
 
@@ -178,6 +190,12 @@ type StopDemand struct {
 	WeightG  int64   `db:"weight_g"`
 	VolumeML int64   `db:"volume_ml"`
 	Bags     int64   `db:"bags"`
+	// The point's receiving hours (local); zero: whenever the warehouse delivers.
+	ReceivingFrom  clock.TimeOfDay `db:"receiving_from"`
+	ReceivingUntil clock.TimeOfDay `db:"receiving_until"`
+	// Whether some of its bags are chilled or frozen.
+	Chilled bool `db:"chilled"`
+	Frozen  bool `db:"frozen"`
 }
 
 // Options tune the planner.
@@ -188,6 +206,9 @@ type Options struct {
 	// FullBudget keeps the search going for the whole budget, restarting
 	// when it stops improving, instead of ending early.
 	FullBudget bool
+	// OSRM, when its URL is set, gives road distances and times (kept per
+	// wave); else, and while it fails, great-circle distance × 1.3 at 25 km/h.
+	OSRM OSRM
 }
 
 // Planner solves the routes of waves.
@@ -255,24 +276,33 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	at := func(sec float64) time.Time {
 		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
 	}
-	winStart, winEnd := wh.DeliveryStart.Seconds(), wh.DeliveryEnd.Seconds()
+	day := dayClock{midnight: midnight, loc: loc}
 	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
+	if pl.opt.OSRM.URL != "" {
+		p.Matrix = waveMatrices{db: pl.db, log: pl.log, osrm: pl.opt.OSRM, waveID: wv.ID}
+	}
 	for _, v := range fleet {
-		s, e := v.ShiftStart.Seconds(), v.ShiftEnd.Seconds()
+		s, e := day.seconds(v.ShiftStart), day.seconds(v.ShiftEnd)
 		perMetre := float64(v.CostPerKmFen) / 1000
 		if perMetre == 0 {
 			perMetre = 0.001 // still prefer shorter routes
 		}
 		p.Vehicles = append(p.Vehicles, routing.VehicleType{Name: v.Code, Count: int(v.Count),
 			Capacity: routing.Load{v.CapacityG, v.CapacityML}, Shift: routing.TimeWindow{Start: s, End: e},
-			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre})
-	}
-	for _, d := range demand {
-		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
-			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: routing.TimeWindow{Start: winStart, End: winEnd},
-			Service: int64(pl.opt.ServiceTime / time.Second)})
+			FixedCost: float64(v.FixedCostFen), DistanceCost: perMetre, Offers: zones(v.Chilled, v.Frozen),
+			MaxDuration: v.MaxRouteMinutes * 60})
 	}
 	plan := &Plan{stops: len(demand)}
+	for _, d := range demand {
+		win, closed := day.stopWindow(wh, d)
+		if closed != "" {
+			plan.unserved = append(plan.unserved, unservedStop{pointID: d.PointID, cause: routing.CauseWindow, reason: closed})
+			continue
+		}
+		p.Stops = append(p.Stops, routing.Stop{ID: routing.IntID(d.PointID), Location: routing.Location{Lat: d.Lat, Lon: d.Lng},
+			Demand: routing.Load{d.WeightG, d.VolumeML}, Window: win, Service: int64(pl.opt.ServiceTime / time.Second),
+			Requires: zones(d.Chilled, d.Frozen)})
+	}
 	fleetByCode := make(map[string]VehicleType, len(fleet))
 	for _, v := range fleet {
 		fleetByCode[v.Code] = v
@@ -301,7 +331,7 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		}
 		m.ended(sol, true)
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
-		retry = append(retry, plan.takeRetriable(byID(sector.Stops))...)
+		retry = append(retry, plan.takeRetriable(byID(sector.Stops), p.Vehicles)...)
 	}
 	// Stops a sector had no vehicle left for get one more chance with the
 	// vehicles other sectors did not use.
@@ -412,10 +442,10 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 		pr := plannedRoute{vehicleTypeID: fleet[name].ID, distance: int64(math.Round(r.Distance)), departure: at(r.Departure), ret: at(r.Return),
 			costFen: int64(math.Round(r.Cost))}
 		for _, v := range r.Visits {
-			d := byPoint[v.ID.Num]
+			d, win := byPoint[v.ID.Num], part.Stops[v.Stop].Window
 			pr.weightG, pr.volumeML = pr.weightG+d.WeightG, pr.volumeML+d.VolumeML
 			pr.stops = append(pr.stops, plannedStop{pointID: d.PointID, arrival: at(v.Arrival), start: at(v.Start), departed: at(v.Depart),
-				weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
+				windowStart: at(float64(win.Start)), windowEnd: at(float64(win.End)), weightG: d.WeightG, volumeML: d.VolumeML, bags: d.Bags})
 		}
 		plan.routes = append(plan.routes, pr)
 	}
@@ -425,12 +455,15 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 }
 
 // takeRetriable removes from the unserved list the stops of a part that were
-// left out only for want of a vehicle, and returns them.
-func (plan *Plan) takeRetriable(part map[int64]routing.Stop) []routing.Stop {
+// left out only for want of a vehicle, or of a compatible one (a sector may
+// have no share of the refrigerated vans while the fleet has some), and
+// returns them.
+func (plan *Plan) takeRetriable(part map[int64]routing.Stop, fleet []routing.VehicleType) []routing.Stop {
 	var out []routing.Stop
 	kept := plan.unserved[:0]
 	for _, u := range plan.unserved {
-		if st, ok := part[u.pointID]; ok && u.cause == routing.CauseFleetFull {
+		st, ok := part[u.pointID]
+		if ok && (u.cause == routing.CauseFleetFull || u.cause == routing.CauseCompatible && carried(fleet, st.Requires)) {
 			out = append(out, st)
 			continue
 		}
@@ -469,12 +502,13 @@ func (plan *Plan) Write(ctx context.Context, tx *sqlx.Tx, waveID int64) (served,
 			return 0, 0, err
 		}
 		st, err := tx.PrepareContext(ctx, `COPY route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at,
-			weight_g, volume_ml, bags) FROM STDIN`)
+			weight_g, volume_ml, bags, window_start, window_end) FROM STDIN`)
 		if err != nil {
 			return 0, 0, err
 		}
 		for seq, s := range r.stops {
-			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags); err != nil {
+			if _, err := st.ExecContext(ctx, id, seq+1, s.pointID, s.arrival, s.start, s.departed, s.weightG, s.volumeML, s.bags,
+				s.windowStart, s.windowEnd); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -506,6 +540,10 @@ type RouteStop struct {
 	WeightG       int64     `db:"weight_g" json:"weight_g"`
 	VolumeML      int64     `db:"volume_ml" json:"volume_ml"`
 	Bags          int64     `db:"bags" json:"bags"`
+	// The window the stop was planned in: the warehouse's delivery window
+	// within the point's receiving hours (absent on plans made before).
+	WindowStart *time.Time `db:"window_start" json:"window_start,omitempty"`
+	WindowEnd   *time.Time `db:"window_end" json:"window_end,omitempty"`
 }
 
 // PlannedRoute is one vehicle's route of a wave.
@@ -549,7 +587,7 @@ func ListRoutes(ctx context.Context, q sqlx.QueryerContext, waveID int64) (WaveR
 		RouteStop
 	}
 	if err := sqlx.SelectContext(ctx, q, &stops, `SELECT s.route_id, s.seq, s.pickup_point_id, p.name, p.lat, p.lng, s.arrival_at,
-		s.start_at, s.departure_at, s.weight_g, s.volume_ml, s.bags
+		s.start_at, s.departure_at, s.weight_g, s.volume_ml, s.bags, s.window_start, s.window_end
 		FROM route_stops s JOIN routes r ON r.id = s.route_id JOIN pickup_points p ON p.id = s.pickup_point_id
 		WHERE r.wave_id = $1 ORDER BY r.route_no, s.seq`, waveID); err != nil {
 		return out, err

@@ -23,6 +23,8 @@ export const REASONS = [
   [/closes before the earliest arrival|after every shift ends/, '任何班次都无法在时间窗内送达'],
   [/^a round trip to it alone takes/, '单独往返也超过所有车型的最长行驶时间'],
   [/^no vehicle type both carries/, '没有车型既装得下又能按时送达'],
+  [/do not overlap the warehouse's delivery window/, '自提点收货时间与仓库配送时间不重叠'],
+  [/^no compatible vehicle/, '没有可装载冷藏或冷冻货品的车型'],
   [/^fleet full|^no route in use has room/, '车辆不足：车队已排满'],
 ];
 export const reasonText = (r) => {

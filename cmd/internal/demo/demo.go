@@ -62,9 +62,11 @@ var Packs = []Pack{{"", 1}, {"家庭装", 2}, {"尝鲜装", 0.5}, {"精选", 1},
 // to a tonne and a half of groceries.
 var Fleet = []routeplan.VehicleType{
 	{Code: "VAN42", Name: "4.2米冷藏车", Count: 16, CapacityG: 1_500_000, CapacityML: 12_000_000,
-		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 30000, CostPerKmFen: 150},
+		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 30000, CostPerKmFen: 150,
+		Chilled: true, Frozen: true},
 	{Code: "TRUCK76", Name: "7.6米冷藏车", Count: 6, CapacityG: 5_000_000, CapacityML: 35_000_000,
-		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 60000, CostPerKmFen: 300},
+		ShiftStart: clock.NewTimeOfDay(5, 0), ShiftEnd: clock.NewTimeOfDay(12, 0), FixedCostFen: 60000, CostPerKmFen: 300,
+		Chilled: true, Frozen: true},
 }
 
 // Estates and Suffixes name the pickup points (春申 + 新村 …).
