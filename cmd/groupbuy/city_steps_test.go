@@ -12,8 +12,7 @@ import (
 // Steps the end-to-end tests take on their test city again and again.
 
 // addVans gives the city's warehouse count refrigerated vans (chilled and
-// frozen) called name, of 1.5 t and
-// 8 m³ each, on the road from 05:00 to 12:00.
+// frozen) called name, of 1.5 t and 8 m³ each, on the road from 05:00 to 12:00.
 func (c *testCity) addVans(name string, count int) {
 	c.t.Helper()
 	c.addVehicleType(map[string]any{"code": "VAN", "name": name, "count": count, "chilled": true, "frozen": true,
