@@ -155,8 +155,7 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 	startNight(t, c)
 	p.wait("the failed route stage", `document.querySelector('li.stage.failing[data-stage=route]') !== null &&
 		document.querySelector('#actions button[data-action=rerun][data-stage=route]') !== null`)
-	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
-		"shift_start": "05:00", "shift_end": "12:00"})
+	c.addVans("冷藏车", 2)
 	p.run("rerun the route stage", chromedp.Click(chromedp.CSS(`#actions button[data-action=rerun][data-stage=route]`)))
 	waitFor(t, "the rerun", func() bool {
 		w = get()
