@@ -83,11 +83,12 @@ func (s PurchaseSheet) CSV() []byte {
 			notify.Yuan(l.PriceFen), notify.Yuan(l.AmountFen)))
 	}
 	rows = append(rows, append(head[:len(head):len(head)], "合计", "", "", "", "", itoa(s.Units), "", notify.Yuan(s.AmountFen)))
-	return supplierCSV([]string{"采购单号", "版本", "供应商", "收货仓库", "到货日期", "到货时间", "SKU", "商品名称", "单位", "箱规", "箱数", "数量", "单价(元)", "金额(元)"}, rows)
+	return SupplierCSV([]string{"采购单号", "版本", "供应商", "收货仓库", "到货日期", "到货时间", "SKU", "商品名称", "单位", "箱规", "箱数", "数量", "单价(元)", "金额(元)"}, rows)
 }
 
-// supplierCSV is a CSV file for a supplier: a BOM, then writeCSV's rows.
-func supplierCSV(header []string, rows [][]string) []byte {
+// SupplierCSV is a CSV file for a supplier: a BOM (Excel then reads it as
+// UTF-8), then the header and rows under csvio's rule.
+func SupplierCSV(header []string, rows [][]string) []byte {
 	return append([]byte("\ufeff"), writeCSV(header, rows)...)
 }
 
@@ -220,7 +221,7 @@ func (s ReturnSheet) CSV() []byte {
 			itoa(l.Quantity), notify.Yuan(l.PriceFen), notify.Yuan(l.AmountFen)})
 	}
 	rows = append(rows, []string{s.Number, s.Supplier, s.Warehouse, "", "合计", "", "", "", "", itoa(s.Units), "", notify.Yuan(s.AmountFen)})
-	return supplierCSV([]string{"退供单号", "供应商", "仓库", "采购单号", "SKU", "商品名称", "单位", "原因", "批次", "数量", "单价(元)", "金额(元)"}, rows)
+	return SupplierCSV([]string{"退供单号", "供应商", "仓库", "采购单号", "SKU", "商品名称", "单位", "原因", "批次", "数量", "单价(元)", "金额(元)"}, rows)
 }
 
 // tableSheet draws a document of the supply side: the sheet header, info

@@ -309,3 +309,30 @@ func (h *Handlers) ReturnDocument(c *gin.Context, in returnFile) (api.Download, 
 	}
 	return api.Download{ContentType: ctype, FileName: r.Number + "." + format, Body: b}, err
 }
+
+type statementQuery struct {
+	ID    int64     `path:"id" doc:"The supplier's id."`
+	Month string    `query:"month" max:"7" doc:"The period as a month, YYYY-MM; or give from and to."`
+	From  time.Time `query:"from" doc:"First day of the period (with to)."`
+	To    time.Time `query:"to" doc:"Last day of the period, included."`
+}
+
+func (h *Handlers) statement(c *gin.Context, in statementQuery) (Statement, error) {
+	p, err := PeriodOf(in.Month, in.From, in.To)
+	if err != nil {
+		return Statement{}, err
+	}
+	return StatementOf(c.Request.Context(), h.db, in.ID, p)
+}
+
+// Statement: a supplier's statement for a period: accepted × price − stock returned, by product.
+func (h *Handlers) Statement(c *gin.Context, in statementQuery) (Statement, error) {
+	return h.statement(c, in)
+}
+
+// StatementCSV: a supplier's statement for a period as CSV (Chinese headers, amounts in yuan).
+func (h *Handlers) StatementCSV(c *gin.Context, in statementQuery) (api.Download, error) {
+	st, err := h.statement(c, in)
+	name := "statement-" + st.SupplierCode + "-" + st.Period.From.String() + "-" + st.Period.To.String() + ".csv"
+	return api.Download{ContentType: "text/csv; charset=utf-8", FileName: name, Body: st.CSV()}, err
+}
