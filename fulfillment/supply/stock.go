@@ -101,6 +101,12 @@ func usableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, 
 	return out, err
 }
 
+// UsableStock is, per product, the units on hand at a warehouse still
+// usable on date: what ops see beside the caps they publish.
+func UsableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date, productIDs []int64) (map[int64]int64, error) {
+	return usableStock(ctx, q, warehouseID, productIDs, date)
+}
+
 // consume plans taking want units of each product from its lots, first
 // expiry first; it takes what there is when there is less.
 func consume(ls []Lot, want map[int64]int64) []Lot {
