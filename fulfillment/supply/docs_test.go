@@ -68,18 +68,11 @@ func TestReceivingSheet(t *testing.T) {
 	a := f.orders().Orders[0]
 	rice, egg := lineOf(t, a, "RICE"), lineOf(t, a, "EGG")
 	exp := fulfillment.Date{Time: testDate.AddDate(0, 0, 10)}
-	for _, sc := range []struct {
-		line int64
-		s    Scan
-	}{
-		{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 18, Rejected: 2, Reason: RejectDamage}},
-		{rice.ID, Scan{ScanID: "r2", Arrived: 9, Accepted: 8, Rejected: 1, Reason: RejectDamage}},
-		{egg.ID, Scan{ScanID: "e1", Arrived: 14, Accepted: 12, Rejected: 2, Reason: RejectShortShelfLife, Lot: "E-1201", ExpiresOn: &exp}},
-	} {
-		if _, _, err := f.svc.Receive(f.ctx, sc.line, sc.s, "dock"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.scans(
+		lineScan{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 18, Rejected: 2, Reason: RejectDamage}},
+		lineScan{rice.ID, Scan{ScanID: "r2", Arrived: 9, Accepted: 8, Rejected: 1, Reason: RejectDamage}},
+		lineScan{egg.ID, Scan{ScanID: "e1", Arrived: 14, Accepted: 12, Rejected: 2, Reason: RejectShortShelfLife, Lot: "E-1201", ExpiresOn: &exp}},
+	)
 	sheets, err := f.svc.ReceivingSheets(f.ctx, f.wave, f.sups["A"].ID)
 	if err != nil || len(sheets) != 1 {
 		t.Fatalf("%d sheets: %v", len(sheets), err)
@@ -107,5 +100,21 @@ func TestReceivingSheet(t *testing.T) {
 	pdf, _ = f.svc.ReceivingPDF(all)
 	if text := squash(testenv.PDFText(t, pdf)); !strings.Contains(text, "第1/1页") || strings.Count(text, "收货单") < 2 {
 		t.Fatalf("both suppliers' sheets:\n%s", text)
+	}
+}
+
+// lineScan is a scan on a purchase-order line.
+type lineScan struct {
+	line int64
+	s    Scan
+}
+
+// scans records the scans at the dock, in order.
+func (f *fixture) scans(scans ...lineScan) {
+	f.t.Helper()
+	for _, sc := range scans {
+		if _, _, err := f.svc.Receive(f.ctx, sc.line, sc.s, "dock"); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 }

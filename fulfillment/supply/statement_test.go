@@ -18,19 +18,12 @@ func TestSupplierStatement(t *testing.T) {
 	a := f.orders().Orders[0]
 	rice, egg := lineOf(t, a, "RICE"), lineOf(t, a, "EGG") // A: RICE 3000 fen, EGG 120 fen a unit
 	exp := fulfillment.Date{Time: testDate.AddDate(0, 0, 10)}
-	for _, sc := range []struct {
-		line int64
-		s    Scan
-	}{
-		{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 19, Rejected: 1, Reason: RejectQuality}},
-		{rice.ID, Scan{ScanID: "r2", Arrived: 10, Accepted: 9, Rejected: 1, Reason: RejectDamage}},
-		{rice.ID, Scan{ScanID: "r3", Arrived: -1, Accepted: -1}}, // a correction
-		{egg.ID, Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E-1201", ExpiresOn: &exp}},
-	} {
-		if _, _, err := f.svc.Receive(f.ctx, sc.line, sc.s, "dock"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.scans(
+		lineScan{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 19, Rejected: 1, Reason: RejectQuality}},
+		lineScan{rice.ID, Scan{ScanID: "r2", Arrived: 10, Accepted: 9, Rejected: 1, Reason: RejectDamage}},
+		lineScan{rice.ID, Scan{ScanID: "r3", Arrived: -1, Accepted: -1}}, // a correction
+		lineScan{egg.ID, Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E-1201", ExpiresOn: &exp}},
+	)
 	if _, _, err := f.svc.CreateReturn(f.ctx, ReturnInput{RequestID: "ret", SupplierID: f.sups["A"].ID, WarehouseID: f.wh.ID,
 		Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 2},
 			{ProductID: f.items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnReason(RejectQuality), Quantity: 4}}}, "dock"); err != nil {
