@@ -60,7 +60,7 @@ var fulfillmentLayers = []layer{
 	{"catalog", []string{"wave"}},
 	{"intake", []string{"catalog", "wave"}},
 	{"routeplan", []string{"wave"}},
-	{"supply", []string{"catalog", "wave"}},
+	{"supply", []string{"catalog", "printout", "wave"}},
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
