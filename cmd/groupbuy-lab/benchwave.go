@@ -8,11 +8,15 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/printout"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -31,6 +35,10 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	fs.IntVar(&s.Lines, "lines", 1_000_000, "order lines")
 	budget := fs.Duration("route-budget", 60*time.Second, "the route stage's solver time limit")
 	trucks := fs.Int("trucks", 300, "trucks available (3 t, 16 m³)")
+	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from")
+	dock := demo.RealisticDock
+	fs.Float64Var(&dock.ShortPct, "short-pct", dock.ShortPct, "percent of purchase-order lines that arrive short")
+	fs.Float64Var(&dock.RejectPct, "reject-pct", dock.RejectPct, "percent of arriving units rejected at the dock")
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -67,16 +75,6 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		FixedCostFen: 40000, CostPerKmFen: 300, Chilled: true, Frozen: true}); err != nil {
 		return err
 	}
-	// Every 20th SKU arrives 10 % short, so allocation has work to do.
-	var receipts []night.Receipt
-	if err := sc.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
-		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wv.WarehouseID); err != nil {
-		return err
-	}
-	if _, err := bench.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts, "bench-wave"); err != nil {
-		return err
-	}
-
 	var floorRows int64
 	t0 = time.Now()
 	if err := sc.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
@@ -86,6 +84,13 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	floor := time.Since(t0)
 
+	t0 = time.Now()
+	date, terms, err := bench.supplyNight(ctx, sc, wv.WarehouseID, s, *suppliers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d suppliers, terms for %d SKUs in %.1fs\n", *suppliers, terms, time.Since(t0).Seconds())
+
 	timings := map[wave.Stage]time.Duration{}
 	t0 = time.Now()
 	if ok, err := bench.waves.Close(ctx, wv.ID, true); err != nil || !ok {
@@ -93,6 +98,13 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	timings[wave.StageClose] = time.Since(t0)
 	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+		if st == wave.StageAllocate {
+			// The suppliers deliver between the stages, as at night: the
+			// dock's scans and closes are not a stage of the night.
+			if err := benchDock(ctx, bench.supply, sc.db, wv.ID, date, dock, stdout); err != nil {
+				return err
+			}
+		}
 		t0 = time.Now()
 		if ok, err := bench.waves.RunStage(ctx, st, wv.ID); err != nil || !ok {
 			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
@@ -129,8 +141,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 // benchNight is what bench-wave runs the stages with, in this process: the wave
 // runner as the worker builds it, over the job outbox, its logs discarded.
 type benchNight struct {
-	clock clock.Clock
-	waves *night.Runner
+	clock  clock.Clock
+	waves  *night.Runner
+	supply *supply.Service
 	// fleet saves the trucks.
 	fleet *routeplan.Service
 	close func()
@@ -145,11 +158,43 @@ func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration) (*benchNi
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := clock.System{}
 	outbox := jobs.NewOutbox(sc.db, queue, clk, log, jobs.Options{})
+	sup := supply.NewService(sc.db, clk, outbox, log, supply.Options{Fonts: printout.LazyFonts(env.FontCJK, env.FontLatin)})
 	return &benchNight{
-		clock: clk,
+		clock:  clk,
+		supply: sup,
 		waves: night.NewRunner(sc.db, clk, outbox, log, night.Options{Route: routeplan.Options{Budget: routeBudget},
-			Printer: night.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey))}),
+			Printer: night.NewPrinter(env.FontCJK, env.FontLatin, []byte(scratchLabelKey)), Supply: sup}),
 		fleet: routeplan.NewService(sc.db, clk),
 		close: func() { outbox.Stop(); queue.Close() },
 	}, nil
+}
+
+// benchDock receives every purchase order of a wave as the simulated dock
+// does, in this process (bench-dock measures the same over HTTP), and
+// closes them: the wave is then ready to allocate with no receipt typed.
+func benchDock(ctx context.Context, svc *supply.Service, db *sqlx.DB, waveID int64, date fulfillment.Date, dock demo.Dock, stdout io.Writer) error {
+	wo, err := supply.ListPurchaseOrders(ctx, db, waveID)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	scans := dock.Scans(wo, date)
+	var rejected int64
+	for _, s := range scans {
+		if _, _, err := svc.Receive(ctx, s.LineID, s.Scan, "bench-dock"); err != nil {
+			return fmt.Errorf("scan %s: %w", s.Scan.ScanID, err)
+		}
+		rejected += s.Scan.Rejected
+	}
+	received := time.Since(t0)
+	for _, o := range wo.Orders {
+		if o.Latest {
+			if _, err := svc.Close(ctx, o.ID, supply.OutcomeReceived, "bench-dock"); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "dock: %d purchase orders, %d scans (%d units rejected) in %.2fs, closed in %.2fs more\n",
+		len(wo.Orders), len(scans), rejected, received.Seconds(), time.Since(t0).Seconds()-received.Seconds())
+	return nil
 }

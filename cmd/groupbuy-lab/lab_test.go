@@ -10,11 +10,11 @@ import (
 	"groupbuy/internal/testenv"
 )
 
-// TestLabDrivesGroupbuyProcesses runs, on a small scale, the two benchmarks
+// TestLabDrivesGroupbuyProcesses runs, on a small scale, the benchmarks
 // that measure groupbuy as separate processes: loadtest drives a `groupbuy
 // serve` (set up through its ops API, then orders closed loop, open loop and
-// a sell-out burst), bench-notify a `groupbuy worker` sending notices to its
-// webhook receiver. The groupbuy binary is built from this tree once, as
+// a sell-out burst), bench-dock one with the dock's scans, bench-notify a
+// `groupbuy worker` sending notices to its webhook receiver. The groupbuy binary is built from this tree once, as
 // `go run ./cmd/groupbuy-lab` does.
 func TestLabDrivesGroupbuyProcesses(t *testing.T) {
 	ctx := context.Background()
@@ -45,6 +45,15 @@ func TestLabDrivesGroupbuyProcesses(t *testing.T) {
 		}
 		if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
 			t.Errorf("no CPU profile of the API process: %v", err)
+		}
+	})
+	// bench-dock's scans reach a groupbuy serve twice each and count once.
+	t.Run("bench-dock", func(t *testing.T) {
+		out := lab(t, "bench-dock", "--points", "40", "--skus", "60", "--lines", "3000", "--suppliers", "5", "--clients", "4")
+		for _, want := range []string{"purchase stage: 5 purchase orders", "first pass:", "every scan again:", "each scan counted once"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the output lacks %q:\n%s", want, out)
+			}
 		}
 	})
 	t.Run("bench-notify", func(t *testing.T) {

@@ -18,7 +18,8 @@ const usage = `usage: groupbuy-lab <command> [flags]
 
 commands:
   simulate       fill DATABASE_URL with a simulated city night (COPY)
-  bench-wave     measure the nightly wave's stages on a simulated city night
+  bench-wave     measure the nightly wave's stages on a simulated city night, suppliers and dock included
+  bench-dock     fire a simulated dock's receiving scans at a groupbuy serve process, then all again
   bench-notify   send arrival notices through groupbuy worker processes to a local webhook (--kill-at 0.5 kills one)
   bench-pickup   measure pickup code verification by concurrent leaders on a groupbuy serve process
   loadtest       drive the order API of a groupbuy serve process with concurrent leaders and compare with pgbench
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSimulate(ctx, env, rest, stdout, stderr)
 	case "bench-wave":
 		return runBenchWave(ctx, env, rest, stdout, stderr)
+	case "bench-dock":
+		return runBenchDock(ctx, env, rest, stdout, stderr)
 	case "bench-notify":
 		return runBenchNotify(ctx, env, rest, stdout, stderr)
 	case "bench-pickup":

@@ -9,9 +9,12 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/migrations"
+	"groupbuy/pickup"
 )
 
 // runSimulate fills a database with a simulated city night (demo.Simulate),
@@ -28,6 +31,7 @@ func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr 
 	fs.Float64Var(&s.CityKm, "city-km", s.CityKm, "city diameter in km")
 	fs.Float64Var(&s.Lat, "lat", s.Lat, "city centre latitude")
 	fs.Float64Var(&s.Lng, "lng", s.Lng, "city centre longitude")
+	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from, with case packs and prices (0: none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -49,5 +53,22 @@ func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "simulated %s for %s: %d pickup points, %d SKUs, %d residents, %d orders, %d order lines in %.1fs\n",
 		s.Warehouse, sum.Date, sum.Points, sum.SKUs, sum.Residents, sum.Orders, sum.Lines, time.Since(start).Seconds())
+	if *suppliers < 1 {
+		return nil
+	}
+	wh, err := pickup.WarehouseByCode(ctx, db, s.Warehouse)
+	if err != nil {
+		return err
+	}
+	date, err := fulfillment.ParseDate("date", sum.Date)
+	if err != nil {
+		return err
+	}
+	svc := supply.NewService(db, clock.System{}, nil, nil, supply.Options{})
+	terms, err := demo.SimSuppliers(ctx, db, svc, wh.ID, date, *suppliers, s.Seed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d suppliers supply its %d SKUs in case packs: at cutoff the purchase stage orders from them\n", *suppliers, terms)
 	return nil
 }

@@ -76,6 +76,7 @@ func TestAccessTable(t *testing.T) {
 		"products":             strconv.FormatInt(egg.ProductID, 10),
 		"purchase-orders":      "1",
 		"purchase-order-lines": "1",
+		"supplier-returns":     "1",
 		"stages":               "close",
 		"stops":                "1",
 		"claims":               "1", // none: 404 past the guard, as for their photos

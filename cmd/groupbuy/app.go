@@ -20,6 +20,7 @@ import (
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
+	"groupbuy/fulfillment/printout"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/supply"
@@ -112,7 +113,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
-		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify)})
+		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify),
+		Fonts: printout.LazyFonts(cfg.FontCJK, cfg.FontLatin)})
 	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
 	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
 	if cfg.PublicURL != "" {

@@ -66,7 +66,7 @@ var fulfillmentLayers = []layer{
 	{"catalog", []string{"wave"}},
 	{"intake", []string{"catalog", "wave"}},
 	{"routeplan", []string{"wave"}},
-	{"supply", []string{"catalog", "wave"}},
+	{"supply", []string{"catalog", "printout", "wave"}},
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"aftersale", []string{"commission", "refund"}},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
@@ -74,7 +75,11 @@ func (a *app) handlers() handlers {
 	p.Demand = func(ctx context.Context, warehouseID int64, date time.Time) ([]pickup.Demand, error) {
 		return intake.DemandByPoint(ctx, a.db, warehouseID, date)
 	}
-	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: catalog.NewHandlers(a.catalog), orders: intake.NewHandlers(a.intake),
+	cat := catalog.NewHandlers(a.catalog)
+	cat.Stock = func(ctx context.Context, warehouseID int64, date fulfillment.Date, ids []int64) (map[int64]int64, error) {
+		return supply.UsableStock(ctx, a.db, warehouseID, date, ids)
+	}
+	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: cat, orders: intake.NewHandlers(a.intake),
 		night: night.NewHandlers(a.waves), fleet: routeplan.NewHandlers(a.fleet),
 		lastMile: lastmile.NewHandlers(a.deliveries, a.desk), commission: commission.NewHandlers(a.commission),
 		supply: supply.NewHandlers(a.supply, a.db)}

@@ -10,6 +10,10 @@ import (
 	"groupbuy/pickup"
 )
 
+// errFontsMissing is answered by the supply side's PDFs on a machine
+// without the printouts' fonts.
+var errFontsMissing = apperr.Errorf(apperr.Unavailable, "fonts_missing", "printouts are unavailable: the fonts are not installed")
+
 // supplyRoutes are the routes of the supply side (fulfillment/supply).
 func supplyRoutes(h handlers) []api.Route {
 	const tag, section = "supply", "Ops: suppliers, purchase orders, receiving and stock"
@@ -65,6 +69,13 @@ func supplyRoutes(h handlers) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/ops/purchase-orders/:id/csv", Access: staffReads, Tag: tag, Section: section,
 			Summary: "A purchase order as the supplier gets it (CSV, Chinese headers)", Errors: poErrors,
 			Handler: api.File(h.supply.OrderCSV, "text/csv")},
+		{Method: http.MethodGet, Path: "/api/v1/ops/purchase-orders/:id/pdf", Access: staffReads, Tag: tag, Section: section,
+			Summary: "A purchase order as the supplier gets it (PDF, in Chinese)", Errors: append(poErrors, errFontsMissing),
+			Handler: api.File(h.supply.OrderPDF, "application/pdf")},
+		{Method: http.MethodGet, Path: "/api/v1/ops/waves/:id/receiving-sheet", Access: staffReads, Tag: tag, Section: section,
+			Summary: "The dock's receiving sheets of a wave, one per supplier: lines, expected, arrived, accepted, rejected, reasons, lots (PDF or CSV)",
+			Errors:  []*apperr.Error{wave.ErrNotFound, errFontsMissing},
+			Handler: api.File(h.supply.ReceivingSheet, "application/pdf", "text/csv")},
 		{Method: http.MethodGet, Path: "/api/v1/ops/purchase-orders/:id/scans", Access: staffReads, Tag: tag, Section: section,
 			Summary: "The scans recorded on a purchase order", Errors: poErrors,
 			Handler: api.JSON(h.supply.Scans)},
@@ -85,5 +96,31 @@ func supplyRoutes(h handlers) []api.Route {
 			Errors: []*apperr.Error{supply.ErrLineNotFound, supply.ErrClosed, supply.ErrSuperseded, supply.ErrScanConflict,
 				supply.ErrOverDelivery, supply.ErrBelowZero},
 			Handler: api.JSON(h.supply.Receive)},
+		{Method: http.MethodPost, Path: "/api/v1/ops/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
+			Summary: "Return goods to a supplier (退供): rejected units of purchase-order lines, or lots from stock",
+			Status:  http.StatusCreated, AltStatus: []int{http.StatusOK},
+			Errors: []*apperr.Error{pickup.ErrWarehouseNotFound, supply.ErrUnknownSupplier, supply.ErrLineNotFound, supply.ErrOtherSupplier,
+				supply.ErrReturnBeyondRejected, supply.ErrReturnBeyondStock, supply.ErrNotSupplied},
+			Handler: api.JSON(h.supply.CreateReturn)},
+		{Method: http.MethodPost, Path: "/api/v1/ops/waves/:id/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
+			Summary: "Return every unit rejected on a wave's purchase orders and not yet returned, one return per supplier",
+			Errors:  []*apperr.Error{wave.ErrNotFound},
+			Handler: api.JSON(h.supply.ReturnRejected)},
+		{Method: http.MethodGet, Path: "/api/v1/ops/suppliers/:id/statement", Access: staffReads, Tag: tag, Section: section,
+			Summary: "A supplier's statement for a month or dates: accepted × price − stock returned, by product",
+			Errors:  []*apperr.Error{supply.ErrSupplierNotFound},
+			Handler: api.JSON(h.supply.Statement)},
+		{Method: http.MethodGet, Path: "/api/v1/ops/suppliers/:id/statement/csv", Access: staffReads, Tag: tag, Section: section,
+			Summary: "A supplier's statement as CSV (Chinese headers, amounts in yuan)", Errors: []*apperr.Error{supply.ErrSupplierNotFound},
+			Handler: api.File(h.supply.StatementCSV, "text/csv")},
+		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns", Access: staffReads, Tag: tag, Section: section,
+			Summary: "List returns to supplier, newest first",
+			Handler: api.JSON(h.supply.Returns)},
+		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns/:id", Access: staffReads, Tag: tag, Section: section,
+			Summary: "A return to supplier with its lines", Errors: []*apperr.Error{supply.ErrReturnNotFound},
+			Handler: api.JSON(h.supply.Return)},
+		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns/:id/document", Access: staffReads, Tag: tag, Section: section,
+			Summary: "A return to supplier as its document (退供单, PDF or CSV, in Chinese)", Errors: []*apperr.Error{supply.ErrReturnNotFound, errFontsMissing},
+			Handler: api.File(h.supply.ReturnDocument, "application/pdf", "text/csv")},
 	}
 }

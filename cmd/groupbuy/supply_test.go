@@ -15,6 +15,7 @@ import (
 
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
@@ -144,6 +145,71 @@ func TestNightBuysReceivesAndAllocates(t *testing.T) {
 	// Bought a case of 10 dumplings for 8 sold: 2 stay; eggs and rice are all out.
 	if left[dumpling.ProductID] != 2 || left[egg.ProductID] != 0 || left[rice.ProductID] != 0 {
 		t.Fatalf("stock after the night %+v", stock)
+	}
+	checkSupplyPaper(t, c, po, sup)
+	// The leftover is stock for the next sale: ops see it beside the cap they publish.
+	next := fulfillment.Date{Time: c.date.AddDate(0, 0, 1)}.String()
+	var items catalog.SaleItemList
+	r = c.do("POST", "/api/v1/ops/sale-items", ops, map[string]any{"warehouse_id": c.warehous.ID, "delivery_date": next,
+		"items": []map[string]any{{"product_id": dumpling.ProductID, "price_fen": 1500, "stock_cap": 100}}})
+	r.json(t, &items)
+	if r.Status != http.StatusOK || len(items.Items) != 1 || items.Items[0].UsableStock == nil || *items.Items[0].UsableStock != 2 {
+		t.Fatalf("publishing the next day: %d %s", r.Status, r.Body)
+	}
+	c.do("GET", fmt.Sprintf("/api/v1/ops/sale-items?warehouse_id=%d&date=%s", c.warehous.ID, next), dock, nil).json(t, &items)
+	if len(items.Items) != 1 || *items.Items[0].UsableStock != 2 {
+		t.Fatalf("the next day's sale items %+v", items)
+	}
+}
+
+// checkSupplyPaper reads the night's supply documents through the API: the
+// purchase order as PDF, the receiving sheet, the return of the rejected
+// eggs (made once) and the supplier's statement to the fen.
+func checkSupplyPaper(t *testing.T, c *testCity, po supply.PurchaseOrder, sup supply.Supplier) {
+	t.Helper()
+	ops, dock := c.staffToken("ops"), c.staffToken("warehouse")
+	r := c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d/pdf", po.ID), dock, nil)
+	if text := strings.Join(strings.Fields(testenv.PDFText(t, r.Body)), ""); r.Status != http.StatusOK ||
+		!strings.Contains(text, po.Number) || !strings.Contains(text, "鲜农供应链") || !strings.Contains(text, "共26件") {
+		t.Fatalf("purchase order PDF: %d\n%s", r.Status, text)
+	}
+	r = c.do("GET", c.wavePath()+"/receiving-sheet?format=csv", dock, nil)
+	if s := string(r.Body); r.Status != http.StatusOK || !strings.Contains(s, ",12,12,9,3,破损 3,E1130 至 2026-12-10 ×9") {
+		t.Fatalf("receiving sheet: %d\n%s", r.Status, s)
+	}
+	var returns supply.ReturnList
+	for run, want := range []int{1, 0} {
+		r = c.do("POST", c.wavePath()+"/supplier-returns", dock, nil)
+		r.json(t, &returns)
+		if r.Status != http.StatusOK || len(returns.Returns) != want {
+			t.Fatalf("returning the rejects, run %d: %d %s", run, r.Status, r.Body)
+		}
+		if want == 1 && (returns.Returns[0].Units != 3 || returns.Returns[0].AmountFen != 3*1200) {
+			t.Fatalf("return %+v", returns.Returns[0])
+		}
+	}
+	r = c.do("GET", "/api/v1/ops/supplier-returns", dock, nil)
+	r.json(t, &returns)
+	if len(returns.Returns) != 1 {
+		t.Fatalf("returns %s", r.Body)
+	}
+	r = c.do("GET", fmt.Sprintf("/api/v1/ops/supplier-returns/%d/document", returns.Returns[0].ID), dock, nil)
+	if text := strings.Join(strings.Fields(testenv.PDFText(t, r.Body)), ""); !strings.Contains(text, "退供单") || !strings.Contains(text, "共3件金额36.00元") {
+		t.Fatalf("return document:\n%s", text)
+	}
+	// Accepted: 9 eggs × 12.00, 4 rice × 30.00, 10 dumplings × 10.00.
+	var st supply.Statement
+	r = c.do("GET", fmt.Sprintf("/api/v1/ops/suppliers/%d/statement?month=%s", sup.ID, c.date.Format("2006-01")), ops, nil)
+	r.json(t, &st)
+	if r.Status != http.StatusOK || st.AcceptedFen != 9*1200+4*3000+10*1000 || st.NetFen != st.AcceptedFen || len(st.Lines) != 3 {
+		t.Fatalf("statement: %d %s", r.Status, r.Body)
+	}
+	if r := c.do("GET", fmt.Sprintf("/api/v1/ops/suppliers/%d/statement?month=2026-13", sup.ID), ops, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("a bad month: %d %s", r.Status, r.Body)
+	}
+	r = c.do("GET", fmt.Sprintf("/api/v1/ops/suppliers/%d/statement/csv?from=%s&to=%s", sup.ID, c.date, c.date), ops, nil)
+	if !strings.Contains(string(r.Body), "合计,,,23,328.00,0,0.00,328.00") {
+		t.Fatalf("statement CSV: %d\n%s", r.Status, r.Body)
 	}
 }
 

@@ -54,6 +54,7 @@ type SaleItem struct {
 	WeightG      int64            `db:"weight_g" json:"weight_g"`
 	VolumeML     int64            `db:"volume_ml" json:"volume_ml"`
 	UpdatedAt    time.Time        `db:"updated_at" json:"updated_at"`
+	UsableStock  *int64           `db:"-" json:"usable_stock,omitempty" doc:"Ops' lists only: units of the product on hand at the warehouse and still usable on the delivery date, for setting the cap."`
 }
 
 // Errors.

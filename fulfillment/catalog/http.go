@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"context"
+
 	"github.com/gin-gonic/gin"
 
 	"groupbuy/fulfillment"
@@ -14,6 +16,10 @@ import (
 // products and sale items. cmd/groupbuy's route table says who calls them.
 type Handlers struct {
 	svc *Service
+	// Stock answers, per product, the units on hand at a warehouse still
+	// usable on a date (the supply side's ledger), shown beside the caps
+	// ops set; nil shows none.
+	Stock func(ctx context.Context, warehouseID int64, date fulfillment.Date, productIDs []int64) (map[int64]int64, error)
 }
 
 // NewHandlers returns the handlers over svc.
@@ -105,7 +111,10 @@ func (h *Handlers) Publish(c *gin.Context, in struct{ Body PublishRequest }) (Sa
 		offers[i] = Offer{ProductID: it.ProductID, SKU: it.SKU, PriceFen: *it.PriceFen, StockCap: *it.StockCap}
 	}
 	items, err := h.svc.Publish(c.Request.Context(), in.Body.WarehouseID, *in.Body.DeliveryDate, offers)
-	return SaleItemList{Items: items}, err
+	if err != nil {
+		return SaleItemList{}, err
+	}
+	return h.withStock(c.Request.Context(), in.Body.WarehouseID, *in.Body.DeliveryDate, items)
 }
 
 // SaleItemsQuery selects a warehouse's sale items of a date.
@@ -117,7 +126,30 @@ type SaleItemsQuery struct {
 // ListSaleItems answers a warehouse's sale items of a date.
 func (h *Handlers) ListSaleItems(c *gin.Context, in SaleItemsQuery) (SaleItemList, error) {
 	items, err := h.svc.SaleItems(c.Request.Context(), in.WarehouseID, in.Date)
-	return SaleItemList{Items: items}, err
+	if err != nil {
+		return SaleItemList{}, err
+	}
+	return h.withStock(c.Request.Context(), in.WarehouseID, in.Date, items)
+}
+
+// withStock adds each item's usable stock on hand.
+func (h *Handlers) withStock(ctx context.Context, warehouseID int64, date fulfillment.Date, items []SaleItem) (SaleItemList, error) {
+	if h.Stock == nil || len(items) == 0 {
+		return SaleItemList{Items: items}, nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
+	stock, err := h.Stock(ctx, warehouseID, date, ids)
+	if err != nil {
+		return SaleItemList{}, err
+	}
+	for i := range items {
+		n := stock[items[i].ProductID]
+		items[i].UsableStock = &n
+	}
+	return SaleItemList{Items: items}, nil
 }
 
 // StockCapUpdate changes a sale item's stock cap; never below what is sold.

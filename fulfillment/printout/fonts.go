@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -119,4 +120,11 @@ func (f *Fonts) newDoc(orientation string, size fpdf.SizeType, at time.Time, tit
 	p.SetAutoPageBreak(false, 0)
 	p.SetMargins(0, 0, 0)
 	return &doc{pdf: p, fonts: f}
+}
+
+// LazyFonts returns a loader of LoadFonts(cjkPath, latinPath) that reads the
+// files on its first call and answers the same after: a process without the
+// fonts still runs, and says what to install when a printout is asked for.
+func LazyFonts(cjkPath, latinPath string) func() (*Fonts, error) {
+	return sync.OnceValues(func() (*Fonts, error) { return LoadFonts(cjkPath, latinPath) })
 }

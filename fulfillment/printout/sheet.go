@@ -88,6 +88,9 @@ func (d *doc) sheetHeader(title string, h Header, scope string, page, pages int)
 	d.fit(margin+90, 8, bodyW-90, 6, fmt.Sprintf("第 %d / %d 页", page, pages), 11, 8, right)
 	d.fit(margin+90, 14, bodyW-90, 5, "打印时间 "+h.PrintedAt.Format("2006-01-02 15:04"), 8, 6, right)
 	line := fmt.Sprintf("仓库 %s   配送日 %s   波次 %d   %s", h.Warehouse, h.Date, h.WaveID, scope)
+	if h.WaveID == 0 { // a document of no wave (a return to supplier) is dated when made
+		line = fmt.Sprintf("仓库 %s   日期 %s   %s", h.Warehouse, h.Date, scope)
+	}
 	d.fit(margin, 20, bodyW, 7, line, 11, 7, left)
 	d.pdf.Line(margin, 28, margin+bodyW, 28)
 	return 30

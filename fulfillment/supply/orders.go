@@ -211,6 +211,24 @@ func savedNeeds(ctx context.Context, q sqlx.QueryerContext, w wave.Wave) ([]Need
 // lockOpen locks the wave of a purchase order, then the order, and refuses
 // unless it is the latest version and not closed.
 func (s *Service) lockOpen(ctx context.Context, tx *sqlx.Tx, poID int64) (PurchaseOrder, error) {
+	return s.lockOrder(ctx, tx, poID, func(ctx context.Context, tx *sqlx.Tx, id int64) error {
+		_, err := wave.Lock(ctx, tx, id)
+		return err
+	})
+}
+
+// lockScanned is lockOpen for a scan: the order alone is locked, so the
+// scans of the wave's orders run side by side, each order's in a row. A scan
+// only adds rows under its order: what closes the order (Close, taking the
+// wave then the order) waits for it; allocation at the deadline may run
+// beside it, and the units it adds then stay in stock for the next sale.
+// (Even a share lock on the wave's row would make every scan rewrite that
+// one row's lock bits, a hot spot.)
+func (s *Service) lockScanned(ctx context.Context, tx *sqlx.Tx, poID int64) (PurchaseOrder, error) {
+	return s.lockOrder(ctx, tx, poID, func(context.Context, *sqlx.Tx, int64) error { return nil })
+}
+
+func (s *Service) lockOrder(ctx context.Context, tx *sqlx.Tx, poID int64, lockWave func(context.Context, *sqlx.Tx, int64) error) (PurchaseOrder, error) {
 	var waveID int64
 	err := tx.GetContext(ctx, &waveID, `SELECT wave_id FROM purchase_orders WHERE id = $1`, poID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -220,7 +238,7 @@ func (s *Service) lockOpen(ctx context.Context, tx *sqlx.Tx, poID int64) (Purcha
 		return PurchaseOrder{}, err
 	}
 	// Every command on a wave locks the wave's row first.
-	if _, err := wave.Lock(ctx, tx, waveID); err != nil {
+	if err := lockWave(ctx, tx, waveID); err != nil {
 		return PurchaseOrder{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM purchase_orders WHERE id = $1 FOR UPDATE`, poID); err != nil {

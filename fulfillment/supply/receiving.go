@@ -119,20 +119,15 @@ func (s *Service) receive(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan
 	if err != nil {
 		return ScanRecord{}, false, err
 	}
-	// The order's lock puts its scans in a row, so the totals checked are the
-	// totals written; a repeated scan finds the first one under it.
-	po, lockErr := s.lockOpen(ctx, tx, poID)
-	var prev ScanRecord
-	err = tx.GetContext(ctx, &prev, `SELECT `+recordCols+` FROM receiving_records WHERE scan_id = $1`, r.ScanID)
-	if err == nil {
-		if !prev.same(lineID, r) {
-			return prev, false, ErrScanConflict
-		}
-		prev, err = s.withLine(ctx, tx, prev)
-		return prev, true, err
+	// A scan sent again is answered before any lock: its record is there.
+	if prev, found, err := s.replay(ctx, tx, lineID, r); found || err != nil {
+		return prev, found, err
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return prev, false, err
+	// The order's lock puts its scans in a row, so the totals checked are the
+	// totals written; a repeated scan racing the first finds it under it.
+	po, lockErr := s.lockScanned(ctx, tx, poID)
+	if prev, found, err := s.replay(ctx, tx, lineID, r); found || err != nil {
+		return prev, found, err
 	}
 	if lockErr != nil {
 		return ScanRecord{}, false, lockErr
@@ -178,8 +173,28 @@ func (s *Service) receive(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan
 			return ScanRecord{}, false, err
 		}
 	}
-	rec, err = s.withLine(ctx, tx, rec)
-	return rec, false, err
+	// The line's totals after the scan are those under the lock plus it.
+	line.Arrived, line.Accepted, line.Rejected = arrived, accepted, rejected
+	rec.Line, rec.Tolerance = line, s.opt.allowance(line.Quantity, line.CasePack)
+	return rec, false, nil
+}
+
+// replay answers a scan whose id is recorded already: the first record
+// (found true), or 409 when it said something else.
+func (s *Service) replay(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan) (ScanRecord, bool, error) {
+	var prev ScanRecord
+	err := tx.GetContext(ctx, &prev, `SELECT `+recordCols+` FROM receiving_records WHERE scan_id = $1`, r.ScanID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return prev, false, nil
+	}
+	if err != nil {
+		return prev, false, err
+	}
+	if !prev.same(lineID, r) {
+		return prev, false, ErrScanConflict
+	}
+	prev, err = s.withLine(ctx, tx, prev)
+	return prev, true, err
 }
 
 // same reports whether a stored scan says what r says on line.

@@ -1,7 +1,6 @@
 package supply
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,9 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 
-	"groupbuy/internal/csvio"
 	"groupbuy/internal/pg"
-	"groupbuy/pickup"
 	"groupbuy/pickup/notify"
 )
 
@@ -133,80 +130,40 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 	return sendErr
 }
 
-// message is what a supplier gets: the order as text, and for the webhook
-// the order and its CSV as the payload.
+// message is what a supplier gets: the order as text, its PDF and CSV as
+// e-mail attachments, and for the webhook the order, its CSV and its PDF
+// (base64) as the payload. Without fonts the PDF is left out rather than
+// holding the order back: the CSV carries every line.
 func (s *Service) message(ctx context.Context, poID, seq int64) (notify.Message, Supplier, error) {
-	po, doc, err := OrderDocument(ctx, s.db, poID)
+	po, sheet, err := orderSheet(ctx, s.db, poID)
 	if err != nil {
 		return notify.Message{}, Supplier{}, err
 	}
-	sup, err := GetSupplier(ctx, s.db, po.SupplierID)
+	p, err := placeOf(ctx, s.db, po.SupplierID, po.WarehouseID)
 	if err != nil {
 		return notify.Message{}, Supplier{}, err
 	}
-	wh, err := pickup.GetWarehouse(ctx, s.db, po.WarehouseID)
-	if err != nil {
-		return notify.Message{}, Supplier{}, err
-	}
-	loc, err := wh.Location()
-	if err != nil {
+	csv := sheet.CSV()
+	var pdf []byte
+	if f, err := s.fonts(); err != nil {
+		s.log.Warn("purchase order sent without its PDF", "purchase_order", po.Number, "err", err)
+	} else if pdf, err = sheet.PDF(f); err != nil {
 		return notify.Message{}, Supplier{}, err
 	}
 	text := fmt.Sprintf("%s 采购单 %s：%d 种商品共 %d 件，合计 %s 元，请于 %s 送达 %s（%s）。",
-		sup.Name, po.Number, len(po.Lines), po.Units, notify.Yuan(po.AmountFen), po.ExpectedAt.In(loc).Format("2006-01-02 15:04"), wh.Name, wh.Address)
+		p.sup.Name, po.Number, len(po.Lines), po.Units, notify.Yuan(po.AmountFen), sheet.ExpectedAt.Format("2006-01-02 15:04"), p.wh.Name, p.wh.Address)
 	payload, err := json.Marshal(struct {
 		PurchaseOrder PurchaseOrder `json:"purchase_order"`
 		CSV           string        `json:"csv"`
-	}{po, string(doc)})
+		PDF           []byte        `json:"pdf,omitempty"`
+	}{po, string(csv), pdf})
 	if err != nil {
 		return notify.Message{}, Supplier{}, err
 	}
-	if sup.Channel == ChannelEmail {
-		text += "\n\n" + string(doc)
+	files := []notify.Attachment{{Name: po.Number + ".csv", ContentType: "text/csv; charset=utf-8", Content: csv}}
+	if pdf != nil {
+		files = append(files, notify.Attachment{Name: po.Number + ".pdf", ContentType: "application/pdf", Content: pdf})
 	}
-	return notify.Message{Key: po.Number + ":" + strconv.FormatInt(seq, 10), Kind: KindPurchaseOrder, Name: sup.Name, Email: sup.Email,
-		Text: text, Payload: payload, CreatedAt: s.clock.Now()}, sup, nil
-}
-
-// OrderCSV is a purchase order as the supplier reads it: Chinese headers,
-// one row per line, a total row; under csvio's one rule.
-func OrderCSV(po PurchaseOrder, sup Supplier, wh pickup.Warehouse, loc *time.Location) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("\ufeff") // Excel opens UTF-8 with a BOM as UTF-8
-	w := csvio.NewWriter(&b)
-	_ = w.Write([]string{"采购单号", "版本", "供应商", "收货仓库", "到货日期", "到货时间", "SKU", "商品名称", "单位", "箱规", "箱数", "数量", "单价(元)", "金额(元)"})
-	at := po.ExpectedAt.In(loc)
-	for _, l := range po.Lines {
-		_ = w.Write([]string{po.Number, strconv.FormatInt(po.Version, 10), sup.Name, wh.Name, at.Format(time.DateOnly), at.Format("15:04"),
-			l.SKU, l.Name, l.Unit, strconv.FormatInt(l.CasePack, 10), strconv.FormatInt(l.Cases, 10), strconv.FormatInt(l.Quantity, 10),
-			notify.Yuan(l.PriceFen), notify.Yuan(l.AmountFen)})
-	}
-	_ = w.Write([]string{po.Number, strconv.FormatInt(po.Version, 10), sup.Name, wh.Name, at.Format(time.DateOnly), at.Format("15:04"),
-		"合计", "", "", "", "", strconv.FormatInt(po.Units, 10), "", notify.Yuan(po.AmountFen)})
-	if err := w.Flush(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// OrderDocument is a purchase order's CSV as its supplier gets it.
-func OrderDocument(ctx context.Context, q sqlx.QueryerContext, id int64) (PurchaseOrder, []byte, error) {
-	po, err := GetPurchaseOrder(ctx, q, id)
-	if err != nil {
-		return po, nil, err
-	}
-	sup, err := GetSupplier(ctx, q, po.SupplierID)
-	if err != nil {
-		return po, nil, err
-	}
-	wh, err := pickup.GetWarehouse(ctx, q, po.WarehouseID)
-	if err != nil {
-		return po, nil, err
-	}
-	loc, err := wh.Location()
-	if err != nil {
-		return po, nil, err
-	}
-	b, err := OrderCSV(po, sup, wh, loc)
-	return po, b, err
+	return notify.Message{Key: po.Number + ":" + strconv.FormatInt(seq, 10), Kind: KindPurchaseOrder, Name: p.sup.Name, Email: p.sup.Email,
+		Text: text, Payload: payload, Attachments: files, CreatedAt: s.clock.Now()}, p.sup, nil
 }

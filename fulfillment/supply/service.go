@@ -7,6 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment/printout"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
 	"groupbuy/pickup/notify"
@@ -34,6 +35,9 @@ type Options struct {
 	Mail notify.Channel
 	// Webhook tunes the signed webhook purchase orders are posted with.
 	Webhook notify.WebhookOptions
+	// Fonts returns the printouts' fonts; nil: the Debian default fonts,
+	// loaded on first use.
+	Fonts func() (*printout.Fonts, error)
 }
 
 // Night is what receiving asks of the night's stage pipeline: to start a
@@ -58,6 +62,9 @@ func NewService(db *sqlx.DB, clk clock.Clock, jobs *jobs.Outbox, log *slog.Logge
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Fonts == nil {
+		opt.Fonts = printout.LazyFonts("", "")
 	}
 	return &Service{db: db, clock: clk, jobs: jobs, log: log, opt: opt}
 }

@@ -45,6 +45,30 @@ func move(ctx context.Context, tx *sqlx.Tx, m movement, now time.Time) error {
 	return err
 }
 
+// moveAll appends movements as one statement, as move does each: a
+// night's allocation moves a lot of every SKU, and one round trip per lot
+// would cost more than the rest of the stage.
+func moveAll(ctx context.Context, tx *sqlx.Tx, ms []movement, now time.Time) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	var wh, product, quantity []int64
+	var lot, expires, kind, source []string
+	for _, m := range ms {
+		wh, product, quantity = append(wh, m.Warehouse), append(product, m.Product), append(quantity, m.Quantity)
+		e := ""
+		if m.ExpiresOn != nil {
+			e = m.ExpiresOn.String()
+		}
+		lot, expires, kind, source = append(lot, m.Lot), append(expires, e), append(kind, string(m.Kind)), append(source, m.Source)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (warehouse_id, product_id, lot, expires_on, kind, quantity, source, created_at)
+		SELECT w, p, l, nullif(e, '')::date, k, q, s, $8 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+			AS t(w, p, l, e, k, q, s)
+		ON CONFLICT DO NOTHING`, pq.Array(wh), pq.Array(product), pq.Array(lot), pq.Array(expires), pq.Array(kind), pq.Array(quantity), pq.Array(source), now)
+	return err
+}
+
 // lockStock serialises the commands that take units out of a warehouse's
 // stock, so two never spend the same lot's balance.
 func lockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
@@ -99,6 +123,12 @@ func usableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, 
 		out[l.ProductID] += l.Balance
 	}
 	return out, err
+}
+
+// UsableStock is, per product, the units on hand at a warehouse still
+// usable on date: what ops see beside the caps they publish.
+func UsableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date fulfillment.Date, productIDs []int64) (map[int64]int64, error) {
+	return usableStock(ctx, q, warehouseID, productIDs, date)
 }
 
 // consume plans taking want units of each product from its lots, first
@@ -195,13 +225,12 @@ func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int6
 		return err
 	}
 	source := "wave:" + strconv.FormatInt(w.ID, 10)
+	var ms []movement
 	for _, l := range consume(ls, want) {
-		if err := move(ctx, tx, movement{Warehouse: w.WarehouseID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-			Kind: MoveAllocated, Quantity: -l.Balance, Source: source}, now); err != nil {
-			return err
-		}
+		ms = append(ms, movement{Warehouse: w.WarehouseID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+			Kind: MoveAllocated, Quantity: -l.Balance, Source: source})
 	}
-	return nil
+	return moveAll(ctx, tx, ms, now)
 }
 
 // WriteOffExpired writes off, at every warehouse, the lots that expired

@@ -26,6 +26,16 @@ type Message struct {
 	Vars       map[string]string // the template variables, e.g. SMS template parameters
 	Payload    json.RawMessage   // structured data, sent as is in the webhook body
 	CreatedAt  time.Time         // when the notice was queued (UTC)
+	// Attachments go with an e-mail as files (a supplier's purchase order
+	// as PDF and CSV); the other channels carry what they need in Payload.
+	Attachments []Attachment
+}
+
+// Attachment is a file sent with an e-mail.
+type Attachment struct {
+	Name        string // the file name, e.g. PO-WH-20261201-001.pdf
+	ContentType string // e.g. application/pdf
+	Content     []byte
 }
 
 // Channel delivers messages one way.

@@ -143,16 +143,43 @@ func (s *SMTP) compose(m Message, to *mail.Address) ([]byte, error) {
 	header("X-Groupbuy-Key", mime.BEncoding.Encode("UTF-8", m.Key))
 	header("X-Groupbuy-Kind", mime.BEncoding.Encode("UTF-8", string(m.Kind)))
 	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=UTF-8")
-	header("Content-Transfer-Encoding", "base64")
+	if len(m.Attachments) == 0 {
+		writePart(&b, "text/plain; charset=UTF-8", "", []byte(m.Text))
+		return []byte(b.String()), nil
+	}
+	// The boundary comes from the key, so a retry is the same bytes; base64
+	// parts never hold "=_" twice in a row, so it cannot occur inside one.
+	sum := sha256.Sum256([]byte(m.Key))
+	boundary := "=_" + hex.EncodeToString(sum[:12])
+	header("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
 	b.WriteString("\r\n")
-	body := base64.StdEncoding.EncodeToString([]byte(m.Text))
+	b.WriteString("--" + boundary + "\r\n")
+	writePart(&b, "text/plain; charset=UTF-8", "", []byte(m.Text))
+	for _, a := range m.Attachments {
+		b.WriteString("--" + boundary + "\r\n")
+		disp := mime.FormatMediaType("attachment", map[string]string{"filename": a.Name})
+		if disp == "" || strings.ContainsAny(a.ContentType, "\r\n") {
+			return nil, Permanent(fmt.Errorf("notify: smtp: bad attachment %q", a.Name))
+		}
+		writePart(&b, a.ContentType, disp, a.Content)
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return []byte(b.String()), nil
+}
+
+// writePart writes a part's headers and its content in base64 lines of 76.
+func writePart(b *strings.Builder, contentType, disposition string, content []byte) {
+	b.WriteString("Content-Type: " + contentType + "\r\n")
+	if disposition != "" {
+		b.WriteString("Content-Disposition: " + disposition + "\r\n")
+	}
+	b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
+	body := base64.StdEncoding.EncodeToString(content)
 	for len(body) > 76 {
 		b.WriteString(body[:76] + "\r\n")
 		body = body[76:]
 	}
 	b.WriteString(body + "\r\n")
-	return []byte(b.String()), nil
 }
 
 // foldEncoded puts each encoded word of a long subject on its own line so

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"strings"
@@ -328,4 +329,48 @@ func selfSignedTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+// TestSMTPAttachments: a message with files goes as multipart/mixed, the
+// text first, each file a base64 part named by its Content-Disposition.
+func TestSMTPAttachments(t *testing.T) {
+	box := &mailbox{user: "notice", pass: "pw"}
+	ch := NewSMTP(mailConfig(startSMTP(t, box, nil)))
+	m := emailMessage()
+	pdf := bytes.Repeat([]byte("%PDF-1.4 \x00\xff"), 40)
+	m.Attachments = []Attachment{{Name: "PO-1.pdf", ContentType: "application/pdf", Content: pdf},
+		{Name: "PO-1.csv", ContentType: "text/csv; charset=utf-8", Content: []byte("采购单号,数量\nPO-1,12\n")}}
+	if err := ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(box.received()[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type %q (%v)", msg.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	var names []string
+	var bodies [][]byte
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(p)
+		b, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(string(raw), "\r\n", ""))
+		if err != nil {
+			t.Fatalf("part %q: %v", p.FileName(), err)
+		}
+		names, bodies = append(names, p.FileName()), append(bodies, b)
+	}
+	if len(names) != 3 || names[0] != "" || string(bodies[0]) != m.Text || names[1] != "PO-1.pdf" || !bytes.Equal(bodies[1], pdf) ||
+		names[2] != "PO-1.csv" || !strings.Contains(string(bodies[2]), "采购单号") {
+		t.Fatalf("parts %q", names)
+	}
 }

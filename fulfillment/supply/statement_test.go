@@ -1,0 +1,88 @@
+package supply
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+)
+
+// TestSupplierStatement: accepted units at the order's price, less stock
+// returned at the return's price, to the fen; rejected units returned do
+// not count (they were never accepted); the period decides what is in.
+func TestSupplierStatement(t *testing.T) {
+	f := newFixture(t)
+	f.close()
+	f.purchase()
+	a := f.orders().Orders[0]
+	rice, egg := lineOf(t, a, "RICE"), lineOf(t, a, "EGG") // A: RICE 3000 fen, EGG 120 fen a unit
+	exp := fulfillment.Date{Time: testDate.AddDate(0, 0, 10)}
+	f.scans(
+		lineScan{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 19, Rejected: 1, Reason: RejectQuality}},
+		lineScan{rice.ID, Scan{ScanID: "r2", Arrived: 10, Accepted: 9, Rejected: 1, Reason: RejectDamage}},
+		lineScan{rice.ID, Scan{ScanID: "r3", Arrived: -1, Accepted: -1}}, // a correction
+		lineScan{egg.ID, Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E-1201", ExpiresOn: &exp}},
+	)
+	if _, _, err := f.svc.CreateReturn(f.ctx, ReturnInput{RequestID: "ret", SupplierID: f.sups["A"].ID, WarehouseID: f.wh.ID,
+		Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 2},
+			{ProductID: f.items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnReason(RejectQuality), Quantity: 4}}}, "dock"); err != nil {
+		t.Fatal(err)
+	}
+	// The order is for 2026-12-01; the return was made 2026-11-30 local.
+	dec, err := PeriodOf("2026-12", time.Time{}, time.Time{})
+	if err != nil || dec.From.String() != "2026-12-01" || dec.To.String() != "2026-12-31" {
+		t.Fatalf("month: %+v %v", dec, err)
+	}
+	st, err := StatementOf(f.ctx, f.db, f.sups["A"].ID, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RICE 27 × 3000 = 81000; EGG 13 × 120 = 1560; the return falls in November.
+	if st.AcceptedUnits != 40 || st.AcceptedFen != 82560 || st.ReturnedFen != 0 || st.NetFen != 82560 || len(st.Lines) != 2 {
+		t.Fatalf("December: %+v", st)
+	}
+	both, _ := PeriodOf("", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	st, err = StatementOf(f.ctx, f.db, f.sups["A"].ID, both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Less the 4 eggs returned from stock (480); the 2 rejected rice returned count nothing.
+	if st.AcceptedFen != 82560 || st.ReturnedUnits != 4 || st.ReturnedFen != 480 || st.NetFen != 82080 {
+		t.Fatalf("30 Nov – 1 Dec: %+v", st)
+	}
+	var eggs StatementLine
+	for _, l := range st.Lines {
+		if l.SKU == "EGG" {
+			eggs = l
+		}
+	}
+	if eggs.AcceptedUnits != 13 || eggs.AcceptedFen != 1560 || eggs.ReturnedFen != 480 || eggs.NetFen != 1080 {
+		t.Fatalf("eggs %+v", eggs)
+	}
+	csv := string(st.CSV())
+	if !strings.Contains(csv, "A,供应商A,2026-11-30~2026-12-01,EGG,商品EGG,份,13,15.60,4,4.80,10.80") ||
+		!strings.Contains(csv, "合计,,,40,825.60,4,4.80,820.80") {
+		t.Fatalf("CSV:\n%s", csv)
+	}
+	nov, _ := PeriodOf("2026-11", time.Time{}, time.Time{})
+	if st, _ := StatementOf(f.ctx, f.db, f.sups["A"].ID, nov); st.AcceptedFen != 0 || st.NetFen != -480 {
+		t.Fatalf("November: %+v", st)
+	}
+	if st, _ := StatementOf(f.ctx, f.db, f.sups["B"].ID, dec); st.NetFen != 0 || len(st.Lines) != 0 {
+		t.Fatalf("B received nothing: %+v", st)
+	}
+	for _, bad := range []struct {
+		month    string
+		from, to time.Time
+	}{{"2026-13", time.Time{}, time.Time{}}, {"", time.Time{}, time.Time{}},
+		{"", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{"", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}} {
+		if _, err := PeriodOf(bad.month, bad.from, bad.to); codeOf(err) != "invalid_field" {
+			t.Errorf("period %+v: %v", bad, err)
+		}
+	}
+	if _, err := StatementOf(f.ctx, f.db, 999, dec); codeOf(err) != "supplier_not_found" {
+		t.Fatalf("unknown supplier: %v", err)
+	}
+}
