@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -304,15 +303,13 @@ func TestConsoleDockInBrowser(t *testing.T) {
 	if got.Units != 24 || got.Arrived != 21 || got.Accepted != 19 || got.Rejected != 2 || got.ShortUnits != 5 {
 		t.Fatalf("purchase order after the dock: %+v", got)
 	}
-	scans, err := supply.ListScans(context.Background(), c.app.db, po.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]supply.ScanRecord{}
-	for _, s := range scans {
+	var scans supply.ScanList
+	c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d/scans", po.ID), c.admin, nil).json(t, &scans)
+	byID := map[string]supply.ScanEntry{}
+	for _, s := range scans.Scans {
 		byID[s.ScanID] = s
 	}
-	if len(scans) != 3 || byID[retry].Reason != "damage" || byID[retry].Rejected != 2 || byID[retry].Lot != "F55" {
+	if len(scans.Scans) != 3 || byID[retry].Reason != "damage" || byID[retry].Rejected != 2 || byID[retry].Lot != "F55" {
 		t.Fatalf("scans %+v; the dumplings' scan id %q", scans, retry)
 	}
 	p.wait("the totals on the screen", `document.getElementById('dock-totals').textContent.includes('验收 19') &&

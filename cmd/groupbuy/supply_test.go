@@ -127,6 +127,13 @@ func TestNightBuysReceivesAndAllocates(t *testing.T) {
 	if r := scan("RICE", map[string]any{"scan_id": "d-6", "arrived": 1, "accepted": 1}); r.Status != http.StatusConflict {
 		t.Fatalf("a scan on a closed order: %d %s", r.Status, r.Body)
 	}
+	// The order's scans, as recorded: the scan sent twice and the refused one are not there twice or at all.
+	var scans supply.ScanList
+	if r := c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d/scans", po.ID), dock, nil); r.Status != http.StatusOK {
+		t.Fatalf("scans: %d %s", r.Status, r.Body)
+	} else if r.json(t, &scans); len(scans.Scans) != 4 || scans.Scans[0].ScanID != "d-1" || scans.Scans[0].Reason != "damage" || scans.Scans[3].ScanID != "d-4" {
+		t.Fatalf("scans %+v", scans.Scans)
+	}
 
 	waitFor(t, "the wave ready", func() bool {
 		c.do("GET", path, dock, nil).json(t, &wv)

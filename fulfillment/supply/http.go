@@ -107,7 +107,7 @@ type receiveBody struct {
 
 // ScanList is the scans recorded on a purchase order.
 type ScanList struct {
-	Scans []ScanRecord `json:"scans"`
+	Scans []ScanEntry `json:"scans"`
 }
 
 type stockQuery struct {

@@ -77,6 +77,13 @@ func (r *Scan) Validate() error {
 
 // ScanRecord is a stored scan with the totals of its line after it.
 type ScanRecord struct {
+	ScanEntry
+	Line      PurchaseOrderLine `db:"-" json:"line" doc:"The line's totals after this scan."`
+	Tolerance int64             `db:"-" json:"tolerance" doc:"Units the line may accept beyond what was ordered."`
+}
+
+// ScanEntry is one scan as the dock recorded it (append-only).
+type ScanEntry struct {
 	ID         int64             `db:"id" json:"id"`
 	ScanID     string            `db:"scan_id" json:"scan_id"`
 	LineID     int64             `db:"purchase_order_line_id" json:"purchase_order_line_id"`
@@ -88,8 +95,6 @@ type ScanRecord struct {
 	ExpiresOn  *fulfillment.Date `db:"expires_on" json:"expires_on,omitempty"`
 	RecordedBy string            `db:"recorded_by" json:"recorded_by"`
 	RecordedAt time.Time         `db:"recorded_at" json:"recorded_at"`
-	Line       PurchaseOrderLine `db:"-" json:"line" doc:"The line's totals after this scan."`
-	Tolerance  int64             `db:"-" json:"tolerance" doc:"Units the line may accept beyond what was ordered."`
 }
 
 const recordCols = `id, scan_id, purchase_order_line_id, arrived, accepted, rejected, reason, lot, expires_on, recorded_by, recorded_at`
@@ -212,8 +217,8 @@ func (s *Service) withLine(ctx context.Context, q sqlx.QueryerContext, rec ScanR
 }
 
 // ListScans returns the scans of a purchase order, in the order recorded.
-func ListScans(ctx context.Context, q sqlx.QueryerContext, poID int64) ([]ScanRecord, error) {
-	out := []ScanRecord{}
+func ListScans(ctx context.Context, q sqlx.QueryerContext, poID int64) ([]ScanEntry, error) {
+	out := []ScanEntry{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT r.`+recordCols[len("id, "):]+`, r.id FROM receiving_records r
 		JOIN purchase_order_lines l ON l.id = r.purchase_order_line_id WHERE l.purchase_order_id = $1 ORDER BY r.id`, poID)
 	if err != nil {
