@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
@@ -50,6 +52,15 @@ func seed(t *testing.T) *fulfillmenttest.City {
 		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $3`, delivery, fulfillmenttest.Now, p.ID)
 	c.Exec(`INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at) VALUES ($1, $2, $3, '123456', $4)`,
 		p.ID, oldNight, p.Resident, fulfillmenttest.Now)
+	// The aggregates of a line: a refund and the leader's commission.
+	c.Exec(`INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		SELECT $1, o.id, l.id, o.resident_id, 'missing', 1, 100, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE o.pickup_point_id = $3 AND l.sale_item_id = $4`, wave, fulfillmenttest.Now, p.ID, egg)
+	c.Exec(`INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source, quantity,
+			base_fen, rate_bp, amount_fen, created_at)
+		SELECT $1, o.pickup_point_id, l.id, l.delivery_date, 'accrual', 'collect', 1, 250, 1000, 25, $2
+		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $3 AND l.sale_item_id = $4`,
+		p.Leader, fulfillmenttest.Now, p.ID, rice)
 	content := make([]byte, 0, 512)
 	for i := range 256 {
 		content = append(content, byte(i), '\\')
@@ -143,9 +154,19 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if got := partitionDigest(t, c.DB, "order_lines_p20261220"); got != recent {
 		t.Fatalf("the recent night changed: %s, was %s", got, recent)
 	}
-	// The aggregates stay: the orders and the wave of the old night.
+	// The aggregates stay: the orders, the refund ledger and the commission
+	// of the old night, read as their pages read them.
 	if n := c.Count(`SELECT count(*) FROM orders WHERE delivery_date = $1`, oldNight); n != 2 {
 		t.Fatalf("%d orders of the old night kept, want 2", n)
+	}
+	refunds, err := refund.List(ctx, c.DB, refund.Filter{Limit: 10})
+	if err != nil || len(refunds) != 1 || refunds[0].AmountFen != 100 {
+		t.Fatalf("refund ledger after retention: %+v %v", refunds, err)
+	}
+	page, err := commission.LeaderCommissions(ctx, c.DB, commission.CommissionFilter{LeaderID: c.Points[0].Leader,
+		From: oldNight, To: oldNight})
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].AmountFen != 25 {
+		t.Fatalf("commission after retention: %+v %v", page, err)
 	}
 
 	// A second run finds nothing to do and leaves the files as they are.
