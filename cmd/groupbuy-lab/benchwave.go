@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
@@ -40,7 +41,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	defer sc.close()
-	bench, err := newBenchNight(sc, env, *budget)
+	bench, err := newBenchNight(sc, env, *budget, clock.System{})
 	if err != nil {
 		return err
 	}
@@ -59,24 +60,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	fmt.Fprintf(stdout, "ordered weight %.0f t; fleet %d trucks of 3 t\n", tonnes, *trucks)
 
 	var wv wave.Wave
-	if err := sc.db.GetContext(ctx, &wv, `SELECT id, warehouse_id FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
+	if err := sc.db.GetContext(ctx, &wv, `SELECT id, warehouse_id, delivery_date FROM waves WHERE delivery_date = $1`, s.Date); err != nil {
 		return err
 	}
-	if _, err := bench.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
-		Count: int64(*trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
-		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
-		return err
-	}
-	// Every 20th SKU arrives 10 % short, so allocation has work to do.
-	var receipts []night.Receipt
-	if err := sc.db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
-		WHERE warehouse_id = $1 AND id % 20 = 0 AND sold >= 10`, wv.WarehouseID); err != nil {
-		return err
-	}
-	if _, err := bench.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts, "bench-wave"); err != nil {
-		return err
-	}
-
 	var floorRows int64
 	t0 = time.Now()
 	if err := sc.db.GetContext(ctx, &floorRows, `SELECT count(*) FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity)
@@ -85,19 +71,9 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	floor := time.Since(t0)
-
-	timings := map[wave.Stage]time.Duration{}
-	t0 = time.Now()
-	if ok, err := bench.waves.Close(ctx, wv.ID, true); err != nil || !ok {
-		return fmt.Errorf("close: %v (closed %v)", err, ok)
-	}
-	timings[wave.StageClose] = time.Since(t0)
-	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
-		t0 = time.Now()
-		if ok, err := bench.waves.RunStage(ctx, st, wv.ID); err != nil || !ok {
-			return fmt.Errorf("%s: %v (done %v)", st, err, ok)
-		}
-		timings[st] = time.Since(t0)
+	timings, err := bench.runStages(ctx, sc.db, wv, *trucks)
+	if err != nil {
+		return err
 	}
 	w, err := wave.Get(ctx, sc.db, wv.ID)
 	if err != nil {
@@ -135,14 +111,13 @@ type benchNight struct {
 	close func()
 }
 
-func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration) (*benchNight, error) {
+func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration, clk clock.Clock) (*benchNight, error) {
 	ropt, err := jobs.RedisOpt(sc.RedisURL)
 	if err != nil {
 		return nil, err
 	}
 	queue := asynq.NewClient(ropt)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clk := clock.System{}
 	outbox := jobs.NewOutbox(sc.db, queue, clk, log, jobs.Options{})
 	return &benchNight{
 		clock: clk,
@@ -151,4 +126,37 @@ func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration) (*benchNi
 		fleet: routeplan.NewService(sc.db, clk),
 		close: func() { outbox.Stop(); queue.Close() },
 	}, nil
+}
+
+// runStages readies a simulated wave for its night (trucks; receipts where
+// every 20th SKU arrives 10 % short, so allocation has work to do) and runs
+// its stages in order, returning each stage's time.
+func (b *benchNight) runStages(ctx context.Context, db *sqlx.DB, wv wave.Wave, trucks int) (map[wave.Stage]time.Duration, error) {
+	if _, err := b.fleet.SaveVehicleType(ctx, routeplan.VehicleType{WarehouseID: wv.WarehouseID, Code: "TRUCK3T", Name: "3吨冷藏车",
+		Count: int64(trucks), CapacityG: 3_000_000, CapacityML: 16_000_000, ShiftStart: clock.NewTimeOfDay(4, 30), ShiftEnd: clock.NewTimeOfDay(11, 0),
+		FixedCostFen: 40000, CostPerKmFen: 300}); err != nil {
+		return nil, err
+	}
+	var receipts []night.Receipt
+	if err := db.SelectContext(ctx, &receipts, `SELECT id AS sale_item_id, sold - sold / 10 AS received FROM sale_items
+		WHERE warehouse_id = $1 AND delivery_date = $2 AND id % 20 = 0 AND sold >= 10`, wv.WarehouseID, wv.DeliveryDate); err != nil {
+		return nil, err
+	}
+	if _, err := b.waves.RecordReceipts(ctx, wv.ID, wave.FirstComeFirstServed, true, receipts, "bench-wave"); err != nil {
+		return nil, err
+	}
+	timings := map[wave.Stage]time.Duration{}
+	t0 := time.Now()
+	if ok, err := b.waves.Close(ctx, wv.ID, true); err != nil || !ok {
+		return nil, fmt.Errorf("close: %v (closed %v)", err, ok)
+	}
+	timings[wave.StageClose] = time.Since(t0)
+	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+		t0 = time.Now()
+		if ok, err := b.waves.RunStage(ctx, st, wv.ID); err != nil || !ok {
+			return nil, fmt.Errorf("%s: %v (done %v)", st, err, ok)
+		}
+		timings[st] = time.Since(t0)
+	}
+	return timings, nil
 }
