@@ -64,6 +64,7 @@ var fulfillmentLayers = []layer{
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
+	{"retention", nil},
 	{"fulfillmenttest", nil},
 }
 
