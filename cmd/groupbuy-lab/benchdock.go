@@ -15,6 +15,7 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/supply"
+	"groupbuy/internal/clock"
 	"groupbuy/fulfillment/wave"
 )
 
@@ -54,7 +55,7 @@ func runBenchDock(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	defer sc.close()
-	bench, err := newBenchNight(sc, env, time.Second)
+	bench, err := newBenchNight(sc, env, time.Second, clock.System{})
 	if err != nil {
 		return err
 	}

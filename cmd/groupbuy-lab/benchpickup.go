@@ -188,8 +188,8 @@ func setUpPickupDesks(ctx context.Context, db *sqlx.DB, ops *opsClient, b pickup
 				FROM waves wv JOIN pickup_points p ON p.warehouse_id = wv.warehouse_id JOIN residents r ON r.pickup_point_id = p.id
 				WHERE wv.warehouse_id = $1`,
 				[]any{wid, now}},
-			{`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
-				SELECT o.id, si.id, 1 + (o.id + si.id) % 3, si.price_fen FROM orders o
+			{`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date)
+				SELECT o.id, si.id, 1 + (o.id + si.id) % 3, si.price_fen, o.delivery_date FROM orders o
 				JOIN sale_items si ON si.warehouse_id = o.warehouse_id AND si.delivery_date = o.delivery_date
 				WHERE o.warehouse_id = $1`,
 				[]any{wid}},

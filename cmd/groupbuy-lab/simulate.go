@@ -31,12 +31,28 @@ func runSimulate(ctx context.Context, env labEnv, args []string, stdout, stderr 
 	fs.Float64Var(&s.CityKm, "city-km", s.CityKm, "city diameter in km")
 	fs.Float64Var(&s.Lat, "lat", s.Lat, "city centre latitude")
 	fs.Float64Var(&s.Lng, "lng", s.Lng, "city centre longitude")
-	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from, with case packs and prices (0: none)")
+	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from, with case packs and prices (0: none; one night only: --nights types its receipts)")
+	n := nightsSpec{}
+	fs.IntVar(&n.nights, "nights", 0, "run this many consecutive nights from --date in a scratch database: orders, the night, the last mile and retention (0: fill DATABASE_URL with one night's orders)")
+	fs.IntVar(&n.intakeOrders, "intake-orders", 2000, "with --nights: orders placed through the intake service each night, besides the bulk")
+	fs.IntVar(&n.intakeClients, "intake-clients", 32, "with --nights: concurrent leaders placing them")
+	fs.DurationVar(&n.routeBudget, "route-budget", 10*time.Second, "with --nights: the route stage's solver time limit")
+	fs.IntVar(&n.trucks, "trucks", 100, "with --nights: trucks available (3 t, 16 m³)")
+	fs.IntVar(&n.retention.Days, "retention-days", 7, "with --nights: nights older than this are archived and dropped")
+	fs.StringVar(&n.retention.Dir, "archive-dir", "", "with --nights: where archives go (default: a temporary directory)")
+	fs.BoolVar(&n.keep, "keep", false, "with --nights: keep the scratch database and the archives")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if env.DatabaseURL == "" {
 		return errors.New("simulate: DATABASE_URL is not set")
+	}
+	if n.nights > 0 {
+		n.city = s
+		if n.city.Date == "" {
+			n.city.Date = time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+		}
+		return runNights(ctx, env, n, stdout, stderr)
 	}
 	db, err := pg.Open(ctx, env.DatabaseURL, 4)
 	if err != nil {

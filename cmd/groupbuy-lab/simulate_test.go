@@ -68,3 +68,26 @@ func TestSimulate(t *testing.T) {
 		t.Fatalf("points after a second date: %d %v", got.Points, err)
 	}
 }
+
+// TestSimulateNights runs three small nights with one day's retention: each
+// night reports its figures, and from the third on the night two days
+// before is archived and dropped.
+func TestSimulateNights(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": testenv.AdminURL(), "REDIS_URL": testenv.Redis(t)}
+	args := []string{"simulate", "--nights", "3", "--lines", "1500", "--points", "40", "--skus", "20", "--date", "2026-12-01",
+		"--retention-days", "1", "--route-budget", "1s", "--trucks", "10", "--intake-orders", "40", "--archive-dir", t.TempDir()}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatalf("simulate --nights: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	var archived []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 19 && strings.HasPrefix(f[1], "2026-12-0") {
+			archived = append(archived, f[15])
+		}
+	}
+	if strings.Join(archived, ",") != "0,0,1" || !strings.Contains(out.String(), "last night / first night") {
+		t.Fatalf("nights archived %v, want 0,0,1:\n%s", archived, out.String())
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/printout"
 	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/retention"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/api"
@@ -66,6 +67,8 @@ type app struct {
 	desk       *lastmile.Desk
 	commission *commission.Service
 	notices    *notice.Dispatcher
+	// retention makes the nights' partitions ahead and archives old ones.
+	retention *retention.Service
 	// metrics is this process's Prometheus registry (metrics.go): one per
 	// app, never the global one.
 	metrics *metrics.Registry
@@ -129,6 +132,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.payments = refund.NewPayments(db, clock, log, refund.PaymentsOptions{URL: cfg.PaymentsURL, Secret: cfg.PaymentsSecret, Notices: domain})
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)
 	a.commission = commission.NewService(db, clock, a.refunds)
+	a.retention = retention.NewService(db, clock, log, cfg.Retention)
 	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
 		log, lastmile.DeskOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.refunds})
 	chans, quiet, err := notifyChannels(cfg.Notify)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/clock"
 )
 
@@ -95,6 +96,11 @@ type Config struct {
 	// created this long after they were made are sent to the payment system
 	// again by the periodic sweep (0: 15m).
 	RefundResendAfter time.Duration
+	// Retention is GROUPBUY_RETENTION_DAYS, GROUPBUY_ARCHIVE_DIR and
+	// GROUPBUY_PARTITIONS_AHEAD: nights older than the days are archived to
+	// the directory and dropped (no directory: none are); partitions are
+	// made that many nights ahead.
+	Retention retention.Policy
 }
 
 // NotifyEnv is the notice channels' configuration as the environment gives it.
@@ -141,6 +147,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		RedisURL:    getenv("REDIS_URL"),
 		Addr:        getenv("GROUPBUY_ADDR"),
+		Retention:   retention.Policy{Dir: getenv("GROUPBUY_ARCHIVE_DIR")},
 		DataDir:     getenv("GROUPBUY_DATA_DIR"),
 		LabelKey:    getenv("GROUPBUY_LABEL_KEY"),
 		FontCJK:     getenv("GROUPBUY_FONT_CJK"),
@@ -172,6 +179,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	e := cli.NewEnv(getenv)
 	e.Int("GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60, "")
 	e.Int("GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000, "")
+	e.Int("GROUPBUY_RETENTION_DAYS", &c.Retention.Days, 1, 100_000, "")
+	e.Int("GROUPBUY_PARTITIONS_AHEAD", &c.Retention.Ahead, 1, 3650, "")
 	e.Int("GROUPBUY_WRITE_LIMIT", &c.WriteLimit, 0, 1_000_000, "")
 	e.Int("GROUPBUY_SMTP_PORT", &c.Notify.SMTPPort, 1, 65535, "")
 	e.Int("GROUPBUY_OVER_DELIVERY_PERCENT", &c.OverDeliveryPercent, 1, 100, "")

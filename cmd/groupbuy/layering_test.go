@@ -71,6 +71,7 @@ var fulfillmentLayers = []layer{
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"aftersale", []string{"commission", "refund"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
+	{"retention", nil},
 	{"fulfillmenttest", nil},
 }
 

@@ -12,6 +12,7 @@ import (
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/retention"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -86,6 +87,7 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 	a.desk.Register(w.mux)
 	a.notices.Register(w.mux)
 	a.payments.Register(w.mux)
+	a.retention.Register(w.mux)
 	return w, nil
 }
 
@@ -109,6 +111,9 @@ func (s *schedule) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		{Cronspec: "@every 1h", Task: asynq.NewTask(supply.TaskExpireLots, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute)}},
 		{Cronspec: "@every 5m", Task: asynq.NewTask(lastmile.TaskParcelSweep, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute)}},
 		{Cronspec: "@every 5m", Task: refund.NewResendTask(s.a.cfg.RefundResendAfter), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(4 * time.Minute), asynq.Timeout(10 * time.Minute)}},
+		{Cronspec: "@every 1h", Task: asynq.NewTask(retention.TaskEnsurePartitions, nil), Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute)}},
+		{Cronspec: "@every 1h", Task: asynq.NewTask(retention.TaskArchive, nil),
+			Opts: []asynq.Option{asynq.MaxRetry(3), asynq.Unique(50 * time.Minute), asynq.Timeout(time.Hour)}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

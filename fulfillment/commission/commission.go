@@ -216,11 +216,13 @@ type CommissionEntry struct {
 	CreatedAt     time.Time        `db:"created_at" json:"created_at"`
 }
 
-const entryCols = `e.id, e.leader_id, e.pickup_point_id, ol.order_id, e.order_line_id, e.delivery_date, e.kind, e.source,
-	p.sku, p.name, e.quantity, e.base_fen, e.rate_bp, e.amount_fen, e.created_at`
+// The ledger outlives its order lines, which retention drops with their
+// night: an entry of such a night keeps its amounts, with order 0 and no SKU.
+const entryCols = `e.id, e.leader_id, e.pickup_point_id, coalesce(ol.order_id, 0) AS order_id, e.order_line_id, e.delivery_date,
+	e.kind, e.source, coalesce(p.sku, '') AS sku, coalesce(p.name, '') AS name, e.quantity, e.base_fen, e.rate_bp, e.amount_fen, e.created_at`
 
-const entryJoins = ` JOIN order_lines ol ON ol.id = e.order_line_id
-	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`
+const entryJoins = ` LEFT JOIN order_lines ol ON ol.id = e.order_line_id AND ol.delivery_date = e.delivery_date
+	LEFT JOIN sale_items si ON si.id = ol.sale_item_id LEFT JOIN products p ON p.id = si.product_id`
 
 // AfterSaleRefund is a refund (售后) ops granted on a collected line, with the
 // commission it took back from the leader.

@@ -87,8 +87,8 @@ func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceF
 	order := c.ID(`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key,
 		request_hash, total_fen, created_at) VALUES ($1, $2, $3, $4, $5, 'placed', $6, '\x00', $7, $8) RETURNING id`,
 		l.ID, l.Point, l.Resident, c.warehouse, date, fmt.Sprintf("k%d", c.seq), ready*priceFen, c.now)
-	line := c.ID(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen) VALUES ($1, $2, $3, $4) RETURNING id`,
-		order, item, ready, priceFen)
+	line := c.ID(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		order, item, ready, priceFen, date)
 	if state == "" {
 		return line
 	}

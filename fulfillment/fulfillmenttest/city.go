@@ -119,8 +119,8 @@ func (c *City) Order(point int, lines ...Line) int64 {
 		request_hash, total_fen, created_at) VALUES ($1, $2, $3, $4, $5, 'placed', $6, '\x00', 0, $7) RETURNING id`,
 		p.Leader, p.ID, p.Resident, c.Warehouse, Date, fmt.Sprintf("seed-%d", c.seq), at)
 	for _, l := range lines {
-		c.Exec(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
-			SELECT $1, id, $3, price_fen FROM sale_items WHERE id = $2`, order, l.SaleItem, l.Quantity)
+		c.Exec(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date)
+			SELECT $1, id, $3, price_fen, delivery_date FROM sale_items WHERE id = $2`, order, l.SaleItem, l.Quantity)
 		c.Exec(`UPDATE sale_items SET sold = sold + $2 WHERE id = $1`, l.SaleItem, l.Quantity)
 	}
 	c.Exec(`UPDATE orders SET total_fen = (SELECT coalesce(sum(quantity * price_fen), 0) FROM order_lines WHERE order_id = $1)

@@ -64,13 +64,13 @@ func CopyOrders(ctx context.Context, tx *sqlx.Tx, orders []BulkOrder) (first, la
 		return 0, 0, fmt.Errorf("copy orders: %w", err)
 	}
 	ost.Close()
-	lst, err := tx.PrepareContext(ctx, `COPY order_lines (order_id, sale_item_id, quantity, price_fen) FROM STDIN`)
+	lst, err := tx.PrepareContext(ctx, `COPY order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date) FROM STDIN`)
 	if err != nil {
 		return 0, 0, err
 	}
 	for i, o := range orders {
 		for _, l := range o.Lines {
-			if _, err := lst.ExecContext(ctx, first+int64(i), l.SaleItemID, l.Quantity, l.PriceFen); err != nil {
+			if _, err := lst.ExecContext(ctx, first+int64(i), l.SaleItemID, l.Quantity, l.PriceFen, o.Date.String()); err != nil {
 				return 0, 0, err
 			}
 		}

@@ -663,21 +663,23 @@ func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted
 		idOf[orderKey{r.LeaderID, r.Key}] = r.ID
 	}
 	var lo, li, lq, lp []int64
+	var ld []string
 	for k, i := range accepted {
 		orders[k].ID = idOf[orderKey{calls[i].leaderID, calls[i].key}]
 		for _, l := range orders[k].Lines {
 			lo, li, lq, lp = append(lo, orders[k].ID), append(li, l.SaleItemID), append(lq, l.Quantity), append(lp, l.PriceFen)
+			ld = append(ld, orders[k].DeliveryDate.String())
 		}
 	}
-	const lq2 = `INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[])
+	const lq2 = `INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::date[])
 		RETURNING id, order_id, sale_item_id`
 	var lines []struct {
 		ID       int64 `db:"id"`
 		OrderID  int64 `db:"order_id"`
 		SaleItem int64 `db:"sale_item_id"`
 	}
-	if err := sqlx.SelectContext(ctx, tx, &lines, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp)); err != nil {
+	if err := sqlx.SelectContext(ctx, tx, &lines, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp), pq.Array(ld)); err != nil {
 		return err
 	}
 	// An order has one line per sale item, so the pair names the line.

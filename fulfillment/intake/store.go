@@ -183,7 +183,8 @@ func SumOrders(ctx context.Context, q sqlx.QueryerContext, f OrderFilter) (Order
 		coalesce(sum(l.lines) FILTER (WHERE o.status = 'placed'), 0) AS lines,
 		coalesce(sum(l.units) FILTER (WHERE o.status = 'placed'), 0) AS units,
 		coalesce(sum(o.total_fen) FILTER (WHERE o.status = 'placed'), 0) AS amount_fen
-		FROM orders o CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity) AS units FROM order_lines WHERE order_id = o.id) l`
+		FROM orders o CROSS JOIN LATERAL (SELECT count(*) AS lines, sum(quantity) AS units FROM order_lines
+			WHERE order_id = o.id AND delivery_date = o.delivery_date) l`
 	err := sqlx.GetContext(ctx, q, &t, sq+filterWhere, f.Date, f.WarehouseID, f.PickupPointID)
 	return t, err
 }
@@ -257,7 +258,7 @@ func WaveTotals(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, d
 	var t wave.Totals
 	err := sqlx.GetContext(ctx, q, &t, `SELECT count(DISTINCT o.id) AS orders, count(l.id) AS lines, coalesce(sum(l.quantity), 0) AS units,
 			coalesce(sum(l.quantity * l.price_fen), 0) AS amount_fen
-		FROM orders o JOIN order_lines l ON l.order_id = o.id
+		FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.delivery_date = o.delivery_date
 		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND o.status = 'placed'`, warehouseID, date)
 	return t, err
 }

@@ -131,7 +131,7 @@ func (p *Desk) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int6
 // the pairs are matched in Go, which keeps the plan simple and cheap.
 const parcelSelect = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.delivery_date, p.sku, p.name, p.unit,
 	pl.ready, pl.state, pl.collected_at
-	FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id
+	FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date
 	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 	WHERE pl.pickup_point_id = $1 AND pl.resident_id = ANY($2) AND pl.delivery_date = ANY($3::date[])`
 

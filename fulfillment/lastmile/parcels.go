@@ -92,7 +92,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
 		LEFT JOIN LATERAL (SELECT sum(f.quantity) AS units FROM refunds f
 			WHERE f.order_line_id = pl.order_line_id AND f.reason = 'after_sale') af ON true
-		JOIN order_lines ol ON ol.id = pl.order_line_id JOIN sale_items si ON si.id = ol.sale_item_id
+		JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date JOIN sale_items si ON si.id = ol.sale_item_id
 		JOIN products pr ON pr.id = si.product_id
 		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
 		     AND c.resident_id = pl.resident_id

@@ -181,8 +181,8 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 			ol.quantity - coalesce(c.cut, 0) AS kept, ol.price_fen
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id LEFT JOIN line_cuts c ON c.order_line_id = ol.id
 		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
-		WHERE o.pickup_point_id = $1 AND o.warehouse_id = $2 AND o.delivery_date = $3 AND o.status = 'placed'
-		  AND ol.quantity > coalesce(c.cut, 0)
+		WHERE o.pickup_point_id = $1 AND o.warehouse_id = $2 AND o.delivery_date = $3 AND ol.delivery_date = $3
+		  AND o.status = 'placed' AND ol.quantity > coalesce(c.cut, 0)
 		ORDER BY ol.sale_item_id, o.created_at DESC, o.id DESC`, d.PointID, d.WarehouseID, d.Date); err != nil {
 		return Delivery{}, err
 	}
@@ -227,7 +227,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
 		SELECT l, $1, $2, r, $3, q, $7 FROM unnest($4::bigint[], $5::bigint[], $6::int[]) AS t(l, r, q)
-		ON CONFLICT (order_line_id) DO NOTHING`,
+		ON CONFLICT (order_line_id, delivery_date) DO NOTHING`,
 		deliveryID, d.PointID, d.Date, pq.Array(pLine), pq.Array(pResident), pq.Array(pReady), now); err != nil {
 		return Delivery{}, err
 	}

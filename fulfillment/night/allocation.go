@@ -150,8 +150,9 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 				ol.quantity, ol.price_fen
 			FROM order_lines ol JOIN orders o ON o.id = ol.order_id
 			JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
-			WHERE ol.sale_item_id = ANY($1) AND o.status = 'placed' ORDER BY ol.sale_item_id, o.created_at, o.id`
-		if err := tx.SelectContext(ctx, &lines, q, pq.Array(ids)); err != nil {
+			WHERE ol.sale_item_id = ANY($1) AND ol.delivery_date = $2 AND o.status = 'placed'
+			ORDER BY ol.sale_item_id, o.created_at, o.id`
+		if err := tx.SelectContext(ctx, &lines, q, pq.Array(ids), w.DeliveryDate); err != nil {
 			return stageResult{}, err
 		}
 	}

@@ -31,12 +31,12 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 		{`DELETE FROM bags WHERE wave_id = $1`, one},
 		{`DELETE FROM pick_lines WHERE wave_id = $1`, one},
 		{`DELETE FROM sort_lines WHERE wave_id = $1`, one},
-		{`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity)
-		 SELECT $1, t.sale_item_id, t.pickup_point_id, p.zone, t.quantity
+		{`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
+		 SELECT $1, t.sale_item_id, t.pickup_point_id, p.zone, t.quantity, $3
 		 FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity - coalesce(c.cut, 0)) AS quantity
 		       FROM orders o JOIN order_lines ol ON ol.order_id = o.id
 		       LEFT JOIN line_cuts c ON c.order_line_id = ol.id
-		       WHERE o.warehouse_id = $2 AND o.delivery_date = $3 AND o.status = 'placed'
+		       WHERE o.warehouse_id = $2 AND o.delivery_date = $3 AND ol.delivery_date = $3 AND o.status = 'placed'
 		       GROUP BY 1, 2) t
 		 JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
 		 WHERE t.quantity > 0`, three},

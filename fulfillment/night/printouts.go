@@ -216,9 +216,9 @@ func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kind Pri
 	}
 	for format, content := range map[string][]byte{"pdf": pdf, "csv": csv} {
 		sum := sha256.Sum256(content)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-			w.ID, kind, scope.key(), format, content, hex.EncodeToString(sum[:]), at); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at, delivery_date)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			w.ID, kind, scope.key(), format, content, hex.EncodeToString(sum[:]), at, w.DeliveryDate); err != nil {
 			return err
 		}
 	}

@@ -56,12 +56,15 @@ type Refund struct {
 }
 
 // The ledger's row with what names it: the order's point and date, the
-// line's product. Read-only joins on the order side's tables.
+// line's product. Read-only joins on the order side's tables; the ledger
+// outlives the order lines, which retention drops with their night, so a
+// refund of such a night keeps its amounts without a SKU.
 const refundSelect = `SELECT f.id, f.wave_id, o.delivery_date, o.pickup_point_id, f.order_id, f.order_line_id, f.resident_id,
-	p.sku, p.name, f.reason, f.quantity, f.amount_fen, f.state, f.created_at, f.submitted_at, f.paid_at, f.failed_at,
-	f.payment_ref, f.failure
-	FROM refunds f JOIN orders o ON o.id = f.order_id JOIN order_lines ol ON ol.id = f.order_line_id
-	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`
+	coalesce(p.sku, '') AS sku, coalesce(p.name, '') AS name, f.reason, f.quantity, f.amount_fen, f.state, f.created_at,
+	f.submitted_at, f.paid_at, f.failed_at, f.payment_ref, f.failure
+	FROM refunds f JOIN orders o ON o.id = f.order_id
+	LEFT JOIN order_lines ol ON ol.id = f.order_line_id AND ol.delivery_date = o.delivery_date
+	LEFT JOIN sale_items si ON si.id = ol.sale_item_id LEFT JOIN products p ON p.id = si.product_id`
 
 // ErrNotFound: no refund has the id.
 var ErrNotFound = apperr.Errorf(apperr.NotFound, "refund_not_found", "refund not found")

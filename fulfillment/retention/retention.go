@@ -1,0 +1,271 @@
+// Package retention keeps the per-night tables in bounds: it creates each
+// night's partitions ahead of the night, and archives the partitions of
+// nights older than the retention to compressed files before dropping them.
+// The tables are declared in migration 00060 (night_partitioned_tables);
+// the aggregates (waves, refunds, commission, purchase orders) are not
+// partitioned and stay.
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
+)
+
+// Policy says how far ahead partitions are made and how long nights stay.
+type Policy struct {
+	// Days is how many nights before today keep their detail; older ones
+	// are archived and dropped.
+	Days int
+	// Dir is where archives are written; "" turns archiving (and so
+	// dropping) off.
+	Dir string
+	// Ahead is how many nights after today get their partitions made
+	// before anything is written to them.
+	Ahead int
+}
+
+// DefaultDays and DefaultAhead are the retention and horizon used when
+// none is configured.
+const (
+	DefaultDays  = 90
+	DefaultAhead = 35
+)
+
+// lockTimeout bounds how long partition DDL waits behind the night's
+// writers: a job that cannot get its lock fails and runs again later,
+// rather than stalling intake behind it.
+const lockTimeout = "10s"
+
+// Service runs the partition jobs of one database.
+type Service struct {
+	db     *sqlx.DB
+	clock  clock.Clock
+	log    *slog.Logger
+	policy Policy
+}
+
+// NewService returns the retention service of db under policy.
+func NewService(db *sqlx.DB, clk clock.Clock, log *slog.Logger, policy Policy) *Service {
+	if policy.Days <= 0 {
+		policy.Days = DefaultDays
+	}
+	if policy.Ahead <= 0 {
+		policy.Ahead = DefaultAhead
+	}
+	return &Service{db: db, clock: clk, log: log, policy: policy}
+}
+
+// today is the current UTC date: partition bounds are dates, and a day's
+// difference at the edges of time zones is within any retention.
+func (s *Service) today() fulfillment.Date {
+	now := s.clock.Now().UTC()
+	return fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)}
+}
+
+// EnsureAhead makes the partitions of today and the Ahead nights after it
+// that are missing, one night per transaction, and returns how many
+// partitions it made. Running it again makes none.
+func (s *Service) EnsureAhead(ctx context.Context) (int, error) {
+	created := 0
+	today := s.today()
+	for i := 0; i <= s.policy.Ahead; i++ {
+		night := fulfillment.Date{Time: today.AddDate(0, 0, i)}
+		err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT night_partitions_ensure($1)`, night); err != nil {
+				return err
+			}
+			created += n
+			return nil
+		})
+		if err != nil {
+			return created, fmt.Errorf("partitions of %s: %w", night, err)
+		}
+	}
+	return created, nil
+}
+
+// Partition is one table's partition of one night.
+type Partition struct {
+	Parent string
+	Night  fulfillment.Date
+}
+
+// Name is the partition's table name.
+func (p Partition) Name() string { return p.Parent + "_p" + p.Night.Format("20060102") }
+
+// Tables returns the partitioned tables in the order their partitions are
+// made; they are dropped in the reverse order.
+func Tables(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
+	var tables pq.StringArray
+	err := sqlx.GetContext(ctx, q, &tables, `SELECT night_partitioned_tables()`)
+	return tables, err
+}
+
+// Nights returns the nights before `before` that still have a partition of
+// any table, oldest first.
+func Nights(ctx context.Context, q sqlx.QueryerContext, before fulfillment.Date) ([]fulfillment.Date, error) {
+	var nights []fulfillment.Date
+	err := sqlx.SelectContext(ctx, q, &nights, `SELECT DISTINCT to_date(right(c.relname, 8), 'YYYYMMDD') AS night
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+		WHERE p.relname = ANY(night_partitioned_tables()) AND c.relname = night_partition_name(p.relname, to_date(right(c.relname, 8), 'YYYYMMDD'))
+		  AND to_date(right(c.relname, 8), 'YYYYMMDD') < $1
+		ORDER BY night`, before)
+	return nights, err
+}
+
+// Result is what one retention run did.
+type Result struct {
+	Nights     int   // nights archived and dropped
+	Partitions int   // partitions dropped
+	Rows       int64 // rows archived
+	Bytes      int64 // compressed bytes written
+}
+
+// ErrNoArchiveDir refuses to drop anything when there is nowhere to keep it.
+var ErrNoArchiveDir = errors.New("retention: no archive directory (GROUPBUY_ARCHIVE_DIR) is set; nothing is dropped")
+
+// Run archives and drops the partitions of every night older than the
+// retention. Each night is archived table by table (file written under a
+// temporary name, synced, counted back, renamed), then in one transaction
+// recorded in archived_partitions and dropped. A crash before that
+// transaction leaves the night in place and its next run writes the same
+// files again; after it, the night is gone and recorded, so no run archives
+// or drops a night twice.
+func (s *Service) Run(ctx context.Context) (Result, error) {
+	var res Result
+	if s.policy.Dir == "" {
+		return res, ErrNoArchiveDir
+	}
+	before := fulfillment.Date{Time: s.today().AddDate(0, 0, -s.policy.Days)}
+	nights, err := Nights(ctx, s.db, before)
+	if err != nil {
+		return res, err
+	}
+	tables, err := Tables(ctx, s.db)
+	if err != nil {
+		return res, err
+	}
+	for _, night := range nights {
+		files := make([]archiveFile, 0, len(tables))
+		for _, t := range tables {
+			p := Partition{Parent: t, Night: night}
+			f, err := s.archive(ctx, p)
+			if errors.Is(err, errNoPartition) {
+				continue
+			}
+			if err != nil {
+				return res, fmt.Errorf("archive %s: %w", p.Name(), err)
+			}
+			files = append(files, f)
+		}
+		if err := s.drop(ctx, files); err != nil {
+			return res, fmt.Errorf("drop the night of %s: %w", night, err)
+		}
+		res.Nights++
+		for _, f := range files {
+			res.Partitions++
+			res.Rows += f.Rows
+			res.Bytes += f.Bytes
+		}
+		s.log.InfoContext(ctx, "night archived", "night", night.String(), "partitions", len(files))
+	}
+	return res, nil
+}
+
+// drop records the night's files and drops its partitions, referencing
+// tables first, in one transaction. A partition whose rows changed since it
+// was archived stops the drop; the next run archives it again.
+func (s *Service) drop(ctx context.Context, files []archiveFile) error {
+	now := s.clock.Now()
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+			return err
+		}
+		for i := len(files) - 1; i >= 0; i-- {
+			f := files[i]
+			var rows int64
+			if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM `+pq.QuoteIdentifier(f.Name())); err != nil {
+				return err
+			}
+			if rows != f.Rows {
+				return fmt.Errorf("%s has %d rows, its archive %d: it changed since", f.Name(), rows, f.Rows)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, file, columns, rows, bytes, sha256, archived_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				f.Parent, f.Night, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, now); err != nil {
+				return err
+			}
+			// A partition other partitions' keys reference must be detached
+			// before it can go; detaching checks nothing references it.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s DETACH PARTITION %s`,
+				pq.QuoteIdentifier(f.Parent), pq.QuoteIdentifier(f.Name()))); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DROP TABLE `+pq.QuoteIdentifier(f.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Archived is one archived partition as recorded.
+type Archived struct {
+	Parent     string           `db:"parent"`
+	Night      fulfillment.Date `db:"delivery_date"`
+	File       string           `db:"file"`
+	Columns    pq.StringArray   `db:"columns"`
+	Rows       int64            `db:"rows"`
+	Bytes      int64            `db:"bytes"`
+	SHA256     string           `db:"sha256"`
+	ArchivedAt time.Time        `db:"archived_at"`
+}
+
+// List returns the archived partitions, oldest night first.
+func List(ctx context.Context, q sqlx.QueryerContext) ([]Archived, error) {
+	out := []Archived{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT parent, delivery_date, file, columns, rows, bytes, sha256, archived_at
+		FROM archived_partitions ORDER BY delivery_date, parent`)
+	return out, err
+}
+
+// Task types of the partition jobs.
+const (
+	// TaskEnsurePartitions makes the coming nights' partitions, hourly.
+	TaskEnsurePartitions = "retention:ensure-partitions"
+	// TaskArchive archives and drops the nights past the retention, hourly.
+	TaskArchive = "retention:archive"
+)
+
+// Register adds the partition jobs' handlers to mux.
+func (s *Service) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TaskEnsurePartitions, func(ctx context.Context, _ *asynq.Task) error {
+		n, err := s.EnsureAhead(ctx)
+		if n > 0 {
+			s.log.InfoContext(ctx, "night partitions made", "partitions", n)
+		}
+		return err
+	})
+	mux.HandleFunc(TaskArchive, func(ctx context.Context, _ *asynq.Task) error {
+		if s.policy.Dir == "" {
+			return nil // off: nothing is dropped without an archive
+		}
+		_, err := s.Run(ctx)
+		return err
+	})
+}

@@ -1,0 +1,251 @@
+package retention_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
+	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/refund"
+	"groupbuy/fulfillment/retention"
+	"groupbuy/internal/clock"
+	"groupbuy/internal/pg"
+	"groupbuy/internal/testenv"
+
+	"github.com/jmoiron/sqlx"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// Nights of the test city: the old one is archived, the recent one stays.
+var (
+	oldNight    = fulfillmenttest.Date
+	recentNight = fulfillment.Date{Time: time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)}
+	// today is 35 days after the old night: with 30 days' retention it goes.
+	today = time.Date(2027, 1, 5, 3, 0, 0, 0, time.UTC)
+)
+
+// seed fills both nights: orders and lines, a sort line, a parcel and a
+// pickup code, and a printout whose bytes hold every byte value, tabs,
+// newlines and backslashes included.
+func seed(t *testing.T) *fulfillmenttest.City {
+	c := fulfillmenttest.New(t, 2)
+	egg := c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 100, 1000)
+	rice := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 250, 1000)
+	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 2}, fulfillmenttest.Line{SaleItem: rice, Quantity: 1})
+	c.Order(1, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
+	wave := c.Wave()
+	p := c.Points[0]
+	c.Exec(`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
+		VALUES ($1, $2, $3, 'chilled', 5, $4)`, wave, egg, p.ID, oldNight)
+	delivery := c.ID(`INSERT INTO deliveries (wave_id, pickup_point_id, state) VALUES ($1, $2, 'received') RETURNING id`, wave, p.ID)
+	c.Exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
+		SELECT l.id, $1, o.pickup_point_id, o.resident_id, o.delivery_date, l.quantity, $2
+		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $3`, delivery, fulfillmenttest.Now, p.ID)
+	c.Exec(`INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at) VALUES ($1, $2, $3, '123456', $4)`,
+		p.ID, oldNight, p.Resident, fulfillmenttest.Now)
+	// The aggregates of a line: a refund and the leader's commission.
+	c.Exec(`INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		SELECT $1, o.id, l.id, o.resident_id, 'missing', 1, 100, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE o.pickup_point_id = $3 AND l.sale_item_id = $4`, wave, fulfillmenttest.Now, p.ID, egg)
+	c.Exec(`INSERT INTO commission_entries (leader_id, pickup_point_id, order_line_id, delivery_date, kind, source, quantity,
+			base_fen, rate_bp, amount_fen, created_at)
+		SELECT $1, o.pickup_point_id, l.id, l.delivery_date, 'accrual', 'collect', 1, 250, 1000, 25, $2
+		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $3 AND l.sale_item_id = $4`,
+		p.Leader, fulfillmenttest.Now, p.ID, rice)
+	content := make([]byte, 0, 512)
+	for i := range 256 {
+		content = append(content, byte(i), '\\')
+	}
+	c.Exec(`INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at, delivery_date)
+		VALUES ($1, 'labels', E'a\tb\nc\\d', 'pdf', $2, 'x', $3, $4)`, wave, content, fulfillmenttest.Now, oldNight)
+
+	// The recent night: a wave (which brings its partitions) and one order.
+	c.Exec(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at) VALUES ($1, $2, $3, $3, $3)`,
+		c.Warehouse, recentNight, fulfillmenttest.Now)
+	item := c.ID(`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, sold, created_at, updated_at)
+		SELECT warehouse_id, product_id, $2, price_fen, stock_cap, 1, created_at, updated_at FROM sale_items WHERE id = $1 RETURNING id`,
+		egg, recentNight)
+	order := c.ID(`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key,
+		request_hash, total_fen, created_at) VALUES ($1, $2, $3, $4, $5, 'placed', 'recent', '\x00', 100, $6) RETURNING id`,
+		p.Leader, p.ID, p.Resident, c.Warehouse, recentNight, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date) VALUES ($1, $2, 1, 100, $3)`,
+		order, item, recentNight)
+	return c
+}
+
+// partitionDigest digests the rows of a table's partition of a night.
+func partitionDigest(t *testing.T, db *sqlx.DB, table string) string {
+	t.Helper()
+	var d string
+	if err := db.Get(&d, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '')
+		FROM %s t`, table)); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func exists(t *testing.T, db *sqlx.DB, table string) bool {
+	t.Helper()
+	var ok bool
+	if err := db.Get(&ok, `SELECT to_regclass($1) IS NOT NULL`, table); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
+	ctx := context.Background()
+	c := seed(t)
+	tables, err := retention.Tables(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, table := range tables {
+		p := retention.Partition{Parent: table, Night: oldNight}
+		want[table] = partitionDigest(t, c.DB, p.Name())
+		if strings.HasPrefix(want[table], "0:") {
+			t.Fatalf("the old night has no %s", table)
+		}
+	}
+	recent := partitionDigest(t, c.DB, "order_lines_p20261220")
+	dir := t.TempDir()
+	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention.Policy{Days: 30, Dir: dir})
+
+	// A run that died after writing two files and a temporary one.
+	if err := os.MkdirAll(filepath.Join(dir, "printouts"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "printouts", ".printouts_p20261201.123.tmp"), []byte("half"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "order_lines"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "order_lines", "order_lines_p20261201.copy.gz"), []byte("torn"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := svc.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Nights != 1 || res.Partitions != len(tables) {
+		t.Fatalf("run: %+v, want 1 night of %d partitions", res, len(tables))
+	}
+	for _, table := range tables {
+		if exists(t, c.DB, retention.Partition{Parent: table, Night: oldNight}.Name()) {
+			t.Errorf("%s of the old night still there", table)
+		}
+		if !exists(t, c.DB, retention.Partition{Parent: table, Night: recentNight}.Name()) {
+			t.Errorf("%s of the recent night gone", table)
+		}
+	}
+	if got := partitionDigest(t, c.DB, "order_lines_p20261220"); got != recent {
+		t.Fatalf("the recent night changed: %s, was %s", got, recent)
+	}
+	// The aggregates stay: the orders, the refund ledger and the commission
+	// of the old night, read as their pages read them.
+	if n := c.Count(`SELECT count(*) FROM orders WHERE delivery_date = $1`, oldNight); n != 2 {
+		t.Fatalf("%d orders of the old night kept, want 2", n)
+	}
+	refunds, err := refund.List(ctx, c.DB, refund.Filter{Limit: 10})
+	if err != nil || len(refunds) != 1 || refunds[0].AmountFen != 100 {
+		t.Fatalf("refund ledger after retention: %+v %v", refunds, err)
+	}
+	page, err := commission.LeaderCommissions(ctx, c.DB, commission.CommissionFilter{LeaderID: c.Points[0].Leader,
+		From: oldNight, To: oldNight})
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].AmountFen != 25 {
+		t.Fatalf("commission after retention: %+v %v", page, err)
+	}
+
+	// A second run finds nothing to do and leaves the files as they are.
+	archived, err := retention.List(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.Run(ctx); err != nil || res.Nights != 0 {
+		t.Fatalf("second run: %+v %v", res, err)
+	}
+	again, err := retention.List(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(again) != fmt.Sprint(archived) || len(archived) != len(tables) {
+		t.Fatalf("archived after a second run: %v, before %v", again, archived)
+	}
+
+	// Every file reads back to the rows the partition held.
+	for _, a := range archived {
+		err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+			if _, err := tx.Exec(fmt.Sprintf(`CREATE TEMPORARY TABLE restored (LIKE %s) ON COMMIT DROP`, a.Parent)); err != nil {
+				return err
+			}
+			n, err := retention.Restore(ctx, tx, dir, a, "restored")
+			if err != nil {
+				return err
+			}
+			var got string
+			if err := tx.Get(&got, `SELECT count(*) || ':' || coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '')
+				FROM restored t`); err != nil {
+				return err
+			}
+			if got != want[a.Parent] || n != a.Rows {
+				return fmt.Errorf("restored %s: %s (%d rows), archived %s", a.Parent, got, n, want[a.Parent])
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The torn file was replaced; only the temporary file of the dead run
+	// is left beside the archives.
+	var files []string
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if len(files) != len(tables)+1 {
+		t.Fatalf("files: %v", files)
+	}
+}
+
+func TestEnsureAheadMakesPartitionsOnce(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	svc := retention.NewService(db, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention.Policy{Days: 30, Dir: t.TempDir(), Ahead: 3})
+	tables, err := retention.Tables(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.EnsureAhead(ctx)
+	if err != nil || n != 4*len(tables) {
+		t.Fatalf("first run made %d partitions (%v), want %d", n, err, 4*len(tables))
+	}
+	if n, err := svc.EnsureAhead(ctx); err != nil || n != 0 {
+		t.Fatalf("second run made %d partitions (%v)", n, err)
+	}
+	for i := range 4 {
+		night := fulfillment.Date{Time: time.Date(2027, 1, 5+i, 0, 0, 0, 0, time.UTC)}
+		for _, table := range tables {
+			if !exists(t, db, retention.Partition{Parent: table, Night: night}.Name()) {
+				t.Errorf("no %s partition of %s", table, night)
+			}
+		}
+	}
+}
