@@ -15,8 +15,8 @@ import (
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/supply"
-	"groupbuy/internal/clock"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
 )
 
 // runBenchDock measures receiving at the dock through the HTTP API: it
