@@ -155,7 +155,13 @@ func TestNoOversell(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				body := orderBody(fmt.Sprintf("1500%03d%04d", l, i), "居民", egg.ID, 1+int64(i%2), rice.ID, 1)
+				// A saturated intake answers 503 "retry shortly"; the app
+				// retries under the same key, as a leader's app does.
 				r := c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("k%d", i))
+				for try := 1; r.Status == http.StatusServiceUnavailable && try < 20; try++ {
+					time.Sleep(time.Duration(try) * 50 * time.Millisecond)
+					r = c.do("POST", "/api/v1/leader/orders", c.leaders[l], body, "Idempotency-Key", fmt.Sprintf("k%d", i))
+				}
 				switch {
 				case r.Status == http.StatusCreated:
 					created.Add(1)
