@@ -32,7 +32,7 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 	t.Run("server", func(t *testing.T) {
 		dir := t.TempDir()
 		primary := startRedis(t, filepath.Join(dir, "primary"), opts...)
-		testRelayWaitsForAReplica(t, primary.URL(), func() *localserver.Server {
+		testRelayWaitsForAReplica(t, primary, primary.URL(), func() *localserver.Server {
 			return startRedis(t, filepath.Join(dir, "replica"), append(opts, localserver.WithRedisReplicaOf(primary))...)
 		})
 	})
@@ -51,7 +51,7 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, func() bool { info, _ := c.ClusterInfo(ctx).Result(); return strings.Contains(info, "cluster_state:ok") })
-		testRelayWaitsForAReplica(t, "redis-cluster://"+primary.Addr(), func() *localserver.Server {
+		testRelayWaitsForAReplica(t, primary, "redis-cluster://"+primary.Addr(), func() *localserver.Server {
 			replica := startRedis(t, filepath.Join(dir, "replica"), opts...)
 			r := redis.NewClient(&redis.Options{Addr: replica.Addr()})
 			defer r.Close()
@@ -62,18 +62,6 @@ func TestRelayWaitsForAReplica(t *testing.T) {
 			waitFor(t, func() bool {
 				info, _ := r.Info(ctx, "replication").Result()
 				return strings.Contains(info, "master_link_status:up")
-			})
-			// The replica's link is up before the primary counts it online
-			// and before it acknowledges WAIT: wait until a write of the
-			// primary's is acknowledged, as the relay's will be.
-			waitFor(t, func() bool {
-				conn := c.Conn()
-				defer conn.Close()
-				if err := conn.Set(ctx, "probe:{critical}", 1, time.Minute).Err(); err != nil {
-					return false
-				}
-				n, err := conn.Wait(ctx, 1, time.Second).Result()
-				return err == nil && n >= 1
 			})
 			return replica
 		})
@@ -101,9 +89,9 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 }
 
-// testRelayWaitsForAReplica relays through url, first without a replica,
-// then with the one addReplica starts.
-func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *localserver.Server) {
+// testRelayWaitsForAReplica relays through url (to primary), first without
+// a replica, then with the one addReplica starts.
+func testRelayWaitsForAReplica(t *testing.T, primary *localserver.Server, url string, addReplica func() *localserver.Server) {
 	ctx := context.Background()
 	outbox, relay := replicatedOutbox(t, url)
 	pending := func() int {
@@ -120,6 +108,20 @@ func testRelayWaitsForAReplica(t *testing.T, url string, addReplica func() *loca
 	}
 
 	replica := addReplica()
+	// The replica's link is up before the primary counts it online and
+	// before it acknowledges WAIT: wait until a write of the primary's is
+	// acknowledged, as the relay's will be.
+	pc := redis.NewClient(&redis.Options{Addr: primary.Addr()})
+	defer pc.Close()
+	waitFor(t, func() bool {
+		conn := pc.Conn()
+		defer conn.Close()
+		if err := conn.Set(ctx, "probe:{critical}", 1, time.Minute).Err(); err != nil {
+			return false
+		}
+		n, err := conn.Wait(ctx, 1, time.Second).Result()
+		return err == nil && n >= 1
+	})
 	onReplica := func(taskID string) bool {
 		c := redis.NewClient(&redis.Options{Addr: replica.Addr()})
 		defer c.Close()
