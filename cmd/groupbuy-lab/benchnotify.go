@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/jobs"
 	"groupbuy/pickup/notice"
@@ -57,7 +58,7 @@ func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stde
 		return err
 	}
 	defer s.close()
-	loadBefore := loadAverage()
+	loadBefore := machine.LoadAverage()
 	t0 := time.Now()
 	if err := demo.SeedArrivalNotices(ctx, s.db, seed, t0.UTC()); err != nil {
 		return err
@@ -186,7 +187,7 @@ func runBenchNotify(ctx context.Context, env labEnv, args []string, stdout, stde
 		mode = fmt.Sprintf("SIGKILL at %.0f %%", *killAt*100)
 	}
 	fmt.Fprintf(stdout, "\nbench-notify: %d notices, %d worker process(es), lease %s, %s; load average before %s, after %s\n",
-		n, *workers, *lease, mode, loadBefore, loadAverage())
+		n, *workers, *lease, mode, loadBefore, machine.LoadAverage())
 	fmt.Fprintf(stdout, "  %-40s %s\n", "wall time (start → all received & sent)", fmtSeconds(wall))
 	fmt.Fprintf(stdout, "  %-40s %s\n", "first request at", fmtSeconds(firstAt))
 	fmt.Fprintf(stdout, "  %-40s %.0f /s overall, %.0f /s after the first request\n", "notices delivered", rate,

@@ -17,6 +17,7 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/loadgen"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -63,7 +64,7 @@ func runBenchPickup(ctx context.Context, env labEnv, args []string, stdout, stde
 		return err
 	}
 	defer cleanup()
-	loadBefore := loadAverage()
+	loadBefore := machine.LoadAverage()
 	s, err := newScratch(ctx, env, "pickup", b.keep, 4, stderr)
 	if err != nil {
 		return err
@@ -95,7 +96,7 @@ func runBenchPickup(ctx context.Context, env labEnv, args []string, stdout, stde
 		return fmt.Errorf("groupbuy serve: %w", err)
 	}
 	fmt.Fprintf(stdout, "\nbench-pickup: %d leaders, POST /api/v1/leader/pickups/verify, %s measured after %s warm-up, think %s, DB pool %d; load average before %s, after %s\n",
-		b.leaders, b.duration, b.warmup, b.think, env.DBMaxConns, loadBefore, loadAverage())
+		b.leaders, b.duration, b.warmup, b.think, env.DBMaxConns, loadBefore, machine.LoadAverage())
 	fmt.Fprintf(stdout, "  %-30s %d (%.0f /s)\n", "requests", res.total, float64(res.total)/b.duration.Seconds())
 	fmt.Fprintf(stdout, "  %-30s %d\n", "valid codes, 200 with parcels", res.ok)
 	fmt.Fprintf(stdout, "  %-30s %d (%.2f %%), all answered 404\n", "wrong codes", res.wrong, 100*float64(res.wrong)/float64(max(res.total, 1)))

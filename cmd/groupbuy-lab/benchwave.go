@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/printout"
@@ -114,7 +115,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	fmt.Fprintf(stdout, "refunds: %d lines, %d units, %d fen\n", w.Refunds.Lines, w.Refunds.Units, w.Refunds.AmountFen)
 	fmt.Fprintf(stdout, "routes: %d (budget %s), %d stops served, %d unserved, %.0f km in all, cost %.2f yuan\n",
 		len(routes.Routes), *budget, stops, len(routes.Unserved), float64(distance)/1000, float64(cost)/100)
-	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", peakRSS())
+	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", machine.PeakRSS())
 	return nil
 }
 

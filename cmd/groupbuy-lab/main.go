@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // the simulated warehouses name IANA zones
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/cmd/internal/routebench"
 )
 
 const usage = `usage: groupbuy-lab <command> [flags]
@@ -62,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	if cmd == "bench-routing" {
-		return runBenchRouting(ctx, rest, stdout, stderr)
+		return routebench.Run(ctx, rest, stdout, stderr)
 	}
 	env, err := labEnvFrom(getenv)
 	if err != nil {

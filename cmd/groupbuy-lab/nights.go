@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
@@ -117,7 +118,7 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, ", intake p99 %.2f, last mile %.2f\n", b.p99.Seconds()/a.p99.Seconds(), b.lastMile.Seconds()/a.lastMile.Seconds())
 	}
-	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", peakRSS())
+	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", machine.PeakRSS())
 	return nil
 }
 

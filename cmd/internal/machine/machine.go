@@ -1,4 +1,6 @@
-package main
+// Package machine reads what a benchmark reports beside its figures: the
+// machine's load while it ran and the process's peak memory.
+package machine
 
 import (
 	"bufio"
@@ -6,9 +8,9 @@ import (
 	"strings"
 )
 
-// loadAverage is the machine's 1, 5 and 15 minute load average: whether
+// LoadAverage is the machine's 1, 5 and 15 minute load average: whether
 // other work shared the machine with a measurement.
-func loadAverage() string {
+func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	f := strings.Fields(string(b))
 	if err != nil || len(f) < 3 {
@@ -17,8 +19,8 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-// peakRSS reads this process's peak resident memory from /proc.
-func peakRSS() string {
+// PeakRSS reads this process's peak resident memory from /proc.
+func PeakRSS() string {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return "unknown"

@@ -1,4 +1,10 @@
-package main
+// Package routebench is the routing benchmark of groupbuy-lab bench-routing:
+// instances of shared/bench and the generated city case solved by
+// routing.Solve and, side by side, by the peer solvers, every answer checked
+// by routing's checker and written as a markdown report. It is a package of
+// its own because it is one job with its own vocabulary (sets, rows, gaps to
+// the best known), apart from the lab's database benchmarks.
+package routebench
 
 import (
 	"bytes"
@@ -14,6 +20,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/cmd/internal/peers"
 	"groupbuy/routing"
 )
@@ -42,13 +49,13 @@ type benchRow struct {
 	ran       []bool
 }
 
-// runBenchRouting implements `groupbuy-lab bench-routing`: it solves
+// Run implements `groupbuy-lab bench-routing`: it solves
 // instances of shared/bench and the generated city case with
 // routing.Solve and, side by side, with the peer solvers whose binaries are
 // given — one thread each, the same wall-clock limit, interleaved per
 // instance so that they see the same load — checks every solution with
 // routing's checker and writes a markdown report.
-func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("bench-routing", stderr)
 	limits := map[string]*time.Duration{
 		"cvrp":        fs.Duration("time-limit-cvrp", 20*time.Second, "time per CVRP instance"),
@@ -119,7 +126,7 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer os.RemoveAll(work)
 	opt := routing.Options{Seed: *seed, Threads: *threads, Patience: *patience}
-	settings := benchSettings{threads: *threads, seed: *seed, patience: *patience, rivals: rivals, loadStart: loadAverage(), args: args}
+	settings := benchSettings{threads: *threads, seed: *seed, patience: *patience, rivals: rivals, loadStart: machine.LoadAverage(), args: args}
 	started := time.Now()
 	var rows []benchRow
 	for _, set := range benchSets {
@@ -166,7 +173,7 @@ func runBenchRouting(ctx context.Context, args []string, stdout, stderr io.Write
 			rows = append(rows, row)
 		}
 	}
-	settings.loadEnd, settings.total = loadAverage(), time.Since(started)
+	settings.loadEnd, settings.total = machine.LoadAverage(), time.Since(started)
 	md := benchMarkdown(rows, settings)
 	if *out == "" || *out == "-" {
 		_, err := io.WriteString(stdout, md)
