@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,9 +35,7 @@ func runBenchDock(ctx context.Context, env labEnv, args []string, stdout, stderr
 	fs.IntVar(&s.Lines, "lines", 100_000, "order lines")
 	suppliers := fs.Int("suppliers", 300, "suppliers")
 	clients := fs.Int("clients", 8, "concurrent scanners")
-	dock := demo.RealisticDock
-	fs.Float64Var(&dock.ShortPct, "short-pct", dock.ShortPct, "percent of purchase-order lines that arrive short")
-	fs.Float64Var(&dock.RejectPct, "reject-pct", dock.RejectPct, "percent of arriving units rejected")
+	dock := dockFlags(fs)
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
 	if err := cli.Parse(fs, args); err != nil {
@@ -177,6 +176,15 @@ func fireScans(ctx context.Context, api, token string, scans []demo.DockScan, cl
 	run.took = time.Since(t0)
 	slices.Sort(run.latencies)
 	return run, firstErr
+}
+
+// dockFlags reads how the simulated dock receives (--short-pct,
+// --reject-pct), from demo.RealisticDock by default.
+func dockFlags(fs *flag.FlagSet) *demo.Dock {
+	dock := demo.RealisticDock
+	fs.Float64Var(&dock.ShortPct, "short-pct", dock.ShortPct, "percent of purchase-order lines that arrive short")
+	fs.Float64Var(&dock.RejectPct, "reject-pct", dock.RejectPct, "percent of arriving units rejected at the dock")
+	return &dock
 }
 
 // supplyNight gives the SKUs of a simulated night's date suppliers, case

@@ -37,9 +37,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	budget := fs.Duration("route-budget", 60*time.Second, "the route stage's solver time limit")
 	trucks := fs.Int("trucks", 300, "trucks available (3 t, 16 m³)")
 	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from")
-	dock := demo.RealisticDock
-	fs.Float64Var(&dock.ShortPct, "short-pct", dock.ShortPct, "percent of purchase-order lines that arrive short")
-	fs.Float64Var(&dock.RejectPct, "reject-pct", dock.RejectPct, "percent of arriving units rejected at the dock")
+	dock := dockFlags(fs)
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -87,7 +85,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "%d suppliers, terms for %d SKUs in %.1fs\n", *suppliers, terms, time.Since(t0).Seconds())
 	timings, err := bench.runStages(ctx, sc.db, wv, *trucks, func(ctx context.Context) error {
-		return benchDock(ctx, bench.supply, sc.db, wv.ID, date, dock, stdout)
+		return benchDock(ctx, bench.supply, sc.db, wv.ID, date, *dock, stdout)
 	})
 	if err != nil {
 		return err
