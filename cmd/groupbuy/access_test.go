@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
@@ -499,7 +500,7 @@ func TestWriteLimitPerToken(t *testing.T) {
 	c := newTestCity(t, 2)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	serve := func(cfg Config) func(method, path, token string, body any, headers ...string) response {
+	serve := func(cfg config.Config) func(method, path, token string, body any, headers ...string) response {
 		a, err := newApp(ctx, cfg, quiet, c.clock)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
@@ -41,7 +42,7 @@ import (
 
 // app holds the process's connections and services.
 type app struct {
-	cfg    Config
+	cfg    config.Config
 	log    *slog.Logger
 	clock  clock.Clock
 	db     *sqlx.DB
@@ -81,7 +82,7 @@ type app struct {
 	payments *refund.Payments
 }
 
-func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock clock.Clock) (*app, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (or use `groupbuy dev`, which starts a private PostgreSQL)")
 	}
@@ -118,8 +119,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, clock clock.Clock
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
 		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify),
 		Fonts: printout.LazyFonts(cfg.FontCJK, cfg.FontLatin)})
-	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
-	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, DevLabelKey)))
+	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))
+	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))
 	if cfg.PublicURL != "" {
 		printer.WithDriverLinks(func(routeID int64, expires time.Time) string {
 			return driverPageURL(cfg.PublicURL, a.driverPass.Token(routeID, expires))
@@ -244,7 +245,7 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 	return nil
 }
 
-func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
+func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	a, err := newApp(ctx, cfg, log, clock.System{})
 	if err != nil {
 		return err
@@ -260,7 +261,7 @@ func runServe(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return serveHTTP(ctx, l, a.handler(), log)
 }
 
-func runMigrate(ctx context.Context, cfg Config) error {
+func runMigrate(ctx context.Context, cfg config.Config) error {
 	db, err := migratedDB(ctx, cfg)
 	if err != nil {
 		return err
@@ -270,7 +271,7 @@ func runMigrate(ctx context.Context, cfg Config) error {
 
 // migratedDB opens the database of a one-shot command (migrate, token) and
 // brings its schema up to date.
-func migratedDB(ctx context.Context, cfg Config) (*sqlx.DB, error) {
+func migratedDB(ctx context.Context, cfg config.Config) (*sqlx.DB, error) {
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set")
 	}

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"groupbuy/cmd/internal/config"
+)
 
 // TestConfigPublicURLAndFullBudget: the driver pages' address defaults to
 // the listen address, and the full-budget switch takes 1 or 0 only.
@@ -15,15 +19,15 @@ func TestConfigPublicURLAndFullBudget(t *testing.T) {
 			return ""
 		}
 	}
-	c, err := ConfigFromEnv(env("GROUPBUY_ADDR", "0.0.0.0:9000"))
+	c, err := config.FromEnv(env("GROUPBUY_ADDR", "0.0.0.0:9000"))
 	if err != nil || c.PublicURL != "http://0.0.0.0:9000" || c.RouteFullBudget {
 		t.Fatalf("defaults: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
 	}
-	c, err = ConfigFromEnv(env("GROUPBUY_PUBLIC_URL", "https://gb.example.com", "GROUPBUY_ROUTE_FULL_BUDGET", "1"))
+	c, err = config.FromEnv(env("GROUPBUY_PUBLIC_URL", "https://gb.example.com", "GROUPBUY_ROUTE_FULL_BUDGET", "1"))
 	if err != nil || c.PublicURL != "https://gb.example.com" || !c.RouteFullBudget {
 		t.Fatalf("set: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
 	}
-	if _, err := ConfigFromEnv(env("GROUPBUY_ROUTE_FULL_BUDGET", "yes")); err == nil {
+	if _, err := config.FromEnv(env("GROUPBUY_ROUTE_FULL_BUDGET", "yes")); err == nil {
 		t.Fatal("GROUPBUY_ROUTE_FULL_BUDGET=yes was taken")
 	}
 	if got := driverPageURL("https://gb.example.com/", "7.1.x"); got != "https://gb.example.com/console/driver.html#7.1.x" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
@@ -54,7 +55,7 @@ func (p *consolePage) screenshot(name string) {
 // the console's wave page in Chromium; once the stage commits the progress
 // is finished and agrees with the stored plan.
 func TestRouteProgressWhileSolving(t *testing.T) {
-	m := newConsoleCityWith(t, func(cfg *Config) { cfg.RouteBudget, cfg.RouteFullBudget = 6*time.Second, true })
+	m := newConsoleCityWith(t, func(cfg *config.Config) { cfg.RouteBudget, cfg.RouteFullBudget = 6*time.Second, true })
 	c := m.testCity
 	p := newConsolePage(t, 90*time.Second)
 	p.logIn(c.srv.URL, c.admin, fmt.Sprintf("#/wave/%d", m.wave.ID))

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
@@ -213,14 +214,14 @@ const consoleOddName = `莘庄「A&B」<便利店>`
 
 func newConsoleCity(t *testing.T) *consoleCity {
 	t.Helper()
-	m := newConsoleCityWith(t, func(*Config) {})
+	m := newConsoleCityWith(t, func(*config.Config) {})
 	m.wave = runNightToReady(t, m.testCity, m.path)
 	return m
 }
 
 // newConsoleCityWith is the console's city with the configuration changed
 // by tune, its orders placed and received, before its night.
-func newConsoleCityWith(t *testing.T, tune func(*Config)) *consoleCity {
+func newConsoleCityWith(t *testing.T, tune func(*config.Config)) *consoleCity {
 	t.Helper()
 	c := newTestCityWith(t, 0, clock.NewManual(beforeCutoff), tune)
 	ctx := context.Background()

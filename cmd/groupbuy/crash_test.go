@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/supply"
@@ -51,7 +52,7 @@ func newSimNight(t *testing.T, redisURL string, lines int, received string) *cra
 	t.Helper()
 	ctx := context.Background()
 	url := testenv.NewDatabase(t)
-	a := startApp(t, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
+	a := startApp(t, config.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	simulatePastNight(t, a, 400, 300, lines)
 	n := &crashNight{url: url, app: a}

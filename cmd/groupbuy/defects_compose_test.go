@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/internal/testenv"
 )
 
@@ -23,7 +24,7 @@ const testLabelKey = "groupbuy-test-label-key"
 func TestServeAndWorkerRefuseTheDevLabelKey(t *testing.T) {
 	base := map[string]string{"DATABASE_URL": testenv.NewDatabase(t), "REDIS_URL": testenv.Redis(t), "GROUPBUY_ADDR": "127.0.0.1:0"}
 	for _, cmd := range []string{"serve", "worker"} {
-		for _, key := range []string{"", DevLabelKey, "short"} {
+		for _, key := range []string{"", config.DevLabelKey, "short"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			env := func(k string) string {
 				if k == "GROUPBUY_LABEL_KEY" {
@@ -69,25 +70,25 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("service %s does not pass %s from the environment: %q", svc, v, got)
 			}
 		}
-		if key := env["GROUPBUY_LABEL_KEY"]; strings.Contains(key, ":-") || strings.Contains(key, DevLabelKey) {
+		if key := env["GROUPBUY_LABEL_KEY"]; strings.Contains(key, ":-") || strings.Contains(key, config.DevLabelKey) {
 			t.Errorf("service %s gives the label key a default: %q", svc, key)
 		}
 	}
 }
 
 // notifyVariables lists the environment variables that change the notice
-// channels' configuration, by asking ConfigFromEnv.
+// channels' configuration, by asking config.FromEnv.
 func notifyVariables(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	if _, err := ConfigFromEnv(func(k string) string { names = append(names, k); return "" }); err != nil {
+	if _, err := config.FromEnv(func(k string) string { names = append(names, k); return "" }); err != nil {
 		t.Fatal(err)
 	}
-	base, _ := ConfigFromEnv(func(string) string { return "" })
+	base, _ := config.FromEnv(func(string) string { return "" })
 	var out []string
 	for _, name := range names {
 		for _, value := range []string{"x", "25", "1m"} { // text, a port, a duration
-			c, err := ConfigFromEnv(func(k string) string {
+			c, err := config.FromEnv(func(k string) string {
 				if k == name {
 					return value
 				}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
@@ -30,7 +31,7 @@ import (
 func TestDemoCityRunsAWholeNight(t *testing.T) {
 	ctx := context.Background()
 	clock := clock.NewManual(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
-	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
+	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 8 * time.Second}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := startApp(t, cfg, log, clock)

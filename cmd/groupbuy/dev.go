@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/auth"
@@ -27,7 +28,7 @@ import (
 // runDev is the embedded default: private PostgreSQL and Redis when none is
 // configured, migrations, a demo city on first start, then API and worker in
 // one process until Ctrl-C.
-func runDev(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return err
 	}

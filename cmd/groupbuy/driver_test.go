@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/routeplan"
 )
@@ -30,7 +31,7 @@ func TestDriverPage(t *testing.T) {
 			t.Fatalf("%s not found (poppler-utils, zbar-tools): %v", tool, err)
 		}
 	}
-	m := newConsoleCityWith(t, func(cfg *Config) { cfg.PublicURL = driverPublicURL })
+	m := newConsoleCityWith(t, func(cfg *config.Config) { cfg.PublicURL = driverPublicURL })
 	c := m.testCity
 	m.wave = runNightToReady(t, c, m.path)
 	var plan routeplan.WaveRoutes

@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/wave"
@@ -250,7 +251,7 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	dbURL := fmt.Sprintf("postgres://postgres@/groupbuy?host=127.0.0.1,127.0.0.1&port=%d,%d&target_session_attrs=read-write&sslmode=disable&connect_timeout=2",
 		primary.Port, standby.Port)
 	redisURL := testenv.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 2 * time.Second}, faultLog(t), clock.System{})
+	a, err := newApp(ctx, config.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 2 * time.Second}, faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

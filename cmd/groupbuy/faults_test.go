@@ -29,6 +29,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/healthz"
 	"groupbuy/cmd/internal/loadgen"
 	"groupbuy/cmd/internal/webhook"
@@ -316,7 +317,7 @@ func TestPostgresRestartDuringIntake(t *testing.T) {
 	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
 	setup := time.Since(begin)
 	clock := clock.NewManual(beforeCutoff)
-	a := startApp(t, Config{DatabaseURL: pg.URL(), RedisURL: testenv.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
+	a := startApp(t, config.Config{DatabaseURL: pg.URL(), RedisURL: testenv.Redis(t), DBMaxConns: 20, TokenTTL: time.Second},
 		faultLog(t), clock)
 	if err := a.migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -464,9 +465,9 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 	}
 	t.Cleanup(closeHook)
 	clock := clock.NewManual(beforeCutoff)
-	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
+	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: rs.url(), DBMaxConns: 20, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second, WriteLimit: 100_000,
-		Notify: NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
+		Notify: config.NotifyEnv{Channels: "webhook", WebhookURL: hook, WebhookSecret: secret, Lease: 5 * time.Second}}
 	a := startApp(t, cfg, faultLog(t), clock)
 	c := buildCity(t, a, clock, testDate, 8, 1000)
 	nextDay := fulfillment.Date{Time: testDate.AddDate(0, 0, 1)}
@@ -620,7 +621,7 @@ func TestRedisDownJobsOutbox(t *testing.T) {
 // afterwards. Every order answered 201 is in the database.
 func TestSigtermServeDrains(t *testing.T) {
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a := startApp(t, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
+	a := startApp(t, config.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
@@ -684,7 +685,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	ctx := context.Background()
 	redisURL := testenv.Redis(t)
 	url := testenv.NewDatabase(t)
-	a := startApp(t, Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
+	a := startApp(t, config.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 5, RouteBudget: 10 * time.Second},
 		faultLog(t), clock.System{})
 	simulatePastNight(t, a, 150, 80, 6000)
 	var wave0 struct {

@@ -14,6 +14,7 @@ import (
 	_ "time/tzdata" // warehouses name IANA zones; slim images have no zoneinfo
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/cmd/internal/config"
 	"groupbuy/internal/logctx"
 )
 
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "openapi" {
 		return runOpenAPI(rest, stdout, stderr)
 	}
-	cfg, err := ConfigFromEnv(getenv)
+	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
@@ -86,13 +87,13 @@ func newTestCity(t *testing.T, leaders int) *testCity {
 // for tests that run worker processes beside the API.
 func newTestCityOn(t *testing.T, leaders int, clock clock.Clock) *testCity {
 	t.Helper()
-	return newTestCityWith(t, leaders, clock, func(*Config) {})
+	return newTestCityWith(t, leaders, clock, func(*config.Config) {})
 }
 
 // newTestCityWith is newTestCityOn with the configuration changed by tune.
-func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*Config)) *testCity {
+func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*config.Config)) *testCity {
 	t.Helper()
-	cfg := Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
+	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40, TokenTTL: time.Second,
 		RouteBudget: 2 * time.Second}
 	tune(&cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -108,7 +109,7 @@ func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*Co
 
 // startApp makes the app of one process, as serve and worker do, and
 // closes it when the test ends.
-func startApp(t *testing.T, cfg Config, log *slog.Logger, clk clock.Clock) *app {
+func startApp(t *testing.T, cfg config.Config, log *slog.Logger, clk clock.Clock) *app {
 	t.Helper()
 	a, err := newApp(context.Background(), cfg, log, clk)
 	if err != nil {

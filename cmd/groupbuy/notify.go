@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"strings"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/pickup/notify"
 )
 
 // notifyChannels builds the notice channels and quiet hours from the
 // environment's settings; channels left unset are left out.
-func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) {
+func notifyChannels(env config.NotifyEnv) ([]notify.Channel, notify.QuietHours, error) {
 	quiet := notify.DefaultQuietHours()
 	if env.QuietHours != "" {
 		var err error
@@ -46,7 +47,7 @@ func notifyChannels(env NotifyEnv) ([]notify.Channel, notify.QuietHours, error) 
 
 // supplierMail is the e-mail channel purchase orders go to suppliers by:
 // the notices' SMTP settings, with the order's subject; nil without them.
-func supplierMail(env NotifyEnv) notify.Channel {
+func supplierMail(env config.NotifyEnv) notify.Channel {
 	if env.SMTPHost == "" {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/internal/clock"
@@ -28,7 +29,7 @@ func TestNoticesSurviveAWorkerKilledMidDispatch(t *testing.T) {
 	)
 	ctx := context.Background()
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a := startApp(t, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
+	a := startApp(t, config.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
 	if err := demo.SeedArrivalNotices(ctx, a.db, demo.NoticeCity{Notices: n, PerPoint: 50, Date: "2026-12-01"}, time.Now().UTC()); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/printout"
@@ -134,7 +135,7 @@ func TestPrintoutsOfANight(t *testing.T) {
 			t.Errorf("labels lack %v", row)
 		}
 	}
-	ref, err := printout.Verify(testenv.ScanQR(t, labels.Body, 1), []byte(DevLabelKey))
+	ref, err := printout.Verify(testenv.ScanQR(t, labels.Body, 1), []byte(config.DevLabelKey))
 	if err != nil || strconv.FormatInt(ref.BagID, 10) != labelRows[0]["bag_id"] || ref.Route != labelRows[0]["route"] {
 		t.Fatalf("scanned %+v (%v), first label %v", ref, err, labelRows[0])
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
@@ -239,7 +240,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDockScansSurviveAKill(t *testing.T) {
 	ctx := context.Background()
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
-	a, err := newApp(ctx, Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
+	a, err := newApp(ctx, config.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,14 @@ import (
 	"io"
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/cmd/internal/config"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 )
 
 // runToken issues a staff token from the command line: the way to get the
 // first admin token on a new installation.
-func runToken(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+func runToken(ctx context.Context, cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("token", stderr)
 	role := fs.String("role", "admin", "warehouse, ops or admin")
 	name := fs.String("name", "", "who the token is for")

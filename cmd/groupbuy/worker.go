@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/refund"
@@ -158,7 +159,7 @@ func (w *worker) run(ctx context.Context) error {
 	return nil
 }
 
-func runWorker(ctx context.Context, cfg Config, log *slog.Logger) error {
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	a, err := newApp(ctx, cfg, log, clock.System{})
 	if err != nil {
 		return err

@@ -1,4 +1,5 @@
-package main
+// Package config is the groupbuy process configuration, read from the environment.
+package config
 
 import (
 	"fmt"
@@ -141,8 +142,8 @@ func (c Config) RequireLabelKey() error {
 	return nil
 }
 
-// ConfigFromEnv reads the configuration through getenv, applying defaults.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+// FromEnv reads the configuration through getenv, applying defaults.
+func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		DatabaseURL: getenv("DATABASE_URL"),
 		RedisURL:    getenv("REDIS_URL"),
