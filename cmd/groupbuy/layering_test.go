@@ -67,12 +67,14 @@ var fulfillmentLayers = []layer{
 	{"intake", []string{"catalog", "wave"}},
 	{"routeplan", []string{"wave"}},
 	{"supply", []string{"catalog", "printout", "wave"}},
+	{"supplieraccount", []string{"catalog", "printout", "supply", "wave"}},
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"aftersale", []string{"commission", "refund"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
 	{"retention", nil},
 	{"fulfillmenttest", nil},
+	{"supply/supplytest", []string{"fulfillmenttest", "supply", "wave"}},
 }
 
 // TestFulfillmentLayers holds each fulfillment package to its entry: the

@@ -58,13 +58,13 @@ func TestPrintoutsOfANight(t *testing.T) {
 		!strings.Contains(r.Header.Get("Content-Disposition"), "pick-list.pdf") {
 		t.Fatalf("pick list: %d %v %.200s", r.Status, r.Header, r.Body)
 	}
-	txt := squashText(testenv.PDFText(t, r.Body))
+	txt := testenv.Squash(testenv.PDFText(t, r.Body))
 	var units int64
 	zoneUnits := map[fulfillment.Zone]int64{}
 	for _, l := range pick.Lines {
 		units += l.Quantity
 		zoneUnits[l.Zone] += l.Quantity
-		if !strings.Contains(txt, squashText(l.Name)) || !strings.Contains(txt, squashText(l.Bin+l.SKU+l.Name+l.Unit+strconv.FormatInt(l.Quantity, 10))) {
+		if !strings.Contains(txt, testenv.Squash(l.Name)) || !strings.Contains(txt, testenv.Squash(l.Bin+l.SKU+l.Name+l.Unit+strconv.FormatInt(l.Quantity, 10))) {
 			t.Errorf("pick list lacks %+v", l)
 		}
 	}
@@ -129,9 +129,9 @@ func TestPrintoutsOfANight(t *testing.T) {
 
 	// A label's QR code scans and verifies with the configured key.
 	labels := c.do("GET", path+"/printouts/labels.pdf", staff, nil)
-	txt = squashText(testenv.PDFText(t, labels.Body))
+	txt = testenv.Squash(testenv.PDFText(t, labels.Body))
 	for _, row := range labelRows {
-		if !strings.Contains(txt, squashText(row["leader"])) || !strings.Contains(txt, row["units"]+"件") {
+		if !strings.Contains(txt, testenv.Squash(row["leader"])) || !strings.Contains(txt, row["units"]+"件") {
 			t.Errorf("labels lack %v", row)
 		}
 	}
@@ -142,14 +142,14 @@ func TestPrintoutsOfANight(t *testing.T) {
 
 	// Route sheets name every stop; a route's own sheet is made on demand,
 	// and made again gives the same bytes.
-	sheets := squashText(testenv.PDFText(t, c.do("GET", path+"/printouts/route-sheet.pdf", staff, nil).Body))
+	sheets := testenv.Squash(testenv.PDFText(t, c.do("GET", path+"/printouts/route-sheet.pdf", staff, nil).Body))
 	for _, p := range c.points {
-		if !strings.Contains(sheets, squashText(p.Point.Name)) {
+		if !strings.Contains(sheets, testenv.Squash(p.Point.Name)) {
 			t.Errorf("route sheets lack %s", p.Point.Name)
 		}
 	}
 	one := c.do("GET", path+"/printouts/sort-sheet.pdf?route=R01", staff, nil)
-	if one.Status != http.StatusOK || !strings.Contains(squashText(testenv.PDFText(t, one.Body)), "分拣单R01") {
+	if one.Status != http.StatusOK || !strings.Contains(testenv.Squash(testenv.PDFText(t, one.Body)), "分拣单R01") {
 		t.Fatalf("sort sheet R01: %d %.200s", one.Status, one.Body)
 	}
 	if _, err := c.app.db.Exec(`DELETE FROM printouts`); err != nil {
@@ -164,8 +164,6 @@ func TestPrintoutsOfANight(t *testing.T) {
 		}
 	}
 }
-
-func squashText(s string) string { return strings.Join(strings.Fields(s), "") }
 
 func readCSV(t *testing.T, r response) []map[string]string {
 	t.Helper()

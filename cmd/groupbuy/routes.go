@@ -15,6 +15,7 @@ import (
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
@@ -68,6 +69,7 @@ type handlers struct {
 	lastMile   *lastmile.Handlers
 	commission *commission.Handlers
 	supply     *supply.Handlers
+	account    *supplieraccount.Handlers
 }
 
 func (a *app) handlers() handlers {
@@ -82,7 +84,7 @@ func (a *app) handlers() handlers {
 	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: cat, orders: intake.NewHandlers(a.intake),
 		night: night.NewHandlers(a.waves), fleet: routeplan.NewHandlers(a.fleet),
 		lastMile: lastmile.NewHandlers(a.deliveries, a.desk), commission: commission.NewHandlers(a.commission),
-		supply: supply.NewHandlers(a.supply, a.db)}
+		supply: supply.NewHandlers(a.supply, a.db), account: supplieraccount.NewHandlers(supplieraccount.NewService(a.db, a.clock, a.supply), a.db)}
 }
 
 // routes is the table.

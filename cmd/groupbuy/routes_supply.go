@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
@@ -14,7 +15,8 @@ import (
 // without the printouts' fonts.
 var errFontsMissing = apperr.Errorf(apperr.Unavailable, "fonts_missing", "printouts are unavailable: the fonts are not installed")
 
-// supplyRoutes are the routes of the supply side (fulfillment/supply).
+// supplyRoutes are the routes of the supply side (fulfillment/supply) and
+// of the supplier account after the dock (fulfillment/supplieraccount).
 func supplyRoutes(h handlers) []api.Route {
 	const tag, section = "supply", "Ops: suppliers, purchase orders, receiving and stock"
 	poErrors := []*apperr.Error{supply.ErrPurchaseOrderNotFound}
@@ -99,28 +101,28 @@ func supplyRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
 			Summary: "Return goods to a supplier (退供): rejected units of purchase-order lines, or lots from stock",
 			Status:  http.StatusCreated, AltStatus: []int{http.StatusOK},
-			Errors: []*apperr.Error{pickup.ErrWarehouseNotFound, supply.ErrUnknownSupplier, supply.ErrLineNotFound, supply.ErrOtherSupplier,
-				supply.ErrReturnBeyondRejected, supply.ErrReturnBeyondStock, supply.ErrNotSupplied},
-			Handler: api.JSON(h.supply.CreateReturn)},
+			Errors: []*apperr.Error{pickup.ErrWarehouseNotFound, supply.ErrUnknownSupplier, supply.ErrLineNotFound, supplieraccount.ErrOtherSupplier,
+				supplieraccount.ErrReturnBeyondRejected, supplieraccount.ErrReturnBeyondStock, supplieraccount.ErrNotSupplied},
+			Handler: api.JSON(h.account.CreateReturn)},
 		{Method: http.MethodPost, Path: "/api/v1/ops/waves/:id/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
 			Summary: "Return every unit rejected on a wave's purchase orders and not yet returned, one return per supplier",
 			Errors:  []*apperr.Error{wave.ErrNotFound},
-			Handler: api.JSON(h.supply.ReturnRejected)},
+			Handler: api.JSON(h.account.ReturnRejected)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/suppliers/:id/statement", Access: staffReads, Tag: tag, Section: section,
 			Summary: "A supplier's statement for a month or dates: accepted × price − stock returned, by product",
 			Errors:  []*apperr.Error{supply.ErrSupplierNotFound},
-			Handler: api.JSON(h.supply.Statement)},
+			Handler: api.JSON(h.account.Statement)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/suppliers/:id/statement/csv", Access: staffReads, Tag: tag, Section: section,
 			Summary: "A supplier's statement as CSV (Chinese headers, amounts in yuan)", Errors: []*apperr.Error{supply.ErrSupplierNotFound},
-			Handler: api.File(h.supply.StatementCSV, "text/csv")},
+			Handler: api.File(h.account.StatementCSV, "text/csv")},
 		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns", Access: staffReads, Tag: tag, Section: section,
 			Summary: "List returns to supplier, newest first",
-			Handler: api.JSON(h.supply.Returns)},
+			Handler: api.JSON(h.account.Returns)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns/:id", Access: staffReads, Tag: tag, Section: section,
-			Summary: "A return to supplier with its lines", Errors: []*apperr.Error{supply.ErrReturnNotFound},
-			Handler: api.JSON(h.supply.Return)},
+			Summary: "A return to supplier with its lines", Errors: []*apperr.Error{supplieraccount.ErrReturnNotFound},
+			Handler: api.JSON(h.account.Return)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/supplier-returns/:id/document", Access: staffReads, Tag: tag, Section: section,
-			Summary: "A return to supplier as its document (退供单, PDF or CSV, in Chinese)", Errors: []*apperr.Error{supply.ErrReturnNotFound, errFontsMissing},
-			Handler: api.File(h.supply.ReturnDocument, "application/pdf", "text/csv")},
+			Summary: "A return to supplier as its document (退供单, PDF or CSV, in Chinese)", Errors: []*apperr.Error{supplieraccount.ErrReturnNotFound, errFontsMissing},
+			Handler: api.File(h.account.ReturnDocument, "application/pdf", "text/csv")},
 	}
 }

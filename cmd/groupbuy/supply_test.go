@@ -17,6 +17,7 @@ import (
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
@@ -185,7 +186,7 @@ func checkSupplyPaper(t *testing.T, c *testCity, po supply.PurchaseOrder, sup su
 	if s := string(r.Body); r.Status != http.StatusOK || !strings.Contains(s, ",12,12,9,3,破损 3,E1130 至 2026-12-10 ×9") {
 		t.Fatalf("receiving sheet: %d\n%s", r.Status, s)
 	}
-	var returns supply.ReturnList
+	var returns supplieraccount.ReturnList
 	for run, want := range []int{1, 0} {
 		r = c.do("POST", c.wavePath()+"/supplier-returns", dock, nil)
 		r.json(t, &returns)
@@ -206,7 +207,7 @@ func checkSupplyPaper(t *testing.T, c *testCity, po supply.PurchaseOrder, sup su
 		t.Fatalf("return document:\n%s", text)
 	}
 	// Accepted: 9 eggs × 12.00, 4 rice × 30.00, 10 dumplings × 10.00.
-	var st supply.Statement
+	var st supplieraccount.Statement
 	r = c.do("GET", fmt.Sprintf("/api/v1/ops/suppliers/%d/statement?month=%s", sup.ID, c.date.Format("2006-01")), ops, nil)
 	r.json(t, &st)
 	if r.Status != http.StatusOK || st.AcceptedFen != 9*1200+4*3000+10*1000 || st.NetFen != st.AcceptedFen || len(st.Lines) != 3 {

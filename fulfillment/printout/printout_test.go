@@ -32,10 +32,6 @@ func fonts(t testing.TB) *Fonts {
 	return testFonts
 }
 
-// squash drops white space: pdftotext spaces text by its gaps, not by the
-// space characters drawn.
-func squash(s string) string { return strings.Join(strings.Fields(s), "") }
-
 var printed = time.Date(2026, 11, 23, 1, 30, 0, 0, time.FixedZone("CST", 8*3600))
 
 func header() Header {
@@ -59,7 +55,7 @@ func TestPrintoutPickList(t *testing.T) {
 	n, units := s.Totals()
 	for _, want := range []string{"总拣单", "杭州西湖仓", "冷藏", "第 1 / 3 页", "第 3 / 3 页", "鲜牛奶 59 号", "C-05-09",
 		fmt.Sprintf("合计 %d 种商品 共 %d 件", n, units), "2026-11-23 01:30"} {
-		if !strings.Contains(squash(txt), squash(want)) {
+		if !strings.Contains(testenv.Squash(txt), testenv.Squash(want)) {
 			t.Errorf("pick list lacks %q", want)
 		}
 	}
@@ -109,9 +105,9 @@ func TestPrintoutSortSheet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := squash(testenv.PDFText(t, pdf))
+	txt := testenv.Squash(testenv.PDFText(t, pdf))
 	for _, w := range []string{"分拣单 R03", "幸福里12号自提点", "王团长7", "东北大米7", "第2/2轮(站13-15)", "A007东北大米7[常温]袋", fmt.Sprintf("共 %d 件", want)} {
-		if !strings.Contains(txt, squash(w)) {
+		if !strings.Contains(txt, testenv.Squash(w)) {
 			t.Errorf("sort sheet lacks %q", w)
 		}
 	}
@@ -165,9 +161,9 @@ func TestPrintoutRouteSheet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := squash(testenv.PDFText(t, pdf))
+	txt := testenv.Squash(testenv.PDFText(t, pdf))
 	for _, w := range []string{"线路单 R01", "第14自提点", "4.2米冷链", "38.5 km", "28 袋", "司机签字", "第 2 / 2 页", "仓库", "05:10-05:15"} {
-		if !strings.Contains(txt, squash(w)) {
+		if !strings.Contains(txt, testenv.Squash(w)) {
 			t.Errorf("route sheet lacks %q", w)
 		}
 	}

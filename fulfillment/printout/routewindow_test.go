@@ -23,8 +23,8 @@ func TestRouteSheetShowsReceivingWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	txt := squash(testenv.PDFText(t, pdf))
-	if !strings.Contains(txt, squash("收货 07:30-08:15")) || strings.Count(txt, squash("收货 ")) != 1 {
+	txt := testenv.Squash(testenv.PDFText(t, pdf))
+	if !strings.Contains(txt, testenv.Squash("收货 07:30-08:15")) || strings.Count(txt, testenv.Squash("收货 ")) != 1 {
 		t.Errorf("the sheet should show one receiving window, 07:30-08:15:\n%s", txt)
 	}
 	lines := strings.Split(strings.TrimSpace(string(RouteCSV([]RouteSheet{s}))), "\n")

@@ -19,8 +19,8 @@ import (
 // (a revision is a new order), so its bytes are the same each time; a
 // receiving sheet shows the scans so far.
 
-// fonts returns the printouts' fonts, or 503 when they are not installed.
-func (s *Service) fonts() (*printout.Fonts, error) {
+// Fonts returns the printouts' fonts, or 503 when they are not installed.
+func (s *Service) Fonts() (*printout.Fonts, error) {
 	f, err := s.opt.Fonts()
 	if err != nil {
 		return nil, apperr.Errorf(apperr.Unavailable, "fonts_missing", "printouts are unavailable: %v", err)
@@ -53,6 +53,17 @@ func placeOf(ctx context.Context, q sqlx.QueryerContext, supplierID, warehouseID
 func (p place) doc(number string, version, waveID int64, date string, at time.Time) printout.SupplierDoc {
 	return printout.SupplierDoc{Header: printout.Header{Warehouse: p.wh.Name, Date: date, WaveID: waveID, PrintedAt: at.In(p.loc)},
 		Number: number, Version: version, Supplier: p.sup.Name, Contact: p.sup.Contact, Address: p.wh.Address}
+}
+
+// DocumentHead is the head of a document to a supplier that no wave
+// dates (a return): numbered and dated when it was made, in the
+// warehouse's time zone.
+func DocumentHead(ctx context.Context, q sqlx.QueryerContext, supplierID, warehouseID int64, number string, at time.Time) (printout.SupplierDoc, error) {
+	p, err := placeOf(ctx, q, supplierID, warehouseID)
+	if err != nil {
+		return printout.SupplierDoc{}, err
+	}
+	return p.doc(number, 0, 0, at.In(p.loc).Format(time.DateOnly), at), nil
 }
 
 // purchaseSheet is a purchase order as its supplier reads it; it is dated
@@ -95,7 +106,7 @@ func (s *Service) OrderPDF(ctx context.Context, id int64) (PurchaseOrder, []byte
 	if err != nil {
 		return po, nil, err
 	}
-	f, err := s.fonts()
+	f, err := s.Fonts()
 	if err != nil {
 		return po, nil, err
 	}
@@ -139,7 +150,7 @@ func (s *Service) ReceivingSheets(ctx context.Context, waveID, supplierID int64)
 
 // ReceivingPDF renders receiving sheets into one document.
 func (s *Service) ReceivingPDF(sheets []printout.ReceivingSheet) ([]byte, error) {
-	f, err := s.fonts()
+	f, err := s.Fonts()
 	if err != nil {
 		return nil, err
 	}

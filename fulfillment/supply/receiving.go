@@ -27,7 +27,7 @@ const (
 	RejectShortShelfLife RejectReason = "short_shelf_life"
 )
 
-func (r RejectReason) valid() bool {
+func (r RejectReason) Valid() bool {
 	switch r {
 	case RejectQuality, RejectDamage, RejectWrongItem, RejectShortShelfLife:
 		return true
@@ -65,7 +65,7 @@ func (r *Scan) Validate() error {
 		return apperr.InvalidField("arrived", "arrived (%d) must be accepted (%d) + rejected (%d)", r.Arrived, r.Accepted, r.Rejected)
 	case r.Arrived == 0 && r.Accepted == 0:
 		return apperr.InvalidField("arrived", "a scan records some units")
-	case r.Rejected != 0 && !r.Reason.valid():
+	case r.Rejected != 0 && !r.Reason.Valid():
 		return apperr.InvalidField("reason", "rejected units need a reason: quality, damage, wrong_item or short_shelf_life")
 	case r.Rejected == 0 && r.Reason != "":
 		return apperr.InvalidField("reason", "a reason goes with rejected units only")
@@ -173,7 +173,7 @@ func (s *Service) receive(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan
 		return ScanRecord{}, false, err
 	}
 	if r.Accepted != 0 {
-		if err := move(ctx, tx, movement{Warehouse: po.WarehouseID, Product: line.ProductID, Lot: r.Lot, ExpiresOn: r.ExpiresOn,
+		if err := Move(ctx, tx, Movement{Warehouse: po.WarehouseID, Product: line.ProductID, Lot: r.Lot, ExpiresOn: r.ExpiresOn,
 			Kind: MoveReceived, Quantity: r.Accepted, Source: "receiving:" + strconv.FormatInt(rec.ID, 10)}, now); err != nil {
 			return ScanRecord{}, false, err
 		}

@@ -145,7 +145,7 @@ func (s *Service) message(ctx context.Context, poID, seq int64) (notify.Message,
 	}
 	csv := sheet.CSV()
 	var pdf []byte
-	if f, err := s.fonts(); err != nil {
+	if f, err := s.Fonts(); err != nil {
 		s.log.Warn("purchase order sent without its PDF", "purchase_order", po.Number, "err", err)
 	} else if pdf, err = sheet.PDF(f); err != nil {
 		return notify.Message{}, Supplier{}, err

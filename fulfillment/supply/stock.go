@@ -27,7 +27,7 @@ const (
 	MoveReturnedParcel     MoveKind = "returned_parcel"      // a parcel not collected, back in (+)
 )
 
-type movement struct {
+type Movement struct {
 	Warehouse, Product int64
 	Lot                string
 	ExpiresOn          *fulfillment.Date
@@ -36,19 +36,19 @@ type movement struct {
 	Source             string
 }
 
-// move appends one movement to the ledger; the same cause moving the same
+// Move appends one movement to the ledger; the same cause moving the same
 // lot again changes nothing.
-func move(ctx context.Context, tx *sqlx.Tx, m movement, now time.Time) error {
+func Move(ctx context.Context, tx *sqlx.Tx, m Movement, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO stock_movements (warehouse_id, product_id, lot, expires_on, kind, quantity, source, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 		m.Warehouse, m.Product, m.Lot, m.ExpiresOn, m.Kind, m.Quantity, m.Source, now)
 	return err
 }
 
-// moveAll appends movements as one statement, as move does each: a
+// moveAll appends movements as one statement, as Move does each: a
 // night's allocation moves a lot of every SKU, and one round trip per lot
 // would cost more than the rest of the stage.
-func moveAll(ctx context.Context, tx *sqlx.Tx, ms []movement, now time.Time) error {
+func moveAll(ctx context.Context, tx *sqlx.Tx, ms []Movement, now time.Time) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -69,9 +69,9 @@ func moveAll(ctx context.Context, tx *sqlx.Tx, ms []movement, now time.Time) err
 	return err
 }
 
-// lockStock serialises the commands that take units out of a warehouse's
+// LockStock serialises the commands that take units out of a warehouse's
 // stock, so two never spend the same lot's balance.
-func lockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
+func LockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(5315, $1::int)`, warehouseID)
 	return err
 }
@@ -84,11 +84,11 @@ type Lot struct {
 	Balance   int64             `db:"balance" json:"balance"`
 }
 
-// lots returns the lots with units of the given products (all: nil) that
+// Lots returns the lots with units of the given products (all: nil) that
 // are usable on date (not expired before it; any date: the zero Date), in
 // the order they are consumed: first expiry first out, lots without an
 // expiry last.
-func lots(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, productIDs []int64, date fulfillment.Date) ([]Lot, error) {
+func Lots(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, productIDs []int64, date fulfillment.Date) ([]Lot, error) {
 	var out []Lot
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT product_id, lot, expires_on, sum(quantity) AS balance FROM stock_movements
 		WHERE warehouse_id = $1 AND ($2::bigint[] IS NULL OR product_id = ANY($2))
@@ -118,7 +118,7 @@ func usableStock(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, 
 	if len(productIDs) == 0 {
 		return out, nil
 	}
-	ls, err := lots(ctx, q, warehouseID, productIDs, date)
+	ls, err := Lots(ctx, q, warehouseID, productIDs, date)
 	for _, l := range ls {
 		out[l.ProductID] += l.Balance
 	}
@@ -184,7 +184,7 @@ func Available(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[int64]int64, 
 	if err != nil || len(items) == 0 {
 		return nil, err
 	}
-	if err := lockStock(ctx, tx, w.WarehouseID); err != nil {
+	if err := LockStock(ctx, tx, w.WarehouseID); err != nil {
 		return nil, err
 	}
 	var ids []int64
@@ -211,7 +211,7 @@ func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int6
 	if err != nil || len(items) == 0 {
 		return err
 	}
-	if err := lockStock(ctx, tx, w.WarehouseID); err != nil {
+	if err := LockStock(ctx, tx, w.WarehouseID); err != nil {
 		return err
 	}
 	want := map[int64]int64{}
@@ -220,14 +220,14 @@ func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int6
 		want[p] += kept[item]
 		ids = append(ids, p)
 	}
-	ls, err := lots(ctx, tx, w.WarehouseID, ids, w.DeliveryDate)
+	ls, err := Lots(ctx, tx, w.WarehouseID, ids, w.DeliveryDate)
 	if err != nil {
 		return err
 	}
 	source := "wave:" + strconv.FormatInt(w.ID, 10)
-	var ms []movement
+	var ms []Movement
 	for _, l := range consume(ls, want) {
-		ms = append(ms, movement{Warehouse: w.WarehouseID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+		ms = append(ms, Movement{Warehouse: w.WarehouseID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
 			Kind: MoveAllocated, Quantity: -l.Balance, Source: source})
 	}
 	return moveAll(ctx, tx, ms, now)
@@ -251,7 +251,7 @@ func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
 		local := now.In(loc)
 		today := fulfillment.Date{Time: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)}
 		err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-			if err := lockStock(ctx, tx, wh.ID); err != nil {
+			if err := LockStock(ctx, tx, wh.ID); err != nil {
 				return err
 			}
 			var expired []Lot
@@ -260,7 +260,7 @@ func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, l := range expired {
-				if err := move(ctx, tx, movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+				if err := Move(ctx, tx, Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
 					Kind: MoveWrittenOff, Quantity: -l.Balance, Source: "expired:" + l.ExpiresOn.String()}, now); err != nil {
 					return err
 				}
@@ -297,7 +297,7 @@ func StockOf(ctx context.Context, q sqlx.QueryerContext, warehouseID int64, date
 	if _, err := pickup.GetWarehouse(ctx, q, warehouseID); err != nil {
 		return out, err
 	}
-	all, err := lots(ctx, q, warehouseID, nil, fulfillment.Date{})
+	all, err := Lots(ctx, q, warehouseID, nil, fulfillment.Date{})
 	if err != nil {
 		return out, err
 	}

@@ -43,3 +43,7 @@ func ScanQR(t testing.TB, pdf []byte, page int) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// Squash drops white space: pdftotext spaces text by its glyphs' gaps, so
+// tests compare a page's words run together.
+func Squash(s string) string { return strings.Join(strings.Fields(s), "") }

@@ -1,4 +1,4 @@
-package supply
+package supplieraccount
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/input"
@@ -33,7 +34,7 @@ type ReturnReason string
 // ReturnExpired is stock that passed its expiry date going back.
 const ReturnExpired ReturnReason = "expired"
 
-func (r ReturnReason) valid() bool { return r == ReturnExpired || RejectReason(r).valid() }
+func (r ReturnReason) valid() bool { return r == ReturnExpired || supply.RejectReason(r).Valid() }
 
 // Where a return line's units come from.
 const (
@@ -187,7 +188,7 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	}
 	// One lock per warehouse orders every command taking units out of its
 	// stock, and with it the returns' numbers and the replay check.
-	if err := lockStock(ctx, tx, wh.ID); err != nil {
+	if err := supply.LockStock(ctx, tx, wh.ID); err != nil {
 		return SupplierReturn{}, false, err
 	}
 	var id int64
@@ -199,9 +200,9 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	if !errors.Is(err, sql.ErrNoRows) {
 		return SupplierReturn{}, false, err
 	}
-	sup, err := GetSupplier(ctx, tx, in.SupplierID)
-	if errors.Is(err, ErrSupplierNotFound) {
-		return SupplierReturn{}, false, ErrUnknownSupplier
+	sup, err := supply.GetSupplier(ctx, tx, in.SupplierID)
+	if errors.Is(err, supply.ErrSupplierNotFound) {
+		return SupplierReturn{}, false, supply.ErrUnknownSupplier
 	}
 	if err != nil {
 		return SupplierReturn{}, false, err
@@ -253,8 +254,8 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 			return SupplierReturn{}, false, err
 		}
 		if l.Source == ReturnFromStock {
-			if err := move(ctx, tx, movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-				Kind: MoveReturnedToSupplier, Quantity: -l.Quantity, Source: "return:" + number}, now); err != nil {
+			if err := supply.Move(ctx, tx, supply.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+				Kind: supply.MoveReturnedToSupplier, Quantity: -l.Quantity, Source: "return:" + number}, now); err != nil {
 				return SupplierReturn{}, false, err
 			}
 		}
@@ -286,7 +287,7 @@ func rejectedLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int6
 				GROUP BY reason ORDER BY sum(rejected) DESC, reason LIMIT 1), '') AS reason
 		FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id WHERE l.id = $1`, in.PurchaseOrderLineID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return SupplierReturnLine{}, ErrLineNotFound
+		return SupplierReturnLine{}, supply.ErrLineNotFound
 	}
 	if err != nil {
 		return SupplierReturnLine{}, err
@@ -329,7 +330,7 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 	if err != nil {
 		return SupplierReturnLine{}, err
 	}
-	ls, err := lots(ctx, tx, warehouseID, []int64{p.ID}, fulfillment.Date{})
+	ls, err := supply.Lots(ctx, tx, warehouseID, []int64{p.ID}, fulfillment.Date{})
 	if err != nil {
 		return SupplierReturnLine{}, err
 	}
@@ -365,7 +366,7 @@ func (s *Service) ReturnRejected(ctx context.Context, waveID int64, by string) (
 		if err != nil {
 			return err
 		}
-		if err := lockStock(ctx, tx, w.WarehouseID); err != nil {
+		if err := supply.LockStock(ctx, tx, w.WarehouseID); err != nil {
 			return err
 		}
 		var left []struct {
@@ -416,12 +417,11 @@ func returnSheet(ctx context.Context, q sqlx.QueryerContext, id int64) (Supplier
 	if err != nil {
 		return r, printout.ReturnSheet{}, err
 	}
-	p, err := placeOf(ctx, q, r.SupplierID, r.WarehouseID)
+	head, err := supply.DocumentHead(ctx, q, r.SupplierID, r.WarehouseID, r.Number, r.CreatedAt)
 	if err != nil {
 		return r, printout.ReturnSheet{}, err
 	}
-	s := printout.ReturnSheet{SupplierDoc: p.doc(r.Number, 0, 0, r.CreatedAt.In(p.loc).Format(time.DateOnly), r.CreatedAt),
-		Note: r.Note, Units: r.Units, AmountFen: r.AmountFen}
+	s := printout.ReturnSheet{SupplierDoc: head, Note: r.Note, Units: r.Units, AmountFen: r.AmountFen}
 	for _, l := range r.Lines {
 		lot := l.Lot
 		if l.ExpiresOn != nil {
@@ -442,7 +442,7 @@ func (s *Service) ReturnDocument(ctx context.Context, id int64, format string) (
 	if format == "csv" {
 		return r, sheet.CSV(), nil
 	}
-	f, err := s.fonts()
+	f, err := s.supply.Fonts()
 	if err != nil {
 		return r, nil, err
 	}

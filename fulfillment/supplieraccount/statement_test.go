@@ -1,4 +1,4 @@
-package supply
+package supplieraccount
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/supply"
+	"groupbuy/fulfillment/supply/supplytest"
 )
 
 // TestSupplierStatement: accepted units at the order's price, less stock
@@ -13,20 +15,20 @@ import (
 // not count (they were never accepted); the period decides what is in.
 func TestSupplierStatement(t *testing.T) {
 	f := newFixture(t)
-	f.close()
-	f.purchase()
-	a := f.orders().Orders[0]
-	rice, egg := lineOf(t, a, "RICE"), lineOf(t, a, "EGG") // A: RICE 3000 fen, EGG 120 fen a unit
-	exp := fulfillment.Date{Time: testDate.AddDate(0, 0, 10)}
-	f.scans(
-		lineScan{rice.ID, Scan{ScanID: "r1", Arrived: 20, Accepted: 19, Rejected: 1, Reason: RejectQuality}},
-		lineScan{rice.ID, Scan{ScanID: "r2", Arrived: 10, Accepted: 9, Rejected: 1, Reason: RejectDamage}},
-		lineScan{rice.ID, Scan{ScanID: "r3", Arrived: -1, Accepted: -1}}, // a correction
-		lineScan{egg.ID, Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E-1201", ExpiresOn: &exp}},
+	f.Close()
+	f.Purchase()
+	a := f.Orders().Orders[0]
+	rice, egg := supplytest.LineOf(t, a, "RICE"), supplytest.LineOf(t, a, "EGG") // A: RICE 3000 fen, EGG 120 fen a unit
+	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 10)}
+	f.Scans(
+		supplytest.LineScan{Line: rice.ID, Scan: supply.Scan{ScanID: "r1", Arrived: 20, Accepted: 19, Rejected: 1, Reason: supply.RejectQuality}},
+		supplytest.LineScan{Line: rice.ID, Scan: supply.Scan{ScanID: "r2", Arrived: 10, Accepted: 9, Rejected: 1, Reason: supply.RejectDamage}},
+		supplytest.LineScan{Line: rice.ID, Scan: supply.Scan{ScanID: "r3", Arrived: -1, Accepted: -1}}, // a correction
+		supplytest.LineScan{Line: egg.ID, Scan: supply.Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E-1201", ExpiresOn: &exp}},
 	)
-	if _, _, err := f.svc.CreateReturn(f.ctx, ReturnInput{RequestID: "ret", SupplierID: f.sups["A"].ID, WarehouseID: f.wh.ID,
+	if _, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: "ret", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
 		Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 2},
-			{ProductID: f.items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnReason(RejectQuality), Quantity: 4}}}, "dock"); err != nil {
+			{ProductID: f.Items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnReason(supply.RejectQuality), Quantity: 4}}}, "dock"); err != nil {
 		t.Fatal(err)
 	}
 	// The order is for 2026-12-01; the return was made 2026-11-30 local.
@@ -34,7 +36,7 @@ func TestSupplierStatement(t *testing.T) {
 	if err != nil || dec.From.String() != "2026-12-01" || dec.To.String() != "2026-12-31" {
 		t.Fatalf("month: %+v %v", dec, err)
 	}
-	st, err := StatementOf(f.ctx, f.db, f.sups["A"].ID, dec)
+	st, err := StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, dec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func TestSupplierStatement(t *testing.T) {
 		t.Fatalf("December: %+v", st)
 	}
 	both, _ := PeriodOf("", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	st, err = StatementOf(f.ctx, f.db, f.sups["A"].ID, both)
+	st, err = StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, both)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +68,10 @@ func TestSupplierStatement(t *testing.T) {
 		t.Fatalf("CSV:\n%s", csv)
 	}
 	nov, _ := PeriodOf("2026-11", time.Time{}, time.Time{})
-	if st, _ := StatementOf(f.ctx, f.db, f.sups["A"].ID, nov); st.AcceptedFen != 0 || st.NetFen != -480 {
+	if st, _ := StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, nov); st.AcceptedFen != 0 || st.NetFen != -480 {
 		t.Fatalf("November: %+v", st)
 	}
-	if st, _ := StatementOf(f.ctx, f.db, f.sups["B"].ID, dec); st.NetFen != 0 || len(st.Lines) != 0 {
+	if st, _ := StatementOf(f.Ctx, f.DB, f.Sups["B"].ID, dec); st.NetFen != 0 || len(st.Lines) != 0 {
 		t.Fatalf("B received nothing: %+v", st)
 	}
 	for _, bad := range []struct {
@@ -78,11 +80,11 @@ func TestSupplierStatement(t *testing.T) {
 	}{{"2026-13", time.Time{}, time.Time{}}, {"", time.Time{}, time.Time{}},
 		{"", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		{"", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}} {
-		if _, err := PeriodOf(bad.month, bad.from, bad.to); codeOf(err) != "invalid_field" {
+		if _, err := PeriodOf(bad.month, bad.from, bad.to); supplytest.CodeOf(err) != "invalid_field" {
 			t.Errorf("period %+v: %v", bad, err)
 		}
 	}
-	if _, err := StatementOf(f.ctx, f.db, 999, dec); codeOf(err) != "supplier_not_found" {
+	if _, err := StatementOf(f.Ctx, f.DB, 999, dec); supplytest.CodeOf(err) != "supplier_not_found" {
 		t.Fatalf("unknown supplier: %v", err)
 	}
 }

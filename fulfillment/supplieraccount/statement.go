@@ -1,4 +1,4 @@
-package supply
+package supplieraccount
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/apperr"
 	"groupbuy/pickup/notify"
 )
@@ -81,7 +82,7 @@ type Statement struct {
 
 // StatementOf returns a supplier's statement for a period, by product.
 func StatementOf(ctx context.Context, q sqlx.QueryerContext, supplierID int64, p Period) (Statement, error) {
-	sup, err := GetSupplier(ctx, q, supplierID)
+	sup, err := supply.GetSupplier(ctx, q, supplierID)
 	if err != nil {
 		return Statement{}, err
 	}

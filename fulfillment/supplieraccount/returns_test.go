@@ -1,0 +1,109 @@
+package supplieraccount
+
+import (
+	"strings"
+	"testing"
+
+	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/supply"
+	"groupbuy/fulfillment/supply/supplytest"
+	"groupbuy/internal/testenv"
+)
+
+// TestReturnsToSupplier: rejected units and stock go back on a numbered
+// document per supplier; stock lines leave the ledger in the same
+// transaction; a request sent twice returns once; no more than was rejected
+// or is in the lot goes back.
+func TestReturnsToSupplier(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	a := f.Orders().Orders[0]
+	rice, egg := supplytest.LineOf(t, a, "RICE"), supplytest.LineOf(t, a, "EGG") // RICE 30.00, EGG 1.20 a unit at A
+	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 10)}
+	if _, _, err := f.Svc.Receive(f.Ctx, rice.ID, supply.Scan{ScanID: "r1", Arrived: 30, Accepted: 27, Rejected: 3, Reason: supply.RejectDamage}, "dock"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.Svc.Receive(f.Ctx, egg.ID, supply.Scan{ScanID: "e1", Arrived: 12, Accepted: 12, Lot: "E-1201", ExpiresOn: &exp}, "dock"); err != nil {
+		t.Fatal(err)
+	}
+	in := ReturnInput{RequestID: "ret-1", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID, Note: "破损退回", Lines: []ReturnLineInput{
+		{PurchaseOrderLineID: rice.ID, Quantity: 2},
+		{ProductID: f.Items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnReason(supply.RejectDamage), Quantity: 5},
+	}}
+	r, replayed, err := f.acct.CreateReturn(f.Ctx, in, "dock")
+	if err != nil || replayed {
+		t.Fatalf("return: %+v %v %v", r, replayed, err)
+	}
+	if r.Number != "RT-WH-20261130-001" || r.Units != 7 || r.AmountFen != 2*3000+5*120 || len(r.Lines) != 2 ||
+		r.Lines[0].Source != ReturnFromRejected || r.Lines[0].Reason != "damage" || r.Lines[0].PurchaseOrder != a.Number {
+		t.Fatalf("return %+v", r)
+	}
+	again, replayed, err := f.acct.CreateReturn(f.Ctx, in, "dock")
+	if err != nil || !replayed || again.ID != r.ID {
+		t.Fatalf("the same request again: %+v %v %v", again, replayed, err)
+	}
+	var moved int64
+	if err := f.DB.Get(&moved, `SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE kind = 'returned_to_supplier'`); err != nil || moved != -5 {
+		t.Fatalf("ledger moved %d (%v), want -5 once", moved, err)
+	}
+	st, _ := supply.StockOf(f.Ctx, f.DB, f.WH.ID, supplytest.Date)
+	for _, p := range st.Products {
+		if p.ProductID == f.Items["EGG"].ProductID && p.OnHand != 7 {
+			t.Fatalf("eggs on hand %d, want 7", p.OnHand)
+		}
+	}
+	for name, c := range map[string]struct {
+		in   ReturnInput
+		code string
+	}{
+		"beyond rejected": {ReturnInput{RequestID: "x1", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 2}}}, "return_exceeds_rejected"},
+		"beyond the lot": {ReturnInput{RequestID: "x2", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnExpired, Quantity: 8}}}, "return_exceeds_stock"},
+		"twice in one request": {ReturnInput{RequestID: "x3", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 1}, {PurchaseOrderLineID: rice.ID, Quantity: 1}}}, "return_exceeds_rejected"},
+		"another supplier's line": {ReturnInput{RequestID: "x4", SupplierID: f.Sups["B"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: 1}}}, "other_supplier"},
+		"not supplied by B": {ReturnInput{RequestID: "x5", SupplierID: f.Sups["B"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Reason: ReturnExpired, Quantity: 1}}}, "not_supplied"},
+		"stock without a reason": {ReturnInput{RequestID: "x6", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["EGG"].ProductID, Lot: "E-1201", ExpiresOn: &exp, Quantity: 1}}}, "invalid_field"},
+	} {
+		if _, _, err := f.acct.CreateReturn(f.Ctx, c.in, "dock"); supplytest.CodeOf(err) != c.code {
+			t.Errorf("%s: %v, want %s", name, err, c.code)
+		}
+	}
+	// The wave's leftover rejections go back in one call: one RICE unit at A.
+	for run, want := range []int{1, 0} {
+		got, err := f.acct.ReturnRejected(f.Ctx, f.Wave, "dock")
+		if err != nil || len(got) != want {
+			t.Fatalf("run %d: %d returns (%v), want %d", run, len(got), err, want)
+		}
+		if want == 1 && (got[0].Number != "RT-WH-20261130-002" || got[0].Units != 1 || got[0].AmountFen != 3000) {
+			t.Fatalf("wave return %+v", got[0])
+		}
+	}
+	if n := f.Count("supplier_returns"); n != 2 {
+		t.Fatalf("%d returns, want 2", n)
+	}
+	if _, err := f.DB.Exec(`UPDATE supplier_return_lines SET quantity = 1`); err == nil {
+		t.Fatal("a return line was edited in place")
+	}
+	_, pdf, err := f.acct.ReturnDocument(f.Ctx, r.ID, "pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := testenv.Squash(testenv.PDFText(t, pdf))
+	for _, want := range []string{"退供单", r.Number, "日期2026-11-30", "供应商供应商A", "备注破损退回", "RICE商品RICE份破损", "230.0060.00",
+		"E-1201至2026-12-11", "合计2行共7件金额66.00元"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF lacks %q:\n%s", want, text)
+		}
+	}
+	_, csv, _ := f.acct.ReturnDocument(f.Ctx, r.ID, "csv")
+	if s := string(csv); !strings.HasPrefix(s, "\ufeff退供单号,供应商") || !strings.Contains(s, a.Number+",RICE,商品RICE,份,破损,,2,30.00,60.00") ||
+		!strings.Contains(s, "合计,,,,,7,,66.00") {
+		t.Fatalf("CSV:\n%s", s)
+	}
+}
