@@ -14,6 +14,7 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/machine"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
@@ -38,6 +39,7 @@ func runBenchDock(ctx context.Context, env labEnv, args []string, stdout, stderr
 	dock := dockFlags(fs)
 	keep := fs.Bool("keep", false, "keep the scratch database")
 	groupbuy := fs.String("groupbuy", "", "the groupbuy binary to run (default: beside this one, else built from this source tree)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the API process (groupbuy serve) to FILE")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func runBenchDock(ctx context.Context, env labEnv, args []string, stdout, stderr
 	scans := dock.Scans(wo, date)
 	fmt.Fprintf(stdout, "purchase stage: %d purchase orders in %.2fs; the dock has %d scans\n", len(wo.Orders), purchase.Seconds(), len(scans))
 
-	api, stop, err := serveAPI(ctx, bin, append(sc.groupbuyEnv(), "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_LOG_LEVEL=error"), "", stderr)
+	api, stop, err := serveAPI(ctx, bin, append(sc.groupbuyEnv(), "GROUPBUY_WRITE_LIMIT=0", "GROUPBUY_LOG_LEVEL=error"), *cpuProfile, stderr)
 	if err != nil {
 		return err
 	}
@@ -95,13 +97,15 @@ func runBenchDock(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	for pass, want := range []int{http.StatusCreated, http.StatusOK} {
+		load := machine.LoadAverage()
 		res, err := fireScans(ctx, api, ops.token, scans, *clients, want)
 		if err != nil {
 			return err
 		}
 		name := []string{"first pass", "every scan again"}[pass]
-		fmt.Fprintf(stdout, "%s: %d scans by %d scanners in %.2fs (%.0f/s); latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms\n",
-			name, len(scans), *clients, res.took.Seconds(), float64(len(scans))/res.took.Seconds(), res.p(50), res.p(95), res.p(99), res.p(100))
+		fmt.Fprintf(stdout, "%s: %d scans by %d scanners in %.2fs (%.0f/s); latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  max %.1f ms; load %s → %s\n",
+			name, len(scans), *clients, res.took.Seconds(), float64(len(scans))/res.took.Seconds(), res.p(50), res.p(95), res.p(99), res.p(100),
+			load, machine.LoadAverage())
 	}
 	var records, units int64
 	if err := sc.db.GetContext(ctx, &records, `SELECT count(*) FROM receiving_records`); err != nil {

@@ -49,11 +49,15 @@ func TestLabDrivesGroupbuyProcesses(t *testing.T) {
 	})
 	// bench-dock's scans reach a groupbuy serve twice each and count once.
 	t.Run("bench-dock", func(t *testing.T) {
-		out := lab(t, "bench-dock", "--points", "40", "--skus", "60", "--lines", "3000", "--suppliers", "5", "--clients", "4")
-		for _, want := range []string{"purchase stage: 5 purchase orders", "first pass:", "every scan again:", "each scan counted once"} {
+		profile := t.TempDir() + "/serve.pprof"
+		out := lab(t, "bench-dock", "--points", "40", "--skus", "60", "--lines", "3000", "--suppliers", "5", "--clients", "4", "--cpuprofile", profile)
+		for _, want := range []string{"purchase stage: 5 purchase orders", "first pass:", "every scan again:", "; load ", "each scan counted once"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the output lacks %q:\n%s", want, out)
 			}
+		}
+		if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+			t.Errorf("no CPU profile of the API process: %v", err)
 		}
 	})
 	t.Run("bench-notify", func(t *testing.T) {

@@ -234,11 +234,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestDockScansSurviveAKill: scanners send 400 scans to a `groupbuy serve`
-// process that is SIGKILLed halfway; they send every scan again to a new
-// one. Each scan counts exactly once: 400 records, 400 units in stock, 400
-// ledger movements, whether the first process had committed it or not.
-func TestDockScansSurviveAKill(t *testing.T) {
+// dockNight is a wave bought from one supplier by e-mail: 1,000 eggs
+// (chilled) and 1,000 rice, case pack 1, on one purchase order that the
+// purchase stage made and nobody has received yet.
+type dockNight struct {
+	app             *app
+	dbURL, redisURL string
+	supplierID      int64
+	warehouseID     int64
+	order           supply.PurchaseOrder
+	egg, rice       supply.PurchaseOrderLine
+	warehouseToken  string
+}
+
+func newDockNight(t *testing.T) *dockNight {
+	t.Helper()
 	ctx := context.Background()
 	dbURL, redisURL := testenv.NewDatabase(t), testenv.Redis(t)
 	a, err := newApp(ctx, config.Config{DatabaseURL: dbURL, RedisURL: redisURL, DBMaxConns: 5}, faultLog(t), clock.System{})
@@ -268,44 +278,57 @@ func TestDockScansSurviveAKill(t *testing.T) {
 			t.Fatalf("order: %d %s", r.Status, r.Body)
 		}
 	}
-	var waveID int64
-	if err := a.db.Get(&waveID, `SELECT id FROM waves`); err != nil {
+	var w wave.Wave
+	if err := a.db.Get(&w, `SELECT id, warehouse_id FROM waves`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.Close(ctx, waveID, true); err != nil {
+	if _, err := a.waves.Close(ctx, w.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := a.waves.RunStage(ctx, wave.StagePurchase, waveID); err != nil || !ok {
+	if ok, err := a.waves.RunStage(ctx, wave.StagePurchase, w.ID); err != nil || !ok {
 		t.Fatalf("purchase: %v %v", ok, err)
 	}
-	orders, err := supply.ListPurchaseOrders(ctx, a.db, waveID)
+	orders, err := supply.ListPurchaseOrders(ctx, a.db, w.ID)
 	if err != nil || len(orders.Orders) != 1 || len(orders.Orders[0].Lines) != 2 {
 		t.Fatalf("orders %+v %v", orders, err)
 	}
-	token := c.staffToken("warehouse")
-	type scan struct {
-		line int64
-		body map[string]any
-	}
-	var scans []scan
-	for i := range 400 {
-		l := orders.Orders[0].Lines[i%2]
-		body := map[string]any{"scan_id": fmt.Sprintf("kill-%03d", i), "arrived": 1, "accepted": 1}
-		if l.Zone != "ambient" {
-			body["lot"], body["expires_on"] = "L1", "2099-01-01"
+	po := orders.Orders[0]
+	return &dockNight{app: a, dbURL: dbURL, redisURL: redisURL, supplierID: sup.ID, warehouseID: w.WarehouseID, order: po,
+		egg: lineOf(t, po, "EGG"), rice: lineOf(t, po, "RICE"), warehouseToken: c.staffToken("warehouse")}
+}
+
+func lineOf(t *testing.T, po supply.PurchaseOrder, sku string) supply.PurchaseOrderLine {
+	t.Helper()
+	for _, l := range po.Lines {
+		if l.SKU == sku {
+			return l
 		}
-		scans = append(scans, scan{l.ID, body})
 	}
-	send := func(base string, from []scan, acked chan<- string) {
+	t.Fatalf("no %s on %s", sku, po.Number)
+	return supply.PurchaseOrderLine{}
+}
+
+// dockPost is a request the dock sends until it is answered; id names it.
+type dockPost struct {
+	id, path string
+	body     map[string]any
+}
+
+// killMidway sends the posts from 8 concurrent clients to a `groupbuy
+// serve` process and SIGKILLs it once killAt of them are answered, then
+// sends every post again to a new process, which must answer each.
+func (n *dockNight) killMidway(t *testing.T, posts []dockPost, killAt int) {
+	t.Helper()
+	send := func(base string, acked chan<- string) {
 		var wg sync.WaitGroup
-		next := make(chan scan)
+		next := make(chan dockPost)
 		for range 8 {
 			wg.Go(func() {
-				for s := range next {
+				for p := range next {
 					// A refused connection (the process is gone) is no answer.
-					raw, _ := json.Marshal(s.body)
-					req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/ops/purchase-order-lines/%d/scans", base, s.line), bytes.NewReader(raw))
-					req.Header.Set("Authorization", "Bearer "+token)
+					raw, _ := json.Marshal(p.body)
+					req, _ := http.NewRequest("POST", base+p.path, bytes.NewReader(raw))
+					req.Header.Set("Authorization", "Bearer "+n.warehouseToken)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {
 						continue
@@ -313,51 +336,124 @@ func TestDockScansSurviveAKill(t *testing.T) {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
-						acked <- s.body["scan_id"].(string)
+						acked <- p.id
 					}
 				}
 			})
 		}
-		for _, s := range from {
-			next <- s
+		for _, p := range posts {
+			next <- p
 		}
 		close(next)
 		wg.Wait()
 		close(acked)
 	}
-
-	base, _, cmd, _ := startServe(t, dbURL, redisURL)
-	acked := make(chan string, len(scans))
-	go send(base, scans, acked)
+	base, _, cmd, _ := startServe(t, n.dbURL, n.redisURL)
+	acked := make(chan string, len(posts))
+	go send(base, acked)
 	first := map[string]bool{}
 	for id := range acked {
-		if first[id] = true; len(first) == 150 {
-			_ = cmd.Process.Kill() // SIGKILL, in the middle of the scans
+		if first[id] = true; len(first) == killAt {
+			_ = cmd.Process.Kill() // SIGKILL, in the middle of the posts
 		}
 	}
-	if len(first) < 150 || len(first) == len(scans) {
-		t.Fatalf("%d scans acknowledged before the kill", len(first))
+	if len(first) < killAt || len(first) == len(posts) {
+		t.Fatalf("%d of %d answered before the kill", len(first), len(posts))
 	}
+	base, _, _, _ = startServe(t, n.dbURL, n.redisURL)
+	again := make(chan string, len(posts))
+	go send(base, again)
+	answered := map[string]bool{}
+	for id := range again {
+		answered[id] = true
+	}
+	if len(answered) != len(posts) {
+		t.Fatalf("after the kill %d of %d posts answered", len(answered), len(posts))
+	}
+}
 
-	base, _, _, _ = startServe(t, dbURL, redisURL)
-	again := make(chan string, len(scans))
-	go send(base, scans, again)
-	var n int
-	for range again {
-		n++
+// TestDockScansSurviveAKill: scanners send 400 scans to a `groupbuy serve`
+// process that is SIGKILLed halfway; they send every scan again to a new
+// one. Each scan counts exactly once: 400 records, 400 units in stock, 400
+// ledger movements, whether the first process had committed it or not.
+func TestDockScansSurviveAKill(t *testing.T) {
+	n := newDockNight(t)
+	var scans []dockPost
+	for i := range 400 {
+		l := []supply.PurchaseOrderLine{n.egg, n.rice}[i%2]
+		body := map[string]any{"scan_id": fmt.Sprintf("kill-%03d", i), "arrived": 1, "accepted": 1}
+		if l.Zone != "ambient" {
+			body["lot"], body["expires_on"] = "L1", "2099-01-01"
+		}
+		scans = append(scans, dockPost{body["scan_id"].(string), fmt.Sprintf("/api/v1/ops/purchase-order-lines/%d/scans", l.ID), body})
 	}
+	n.killMidway(t, scans, 150)
 	var got struct {
 		Records  int   `db:"records"`
 		Accepted int64 `db:"accepted"`
 		Stock    int64 `db:"stock"`
 		Moves    int   `db:"moves"`
 	}
-	if err := a.db.Get(&got, `SELECT (SELECT count(*) FROM receiving_records) AS records,
+	if err := n.app.db.Get(&got, `SELECT (SELECT count(*) FROM receiving_records) AS records,
 		(SELECT sum(accepted) FROM receiving_records) AS accepted,
 		(SELECT sum(quantity) FROM stock_movements) AS stock, (SELECT count(*) FROM stock_movements) AS moves`); err != nil {
 		t.Fatal(err)
 	}
-	if n != len(scans) || got.Records != len(scans) || got.Accepted != int64(len(scans)) || got.Stock != int64(len(scans)) || got.Moves != len(scans) {
-		t.Fatalf("after the kill and a resend (%d answered): %+v, want every one of %d scans once", n, got, len(scans))
+	if got.Records != len(scans) || got.Accepted != int64(len(scans)) || got.Stock != int64(len(scans)) || got.Moves != len(scans) {
+		t.Fatalf("after the kill and a resend: %+v, want every one of %d scans once", got, len(scans))
+	}
+}
+
+// TestSupplierReturnsSurviveAKill: the dock received 1,000 rice with 200
+// rejected and 1,000 eggs into lot L1; 80 returns to the supplier, each of
+// one unit (rejected rice, or eggs from stock), go to a `groupbuy serve`
+// process that is SIGKILLed partway, then all again to a new one. Each
+// return is made once, with its line, and each egg leaves stock once.
+func TestSupplierReturnsSurviveAKill(t *testing.T) {
+	n := newDockNight(t)
+	ctx := context.Background()
+	exp := fulfillment.Date{Time: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, s := range []struct {
+		line int64
+		scan supply.Scan
+	}{
+		{n.rice.ID, supply.Scan{ScanID: "rice", Arrived: 1000, Accepted: 800, Rejected: 200, Reason: supply.RejectDamage}},
+		{n.egg.ID, supply.Scan{ScanID: "egg", Arrived: 1000, Accepted: 1000, Lot: "L1", ExpiresOn: &exp}},
+	} {
+		if _, _, err := n.app.supply.Receive(ctx, s.line, s.scan, "dock"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var returns []dockPost
+	for i := range 80 {
+		line := map[string]any{"purchase_order_line_id": n.rice.ID, "quantity": 1}
+		if i%2 == 1 {
+			line = map[string]any{"product_id": n.egg.ProductID, "lot": "L1", "expires_on": "2099-01-01", "reason": "quality", "quantity": 1}
+		}
+		id := fmt.Sprintf("return-%03d", i)
+		returns = append(returns, dockPost{id, "/api/v1/ops/supplier-returns", map[string]any{"request_id": id,
+			"supplier_id": n.supplierID, "warehouse_id": n.warehouseID, "lines": []any{line}}})
+	}
+	n.killMidway(t, returns, 25)
+	var got struct {
+		Returns  int   `db:"returns"`
+		Keys     int   `db:"keys"`
+		Lines    int   `db:"lines"`
+		Rejected int64 `db:"rejected"`
+		Moves    int   `db:"moves"`
+		Moved    int64 `db:"moved"`
+		Eggs     int64 `db:"eggs"`
+	}
+	if err := n.app.db.Get(&got, `SELECT (SELECT count(*) FROM supplier_returns) AS returns,
+		(SELECT count(DISTINCT request_key) FROM supplier_returns WHERE request_key LIKE 'return-%') AS keys,
+		(SELECT count(*) FROM supplier_return_lines) AS lines,
+		(SELECT coalesce(sum(quantity), 0) FROM supplier_return_lines WHERE source = 'rejected') AS rejected,
+		(SELECT count(*) FROM stock_movements WHERE kind = 'returned_to_supplier') AS moves,
+		(SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE kind = 'returned_to_supplier') AS moved,
+		(SELECT sum(quantity) FROM stock_movements WHERE product_id = $1 AND lot = 'L1') AS eggs`, n.egg.ProductID); err != nil {
+		t.Fatal(err)
+	}
+	if got.Returns != 80 || got.Keys != 80 || got.Lines != 80 || got.Rejected != 40 || got.Moves != 40 || got.Moved != -40 || got.Eggs != 960 {
+		t.Fatalf("after the kill and a resend: %+v, want each of 80 returns once: 40 rejected rice, 40 eggs out of stock, 960 left", got)
 	}
 }

@@ -208,27 +208,12 @@ func savedNeeds(ctx context.Context, q sqlx.QueryerContext, w wave.Wave) ([]Need
 	return out, nil
 }
 
-// lockOpen locks the wave of a purchase order, then the order, and refuses
-// unless it is the latest version and not closed.
+// lockOpen locks the wave of a purchase order, then the order, then its
+// lines, and refuses unless it is the latest version and not closed. A scan
+// locks only its line (supply_receive), so the scans of an order run side by
+// side; taking the lines waits for the scans in flight, and the scans after
+// it see what the command did (the close, the new version).
 func (s *Service) lockOpen(ctx context.Context, tx *sqlx.Tx, poID int64) (PurchaseOrder, error) {
-	return s.lockOrder(ctx, tx, poID, func(ctx context.Context, tx *sqlx.Tx, id int64) error {
-		_, err := wave.Lock(ctx, tx, id)
-		return err
-	})
-}
-
-// lockScanned is lockOpen for a scan: the order alone is locked, so the
-// scans of the wave's orders run side by side, each order's in a row. A scan
-// only adds rows under its order: what closes the order (Close, taking the
-// wave then the order) waits for it; allocation at the deadline may run
-// beside it, and the units it adds then stay in stock for the next sale.
-// (Even a share lock on the wave's row would make every scan rewrite that
-// one row's lock bits, a hot spot.)
-func (s *Service) lockScanned(ctx context.Context, tx *sqlx.Tx, poID int64) (PurchaseOrder, error) {
-	return s.lockOrder(ctx, tx, poID, func(context.Context, *sqlx.Tx, int64) error { return nil })
-}
-
-func (s *Service) lockOrder(ctx context.Context, tx *sqlx.Tx, poID int64, lockWave func(context.Context, *sqlx.Tx, int64) error) (PurchaseOrder, error) {
 	var waveID int64
 	err := tx.GetContext(ctx, &waveID, `SELECT wave_id FROM purchase_orders WHERE id = $1`, poID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -238,10 +223,13 @@ func (s *Service) lockOrder(ctx context.Context, tx *sqlx.Tx, poID int64, lockWa
 		return PurchaseOrder{}, err
 	}
 	// Every command on a wave locks the wave's row first.
-	if err := lockWave(ctx, tx, waveID); err != nil {
+	if _, err := wave.Lock(ctx, tx, waveID); err != nil {
 		return PurchaseOrder{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM purchase_orders WHERE id = $1 FOR UPDATE`, poID); err != nil {
+		return PurchaseOrder{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM purchase_order_lines WHERE purchase_order_id = $1 ORDER BY id FOR NO KEY UPDATE`, poID); err != nil {
 		return PurchaseOrder{}, err
 	}
 	po, err := GetPurchaseOrder(ctx, tx, poID)

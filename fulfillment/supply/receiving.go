@@ -2,10 +2,7 @@ package supply
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -13,7 +10,6 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/input"
-	"groupbuy/internal/pg"
 )
 
 // RejectReason is why the dock refused units (拒收).
@@ -79,7 +75,7 @@ func (r *Scan) Validate() error {
 type ScanRecord struct {
 	ScanEntry
 	Line      PurchaseOrderLine `db:"-" json:"line" doc:"The line's totals after this scan."`
-	Tolerance int64             `db:"-" json:"tolerance" doc:"Units the line may accept beyond what was ordered."`
+	Tolerance int64             `db:"tolerance" json:"tolerance" doc:"Units the line may accept beyond what was ordered."`
 }
 
 // ScanEntry is one scan as the dock recorded it (append-only).
@@ -104,116 +100,75 @@ const recordCols = `id, scan_id, purchase_order_line_id, arrived, accepted, reje
 // scan id again answers the first record (replayed true) and counts nothing;
 // with other quantities it is 409. On a closed order it is 409; accepting
 // beyond the order and its tolerance is 422.
-func (s *Service) Receive(ctx context.Context, lineID int64, r Scan, by string) (rec ScanRecord, replayed bool, err error) {
+//
+// The transaction is one statement, supply_receive (migration 00061): the
+// dock's scans come in bursts from several scanners, and a round trip per
+// step was most of a scan's time on a busy machine. The rules checked under
+// the line's lock live there; Receive turns its answer into errors.
+func (s *Service) Receive(ctx context.Context, lineID int64, r Scan, by string) (ScanRecord, bool, error) {
 	if err := r.Validate(); err != nil {
-		return rec, false, err
-	}
-	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		rec, replayed, err = s.receive(ctx, tx, lineID, r, by)
-		return err
-	})
-	return rec, replayed, err
-}
-
-func (s *Service) receive(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan, by string) (ScanRecord, bool, error) {
-	var poID int64
-	err := tx.GetContext(ctx, &poID, `SELECT purchase_order_id FROM purchase_order_lines WHERE id = $1`, lineID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ScanRecord{}, false, ErrLineNotFound
-	}
-	if err != nil {
 		return ScanRecord{}, false, err
 	}
-	// A scan sent again is answered before any lock: its record is there.
-	if prev, found, err := s.replay(ctx, tx, lineID, r); found || err != nil {
-		return prev, found, err
+	var out struct {
+		Outcome string `db:"outcome"`
+		ScanRecord
+		Line PurchaseOrderLine `db:"line"`
 	}
-	// The order's lock puts its scans in a row, so the totals checked are the
-	// totals written; a repeated scan racing the first finds it under it.
-	po, lockErr := s.lockScanned(ctx, tx, poID)
-	if prev, found, err := s.replay(ctx, tx, lineID, r); found || err != nil {
-		return prev, found, err
+	if err := s.db.GetContext(ctx, &out, receiveQuery, r.ScanID, lineID, r.Arrived, r.Accepted, r.Rejected, r.Reason,
+		r.Lot, r.ExpiresOn, by, s.clock.Now(), s.opt.OverPercent, s.opt.OverCases); err != nil {
+		return ScanRecord{}, false, err
 	}
-	if lockErr != nil {
-		return ScanRecord{}, false, lockErr
-	}
-	var line PurchaseOrderLine
-	for _, l := range po.Lines {
-		if l.ID == lineID {
-			line = l
-		}
-	}
-	if line.Zone != fulfillment.Ambient && r.Accepted > 0 {
-		switch {
-		case r.Lot == "":
-			return ScanRecord{}, false, apperr.InvalidField("lot", "%s goods need their lot", line.Zone)
-		case r.ExpiresOn == nil:
-			return ScanRecord{}, false, apperr.InvalidField("expires_on", "%s goods need their expiry date", line.Zone)
-		}
-	}
-	arrived, accepted, rejected := line.Arrived+r.Arrived, line.Accepted+r.Accepted, line.Rejected+r.Rejected
-	if arrived < 0 || accepted < 0 || rejected < 0 {
-		return ScanRecord{}, false, ErrBelowZero.With("line", line)
-	}
-	allowed := line.Quantity + s.opt.allowance(line.Quantity, line.CasePack)
-	if r.Accepted > 0 && accepted > allowed {
-		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrOverDelivery.Code,
-			"line %d ordered %d units and may accept up to %d; %d accepted with this scan", lineID, line.Quantity, allowed, accepted).
-			With("allowed", allowed)
-	}
-	now := s.clock.Now()
-	var rec ScanRecord
-	if err := tx.GetContext(ctx, &rec, `INSERT INTO receiving_records (scan_id, purchase_order_line_id, arrived, accepted, rejected, reason,
-			lot, expires_on, recorded_by, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+recordCols,
-		r.ScanID, lineID, r.Arrived, r.Accepted, r.Rejected, r.Reason, r.Lot, r.ExpiresOn, by, now); err != nil {
-		if pg.IsUniqueViolation(err, "receiving_records_scan_id_key") {
+	rec, line := out.ScanRecord, out.Line
+	rec.Line = line
+	switch out.Outcome {
+	case "recorded":
+		return rec, false, nil
+	case "replayed":
+		if !rec.same(lineID, r) {
 			return ScanRecord{}, false, ErrScanConflict
 		}
-		return ScanRecord{}, false, err
+		return rec, true, nil
+	case "conflict":
+		return ScanRecord{}, false, ErrScanConflict
+	case "no_line":
+		return ScanRecord{}, false, ErrLineNotFound
+	case "closed":
+		return ScanRecord{}, false, ErrClosed
+	case "superseded":
+		return ScanRecord{}, false, ErrSuperseded
+	case "need_lot":
+		return ScanRecord{}, false, apperr.InvalidField("lot", "%s goods need their lot", line.Zone)
+	case "need_expiry":
+		return ScanRecord{}, false, apperr.InvalidField("expires_on", "%s goods need their expiry date", line.Zone)
+	case "below_zero":
+		return ScanRecord{}, false, ErrBelowZero.With("line", line)
+	case "over":
+		allowed := line.Quantity + rec.Tolerance
+		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrOverDelivery.Code,
+			"line %d ordered %d units and may accept up to %d; %d accepted with this scan", lineID, line.Quantity, allowed,
+			line.Accepted+r.Accepted).With("allowed", allowed)
 	}
-	if r.Accepted != 0 {
-		if err := Move(ctx, tx, Movement{Warehouse: po.WarehouseID, Product: line.ProductID, Lot: r.Lot, ExpiresOn: r.ExpiresOn,
-			Kind: MoveReceived, Quantity: r.Accepted, Source: "receiving:" + strconv.FormatInt(rec.ID, 10)}, now); err != nil {
-			return ScanRecord{}, false, err
-		}
-	}
-	// The line's totals after the scan are those under the lock plus it.
-	line.Arrived, line.Accepted, line.Rejected = arrived, accepted, rejected
-	rec.Line, rec.Tolerance = line, s.opt.allowance(line.Quantity, line.CasePack)
-	return rec, false, nil
+	return ScanRecord{}, false, fmt.Errorf("receive: supply_receive answered %q", out.Outcome)
 }
 
-// replay answers a scan whose id is recorded already: the first record
-// (found true), or 409 when it said something else.
-func (s *Service) replay(ctx context.Context, tx *sqlx.Tx, lineID int64, r Scan) (ScanRecord, bool, error) {
-	var prev ScanRecord
-	err := tx.GetContext(ctx, &prev, `SELECT `+recordCols+` FROM receiving_records WHERE scan_id = $1`, r.ScanID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return prev, false, nil
-	}
-	if err != nil {
-		return prev, false, err
-	}
-	if !prev.same(lineID, r) {
-		return prev, false, ErrScanConflict
-	}
-	prev, err = s.withLine(ctx, tx, prev)
-	return prev, true, err
-}
+// receiveQuery calls supply_receive and names its answer for ScanRecord; a
+// refused scan has no record, and no line when the line is unknown.
+const receiveQuery = `SELECT outcome, coalesce(r_id, 0) AS id, coalesce(r_scan, '') AS scan_id,
+		coalesce(r_line, 0) AS purchase_order_line_id, coalesce(r_arrived, 0) AS arrived, coalesce(r_accepted, 0) AS accepted,
+		coalesce(r_rejected, 0) AS rejected, coalesce(r_reason, '') AS reason, coalesce(r_lot, '') AS lot, r_expires AS expires_on,
+		coalesce(r_by, '') AS recorded_by, coalesce(r_at, 'epoch') AS recorded_at, coalesce(l_tolerance, 0) AS tolerance,
+		coalesce(l_id, 0) AS "line.id", coalesce(l_product, 0) AS "line.product_id", coalesce(l_sku, '') AS "line.sku",
+		coalesce(l_name, '') AS "line.name", coalesce(l_unit, '') AS "line.unit", coalesce(l_zone, '') AS "line.zone",
+		coalesce(l_case_pack, 0) AS "line.case_pack", coalesce(l_cases, 0) AS "line.cases", coalesce(l_quantity, 0) AS "line.quantity",
+		coalesce(l_price, 0) AS "line.price_fen", coalesce(l_amount, 0) AS "line.amount_fen", coalesce(l_arrived, 0) AS "line.arrived",
+		coalesce(l_accepted, 0) AS "line.accepted", coalesce(l_rejected, 0) AS "line.rejected"
+	FROM supply_receive($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 // same reports whether a stored scan says what r says on line.
 func (p ScanRecord) same(line int64, r Scan) bool {
 	sameDate := (p.ExpiresOn == nil) == (r.ExpiresOn == nil) && (p.ExpiresOn == nil || p.ExpiresOn.Equal(r.ExpiresOn.Time))
 	return p.LineID == line && p.Arrived == r.Arrived && p.Accepted == r.Accepted && p.Rejected == r.Rejected &&
 		p.Reason == r.Reason && p.Lot == r.Lot && sameDate
-}
-
-// withLine adds the line's totals and tolerance to a record.
-func (s *Service) withLine(ctx context.Context, q sqlx.QueryerContext, rec ScanRecord) (ScanRecord, error) {
-	err := sqlx.GetContext(ctx, q, &rec.Line, lineSelect+` WHERE l.id = $1 GROUP BY l.id`, rec.LineID)
-	rec.Tolerance = s.opt.allowance(rec.Line.Quantity, rec.Line.CasePack)
-	return rec, err
 }
 
 // ListScans returns the scans of a purchase order, in the order recorded.

@@ -27,7 +27,8 @@ type Service struct {
 type Options struct {
 	// Over-delivery a line may accept beyond what was ordered: the larger of
 	// OverPercent of the ordered units (default 10) and OverCases cases
-	// (default 1). Negative turns either off.
+	// (default 1). Negative turns either off. A scan reckons it under its
+	// line's lock, in supply_receive.
 	OverPercent int64
 	OverCases   int64
 	// Mail sends purchase orders to suppliers whose channel is e-mail (the
@@ -73,8 +74,3 @@ func NewService(db *sqlx.DB, clk clock.Clock, jobs *jobs.Outbox, log *slog.Logge
 // its receiving is done (the pipeline is built with the service, so it
 // comes second).
 func (s *Service) SetNight(n Night) { s.night = n }
-
-// allowance is how many units beyond the ordered quantity a line may accept.
-func (o Options) allowance(quantity, casePack int64) int64 {
-	return max(0, quantity*o.OverPercent/100, o.OverCases*casePack)
-}

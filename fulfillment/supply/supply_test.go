@@ -2,7 +2,9 @@ package supply_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,6 +204,87 @@ func TestReceivingRules(t *testing.T) {
 	w, _ := wave.Get(f.Ctx, f.DB, f.Wave)
 	if w.PurchaseOrdersClosed != 1 || !strings.Contains(w.WaitingFor.Message, "1 of 2") {
 		t.Fatalf("wave waits for %+v", w.WaitingFor)
+	}
+}
+
+// TestConcurrentScans: scans lock their line, not their order. Scanners
+// sending the same scan at once count it once, even where counting it twice
+// would go beyond the tolerance; scans of the order's lines run side by
+// side; a close racing scans answers the totals it closed on, and no scan
+// counts after it.
+func TestConcurrentScans(t *testing.T) {
+	f := supplytest.New(t)
+	f.Close()
+	f.Purchase()
+	a := f.Orders().Orders[0]
+	rice, egg := supplytest.LineOf(t, a, "RICE"), supplytest.LineOf(t, a, "EGG") // 30 + 10 may be accepted; 36 chilled
+	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 10)}
+	type answer struct {
+		replayed bool
+		err      error
+	}
+	race := func(n int, scan func(i int) (int64, Scan)) []answer {
+		out := make([]answer, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				line, r := scan(i)
+				_, out[i].replayed, out[i].err = f.Svc.Receive(f.Ctx, line, r, "dock")
+			})
+		}
+		wg.Wait()
+		return out
+	}
+	var recorded int
+	for _, a := range race(8, func(int) (int64, Scan) { return rice.ID, Scan{ScanID: "all", Arrived: 40, Accepted: 40} }) {
+		if a.err != nil {
+			t.Fatalf("the same scan from eight scanners: %v", a.err)
+		}
+		if !a.replayed {
+			recorded++
+		}
+	}
+	if recorded != 1 {
+		t.Fatalf("the same scan recorded %d times", recorded)
+	}
+	for _, a := range race(12, func(i int) (int64, Scan) {
+		return egg.ID, Scan{ScanID: fmt.Sprintf("egg-%d", i), Arrived: 3, Accepted: 3, Lot: "E-1", ExpiresOn: &exp}
+	}) {
+		if a.err != nil || a.replayed {
+			t.Fatalf("twelve scans of a line: %v %v", a.replayed, a.err)
+		}
+	}
+	if got := supplytest.LineOf(t, f.Orders().Orders[0], "EGG"); got.Accepted != 36 {
+		t.Fatalf("eggs accepted %d, want 36", got.Accepted)
+	}
+	// Corrections and the close race: whatever the close answers is final.
+	var closed PurchaseOrder
+	var closeErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { closed, closeErr = f.Svc.Close(f.Ctx, a.ID, OutcomeReceived, "dock") })
+	answers := race(16, func(i int) (int64, Scan) {
+		return egg.ID, Scan{ScanID: fmt.Sprintf("fix-%d", i), Arrived: -1, Accepted: -1, Lot: "E-1", ExpiresOn: &exp}
+	})
+	wg.Wait()
+	if closeErr != nil {
+		t.Fatal(closeErr)
+	}
+	var took int64
+	for _, a := range answers {
+		switch {
+		case a.err == nil:
+			took++
+		case supplytest.CodeOf(a.err) != "purchase_order_closed":
+			t.Fatalf("a correction racing the close: %v", a.err)
+		}
+	}
+	now := supplytest.LineOf(t, f.Orders().Orders[0], "EGG")
+	if now.Accepted != 36-took || closed.Accepted != 40+now.Accepted {
+		t.Fatalf("closed on %d accepted, %d corrections taken; the eggs stand at %d", closed.Accepted, took, now.Accepted)
+	}
+	var stock int64
+	if err := f.DB.Get(&stock, `SELECT sum(quantity) FROM stock_movements WHERE kind = 'received'`); err != nil || stock != 40+36-took {
+		t.Fatalf("stock received %d, want %d (%v)", stock, 40+36-took, err)
 	}
 }
 
