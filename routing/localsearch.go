@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"math"
 	"math/rand/v2"
 )
 
@@ -55,6 +56,9 @@ type localSearch struct {
 	// cancellation is honoured within a fraction of a generation.
 	halt  func() bool
 	pbuf2 []piece
+	// unscreened lets every move between routes through to its exact
+	// evaluation; the tests compare the search with and without the screen.
+	unscreened bool
 }
 
 const eps = 1e-7
@@ -454,11 +458,17 @@ func (m *psMove) pieces(buf []piece) []piece {
 // general path.
 func (ls *localSearch) tryPS(r1 int, m1 psMove, r2 int, m2 psMove) bool {
 	R1, R2 := &ls.routes[r1], &ls.routes[r2]
+	// Distances first: most moves fail already on them.
+	if ls.c.timed && ls.distPS(R1.cl, &m1)+ls.distPS(R2.cl, &m2)-R1.pen-R2.pen > -eps {
+		return false
+	}
+	return ls.applyPS(r1, m1, r2, m2)
+}
+
+// applyPS evaluates two psMoves exactly and applies them if they improve.
+func (ls *localSearch) applyPS(r1 int, m1 psMove, r2 int, m2 psMove) bool {
+	R1, R2 := &ls.routes[r1], &ls.routes[r2]
 	if ls.c.timed {
-		// Distances first: most moves fail already on them.
-		if ls.distPS(R1.cl, &m1)+ls.distPS(R2.cl, &m2)-R1.pen-R2.pen > -eps {
-			return false
-		}
 		delta := ls.evalPSTimed(R1.cl, &m1) - R1.pen - R2.pen
 		if delta+ls.distPS(R2.cl, &m2) > -eps || delta+ls.evalPSTimed(R2.cl, &m2) > -eps {
 			return false
@@ -500,32 +510,76 @@ func dep(cl int) piece      { return piece{kind: pDep, a: cl} }
 
 // interMoves tries the moves between u (route r1, position i) and the
 // position j of route r2 (j = 0 is the depot start).
+//
+// The relocate and swap moves are screened first on their change of
+// distance alone, from the arcs they remove and add, as HGS does: the
+// penalties of the two routes can at best vanish, so a move whose
+// distance and fixed costs rise by more than those penalties cannot
+// improve. Most moves end there, without touching the routes' segments.
 func (ls *localSearch) interMoves(r1, i, r2, j int) bool {
+	c := ls.c
 	R1, R2 := &ls.routes[r1], &ls.routes[r2]
 	u, x := R1.seq[i], R1.seq[i+1]
 	v, y := R2.seq[j], R2.seq[j+1]
+	pu := R1.seq[i-1]
+	D, nn := c.dist, c.nn
+	k1, k2 := &c.classes[R1.cl], &c.classes[R2.cl]
+	// slack is what the move may spend on distance and still improve: the
+	// routes' penalties, plus the fixed cost of r1 if the move empties it,
+	// less that of r2 if it was empty.
+	slack := R1.pen - R1.parts.cost + R2.pen - R2.parts.cost - eps
+	n1 := len(R1.seq) - 2
+	if len(R2.seq) == 2 {
+		slack -= k2.fixed
+	}
+	if ls.unscreened {
+		slack = math.Inf(1)
+	}
+	left := func(moved int) float64 {
+		if n1 == moved {
+			return k1.fixed
+		}
+		return 0
+	}
+	cut1 := D[pu*nn+u] + D[u*nn+x] // arcs around u in r1
 	// relocate u after v
-	if ls.tryPS(r1, ps0(r1, i-1, r1, i+1), r2, ps1(r2, j, u, r2, j+1)) {
+	if k1.perDist*(D[pu*nn+x]-cut1)+k2.perDist*(D[v*nn+u]+D[u*nn+y]-D[v*nn+y]) < slack+left(1) &&
+		ls.applyPS(r1, ps0(r1, i-1, r1, i+1), r2, ps1(r2, j, u, r2, j+1)) {
 		return true
 	}
+	var xx int
 	if x != 0 {
-		if ls.tryPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, u, x, r2, j+1)) {
+		xx = R1.seq[i+2]
+		cut2 := cut1 + D[x*nn+xx] // arcs around (u, x) in r1
+		d1 := k1.perDist * (D[pu*nn+xx] - cut2)
+		if d1+k2.perDist*(D[v*nn+u]+D[u*nn+x]+D[x*nn+y]-D[v*nn+y]) < slack+left(2) &&
+			ls.applyPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, u, x, r2, j+1)) {
 			return true
 		}
-		if ls.tryPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, x, u, r2, j+1)) {
+		if d1+k2.perDist*(D[v*nn+x]+D[x*nn+u]+D[u*nn+y]-D[v*nn+y]) < slack+left(2) &&
+			ls.applyPS(r1, ps0(r1, i-1, r1, i+2), r2, ps2(r2, j, x, u, r2, j+1)) {
 			return true
 		}
 	}
 	if v != 0 {
-		if ls.tryPS(r1, ps1(r1, i-1, v, r1, i+1), r2, ps1(r2, j-1, u, r2, j+1)) {
+		pv := R2.seq[j-1]
+		cutV := D[pv*nn+v] + D[v*nn+y]
+		if k1.perDist*(D[pu*nn+v]+D[v*nn+x]-cut1)+k2.perDist*(D[pv*nn+u]+D[u*nn+y]-cutV) < slack &&
+			ls.applyPS(r1, ps1(r1, i-1, v, r1, i+1), r2, ps1(r2, j-1, u, r2, j+1)) {
 			return true
 		}
 		if x != 0 {
-			if ls.tryPS(r1, ps1(r1, i-1, v, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+1)) {
+			cut2 := cut1 + D[x*nn+xx]
+			if k1.perDist*(D[pu*nn+v]+D[v*nn+xx]-cut2)+k2.perDist*(D[pv*nn+u]+D[u*nn+x]+D[x*nn+y]-cutV) < slack &&
+				ls.applyPS(r1, ps1(r1, i-1, v, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+1)) {
 				return true
 			}
-			if y != 0 && ls.tryPS(r1, ps2(r1, i-1, v, y, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+2)) {
-				return true
+			if y != 0 {
+				yy := R2.seq[j+2]
+				if k1.perDist*(D[pu*nn+v]+D[v*nn+y]+D[y*nn+xx]-cut2)+k2.perDist*(D[pv*nn+u]+D[u*nn+x]+D[x*nn+yy]-cutV-D[y*nn+yy]) < slack &&
+					ls.applyPS(r1, ps2(r1, i-1, v, y, r1, i+2), r2, ps2(r2, j-1, u, x, r2, j+2)) {
+					return true
+				}
 			}
 		}
 	}
