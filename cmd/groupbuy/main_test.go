@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		// The crash test runs this binary as a worker process it can SIGKILL.
 		runAsCommand("worker")
 	}
-	testenv.Main(m)
+	testenv.Main(m, closeChromium)
 }
 
 // runAsCommand runs this test binary as `groupbuy cmd` until SIGTERM, then

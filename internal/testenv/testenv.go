@@ -37,10 +37,14 @@ var (
 	templateErr  error
 )
 
-// Main runs the tests and drops the template database afterwards; call it
-// from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests, then the package's own cleanups (shared fixtures
+// such as a browser), and drops the template database; call it from
+// TestMain.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, cleanup := range cleanups {
+		cleanup()
+	}
 	if templateName != "" {
 		if err := dropDatabase(templateName); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv:", err)
