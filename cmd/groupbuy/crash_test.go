@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,22 +44,49 @@ func simulatePastNight(t *testing.T, a *app, points, skus, lines int) {
 	}
 }
 
-func newCrashNight(t *testing.T, redisURL string) *crashNight {
+// newCrashNights is the crash test's night twice, in two databases: n for
+// a worker on redisURL, and ref, a copy made before anything ran, on
+// refRedisURL. The night is simulated once (it is the same night each time).
+func newCrashNights(t *testing.T, redisURL, refRedisURL string) (n, ref *crashNight) {
 	t.Helper()
-	return newSimNight(t, redisURL, 120_000, "sold * 6 / 10")
+	url := testenv.NewDatabase(t)
+	cfg := func(url, redisURL string) config.Config {
+		return config.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fill, err := newApp(context.Background(), cfg(url, redisURL), quiet, clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFill := sync.OnceFunc(fill.close)
+	t.Cleanup(closeFill)
+	waveID := fillSimNight(t, fill, 120_000, "sold * 6 / 10")
+	closeFill() // no one may be connected to the database a copy is made of
+	refURL := testenv.CopyDatabase(t, url)
+	n = &crashNight{url: url, app: startApp(t, cfg(url, redisURL), quiet, clock.System{}), waveID: waveID}
+	ref = &crashNight{url: refURL, app: startApp(t, cfg(refURL, refRedisURL), quiet, clock.System{}), waveID: waveID}
+	return n, ref
 }
 
 // newSimNight is a simulated night of lines order lines, its final
 // receipts recorded as received (an SQL expression over sale_items).
 func newSimNight(t *testing.T, redisURL string, lines int, received string) *crashNight {
 	t.Helper()
-	ctx := context.Background()
 	url := testenv.NewDatabase(t)
 	a := startApp(t, config.Config{DatabaseURL: url, RedisURL: redisURL, DBMaxConns: 10, RouteBudget: 2 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	return &crashNight{url: url, app: a, waveID: fillSimNight(t, a, lines, received)}
+}
+
+// fillSimNight fills a's database with a simulated night of lines order
+// lines, every SKU bought from a supplier of its own (so the purchase stage
+// writes an order per SKU), its final receipts recorded as received (an SQL
+// expression over sale_items), and returns the wave's id.
+func fillSimNight(t *testing.T, a *app, lines int, received string) (waveID int64) {
+	t.Helper()
+	ctx := context.Background()
 	simulatePastNight(t, a, 400, 300, lines)
-	n := &crashNight{url: url, app: a}
-	if err := a.db.Get(&n.waveID, `SELECT id FROM waves`); err != nil {
+	if err := a.db.Get(&waveID, `SELECT id FROM waves`); err != nil {
 		t.Fatal(err)
 	}
 	var products []int64
@@ -81,10 +109,10 @@ func newSimNight(t *testing.T, redisURL string, lines int, received string) *cra
 	if err := a.db.Select(&receipts, `SELECT id AS sale_item_id, `+received+` AS received FROM sale_items WHERE sold > 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.waves.RecordReceipts(ctx, n.waveID, wave.SpreadEvenly, true, receipts, "crash test"); err != nil {
+	if _, err := a.waves.RecordReceipts(ctx, waveID, wave.SpreadEvenly, true, receipts, "crash test"); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return waveID
 }
 
 // digest summarises what the stages wrote, without ids or timestamps.
@@ -223,7 +251,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	redisURL := testenv.Redis(t)
 	ctx := context.Background()
 
-	ref := newCrashNight(t, testenv.Redis(t))
+	n, ref := newCrashNights(t, redisURL, testenv.Redis(t))
 	if _, err := ref.app.waves.Close(ctx, ref.waveID, true); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +262,6 @@ func TestWorkerKilledMidStage(t *testing.T) {
 	}
 	want := ref.digest(t)
 
-	n := newCrashNight(t, redisURL)
 	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil { // enqueues wave:purchase, which enqueues wave:allocate
 		t.Fatal(err)
 	}
