@@ -413,6 +413,7 @@ func (p *consolePage) checkProblems() {
 // route sheet, read the notices, open the queue monitor, and take a
 // screenshot (docs/console.png with GROUPBUY_UPDATE_SCREENSHOTS=1).
 func TestConsoleInBrowser(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	m := newConsoleCity(t)
 	c := m.testCity

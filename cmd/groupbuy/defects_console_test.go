@@ -199,6 +199,7 @@ func TestConsoleSessionIsNotTheToken(t *testing.T) {
 // The monitor refuses it; the console's own page pauses with the same
 // cookie.
 func TestConsoleCrossSiteFormInBrowser(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	if _, err := c.app.queue.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
 		t.Fatal(err)

@@ -217,6 +217,7 @@ func logLines(t *testing.T, l *testenv.Buffer) []map[string]any {
 // in production, logs that task's lines with request_id abc, and so on
 // down the stages it starts. A scheduled sweep's task gets an ID of its own.
 func TestRequestIDTravelsIntoTasks(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg := c.item("EGG")
 	for l := range 2 {

@@ -206,6 +206,7 @@ func TestCSVImports(t *testing.T) {
 }
 
 func TestHealthAndHeartbeat(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 0)
 	r := c.do("GET", "/healthz", "", nil)
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"database":"ok"`) || !strings.Contains(string(r.Body), `"redis":"ok"`) {
