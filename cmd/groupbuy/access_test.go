@@ -38,6 +38,7 @@ type principal struct {
 // are generated from the same Access (openapi_test.go checks they are
 // fresh).
 func TestAccessTable(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	c := newTestCity(t, 2)
 	ctx := context.Background()
@@ -200,6 +201,7 @@ func fillPath(t *testing.T, route string, ids map[string]string) string {
 // TestLeadersSeeOnlyTheirOwn: leader B against leader A's orders,
 // deliveries, pickup codes, residents and commission.
 func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	a, b := c.leaders[0], c.leaders[1]
@@ -329,6 +331,7 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 // TestTokensAreHashedRevocableAndExpire: revocation (here at once, in
 // another process within the cache TTL), expiry, and no plain token at rest.
 func TestTokensAreHashedRevocableAndExpire(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	ctx := context.Background()
 	opsToken := c.staffToken("ops")

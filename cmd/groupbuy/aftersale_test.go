@@ -65,6 +65,7 @@ func (c *testCity) fileClaim(token string, line int64, quantity int, photos ...c
 // reversal, notice; twice is once) and reject (the leader reads why); a
 // burst of the same claim counts once.
 func TestLeaderAfterSalesThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	ops := c.staffToken("ops")

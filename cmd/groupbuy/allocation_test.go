@@ -14,6 +14,7 @@ import (
 // writes one refund row and each affected resident one notice, and running
 // the stage again (a duplicate task, a retry) adds nothing.
 func TestAllocationRefundsShortLines(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 3)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	orders := []struct {

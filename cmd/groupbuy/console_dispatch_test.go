@@ -114,6 +114,7 @@ func TestRouteProgressWhileSolving(t *testing.T) {
 // adds one and reruns the stage; dispatches one route, then the rest; marks
 // a stop reached. A warehouse login sees no ops-only buttons.
 func TestConsoleActionsInBrowser(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 3)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	for l := range 3 {
@@ -227,6 +228,7 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 // sent again with one, counted once; the totals in the API and on the
 // buyer's view agree; closing the order from the screen starts allocation.
 func TestConsoleDockInBrowser(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	rc := webhook.NewReceiver("dock-supplier-secret")

@@ -20,6 +20,7 @@ import (
 // order by a line and shows the line's story (cut for shortage, refunded
 // and paid); the wave's page shows its timeline.
 func TestConsoleOperableInBrowser(t *testing.T) {
+	t.Parallel()
 	c, rc, path := newShortNight(t)
 	p := newConsolePage(t, 90*time.Second)
 	ctx, run, wait := p.ctx, p.run, p.wait

@@ -105,6 +105,7 @@ func TestConsoleServesItsFiles(t *testing.T) {
 // TestConsoleSessionAndQueues: the session cookie, and the queue monitor
 // for ops and admin only, by cookie or by bearer header.
 func TestConsoleSessionAndQueues(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	staff := map[string]string{"warehouse": c.staffToken("warehouse"), "ops": c.staffToken("ops"), "admin": c.admin, "leader": c.leaders[0]}
 	session := func(token string, headers ...string) response {
@@ -276,14 +277,35 @@ func newConsoleCityWith(t *testing.T, tune func(*config.Config)) *consoleCity {
 	return m
 }
 
-// chromium starts Debian's Chromium headless, with the flags the machine
-// notes give (a closed network: no background connections), and returns a
-// tab. A missing browser fails the test: scripts/test.sh installs it.
-func chromium(t *testing.T, timeout time.Duration) context.Context {
+// sharedChromium is the one headless Chromium of the package's browser
+// tests, started by the first of them (a start takes seconds on a loaded
+// machine) and stopped by TestMain (closeChromium). Each test gets a tab in
+// a browser context of its own: cookies, storage and downloads apart.
+var sharedChromium struct {
+	mu     sync.Mutex
+	ctx    context.Context // the browser's first tab
+	cancel func()
+}
+
+// chromiumBrowser returns the shared browser, starting it (again, should it
+// have died) with the flags the machine notes give (a closed network: no
+// background connections). A missing browser fails the test:
+// scripts/test.sh installs it.
+func chromiumBrowser(t *testing.T) context.Context {
 	t.Helper()
+	b := &sharedChromium
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx != nil && b.ctx.Err() == nil {
+		return b.ctx
+	}
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatalf("chromium not found (Debian package chromium; scripts/test.sh installs it): %v", err)
+	}
+	dir, err := os.MkdirTemp("", "groupbuy-chromium-")
+	if err != nil {
+		t.Fatal(err)
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(bin),
@@ -296,14 +318,39 @@ func chromium(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1440, 1000),
 	)
 	ctx, cancelTab := chromedp.NewContext(alloc)
-	ctx, cancelTime := context.WithTimeout(ctx, timeout)
-	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	stop := func() { cancelTab(); cancelAlloc(); _ = os.RemoveAll(dir) }
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		stop()
 		t.Fatalf("start chromium: %v", err)
+	}
+	b.ctx, b.cancel = ctx, stop
+	return ctx
+}
+
+// closeChromium stops the shared browser, if a test started it.
+func closeChromium() {
+	b := &sharedChromium
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cancel != nil {
+		b.cancel()
+		b.ctx, b.cancel = nil, nil
+	}
+}
+
+// chromium opens a tab in a new browser context of the shared browser, closed
+// when the test ends or after timeout, and returns it.
+func chromium(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx, cancelTab := chromedp.NewContext(chromiumBrowser(t), chromedp.WithNewBrowserContext())
+	ctx, cancelTime := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelTime(); cancelTab() })
+	if err := chromedp.Do(ctx); err != nil { // opens the tab
+		t.Fatalf("open a chromium tab: %v", err)
 	}
 	return ctx
 }
@@ -366,6 +413,7 @@ func (p *consolePage) checkProblems() {
 // route sheet, read the notices, open the queue monitor, and take a
 // screenshot (docs/console.png with GROUPBUY_UPDATE_SCREENSHOTS=1).
 func TestConsoleInBrowser(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	m := newConsoleCity(t)
 	c := m.testCity
@@ -453,7 +501,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Download the first route's sheet: fetch with the bearer header, saved by the browser.
 	downloads := t.TempDir()
 	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
 		t.Fatal(err)
 	}
 	run("download the route sheet", chromedp.Click(chromedp.CSS(`#manifest button[data-file^="route-sheet.pdf"]`)))

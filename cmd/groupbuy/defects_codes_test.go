@@ -62,6 +62,7 @@ func (c *testCity) burst(method, path, token string, bodies []string) []int {
 // A burst of wrong pickup codes from one leader gets no more lookups than
 // the limit allows in a minute, however many arrive at once.
 func TestWrongPickupCodesBurstIsLimited(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	const burst, limit = 100, 10 // GROUPBUY_CODE_ATTEMPTS' default
 	bodies := make([]string, burst)

@@ -49,6 +49,7 @@ func (c *testCity) queuePaused(queue string) bool {
 // origin; another origin (even on the same site, which SameSite lets the
 // cookie through from) is refused and the queue stays as it was.
 func TestConsoleRefusesCrossSiteWrites(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	// A task in "default", so asynq knows the queue.
 	if _, err := c.app.queue.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
@@ -117,6 +118,7 @@ func TestConsoleRefusesCrossSiteWrites(t *testing.T) {
 // session id, not the token; logging out ends the session on the server;
 // revoking or expiring the token, or the session's own expiry, ends it too.
 func TestConsoleSessionIsNotTheToken(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	const monitor = "/console/queues/api/queues"
 	ops := c.staffToken("ops")
@@ -197,6 +199,7 @@ func TestConsoleSessionIsNotTheToken(t *testing.T) {
 // The monitor refuses it; the console's own page pauses with the same
 // cookie.
 func TestConsoleCrossSiteFormInBrowser(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	if _, err := c.app.queue.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
 		t.Fatal(err)
@@ -262,6 +265,7 @@ func TestConsoleCrossSiteFormInBrowser(t *testing.T) {
 // TestConsoleSessionCountsAgainstItsToken: writes with the console cookie
 // count against the session's token like its bearer writes (one limit).
 func TestConsoleSessionCountsAgainstItsToken(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	if _, err := c.app.queue.Enqueue(asynq.NewTask("test:noop", nil)); err != nil {
 		t.Fatal(err)

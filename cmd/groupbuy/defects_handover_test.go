@@ -49,6 +49,7 @@ func (c *testCity) handOver(i int, name, phone string) handoverAnswer {
 // and the handover is on record. Saving the point with another leader does
 // not move it silently.
 func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	old := c.leaders[0]
 	egg := c.item("EGG")
@@ -156,6 +157,7 @@ func TestHandoverMovesThePointToTheNewLeader(t *testing.T) {
 // its parcels over, earning the commission on them; what the old leader
 // earned before stays his.
 func TestHandoverMovesTheLastMileAndCommission(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	old := c.leaders[0]

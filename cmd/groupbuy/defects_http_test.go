@@ -9,6 +9,7 @@ import (
 // TestHealthzAnswersHEAD (issue 13, item 18): load balancers probe with
 // HEAD; it answers as GET does, without a body.
 func TestHealthzAnswersHEAD(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	get := c.do("GET", "/healthz", "", nil)
 	if get.Status != http.StatusOK {

@@ -11,6 +11,7 @@ import (
 // 400 and the envelope naming the parameter, never passed on to PostgreSQL
 // to fail there as a 500.
 func TestOutOfRangeInputIs400(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	leader, wh := c.leaders[0], c.warehous.ID
 	egg := c.item("EGG")

@@ -13,6 +13,7 @@ import (
 // next_after_id like the orders listing; following the pages reads every
 // product once.
 func TestProductsArePaginated(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 0)
 	var csv strings.Builder
 	csv.WriteString("sku,name,unit,weight_g,volume_ml,zone,bin\n")

@@ -33,6 +33,7 @@ func (c *testCity) noticesTo(phone, kind string) []phoneNotice {
 // point's parcel with its own code, is reminded of both, and told of both
 // refunds and returns.
 func TestResidentAtTwoPointsGetsEveryNotice(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	c.addVans("冷藏车", 1)
 	egg, rice := c.item("EGG"), c.item("RICE")

@@ -18,6 +18,7 @@ import (
 // point's leader registers their own resident and learns nothing of the
 // first, and a resident id of another point answers as an unknown one.
 func TestResidentsBelongToTheirPoint(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	a, b := c.leaders[0], c.leaders[1]
 	egg := c.item("EGG")
@@ -96,6 +97,7 @@ func TestResidentsBelongToTheirPoint(t *testing.T) {
 // their point move, with their parcels, codes and refunds, to a resident of
 // their own point with the same phone; nothing is lost.
 func TestResidentsMigrateToTheirPoints(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := pg.Open(ctx, testenv.NewDatabase(t), 4)
 	if err != nil {

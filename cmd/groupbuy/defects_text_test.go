@@ -17,6 +17,7 @@ const controlText = "东门\r\n\x1b[31m红\x07"
 // read, as JSON and in CSV imports, with control characters in it: each is
 // refused with 400 naming the field, and nothing is stored.
 func TestControlCharactersAreRefusedInEveryReadField(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	with := func(base map[string]any, path []string, v any) map[string]any {
 		out := map[string]any{}

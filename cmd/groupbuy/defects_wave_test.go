@@ -21,6 +21,7 @@ type refundTotals struct {
 // TestWaveRefundsByReason: the wave's refunds are totalled per reason, so
 // the shortage refund is only what allocation cut.
 func TestWaveRefundsByReason(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	m.dispatch(c.staffToken("warehouse"))
@@ -66,6 +67,7 @@ type waitingFor struct {
 // TestClosedWaveSaysWhatItWaitsFor: a closed wave without final receipts
 // says it waits for them, and stops saying so once they are final.
 func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	path := c.wavePath()
@@ -114,6 +116,7 @@ func TestClosedWaveSaysWhatItWaitsFor(t *testing.T) {
 // orders and cancellations name the time it was closed, not the cutoff it
 // never reached.
 func TestManualCloseNamesTheCloseTime(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	path := c.wavePath()

@@ -15,6 +15,7 @@ import (
 // TestDevCommand runs `groupbuy dev` as main would, against this test's own
 // database and Redis, twice: the second start keeps data and tokens.
 func TestDevCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := devEnv(t, dir)
 	env["GROUPBUY_DEV_SIMULATE"] = "3000"

@@ -26,6 +26,7 @@ const driverPublicURL = "https://gb.example.test/"
 // driver presses "arrived" at one stop and "delivered" at the next, and
 // the ops API shows both.
 func TestDriverPage(t *testing.T) {
+	t.Parallel()
 	for _, tool := range []string{"pdftotext", "pdftoppm", "zbarimg"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found (poppler-utils, zbar-tools): %v", tool, err)

@@ -11,6 +11,7 @@ import (
 // TestBadRequestsWriteNothing walks the error answers of the order API and
 // checks each is the JSON envelope with the right status and writes nothing.
 func TestBadRequestsWriteNothing(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg := c.item("EGG")
 	good := orderBody("13912345678", "张三", egg.ID, 1)
@@ -85,6 +86,7 @@ func TestBadRequestsWriteNothing(t *testing.T) {
 }
 
 func TestRevokedAndExpiredTokens(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	if r := c.do("GET", "/api/v1/leader/me", c.leaders[0], nil); r.Status != http.StatusOK {
 		t.Fatalf("me: %d %s", r.Status, r.Body)

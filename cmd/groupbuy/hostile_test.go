@@ -85,6 +85,7 @@ var hostileNames = []string{
 // might: each is refused with the exact status, code and field, and writes
 // nothing; legal but unusual names are stored and read back exactly.
 func TestHostileOrders(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	leader := c.leaders[0]
@@ -202,6 +203,7 @@ func TestHostileOrders(t *testing.T) {
 // TestHostileCatalog covers the ops writes of the catalog: the product CSV
 // import, publishing, and the stock cap.
 func TestHostileCatalog(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	const h = "sku,name,unit,weight_g,volume_ml,zone,bin,category\n"
@@ -283,6 +285,7 @@ func TestHostileCatalog(t *testing.T) {
 
 // TestHostilePickupPoints covers saving a pickup point as JSON.
 func TestHostilePickupPoints(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	point := func(over map[string]any) map[string]any {
 		p := map[string]any{"code": "H001", "warehouse_id": c.warehous.ID, "name": "阳光小区东门", "address": "浦东新区 1 号",
@@ -347,6 +350,7 @@ func TestHostilePickupPoints(t *testing.T) {
 
 // TestHostileReceipts covers the warehouse's receipts of a wave.
 func TestHostileReceipts(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	var waveID int64

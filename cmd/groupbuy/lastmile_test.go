@@ -81,6 +81,7 @@ func (m *lastMileCity) waitForNotices(prefix string, n int) {
 }
 
 func TestDispatchArrivalReceiptAndPickup(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	// Leaders see tomorrow's delivery before the trucks leave.
@@ -299,6 +300,7 @@ func TestWrongPickupCodesAreRateLimited(t *testing.T) {
 }
 
 func TestUncollectedParcelsAreRemindedThenReturned(t *testing.T) {
+	t.Parallel()
 	m := newLastMileCity(t)
 	c := m.testCity
 	m.dispatch(c.admin)

@@ -16,6 +16,7 @@ import (
 // standard library, pickup never fulfillment, and package pickup never its
 // notice outbox (pickup/notice sits above the network it sends notices for).
 func TestDomainPackagesLinkNoPlumbingOfTheirOwn(t *testing.T) {
+	t.Parallel()
 	var domain []string
 	for _, p := range goList(t, "./fulfillment/...", "./pickup/...") {
 		if p != "groupbuy/fulfillment/fulfillmenttest" && p != "groupbuy/fulfillment/supply/supplytest" {
@@ -81,6 +82,7 @@ var fulfillmentLayers = []layer{
 // root imports none of its subpackages, and a subpackage imports only the
 // packages its entry names, all of them above it in the list.
 func TestFulfillmentLayers(t *testing.T) {
+	t.Parallel()
 	const root = "groupbuy/fulfillment"
 	index := func(pkg string) int {
 		return slices.IndexFunc(fulfillmentLayers, func(l layer) bool { return l.pkg == pkg })

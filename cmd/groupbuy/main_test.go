@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,7 +40,15 @@ func TestMain(m *testing.M) {
 		// The crash test runs this binary as a worker process it can SIGKILL.
 		runAsCommand("worker")
 	}
-	testenv.Main(m)
+	// The parallel tests here mostly wait on workers' pollers and on
+	// Chromium, not on the CPU: four at once unless -parallel says.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "4")
+	}
+	testenv.Main(m, closeChromium)
 }
 
 // runAsCommand runs this test binary as `groupbuy cmd` until SIGTERM, then

@@ -82,6 +82,7 @@ next:
 // reads its /metrics: HTTP series by route pattern, the database pool, the
 // asynq queues, task outcomes, stage durations and the business counters.
 func TestMetricsAfterNight(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 4)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	van := map[string]any{"code": "VAN", "name": "厢式车", "count": 2, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,
@@ -216,6 +217,7 @@ func logLines(t *testing.T, l *testenv.Buffer) []map[string]any {
 // in production, logs that task's lines with request_id abc, and so on
 // down the stages it starts. A scheduled sweep's task gets an ID of its own.
 func TestRequestIDTravelsIntoTasks(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg := c.item("EGG")
 	for l := range 2 {

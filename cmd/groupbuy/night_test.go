@@ -14,6 +14,7 @@ import (
 // TestNightRunsThroughStages drives one wave from cutoff to ready through the
 // worker's tasks: close, allocate (receipts final), pick, route, ready.
 func TestNightRunsThroughStages(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 8)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	van := map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "chilled": true, "frozen": true, "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,

@@ -16,6 +16,7 @@ import (
 )
 
 func TestOpsSetUpACity(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 0)
 	wh := map[string]any{"code": "BJ-CY", "name": "北京朝阳仓", "lat": 39.92, "lng": 116.44, "time_zone": "Asia/Shanghai",
 		"cutoff_local": "22:30", "delivery_start": "06:30", "delivery_end": "09:00"}
@@ -141,6 +142,7 @@ func (c *testCity) newLeaderElsewhere() string {
 }
 
 func TestCSVImports(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 0)
 	products := "\ufeffsku,name,unit,weight_g,volume_ml,zone,bin,category\n" +
 		"APPLE,红富士苹果,份,1500,2000,ambient,A-03-01,水果\n" +
@@ -204,6 +206,7 @@ func TestCSVImports(t *testing.T) {
 }
 
 func TestHealthAndHeartbeat(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 0)
 	r := c.do("GET", "/healthz", "", nil)
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"database":"ok"`) || !strings.Contains(string(r.Body), `"redis":"ok"`) {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestOrderLifecycle(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 2)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	body := orderBody("13912345678", "张三", egg.ID, 2, rice.ID, 1)
@@ -100,6 +101,7 @@ func TestOrderLifecycle(t *testing.T) {
 }
 
 func TestCutoff(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	c.clock.Set(testCutoffUTC.Add(-time.Second))
@@ -141,6 +143,7 @@ func TestCutoff(t *testing.T) {
 // TestNoOversell fires hundreds of concurrent orders from many leaders over
 // real HTTP at a hot SKU whose cap is far below demand.
 func TestNoOversell(t *testing.T) {
+	t.Parallel()
 	const leaders, perLeader, hotCap = 20, 20, 57
 	c := newTestCity(t, leaders)
 	egg, rice := c.item("EGG"), c.item("RICE")

@@ -71,6 +71,7 @@ func digests(t *testing.T, db *sqlx.DB, cols map[string][]string) map[string]tab
 // every table keeps its rows, and the partitioned ones hold them in the
 // partitions of their nights.
 func TestPartitionMigrationKeepsEveryRow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	n := newSimNight(t, testenv.Redis(t), 8000, "sold * 9 / 10")
 	a := n.app

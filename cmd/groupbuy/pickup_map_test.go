@@ -20,6 +20,7 @@ type nearbyBody struct {
 }
 
 func TestPickupNearbyEndpoint(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 3) // points at 31.100, 31.101, 31.102 / 121.4
 	r := c.do("GET", "/api/v1/pickup-points/nearby?lat=31.1005&lng=121.4&radius_m=1000&limit=2", c.leaders[0], nil)
 	if r.Status != http.StatusOK {
@@ -111,6 +112,7 @@ func TestPickupNearbyAcrossProcesses(t *testing.T) {
 }
 
 func TestPickupServiceAndDeliveryAreas(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 3)
 	wid := c.warehous.ID
 	path := fmt.Sprintf("/api/v1/ops/warehouses/%d/service-area", wid)

@@ -21,6 +21,7 @@ import (
 // sorted unit in exactly one bag, a label's QR code scanned and verified, and
 // reprints byte-identical.
 func TestPrintoutsOfANight(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 6)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	c.addVans("1.5吨冷藏厢式车", 3)

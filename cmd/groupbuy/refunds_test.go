@@ -21,6 +21,7 @@ const paymentsSecret = "test-payments-secret"
 // changes nothing, a bad signature or an unknown refund is refused with the
 // envelope); the ledger lists, exports and shows the unpaid ones a day on.
 func TestRefundsReachThePaymentSystem(t *testing.T) {
+	t.Parallel()
 	c, rc, path := newShortNight(t)
 	runNightToReady(t, c, path)
 

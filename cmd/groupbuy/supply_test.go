@@ -31,6 +31,7 @@ import (
 // starts by itself, cuts what did not come, and what was bought beyond the
 // sales stays as stock.
 func TestNightBuysReceivesAndAllocates(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 4)
 	egg, rice, dumpling := c.item("EGG"), c.item("RICE"), c.item("DUMPLING")
 	c.addVehicleType(map[string]any{"code": "VAN", "name": "1.5吨冷藏厢式车", "chilled": true, "frozen": true, "count": 3, "capacity_g": 1_500_000, "capacity_ml": 8_000_000,

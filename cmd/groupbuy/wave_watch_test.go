@@ -14,6 +14,7 @@ import (
 // what its close freezes; its timeline says who closed it by hand and the
 // receipts and stages that followed.
 func TestAWaveYouCanWatch(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 4)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	path := c.wavePath()

@@ -123,6 +123,7 @@ func TestCutoffClosesOnce(t *testing.T) {
 }
 
 func TestManualCloseAndRerun(t *testing.T) {
+	t.Parallel()
 	c := newTestCity(t, 1)
 	egg := c.item("EGG")
 	path := c.wavePath()

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,10 +38,14 @@ var (
 	templateErr  error
 )
 
-// Main runs the tests and drops the template database afterwards; call it
-// from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests, then the package's own cleanups (shared fixtures
+// such as a browser), and drops the template database; call it from
+// TestMain.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, cleanup := range cleanups {
+		cleanup()
+	}
 	if templateName != "" {
 		if err := dropDatabase(templateName); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -105,6 +110,18 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("test database template: %v", templateErr)
 	}
 	return createDatabase(t, "CREATE DATABASE %s TEMPLATE "+templateName)
+}
+
+// CopyDatabase creates a copy of the database at dbURL for t, dropped when
+// t ends, and returns its URL: for tests that need one costly fill twice.
+// No one may be connected to the database at dbURL meanwhile.
+func CopyDatabase(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return createDatabase(t, "CREATE DATABASE %s TEMPLATE "+strings.TrimPrefix(u.Path, "/"))
 }
 
 // EmptyDatabase creates a database without the schema for t, dropped when t
