@@ -101,6 +101,7 @@ func (a *app) routes() []api.Route {
 		commissionRoutes(h),
 		supplyRoutes(h),
 		operableRoutes(a),
+		summaryRoutes(a),
 		aftersaleRoutes(a),
 		a.consoleRoutes(),
 		a.driverRoutes(),
