@@ -143,11 +143,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	g.Go(func() error { return w.run(gctx) })
 	if day != nil {
 		g.Go(func() error {
+			// The API and the worker stay up when the day fails: what it
+			// did is there to look at.
 			wv, err := devDay(a, day).Run(gctx, date)
-			if err != nil {
-				return fmt.Errorf("the demo day: %w", err)
+			if err != nil && gctx.Err() == nil {
+				log.Error("the demo day stopped", "err", err)
+			} else if err == nil {
+				log.Info("the demo day is over", "wave", wv.ID, "summary", fmt.Sprintf("%s/console/#/wave/%d/summary", api, wv.ID))
 			}
-			log.Info("the demo day is over", "wave", wv.ID, "summary", fmt.Sprintf("%s/console/#/wave/%d/summary", api, wv.ID))
 			return nil
 		})
 	}

@@ -96,6 +96,8 @@ func (d Day) Run(ctx context.Context, date fulfillment.Date) (wave.Wave, error) 
 	if err != nil {
 		return wave.Wave{}, err
 	}
+	// Seeding took time on the running clock: the day starts now.
+	d.Accel.Set(DayStart(date))
 	rng := rand.New(rand.NewPCG(d.Seed, uint64(date.Unix())))
 	residents, err := d.order(ctx, rng, w, date)
 	if err != nil {
@@ -202,6 +204,11 @@ func (d Day) order(ctx context.Context, rng *rand.Rand, w pickup.Warehouse, date
 		o, _, err := d.Intake.Place(ctx, p.LeaderID, fmt.Sprintf("day-%s-%d", date, i), req)
 		if errors.Is(err, intake.ErrSoldOut) {
 			continue // as in a real evening: the resident orders something else tomorrow
+		}
+		if errors.Is(err, intake.ErrCutoffPassed) {
+			// A clock faster than the orders can be placed passed the cutoff.
+			d.Log.Warn("the cutoff came before the evening's orders were all placed", "placed", placed, "of", d.Orders)
+			break
 		}
 		if err != nil {
 			return nil, err
