@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,8 +20,7 @@ import (
 // trucks leave at 06:00 and reach every stop, the last route's after its
 // window; the first leader finds an egg damaged, every leader receives, and
 // the residents of even points collect. The wave page's link opens the
-// day's summary, which shows the API's figures (the screenshot is
-// docs/day-summary.png with GROUPBUY_UPDATE_SCREENSHOTS=1).
+// day's summary, which shows the API's figures.
 func checkDaySummary(t *testing.T, m *consoleCity, p *consolePage) {
 	t.Helper()
 	ctx := context.Background()
@@ -103,6 +103,8 @@ func checkDaySummary(t *testing.T, m *consoleCity, p *consolePage) {
 		p.wait(key, fmt.Sprintf(`document.querySelector('#summary-tiles [data-figure=%s] strong')?.textContent === %q`, key, want))
 	}
 	p.wait("the damaged egg", `document.querySelector('.summary-counts').textContent.includes('签收破损1 件')`)
-	p.screenshot("day-summary.png")
+	if shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100)); err != nil || !bytes.HasPrefix(shot, []byte("\x89PNG")) {
+		t.Fatalf("a screenshot of the summary: %v", err)
+	}
 	p.checkProblems()
 }
