@@ -81,9 +81,9 @@ func DayStart(date fulfillment.Date) time.Time {
 	return DayStarts.On(date.AddDate(0, 0, -1), loc)
 }
 
-// at is local time of day t on date's day (offset days later).
-func at(date fulfillment.Date, days int, t clock.TimeOfDay, loc *time.Location) time.Time {
-	return t.On(date.AddDate(0, 0, days), loc)
+// at is local time of day t on the delivery date.
+func at(date fulfillment.Date, t clock.TimeOfDay, loc *time.Location) time.Time {
+	return t.On(date.Time, loc)
 }
 
 // Run passes the day of the demo warehouse's delivery date and returns its wave.
@@ -110,7 +110,8 @@ func (d Day) Run(ctx context.Context, date fulfillment.Date) (wave.Wave, error) 
 	if err := d.await(ctx, wv.CutoffAt.Add(time.Minute)); err != nil {
 		return wv, err
 	}
-	if wv, err = d.waitWave(ctx, wv.ID, "the purchase orders", func(w wave.Wave) bool { return w.PurchasedAt != nil || w.State != wave.Closed && w.State != wave.Open }); err != nil {
+	purchased := func(w wave.Wave) bool { return w.PurchasedAt != nil || w.State != wave.Closed && w.State != wave.Open }
+	if wv, err = d.waitWave(ctx, wv.ID, "the purchase orders", purchased); err != nil {
 		return wv, err
 	}
 	if err := d.receive(ctx, wv.ID, date); err != nil {
@@ -119,7 +120,7 @@ func (d Day) Run(ctx context.Context, date fulfillment.Date) (wave.Wave, error) 
 	if wv, err = d.waitWave(ctx, wv.ID, "the night's stages", func(w wave.Wave) bool { return w.State == wave.Ready }); err != nil {
 		return wv, err
 	}
-	if err := d.await(ctx, at(date, 0, dispatchAt, loc)); err != nil {
+	if err := d.await(ctx, at(date, dispatchAt, loc)); err != nil {
 		return wv, err
 	}
 	if _, err := d.Deliveries.Dispatch(ctx, wv.ID, 0); err != nil {
@@ -129,7 +130,7 @@ func (d Day) Run(ctx context.Context, date fulfillment.Date) (wave.Wave, error) 
 	if err := d.lastMile(ctx, rng, wv.ID, date, loc, residents); err != nil {
 		return wv, fmt.Errorf("the last mile: %w", err)
 	}
-	if err := d.await(ctx, at(date, 0, remindAt, loc)); err != nil {
+	if err := d.await(ctx, at(date, remindAt, loc)); err != nil {
 		return wv, err
 	}
 	res, err := d.Desk.Sweep(ctx)
@@ -286,7 +287,7 @@ func (d Day) lastMile(ctx context.Context, rng *rand.Rand, waveID int64, date fu
 	if err != nil {
 		return err
 	}
-	from, until := at(date, 0, collectFrom, loc), at(date, 0, collectUntil, loc)
+	from, until := at(date, collectFrom, loc), at(date, collectUntil, loc)
 	var steps []step
 	residentsSeen := 0
 	for _, r := range plan.Routes {
