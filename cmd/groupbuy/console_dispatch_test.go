@@ -265,7 +265,8 @@ func TestConsoleDockInBrowser(t *testing.T) {
 	p.wait("the buyer's view", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'sent' &&
 		document.querySelector('%s [data-field=short]')?.textContent === '24'`, row, row))
 	p.run("open the dock screen", chromedp.Click(chromedp.CSS(row+" a.open")))
-	p.wait("the lines", `document.querySelectorAll('form.dock-line').length === 3`)
+	p.wait("the lines", `document.querySelectorAll('form.dock-line').length === 3 &&
+		document.querySelector('button[data-action=po-not-coming]') !== null`)
 
 	line := func(sku string) string { return fmt.Sprintf(`form.dock-line[data-sku="%s"]`, sku) }
 	scanSKU := func(sku string) {
@@ -285,6 +286,7 @@ func TestConsoleDockInBrowser(t *testing.T) {
 	scanSKU("EGG")
 	record("EGG", "accepted", "9", "lot", "E1202", "expires_on", "2026-12-12")
 	p.wait("the eggs recorded", `document.getElementById('dock-note').textContent.includes('验收 9')`)
+	p.wait("no \"not coming\" once goods arrived", `document.querySelector('button[data-action=po-not-coming]') === null`)
 	// Dumplings: 2 rejected with no reason first: refused, nothing stored.
 	scanSKU("DUMPLING")
 	record("DUMPLING", "accepted", "8", "rejected", "2", "lot", "F55", "expires_on", "2027-02-01")

@@ -3,6 +3,7 @@ package lastmile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -101,6 +102,59 @@ func TestReceiptRefundsTheLatestOrderAndTheDeskCollects(t *testing.T) {
 		}
 	}
 	// 4 eggs at 10 yuan, at the default rate of 10 %, booked once.
+	if net := c.Count(`SELECT coalesce(sum(amount_fen), 0) FROM commission_entries WHERE leader_id = $1`, c.Points[0].Leader); net != 400 {
+		t.Fatalf("commission %d fen, want 400", net)
+	}
+}
+
+// TestDeskHandsOverLessWhatWasRefundedAfterSale: an egg refunded by an
+// approved after-sales claim before collection is not handed over: the desk
+// shows the line with one egg less and says why, collecting books the
+// commission on what was handed over, and a later look shows the same.
+func TestDeskHandsOverLessWhatWasRefundedAfterSale(t *testing.T) {
+	ctx := context.Background()
+	c, delivery, _ := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		ID      int64 `db:"id"`
+		OrderID int64 `db:"order_id"`
+		WaveID  int64 `db:"wave_id"`
+	}
+	if err := c.DB.Get(&line, `SELECT ol.id, ol.order_id, d.wave_id FROM order_lines ol JOIN parcel_lines pl ON pl.order_line_id = ol.id
+		JOIN deliveries d ON d.id = pl.delivery_id WHERE ol.quantity = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+		_, err := refund.Add(ctx, tx, nil, refund.Row{WaveID: line.WaveID, OrderID: line.OrderID, LineID: line.ID, ResidentID: c.Points[0].Resident,
+			Reason: fulfillment.ReasonAfterSale, Quantity: 1, AmountFen: 1000}, clk.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
+		t.Fatal(err)
+	}
+	desk := newDesk(t, c, clk)
+	quantities := func(ps []lastmile.Parcel) (got [][2]int64) {
+		for _, l := range ps[0].Lines {
+			got = append(got, [2]int64{l.Quantity, l.Refunded})
+		}
+		return got
+	}
+	want := [][2]int64{{2, 0}, {2, 1}}
+	parcels, err := desk.Verify(ctx, c.Points[0].Leader, code)
+	if err != nil || len(parcels) != 1 || fmt.Sprint(quantities(parcels)) != fmt.Sprint(want) {
+		t.Fatalf("verify: %+v (%v), want quantity and refunded %v", parcels, err, want)
+	}
+	clk.Advance(time.Hour)
+	if parcels, err = desk.Collect(ctx, c.Points[0].Leader, code, nil); err != nil || fmt.Sprint(quantities(parcels)) != fmt.Sprint(want) {
+		t.Fatalf("collect: %+v (%v), want %v", parcels, err, want)
+	}
+	// 4 eggs handed over at 10 yuan, at the default rate of 10 %.
 	if net := c.Count(`SELECT coalesce(sum(amount_fen), 0) FROM commission_entries WHERE leader_id = $1`, c.Points[0].Leader); net != 400 {
 		t.Fatalf("commission %d fen, want 400", net)
 	}

@@ -88,10 +88,9 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	// worth of waiting parcels. Units an approved after-sales claim refunded
 	// before collection are neither returned nor refunded again.
 	const waiting = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
-			d.wave_id, pl.ready - coalesce(af.units, 0) AS ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
+			d.wave_id, pl.ready - af.units AS ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
 		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
-		LEFT JOIN LATERAL (SELECT sum(f.quantity) AS units FROM refunds f
-			WHERE f.order_line_id = pl.order_line_id AND f.reason = 'after_sale') af ON true
+		` + refundedBeforeCollection + `
 		JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date JOIN sale_items si ON si.id = ol.sale_item_id
 		JOIN products pr ON pr.id = si.product_id
 		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date

@@ -689,7 +689,11 @@ function dockView(poID) {
         `订购 ${num(po.units)} 件 · 到货 ${num(po.arrived)} · 验收 ${num(po.accepted)} · 拒收 ${num(po.rejected)} · 短缺 ${num(po.short_units)}`),
       !closed && h('p', { class: 'actions' },
         actionButton({ 'data-action': 'po-received' }, '收货完成', 'warehouse',
-          () => send('POST', `/api/v1/ops/purchase-orders/${poID}/close`, { outcome: 'received' }), note, refresh)));
+          () => send('POST', `/api/v1/ops/purchase-orders/${poID}/close`, { outcome: 'received' }), note, refresh),
+        // Only an order nothing arrived on can be "not coming": once goods
+        // are at the dock, closing it received is what counts them.
+        po.arrived === 0 && actionButton({ 'data-action': 'po-not-coming' }, '供应商不来货', 'warehouse',
+          () => send('POST', `/api/v1/ops/purchase-orders/${poID}/close`, { outcome: 'not_coming' }), note, refresh)));
     for (const l of po.lines) {
       if (!entries.has(l.id)) entries.set(l.id, lineForm(l));
       const form = entries.get(l.id);
