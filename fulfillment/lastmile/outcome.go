@@ -18,7 +18,8 @@ type Outcome struct {
 	UnitsReceived int64 `db:"units_received" json:"units_received"`
 	UnitsMissing  int64 `db:"units_missing" json:"units_missing"`
 	UnitsDamaged  int64 `db:"units_damaged" json:"units_damaged"`
-	// Parcel units ready for the residents, and what became of them.
+	// Parcel units ready for the residents (less what an after-sales claim
+	// refunded before collection), and what became of them.
 	UnitsReady     int64 `db:"units_ready" json:"units_ready"`
 	UnitsCollected int64 `db:"units_collected" json:"units_collected"`
 	UnitsReturned  int64 `db:"units_returned" json:"units_returned"`
@@ -39,14 +40,15 @@ func WaveOutcome(ctx context.Context, q sqlx.QueryerContext, waveID int64, date 
 	if err != nil {
 		return o, err
 	}
-	// Only the parcels' columns: o keeps the receipts' totals. The delivery
-	// date prunes parcel_lines' partitions to the night's.
-	err = sqlx.GetContext(ctx, q, &o, `SELECT coalesce(sum(pl.ready), 0) AS units_ready,
-		coalesce(sum(pl.ready) FILTER (WHERE pl.state = 'collected'), 0) AS units_collected,
-		coalesce(sum(pl.ready) FILTER (WHERE pl.state = 'returned'), 0) AS units_returned,
+	// Only the parcels' columns: o keeps the receipts' totals. Units an
+	// after-sales claim refunded before collection were never to be handed
+	// over. The delivery date prunes parcel_lines' partitions to the night's.
+	err = sqlx.GetContext(ctx, q, &o, `SELECT coalesce(sum(pl.ready - af.units), 0) AS units_ready,
+		coalesce(sum(pl.ready - af.units) FILTER (WHERE pl.state = 'collected'), 0) AS units_collected,
+		coalesce(sum(pl.ready - af.units) FILTER (WHERE pl.state = 'returned'), 0) AS units_returned,
 		count(DISTINCT pl.resident_id) AS residents,
 		count(DISTINCT pl.resident_id) FILTER (WHERE pl.state = 'collected') AS residents_collected
-		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id
+		FROM parcel_lines pl `+refundedBeforeCollection+` JOIN deliveries d ON d.id = pl.delivery_id
 		WHERE d.wave_id = $1 AND pl.delivery_date = $2`, waveID, date)
 	return o, err
 }
