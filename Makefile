@@ -4,14 +4,15 @@ GO ?= go
 BIN := bin/groupbuy
 LAB_BIN := bin/groupbuy-lab
 LAB ?= help
+DAY ?= 0
 
 .PHONY: help dev test build lab migrate bench fmt vet docker
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-dev: ## run API + worker locally (private PostgreSQL and Redis in .groupbuy/ unless DATABASE_URL/REDIS_URL are set)
-	$(GO) run ./cmd/groupbuy dev
+dev: ## run API + worker locally (private PostgreSQL and Redis in .groupbuy/ unless DATABASE_URL/REDIS_URL are set); DAY=60 runs the demo city's day 60 times faster
+	GROUPBUY_DEV_DAY=$(DAY) $(GO) run ./cmd/groupbuy dev
 
 test: ## go vet + go test against PostgreSQL and Redis (started if needed); ARGS="-run X ./fulfillment/"
 	bash scripts/test.sh $(ARGS)

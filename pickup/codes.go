@@ -3,7 +3,9 @@ package pickup
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -123,4 +125,20 @@ func ValidCodeFormat(s string) bool {
 		}
 	}
 	return true
+}
+
+// ErrCodeNotFound: the resident holds no pickup code for that point and date.
+var ErrCodeNotFound = errors.New("no pickup code for the resident at the point on the date")
+
+// ResidentCode is the code a resident was sent for a point and delivery
+// date: what the resident reads from the arrival notice and tells the
+// leader at the desk (the simulated residents of `groupbuy dev` do).
+func ResidentCode(ctx context.Context, q sqlx.QueryerContext, pointID int64, date time.Time, residentID int64) (string, error) {
+	var code string
+	err := sqlx.GetContext(ctx, q, &code, `SELECT code FROM pickup_codes WHERE pickup_point_id = $1 AND delivery_date = $2 AND resident_id = $3`,
+		pointID, date, residentID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrCodeNotFound
+	}
+	return code, err
 }

@@ -410,8 +410,10 @@ func (p *consolePage) checkProblems() {
 
 // TestConsoleInBrowser drives the console in headless Chromium: log in,
 // open the wave, see a line per route and the unserved stop, download a
-// route sheet, read the notices, open the queue monitor, and take a
-// screenshot (docs/console.png with GROUPBUY_UPDATE_SCREENSHOTS=1).
+// route sheet, read the notices, take a screenshot (docs/console.png with
+// GROUPBUY_UPDATE_SCREENSHOTS=1), let the trucks deliver and open the
+// day's summary from the wave's page (checkDaySummary), and open the queue
+// monitor.
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -534,6 +536,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 	p.checkProblems()
+	checkDaySummary(t, m, p)
 
 	// The queue monitor, with the cookie the login set.
 	run("open the queue monitor", chromedp.Navigate(c.srv.URL+"/console/queues/"))

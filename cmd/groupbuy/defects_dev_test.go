@@ -37,10 +37,10 @@ func TestDemoCityRunsAWholeNight(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := startApp(t, cfg, log, clock)
 	srv := apiServer(t, a)
-	if err := seedDemoCity(ctx, a, log); err != nil {
+	if err := demo.SeedCity(ctx, a.demoServices()); err != nil {
 		t.Fatal(err)
 	}
-	c := &testCity{t: t, app: a, srv: srv, clock: clock, date: tomorrowAtDemo(clock)}
+	c := &testCity{t: t, app: a, srv: srv, clock: clock, date: demo.Tomorrow(clock)}
 	if c.date != testDate {
 		t.Fatalf("the demo sale is for %s, want %s", c.date, testDate)
 	}

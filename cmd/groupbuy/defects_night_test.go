@@ -4,36 +4,11 @@ import (
 	"context"
 	"fmt"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
-
-// runningClock runs at the wall clock's pace from a time the test sets, so
-// a night's stage times measure real work on the test's calendar.
-type runningClock struct {
-	mu    sync.Mutex
-	base  time.Time
-	since time.Time
-}
-
-func newRunningClock(t time.Time) *runningClock {
-	return &runningClock{base: t.UTC(), since: time.Now()}
-}
-
-func (c *runningClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base.Add(time.Since(c.since)).UTC()
-}
-
-// Set moves the clock to t, from where it runs on.
-func (c *runningClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.base, c.since = t.UTC(), time.Now()
-	c.mu.Unlock()
-}
 
 // startNightWorker runs the worker of a's processes until the test ends,
 // sweeping for due waves every second.
@@ -55,7 +30,9 @@ func startNightWorker(t *testing.T, a *app) {
 // no longer improves, and any progress it reports while the solver runs is
 // seconds of that budget.
 func TestStageTimesFollowTheAttempts(t *testing.T) {
-	clock := newRunningClock(beforeCutoff)
+	// At the wall clock's pace from the test's evening, so a night's stage
+	// times measure real work on the test's calendar.
+	clock := clock.NewAccelerated(beforeCutoff, 1)
 	c := newTestCityOn(t, 6, clock)
 	egg, rice := c.item("EGG"), c.item("RICE")
 	c.addVans("冷藏车", 3)

@@ -20,6 +20,7 @@ import (
 	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
+	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/localserver"
@@ -57,7 +58,13 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		defer stop()
 		cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret = url, devNoticeSecret
 	}
-	a, err := newApp(ctx, cfg, log, clock.System{})
+	var clk clock.Clock = clock.System{}
+	var day *clock.Accelerated
+	if cfg.DevDay > 0 {
+		day = clock.NewAccelerated(time.Now(), float64(cfg.DevDay))
+		clk = day
+	}
+	a, err := newApp(ctx, cfg, log, clk)
 	if err != nil {
 		return err
 	}
@@ -65,7 +72,16 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	if err := a.migrate(ctx); err != nil {
 		return err
 	}
-	if err := seedDemoCity(ctx, a, log); err != nil {
+	var date fulfillment.Date
+	if day != nil {
+		// The day starts on the evening before its delivery date, so the
+		// demo sale published below is that date's.
+		if date, err = demo.DayDate(ctx, a.db, clock.System{}); err != nil {
+			return err
+		}
+		day.Set(demo.DayStart(date))
+	}
+	if err := demo.SeedCity(ctx, a.demoServices()); err != nil {
 		return fmt.Errorf("seed demo city: %w", err)
 	}
 	if n := cfg.DevSimulate; n > 0 {
@@ -112,15 +128,32 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		where = fmt.Sprintf("another groupbuy dev on %s owns %s; it is written there when that one stops", cfg.DataDir, envPath)
 	}
 	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\n%s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
-		env, where, tomorrowAtDemo(a.clock))
+		env, where, demo.Tomorrow(a.clock))
 
-	w, err := newWorker(a, workerOptions{})
+	opt := workerOptions{}
+	if day != nil {
+		opt.sweepEvery = time.Second // a minute of the wall clock is an hour of the day's
+	}
+	w, err := newWorker(a, opt)
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, l, a.handler(), log) })
 	g.Go(func() error { return w.run(gctx) })
+	if day != nil {
+		g.Go(func() error {
+			// The API and the worker stay up when the day fails: what it
+			// did is there to look at.
+			wv, err := devDay(a, day).Run(gctx, date)
+			if err != nil && gctx.Err() == nil {
+				log.Error("the demo day stopped", "err", err)
+			} else if err == nil {
+				log.Info("the demo day is over", "wave", wv.ID, "summary", fmt.Sprintf("%s/console/#/wave/%d/summary", api, wv.ID))
+			}
+			return nil
+		})
+	}
 	if !owner.held {
 		g.Go(func() error {
 			if owner.await(gctx) {
@@ -131,6 +164,18 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		})
 	}
 	return g.Wait()
+}
+
+// demoServices are the services the demo city is seeded through and its day runs on.
+func (a *app) demoServices() demo.Services {
+	return demo.Services{DB: a.db, Clock: a.clock, Log: a.log, Pickup: a.pickup, Catalog: a.catalog, Fleet: a.fleet,
+		Supply: a.supply, Intake: a.intake, Deliveries: a.deliveries, Desk: a.desk}
+}
+
+// devDay is the demo city's day on clk, as `groupbuy dev` runs it: a
+// thousand orders at the 200 points, a dock like a real one.
+func devDay(a *app, clk *clock.Accelerated) demo.Day {
+	return demo.Day{Services: a.demoServices(), Accel: clk, Dock: demo.RealisticDock, Orders: 1000, Seed: 1}
 }
 
 // devEnvLock is the lock on a data directory's dev.env: several `groupbuy

@@ -3,13 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/config"
+	"groupbuy/cmd/internal/demo"
+	"groupbuy/fulfillment/daysummary"
+	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/testenv"
+	"groupbuy/pickup/notice"
+	"groupbuy/pickup/notify"
 )
 
 // TestDevCommand runs `groupbuy dev` as main would, against this test's own
@@ -53,7 +63,7 @@ func TestDevCommand(t *testing.T) {
 	vals, stop := start()
 	api, leader, ops := vals["GROUPBUY_API"], vals["GROUPBUY_LEADER_TOKEN"], vals["GROUPBUY_ADMIN_TOKEN"]
 	client := checked(t, &http.Client{Timeout: 10 * time.Second})
-	date := tomorrowAtDemo(clock.System{}).String()
+	date := demo.Tomorrow(clock.System{}).String()
 	r := doHTTP(t, client, "GET", api+"/api/v1/leader/catalog?date="+date, leader, nil)
 	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"sku"`) < 300 {
 		t.Fatalf("demo catalog: %d %.300s", r.Status, r.Body)
@@ -74,4 +84,57 @@ func TestDevCommand(t *testing.T) {
 	if strings.Count(string(r.Body), `"code"`) != 250 {
 		t.Fatalf("restart re-seeded or lost the city: %.300s", r.Body)
 	}
+}
+
+// TestDevDayReachesTheSummary runs the demo day as `groupbuy dev` does
+// (devDay), at 12 of its 200 points, its clock set ahead over the quiet
+// stretches: orders through the evening, the worker's night with the dock
+// receiving every purchase order, the trucks, the leaders' receipts, the
+// morning's collections and the evening's reminders. The day's summary
+// then has every figure: all stops reached, all deliveries received, some
+// units short at the dock or damaged, most parcels collected.
+func TestDevDayReachesTheSummary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	clk := clock.NewAccelerated(demo.DayStart(testDate), 60)
+	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
+		TokenTTL: time.Second, RouteBudget: 5 * time.Second}
+	a := startApp(t, cfg, slog.New(slog.DiscardHandler), clk)
+	srv := apiServer(t, a)
+	if err := demo.SeedCity(ctx, a.demoServices()); err != nil {
+		t.Fatal(err)
+	}
+	startNightWorker(t, a)
+	day := devDay(a, clk)
+	day.Orders, day.Points, day.Skip = 60, 12, true
+	start := time.Now()
+	wv, err := day.Run(ctx, testDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := auth.IssueToken(ctx, a.db, clk.Now(), auth.TokenSpec{Role: auth.RoleAdmin, Name: "test admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := checked(t, &http.Client{Timeout: 10 * time.Second})
+	var sum daysummary.Summary
+	doHTTP(t, client, "GET", fmt.Sprintf("%s/api/v1/ops/waves/%d/summary", srv.URL, wv.ID), admin, nil).json(t, &sum)
+	d, p := sum.Driving, sum.Points
+	if sum.State != wave.Delivered || sum.Orders < 50 || d.Stops == 0 || d.StopsReached != d.Stops || d.StopsOnTime == 0 ||
+		p.Received != p.Deliveries || p.UnitsReceived+p.UnitsDamaged != p.UnitsExpected || p.UnitsDamaged == 0 ||
+		sum.FillRate <= 0.8 || sum.FillRate >= 1 || sum.CollectionRate <= 0.5 || sum.CollectionRate >= 1 || sum.CostPerOrderFen <= 0 {
+		t.Fatalf("the day's summary: %+v", sum)
+	}
+	var notices notice.NoticeStatsList
+	doHTTP(t, client, "GET", srv.URL+"/api/v1/ops/notices", admin, nil).json(t, &notices)
+	reminders := int64(0)
+	for _, k := range notices.Kinds {
+		if k.Kind == notify.KindReminder {
+			reminders = k.Queued + k.Sent + k.Failed
+		}
+	}
+	if reminders == 0 || reminders > p.Residents-p.ResidentsCollected {
+		t.Fatalf("%d reminders for %d residents who did not collect", reminders, p.Residents-p.ResidentsCollected)
+	}
+	t.Logf("the day in %v: %+v", time.Since(start).Round(time.Millisecond), sum)
 }

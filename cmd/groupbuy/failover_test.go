@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/cmd/internal/config"
+	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/wave"
@@ -55,7 +56,7 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	if err := n.app.db.Get(&warehouseID, `SELECT warehouse_id FROM waves WHERE id = $1`, n.waveID); err != nil {
 		t.Fatal(err)
 	}
-	if err := seedDemoFleet(ctx, n.app, warehouseID); err != nil {
+	if err := demo.SeedFleet(ctx, n.app.fleet, warehouseID); err != nil {
 		t.Fatal(err)
 	}
 	rc := webhook.NewReceiver(secret)
@@ -262,7 +263,7 @@ func TestIntakeSurvivesPostgresFailover(t *testing.T) {
 	now := time.Now().UTC()
 	date := fulfillment.Date{Time: time.Date(now.Year(), now.Month(), now.Day()+3, 0, 0, 0, 0, time.UTC)}
 	c := buildCity(t, a, clock.System{}, date, 32, fulfillment.MaxStockCap)
-	if err := seedDemoFleet(ctx, a, c.warehous.ID); err != nil {
+	if err := demo.SeedFleet(ctx, a.fleet, c.warehous.ID); err != nil {
 		t.Fatal(err)
 	}
 	base, _, _, _ := startServe(t, dbURL, redisURL)

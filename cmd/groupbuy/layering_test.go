@@ -72,6 +72,7 @@ var fulfillmentLayers = []layer{
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"aftersale", []string{"commission", "refund"}},
+	{"daysummary", []string{"lastmile", "routeplan", "wave"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
 	{"retention", nil},
 	{"fulfillmenttest", nil},

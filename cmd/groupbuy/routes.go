@@ -98,6 +98,7 @@ func (a *app) routes() []api.Route {
 		catalogRoutes(h),
 		nightRoutes(h),
 		lastMileRoutes(h),
+		summaryRoutes(a),
 		commissionRoutes(h),
 		supplyRoutes(h),
 		operableRoutes(a),

@@ -3,7 +3,8 @@
 // refunds still unpaid, and orders with their story.
 // Views: #/ (today and tomorrow in each warehouse's time zone),
 // #/day/YYYY-MM-DD (that day and the next), #/wave/ID, #/orders (search),
-// #/wave/ID/purchase (the buyer's purchase orders), #/dock/PO (receiving).
+// #/wave/ID/purchase (the buyer's purchase orders), #/dock/PO (receiving),
+// #/wave/ID/summary (the day in figures).
 
 import { api, send, download, session, openSession, closeSession, APIError } from './api.js';
 import { h, s, fill, num, kg, litres, km, yuan, hhmm, dateTime, today, addDays } from './dom.js';
@@ -405,6 +406,7 @@ function waveView(id) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, '← 全部波次')),
     status, head,
     h('div', { class: 'toolbar' }, actions, h('a', { class: 'open', href: `#/wave/${id}/purchase`, id: 'purchase-link' }, '采购与收货'),
+      h('a', { class: 'open', href: `#/wave/${id}/summary`, id: 'summary-link' }, '当日小结'),
       h('span', { class: 'label' }, '打印：'), downloads, note),
     h('div', { class: 'layout' },
       h('div', { class: 'content' }, h('div', { class: 'map-panel' }, mapBox, legend), manifest, unserved),
@@ -760,6 +762,45 @@ function ordersView(query) {
   return { stop };
 }
 
+// ---------------------------------------------------------------- the day's summary
+
+const pct = (r) => `${(100 * (r || 0)).toFixed(1)}%`;
+
+/** summaryView is a wave's day in figures: what was ordered, delivered, cut, on time, driven and collected. */
+function summaryView(waveID) {
+  const status = flash();
+  const head = h('div', { class: 'wave-head' });
+  const tiles = h('div', { class: 'tiles', id: 'summary-tiles' });
+  const counts = h('div', { class: 'panel summary-counts' });
+  fill(view, h('p', { class: 'crumbs' }, h('a', { href: `#/wave/${waveID}` }, '← 返回波次')), status, head, tiles, counts);
+  const tile = (key, label, value, note) => h('div', { class: 'tile', 'data-figure': key },
+    h('span', { class: 'label' }, label), h('strong', null, value), h('span', { class: 'meta' }, note));
+  const row = (label, value) => [h('dt', null, label), h('dd', null, value)];
+  const stop = poll(async () => {
+    const [sum, ws] = await Promise.all([api(`/api/v1/ops/waves/${waveID}/summary`), warehouseList()]);
+    const w = ws.find((x) => x.id === sum.warehouse_id) || { name: '' };
+    const d = sum.driving;
+    const p = sum.points;
+    fill(head, h('div', { class: 'title' }, h('h1', null, `${w.name} · ${sum.delivery_date} 当日小结`), badge(sum.state)),
+      h('p', { class: 'figures' }, `${num(sum.orders)} 单 · ${num(sum.lines)} 行 · ${num(sum.units_ordered)} 件`));
+    fill(tiles,
+      tile('fill_rate', '满足率', pct(sum.fill_rate), `送达完好 ${num(p.units_received)} / 订购 ${num(sum.units_ordered)} 件`),
+      tile('cut_rate', '缺货率', pct(sum.cut_rate), `缺货取消 ${num(sum.units_cut)} 件`),
+      tile('on_time_rate', '准时到站', pct(sum.on_time_rate), `${num(d.stops_on_time)} / ${num(d.stops)} 站在收货时段内到达`),
+      tile('km_per_order', '每单里程', `${sum.km_per_order.toFixed(2)} km`, `共 ${km(d.distance_m)} · ${num(d.routes)} 条线路`),
+      tile('cost_per_order', '每单配送成本', yuan(sum.cost_per_order_fen), `共 ${yuan(d.cost_fen)}`),
+      tile('collection_rate', '取货率', pct(sum.collection_rate), `已取 ${num(p.units_collected)} / 待取 ${num(p.units_ready)} 件`));
+    fill(counts, h('h2', null, '明细'), h('dl', null,
+      row('到站', `${num(d.stops_reached)} / ${num(d.stops)}`),
+      row('团长签收', `${num(p.received)} / ${num(p.deliveries)}`),
+      row('签收缺件', `${num(p.units_missing)} 件`),
+      row('签收破损', `${num(p.units_damaged)} 件`),
+      row('已取货居民', `${num(p.residents_collected)} / ${num(p.residents)}`),
+      row('超时退回', `${num(p.units_returned)} 件`)));
+  }, POLL_MS * 2, status.show);
+  return { stop };
+}
+
 // ---------------------------------------------------------------- router
 
 function route() {
@@ -773,10 +814,12 @@ function route() {
   $('queues-link').hidden = !who.queues;
   const wave = /^#\/wave\/(\d+)$/.exec(location.hash);
   const purchase = /^#\/wave\/(\d+)\/purchase$/.exec(location.hash);
+  const summary = /^#\/wave\/(\d+)\/summary$/.exec(location.hash);
   const dock = /^#\/dock\/(\d+)$/.exec(location.hash);
   const day = /^#\/day\/(\d{4}-\d{2}-\d{2})$/.exec(location.hash);
   const orders = /^#\/orders(?:\?(.*))?$/.exec(location.hash);
   current = wave ? waveView(Number(wave[1])) : purchase ? purchaseView(Number(purchase[1]))
+    : summary ? summaryView(Number(summary[1]))
     : dock ? dockView(Number(dock[1])) : orders ? ordersView(orders[1] || '') : wavesView(day ? day[1] : '');
   window.scrollTo(0, 0);
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// DevSimulate is GROUPBUY_DEV_SIMULATE: when set, `groupbuy dev` also
 	// simulates a night of that many order lines at a second warehouse, SIM.
 	DevSimulate int
+	// DevDay is GROUPBUY_DEV_DAY: when set, `groupbuy dev` runs the demo
+	// city's day on a clock this many times faster than the wall clock.
+	DevDay int
 	// SweepEvery is GROUPBUY_SWEEP_EVERY: how often each worker's scheduler
 	// looks for waves past their cutoff, besides the sweep at each cutoff.
 	SweepEvery time.Duration
@@ -212,6 +215,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	})
 	e.Duration("GROUPBUY_SWEEP_EVERY", &c.SweepEvery, time.Second, math.MaxInt64, "a duration of at least 1s")
 	e.Int("GROUPBUY_DEV_SIMULATE", &c.DevSimulate, 0, 10_000_000, "a number of order lines")
+	e.Int("GROUPBUY_DEV_DAY", &c.DevDay, 0, 100_000, "a speed between 0 (off) and 100000")
 	e.Duration("GROUPBUY_TOKEN_CACHE_TTL", &c.TokenTTL, 0, math.MaxInt64, "a duration such as 5s")
 	e.Duration("GROUPBUY_AFTERSALE_WINDOW", &c.AftersaleWindow, time.Hour, 90*24*time.Hour, "a duration between 1h and 2160h")
 	e.Duration("GROUPBUY_REFUND_RESEND_AFTER", &c.RefundResendAfter, time.Minute, 7*24*time.Hour, "a duration between 1m and 168h")
