@@ -66,6 +66,16 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	}
 	t.Cleanup(closeHook)
 	startWorker(t, n.url, g.URL(), webhook.WorkerEnv(hook, secret, 5*time.Second)...)
+	// The pick stage's writes wait for this lock, so the link is frozen
+	// before its commit queues the route task, however loaded the machine.
+	hold, err := n.app.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, `LOCK TABLE sort_lines IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
 	closedAt := time.Now()
 	if _, err := n.app.waves.Close(ctx, n.waveID, true); err != nil {
 		t.Fatal(err)
@@ -96,6 +106,9 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 		t.Fatal("the pick stage finished before the replication link could be frozen")
 	}
 	link.freeze()
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	for stage(wave.StagePick).FinishedAt == nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the pick stage never finished")
