@@ -15,7 +15,8 @@
 CREATE FUNCTION supply_receive(p_scan text, p_line bigint, p_arrived bigint, p_accepted bigint, p_rejected bigint,
         p_reason text, p_lot text, p_expires date, p_by text, p_at timestamptz, p_over_percent bigint, p_over_cases bigint)
     RETURNS TABLE (
-        outcome text,       -- recorded, replayed, no_line, closed, superseded, need_lot, need_expiry, below_zero, over, conflict
+        outcome text,       -- recorded, replayed, no_line, closed, superseded, need_lot, need_expiry, below_zero, over,
+                            -- beyond_stock, returned, conflict
         r_id bigint, r_scan text, r_line bigint, r_arrived bigint, r_accepted bigint, r_rejected bigint, r_reason text,
         r_lot text, r_expires date, r_by text, r_at timestamptz,   -- the record: new, or the first one sent with this scan id
         l_id bigint, l_product bigint, l_sku text, l_name text, l_unit text, l_zone text, l_case_pack bigint, l_cases bigint,
@@ -66,6 +67,21 @@ BEGIN
             outcome := 'below_zero';
         ELSIF p_accepted > 0 AND accepted_now + p_accepted > line.quantity + l_tolerance THEN
             outcome := 'over';
+        ELSIF p_accepted < 0 OR p_rejected < 0 THEN
+            -- A correction takes units back out: accepted ones out of their
+            -- lot, which allocation or a return may have spent; rejected ones
+            -- that may have gone back to the supplier. The warehouse's stock
+            -- lock (as every command spending its stock takes) orders it
+            -- with them, so no unit leaves twice.
+            PERFORM pg_advisory_xact_lock(5315, po.warehouse_id::int);
+            IF p_accepted < 0 AND (SELECT coalesce(sum(m.quantity), 0) FROM stock_movements m
+                    WHERE m.warehouse_id = po.warehouse_id AND m.product_id = line.product_id AND m.lot = p_lot
+                      AND m.expires_on IS NOT DISTINCT FROM p_expires) + p_accepted < 0 THEN
+                outcome := 'beyond_stock';
+            ELSIF p_rejected < 0 AND rejected_now + p_rejected < (SELECT coalesce(sum(t.quantity), 0) FROM supplier_return_lines t
+                    WHERE t.purchase_order_line_id = line.id) THEN
+                outcome := 'returned';
+            END IF;
         END IF;
     END IF;
     IF outcome IS NULL THEN

@@ -53,6 +53,24 @@ func TestReturnsToSupplier(t *testing.T) {
 			t.Fatalf("eggs on hand %d, want 7", p.OnHand)
 		}
 	}
+	// The dock cannot take back what has gone: 2 of the 3 rejected rice
+	// went back, 5 of the 12 eggs left the lot.
+	for _, c := range []struct {
+		line int64
+		scan supply.Scan
+		code string
+	}{
+		{rice.ID, supply.Scan{ScanID: "c1", Arrived: -2, Rejected: -2, Reason: supply.RejectDamage}, "correction_spent"},
+		{egg.ID, supply.Scan{ScanID: "c2", Arrived: -8, Accepted: -8, Lot: "E-1201", ExpiresOn: &exp}, "correction_spent"},
+		{rice.ID, supply.Scan{ScanID: "c3", Arrived: -1, Rejected: -1, Reason: supply.RejectDamage}, ""},
+		{egg.ID, supply.Scan{ScanID: "c4", Arrived: -7, Accepted: -7, Lot: "E-1201", ExpiresOn: &exp}, ""},
+	} {
+		if _, _, err := f.Svc.Receive(f.Ctx, c.line, c.scan, "dock"); supplytest.CodeOf(err) != c.code || (c.code == "" && err != nil) {
+			t.Fatalf("correction %s: %v, want %q", c.scan.ScanID, err, c.code)
+		}
+	}
+	f.Scans(supplytest.LineScan{Line: egg.ID, Scan: supply.Scan{ScanID: "e2", Arrived: 7, Accepted: 7, Lot: "E-1201", ExpiresOn: &exp}},
+		supplytest.LineScan{Line: rice.ID, Scan: supply.Scan{ScanID: "r2", Arrived: 1, Rejected: 1, Reason: supply.RejectDamage}})
 	for name, c := range map[string]struct {
 		in   ReturnInput
 		code string

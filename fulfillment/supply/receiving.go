@@ -142,6 +142,12 @@ func (s *Service) Receive(ctx context.Context, lineID int64, r Scan, by string) 
 		return ScanRecord{}, false, apperr.InvalidField("expires_on", "%s goods need their expiry date", line.Zone)
 	case "below_zero":
 		return ScanRecord{}, false, ErrBelowZero.With("line", line)
+	case "beyond_stock":
+		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrCorrectionSpent.Code,
+			"lot %q of %s no longer holds the %d units the correction takes out: they were allocated or returned", r.Lot, line.SKU, -r.Accepted)
+	case "returned":
+		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrCorrectionSpent.Code,
+			"line %d's rejected units have gone back to the supplier: %d cannot be taken back", lineID, -r.Rejected)
 	case "over":
 		allowed := line.Quantity + rec.Tolerance
 		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrOverDelivery.Code,
