@@ -244,6 +244,17 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 		}
 		s.log.InfoContext(ctx, "night archived", "night", night.String(), "tables", len(files))
 	}
+	if res.Pruned == 0 {
+		return res, nil
+	}
+	// The deleted rows' space is reused by the next nights only once it is
+	// vacuumed: at once, rather than whenever autovacuum's thresholds (or a
+	// server with autovacuum off) get to it. Outside any transaction.
+	for _, p := range prunedTables {
+		if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) `+pq.QuoteIdentifier(p.table)); err != nil {
+			return res, fmt.Errorf("vacuum %s: %w", p.table, err)
+		}
+	}
 	return res, nil
 }
 
