@@ -15,6 +15,7 @@ import (
 
 	"groupbuy/cmd/internal/demo"
 	"groupbuy/cmd/internal/machine"
+	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
@@ -22,6 +23,8 @@ import (
 	"groupbuy/fulfillment/retention"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
+	"groupbuy/pickup/notice"
+	"groupbuy/pickup/notify"
 )
 
 // nightsSpec is the shape of a run of consecutive nights.
@@ -91,6 +94,15 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 	deliveries := lastmile.NewService(sc.db, clk, refund.Metrics{})
 	in := intake.New(sc.db, clk, log, intake.Options{})
 	defer in.Close()
+	// The night's notices go out as the worker sends them, to a webhook in
+	// this process, so that retention finds them sent.
+	hook, stopHook, err := webhook.Serve(webhook.NewReceiver(nightsHookSecret))
+	if err != nil {
+		return err
+	}
+	defer stopHook()
+	notices := notice.NewDispatcher(sc.db, clk, []notify.Channel{notify.NewWebhook(hook, nightsHookSecret, notify.WebhookOptions{})},
+		notify.DefaultTemplates(), notify.QuietHours{}, log, notice.DispatchOptions{})
 
 	fmt.Fprintf(stdout, "%d nights from %s, %d order lines a night (+ %d orders through intake), %d points, %d SKUs; retention %d days, archives in %s\n",
 		spec.nights, first, spec.city.Lines, spec.intakeOrders, spec.city.Points, spec.city.SKUs, spec.retention.Days, spec.retention.Dir)
@@ -98,7 +110,7 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 	var reports []nightReport
 	for i := range spec.nights {
 		date := fulfillment.Date{Time: first.AddDate(0, 0, i)}
-		r, err := runOneNight(ctx, sc.db, clk, bench, in, deliveries, keeper, spec, date)
+		r, err := runOneNight(ctx, sc.db, clk, bench, in, deliveries, notices, keeper, spec, date)
 		if err != nil {
 			return fmt.Errorf("night %d (%s): %w", i+1, date, err)
 		}
@@ -122,11 +134,14 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 	return nil
 }
 
+// nightsHookSecret signs the simulated nights' notices to their webhook.
+const nightsHookSecret = "nights-webhook-secret"
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // runOneNight runs the night of date and reports it.
 func runOneNight(ctx context.Context, db *sqlx.DB, clk *clock.Manual, bench *benchNight, in *intake.Intake,
-	deliveries *lastmile.Service, keeper *retention.Service, spec nightsSpec, date fulfillment.Date) (nightReport, error) {
+	deliveries *lastmile.Service, notices *notice.Dispatcher, keeper *retention.Service, spec nightsSpec, date fulfillment.Date) (nightReport, error) {
 	r := nightReport{date: date.String()}
 	// Orders are taken the day before: 10:00 in Shanghai.
 	clk.Set(date.Add(-22 * time.Hour))
@@ -155,6 +170,9 @@ func runOneNight(ctx context.Context, db *sqlx.DB, clk *clock.Manual, bench *ben
 	clk.Set(date.Time)
 	t0 = time.Now()
 	if r.received, err = deliverAll(ctx, db, deliveries, wv.ID); err != nil {
+		return r, err
+	}
+	if _, err := notices.Run(ctx); err != nil {
 		return r, err
 	}
 	r.lastMile = time.Since(t0)

@@ -148,7 +148,7 @@ func (n *crashNight) count(t *testing.T, table string) int {
 }
 
 // startWorker runs this test binary as a `groupbuy worker` process.
-func startWorker(t *testing.T, dbURL, redisURL string, env ...string) *exec.Cmd {
+func startWorker(t testing.TB, dbURL, redisURL string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(append(os.Environ(), "GROUPBUY_TEST_WORKER_PROCESS=1", "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,

@@ -25,6 +25,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/localserver"
 	"groupbuy/internal/testenv"
 )
@@ -121,7 +122,7 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 	has := func(s *localserver.Server) bool {
 		c := redis.NewClient(&redis.Options{Addr: s.Addr()})
 		defer c.Close()
-		k, err := c.Exists(ctx, "asynq:{critical}:t:"+routeTask).Result()
+		k, err := c.Exists(ctx, "asynq:{"+jobs.QueueRoute+"}:t:"+routeTask).Result()
 		return err == nil && k == 1
 	}
 	for !has(g.Primary) {
@@ -162,7 +163,7 @@ func TestNightSurvivesRedisFailover(t *testing.T) {
 			t.Logf("job %s enqueued %v", r.TaskID, r.Enqueued)
 		}
 		insp := asynq.NewInspector(n.app.redis)
-		for _, q := range []string{"critical", "default"} {
+		for _, q := range jobs.Queues {
 			info, err := insp.GetQueueInfo(q)
 			t.Logf("queue %s: %+v %v", q, info, err)
 			for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){insp.ListPendingTasks, insp.ListActiveTasks, insp.ListRetryTasks, insp.ListCompletedTasks} {

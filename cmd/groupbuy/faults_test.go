@@ -717,7 +717,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	var routeAt time.Time
 	for {
-		if info, err := insp.GetTaskInfo("critical", routeTask); err == nil && info.State == asynq.TaskStateActive {
+		if info, err := insp.GetTaskInfo(jobs.QueueRoute, routeTask); err == nil && info.State == asynq.TaskStateActive {
 			routeAt = time.Now()
 			break
 		}
@@ -730,7 +730,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	sigAt, exitErr := sigterm(t, worker.Process, exited, 35*time.Second, "the worker did not exit within 35 s of SIGTERM (ShutdownTimeout 25 s)")
 	tookExit := time.Since(sigAt)
-	info, err := insp.GetTaskInfo("critical", routeTask)
+	info, err := insp.GetTaskInfo(jobs.QueueRoute, routeTask)
 	if err != nil {
 		t.Fatalf("route task after the worker exited: %v", err)
 	}
@@ -778,7 +778,7 @@ func TestSigtermWorkerFinishesRunningTask(t *testing.T) {
 // startServe runs this test binary as a `groupbuy serve` process on a free
 // port and waits until /healthz answers 200. It returns the base URL, the
 // address, the process and a channel that reports its exit.
-func startServe(t *testing.T, dbURL, redisURL string, env ...string) (base, addr string, cmd *exec.Cmd, exited <-chan error) {
+func startServe(t testing.TB, dbURL, redisURL string, env ...string) (base, addr string, cmd *exec.Cmd, exited <-chan error) {
 	t.Helper()
 	port, err := testenv.FreePort()
 	if err != nil {

@@ -118,7 +118,7 @@ func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*co
 
 // startApp makes the app of one process, as serve and worker do, and
 // closes it when the test ends.
-func startApp(t *testing.T, cfg config.Config, log *slog.Logger, clk clock.Clock) *app {
+func startApp(t testing.TB, cfg config.Config, log *slog.Logger, clk clock.Clock) *app {
 	t.Helper()
 	a, err := newApp(context.Background(), cfg, log, clk)
 	if err != nil {
@@ -263,7 +263,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)

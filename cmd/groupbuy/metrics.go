@@ -19,6 +19,7 @@ import (
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
 	"groupbuy/internal/httpx"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/metrics"
 	"groupbuy/pickup/notify"
 )
@@ -33,7 +34,7 @@ const queueSizesCacheFor = 5 * time.Second
 func newMetrics(db *sqlx.DB, rdb redis.UniversalClient, log *slog.Logger) (*metrics.Registry, *domainMetrics) {
 	m := metrics.New()
 	m.WatchDB(db)
-	m.WatchQueues(asynq.NewInspectorFromRedisClient(rdb), []string{"critical", "default", "low"}, queueSizesCacheFor, log)
+	m.WatchQueues(asynq.NewInspectorFromRedisClient(rdb), jobs.Queues, queueSizesCacheFor, log)
 	return m, newDomainMetrics(m.Prometheus())
 }
 

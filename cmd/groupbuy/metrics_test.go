@@ -19,6 +19,7 @@ import (
 
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/night"
+	"groupbuy/internal/jobs"
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/testenv"
 )
@@ -166,7 +167,7 @@ func TestMetricsAfterNight(t *testing.T) {
 
 	// asynq: every queue and state, and the wave's tasks by outcome.
 	check("groupbuy_asynq_up", nil, exactly(1))
-	for _, q := range []string{"critical", "default", "low"} {
+	for _, q := range jobs.Queues {
 		for _, st := range []string{"pending", "active", "scheduled", "retry", "archived", "completed"} {
 			check("groupbuy_asynq_queue_tasks", map[string]string{"queue": q, "state": st}, atLeast(0))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -41,7 +42,7 @@ type workerOptions struct {
 // process runs a scheduler; the tasks it sends are deduplicated by task ID
 // and their handlers check state in PostgreSQL, so the copies are harmless.
 type worker struct {
-	server    *asynq.Server
+	servers   []*asynq.Server // the short queues' and the route stage's (jobs.NewServers)
 	scheduler *asynq.PeriodicTaskManager
 	mux       *asynq.ServeMux
 	jobs      *jobs.Outbox
@@ -68,13 +69,8 @@ func newWorker(a *app, opt workerOptions) (*worker, error) {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	w := &worker{
-		server: asynq.NewServer(a.redis, asynq.Config{
-			Concurrency:     8,
-			Queues:          map[string]int{"critical": 6, "default": 3, "low": 1},
-			Logger:          logger,
-			ShutdownTimeout: 25 * time.Second,
-			RetryDelayFunc:  night.RetryDelay,
-		}),
+		servers: jobs.NewServers(a.redis, jobs.ServerOptions{Concurrency: a.cfg.WorkerConcurrency, RouteSolves: a.cfg.RouteSolves,
+			Logger: logger, ShutdownTimeout: 25 * time.Second, RetryDelay: night.RetryDelay}),
 		scheduler: mgr,
 		mux:       asynq.NewServeMux(),
 		jobs:      a.jobs,
@@ -146,16 +142,27 @@ func heartbeatHandler(rdb redis.UniversalClient, clock clock.Clock) asynq.Handle
 // while Redis was down go out when it returns.
 func (w *worker) run(ctx context.Context) error {
 	w.jobs.Start(jobRelayEvery)
-	if err := w.server.Start(w.mux); err != nil {
-		return fmt.Errorf("asynq server: %w", err)
+	// At once: each waits up to its ShutdownTimeout for its running tasks.
+	shutdown := func(servers []*asynq.Server) {
+		var wg sync.WaitGroup
+		for _, s := range servers {
+			wg.Go(s.Shutdown)
+		}
+		wg.Wait()
+	}
+	for i, s := range w.servers {
+		if err := s.Start(w.mux); err != nil {
+			shutdown(w.servers[:i])
+			return fmt.Errorf("asynq server: %w", err)
+		}
 	}
 	if err := w.scheduler.Start(); err != nil {
-		w.server.Shutdown()
+		shutdown(w.servers)
 		return fmt.Errorf("asynq scheduler: %w", err)
 	}
 	<-ctx.Done()
 	w.scheduler.Shutdown()
-	w.server.Shutdown()
+	shutdown(w.servers)
 	return nil
 }
 

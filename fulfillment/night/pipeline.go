@@ -176,7 +176,11 @@ func (r *Runner) Register(mux *asynq.ServeMux) {
 func (r *Runner) addStage(ctx context.Context, tx *sqlx.Tx, stage wave.Stage, waveID int64, suffix string) (int64, error) {
 	b, _ := json.Marshal(wavePayload{WaveID: waveID})
 	id := fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix)
-	return r.jobs.Add(ctx, tx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue("critical"),
+	queue := jobs.QueueCritical
+	if stage == wave.StageRoute {
+		queue = jobs.QueueRoute // long and CPU-bound: workers of its own, so no city's short stages wait behind it
+	}
+	return r.jobs.Add(ctx, tx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue(queue),
 		asynq.MaxRetry(10), asynq.Timeout(10*time.Minute), asynq.Retention(48*time.Hour))
 }
 

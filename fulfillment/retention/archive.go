@@ -18,9 +18,26 @@ import (
 	"github.com/lib/pq"
 )
 
-// archiveFile is one partition written to its file.
-type archiveFile struct {
+// detail is one table's rows of one night: its partition, or, for a pruned
+// table, the rows of the night that go (of, with the night as $1).
+type detail struct {
 	Partition
+	of string
+}
+
+func (d detail) pruned() bool { return d.of != "" }
+
+// from is the FROM clause of the rows, as t, and its arguments.
+func (d detail) from() (string, []any) {
+	if d.pruned() {
+		return pq.QuoteIdentifier(d.Parent) + " t WHERE " + d.of, []any{d.Night}
+	}
+	return pq.QuoteIdentifier(d.Name()) + " t", nil
+}
+
+// archiveFile is one night of one table written to its file.
+type archiveFile struct {
+	detail
 	File    string // relative to the archive directory
 	Columns []string
 	Rows    int64
@@ -28,35 +45,44 @@ type archiveFile struct {
 	SHA256  string
 }
 
-var errNoPartition = errors.New("no such partition")
+var errNoPartition = errors.New("no such partition, or no rows of the night")
 
-// archive writes partition p to <dir>/<parent>/<partition>.copy.gz in
-// PostgreSQL's COPY text format (tab-separated, \N for NULL, bytea as hex),
-// so `COPY parent (columns) FROM PROGRAM 'gunzip -c file'` or psql's \copy
-// loads it back. The rows are read in one repeatable-read snapshot, counted
-// against count(*) in it, and counted again from the synced file before it
-// takes its final name.
-func (s *Service) archive(ctx context.Context, p Partition) (archiveFile, error) {
-	f := archiveFile{Partition: p, File: filepath.Join(p.Parent, p.Name()+".copy.gz")}
+// archive writes a night of a table to <dir>/<parent>/<partition>.copy.gz
+// in PostgreSQL's COPY text format (tab-separated, \N for NULL, bytea as
+// hex), so `COPY parent (columns) FROM PROGRAM 'gunzip -c file'` or psql's
+// \copy loads it back. The rows are read in one repeatable-read snapshot,
+// counted against count(*) in it, and counted again from the synced file
+// before it takes its final name.
+func (s *Service) archive(ctx context.Context, d detail) (archiveFile, error) {
+	p := d.Partition
+	f := archiveFile{detail: d, File: filepath.Join(p.Parent, p.Name()+".copy.gz")}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return f, err
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	var exists bool
-	if err := tx.GetContext(ctx, &exists, `SELECT to_regclass($1) IS NOT NULL`, p.Name()); err != nil {
-		return f, err
-	}
-	if !exists {
-		return f, errNoPartition
+	table := p.Parent
+	if !d.pruned() {
+		table = p.Name()
+		var exists bool
+		if err := tx.GetContext(ctx, &exists, `SELECT to_regclass($1) IS NOT NULL`, table); err != nil {
+			return f, err
+		}
+		if !exists {
+			return f, errNoPartition
+		}
 	}
 	if err := tx.SelectContext(ctx, &f.Columns, `SELECT attname FROM pg_attribute
-		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, p.Name()); err != nil {
+		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, table); err != nil {
 		return f, err
 	}
+	from, args := d.from()
 	var want int64
-	if err := tx.GetContext(ctx, &want, `SELECT count(*) FROM `+pq.QuoteIdentifier(p.Name())); err != nil {
+	if err := tx.GetContext(ctx, &want, `SELECT count(*) FROM `+from, args...); err != nil {
 		return f, err
+	}
+	if want == 0 && d.pruned() {
+		return f, errNoPartition // nothing of the night to keep
 	}
 	final := filepath.Join(s.policy.Dir, f.File)
 	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
@@ -71,7 +97,7 @@ func (s *Service) archive(ctx context.Context, p Partition) (archiveFile, error)
 	h := sha256.New()
 	zw := gzip.NewWriter(io.MultiWriter(tmp, h))
 	bw := bufio.NewWriterSize(zw, 1<<16)
-	if f.Rows, err = copyRows(ctx, tx, p.Name(), f.Columns, bw); err != nil {
+	if f.Rows, err = copyRows(ctx, tx, from, args, f.Columns, bw); err != nil {
 		return f, err
 	}
 	if err := bw.Flush(); err != nil {
@@ -107,14 +133,15 @@ func (s *Service) archive(ctx context.Context, p Partition) (archiveFile, error)
 	return f, syncDir(filepath.Dir(final))
 }
 
-// copyRows writes the rows of table, every column as PostgreSQL's text
-// output, one COPY text line each, and returns how many it wrote.
-func copyRows(ctx context.Context, q sqlx.QueryerContext, table string, columns []string, w io.Writer) (int64, error) {
+// copyRows writes the rows of from (a FROM clause naming them t), every
+// column as PostgreSQL's text output, one COPY text line each, and returns
+// how many it wrote.
+func copyRows(ctx context.Context, q sqlx.QueryerContext, from string, args []any, columns []string, w io.Writer) (int64, error) {
 	sel := make([]string, len(columns))
 	for i, c := range columns {
-		sel[i] = pq.QuoteIdentifier(c) + "::text"
+		sel[i] = "t." + pq.QuoteIdentifier(c) + "::text"
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+pq.QuoteIdentifier(table))
+	rows, err := q.QueryContext(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+from, args...)
 	if err != nil {
 		return 0, err
 	}

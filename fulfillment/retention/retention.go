@@ -1,9 +1,10 @@
 // Package retention keeps the per-night tables in bounds: it creates each
 // night's partitions ahead of the night, and archives the partitions of
 // nights older than the retention to compressed files before dropping them.
-// The tables are declared in migration 00060 (night_partitioned_tables);
-// the aggregates (waves, refunds, commission, purchase orders) are not
-// partitioned and stay.
+// The partitioned tables are declared in migration 00060
+// (night_partitioned_tables); the per-night rows of tables that cannot be
+// partitioned are archived and deleted with them (prunedTables); the
+// aggregates (waves, refunds, commission, purchase orders) stay.
 package retention
 
 import (
@@ -116,15 +117,56 @@ func Tables(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
 	return tables, err
 }
 
+// pruned is a table with rows of each night that is not partitioned (see
+// migration 00060 for why): a night's rows are archived like a partition,
+// then deleted in the transaction that drops the night's partitions.
+type pruned struct {
+	table string
+	// nights selects the nights before $1 that have rows to go, not yet
+	// archived; of is the condition on the table's rows (as t) of night $1
+	// that go. A row that only qualifies once its night has been archived
+	// (a notice given up late) stays.
+	nights, of string
+}
+
+// prunedTables are pruned in this order, after the partitions are dropped
+// (order_lines references orders).
+var prunedTables = []pruned{
+	{table: "delivery_lines",
+		nights: `SELECT w.delivery_date FROM waves w WHERE w.delivery_date < $1
+			AND EXISTS (SELECT 1 FROM deliveries d JOIN delivery_lines l ON l.delivery_id = d.id WHERE d.wave_id = w.id)`,
+		of: `t.delivery_id IN (SELECT d.id FROM deliveries d JOIN waves w ON w.id = d.wave_id WHERE w.delivery_date = $1)`},
+	// An order a refund or an after-sale claim names stays with them: their
+	// pages read the order's point and date.
+	{table: "orders",
+		nights: `SELECT DISTINCT t.delivery_date FROM orders t WHERE t.delivery_date < $1 AND ` + orderGoes,
+		of:     `t.delivery_date = $1 AND ` + orderGoes},
+	// Notices sent or given up; the night is the UTC date they were queued.
+	{table: "outbox",
+		nights: `SELECT DISTINCT (t.created_at AT TIME ZONE 'UTC')::date FROM outbox t
+			WHERE (t.created_at AT TIME ZONE 'UTC')::date < $1 AND ` + noticeDone,
+		of: `(t.created_at AT TIME ZONE 'UTC')::date = $1 AND ` + noticeDone},
+}
+
+const (
+	orderGoes = `NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = t.id)
+		AND NOT EXISTS (SELECT 1 FROM aftersale_claims c WHERE c.order_id = t.id)`
+	noticeDone = `(t.sent_at IS NOT NULL OR t.failed_at IS NOT NULL)`
+)
+
 // Nights returns the nights before `before` that still have a partition of
-// any table, oldest first.
+// any table, or rows of a pruned table to archive, oldest first.
 func Nights(ctx context.Context, q sqlx.QueryerContext, before fulfillment.Date) ([]fulfillment.Date, error) {
-	var nights []fulfillment.Date
-	err := sqlx.SelectContext(ctx, q, &nights, `SELECT DISTINCT to_date(right(c.relname, 8), 'YYYYMMDD') AS night
+	union := `SELECT to_date(right(c.relname, 8), 'YYYYMMDD') AS night
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
 		WHERE p.relname = ANY(night_partitioned_tables()) AND c.relname = night_partition_name(p.relname, to_date(right(c.relname, 8), 'YYYYMMDD'))
-		  AND to_date(right(c.relname, 8), 'YYYYMMDD') < $1
-		ORDER BY night`, before)
+		  AND to_date(right(c.relname, 8), 'YYYYMMDD') < $1`
+	for _, p := range prunedTables {
+		union += fmt.Sprintf(` UNION SELECT n.night FROM (%s) AS n(night)
+			WHERE NOT EXISTS (SELECT 1 FROM archived_partitions a WHERE a.parent = '%s' AND a.delivery_date = n.night)`, p.nights, p.table)
+	}
+	var nights []fulfillment.Date
+	err := sqlx.SelectContext(ctx, q, &nights, `SELECT night FROM (`+union+`) AS u ORDER BY night`, before)
 	return nights, err
 }
 
@@ -132,6 +174,7 @@ func Nights(ctx context.Context, q sqlx.QueryerContext, before fulfillment.Date)
 type Result struct {
 	Nights     int   // nights archived and dropped
 	Partitions int   // partitions dropped
+	Pruned     int   // nights of pruned tables deleted (table by table)
 	Rows       int64 // rows archived
 	Bytes      int64 // compressed bytes written
 }
@@ -161,15 +204,28 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	for _, night := range nights {
-		files := make([]archiveFile, 0, len(tables))
+		var sources []detail
 		for _, t := range tables {
-			p := Partition{Parent: t, Night: night}
-			f, err := s.archive(ctx, p)
+			sources = append(sources, detail{Partition: Partition{Parent: t, Night: night}})
+		}
+		for _, p := range prunedTables {
+			var done bool
+			if err := s.db.GetContext(ctx, &done, `SELECT EXISTS (SELECT 1 FROM archived_partitions WHERE parent = $1 AND delivery_date = $2)`,
+				p.table, night); err != nil {
+				return res, err
+			}
+			if !done {
+				sources = append(sources, detail{Partition: Partition{Parent: p.table, Night: night}, of: p.of})
+			}
+		}
+		files := make([]archiveFile, 0, len(sources))
+		for _, d := range sources {
+			f, err := s.archive(ctx, d)
 			if errors.Is(err, errNoPartition) {
 				continue
 			}
 			if err != nil {
-				return res, fmt.Errorf("archive %s: %w", p.Name(), err)
+				return res, fmt.Errorf("archive %s: %w", d.Name(), err)
 			}
 			files = append(files, f)
 		}
@@ -178,28 +234,52 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 		}
 		res.Nights++
 		for _, f := range files {
-			res.Partitions++
+			if f.pruned() {
+				res.Pruned++
+			} else {
+				res.Partitions++
+			}
 			res.Rows += f.Rows
 			res.Bytes += f.Bytes
 		}
-		s.log.InfoContext(ctx, "night archived", "night", night.String(), "partitions", len(files))
+		s.log.InfoContext(ctx, "night archived", "night", night.String(), "tables", len(files))
+	}
+	if res.Pruned == 0 {
+		return res, nil
+	}
+	// The deleted rows' space is reused by the next nights only once it is
+	// vacuumed: at once, rather than whenever autovacuum's thresholds (or a
+	// server with autovacuum off) get to it. Outside any transaction.
+	for _, p := range prunedTables {
+		if _, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) `+pq.QuoteIdentifier(p.table)); err != nil {
+			return res, fmt.Errorf("vacuum %s: %w", p.table, err)
+		}
 	}
 	return res, nil
 }
 
 // drop records the night's files and drops its partitions, referencing
-// tables first, in one transaction. A partition whose rows changed since it
-// was archived stops the drop; the next run archives it again.
+// tables first, then deletes the pruned tables' rows of the night, in one
+// transaction. Rows that changed since they were archived stop the drop;
+// the next run archives them again.
 func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 	now := s.clock.Now()
+	var partitions, pruned []archiveFile
+	for _, f := range files {
+		if f.pruned() {
+			pruned = append(pruned, f)
+		} else {
+			partitions = append([]archiveFile{f}, partitions...)
+		}
+	}
 	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
 			return err
 		}
-		for i := len(files) - 1; i >= 0; i-- {
-			f := files[i]
+		for _, f := range append(partitions, pruned...) {
+			from, args := f.from()
 			var rows int64
-			if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM `+pq.QuoteIdentifier(f.Name())); err != nil {
+			if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM `+from, args...); err != nil {
 				return err
 			}
 			if rows != f.Rows {
@@ -209,6 +289,12 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 				f.Parent, f.Night, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, now); err != nil {
 				return err
+			}
+			if f.pruned() {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+pq.QuoteIdentifier(f.Parent)+` t WHERE `+f.of, f.Night); err != nil {
+					return err
+				}
+				continue
 			}
 			// A partition other partitions' keys reference must be detached
 			// before it can go; detaching checks nothing references it.

@@ -52,6 +52,15 @@ func seed(t *testing.T) *fulfillmenttest.City {
 		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $3`, delivery, fulfillmenttest.Now, p.ID)
 	c.Exec(`INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at) VALUES ($1, $2, $3, '123456', $4)`,
 		p.ID, oldNight, p.Resident, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO delivery_lines (delivery_id, sale_item_id, expected, received, missing, damaged) VALUES ($1, $2, 5, 4, 1, 0)`,
+		delivery, egg)
+	// The old night's notices: one sent, one given up, one still waiting to
+	// be sent (which stays).
+	for _, n := range []struct{ key, sent, failed string }{{"old-sent", "now", ""}, {"old-failed", "", "now"}, {"old-waiting", "", ""}} {
+		c.Exec(`INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at, sent_at, failed_at)
+			VALUES ($1, 'arrival', $2, '{"code":"123456"}', $3, CASE WHEN $4 = '' THEN NULL ELSE $3::timestamptz END,
+			CASE WHEN $5 = '' THEN NULL ELSE $3::timestamptz END)`, p.Resident, n.key, oldNight.Add(2*time.Hour), n.sent, n.failed)
+	}
 	// The aggregates of a line: a refund and the leader's commission.
 	c.Exec(`INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
 		SELECT $1, o.id, l.id, o.resident_id, 'missing', 1, 100, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id
@@ -117,6 +126,12 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 			t.Fatalf("the old night has no %s", table)
 		}
 	}
+	for table, rows := range prunedOfOldNight {
+		want[table] = partitionDigest(t, c.DB, "("+rows+")")
+		if strings.HasPrefix(want[table], "0:") {
+			t.Fatalf("the old night has no %s to prune", table)
+		}
+	}
 	recent := partitionDigest(t, c.DB, "order_lines_p20261220")
 	dir := t.TempDir()
 	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -140,8 +155,8 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Nights != 1 || res.Partitions != len(tables) {
-		t.Fatalf("run: %+v, want 1 night of %d partitions", res, len(tables))
+	if res.Nights != 1 || res.Partitions != len(tables) || res.Pruned != len(prunedOfOldNight) {
+		t.Fatalf("run: %+v, want 1 night of %d partitions and %d pruned tables", res, len(tables), len(prunedOfOldNight))
 	}
 	for _, table := range tables {
 		if exists(t, c.DB, retention.Partition{Parent: table, Night: oldNight}.Name()) {
@@ -154,10 +169,10 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if got := partitionDigest(t, c.DB, "order_lines_p20261220"); got != recent {
 		t.Fatalf("the recent night changed: %s, was %s", got, recent)
 	}
-	// The aggregates stay: the orders, the refund ledger and the commission
-	// of the old night, read as their pages read them.
-	if n := c.Count(`SELECT count(*) FROM orders WHERE delivery_date = $1`, oldNight); n != 2 {
-		t.Fatalf("%d orders of the old night kept, want 2", n)
+	// The aggregates stay: the order a refund names, the refund ledger and
+	// the commission of the old night, read as their pages read them.
+	if n := c.Count(`SELECT count(*) FROM orders WHERE delivery_date = $1`, oldNight); n != 1 {
+		t.Fatalf("%d orders of the old night kept, want the 1 with a refund", n)
 	}
 	refunds, err := refund.List(ctx, c.DB, refund.Filter{Limit: 10})
 	if err != nil || len(refunds) != 1 || refunds[0].AmountFen != 100 {
@@ -181,7 +196,7 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(again) != fmt.Sprint(archived) || len(archived) != len(tables) {
+	if fmt.Sprint(again) != fmt.Sprint(archived) || len(archived) != len(tables)+len(prunedOfOldNight) {
 		t.Fatalf("archived after a second run: %v, before %v", again, archived)
 	}
 
@@ -219,8 +234,50 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 		}
 		return nil
 	})
-	if len(files) != len(tables)+1 {
+	if len(files) != len(tables)+len(prunedOfOldNight)+1 {
 		t.Fatalf("files: %v", files)
+	}
+}
+
+// prunedOfOldNight are the rows of the seeded old night that retention
+// deletes from the tables it does not partition.
+var prunedOfOldNight = map[string]string{
+	"orders": `SELECT * FROM orders o WHERE o.delivery_date = '2026-12-01' AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.id)`,
+	"delivery_lines": `SELECT l.* FROM delivery_lines l JOIN deliveries d ON d.id = l.delivery_id JOIN waves w ON w.id = d.wave_id
+		WHERE w.delivery_date = '2026-12-01'`,
+	"outbox": `SELECT * FROM outbox WHERE created_at < '2026-12-02' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
+}
+
+// TestNoDetailPastRetention: after a run, no table keeps a row of a night
+// past the retention but the aggregates and what they name (an order with a
+// refund) and notices still to be sent, and the recent night keeps all.
+func TestNoDetailPastRetention(t *testing.T) {
+	ctx := context.Background()
+	c := seed(t)
+	c.Exec(`INSERT INTO outbox (resident_id, kind, dedupe_key, payload, created_at, sent_at)
+		VALUES ($1, 'arrival', 'recent-sent', '{}', '2026-12-20T02:00:00Z', '2026-12-20T02:00:00Z')`, c.Points[0].Resident)
+	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention.Policy{Days: 30, Dir: t.TempDir()})
+	if _, err := svc.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for table, rows := range prunedOfOldNight {
+		if n := c.Count(`SELECT count(*) FROM (` + rows + `) r`); n != 0 {
+			t.Errorf("%d rows of %s past the retention", n, table)
+		}
+	}
+	var left []string
+	if err := c.DB.Select(&left, `SELECT dedupe_key FROM outbox ORDER BY dedupe_key`); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(left) != "[old-waiting recent-sent]" {
+		t.Errorf("notices left: %v, want the one still waiting and the recent one", left)
+	}
+	if n := c.Count(`SELECT count(*) FROM orders WHERE delivery_date = $1`, recentNight); n != 1 {
+		t.Errorf("%d orders of the recent night, want 1", n)
+	}
+	if n := c.Count(`SELECT count(*) FROM delivery_lines`); n != 0 {
+		t.Errorf("%d delivery lines left, want none (only the old night had any)", n)
 	}
 }
 

@@ -27,6 +27,11 @@ type Config struct {
 	IntakeWorkers int
 	// RouteBudget is GROUPBUY_ROUTE_BUDGET: the route stage's solver time limit.
 	RouteBudget time.Duration
+	// WorkerConcurrency is GROUPBUY_WORKER_CONCURRENCY: tasks a worker
+	// process runs at once besides route solves (default 8); RouteSolves is
+	// GROUPBUY_ROUTE_SOLVES: route stages it runs at once (default 1), each
+	// on the solver's threads.
+	WorkerConcurrency, RouteSolves int
 	// PublicURL is GROUPBUY_PUBLIC_URL: the address phones reach this API
 	// at (e.g. https://gb.example.com); the QR code on each route sheet opens
 	// its driver page there. Default http:// and GROUPBUY_ADDR.
@@ -162,6 +167,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		// Two batches in flight: one commits (waiting on the WAL flush) while
 		// the next is built; more only split the queue into smaller batches.
 		IntakeWorkers:     2,
+		WorkerConcurrency: 8,
+		RouteSolves:       1,
 		RouteBudget:       60 * time.Second,
 		SweepEvery:        time.Minute,
 		WriteLimit:        600,
@@ -205,6 +212,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.Parse("GROUPBUY_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 	e.Int("GROUPBUY_DB_MAX_CONNS", &c.DBMaxConns, 1, math.MaxInt, "a positive integer")
 	e.Int("GROUPBUY_INTAKE_WORKERS", &c.IntakeWorkers, 1, 64, "")
+	e.Int("GROUPBUY_WORKER_CONCURRENCY", &c.WorkerConcurrency, 1, 1000, "")
+	e.Int("GROUPBUY_ROUTE_SOLVES", &c.RouteSolves, 1, 64, "")
 	e.Duration("GROUPBUY_ROUTE_BUDGET", &c.RouteBudget, time.Second, time.Hour, "a duration between 1s and 1h")
 	e.Int("GROUPBUY_OSRM_TABLE_SIZE", &c.OSRMTableSize, 2, 1_000_000, "")
 	e.Parse("GROUPBUY_OSRM_URL", func(v string) error {
