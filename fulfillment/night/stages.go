@@ -2,6 +2,7 @@ package night
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -32,12 +33,27 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
 		return stageResult{}, err
 	}
+	// Counting the distinct orders of a million lines sorts them.
+	if _, err := tx.ExecContext(ctx, stageWorkMem); err != nil {
+		return stageResult{}, err
+	}
 	totals, err := intake.WaveTotals(ctx, tx, w.WarehouseID, w.DeliveryDate)
 	if err != nil {
 		return stageResult{}, err
 	}
 	if err := wave.MarkClosed(ctx, tx, id, totals, now); err != nil {
 		return stageResult{}, err
+	}
+	// The night's lines are final from here: the later stages plan their
+	// joins of them from their statistics, not from an empty partition's.
+	var lines sql.NullString
+	if err := tx.GetContext(ctx, &lines, `SELECT to_regclass(night_partition_name('order_lines', $1))::text`, w.DeliveryDate); err != nil {
+		return stageResult{}, err
+	}
+	if lines.Valid {
+		if _, err := tx.ExecContext(ctx, `ANALYZE `+lines.String); err != nil {
+			return stageResult{}, err
+		}
 	}
 	return movedOn(1, 1), nil
 }
