@@ -9,10 +9,13 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// stageWorkMem is the memory a night stage's sorts and hashes may use
-// before they spill to disk: the pick stage groups a million lines into
-// hundreds of thousands of sort lines, which at the server's default spills.
-const stageWorkMem = `SET LOCAL work_mem = '256MB'`
+// wholeNight is how a stage that reads all the night's lines plans them:
+// its sorts and hashes get the memory to stay off disk (a million lines
+// group into hundreds of thousands of sort lines), and joins of them are
+// never nested loops — a night's partition just loaded, or orders of a
+// date past the statistics, look a few rows to the planner, which then
+// probes an index once per order and per line.
+const wholeNight = `SET LOCAL work_mem = '256MB'; SET LOCAL enable_nestloop = off`
 
 // pickWave writes the pick plan of an allocated wave inside tx: sort lines
 // (SKU × pickup point), the total pick list (SKU per zone, bin order) and
@@ -34,7 +37,7 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 			return stageResult{}, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, stageWorkMem); err != nil {
+	if _, err := tx.ExecContext(ctx, wholeNight); err != nil {
 		return stageResult{}, err
 	}
 	progress(1, 2)

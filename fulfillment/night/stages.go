@@ -2,7 +2,6 @@ package night
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -33,8 +32,7 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
 		return stageResult{}, err
 	}
-	// Counting the distinct orders of a million lines sorts them.
-	if _, err := tx.ExecContext(ctx, stageWorkMem); err != nil {
+	if _, err := tx.ExecContext(ctx, wholeNight); err != nil {
 		return stageResult{}, err
 	}
 	totals, err := intake.WaveTotals(ctx, tx, w.WarehouseID, w.DeliveryDate)
@@ -43,17 +41,6 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	}
 	if err := wave.MarkClosed(ctx, tx, id, totals, now); err != nil {
 		return stageResult{}, err
-	}
-	// The night's lines are final from here: the later stages plan their
-	// joins of them from their statistics, not from an empty partition's.
-	var lines sql.NullString
-	if err := tx.GetContext(ctx, &lines, `SELECT to_regclass(night_partition_name('order_lines', $1))::text`, w.DeliveryDate); err != nil {
-		return stageResult{}, err
-	}
-	if lines.Valid {
-		if _, err := tx.ExecContext(ctx, `ANALYZE `+lines.String); err != nil {
-			return stageResult{}, err
-		}
 	}
 	return movedOn(1, 1), nil
 }
