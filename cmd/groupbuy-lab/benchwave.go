@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -39,6 +41,7 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 	suppliers := fs.Int("suppliers", 300, "suppliers the SKUs are bought from")
 	dock := dockFlags(fs)
 	keep := fs.Bool("keep", false, "keep the scratch database")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the stages (close to ready) in this process to FILE")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -84,9 +87,16 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		return err
 	}
 	fmt.Fprintf(stdout, "%d suppliers, terms for %d SKUs in %.1fs\n", *suppliers, terms, time.Since(t0).Seconds())
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	timings, err := bench.runStages(ctx, sc.db, wv, *trucks, func(ctx context.Context) error {
 		return benchDock(ctx, bench.supply, sc.db, wv.ID, date, *dock, stdout)
 	})
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return err
 	}
@@ -115,6 +125,23 @@ func runBenchWave(ctx context.Context, env labEnv, args []string, stdout, stderr
 		len(routes.Routes), *budget, stops, len(routes.Unserved), float64(distance)/1000, float64(cost)/100)
 	fmt.Fprintf(stdout, "peak memory of this process (VmHWM): %s\n", machine.PeakRSS())
 	return nil
+}
+
+// startCPUProfile profiles this process into path until the returned stop
+// is called; with no path it does nothing.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
 }
 
 // benchNight is what bench-wave runs the stages with, in this process: the wave

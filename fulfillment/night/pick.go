@@ -9,6 +9,14 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// wholeNight is how a stage that reads all the night's lines plans them:
+// its sorts and hashes get the memory to stay off disk (a million lines
+// group into hundreds of thousands of sort lines), and joins of them are
+// never nested loops — a night's partition just loaded, or orders of a
+// date past the statistics, look a few rows to the planner, which then
+// probes an index once per order and per line.
+const wholeNight = `SET LOCAL work_mem = '256MB'; SET LOCAL enable_nestloop = off`
+
 // pickWave writes the pick plan of an allocated wave inside tx: sort lines
 // (SKU × pickup point), the total pick list (SKU per zone, bin order) and
 // bags (pickup point × zone with units, weight and volume). Quantities are
@@ -21,48 +29,49 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 	if w.State != wave.Allocated {
 		return stageResult{}, nil
 	}
-	type step struct {
-		q    string
-		args []any
-	}
-	one, three := []any{waveID}, []any{waveID, w.WarehouseID, w.DeliveryDate}
-	steps := []step{
-		// A rerun after a failure starts from a clean slate, in the same transaction.
-		{`DELETE FROM bags WHERE wave_id = $1`, one},
-		{`DELETE FROM pick_lines WHERE wave_id = $1`, one},
-		{`DELETE FROM sort_lines WHERE wave_id = $1`, one},
-		{`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
-		 SELECT $1, t.sale_item_id, t.pickup_point_id, p.zone, t.quantity, $3
-		 FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity - coalesce(c.cut, 0)) AS quantity
-		       FROM orders o JOIN order_lines ol ON ol.order_id = o.id
-		       LEFT JOIN line_cuts c ON c.order_line_id = ol.id
-		       WHERE o.warehouse_id = $2 AND o.delivery_date = $3 AND ol.delivery_date = $3 AND o.status = 'placed'
-		       GROUP BY 1, 2) t
-		 JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
-		 WHERE t.quantity > 0`, three},
-		{`INSERT INTO pick_lines (wave_id, sale_item_id, zone, bin, sku, name, unit, quantity)
-		 SELECT $1, s.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit, sum(s.quantity)
-		 FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
-		 WHERE s.wave_id = $1
-		 GROUP BY s.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit`, one},
-		{`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml)
-		 SELECT $1, s.pickup_point_id, s.zone, sum(s.quantity), count(*), sum(s.quantity::bigint * p.weight_g), sum(s.quantity::bigint * p.volume_ml)
-		 FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
-		 WHERE s.wave_id = $1
-		 GROUP BY s.pickup_point_id, s.zone
-		 ORDER BY s.pickup_point_id, s.zone`, one},
-	}
-	progress(0, int64(len(steps)))
-	for i, st := range steps {
-		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+	progress(0, 2)
+	// A rerun after a failure starts from a clean slate, in the same transaction.
+	for _, q := range []string{`DELETE FROM bags WHERE wave_id = $1`, `DELETE FROM pick_lines WHERE wave_id = $1`,
+		`DELETE FROM sort_lines WHERE wave_id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, waveID); err != nil {
 			return stageResult{}, err
 		}
-		progress(int64(i+1), int64(len(steps)))
 	}
-	var rows int64
-	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM sort_lines WHERE wave_id = $1`, waveID); err != nil {
+	if _, err := tx.ExecContext(ctx, wholeNight); err != nil {
 		return stageResult{}, err
 	}
+	progress(1, 2)
+	// One pass over the order lines: the sort lines are grouped once, kept in
+	// memory, and the pick list and bags are summed from them there. Sort
+	// lines go in in their key's order, so the index only ever appends.
+	var rows int64
+	if err := tx.GetContext(ctx, &rows, `WITH sl AS MATERIALIZED (
+			SELECT t.sale_item_id, t.pickup_point_id, p.zone, t.quantity, p.weight_g, p.volume_ml
+			FROM (SELECT ol.sale_item_id, o.pickup_point_id, sum(ol.quantity - coalesce(c.cut, 0)) AS quantity
+			      FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+			      LEFT JOIN line_cuts c ON c.order_line_id = ol.id
+			      WHERE o.warehouse_id = $2 AND o.delivery_date = $3 AND ol.delivery_date = $3 AND o.status = 'placed'
+			      GROUP BY 1, 2) t
+			JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
+			WHERE t.quantity > 0
+		), sorted AS (
+			INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
+			SELECT $1, sale_item_id, pickup_point_id, zone, quantity, $3 FROM sl ORDER BY pickup_point_id, sale_item_id
+		), picked AS (
+			INSERT INTO pick_lines (wave_id, sale_item_id, zone, bin, sku, name, unit, quantity)
+			SELECT $1, t.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit, t.quantity
+			FROM (SELECT sale_item_id, sum(quantity) AS quantity FROM sl GROUP BY 1) t
+			JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
+		), bagged AS (
+			INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml)
+			SELECT $1, pickup_point_id, zone, sum(quantity), count(*), sum(quantity::bigint * weight_g), sum(quantity::bigint * volume_ml)
+			FROM sl GROUP BY pickup_point_id, zone
+			ORDER BY pickup_point_id, zone
+		)
+		SELECT count(*) FROM sl`, waveID, w.WarehouseID, w.DeliveryDate); err != nil {
+		return stageResult{}, err
+	}
+	progress(2, 2)
 	if _, err := wave.Advance(ctx, tx, waveID, wave.Allocated, wave.Picked, now); err != nil {
 		return stageResult{}, err
 	}

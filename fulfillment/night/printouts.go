@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -206,70 +207,112 @@ func storedPrintout(ctx context.Context, q sqlx.QueryerContext, waveID int64, ki
 // re-render gives the same bytes. A concurrent render of the same printout
 // yields the same bytes, so the first stored wins.
 func (p *Printer) render(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kind PrintoutKind, scope PrintScope, at time.Time) error {
+	return p.renderAll(ctx, tx, w, []PrintoutKind{kind}, scope, at)
+}
+
+// renderAll renders kinds of one scope: their plan is read in tx, one kind
+// after another, then they are drawn at the same time, each on its own
+// cores, and stored in the order given. Drawing reads nothing, so the bytes
+// are the same however the drawings interleave.
+func (p *Printer) renderAll(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kinds []PrintoutKind, scope PrintScope, at time.Time) error {
 	fonts, err := p.loadFonts()
 	if err != nil {
 		return err
 	}
-	pdf, csv, err := p.renderKind(ctx, tx, fonts, w, kind, scope, at)
+	n, err := loadNight(ctx, tx, w, at)
 	if err != nil {
 		return err
 	}
-	for format, content := range map[string][]byte{"pdf": pdf, "csv": csv} {
-		sum := sha256.Sum256(content)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at, delivery_date)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			w.ID, kind, scope.key(), format, content, hex.EncodeToString(sum[:]), at, w.DeliveryDate); err != nil {
+	if slices.ContainsFunc(kinds, func(k PrintoutKind) bool { return k != PrintPickList }) {
+		if err := n.loadRoutes(ctx, tx, scope.Route); err != nil {
 			return err
+		}
+	}
+	draws := make([]drawing, len(kinds))
+	for i, k := range kinds {
+		if draws[i], err = p.prepare(ctx, tx, fonts, n, k, scope); err != nil {
+			return err
+		}
+	}
+	type drawn struct {
+		pdf, csv []byte
+		err      error
+	}
+	out := make([]drawn, len(kinds))
+	var wg sync.WaitGroup
+	for i, draw := range draws {
+		wg.Go(func() {
+			out[i].pdf, out[i].csv, out[i].err = draw()
+		})
+	}
+	wg.Wait()
+	for i, k := range kinds {
+		if out[i].err != nil {
+			return out[i].err
+		}
+		for _, f := range []struct {
+			format  string
+			content []byte
+		}{{"pdf", out[i].pdf}, {"csv", out[i].csv}} {
+			sum := sha256.Sum256(f.content)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO printouts (wave_id, kind, scope, format, content, sha256, created_at, delivery_date)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+				w.ID, k, scope.key(), f.format, f.content, hex.EncodeToString(sum[:]), at, w.DeliveryDate); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (p *Printer) renderKind(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, w wave.Wave, kind PrintoutKind, scope PrintScope, at time.Time) (pdf, csv []byte, err error) {
-	night, err := loadNight(ctx, tx, w, at)
-	if err != nil {
-		return nil, nil, err
-	}
+// drawing draws a printout whose plan has been read: it touches no database.
+type drawing func() (pdf, csv []byte, err error)
+
+// prepare reads what a kind of printout of n needs (n's routes loaded
+// unless it is the pick list) and returns its drawing.
+func (p *Printer) prepare(ctx context.Context, tx *sqlx.Tx, fonts *printout.Fonts, n *night, kind PrintoutKind, scope PrintScope) (drawing, error) {
 	switch kind {
 	case PrintPickList:
-		sheets, err := night.pickSheets(ctx, tx, scope.Zone)
+		sheets, err := n.pickSheets(ctx, tx, scope.Zone)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		pdf, err = printout.PickSheets(fonts, night.hdr.PrintedAt, sheets)
-		return pdf, printout.PickSheetsCSV(sheets), err
-	}
-	if err := night.loadRoutes(ctx, tx, scope.Route); err != nil {
-		return nil, nil, err
-	}
-	switch kind {
+		return func() ([]byte, []byte, error) {
+			pdf, err := printout.PickSheets(fonts, n.hdr.PrintedAt, sheets)
+			return pdf, printout.PickSheetsCSV(sheets), err
+		}, nil
 	case PrintSortSheet:
-		sheets, err := night.sortSheets(ctx, tx, scope)
+		sheets, err := n.sortSheets(ctx, tx, scope)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		pdf, err = printout.SortSheets(fonts, night.hdr.PrintedAt, sheets)
-		return pdf, printout.SortSheetsCSV(sheets), err
+		return func() ([]byte, []byte, error) {
+			pdf, err := printout.SortSheets(fonts, n.hdr.PrintedAt, sheets)
+			return pdf, printout.SortSheetsCSV(sheets), err
+		}, nil
 	case PrintLabels:
-		labels, err := night.labels(ctx, tx, scope)
+		labels, err := n.labels(ctx, tx, scope)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		pdf, err = printout.Labels(fonts, night.hdr.PrintedAt, labels, p.key)
-		return pdf, printout.LabelsCSV(labels, p.key), err
-	default:
-		sheets := night.routeSheets()
-		if p.driverLink != nil {
-			d := w.DeliveryDate
-			// The pass lasts until the delivery day ends where the trucks run.
-			expires := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, night.loc)
-			for i, r := range night.routes {
-				sheets[i].DriverURL = p.driverLink(r.ID, expires)
-			}
-		}
-		pdf, err = printout.RouteSheets(fonts, night.hdr.PrintedAt, sheets)
-		return pdf, printout.RouteCSV(sheets), err
+		return func() ([]byte, []byte, error) {
+			pdf, err := printout.Labels(fonts, n.hdr.PrintedAt, labels, p.key)
+			return pdf, printout.LabelsCSV(labels, p.key), err
+		}, nil
 	}
+	sheets := n.routeSheets()
+	if p.driverLink != nil {
+		d := n.wave.DeliveryDate
+		// The pass lasts until the delivery day ends where the trucks run.
+		expires := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, n.loc)
+		for i, r := range n.routes {
+			sheets[i].DriverURL = p.driverLink(r.ID, expires)
+		}
+	}
+	return func() ([]byte, []byte, error) {
+		pdf, err := printout.RouteSheets(fonts, n.hdr.PrintedAt, sheets)
+		return pdf, printout.RouteCSV(sheets), err
+	}, nil
 }
 
 // renderStage renders the whole-wave printouts a stage makes, inside the
@@ -297,12 +340,7 @@ func (r *Runner) renderStage(ctx context.Context, tx *sqlx.Tx, waveID int64, sta
 	if err != nil {
 		return err
 	}
-	for _, k := range kinds {
-		if err := p.render(ctx, tx, wv, k, PrintScope{}, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.renderAll(ctx, tx, wv, kinds, PrintScope{}, now)
 }
 
 // withPrintouts runs a stage, then renders its printouts in the same

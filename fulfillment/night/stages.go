@@ -32,6 +32,9 @@ func closeWave(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, manual
 	if err != nil || w.State != wave.Open || (!manual && now.Before(w.CutoffAt)) {
 		return stageResult{}, err
 	}
+	if _, err := tx.ExecContext(ctx, wholeNight); err != nil {
+		return stageResult{}, err
+	}
 	totals, err := intake.WaveTotals(ctx, tx, w.WarehouseID, w.DeliveryDate)
 	if err != nil {
 		return stageResult{}, err

@@ -119,6 +119,7 @@ func (f *Fonts) newDoc(orientation string, size fpdf.SizeType, at time.Time, tit
 	p.SetTitle(title, true)
 	p.SetAutoPageBreak(false, 0)
 	p.SetMargins(0, 0, 0)
+	p.SetCompression(false) // see compressPages
 	return &doc{pdf: p, fonts: f}
 }
 

@@ -35,12 +35,15 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 	for i, l := range labels {
 		payloads[i] = l.Payload(key)
 	}
-	codes, err := encodeQRs(payloads)
-	if err != nil {
-		return nil, fmt.Errorf("printout: label QR: %w", err)
-	}
+	// The codes are encoded on the other cores while the pages are drawn,
+	// each page as soon as its code is ready.
+	codes := encodeQRs(payloads)
 	for i, l := range labels {
-		d.label(l, payloads[i], codes[i])
+		code, err := codes(i)
+		if err != nil {
+			return nil, fmt.Errorf("printout: label QR: %w", err)
+		}
+		d.label(l, payloads[i], code)
 	}
 	if err := d.pdf.Error(); err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
@@ -113,22 +113,35 @@ func (d *doc) drawQR(c barcode.Barcode, x, y, size float64) {
 	}
 }
 
-// encodeQRs encodes texts as QR codes on every core: choosing a code's mask
-// is most of the time a label takes.
-func encodeQRs(texts []string) ([]barcode.Barcode, error) {
+// qrBatch is how many codes a worker encodes at a time.
+const qrBatch = 64
+
+// encodeQRs starts encoding texts as QR codes on every core (choosing a
+// code's mask is most of the time a label takes) and returns the i-th code,
+// waiting for it if need be; codes are asked for in order.
+func encodeQRs(texts []string) func(i int) (barcode.Barcode, error) {
 	out := make([]barcode.Barcode, len(texts))
 	errs := make([]error, len(texts))
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(texts); i += workers {
-				out[i], errs[i] = qr.Encode(texts[i], qr.M, qr.Auto)
-			}
-		})
+	batches := (len(texts) + qrBatch - 1) / qrBatch
+	done := make([]chan struct{}, batches)
+	for b := range done {
+		done[b] = make(chan struct{})
 	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	var next atomic.Int64
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for b := int(next.Add(1) - 1); b < batches; b = int(next.Add(1) - 1) {
+				for i := b * qrBatch; i < min(len(texts), (b+1)*qrBatch); i++ {
+					out[i], errs[i] = qr.Encode(texts[i], qr.M, qr.Auto)
+				}
+				close(done[b])
+			}
+		}()
+	}
+	return func(i int) (barcode.Barcode, error) {
+		<-done[i/qrBatch]
+		return out[i], errs[i]
+	}
 }
 
 func dark(c barcode.Barcode, x, y int) bool {

@@ -3,6 +3,8 @@ package printout
 import (
 	"fmt"
 	"time"
+
+	"github.com/boombuler/barcode/qr"
 )
 
 // RouteSheet is a driver's route sheet: the stops in order with their
@@ -138,13 +140,13 @@ func (d *doc) driverQR(url string, x, y float64) {
 	if url == "" {
 		return
 	}
-	codes, err := encodeQRs([]string{url})
+	code, err := qr.Encode(url, qr.M, qr.Auto)
 	if err != nil {
 		d.pdf.SetError(err)
 		return
 	}
 	d.pdf.SetFillColor(255, 255, 255)
 	d.pdf.Rect(x, y, 31, 36, "F")
-	d.drawQR(codes[0], x, y, 31)
+	d.drawQR(code, x, y, 31)
 	d.fit(x, y+30, 31, 5, "司机扫码", 8, 6, center)
 }

@@ -127,11 +127,12 @@ func (d *doc) wrap(s string, w, size float64) []string {
 // box draws a rectangle outline.
 func (d *doc) box(x, y, w, h float64) { d.pdf.Rect(x, y, w, h, "D") }
 
-// bytes finishes the document.
+// bytes finishes the document: fpdf writes its pages plain (newDoc turns
+// its compression off) and compressPages compresses them as fpdf would have.
 func (d *doc) bytes() ([]byte, error) {
 	var b bytes.Buffer
 	if err := d.pdf.Output(&b); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return compressPages(b.Bytes())
 }
