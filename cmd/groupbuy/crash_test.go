@@ -275,7 +275,7 @@ func TestWorkerKilledMidStage(t *testing.T) {
 		t.Fatalf("a killed allocation left %d rows", c)
 	}
 	expireLeases(t, redisURL) // the dead worker's lease runs out
-	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StagePick, 4)
+	killMidStage(t, n, startWorker(t, n.url, redisURL, "GOMAXPROCS=1"), wave.StagePick, 1)
 	if c := n.count(t, "sort_lines"); c != 0 {
 		t.Fatalf("a killed pick left %d sort lines", c)
 	}
