@@ -157,6 +157,13 @@ func ListCommissionRates(ctx context.Context, q sqlx.QueryerContext) ([]Commissi
 	return out, err
 }
 
+// RefundedBeforeCollection joins to a parcel line pl, as af.units, the
+// units that approved after-sales claims refunded before it was collected:
+// the leader does not hand them over, earns no commission on them, and no
+// sweep returns or refunds them again.
+const RefundedBeforeCollection = `CROSS JOIN LATERAL (SELECT coalesce(sum(f.quantity), 0) AS units FROM refunds f
+	WHERE f.order_line_id = pl.order_line_id AND f.reason = 'after_sale' AND (pl.collected_at IS NULL OR f.created_at <= pl.collected_at)) af`
+
 // AccrueCommission books the accrual of each given line that is collected:
 // base = ready units (less those an approved claim refunded before they were
 // collected) × price, at the most specific rate now in force, the
@@ -184,8 +191,8 @@ func AccrueCommission(ctx context.Context, tx *sqlx.Tx, lineIDs []int64, now tim
 		LEFT JOIN commission_rates rc ON rc.scope = 'category' AND rc.category = p.category AND coalesce(rc.product_id, 0) = 0
 		LEFT JOIN commission_rates rd ON rd.scope = 'default' AND rd.category = '' AND coalesce(rd.product_id, 0) = 0
 		CROSS JOIN LATERAL (SELECT coalesce(rp.rate_bp, rc.rate_bp, rd.rate_bp, 0)::bigint AS rate_bp) r
-		CROSS JOIN LATERAL (SELECT pl.ready - coalesce(sum(f.quantity), 0) AS units FROM refunds f
-			WHERE f.order_line_id = ol.id AND f.reason = 'after_sale') u
+		` + RefundedBeforeCollection + `
+		CROSS JOIN LATERAL (SELECT pl.ready - af.units AS units) u
 		WHERE pl.order_line_id = ANY($1) AND pl.state = 'collected' AND u.units > 0
 		ORDER BY ol.id
 		ON CONFLICT (order_line_id, source) DO NOTHING`

@@ -128,18 +128,11 @@ func (p *Desk) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int6
 	return hs, err
 }
 
-// refundedBeforeCollection joins to a parcel line pl, as af.units, the
-// units that approved after-sales claims refunded before it was collected:
-// the leader does not hand them over, and no sweep returns or refunds them
-// again.
-const refundedBeforeCollection = `CROSS JOIN LATERAL (SELECT coalesce(sum(f.quantity), 0) AS units FROM refunds f
-	WHERE f.order_line_id = pl.order_line_id AND f.reason = 'after_sale' AND (pl.collected_at IS NULL OR f.created_at <= pl.collected_at)) af`
-
 // parcelSelect loads the parcel lines of the holders' residents and dates;
 // the pairs are matched in Go, which keeps the plan simple and cheap.
 const parcelSelect = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.delivery_date, p.sku, p.name, p.unit,
 	pl.ready - af.units AS ready, af.units AS refunded, pl.state, pl.collected_at
-	FROM parcel_lines pl ` + refundedBeforeCollection + `
+	FROM parcel_lines pl ` + commission.RefundedBeforeCollection + `
 	JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date
 	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 	WHERE pl.pickup_point_id = $1 AND pl.resident_id = ANY($2) AND pl.delivery_date = ANY($3::date[])`

@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
 )
 
 // Outcome is what a wave's deliveries came to at the pickup points: the
@@ -48,7 +49,7 @@ func WaveOutcome(ctx context.Context, q sqlx.QueryerContext, waveID int64, date 
 		coalesce(sum(pl.ready - af.units) FILTER (WHERE pl.state = 'returned'), 0) AS units_returned,
 		count(DISTINCT pl.resident_id) AS residents,
 		count(DISTINCT pl.resident_id) FILTER (WHERE pl.state = 'collected') AS residents_collected
-		FROM parcel_lines pl `+refundedBeforeCollection+` JOIN deliveries d ON d.id = pl.delivery_id
+		FROM parcel_lines pl `+commission.RefundedBeforeCollection+` JOIN deliveries d ON d.id = pl.delivery_id
 		WHERE d.wave_id = $1 AND pl.delivery_date = $2`, waveID, date)
 	return o, err
 }

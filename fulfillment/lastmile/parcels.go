@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
@@ -90,7 +91,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	const waiting = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.pickup_point_id, pl.delivery_date,
 			d.wave_id, pl.ready - af.units AS ready, ol.price_fen, pr.sku, pr.name, coalesce(c.code, '') AS code
 		FROM parcel_lines pl JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
-		` + refundedBeforeCollection + `
+		` + commission.RefundedBeforeCollection + `
 		JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date JOIN sale_items si ON si.id = ol.sale_item_id
 		JOIN products pr ON pr.id = si.product_id
 		LEFT JOIN pickup_codes c ON c.pickup_point_id = pl.pickup_point_id AND c.delivery_date = pl.delivery_date
