@@ -156,6 +156,11 @@ type benchNight struct {
 }
 
 func newBenchNight(sc *scratch, env labEnv, routeBudget time.Duration, clk clock.Clock) (*benchNight, error) {
+	// Without fonts the stages skip their printouts with a warning, and the
+	// ready stage's time would measure nothing.
+	if _, err := printout.LoadFonts(env.FontCJK, env.FontLatin); err != nil {
+		return nil, err
+	}
 	ropt, err := jobs.RedisOpt(sc.RedisURL)
 	if err != nil {
 		return nil, err
