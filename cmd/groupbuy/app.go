@@ -38,6 +38,7 @@ import (
 	"groupbuy/migrations"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notice"
+	"groupbuy/pickup/notify"
 )
 
 // app holds the process's connections and services.
@@ -82,7 +83,24 @@ type app struct {
 	payments *refund.Payments
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock clock.Clock) (*app, error) {
+// appOption adjusts what newApp builds; `groupbuy dev` uses it.
+type appOption func(*appParts)
+
+type appParts struct {
+	supplierMail notify.Channel // purchase orders by e-mail; nil: none
+}
+
+// withSupplierMail sends suppliers' purchase orders by ch instead of the
+// SMTP settings.
+func withSupplierMail(ch notify.Channel) appOption {
+	return func(p *appParts) { p.supplierMail = ch }
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock clock.Clock, opts ...appOption) (*app, error) {
+	parts := appParts{supplierMail: supplierMail(cfg.Notify)}
+	for _, o := range opts {
+		o(&parts)
+	}
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("DATABASE_URL is not set (or use `groupbuy dev`, which starts a private PostgreSQL)")
 	}
@@ -117,7 +135,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock cloc
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
-		OverCases: int64(cfg.OverDeliveryCases), Mail: supplierMail(cfg.Notify),
+		OverCases: int64(cfg.OverDeliveryCases), Mail: parts.supplierMail,
 		Fonts: printout.LazyFonts(cfg.FontCJK, cfg.FontLatin)})
 	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))
 	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))

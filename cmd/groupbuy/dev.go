@@ -24,6 +24,7 @@ import (
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/localserver"
+	"groupbuy/pickup/notify"
 )
 
 // runDev is the embedded default: private PostgreSQL and Redis when none is
@@ -64,7 +65,11 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		day = clock.NewAccelerated(time.Now(), float64(cfg.DevDay))
 		clk = day
 	}
-	a, err := newApp(ctx, cfg, log, clk)
+	var opts []appOption
+	if cfg.Notify.SMTPHost == "" {
+		opts = append(opts, withSupplierMail(devMail{log}))
+	}
+	a, err := newApp(ctx, cfg, log, clk, opts...)
 	if err != nil {
 		return err
 	}
@@ -235,6 +240,21 @@ func devNoticeLog(log *slog.Logger) (string, func(), error) {
 		log.Info("notice to resident", "key", key, "kind", n.Kind, "resident", n.ResidentID, "text", n.Text)
 	}
 	return webhook.Serve(rc)
+}
+
+// devMail stands for the suppliers' e-mail in `groupbuy dev` when no SMTP
+// server is configured: it logs each purchase order it would have sent.
+type devMail struct{ log *slog.Logger }
+
+func (devMail) Name() string { return notify.ChannelEmail }
+
+func (d devMail) Send(ctx context.Context, m notify.Message) error {
+	files := make([]string, len(m.Attachments))
+	for i, a := range m.Attachments {
+		files[i] = a.Name
+	}
+	d.log.InfoContext(ctx, "purchase order to supplier", "key", m.Key, "to", m.Email, "files", strings.Join(files, ", "))
+	return nil
 }
 
 func stopServer(s *localserver.Server, log *slog.Logger, what string) {

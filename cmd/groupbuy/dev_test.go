@@ -99,7 +99,10 @@ func TestDevDayReachesTheSummary(t *testing.T) {
 	clk := clock.NewAccelerated(demo.DayStart(testDate), 60)
 	cfg := config.Config{DatabaseURL: testenv.NewDatabase(t), RedisURL: testenv.Redis(t), DBMaxConns: 40,
 		TokenTTL: time.Second, RouteBudget: 5 * time.Second}
-	a := startApp(t, cfg, slog.New(slog.DiscardHandler), clk)
+	// The demo suppliers take their orders by e-mail; without SMTP, as here,
+	// dev logs each one instead.
+	var mail testenv.Buffer
+	a := startApp(t, cfg, slog.New(slog.DiscardHandler), clk, withSupplierMail(devMail{slog.New(slog.NewTextHandler(&mail, nil))}))
 	srv := apiServer(t, a)
 	if err := demo.SeedCity(ctx, a.demoServices()); err != nil {
 		t.Fatal(err)
@@ -135,6 +138,13 @@ func TestDevDayReachesTheSummary(t *testing.T) {
 	}
 	if reminders == 0 || reminders > p.Residents-p.ResidentsCollected {
 		t.Fatalf("%d reminders for %d residents who did not collect", reminders, p.Residents-p.ResidentsCollected)
+	}
+	var sends struct{ Sent, Unsent int }
+	if err := a.db.GetContext(ctx, &sends, `SELECT count(sent_at) AS sent, count(*) - count(sent_at) AS unsent FROM purchase_order_sends`); err != nil {
+		t.Fatal(err)
+	}
+	if logged := strings.Count(mail.String(), "purchase order to supplier"); sends.Sent == 0 || sends.Unsent != 0 || logged != sends.Sent {
+		t.Fatalf("%d purchase orders sent, %d not, %d logged:\n%s", sends.Sent, sends.Unsent, logged, mail.String())
 	}
 	t.Logf("the day in %v: %+v", time.Since(start).Round(time.Millisecond), sum)
 }

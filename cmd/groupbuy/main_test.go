@@ -118,9 +118,9 @@ func newTestCityWith(t *testing.T, leaders int, clock clock.Clock, tune func(*co
 
 // startApp makes the app of one process, as serve and worker do, and
 // closes it when the test ends.
-func startApp(t testing.TB, cfg config.Config, log *slog.Logger, clk clock.Clock) *app {
+func startApp(t testing.TB, cfg config.Config, log *slog.Logger, clk clock.Clock, opts ...appOption) *app {
 	t.Helper()
-	a, err := newApp(context.Background(), cfg, log, clk)
+	a, err := newApp(context.Background(), cfg, log, clk, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
