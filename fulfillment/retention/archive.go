@@ -19,10 +19,21 @@ import (
 )
 
 // detail is one table's rows of one night: its partition, or, for a pruned
-// table, the rows of the night that go (of, with the night as $1).
+// table, the rows of the night that go (of, with the night as $1), whose
+// part is 1 at the first archive of the night and one more at each later.
 type detail struct {
 	Partition
-	of string
+	of   string
+	part int
+}
+
+// file is where the rows are archived, relative to the archive directory.
+func (d detail) file() string {
+	name := d.Name()
+	if d.part > 1 {
+		name += fmt.Sprintf("-%d", d.part)
+	}
+	return filepath.Join(d.Parent, name+".copy.gz")
 }
 
 func (d detail) pruned() bool { return d.of != "" }
@@ -55,7 +66,7 @@ var errNoPartition = errors.New("no such partition, or no rows of the night")
 // before it takes its final name.
 func (s *Service) archive(ctx context.Context, d detail) (archiveFile, error) {
 	p := d.Partition
-	f := archiveFile{detail: d, File: filepath.Join(p.Parent, p.Name()+".copy.gz")}
+	f := archiveFile{detail: d, File: d.file()}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return f, err

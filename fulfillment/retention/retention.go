@@ -122,10 +122,10 @@ func Tables(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
 // then deleted in the transaction that drops the night's partitions.
 type pruned struct {
 	table string
-	// nights selects the nights before $1 that have rows to go, not yet
-	// archived; of is the condition on the table's rows (as t) of night $1
-	// that go. A row that only qualifies once its night has been archived
-	// (a notice given up late) stays.
+	// nights selects the nights before $1 that have rows to go; of is the
+	// condition on the table's rows (as t) of night $1 that go. A row that
+	// only qualifies once its night has been archived (a notice given up
+	// late) goes with the next run, in a later part of the night.
 	nights, of string
 }
 
@@ -146,6 +146,11 @@ var prunedTables = []pruned{
 		nights: `SELECT DISTINCT (t.created_at AT TIME ZONE 'UTC')::date FROM outbox t
 			WHERE (t.created_at AT TIME ZONE 'UTC')::date < $1 AND ` + noticeDone,
 		of: `(t.created_at AT TIME ZONE 'UTC')::date = $1 AND ` + noticeDone},
+	// The road matrices cached for a wave's routing.
+	{table: "wave_matrices",
+		nights: `SELECT w.delivery_date FROM waves w WHERE w.delivery_date < $1
+			AND EXISTS (SELECT 1 FROM wave_matrices m WHERE m.wave_id = w.id)`,
+		of: `t.wave_id IN (SELECT w.id FROM waves w WHERE w.delivery_date = $1)`},
 }
 
 const (
@@ -162,8 +167,7 @@ func Nights(ctx context.Context, q sqlx.QueryerContext, before fulfillment.Date)
 		WHERE p.relname = ANY(night_partitioned_tables()) AND c.relname = night_partition_name(p.relname, to_date(right(c.relname, 8), 'YYYYMMDD'))
 		  AND to_date(right(c.relname, 8), 'YYYYMMDD') < $1`
 	for _, p := range prunedTables {
-		union += fmt.Sprintf(` UNION SELECT n.night FROM (%s) AS n(night)
-			WHERE NOT EXISTS (SELECT 1 FROM archived_partitions a WHERE a.parent = '%s' AND a.delivery_date = n.night)`, p.nights, p.table)
+		union += ` UNION ` + p.nights
 	}
 	var nights []fulfillment.Date
 	err := sqlx.SelectContext(ctx, q, &nights, `SELECT night FROM (`+union+`) AS u ORDER BY night`, before)
@@ -206,17 +210,15 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 	for _, night := range nights {
 		var sources []detail
 		for _, t := range tables {
-			sources = append(sources, detail{Partition: Partition{Parent: t, Night: night}})
+			sources = append(sources, detail{Partition: Partition{Parent: t, Night: night}, part: 1})
 		}
 		for _, p := range prunedTables {
-			var done bool
-			if err := s.db.GetContext(ctx, &done, `SELECT EXISTS (SELECT 1 FROM archived_partitions WHERE parent = $1 AND delivery_date = $2)`,
+			var parts int
+			if err := s.db.GetContext(ctx, &parts, `SELECT count(*) FROM archived_partitions WHERE parent = $1 AND delivery_date = $2`,
 				p.table, night); err != nil {
 				return res, err
 			}
-			if !done {
-				sources = append(sources, detail{Partition: Partition{Parent: p.table, Night: night}, of: p.of})
-			}
+			sources = append(sources, detail{Partition: Partition{Parent: p.table, Night: night}, of: p.of, part: parts + 1})
 		}
 		files := make([]archiveFile, 0, len(sources))
 		for _, d := range sources {
@@ -285,9 +287,9 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 			if rows != f.Rows {
 				return fmt.Errorf("%s has %d rows, its archive %d: it changed since", f.Name(), rows, f.Rows)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, file, columns, rows, bytes, sha256, archived_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				f.Parent, f.Night, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, part, file, columns, rows, bytes, sha256, archived_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				f.Parent, f.Night, f.part, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, now); err != nil {
 				return err
 			}
 			if f.pruned() {
@@ -314,6 +316,7 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 type Archived struct {
 	Parent     string           `db:"parent"`
 	Night      fulfillment.Date `db:"delivery_date"`
+	Part       int              `db:"part"` // 1, or more for a pruned table's rows that went later
 	File       string           `db:"file"`
 	Columns    pq.StringArray   `db:"columns"`
 	Rows       int64            `db:"rows"`
@@ -325,8 +328,8 @@ type Archived struct {
 // List returns the archived partitions, oldest night first.
 func List(ctx context.Context, q sqlx.QueryerContext) ([]Archived, error) {
 	out := []Archived{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT parent, delivery_date, file, columns, rows, bytes, sha256, archived_at
-		FROM archived_partitions ORDER BY delivery_date, parent`)
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT parent, delivery_date, part, file, columns, rows, bytes, sha256, archived_at
+		FROM archived_partitions ORDER BY delivery_date, parent, part`)
 	return out, err
 }
 

@@ -54,6 +54,8 @@ func seed(t *testing.T) *fulfillmenttest.City {
 		p.ID, oldNight, p.Resident, fulfillmenttest.Now)
 	c.Exec(`INSERT INTO delivery_lines (delivery_id, sale_item_id, expected, received, missing, damaged) VALUES ($1, $2, 5, 4, 1, 0)`,
 		delivery, egg)
+	c.Exec(`INSERT INTO wave_matrices (wave_id, points, n, distance_m, duration_s, created_at) VALUES ($1, 'abc', 1, '\x00', '\x00', $2)`,
+		wave, fulfillmenttest.Now)
 	// The old night's notices: one sent, one given up, one still waiting to
 	// be sent (which stays).
 	for _, n := range []struct{ key, sent, failed string }{{"old-sent", "now", ""}, {"old-failed", "", "now"}, {"old-waiting", "", ""}} {
@@ -246,6 +248,7 @@ var prunedOfOldNight = map[string]string{
 	"delivery_lines": `SELECT l.* FROM delivery_lines l JOIN deliveries d ON d.id = l.delivery_id JOIN waves w ON w.id = d.wave_id
 		WHERE w.delivery_date = '2026-12-01'`,
 	"outbox": `SELECT * FROM outbox WHERE created_at < '2026-12-02' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
+	"wave_matrices": `SELECT m.* FROM wave_matrices m JOIN waves w ON w.id = m.wave_id WHERE w.delivery_date = '2026-12-01'`,
 }
 
 // TestNoDetailPastRetention: after a run, no table keeps a row of a night
@@ -278,6 +281,33 @@ func TestNoDetailPastRetention(t *testing.T) {
 	}
 	if n := c.Count(`SELECT count(*) FROM delivery_lines`); n != 0 {
 		t.Errorf("%d delivery lines left, want none (only the old night had any)", n)
+	}
+
+	// The waiting notice is sent after its night was archived: the next run
+	// archives it in a second part of the night, and it goes.
+	c.Exec(`UPDATE outbox SET sent_at = $1 WHERE dedupe_key = 'old-waiting'`, today)
+	res, err := svc.Run(ctx)
+	if err != nil || res.Nights != 1 || res.Pruned != 1 || res.Rows != 1 {
+		t.Fatalf("run after a late notice: %+v %v, want one pruned row", res, err)
+	}
+	if n := c.Count(`SELECT count(*) FROM outbox WHERE dedupe_key = 'old-waiting'`); n != 0 {
+		t.Error("the notice sent late is still there")
+	}
+	archived, err := retention.List(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, a := range archived {
+		if a.Parent == "outbox" {
+			parts = append(parts, fmt.Sprintf("%d:%s:%d", a.Part, a.File, a.Rows))
+		}
+	}
+	if want := "[1:outbox/outbox_p20261201.copy.gz:2 2:outbox/outbox_p20261201-2.copy.gz:1]"; fmt.Sprint(parts) != want {
+		t.Errorf("the notices' archives: %v, want %s", parts, want)
+	}
+	if res, err := svc.Run(ctx); err != nil || res.Nights != 0 {
+		t.Fatalf("a third run: %+v %v, want nothing to do", res, err)
 	}
 }
 
