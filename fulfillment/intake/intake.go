@@ -96,7 +96,7 @@ type Options struct {
 // New starts the batch workers; Close stops them.
 func New(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt Options) *Intake {
 	if opt.Workers <= 0 {
-		opt.Workers = 2
+		opt.Workers = 1
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
