@@ -187,10 +187,8 @@ func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewReside
 			phones, names, points = append(phones, p.Phone), append(names, p.Name), append(points, p.PointID)
 		}
 	}
-	const q = `INSERT INTO residents (phone, name, pickup_point_id, created_at)
-		SELECT phone, name, point, $4 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point) ORDER BY point, phone
-		ON CONFLICT (pickup_point_id, phone) DO UPDATE SET phone = EXCLUDED.phone
-		RETURNING id, phone, name, pickup_point_id`
+	const q = `WITH new_residents AS (SELECT t.*, $4::timestamptz AS at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point)),
+		` + EnsureResidentsCTE + ` SELECT id, phone, name, pickup_point_id FROM residents_ensured`
 	var rows []Resident
 	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(phones), pq.Array(names), pq.Array(points), now); err != nil {
 		return nil, err
@@ -201,6 +199,16 @@ func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewReside
 	}
 	return out, nil
 }
+
+// EnsureResidentsCTE is EnsureResidents as a CTE, for a statement that
+// registers residents beside other writes in one round trip: it reads a CTE
+// named new_residents (phone, name, point, at), each (point, phone) once,
+// that the statement defines first, and yields residents_ensured (id,
+// phone, name, pickup_point_id), one row per resident.
+const EnsureResidentsCTE = `residents_ensured AS (INSERT INTO residents (phone, name, pickup_point_id, created_at)
+		SELECT phone, name, point, at FROM new_residents ORDER BY point, phone
+		ON CONFLICT (pickup_point_id, phone) DO UPDATE SET phone = EXCLUDED.phone
+		RETURNING id, phone, name, pickup_point_id)`
 
 // ResidentsByID loads residents by id.
 func ResidentsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Resident, error) {

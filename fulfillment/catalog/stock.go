@@ -28,24 +28,33 @@ func TakeStock(ctx context.Context, tx *sqlx.Tx, sold map[int64]int64, now time.
 	for i, id := range ids {
 		qty[i] = sold[id]
 	}
-	// The CTE locks the rows in id order whatever join the planner picks for
-	// the UPDATE, so two batches never lock the same items in opposite orders.
-	// NO KEY UPDATE, not UPDATE: the batch's order_lines already hold KEY
-	// SHARE locks on these rows through their foreign key, in no set order,
-	// and FOR UPDATE would conflict with those of other batches.
-	const q = `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS d(id, q)),
-		locked AS (SELECT si.id FROM sale_items si JOIN d ON d.id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si)
-		UPDATE sale_items si SET sold = si.sold + d.q, updated_at = $3
-		FROM d, locked WHERE si.id = d.id AND locked.id = si.id AND si.sold + d.q <= si.stock_cap`
-	res, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(qty), now)
+	var taken int
+	err := tx.GetContext(ctx, &taken, `WITH take AS (SELECT d.id, d.q, $3::timestamptz AS at FROM unnest($1::bigint[], $2::int[]) AS d(id, q)),
+		`+TakeStockCTEs+` SELECT count(*) FROM stock_taken`, pq.Array(ids), pq.Array(qty), now)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+	if taken != len(ids) {
 		return ErrStockRace
 	}
 	return nil
 }
+
+// TakeStockCTEs is TakeStock's rule as two CTEs, for a statement that
+// takes stock beside other writes in one round trip: it reads a CTE named
+// take (id, q, at: the sale item, the units, the time) that the statement
+// defines first, and yields stock_taken, the ids of the items whose units
+// fit; fewer rows than take's means ErrStockRace.
+//
+// The locked CTE locks the rows in id order whatever join the planner picks
+// for the UPDATE, so two batches never lock the same items in opposite
+// orders. NO KEY UPDATE, not UPDATE: a batch's order lines hold KEY SHARE
+// locks on these rows through their foreign key, in no set order, and FOR
+// UPDATE would conflict with those of other batches.
+const TakeStockCTEs = `locked AS (SELECT si.id FROM sale_items si JOIN take ON take.id = si.id ORDER BY si.id FOR NO KEY UPDATE OF si),
+	stock_taken AS (UPDATE sale_items si SET sold = si.sold + take.q, updated_at = take.at
+		FROM take, locked WHERE si.id = take.id AND locked.id = si.id AND si.sold + take.q <= si.stock_cap
+		RETURNING si.id)`
 
 // ReturnStock takes units (by sale item) off the sold counters inside tx,
 // locking the items in id order as TakeStock does: a cancelled order's

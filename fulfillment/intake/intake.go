@@ -1,10 +1,14 @@
 // Package intake owns the orders and order_lines tables: the batched intake
 // that places orders under idempotency keys without overselling, cancel,
 // the order listings, the bulk loader of the simulator, and the sums other
-// packages read (each point's demand, a wave's totals at close). It reads
-// the sale items and share-locks their wave in the same statement that
-// decides a batch (one round trip on the hot path); the sold counters it
-// changes through package catalog.
+// packages read (each point's demand, a wave's totals at close). A batch is
+// three statements between BEGIN and COMMIT: one reads what its
+// calls need (their leaders' points, earlier orders under their keys, the
+// residents they name), one reads the sale items and share-locks their
+// waves, and one writes it all; the rules of the other packages' tables in
+// that write (residents, sold counters, live totals) are their packages'
+// statement parts (pickup.EnsureResidentsCTE, catalog.TakeStockCTEs,
+// wave.AddLiveCTE).
 package intake
 
 import (
@@ -44,6 +48,7 @@ type Intake struct {
 	maxWait  time.Duration
 	wg       sync.WaitGroup
 	stop     chan struct{}
+	stmts    batchStmts
 }
 
 type placeCall struct {
@@ -91,7 +96,7 @@ type Options struct {
 // New starts the batch workers; Close stops them.
 func New(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt Options) *Intake {
 	if opt.Workers <= 0 {
-		opt.Workers = 2
+		opt.Workers = 1
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 64
@@ -106,7 +111,7 @@ func New(db *sqlx.DB, clock clock.Clock, log *slog.Logger, opt Options) *Intake 
 		opt.MaxWait = 500 * time.Millisecond
 	}
 	in := &Intake{db: db, clock: clock, log: log, queue: make(chan *placeCall, opt.QueueSize), metrics: opt.Metrics, maxBatch: opt.MaxBatch,
-		maxWait: opt.MaxWait, stop: make(chan struct{})}
+		maxWait: opt.MaxWait, stop: make(chan struct{}), stmts: newBatchStmts(db)}
 	for range opt.Workers {
 		in.wg.Add(1)
 		go in.work()
@@ -288,7 +293,7 @@ func (in *Intake) run(batch []*placeCall) {
 		err = pg.InTx(ctx, in.db, func(tx *sqlx.Tx) error {
 			var err error
 			// PostgreSQL keeps microseconds; so does the answer, so a replay is identical.
-			results, err = placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live, lockFirst)
+			results, err = in.stmts.placeBatch(ctx, tx, in.clock.Now().Truncate(time.Microsecond), live, lockFirst)
 			return err
 		})
 		cancel()
@@ -337,54 +342,124 @@ type orderKey struct {
 	key    string
 }
 
+// batchStmts are the statements of a batch prepared once per connection,
+// so PostgreSQL plans them once, not on every batch: reading its sale items
+// and writing it all. The read of its calls (callsQuery) is planned each
+// time: it looks up orders and residents, tables that grow from empty
+// during a day, and a plan kept from when they were small would scan them.
+type batchStmts struct {
+	items, itemsLocked, write *pg.Prepared
+}
+
+func newBatchStmts(db *sqlx.DB) batchStmts {
+	return batchStmts{items: pg.NewPrepared(db, itemsQuery("")),
+		itemsLocked: pg.NewPrepared(db, itemsQuery(" FOR NO KEY UPDATE OF si")), write: pg.NewPrepared(db, writeQuery)}
+}
+
+// callsQuery reads, for each call of a batch (by its ordinal n), the point
+// its leader runs with the point's warehouse (none: the leader runs no
+// point), the order placed earlier under its key if any, and the resident
+// it names by id if any. Tables of pickup are read here, as the sale items
+// are below, to keep the hot path to one round trip for all of it.
+const callsQuery = `SELECT c.n, p.id AS point_id, w.id AS warehouse_id, w.time_zone,
+		o.id AS prior_id, o.request_hash AS prior_hash, o.pickup_point_id AS prior_point,
+		r.id AS resident_id, r.phone AS resident_phone, r.name AS resident_name, r.pickup_point_id AS resident_point
+	FROM unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY AS c(leader_id, key, resident_id, n)
+	LEFT JOIN pickup_points p ON p.leader_id = c.leader_id
+	LEFT JOIN warehouses w ON w.id = p.warehouse_id
+	LEFT JOIN orders o ON o.leader_id = c.leader_id AND o.idempotency_key = c.key
+	LEFT JOIN residents r ON r.id = c.resident_id`
+
+type callRow struct {
+	N             int64          `db:"n"`
+	PointID       sql.NullInt64  `db:"point_id"`
+	WarehouseID   sql.NullInt64  `db:"warehouse_id"`
+	TimeZone      sql.NullString `db:"time_zone"`
+	PriorID       sql.NullInt64  `db:"prior_id"`
+	PriorHash     []byte         `db:"prior_hash"`
+	PriorPoint    sql.NullInt64  `db:"prior_point"`
+	ResidentID    sql.NullInt64  `db:"resident_id"`
+	ResidentPhone sql.NullString `db:"resident_phone"`
+	ResidentName  sql.NullString `db:"resident_name"`
+	ResidentPoint sql.NullInt64  `db:"resident_point"`
+}
+
+// itemsQuery reads the sale items and share-locks their waves in one round
+// trip: a wave's close takes the row's exclusive lock, so it waits for this
+// batch, and no batch commits into a closed wave. Locks are taken in id
+// order so concurrent batches cannot deadlock.
+func itemsQuery(lock string) string {
+	return `WITH it AS (SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
+			FROM sale_items si JOIN products p ON p.id = si.product_id
+			WHERE si.id = ANY($1) ORDER BY si.id` + lock + `),
+		wv AS (SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
+			WHERE (w.warehouse_id, w.delivery_date) IN (SELECT warehouse_id, delivery_date FROM it)
+			ORDER BY w.id FOR SHARE)
+		SELECT it.*, wv.state AS wave_state, wv.cutoff_at, wv.closed_at FROM it
+		LEFT JOIN wv ON wv.warehouse_id = it.warehouse_id AND wv.delivery_date = it.delivery_date ORDER BY it.id`
+}
+
+// callSite is where a call's leader orders for: their point and its warehouse.
+type callSite struct {
+	point     int64
+	warehouse pickup.Warehouse
+}
+
 // placeBatch decides every call of the batch inside tx. Per-order refusals
 // are results; only infrastructure failures are errors, rolling back all.
 //
 // Normally the sale items are read without a lock and taken at the very end
-// by one conditional UPDATE, so a hot item's row stays locked only for that
-// statement and the commit. When that UPDATE finds less stock than the read
-// promised (near sell-out), the batch runs again with lockFirst, locking the
-// items before deciding, so orders are served strictly in arrival order.
-func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall, lockFirst bool) ([]placeResult, error) {
+// by one conditional UPDATE, so a hot item's row stays locked only for the
+// end of the batch's last statement and the commit. When that UPDATE finds
+// less stock than the read promised (near sell-out), the batch runs again
+// with lockFirst, locking the items before deciding, so orders are served
+// strictly in arrival order.
+func (st batchStmts) placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall, lockFirst bool) ([]placeResult, error) {
 	results := make([]placeResult, len(calls))
 	decided := make([]bool, len(calls))
 	refuse := func(i int, err error) { results[i], decided[i] = placeResult{err: err}, true }
 
-	leaderIDs := make([]int64, 0, len(calls))
+	leaders := make([]int64, len(calls))
+	keys := make([]string, len(calls))
+	residentIDs := make([]int64, len(calls))
 	itemSet := map[int64]bool{}
-	for _, c := range calls {
-		leaderIDs = append(leaderIDs, c.leaderID)
+	for i, c := range calls {
+		leaders[i], keys[i], residentIDs[i] = c.leaderID, c.key, c.req.Resident.ID
 		for _, l := range c.req.Lines {
 			itemSet[l.SaleItemID] = true
 		}
 	}
-	sites, err := pickup.LeaderSites(ctx, tx, leaderIDs)
-	if err != nil {
+	var callRows []callRow
+	if err := sqlx.SelectContext(ctx, tx, &callRows, callsQuery, pq.Array(leaders), pq.Array(keys), pq.Array(residentIDs)); err != nil {
 		return nil, err
 	}
+	rows := make([]*callRow, len(calls))
+	for i := range callRows {
+		if n := callRows[i].N; n >= 1 && int(n) <= len(calls) {
+			rows[n-1] = &callRows[i]
+		}
+	}
+	sites := make([]callSite, len(calls))
 
 	// Earlier requests with the same keys: replays or conflicts.
-	existing, err := existingKeys(ctx, tx, calls)
-	if err != nil {
-		return nil, err
-	}
 	inBatch := map[orderKey]int{}
 	replays := map[int]int64{} // call index -> order id to load
 	for i, c := range calls {
-		site, ok := sites[c.leaderID]
-		if !ok { // no point, replays included: a point handed over is out of reach
+		r := rows[i]
+		if r == nil || !r.PointID.Valid { // no point, replays included: a point handed over is out of reach
 			refuse(i, pickup.ErrNoPoint)
 			continue
 		}
+		sites[i] = callSite{point: r.PointID.Int64, warehouse: pickup.Warehouse{ID: r.WarehouseID.Int64, TimeZone: r.TimeZone.String}}
 		k := orderKey{c.leaderID, c.key}
-		if prev, ok := existing[k]; ok {
+		if r.PriorID.Valid {
 			switch {
-			case prev.point != site.Point.ID:
+			case r.PriorPoint.Int64 != sites[i].point:
 				refuse(i, ErrNotYourOrder)
-			case !bytes.Equal(prev.hash, c.hash):
+			case !bytes.Equal(r.PriorHash, c.hash):
 				refuse(i, ErrIdempotencyReused)
 			default:
-				replays[i], decided[i] = prev.id, true
+				replays[i], decided[i] = r.PriorID.Int64, true
 			}
 			continue
 		}
@@ -399,29 +474,17 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		inBatch[k] = i
 	}
 
-	// Locks are taken in id order so concurrent batches cannot deadlock.
 	ids := make([]int64, 0, len(itemSet))
 	for id := range itemSet {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	var lockedRows []lockedItem
-	// One round trip reads the items and share-locks their waves: a wave's
-	// close takes the row's exclusive lock, so it waits for this batch, and
-	// no batch commits into a closed wave.
-	lock := ""
+	itemStmt := st.items
 	if lockFirst {
-		lock = ` FOR NO KEY UPDATE OF si`
+		itemStmt = st.itemsLocked
 	}
-	itemQ := `WITH it AS (SELECT si.id, si.warehouse_id, si.delivery_date, si.price_fen, si.stock_cap, si.sold, p.sku, p.name, p.unit
-			FROM sale_items si JOIN products p ON p.id = si.product_id
-			WHERE si.id = ANY($1) ORDER BY si.id` + lock + `),
-		wv AS (SELECT w.warehouse_id, w.delivery_date, w.state, w.cutoff_at, w.closed_at FROM waves w
-			WHERE (w.warehouse_id, w.delivery_date) IN (SELECT warehouse_id, delivery_date FROM it)
-			ORDER BY w.id FOR SHARE)
-		SELECT it.*, wv.state AS wave_state, wv.cutoff_at, wv.closed_at FROM it
-		LEFT JOIN wv ON wv.warehouse_id = it.warehouse_id AND wv.delivery_date = it.delivery_date ORDER BY it.id`
-	if err := sqlx.SelectContext(ctx, tx, &lockedRows, itemQ, pq.Array(ids)); err != nil {
+	var lockedRows []lockedItem
+	if err := itemStmt.Select(ctx, tx, &lockedRows, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	items := make(map[int64]*lockedItem, len(lockedRows))
@@ -429,37 +492,22 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 		items[lockedRows[i].ID] = &lockedRows[i]
 	}
 
-	// Residents named by id must be the leader's point's: another point's
-	// resident is refused exactly as an unknown one.
-	var residentIDs []int64
-	for i, c := range calls {
-		if !decided[i] && c.req.Resident.ID > 0 {
-			residentIDs = append(residentIDs, c.req.Resident.ID)
-		}
-	}
-	residents := map[int64]pickup.Resident{}
-	if len(residentIDs) > 0 {
-		if residents, err = pickup.ResidentsByID(ctx, tx, residentIDs); err != nil {
-			return nil, err
-		}
-	}
-
 	// Decide in arrival order against the stock read.
 	sold := map[int64]int64{} // sale item -> units this batch takes
 	var accepted []int
-	var newPeople []pickup.NewResident
 	for i, c := range calls {
 		if decided[i] {
 			continue
 		}
-		site := sites[c.leaderID]
+		// Residents named by id must be the leader's point's: another
+		// point's resident is refused exactly as an unknown one.
 		if id := c.req.Resident.ID; id > 0 {
-			if r, ok := residents[id]; !ok || r.PickupPointID != site.Point.ID {
+			if r := rows[i]; !r.ResidentID.Valid || r.ResidentPoint.Int64 != sites[i].point {
 				refuse(i, pickup.ErrResidentNotFound)
 				continue
 			}
 		}
-		if err := checkOrder(c, site.Warehouse, items, sold, now); err != nil {
+		if err := checkOrder(c, sites[i].warehouse, items, sold, now); err != nil {
 			refuse(i, err)
 			continue
 		}
@@ -467,27 +515,17 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			sold[l.SaleItemID] += l.Quantity
 		}
 		accepted = append(accepted, i)
-		if c.req.Resident.ID == 0 {
-			newPeople = append(newPeople, pickup.NewResident{Phone: c.req.Resident.Phone, Name: c.req.Resident.Name, PointID: site.Point.ID})
-		}
 	}
 
 	if len(accepted) > 0 {
-		byPhone := map[pickup.ResidentKey]pickup.Resident{}
-		if len(newPeople) > 0 {
-			if byPhone, err = pickup.EnsureResidents(ctx, tx, newPeople, now); err != nil {
-				return nil, err
-			}
-		}
 		orders := make([]Order, len(accepted))
 		for n, i := range accepted {
 			c := calls[i]
-			site := sites[c.leaderID]
-			o := Order{Status: Placed, LeaderID: c.leaderID, PickupPointID: site.Point.ID, WarehouseID: site.Warehouse.ID, CreatedAt: now}
-			if c.req.Resident.ID > 0 {
-				o.Resident = residents[c.req.Resident.ID]
+			o := Order{Status: Placed, LeaderID: c.leaderID, PickupPointID: sites[i].point, WarehouseID: sites[i].warehouse.ID, CreatedAt: now}
+			if r := rows[i]; c.req.Resident.ID > 0 {
+				o.Resident = pickup.Resident{ID: r.ResidentID.Int64, Phone: r.ResidentPhone.String, Name: r.ResidentName.String, PickupPointID: r.ResidentPoint.Int64}
 			} else {
-				o.Resident = byPhone[pickup.ResidentKey{PointID: site.Point.ID, Phone: c.req.Resident.Phone}]
+				o.Resident = pickup.Resident{Phone: c.req.Resident.Phone, Name: c.req.Resident.Name, PickupPointID: sites[i].point}
 			}
 			for _, l := range c.req.Lines {
 				it := items[l.SaleItemID]
@@ -498,13 +536,7 @@ func placeBatch(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeC
 			}
 			orders[n] = o
 		}
-		if err := insertOrders(ctx, tx, calls, accepted, orders); err != nil {
-			return nil, err
-		}
-		if err := catalog.TakeStock(ctx, tx, sold, now); err != nil {
-			return nil, err
-		}
-		if err := wave.AddLive(ctx, tx, liveDeltas(orders, 1)); err != nil {
+		if err := st.writeOrders(ctx, tx, now, calls, accepted, orders, sold); err != nil {
 			return nil, err
 		}
 		for n, i := range accepted {
@@ -596,100 +628,148 @@ func gateOpen(g wave.Gate, w pickup.Warehouse, date fulfillment.Date, now time.T
 	return nil
 }
 
-type keyRow struct {
-	LeaderID int64  `db:"leader_id"`
-	Key      string `db:"idempotency_key"`
-	ID       int64  `db:"id"`
-	Hash     []byte `db:"request_hash"`
-	PointID  int64  `db:"pickup_point_id"`
-}
-
-type priorOrder struct {
-	id, point int64
-	hash      []byte
-}
-
-func existingKeys(ctx context.Context, tx *sqlx.Tx, calls []*placeCall) (map[orderKey]priorOrder, error) {
-	leaders := make([]int64, len(calls))
-	keys := make([]string, len(calls))
-	for i, c := range calls {
-		leaders[i], keys[i] = c.leaderID, c.key
-	}
-	var rows []keyRow
-	const q = `SELECT o.leader_id, o.idempotency_key, o.id, o.request_hash, o.pickup_point_id FROM orders o
-		JOIN unnest($1::bigint[], $2::text[]) AS k(leader_id, key) ON o.leader_id = k.leader_id AND o.idempotency_key = k.key`
-	if err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(leaders), pq.Array(keys)); err != nil {
-		return nil, err
-	}
-	out := make(map[orderKey]priorOrder, len(rows))
-	for _, r := range rows {
-		out[orderKey{r.LeaderID, r.Key}] = priorOrder{r.ID, r.PointID, r.Hash}
-	}
-	return out, nil
-}
-
-// insertOrders writes the accepted orders and their lines, filling in ids.
-func insertOrders(ctx context.Context, tx *sqlx.Tx, calls []*placeCall, accepted []int, orders []Order) error {
-	n := len(accepted)
-	cols := struct {
-		leader, point, resident, wh, total []int64
-		date, key                          []string
-		hash                               [][]byte
-	}{}
-	for k, i := range accepted {
-		o := orders[k]
-		cols.leader, cols.point, cols.resident = append(cols.leader, o.LeaderID), append(cols.point, o.PickupPointID), append(cols.resident, o.Resident.ID)
-		cols.wh, cols.total, cols.date = append(cols.wh, o.WarehouseID), append(cols.total, o.TotalFen), append(cols.date, o.DeliveryDate.String())
-		cols.key, cols.hash = append(cols.key, calls[i].key), append(cols.hash, calls[i].hash)
-	}
-	const q = `INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status,
+// writeQuery writes a batch in one statement: it registers the residents
+// named by phone (pickup's rule, EnsureResidentsCTE), inserts the orders
+// under their keys and their lines, takes the stock (catalog's rule,
+// TakeStockCTEs) and adds to the waves' live totals (wave's, AddLiveCTE).
+// It answers one row per resident, order and line written, and the number
+// of sale items whose units fit. The parts run in that order, so the hot
+// sale item's row is locked at the statement's end, until the commit.
+var writeQuery = `WITH new_residents AS (SELECT t.*, $4::timestamptz AS at FROM unnest($1::text[], $2::text[], $3::bigint[]) AS t(phone, name, point)),
+	` + pickup.EnsureResidentsCTE + `,
+	placed AS (INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status,
 			idempotency_key, request_hash, total_fen, created_at)
-		SELECT l, p, r, w, d::date, 'placed', k, h, t, $9 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
-			$5::text[], $6::text[], $7::bytea[], $8::bigint[]) WITH ORDINALITY AS x(l, p, r, w, d, k, h, t, n)
-		ORDER BY n
+		SELECT x.l, x.p, coalesce(re.id, x.r), x.w, x.d, 'placed', x.k, x.h, x.t, $4
+		FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::date[], $11::text[], $12::bytea[], $13::bigint[])
+			WITH ORDINALITY AS x(l, p, r, ph, w, d, k, h, t, n)
+		LEFT JOIN residents_ensured re ON x.r = 0 AND re.pickup_point_id = x.p AND re.phone = x.ph
+		ORDER BY x.n
 		ON CONFLICT ON CONSTRAINT orders_idempotency DO NOTHING
-		RETURNING id, leader_id, idempotency_key`
-	var rows []keyRow
-	err := sqlx.SelectContext(ctx, tx, &rows, q, pq.Array(cols.leader), pq.Array(cols.point), pq.Array(cols.resident),
-		pq.Array(cols.wh), pq.Array(cols.date), pq.Array(cols.key), pq.ByteaArray(cols.hash), pq.Array(cols.total), orders[0].CreatedAt)
+		RETURNING id, leader_id, idempotency_key),
+	lines AS (INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date)
+		SELECT placed.id, y.i, y.q, y.pr, y.d
+		FROM unnest($14::bigint[], $15::text[], $16::bigint[], $17::int[], $18::bigint[], $19::date[]) WITH ORDINALITY AS y(l, k, i, q, pr, d, n)
+		JOIN placed ON placed.leader_id = y.l AND placed.idempotency_key = y.k
+		ORDER BY y.n
+		RETURNING id, order_id, sale_item_id),
+	take AS (SELECT d.id, d.q, $4::timestamptz AS at FROM unnest($20::bigint[], $21::int[]) AS d(id, q)),
+	` + catalog.TakeStockCTEs + `,
+	live_add AS (SELECT d.*, $28::smallint AS stripe
+		FROM unnest($22::bigint[], $23::date[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[]) AS d(wh, dt, o, l, u, a)),
+	` + wave.AddLiveCTE + `
+	SELECT 'r' AS kind, id AS a, pickup_point_id AS b, 0::bigint AS c, phone::text AS s, name::text AS t FROM residents_ensured
+	UNION ALL SELECT 'o', id, leader_id, 0, idempotency_key, '' FROM placed
+	UNION ALL SELECT 'l', id, order_id, sale_item_id, '', '' FROM lines
+	UNION ALL SELECT 's', count(*), 0, 0, '', '' FROM stock_taken
+	UNION ALL SELECT 'w', count(*), 0, 0, '', '' FROM live_added`
+
+type writtenRow struct {
+	Kind string `db:"kind"`
+	A    int64  `db:"a"`
+	B    int64  `db:"b"`
+	C    int64  `db:"c"`
+	S    string `db:"s"`
+	T    string `db:"t"`
+}
+
+// writeOrders writes the accepted orders with their residents, lines, stock
+// and live totals (writeQuery), filling in the ids and the residents named
+// by phone. errKeyRace: another transaction took one of the keys since the
+// batch looked; catalog.ErrStockRace: the stock read no longer holds.
+func (st batchStmts) writeOrders(ctx context.Context, tx *sqlx.Tx, now time.Time, calls []*placeCall, accepted []int, orders []Order, sold map[int64]int64) error {
+	var res struct {
+		phone, name []string
+		point       []int64
+	}
+	seen := map[pickup.ResidentKey]bool{}
+	var ord struct {
+		leader, point, resident, wh, total []int64
+		phone, date, key                   []string
+		hash                               [][]byte
+	}
+	var ln struct {
+		leader, item, qty, price []int64
+		key, date                []string
+	}
+	for k, i := range accepted {
+		o, c := orders[k], calls[i]
+		date := o.DeliveryDate.String()
+		if o.Resident.ID == 0 {
+			// ON CONFLICT may touch a row only once per statement: each resident once.
+			if rk := (pickup.ResidentKey{PointID: o.PickupPointID, Phone: o.Resident.Phone}); !seen[rk] {
+				seen[rk] = true
+				res.phone, res.name, res.point = append(res.phone, rk.Phone), append(res.name, o.Resident.Name), append(res.point, rk.PointID)
+			}
+		}
+		ord.leader, ord.point, ord.resident = append(ord.leader, o.LeaderID), append(ord.point, o.PickupPointID), append(ord.resident, o.Resident.ID)
+		ord.phone, ord.wh, ord.date = append(ord.phone, o.Resident.Phone), append(ord.wh, o.WarehouseID), append(ord.date, date)
+		ord.key, ord.hash, ord.total = append(ord.key, c.key), append(ord.hash, c.hash), append(ord.total, o.TotalFen)
+		for _, l := range o.Lines {
+			ln.leader, ln.key, ln.item = append(ln.leader, o.LeaderID), append(ln.key, c.key), append(ln.item, l.SaleItemID)
+			ln.qty, ln.price, ln.date = append(ln.qty, l.Quantity), append(ln.price, l.PriceFen), append(ln.date, date)
+		}
+	}
+	// Stock in id order, as TakeStock takes it.
+	stockIDs := make([]int64, 0, len(sold))
+	for id := range sold {
+		stockIDs = append(stockIDs, id)
+	}
+	sort.Slice(stockIDs, func(a, b int) bool { return stockIDs[a] < stockIDs[b] })
+	stockQty := make([]int64, len(stockIDs))
+	for i, id := range stockIDs {
+		stockQty[i] = sold[id]
+	}
+	var live struct {
+		wh, orders, lines, units, amount []int64
+		date                             []string
+	}
+	for k, t := range liveDeltas(orders, 1) {
+		live.wh, live.date = append(live.wh, k.Warehouse), append(live.date, k.Date)
+		live.orders, live.lines, live.units, live.amount = append(live.orders, t.Orders), append(live.lines, t.Lines), append(live.units, t.Units), append(live.amount, t.AmountFen)
+	}
+
+	var written []writtenRow
+	err := st.write.Select(ctx, tx, &written,
+		pq.Array(res.phone), pq.Array(res.name), pq.Array(res.point), now,
+		pq.Array(ord.leader), pq.Array(ord.point), pq.Array(ord.resident), pq.Array(ord.phone), pq.Array(ord.wh),
+		pq.Array(ord.date), pq.Array(ord.key), pq.ByteaArray(ord.hash), pq.Array(ord.total),
+		pq.Array(ln.leader), pq.Array(ln.key), pq.Array(ln.item), pq.Array(ln.qty), pq.Array(ln.price), pq.Array(ln.date),
+		pq.Array(stockIDs), pq.Array(stockQty),
+		pq.Array(live.wh), pq.Array(live.date), pq.Array(live.orders), pq.Array(live.lines), pq.Array(live.units), pq.Array(live.amount),
+		wave.LiveStripe())
 	if err != nil {
 		return err
 	}
-	if len(rows) != n {
-		return errKeyRace
-	}
-	idOf := make(map[orderKey]int64, n)
-	for _, r := range rows {
-		idOf[orderKey{r.LeaderID, r.Key}] = r.ID
-	}
-	var lo, li, lq, lp []int64
-	var ld []string
-	for k, i := range accepted {
-		orders[k].ID = idOf[orderKey{calls[i].leaderID, calls[i].key}]
-		for _, l := range orders[k].Lines {
-			lo, li, lq, lp = append(lo, orders[k].ID), append(li, l.SaleItemID), append(lq, l.Quantity), append(lp, l.PriceFen)
-			ld = append(ld, orders[k].DeliveryDate.String())
+	residents := map[pickup.ResidentKey]pickup.Resident{}
+	orderID := make(map[orderKey]int64, len(orders))
+	lineID := map[[2]int64]int64{} // an order has one line per sale item, so the pair names the line
+	var taken int64
+	for _, w := range written {
+		switch w.Kind {
+		case "r":
+			residents[pickup.ResidentKey{PointID: w.B, Phone: w.S}] = pickup.Resident{ID: w.A, Phone: w.S, Name: w.T, PickupPointID: w.B}
+		case "o":
+			orderID[orderKey{w.B, w.S}] = w.A
+		case "l":
+			lineID[[2]int64{w.B, w.C}] = w.A
+		case "s":
+			taken = w.A
 		}
 	}
-	const lq2 = `INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::date[])
-		RETURNING id, order_id, sale_item_id`
-	var lines []struct {
-		ID       int64 `db:"id"`
-		OrderID  int64 `db:"order_id"`
-		SaleItem int64 `db:"sale_item_id"`
+	if len(orderID) != len(orders) {
+		return errKeyRace
 	}
-	if err := sqlx.SelectContext(ctx, tx, &lines, lq2, pq.Array(lo), pq.Array(li), pq.Array(lq), pq.Array(lp), pq.Array(ld)); err != nil {
-		return err
+	if taken != int64(len(stockIDs)) {
+		return catalog.ErrStockRace
 	}
-	// An order has one line per sale item, so the pair names the line.
-	lineID := make(map[[2]int64]int64, len(lines))
-	for _, l := range lines {
-		lineID[[2]int64{l.OrderID, l.SaleItem}] = l.ID
-	}
-	for k := range orders {
-		for j, l := range orders[k].Lines {
-			orders[k].Lines[j].ID = lineID[[2]int64{orders[k].ID, l.SaleItemID}]
+	for k, i := range accepted {
+		o := &orders[k]
+		o.ID = orderID[orderKey{calls[i].leaderID, calls[i].key}]
+		if o.Resident.ID == 0 {
+			o.Resident = residents[pickup.ResidentKey{PointID: o.PickupPointID, Phone: o.Resident.Phone}]
+		}
+		for j, l := range o.Lines {
+			o.Lines[j].ID = lineID[[2]int64{o.ID, l.SaleItemID}]
 		}
 	}
 	return nil

@@ -136,3 +136,100 @@ func TestCancelGivesTheStockBack(t *testing.T) {
 		t.Fatalf("listing totals %+v (%v): want one placed order of one unit and one cancelled", page.Totals, err)
 	}
 }
+
+// TestBatchAnswersWhatItStored: concurrent orders, batched together, each
+// answer is the order as stored (its id, its lines' ids, its resident);
+// two orders for one new phone at a point register one resident, a key
+// sent twice places one order, a resident of another point is refused, and
+// the wave's live totals count exactly the orders placed.
+func TestBatchAnswersWhatItStored(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 4)
+	hot := c.SaleItem(c.Product("HOT", fulfillment.Ambient, ""), 500, 1000)
+	other := c.SaleItem(c.Product("OTHER", fulfillment.Ambient, ""), 300, 1000)
+	in := intake.New(c.DB, clock.NewManual(fulfillmenttest.Now), slog.New(slog.DiscardHandler), intake.Options{Workers: 1, MaxBatch: 64})
+	t.Cleanup(in.Close)
+	type call struct {
+		point int
+		key   string
+		req   intake.OrderRequest
+	}
+	two := func(phone string, id int64) intake.OrderRequest {
+		r := intake.ResidentRef{Phone: phone, Name: "居民"}
+		if id > 0 {
+			r = intake.ResidentRef{ID: id}
+		}
+		return intake.OrderRequest{Resident: r,
+			Lines: []intake.LineRequest{{SaleItemID: hot, Quantity: 1}, {SaleItemID: other, Quantity: 2}}}
+	}
+	var calls []call
+	for i := range 40 {
+		calls = append(calls, call{i % 4, fmt.Sprintf("b%d", i), two(fmt.Sprintf("1390000%04d", i%6), 0)})
+	}
+	calls = append(calls, call{0, "b0", two("13900000000", 0)})            // the same key and body again
+	calls = append(calls, call{1, "own", two("", c.Points[1].Resident)})   // the point's own resident by id
+	calls = append(calls, call{2, "alien", two("", c.Points[3].Resident)}) // another point's resident
+	type answer struct {
+		o      intake.Order
+		replay bool
+		err    error
+	}
+	answers := make([]answer, len(calls))
+	var wg sync.WaitGroup
+	for i, cl := range calls {
+		wg.Go(func() {
+			o, replay, err := in.Place(ctx, c.Points[cl.point].Leader, cl.key, cl.req)
+			answers[i] = answer{o, replay, err}
+		})
+	}
+	wg.Wait()
+	placed := 0
+	for i, a := range answers {
+		cl := calls[i]
+		if cl.key == "alien" {
+			if code(a.err) != "resident_not_found" {
+				t.Errorf("another point's resident: %v", a.err)
+			}
+			continue
+		}
+		if a.err != nil {
+			t.Fatalf("%s: %v", cl.key, a.err)
+		}
+		if !a.replay {
+			placed++
+		}
+		stored, err := intake.GetOrder(ctx, c.DB, a.o.ID)
+		if err != nil {
+			t.Fatalf("%s: order %d: %v", cl.key, a.o.ID, err)
+		}
+		if stored.Resident != a.o.Resident || stored.TotalFen != a.o.TotalFen || stored.PickupPointID != c.Points[cl.point].ID ||
+			len(stored.Lines) != 2 || len(a.o.Lines) != 2 {
+			t.Fatalf("%s answered %+v, stored %+v", cl.key, a.o, stored)
+		}
+		for j := range stored.Lines {
+			if s, g := stored.Lines[j], a.o.Lines[j]; s.ID != g.ID || s.SaleItemID != g.SaleItemID || s.Quantity != g.Quantity || s.AmountFen != g.AmountFen {
+				t.Fatalf("%s line %d answered %+v, stored %+v", cl.key, j, g, s)
+			}
+		}
+		if cl.req.Resident.ID == 0 && (a.o.Resident.Phone != cl.req.Resident.Phone || a.o.Resident.ID == 0) {
+			t.Fatalf("%s: resident %+v", cl.key, a.o.Resident)
+		}
+	}
+	if placed != 41 {
+		t.Fatalf("%d orders placed, want 41", placed)
+	}
+	if n := c.Count(`SELECT count(*) FROM orders`); n != 41 {
+		t.Fatalf("%d orders stored, want 41", n)
+	}
+	// 40 orders over 4 points and 6 phones: each point sees phones i%6 for
+	// i ≡ point (mod 4), i.e. 3 phones each; 12 residents registered.
+	if n := c.Count(`SELECT count(*) FROM residents WHERE phone LIKE '1390000%'`); n != 12 {
+		t.Fatalf("%d residents registered, want 12", n)
+	}
+	if sold := c.Count(`SELECT sold FROM sale_items WHERE id = $1`, hot); sold != 41 {
+		t.Fatalf("hot item sold %d, want 41", sold)
+	}
+	if n := c.Count(`SELECT sum(orders) + sum(lines) + sum(units) FROM wave_live_totals`); n != 41+82+41*3 {
+		t.Fatalf("live totals orders+lines+units %d, want %d", n, 41+82+41*3)
+	}
+}

@@ -17,8 +17,8 @@ const liveStripes = 16
 
 // AddLive adds to the live totals of open waves inside the order
 // transaction that changes them (negative to take a cancelled order out),
-// keyed by each wave's warehouse and date. One random stripe takes the
-// batch, so concurrent batches rarely wait for each other.
+// keyed by each wave's warehouse and date. One stripe (LiveStripe) takes
+// the batch.
 func AddLive(ctx context.Context, tx *sqlx.Tx, deltas map[Key]Totals) error {
 	if len(deltas) == 0 {
 		return nil
@@ -29,18 +29,31 @@ func AddLive(ctx context.Context, tx *sqlx.Tx, deltas map[Key]Totals) error {
 		whs, dates = append(whs, k.Warehouse), append(dates, k.Date)
 		orders, lines, units, amounts = append(orders, t.Orders), append(lines, t.Lines), append(units, t.Units), append(amounts, t.AmountFen)
 	}
-	// In wave order, so two batches on one stripe lock its rows alike.
-	_, err := tx.ExecContext(ctx, `INSERT INTO wave_live_totals (wave_id, stripe, orders, lines, units, amount_fen)
-		SELECT w.id, $7, d.o, d.l, d.u, d.a
-		FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS d(wh, dt, o, l, u, a)
+	_, err := tx.ExecContext(ctx, `WITH live_add AS (SELECT d.*, $7::smallint AS stripe
+			FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS d(wh, dt, o, l, u, a)),
+		`+AddLiveCTE+` SELECT count(*) FROM live_added`,
+		pq.Array(whs), pq.Array(dates), pq.Array(orders), pq.Array(lines), pq.Array(units), pq.Array(amounts), LiveStripe())
+	return err
+}
+
+// LiveStripe picks the stripe of the live totals a batch adds to: at
+// random, so concurrent batches rarely wait for each other.
+func LiveStripe() int { return rand.IntN(liveStripes) }
+
+// AddLiveCTE is AddLive as a CTE, for a statement that adds to the live
+// totals beside other writes in one round trip: it reads a CTE named
+// live_add (wh, dt, o, l, u, a, stripe: the wave's warehouse and date, the
+// orders, lines, units and amount to add, and the LiveStripe) that the
+// statement defines first, and yields live_added. The rows are written in
+// wave order, so two batches on one stripe lock them alike.
+const AddLiveCTE = `live_added AS (INSERT INTO wave_live_totals (wave_id, stripe, orders, lines, units, amount_fen)
+		SELECT w.id, d.stripe, d.o, d.l, d.u, d.a FROM live_add d
 		JOIN waves w ON w.warehouse_id = d.wh AND w.delivery_date = d.dt
 		ORDER BY w.id
 		ON CONFLICT (wave_id, stripe) DO UPDATE SET orders = wave_live_totals.orders + EXCLUDED.orders,
 			lines = wave_live_totals.lines + EXCLUDED.lines, units = wave_live_totals.units + EXCLUDED.units,
-			amount_fen = wave_live_totals.amount_fen + EXCLUDED.amount_fen`,
-		pq.Array(whs), pq.Array(dates), pq.Array(orders), pq.Array(lines), pq.Array(units), pq.Array(amounts), rand.IntN(liveStripes))
-	return err
-}
+			amount_fen = wave_live_totals.amount_fen + EXCLUDED.amount_fen
+		RETURNING wave_id)`
 
 // liveTotals sums an open wave's stripes.
 func liveTotals(ctx context.Context, q sqlx.QueryerContext, id int64) (Totals, error) {

@@ -164,9 +164,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OSRMURL:     getenv("GROUPBUY_OSRM_URL"),
 		DBMaxConns:  20,
 		TokenTTL:    5 * time.Second,
-		// Two batches in flight: one commits (waiting on the WAL flush) while
-		// the next is built; more only split the queue into smaller batches.
-		IntakeWorkers:     2,
+		// One batch in flight: every batch takes the hot sale items' rows at
+		// its end, so a second one only waits for the first's commit, and
+		// splitting the queue makes smaller batches (measured in
+		// docs/benchmarks.md, issue 18).
+		IntakeWorkers:     1,
 		WorkerConcurrency: 8,
 		RouteSolves:       1,
 		RouteBudget:       60 * time.Second,
