@@ -22,6 +22,7 @@ import (
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/retention"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup/notice"
 	"groupbuy/pickup/notify"
@@ -243,7 +244,17 @@ func placeOrders(ctx context.Context, db *sqlx.DB, in *intake.Intake, spec night
 					req.Lines = append(req.Lines, intake.LineRequest{SaleItemID: items[j], Quantity: 1 + rng.Int64N(3)})
 				}
 				start := time.Now()
-				_, _, err := in.Place(ctx, b.Leader, fmt.Sprintf("nights-%d-%d", wv.ID, k), req)
+				// A saturated intake answers "retry shortly" (503): the leader's
+				// app retries under the same key, and the order's latency runs
+				// until it is placed.
+				var err error
+				for {
+					_, _, err = in.Place(ctx, b.Leader, fmt.Sprintf("nights-%d-%d", wv.ID, k), req)
+					if apperr.KindOf(err) != apperr.Unavailable || ctx.Err() != nil {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 				latencies[k] = time.Since(start)
 				if err != nil {
 					mu.Lock()
