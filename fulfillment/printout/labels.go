@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
-	"github.com/boombuler/barcode"
+
+	"groupbuy/fulfillment/printout/qrcode"
 )
 
 // Label is one leader bag's thermal label.
@@ -51,7 +52,7 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 	return d.bytes()
 }
 
-func (d *doc) label(l Label, payload string, code barcode.Barcode) {
+func (d *doc) label(l Label, payload string, code *qrcode.Code) {
 	p := d.pdf
 	p.AddPageFormat("P", labelSize)
 	p.SetLineWidth(0.6)

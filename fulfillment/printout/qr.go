@@ -11,8 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
+	"groupbuy/fulfillment/printout/qrcode"
 )
 
 // payloadVersion starts every label payload, so the format can change.
@@ -91,19 +90,19 @@ func Verify(payload string, key []byte) (BagRef, error) {
 // module quiet zone scanners need. It draws vector squares, merged along
 // rows, rather than an image: they stay sharp on any printer, and fpdf orders
 // same-sized images by map iteration, which would make reprints differ.
-func (d *doc) drawQR(c barcode.Barcode, x, y, size float64) {
-	n := c.Bounds().Dx()
+func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
+	n := c.Size
 	m := size / float64(n+8)
 	x, y = x+4*m, y+4*m
 	d.pdf.SetFillColor(0, 0, 0)
 	for row := range n {
 		for col := 0; col < n; {
-			if !dark(c, col, row) {
+			if !c.Dark(col, row) {
 				col++
 				continue
 			}
 			end := col
-			for end < n && dark(c, end, row) {
+			for end < n && c.Dark(end, row) {
 				end++
 			}
 			// A hair of overlap hides the seams some renderers leave between rows.
@@ -116,11 +115,10 @@ func (d *doc) drawQR(c barcode.Barcode, x, y, size float64) {
 // qrBatch is how many codes a worker encodes at a time.
 const qrBatch = 64
 
-// encodeQRs starts encoding texts as QR codes on every core (choosing a
-// code's mask is most of the time a label takes) and returns the i-th code,
-// waiting for it if need be; codes are asked for in order.
-func encodeQRs(texts []string) func(i int) (barcode.Barcode, error) {
-	out := make([]barcode.Barcode, len(texts))
+// encodeQRs starts encoding texts as QR codes on every core and returns the
+// i-th code, waiting for it if need be; codes are asked for in order.
+func encodeQRs(texts []string) func(i int) (*qrcode.Code, error) {
+	out := make([]*qrcode.Code, len(texts))
 	errs := make([]error, len(texts))
 	batches := (len(texts) + qrBatch - 1) / qrBatch
 	done := make([]chan struct{}, batches)
@@ -132,19 +130,14 @@ func encodeQRs(texts []string) func(i int) (barcode.Barcode, error) {
 		go func() {
 			for b := int(next.Add(1) - 1); b < batches; b = int(next.Add(1) - 1) {
 				for i := b * qrBatch; i < min(len(texts), (b+1)*qrBatch); i++ {
-					out[i], errs[i] = qr.Encode(texts[i], qr.M, qr.Auto)
+					out[i], errs[i] = qrcode.Encode(texts[i], qrcode.M)
 				}
 				close(done[b])
 			}
 		}()
 	}
-	return func(i int) (barcode.Barcode, error) {
+	return func(i int) (*qrcode.Code, error) {
 		<-done[i/qrBatch]
 		return out[i], errs[i]
 	}
-}
-
-func dark(c barcode.Barcode, x, y int) bool {
-	r, _, _, _ := c.At(x, y).RGBA()
-	return r < 0x8000
 }
