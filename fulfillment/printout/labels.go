@@ -55,6 +55,8 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 func (d *doc) label(l Label, payload string, code *qrcode.Code) {
 	p := d.pdf
 	p.AddPageFormat("P", labelSize)
+	d.growPage(d.pageHint)
+	defer func() { d.pageHint = d.pageLen() + 1024 }()
 	p.SetLineWidth(0.6)
 	// Route and stop are read from across the sorting floor: as large as fits.
 	// A bag of a point no route serves still gets a label, marked "--".

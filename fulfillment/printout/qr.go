@@ -90,11 +90,18 @@ func Verify(payload string, key []byte) (BagRef, error) {
 // module quiet zone scanners need. It draws vector squares, merged along
 // rows, rather than an image: they stay sharp on any printer, and fpdf orders
 // same-sized images by map iteration, which would make reprints differ.
+//
+// The squares are the bytes fpdf's Rect(…, "F") writes for each, appended
+// here and handed to fpdf in one piece: a code is some hundred squares, and
+// fpdf formats each number into a string of its own.
 func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 	n := c.Size
 	m := size / float64(n+8)
 	x, y = x+4*m, y+4*m
 	d.pdf.SetFillColor(0, 0, 0)
+	k := d.pdf.GetConversionRatio()
+	_, h := d.pdf.GetPageSize()
+	b := d.scratch[:0]
 	for row := range n {
 		for col := 0; col < n; {
 			if !c.Dark(col, row) {
@@ -106,10 +113,27 @@ func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 				end++
 			}
 			// A hair of overlap hides the seams some renderers leave between rows.
-			d.pdf.Rect(x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02, "F")
+			b = appendRect(b, k, h, x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02)
 			col = end
 		}
 	}
+	if len(b) > 0 {
+		d.pdf.RawWriteStr(string(b[:len(b)-1])) // which ends the line itself
+	}
+	d.scratch = b
+}
+
+// appendRect appends what fpdf's Rect(x, y, w, h, "F") writes on a page
+// whose height is pageH, k points to the unit.
+func appendRect(b []byte, k, pageH, x, y, w, h float64) []byte {
+	b = strconv.AppendFloat(b, x*k, 'f', 2, 64)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, (pageH-y)*k, 'f', 2, 64)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, w*k, 'f', 2, 64)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, -h*k, 'f', 2, 64)
+	return append(b, " re f\n"...)
 }
 
 // qrBatch is how many codes a worker encodes at a time.

@@ -9,8 +9,12 @@ import (
 
 // doc is a PDF being drawn, with text helpers that switch face by rune.
 type doc struct {
-	pdf   *fpdf.Fpdf
-	fonts *Fonts
+	pdf     *fpdf.Fpdf
+	fonts   *Fonts
+	scratch []byte // drawQR's, reused from code to code
+	// pageHint is how long the last label page came out: the next one is
+	// given that room at once.
+	pageHint int
 }
 
 // mmPerPt converts a font size to its height in mm.
@@ -129,10 +133,27 @@ func (d *doc) box(x, y, w, h float64) { d.pdf.Rect(x, y, w, h, "D") }
 
 // bytes finishes the document: fpdf writes its pages plain (newDoc turns
 // its compression off) and compressPages compresses them as fpdf would have.
+// fpdf's buffer is sized first for the pages it is about to copy in, and
+// read in place rather than copied out.
 func (d *doc) bytes() ([]byte, error) {
-	var b bytes.Buffer
-	if err := d.pdf.Output(&b); err != nil {
+	buf := fpdfBuffer(d.pdf)
+	if buf == nil {
+		var b bytes.Buffer
+		if err := d.pdf.Output(&b); err != nil {
+			return nil, err
+		}
+		return compressPages(b.Bytes())
+	}
+	n := 1 << 20 // fonts, resources, cross-references
+	for _, p := range fpdfPages(d.pdf) {
+		if p != nil {
+			n += p.Len() + 256 // and each page's objects
+		}
+	}
+	buf.Grow(n)
+	d.pdf.Close()
+	if err := d.pdf.Error(); err != nil {
 		return nil, err
 	}
-	return compressPages(b.Bytes())
+	return compressPages(buf.Bytes())
 }
