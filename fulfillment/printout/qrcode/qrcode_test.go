@@ -141,3 +141,21 @@ func BenchmarkEncodeLabelBoombuler(b *testing.B) {
 		}
 	}
 }
+
+// TestPenaltyBitsAsBytes: the word-wise penalty equals the module-wise one
+// on random grids of every size up to 64, and on sparse and dense ones.
+func TestPenaltyBitsAsBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 3000 {
+		n := 11 + r.IntN(54)
+		g := make([]byte, n*n)
+		dense := r.IntN(10)
+		for k := range g {
+			g[k] = b2i(r.IntN(10) < dense)
+		}
+		lines := make([]uint64, 2*n)
+		if got, want := penaltyBits(g, n, lines[:n], lines[n:]), penalty(g, n); got != want {
+			t.Fatalf("case %d, %d × %d: %d, module by module %d", i, n, n, got, want)
+		}
+	}
+}

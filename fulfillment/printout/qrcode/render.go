@@ -2,6 +2,7 @@ package qrcode
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 )
 
@@ -212,6 +213,10 @@ func render(words []byte, v int, level Level) *Code {
 	}
 	grid := make([]byte, len(l.base))
 	best := make([]byte, len(l.base))
+	var lines []uint64
+	if l.size <= 64 {
+		lines = make([]uint64, 2*l.size)
+	}
 	bestPenalty, bestMask := -1, 0
 	for m := range 8 {
 		copy(grid, l.base)
@@ -223,12 +228,21 @@ func render(words []byte, v int, level Level) *Code {
 			b := byte(f >> (14 - k) & 1)
 			grid[at[0]], grid[at[1]] = b, b
 		}
-		if p := penalty(grid, l.size); bestPenalty < 0 || p < bestPenalty {
+		if p := score(grid, l.size, lines); bestPenalty < 0 || p < bestPenalty {
 			bestPenalty, bestMask = p, m
 			grid, best = best, grid
 		}
 	}
 	return &Code{Size: l.size, Version: v, Mask: bestMask, mods: best}
+}
+
+// score is penalty(g, n), by penaltyBits when a line fits in a word (lines
+// has room for 2n words then).
+func score(g []byte, n int, lines []uint64) int {
+	if lines == nil {
+		return penalty(g, n)
+	}
+	return penaltyBits(g, n, lines[:n], lines[n:2*n])
 }
 
 // Patterns of rule 3 as 11-bit windows, the first module the highest bit.
@@ -293,6 +307,57 @@ func penalty(g []byte, n int) int {
 				p += 3
 			}
 		}
+	}
+	perc := float64(dark) * 100 / float64(n*n)
+	lo := math.Abs(math.Floor(perc/5) - 10)
+	hi := math.Abs(math.Ceil(perc/5) - 10)
+	return p + int(math.Min(lo, hi)*10)
+}
+
+// penaltyBits is penalty(g, n) for n ≤ 64, computed on each line as a
+// word, bit i the line's i-th module: a run of five alike is where four
+// neighbours in a row are equal, a finder-like window where eleven shifted
+// copies of the line agree with the pattern.
+func penaltyBits(g []byte, n int, cols, rows []uint64) int {
+	clear(rows)
+	for x := range n {
+		var c uint64
+		line := g[x*n : x*n+n]
+		for y, v := range line {
+			c |= uint64(v) << y
+			rows[y] |= uint64(v) << x
+		}
+		cols[x] = c
+	}
+	full := uint64(1)<<n - 1
+	p, dark := 0, 0
+	lineScore := func(l uint64) int {
+		eq := ^(l ^ l>>1) & (full >> 1) // bit y: modules y and y+1 alike
+		five := eq & (eq >> 1) & (eq >> 2) & (eq >> 3)
+		s := bits.OnesCount64(five) + 2*bits.OnesCount64(five&^(five<<1))
+		m1, m2 := full>>10, full>>10
+		for i := range 11 {
+			sh := l >> i
+			if finderLike1>>(10-i)&1 == 1 {
+				m1 &= sh
+			} else {
+				m1 &^= sh
+			}
+			if finderLike2>>(10-i)&1 == 1 {
+				m2 &= sh
+			} else {
+				m2 &^= sh
+			}
+		}
+		return s + 40*bits.OnesCount64(m1|m2)
+	}
+	for i := range n {
+		p += lineScore(cols[i]) + lineScore(rows[i])
+		dark += bits.OnesCount64(cols[i])
+	}
+	for x := 0; x < n-1; x++ {
+		a, b := cols[x], cols[x+1]
+		p += 3 * bits.OnesCount64(^(a^b) & ^(a^a>>1) & ^(b^b>>1) & (full>>1))
 	}
 	perc := float64(dark) * 100 / float64(n*n)
 	lo := math.Abs(math.Floor(perc/5) - 10)
