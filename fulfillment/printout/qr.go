@@ -93,14 +93,23 @@ func Verify(payload string, key []byte) (BagRef, error) {
 //
 // The squares are the bytes fpdf's Rect(…, "F") writes for each, appended
 // here and handed to fpdf in one piece: a code is some hundred squares, and
-// fpdf formats each number into a string of its own.
+// fpdf formats each number into a string of its own. Every label puts its
+// code at the same place and size, so the numbers (a column's x, a row's y,
+// a run's width) are formatted once per document and code size.
 func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
-	n := c.Size
-	m := size / float64(n+8)
-	x, y = x+4*m, y+4*m
 	d.pdf.SetFillColor(0, 0, 0)
 	k := d.pdf.GetConversionRatio()
-	_, h := d.pdf.GetPageSize()
+	_, pageH := d.pdf.GetPageSize()
+	key := qrPlace{c.Size, x, y, size, k, pageH}
+	g := d.qrGrids[key]
+	if g == nil {
+		g = newQRGrid(key)
+		if d.qrGrids == nil {
+			d.qrGrids = map[qrPlace]*qrGrid{}
+		}
+		d.qrGrids[key] = g
+	}
+	n := c.Size
 	b := d.scratch[:0]
 	for row := range n {
 		for col := 0; col < n; {
@@ -112,8 +121,10 @@ func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 			for end < n && c.Dark(end, row) {
 				end++
 			}
-			// A hair of overlap hides the seams some renderers leave between rows.
-			b = appendRect(b, k, h, x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02)
+			b = append(b, g.x[col]...)
+			b = append(b, g.y[row]...)
+			b = append(b, g.w[end-col]...)
+			b = append(b, g.h...)
 			col = end
 		}
 	}
@@ -123,17 +134,35 @@ func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 	d.scratch = b
 }
 
-// appendRect appends what fpdf's Rect(x, y, w, h, "F") writes on a page
-// whose height is pageH, k points to the unit.
-func appendRect(b []byte, k, pageH, x, y, w, h float64) []byte {
-	b = strconv.AppendFloat(b, x*k, 'f', 2, 64)
-	b = append(b, ' ')
-	b = strconv.AppendFloat(b, (pageH-y)*k, 'f', 2, 64)
-	b = append(b, ' ')
-	b = strconv.AppendFloat(b, w*k, 'f', 2, 64)
-	b = append(b, ' ')
-	b = strconv.AppendFloat(b, -h*k, 'f', 2, 64)
-	return append(b, " re f\n"...)
+// qrPlace is a code's size in modules, its square on the page, and the
+// page's scale and height.
+type qrPlace struct {
+	n                    int
+	x, y, size, k, pageH float64
+}
+
+// qrGrid holds the numbers of a code's squares as fpdf's Rect(x, y, w, h,
+// "F") formats them, each with the separator after it: x by column, y by
+// row, w by run length, and h with the operator.
+type qrGrid struct {
+	x, y, w [][]byte
+	h       []byte
+}
+
+func newQRGrid(p qrPlace) *qrGrid {
+	n := p.n
+	m := p.size / float64(n+8)
+	x, y := p.x+4*m, p.y+4*m
+	num := func(v float64, sep string) []byte { return append(strconv.AppendFloat(nil, v, 'f', 2, 64), sep...) }
+	g := &qrGrid{x: make([][]byte, n), y: make([][]byte, n), w: make([][]byte, n+1)}
+	for i := range n {
+		g.x[i] = num((x+float64(i)*m)*p.k, " ")
+		g.y[i] = num((p.pageH-(y+float64(i)*m))*p.k, " ")
+		g.w[i+1] = num(float64(i+1)*m*p.k, " ")
+	}
+	// A hair of overlap hides the seams some renderers leave between rows.
+	g.h = num(-(m+0.02)*p.k, " re f\n")
+	return g
 }
 
 // qrBatch is how many codes a worker encodes at a time.

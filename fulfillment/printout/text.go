@@ -12,6 +12,7 @@ type doc struct {
 	pdf     *fpdf.Fpdf
 	fonts   *Fonts
 	scratch []byte // drawQR's, reused from code to code
+	qrGrids map[qrPlace]*qrGrid
 	// pageHint is how long the last label page came out: the next one is
 	// given that room at once.
 	pageHint int
