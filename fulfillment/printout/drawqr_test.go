@@ -3,6 +3,7 @@ package printout
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -94,5 +95,35 @@ func TestFpdfBuffersFound(t *testing.T) {
 	got, err := d.bytes()
 	if err != nil || !bytes.HasPrefix(got, []byte("%PDF-")) || buf.Len() < len(got)/2 {
 		t.Errorf("document read from fpdf's buffer: %d bytes of %d, %v", len(got), buf.Len(), err)
+	}
+}
+
+// TestLabelsInChunksAsInOrder: labels drawn in chunks on every core make
+// the same document as drawn one after the other — with payloads of every
+// length (their text shrinks to fit, so the font a page ends in varies), a
+// chunk ending on the last label, and too few labels to split.
+func TestLabelsInChunksAsInOrder(t *testing.T) {
+	f := fonts(t)
+	ls := benchLabels()[:3*labelChunk+17]
+	for i := range ls {
+		ls[i].Route = "R" + strings.Repeat("7", i%23)
+		ls[i].BagID = int64(i) * int64(i) * 7919
+		if i%11 == 0 {
+			ls[i].Point = strings.Repeat("阳光花园北门 ¥ Ω ", i%5)
+			ls[i].Zone = "dry"
+		}
+	}
+	for _, n := range []int{len(ls), 3 * labelChunk, labelChunk + 1, 5} {
+		want, err := labelsPDF(f, printed, ls[:n], []byte("k"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := labelsPDF(f, printed, ls[:n], []byte("k"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d labels: in chunks %d bytes, in order %d", n, len(got), len(want))
+		}
 	}
 }

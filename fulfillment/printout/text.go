@@ -16,6 +16,8 @@ type doc struct {
 	// pageHint is how long the last label page came out: the next one is
 	// given that room at once.
 	pageHint int
+	// runes, when not nil, collects the runes drawn in each face.
+	runes map[string]map[rune]bool
 }
 
 // mmPerPt converts a font size to its height in mm.
@@ -39,6 +41,16 @@ func (d *doc) text(x, y float64, s string, size float64) {
 			seg := s[start:end]
 			d.pdf.SetFont(fam, "", size)
 			d.pdf.Text(x, y, seg)
+			if d.runes != nil {
+				set := d.runes[fam]
+				if set == nil {
+					set = map[rune]bool{}
+					d.runes[fam] = set
+				}
+				for _, r := range seg {
+					set[r] = true
+				}
+			}
 			x += d.fonts.width(seg, size)
 		}
 		start = end
