@@ -78,8 +78,8 @@ func labelsPDF(f *Fonts, at time.Time, labels []Label, key []byte, inParallel bo
 const labelsTitle = "袋标签"
 
 // drawChunks draws the label pages in chunks on every core, each core into
-// a document of its own, and puts the pages into d in order: the same
-// bytes as drawing them one after the other into d.
+// a document of its own, and puts the pages into d in order, compressed:
+// the same bytes as drawing them one after the other into d.
 //
 // A page's contents depend on the state the page before left (fpdf starts
 // a page with the previous one's font, line width and colours, and writes a
@@ -99,6 +99,11 @@ func (d *doc) drawChunks(f *Fonts, at time.Time, labels []Label, payloads []stri
 	for w := range workers {
 		wg.Go(func() {
 			var s *doc
+			z, err := newDeflater()
+			if err != nil {
+				errs[w] = err
+				return
+			}
 			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
 				start, end := c*labelChunk, min(len(labels), (c+1)*labelChunk)
 				if s == nil || start == 0 { // the first chunk starts where a new document does
@@ -122,8 +127,20 @@ func (d *doc) drawChunks(f *Fonts, at time.Time, labels []Label, payloads []stri
 					errs[w] = err
 					return
 				}
+				// The chunk's pages are compressed here, on this core, and
+				// the plain ones let go.
 				ps := fpdfPages(s.pdf)
-				copy(pages[start:end], ps[len(ps)-(end-start):])
+				for k, p := range ps[len(ps)-(end-start):] {
+					b, err := z.deflate(p.Bytes())
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					pages[start+k] = bytes.NewBuffer(b)
+				}
+				for k := 1; k < len(ps); k++ {
+					ps[k] = new(bytes.Buffer)
+				}
 			}
 		})
 	}
@@ -151,6 +168,7 @@ func (d *doc) drawChunks(f *Fonts, at time.Time, labels []Label, payloads []stri
 		return fmt.Errorf("printout: %d label pages drawn, %d in the document", len(pages), len(own)-1)
 	}
 	copy(own[1:], pages)
+	d.deflated = len(pages)
 	return d.pdf.Error()
 }
 
