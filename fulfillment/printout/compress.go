@@ -19,17 +19,58 @@ import (
 // the objects after it moved and the cross-reference table and its offset
 // rewritten. fpdf compresses page after page, each with a new zlib writer
 // (most of the time of a document of thousands of labels is allocating
-// them); here the pages are compressed on every core, a writer each.
+// them); here the pages are compressed on every core, a writer each. It is
+// what doc.bytes does when it cannot reach fpdf's page buffers to compress
+// them before fpdf copies them in (fpdfbuf.go).
 func compressPages(raw []byte) ([]byte, error) {
 	objs, xref, err := pdfObjects(raw)
 	if err != nil {
 		return nil, err
 	}
+	contents, streams, err := pageStreams(raw, objs)
+	if err != nil {
+		return nil, err
+	}
+	if err := deflateAll(streams); err != nil {
+		return nil, err
+	}
+	z := make(map[int][]byte, len(contents))
+	for k, n := range contents {
+		z[n] = streams[k]
+	}
+	return assemble(raw, objs, xref, z), nil
+}
+
+// markDeflated turns a PDF fpdf wrote without compression from pages whose
+// contents were already compressed (deflatePages) into the bytes fpdf
+// writes with compression: each page's stream gets its filter.
+func markDeflated(raw []byte) ([]byte, error) {
+	objs, xref, err := pdfObjects(raw)
+	if err != nil {
+		return nil, err
+	}
+	contents, streams, err := pageStreams(raw, objs)
+	if err != nil {
+		return nil, err
+	}
+	z := make(map[int][]byte, len(contents))
+	for k, n := range contents {
+		z[n] = streams[k]
+	}
+	return assemble(raw, objs, xref, z), nil
+}
+
+// pageStreams finds the page contents of a PDF as fpdf writes it without
+// compression: the object numbers, and the stream of each.
+func pageStreams(raw []byte, objs []pdfObject) ([]int, [][]byte, error) {
 	// A page's contents are the object its page object names.
 	var contents []int
 	for _, o := range objs {
 		seg := raw[o.start:o.end]
-		if m := pageContents.FindSubmatch(seg); m != nil && bytes.Contains(seg, []byte("\n<</Type /Page\n")) {
+		if !bytes.HasPrefix(seg[bytes.IndexByte(seg, '\n')+1:], []byte("<</Type /Page\n")) {
+			continue
+		}
+		if m := pageContents.FindSubmatch(seg); m != nil {
 			n, _ := strconv.Atoi(string(m[1]))
 			contents = append(contents, n)
 		}
@@ -38,42 +79,49 @@ func compressPages(raw []byte) ([]byte, error) {
 	for i, o := range objs {
 		byNum[o.num] = i
 	}
-	streams := make([][]byte, len(contents)) // plain, then compressed
+	streams := make([][]byte, len(contents))
 	for k, n := range contents {
 		i, ok := byNum[n]
 		if !ok {
-			return nil, fmt.Errorf("printout: page contents %d missing", n)
+			return nil, nil, fmt.Errorf("printout: page contents %d missing", n)
 		}
 		o := objs[i]
 		head := fmt.Sprintf("%d 0 obj\n<</Length ", n)
 		seg := raw[o.start:o.end]
 		if !bytes.HasPrefix(seg, []byte(head)) {
-			return nil, fmt.Errorf("printout: page contents %d not a plain stream", n)
+			return nil, nil, fmt.Errorf("printout: page contents %d not a plain stream", n)
 		}
 		rest := seg[len(head):]
 		j := bytes.Index(rest, []byte(">>\nstream\n"))
 		l, err := strconv.Atoi(string(rest[:max(j, 0)]))
 		if j < 0 || err != nil || len(rest) < j+len(">>\nstream\n")+l {
-			return nil, fmt.Errorf("printout: page contents %d: bad length", n)
+			return nil, nil, fmt.Errorf("printout: page contents %d: bad length", n)
 		}
 		streams[k] = rest[j+len(">>\nstream\n"):][:l]
 	}
-	if err := deflateAll(streams); err != nil {
-		return nil, err
-	}
-	isContent := make(map[int][]byte, len(contents))
-	for k, n := range contents {
-		isContent[n] = streams[k]
-	}
+	return contents, streams, nil
+}
 
-	out := bytes.NewBuffer(make([]byte, 0, len(raw)/2))
+// assemble writes raw with the objects numbered in z as compressed streams
+// of z's bytes, the objects after them moved, and the cross-reference table
+// and its offset rewritten.
+func assemble(raw []byte, objs []pdfObject, xref xrefAt, z map[int][]byte) []byte {
+	size := objs[0].start + 20*len(objs) + len(raw) - xref.tableEnd + 64
+	for _, o := range objs {
+		if b, ok := z[o.num]; ok {
+			size += len(b) + 64
+		} else {
+			size += o.end - o.start
+		}
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
 	out.Write(raw[:objs[0].start])
 	offsets := make(map[int]int, len(objs))
 	for _, o := range objs {
 		offsets[o.num] = out.Len()
-		if z, ok := isContent[o.num]; ok {
-			fmt.Fprintf(out, "%d 0 obj\n<</Filter /FlateDecode /Length %d>>\nstream\n", o.num, len(z))
-			out.Write(z)
+		if b, ok := z[o.num]; ok {
+			fmt.Fprintf(out, "%d 0 obj\n<</Filter /FlateDecode /Length %d>>\nstream\n", o.num, len(b))
+			out.Write(b)
 			out.WriteString("\nendstream\nendobj\n")
 			continue
 		}
@@ -87,7 +135,7 @@ func compressPages(raw []byte) ([]byte, error) {
 	out.Write(raw[xref.tableEnd:xref.startxref])
 	fmt.Fprintf(out, "startxref\n%d\n", at)
 	out.Write(raw[xref.tail:])
-	return out.Bytes(), nil
+	return out.Bytes()
 }
 
 var (
@@ -151,27 +199,61 @@ func deflateAll(streams [][]byte) error {
 	errs := make([]error, runtime.GOMAXPROCS(0))
 	for w := range errs {
 		wg.Go(func() {
-			var buf bytes.Buffer
-			zw, err := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+			z, err := newDeflater()
 			if err != nil {
 				errs[w] = err
 				return
 			}
 			for i := int(next.Add(1) - 1); i < len(streams); i = int(next.Add(1) - 1) {
-				buf.Reset()
-				zw.Reset(&buf)
-				if _, err := zw.Write(streams[i]); err != nil {
+				if streams[i], err = z.deflate(streams[i]); err != nil {
 					errs[w] = err
 					return
 				}
-				if err := zw.Close(); err != nil {
-					errs[w] = err
-					return
-				}
-				streams[i] = bytes.Clone(buf.Bytes())
 			}
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// deflatePages replaces the contents of pages by their compression
+// (deflateAll), which markDeflated then marks.
+func deflatePages(pages []*bytes.Buffer) error {
+	streams := make([][]byte, len(pages))
+	for i, p := range pages {
+		streams[i] = p.Bytes()
+	}
+	if err := deflateAll(streams); err != nil {
+		return err
+	}
+	for i, z := range streams {
+		pages[i] = bytes.NewBuffer(z)
+	}
+	return nil
+}
+
+// deflater compresses as fpdf does (zlib at best speed), one writer reused.
+type deflater struct {
+	buf bytes.Buffer
+	zw  *zlib.Writer
+}
+
+func newDeflater() (*deflater, error) {
+	z := &deflater{}
+	zw, err := zlib.NewWriterLevel(&z.buf, zlib.BestSpeed)
+	z.zw = zw
+	return z, err
+}
+
+// deflate returns the compression of p, in a slice of its own.
+func (z *deflater) deflate(p []byte) ([]byte, error) {
+	z.buf.Reset()
+	z.zw.Reset(&z.buf)
+	if _, err := z.zw.Write(p); err != nil {
+		return nil, err
+	}
+	if err := z.zw.Close(); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(z.buf.Bytes()), nil
 }

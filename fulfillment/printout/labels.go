@@ -1,12 +1,19 @@
 package printout
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
-	"github.com/boombuler/barcode"
+
+	"groupbuy/fulfillment/printout/qrcode"
 )
 
 // Label is one leader bag's thermal label.
@@ -26,7 +33,16 @@ var labelSize = fpdf.SizeType{Wd: 100, Ht: 150}
 // Labels renders one 100 × 150 mm page per bag, in the order given (route,
 // stop, zone), each with a QR code of the bag's signed payload.
 func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) {
-	d := f.newDoc("P", labelSize, at, "袋标签")
+	return labelsPDF(f, at, labels, key, len(labels) > labelChunk && fpdfFields.ok)
+}
+
+// labelChunk is how many labels a core draws at a time.
+const labelChunk = 256
+
+// labelsPDF renders the labels; inParallel draws their pages on every core
+// (drawChunks) into the same bytes.
+func labelsPDF(f *Fonts, at time.Time, labels []Label, key []byte, inParallel bool) ([]byte, error) {
+	d := f.newDoc("P", labelSize, at, labelsTitle)
 	if len(labels) == 0 {
 		d.pdf.AddPageFormat("P", labelSize)
 		d.fit(5, 60, 90, 20, "本波次没有袋", 20, 10, center)
@@ -38,7 +54,15 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 	// The codes are encoded on the other cores while the pages are drawn,
 	// each page as soon as its code is ready.
 	codes := encodeQRs(payloads)
+	if inParallel {
+		if err := d.drawChunks(f, at, labels, payloads, codes); err != nil {
+			return nil, err
+		}
+	}
 	for i, l := range labels {
+		if inParallel {
+			break
+		}
 		code, err := codes(i)
 		if err != nil {
 			return nil, fmt.Errorf("printout: label QR: %w", err)
@@ -51,9 +75,108 @@ func Labels(f *Fonts, at time.Time, labels []Label, key []byte) ([]byte, error) 
 	return d.bytes()
 }
 
-func (d *doc) label(l Label, payload string, code barcode.Barcode) {
+const labelsTitle = "袋标签"
+
+// drawChunks draws the label pages in chunks on every core, each core into
+// a document of its own, and puts the pages into d in order, compressed:
+// the same bytes as drawing them one after the other into d.
+//
+// A page's contents depend on the state the page before left (fpdf starts
+// a page with the previous one's font, line width and colours, and writes a
+// font change only when the font changes), and a label leaves the same
+// state whatever it started from. So a chunk is drawn after the label
+// before it, on a page that is dropped. d's own pages are added empty and
+// their contents replaced; its fonts are shown every rune the pages use
+// (fpdf embeds only those), on its last page before that is replaced.
+func (d *doc) drawChunks(f *Fonts, at time.Time, labels []Label, payloads []string, codes func(int) (*qrcode.Code, error)) error {
+	chunks := (len(labels) + labelChunk - 1) / labelChunk
+	pages := make([]*bytes.Buffer, len(labels))
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	errs := make([]error, workers)
+	used := make([][]*doc, workers) // each core's documents
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var s *doc
+			z, err := newDeflater()
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				start, end := c*labelChunk, min(len(labels), (c+1)*labelChunk)
+				if s == nil || start == 0 { // the first chunk starts where a new document does
+					s = f.newDoc("P", labelSize, at, labelsTitle)
+					s.runes = map[string]map[rune]bool{}
+					used[w] = append(used[w], s)
+				}
+				from := start
+				if start > 0 {
+					from-- // the label before, for its state
+				}
+				for i := from; i < end; i++ {
+					code, err := codes(i)
+					if err != nil {
+						errs[w] = fmt.Errorf("printout: label QR: %w", err)
+						return
+					}
+					s.label(labels[i], payloads[i], code)
+				}
+				if err := s.pdf.Error(); err != nil {
+					errs[w] = err
+					return
+				}
+				// The chunk's pages are compressed here, on this core, and
+				// the plain ones let go.
+				ps := fpdfPages(s.pdf)
+				for k, p := range ps[len(ps)-(end-start):] {
+					b, err := z.deflate(p.Bytes())
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					pages[start+k] = bytes.NewBuffer(b)
+				}
+				for k := 1; k < len(ps); k++ {
+					ps[k] = new(bytes.Buffer)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for range labels {
+		d.pdf.AddPageFormat("P", labelSize)
+	}
+	for _, fam := range []string{famCJK, famLatin} {
+		var rs []rune
+		for _, s := range slices.Concat(used...) {
+			for r := range s.runes[fam] {
+				rs = append(rs, r)
+			}
+		}
+		if len(rs) > 0 {
+			d.pdf.SetFont(fam, "", 10)
+			d.pdf.Text(0, 10, string(rs))
+		}
+	}
+	own := fpdfPages(d.pdf)
+	if len(own) != len(pages)+1 {
+		return fmt.Errorf("printout: %d label pages drawn, %d in the document", len(pages), len(own)-1)
+	}
+	copy(own[1:], pages)
+	d.deflated = len(pages)
+	return d.pdf.Error()
+}
+
+func (d *doc) label(l Label, payload string, code *qrcode.Code) {
 	p := d.pdf
 	p.AddPageFormat("P", labelSize)
+	d.growPage(d.pageHint)
+	defer func() { d.pageHint = d.pageLen() + 1024 }()
 	p.SetLineWidth(0.6)
 	// Route and stop are read from across the sorting floor: as large as fits.
 	// A bag of a point no route serves still gets a label, marked "--".

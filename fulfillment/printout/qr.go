@@ -11,8 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/boombuler/barcode"
-	"github.com/boombuler/barcode/qr"
+	"groupbuy/fulfillment/printout/qrcode"
 )
 
 // payloadVersion starts every label payload, so the format can change.
@@ -91,36 +90,88 @@ func Verify(payload string, key []byte) (BagRef, error) {
 // module quiet zone scanners need. It draws vector squares, merged along
 // rows, rather than an image: they stay sharp on any printer, and fpdf orders
 // same-sized images by map iteration, which would make reprints differ.
-func (d *doc) drawQR(c barcode.Barcode, x, y, size float64) {
-	n := c.Bounds().Dx()
-	m := size / float64(n+8)
-	x, y = x+4*m, y+4*m
+//
+// The squares are the bytes fpdf's Rect(…, "F") writes for each, appended
+// here and handed to fpdf in one piece: a code is some hundred squares, and
+// fpdf formats each number into a string of its own. Every label puts its
+// code at the same place and size, so the numbers (a column's x, a row's y,
+// a run's width) are formatted once per document and code size.
+func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 	d.pdf.SetFillColor(0, 0, 0)
+	k := d.pdf.GetConversionRatio()
+	_, pageH := d.pdf.GetPageSize()
+	key := qrPlace{c.Size, x, y, size, k, pageH}
+	g := d.qrGrids[key]
+	if g == nil {
+		g = newQRGrid(key)
+		if d.qrGrids == nil {
+			d.qrGrids = map[qrPlace]*qrGrid{}
+		}
+		d.qrGrids[key] = g
+	}
+	n := c.Size
+	b := d.scratch[:0]
 	for row := range n {
 		for col := 0; col < n; {
-			if !dark(c, col, row) {
+			if !c.Dark(col, row) {
 				col++
 				continue
 			}
 			end := col
-			for end < n && dark(c, end, row) {
+			for end < n && c.Dark(end, row) {
 				end++
 			}
-			// A hair of overlap hides the seams some renderers leave between rows.
-			d.pdf.Rect(x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02, "F")
+			b = append(b, g.x[col]...)
+			b = append(b, g.y[row]...)
+			b = append(b, g.w[end-col]...)
+			b = append(b, g.h...)
 			col = end
 		}
 	}
+	if len(b) > 0 {
+		d.pdf.RawWriteStr(string(b[:len(b)-1])) // which ends the line itself
+	}
+	d.scratch = b
+}
+
+// qrPlace is a code's size in modules, its square on the page, and the
+// page's scale and height.
+type qrPlace struct {
+	n                    int
+	x, y, size, k, pageH float64
+}
+
+// qrGrid holds the numbers of a code's squares as fpdf's Rect(x, y, w, h,
+// "F") formats them, each with the separator after it: x by column, y by
+// row, w by run length, and h with the operator.
+type qrGrid struct {
+	x, y, w [][]byte
+	h       []byte
+}
+
+func newQRGrid(p qrPlace) *qrGrid {
+	n := p.n
+	m := p.size / float64(n+8)
+	x, y := p.x+4*m, p.y+4*m
+	num := func(v float64, sep string) []byte { return append(strconv.AppendFloat(nil, v, 'f', 2, 64), sep...) }
+	g := &qrGrid{x: make([][]byte, n), y: make([][]byte, n), w: make([][]byte, n+1)}
+	for i := range n {
+		g.x[i] = num((x+float64(i)*m)*p.k, " ")
+		g.y[i] = num((p.pageH-(y+float64(i)*m))*p.k, " ")
+		g.w[i+1] = num(float64(i+1)*m*p.k, " ")
+	}
+	// A hair of overlap hides the seams some renderers leave between rows.
+	g.h = num(-(m+0.02)*p.k, " re f\n")
+	return g
 }
 
 // qrBatch is how many codes a worker encodes at a time.
 const qrBatch = 64
 
-// encodeQRs starts encoding texts as QR codes on every core (choosing a
-// code's mask is most of the time a label takes) and returns the i-th code,
-// waiting for it if need be; codes are asked for in order.
-func encodeQRs(texts []string) func(i int) (barcode.Barcode, error) {
-	out := make([]barcode.Barcode, len(texts))
+// encodeQRs starts encoding texts as QR codes on every core and returns the
+// i-th code, waiting for it if need be; codes are asked for in order.
+func encodeQRs(texts []string) func(i int) (*qrcode.Code, error) {
+	out := make([]*qrcode.Code, len(texts))
 	errs := make([]error, len(texts))
 	batches := (len(texts) + qrBatch - 1) / qrBatch
 	done := make([]chan struct{}, batches)
@@ -132,19 +183,14 @@ func encodeQRs(texts []string) func(i int) (barcode.Barcode, error) {
 		go func() {
 			for b := int(next.Add(1) - 1); b < batches; b = int(next.Add(1) - 1) {
 				for i := b * qrBatch; i < min(len(texts), (b+1)*qrBatch); i++ {
-					out[i], errs[i] = qr.Encode(texts[i], qr.M, qr.Auto)
+					out[i], errs[i] = qrcode.Encode(texts[i], qrcode.M)
 				}
 				close(done[b])
 			}
 		}()
 	}
-	return func(i int) (barcode.Barcode, error) {
+	return func(i int) (*qrcode.Code, error) {
 		<-done[i/qrBatch]
 		return out[i], errs[i]
 	}
-}
-
-func dark(c barcode.Barcode, x, y int) bool {
-	r, _, _, _ := c.At(x, y).RGBA()
-	return r < 0x8000
 }

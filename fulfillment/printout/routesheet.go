@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/boombuler/barcode/qr"
+	"groupbuy/fulfillment/printout/qrcode"
 )
 
 // RouteSheet is a driver's route sheet: the stops in order with their
@@ -140,7 +140,7 @@ func (d *doc) driverQR(url string, x, y float64) {
 	if url == "" {
 		return
 	}
-	code, err := qr.Encode(url, qr.M, qr.Auto)
+	code, err := qrcode.Encode(url, qrcode.M)
 	if err != nil {
 		d.pdf.SetError(err)
 		return

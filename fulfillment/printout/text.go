@@ -9,8 +9,18 @@ import (
 
 // doc is a PDF being drawn, with text helpers that switch face by rune.
 type doc struct {
-	pdf   *fpdf.Fpdf
-	fonts *Fonts
+	pdf     *fpdf.Fpdf
+	fonts   *Fonts
+	scratch []byte // drawQR's, reused from code to code
+	qrGrids map[qrPlace]*qrGrid
+	// pageHint is how long the last label page came out: the next one is
+	// given that room at once.
+	pageHint int
+	// deflated is how many pages, from the first, hold their contents
+	// compressed already.
+	deflated int
+	// runes, when not nil, collects the runes drawn in each face.
+	runes map[string]map[rune]bool
 }
 
 // mmPerPt converts a font size to its height in mm.
@@ -34,6 +44,16 @@ func (d *doc) text(x, y float64, s string, size float64) {
 			seg := s[start:end]
 			d.pdf.SetFont(fam, "", size)
 			d.pdf.Text(x, y, seg)
+			if d.runes != nil {
+				set := d.runes[fam]
+				if set == nil {
+					set = map[rune]bool{}
+					d.runes[fam] = set
+				}
+				for _, r := range seg {
+					set[r] = true
+				}
+			}
 			x += d.fonts.width(seg, size)
 		}
 		start = end
@@ -128,11 +148,34 @@ func (d *doc) wrap(s string, w, size float64) []string {
 func (d *doc) box(x, y, w, h float64) { d.pdf.Rect(x, y, w, h, "D") }
 
 // bytes finishes the document: fpdf writes its pages plain (newDoc turns
-// its compression off) and compressPages compresses them as fpdf would have.
+// its compression off), their contents already compressed here on every
+// core (the first d.deflated pages by whoever drew them), and markDeflated
+// marks them so: the bytes fpdf writes compressing them itself, page after
+// page, with a new zlib writer for each. fpdf's buffer is sized first for
+// what it is about to copy in, and read in place rather than copied out.
 func (d *doc) bytes() ([]byte, error) {
-	var b bytes.Buffer
-	if err := d.pdf.Output(&b); err != nil {
+	buf, pages := fpdfBuffer(d.pdf), fpdfPages(d.pdf)
+	if buf == nil || len(pages) < 2 {
+		var b bytes.Buffer
+		if err := d.pdf.Output(&b); err != nil {
+			return nil, err
+		}
+		return compressPages(b.Bytes())
+	}
+	if err := d.pdf.Error(); err != nil {
 		return nil, err
 	}
-	return compressPages(b.Bytes())
+	if err := deflatePages(pages[1+d.deflated:]); err != nil {
+		return nil, err
+	}
+	n := 1 << 20 // fonts, resources, cross-references
+	for _, p := range pages[1:] {
+		n += p.Len() + 256 // and each page's objects
+	}
+	buf.Grow(n)
+	d.pdf.Close()
+	if err := d.pdf.Error(); err != nil {
+		return nil, err
+	}
+	return markDeflated(buf.Bytes())
 }
