@@ -14,8 +14,10 @@ import (
 // group into hundreds of thousands of sort lines), and joins of them are
 // never nested loops — a night's partition just loaded, or orders of a
 // date past the statistics, look a few rows to the planner, which then
-// probes an index once per order and per line.
-const wholeNight = `SET LOCAL work_mem = '256MB'; SET LOCAL enable_nestloop = off`
+// probes an index once per order and per line. Plans costed with a path
+// disabled look dear enough to be compiled (JIT), which costs about a
+// second on a small night and gains nothing on a large one.
+const wholeNight = `SET LOCAL work_mem = '256MB'; SET LOCAL enable_nestloop = off; SET LOCAL jit = off`
 
 // pickWave writes the pick plan of an allocated wave inside tx: sort lines
 // (SKU × pickup point), the total pick list (SKU per zone, bin order) and
