@@ -421,9 +421,21 @@ func runHGS(ctx context.Context, c *core, opt Options, deadline time.Time, first
 	report()
 	h.seed(first)
 	report()
+	fleet, tries, since := c.fleetCostly(), 0, 0
+	if fleet && !stop() {
+		h.fewerRoutes(tries)
+		tries++
+	}
 	h.initial(func() bool { report(); return stop() })
 	for !stop() && (wait < 0 || h.noImpr < wait) {
 		h.step()
+		if since++; fleet && since >= fleetEvery && !stop() {
+			if h.fewerRoutes(tries) {
+				h.noImpr = 0
+			}
+			since = 0
+			tries++
+		}
 		report()
 	}
 	return h

@@ -59,6 +59,9 @@ type localSearch struct {
 	// unscreened lets every move between routes through to its exact
 	// evaluation; the tests compare the search with and without the screen.
 	unscreened bool
+	// noNewRoutes keeps customers out of empty routes: the repair of a
+	// plan with one route fewer (fewerRoutes) must not reopen one.
+	noNewRoutes bool
 }
 
 const eps = 1e-7
@@ -721,7 +724,7 @@ func (ls *localSearch) run(routes [][]int, pc, ptw float64) [][]int {
 					improved = true
 				}
 			}
-			if loop > 0 {
+			if loop > 0 && !ls.noNewRoutes {
 				for cl, e := range ls.emptyOf {
 					if e < 0 || len(ls.routes[e].seq) != 2 {
 						continue
