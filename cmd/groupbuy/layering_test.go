@@ -61,7 +61,8 @@ type layer struct {
 // imports the last mile to make the deliveries of its ready stage, so the
 // last mile never imports the night.
 var fulfillmentLayers = []layer{
-	{"printout", nil},
+	{"printout/qrcode", nil},
+	{"printout", []string{"printout/qrcode"}},
 	{"refund", nil},
 	{"wave", []string{"refund"}},
 	{"catalog", []string{"wave"}},
