@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"math"
 	"sort"
 )
 
@@ -60,24 +59,7 @@ func (h *hgs) fewerRoutes(try int) bool {
 	}
 	moved := append([]int(nil), best.routes[gone]...)
 	h.rng.Shuffle(len(moved), func(a, b int) { moved[a], moved[b] = moved[b], moved[a] })
-	bs := make([]*builder, len(routes))
-	for _, u := range moved {
-		bestR, bestI, bestD := -1, -1, math.Inf(1)
-		for r, rt := range routes {
-			if len(rt) == 0 {
-				continue
-			}
-			if bs[r] == nil {
-				bs[r] = &builder{c: c}
-				bs[r].reset(c.slots[r], rt)
-			}
-			if i, d := bs[r].penalisedBest(u, h.pc, h.ptw); d < bestD {
-				bestR, bestI, bestD = r, i, d
-			}
-		}
-		bs[bestR].insert(u, bestI)
-		routes[bestR] = append(routes[bestR][:0], bs[bestR].seq[1:len(bs[bestR].seq)-1]...)
-	}
+	c.insertCheapest(routes, moved, h.pc, h.ptw)
 	ls := h.workers[0]
 	ls.noNewRoutes = true
 	defer func() { ls.noNewRoutes = false }()
@@ -90,21 +72,4 @@ func (h *hgs) fewerRoutes(try int) bool {
 		ind = &individual{routes: ind.routes}
 	}
 	return false
-}
-
-// penalisedBest is u's insertion into the route that raises its penalised
-// cost least: the position after which it goes and the rise.
-func (b *builder) penalisedBest(u int, pc, ptw float64) (int, float64) {
-	c := b.c
-	m := len(b.seq)
-	before := c.parts(b.cl, &b.fwd[m-1], m-2).penalised(pc, ptw)
-	at, rise := -1, math.Inf(1)
-	for i := 0; i < m-1; i++ {
-		s := c.join(&b.fwd[i], &c.node[u])
-		s = c.join(&s, &b.bwd[i+1])
-		if x := c.parts(b.cl, &s, m-1).penalised(pc, ptw) - before; x < rise {
-			at, rise = i, x
-		}
-	}
-	return at, rise
 }

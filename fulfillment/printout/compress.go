@@ -23,34 +23,28 @@ import (
 // what doc.bytes does when it cannot reach fpdf's page buffers to compress
 // them before fpdf copies them in (fpdfbuf.go).
 func compressPages(raw []byte) ([]byte, error) {
-	objs, xref, err := pdfObjects(raw)
-	if err != nil {
-		return nil, err
-	}
-	contents, streams, err := pageStreams(raw, objs)
-	if err != nil {
-		return nil, err
-	}
-	if err := deflateAll(streams); err != nil {
-		return nil, err
-	}
-	z := make(map[int][]byte, len(contents))
-	for k, n := range contents {
-		z[n] = streams[k]
-	}
-	return assemble(raw, objs, xref, z), nil
+	return withPageStreams(raw, deflateAll)
 }
 
 // markDeflated turns a PDF fpdf wrote without compression from pages whose
 // contents were already compressed (deflatePages) into the bytes fpdf
 // writes with compression: each page's stream gets its filter.
 func markDeflated(raw []byte) ([]byte, error) {
+	return withPageStreams(raw, func([][]byte) error { return nil })
+}
+
+// withPageStreams rewrites a PDF fpdf wrote without compression with its
+// page contents passed through change and marked deflated.
+func withPageStreams(raw []byte, change func(streams [][]byte) error) ([]byte, error) {
 	objs, xref, err := pdfObjects(raw)
 	if err != nil {
 		return nil, err
 	}
 	contents, streams, err := pageStreams(raw, objs)
 	if err != nil {
+		return nil, err
+	}
+	if err := change(streams); err != nil {
 		return nil, err
 	}
 	z := make(map[int][]byte, len(contents))

@@ -247,7 +247,7 @@ var prunedOfOldNight = map[string]string{
 	"orders": `SELECT * FROM orders o WHERE o.delivery_date = '2026-12-01' AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.id)`,
 	"delivery_lines": `SELECT l.* FROM delivery_lines l JOIN deliveries d ON d.id = l.delivery_id JOIN waves w ON w.id = d.wave_id
 		WHERE w.delivery_date = '2026-12-01'`,
-	"outbox": `SELECT * FROM outbox WHERE created_at < '2026-12-02' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
+	"outbox":        `SELECT * FROM outbox WHERE created_at < '2026-12-02' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
 	"wave_matrices": `SELECT m.* FROM wave_matrices m JOIN waves w ON w.id = m.wave_id WHERE w.delivery_date = '2026-12-01'`,
 }
 
