@@ -103,7 +103,7 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		BagUnits   int64 `db:"bag_units"`
 		BagWeightG int64 `db:"bag_weight"`
 	}
-	if err := c.app.db.Get(&plan, `SELECT (SELECT sum(quantity) FROM sort_lines) AS sort_units,
+	if err := c.app.db.Get(&plan, `SELECT (SELECT sum(quantity) FROM sort_line_skus) AS sort_units,
 		(SELECT sum(quantity) FROM pick_lines) AS pick_units, (SELECT count(*) FROM pick_lines) AS pick_lines,
 		(SELECT count(*) FROM bags) AS bags, (SELECT sum(units) FROM bags) AS bag_units, (SELECT sum(weight_g) FROM bags) AS bag_weight`); err != nil {
 		t.Fatal(err)

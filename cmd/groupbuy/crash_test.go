@@ -124,7 +124,7 @@ func (n *crashNight) digest(t *testing.T) string {
 		(SELECT md5(string_agg(concat(order_line_id, ',', cut), ';' ORDER BY order_line_id)) FROM line_cuts),
 		(SELECT md5(string_agg(concat(order_line_id, ',', quantity, ',', amount_fen), ';' ORDER BY order_line_id)) FROM refunds),
 		(SELECT md5(string_agg(concat(dedupe_key, ',', payload::text), ';' ORDER BY dedupe_key)) FROM outbox),
-		(SELECT md5(string_agg(concat(sale_item_id, ',', pickup_point_id, ',', quantity), ';' ORDER BY sale_item_id, pickup_point_id)) FROM sort_lines),
+		(SELECT md5(string_agg(concat(sale_item_id, ',', pickup_point_id, ',', quantity), ';' ORDER BY sale_item_id, pickup_point_id)) FROM sort_line_skus),
 		(SELECT md5(string_agg(concat(sale_item_id, ',', quantity), ';' ORDER BY sale_item_id)) FROM pick_lines),
 		(SELECT md5(string_agg(concat(pickup_point_id, ',', zone, ',', units, ',', weight_g), ';' ORDER BY pickup_point_id, zone)) FROM bags),
 		(SELECT md5(string_agg(concat(o.number, ',', l.sku, ',', l.quantity, ',', l.amount_fen), ';' ORDER BY o.number, l.sku))

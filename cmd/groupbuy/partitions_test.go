@@ -20,6 +20,10 @@ import (
 // partitionMigration is the migration that partitions the per-night tables.
 const partitionMigration = 60
 
+// sortLinesPerBagMigration packs the sort lines into one row per bag: the
+// old columns are compared up to the migration before it.
+const sortLinesPerBagMigration = 81
+
 // tableDigest is a table's row count and a digest of its rows over the
 // given columns, independent of row order.
 type tableDigest struct {
@@ -128,7 +132,7 @@ func TestPartitionMigrationKeepsEveryRow(t *testing.T) {
 	}
 	oldCols := schemaColumns(t, a.db)
 	before := digests(t, a.db, oldCols)
-	if _, err := provider.Up(ctx); err != nil {
+	if _, err := provider.UpTo(ctx, sortLinesPerBagMigration-1); err != nil {
 		t.Fatal(err)
 	}
 	after := digests(t, a.db, oldCols)
@@ -137,7 +141,11 @@ func TestPartitionMigrationKeepsEveryRow(t *testing.T) {
 			t.Errorf("%s: %+v before the migration, %+v after", table, d, after[table])
 		}
 	}
-	// And the round trip gave back what the simulation wrote.
+	// And the round trip, through the sort lines unpacked and packed again,
+	// gave back what the simulation wrote.
+	if _, err := provider.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if again := digests(t, a.db, schemaColumns(t, a.db)); fmt.Sprint(again) != fmt.Sprint(simulated) {
 		for table, d := range simulated {
 			if again[table] != d {
@@ -159,8 +167,8 @@ func TestPartitionMigrationKeepsEveryRow(t *testing.T) {
 		if err := a.db.Get(&p, q); err != nil {
 			t.Fatal(err)
 		}
-		if p.Kind != "p" || p.InNight != before[table].Rows || p.Elsewhere != 0 {
-			t.Errorf("%s: %+v, want partitioned with all %d rows in the night's partition", table, p, before[table].Rows)
+		if p.Kind != "p" || p.InNight != simulated[table].Rows || p.Elsewhere != 0 {
+			t.Errorf("%s: %+v, want partitioned with all %d rows in the night's partition", table, p, simulated[table].Rows)
 		}
 	}
 	var wrongDate int

@@ -50,7 +50,8 @@ func TestSummaryOfASmallNight(t *testing.T) {
 		item, qty int64
 		zone      fulfillment.Zone
 	}{{0, egg, 4, fulfillment.Chilled}, {1, egg, 1, fulfillment.Chilled}, {1, rice, 2, fulfillment.Ambient}, {2, rice, 2, fulfillment.Ambient}} {
-		c.Exec(`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date) VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date)
+			VALUES ($1, $3, $4, ARRAY[$2::bigint], ARRAY[$5::int], $6)`,
 			id, s.item, c.Points[s.point].ID, s.zone, s.qty, fulfillmenttest.Date)
 		c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, $3, $4, 1, 500, 500)
 			ON CONFLICT (wave_id, pickup_point_id, zone) DO NOTHING`, id, c.Points[s.point].ID, s.zone, s.qty)

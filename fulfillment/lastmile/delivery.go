@@ -226,7 +226,7 @@ func withDeliveryDetail(ctx context.Context, q sqlx.QueryerContext, d *Delivery)
 	}
 	return sqlx.SelectContext(ctx, q, &d.Lines, `SELECT s.sale_item_id, p.sku, p.name, p.unit, s.zone, s.quantity AS expected,
 		dl.received, dl.missing, dl.damaged
-		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		FROM sort_line_skus s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
 		LEFT JOIN delivery_lines dl ON dl.delivery_id = $3 AND dl.sale_item_id = s.sale_item_id
 		WHERE s.wave_id = $1 AND s.pickup_point_id = $2 ORDER BY s.zone, p.bin, p.sku`, d.WaveID, d.PickupPointID, d.ID)
 }

@@ -33,7 +33,7 @@ func arrived(t *testing.T) (c *fulfillmenttest.City, deliveryID int64, egg int64
 	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
 	id := c.Wave()
 	c.Exec(`UPDATE waves SET state = 'dispatched' WHERE id = $1`, id)
-	c.Exec(`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date) VALUES ($1, $2, $3, 'chilled', 5, $4)`,
+	c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date) VALUES ($1, $3, 'chilled', ARRAY[$2::bigint], '{5}', $4)`,
 		id, egg, c.Points[0].ID, fulfillmenttest.Date)
 	c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', 5, 1, 2500, 2500)`,
 		id, c.Points[0].ID)

@@ -144,7 +144,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 		SaleItemID int64 `db:"sale_item_id"`
 		Quantity   int64 `db:"quantity"`
 	}
-	if err := tx.SelectContext(ctx, &expected, `SELECT sale_item_id, quantity FROM sort_lines WHERE wave_id = $1 AND pickup_point_id = $2
+	if err := tx.SelectContext(ctx, &expected, `SELECT sale_item_id, quantity FROM sort_line_skus WHERE wave_id = $1 AND pickup_point_id = $2
 		ORDER BY sale_item_id`, d.WaveID, d.PointID); err != nil {
 		return Delivery{}, err
 	}

@@ -19,10 +19,10 @@ import (
 // second on a small night and gains nothing on a large one.
 const wholeNight = `SET LOCAL work_mem = '256MB'; SET LOCAL enable_nestloop = off; SET LOCAL jit = off`
 
-// pickWave writes the pick plan of an allocated wave inside tx: sort lines
-// (SKU × pickup point), the total pick list (SKU per zone, bin order) and
-// bags (pickup point × zone with units, weight and volume). Quantities are
-// what allocation left: ordered minus cut. Any other state is left alone.
+// pickWave writes the pick plan of an allocated wave inside tx: the total
+// pick list (SKU per zone, bin order), bags (pickup point × zone with units,
+// weight and volume) and each bag's sort lines (its SKUs and their units).
+// Quantities are what allocation left: ordered minus cut. Any other state is left alone.
 func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
 	w, err := wave.Lock(ctx, tx, waveID)
 	if err != nil {
@@ -43,9 +43,10 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 		return stageResult{}, err
 	}
 	progress(1, 2)
-	// One pass over the order lines: the sort lines are grouped once, kept in
-	// memory, and the pick list and bags are summed from them there. Sort
-	// lines go in in their key's order, so the index only ever appends.
+	// One pass over the order lines: the lines are grouped by SKU and point
+	// once, kept in memory, and the pick list and the bags (each with its
+	// contents, the sort lines) are summed from them there. Bags go in in
+	// their key's order, so the index only ever appends.
 	var rows int64
 	if err := tx.GetContext(ctx, &rows, `WITH sl AS MATERIALIZED (
 			SELECT t.sale_item_id, t.pickup_point_id, p.zone, t.quantity, p.weight_g, p.volume_ml
@@ -56,9 +57,14 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 			      GROUP BY 1, 2) t
 			JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
 			WHERE t.quantity > 0
+		), bag AS MATERIALIZED (
+			SELECT pickup_point_id, zone, sum(quantity) AS units, count(*) AS skus,
+				sum(quantity::bigint * weight_g) AS weight_g, sum(quantity::bigint * volume_ml) AS volume_ml,
+				array_agg(sale_item_id ORDER BY sale_item_id) AS sale_item_ids, array_agg(quantity ORDER BY sale_item_id) AS quantities
+			FROM sl GROUP BY pickup_point_id, zone
 		), sorted AS (
-			INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
-			SELECT $1, sale_item_id, pickup_point_id, zone, quantity, $3 FROM sl ORDER BY pickup_point_id, sale_item_id
+			INSERT INTO sort_lines (wave_id, pickup_point_id, zone, delivery_date, sale_item_ids, quantities)
+			SELECT $1, pickup_point_id, zone, $3, sale_item_ids, quantities FROM bag ORDER BY pickup_point_id, zone
 		), picked AS (
 			INSERT INTO pick_lines (wave_id, sale_item_id, zone, bin, sku, name, unit, quantity)
 			SELECT $1, t.sale_item_id, p.zone, p.bin, p.sku, p.name, p.unit, t.quantity
@@ -66,9 +72,7 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 			JOIN sale_items si ON si.id = t.sale_item_id JOIN products p ON p.id = si.product_id
 		), bagged AS (
 			INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml)
-			SELECT $1, pickup_point_id, zone, sum(quantity), count(*), sum(quantity::bigint * weight_g), sum(quantity::bigint * volume_ml)
-			FROM sl GROUP BY pickup_point_id, zone
-			ORDER BY pickup_point_id, zone
+			SELECT $1, pickup_point_id, zone, units, skus, weight_g, volume_ml FROM bag ORDER BY pickup_point_id, zone
 		)
 		SELECT count(*) FROM sl`, waveID, w.WarehouseID, w.DeliveryDate); err != nil {
 		return stageResult{}, err
@@ -119,7 +123,7 @@ func SortPlan(ctx context.Context, q sqlx.QueryerContext, waveID int64, route st
 	out := []SortLine{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT coalesce(r.code, '') AS route_code, coalesce(rs.seq, 0) AS seq,
 			s.pickup_point_id, pp.name AS point_name, s.zone, p.sku, p.name, s.quantity
-		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		FROM sort_line_skus s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
 		JOIN pickup_points pp ON pp.id = s.pickup_point_id
 		LEFT JOIN routes r ON r.wave_id = s.wave_id
 		LEFT JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id

@@ -137,7 +137,7 @@ func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, scope Pri
 		Quantity int64  `db:"quantity"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT r.code, rs.seq, s.zone, p.sku, p.name, p.unit, s.quantity
-		FROM sort_lines s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
+		FROM sort_line_skus s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
 		JOIN routes r ON r.wave_id = s.wave_id
 		JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
 		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2) AND ($3 = '' OR s.zone = $3)

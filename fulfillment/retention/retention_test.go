@@ -44,8 +44,8 @@ func seed(t *testing.T) *fulfillmenttest.City {
 	c.Order(1, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
 	wave := c.Wave()
 	p := c.Points[0]
-	c.Exec(`INSERT INTO sort_lines (wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date)
-		VALUES ($1, $2, $3, 'chilled', 5, $4)`, wave, egg, p.ID, oldNight)
+	c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date)
+		VALUES ($1, $3, 'chilled', ARRAY[$2::bigint], '{5}', $4)`, wave, egg, p.ID, oldNight)
 	delivery := c.ID(`INSERT INTO deliveries (wave_id, pickup_point_id, state) VALUES ($1, $2, 'received') RETURNING id`, wave, p.ID)
 	c.Exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
 		SELECT l.id, $1, o.pickup_point_id, o.resident_id, o.delivery_date, l.quantity, $2
