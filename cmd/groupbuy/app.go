@@ -152,7 +152,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock cloc
 	a.deliveries = lastmile.NewService(db, clock, a.refunds)
 	a.commission = commission.NewService(db, clock, a.refunds)
 	a.retention = retention.NewService(db, clock, log, cfg.Retention)
-	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log),
+	a.desk = lastmile.NewDesk(db, clock, ratelimit.New(a.rdb, "pickup-code", int64(cmp.Or(cfg.CodeAttempts, 10)), time.Minute, log, ratelimit.RefuseWhileBusy()),
 		log, lastmile.DeskOptions{ReturnAfterDays: cfg.ReturnAfterDays, RemindAt: cfg.RemindAt, Metrics: a.refunds})
 	chans, quiet, err := notifyChannels(cfg.Notify)
 	if err != nil {

@@ -4,7 +4,9 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -20,6 +22,10 @@ import (
 // A limit must never stop the work it guards: when Redis fails, the limiter
 // lets everything through uncounted, skips Redis for a few seconds so a dead
 // server does not add its timeout to every request, and warns once a minute.
+// A limiter made with RefuseWhileBusy (one that guards a secret, like
+// pickup codes) treats a Redis that answered a moment ago and now times out
+// as busy, not dead — most often queueing the very burst the limit is there
+// to stop — and refuses such an event rather than let it through uncounted.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -27,8 +33,11 @@ type Limiter struct {
 	window time.Duration
 	log    *slog.Logger
 
-	skipUntil atomic.Int64 // wall clock, Unix nanoseconds
-	warnedAt  atomic.Int64
+	refuseWhileBusy bool
+
+	skipUntil  atomic.Int64 // wall clock, Unix nanoseconds
+	warnedAt   atomic.Int64
+	answeredAt atomic.Int64 // when Redis last answered
 }
 
 // Redis failures: how long one count may wait, and how long Redis is then
@@ -36,38 +45,75 @@ type Limiter struct {
 const (
 	limiterTimeout   = 250 * time.Millisecond
 	limiterSkipAfter = 2 * time.Second
+	// limiterBusyFor is how long after its last answer a Redis that times
+	// out counts as busy (the event refused) rather than gone (let through):
+	// under a burst some takes are answered all the time, while a Redis that
+	// died stops the guarded work for at most this long.
+	limiterBusyFor = time.Second
 )
+
+// outcome is what one round trip to Redis came to.
+type outcome int
+
+const (
+	answered    outcome = iota
+	unavailable         // Redis is down, or was found so a moment ago: let the event through
+	busy                // Redis answered lately but not in time: refuse the event
+)
+
+// Option configures a Limiter.
+type Option func(*Limiter)
+
+// RefuseWhileBusy refuses events that Redis, having answered within the
+// last limiterBusyFor, does not count in time. For limits that keep a secret
+// from being guessed; a limit on ordinary work lets such events through.
+func RefuseWhileBusy() Option { return func(l *Limiter) { l.refuseWhileBusy = true } }
 
 // New returns a Limiter that allows limit events per key in each window; log hears when
 // Redis is unavailable.
-func New(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration, log *slog.Logger) *Limiter {
+func New(rdb redis.UniversalClient, prefix string, limit int64, window time.Duration, log *slog.Logger, opts ...Option) *Limiter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Limiter{rdb: rdb, prefix: "groupbuy:limit:" + prefix + ":", limit: limit, window: window, log: log}
+	l := &Limiter{rdb: rdb, prefix: "groupbuy:limit:" + prefix + ":", limit: limit, window: window, log: log}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
-// redis runs one round trip under the limiter's timeout; false means Redis
-// is (or was just found) unavailable and the caller lets the event through.
-func (l *Limiter) redis(ctx context.Context, fn func(ctx context.Context) error) bool {
+// redis runs one round trip under the limiter's timeout and says how it
+// went.
+func (l *Limiter) redis(ctx context.Context, fn func(ctx context.Context) error) outcome {
 	if time.Now().UnixNano() < l.skipUntil.Load() {
-		return false
+		return unavailable
 	}
 	tctx, cancel := context.WithTimeout(ctx, limiterTimeout)
 	defer cancel()
 	err := fn(tctx)
+	now := time.Now()
 	if err == nil || err == redis.Nil {
-		return true
+		l.answeredAt.Store(now.UnixNano())
+		return answered
 	}
 	if ctx.Err() != nil {
-		return false // the caller went away; Redis is not to blame
+		return unavailable // the caller went away; Redis is not to blame
 	}
-	now := time.Now()
+	if l.refuseWhileBusy && timedOut(err) && now.UnixNano()-l.answeredAt.Load() < int64(limiterBusyFor) {
+		return busy
+	}
 	l.skipUntil.Store(now.Add(limiterSkipAfter).UnixNano())
 	if last := l.warnedAt.Load(); now.UnixNano()-last >= int64(time.Minute) && l.warnedAt.CompareAndSwap(last, now.UnixNano()) {
 		l.log.Warn("rate limit skipped: Redis unavailable, events are not counted", "limit", l.prefix, "err", err)
 	}
-	return false
+	return unavailable
+}
+
+// timedOut reports whether err is the round trip running out of time (or
+// waiting that long for a pooled connection), not Redis refusing or failing.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redis.ErrPoolTimeout) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // ErrRateLimited answers a key that used up its window.
@@ -83,11 +129,12 @@ func (l *Limiter) key(key string, now time.Time) (string, time.Duration) {
 // whether it is within the limit; over it, retry is the time left in the
 // window. INCR and EXPIRE go in one pipelined round trip, and the count is
 // taken before the work it guards, so parallel requests cannot all pass a
-// check before any of them is counted.
+// check before any of them is counted. A busy Redis refuses the event for a
+// second (see RefuseWhileBusy).
 func (l *Limiter) Take(ctx context.Context, key string, now time.Time) (ok bool, retry time.Duration) {
 	k, left := l.key(key, now)
 	var n *redis.IntCmd
-	if !l.redis(ctx, func(ctx context.Context) error {
+	switch l.redis(ctx, func(ctx context.Context) error {
 		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			n = p.Incr(ctx, k)
 			p.Expire(ctx, k, left+time.Second)
@@ -95,7 +142,10 @@ func (l *Limiter) Take(ctx context.Context, key string, now time.Time) (ok bool,
 		})
 		return err
 	}) {
+	case unavailable:
 		return true, 0
+	case busy:
+		return false, time.Second
 	}
 	if n.Val() > l.limit {
 		return false, left
