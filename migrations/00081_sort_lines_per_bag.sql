@@ -1,9 +1,9 @@
 -- Owned by package fulfillment/night: a sort line row is now one bag's
 -- contents (a pickup point's bag of one zone: its sale items and their
 -- units, in sale item order) instead of one row per SKU and point. A
--- million-line night wrote 680,682 rows and their index at pick; per
--- bag it writes 14,612. Readers that want a
--- row per SKU read the view sort_line_skus.
+-- million-line night wrote 680,682 rows and their index at pick; per bag
+-- it writes 14,612. Readers that want a row per SKU read the view
+-- sort_line_skus.
 -- +goose Up
 CREATE TEMPORARY TABLE packed ON COMMIT DROP AS
 SELECT wave_id, pickup_point_id, zone, delivery_date,
@@ -24,10 +24,9 @@ SELECT s.wave_id, s.pickup_point_id, s.zone, s.delivery_date, u.sale_item_id, u.
 FROM sort_lines s CROSS JOIN LATERAL unnest(s.sale_item_ids, s.quantities) AS u(sale_item_id, quantity);
 
 -- +goose Down
-DROP VIEW sort_line_skus;
 CREATE TEMPORARY TABLE unpacked ON COMMIT DROP AS
-SELECT s.wave_id, u.sale_item_id, s.pickup_point_id, s.zone, u.quantity, s.delivery_date
-FROM sort_lines s CROSS JOIN LATERAL unnest(s.sale_item_ids, s.quantities) AS u(sale_item_id, quantity);
+SELECT wave_id, sale_item_id, pickup_point_id, zone, quantity, delivery_date FROM sort_line_skus;
+DROP VIEW sort_line_skus;
 TRUNCATE sort_lines;
 ALTER TABLE sort_lines DROP CONSTRAINT sort_lines_pkey, DROP CONSTRAINT sort_lines_contents,
     DROP COLUMN sale_item_ids, DROP COLUMN quantities,

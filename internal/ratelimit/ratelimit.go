@@ -22,10 +22,8 @@ import (
 // A limit must never stop the work it guards: when Redis fails, the limiter
 // lets everything through uncounted, skips Redis for a few seconds so a dead
 // server does not add its timeout to every request, and warns once a minute.
-// A limiter made with RefuseWhileBusy (one that guards a secret, like
-// pickup codes) treats a Redis that answered a moment ago and now times out
-// as busy, not dead — most often queueing the very burst the limit is there
-// to stop — and refuses such an event rather than let it through uncounted.
+// A limit that keeps a secret from being guessed is made with
+// RefuseWhileBusy.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -65,8 +63,10 @@ const (
 type Option func(*Limiter)
 
 // RefuseWhileBusy refuses events that Redis, having answered within the
-// last limiterBusyFor, does not count in time. For limits that keep a secret
-// from being guessed; a limit on ordinary work lets such events through.
+// last limiterBusyFor, does not count in time: such a Redis is busy, not
+// dead, most often queueing the very burst the limit is there to stop. For
+// limits that keep a secret from being guessed (pickup codes); a limit on
+// ordinary work lets such events through uncounted.
 func RefuseWhileBusy() Option { return func(l *Limiter) { l.refuseWhileBusy = true } }
 
 // New returns a Limiter that allows limit events per key in each window; log hears when
