@@ -59,17 +59,7 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	for p, q := range []int64{5, 3, 2} {
 		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: q})
 	}
-	ropt, err := jobs.RedisOpt(testenv.Redis(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue := asynq.NewClient(ropt)
-	t.Cleanup(func() { queue.Close() })
-	clk := clock.NewManual(fulfillmenttest.Cutoff)
-	log := slog.New(slog.DiscardHandler)
-	outbox := jobs.NewOutbox(c.DB, queue, clk, log, jobs.Options{})
-	t.Cleanup(outbox.Stop)
-	r := NewRunner(c.DB, clk, outbox, log, Options{})
+	r := newTestRunner(t, c)
 	id := c.Wave()
 	if ok, err := r.RunStage(ctx, wave.StageClose, id); err != nil || !ok {
 		t.Fatalf("close: %v %v", ok, err)
@@ -105,4 +95,20 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	if units := c.Count(`SELECT sum(units) FROM bags WHERE wave_id = $1`, id); units != 6 {
 		t.Fatalf("%d units in bags, want the 6 received", units)
 	}
+}
+
+// newTestRunner is a stage runner on c's database with a job outbox on the
+// test's Redis, its clock at the cutoff.
+func newTestRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
+	ropt, err := jobs.RedisOpt(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := asynq.NewClient(ropt)
+	t.Cleanup(func() { queue.Close() })
+	clk := clock.NewManual(fulfillmenttest.Cutoff)
+	log := slog.New(slog.DiscardHandler)
+	outbox := jobs.NewOutbox(c.DB, queue, clk, log, jobs.Options{})
+	t.Cleanup(outbox.Stop)
+	return NewRunner(c.DB, clk, outbox, log, Options{})
 }
