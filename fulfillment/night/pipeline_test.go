@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
@@ -111,4 +113,36 @@ func newTestRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
 	outbox := jobs.NewOutbox(c.DB, queue, clk, log, jobs.Options{})
 	t.Cleanup(outbox.Stop)
 	return NewRunner(c.DB, clk, outbox, log, Options{})
+}
+
+// TestFirstComeIsByOrderTime: with first come, first served, the lines of a
+// short SKU are served in the order their orders were placed, whatever their
+// ids, and orders placed at the same instant in id order.
+func TestFirstComeIsByOrderTime(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 3)
+	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
+	late := c.Order(0, fulfillmenttest.Line{SaleItem: item, Quantity: 3})
+	early := c.Order(1, fulfillmenttest.Line{SaleItem: item, Quantity: 2})
+	tied := c.Order(2, fulfillmenttest.Line{SaleItem: item, Quantity: 1})
+	c.Exec(`UPDATE orders SET created_at = $2 WHERE id = ANY($1)`, pq.Array([]int64{early, tied}), fulfillmenttest.Now.Add(-time.Hour))
+	r := newTestRunner(t, c)
+	id := c.Wave()
+	for _, st := range []wave.Stage{wave.StageClose, wave.StagePurchase} {
+		if ok, err := r.RunStage(ctx, st, id); err != nil || !ok {
+			t.Fatalf("%s: %v %v", st, ok, err)
+		}
+	}
+	if _, err := r.RecordReceipts(ctx, id, wave.FirstComeFirstServed, true, []Receipt{{SaleItemID: item, Received: 2}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.RunStage(ctx, wave.StageAllocate, id); err != nil || !ok {
+		t.Fatalf("allocate: %v %v", ok, err)
+	}
+	for order, want := range map[int64]int64{late: 3, early: 0, tied: 1} {
+		if got := c.Count(`SELECT coalesce(sum(c.cut), 0) FROM order_lines l LEFT JOIN line_cuts c ON c.order_line_id = l.id
+			WHERE l.order_id = $1`, order); got != want {
+			t.Errorf("order %d: %d units cut, want %d", order, got, want)
+		}
+	}
 }
