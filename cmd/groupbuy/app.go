@@ -116,7 +116,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock cloc
 		db.Close()
 		return nil, err
 	}
-	rdb := ropt.MakeRedisClient().(redis.UniversalClient)
+	rdb, err := jobs.RedisClient(ropt)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	var authOpts []auth.Option
 	if cfg.WriteLimit > 0 {
 		// Writes count per token in Redis, so the limit holds across API processes.

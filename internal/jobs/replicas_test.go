@@ -196,3 +196,53 @@ func replicatedOutbox(t *testing.T, url string) (*jobs.Outbox, func(taskID strin
 		return outbox.Relay(ctx, id)
 	}
 }
+
+// TestRedisClientKeepsToTheContextsDeadline: the app's Redis client gives up
+// on a Redis that does not answer (stopped with SIGSTOP) when the command's
+// context ends (the asynq-made client waits out its 3 s read timeout).
+func TestRedisClientKeepsToTheContextsDeadline(t *testing.T) {
+	s := startRedis(t, t.TempDir(), localserver.WithRedisNoPersistence(), localserver.WithRedisServerOnly())
+	ropt, err := jobs.RedisOpt(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := jobs.RedisClient(ropt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(s.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(s.PID(), syscall.SIGCONT)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	err = rdb.Incr(short, "attempts").Err()
+	if took := time.Since(t0); err == nil || took > time.Second {
+		t.Fatalf("INCR on a stopped Redis: %v after %s, want an error by the 200 ms deadline", err, took)
+	}
+	// A Sentinel group's and a Cluster's clients are made the same way.
+	for _, opt := range []asynq.RedisConnOpt{asynq.RedisFailoverClientOpt{MasterName: "m", SentinelAddrs: []string{s.Addr()}},
+		asynq.RedisClusterClientOpt{Addrs: []string{s.Addr()}}} {
+		c, err := jobs.RedisClient(opt)
+		if err != nil {
+			t.Fatalf("%T: %v", opt, err)
+		}
+		var keeps bool
+		switch c := c.(type) {
+		case *redis.Client:
+			keeps = c.Options().ContextTimeoutEnabled
+		case *redis.ClusterClient:
+			keeps = c.Options().ContextTimeoutEnabled
+		}
+		c.Close()
+		if !keeps {
+			t.Errorf("%T: the client does not keep to its context's deadline", opt)
+		}
+	}
+}
