@@ -2,22 +2,20 @@ package daysummary_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/daysummary"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/lastmile"
+	"groupbuy/fulfillment/lastmile/lastmiletest"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/ratelimit"
 	"groupbuy/internal/testenv"
 	"groupbuy/pickup"
 )
@@ -77,7 +75,7 @@ func TestSummaryOfASmallNight(t *testing.T) {
 	if _, err := svc.Dispatch(ctx, id, 0); err != nil {
 		t.Fatal(err)
 	}
-	desk := newDesk(t, c.DB, clk)
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	for i, arrive := range []time.Time{local(7, 25), local(9, 50), local(10, 20)} {
 		clk.Set(arrive)
 		d, err := svc.Arrive(ctx, route, i+1)
@@ -121,15 +119,4 @@ func TestSummaryOfASmallNight(t *testing.T) {
 	if _, err := daysummary.Of(ctx, c.DB, id+1000); err == nil {
 		t.Fatal("the summary of a wave that does not exist")
 	}
-}
-
-func newDesk(t *testing.T, db *sqlx.DB, clk clock.Clock) *lastmile.Desk {
-	opt, err := redis.ParseURL(testenv.Redis(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.DiscardHandler)
-	return lastmile.NewDesk(db, clk, ratelimit.New(rdb, "pickup-code", 5, time.Minute, log), log, lastmile.DeskOptions{})
 }

@@ -4,20 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/redis/go-redis/v9"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/lastmile"
+	"groupbuy/fulfillment/lastmile/lastmiletest"
 	"groupbuy/fulfillment/refund"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
-	"groupbuy/internal/ratelimit"
 	"groupbuy/internal/testenv"
 )
 
@@ -44,17 +42,6 @@ func arrived(t *testing.T) (c *fulfillmenttest.City, deliveryID int64, egg int64
 	}
 	c.Exec(`UPDATE deliveries SET state = 'dispatched' WHERE wave_id = $1`, id)
 	return c, c.Count(`SELECT id FROM deliveries WHERE wave_id = $1`, id), egg
-}
-
-func newDesk(t *testing.T, c *fulfillmenttest.City, clk clock.Clock) *lastmile.Desk {
-	opt, err := redis.ParseURL(testenv.Redis(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	log := slog.New(slog.DiscardHandler)
-	return lastmile.NewDesk(c.DB, clk, ratelimit.New(rdb, "pickup-code", 5, time.Minute, log), log, lastmile.DeskOptions{})
 }
 
 // TestReceiptRefundsTheLatestOrderAndTheDeskCollects: the leader reports
@@ -87,7 +74,7 @@ func TestReceiptRefundsTheLatestOrderAndTheDeskCollects(t *testing.T) {
 	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
 		t.Fatal(err)
 	}
-	desk := newDesk(t, c, clk)
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	if _, err := desk.Verify(ctx, c.Points[1].Leader, code); !errors.Is(err, lastmile.ErrUnknownCode) {
 		t.Fatalf("another point's leader verifies the code: %v", err)
 	}
@@ -138,7 +125,7 @@ func TestDeskHandsOverLessWhatWasRefundedAfterSale(t *testing.T) {
 	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
 		t.Fatal(err)
 	}
-	desk := newDesk(t, c, clk)
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	quantities := func(ps []lastmile.Parcel) (got [][2]int64) {
 		for _, l := range ps[0].Lines {
 			got = append(got, [2]int64{l.Quantity, l.Refunded})
@@ -169,7 +156,7 @@ func TestSweepReturnsWhatNobodyCollected(t *testing.T) {
 	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	desk := newDesk(t, c, clk)
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	clk.Set(fulfillmenttest.Now.Add(5 * 24 * time.Hour))
 	for i, want := range []int64{2, 0} {
 		res, err := desk.Sweep(ctx)
