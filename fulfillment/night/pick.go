@@ -90,11 +90,13 @@ func readDemand(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[pointItem]in
 	if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
 		return nil, err
 	}
+	// The cuts are this wave's only: line_cuts keeps every night's, and the
+	// hash join would read them all.
 	rows, err := tx.QueryContext(ctx, `SELECT o.pickup_point_id, ol.sale_item_id, ol.quantity - coalesce(c.cut, 0)
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id
-		LEFT JOIN line_cuts c ON c.order_line_id = ol.id
+		LEFT JOIN line_cuts c ON c.order_line_id = ol.id AND c.wave_id = $3
 		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND ol.delivery_date = $2 AND o.status = 'placed'`,
-		w.WarehouseID, w.DeliveryDate)
+		w.WarehouseID, w.DeliveryDate, w.ID)
 	if err != nil {
 		return nil, err
 	}
