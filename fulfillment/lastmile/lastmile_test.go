@@ -168,3 +168,34 @@ func TestSweepReturnsWhatNobodyCollected(t *testing.T) {
 		t.Fatalf("%d units refunded as returned, want 5", n)
 	}
 }
+
+// TestReceiptsOfArrivedStopsGoSideBySide: while another leader's receipt
+// holds the wave (a share lock, taken here by hand), a delivery whose stop
+// the driver has marked is received at once; one not yet arrived, which may
+// be the wave's last stop and mark it delivered, waits for the wave.
+func TestReceiptsOfArrivedStopsGoSideBySide(t *testing.T) {
+	c, id, _ := arrived(t)
+	svc := lastmile.NewService(c.DB, clock.NewManual(fulfillmenttest.Now), refund.Metrics{})
+	ctx := context.Background()
+	other, err := c.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `SELECT 1 FROM waves w JOIN deliveries d ON d.wave_id = w.id WHERE d.id = $1 FOR SHARE OF w`, id); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := svc.Receive(wait, c.Points[0].Leader, id, lastmile.ReceiveRequest{}); err == nil {
+		t.Fatal("a delivery not yet arrived was received while another receipt held the wave")
+	}
+	c.Exec(`UPDATE deliveries SET state = 'arrived', arrived_at = $2 WHERE id = $1`, id, fulfillmenttest.Now)
+	soon, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	d, err := svc.Receive(soon, c.Points[0].Leader, id, lastmile.ReceiveRequest{})
+	if err != nil || d.State != lastmile.DeliveryReceived || time.Since(t0) > 2*time.Second {
+		t.Fatalf("receive of an arrived delivery beside another receipt: %+v (%v) after %s", d, err, time.Since(t0))
+	}
+}

@@ -127,7 +127,18 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 	if err != nil {
 		return Delivery{}, err
 	}
-	if _, err := wave.Lock(ctx, tx, d.WaveID); err != nil {
+	// Receipts at different points write disjoint rows, so a delivery whose
+	// stop the driver has marked is received under a share lock of the wave
+	// and a morning's receipts go side by side; one not yet arrived may be
+	// the wave's last stop and mark the wave delivered, which takes the
+	// row's exclusive lock. (A delivery once arrived never goes back.)
+	shared := d.State == DeliveryArrived || d.State == DeliveryReceived
+	if shared {
+		err = wave.LockShare(ctx, tx, d.WaveID)
+	} else {
+		_, err = wave.Lock(ctx, tx, d.WaveID)
+	}
+	if err != nil {
 		return Delivery{}, err
 	}
 	if err := tx.GetContext(ctx, &d.State, `SELECT state FROM deliveries WHERE id = $1 FOR UPDATE`, deliveryID); err != nil {
@@ -254,7 +265,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 		WHERE id = $1`, deliveryID, now); err != nil {
 		return Delivery{}, err
 	}
-	if d.RouteID != nil && d.Seq != nil {
+	if !shared && d.RouteID != nil && d.Seq != nil {
 		if _, err := routeplan.Arrive(ctx, tx, *d.RouteID, *d.Seq, now); err != nil {
 			return Delivery{}, err
 		}

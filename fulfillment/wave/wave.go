@@ -282,6 +282,18 @@ func Lock(ctx context.Context, tx *sqlx.Tx, id int64) (Wave, error) {
 	return w, err
 }
 
+// LockShare share-locks a wave's row inside tx, for a command that only
+// writes rows of its own (a leader's receipt): such commands hold it side
+// by side, and a command that changes the wave (Lock) waits for them.
+func LockShare(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	var one int
+	err := tx.GetContext(ctx, &one, `SELECT 1 FROM waves WHERE id = $1 FOR SHARE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
 // LockOpen share-locks the wave of (warehouse, date), as intake does, and
 // refuses unless it is open: a sale cannot change once its wave has closed.
 func LockOpen(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillment.Date) error {
