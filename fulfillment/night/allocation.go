@@ -103,29 +103,6 @@ func cutLines(policy wave.Policy, received int64, lines []demandLine) map[int64]
 	return cuts
 }
 
-// skuName is how a notice names a sale item.
-type skuName struct {
-	SKU  string `db:"sku"`
-	Name string `db:"name"`
-}
-
-// readSKUNames reads the SKU and name of each sale item in ids.
-func readSKUNames(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]skuName, error) {
-	var rows []struct {
-		ID int64 `db:"id"`
-		skuName
-	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT si.id, p.sku, p.name FROM sale_items si JOIN products p ON p.id = si.product_id
-		WHERE si.id = ANY($1)`, pq.Array(ids)); err != nil {
-		return nil, err
-	}
-	names := make(map[int64]skuName, len(rows))
-	for _, r := range rows {
-		names[r.ID] = r.skuName
-	}
-	return names, nil
-}
-
 // waterFill gives each point min(demand, level) with the highest level whose
 // total fits in supply; the few units left over go one each to the points
 // still short, in their given order.
@@ -197,12 +174,12 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 		ids[i] = s.ID
 	}
 	var bySKU map[int64][]demandLine
-	var names map[int64]skuName
+	var products map[int64]saleItemProduct
 	if len(ids) > 0 {
 		if bySKU, err = readShortLines(ctx, tx, w, ids); err != nil {
 			return stageResult{}, err
 		}
-		if names, err = readSKUNames(ctx, tx, ids); err != nil {
+		if products, err = readSaleItemProducts(ctx, tx, ids); err != nil {
 			return stageResult{}, err
 		}
 	}
@@ -226,7 +203,7 @@ func allocateWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now
 				residents = append(residents, l.ResidentID)
 			}
 			perResident[l.ResidentID] = append(perResident[l.ResidentID], refund.NoticeItem{OrderID: l.OrderID,
-				SKU: names[s.ID].SKU, Name: names[s.ID].Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: fulfillment.ReasonShortage})
+				SKU: products[s.ID].SKU, Name: products[s.ID].Name, Quantity: c, AmountFen: c * l.PriceFen, Reason: fulfillment.ReasonShortage})
 		}
 	}
 	progress(2, 4)

@@ -59,7 +59,7 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 		return stageResult{}, err
 	}
 	progress(1, 3)
-	items, err := readPickItems(ctx, tx, demand)
+	items, err := readSaleItemProducts(ctx, tx, saleItemsOf(demand))
 	if err != nil {
 		return stageResult{}, err
 	}
@@ -113,36 +113,45 @@ func readDemand(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[pointItem]in
 	return demand, rows.Err()
 }
 
-// pickItem is what the pick plan needs of a sale item's product.
-type pickItem struct {
+// saleItemProduct is what the night's stages need of a sale item's
+// product: the pick its zone, weight and volume, allocation's notices its
+// SKU and name.
+type saleItemProduct struct {
 	Zone     fulfillment.Zone `db:"zone"`
 	WeightG  int64            `db:"weight_g"`
 	VolumeML int64            `db:"volume_ml"`
+	SKU      string           `db:"sku"`
+	Name     string           `db:"name"`
 }
 
-// readPickItems reads the product of every sale item in demand.
-func readPickItems(ctx context.Context, tx *sqlx.Tx, demand map[pointItem]int64) (map[int64]pickItem, error) {
+// readSaleItemProducts reads the product of each sale item in ids.
+func readSaleItemProducts(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]saleItemProduct, error) {
+	var rows []struct {
+		ID int64 `db:"id"`
+		saleItemProduct
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT si.id, p.zone, p.weight_g, p.volume_ml, p.sku, p.name
+		FROM sale_items si JOIN products p ON p.id = si.product_id WHERE si.id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	products := make(map[int64]saleItemProduct, len(rows))
+	for _, r := range rows {
+		products[r.ID] = r.saleItemProduct
+	}
+	return products, nil
+}
+
+// saleItemsOf lists the sale items demand names, each once.
+func saleItemsOf(demand map[pointItem]int64) []int64 {
 	seen := map[int64]bool{}
-	ids := []int64{}
+	var ids []int64
 	for k := range demand {
 		if !seen[k.saleItem] {
 			seen[k.saleItem] = true
 			ids = append(ids, k.saleItem)
 		}
 	}
-	var rows []struct {
-		ID int64 `db:"id"`
-		pickItem
-	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT si.id, p.zone, p.weight_g, p.volume_ml
-		FROM sale_items si JOIN products p ON p.id = si.product_id WHERE si.id = ANY($1)`, pq.Array(ids)); err != nil {
-		return nil, err
-	}
-	items := make(map[int64]pickItem, len(rows))
-	for _, r := range rows {
-		items[r.ID] = r.pickItem
-	}
-	return items, nil
+	return ids
 }
 
 // bag is one pickup point's goods of one zone, with its contents by sale
@@ -166,7 +175,7 @@ type pickPlan struct {
 
 // planPick groups demand into bags and the total pick list; pairs cut to
 // nothing are left out.
-func planPick(demand map[pointItem]int64, items map[int64]pickItem) (pickPlan, error) {
+func planPick(demand map[pointItem]int64, items map[int64]saleItemProduct) (pickPlan, error) {
 	type bagKey struct {
 		point int64
 		zone  fulfillment.Zone
