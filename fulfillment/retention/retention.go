@@ -147,10 +147,22 @@ var prunedTables = []pruned{
 			WHERE (t.created_at AT TIME ZONE 'UTC')::date < $1 AND ` + noticeDone,
 		of: `(t.created_at AT TIME ZONE 'UTC')::date = $1 AND ` + noticeDone},
 	// The road matrices cached for a wave's routing.
-	{table: "wave_matrices",
+	ofWave("wave_matrices"),
+	// The night's plan: what allocation cut from each short line (a row per
+	// cut line, tens of thousands on a night the dock came up short), and
+	// the pick's lines and bags. The refunds the cuts made stay.
+	ofWave("line_cuts"),
+	ofWave("pick_lines"),
+	ofWave("bags"),
+}
+
+// ofWave is a pruned table whose rows belong to a wave (wave_id, indexed):
+// they go with the wave's night.
+func ofWave(table string) pruned {
+	return pruned{table: table,
 		nights: `SELECT w.delivery_date FROM waves w WHERE w.delivery_date < $1
-			AND EXISTS (SELECT 1 FROM wave_matrices m WHERE m.wave_id = w.id)`,
-		of: `t.wave_id IN (SELECT w.id FROM waves w WHERE w.delivery_date = $1)`},
+			AND EXISTS (SELECT 1 FROM ` + table + ` t WHERE t.wave_id = w.id)`,
+		of: `t.wave_id IN (SELECT w.id FROM waves w WHERE w.delivery_date = $1)`}
 }
 
 const (

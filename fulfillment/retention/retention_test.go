@@ -56,6 +56,14 @@ func seed(t *testing.T) *fulfillmenttest.City {
 		delivery, egg)
 	c.Exec(`INSERT INTO wave_matrices (wave_id, points, n, distance_m, duration_s, created_at) VALUES ($1, 'abc', 1, '\x00', '\x00', $2)`,
 		wave, fulfillmenttest.Now)
+	// The night's plan: a cut line, a pick line, a bag.
+	c.Exec(`INSERT INTO line_cuts (order_line_id, wave_id, cut)
+		SELECT l.id, $1, 1 FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = $2 AND l.sale_item_id = $3`,
+		wave, p.ID, egg)
+	c.Exec(`INSERT INTO pick_lines (wave_id, sale_item_id, zone, bin, sku, name, unit, quantity) VALUES ($1, $2, 'chilled', 'A1', 'EGG', 'egg', 'box', 4)`,
+		wave, egg)
+	c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', 4, 1, 400, 500)`,
+		wave, p.ID)
 	// The old night's notices: one sent, one given up, one still waiting to
 	// be sent (which stays).
 	for _, n := range []struct{ key, sent, failed string }{{"old-sent", "now", ""}, {"old-failed", "", "now"}, {"old-waiting", "", ""}} {
@@ -249,6 +257,9 @@ var prunedOfOldNight = map[string]string{
 		WHERE w.delivery_date = '2026-12-01'`,
 	"outbox":        `SELECT * FROM outbox WHERE created_at < '2026-12-02' AND (sent_at IS NOT NULL OR failed_at IS NOT NULL)`,
 	"wave_matrices": `SELECT m.* FROM wave_matrices m JOIN waves w ON w.id = m.wave_id WHERE w.delivery_date = '2026-12-01'`,
+	"line_cuts":     `SELECT t.* FROM line_cuts t JOIN waves w ON w.id = t.wave_id WHERE w.delivery_date = '2026-12-01'`,
+	"pick_lines":    `SELECT t.* FROM pick_lines t JOIN waves w ON w.id = t.wave_id WHERE w.delivery_date = '2026-12-01'`,
+	"bags":          `SELECT t.* FROM bags t JOIN waves w ON w.id = t.wave_id WHERE w.delivery_date = '2026-12-01'`,
 }
 
 // TestNoDetailPastRetention: after a run, no table keeps a row of a night
