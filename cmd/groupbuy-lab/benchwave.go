@@ -236,7 +236,7 @@ func (b *benchNight) runStages(ctx context.Context, db *sqlx.DB, wv wave.Wave, t
 		return nil, fmt.Errorf("close: %v (closed %v)", err, ok)
 	}
 	timings[wave.StageClose] = time.Since(t0)
-	for _, st := range []wave.Stage{wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady} {
+	for _, st := range wave.Stages[1:] { // the close ran above
 		if st == wave.StageAllocate && receive != nil {
 			if err := receive(ctx); err != nil {
 				return nil, err

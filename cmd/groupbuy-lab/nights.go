@@ -107,7 +107,7 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 
 	fmt.Fprintf(stdout, "%d nights from %s, %d order lines a night (+ %d orders through intake), %d points, %d SKUs; retention %d days, archives in %s\n",
 		spec.nights, first, spec.city.Lines, spec.intakeOrders, spec.city.Points, spec.city.SKUs, spec.retention.Days, spec.retention.Dir)
-	fmt.Fprintln(stdout, "night  date        lines    load s  intake/s  p50 ms  p99 ms  close  purch  alloc   pick  route  ready  last-mile s  retention s  archived  db MB  lines MB  archive MB")
+	fmt.Fprintln(stdout, "night  date        lines    load s  intake/s  p50 ms  p99 ms  close  purch  alloc   pick  refund  route  ready  last-mile s  retention s  archived  db MB  lines MB  archive MB")
 	var reports []nightReport
 	for i := range spec.nights {
 		date := fulfillment.Date{Time: first.AddDate(0, 0, i)}
@@ -117,10 +117,10 @@ func runNights(ctx context.Context, env labEnv, spec nightsSpec, stdout, stderr 
 		}
 		reports = append(reports, r)
 		s := r.stages
-		fmt.Fprintf(stdout, "%5d  %s %7d  %8.1f  %8.0f  %6.1f  %6.1f %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f  %11.1f  %11.1f  %8d  %5d  %8d  %10.1f\n",
+		fmt.Fprintf(stdout, "%5d  %s %7d  %8.1f  %8.0f  %6.1f  %6.1f %6.2f %6.2f %6.2f %6.2f %7.2f %6.2f %6.2f  %11.1f  %11.1f  %8d  %5d  %8d  %10.1f\n",
 			i+1, r.date, r.lines, r.load.Seconds(), r.intakeRate, ms(r.p50), ms(r.p99),
 			s[wave.StageClose].Seconds(), s[wave.StagePurchase].Seconds(), s[wave.StageAllocate].Seconds(), s[wave.StagePick].Seconds(),
-			s[wave.StageRoute].Seconds(), s[wave.StageReady].Seconds(), r.lastMile.Seconds(), r.retention.Seconds(), r.archived,
+			s[wave.StageRefund].Seconds(), s[wave.StageRoute].Seconds(), s[wave.StageReady].Seconds(), r.lastMile.Seconds(), r.retention.Seconds(), r.archived,
 			r.dbBytes>>20, r.orderLineByte>>20, float64(r.archiveBytes)/(1<<20))
 	}
 	if len(reports) > 1 {

@@ -10,9 +10,10 @@ import (
 )
 
 // TestAllocationRefundsShortLines: the warehouse receives 5 of the 9 eggs
-// sold; with first come first served the latest orders are cut, each cut
-// writes one refund row and each affected resident one notice, and running
-// the stage again (a duplicate task, a retry) adds nothing.
+// sold; with first come first served the latest orders are cut, the refund
+// stage after the pick writes one refund row per cut and one notice per
+// affected resident, and running either stage again (a duplicate task, a
+// retry) adds nothing.
 func TestAllocationRefundsShortLines(t *testing.T) {
 	t.Parallel()
 	c := newTestCity(t, 3)
@@ -53,10 +54,8 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	}
 	var w wave.Wave
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	// Eggs in order: 2, 2, 1 (=5 received), then 3 and 1 are cut whole.
-	if w.State != wave.Allocated || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
-		t.Fatalf("after allocation: %+v", w)
-	}
+	// Eggs in order: 2, 2, 1 (=5 received), then 3 and 1 are cut whole; the
+	// refund stage, after the pick, refunds them.
 	var cut, notices, refundRows int
 	must := func(q string, v *int) {
 		if err := c.app.db.Get(v, q); err != nil {
@@ -64,15 +63,8 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 		}
 	}
 	must(`SELECT coalesce(sum(cut), 0) FROM line_cuts`, &cut)
-	must(`SELECT count(*) FROM outbox WHERE kind = 'refund'`, &notices)
-	must(`SELECT count(*) FROM refunds`, &refundRows)
-	if cut != 4 || notices != 2 || refundRows != 2 {
-		t.Fatalf("cut %d units, %d notices, %d refund rows", cut, notices, refundRows)
-	}
-	var latePhone string
-	must2 := c.app.db.Get(&latePhone, `SELECT r.phone FROM refunds f JOIN residents r ON r.id = f.resident_id ORDER BY f.quantity DESC LIMIT 1`)
-	if must2 != nil || latePhone != "13900000004" {
-		t.Fatalf("the 3-egg refund went to %q (%v), want the fourth order's resident", latePhone, must2)
+	if w.State != wave.Allocated || cut != 4 || w.Refunds.Lines != 0 {
+		t.Fatalf("after allocation: %+v, %d units cut", w, cut)
 	}
 	// A rerun of the stage changes nothing; receipts are frozen now.
 	if r := c.do("POST", path+"/stages/allocate/rerun", c.admin, nil); r.Status != http.StatusAccepted {
@@ -81,9 +73,9 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	if _, err := c.app.waves.RunStage(context.Background(), wave.StageAllocate, waveID); err != nil {
 		t.Fatal(err)
 	}
-	must(`SELECT count(*) FROM refunds`, &refundRows)
-	if refundRows != 2 {
-		t.Fatalf("rerun wrote refunds: %d", refundRows)
+	must(`SELECT coalesce(sum(cut), 0) FROM line_cuts`, &cut)
+	if cut != 4 {
+		t.Fatalf("rerun cut again: %d units", cut)
 	}
 	if r := c.do("PUT", path+"/receipts", c.admin, receipts); r.Status != http.StatusConflict {
 		t.Fatalf("receipts after allocation: %d %s", r.Status, r.Body)
@@ -112,9 +104,24 @@ func TestAllocationRefundsShortLines(t *testing.T) {
 	if plan.SortUnits != 10 || plan.PickUnits != 10 || plan.PickLines != 2 || plan.Bags != 6 || plan.BagUnits != 10 || plan.BagWeightG != 5*900+5*5000 {
 		t.Fatalf("pick plan %+v", plan)
 	}
+	for range 2 { // the task and a duplicate of it
+		if _, err := c.app.waves.RunStage(context.Background(), wave.StageRefund, waveID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.do("GET", path, c.admin, nil).json(t, &w)
-	if w.State != wave.Picked || len(w.Stages) != 4 {
-		t.Fatalf("after pick: %+v", w)
+	if w.State != wave.Picked || len(w.Stages) != 5 || w.Refunds.Lines != 2 || w.Refunds.Units != 4 || w.Refunds.AmountFen != 4*1890 {
+		t.Fatalf("after pick and refund: %+v", w)
+	}
+	must(`SELECT count(*) FROM outbox WHERE kind = 'refund'`, &notices)
+	must(`SELECT count(*) FROM refunds`, &refundRows)
+	if notices != 2 || refundRows != 2 {
+		t.Fatalf("%d notices, %d refund rows", notices, refundRows)
+	}
+	var latePhone string
+	must2 := c.app.db.Get(&latePhone, `SELECT r.phone FROM refunds f JOIN residents r ON r.id = f.resident_id ORDER BY f.quantity DESC LIMIT 1`)
+	if must2 != nil || latePhone != "13900000004" {
+		t.Fatalf("the 3-egg refund went to %q (%v), want the fourth order's resident", latePhone, must2)
 	}
 	for _, st := range w.Stages {
 		if st.Attempts != 1 || st.LastError != "" || st.RowsDone != st.RowsTotal {

@@ -74,7 +74,7 @@ func TestStageTimesFollowTheAttempts(t *testing.T) {
 		}
 	}
 
-	if len(wv.Stages) != 6 {
+	if len(wv.Stages) != len(wave.Stages) {
 		t.Fatalf("stages %+v", wv.Stages)
 	}
 	for _, st := range wv.Stages {

@@ -63,7 +63,7 @@ type domainMetrics struct {
 func newDomainMetrics(reg prometheus.Registerer) *domainMetrics {
 	m := &domainMetrics{}
 	m.stageDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "groupbuy_wave_stage_duration_seconds",
-		Help:    "Time of a wave stage that committed (close, allocate, pick, route, ready), the route solver included.",
+		Help:    "Time of a wave stage that committed (close, purchase, allocate, pick, refund, route, ready), the route solver included.",
 		Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 120, 300, 600}}, []string{"stage"})
 	m.orders = prometheus.NewCounter(prometheus.CounterOpts{Name: "groupbuy_orders_placed_total",
 		Help: "Orders placed (committed, replays not counted) by this process."})

@@ -64,7 +64,7 @@ type StageRerun struct {
 // Rerun queues a stage of a wave again.
 func (h *Handlers) Rerun(c *gin.Context, in struct {
 	WaveID
-	Stage string `path:"stage" max:"40" doc:"The stage: close, allocate, pick, route or ready."`
+	Stage string `path:"stage" max:"40" doc:"The stage: close, purchase, allocate, pick, refund, route or ready."`
 }) (StageRerun, error) {
 	task, err := h.night.Rerun(c.Request.Context(), in.ID, wave.Stage(in.Stage))
 	return StageRerun{WaveID: in.ID, Stage: in.Stage, TaskID: task}, err

@@ -3,6 +3,7 @@ package night
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -92,25 +93,21 @@ func readDemand(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[pointItem]in
 	}
 	// The cuts are this wave's only: line_cuts keeps every night's, and the
 	// hash join would read them all.
-	rows, err := tx.QueryContext(ctx, `SELECT o.pickup_point_id, ol.sale_item_id, ol.quantity - coalesce(c.cut, 0)
+	demand := map[pointItem]int64{}
+	err := pg.EachRow(ctx, tx, func(rows *sql.Rows) error {
+		var k pointItem
+		var units int64
+		if err := rows.Scan(&k.point, &k.saleItem, &units); err != nil {
+			return err
+		}
+		demand[k] += units
+		return nil
+	}, `SELECT o.pickup_point_id, ol.sale_item_id, ol.quantity - coalesce(c.cut, 0)
 		FROM orders o JOIN order_lines ol ON ol.order_id = o.id
 		LEFT JOIN line_cuts c ON c.order_line_id = ol.id AND c.wave_id = $3
 		WHERE o.warehouse_id = $1 AND o.delivery_date = $2 AND ol.delivery_date = $2 AND o.status = 'placed'`,
 		w.WarehouseID, w.DeliveryDate, w.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	demand := map[pointItem]int64{}
-	for rows.Next() {
-		var k pointItem
-		var units int64
-		if err := rows.Scan(&k.point, &k.saleItem, &units); err != nil {
-			return nil, err
-		}
-		demand[k] += units
-	}
-	return demand, rows.Err()
+	return demand, err
 }
 
 // saleItemProduct is what the night's stages need of a sale item's

@@ -1,5 +1,5 @@
-// Package night runs a wave's night: one table of stages (close, allocate,
-// pick, route, ready) that the Runner follows as asynq tasks, each stage in
+// Package night runs a wave's night: one table of stages (close, purchase,
+// allocate, pick, refund, route, ready) that the Runner follows as asynq tasks, each stage in
 // one transaction that writes its successor into the job outbox. It owns
 // what the stages make: wave_receipts, line_cuts, pick_lines, sort_lines,
 // bags and printouts. It reads the orders and sale items (intake's and
@@ -39,7 +39,8 @@ const (
 	// safety net for a scheduler that was down at the cutoff.
 	TaskWaveSweep = "wave:sweep"
 	// Each stage of a wave is a task "wave:<stage>" with payload {"wave_id"}:
-	// wave:close, wave:allocate, wave:pick, wave:route, wave:ready.
+	// wave:close, wave:purchase, wave:allocate, wave:pick, wave:refund,
+	// wave:route, wave:ready.
 )
 
 type sweepPayload struct {
@@ -118,8 +119,9 @@ func (r *Runner) stages() []stage {
 	return []stage{
 		{name: wave.StageClose, run: closeAtCutoff, next: wave.StagePurchase},
 		{name: wave.StagePurchase, run: r.purchase, next: wave.StageAllocate},
-		{name: wave.StageAllocate, run: r.allocate, next: wave.StagePick},
-		{name: wave.StagePick, run: r.withPrintouts(wave.StagePick, pickWave), next: wave.StageRoute},
+		{name: wave.StageAllocate, run: allocateWave, next: wave.StagePick},
+		{name: wave.StagePick, run: r.withPrintouts(wave.StagePick, pickWave), next: wave.StageRefund},
+		{name: wave.StageRefund, run: r.refund, next: wave.StageRoute},
 		{name: wave.StageRoute, prepare: r.planRoutes, next: wave.StageReady},
 		{name: wave.StageReady, run: r.withPrintouts(wave.StageReady, readyWave)},
 	}

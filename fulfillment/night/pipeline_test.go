@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // transaction.
 func TestStageTableRunsTheNightInOrder(t *testing.T) {
 	r := NewRunner(nil, clock.System{}, nil, slog.New(slog.DiscardHandler), Options{})
-	want := []wave.Stage{wave.StageClose, wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRoute, wave.StageReady}
+	want := []wave.Stage{wave.StageClose, wave.StagePurchase, wave.StageAllocate, wave.StagePick, wave.StageRefund, wave.StageRoute, wave.StageReady}
 	var got []wave.Stage
 	for i, st := range r.table {
 		got = append(got, st.name)
@@ -51,9 +51,10 @@ func TestStageTableRunsTheNightInOrder(t *testing.T) {
 	}
 }
 
-// TestAllocationSharesAShortSKUEvenly runs close, receipts, allocate and
-// pick on a seeded wave: with the even policy the points that ordered least
-// are served in full, the shortage is refunded and each point gets its bag.
+// TestAllocationSharesAShortSKUEvenly runs close, receipts, allocate, pick
+// and refund on a seeded wave: with the even policy the points that ordered
+// least are served in full, each point gets its bag, and the shortage is
+// refunded once, after the pick, however often the refund stage runs.
 func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	ctx := context.Background()
 	c := fulfillmenttest.New(t, 3)
@@ -74,9 +75,18 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	if _, err := r.RecordReceipts(ctx, id, wave.SpreadEvenly, true, []Receipt{{SaleItemID: item, Received: 6}}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick} {
-		if ok, err := r.RunStage(ctx, st, id); err != nil || !ok {
+	// The refund stage before the pick finds the wave not picked yet.
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StageRefund, wave.StagePick} {
+		if ok, err := r.RunStage(ctx, st, id); err != nil || ok != (st != wave.StageRefund) {
 			t.Fatalf("%s: %v %v", st, ok, err)
+		}
+	}
+	if n := c.Count(`SELECT count(*) FROM refunds`) + c.Count(`SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("%d refunds and notices before the refund stage", n)
+	}
+	for i := range 2 { // the task, then a duplicate of it that does nothing
+		if ok, err := r.RunStage(ctx, wave.StageRefund, id); err != nil || ok != (i == 0) {
+			t.Fatalf("refund, run %d: %v %v", i+1, ok, err)
 		}
 	}
 	var cuts []int64
@@ -93,6 +103,9 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 	}
 	if n := c.Count(`SELECT count(*) FROM outbox WHERE kind = 'refund'`); n != 2 {
 		t.Fatalf("%d refund notices, want 2 (the residents who lost units)", n)
+	}
+	if n := c.Count(`SELECT count(*) FROM refunds`); n != 2 {
+		t.Fatalf("%d refunds, want one per cut line", n)
 	}
 	if units := c.Count(`SELECT sum(units) FROM bags WHERE wave_id = $1`, id); units != 6 {
 		t.Fatalf("%d units in bags, want the 6 received", units)

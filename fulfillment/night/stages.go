@@ -67,9 +67,9 @@ func (r *Runner) purchase(ctx context.Context, tx *sqlx.Tx, id int64, now time.T
 	return res, nil
 }
 
-// allocate is the allocate stage, counting its refunds and notices.
-func (r *Runner) allocate(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
-	return allocateWave(ctx, tx, r.opt.Metrics, id, now, progress)
+// refund is the refund stage, counting its refunds and notices.
+func (r *Runner) refund(ctx context.Context, tx *sqlx.Tx, id int64, now time.Time, progress func(int64, int64)) (stageResult, error) {
+	return refundWave(ctx, tx, r.opt.Metrics, id, now, progress)
 }
 
 // planRoutes prepares the route stage of a picked wave: it solves the

@@ -18,12 +18,13 @@ const (
 	StagePurchase Stage = "purchase" // the closed wave's sales become purchase orders
 	StageAllocate Stage = "allocate" // the short lines of a closed wave are cut
 	StagePick     Stage = "pick"     // an allocated wave becomes its pick plan
+	StageRefund   Stage = "refund"   // the cut lines are refunded, their residents told
 	StageRoute    Stage = "route"    // the delivery routes of a picked wave
 	StageReady    Stage = "ready"    // a routed wave is ready for dispatch
 )
 
 // Stages lists every stage in the order the night runs them.
-var Stages = []Stage{StageClose, StagePurchase, StageAllocate, StagePick, StageRoute, StageReady}
+var Stages = []Stage{StageClose, StagePurchase, StageAllocate, StagePick, StageRefund, StageRoute, StageReady}
 
 // StageRecord is the history of one stage of a wave.
 type StageRecord struct {
@@ -86,6 +87,15 @@ func ReportProgress(ctx context.Context, db sqlx.ExecerContext, wave int64, stag
 		return err
 	}
 	return recordStart(ctx, db, wave, stage, began)
+}
+
+// StageFinished says whether a stage of a wave has committed: for a stage
+// that leaves the wave in the state it found it, the only sign it ran.
+func StageFinished(ctx context.Context, q sqlx.QueryerContext, wave int64, stage Stage) (bool, error) {
+	var done bool
+	err := sqlx.GetContext(ctx, q, &done, `SELECT EXISTS (SELECT 1 FROM wave_stages
+		WHERE wave_id = $1 AND stage = $2 AND finished_at IS NOT NULL)`, wave, stage)
+	return done, err
 }
 
 // StageFinishedAt is when a stage of a wave last committed.

@@ -58,7 +58,7 @@ type Wave struct {
 	ID           int64            `db:"id" json:"id"`
 	WarehouseID  int64            `db:"warehouse_id" json:"warehouse_id"`
 	DeliveryDate fulfillment.Date `db:"delivery_date" json:"delivery_date"`
-	State        State            `db:"state" json:"state" doc:"Where the wave stands, in this order: open (taking orders), closed (cutoff passed or closed by ops; totals frozen), allocated (short SKUs cut, refunds recorded), picked, routed, ready, dispatched, delivered."`
+	State        State            `db:"state" json:"state" doc:"Where the wave stands, in this order: open (taking orders), closed (cutoff passed or closed by ops; totals frozen), allocated (short SKUs cut), picked (the cuts refunded by the refund stage that follows), routed, ready, dispatched, delivered."`
 	CutoffAt     time.Time        `db:"cutoff_at" json:"cutoff_at" doc:"When ordering ends: the warehouse's cutoff_local on the day before delivery, in UTC."`
 	ClosedAt     *time.Time       `db:"closed_at" json:"closed_at,omitempty"`
 	Totals

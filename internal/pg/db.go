@@ -140,6 +140,22 @@ func GetOne[T any](ctx context.Context, q sqlx.QueryerContext, notFound error, q
 	return v, err
 }
 
+// EachRow runs a query and calls each for every row as it streams in, for
+// reads too large to hold as structs (a night's lines): each scans the row.
+func EachRow(ctx context.Context, q sqlx.QueryerContext, each func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // Prepared is a query prepared on first use and kept: PostgreSQL then plans
 // it once per connection instead of on every execution, which matters for
 // short queries on a hot path (a pickup code lookup plans in longer than it

@@ -18,7 +18,7 @@ const STATES = {
 };
 const STATE_ORDER = Object.keys(STATES);
 const reached = (wave, state) => STATE_ORDER.indexOf(wave.state) >= STATE_ORDER.indexOf(state);
-const STAGES = [['close', '截单'], ['purchase', '采购'], ['allocate', '分配'], ['pick', '拣货'], ['route', '排线'], ['ready', '就绪']];
+const STAGES = [['close', '截单'], ['purchase', '采购'], ['allocate', '分配'], ['pick', '拣货'], ['refund', '退款'], ['route', '排线'], ['ready', '就绪']];
 const DELIVERIES = { pending: '待发车', dispatched: '在途', arrived: '已到达', received: '已签收' };
 const KINDS = { arrival: '到货通知', reminder: '取货提醒', refund: '退款通知', return: '退回通知' };
 // Refund reasons, in the order a wave's night meets them; 缺货 is only what allocation cut.
