@@ -91,8 +91,8 @@ func readDemand(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[pointItem]in
 	if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
 		return nil, err
 	}
-	// The cuts are this wave's only: line_cuts keeps every night's, and the
-	// hash join would read them all.
+	// The cuts are this wave's only: line_cuts keeps every night's within the
+	// retention, and the hash join would read them all.
 	demand := map[pointItem]int64{}
 	err := pg.EachRow(ctx, tx, func(rows *sql.Rows) error {
 		var k pointItem
@@ -111,7 +111,7 @@ func readDemand(ctx context.Context, tx *sqlx.Tx, w wave.Wave) (map[pointItem]in
 }
 
 // saleItemProduct is what the night's stages need of a sale item's
-// product: the pick its zone, weight and volume, allocation's notices its
+// product: the pick its zone, weight and volume, the refund stage's notices its
 // SKU and name.
 type saleItemProduct struct {
 	Zone     fulfillment.Zone `db:"zone"`

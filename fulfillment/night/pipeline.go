@@ -1,6 +1,7 @@
 // Package night runs a wave's night: one table of stages (close, purchase,
-// allocate, pick, refund, route, ready) that the Runner follows as asynq tasks, each stage in
-// one transaction that writes its successor into the job outbox. It owns
+// allocate, pick, refund, route, ready) that the Runner follows as asynq
+// tasks, each stage in one transaction that writes its successor into the
+// job outbox. It owns
 // what the stages make: wave_receipts, line_cuts, pick_lines, sort_lines,
 // bags and printouts. It reads the orders and sale items (intake's and
 // catalog's tables) in SQL, as the allocation and pick plans are joins over
