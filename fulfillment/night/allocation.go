@@ -50,9 +50,7 @@ type demandLine struct {
 // join of them took as long again, its workers and this process on the same
 // cores.
 func readShortLines(ctx context.Context, tx *sqlx.Tx, w wave.Wave, short []shortItem) (map[int64][]demandLine, error) {
-	// One process streams each scan as fast as this one decodes it; parallel
-	// workers would take the cores it decodes on.
-	if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+	if _, err := tx.ExecContext(ctx, streamedToWorker); err != nil {
 		return nil, err
 	}
 	type placed struct{ point, at int64 }

@@ -9,8 +9,12 @@ import (
 
 // CopyIn writes n rows into table's columns with COPY, inside tx: one
 // round trip for thousands of rows where an INSERT per row would take one
-// each. row(i) gives row i's values in the columns' order.
+// each. row(i) gives row i's values in the columns' order; no rows cost no
+// round trip.
 func CopyIn(ctx context.Context, tx *sqlx.Tx, table string, columns []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(table, columns...))
 	if err != nil {
 		return err
