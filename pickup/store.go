@@ -173,8 +173,8 @@ type ResidentKey struct {
 
 // EnsureResidents returns the residents with the given phones at the given
 // points, registering those not yet known there. A known resident keeps
-// their name. Run it inside the caller's transaction; rows are locked in
-// (point, phone) order so concurrent batches cannot deadlock.
+// their name. Run it inside the caller's transaction; new rows are written
+// in (point, phone) order so concurrent batches cannot deadlock.
 func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewResident, now time.Time) (map[ResidentKey]Resident, error) {
 	// ON CONFLICT may touch a row only once per statement: pass each resident once.
 	seen := make(map[ResidentKey]bool, len(people))
@@ -205,10 +205,21 @@ func EnsureResidents(ctx context.Context, tx sqlx.ExtContext, people []NewReside
 // named new_residents (phone, name, point, at), each (point, phone) once,
 // that the statement defines first, and yields residents_ensured (id,
 // phone, name, pickup_point_id), one row per resident.
-const EnsureResidentsCTE = `residents_ensured AS (INSERT INTO residents (phone, name, pickup_point_id, created_at)
-		SELECT phone, name, point, at FROM new_residents ORDER BY point, phone
+//
+// A resident the statement's snapshot already holds is only read: the
+// upsert would write a new version of the row for every order placed by
+// phone, dead rows that only a vacuum takes back. Only the rest go through
+// the upsert, whose DO UPDATE also returns a row another transaction
+// committed after the snapshot was taken (residents are never deleted).
+const EnsureResidentsCTE = `residents_known AS (SELECT r.id, r.phone, r.name, r.pickup_point_id
+		FROM residents r JOIN new_residents n ON r.pickup_point_id = n.point AND r.phone = n.phone),
+	residents_added AS (INSERT INTO residents (phone, name, pickup_point_id, created_at)
+		SELECT phone, name, point, at FROM new_residents n
+		WHERE NOT EXISTS (SELECT 1 FROM residents_known k WHERE k.pickup_point_id = n.point AND k.phone = n.phone)
+		ORDER BY point, phone
 		ON CONFLICT (pickup_point_id, phone) DO UPDATE SET phone = EXCLUDED.phone
-		RETURNING id, phone, name, pickup_point_id)`
+		RETURNING id, phone, name, pickup_point_id),
+	residents_ensured AS (SELECT * FROM residents_known UNION ALL SELECT * FROM residents_added)`
 
 // ResidentsByID loads residents by id.
 func ResidentsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Resident, error) {

@@ -84,8 +84,8 @@ func TestSimulateNights(t *testing.T) {
 	var archived []string
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 20 && strings.HasPrefix(f[1], "2026-12-0") {
-			archived = append(archived, f[16])
+		if len(f) == 23 && strings.HasPrefix(f[1], "2026-12-0") {
+			archived = append(archived, f[19])
 		}
 	}
 	if strings.Join(archived, ",") != "0,1,1" || !strings.Contains(out.String(), "last night / first night") {
