@@ -81,6 +81,14 @@ func (rc *Receiver) Stats() (distinct, requests, bad int) {
 	return len(rc.byKey), rc.requests, rc.bad
 }
 
+// Forget drops what was received so far, counts included: a run of many
+// nights keeps one night's notices, not all of them.
+func (rc *Receiver) Forget() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.byKey, rc.requests, rc.bad = map[string]Notice{}, 0, 0
+}
+
 // Notices returns a copy of what was received, by key.
 func (rc *Receiver) Notices() map[string]Notice {
 	rc.mu.Lock()
