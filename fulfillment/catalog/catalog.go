@@ -101,11 +101,24 @@ func upsertProducts(ctx context.Context, tx sqlx.ExtContext, ps []Product, now t
 		cols.zone, cols.bin, cols.cat = append(cols.zone, string(p.Zone)), append(cols.bin, p.Bin), append(cols.cat, p.Category)
 		cols.w, cols.v = append(cols.w, p.WeightG), append(cols.v, p.VolumeML)
 	}
-	const q = `INSERT INTO products (sku, name, unit, weight_g, volume_ml, zone, bin, category, created_at)
-		SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
-		ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, weight_g = EXCLUDED.weight_g,
-			volume_ml = EXCLUDED.volume_ml, zone = EXCLUDED.zone, bin = EXCLUDED.bin, category = EXCLUDED.category
-		RETURNING ` + productCols
+	// A product the snapshot already holds as given is only read: a daily
+	// import of the whole catalogue would otherwise write a new version of
+	// every row, dead rows that every join to products then wades through
+	// until a vacuum. The rest are upserted (a row changed since the
+	// snapshot is updated like any other).
+	const q = `WITH given AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::text[])
+			WITH ORDINALITY AS g(sku, name, unit, weight_g, volume_ml, zone, bin, category, n)),
+		same AS (SELECT g.n, p.id FROM given g JOIN products p ON p.sku = g.sku
+			WHERE (p.name, p.unit, p.weight_g, p.volume_ml, p.zone, p.bin, p.category)
+				= (g.name, g.unit, g.weight_g, g.volume_ml, g.zone, g.bin, g.category)),
+		written AS (INSERT INTO products (sku, name, unit, weight_g, volume_ml, zone, bin, category, created_at)
+			SELECT g.sku, g.name, g.unit, g.weight_g, g.volume_ml, g.zone, g.bin, g.category, $9::timestamptz FROM given g
+			WHERE NOT EXISTS (SELECT 1 FROM same s WHERE s.n = g.n) ORDER BY g.n
+			ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, weight_g = EXCLUDED.weight_g,
+				volume_ml = EXCLUDED.volume_ml, zone = EXCLUDED.zone, bin = EXCLUDED.bin, category = EXCLUDED.category
+			RETURNING ` + productCols + `)
+		SELECT p.* FROM (SELECT ` + productCols + ` FROM products WHERE id IN (SELECT id FROM same)
+			UNION ALL SELECT * FROM written) AS p JOIN given g ON g.sku = p.sku ORDER BY g.n`
 	out := []Product{}
 	err := sqlx.SelectContext(ctx, tx, &out, q, pq.Array(cols.sku), pq.Array(cols.name), pq.Array(cols.unit),
 		pq.Array(cols.w), pq.Array(cols.v), pq.Array(cols.zone), pq.Array(cols.bin), pq.Array(cols.cat), now)
