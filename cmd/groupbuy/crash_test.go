@@ -192,11 +192,11 @@ func waitStageFinished(t *testing.T, n *crashNight, stage wave.Stage, within tim
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		done, err := wave.StageFinished(context.Background(), n.app.db, n.waveID, stage)
+		at, err := wave.StageFinishedAt(context.Background(), n.app.db, n.waveID, stage)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if done {
+		if !at.IsZero() {
 			return
 		}
 		if time.Now().After(deadline) {

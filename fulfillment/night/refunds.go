@@ -35,7 +35,7 @@ func refundWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now t
 	if err != nil || w.State != wave.Picked {
 		return stageResult{}, err
 	}
-	if done, err := wave.StageFinished(ctx, tx, waveID, wave.StageRefund); err != nil || done {
+	if at, err := wave.StageFinishedAt(ctx, tx, waveID, wave.StageRefund); err != nil || !at.IsZero() {
 		return stageResult{}, err
 	}
 	// In the order allocation served them: by sale item, then order time.

@@ -2,6 +2,7 @@ package wave
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -89,18 +90,11 @@ func ReportProgress(ctx context.Context, db sqlx.ExecerContext, wave int64, stag
 	return recordStart(ctx, db, wave, stage, began)
 }
 
-// StageFinished says whether a stage of a wave has committed: for a stage
-// that leaves the wave in the state it found it, the only sign it ran.
-func StageFinished(ctx context.Context, q sqlx.QueryerContext, wave int64, stage Stage) (bool, error) {
-	var done bool
-	err := sqlx.GetContext(ctx, q, &done, `SELECT EXISTS (SELECT 1 FROM wave_stages
-		WHERE wave_id = $1 AND stage = $2 AND finished_at IS NOT NULL)`, wave, stage)
-	return done, err
-}
-
-// StageFinishedAt is when a stage of a wave last committed.
+// StageFinishedAt is when a stage of a wave last committed, or the zero
+// time if it never has: for a stage that leaves the wave in the state it
+// found it, the only sign it ran.
 func StageFinishedAt(ctx context.Context, q sqlx.QueryerContext, wave int64, stage Stage) (time.Time, error) {
-	var at time.Time
-	err := sqlx.GetContext(ctx, q, &at, `SELECT finished_at FROM wave_stages WHERE wave_id = $1 AND stage = $2`, wave, stage)
-	return at, err
+	var at sql.NullTime
+	err := sqlx.GetContext(ctx, q, &at, `SELECT (SELECT finished_at FROM wave_stages WHERE wave_id = $1 AND stage = $2)`, wave, stage)
+	return at.Time, err
 }
