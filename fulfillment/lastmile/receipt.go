@@ -208,9 +208,8 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 		}
 	}
 
-	var refunds refund.Rows
+	var refunds refund.Batch
 	var pLine, pResident, pReady []int64
-	lost := map[int64][]refund.NoticeItem{}
 	ready := map[int64][]refund.NoticeItem{}
 	var residents []int64
 	for _, l := range lines {
@@ -220,9 +219,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 			qty    int64
 		}{{fulfillment.ReasonMissing, loss.missing}, {fulfillment.ReasonDamaged, loss.damaged}} {
 			if r.qty > 0 {
-				refunds.Add(l.OrderID, l.LineID, l.ResidentID, r.reason, r.qty, r.qty*l.PriceFen)
-				lost[l.ResidentID] = append(lost[l.ResidentID], refund.NoticeItem{OrderID: l.OrderID, SKU: l.SKU, Name: l.Name,
-					Quantity: r.qty, AmountFen: r.qty * l.PriceFen, Reason: r.reason})
+				refunds.Add(l.OrderID, l.LineID, l.ResidentID, r.reason, r.qty, l.PriceFen, l.SKU, l.Name)
 			}
 		}
 		if left := l.Kept - loss.missing - loss.damaged; left > 0 {
@@ -254,9 +251,7 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 	for _, r := range residents {
 		notices = append(notices, arrivalNotice(point, d.Date, r, codes[r], ready[r]))
 	}
-	for r, items := range lost {
-		notices = append(notices, refund.Notice(r, parcelKey("refund:receipt", d.Date, d.PointID, r), d.Date, items))
-	}
+	notices = append(notices, refunds.Notices(d.Date, func(r int64) string { return parcelKey("refund:receipt", d.Date, d.PointID, r) })...)
 	if _, err := notice.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return Delivery{}, err
 	}

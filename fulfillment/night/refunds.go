@@ -60,26 +60,16 @@ func refundWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now t
 		return stageResult{}, err
 	}
 	progress(1, 3)
-	var refunds refund.Rows
-	perResident := map[int64][]refund.NoticeItem{}
-	var residents []int64
+	var refunds refund.Batch
 	for _, c := range cuts {
 		p := products[c.SaleItemID]
-		refunds.Add(c.OrderID, c.LineID, c.ResidentID, fulfillment.ReasonShortage, c.Cut, c.Cut*c.PriceFen)
-		if _, ok := perResident[c.ResidentID]; !ok {
-			residents = append(residents, c.ResidentID)
-		}
-		perResident[c.ResidentID] = append(perResident[c.ResidentID], refund.NoticeItem{OrderID: c.OrderID,
-			SKU: p.SKU, Name: p.Name, Quantity: c.Cut, AmountFen: c.Cut * c.PriceFen, Reason: fulfillment.ReasonShortage})
+		refunds.Add(c.OrderID, c.LineID, c.ResidentID, fulfillment.ReasonShortage, c.Cut, c.PriceFen, p.SKU, p.Name)
 	}
 	if err := refunds.Insert(ctx, tx, m.Refunds, waveID, now); err != nil {
 		return stageResult{}, err
 	}
 	progress(2, 3)
-	notices := make([]notice.Notice, 0, len(residents))
-	for _, r := range residents {
-		notices = append(notices, refund.Notice(r, fmt.Sprintf("refund:shortage:%d:%d", waveID, r), w.DeliveryDate, perResident[r]))
-	}
+	notices := refunds.Notices(w.DeliveryDate, func(r int64) string { return fmt.Sprintf("refund:shortage:%d:%d", waveID, r) })
 	if _, err := notice.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return stageResult{}, err
 	}

@@ -123,6 +123,38 @@ func Notice(residentID int64, key string, date fulfillment.Date, items []NoticeI
 		Payload: map[string]any{"vars": vars, "delivery_date": date.String(), "items": items, "amount_fen": total}}
 }
 
+// Batch is refunds made together: their ledger rows, and for each resident
+// refunded the items of the one notice that tells them, residents in the
+// order they first came.
+type Batch struct {
+	Rows
+	items     map[int64][]NoticeItem
+	residents []int64
+}
+
+// Add refunds qty units of a line sold at priceFen each, and lists them on
+// the resident's notice.
+func (b *Batch) Add(orderID, lineID, residentID int64, reason fulfillment.RefundReason, qty, priceFen int64, sku, name string) {
+	b.Rows.Add(orderID, lineID, residentID, reason, qty, qty*priceFen)
+	if b.items == nil {
+		b.items = map[int64][]NoticeItem{}
+	}
+	if _, ok := b.items[residentID]; !ok {
+		b.residents = append(b.residents, residentID)
+	}
+	b.items[residentID] = append(b.items[residentID], NoticeItem{OrderID: orderID, SKU: sku, Name: name,
+		Quantity: qty, AmountFen: qty * priceFen, Reason: reason})
+}
+
+// Notices is one notice per resident refunded, each under key(resident).
+func (b *Batch) Notices(date fulfillment.Date, key func(residentID int64) string) []notice.Notice {
+	out := make([]notice.Notice, 0, len(b.residents))
+	for _, r := range b.residents {
+		out = append(out, Notice(r, key(r), date, b.items[r]))
+	}
+	return out
+}
+
 // Totals counts refund ledger rows: lines, units and value.
 type Totals struct {
 	Lines     int64 `db:"lines" json:"lines"`
