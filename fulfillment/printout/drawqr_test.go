@@ -18,17 +18,8 @@ func (d *doc) drawQRRects(c *qrcode.Code, x, y, size float64) {
 	x, y = x+4*m, y+4*m
 	d.pdf.SetFillColor(0, 0, 0)
 	for row := range n {
-		for col := 0; col < n; {
-			if !c.Dark(col, row) {
-				col++
-				continue
-			}
-			end := col
-			for end < n && c.Dark(end, row) {
-				end++
-			}
+		for col, end := range c.Runs(row) {
 			d.pdf.Rect(x+float64(col)*m, y+float64(row)*m, float64(end-col)*m, m+0.02, "F")
-			col = end
 		}
 	}
 }

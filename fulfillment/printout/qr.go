@@ -112,20 +112,11 @@ func (d *doc) drawQR(c *qrcode.Code, x, y, size float64) {
 	n := c.Size
 	b := d.scratch[:0]
 	for row := range n {
-		for col := 0; col < n; {
-			if !c.Dark(col, row) {
-				col++
-				continue
-			}
-			end := col
-			for end < n && c.Dark(end, row) {
-				end++
-			}
+		for col, end := range c.Runs(row) {
 			b = append(b, g.x[col]...)
 			b = append(b, g.y[row]...)
 			b = append(b, g.w[end-col]...)
 			b = append(b, g.h...)
-			col = end
 		}
 	}
 	if len(b) > 0 {

@@ -11,6 +11,7 @@ package qrcode
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"sync"
 )
@@ -39,6 +40,28 @@ type Code struct {
 
 // Dark reports whether the module in column x, row y is dark.
 func (c *Code) Dark(x, y int) bool { return c.mods[x*c.Size+y] == 1 }
+
+// Runs yields each run of dark modules in row y, left to right, as the
+// column it starts in and the column after its end: a printer draws a run
+// as one rectangle.
+func (c *Code) Runs(y int) iter.Seq2[int, int] {
+	return func(yield func(start, end int) bool) {
+		for x := 0; x < c.Size; {
+			if !c.Dark(x, y) {
+				x++
+				continue
+			}
+			end := x
+			for end < c.Size && c.Dark(end, y) {
+				end++
+			}
+			if !yield(x, end) {
+				return
+			}
+			x = end
+		}
+	}
+}
 
 // Encode encodes text at level.
 func Encode(text string, level Level) (*Code, error) {

@@ -159,3 +159,41 @@ func TestPenaltyBitsAsBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestRuns: each row's runs are maximal, in order, and cover exactly the
+// row's dark modules; a consumer that stops early gets no more.
+func TestRuns(t *testing.T) {
+	c, err := Encode("GB1:977:1007919:R01:3:chilled:ab12", M)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := range c.Size {
+		covered := make([]bool, c.Size)
+		last := -1
+		for start, end := range c.Runs(y) {
+			if start <= last || start >= end || end > c.Size {
+				t.Fatalf("row %d: run [%d, %d) after %d", y, start, end, last)
+			}
+			if start > 0 && c.Dark(start-1, y) || end < c.Size && c.Dark(end, y) {
+				t.Fatalf("row %d: run [%d, %d) is not maximal", y, start, end)
+			}
+			for x := start; x < end; x++ {
+				covered[x] = true
+			}
+			last = end
+		}
+		for x := range c.Size {
+			if covered[x] != c.Dark(x, y) {
+				t.Fatalf("row %d, column %d: dark %v, covered %v", y, x, c.Dark(x, y), covered[x])
+			}
+		}
+	}
+	n := 0
+	for range c.Runs(0) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Fatalf("stopped after %d runs, want 1", n)
+	}
+}
