@@ -252,9 +252,7 @@ func (s *Service) Close(ctx context.Context, poID int64, outcome Outcome, by str
 		return PurchaseOrder{}, apperr.InvalidField("outcome", "outcome must be received or not_coming")
 	}
 	var out PurchaseOrder
-	var job int64
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		job = 0
 		po, err := s.lockOpen(ctx, tx, poID)
 		if errors.Is(err, ErrClosed) && *po.Outcome == outcome {
 			out = po
@@ -271,18 +269,16 @@ func (s *Service) Close(ctx context.Context, poID int64, outcome Outcome, by str
 			return err
 		}
 		if s.night != nil {
-			if job, err = s.night.AllocateIfReady(ctx, tx, po.WaveID); err != nil {
+			job, err := s.night.AllocateIfReady(ctx, tx, po.WaveID)
+			if err != nil {
 				return err
 			}
+			s.flushAfterCommit(ctx, tx, job)
 		}
 		out, err = GetPurchaseOrder(ctx, tx, poID)
 		return err
 	})
-	if err != nil {
-		return out, err
-	}
-	s.jobs.Flush(ctx, job)
-	return out, nil
+	return out, err
 }
 
 // refreshWave tells the wave how many of its latest purchase orders are

@@ -129,7 +129,7 @@ func (s *Service) Purchase(ctx context.Context, tx *sqlx.Tx, waveID int64, now t
 	if err := wave.SetPurchased(ctx, tx, waveID, rcv, now); err != nil {
 		return false, 0, err
 	}
-	pg.AfterCommit(tx, func() { s.jobs.Flush(context.WithoutCancel(ctx), sends...) })
+	s.flushAfterCommit(ctx, tx, sends...)
 	return true, lines, nil
 }
 
@@ -255,7 +255,6 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 		return PurchaseOrder{}, err
 	}
 	var out PurchaseOrder
-	var job int64
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		po, err := s.lockOpen(ctx, tx, poID)
 		if err != nil {
@@ -306,15 +305,13 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 		if err != nil {
 			return err
 		}
-		if job, err = s.queueSend(ctx, tx, id, 1, by, s.clock.Now()); err != nil {
+		job, err := s.queueSend(ctx, tx, id, 1, by, s.clock.Now())
+		if err != nil {
 			return err
 		}
+		s.flushAfterCommit(ctx, tx, job)
 		out, err = GetPurchaseOrder(ctx, tx, id)
 		return err
 	})
-	if err != nil {
-		return out, err
-	}
-	s.jobs.Flush(ctx, job)
-	return out, nil
+	return out, err
 }

@@ -58,7 +58,6 @@ func (s *Service) queueSend(ctx context.Context, tx *sqlx.Tx, poID, seq int64, b
 // ops, recorded as the order's next send.
 func (s *Service) Resend(ctx context.Context, poID int64, by string) (PurchaseOrder, error) {
 	var out PurchaseOrder
-	var job int64
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := s.lockOpen(ctx, tx, poID); err != nil && !errors.Is(err, ErrClosed) {
 			return err
@@ -67,18 +66,21 @@ func (s *Service) Resend(ctx context.Context, poID int64, by string) (PurchaseOr
 		if err := tx.GetContext(ctx, &seq, `SELECT coalesce(max(seq), 0) + 1 FROM purchase_order_sends WHERE purchase_order_id = $1`, poID); err != nil {
 			return err
 		}
-		var err error
-		if job, err = s.queueSend(ctx, tx, poID, seq, by, s.clock.Now()); err != nil {
+		job, err := s.queueSend(ctx, tx, poID, seq, by, s.clock.Now())
+		if err != nil {
 			return err
 		}
+		s.flushAfterCommit(ctx, tx, job)
 		out, err = GetPurchaseOrder(ctx, tx, poID)
 		return err
 	})
-	if err != nil {
-		return out, err
-	}
-	s.jobs.Flush(ctx, job)
-	return out, nil
+	return out, err
+}
+
+// flushAfterCommit hands the jobs tx added to Redis once tx has committed,
+// so that they run at once rather than at the outbox's next sweep.
+func (s *Service) flushAfterCommit(ctx context.Context, tx *sqlx.Tx, jobs ...int64) {
+	pg.AfterCommit(tx, func() { s.jobs.Flush(context.WithoutCancel(ctx), jobs...) })
 }
 
 // handleSend sends one send row of a purchase order unless it went out
