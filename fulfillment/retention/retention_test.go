@@ -347,3 +347,51 @@ func TestEnsureAheadMakesPartitionsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestParcelKeyPerNight: every night's parcel_lines partition, the seeded
+// nights' and one made ahead, has its key to the same night's order_lines
+// partition and the parent has none; the key still refuses a parcel line
+// whose order line is not in its night, and a night still archives and
+// drops with it.
+func TestParcelKeyPerNight(t *testing.T) {
+	ctx := context.Background()
+	c := seed(t)
+	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention.Policy{Days: 30, Dir: t.TempDir(), Ahead: 1})
+	if _, err := svc.EnsureAhead(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []struct {
+		Child      string `db:"child"`
+		Referenced string `db:"referenced"`
+	}
+	if err := c.DB.Select(&keys, `SELECT k.conrelid::regclass::text AS child, k.confrelid::regclass::text AS referenced
+		FROM pg_constraint k WHERE k.contype = 'f' AND k.conname = 'parcel_lines_order_line_fkey' ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	parts := c.Count(`SELECT count(*) FROM pg_inherits WHERE inhparent = 'parcel_lines'::regclass`)
+	if len(keys) != int(parts) || parts < 4 {
+		t.Fatalf("%d parcel_lines partitions, keys %+v", parts, keys)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k.Child, "parcel_lines_p") || k.Referenced != "order_lines_p"+strings.TrimPrefix(k.Child, "parcel_lines_p") {
+			t.Errorf("key from %s to %s, want partition to partition of one night", k.Child, k.Referenced)
+		}
+	}
+	// An order line of the old night named as the recent night's parcel.
+	var line int64
+	if err := c.DB.Get(&line, `SELECT id FROM order_lines WHERE delivery_date = $1 LIMIT 1`, oldNight); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.DB.Exec(`INSERT INTO parcel_lines (order_line_id, delivery_id, pickup_point_id, resident_id, delivery_date, ready, ready_at)
+		SELECT $1, d.id, d.pickup_point_id, $2, $3, 1, $4 FROM deliveries d LIMIT 1`, line, c.Points[0].Resident, recentNight, fulfillmenttest.Now)
+	if !pg.IsForeignKeyViolation(err) {
+		t.Fatalf("a parcel line of another night's order line: %v, want a foreign key violation", err)
+	}
+	if res, err := svc.Run(ctx); err != nil || res.Nights != 1 {
+		t.Fatalf("retention: %+v %v, want the old night archived", res, err)
+	}
+	if exists(t, c.DB, retention.Partition{Parent: "order_lines", Night: oldNight}.Name()) {
+		t.Fatal("the old night's order lines are still there")
+	}
+}
