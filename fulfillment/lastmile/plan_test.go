@@ -1,0 +1,35 @@
+package lastmile_test
+
+import (
+	"strings"
+	"testing"
+
+	"groupbuy/fulfillment/fulfillmenttest"
+)
+
+// A truck's arrival finds its delivery by the route stop's index, however
+// many nights of deliveries the table keeps: without it every arrival read
+// every delivery ever made (migration 00084).
+func TestArrivalFindsItsDeliveryByTheStopIndex(t *testing.T) {
+	c := fulfillmenttest.New(t, 50)
+	van := c.ID(`INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml, shift_start, shift_end, created_at)
+		VALUES ($1, 'VAN', '厢式车', 1, 1000000, 1000000, '05:00', '12:00', $2) RETURNING id`, c.Warehouse, fulfillmenttest.Now)
+	// Sixty nights, one route a night serving the fifty points.
+	c.Exec(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
+		SELECT $1, $2::date + g, $3::timestamptz + g * interval '1 day', $4, $4 FROM generate_series(0, 59) g`,
+		c.Warehouse, fulfillmenttest.Date, fulfillmenttest.Cutoff, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)
+		SELECT id, 1, 'R01', $1, 50, 1000, 1000, 1000, $2, $2, 0 FROM waves`, van, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO deliveries (wave_id, pickup_point_id, route_id, seq)
+		SELECT r.wave_id, p.id, r.id, row_number() OVER (PARTITION BY r.id ORDER BY p.id)
+		FROM routes r CROSS JOIN pickup_points p`)
+	c.Exec(`ANALYZE deliveries`)
+	route := c.ID(`SELECT max(id) FROM routes`)
+	var plan []string
+	if err := c.DB.Select(&plan, `EXPLAIN UPDATE deliveries SET arrived_at = now() WHERE route_id = $1 AND seq = $2`, route, 7); err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(plan, "\n"); !strings.Contains(text, "deliveries_route_stop") {
+		t.Errorf("an arrival does not find its delivery by the stop's index:\n%s", text)
+	}
+}
