@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/refund"
@@ -59,14 +60,38 @@ func NewService(db *sqlx.DB, clock clock.Clock, m refund.Metrics) *Service {
 // MakeDeliveries gives every pickup point with bags in the wave its delivery,
 // on the route stop that serves it (none for a point the plan left
 // unserved). Part of the ready stage; rerunning adds nothing twice.
+//
+// The points and the stops are read apart and matched here. Joined in one
+// statement, a wave newer than the statistics of bags was estimated at one
+// point, and the planner compared every point with every stop of the wave:
+// 150-190 ms of a 0.7 s ready stage after a month with autovacuum on.
 func MakeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
+	var points []int64
+	if err := tx.SelectContext(ctx, &points, `SELECT DISTINCT pickup_point_id FROM bags WHERE wave_id = $1 ORDER BY 1`, waveID); err != nil {
+		return err
+	}
+	var stops []struct {
+		Point int64 `db:"pickup_point_id"`
+		Route int64 `db:"route_id"`
+		Seq   int64 `db:"seq"`
+	}
+	if err := tx.SelectContext(ctx, &stops, `SELECT rs.pickup_point_id, rs.route_id, rs.seq
+		FROM routes r JOIN route_stops rs ON rs.route_id = r.id WHERE r.wave_id = $1`, waveID); err != nil {
+		return err
+	}
+	type stop struct{ route, seq int64 }
+	at := make(map[int64]stop, len(stops))
+	for _, s := range stops {
+		at[s.Point] = stop{s.Route, s.Seq}
+	}
+	routes, seqs := make([]int64, len(points)), make([]int64, len(points))
+	for i, p := range points {
+		routes[i], seqs[i] = at[p].route, at[p].seq // 0: a point the plan left unserved
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (wave_id, pickup_point_id, route_id, seq)
-		SELECT $1, b.pickup_point_id, s.route_id, s.seq
-		FROM (SELECT DISTINCT pickup_point_id FROM bags WHERE wave_id = $1) b
-		LEFT JOIN (SELECT rs.route_id, rs.seq, rs.pickup_point_id FROM route_stops rs JOIN routes r ON r.id = rs.route_id
-		           WHERE r.wave_id = $1) s ON s.pickup_point_id = b.pickup_point_id
-		ORDER BY b.pickup_point_id
-		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, waveID)
+		SELECT $1, p, nullif(r, 0), nullif(s, 0) FROM unnest($2::bigint[], $3::bigint[], $4::int[]) WITH ORDINALITY AS t(p, r, s, i)
+		ORDER BY i
+		ON CONFLICT (wave_id, pickup_point_id) DO NOTHING`, waveID, pq.Array(points), pq.Array(routes), pq.Array(seqs))
 	return err
 }
 
