@@ -305,11 +305,9 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 		if err != nil {
 			return err
 		}
-		job, err := s.queueSend(ctx, tx, id, 1, by, s.clock.Now())
-		if err != nil {
+		if err := s.sendAfterCommit(ctx, tx, id, 1, by); err != nil {
 			return err
 		}
-		s.flushAfterCommit(ctx, tx, job)
 		out, err = GetPurchaseOrder(ctx, tx, id)
 		return err
 	})

@@ -66,15 +66,24 @@ func (s *Service) Resend(ctx context.Context, poID int64, by string) (PurchaseOr
 		if err := tx.GetContext(ctx, &seq, `SELECT coalesce(max(seq), 0) + 1 FROM purchase_order_sends WHERE purchase_order_id = $1`, poID); err != nil {
 			return err
 		}
-		job, err := s.queueSend(ctx, tx, poID, seq, by, s.clock.Now())
-		if err != nil {
+		if err := s.sendAfterCommit(ctx, tx, poID, seq, by); err != nil {
 			return err
 		}
-		s.flushAfterCommit(ctx, tx, job)
+		var err error
 		out, err = GetPurchaseOrder(ctx, tx, poID)
 		return err
 	})
 	return out, err
+}
+
+// sendAfterCommit queues one send of a purchase order inside tx and hands
+// its job to Redis once tx has committed.
+func (s *Service) sendAfterCommit(ctx context.Context, tx *sqlx.Tx, poID, seq int64, by string) error {
+	job, err := s.queueSend(ctx, tx, poID, seq, by, s.clock.Now())
+	if err == nil {
+		s.flushAfterCommit(ctx, tx, job)
+	}
+	return err
 }
 
 // flushAfterCommit hands the jobs tx added to Redis once tx has committed,
