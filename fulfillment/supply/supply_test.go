@@ -375,3 +375,42 @@ func TestSupplierValidationAndImport(t *testing.T) {
 		t.Fatalf("shares not adding up: %v", err)
 	}
 }
+
+// TestReviseMakesTheNextVersion: a revision is a new version numbered after
+// the order's first (-v2, then -v3, never -v2-v3) with the changed line
+// and its totals, queued to the supplier once; the version before is kept
+// as it was and can no longer be revised; a product not on the order is
+// refused.
+func TestReviseMakesTheNextVersion(t *testing.T) {
+	f := supplytest.New(t)
+	f.Close()
+	f.Purchase()
+	po := f.Orders().Orders[0]
+	line := po.Lines[0]
+	sends, jobs := f.Count("purchase_order_sends"), f.Count("jobs")
+	v2, err := f.Svc.Revise(f.Ctx, po.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases + 1}}, Note: "more"}, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := v2.Lines[0]
+	if v2.Version != 2 || v2.Number != po.Number+"-v2" || !v2.Latest || l.Cases != line.Cases+1 ||
+		l.Quantity != l.Cases*l.CasePack || l.AmountFen != l.Quantity*l.PriceFen || v2.AmountFen != po.AmountFen+l.CasePack*l.PriceFen {
+		t.Fatalf("revised %+v from %+v", v2, po)
+	}
+	if f.Count("purchase_order_sends") != sends+1 || f.Count("jobs") != jobs+1 {
+		t.Fatalf("sends %d → %d, jobs %d → %d: want one more of each", sends, f.Count("purchase_order_sends"), jobs, f.Count("jobs"))
+	}
+	if old, err := GetPurchaseOrder(f.Ctx, f.DB, po.ID); err != nil || old.Latest || old.AmountFen != po.AmountFen {
+		t.Fatalf("the version before: %+v %v", old, err)
+	}
+	if _, err := f.Svc.Revise(f.Ctx, po.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: 1}}}, "ops"); !errors.Is(err, ErrSuperseded) {
+		t.Fatalf("revising the version before: %v", err)
+	}
+	if _, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: 1 << 40, Cases: 1}}}, "ops"); err == nil || !strings.Contains(err.Error(), "unknown_line") {
+		t.Fatalf("a product not on the order: %v", err)
+	}
+	v3, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases}}}, "ops")
+	if err != nil || v3.Version != 3 || v3.Number != po.Number+"-v3" || v3.AmountFen != po.AmountFen {
+		t.Fatalf("the third version: %+v %v", v3, err)
+	}
+}
