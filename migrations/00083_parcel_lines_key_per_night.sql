@@ -4,8 +4,8 @@
 -- the same rule (a parcel line and its order line share their night), but
 -- PostgreSQL 15 checks a key into a partitioned table with a generic plan
 -- that locks every partition of order_lines for every row inserted:
--- inserting a receipt's 500 parcel lines took 10-12 ms with 9 to 121
--- nights kept, 4-5 ms with the key into the night's partition and 1.6 ms
+-- inserting a receipt's 500 parcel lines took 10-17 ms with 9 to 121
+-- nights kept, 4-6 ms with the key into the night's partition and 1.6 ms
 -- with no key (a scratch database on the 2-core VM). Retention drops a
 -- night's parcel_lines partition before its order_lines one, as before.
 -- +goose Up
