@@ -25,7 +25,7 @@ func (p *consolePage) logIn(base, token, page string) {
 	p.run("open the console", chromedp.Navigate(base+"/console/"))
 	p.run("the login form", chromedp.WaitVisible(chromedp.ID("token")))
 	p.run("type the token", chromedp.SendKeys(chromedp.ID("token"), token))
-	p.run("log in", chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
+	p.click("log in", `#login-form button[type=submit]`)
 	p.wait("the waves", `document.querySelector('.warehouses .warehouse') !== null`)
 	if page != "" {
 		p.run("open "+page, chromedp.Navigate(base+"/console/"+page))
@@ -135,7 +135,7 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 	p := newConsolePage(t, 120*time.Second)
 	p.logIn(c.srv.URL, c.admin, fmt.Sprintf("#/wave/%d", w.ID))
 	p.wait("the close button", `document.querySelector('#actions button[data-action=close]') !== null`)
-	p.run("close the wave", chromedp.Click(chromedp.CSS(`#actions button[data-action=close]`)))
+	p.click("close the wave", `#actions button[data-action=close]`)
 	waitFor(t, "the close", func() bool { return get().State != wave.Open })
 	w = get()
 	var byHand *wave.Event
@@ -157,7 +157,7 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 	p.wait("the failed route stage", `document.querySelector('li.stage.failing[data-stage=route]') !== null &&
 		document.querySelector('#actions button[data-action=rerun][data-stage=route]') !== null`)
 	c.addVans("冷藏车", 2)
-	p.run("rerun the route stage", chromedp.Click(chromedp.CSS(`#actions button[data-action=rerun][data-stage=route]`)))
+	p.click("rerun the route stage", `#actions button[data-action=rerun][data-stage=route]`)
 	waitFor(t, "the rerun", func() bool {
 		w = get()
 		return w.State == wave.Ready
@@ -189,13 +189,13 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 		return out
 	}
 	p.wait("the route's dispatch button", `document.querySelector('#manifest button[data-action=dispatch-route]') !== null`)
-	p.run("dispatch the route", chromedp.Click(chromedp.CSS(`#manifest button[data-action=dispatch-route]`)))
+	p.click("dispatch the route", `#manifest button[data-action=dispatch-route]`)
 	waitFor(t, "the route dispatched", func() bool { return states()[first.Code+"/1"] == string(lastmile.DeliveryDispatched) })
 	if w = get(); w.State != wave.Dispatched {
 		t.Fatalf("wave after the first truck: %s", w.State)
 	}
 	p.wait("the wave's dispatch button", `document.querySelector('#actions button[data-action=dispatch]') !== null`)
-	p.run("dispatch every route", chromedp.Click(chromedp.CSS(`#actions button[data-action=dispatch]`)))
+	p.click("dispatch every route", `#actions button[data-action=dispatch]`)
 	waitFor(t, "every route dispatched", func() bool {
 		for _, s := range states() {
 			if s != string(lastmile.DeliveryDispatched) {
@@ -207,7 +207,7 @@ func TestConsoleActionsInBrowser(t *testing.T) {
 
 	// The driver reaches the first stop.
 	p.wait("the arrive button", `document.querySelector('#manifest tr[data-seq="1"] button[data-action=arrive]') !== null`)
-	p.run("arrive", chromedp.Click(chromedp.CSS(`#manifest tr[data-seq="1"] button[data-action=arrive]`)))
+	p.click("arrive", `#manifest tr[data-seq="1"] button[data-action=arrive]`)
 	waitFor(t, "the stop reached", func() bool { return states()[first.Code+"/1"] == string(lastmile.DeliveryArrived) })
 	p.wait("the stop shown reached", `document.querySelector('#manifest tr[data-seq="1"]').innerText.includes('已到达')`)
 	p.checkProblems()
@@ -320,12 +320,12 @@ func TestConsoleDockInBrowser(t *testing.T) {
 	p.wait("the totals on the screen", `document.getElementById('dock-totals').textContent.includes('验收 19') &&
 		document.getElementById('dock-totals').textContent.includes('短缺 5')`)
 
-	p.run("close the order", chromedp.Click(chromedp.CSS(`button[data-action=po-received]`)))
+	p.click("close the order", `button[data-action=po-received]`)
 	waitFor(t, "the order received", func() bool {
 		c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d", po.ID), c.admin, nil).json(t, &got)
 		return got.State == supply.OrderReceived
 	})
-	p.run("back to the buyer's view", chromedp.Click(chromedp.CSS(`.crumbs a`)))
+	p.click("back to the buyer's view", `.crumbs a`)
 	p.wait("received and short", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'received' &&
 		document.querySelector('%s [data-field=short]')?.textContent === '5'`, row, row))
 	waitFor(t, "allocation", func() bool {

@@ -391,6 +391,24 @@ func (p *consolePage) run(what string, steps ...chromedp.Action[chromedp.Void]) 
 	}
 }
 
+// click clicks what css selects, as a mouse would. The console redraws its
+// panels as the night moves on, and a node found may be replaced before the
+// mouse reaches it ("Could not find node with given id"): nothing was
+// clicked then, so the node is found again.
+func (p *consolePage) click(what, css string) {
+	p.t.Helper()
+	for try := 1; ; try++ {
+		err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(css)))
+		if err == nil {
+			return
+		}
+		if try < 4 && strings.Contains(err.Error(), "Could not find node with given id") {
+			continue
+		}
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
 func (p *consolePage) wait(what, expr string) {
 	p.t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {

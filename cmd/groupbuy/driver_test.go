@@ -130,9 +130,9 @@ func TestDriverPage(t *testing.T) {
 	if err != nil || !strings.HasPrefix(geo, fmt.Sprintf("geo:%v,%v", a.Stops[0].Lat, a.Stops[0].Lng)) {
 		t.Fatalf("the navigate link %q (%v), stop at %v,%v", geo, err, a.Stops[0].Lat, a.Stops[0].Lng)
 	}
-	p.run("arrive at stop 1", chromedp.Click(chromedp.CSS(`li.stop[data-seq="1"] button[data-action=arrive]`)))
+	p.click("arrive at stop 1", `li.stop[data-seq="1"] button[data-action=arrive]`)
 	p.wait("stop 1 arrived", `document.querySelector('li.stop[data-seq="1"] .state').dataset.state === 'arrived'`)
-	p.run("deliver at stop 2", chromedp.Click(chromedp.CSS(`li.stop[data-seq="2"] button[data-action=deliver]`)))
+	p.click("deliver at stop 2", `li.stop[data-seq="2"] button[data-action=deliver]`)
 	p.wait("stop 2 delivered", `document.querySelector('li.stop[data-seq="2"] .state').textContent === '已交付' &&
 		document.querySelector('li.stop[data-seq="2"] button[data-action=deliver]').disabled`)
 	var ds struct{ Deliveries []lastmile.Delivery }
