@@ -202,9 +202,8 @@ func (r *Runner) handleSweep(ctx context.Context, t *asynq.Task) error {
 	if err != nil || len(due)+len(ready) == 0 {
 		return err
 	}
-	var jobs []int64
 	err = pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		jobs = jobs[:0]
+		var jobs []int64
 		for _, id := range due {
 			job, err := r.addStage(ctx, tx, wave.StageClose, id, "")
 			if err != nil {
@@ -219,13 +218,10 @@ func (r *Runner) handleSweep(ctx context.Context, t *asynq.Task) error {
 			}
 			jobs = append(jobs, job)
 		}
+		r.jobs.FlushOnCommit(ctx, tx, jobs...)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	r.jobs.Flush(ctx, jobs...)
-	return nil
+	return err
 }
 
 func (r *Runner) handleStage(stage wave.Stage) asynq.HandlerFunc {
@@ -284,18 +280,18 @@ func (r *Runner) runStage(ctx context.Context, st stage, waveID int64, at attemp
 		}
 	}
 	var done bool
-	var job int64
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		job = 0
 		res, err := run(ctx, tx, waveID, r.clock.Now(), progress)
 		if done = res.moved; err != nil || !done {
 			return err
 		}
 		// The next stage starts only once this one has committed.
 		if st.next != "" && !res.nextWaits {
-			if job, err = r.addStage(ctx, tx, st.next, waveID, ""); err != nil {
+			job, err := r.addStage(ctx, tx, st.next, waveID, "")
+			if err != nil {
 				return err
 			}
+			r.jobs.FlushOnCommit(ctx, tx, job)
 		}
 		// Last, so that finished_at is as near the commit as it can be.
 		return wave.FinishStage(ctx, tx, waveID, st.name, at.began, r.clock.Now(), res.done, res.total)
@@ -308,9 +304,6 @@ func (r *Runner) runStage(ctx context.Context, st stage, waveID int64, at attemp
 		took := time.Since(at.wall)
 		r.opt.Metrics.Stages.StageDone(st.name, took)
 		r.log.InfoContext(ctx, "wave stage done", "wave", waveID, "stage", st.name, "ms", took.Milliseconds())
-		if job != 0 {
-			r.jobs.Flush(ctx, job)
-		}
 	}
 	return done, nil
 }
@@ -370,21 +363,16 @@ func (r *Runner) RecordReceipts(ctx context.Context, waveID int64, policy wave.P
 		seen[r.SaleItemID] = true
 	}
 	var out wave.Wave
-	var job int64
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
 		var err error
-		job = 0
 		if out, err = recordReceipts(ctx, tx, waveID, policy, final, receipts, by, r.clock.Now()); err != nil {
 			return err
 		}
-		job, err = r.AllocateIfReady(ctx, tx, waveID)
+		job, err := r.AllocateIfReady(ctx, tx, waveID)
+		r.jobs.FlushOnCommit(ctx, tx, job)
 		return err
 	})
-	if err != nil {
-		return out, err
-	}
-	r.jobs.Flush(ctx, job)
-	return out, nil
+	return out, err
 }
 
 // Rerun enqueues a stage of a wave again, e.g. after fixing its input.
@@ -400,17 +388,16 @@ func (r *Runner) Rerun(ctx context.Context, waveID int64, name wave.Stage) (stri
 		return "", apperr.InvalidField("stage", "unknown stage %q (known: %s)", name, strings.Join(known, ", "))
 	}
 	suffix := fmt.Sprintf(":rerun:%d", r.clock.Now().UnixNano())
-	var job int64
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		var err error
-		if job, err = r.addStage(ctx, tx, name, waveID, suffix); err != nil {
+		job, err := r.addStage(ctx, tx, name, waveID, suffix)
+		if err != nil {
 			return err
 		}
+		r.jobs.FlushOnCommit(ctx, tx, job)
 		return wave.Record(ctx, tx, waveID, wave.EventStageRerun, name, "", r.clock.Now())
 	})
 	if err != nil {
 		return "", err
 	}
-	r.jobs.Flush(ctx, job)
 	return fmt.Sprintf("wave:%s:%d%s", name, waveID, suffix), nil
 }

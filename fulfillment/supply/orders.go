@@ -273,7 +273,7 @@ func (s *Service) Close(ctx context.Context, poID int64, outcome Outcome, by str
 			if err != nil {
 				return err
 			}
-			s.flushAfterCommit(ctx, tx, job)
+			s.jobs.FlushOnCommit(ctx, tx, job)
 		}
 		out, err = GetPurchaseOrder(ctx, tx, poID)
 		return err

@@ -129,7 +129,7 @@ func (s *Service) Purchase(ctx context.Context, tx *sqlx.Tx, waveID int64, now t
 	if err := wave.SetPurchased(ctx, tx, waveID, rcv, now); err != nil {
 		return false, 0, err
 	}
-	s.flushAfterCommit(ctx, tx, sends...)
+	s.jobs.FlushOnCommit(ctx, tx, sends...)
 	return true, lines, nil
 }
 

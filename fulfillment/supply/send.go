@@ -81,15 +81,9 @@ func (s *Service) Resend(ctx context.Context, poID int64, by string) (PurchaseOr
 func (s *Service) sendAfterCommit(ctx context.Context, tx *sqlx.Tx, poID, seq int64, by string) error {
 	job, err := s.queueSend(ctx, tx, poID, seq, by, s.clock.Now())
 	if err == nil {
-		s.flushAfterCommit(ctx, tx, job)
+		s.jobs.FlushOnCommit(ctx, tx, job)
 	}
 	return err
-}
-
-// flushAfterCommit hands the jobs tx added to Redis once tx has committed,
-// so that they run at once rather than at the outbox's next sweep.
-func (s *Service) flushAfterCommit(ctx context.Context, tx *sqlx.Tx, jobs ...int64) {
-	pg.AfterCommit(tx, func() { s.jobs.Flush(context.WithoutCancel(ctx), jobs...) })
 }
 
 // handleSend sends one send row of a purchase order unless it went out

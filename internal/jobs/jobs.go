@@ -21,6 +21,7 @@ import (
 
 	"groupbuy/internal/clock"
 	"groupbuy/internal/logctx"
+	"groupbuy/internal/pg"
 )
 
 // Outbox is the job outbox: a command writes the asynq tasks it starts into
@@ -164,6 +165,14 @@ func (j *Outbox) Flush(ctx context.Context, ids ...int64) {
 	if _, err := j.Relay(ctx, ids...); err != nil {
 		j.log.Warn("jobs: not enqueued yet, left in the outbox for the relay", "jobs", ids, "err", err)
 	}
+}
+
+// FlushOnCommit flushes the given jobs once tx, begun by pg.InTx, has
+// committed, and never if it rolls back or is retried: a command adds its
+// jobs and hands them on inside its transaction, instead of carrying their
+// ids out of it.
+func (j *Outbox) FlushOnCommit(ctx context.Context, tx *sqlx.Tx, ids ...int64) {
+	pg.AfterCommit(tx, func() { j.Flush(ctx, ids...) })
 }
 
 // Relay enqueues pending jobs in id order, one batch in one transaction,

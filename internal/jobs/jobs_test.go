@@ -18,6 +18,7 @@ import (
 	"groupbuy/internal/jobs"
 	"groupbuy/internal/logctx"
 	"groupbuy/internal/metrics"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 )
 
@@ -148,5 +149,48 @@ groupbuy_tasks_total{outcome="success",type="t:ok"} 1
 	log.With("request_id", "x").InfoContext(logctx.WithRequestID(context.Background(), "y"), "once")
 	if n := strings.Count(buf.String(), "request_id"); n != 1 {
 		t.Fatalf("request_id %d times: %s", n, buf.String())
+	}
+}
+
+// TestFlushOnCommit: a job handed on inside a transaction reaches Redis when
+// the transaction commits, with no relay; in a transaction that rolls back
+// it never does.
+func TestFlushOnCommit(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	ropt, err := jobs.RedisOpt(testenv.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(ropt)
+	defer client.Close()
+	insp := asynq.NewInspector(ropt)
+	defer insp.Close()
+	out := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{})
+	add := func(taskID string, fail error) error {
+		return pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
+			id, err := out.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID(taskID))
+			if err != nil {
+				return err
+			}
+			out.FlushOnCommit(ctx, tx, id)
+			return fail
+		})
+	}
+	if err := add("job:committed", nil); err != nil {
+		t.Fatal(err)
+	}
+	rollback := errors.New("roll back")
+	if err := add("job:rolled-back", rollback); !errors.Is(err, rollback) {
+		t.Fatalf("the failing transaction: %v", err)
+	}
+	if _, err := insp.GetTaskInfo("default", "job:committed"); err != nil {
+		t.Fatalf("the committed job is not in Redis: %v", err)
+	}
+	if _, err := insp.GetTaskInfo("default", "job:rolled-back"); err == nil {
+		t.Fatal("the rolled-back job reached Redis")
+	}
+	if n, err := out.Pending(ctx); err != nil || n != 0 {
+		t.Fatalf("pending = %d, %v; want 0", n, err)
 	}
 }
