@@ -54,8 +54,7 @@ func TestSummaryOfASmallNight(t *testing.T) {
 		c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, $3, $4, 1, 500, 500)
 			ON CONFLICT (wave_id, pickup_point_id, zone) DO NOTHING`, id, c.Points[s.point].ID, s.zone, s.qty)
 	}
-	van := c.ID(`INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml, shift_start, shift_end, created_at)
-		VALUES ($1, 'VAN', '厢式车', 1, 1000000, 1000000, '05:00', '12:00', $2) RETURNING id`, c.Warehouse, fulfillmenttest.Now)
+	van := c.Van()
 	// 07:00-10:00 in Shanghai on the delivery date.
 	local := func(hh, mm int) time.Time { return time.Date(2026, 12, 1, hh-8, mm, 0, 0, time.UTC) }
 	route := c.ID(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)

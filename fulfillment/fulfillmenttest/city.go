@@ -89,6 +89,13 @@ func (c *City) Product(sku string, zone fulfillment.Zone, category string) int64
 		VALUES ($1, $2, '份', 500, 500, $3, $4, $5, $6) RETURNING id`, sku, "商品"+sku, zone, "A-"+sku, category, Now)
 }
 
+// Van adds the warehouse's vehicle type VAN (one van, 1 t and 1 m³, on
+// shift 05:00-12:00) and returns its id, for routes made by hand.
+func (c *City) Van() int64 {
+	return c.ID(`INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml, shift_start, shift_end, created_at)
+		VALUES ($1, 'VAN', '厢式车', 1, 1000000, 1000000, '05:00', '12:00', $2) RETURNING id`, c.Warehouse, Now)
+}
+
 // Wave opens the wave of Date (as publishing does) and returns its id.
 func (c *City) Wave() int64 {
 	c.Exec(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)

@@ -24,8 +24,7 @@ func TestMakeDeliveriesOnTheirStops(t *testing.T) {
 		c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', 1, 1, 500, 500)`,
 			wave, p.ID)
 	}
-	van := c.ID(`INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml, shift_start, shift_end, created_at)
-		VALUES ($1, 'VAN', '厢式车', 1, 1000000, 1000000, '05:00', '12:00', $2) RETURNING id`, c.Warehouse, fulfillmenttest.Now)
+	van := c.Van()
 	route := c.ID(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)
 		VALUES ($1, 1, 'R01', $2, 2, 1000, 1000, 1000, $3, $3, 0) RETURNING id`, wave, van, fulfillmenttest.Now)
 	// The route serves the third point first and the first second; the
@@ -55,8 +54,7 @@ func TestMakeDeliveriesOnTheirStops(t *testing.T) {
 // every delivery ever made (migration 00084).
 func TestArrivalFindsItsDeliveryByTheStopIndex(t *testing.T) {
 	c := fulfillmenttest.New(t, 50)
-	van := c.ID(`INSERT INTO vehicle_types (warehouse_id, code, name, count, capacity_g, capacity_ml, shift_start, shift_end, created_at)
-		VALUES ($1, 'VAN', '厢式车', 1, 1000000, 1000000, '05:00', '12:00', $2) RETURNING id`, c.Warehouse, fulfillmenttest.Now)
+	van := c.Van()
 	// Sixty nights, one route a night serving the fifty points.
 	c.Exec(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at)
 		SELECT $1, $2::date + g, $3::timestamptz + g * interval '1 day', $4, $4 FROM generate_series(0, 59) g`,
