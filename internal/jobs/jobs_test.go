@@ -24,22 +24,30 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// TestJobsOutbox: a job added in a transaction is not enqueued if the
-// transaction rolls back; after the commit Relay enqueues it under its task
-// ID with its options; a second add of the same task ID collapses into the
-// task already in Redis and is marked enqueued all the same.
-func TestJobsOutbox(t *testing.T) {
-	ctx := context.Background()
+// newOutbox is an outbox over a test database and a test Redis, and an
+// inspector of that Redis.
+func newOutbox(t *testing.T) (*sqlx.DB, *jobs.Outbox, *asynq.Inspector) {
+	t.Helper()
 	db := testenv.DB(t)
 	ropt, err := jobs.RedisOpt(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := asynq.NewClient(ropt)
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	insp := asynq.NewInspector(ropt)
-	defer insp.Close()
-	jobs := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{})
+	t.Cleanup(func() { insp.Close() })
+	return db, jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{}), insp
+}
+
+// TestJobsOutbox: a job added in a transaction is not enqueued if the
+// transaction rolls back; after the commit Relay enqueues it under its task
+// ID with its options; a second add of the same task ID collapses into the
+// task already in Redis and is marked enqueued all the same.
+func TestJobsOutbox(t *testing.T) {
+	ctx := context.Background()
+	db, jobs, insp := newOutbox(t)
+	var err error
 	add := func(commit bool, taskID string) int64 {
 		var id int64
 		tx, err := db.BeginTxx(ctx, nil)
@@ -157,16 +165,7 @@ groupbuy_tasks_total{outcome="success",type="t:ok"} 1
 // it never does.
 func TestFlushOnCommit(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	ropt, err := jobs.RedisOpt(testenv.Redis(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := asynq.NewClient(ropt)
-	defer client.Close()
-	insp := asynq.NewInspector(ropt)
-	defer insp.Close()
-	out := jobs.NewOutbox(db, client, clock.System{}, nil, jobs.Options{})
+	db, out, insp := newOutbox(t)
 	add := func(taskID string, fail error) error {
 		return pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 			id, err := out.Add(ctx, tx, asynq.NewTask("test:job", nil), asynq.TaskID(taskID))
