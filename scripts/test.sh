@@ -144,15 +144,23 @@ else
 	private+=(-redis)
 fi
 
+# partman_for MAJOR: pg_partman (which makes the nights' partitions,
+# migration 00085) for PostgreSQL MAJOR on this machine.
+partman_for() {
+	[ -f "/usr/share/postgresql/$1/extension/pg_partman.control" ] || apt_install "postgresql-$1-partman"
+}
+
 # start_private_servers ARGS...: the launcher starts them (-postgres,
 # -redis), prints their URLs and stops them when killed at exit.
 start_private_servers() {
-	local tmp pid line
+	local tmp pid line bindir
 	tmp="$(mktemp -d /tmp/groupbuy-test.XXXXXX)"
 	CLEANUP+=("rm -rf '$tmp'")
 	go build -o "$tmp/localservers" ./internal/localserver/cmd/localservers
-	if [[ " $* " == *" -postgres "* ]] && ! "$tmp/localservers" -find-postgres >/dev/null 2>&1; then
-		apt_install postgresql
+	if [[ " $* " == *" -postgres "* ]]; then
+		"$tmp/localservers" -find-postgres >/dev/null 2>&1 || apt_install postgresql
+		bindir="$("$tmp/localservers" -find-postgres)"
+		partman_for "$("$bindir/postgres" --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')"
 	fi
 	say "starting private servers ($*)"
 	"$tmp/localservers" -dir "$tmp/servers" "$@" >"$tmp/urls" 2>"$tmp/servers.log" &
@@ -172,6 +180,16 @@ start_private_servers() {
 
 if [ ${#private[@]} -gt 0 ]; then
 	start_private_servers "${private[@]}"
+fi
+# A running server needs pg_partman too: installed here when the server is
+# on this machine, else said.
+if [[ " ${private[*]} " != *" -postgres "* ]] && command -v psql >/dev/null 2>&1 &&
+	[ "$(psql -w "$DATABASE_URL" -XAtqc "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_partman'" 2>/dev/null)" = 0 ]; then
+	case "$DATABASE_URL" in
+	*@127.0.0.1[:/]* | *@localhost[:/]* | *@\[::1\][:/]*)
+		partman_for "$(($(psql -w "$DATABASE_URL" -XAtqc 'SHOW server_version_num') / 10000))" ;;
+	*) die "the PostgreSQL server of DATABASE_URL has no pg_partman extension: install it there (Debian: postgresql-<version>-partman)" ;;
+	esac
 fi
 export DATABASE_URL REDIS_URL
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -54,6 +55,10 @@ func TestComposeFile(t *testing.T) {
 		Name     *string `yaml:"name"`
 		Services map[string]struct {
 			Environment map[string]string `yaml:"environment"`
+			Build       struct {
+				Context    string `yaml:"context"`
+				Dockerfile string `yaml:"dockerfile"`
+			} `yaml:"build"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(raw, &file); err != nil {
@@ -61,6 +66,13 @@ func TestComposeFile(t *testing.T) {
 	}
 	if file.Name != nil {
 		t.Errorf("a top-level name %q: Compose v1 rejects the file", *file.Name)
+	}
+	// The migrations need pg_partman on the server: the postgres service
+	// is built with Debian's package of the image's own major version.
+	pgBuild := file.Services["postgres"].Build
+	dockerfile, err := os.ReadFile(filepath.Join("../..", pgBuild.Context, pgBuild.Dockerfile))
+	if err != nil || !strings.Contains(string(dockerfile), "\nFROM postgres:15\n") || !strings.Contains(string(dockerfile), `apt-get install -y --no-install-recommends "postgresql-$PG_MAJOR-partman"`) {
+		t.Errorf("the postgres service's image %+v does not install pg_partman (%v):\n%s", pgBuild, err, dockerfile)
 	}
 	want := append(notifyVariables(t), "GROUPBUY_LABEL_KEY")
 	for _, svc := range []string{"api", "worker"} {

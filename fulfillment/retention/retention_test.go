@@ -142,7 +142,7 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 			t.Fatalf("the old night has no %s to prune", table)
 		}
 	}
-	recent := partitionDigest(t, c.DB, "order_lines_p20261220")
+	recent := partitionDigest(t, c.DB, "order_lines_p2026_12_20")
 	dir := t.TempDir()
 	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		retention.Policy{Days: 30, Dir: dir})
@@ -151,13 +151,13 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "printouts"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "printouts", ".printouts_p20261201.123.tmp"), []byte("half"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "printouts", ".printouts_p2026_12_01.123.tmp"), []byte("half"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "order_lines"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "order_lines", "order_lines_p20261201.copy.gz"), []byte("torn"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "order_lines", "order_lines_p2026_12_01.copy.gz"), []byte("torn"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 
@@ -176,7 +176,7 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 			t.Errorf("%s of the recent night gone", table)
 		}
 	}
-	if got := partitionDigest(t, c.DB, "order_lines_p20261220"); got != recent {
+	if got := partitionDigest(t, c.DB, "order_lines_p2026_12_20"); got != recent {
 		t.Fatalf("the recent night changed: %s, was %s", got, recent)
 	}
 	// The aggregates stay: the order a refund names, the refund ledger and
@@ -314,7 +314,7 @@ func TestNoDetailPastRetention(t *testing.T) {
 			parts = append(parts, fmt.Sprintf("%d:%s:%d", a.Part, a.File, a.Rows))
 		}
 	}
-	if want := "[1:outbox/outbox_p20261201.copy.gz:2 2:outbox/outbox_p20261201-2.copy.gz:1]"; fmt.Sprint(parts) != want {
+	if want := "[1:outbox/outbox_p2026_12_01.copy.gz:2 2:outbox/outbox_p2026_12_01-2.copy.gz:1]"; fmt.Sprint(parts) != want {
 		t.Errorf("the notices' archives: %v, want %s", parts, want)
 	}
 	if res, err := svc.Run(ctx); err != nil || res.Nights != 0 {
@@ -345,6 +345,55 @@ func TestEnsureAheadMakesPartitionsOnce(t *testing.T) {
 				t.Errorf("no %s partition of %s", table, night)
 			}
 		}
+	}
+}
+
+// TestPartitionsArePgPartmans: the partitioned tables are registered with
+// pg_partman (daily, its automatic maintenance off: nights are made by the
+// warehouse clock), a night made ahead has pg_partman's names and bounds,
+// there is no default partition, and a row of a night with no partition is
+// refused rather than kept somewhere its night's queries do not look.
+func TestPartitionsArePgPartmans(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	svc := retention.NewService(db, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention.Policy{Days: 30, Dir: t.TempDir(), Ahead: 1})
+	if _, err := svc.EnsureAhead(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tables, err := retention.Tables(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	night := fulfillment.Date{Time: time.Date(2027, 1, 6, 0, 0, 0, 0, time.UTC)}
+	for _, table := range tables {
+		var cfg struct {
+			Interval    string `db:"partition_interval"`
+			Maintenance string `db:"automatic_maintenance"`
+			Partman     string `db:"partman_name"`
+			Bound       string `db:"bound"`
+			Defaults    int    `db:"defaults"`
+		}
+		err := db.GetContext(ctx, &cfg, `SELECT c.partition_interval, c.automatic_maintenance,
+				(partman.show_partition_name(c.parent_table, $2::text)).partition_table AS partman_name,
+				(SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass($3)) AS bound,
+				(SELECT count(*) FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+				 WHERE i.inhparent = $1::regclass AND pg_get_expr(k.relpartbound, k.oid) = 'DEFAULT') AS defaults
+			FROM partman.part_config c WHERE c.parent_table = 'public.' || $1`,
+			table, night.Format(time.DateOnly), retention.Partition{Parent: table, Night: night}.Name())
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		want := fmt.Sprintf("FOR VALUES FROM ('%s') TO ('%s')", night.Format(time.DateOnly), night.AddDate(0, 0, 1).Format(time.DateOnly))
+		if cfg.Interval != "1 day" || cfg.Maintenance != "off" || cfg.Partman != (retention.Partition{Parent: table, Night: night}).Name() ||
+			cfg.Bound != want || cfg.Defaults != 0 {
+			t.Errorf("%s: %+v, want daily, maintenance off, the night's partition named as pg_partman names it %s, no default", table, cfg, want)
+		}
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at)
+		VALUES (1, '2030-01-01', 1, '123456', now())`)
+	if err == nil || !strings.Contains(err.Error(), "no partition") {
+		t.Fatalf("a row of a night with no partition: %v, want refused", err)
 	}
 }
 
