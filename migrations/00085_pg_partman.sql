@@ -1,9 +1,11 @@
 -- Owned by package fulfillment/retention: pg_partman makes the nights'
 -- partitions. Each partitioned table is registered with pg_partman (daily,
--- native, on delivery_date) and night_partitions_create asks its
--- create_partition_time for a night's partitions, under the same advisory
--- lock, instead of issuing its own CREATE TABLE ... PARTITION OF. The
--- partitions take pg_partman's names (order_lines_p2026_12_01).
+-- native range partitions on delivery_date) and night_partitions_create asks
+-- its create_partition_time for a night's partitions, under the same
+-- advisory lock, instead of issuing its own CREATE TABLE ... PARTITION OF.
+-- pg_partman 4 (Debian 12's) and 5 (Debian 13's, Ubuntu 24.04's) differ in
+-- how a table is registered and how a partition is made; the partitions keep
+-- their names (order_lines_p20261201, pg_partman 5's own daily names).
 --
 -- What stays ours, and why:
 -- - When: a night's partitions are made when its wave is created (the
@@ -11,10 +13,9 @@
 --   warehouse's clock. pg_partman's own premake counts from the database
 --   server's clock, which the tests and the accelerated demo day do not
 --   run on, so its automatic maintenance is off for these tables.
--- - No default partition. create_parent makes one; it is dropped. A row of
---   a night with no partition must fail loudly: in a default partition it
---   would be lost to the night's queries and would stop the night's
---   partition from ever being attached.
+-- - No default partition. A row of a night with no partition must fail
+--   loudly: in a default partition it would be lost to the night's queries
+--   and would stop the night's partition from ever being attached.
 -- - Retention archives each night to a file before dropping it
 --   (archive.go); pg_partman's retention only detaches or drops.
 -- - The key from a night's parcel lines to the same night's order lines
@@ -22,55 +23,64 @@
 -- +goose Up
 -- +goose StatementBegin
 DO $$
+DECLARE
+    v text := (SELECT coalesce(e.extversion, a.default_version) FROM pg_available_extensions a
+               LEFT JOIN pg_extension e ON e.extname = a.name WHERE a.name = 'pg_partman');
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_partman') THEN
+    IF v IS NULL THEN
         RAISE EXCEPTION 'the PostgreSQL server has no pg_partman extension: install it on the server (Debian: apt-get install postgresql-%-partman), then migrate again',
             current_setting('server_version_num')::int / 10000;
+    ELSIF split_part(v, '.', 1) NOT IN ('4', '5') THEN
+        RAISE EXCEPTION 'pg_partman % is installed; groupbuy works with pg_partman 4 or 5', v;
     END IF;
 END $$;
 -- +goose StatementEnd
 CREATE SCHEMA IF NOT EXISTS partman;
 CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 
--- night_partition_name: pg_partman's name of a daily partition (its
--- datetime_string YYYY_MM_DD), checked against show_partition_name by
--- TestPartitionNamesArePgPartmans.
+-- partman_major is the installed pg_partman's major version.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION night_partition_name(parent text, night date) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT parent || '_p' || to_char(night, 'YYYY_MM_DD')
+CREATE FUNCTION partman_major() RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT split_part(extversion, '.', 1)::integer FROM pg_extension WHERE extname = 'pg_partman'
 $$;
 -- +goose StatementEnd
 
+-- Registering a table makes partitions around the server's today (and, in
+-- pg_partman 4, a default partition): those are dropped; the nights that
+-- had partitions keep them. pg_partman 4 names a daily partition
+-- _pYYYY_MM_DD and would make today's beside ours, so the nights take its
+-- names while the table is registered; its datetime_string is then set to
+-- the names the partitions keep, which create_partition_time follows.
 -- +goose StatementBegin
 DO $$
 DECLARE
-    r record;
-BEGIN
-    FOR r IN SELECT c.relname AS child, p.relname AS parent, to_date(right(c.relname, 8), 'YYYYMMDD') AS night
-             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-             WHERE p.relname = ANY(night_partitioned_tables()) AND p.relnamespace = current_schema()::regnamespace LOOP
-        EXECUTE format('ALTER TABLE %I RENAME TO %I', r.child, night_partition_name(r.parent, r.night));
-    END LOOP;
-END $$;
--- +goose StatementEnd
-
--- create_parent also makes partitions around the server's today and the
--- default partition: both are dropped (see above); the nights that had
--- partitions keep them.
--- +goose StatementBegin
-DO $$
-DECLARE
-    parent text;
-    kept   oid[];
-    child  text;
+    parent    text;
+    qualified text;
+    kept      oid[];
+    r         record;
 BEGIN
     FOREACH parent IN ARRAY night_partitioned_tables() LOOP
+        qualified := current_schema() || '.' || parent;
         kept := ARRAY(SELECT inhrelid FROM pg_inherits WHERE inhparent = parent::regclass);
-        PERFORM partman.create_parent(current_schema() || '.' || parent, 'delivery_date', 'native', 'daily',
-            p_premake := 1, p_automatic_maintenance := 'off', p_jobmon := false);
-        FOR child IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                     WHERE i.inhparent = parent::regclass AND NOT c.oid = ANY(kept) LOOP
-            EXECUTE format('DROP TABLE %I', child);
+        IF partman_major() = 4 THEN
+            FOR r IN SELECT c.relname, to_date(right(c.relname, 8), 'YYYYMMDD') AS night
+                     FROM pg_class c WHERE c.oid = ANY(kept) LOOP
+                EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, parent || '_p' || to_char(r.night, 'YYYY_MM_DD'));
+            END LOOP;
+            EXECUTE 'SELECT partman.create_parent($1, ''delivery_date'', ''native'', ''daily'',
+                p_premake := 1, p_automatic_maintenance := ''off'', p_jobmon := false)' USING qualified;
+            FOR r IN SELECT c.relname, to_date(right(c.relname, 10), 'YYYY_MM_DD') AS night
+                     FROM pg_class c WHERE c.oid = ANY(kept) LOOP
+                EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, night_partition_name(parent, r.night));
+            END LOOP;
+        ELSE
+            EXECUTE 'SELECT partman.create_parent($1, ''delivery_date'', ''1 day'',
+                p_premake := 1, p_default_table := false, p_automatic_maintenance := ''off'', p_jobmon := false)' USING qualified;
+        END IF;
+        UPDATE partman.part_config SET datetime_string = 'YYYYMMDD' WHERE parent_table = qualified;
+        FOR r IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = parent::regclass AND NOT c.oid = ANY(kept) LOOP
+            EXECUTE format('DROP TABLE %I', r.relname);
         END LOOP;
     END LOOP;
 END $$;
@@ -91,8 +101,14 @@ BEGIN
     PERFORM pg_advisory_xact_lock(5316, 0);
     FOREACH parent IN ARRAY night_partitioned_tables() LOOP
         IF to_regclass(night_partition_name(parent, night)) IS NULL THEN
-            PERFORM partman.create_partition_time(current_schema() || '.' || parent, ARRAY[night::timestamptz],
-                p_analyze := false);
+            IF partman_major() = 4 THEN
+                -- Not analyze the whole table for one empty partition.
+                EXECUTE 'SELECT partman.create_partition_time($1, $2, p_analyze := false)'
+                    USING current_schema() || '.' || parent, ARRAY[night::timestamptz];
+            ELSE
+                EXECUTE 'SELECT partman.create_partition_time($1, $2)'
+                    USING current_schema() || '.' || parent, ARRAY[night::timestamptz];
+            END IF;
             created := created + 1;
         END IF;
     END LOOP;
@@ -122,6 +138,7 @@ BEGIN
     RETURN created;
 END $$;
 -- +goose StatementEnd
+DROP FUNCTION partman_major();
 
 DELETE FROM partman.part_config WHERE parent_table IN
     (SELECT current_schema() || '.' || t FROM unnest(night_partitioned_tables()) AS t);
@@ -138,23 +155,4 @@ BEGIN
         DROP SCHEMA IF EXISTS partman;
     END IF;
 END $$;
--- +goose StatementEnd
-
--- +goose StatementBegin
-DO $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN SELECT c.relname AS child, p.relname AS parent, to_date(right(c.relname, 10), 'YYYY_MM_DD') AS night
-             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-             WHERE p.relname = ANY(night_partitioned_tables()) AND p.relnamespace = current_schema()::regnamespace LOOP
-        EXECUTE format('ALTER TABLE %I RENAME TO %I', r.child, r.parent || '_p' || to_char(r.night, 'YYYYMMDD'));
-    END LOOP;
-END $$;
--- +goose StatementEnd
-
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION night_partition_name(parent text, night date) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT parent || '_p' || to_char(night, 'YYYYMMDD')
-$$;
 -- +goose StatementEnd

@@ -162,8 +162,8 @@ func TestPartitionMigrationKeepsEveryRow(t *testing.T) {
 			Elsewhere int64  `db:"elsewhere"`
 		}
 		q := fmt.Sprintf(`SELECT (SELECT relkind FROM pg_class WHERE relname = '%[1]s') AS kind,
-			(SELECT count(*) FROM %[1]s_p2026_01_05) AS in_night,
-			(SELECT count(*) FROM %[1]s WHERE tableoid <> '%[1]s_p2026_01_05'::regclass) AS elsewhere`, table)
+			(SELECT count(*) FROM %[1]s_p20260105) AS in_night,
+			(SELECT count(*) FROM %[1]s WHERE tableoid <> '%[1]s_p20260105'::regclass) AS elsewhere`, table)
 		if err := a.db.Get(&p, q); err != nil {
 			t.Fatal(err)
 		}

@@ -106,10 +106,10 @@ type Partition struct {
 	Night  fulfillment.Date
 }
 
-// Name is the partition's table name, pg_partman's for a daily partition
-// (night_partition_name in SQL): order_lines_p2026_12_01. A pruned table's
+// Name is the partition's table name (night_partition_name in SQL, and the
+// names pg_partman is set to give): order_lines_p20261201. A pruned table's
 // archive files take the same name.
-func (p Partition) Name() string { return p.Parent + "_p" + p.Night.Format("2006_01_02") }
+func (p Partition) Name() string { return p.Parent + "_p" + p.Night.Format("20060102") }
 
 // Tables returns the partitioned tables in the order their partitions are
 // made; they are dropped in the reverse order.
@@ -176,10 +176,10 @@ const (
 // Nights returns the nights before `before` that still have a partition of
 // any table, or rows of a pruned table to archive, oldest first.
 func Nights(ctx context.Context, q sqlx.QueryerContext, before fulfillment.Date) ([]fulfillment.Date, error) {
-	union := `SELECT to_date(right(c.relname, 10), 'YYYY_MM_DD') AS night
+	union := `SELECT to_date(right(c.relname, 8), 'YYYYMMDD') AS night
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-		WHERE p.relname = ANY(night_partitioned_tables()) AND c.relname = night_partition_name(p.relname, to_date(right(c.relname, 10), 'YYYY_MM_DD'))
-		  AND to_date(right(c.relname, 10), 'YYYY_MM_DD') < $1`
+		WHERE p.relname = ANY(night_partitioned_tables()) AND c.relname = night_partition_name(p.relname, to_date(right(c.relname, 8), 'YYYYMMDD'))
+		  AND to_date(right(c.relname, 8), 'YYYYMMDD') < $1`
 	for _, p := range prunedTables {
 		union += ` UNION ` + p.nights
 	}

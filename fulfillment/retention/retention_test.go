@@ -142,7 +142,7 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 			t.Fatalf("the old night has no %s to prune", table)
 		}
 	}
-	recent := partitionDigest(t, c.DB, "order_lines_p2026_12_20")
+	recent := partitionDigest(t, c.DB, "order_lines_p20261220")
 	dir := t.TempDir()
 	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		retention.Policy{Days: 30, Dir: dir})
@@ -151,13 +151,13 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "printouts"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "printouts", ".printouts_p2026_12_01.123.tmp"), []byte("half"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "printouts", ".printouts_p20261201.123.tmp"), []byte("half"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "order_lines"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "order_lines", "order_lines_p2026_12_01.copy.gz"), []byte("torn"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "order_lines", "order_lines_p20261201.copy.gz"), []byte("torn"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 
@@ -176,7 +176,7 @@ func TestArchiveDropsOldNightsAndReadsBack(t *testing.T) {
 			t.Errorf("%s of the recent night gone", table)
 		}
 	}
-	if got := partitionDigest(t, c.DB, "order_lines_p2026_12_20"); got != recent {
+	if got := partitionDigest(t, c.DB, "order_lines_p20261220"); got != recent {
 		t.Fatalf("the recent night changed: %s, was %s", got, recent)
 	}
 	// The aggregates stay: the order a refund names, the refund ledger and
@@ -314,7 +314,7 @@ func TestNoDetailPastRetention(t *testing.T) {
 			parts = append(parts, fmt.Sprintf("%d:%s:%d", a.Part, a.File, a.Rows))
 		}
 	}
-	if want := "[1:outbox/outbox_p2026_12_01.copy.gz:2 2:outbox/outbox_p2026_12_01-2.copy.gz:1]"; fmt.Sprint(parts) != want {
+	if want := "[1:outbox/outbox_p20261201.copy.gz:2 2:outbox/outbox_p20261201-2.copy.gz:1]"; fmt.Sprint(parts) != want {
 		t.Errorf("the notices' archives: %v, want %s", parts, want)
 	}
 	if res, err := svc.Run(ctx); err != nil || res.Nights != 0 {
@@ -350,8 +350,9 @@ func TestEnsureAheadMakesPartitionsOnce(t *testing.T) {
 
 // TestPartitionsArePgPartmans: the partitioned tables are registered with
 // pg_partman (daily, its automatic maintenance off: nights are made by the
-// warehouse clock), a night made ahead has pg_partman's names and bounds,
-// there is no default partition, and a row of a night with no partition is
+// warehouse clock), a night made ahead has the bounds and the name
+// pg_partman gives it (the project's name, which it is set to give), there
+// is no default partition, and a row of a night with no partition is
 // refused rather than kept somewhere its night's queries do not look.
 func TestPartitionsArePgPartmans(t *testing.T) {
 	ctx := context.Background()
