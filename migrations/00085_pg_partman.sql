@@ -86,8 +86,12 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
+-- A night goes to pg_partman as its midnight, a timestamptz, from which it
+-- names and bounds the partition; the function runs in UTC so that neither
+-- depends on the session's time zone (nor on one pg_partman may be set to).
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION night_partitions_create(night date) RETURNS integer LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION night_partitions_create(night date) RETURNS integer LANGUAGE plpgsql
+SET TimeZone = 'UTC' AS $$
 DECLARE
     parent  text;
     created integer := 0;

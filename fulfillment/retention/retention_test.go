@@ -391,6 +391,21 @@ func TestPartitionsArePgPartmans(t *testing.T) {
 			t.Errorf("%s: %+v, want daily, maintenance off, the night's partition named as pg_partman names it %s, no default", table, cfg, want)
 		}
 	}
+	// A session far east of UTC makes the same night.
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var bound string
+	if _, err := conn.ExecContext(ctx, `SET TimeZone = 'Pacific/Auckland'; SELECT night_partitions_ensure('2027-02-01')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.GetContext(ctx, &bound, `SELECT pg_get_expr(relpartbound, oid) FROM pg_class
+		WHERE oid = to_regclass('order_lines_p20270201')`); err != nil ||
+		bound != "FOR VALUES FROM ('2027-02-01') TO ('2027-02-02')" {
+		t.Fatalf("2027-02-01 made from Auckland: %q (%v)", bound, err)
+	}
 	_, err = db.ExecContext(ctx, `INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at)
 		VALUES (1, '2030-01-01', 1, '123456', now())`)
 	if err == nil || !strings.Contains(err.Error(), "no partition") {
