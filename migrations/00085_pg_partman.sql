@@ -33,15 +33,24 @@ BEGIN
     ELSIF split_part(v, '.', 1) NOT IN ('4', '5') THEN
         RAISE EXCEPTION 'pg_partman % is installed; groupbuy works with pg_partman 4 or 5', v;
     END IF;
+    -- In its usual schema, unless the database has it already.
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_partman') THEN
+        CREATE SCHEMA IF NOT EXISTS partman;
+        CREATE EXTENSION pg_partman SCHEMA partman;
+    END IF;
 END $$;
 -- +goose StatementEnd
-CREATE SCHEMA IF NOT EXISTS partman;
-CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 
--- partman_major is the installed pg_partman's major version.
+-- partman_major is the installed pg_partman's major version, and
+-- partman_schema the schema it was installed in.
 -- +goose StatementBegin
 CREATE FUNCTION partman_major() RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT split_part(extversion, '.', 1)::integer FROM pg_extension WHERE extname = 'pg_partman'
+$$;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE FUNCTION partman_schema() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_partman'
 $$;
 -- +goose StatementEnd
 
@@ -67,17 +76,18 @@ BEGIN
                      FROM pg_class c WHERE c.oid = ANY(kept) LOOP
                 EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, parent || '_p' || to_char(r.night, 'YYYY_MM_DD'));
             END LOOP;
-            EXECUTE 'SELECT partman.create_parent($1, ''delivery_date'', ''native'', ''daily'',
-                p_premake := 1, p_automatic_maintenance := ''off'', p_jobmon := false)' USING qualified;
+            EXECUTE format('SELECT %s.create_parent($1, ''delivery_date'', ''native'', ''daily'',
+                p_premake := 1, p_automatic_maintenance := ''off'', p_jobmon := false)', partman_schema()) USING qualified;
             FOR r IN SELECT c.relname, to_date(right(c.relname, 10), 'YYYY_MM_DD') AS night
                      FROM pg_class c WHERE c.oid = ANY(kept) LOOP
                 EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, night_partition_name(parent, r.night));
             END LOOP;
         ELSE
-            EXECUTE 'SELECT partman.create_parent($1, ''delivery_date'', ''1 day'',
-                p_premake := 1, p_default_table := false, p_automatic_maintenance := ''off'', p_jobmon := false)' USING qualified;
+            EXECUTE format('SELECT %s.create_parent($1, ''delivery_date'', ''1 day'',
+                p_premake := 1, p_default_table := false, p_automatic_maintenance := ''off'', p_jobmon := false)', partman_schema()) USING qualified;
         END IF;
-        UPDATE partman.part_config SET datetime_string = 'YYYYMMDD' WHERE parent_table = qualified;
+        EXECUTE format('UPDATE %s.part_config SET datetime_string = ''YYYYMMDD'' WHERE parent_table = $1', partman_schema())
+            USING qualified;
         FOR r IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                  WHERE i.inhparent = parent::regclass AND NOT c.oid = ANY(kept) LOOP
             EXECUTE format('DROP TABLE %I', r.relname);
@@ -105,14 +115,11 @@ BEGIN
     PERFORM pg_advisory_xact_lock(5316, 0);
     FOREACH parent IN ARRAY night_partitioned_tables() LOOP
         IF to_regclass(night_partition_name(parent, night)) IS NULL THEN
-            IF partman_major() = 4 THEN
-                -- Not analyze the whole table for one empty partition.
-                EXECUTE 'SELECT partman.create_partition_time($1, $2, p_analyze := false)'
-                    USING current_schema() || '.' || parent, ARRAY[night::timestamptz];
-            ELSE
-                EXECUTE 'SELECT partman.create_partition_time($1, $2)'
-                    USING current_schema() || '.' || parent, ARRAY[night::timestamptz];
-            END IF;
+            -- pg_partman 4 would analyze the whole table for one empty
+            -- partition unless told not to; 5 has no such argument.
+            EXECUTE format('SELECT %s.create_partition_time($1, $2%s)', partman_schema(),
+                           CASE WHEN partman_major() = 4 THEN ', p_analyze := false' ELSE '' END)
+                USING current_schema() || '.' || parent, ARRAY[night::timestamptz];
             created := created + 1;
         END IF;
     END LOOP;
@@ -142,21 +149,23 @@ BEGIN
     RETURN created;
 END $$;
 -- +goose StatementEnd
-DROP FUNCTION partman_major();
-
-DELETE FROM partman.part_config WHERE parent_table IN
-    (SELECT current_schema() || '.' || t FROM unnest(night_partitioned_tables()) AS t);
+-- pg_partman forgets the tables; it goes too when nothing else uses it.
 -- +goose StatementBegin
 DO $$
 DECLARE
-    t text;
+    t         text;
+    remaining integer;
 BEGIN
     FOREACH t IN ARRAY night_partitioned_tables() LOOP
-        EXECUTE format('DROP TABLE IF EXISTS partman.%I', 'template_' || current_schema() || '_' || t);
+        EXECUTE format('DELETE FROM %s.part_config WHERE parent_table = $1', partman_schema()) USING current_schema() || '.' || t;
+        EXECUTE format('DROP TABLE IF EXISTS %s.%I', partman_schema(), 'template_' || current_schema() || '_' || t);
     END LOOP;
-    IF NOT EXISTS (SELECT 1 FROM partman.part_config) THEN
+    EXECUTE format('SELECT count(*) FROM %s.part_config', partman_schema()) INTO remaining;
+    IF remaining = 0 THEN
         DROP EXTENSION pg_partman;
         DROP SCHEMA IF EXISTS partman;
     END IF;
 END $$;
 -- +goose StatementEnd
+DROP FUNCTION partman_schema();
+DROP FUNCTION partman_major();
