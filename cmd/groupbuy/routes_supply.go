@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
@@ -35,7 +36,7 @@ func supplyRoutes(h handlers) []api.Route {
 			Handler: api.JSON(h.supply.ImportSuppliers)},
 		{Method: http.MethodPut, Path: "/api/v1/ops/products/:id/supply-terms", Access: opsWrites, Tag: tag, Section: section,
 			Summary: "Set a product's suppliers: priority, share, case pack, price and delivery slot",
-			Errors:  []*apperr.Error{supply.ErrUnknownSupplier},
+			Errors:  []*apperr.Error{catalog.ErrProductNotFound, supply.ErrUnknownSupplier},
 			Handler: api.JSON(h.supply.SetTerms)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/supply-terms", Access: staffReads, Tag: tag, Section: section,
 			Summary: "List supply terms, of a product or a supplier",

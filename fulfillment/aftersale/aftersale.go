@@ -380,7 +380,7 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 		f.Limit = 200
 	}
 	page := Page{Claims: []Claim{}}
-	q := claimSelect + ` WHERE c.id > $1 AND ($2 = 0 OR c.leader_id = $2) AND ($3 = 0 OR c.pickup_point_id = $3)
+	q := claimSelect + ` WHERE c.id > $1 AND ($2::bigint = 0 OR c.leader_id = $2) AND ($3::bigint = 0 OR c.pickup_point_id = $3)
 		AND ($4 = '' OR c.state = $4) AND ($5::timestamptz IS NULL OR c.created_at >= $5)
 		AND ($6::timestamptz IS NULL OR c.created_at < $6) ORDER BY c.id LIMIT $7`
 	if err := sqlx.SelectContext(ctx, s.db, &page.Claims, q, f.AfterID, f.LeaderID, f.PointID, string(f.State),

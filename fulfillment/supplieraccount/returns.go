@@ -160,7 +160,7 @@ func GetReturn(ctx context.Context, q sqlx.QueryerContext, id int64) (SupplierRe
 // supplierID is not 0.
 func ListReturns(ctx context.Context, q sqlx.QueryerContext, supplierID int64) ([]SupplierReturn, error) {
 	out := []SupplierReturn{}
-	err := sqlx.SelectContext(ctx, q, &out, returnSelect+` WHERE $1 = 0 OR r.supplier_id = $1 ORDER BY r.id DESC LIMIT 1000`, supplierID)
+	err := sqlx.SelectContext(ctx, q, &out, returnSelect+` WHERE $1::bigint = 0 OR r.supplier_id = $1 ORDER BY r.id DESC LIMIT 1000`, supplierID)
 	for i := range out {
 		out[i].Lines = []SupplierReturnLine{}
 	}

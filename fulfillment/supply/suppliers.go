@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/csvio"
@@ -156,7 +157,7 @@ func (s *Service) SetTerms(ctx context.Context, productID int64, terms []TermInp
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23503" {
 			if pqErr.Constraint == "supply_terms_product_id_fkey" {
-				return apperr.Errorf(apperr.NotFound, "product_not_found", "product not found")
+				return catalog.ErrProductNotFound
 			}
 			return ErrUnknownSupplier
 		}

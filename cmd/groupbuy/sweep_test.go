@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"groupbuy/cmd/internal/config"
+	"groupbuy/fulfillment/supply"
+	"groupbuy/internal/auth"
+	"groupbuy/internal/clock"
+)
+
+// TestEveryOperationRefusesBadInputCleanly sends every operation of the
+// OpenAPI document requests a careless or hostile client would: a plausible
+// request, built from the operation's own schema, with one parameter or body
+// field at a time made bad (zero, negative, past int64, a day or time that
+// does not exist, too long, holding NUL, the wrong type). Every answer must be
+// one the document describes (the test client checks that), and none may be
+// a 5xx: bad input is the client's error, never the server's.
+func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
+	t.Parallel()
+	c := newTestCityWith(t, 2, clock.NewManual(beforeCutoff), func(cfg *config.Config) { cfg.WriteLimit = 0 })
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var ops []sweepOp
+	for path, methods := range doc.Paths {
+		for method, raw := range methods {
+			op := sweepOp{method: strings.ToUpper(method), path: path}
+			if err := json.Unmarshal(raw, &op.doc); err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			ops = append(ops, op)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].path+ops[i].method < ops[j].path+ops[j].method })
+	s := &sweep{t: t, c: c, g: sweepGen{schemas: doc.Components.Schemas}}
+
+	// While the wave is open, with orders in it; then once the night is
+	// ready, with routes, deliveries and pickup codes for ids to name.
+	egg, rice := c.item("EGG"), c.item("RICE")
+	for l := range c.leaders {
+		c.placeOrder(l, "sweep", orderBody(fmt.Sprintf("1591200000%d", l), "居民", egg.ID, 2, rice.ID, 1))
+	}
+	c.addVehicleType(map[string]any{"code": "VAN", "name": "冷藏车", "chilled": true, "frozen": true, "count": 2, "capacity_g": 1_500_000,
+		"capacity_ml": 8_000_000, "shift_start": "05:00", "shift_end": "12:00", "fixed_cost_fen": 30000, "cost_per_km_fen": 150})
+	sup, err := c.app.supply.SaveSupplier(context.Background(), supply.SupplierInput{Code: "SWEEP", Name: "供应商", Channel: supply.ChannelEmail, Email: "po@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.app.supply.SetTerms(context.Background(), egg.ProductID, []supply.TermInput{{SupplierID: sup.ID, Priority: 1, CasePack: 1,
+		PriceFen: 100, DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	path := c.wavePath()
+	s.run(ops)
+	c.admin = s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "after the sweep"})
+	c.receiptsFinal(path)
+	runNightToReady(t, c, path)
+	s.run(ops)
+	t.Logf("%d requests", s.sent)
+}
+
+// sweep sends the operations' requests and counts them.
+type sweep struct {
+	t    *testing.T
+	c    *testCity
+	g    sweepGen
+	sent int
+}
+
+// run sends each operation its plausible request, then one request for each
+// parameter or field made bad in each mode.
+func (s *sweep) run(ops []sweepOp) {
+	t, c, g := s.t, s.c, s.g
+	for _, op := range ops {
+		// Fresh tokens: the sweep revokes tokens and hands point 1 over.
+		token := s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "sweep"})
+		if strings.HasPrefix(op.path, "/api/v1/leader/") {
+			var leader int64
+			if err := c.app.db.Get(&leader, `SELECT leader_id FROM pickup_points WHERE id = 1`); err != nil {
+				t.Fatal(err)
+			}
+			token = s.token(auth.TokenSpec{Role: auth.RoleLeader, LeaderID: leader, Name: "sweep"})
+		}
+		body, hasBody := op.doc.RequestBody.Content["application/json"]
+		targets := []string{""} // "": nothing bad, the plausible request itself
+		for _, p := range op.doc.Parameters {
+			if p.In == "path" || p.In == "query" {
+				targets = append(targets, p.In+":"+p.Name)
+			}
+		}
+		if hasBody {
+			targets = append(targets, "body")
+			g.leaves(body.Schema, "body", 0, &targets)
+		}
+		for _, target := range targets {
+			for _, mode := range sweepModes {
+				if target == "" && mode != sweepModes[0] {
+					break
+				}
+				path, query := op.path, url.Values{}
+				for _, p := range op.doc.Parameters {
+					v := g.param(p.Name, p.Schema, target == p.In+":"+p.Name, mode)
+					switch p.In {
+					case "path":
+						if v == "" {
+							v = " " // an empty segment would be another route
+						}
+						path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
+					case "query":
+						query.Set(p.Name, v)
+					}
+				}
+				if len(query) > 0 {
+					path += "?" + query.Encode()
+				}
+				var b any
+				var raw []byte
+				if hasBody {
+					var err error
+					if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0)); err != nil {
+						t.Fatal(err)
+					}
+					b = raw
+				}
+				r := c.do(op.method, path, token, b, "Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent))
+				s.sent++
+				if r.Status >= 500 {
+					t.Errorf("%s %s with %s %s, body %.300s: %d %.300s", op.method, path, target, mode, raw, r.Status, r.Body)
+				}
+			}
+		}
+	}
+}
+
+func (s *sweep) token(spec auth.TokenSpec) string {
+	tok, _, err := auth.IssueToken(context.Background(), s.c.app.db, s.c.clock.Now(), spec)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+type sweepOp struct {
+	method, path string
+	doc          struct {
+		Parameters []struct {
+			In     string         `json:"in"`
+			Name   string         `json:"name"`
+			Schema map[string]any `json:"schema"`
+		} `json:"parameters"`
+		RequestBody struct {
+			Content map[string]struct {
+				Schema map[string]any `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+	}
+}
+
+// sweepModes are the ways a value is made bad, one request each.
+var sweepModes = []string{"zero", "negative", "max-int64", "past-int64", "no-such-day", "far", "long", "nul", "wrong-type", "null"}
+
+// sweepGen builds requests from the document's schemas.
+type sweepGen struct{ schemas map[string]any }
+
+// resolve follows a $ref and takes the first of allOf, oneOf or anyOf.
+func (g sweepGen) resolve(s map[string]any) map[string]any {
+	for range 8 {
+		if ref, ok := s["$ref"].(string); ok {
+			s, _ = g.schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+			continue
+		}
+		alt := false
+		for _, k := range []string{"allOf", "oneOf", "anyOf"} {
+			if alts, ok := s[k].([]any); ok && len(alts) > 0 {
+				s, _ = alts[0].(map[string]any)
+				alt = true
+				break
+			}
+		}
+		if !alt {
+			return s
+		}
+	}
+	return s
+}
+
+func schemaType(s map[string]any) string {
+	if t, ok := s["type"].(string); ok {
+		return t
+	}
+	if ts, ok := s["type"].([]any); ok {
+		for _, t := range ts {
+			if t != "null" {
+				return t.(string)
+			}
+		}
+	}
+	if _, ok := s["properties"]; ok {
+		return "object"
+	}
+	return ""
+}
+
+// leaves appends the paths of the fields below s.
+func (g sweepGen) leaves(s map[string]any, path string, depth int, out *[]string) {
+	s = g.resolve(s)
+	if depth > 5 {
+		return
+	}
+	switch schemaType(s) {
+	case "object":
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			sub, _ := p.(map[string]any)
+			*out = append(*out, path+"."+name)
+			g.leaves(sub, path+"."+name, depth+1, out)
+		}
+	case "array":
+		items, _ := s["items"].(map[string]any)
+		g.leaves(items, path+"[0]", depth+1, out)
+	}
+}
+
+// value is a plausible instance of s, but for the field at bad, which is
+// made bad in mode.
+func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth int) any {
+	s = g.resolve(s)
+	if path == bad {
+		return g.hostile(s, mode)
+	}
+	switch schemaType(s) {
+	case "object":
+		out := map[string]any{}
+		if depth > 5 {
+			return out
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, p := range props {
+			sub, _ := p.(map[string]any)
+			out[name] = g.value(sub, name, path+"."+name, bad, mode, depth+1)
+		}
+		return out
+	case "array":
+		items, _ := s["items"].(map[string]any)
+		return []any{g.value(items, name, path+"[0]", bad, mode, depth+1)}
+	}
+	return plausible(name, s)
+}
+
+// param is a parameter's text: plausible, or bad in mode.
+func (g sweepGen) param(name string, s map[string]any, bad bool, mode string) string {
+	s = g.resolve(s)
+	v := plausible(name, s)
+	if bad {
+		v = g.hostile(s, mode)
+	}
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case json.Number:
+		return string(v)
+	}
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
+// plausibleByName are values for fields whose rule the schema does not
+// spell out.
+var plausibleByName = map[string]any{
+	"phone": "13912345678", "email": "po@example.com", "webhook_url": "https://example.com/po", "url": "https://example.com/po",
+	"opens": "08:00", "closes": "21:00", "shift_start": "05:00", "shift_end": "12:00", "share_pct": json.Number("100"),
+	"accepted": json.Number("1"), "rejected": json.Number("0"), "arrived": json.Number("1"), "code": "123456",
+	"webhook_secret": "sweep-secret-0123456789", "time_zone": "Asia/Shanghai", "receiving_from": "01:00", "receiving_until": "06:00",
+	"month": "2026-12", "opt_out": []any{}, "reason": "", "delivery_start": "07:00", "delivery_end": "10:00",
+	"kind": "pick-list.pdf", "stage": "pick",
+}
+
+// plausible is a value of the field name with schema s that a careful
+// client might send.
+func plausible(name string, s map[string]any) any {
+	if v, ok := plausibleByName[name]; ok {
+		return v
+	}
+	if enum, ok := s["enum"].([]any); ok && len(enum) > 0 {
+		return enum[0]
+	}
+	switch schemaType(s) {
+	case "integer", "number":
+		if m, ok := s["minimum"].(float64); ok && m > 1 {
+			return json.Number(fmt.Sprint(int64(m)))
+		}
+		return json.Number("1")
+	case "boolean":
+		return true
+	case "object":
+		return map[string]any{}
+	case "array":
+		return []any{}
+	}
+	format, _ := s["format"].(string)
+	pattern, _ := s["pattern"].(string)
+	switch {
+	case format == "date":
+		return testDate.String()
+	case format == "date-time":
+		return beforeCutoff.Format("2006-01-02T15:04:05Z07:00")
+	case strings.Contains(pattern, ":"):
+		return "08:00"
+	case strings.Contains(pattern, "-"):
+		return "2026-12"
+	case strings.Contains(pattern, `\d{9}`), strings.Contains(pattern, "[0-9]{9}"):
+		return "13912345678"
+	}
+	return "x"
+}
+
+// hostile is a bad value for s in mode.
+func (g sweepGen) hostile(s map[string]any, mode string) any {
+	typ := schemaType(s)
+	format, _ := s["format"].(string)
+	pattern, _ := s["pattern"].(string)
+	switch mode {
+	case "null":
+		return nil
+	case "wrong-type":
+		if typ == "string" {
+			return json.Number("7")
+		}
+		return "7"
+	case "long":
+		if typ == "array" {
+			items, _ := s["items"].(map[string]any)
+			out := make([]any, 20001)
+			for i := range out {
+				out[i] = plausible("", g.resolve(items))
+			}
+			return out
+		}
+		return strings.Repeat("界", 5000)
+	case "nul":
+		return "a\x00b"
+	}
+	switch typ {
+	case "integer", "number":
+		switch mode {
+		case "zero":
+			return json.Number("0")
+		case "negative":
+			return json.Number("-1")
+		case "max-int64", "far":
+			return json.Number("9223372036854775807")
+		case "past-int64":
+			return json.Number("92233720368547758070")
+		case "no-such-day":
+			return json.Number("1e400")
+		}
+	case "array":
+		if mode == "zero" {
+			return []any{}
+		}
+		return []any{nil}
+	case "object":
+		return []any{}
+	case "boolean":
+		return json.Number("2")
+	}
+	switch mode {
+	case "zero":
+		return ""
+	case "negative":
+		return "-1"
+	case "max-int64":
+		return "9223372036854775807"
+	case "past-int64":
+		return "92233720368547758070"
+	}
+	far := mode == "far"
+	switch {
+	case format == "date" && far:
+		return "9999-12-31"
+	case format == "date":
+		return "2026-02-30"
+	case format == "date-time" && far:
+		return "0001-01-01T00:00:00Z"
+	case format == "date-time":
+		return "2026-02-30T25:61:00Z"
+	case strings.Contains(pattern, ":") && far:
+		return "23:59"
+	case strings.Contains(pattern, ":"):
+		return "24:60"
+	case strings.Contains(pattern, "-") && far:
+		return "0001-01"
+	case strings.Contains(pattern, "-"):
+		return "2026-13"
+	case far:
+		return strings.Repeat("x", 200)
+	}
+	return "\u202e\x01"
+}
