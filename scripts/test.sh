@@ -19,9 +19,13 @@
 # for existing servers (5432 / 6379).
 #
 # After the tests pass, each fuzz target of a tested package runs for
-# GROUPBUY_FUZZTIME (default 10s; 0 skips; a -run or -bench argument skips
-# too). A failing input is written to the package's testdata/fuzz/FuzzXxx/:
-# fix the bug and commit that file, so the case stays in the seed corpus.
+# GROUPBUY_FUZZTIME (default 50000x, fifty thousand inputs; a duration such
+# as 10s works too; 0 skips; a -run or -bench argument skips too). A count,
+# not a duration, by default: Go before 1.27 can fail a duration's run with
+# "context deadline exceeded" and no failing input when a busy machine keeps
+# a worker past the deadline (go.dev/issue/75804). A failing input is
+# written to the package's testdata/fuzz/FuzzXxx/: fix the bug and commit
+# that file, so the case stays in the seed corpus.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -230,7 +234,7 @@ FUZZ_TARGETS=(
 	"FuzzImportPointsCSV ./pickup/"
 	"FuzzReadVRPLIB ./routing/"
 )
-FUZZTIME="${GROUPBUY_FUZZTIME:-10s}"
+FUZZTIME="${GROUPBUY_FUZZTIME:-50000x}"
 fuzz_skip=
 case "$FUZZTIME" in 0 | 0s | 0x) fuzz_skip="GROUPBUY_FUZZTIME=$FUZZTIME" ;; esac
 for a in "$@"; do
