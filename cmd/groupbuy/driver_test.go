@@ -114,6 +114,10 @@ func TestDriverPage(t *testing.T) {
 			t.Errorf("%s: %d, want %d: %s", tc.what, r.Status, tc.want, r.Body)
 		}
 	}
+	// A pass for a route that is gone (the wave routed again) finds no route.
+	if r := driver("GET", "/api/v1/driver/routes/999999", c.app.driverPass.Token(999999, c.clock.Now().Add(time.Hour))); r.Status != http.StatusNotFound || r.errorCode(t) != "route_not_found" {
+		t.Errorf("a route that is gone: %d %s", r.Status, r.Body)
+	}
 	if t.Failed() {
 		t.FailNow()
 	}

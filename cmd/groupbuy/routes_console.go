@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"groupbuy/fulfillment/lastmile"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 )
@@ -26,17 +27,17 @@ func (a *app) driverRoutes() []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/driver/routes/:id", Access: public, Section: section, Tag: "driver",
 			ID: "getDriverRoute", Summary: "A route for its driver's page",
 			Doc:     "The route's stops in order with their places, ETAs, bags and delivery states. Needs the route's pass in X-Driver-Pass; another route's pass, or an expired one, is 403.",
-			Errors:  append(errs, lastmile.ErrStopNotFound),
+			Errors:  append(errs, routeplan.ErrRouteNotFound),
 			Handler: api.JSON(h.Route)},
 		{Method: http.MethodPost, Path: "/api/v1/driver/routes/:id/stops/:seq/arrive", Access: public, Section: section, Tag: "driver",
 			ID: "driverArrive", Summary: "The driver reached a stop",
 			Doc:     "As POST /api/v1/ops/routes/{id}/stops/{seq}/arrive, by the route's pass. Takes no body.",
-			Errors:  append(errs, lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
+			Errors:  append(errs, routeplan.ErrRouteNotFound, lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
 			Handler: api.JSON(h.Arrive)},
 		{Method: http.MethodPost, Path: "/api/v1/driver/routes/:id/stops/:seq/deliver", Access: public, Section: section, Tag: "driver",
 			ID: "driverHandOver", Summary: "The driver handed a stop's bags over",
 			Doc:     "Records handed_over_at on the stop's delivery (the first time only), and the arrival if it was not marked. The leader still confirms receipt. Takes no body.",
-			Errors:  append(errs, lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
+			Errors:  append(errs, routeplan.ErrRouteNotFound, lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
 			Handler: api.JSON(h.HandOver)},
 	}
 }

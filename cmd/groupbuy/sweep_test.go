@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/supply"
@@ -135,7 +136,11 @@ func (s *sweep) run(ops []sweepOp) {
 					}
 					b = raw
 				}
-				r := c.do(op.method, path, token, b, "Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent))
+				headers := []string{"Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent)}
+				if strings.HasPrefix(op.path, "/api/v1/driver/") {
+					headers = append(headers, "X-Driver-Pass", c.app.driverPass.Token(1, c.clock.Now().Add(24*time.Hour)))
+				}
+				r := c.do(op.method, path, token, b, headers...)
 				s.sent++
 				if r.Status >= 500 {
 					t.Errorf("%s %s with %s %s, body %.300s: %d %.300s", op.method, path, target, mode, raw, r.Status, r.Body)

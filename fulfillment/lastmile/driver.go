@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
 )
@@ -98,7 +99,7 @@ func (s *Service) DriverRoute(ctx context.Context, routeID int64) (DriverRoute, 
 }
 
 func driverRoute(ctx context.Context, q sqlx.QueryerContext, routeID int64) (DriverRoute, error) {
-	r, err := pg.GetOne[DriverRoute](ctx, q, ErrStopNotFound, `SELECT r.id, r.code, v.name AS vehicle, w.delivery_date,
+	r, err := pg.GetOne[DriverRoute](ctx, q, routeplan.ErrRouteNotFound, `SELECT r.id, r.code, v.name AS vehicle, w.delivery_date,
 			h.time_zone, r.dispatched_at
 		FROM routes r JOIN vehicle_types v ON v.id = r.vehicle_type_id JOIN waves w ON w.id = r.wave_id
 		JOIN warehouses h ON h.id = w.warehouse_id WHERE r.id = $1`, routeID)
