@@ -123,6 +123,7 @@ var (
 	errReceiptMismatch          = apperr.Errorf(apperr.Unprocessable, "receipt_mismatch", "the received lines do not match the delivery")
 	errQuantityExceedsCollected = apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_collected", "at most the collected units can be refunded")
 	errPrintoutsOff             = apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
+	errBadCSV                   = apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV cannot be read, or a row breaks a rule: the message names its line and column")
 )
 
 // systemRoutes are the process's own: health, and this API's document.
@@ -288,7 +289,7 @@ func networkRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/pickup-points/import", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "importPickupPoints", Summary: "Import pickup points from CSV",
 			Doc:     "Creates or updates pickup points and their leaders from a CSV file, all or nothing: the first bad row is reported with its line and nothing is stored. UTF-8, with or without BOM, at most 32 MiB. The header row names the columns (any order, case-insensitive; extra columns are ignored): code, warehouse_code, name, address, lat, lng, opens, closes, leader_name, leader_phone, and optionally receiving_from, receiving_until (the hours the point takes the delivery, HH:MM local: both or neither). Field rules are those of POST /api/v1/ops/pickup-points; warehouse_code names an existing warehouse by code (it may be empty once service areas exist: the nearest warehouse serving the point is chosen); a row outside every service area, or naming a warehouse that does not serve it, is refused with 422 and its line; opens/closes are HH:MM local to the warehouse. Each code at most once per file.",
-			Errors:  errs(pickup.ErrOutsideServiceArea, pickup.ErrWarehouseDoesNotServe),
+			Errors:  errs(errBadCSV, pickup.ErrOutsideServiceArea, pickup.ErrWarehouseDoesNotServe),
 			Handler: api.JSON(h.pickup.ImportPoints)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/pickup-points", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listPickupPoints", Summary: "List pickup points",
@@ -323,6 +324,7 @@ func catalogRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/products/import", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "importProducts", Summary: "Import products from CSV",
 			Doc:     "Creates or updates products by SKU from a CSV file, all or nothing: the first bad row is reported with its line and nothing is stored. UTF-8, with or without BOM, at most 32 MiB. The header row names the columns (any order, case-insensitive; extra columns are ignored): sku, name, unit, weight_g (integer grams), volume_ml (integer millilitres), zone (ambient, chilled or frozen), bin, and optionally category. Field rules are those of POST /api/v1/ops/products. Each SKU at most once per file.",
+			Errors:  errs(errBadCSV),
 			Handler: api.JSON(h.catalog.ImportProducts)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/products", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listProducts", Summary: "List products",
@@ -331,7 +333,7 @@ func catalogRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/sale-items", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "publishSaleItems", Summary: "Put products on sale for a delivery date",
 			Doc:     "Publishes products at a warehouse for a delivery date with a unit price in fen and a stock cap, opening the date's wave if needed. Publishing a product that is already on sale for that warehouse and date updates its price and cap (existing orders keep their price). All or nothing. Answers 200.",
-			Errors:  errs(pickup.ErrWarehouseNotFound, catalog.ErrCapBelowSold, errUnknownSKU),
+			Errors:  errs(pickup.ErrWarehouseNotFound, catalog.ErrCapBelowSold, wave.ErrNotOpen, errUnknownSKU, errUnknownProduct),
 			Handler: api.JSON(h.catalog.Publish)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/sale-items", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listSaleItems", Summary: "List a warehouse's sale items for a delivery date",
@@ -340,7 +342,7 @@ func catalogRoutes(h handlers) []api.Route {
 		{Method: http.MethodPatch, Path: "/api/v1/ops/sale-items/:id", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "setSaleItemStockCap", Summary: "Change a sale item's stock cap",
 			Doc:     "Sets the stock cap; it cannot go below the units already sold.",
-			Errors:  errs(catalog.ErrSaleItemNotFound, catalog.ErrCapBelowSold),
+			Errors:  errs(catalog.ErrSaleItemNotFound, catalog.ErrCapBelowSold, wave.ErrNotOpen),
 			Handler: api.JSON(h.catalog.SetCap)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/orders", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listOrders", Summary: "List orders for a delivery date",
@@ -417,7 +419,7 @@ func lastMileRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/routes/:id/stops/:seq/arrive", Access: warehouseWrites, Section: section, Tag: "ops",
 			ID: "arriveAtStop", Summary: "Mark a stop reached (driver)",
 			Doc:     "The driver reached stop seq of the route: its delivery becomes arrived; once every routed stop of the wave has arrived (or been received), the wave is delivered. Marking twice keeps the first time. Drivers use warehouse tokens.",
-			Errors:  errs(lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
+			Errors:  errs(routeplan.ErrRouteNotFound, lastmile.ErrStopNotFound, lastmile.ErrNotDispatched),
 			Handler: api.JSON(h.lastMile.Arrive)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/waves/:id/deliveries", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listWaveDeliveries", Summary: "A wave's deliveries",

@@ -46,7 +46,7 @@ const maxFormBytes = MaxPhotos*MaxPhotoBytes + 64<<10
 const maxFieldBytes = 4 * MaxNote
 
 var (
-	errNotMultipart = apperr.Errorf(apperr.Invalid, "not_multipart", "send the claim as multipart/form-data")
+	ErrNotMultipart = apperr.Errorf(apperr.Invalid, "not_multipart", "send the claim as multipart/form-data")
 	errBadForm      = apperr.Errorf(apperr.Invalid, "bad_form", "the multipart body cannot be read")
 	errFormTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the claim's body exceeds 3 photos of 5 MB")
 )
@@ -67,7 +67,7 @@ func readFiling(c *gin.Context) (Filing, error) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return Filing{}, errNotMultipart
+		return Filing{}, ErrNotMultipart
 	}
 	var f Filing
 	seen := map[string]bool{}
