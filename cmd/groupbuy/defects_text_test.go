@@ -10,8 +10,12 @@ import (
 )
 
 // A terminal's colour escape, a bell and a line break: what must never be
-// stored in text people read on sheets, labels, screens and SMS.
-const controlText = "东门\r\n\x1b[31m红\x07"
+// stored in text people read on sheets, labels, screens and SMS. The bare
+// one has no white space, which codes refuse on their own.
+const (
+	controlText = "东门\r\n\x1b[31m红\x07"
+	bareControl = "红\x1b[31m\x07"
+)
 
 // TestControlCharactersAreRefusedInEveryReadField sends each field people
 // read, as JSON and in CSV imports, with control characters in it: each is
@@ -56,6 +60,7 @@ func TestControlCharactersAreRefusedInEveryReadField(t *testing.T) {
 		{"POST", "/api/v1/ops/pickup-points", c.admin, point, "name", []string{"pickup_points"}},
 		{"POST", "/api/v1/ops/pickup-points", c.admin, point, "address", []string{"pickup_points"}},
 		{"POST", "/api/v1/ops/pickup-points", c.admin, point, "leader.name", []string{"pickup_points", "leaders"}},
+		{"POST", "/api/v1/ops/products", c.admin, product, "sku", []string{"products"}},
 		{"POST", "/api/v1/ops/products", c.admin, product, "name", []string{"products"}},
 		{"POST", "/api/v1/ops/products", c.admin, product, "unit", []string{"products"}},
 		{"POST", "/api/v1/ops/products", c.admin, product, "bin", []string{"products"}},
@@ -63,24 +68,28 @@ func TestControlCharactersAreRefusedInEveryReadField(t *testing.T) {
 		{"POST", vehicles, c.admin, vehicle, "code", []string{"vehicle_types"}},
 		{"POST", vehicles, c.admin, vehicle, "name", []string{"vehicle_types"}},
 		{"PUT", "/api/v1/ops/commission-rates", c.admin, map[string]any{"scope": "category", "category": "类", "rate_bp": 100}, "category", []string{"commission_rates"}},
+		{"POST", "/api/v1/ops/suppliers", c.admin, map[string]any{"code": "TX", "name": "供", "channel": "email", "email": "po@example.com"}, "code", []string{"suppliers"}},
+		{"POST", "/api/v1/ops/suppliers", c.admin, map[string]any{"code": "TX", "name": "供", "channel": "email", "email": "po@example.com"}, "name", []string{"suppliers"}},
 		{"POST", "/api/v1/ops/tokens", c.admin, map[string]any{"role": "ops", "name": "值班"}, "name", []string{"api_tokens"}},
 		{"POST", "/api/v1/leader/orders", c.leaders[0], order, "resident.name", []string{"orders", "residents"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.path+" "+tc.field, func(t *testing.T) {
-			before := c.rowCounts(tc.tables...)
-			body := with(tc.body, strings.Split(tc.field, "."), controlText)
-			r := c.do(tc.method, tc.path, tc.token, body, "Idempotency-Key", "text-"+tc.field)
-			if r.Status != http.StatusBadRequest {
-				t.Fatalf("status %d, want 400: %.300s", r.Status, r.Body)
-			}
-			if _, field := envelopeOf(t, r); field != tc.field {
-				t.Fatalf("field %q, want %q: %.300s", field, tc.field, r.Body)
-			}
-			if after := c.rowCounts(tc.tables...); fmt.Sprint(after) != fmt.Sprint(before) {
-				t.Fatalf("refused but stored: before %v after %v", before, after)
-			}
-		})
+		for i, text := range []string{controlText, bareControl} {
+			t.Run(fmt.Sprintf("%s %s %d", tc.path, tc.field, i), func(t *testing.T) {
+				before := c.rowCounts(tc.tables...)
+				body := with(tc.body, strings.Split(tc.field, "."), text)
+				r := c.do(tc.method, tc.path, tc.token, body, "Idempotency-Key", fmt.Sprintf("text-%s-%d", tc.field, i))
+				if r.Status != http.StatusBadRequest {
+					t.Fatalf("status %d, want 400: %.300s", r.Status, r.Body)
+				}
+				if _, field := envelopeOf(t, r); field != tc.field {
+					t.Fatalf("field %q, want %q: %.300s", field, tc.field, r.Body)
+				}
+				if after := c.rowCounts(tc.tables...); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatalf("refused but stored: before %v after %v", before, after)
+				}
+			})
+		}
 	}
 
 	quoted := `"` + controlText + `"`

@@ -22,6 +22,7 @@ import (
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/httpx"
+	"groupbuy/internal/ratelimit"
 	"groupbuy/pickup"
 	"groupbuy/pickup/notice"
 )
@@ -40,7 +41,7 @@ import (
 // admin does what ops does, but does not act as a leader.
 var (
 	public       = api.Access{Name: "public"}
-	leaders      = api.Access{Name: "leaders", Roles: []auth.Role{auth.RoleLeader}}
+	leaders      = api.Access{Name: "leaders", Roles: []auth.Role{auth.RoleLeader}, Errors: errs(pickup.ErrNoPoint)}
 	tokenHolders = api.Access{Name: "token holders", Roles: []auth.Role{auth.RoleLeader, auth.RoleWarehouse, auth.RoleOps, auth.RoleAdmin}}
 	// staffReads lets warehouse staff, ops and admins read the ops API.
 	staffReads = api.Access{Name: "staff reads", Roles: []auth.Role{auth.RoleWarehouse, auth.RoleOps, auth.RoleAdmin}}
@@ -123,7 +124,9 @@ var (
 	errReceiptMismatch          = apperr.Errorf(apperr.Unprocessable, "receipt_mismatch", "the received lines do not match the delivery")
 	errQuantityExceedsCollected = apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_collected", "at most the collected units can be refunded")
 	errPrintoutsOff             = apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
-	errBadCSV                   = apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV cannot be read, or a row breaks a rule: the message names its line and column")
+	errBadCSV                   = apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV is empty, has a header but no rows, or cannot be read")
+	errBadCSVRow                = apperr.Errorf(apperr.Invalid, "bad_csv_row", "line 7: a row (or the header) breaks a rule, named with its column; nothing was imported")
+	errDeliveryDateMismatch     = apperr.Errorf(apperr.Unprocessable, "delivery_date_mismatch", "the sale items are for delivery on another date than the order's delivery_date")
 )
 
 // systemRoutes are the process's own: health, and this API's document.
@@ -172,19 +175,17 @@ func leaderRoutes(h handlers) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/leader/catalog", Access: leaders, Section: section, Tag: "leader",
 			ID: "getCatalog", Summary: "What the leader can sell for a delivery date",
 			Doc:     "The sale items of the leader's warehouse for the delivery date with price (fen) and remaining stock, the cutoff instant and whether ordering is still open.",
-			Errors:  errs(pickup.ErrNoPoint),
 			Handler: api.JSON(h.catalog.LeaderCatalog)},
 		{Method: http.MethodPost, Path: "/api/v1/leader/orders", Access: leaders, Section: section, Tag: "leader",
 			ID: "placeOrder", Summary: "Place an order for a resident",
 			Doc:    "Places one order for one resident of the leader's pickup point. The delivery date is that of the sale items; all lines must share it and ordering must be before the warehouse's cutoff (cutoff_local on the day before, local time). Stock is taken atomically: an order is placed whole or not at all, and never beyond a sale item's stock cap. Requires an Idempotency-Key: a retry with the same key and body is answered 200 with the original order (even if since cancelled) and the header Idempotent-Replayed: true.",
 			Status: http.StatusCreated, AltStatus: []int{http.StatusOK},
-			Errors: errs(pickup.ErrResidentNotFound, pickup.ErrNoPoint, intake.ErrSoldOut, intake.ErrIdempotencyReused, intake.ErrCutoffPassed,
-				intake.ErrUnknownSaleItem, intake.ErrMixedDeliveryDates),
+			Errors: errs(pickup.ErrResidentNotFound, intake.ErrSoldOut, intake.ErrIdempotencyReused, intake.ErrCutoffPassed,
+				intake.ErrUnknownSaleItem, intake.ErrMixedDeliveryDates, errDeliveryDateMismatch, intake.ErrOverloaded),
 			Handler: api.JSON(h.orders.Place)},
 		{Method: http.MethodGet, Path: "/api/v1/leader/orders", Access: leaders, Section: section, Tag: "leader",
 			ID: "listLeaderOrders", Summary: "The orders of the leader's point for a delivery date",
 			Doc:     "Orders of the calling leader's pickup point for the delivery date, placed and cancelled, by id, one page at a time, with totals over all of them. Orders belong to the point: after a handover the new leader sees those placed before it, the old one none.",
-			Errors:  errs(pickup.ErrNoPoint),
 			Handler: api.JSON(h.orders.LeaderOrders)},
 		{Method: http.MethodGet, Path: "/api/v1/leader/orders/:id", Access: leaders, Section: section, Tag: "leader",
 			ID: "getLeaderOrder", Summary: "One of the leader's orders",
@@ -208,12 +209,12 @@ func leaderRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/leader/pickups/verify", Access: leaders, Section: section, Tag: "leader",
 			ID: "verifyPickupCode", Summary: "Verify a pickup code (核销)",
 			Doc:     "Shows the parcels a resident's pickup code opens at the leader's point. A wrong code counts against the leader: after 10 in a minute (GROUPBUY_CODE_ATTEMPTS) every verification answers 429 until the minute is over, so codes cannot be guessed.",
-			Errors:  errs(lastmile.ErrUnknownCode),
+			Errors:  errs(lastmile.ErrUnknownCode, ratelimit.ErrRateLimited),
 			Handler: api.JSON(h.lastMile.Verify)},
 		{Method: http.MethodPost, Path: "/api/v1/leader/pickups/collect", Access: leaders, Section: section, Tag: "leader",
 			ID: "collectParcels", Summary: "Hand parcels over",
 			Doc:     "Marks a code's waiting lines collected (all, or those named) and accrues the leader's commission on them, in one transaction. Lines already collected stay as they are, so confirming twice changes nothing. Wrong codes count as in verify.",
-			Errors:  errs(lastmile.ErrUnknownCode, lastmile.ErrParcelReturned, lastmile.ErrUnknownLine),
+			Errors:  errs(lastmile.ErrUnknownCode, lastmile.ErrParcelReturned, lastmile.ErrUnknownLine, ratelimit.ErrRateLimited),
 			Handler: api.JSON(h.lastMile.Collect)},
 		{Method: http.MethodPut, Path: "/api/v1/leader/residents/:id/contact", Access: leaders, Section: section, Tag: "leader",
 			ID: "setResidentContact", Summary: "Set a resident's e-mail and opt-outs",
@@ -289,7 +290,7 @@ func networkRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/pickup-points/import", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "importPickupPoints", Summary: "Import pickup points from CSV",
 			Doc:     "Creates or updates pickup points and their leaders from a CSV file, all or nothing: the first bad row is reported with its line and nothing is stored. UTF-8, with or without BOM, at most 32 MiB. The header row names the columns (any order, case-insensitive; extra columns are ignored): code, warehouse_code, name, address, lat, lng, opens, closes, leader_name, leader_phone, and optionally receiving_from, receiving_until (the hours the point takes the delivery, HH:MM local: both or neither). Field rules are those of POST /api/v1/ops/pickup-points; warehouse_code names an existing warehouse by code (it may be empty once service areas exist: the nearest warehouse serving the point is chosen); a row outside every service area, or naming a warehouse that does not serve it, is refused with 422 and its line; opens/closes are HH:MM local to the warehouse. Each code at most once per file.",
-			Errors:  errs(errBadCSV, pickup.ErrOutsideServiceArea, pickup.ErrWarehouseDoesNotServe),
+			Errors:  errs(errBadCSV, errBadCSVRow, pickup.ErrOutsideServiceArea, pickup.ErrWarehouseDoesNotServe),
 			Handler: api.JSON(h.pickup.ImportPoints)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/pickup-points", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listPickupPoints", Summary: "List pickup points",
@@ -324,7 +325,7 @@ func catalogRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/ops/products/import", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "importProducts", Summary: "Import products from CSV",
 			Doc:     "Creates or updates products by SKU from a CSV file, all or nothing: the first bad row is reported with its line and nothing is stored. UTF-8, with or without BOM, at most 32 MiB. The header row names the columns (any order, case-insensitive; extra columns are ignored): sku, name, unit, weight_g (integer grams), volume_ml (integer millilitres), zone (ambient, chilled or frozen), bin, and optionally category. Field rules are those of POST /api/v1/ops/products. Each SKU at most once per file.",
-			Errors:  errs(errBadCSV),
+			Errors:  errs(errBadCSV, errBadCSVRow),
 			Handler: api.JSON(h.catalog.ImportProducts)},
 		{Method: http.MethodGet, Path: "/api/v1/ops/products", Access: staffReads, Section: section, Tag: "ops",
 			ID: "listProducts", Summary: "List products",

@@ -33,7 +33,7 @@ func supplyRoutes(h handlers) []api.Route {
 			Handler: api.JSON(h.supply.UpdateSupplier)},
 		{Method: http.MethodPost, Path: "/api/v1/ops/suppliers/import", Access: opsWrites, Tag: tag, Section: section,
 			Summary: "Import suppliers from CSV: code,name,contact,channel,webhook_url,webhook_secret,email",
-			Errors:  []*apperr.Error{errBadCSV},
+			Errors:  []*apperr.Error{errBadCSV, errBadCSVRow},
 			Handler: api.JSON(h.supply.ImportSuppliers)},
 		{Method: http.MethodPut, Path: "/api/v1/ops/products/:id/supply-terms", Access: opsWrites, Tag: tag, Section: section,
 			Summary: "Set a product's suppliers: priority, share, case pack, price and delivery slot",

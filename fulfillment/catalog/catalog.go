@@ -67,9 +67,10 @@ var (
 // Validate checks a product before it is stored.
 func (p *Product) Validate() error {
 	p.SKU, p.Name, p.Unit, p.Bin = strings.TrimSpace(p.SKU), strings.TrimSpace(p.Name), strings.TrimSpace(p.Unit), strings.TrimSpace(p.Bin)
+	if err := input.CheckCode("sku", p.SKU); err != nil {
+		return err
+	}
 	switch {
-	case p.SKU == "" || len(p.SKU) > 40 || strings.ContainsAny(p.SKU, " \t\r\n,;\"'"):
-		return apperr.InvalidField("sku", "sku must be 1-40 characters without spaces, commas or quotes")
 	case !input.Printable(p.Name, 100):
 		return apperr.InvalidField("name", "name is required: up to 100 printable characters")
 	case !input.Printable(p.Unit, 10):

@@ -32,7 +32,7 @@ func (h *Handlers) LeaderCatalog(c *gin.Context, in fulfillment.DateQuery) (Cata
 
 // ProductInput is a product to create or update, by SKU.
 type ProductInput struct {
-	SKU      string           `json:"sku" doc:"The stock-keeping unit: 1 to 40 characters without spaces, commas or quotes; saving an existing SKU updates it."`
+	SKU      string           `json:"sku" doc:"The stock-keeping unit: 1 to 40 characters without spaces, commas, quotes or control characters; saving an existing SKU updates it."`
 	Name     string           `json:"name"`
 	Unit     string           `json:"unit" doc:"What one unit is: 份, 盒, kg…"`
 	WeightG  int64            `json:"weight_g" doc:"Grams per unit."`

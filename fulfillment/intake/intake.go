@@ -206,7 +206,7 @@ func (in *Intake) Close() {
 
 var (
 	errShuttingDown = apperr.Errorf(apperr.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
-	errOverloaded   = apperr.Errorf(apperr.Unavailable, "overloaded", "order intake is saturated, retry shortly")
+	ErrOverloaded   = apperr.Errorf(apperr.Unavailable, "overloaded", "order intake is saturated, retry shortly")
 )
 
 // Place places one order for a leader under an idempotency key. It returns
@@ -224,7 +224,7 @@ func (in *Intake) Place(ctx context.Context, leaderID int64, key string, req Ord
 	case <-ctx.Done():
 		return Order{}, false, ctx.Err()
 	default:
-		return Order{}, false, errOverloaded
+		return Order{}, false, ErrOverloaded
 	}
 	// Once queued, the call may be committed: wait for the answer even if the
 	// client has gone, so the result is never lost mid-flight.
@@ -262,7 +262,7 @@ func (in *Intake) work() {
 // seconds late. Nothing of c has been written, so a retry is safe.
 func (in *Intake) admit(batch []*placeCall, c *placeCall) []*placeCall {
 	if time.Since(c.queued) > in.maxWait {
-		c.done <- placeResult{err: errOverloaded}
+		c.done <- placeResult{err: ErrOverloaded}
 		return batch
 	}
 	return append(batch, c)

@@ -61,9 +61,10 @@ type SupplierInput struct {
 func (in *SupplierInput) Validate(keepSecret bool) error {
 	in.Code, in.Name, in.Contact = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name), strings.TrimSpace(in.Contact)
 	in.WebhookURL, in.Email = strings.TrimSpace(in.WebhookURL), strings.TrimSpace(in.Email)
+	if err := input.CheckCode("code", in.Code); err != nil {
+		return err
+	}
 	switch {
-	case in.Code == "" || len(in.Code) > 40 || strings.ContainsAny(in.Code, " \t\r\n,;\"'"):
-		return apperr.InvalidField("code", "code must be 1-40 characters without spaces, commas or quotes")
 	case !input.Printable(in.Name, 100):
 		return apperr.InvalidField("name", "name is required: up to 100 printable characters")
 	case !input.OptionalPrintable(in.Contact, 100):

@@ -18,6 +18,7 @@ package api
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -39,6 +40,9 @@ type Access struct {
 	// Session also admits a console session cookie in place of the bearer
 	// header, for pages a browser navigates to.
 	Session bool
+	// Errors are failures a caller of this kind may meet on every route it
+	// admits (a leader whose point was handed over), documented with each.
+	Errors []*apperr.Error
 }
 
 // Public reports whether the route needs no credentials.
@@ -262,6 +266,25 @@ type Download struct {
 	Body        []byte
 }
 
+// ContentDisposition names an attachment: filename= with the name's
+// printable ASCII (any other character, and quotes and backslashes, as
+// '_'), and beside it filename*= (RFC 6266) with the whole name, encoded,
+// when it holds more. A name is never written into the header raw: a
+// control character there breaks the response.
+func ContentDisposition(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
+	v := `attachment; filename="` + ascii + `"`
+	if full := mime.FormatMediaType("attachment", map[string]string{"filename": name}); strings.Contains(full, "filename*=") {
+		v += "; " + strings.TrimPrefix(full, "attachment; ")
+	}
+	return v
+}
+
 // File adapts f for a route that answers a file of one of contentTypes.
 func File[In any](f func(c *gin.Context, in In) (Download, error), contentTypes ...string) Handler {
 	if len(contentTypes) == 0 {
@@ -275,7 +298,7 @@ func File[In any](f func(c *gin.Context, in In) (Download, error), contentTypes 
 				return err
 			}
 			if d.FileName != "" {
-				c.Header("Content-Disposition", `attachment; filename="`+d.FileName+`"`)
+				c.Header("Content-Disposition", ContentDisposition(d.FileName))
 			}
 			if d.ETag != "" {
 				c.Header("ETag", d.ETag)

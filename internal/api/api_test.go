@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -292,15 +293,17 @@ func TestValidatorCatchesUndocumentedAnswers(t *testing.T) {
 			c.JSON(http.StatusTeapot, gin.H{"error": gin.H{"code": "teapot", "message": "no"}})
 		case "5":
 			c.JSON(http.StatusNotFound, gin.H{"message": "not the envelope"})
+		case "6":
+			c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "no_such_code", "message": "no"}})
 		default:
-			c.JSON(http.StatusOK, gin.H{"id": 6, "sku": "EGG", "zone": "chilled", "tags": []string{}, "note": "fine"})
+			c.JSON(http.StatusOK, gin.H{"id": 7, "sku": "EGG", "zone": "chilled", "tags": []string{}, "note": "fine"})
 		}
 	})
 	srv := httptest.NewServer(lying)
 	defer srv.Close()
 	client, problems := validated(t, srv)
 	for id, what := range []string{"an undocumented member", "a wrong type", "a missing required member",
-		"an undocumented status", "an error outside the envelope"} {
+		"an undocumented status", "an error outside the envelope", "an error code the document does not give"} {
 		before := len(*problems)
 		call(t, client, "GET", srv.URL+"/api/items/"+itoa(id+1), "", "")
 		if len(*problems) == before {
@@ -308,8 +311,32 @@ func TestValidatorCatchesUndocumentedAnswers(t *testing.T) {
 		}
 	}
 	before := len(*problems)
-	call(t, client, "GET", srv.URL+"/api/items/6", "", "")
+	call(t, client, "GET", srv.URL+"/api/items/7", "", "")
 	if len(*problems) != before {
 		t.Errorf("a documented answer was refused: %v", (*problems)[before:])
+	}
+}
+
+// TestContentDispositionNeverWritesANameRaw: a name with Chinese, a quote or
+// a control character gets an ASCII filename= and the whole name in
+// filename*=, which a client reads back; the header stays one line.
+func TestContentDispositionNeverWritesANameRaw(t *testing.T) {
+	for _, name := range []string{"item-7.csv", "退供单-供应商.pdf", "a\x01b\r\nX-Evil: 1.csv", `q"uote\.csv`} {
+		v := api.ContentDisposition(name)
+		if strings.ContainsAny(v, "\x00\x01\r\n") {
+			t.Errorf("%q: raw control characters in %q", name, v)
+		}
+		_, params, err := mime.ParseMediaType(v)
+		if err != nil {
+			t.Errorf("%q: %q does not parse: %v", name, v, err)
+			continue
+		}
+		want := name
+		if strings.ContainsAny(name, `"\`) {
+			want = "q_uote_.csv" // printable ASCII needs no filename*=; quotes become '_'
+		}
+		if params["filename"] != want {
+			t.Errorf("%q: %q reads back as %q", name, v, params["filename"])
+		}
 	}
 }

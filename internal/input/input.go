@@ -84,6 +84,16 @@ func CheckOptionalText(field, s string, max int) error {
 	return nil
 }
 
+// CheckCode refuses a code that names a thing in CSV files, file names and
+// scans (a SKU, a supplier's code) unless it is 1 to 40 bytes under the text
+// rule without spaces, commas, semicolons or quotes.
+func CheckCode(field, s string) error {
+	if s == "" || len(s) > 40 || strings.ContainsAny(s, " \t\r\n,;\"'") || !textOK(s, 40) {
+		return apperr.InvalidField(field, "%s must be 1-40 characters without spaces, commas, quotes or control characters", field)
+	}
+	return nil
+}
+
 func textOK(s string, max int) bool {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
 		return false

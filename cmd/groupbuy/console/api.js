@@ -63,7 +63,16 @@ export async function send(method, path, body) {
 }
 
 function filenameOf(disposition) {
-  const m = /filename="([^"]+)"/.exec(disposition || '');
+  const d = disposition || '';
+  const full = /filename\*=utf-8''([^;\s]+)/i.exec(d);
+  if (full) {
+    try {
+      return decodeURIComponent(full[1]);
+    } catch (e) {
+      // a name that does not decode: the ASCII one below
+    }
+  }
+  const m = /filename="([^"]+)"/.exec(d);
   return m ? m[1] : '';
 }
 

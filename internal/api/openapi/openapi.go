@@ -235,6 +235,21 @@ var sharedFailure = map[int]string{
 	http.StatusServiceUnavailable:  "A backing service is unavailable (unavailable); retry after Retry-After seconds.",
 }
 
+// sharedCodes are the error codes of the shared failures, by status.
+var sharedCodes = map[int][]string{
+	http.StatusBadRequest:          {"invalid_field", "bad_json", "body_too_large"},
+	http.StatusUnauthorized:        {"unauthorized"},
+	http.StatusForbidden:           {"forbidden"},
+	http.StatusTooManyRequests:     {"too_many_requests"},
+	http.StatusInternalServerError: {"internal"},
+	http.StatusServiceUnavailable:  {"unavailable"},
+}
+
+// ErrorCodes is the extension of an error response that lists every code
+// the operation may answer with that status, for clients and for the
+// Validator.
+const ErrorCodes = "x-error-codes"
+
 // errorResponses are the failures a route may answer: the shared ones
 // that apply to it and its own Errors, each under its kind's status.
 func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
@@ -249,10 +264,12 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 			shared = append(shared, http.StatusTooManyRequests)
 		}
 	}
+	codes := map[int][]string{}
 	for _, s := range shared {
 		byStatus[s] = nil
+		codes[s] = slices.Clone(sharedCodes[s])
 	}
-	for _, e := range rt.Errors {
+	for _, e := range slices.Concat(rt.Access.Errors, rt.Errors) {
 		s := Status(e)
 		byStatus[s] = append(byStatus[s], e)
 	}
@@ -260,7 +277,7 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 	for s, errs := range byStatus {
 		desc := sharedFailure[s]
 		var examples openapi3.Examples
-		var codes []string
+		var own []string
 		for _, e := range errs {
 			if examples == nil {
 				examples = openapi3.Examples{}
@@ -270,13 +287,17 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 				body["field"] = e.Field
 			}
 			examples[e.Code] = &openapi3.ExampleRef{Value: openapi3.NewExample(map[string]any{"error": body})}
-			codes = append(codes, fmt.Sprintf("%s (%s)", e.Code, e.Message))
+			own = append(own, fmt.Sprintf("%s (%s)", e.Code, e.Message))
+			codes[s] = append(codes[s], e.Code)
 		}
-		if len(codes) > 0 {
-			desc = strings.TrimSpace(desc + " " + http.StatusText(s) + ": " + strings.Join(codes, "; ") + ".")
+		if len(own) > 0 {
+			desc = strings.TrimSpace(desc + " " + http.StatusText(s) + ": " + strings.Join(own, "; ") + ".")
 		}
 		envelope := openapi3.NewContentWithJSONSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Error", nil))
-		out[s] = response(desc, envelope, examples)
+		r := response(desc, envelope, examples)
+		slices.Sort(codes[s])
+		r.Value.Extensions = map[string]any{ErrorCodes: slices.Compact(codes[s])}
+		out[s] = r
 	}
 	return out
 }

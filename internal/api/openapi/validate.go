@@ -3,9 +3,11 @@ package openapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -14,8 +16,9 @@ import (
 )
 
 // Validator checks live responses against a document: a status the
-// operation does not list, or a body that does not match its schema (a
-// member of no field, a wrong type, a missing required member), is an error.
+// operation does not list, a body that does not match its schema (a member
+// of no field, a wrong type, a missing required member), or an error code
+// the operation does not give for its status, is an error.
 type Validator struct {
 	router routers.Router
 	// Skip, when set, exempts requests from the check, e.g. the console's
@@ -62,7 +65,30 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("%s %s answered %d, which %s does not document: %v", req.Method, req.URL.Path, status, route.Operation.OperationID, err)
 	}
+	if code, ok := undocumentedCode(route.Operation.Responses.Status(status), body); !ok {
+		return fmt.Errorf("%s %s answered %d %q, a code %s does not give for %d", req.Method, req.URL.Path, status, code, route.Operation.OperationID, status)
+	}
 	return nil
+}
+
+// undocumentedCode reports the error code of body and whether the response
+// lists it among its codes (ErrorCodes); a response that lists none, or a
+// body that is not the error envelope, passes.
+func undocumentedCode(resp *openapi3.ResponseRef, body []byte) (string, bool) {
+	if resp == nil || resp.Value == nil {
+		return "", true
+	}
+	listed, ok := resp.Value.Extensions[ErrorCodes].([]any)
+	if !ok {
+		return "", true
+	}
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+		return "", true
+	}
+	return e.Error.Code, slices.Contains(listed, any(e.Error.Code))
 }
 
 // Transport returns a RoundTripper that sends through next (nil: the
