@@ -19,8 +19,9 @@ import (
 // TestEveryOperationRefusesBadInputCleanly sends every operation of the
 // OpenAPI document requests a careless or hostile client would: a plausible
 // request, built from the operation's own schema, with one parameter or body
-// field at a time made bad (zero, negative, past int64, a day or time that
-// does not exist, too long, holding NUL, the wrong type). Every answer must be
+// field at a time made bad (sweepModes: zero, negative, past int64, a day or
+// time that does not exist, too long, holding NUL, the wrong type, a
+// fraction, white space around it). Every answer must be
 // one the document describes, with an error code it gives for that status
 // (the test client checks both), and none may be a 5xx: bad input is the
 // client's error, never the server's.
@@ -176,7 +177,8 @@ type sweepOp struct {
 }
 
 // sweepModes are the ways a value is made bad, one request each.
-var sweepModes = []string{"zero", "negative", "max-int64", "past-int64", "no-such-day", "far", "long", "nul", "wrong-type", "null"}
+var sweepModes = []string{"zero", "negative", "max-int64", "past-int64", "no-such-day", "far", "long", "nul", "wrong-type", "null",
+	"fraction", "exponent", "padded"}
 
 // sweepGen builds requests from the document's schemas.
 type sweepGen struct{ schemas map[string]any }
@@ -360,6 +362,17 @@ func (g sweepGen) hostile(s map[string]any, mode string) any {
 		return strings.Repeat("界", 5000)
 	case "nul":
 		return "a\x00b"
+	case "fraction", "exponent":
+		v := map[string]string{"fraction": "1.5", "exponent": "1e3"}[mode]
+		if typ == "integer" || typ == "number" {
+			return json.Number(v)
+		}
+		return v
+	case "padded":
+		if typ == "integer" || typ == "number" {
+			return json.Number("-0")
+		}
+		return " " + fmt.Sprint(plausible("", s)) + " "
 	}
 	switch typ {
 	case "integer", "number":
