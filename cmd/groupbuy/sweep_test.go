@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +27,8 @@ import (
 // fraction, white space around it). Every answer must be
 // one the document describes, with an error code it gives for that status
 // (the test client checks both), and none may be a 5xx: bad input is the
-// client's error, never the server's.
+// client's error, never the server's. Each write's plausible request is
+// then sent eight times at once: racing itself must not fail either.
 func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 	t.Parallel()
 	c := newTestCityWith(t, 2, clock.NewManual(beforeCutoff), func(cfg *config.Config) { cfg.WriteLimit = 0 })
@@ -68,11 +72,13 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 	}
 	path := c.wavePath()
 	s.run(ops)
+	s.burst(ops, 8)
 	c.admin = s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "after the sweep"})
 	c.receiptsFinal(path)
 	runNightToReady(t, c, path)
 	s.run(ops)
-	t.Logf("%d requests", s.sent)
+	s.burst(ops, 8)
+	t.Logf("%d requests", s.sent.Load())
 }
 
 // sweep sends the operations' requests and counts them.
@@ -80,75 +86,101 @@ type sweep struct {
 	t    *testing.T
 	c    *testCity
 	g    sweepGen
-	sent int
+	sent atomic.Int64
 }
 
 // run sends each operation its plausible request, then one request for each
 // parameter or field made bad in each mode.
 func (s *sweep) run(ops []sweepOp) {
-	t, c, g := s.t, s.c, s.g
 	for _, op := range ops {
-		// Fresh tokens: the sweep revokes tokens and hands point 1 over.
-		token := s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "sweep"})
-		if strings.HasPrefix(op.path, "/api/v1/leader/") {
-			var leader int64
-			if err := c.app.db.Get(&leader, `SELECT leader_id FROM pickup_points WHERE id = 1`); err != nil {
-				t.Fatal(err)
-			}
-			token = s.token(auth.TokenSpec{Role: auth.RoleLeader, LeaderID: leader, Name: "sweep"})
-		}
-		body, hasBody := op.doc.RequestBody.Content["application/json"]
+		token := s.tokenFor(op)
 		targets := []string{""} // "": nothing bad, the plausible request itself
 		for _, p := range op.doc.Parameters {
 			if p.In == "path" || p.In == "query" {
 				targets = append(targets, p.In+":"+p.Name)
 			}
 		}
-		if hasBody {
+		if body, ok := op.doc.RequestBody.Content["application/json"]; ok {
 			targets = append(targets, "body")
-			g.leaves(body.Schema, "body", 0, &targets)
+			s.g.leaves(body.Schema, "body", 0, &targets)
 		}
 		for _, target := range targets {
 			for _, mode := range sweepModes {
 				if target == "" && mode != sweepModes[0] {
 					break
 				}
-				path, query := op.path, url.Values{}
-				for _, p := range op.doc.Parameters {
-					v := g.param(p.Name, p.Schema, target == p.In+":"+p.Name, mode)
-					switch p.In {
-					case "path":
-						if v == "" {
-							v = " " // an empty segment would be another route
-						}
-						path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
-					case "query":
-						query.Set(p.Name, v)
-					}
-				}
-				if len(query) > 0 {
-					path += "?" + query.Encode()
-				}
-				var b any
-				var raw []byte
-				if hasBody {
-					var err error
-					if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0)); err != nil {
-						t.Fatal(err)
-					}
-					b = raw
-				}
-				headers := []string{"Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent)}
-				if strings.HasPrefix(op.path, "/api/v1/driver/") {
-					headers = append(headers, "X-Driver-Pass", c.app.driverPass.Token(1, c.clock.Now().Add(24*time.Hour)))
-				}
-				r := c.do(op.method, path, token, b, headers...)
-				s.sent++
-				if r.Status >= 500 {
-					t.Errorf("%s %s with %s %s, body %.300s: %d %.300s", op.method, path, target, mode, raw, r.Status, r.Body)
-				}
+				s.send(op, token, target, mode)
 			}
 		}
+	}
+}
+
+// burst sends each write its plausible request n times at once, each with
+// its own Idempotency-Key: a check-then-write race shows as a 5xx (a unique
+// key violated, a deadlock) where one at a time answers cleanly.
+func (s *sweep) burst(ops []sweepOp, n int) {
+	for _, op := range ops {
+		if op.method == http.MethodGet {
+			continue
+		}
+		token := s.tokenFor(op)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() { s.send(op, token, "", sweepModes[0]) })
+		}
+		wg.Wait()
+	}
+}
+
+// tokenFor is a fresh token for op: the sweep revokes tokens and hands
+// point 1 over.
+func (s *sweep) tokenFor(op sweepOp) string {
+	if !strings.HasPrefix(op.path, "/api/v1/leader/") {
+		return s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "sweep"})
+	}
+	var leader int64
+	if err := s.c.app.db.Get(&leader, `SELECT leader_id FROM pickup_points WHERE id = 1`); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.token(auth.TokenSpec{Role: auth.RoleLeader, LeaderID: leader, Name: "sweep"})
+}
+
+// send sends op's plausible request with target made bad in mode ("": none)
+// and fails the test on a 5xx.
+func (s *sweep) send(op sweepOp, token, target, mode string) {
+	t, c, g := s.t, s.c, s.g
+	path, query := op.path, url.Values{}
+	for _, p := range op.doc.Parameters {
+		v := g.param(p.Name, p.Schema, target == p.In+":"+p.Name, mode)
+		switch p.In {
+		case "path":
+			if v == "" {
+				v = " " // an empty segment would be another route
+			}
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(v))
+		case "query":
+			query.Set(p.Name, v)
+		}
+	}
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	var b any
+	var raw []byte
+	if body, ok := op.doc.RequestBody.Content["application/json"]; ok {
+		var err error
+		if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0)); err != nil {
+			t.Error(err)
+			return
+		}
+		b = raw
+	}
+	headers := []string{"Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent.Add(1))}
+	if strings.HasPrefix(op.path, "/api/v1/driver/") {
+		headers = append(headers, "X-Driver-Pass", c.app.driverPass.Token(1, c.clock.Now().Add(24*time.Hour)))
+	}
+	if r := c.do(op.method, path, token, b, headers...); r.Status >= 500 {
+		t.Errorf("%s %s with %s %s, body %.300s: %d %.300s", op.method, path, target, mode, raw, r.Status, r.Body)
 	}
 }
 

@@ -140,6 +140,11 @@ func (s *Service) SetTerms(ctx context.Context, productID int64, terms []TermInp
 	}
 	var out []Term
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// Delete-then-insert from two requests at once would both delete
+		// nothing and then collide on the key: they take turns.
+		if err := catalog.LockProduct(ctx, tx, productID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM supply_terms WHERE product_id = $1`, productID); err != nil {
 			return err
 		}
@@ -156,9 +161,6 @@ func (s *Service) SetTerms(ctx context.Context, productID int64, terms []TermInp
 			productID, pq.Array(sup), pq.Array(pri), pq.Array(share), pq.Array(pack), pq.Array(price), pq.Array(slots), s.clock.Now())
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23503" {
-			if pqErr.Constraint == "supply_terms_product_id_fkey" {
-				return catalog.ErrProductNotFound
-			}
 			return ErrUnknownSupplier
 		}
 		if err != nil {
