@@ -122,6 +122,7 @@ var (
 	errUnknownProduct           = apperr.Errorf(apperr.Unprocessable, "unknown_product", "no product has this id")
 	errUnknownReceiptItem       = apperr.Errorf(apperr.Unprocessable, "unknown_sale_item", "every sale item must belong to this wave's warehouse and date")
 	errReceiptMismatch          = apperr.Errorf(apperr.Unprocessable, "receipt_mismatch", "the received lines do not match the delivery")
+	errReceiptExceedsDelivery   = apperr.Errorf(apperr.Unprocessable, "receipt_exceeds_delivery", "a line's missing and damaged units exceed what was sent")
 	errQuantityExceedsCollected = apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_collected", "at most the collected units can be refunded")
 	errPrintoutsOff             = apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
 	errBadCSV                   = apperr.Errorf(apperr.Invalid, "bad_csv", "the CSV is empty, has a header but no rows, or cannot be read")
@@ -181,7 +182,7 @@ func leaderRoutes(h handlers) []api.Route {
 			Doc:    "Places one order for one resident of the leader's pickup point. The delivery date is that of the sale items; all lines must share it and ordering must be before the warehouse's cutoff (cutoff_local on the day before, local time). Stock is taken atomically: an order is placed whole or not at all, and never beyond a sale item's stock cap. Requires an Idempotency-Key: a retry with the same key and body is answered 200 with the original order (even if since cancelled) and the header Idempotent-Replayed: true.",
 			Status: http.StatusCreated, AltStatus: []int{http.StatusOK},
 			Errors: errs(pickup.ErrResidentNotFound, intake.ErrSoldOut, intake.ErrIdempotencyReused, intake.ErrCutoffPassed,
-				intake.ErrUnknownSaleItem, intake.ErrMixedDeliveryDates, errDeliveryDateMismatch, intake.ErrOverloaded),
+				intake.ErrUnknownSaleItem, intake.ErrMixedDeliveryDates, errDeliveryDateMismatch, intake.ErrOverloaded, intake.ErrShuttingDown),
 			Handler: api.JSON(h.orders.Place)},
 		{Method: http.MethodGet, Path: "/api/v1/leader/orders", Access: leaders, Section: section, Tag: "leader",
 			ID: "listLeaderOrders", Summary: "The orders of the leader's point for a delivery date",
@@ -204,7 +205,7 @@ func leaderRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/leader/deliveries/:id/receive", Access: leaders, Section: section, Tag: "leader",
 			ID: "receiveDelivery", Summary: "Confirm receipt of a delivery (签收)",
 			Doc:     "The leader confirms per SKU what came, was missing and was damaged (SKUs not listed arrived complete). Missing and damaged units are refunded, taken from the latest orders of that SKU at the point first, each affected resident gets a refund notice; the rest becomes ready for pickup, each resident gets a 6-digit pickup code and one arrival notice. Receiving a received delivery changes nothing and answers it as recorded.",
-			Errors:  errs(lastmile.ErrDeliveryNotFound, lastmile.ErrNotArrived, errReceiptMismatch),
+			Errors:  errs(lastmile.ErrDeliveryNotFound, lastmile.ErrNotArrived, errReceiptMismatch, errReceiptExceedsDelivery),
 			Handler: api.JSON(h.lastMile.Receive)},
 		{Method: http.MethodPost, Path: "/api/v1/leader/pickups/verify", Access: leaders, Section: section, Tag: "leader",
 			ID: "verifyPickupCode", Summary: "Verify a pickup code (核销)",

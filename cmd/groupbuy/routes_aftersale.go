@@ -25,7 +25,7 @@ func aftersaleRoutes(a *app) []api.Route {
 				"point (received or collected), within the window after receipt or collection (48 h unless configured), for at most the " +
 				"units delivered; a line has one pending or approved claim at a time. A refusal stores nothing.",
 			Errors: []*apperr.Error{aftersale.ErrLineNotFound, aftersale.ErrNotDelivered, aftersale.ErrWindowClosed, aftersale.ErrQuantity,
-				aftersale.ErrAlreadyClaimed, aftersale.ErrNotAnImage, aftersale.ErrPhotoTooLarge, aftersale.ErrTooManyPhotos, aftersale.ErrNotMultipart},
+				aftersale.ErrAlreadyClaimed, aftersale.ErrNotAnImage, aftersale.ErrPhotoTooLarge, aftersale.ErrTooManyPhotos, aftersale.ErrNotMultipart, aftersale.ErrBadForm},
 			Handler: api.JSON(h.File)},
 		{Method: http.MethodGet, Path: "/api/v1/leader/aftersale/claims", Access: leaders, Section: section, Tag: "leader",
 			ID: "leaderClaims", Summary: "The leader's claims and their outcome",

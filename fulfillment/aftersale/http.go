@@ -45,9 +45,10 @@ const maxFormBytes = MaxPhotos*MaxPhotoBytes + 64<<10
 // maxFieldBytes bounds a text field: the note's characters, 4 bytes each at most.
 const maxFieldBytes = 4 * MaxNote
 
+// A claim's body that is not a multipart form the handler can read.
 var (
 	ErrNotMultipart = apperr.Errorf(apperr.Invalid, "not_multipart", "send the claim as multipart/form-data")
-	errBadForm      = apperr.Errorf(apperr.Invalid, "bad_form", "the multipart body cannot be read")
+	ErrBadForm      = apperr.Errorf(apperr.Invalid, "bad_form", "the multipart body cannot be read")
 	errFormTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the claim's body exceeds 3 photos of 5 MB")
 )
 
@@ -144,7 +145,7 @@ func formError(err error) error {
 	if errors.As(err, &tooBig) {
 		return errFormTooLarge
 	}
-	return errBadForm
+	return ErrBadForm
 }
 
 // LeaderQuery selects the calling leader's claims.

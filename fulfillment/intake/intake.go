@@ -197,15 +197,17 @@ func (in *Intake) Close() {
 	for {
 		select {
 		case c := <-in.queue:
-			c.done <- placeResult{err: errShuttingDown}
+			c.done <- placeResult{err: ErrShuttingDown}
 		default:
 			return
 		}
 	}
 }
 
+// The intake's refusals of an order it could not take now; nothing is
+// written, so a retry is safe.
 var (
-	errShuttingDown = apperr.Errorf(apperr.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
+	ErrShuttingDown = apperr.Errorf(apperr.Unavailable, "shutting_down", "the server is shutting down, retry shortly")
 	ErrOverloaded   = apperr.Errorf(apperr.Unavailable, "overloaded", "order intake is saturated, retry shortly")
 )
 

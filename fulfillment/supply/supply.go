@@ -172,5 +172,4 @@ var (
 	ErrBelowZero             = apperr.Errorf(apperr.Unprocessable, "correction_below_zero", "the correction takes the line's totals below zero")
 	ErrCorrectionSpent       = apperr.Errorf(apperr.Unprocessable, "correction_spent", "the correction takes back units already spent: allocated or returned to the supplier")
 	ErrReceivingStarted      = apperr.Errorf(apperr.Conflict, "receiving_started", "goods of this purchase order were already received; it can no longer be revised")
-	ErrNotPurchased          = apperr.Errorf(apperr.Conflict, "wave_not_purchased", "the wave has no purchase orders yet")
 )

@@ -227,7 +227,7 @@ func response(desc string, content openapi3.Content, examples openapi3.Examples)
 
 // The shared failures, by status.
 var sharedFailure = map[int]string{
-	http.StatusBadRequest:          "Malformed request: a bad parameter, header or body member (invalid_field, naming it in `field`) or a body that is not JSON (bad_json).",
+	http.StatusBadRequest:          "Malformed request: a bad parameter, header or body member (invalid_field, naming it in `field`), a body that is not JSON (bad_json), cannot be read (bad_body) or is too large (body_too_large).",
 	http.StatusUnauthorized:        "Missing, malformed, unknown, revoked or expired credentials (unauthorized).",
 	http.StatusForbidden:           "The caller's role may not use this operation (forbidden).",
 	http.StatusTooManyRequests:     "Too many writes with this token (too_many_requests); retry after Retry-After seconds.",
@@ -237,7 +237,7 @@ var sharedFailure = map[int]string{
 
 // sharedCodes are the error codes of the shared failures, by status.
 var sharedCodes = map[int][]string{
-	http.StatusBadRequest:          {"invalid_field", "bad_json", "body_too_large"},
+	http.StatusBadRequest:          {"invalid_field", "bad_json", "bad_body", "body_too_large"},
 	http.StatusUnauthorized:        {"unauthorized"},
 	http.StatusForbidden:           {"forbidden"},
 	http.StatusTooManyRequests:     {"too_many_requests"},
