@@ -24,11 +24,11 @@ import (
 // request, built from the operation's own schema, with one parameter or body
 // field at a time made bad (sweepModes: zero, negative, past int64, a day or
 // time that does not exist, too long, holding NUL, the wrong type, a
-// fraction, white space around it). Every answer must be
-// one the document describes, with an error code it gives for that status
-// (the test client checks both), and none may be a 5xx: bad input is the
-// client's error, never the server's. Each write's plausible request is
-// then sent eight times at once: racing itself must not fail either.
+// fraction, white space around it). Every answer must be one the document
+// describes, with an error code it gives for that status (the test client
+// checks both), and none may be a 5xx: bad input is the client's error,
+// never the server's. Each write's plausible request is then sent eight
+// times at once: racing itself must not fail either.
 func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 	t.Parallel()
 	c := newTestCityWith(t, 2, clock.NewManual(beforeCutoff), func(cfg *config.Config) { cfg.WriteLimit = 0 })
@@ -184,6 +184,7 @@ func (s *sweep) send(op sweepOp, token, target, mode string) {
 	}
 }
 
+// token issues a token of spec straight into the database.
 func (s *sweep) token(spec auth.TokenSpec) string {
 	tok, _, err := auth.IssueToken(context.Background(), s.c.app.db, s.c.clock.Now(), spec)
 	if err != nil {
@@ -192,6 +193,7 @@ func (s *sweep) token(spec auth.TokenSpec) string {
 	return tok
 }
 
+// sweepOp is one operation of the document: what the sweep reads of it.
 type sweepOp struct {
 	method, path string
 	doc          struct {
