@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +249,42 @@ func TestIndexConcurrentSearches(t *testing.T) {
 	got, err := s.Nearby(ctx, NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 5000, Limit: 20})
 	if err != nil || len(got) != 10 {
 		t.Fatalf("after the writes: %d points, %v", len(got), err)
+	}
+}
+
+// TestServiceAreaSetTwiceAtOnceIsOneOfThem: two areas set for one warehouse
+// at the same moment leave one of them, whole, never the union of both
+// (each replaces the cells: delete, then insert).
+func TestServiceAreaSetTwiceAtOnceIsOneOfThem(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	s := NewService(db, clock.System{})
+	w := newTestWarehouse(t, s, "TWICE", 31.2, 121.4)
+	area := func(lng0, lng1 float64) []geo.CellID {
+		cells, err := geo.PolygonCells("geojson", geo.Geometry("Polygon", [][][2]float64{{{lng0, 31.1}, {lng1, 31.1}, {lng1, 31.3}, {lng0, 31.3}, {lng0, 31.1}}}),
+			geo.SearchRes, MaxServiceCells)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cells
+	}
+	west, east := area(121.2, 121.3), area(121.5, 121.6)
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for _, cells := range [][]geo.CellID{west, east, west, east} {
+			wg.Go(func() {
+				if _, err := s.SetServiceArea(ctx, w.ID, cells); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got, err := serviceCells(ctx, db, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(west) && len(got) != len(east) {
+			t.Fatalf("round %d: %d cells stored, want %d (west) or %d (east)", round, len(got), len(west), len(east))
+		}
 	}
 }

@@ -80,7 +80,9 @@ func ServiceCellsOf(field string, cells []string) ([]geo.CellID, error) {
 // SetServiceArea replaces a warehouse's service area; no cells clears it.
 func (s *Service) SetServiceArea(ctx context.Context, warehouseID int64, cells []geo.CellID) (ServiceArea, error) {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if _, err := GetWarehouse(ctx, tx, warehouseID); err != nil {
+		// Two areas set at once would each delete the cells the other had
+		// not yet written, and leave the union: they take turns.
+		if err := lockWarehouse(ctx, tx, warehouseID); err != nil {
 			return err
 		}
 		return replaceServiceCells(ctx, tx, warehouseID, cells)

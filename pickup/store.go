@@ -44,6 +44,14 @@ func GetWarehouse(ctx context.Context, q sqlx.QueryerContext, id int64) (Warehou
 	return pg.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE id = $1`, id)
 }
 
+// lockWarehouse holds a warehouse's row until tx ends, so that commands
+// that replace what hangs off it (its service cells) take turns. NO KEY
+// UPDATE: rows that merely reference the warehouse are still written.
+func lockWarehouse(ctx context.Context, tx sqlx.QueryerContext, id int64) error {
+	_, err := pg.GetOne[int64](ctx, tx, ErrWarehouseNotFound, `SELECT id FROM warehouses WHERE id = $1 FOR NO KEY UPDATE`, id)
+	return err
+}
+
 // WarehouseByCode loads one warehouse by its code.
 func WarehouseByCode(ctx context.Context, q sqlx.QueryerContext, code string) (Warehouse, error) {
 	return pg.GetOne[Warehouse](ctx, q, ErrWarehouseNotFound, `SELECT `+warehouseCols+` FROM warehouses WHERE code = $1`, code)
