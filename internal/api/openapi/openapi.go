@@ -225,24 +225,22 @@ func response(desc string, content openapi3.Content, examples openapi3.Examples)
 	return &openapi3.ResponseRef{Value: r}
 }
 
-// The shared failures, by status.
-var sharedFailure = map[int]string{
-	http.StatusBadRequest:          "Malformed request: a bad parameter, header or body member (invalid_field, naming it in `field`), a body that is not JSON (bad_json), cannot be read (bad_body) or is too large (body_too_large).",
-	http.StatusUnauthorized:        "Missing, malformed, unknown, revoked or expired credentials (unauthorized).",
-	http.StatusForbidden:           "The caller's role may not use this operation (forbidden).",
-	http.StatusTooManyRequests:     "Too many writes with this token (too_many_requests); retry after Retry-After seconds.",
-	http.StatusInternalServerError: "Unexpected failure (internal), logged with the request id.",
-	http.StatusServiceUnavailable:  "A backing service is unavailable (unavailable); retry after Retry-After seconds.",
+// sharedFailure is a failure any route of a kind may answer: what its
+// description says, and its codes.
+type sharedFailure struct {
+	desc  string
+	codes []string
 }
 
-// sharedCodes are the error codes of the shared failures, by status.
-var sharedCodes = map[int][]string{
-	http.StatusBadRequest:          {"invalid_field", "bad_json", "bad_body", "body_too_large"},
-	http.StatusUnauthorized:        {"unauthorized"},
-	http.StatusForbidden:           {"forbidden"},
-	http.StatusTooManyRequests:     {"too_many_requests"},
-	http.StatusInternalServerError: {"internal"},
-	http.StatusServiceUnavailable:  {"unavailable"},
+// sharedFailures are the shared failures, by status.
+var sharedFailures = map[int]sharedFailure{
+	http.StatusBadRequest: {"Malformed request: a bad parameter, header or body member (invalid_field, naming it in `field`), a body that is not JSON (bad_json), cannot be read (bad_body) or is too large (body_too_large).",
+		[]string{"invalid_field", "bad_json", "bad_body", "body_too_large"}},
+	http.StatusUnauthorized:        {"Missing, malformed, unknown, revoked or expired credentials (unauthorized).", []string{"unauthorized"}},
+	http.StatusForbidden:           {"The caller's role may not use this operation (forbidden).", []string{"forbidden"}},
+	http.StatusTooManyRequests:     {"Too many writes with this token (too_many_requests); retry after Retry-After seconds.", []string{"too_many_requests"}},
+	http.StatusInternalServerError: {"Unexpected failure (internal), logged with the request id.", []string{"internal"}},
+	http.StatusServiceUnavailable:  {"A backing service is unavailable (unavailable); retry after Retry-After seconds.", []string{"unavailable"}},
 }
 
 // ErrorCodes is the extension of an error response that lists every code
@@ -264,10 +262,10 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 			shared = append(shared, http.StatusTooManyRequests)
 		}
 	}
-	codes := map[int][]string{}
+	descs, codes := map[int]string{}, map[int][]string{}
 	for _, s := range shared {
 		byStatus[s] = nil
-		codes[s] = slices.Clone(sharedCodes[s])
+		descs[s], codes[s] = sharedFailures[s].desc, slices.Clone(sharedFailures[s].codes)
 	}
 	for _, e := range slices.Concat(rt.Access.Errors, rt.Errors) {
 		s := Status(e)
@@ -275,7 +273,7 @@ func errorResponses(rt api.Route, reads bool) map[int]*openapi3.ResponseRef {
 	}
 	out := map[int]*openapi3.ResponseRef{}
 	for s, errs := range byStatus {
-		desc := sharedFailure[s]
+		desc := descs[s]
 		var examples openapi3.Examples
 		var own []string
 		for _, e := range errs {
