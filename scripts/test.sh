@@ -162,8 +162,8 @@ start_private_servers() {
 	CLEANUP+=("rm -rf '$tmp'")
 	go build -o "$tmp/localservers" ./internal/localserver/cmd/localservers
 	if [[ " $* " == *" -postgres "* ]]; then
-		"$tmp/localservers" -find-postgres >/dev/null 2>&1 || apt_install postgresql
-		bindir="$("$tmp/localservers" -find-postgres)"
+		bindir="$("$tmp/localservers" -find-postgres 2>/dev/null)" ||
+			{ apt_install postgresql && bindir="$("$tmp/localservers" -find-postgres)"; }
 		partman_for "$("$bindir/postgres" --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')"
 	fi
 	say "starting private servers ($*)"
