@@ -325,6 +325,7 @@ func TestConsoleDockInBrowser(t *testing.T) {
 		c.do("GET", fmt.Sprintf("/api/v1/ops/purchase-orders/%d", po.ID), c.admin, nil).json(t, &got)
 		return got.State == supply.OrderReceived
 	})
+	p.wait("the dock screen redrawn closed", `document.querySelector('button[data-action=po-received]') === null`)
 	p.click("back to the buyer's view", `.crumbs a`)
 	p.wait("received and short", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'received' &&
 		document.querySelector('%s [data-field=short]')?.textContent === '5'`, row, row))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -393,8 +394,9 @@ func (p *consolePage) run(what string, steps ...chromedp.Action[chromedp.Void]) 
 
 // click clicks what css selects, as a mouse would. The console redraws its
 // panels as the night moves on, and a node found may be replaced before the
-// mouse reaches it ("Could not find node with given id"): nothing was
-// clicked then, so the node is found again.
+// mouse reaches it: gone from the document ("Could not find node with given
+// id") or no longer laid out (chromedp.ErrInvalidDimensions, no box to aim
+// at). Nothing was clicked then, so the node is found again.
 func (p *consolePage) click(what, css string) {
 	p.t.Helper()
 	for try := 1; ; try++ {
@@ -402,7 +404,9 @@ func (p *consolePage) click(what, css string) {
 		if err == nil {
 			return
 		}
-		if try < 4 && strings.Contains(err.Error(), "Could not find node with given id") {
+		replaced := errors.Is(err, chromedp.ErrInvalidDimensions) ||
+			strings.Contains(err.Error(), "Could not find node with given id")
+		if try < 4 && replaced {
 			continue
 		}
 		p.t.Fatalf("%s: %v", what, err)
