@@ -262,11 +262,11 @@ func TestConsoleDockInBrowser(t *testing.T) {
 		return len(orders.Orders) == 1 && orders.Orders[0].State == supply.OrderSent
 	})
 	po := orders.Orders[0]
-	p.run("open the purchase orders", chromedp.Click(chromedp.ID("purchase-link")))
+	p.click("open the purchase orders", "#purchase-link")
 	row := fmt.Sprintf(`#purchase-orders tr[data-po="%d"]`, po.ID)
 	p.wait("the buyer's view", fmt.Sprintf(`document.querySelector('%s [data-state]')?.dataset.state === 'sent' &&
 		document.querySelector('%s [data-field=short]')?.textContent === '24'`, row, row))
-	p.run("open the dock screen", chromedp.Click(chromedp.CSS(row+" a.open")))
+	p.click("open the dock screen", row+" a.open")
 	p.wait("the lines", `document.querySelectorAll('form.dock-line').length === 3 &&
 		document.querySelector('button[data-action=po-not-coming]') !== null`)
 

@@ -53,7 +53,7 @@ func TestConsoleOperableInBrowser(t *testing.T) {
 	wait("the unpaid refund, a day on", fmt.Sprintf(`document.querySelector('#unpaid-refunds .count')?.textContent.includes('共 1 笔') &&
 		document.querySelectorAll('#unpaid-refunds tr[data-refund="%d"]').length === 1`, unpaid.ID))
 
-	run("open the order search", chromedp.Click(chromedp.ID("orders-link")))
+	p.click("open the order search", "#orders-link")
 	wait("the search form", `document.getElementById('order-search') !== null`)
 	run("search by line", chromedp.SendKeys(chromedp.ID("search-line_id"), fmt.Sprint(paid.LineID)),
 		chromedp.Click(chromedp.CSS(`#order-search button[type=submit]`)))

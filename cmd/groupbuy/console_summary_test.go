@@ -95,7 +95,7 @@ func checkDaySummary(t *testing.T, m *consoleCity, p *consolePage) {
 
 	p.run("back to the wave", chromedp.Navigate(fmt.Sprintf("%s/console/#/wave/%d", c.srv.URL, m.wave.ID)))
 	p.wait("the wave's page", `document.getElementById('summary-link') !== null`)
-	p.run("open the summary", chromedp.Click(chromedp.ID("summary-link")))
+	p.click("open the summary", "#summary-link")
 	pct := func(r float64) string { return fmt.Sprintf("%.1f%%", 100*r) }
 	for key, want := range map[string]string{"fill_rate": pct(sum.FillRate), "cut_rate": pct(sum.CutRate),
 		"on_time_rate": pct(sum.OnTimeRate), "collection_rate": pct(sum.CollectionRate),

@@ -469,7 +469,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	card := fmt.Sprintf(`article.wave[data-wave="%d"]`, m.wave.ID)
 	wait("the wave's card with every stage finished",
 		fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, jsString(card+" li.stage.done"), len(wave.Stages)))
-	run("open the wave", chromedp.Click(chromedp.CSS(card+" a.open")))
+	p.click("open the wave", card+" a.open")
 
 	// One line per route, with the routes' codes; the unserved stop ringed with its reason.
 	wait("a line per route", fmt.Sprintf(`document.querySelectorAll('svg.map polyline.route').length === %d`, len(plan.Routes)))
@@ -528,7 +528,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads, BrowserContextID: chromedp.FromContext(ctx).BrowserContextID}); err != nil {
 		t.Fatal(err)
 	}
-	run("download the route sheet", chromedp.Click(chromedp.CSS(`#manifest button[data-file^="route-sheet.pdf"]`)))
+	p.click("download the route sheet", `#manifest button[data-file^="route-sheet.pdf"]`)
 	name := fmt.Sprintf("wave%d-route-sheet-%s.pdf", m.wave.ID, first.Code)
 	var pdf []byte
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -79,7 +79,7 @@ func TestConsoleShowsRefundsByReasonAndWaits(t *testing.T) {
 		fmt.Sprintf(`document.querySelector(%q + ' .waiting')?.innerText.includes('等待收货')`, waitingCard))
 
 	// The served wave's page: routes listed, nothing unserved, no "false".
-	run("open the wave", chromedp.Click(chromedp.CSS(card+" a.open")))
+	p.click("open the wave", card+" a.open")
 	wait("the route list", fmt.Sprintf(`document.querySelectorAll('.legend .route-chip').length === %d`, len(plan.Routes)))
 	if got := text(".legend"); strings.Contains(got, "false") || strings.Contains(got, "未能排入") {
 		t.Errorf("the route legend of a wave without unserved stops: %q", got)
