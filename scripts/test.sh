@@ -18,7 +18,14 @@
 # GROUPBUY_TEST_PG_PORT / GROUPBUY_TEST_REDIS_PORT change the ports probed
 # for existing servers (5432 / 6379).
 #
-# After the tests pass, each fuzz target of a tested package runs for
+# After the tests pass, the packages whose work is to share memory between
+# goroutines (the intake's batcher, the workers and the outbox, the stock
+# locks, the H3 index's poller, the solver's threads) run again under the
+# race detector; GROUPBUY_RACE=0, a -run, -bench or -race argument skips
+# that. The whole suite under -race takes about 18 minutes on 2 cores
+# (`make test ARGS=-race`), these about 2.
+#
+# Then each fuzz target of a tested package runs for
 # GROUPBUY_FUZZTIME (default 50000x, fifty thousand inputs; a duration such
 # as 10s works too; 0 skips; a -run or -bench argument skips too). A count,
 # not a duration, by default: Go before 1.27 can fail a duration's run with
@@ -226,6 +233,47 @@ if [ "$test_status" -ne 0 ]; then
 	exit "$test_status"
 fi
 
+tested="$(go list "${pkgs[@]}")"
+# testing DIR: whether this run tested the package in DIR.
+testing() { grep -qxF "$(go list "$1")" <<<"$tested"; }
+# skip_for_args FLAG...: the first argument of this run that is one of the
+# FLAGs (alone or as FLAG=...), if any.
+skip_for_args() {
+	local a f
+	for a in "${args[@]}"; do
+		for f in "$@"; do
+			case "$a" in "$f" | "$f"=*) printf '%s' "$a"; return ;; esac
+		done
+	done
+}
+args=("$@")
+
+# ---------------------------------------------------------------- race detector
+RACE_PACKAGES=(
+	./internal/jobs/ ./internal/ratelimit/ ./internal/pg/ ./internal/httpx/
+	./fulfillment/intake/ ./fulfillment/supply/ ./fulfillment/night/ ./fulfillment/lastmile/
+	./pickup/ ./pickup/notice/
+)
+# The solver's tests that search with two threads; the rest of routing runs
+# one thread and would only add minutes.
+RACE_ROUTING='^(TestDeterminism|TestCancellationReturnsBest|TestCitySmallFeasible)$'
+race_skip="$(skip_for_args -run -bench -race)"
+case "${GROUPBUY_RACE:-1}" in 0) race_skip="GROUPBUY_RACE=0" ;; esac
+if [ -n "$race_skip" ]; then
+	say "race detector skipped (${race_skip})"
+else
+	race=()
+	for d in "${RACE_PACKAGES[@]}"; do testing "$d" && race+=("$d"); done
+	if [ ${#race[@]} -gt 0 ]; then
+		say "go test -race -count=1 ${race[*]}"
+		go test -race -count=1 -timeout 20m "${race[@]}" || { say "FAIL (race detector)"; exit 1; }
+	fi
+	if testing ./routing/; then
+		say "go test -race -count=1 -run '$RACE_ROUTING' ./routing/"
+		go test -race -count=1 -run "$RACE_ROUTING" ./routing/ || { say "FAIL (race detector, routing)"; exit 1; }
+	fi
+fi
+
 # ---------------------------------------------------------------- fuzzing
 # Target and package; go test -fuzz takes one target per invocation.
 FUZZ_TARGETS=(
@@ -235,18 +283,14 @@ FUZZ_TARGETS=(
 	"FuzzReadVRPLIB ./routing/"
 )
 FUZZTIME="${GROUPBUY_FUZZTIME:-50000x}"
-fuzz_skip=
+fuzz_skip="$(skip_for_args -run -bench)"
 case "$FUZZTIME" in 0 | 0s | 0x) fuzz_skip="GROUPBUY_FUZZTIME=$FUZZTIME" ;; esac
-for a in "$@"; do
-	case "$a" in -run | -run=* | -bench | -bench=*) fuzz_skip="a $a argument" ;; esac
-done
 if [ -n "$fuzz_skip" ]; then
 	say "fuzzing skipped ($fuzz_skip)"
 else
-	tested="$(go list "${pkgs[@]}")"
 	for t in "${FUZZ_TARGETS[@]}"; do
 		read -r name dir <<<"$t"
-		grep -qxF "$(go list "$dir")" <<<"$tested" || continue
+		testing "$dir" || continue
 		say "go test -run '^\$' -fuzz '^$name\$' -fuzztime $FUZZTIME $dir"
 		if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$dir"; then
 			say "FAIL (fuzzing $name; an input that fails is written under ${dir}testdata/fuzz/$name/: fix the bug, keep the file)"
