@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/config"
+	"groupbuy/fulfillment/aftersale"
+	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -22,9 +25,10 @@ import (
 // TestEveryOperationRefusesBadInputCleanly sends every operation of the
 // OpenAPI document requests a careless or hostile client would: a plausible
 // request, built from the operation's own schema, with one parameter or body
-// field at a time made bad (sweepModes: zero, negative, past int64, a day or
-// time that does not exist, too long, holding NUL, the wrong type, a
-// fraction, white space around it). Every answer must be one the document
+// field (a JSON body's or a multipart form's) at a time made bad
+// (sweepModes: zero, negative, past int64, a day or time that does not
+// exist, too long, holding NUL, the wrong type, a fraction, white space
+// around it). Every answer must be one the document
 // describes, with an error code it gives for that status (the test client
 // checks both), and none may be a 5xx: bad input is the client's error,
 // never the server's. Each write's plausible request is then sent eight
@@ -70,6 +74,12 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 		PriceFen: 100, DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
 		t.Fatal(err)
 	}
+	// A form's fields name a line of point 1, whose leader files claims.
+	var line int64
+	if err := c.app.db.Get(&line, `SELECT min(l.id) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s.g.formHints = map[string]string{"line_id": fmt.Sprint(line), "reason": "damaged", "quantity": "1"}
 	path := c.wavePath()
 	s.run(ops)
 	s.burst(ops, 8)
@@ -103,6 +113,9 @@ func (s *sweep) run(ops []sweepOp) {
 		if body, ok := op.doc.RequestBody.Content["application/json"]; ok {
 			targets = append(targets, "body")
 			s.g.leaves(body.Schema, "body", 0, &targets)
+		}
+		if form, ok := op.doc.RequestBody.Content["multipart/form-data"]; ok {
+			s.g.leaves(form.Schema, "body", 0, &targets)
 		}
 		for _, target := range targets {
 			for _, mode := range sweepModes {
@@ -176,6 +189,12 @@ func (s *sweep) send(op sweepOp, token, target, mode string) {
 		b = raw
 	}
 	headers := []string{"Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent.Add(1))}
+	if form, ok := op.doc.RequestBody.Content["multipart/form-data"]; ok {
+		var ctype string
+		raw, ctype = g.form(t, form.Schema, target, mode)
+		b = raw
+		headers = append(headers, "Content-Type", ctype)
+	}
 	if strings.HasPrefix(op.path, "/api/v1/driver/") {
 		headers = append(headers, "X-Driver-Pass", c.app.driverPass.Token(1, c.clock.Now().Add(24*time.Hour)))
 	}
@@ -214,8 +233,12 @@ type sweepOp struct {
 var sweepModes = []string{"zero", "negative", "max-int64", "past-int64", "no-such-day", "far", "long", "nul", "wrong-type", "null",
 	"fraction", "exponent", "padded"}
 
-// sweepGen builds requests from the document's schemas.
-type sweepGen struct{ schemas map[string]any }
+// sweepGen builds requests from the document's schemas; a multipart form's
+// plausible fields are formHints where it has them.
+type sweepGen struct {
+	schemas   map[string]any
+	formHints map[string]string
+}
 
 // resolve follows a $ref and takes the first of allOf, oneOf or anyOf.
 func (g sweepGen) resolve(s map[string]any) map[string]any {
@@ -300,6 +323,45 @@ func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth in
 		return []any{g.value(items, name, path+"[0]", bad, mode, depth+1)}
 	}
 	return plausible(name, s)
+}
+
+// form is a plausible multipart body of schema s, as a client's form sends
+// it, with the part at bad made bad in mode: a field's text as param writes
+// it (null: the part left out); a file array's parts each a small PNG, or
+// the bad value's text as a PNG's bytes, or none (null, an empty array), or
+// one more than a claim may hold (too long: the server stops reading there).
+func (g sweepGen) form(t *testing.T, s map[string]any, bad, mode string) ([]byte, string) {
+	fields := map[string]string{}
+	var files []claimPhoto
+	props, _ := g.resolve(s)["properties"].(map[string]any)
+	for name, p := range props {
+		sub, _ := p.(map[string]any)
+		sub = g.resolve(sub)
+		path := "body." + name
+		if schemaType(sub) != "array" {
+			switch v, ok := g.formHints[name]; {
+			case bad == path && mode == "null":
+			case bad != path && ok:
+				fields[name] = v
+			default:
+				fields[name] = g.param(name, sub, bad == path, mode)
+			}
+			continue
+		}
+		png := claimPhoto{"image/png", fulfillmenttest.PNG(4, 3)}
+		switch {
+		case bad == path && (mode == "null" || mode == "zero"):
+		case bad == path && mode == "long":
+			files = slices.Repeat([]claimPhoto{png}, aftersale.MaxPhotos+1)
+		case bad == path || bad == path+"[0]":
+			items, _ := sub["items"].(map[string]any)
+			v := g.param(name, items, true, mode)
+			files = []claimPhoto{png, {"image/png", []byte(v)}}
+		default:
+			files = []claimPhoto{png}
+		}
+	}
+	return claimForm(t, fields, files...)
 }
 
 // param is a parameter's text: plausible, or bad in mode.
