@@ -3,11 +3,11 @@ package pickup
 import (
 	"context"
 	"fmt"
-	"net/mail"
 
 	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/pickup/notify"
 )
 
@@ -24,7 +24,7 @@ type Contact struct {
 // SetContact records a resident's e-mail and the channels they refuse, for
 // the leader of their pickup point.
 func (s *Service) SetContact(ctx context.Context, leaderID int64, c Contact) (Contact, error) {
-	if !validEmail(c.Email) {
+	if c.Email != "" && !input.Email(c.Email) {
 		return c, apperr.InvalidField("email", "email must be an e-mail address or empty")
 	}
 	seen := map[string]bool{}
@@ -50,13 +50,4 @@ func (s *Service) SetContact(ctx context.Context, leaderID int64, c Contact) (Co
 		return c, ErrResidentNotFound
 	}
 	return c, nil
-}
-
-// validEmail accepts "" (none) or one bare address.
-func validEmail(s string) bool {
-	if s == "" {
-		return true
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && len(s) <= 200
 }

@@ -9,7 +9,6 @@
 package supply
 
 import (
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -81,7 +80,7 @@ func (in *SupplierInput) Validate(keepSecret bool) error {
 		}
 		in.Email = ""
 	case ChannelEmail:
-		if a, err := mail.ParseAddress(in.Email); err != nil || a.Name != "" || len(in.Email) > 200 {
+		if !input.Email(in.Email) {
 			return apperr.InvalidField("email", "email must be an e-mail address such as orders@example.com")
 		}
 		in.WebhookURL, in.WebhookSecret = "", ""

@@ -351,6 +351,13 @@ func TestSupplierValidationAndImport(t *testing.T) {
 			t.Errorf("bad %s: %v", field, err)
 		}
 	}
+	// Only a bare address: net/mail would read past the brackets or quotes.
+	for _, email := range []string{"<po@c.cn>", `"p o"@c.cn`} {
+		var e *apperr.Error
+		if _, err := f.Svc.SaveSupplier(f.Ctx, SupplierInput{Code: "C", Name: "x", Channel: ChannelEmail, Email: email}); !errors.As(err, &e) || e.Field != "email" {
+			t.Errorf("email %q: %v", email, err)
+		}
+	}
 	csv := "code,name,contact,channel,webhook_url,webhook_secret,email\n" +
 		"C,供应商C,李 13800000000,email,,,orders@c.cn\n" +
 		"A,供应商A改,,webhook,https://a.cn/po,,\n" // A keeps its secret

@@ -7,6 +7,7 @@ package input
 import (
 	"fmt"
 	"math"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -82,6 +83,18 @@ func CheckOptionalText(field, s string, max int) error {
 		return apperr.InvalidField(field, "%s may hold up to %d characters, valid UTF-8 without control characters", field, max)
 	}
 	return nil
+}
+
+// MaxEmail bounds an e-mail address, in bytes.
+const MaxEmail = 200
+
+// Email reports whether s is one bare e-mail address (orders@example.com)
+// of at most MaxEmail bytes under the text rule: no display name, angle
+// brackets or quoted part, which net/mail would read past and strip. An
+// address goes into SMTP's RCPT TO and a mail's To header as written.
+func Email(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && textOK(s, MaxEmail) && len(s) <= MaxEmail
 }
 
 // CheckCode refuses a code that names a thing in CSV files, file names and

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"strings"
 	"testing"
 
 	"groupbuy/internal/apperr"
@@ -22,5 +23,20 @@ func TestTextRuleRefusesControlCharacters(t *testing.T) {
 	}
 	if Printable(" ", 100) || !OptionalPrintable("", 100) || Printable("abc", 2) {
 		t.Error("blank, empty or length handled wrongly")
+	}
+}
+
+func TestEmailIsOneBareAddress(t *testing.T) {
+	for _, s := range []string{"po@example.com", "张三@例子.中国", "a.b+tag@sub.example.com", "a@[1.2.3.4]"} {
+		if !Email(s) {
+			t.Errorf("%q refused", s)
+		}
+	}
+	for _, s := range []string{"", "po", "po@", "Bob <po@example.com>", "<po@example.com>", `"a b"@example.com`, "\"a\tb\"@example.com",
+		"po@example.com, b@example.com", "po@example.com\r\nBcc: b@example.com", " po@example.com", "po@exa\x00mple.com",
+		strings.Repeat("a", 190) + "@example.com"} {
+		if Email(s) {
+			t.Errorf("%q accepted", s)
+		}
 	}
 }
