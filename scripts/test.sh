@@ -280,6 +280,7 @@ FUZZ_TARGETS=(
 	"FuzzDecodeOrder ./fulfillment/intake/"
 	"FuzzImportCSV ./fulfillment/catalog/"
 	"FuzzImportPointsCSV ./pickup/"
+	"FuzzImportSuppliersCSV ./fulfillment/supply/"
 	"FuzzReadVRPLIB ./routing/"
 )
 FUZZTIME="${GROUPBUY_FUZZTIME:-50000x}"

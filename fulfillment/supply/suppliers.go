@@ -105,30 +105,50 @@ var SupplierCSVColumns = []string{"code", "name", "contact", "channel", "webhook
 // ImportSuppliers creates or updates suppliers from CSV, all or nothing: the
 // first bad row is reported by line and nothing is stored.
 func (s *Service) ImportSuppliers(ctx context.Context, r io.Reader) ([]Supplier, error) {
-	rows, err := csvio.Read(r, "code", "name", "channel")
+	rows, err := readSupplierCSV(r)
 	if err != nil {
 		return nil, err
 	}
 	var out []Supplier
 	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		out = make([]Supplier, 0, len(rows))
-		seen := map[string]int{}
 		for _, row := range rows {
-			in := SupplierInput{Code: row.Get("code"), Name: row.Get("name"), Contact: row.Get("contact"), Channel: Channel(row.Get("channel")),
-				WebhookURL: row.Get("webhook_url"), WebhookSecret: row.Get("webhook_secret"), Email: row.Get("email")}
-			if first, dup := seen[in.Code]; dup {
-				return row.Errorf("code", "code %q already appears on line %d", in.Code, first)
-			}
-			seen[in.Code] = row.Line
-			sup, err := saveSupplier(ctx, tx, in, s.clock.Now())
+			sup, err := saveSupplier(ctx, tx, row.SupplierInput, s.clock.Now())
 			if err != nil {
-				return csvio.AtLine(row.Line, err)
+				return csvio.AtLine(row.line, err)
 			}
 			out = append(out, sup)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// supplierRow is a supplier import's row: what it asks for, and its line.
+type supplierRow struct {
+	SupplierInput
+	line int
+}
+
+// readSupplierCSV reads a supplier import's rows, refusing a code given
+// twice; saveSupplier validates each against what is stored.
+func readSupplierCSV(r io.Reader) ([]supplierRow, error) {
+	rows, err := csvio.Read(r, "code", "name", "channel")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]supplierRow, 0, len(rows))
+	seen := map[string]int{}
+	for _, row := range rows {
+		in := SupplierInput{Code: row.Get("code"), Name: row.Get("name"), Contact: row.Get("contact"), Channel: Channel(row.Get("channel")),
+			WebhookURL: row.Get("webhook_url"), WebhookSecret: row.Get("webhook_secret"), Email: row.Get("email")}
+		if first, dup := seen[in.Code]; dup {
+			return nil, row.Errorf("code", "code %q already appears on line %d", in.Code, first)
+		}
+		seen[in.Code] = row.Line
+		out = append(out, supplierRow{in, row.Line})
+	}
+	return out, nil
 }
 
 // SetTerms replaces the supply terms of a product: from now on the purchase
