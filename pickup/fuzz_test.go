@@ -2,14 +2,13 @@ package pickup
 
 import (
 	"bytes"
-	"errors"
 	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
+	"groupbuy/internal/csvio/csviotest"
 	"groupbuy/internal/input"
 )
 
@@ -24,13 +23,7 @@ func FuzzImportPointsCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ins, err := parsePointsCSV(data)
 		if err != nil {
-			var e *apperr.Error
-			if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-				t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
-			}
-			if line, ok := e.Details["line"].(int); e.Code != "bad_csv" && (!ok || line < 1 || !strings.Contains(e.Message, "line ")) {
-				t.Fatalf("%q: a row error without its line: %#v", data, e)
-			}
+			csviotest.CheckRefusal(t, data, err)
 			return
 		}
 		for _, in := range ins {

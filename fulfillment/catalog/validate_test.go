@@ -3,11 +3,13 @@ package catalog
 import (
 	"bytes"
 	"errors"
-	"groupbuy/fulfillment"
-	"groupbuy/internal/apperr"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"groupbuy/fulfillment"
+	"groupbuy/internal/apperr"
+	"groupbuy/internal/csvio/csviotest"
 )
 
 func TestProductValidation(t *testing.T) {
@@ -44,7 +46,7 @@ func FuzzImportCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ps, err := ParseProductCSV(bytes.NewReader(data))
 		if err != nil {
-			checkCSVError(t, data, err)
+			csviotest.CheckRefusal(t, data, err)
 			return
 		}
 		if len(ps) == 0 {
@@ -67,25 +69,4 @@ func FuzzImportCSV(f *testing.F) {
 			}
 		}
 	})
-}
-
-// checkCSVError holds an import's refusal to the contract: a 400, and a row's
-// error names its line in the message and the details.
-func checkCSVError(t *testing.T, data []byte, err error) {
-	t.Helper()
-	var e *apperr.Error
-	if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-		t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
-	}
-	switch e.Code {
-	case "bad_csv_row":
-		line, ok := e.Details["line"].(int)
-		if !ok || line < 1 || !strings.Contains(e.Message, "line ") {
-			t.Fatalf("%q: a row error without its line: %#v", data, e)
-		}
-	case "bad_csv":
-		// About the whole file: empty, or a header without rows.
-	default:
-		t.Fatalf("%q: unexpected code %q: %v", data, e.Code, e)
-	}
 }

@@ -2,14 +2,13 @@ package supply
 
 import (
 	"bytes"
-	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"groupbuy/internal/apperr"
 	"groupbuy/internal/csvio"
+	"groupbuy/internal/csvio/csviotest"
 	"groupbuy/internal/input"
 )
 
@@ -38,13 +37,7 @@ func FuzzImportSuppliersCSV(f *testing.F) {
 			}
 		}
 		if err != nil {
-			var e *apperr.Error
-			if !errors.As(err, &e) || e.Kind != apperr.Invalid {
-				t.Fatalf("%q: refused with %#v, want a 400 *apperr.Error", data, err)
-			}
-			if line, ok := e.Details["line"].(int); e.Code != "bad_csv" && (!ok || line < 1 || !strings.Contains(e.Message, "line ")) {
-				t.Fatalf("%q: a row error without its line: %#v", data, e)
-			}
+			csviotest.CheckRefusal(t, data, err)
 			return
 		}
 		codes := map[string]bool{}
