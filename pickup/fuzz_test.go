@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/csvio/csviotest"
@@ -34,11 +33,7 @@ func FuzzImportPointsCSV(f *testing.F) {
 			if !input.Printable(p.Name, 100) || !input.Printable(in.LeaderName, 100) || CheckPhone("p", in.LeaderPhone) != nil {
 				t.Fatalf("accepted names or phone break the rules: %+v", in)
 			}
-			for _, s := range []string{p.Code, p.Name, p.Address, in.LeaderName, in.LeaderPhone} {
-				if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-					t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, in)
-				}
-			}
+			csviotest.CheckStorable(t, in, p.Code, p.Name, p.Address, in.LeaderName, in.LeaderPhone)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
@@ -62,11 +61,7 @@ func FuzzImportCSV(f *testing.F) {
 				t.Fatalf("sku %q accepted twice", p.SKU)
 			}
 			skus[p.SKU] = true
-			for _, s := range []string{p.SKU, p.Name, p.Unit, p.Bin, p.Category, string(p.Zone)} {
-				if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-					t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, p)
-				}
-			}
+			csviotest.CheckStorable(t, p, p.SKU, p.Name, p.Unit, p.Bin, p.Category, string(p.Zone))
 		}
 	})
 }

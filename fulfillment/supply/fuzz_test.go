@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"groupbuy/internal/csvio"
 	"groupbuy/internal/csvio/csviotest"
@@ -60,11 +59,7 @@ func FuzzImportSuppliersCSV(f *testing.F) {
 			default:
 				t.Fatalf("accepted channel %q", in.Channel)
 			}
-			for _, s := range []string{in.Code, in.Name, in.Contact, in.WebhookURL, in.WebhookSecret, in.Email} {
-				if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-					t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, in)
-				}
-			}
+			csviotest.CheckStorable(t, in, in.Code, in.Name, in.Contact, in.WebhookURL, in.WebhookSecret, in.Email)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"groupbuy/internal/apperr"
 )
@@ -28,5 +29,16 @@ func CheckRefusal(t testing.TB, data []byte, err error) {
 	case "bad_csv":
 	default:
 		t.Fatalf("%q: unexpected code %q: %v", data, e.Code, e)
+	}
+}
+
+// CheckStorable fails t unless every text of an accepted row is one
+// PostgreSQL can store: valid UTF-8 without NUL.
+func CheckStorable(t testing.TB, row any, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			t.Fatalf("accepted text PostgreSQL cannot store: %q in %+v", s, row)
+		}
 	}
 }
