@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Kind classifies an error; each kind maps to exactly one HTTP status.
@@ -50,12 +51,41 @@ func (e *Error) Is(target error) bool {
 }
 
 // Errorf returns an *Error of kind with a code and formatted message. An empty
-// code defaults to the kind's name.
+// code defaults to the kind's name. A string argument longer than MaxQuoted
+// characters is cut there (with "…"): messages quote what the client sent
+// ("got %q"), and a client may send a megabyte.
 func Errorf(kind Kind, code, format string, args ...any) *Error {
 	if code == "" {
 		code = string(kind)
 	}
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, clip(args)...)}
+}
+
+// MaxQuoted bounds a string argument of a message, in characters.
+const MaxQuoted = 200
+
+// clip returns args with each string longer than MaxQuoted characters cut,
+// leaving the caller's slice as it is.
+func clip(args []any) []any {
+	out := args
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok || len(s) <= MaxQuoted || utf8.RuneCountInString(s) <= MaxQuoted {
+			continue
+		}
+		if &out[0] == &args[0] {
+			out = append([]any(nil), args...)
+		}
+		n := 0
+		for j := range s {
+			if n == MaxQuoted {
+				out[i] = s[:j] + "…"
+				break
+			}
+			n++
+		}
+	}
+	return out
 }
 
 // InvalidField reports a bad request field, naming it.
