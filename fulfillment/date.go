@@ -46,12 +46,14 @@ func (d Date) String() string { return d.Format(time.DateOnly) }
 // MarshalJSON writes "YYYY-MM-DD".
 func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
 
-// UnmarshalJSON reads "YYYY-MM-DD".
+// UnmarshalJSON reads "YYYY-MM-DD", leaving the field unnamed: a Date is a
+// delivery date, an expiry, a day of a range, and the JSON decoder names
+// the field it is in.
 func (d *Date) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return apperr.InvalidField("delivery_date", "delivery_date must be a string YYYY-MM-DD")
+		return apperr.Errorf(apperr.Invalid, "invalid_field", "must be a string YYYY-MM-DD")
 	}
-	v, err := ParseDate("delivery_date", string(b[1:len(b)-1]))
+	v, err := ParseDate("", string(b[1:len(b)-1]))
 	if err != nil {
 		return err
 	}
