@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -117,12 +118,19 @@ func (s *sweep) run(ops []sweepOp) {
 		if form, ok := op.doc.RequestBody.Content["multipart/form-data"]; ok {
 			s.g.leaves(form.Schema, "body", 0, &targets)
 		}
+		plausibleRefused := false
 		for _, target := range targets {
 			for _, mode := range sweepModes {
 				if target == "" && mode != sweepModes[0] {
 					break
 				}
-				s.send(op, token, target, mode)
+				r := s.send(op, token, target, mode)
+				switch {
+				case target == "":
+					plausibleRefused = r.Status == http.StatusBadRequest
+				case !plausibleRefused:
+					s.checkField(op, target, mode, r)
+				}
 			}
 		}
 	}
@@ -160,7 +168,7 @@ func (s *sweep) tokenFor(op sweepOp) string {
 
 // send sends op's plausible request with target made bad in mode ("": none)
 // and fails the test on a 5xx.
-func (s *sweep) send(op sweepOp, token, target, mode string) {
+func (s *sweep) send(op sweepOp, token, target, mode string) response {
 	t, c, g := s.t, s.c, s.g
 	path, query := op.path, url.Values{}
 	for _, p := range op.doc.Parameters {
@@ -182,9 +190,9 @@ func (s *sweep) send(op sweepOp, token, target, mode string) {
 	var raw []byte
 	if body, ok := op.doc.RequestBody.Content["application/json"]; ok {
 		var err error
-		if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0)); err != nil {
+		if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0, op.plan())); err != nil {
 			t.Error(err)
-			return
+			return response{}
 		}
 		b = raw
 	}
@@ -207,6 +215,39 @@ func (s *sweep) send(op sweepOp, token, target, mode string) {
 	if r.Status >= 400 && len(r.Body) > maxErrorBody {
 		t.Errorf("%s %s with %s %s: a %d refusal of %d bytes: %.300s", op.method, op.path, target, mode, r.Status, len(r.Body), r.Body)
 	}
+	return r
+}
+
+// checkField fails the test when a 400 for target made bad names another
+// field: the field itself, a list or object it is in, or a part of it are
+// the field; so is the other end of a rule between two (crossFields).
+func (s *sweep) checkField(op sweepOp, target, mode string, r response) {
+	var env struct{ Error struct{ Field string } }
+	if r.Status != http.StatusBadRequest || json.Unmarshal(r.Body, &env) != nil || env.Error.Field == "" {
+		return
+	}
+	field, want := env.Error.Field, target
+	if _, after, ok := strings.Cut(want, ":"); ok {
+		want = after
+	}
+	want = strings.TrimPrefix(strings.TrimPrefix(want, "body"), ".")
+	within := func(a, b string) bool { return strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[") }
+	leaf := func(path string) string { return path[strings.LastIndexAny(path, ".]")+1:] }
+	if want == "" || field == want || within(want, field) || within(field, want) || slices.Contains(crossFields[leaf(want)], leaf(field)) {
+		return
+	}
+	s.t.Errorf("%s %s with %s %s: refused naming %q: %.300s", op.method, op.path, target, mode, field, r.Body)
+}
+
+// crossFields are the rules between two fields: one made bad may be refused
+// naming the other (arrived is accepted + rejected; a window opens before
+// it closes; a commission rate's scope is the default, a category or a
+// product; a return's line names a purchase-order line or a product).
+var crossFields = map[string][]string{
+	"accepted": {"arrived"}, "rejected": {"arrived"},
+	"opens": {"closes"}, "receiving_from": {"receiving_until"},
+	"shift_start": {"shift_end"}, "delivery_start": {"delivery_end"},
+	"category": {"scope"}, "product_id": {"scope", "purchase_order_line_id"},
 }
 
 // maxErrorBody bounds the size of an error's answer, in bytes: the
@@ -312,10 +353,16 @@ func (g sweepGen) leaves(s map[string]any, path string, depth int, out *[]string
 
 // value is a plausible instance of s, but for the field at bad, which is
 // made bad in mode.
-func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth int) any {
+func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth int, plan map[string]any) any {
 	s = g.resolve(s)
 	if path == bad {
 		return g.hostile(s, mode)
+	}
+	if v, ok := plan[path]; ok && !strings.HasPrefix(bad, path) {
+		return v
+	}
+	if v, ok := plausibleByName[name]; ok && !strings.HasPrefix(bad, path) {
+		return v
 	}
 	switch schemaType(s) {
 	case "object":
@@ -326,14 +373,14 @@ func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth in
 		props, _ := s["properties"].(map[string]any)
 		for name, p := range props {
 			sub, _ := p.(map[string]any)
-			if at := path + "." + name; !plausibleOmits[at] || at == bad {
-				out[name] = g.value(sub, name, at, bad, mode, depth+1)
+			if at := path + "." + name; plan[at] != leftOut || at == bad {
+				out[name] = g.value(sub, name, at, bad, mode, depth+1, plan)
 			}
 		}
 		return out
 	case "array":
 		items, _ := s["items"].(map[string]any)
-		return []any{g.value(items, name, path+"[0]", bad, mode, depth+1)}
+		return []any{g.value(items, name, path+"[0]", bad, mode, depth+1, plan)}
 	}
 	return plausible(name, s)
 }
@@ -404,13 +451,32 @@ var plausibleByName = map[string]any{
 	"accepted": json.Number("1"), "rejected": json.Number("0"), "arrived": json.Number("1"), "code": "123456",
 	"webhook_secret": "sweep-secret-0123456789", "time_zone": "Asia/Shanghai", "receiving_from": "01:00", "receiving_until": "06:00",
 	"month": "2026-12", "opt_out": []any{}, "reason": "", "delivery_start": "07:00", "delivery_end": "10:00",
-	"kind": "pick-list.pdf", "stage": "pick",
+	"kind": "pick-list.pdf", "file": "sort-sheet.pdf", "stage": "pick",
 }
 
-// plausibleOmits are the fields a plausible request leaves out, but to make
-// them bad, where the schema cannot say that one excludes others: a
-// resident is named by id, or by phone and name.
-var plausibleOmits = map[string]bool{"body.resident.id": true}
+// plausibleFor are, by operation ("": every one), the fields whose
+// plausible value the schema cannot tell, by their path: a value, or
+// leftOut where one field excludes others. A resident is named by id, or by
+// phone and name; the default commission rate takes neither category nor
+// product; a return of rejected units names their purchase-order line, and
+// they have no lot; a service area is cells or GeoJSON; a rejection says why.
+var plausibleFor = map[string]map[string]any{
+	"":                                  {"body.resident.id": leftOut},
+	"PUT /api/v1/ops/commission-rates":  {"body.category": leftOut, "body.product_id": leftOut},
+	"POST /api/v1/ops/supplier-returns": {"body.lines[0].product_id": leftOut, "body.lines[0].lot": leftOut, "body.lines[0].expires_on": leftOut},
+	"PUT /api/v1/ops/warehouses/{id}/service-area":  {"body.geojson": leftOut},
+	"POST /api/v1/ops/aftersale/claims/{id}/reject": {"body.reason": "照片看不出问题"},
+}
+
+// leftOut marks a field plausibleFor leaves out of a plausible request.
+var leftOut = &struct{ leftOut bool }{}
+
+// plan is plausibleFor for op.
+func (op sweepOp) plan() map[string]any {
+	plan := maps.Clone(plausibleFor[""])
+	maps.Copy(plan, plausibleFor[op.method+" "+op.path])
+	return plan
+}
 
 // plausible is a value of the field name with schema s that a careful
 // client might send.

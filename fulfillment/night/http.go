@@ -2,6 +2,7 @@ package night
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -127,11 +128,18 @@ type PrintoutQuery struct {
 func (h *Handlers) Printout(c *gin.Context, in PrintoutQuery) (api.Download, error) {
 	dot := strings.LastIndexByte(in.File, '.')
 	if dot < 0 {
-		return api.Download{}, apperr.InvalidField("kind", "want {kind}.pdf or {kind}.csv")
+		return api.Download{}, apperr.InvalidField("file", "file must be {kind}.pdf or {kind}.csv")
 	}
 	kind, format := PrintoutKind(in.File[:dot]), in.File[dot+1:]
 	scope := PrintScope{Route: string(in.Route), Zone: in.Zone}
 	out, err := h.night.Printout(c.Request.Context(), in.ID, kind, scope, format)
+	var e *apperr.Error
+	if errors.As(err, &e) && (e.Field == "kind" || e.Field == "format") {
+		// Both are parts of the path's file name, the field the client sent.
+		file := *e
+		file.Field = "file"
+		return api.Download{}, &file
+	}
 	if err != nil {
 		return api.Download{}, err
 	}
