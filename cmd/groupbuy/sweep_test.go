@@ -21,6 +21,7 @@ import (
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
+	"groupbuy/pickup/geo"
 )
 
 // TestEveryOperationRefusesBadInputCleanly sends every operation of the
@@ -242,12 +243,13 @@ func (s *sweep) checkField(op sweepOp, target, mode string, r response) {
 // crossFields are the rules between two fields: one made bad may be refused
 // naming the other (arrived is accepted + rejected; a window opens before
 // it closes; a commission rate's scope is the default, a category or a
-// product; a return's line names a purchase-order line or a product).
+// product; a return's line names a purchase-order line or a product; a
+// service area is cells or GeoJSON).
 var crossFields = map[string][]string{
 	"accepted": {"arrived"}, "rejected": {"arrived"},
 	"opens": {"closes"}, "receiving_from": {"receiving_until"},
 	"shift_start": {"shift_end"}, "delivery_start": {"delivery_end"},
-	"category": {"scope"}, "product_id": {"scope", "purchase_order_line_id"},
+	"category": {"scope"}, "product_id": {"scope", "purchase_order_line_id"}, "geojson": {"cells"},
 }
 
 // maxErrorBody bounds the size of an error's answer, in bytes: the
@@ -459,13 +461,24 @@ var plausibleByName = map[string]any{
 // leftOut where one field excludes others. A resident is named by id, or by
 // phone and name; the default commission rate takes neither category nor
 // product; a return of rejected units names their purchase-order line, and
-// they have no lot; a service area is cells or GeoJSON; a rejection says why.
+// they have no lot; a service area is cells (one in the city) or GeoJSON; a
+// rejection says why.
 var plausibleFor = map[string]map[string]any{
 	"":                                  {"body.resident.id": leftOut},
 	"PUT /api/v1/ops/commission-rates":  {"body.category": leftOut, "body.product_id": leftOut},
 	"POST /api/v1/ops/supplier-returns": {"body.lines[0].product_id": leftOut, "body.lines[0].lot": leftOut, "body.lines[0].expires_on": leftOut},
-	"PUT /api/v1/ops/warehouses/{id}/service-area":  {"body.geojson": leftOut},
+	"PUT /api/v1/ops/warehouses/{id}/service-area":  {"body.geojson": leftOut, "body.cells": []any{cellAround(31.23, 121.47)}},
 	"POST /api/v1/ops/aftersale/claims/{id}/reject": {"body.reason": "照片看不出问题"},
+}
+
+// cellAround is the service-area cell of a location, as a request names it.
+func cellAround(lat, lng float64) string {
+	c, err := geo.CellsAt(lat, lng)
+	if err != nil {
+		panic(err)
+	}
+	text, _ := c.R7.MarshalText()
+	return string(text)
 }
 
 // leftOut marks a field plausibleFor leaves out of a plausible request.
