@@ -6,7 +6,6 @@ package apperr
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // Kind classifies an error; each kind maps to exactly one HTTP status.
@@ -64,25 +63,36 @@ func Errorf(kind Kind, code, format string, args ...any) *Error {
 // MaxQuoted bounds a string argument of a message, in characters.
 const MaxQuoted = 200
 
-// clip returns args with each string longer than MaxQuoted characters cut,
-// leaving the caller's slice as it is.
+// Clip cuts s after MaxQuoted characters, with "…", for a message that
+// quotes it.
+func Clip(s string) string {
+	if len(s) <= MaxQuoted {
+		return s
+	}
+	n := 0
+	for j := range s {
+		if n == MaxQuoted {
+			return s[:j] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// clip returns args with each string Clip cuts cut, leaving the caller's
+// slice as it is.
 func clip(args []any) []any {
 	out := args
 	for i, a := range args {
 		s, ok := a.(string)
-		if !ok || len(s) <= MaxQuoted || utf8.RuneCountInString(s) <= MaxQuoted {
+		if !ok || len(s) <= MaxQuoted {
 			continue
 		}
-		if &out[0] == &args[0] {
-			out = append([]any(nil), args...)
-		}
-		n := 0
-		for j := range s {
-			if n == MaxQuoted {
-				out[i] = s[:j] + "…"
-				break
+		if c := Clip(s); c != s {
+			if &out[0] == &args[0] {
+				out = append([]any(nil), args...)
 			}
-			n++
+			out[i] = c
 		}
 	}
 	return out

@@ -157,7 +157,7 @@ func NewEngine(log *slog.Logger) *gin.Engine {
 	})
 	r.NoMethod(func(c *gin.Context) {
 		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"error": gin.H{"code": "method_not_allowed",
-			"message": fmt.Sprintf("method %s not allowed on %s", c.Request.Method, c.Request.URL.Path)}})
+			"message": fmt.Sprintf("method %s not allowed on %s", apperr.Clip(c.Request.Method), apperr.Clip(c.Request.URL.Path))}})
 	})
 	return r
 }

@@ -55,6 +55,23 @@ func TestErrorsMapToStatusAndEnvelope(t *testing.T) {
 	}
 }
 
+// TestUnroutedRequestsQuoteTheirPathShort: a 404 or 405 names the path it
+// refuses, at most apperr.MaxQuoted characters of it.
+func TestUnroutedRequestsQuoteTheirPathShort(t *testing.T) {
+	r := NewEngine(quietLogger())
+	r.GET("/x/*rest", Handle(func(*gin.Context) error { return nil }))
+	long := "/" + strings.Repeat("y", 5000)
+	for path, status := range map[string]int{"/x" + long: 405, long: 404} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
+		var env struct{ Error struct{ Code, Message string } }
+		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || w.Code != status || env.Error.Code == "" ||
+			!strings.HasSuffix(env.Error.Message, "…") || len(env.Error.Message) > 300 {
+			t.Errorf("POST %.20s…: %d %.300s", path, w.Code, w.Body)
+		}
+	}
+}
+
 func TestDecodeJSONNamesTheField(t *testing.T) {
 	type inner struct {
 		Quantity int64 `json:"quantity"`
