@@ -30,10 +30,11 @@ import (
 // field (a JSON body's or a multipart form's) at a time made bad
 // (sweepModes: zero, negative, past int64, a day or time that does not
 // exist, too long, holding NUL, the wrong type, a fraction, white space
-// around it). Every answer must be one the document
-// describes, with an error code it gives for that status (the test client
-// checks both), and none may be a 5xx: bad input is the client's error,
-// never the server's. Each write's plausible request is then sent eight
+// around it). Every answer must be one the document describes, with an
+// error code it gives for that status (the test client checks both), and
+// none may be a 5xx: bad input is the client's error, never the server's.
+// A refusal stays under 2 KB whatever it quotes, and a 400 names the field
+// made bad (checkField). Each write's plausible request is then sent eight
 // times at once: racing itself must not fail either.
 func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 	t.Parallel()
@@ -58,7 +59,7 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].path+ops[i].method < ops[j].path+ops[j].method })
-	s := &sweep{t: t, c: c, g: sweepGen{schemas: doc.Components.Schemas}}
+	s := &sweep{t: t, c: c, g: sweepGen{schemas: doc.Components.Schemas, plans: maps.Clone(plausibleFor)}}
 
 	// While the wave is open, with orders in it; then once the night is
 	// ready, with routes, deliveries and pickup codes for ids to name.
@@ -76,12 +77,13 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 		PriceFen: 100, DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	// A form's fields name a line of point 1, whose leader files claims.
+	// A claim names a line of point 1, whose leader files claims.
 	var line int64
 	if err := c.app.db.Get(&line, `SELECT min(l.id) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = 1`); err != nil {
 		t.Fatal(err)
 	}
-	s.g.formHints = map[string]string{"line_id": fmt.Sprint(line), "reason": "damaged", "quantity": "1"}
+	s.g.plans["POST /api/v1/leader/aftersale/claims"] = map[string]any{"body.line_id": json.Number(fmt.Sprint(line)),
+		"body.reason": "damaged", "body.quantity": json.Number("1")}
 	path := c.wavePath()
 	s.run(ops)
 	s.burst(ops, 8)
@@ -191,7 +193,7 @@ func (s *sweep) send(op sweepOp, token, target, mode string) response {
 	var raw []byte
 	if body, ok := op.doc.RequestBody.Content["application/json"]; ok {
 		var err error
-		if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0, op.plan())); err != nil {
+		if raw, err = json.Marshal(g.value(body.Schema, "body", "body", target, mode, 0, g.plan(op))); err != nil {
 			t.Error(err)
 			return response{}
 		}
@@ -200,7 +202,7 @@ func (s *sweep) send(op sweepOp, token, target, mode string) response {
 	headers := []string{"Idempotency-Key", fmt.Sprintf("sweep-%d", s.sent.Add(1))}
 	if form, ok := op.doc.RequestBody.Content["multipart/form-data"]; ok {
 		var ctype string
-		raw, ctype = g.form(t, form.Schema, target, mode)
+		raw, ctype = g.form(t, form.Schema, target, mode, g.plan(op))
 		b = raw
 		headers = append(headers, "Content-Type", ctype)
 	}
@@ -287,11 +289,18 @@ type sweepOp struct {
 var sweepModes = []string{"zero", "negative", "max-int64", "past-int64", "no-such-day", "far", "long", "nul", "wrong-type", "null",
 	"fraction", "exponent", "padded"}
 
-// sweepGen builds requests from the document's schemas; a multipart form's
-// plausible fields are formHints where it has them.
+// sweepGen builds requests from the document's schemas, and from plans:
+// plausibleFor, and the values known once the city exists.
 type sweepGen struct {
-	schemas   map[string]any
-	formHints map[string]string
+	schemas map[string]any
+	plans   map[string]map[string]any
+}
+
+// plan is the plausible values op's requests take by path.
+func (g sweepGen) plan(op sweepOp) map[string]any {
+	plan := maps.Clone(g.plans[""])
+	maps.Copy(plan, g.plans[op.method+" "+op.path])
+	return plan
 }
 
 // resolve follows a $ref and takes the first of allOf, oneOf or anyOf.
@@ -388,11 +397,12 @@ func (g sweepGen) value(s map[string]any, name, path, bad, mode string, depth in
 }
 
 // form is a plausible multipart body of schema s, as a client's form sends
-// it, with the part at bad made bad in mode: a field's text as param writes
-// it (null: the part left out); a file array's parts each a small PNG, or
-// the bad value's text as a PNG's bytes, or none (null, an empty array), or
-// one more than a claim may hold (too long: the server stops reading there).
-func (g sweepGen) form(t *testing.T, s map[string]any, bad, mode string) ([]byte, string) {
+// it, with the part at bad made bad in mode: a field's text as plan or
+// param writes it (null: the part left out); a file array's parts each a
+// small PNG, or the bad value's text as a PNG's bytes, or none (null, an
+// empty array), or one more than a claim may hold (too long: the server
+// stops reading there).
+func (g sweepGen) form(t *testing.T, s map[string]any, bad, mode string, plan map[string]any) ([]byte, string) {
 	fields := map[string]string{}
 	var files []claimPhoto
 	props, _ := g.resolve(s)["properties"].(map[string]any)
@@ -401,10 +411,10 @@ func (g sweepGen) form(t *testing.T, s map[string]any, bad, mode string) ([]byte
 		sub = g.resolve(sub)
 		path := "body." + name
 		if schemaType(sub) != "array" {
-			switch v, ok := g.formHints[name]; {
+			switch v, ok := plan[path]; {
 			case bad == path && mode == "null":
 			case bad != path && ok:
-				fields[name] = v
+				fields[name] = fmt.Sprint(v)
 			default:
 				fields[name] = g.param(name, sub, bad == path, mode)
 			}
@@ -483,13 +493,6 @@ func cellAround(lat, lng float64) string {
 
 // leftOut marks a field plausibleFor leaves out of a plausible request.
 var leftOut = &struct{ leftOut bool }{}
-
-// plan is plausibleFor for op.
-func (op sweepOp) plan() map[string]any {
-	plan := maps.Clone(plausibleFor[""])
-	maps.Copy(plan, plausibleFor[op.method+" "+op.path])
-	return plan
-}
 
 // plausible is a value of the field name with schema s that a careful
 // client might send.
