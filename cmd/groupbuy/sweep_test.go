@@ -18,6 +18,7 @@ import (
 	"groupbuy/cmd/internal/config"
 	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -77,22 +78,55 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 		PriceFen: 100, DeliverySlot: clock.NewTimeOfDay(2, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	// A claim names a line of point 1, whose leader files claims.
-	var line int64
-	if err := c.app.db.Get(&line, `SELECT min(l.id) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.pickup_point_id = 1`); err != nil {
-		t.Fatal(err)
-	}
-	s.g.plans["POST /api/v1/leader/aftersale/claims"] = map[string]any{"body.line_id": json.Number(fmt.Sprint(line)),
-		"body.reason": "damaged", "body.quantity": json.Number("1")}
 	path := c.wavePath()
+	s.orderAtPointOne(rice.ID)
 	s.run(ops)
 	s.burst(ops, 8)
 	c.admin = s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "after the sweep"})
 	c.receiptsFinal(path)
 	runNightToReady(t, c, path)
+	s.receivePointOne(path)
 	s.run(ops)
 	s.burst(ops, 8)
 	t.Logf("%d requests", s.sent.Load())
+}
+
+// orderAtPointOne places an order of saleItem at point 1, as its leader (who
+// files the sweep's claims), and makes its line the one the claims name.
+// The sweep cancels the city's first order (its plausible id is 1), not
+// this one; and its plausible receipt cuts sale item 1, so the claim's line
+// is another's, to come whole.
+func (s *sweep) orderAtPointOne(saleItem int64) {
+	t, c := s.t, s.c
+	var o struct{ Lines []struct{ ID int64 } }
+	r := c.do("POST", "/api/v1/leader/orders", s.tokenFor(sweepOp{path: "/api/v1/leader/"}), orderBody("15912345678", "认领人", saleItem, 2),
+		"Idempotency-Key", fmt.Sprintf("sweep-claim-%d", s.sent.Add(1)))
+	if r.json(t, &o); r.Status != http.StatusCreated || len(o.Lines) == 0 {
+		t.Fatalf("an order at point 1: %d %s", r.Status, r.Body)
+	}
+	s.g.plans["POST /api/v1/leader/aftersale/claims"] = map[string]any{"body.line_id": json.Number(fmt.Sprint(o.Lines[0].ID)),
+		"body.reason": "damaged", "body.quantity": json.Number("1")}
+}
+
+// receivePointOne dispatches the night's routes and has point 1's leader
+// receive its delivery, so the claim's line is one that came: a claim then
+// gets past "not delivered" to the checks of its fields.
+func (s *sweep) receivePointOne(wavePath string) {
+	t, c := s.t, s.c
+	if r := c.do("POST", wavePath+"/dispatch", c.admin, nil); r.Status != http.StatusOK {
+		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
+	}
+	leader := s.tokenFor(sweepOp{path: "/api/v1/leader/"})
+	var out struct{ Deliveries []lastmile.Delivery }
+	c.do("GET", "/api/v1/leader/deliveries?date="+testDate.String(), leader, nil).json(t, &out)
+	if len(out.Deliveries) == 0 {
+		t.Fatal("point 1 has no delivery")
+	}
+	for _, d := range out.Deliveries {
+		if r := c.do("POST", fmt.Sprintf("/api/v1/leader/deliveries/%d/receive", d.ID), leader, map[string]any{"lines": []any{}}); r.Status != http.StatusOK {
+			t.Fatalf("receiving delivery %d: %d %s", d.ID, r.Status, r.Body)
+		}
+	}
 }
 
 // sweep sends the operations' requests and counts them.
