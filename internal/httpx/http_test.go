@@ -64,7 +64,9 @@ func TestUnroutedRequestsQuoteTheirPathShort(t *testing.T) {
 	for path, status := range map[string]int{"/x" + long: 405, long: 404} {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
-		var env struct{ Error struct{ Code, Message string } }
+		var env struct {
+			Error struct{ Code, Message string }
+		}
 		if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || w.Code != status || env.Error.Code == "" ||
 			!strings.HasSuffix(env.Error.Message, "…") || len(env.Error.Message) > 300 {
 			t.Errorf("POST %.20s…: %d %.300s", path, w.Code, w.Body)
