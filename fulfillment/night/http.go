@@ -2,9 +2,7 @@ package night
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -126,28 +124,16 @@ type PrintoutQuery struct {
 
 // Printout answers a wave's printout as a file.
 func (h *Handlers) Printout(c *gin.Context, in PrintoutQuery) (api.Download, error) {
-	dot := strings.LastIndexByte(in.File, '.')
-	if dot < 0 {
-		return api.Download{}, apperr.InvalidField("file", "file must be {kind}.pdf or {kind}.csv")
-	}
-	kind, format := PrintoutKind(in.File[:dot]), in.File[dot+1:]
 	scope := PrintScope{Route: string(in.Route), Zone: in.Zone}
-	out, err := h.night.Printout(c.Request.Context(), in.ID, kind, scope, format)
-	var e *apperr.Error
-	if errors.As(err, &e) && (e.Field == "kind" || e.Field == "format") {
-		// Both are parts of the path's file name, the field the client sent.
-		file := *e
-		file.Field = "file"
-		return api.Download{}, &file
-	}
+	out, err := h.night.Printout(c.Request.Context(), in.ID, in.File, scope)
 	if err != nil {
 		return api.Download{}, err
 	}
 	ctype := "application/pdf"
-	if format == "csv" {
+	if out.Format == "csv" {
 		ctype = "text/csv; charset=utf-8"
 	}
-	return api.Download{ContentType: ctype, FileName: fmt.Sprintf("%s.%s", scope.FileName(in.ID, kind), format),
+	return api.Download{ContentType: ctype, FileName: fmt.Sprintf("%s.%s", scope.FileName(in.ID, out.Kind), out.Format),
 		ETag: `"` + out.SHA256 + `"`, Body: out.Content}, nil
 }
 
@@ -185,9 +171,9 @@ func (r *Runner) SortPlan(ctx context.Context, waveID int64, route string) ([]So
 }
 
 // Printout returns a wave's printout (see Printer.Printout).
-func (r *Runner) Printout(ctx context.Context, waveID int64, kind PrintoutKind, scope PrintScope, format string) (Printout, error) {
+func (r *Runner) Printout(ctx context.Context, waveID int64, file string, scope PrintScope) (Printout, error) {
 	if r.opt.Printer == nil {
 		return Printout{}, apperr.Errorf(apperr.Unavailable, "printouts_off", "printouts are not configured")
 	}
-	return r.opt.Printer.Printout(ctx, r.db, waveID, kind, scope, format)
+	return r.opt.Printer.Printout(ctx, r.db, waveID, file, scope)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,11 +126,30 @@ func (s PrintScope) FileName(waveID int64, kind PrintoutKind) string {
 	return name
 }
 
-// checkScope validates a kind and its scope. Each filter applies where it
+// parseFile reads a printout's file name, {kind}.pdf or {kind}.csv, as a
+// request names it (field file).
+func parseFile(file string) (kind PrintoutKind, format string, err error) {
+	dot := strings.LastIndexByte(file, '.')
+	if dot < 0 {
+		return "", "", apperr.InvalidField("file", "file must be {kind}.pdf or {kind}.csv")
+	}
+	kind, format = PrintoutKind(file[:dot]), file[dot+1:]
+	switch kind {
+	case PrintPickList, PrintSortSheet, PrintLabels, PrintRouteSheet:
+	default:
+		return "", "", apperr.InvalidField("file", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
+	}
+	if format != "pdf" && format != "csv" {
+		return "", "", apperr.InvalidField("file", "format must be pdf or csv")
+	}
+	return kind, format, nil
+}
+
+// checkScope validates a kind's scope. Each filter applies where it
 // narrows the sheet, and is refused where it cannot: the pick list is per
 // zone for the whole wave (routes are not planned yet when it is made), a
 // route sheet is per route and its truck carries every zone.
-func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
+func checkScope(kind PrintoutKind, scope PrintScope) error {
 	if err := routeplan.CheckRouteCode(scope.Route); err != nil {
 		return err
 	}
@@ -145,12 +165,6 @@ func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
 		if scope.Zone != "" {
 			return apperr.InvalidField("zone", "a route sheet lists a route's stops, and its truck carries every zone; zone applies to pick lists, sort sheets and labels")
 		}
-	case PrintSortSheet, PrintLabels:
-	default:
-		return apperr.InvalidField("kind", "unknown printout %q (known: pick-list, sort-sheet, labels, route-sheet)", kind)
-	}
-	if format != "pdf" && format != "csv" {
-		return apperr.InvalidField("format", "format must be pdf or csv")
 	}
 	return nil
 }
@@ -158,8 +172,12 @@ func checkScope(kind PrintoutKind, scope PrintScope, format string) error {
 // Printout returns a wave's printout, rendering and storing it on first
 // request when the stage did not (a single zone or route). It fails with
 // ErrPrintoutNotReady before the wave has reached the stage that makes it.
-func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, kind PrintoutKind, scope PrintScope, format string) (Printout, error) {
-	if err := checkScope(kind, scope, format); err != nil {
+func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, file string, scope PrintScope) (Printout, error) {
+	kind, format, err := parseFile(file)
+	if err != nil {
+		return Printout{}, err
+	}
+	if err := checkScope(kind, scope); err != nil {
 		return Printout{}, err
 	}
 	out, err := storedPrintout(ctx, db, waveID, kind, scope, format)
