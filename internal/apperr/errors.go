@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Kind classifies an error; each kind maps to exactly one HTTP status.
@@ -79,21 +80,20 @@ func Clip(s string) string {
 	return s
 }
 
-// clip returns args with each string Clip cuts cut, leaving the caller's
-// slice as it is.
+// clip returns args with each string argument Clipped, in a copy when
+// one is cut: the caller's slice stays as it is.
 func clip(args []any) []any {
-	out := args
+	var out []any
 	for i, a := range args {
-		s, ok := a.(string)
-		if !ok || len(s) <= MaxQuoted {
-			continue
-		}
-		if c := Clip(s); c != s {
-			if &out[0] == &args[0] {
-				out = append([]any(nil), args...)
+		if s, ok := a.(string); ok && len(s) > MaxQuoted {
+			if out == nil {
+				out = slices.Clone(args)
 			}
-			out[i] = c
+			out[i] = Clip(s)
 		}
+	}
+	if out == nil {
+		return args
 	}
 	return out
 }
