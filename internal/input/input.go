@@ -93,8 +93,11 @@ const MaxEmail = 200
 // brackets or quoted part, which net/mail would read past and strip. An
 // address goes into SMTP's RCPT TO and a mail's To header as written.
 func Email(s string) bool {
+	if len(s) > MaxEmail || !textOK(s, MaxEmail) {
+		return false // before parsing: a request may hold a megabyte here
+	}
 	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && textOK(s, MaxEmail) && len(s) <= MaxEmail
+	return err == nil && a.Address == s
 }
 
 // CheckCode refuses a code that names a thing in CSV files, file names and
