@@ -234,10 +234,12 @@ if [ "$test_status" -ne 0 ]; then
 fi
 
 tested="$(go list "${pkgs[@]}")"
-# testing DIR: whether this run tested the package in DIR.
-testing() { grep -qxF "$(go list "$1")" <<<"$tested"; }
+# tested_of DIR...: the import paths of those DIRs this run tested, one go
+# list for all of them.
+tested_of() { go list "$@" | grep -xF -f <(printf '%s\n' "$tested") || true; }
 # skip_for_args FLAG...: the first argument of this run that is one of the
 # FLAGs (alone or as FLAG=...), if any.
+args=("$@")
 skip_for_args() {
 	local a f
 	for a in "${args[@]}"; do
@@ -246,7 +248,6 @@ skip_for_args() {
 		done
 	done
 }
-args=("$@")
 
 # ---------------------------------------------------------------- race detector
 RACE_PACKAGES=(
@@ -262,13 +263,12 @@ case "${GROUPBUY_RACE:-1}" in 0) race_skip="GROUPBUY_RACE=0" ;; esac
 if [ -n "$race_skip" ]; then
 	say "race detector skipped (${race_skip})"
 else
-	race=()
-	for d in "${RACE_PACKAGES[@]}"; do testing "$d" && race+=("$d"); done
+	mapfile -t race < <(tested_of "${RACE_PACKAGES[@]}")
 	if [ ${#race[@]} -gt 0 ]; then
 		say "go test -race -count=1 ${race[*]}"
 		go test -race -count=1 -timeout 20m "${race[@]}" || { say "FAIL (race detector)"; exit 1; }
 	fi
-	if testing ./routing/; then
+	if [ -n "$(tested_of ./routing/)" ]; then
 		say "go test -race -count=1 -run '$RACE_ROUTING' ./routing/"
 		go test -race -count=1 -run "$RACE_ROUTING" ./routing/ || { say "FAIL (race detector, routing)"; exit 1; }
 	fi
@@ -291,7 +291,7 @@ if [ -n "$fuzz_skip" ]; then
 else
 	for t in "${FUZZ_TARGETS[@]}"; do
 		read -r name dir <<<"$t"
-		testing "$dir" || continue
+		[ -n "$(tested_of "$dir")" ] || continue
 		say "go test -run '^\$' -fuzz '^$name\$' -fuzztime $FUZZTIME $dir"
 		if ! go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$dir"; then
 			say "FAIL (fuzzing $name; an input that fails is written under ${dir}testdata/fuzz/$name/: fix the bug, keep the file)"
