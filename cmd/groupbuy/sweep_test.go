@@ -99,7 +99,7 @@ func TestEveryOperationRefusesBadInputCleanly(t *testing.T) {
 func (s *sweep) orderAtPointOne(saleItem int64) {
 	t, c := s.t, s.c
 	var o struct{ Lines []struct{ ID int64 } }
-	r := c.do("POST", "/api/v1/leader/orders", s.tokenFor(sweepOp{path: "/api/v1/leader/"}), orderBody("15912345678", "认领人", saleItem, 2),
+	r := c.do("POST", "/api/v1/leader/orders", s.leaderToken(), orderBody("15912345678", "认领人", saleItem, 2),
 		"Idempotency-Key", fmt.Sprintf("sweep-claim-%d", s.sent.Add(1)))
 	if r.json(t, &o); r.Status != http.StatusCreated || len(o.Lines) == 0 {
 		t.Fatalf("an order at point 1: %d %s", r.Status, r.Body)
@@ -116,7 +116,7 @@ func (s *sweep) receivePointOne(wavePath string) {
 	if r := c.do("POST", wavePath+"/dispatch", c.admin, nil); r.Status != http.StatusOK {
 		t.Fatalf("dispatch: %d %s", r.Status, r.Body)
 	}
-	leader := s.tokenFor(sweepOp{path: "/api/v1/leader/"})
+	leader := s.leaderToken()
 	var out struct{ Deliveries []lastmile.Delivery }
 	c.do("GET", "/api/v1/leader/deliveries?date="+testDate.String(), leader, nil).json(t, &out)
 	if len(out.Deliveries) == 0 {
@@ -196,6 +196,11 @@ func (s *sweep) tokenFor(op sweepOp) string {
 	if !strings.HasPrefix(op.path, "/api/v1/leader/") {
 		return s.token(auth.TokenSpec{Role: auth.RoleAdmin, Name: "sweep"})
 	}
+	return s.leaderToken()
+}
+
+// leaderToken is a fresh token of point 1's leader, whoever that is now.
+func (s *sweep) leaderToken() string {
 	var leader int64
 	if err := s.c.app.db.Get(&leader, `SELECT leader_id FROM pickup_points WHERE id = 1`); err != nil {
 		s.t.Fatal(err)
@@ -492,12 +497,12 @@ func (g sweepGen) param(name string, s map[string]any, bad bool, mode string) st
 // plausibleByName are values for fields whose rule the schema does not
 // spell out.
 var plausibleByName = map[string]any{
-	"phone": "13912345678", "email": "po@example.com", "webhook_url": "https://example.com/po", "url": "https://example.com/po",
+	"phone": "13912345678", "email": "po@example.com", "webhook_url": "https://example.com/po",
 	"opens": "08:00", "closes": "21:00", "shift_start": "05:00", "shift_end": "12:00", "share_pct": json.Number("100"),
 	"accepted": json.Number("1"), "rejected": json.Number("0"), "arrived": json.Number("1"), "code": "123456",
 	"webhook_secret": "sweep-secret-0123456789", "time_zone": "Asia/Shanghai", "receiving_from": "01:00", "receiving_until": "06:00",
 	"month": "2026-12", "opt_out": []any{}, "reason": "", "delivery_start": "07:00", "delivery_end": "10:00",
-	"kind": "pick-list.pdf", "file": "sort-sheet.pdf", "stage": "pick",
+	"file": "sort-sheet.pdf", "stage": "pick",
 }
 
 // plausibleFor are, by operation ("": every one), the fields whose
