@@ -209,32 +209,28 @@ func (ls *localSearch) swapStar(r1, r2 int) bool {
 	}
 	bu, bv := R1.seq[bi], R2.seq[bj]
 	// Apply: u leaves r1 and goes after insU.after in r2; v the reverse.
-	// "After 0" means after the start depot, never the end one.
-	ls.buf1 = ls.buf1[:0]
-	for idx, x := range R1.seq {
-		if x == bu {
-			continue
-		}
-		ls.buf1 = append(ls.buf1, x)
-		if x == insV.after && (x != 0 || idx == 0) {
-			ls.buf1 = append(ls.buf1, bv)
-		}
-	}
-	ls.buf2 = ls.buf2[:0]
-	for idx, x := range R2.seq {
-		if x == bv {
-			continue
-		}
-		ls.buf2 = append(ls.buf2, x)
-		if x == insU.after && (x != 0 || idx == 0) {
-			ls.buf2 = append(ls.buf2, bu)
-		}
-	}
+	ls.buf1 = exchange(ls.buf1[:0], R1.seq, bu, bv, insV.after)
+	ls.buf2 = exchange(ls.buf2[:0], R2.seq, bv, bu, insU.after)
 	R1.seq = append(R1.seq[:0], ls.buf1...)
 	R2.seq = append(R2.seq[:0], ls.buf2...)
 	ls.update(r1)
 	ls.update(r2)
 	return true
+}
+
+// exchange appends seq to dst with out left out and in put after the
+// customer after. "After 0" means after the start depot, never the end one.
+func exchange(dst, seq []int, out, in, after int) []int {
+	for idx, x := range seq {
+		if x == out {
+			continue
+		}
+		dst = append(dst, x)
+		if x == after && (x != 0 || idx == 0) {
+			dst = append(dst, in)
+		}
+	}
+	return dst
 }
 
 // swapPieces describes route r with its customer at position i taken out
