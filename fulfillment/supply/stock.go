@@ -70,9 +70,10 @@ func moveAll(ctx context.Context, tx *sqlx.Tx, ms []Movement, now time.Time) err
 }
 
 // LockStock serialises the commands that take units out of a warehouse's
-// stock, so two never spend the same lot's balance.
+// stock, so two never spend the same lot's balance. The lock's key is
+// stock_lock's (migration 00086), the one supply_receive takes too.
 func LockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(5315, $1::int)`, warehouseID)
+	_, err := tx.ExecContext(ctx, `SELECT stock_lock($1)`, warehouseID)
 	return err
 }
 

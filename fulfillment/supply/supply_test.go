@@ -1,6 +1,7 @@
 package supply_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -419,5 +420,65 @@ func TestReviseMakesTheNextVersion(t *testing.T) {
 	v3, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases}}}, "ops")
 	if err != nil || v3.Version != 3 || v3.Number != po.Number+"-v3" || v3.AmountFen != po.AmountFen {
 		t.Fatalf("the third version: %+v %v", v3, err)
+	}
+}
+
+// TestStockLockKey: the stock lock of a warehouse is (5315, id) for every id
+// below 2^31, as it was before stock_lock, so old and new servers exclude
+// each other during a deploy; a larger id is taken modulo 2^31 rather than
+// refused; and a correction at the dock waits for it.
+func TestStockLockKey(t *testing.T) {
+	f := supplytest.New(t)
+	for id, want := range map[int64]int64{7: 7, 1<<31 - 1: 1<<31 - 1, 1<<31 + 7: 7, 1 << 40: 0} {
+		if err := pg.InTx(f.Ctx, f.DB, func(tx *sqlx.Tx) error {
+			if err := LockStock(f.Ctx, tx, id); err != nil {
+				return err
+			}
+			var class, obj int64
+			if err := tx.GetContext(f.Ctx, &class, `SELECT classid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`); err != nil {
+				return err
+			}
+			if err := tx.GetContext(f.Ctx, &obj, `SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`); err != nil {
+				return err
+			}
+			if class != 5315 || obj != want {
+				return fmt.Errorf("key (%d, %d), want (5315, %d)", class, obj, want)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("warehouse %d: %v", id, err)
+		}
+	}
+
+	f.Close()
+	f.Purchase()
+	rice := supplytest.LineOf(t, f.Orders().Orders[0], "RICE")
+	if _, _, err := f.Svc.Receive(f.Ctx, rice.ID, Scan{ScanID: "in", Arrived: 10, Accepted: 10}, "dock"); err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- pg.InTx(f.Ctx, f.DB, func(tx *sqlx.Tx) error {
+			if err := LockStock(f.Ctx, tx, f.WH.ID); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	ctx, cancel := context.WithTimeout(f.Ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, _, err := f.Svc.Receive(ctx, rice.ID, Scan{ScanID: "fix", Arrived: -2, Accepted: -2}, "dock"); err == nil {
+		t.Fatal("a correction went through while another command held the warehouse's stock lock")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := f.Svc.Receive(f.Ctx, rice.ID, Scan{ScanID: "fix", Arrived: -2, Accepted: -2}, "dock"); err != nil || r.Line.Accepted != 8 {
+		t.Fatalf("the correction once the lock is free: %+v %v", r, err)
 	}
 }
