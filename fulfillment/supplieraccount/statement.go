@@ -33,11 +33,11 @@ const MaxStatementDays = 366
 // a month wins when both are given.
 func PeriodOf(month string, from, to time.Time) (Period, error) {
 	if month != "" {
-		m, err := time.Parse("2006-01", month)
+		m, err := fulfillment.ParseMonth("month", month)
 		if err != nil {
-			return Period{}, apperr.InvalidField("month", "month must be YYYY-MM")
+			return Period{}, err
 		}
-		return Period{From: fulfillment.Date{Time: m}, To: fulfillment.Date{Time: m.AddDate(0, 1, -1)}}, nil
+		return Period{From: m, To: fulfillment.Date{Time: m.AddDate(0, 1, -1)}}, nil
 	}
 	switch {
 	case from.IsZero() || to.IsZero():
@@ -87,23 +87,26 @@ func StatementOf(ctx context.Context, q sqlx.QueryerContext, supplierID int64, p
 		return Statement{}, err
 	}
 	out := Statement{SupplierID: sup.ID, SupplierCode: sup.Code, SupplierName: sup.Name, Period: p, Lines: []StatementLine{}}
+	// One line per product, named as the catalog names it now: the
+	// documents of the period may carry an older name or unit, and summing
+	// by those would split a product or, joined, count it twice.
 	err = sqlx.SelectContext(ctx, q, &out.Lines, `WITH accepted AS (
-			SELECT l.product_id, l.sku, l.name, l.unit, sum(r.accepted) AS units, sum(r.accepted * l.price_fen) AS fen
+			SELECT l.product_id, sum(r.accepted) AS units, sum(r.accepted * l.price_fen) AS fen
 			FROM purchase_orders o JOIN purchase_order_lines l ON l.purchase_order_id = o.id
 			JOIN receiving_records r ON r.purchase_order_line_id = l.id
 			WHERE o.supplier_id = $1 AND o.delivery_date BETWEEN $2 AND $3
-			GROUP BY l.product_id, l.sku, l.name, l.unit),
+			GROUP BY l.product_id),
 		returned AS (
-			SELECT l.product_id, l.sku, l.name, l.unit, sum(l.quantity) AS units, sum(l.amount_fen) AS fen
+			SELECT l.product_id, sum(l.quantity) AS units, sum(l.amount_fen) AS fen
 			FROM supplier_returns t JOIN warehouses w ON w.id = t.warehouse_id
 			JOIN supplier_return_lines l ON l.return_id = t.id
 			WHERE t.supplier_id = $1 AND l.source = 'stock' AND (t.created_at AT TIME ZONE w.time_zone)::date BETWEEN $2 AND $3
-			GROUP BY l.product_id, l.sku, l.name, l.unit)
-		SELECT coalesce(a.product_id, t.product_id) AS product_id, coalesce(a.sku, t.sku) AS sku, coalesce(a.name, t.name) AS name,
-			coalesce(a.unit, t.unit) AS unit, coalesce(sum(a.units), 0) AS accepted_units, coalesce(sum(a.fen), 0) AS accepted_fen,
-			coalesce(sum(t.units), 0) AS returned_units, coalesce(sum(t.fen), 0) AS returned_fen
-		FROM accepted a FULL JOIN returned t ON t.product_id = a.product_id AND t.sku = a.sku
-		GROUP BY 1, 2, 3, 4 HAVING coalesce(sum(a.units), 0) <> 0 OR coalesce(sum(t.units), 0) <> 0 ORDER BY 2, 1`,
+			GROUP BY l.product_id)
+		SELECT p.id AS product_id, p.sku, p.name, p.unit, coalesce(a.units, 0) AS accepted_units, coalesce(a.fen, 0) AS accepted_fen,
+			coalesce(t.units, 0) AS returned_units, coalesce(t.fen, 0) AS returned_fen
+		FROM accepted a FULL JOIN returned t ON t.product_id = a.product_id
+		JOIN products p ON p.id = coalesce(a.product_id, t.product_id)
+		WHERE coalesce(a.units, 0) <> 0 OR coalesce(t.units, 0) <> 0 ORDER BY p.sku, p.id`,
 		sup.ID, p.From, p.To)
 	for i := range out.Lines {
 		l := &out.Lines[i]

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/supply/supplytest"
 )
@@ -77,7 +78,7 @@ func TestSupplierStatement(t *testing.T) {
 	for _, bad := range []struct {
 		month    string
 		from, to time.Time
-	}{{"2026-13", time.Time{}, time.Time{}}, {"", time.Time{}, time.Time{}},
+	}{{"2026-13", time.Time{}, time.Time{}}, {"0000-01", time.Time{}, time.Time{}}, {"", time.Time{}, time.Time{}},
 		{"", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		{"", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}} {
 		if _, err := PeriodOf(bad.month, bad.from, bad.to); supplytest.CodeOf(err) != "invalid_field" {
@@ -86,5 +87,44 @@ func TestSupplierStatement(t *testing.T) {
 	}
 	if _, err := StatementOf(f.Ctx, f.DB, 999, dec); supplytest.CodeOf(err) != "supplier_not_found" {
 		t.Fatalf("unknown supplier: %v", err)
+	}
+}
+
+// TestStatementOfARenamedProduct: a product renamed within the period is one
+// line of the statement, under its name today, counted once.
+func TestStatementOfARenamedProduct(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	egg := supplytest.LineOf(t, f.Orders().Orders[0], "EGG") // A: 120 fen a unit
+	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 10)}
+	f.Scans(supplytest.LineScan{Line: egg.ID, Scan: supply.Scan{ScanID: "e1", Arrived: 13, Accepted: 13, Lot: "E", ExpiresOn: &exp}})
+	ret := func(key string) {
+		t.Helper()
+		if _, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: key, SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["EGG"].ProductID, Lot: "E", ExpiresOn: &exp, Reason: ReturnReason(supply.RejectDamage), Quantity: 2}}}, "dock"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ret("before")
+	p, err := catalog.GetProduct(f.Ctx, f.DB, f.Items["EGG"].ProductID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Name, p.Unit = "土鸡蛋", "盒"
+	if _, err := catalog.NewService(f.DB, f.Clock).SaveProducts(f.Ctx, []catalog.Product{p}); err != nil {
+		t.Fatal(err)
+	}
+	ret("after")
+	per, _ := PeriodOf("", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
+	st, err := StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Lines) != 1 || st.AcceptedUnits != 13 || st.AcceptedFen != 1560 || st.ReturnedUnits != 4 || st.ReturnedFen != 480 || st.NetFen != 1080 {
+		t.Fatalf("statement: %+v", st)
+	}
+	if l := st.Lines[0]; l.Name != "土鸡蛋" || l.Unit != "盒" || l.SKU != "EGG" {
+		t.Fatalf("line %+v, want the product's name today", l)
 	}
 }
