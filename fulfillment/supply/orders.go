@@ -88,10 +88,14 @@ type PurchaseOrderLine struct {
 	Rejected  int64            `db:"rejected" json:"rejected"`
 }
 
+// isLatest tells whether purchase order o is its supplier's latest version
+// for the wave.
+const isLatest = `NOT EXISTS (SELECT 1 FROM purchase_orders n WHERE n.wave_id = o.wave_id AND n.supplier_id = o.supplier_id AND n.version > o.version)`
+
 const orderSelect = `SELECT o.id, o.number, o.version, o.wave_id, o.supplier_id, s.code AS supplier_code, s.name AS supplier_name,
 		o.warehouse_id, o.delivery_date, o.expected_at, o.units, o.amount_fen, o.note, o.created_by, o.created_at,
 		coalesce(r.arrived, 0) AS arrived, coalesce(r.accepted, 0) AS accepted, coalesce(r.rejected, 0) AS rejected,
-		NOT EXISTS (SELECT 1 FROM purchase_orders n WHERE n.wave_id = o.wave_id AND n.supplier_id = o.supplier_id AND n.version > o.version) AS latest,
+		` + isLatest + ` AS latest,
 		(SELECT max(sent_at) FROM purchase_order_sends x WHERE x.purchase_order_id = o.id) AS sent_at,
 		(SELECT count(*) FROM purchase_order_sends x WHERE x.purchase_order_id = o.id AND x.sent_at IS NOT NULL) AS sends,
 		c.outcome, c.closed_by, c.closed_at

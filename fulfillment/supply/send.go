@@ -86,6 +86,10 @@ func (s *Service) sendAfterCommit(ctx context.Context, tx *sqlx.Tx, poID, seq in
 	return err
 }
 
+// errNotSentSuperseded is the last error of a send its order's revision made
+// moot.
+const errNotSentSuperseded = "not sent: a newer version of the order replaced it"
+
 // handleSend sends one send row of a purchase order unless it went out
 // already. A process killed between the send and its record sends again
 // with the same key, which the supplier de-duplicates.
@@ -94,12 +98,24 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
-	var sent sql.NullTime
-	err := s.db.GetContext(ctx, &sent, `SELECT sent_at FROM purchase_order_sends WHERE purchase_order_id = $1 AND seq = $2`, p.PurchaseOrderID, p.Seq)
-	if errors.Is(err, sql.ErrNoRows) || sent.Valid {
+	var send struct {
+		SentAt sql.NullTime `db:"sent_at"`
+		Latest bool         `db:"latest"`
+	}
+	err := s.db.GetContext(ctx, &send, `SELECT x.sent_at, `+isLatest+` AS latest
+		FROM purchase_order_sends x JOIN purchase_orders o ON o.id = x.purchase_order_id
+		WHERE x.purchase_order_id = $1 AND x.seq = $2`, p.PurchaseOrderID, p.Seq)
+	if errors.Is(err, sql.ErrNoRows) || send.SentAt.Valid {
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	// A version revised before its send went out is not sent: the supplier
+	// would get two orders for one wave. The newer version has its own send.
+	if !send.Latest {
+		_, err := s.db.ExecContext(ctx, `UPDATE purchase_order_sends SET last_error = $3
+			WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, errNotSentSuperseded)
 		return err
 	}
 	msg, sup, err := s.message(ctx, p.PurchaseOrderID, p.Seq)
