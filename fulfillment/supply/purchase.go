@@ -268,16 +268,20 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 		if received {
 			return ErrReceivingStarted
 		}
-		cases := map[int64]int64{}
-		for _, l := range r.Lines {
-			cases[l.ProductID] = l.Cases
+		named := map[int64]int{} // product → its line in r
+		for i, l := range r.Lines {
+			named[l.ProductID] = i
 		}
 		p := OrderPlan{SupplierID: po.SupplierID}
 		for _, l := range po.Lines {
-			c, ok := cases[l.ProductID]
-			delete(cases, l.ProductID)
-			if !ok {
-				c = l.Cases
+			c := l.Cases
+			if i, ok := named[l.ProductID]; ok {
+				delete(named, l.ProductID)
+				c = r.Lines[i].Cases
+				if c*l.CasePack > fulfillment.MaxStockCap {
+					return apperr.InvalidField(fulfillment.Field("lines", i, "cases"), "%d cases of %d come to more than %d units",
+						c, l.CasePack, fulfillment.MaxStockCap)
+				}
 			}
 			if c == 0 {
 				continue
@@ -289,7 +293,7 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 			p.Units += nl.Quantity
 			p.AmountFen += nl.AmountFen
 		}
-		for id := range cases {
+		for id := range named {
 			return apperr.Errorf(apperr.Unprocessable, "unknown_line", "product %d is not on this purchase order", id)
 		}
 		w, err := wave.Get(ctx, tx, po.WaveID)

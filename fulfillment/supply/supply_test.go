@@ -417,6 +417,11 @@ func TestReviseMakesTheNextVersion(t *testing.T) {
 	if _, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: 1 << 40, Cases: 1}}}, "ops"); err == nil || !strings.Contains(err.Error(), "unknown_line") {
 		t.Fatalf("a product not on the order: %v", err)
 	}
+	// Cases within their bound may still come to more units than a line holds.
+	var big *apperr.Error
+	if _, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: fulfillment.MaxStockCap}}}, "ops"); !errors.As(err, &big) || big.Field != "lines[0].cases" {
+		t.Fatalf("more units than a line holds: %v", err)
+	}
 	v3, err := f.Svc.Revise(f.Ctx, v2.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases}}}, "ops")
 	if err != nil || v3.Version != 3 || v3.Number != po.Number+"-v3" || v3.AmountFen != po.AmountFen {
 		t.Fatalf("the third version: %+v %v", v3, err)
@@ -480,5 +485,32 @@ func TestStockLockKey(t *testing.T) {
 	}
 	if r, _, err := f.Svc.Receive(f.Ctx, rice.ID, Scan{ScanID: "fix", Arrived: -2, Accepted: -2}, "dock"); err != nil || r.Line.Accepted != 8 {
 		t.Fatalf("the correction once the lock is free: %+v %v", r, err)
+	}
+}
+
+// TestARevisedOrderIsNotSentTwice: an order revised before its send went
+// out is not sent; the supplier gets the new version alone.
+func TestARevisedOrderIsNotSentTwice(t *testing.T) {
+	f := supplytest.New(t)
+	f.Close()
+	f.Purchase()
+	v1 := f.Orders().Orders[0]
+	line := v1.Lines[0]
+	v2, err := f.Svc.Revise(f.Ctx, v1.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases + 1}}}, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{v1.ID, v2.ID} {
+		if err := f.Svc.HandleSend(f.Ctx, SendTask(id, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posts, keys := f.Hook.Got()
+	if len(posts) != 1 || keys[0] != v2.Number+":1" {
+		t.Fatalf("%d posts (%v), want v2's alone", len(posts), keys)
+	}
+	var lastError string
+	if err := f.DB.Get(&lastError, `SELECT last_error FROM purchase_order_sends WHERE purchase_order_id = $1 AND sent_at IS NULL`, v1.ID); err != nil || !strings.Contains(lastError, "newer version") {
+		t.Fatalf("v1's send: %q %v", lastError, err)
 	}
 }
