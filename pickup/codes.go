@@ -44,21 +44,43 @@ func randomCode() string {
 	}
 }
 
+// CodeLifeDays is how long a pickup code opens parcels: a code of a
+// delivery date more than this many days before the warehouse's today is
+// not looked up. Within that time a code is unique at its point across
+// dates, so it names one resident. Parcels wait at most
+// GROUPBUY_RETURN_AFTER_DAYS, which is bounded by it.
+const CodeLifeDays = 14
+
+// codeLock is the advisory lock's first key for issuing a point's codes.
+const codeLock = 5317
+
 // IssueCodes returns the pickup codes of residents at a point for a
 // delivery date, creating the missing ones inside tx. Codes already issued
 // never change, so a rerun or a second delivery of the day sends the same
-// code. The caller serialises issuing per point and date (it holds the
-// delivery's lock); the unique constraint is the last guard.
+// code. A new code is none the point issued for a date within CodeLifeDays
+// (and a day) either way: a resident showing an older code must not open
+// another resident's parcels. Issuing at a point is serialised by an
+// advisory lock, since no unique index spans the dates' partitions.
 func IssueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time, residents []int64, now time.Time) (map[int64]string, error) {
+	return issueCodes(ctx, tx, pointID, date, residents, now, randomCode)
+}
+
+// issueCodes is IssueCodes drawing new codes from draw.
+func issueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time, residents []int64, now time.Time, draw func() string) (map[int64]string, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483648)::int)`, codeLock, pointID); err != nil {
+		return nil, err
+	}
 	var existing []PickupCode
 	if err := tx.SelectContext(ctx, &existing, `SELECT resident_id, delivery_date, code FROM pickup_codes
-		WHERE pickup_point_id = $1 AND delivery_date = $2`, pointID, date); err != nil {
+		WHERE pickup_point_id = $1 AND delivery_date BETWEEN $2::date - $3::int AND $2::date + $3::int`, pointID, date, CodeLifeDays+1); err != nil {
 		return nil, err
 	}
 	out := make(map[int64]string, len(residents))
 	taken := make(map[string]bool, len(existing)+len(residents))
 	for _, c := range existing {
-		out[c.ResidentID] = c.Code
+		if c.DeliveryDate.Format(time.DateOnly) == date.Format(time.DateOnly) {
+			out[c.ResidentID] = c.Code
+		}
 		taken[c.Code] = true
 	}
 	var ids []int64
@@ -67,9 +89,9 @@ func IssueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time,
 		if _, ok := out[r]; ok {
 			continue
 		}
-		code := randomCode()
+		code := draw()
 		for taken[code] {
-			code = randomCode()
+			code = draw()
 		}
 		taken[code] = true
 		out[r] = code
@@ -101,16 +123,18 @@ type Codes struct {
 // NewCodes returns the code lookup over db.
 func NewCodes(db *sqlx.DB) *Codes {
 	return &Codes{holders: pg.NewPrepared(db, `SELECT c.pickup_point_id, c.resident_id, c.delivery_date, r.name, r.phone
-		FROM pickup_points p JOIN pickup_codes c ON c.pickup_point_id = p.id JOIN residents r ON r.id = c.resident_id
-		WHERE p.leader_id = $1 AND c.code = $2 ORDER BY c.delivery_date`)}
+		FROM pickup_points p JOIN warehouses w ON w.id = p.warehouse_id
+		JOIN pickup_codes c ON c.pickup_point_id = p.id JOIN residents r ON r.id = c.resident_id
+		WHERE p.leader_id = $1 AND c.code = $2 AND c.delivery_date >= ($3::timestamptz AT TIME ZONE w.time_zone)::date - $4::int
+		ORDER BY c.delivery_date`)}
 }
 
 // Holders returns who holds code at the leader's point, one per delivery
-// date the code was issued for (codes are unique only within a point and
-// date). q is the pool or the caller's transaction.
-func (c *Codes) Holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string) ([]CodeHolder, error) {
+// date within CodeLifeDays of now the code was issued for. q is the pool or
+// the caller's transaction.
+func (c *Codes) Holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string, now time.Time) ([]CodeHolder, error) {
 	var out []CodeHolder
-	err := c.holders.Select(ctx, q, &out, leaderID, code)
+	err := c.holders.Select(ctx, q, &out, leaderID, code, now, CodeLifeDays)
 	return out, err
 }
 

@@ -96,6 +96,8 @@ var (
 	ErrUnknownCode    = apperr.Errorf(apperr.NotFound, "unknown_code", "no parcel at this pickup point has this code")
 	ErrUnknownLine    = apperr.Errorf(apperr.Unprocessable, "unknown_line", "the order line is not in this code's parcels")
 	ErrParcelReturned = apperr.Errorf(apperr.Conflict, "parcel_returned", "the parcel was returned to the warehouse and refunded")
+	ErrCodeAmbiguous  = apperr.Errorf(apperr.Conflict, "code_ambiguous",
+		"the code opens parcels of more than one resident: check the resident's name and phone and name the order_line_ids to collect")
 )
 
 // maskPhone shows a leader enough of a phone to recognise the resident.
@@ -120,7 +122,7 @@ func (p *Desk) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int6
 	if ok, retry := p.limiter.Take(ctx, key, now); !ok {
 		return nil, ratelimit.ErrRateLimited.With("retry_after_s", int64(retry/time.Second)+1)
 	}
-	hs, err := p.codes.Holders(ctx, q, leaderID, code)
+	hs, err := p.codes.Holders(ctx, q, leaderID, code, now)
 	if err == nil && len(hs) == 0 {
 		return nil, ErrUnknownCode
 	}
@@ -198,6 +200,11 @@ func (p *Desk) Collect(ctx context.Context, leaderID int64, code string, lineIDs
 			if slices.ContainsFunc(hs, func(h pickup.CodeHolder) bool { return held(h, l) }) {
 				lines = append(lines, l)
 			}
+		}
+		// Codes issued before they were unique across dates may name two
+		// residents: the leader then says whose lines go.
+		if len(lineIDs) == 0 && slices.ContainsFunc(hs, func(h pickup.CodeHolder) bool { return h.ResidentID != hs[0].ResidentID }) {
+			return ErrCodeAmbiguous
 		}
 		var take []int64
 		for _, l := range lines {

@@ -199,3 +199,44 @@ func TestReceiptsOfArrivedStopsGoSideBySide(t *testing.T) {
 		t.Fatalf("receive of an arrived delivery beside another receipt: %+v (%v) after %s", d, err, time.Since(t0))
 	}
 }
+
+// TestACodeOfTwoResidentsCollectsOnlyTheLinesNamed: a code issued before
+// codes were unique across dates may be resident B's of yesterday and
+// resident A's of today. Verify shows both, with their names; collecting
+// without naming lines is refused, and naming A's lines collects those only.
+func TestACodeOfTwoResidentsCollectsOnlyTheLinesNamed(t *testing.T) {
+	ctx := context.Background()
+	c, delivery, _ := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
+		t.Fatal(err)
+	}
+	b := c.ID(`INSERT INTO residents (phone, name, pickup_point_id) VALUES ('13811112222', '居民B', $1) RETURNING id`, c.Points[0].ID)
+	yesterday := fulfillmenttest.Date.AddDate(0, 0, -1)
+	c.Exec(`SELECT night_partitions_ensure($1)`, yesterday)
+	c.Exec(`INSERT INTO pickup_codes (pickup_point_id, delivery_date, resident_id, code, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		c.Points[0].ID, yesterday, b, code, fulfillmenttest.Now)
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
+	ps, err := desk.Verify(ctx, c.Points[0].Leader, code)
+	if err != nil || len(ps) != 2 || ps[0].ResidentID != b || ps[1].ResidentID != c.Points[0].Resident || len(ps[1].Lines) != 2 {
+		t.Fatalf("verify: %+v %v", ps, err)
+	}
+	if _, err := desk.Collect(ctx, c.Points[0].Leader, code, nil); !errors.Is(err, lastmile.ErrCodeAmbiguous) {
+		t.Fatalf("collect without lines: %v", err)
+	}
+	if n := c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`); n != 0 {
+		t.Fatalf("%d lines collected by an ambiguous code", n)
+	}
+	line := ps[1].Lines[0].OrderLineID
+	if _, err := desk.Collect(ctx, c.Points[0].Leader, code, []int64{line}); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected' AND order_line_id = $1`, line); n != 1 ||
+		c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`) != 1 {
+		t.Fatalf("naming one line collected %d lines", c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`))
+	}
+}

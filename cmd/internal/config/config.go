@@ -11,6 +11,7 @@ import (
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/clock"
+	"groupbuy/pickup"
 )
 
 // Config is the process configuration, read from the environment.
@@ -190,7 +191,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		},
 	}
 	e := cli.NewEnv(getenv)
-	e.Int("GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, 60, "")
+	// A parcel's code opens it for CodeLifeDays: it must go back before.
+	e.Int("GROUPBUY_RETURN_AFTER_DAYS", &c.ReturnAfterDays, 1, pickup.CodeLifeDays, "")
 	e.Int("GROUPBUY_CODE_ATTEMPTS", &c.CodeAttempts, 1, 1000, "")
 	e.Int("GROUPBUY_RETENTION_DAYS", &c.Retention.Days, 1, 100_000, "")
 	e.Int("GROUPBUY_PARTITIONS_AHEAD", &c.Retention.Ahead, 1, 3650, "")
