@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/lastmile/lastmiletest"
@@ -238,5 +239,49 @@ func TestACodeOfTwoResidentsCollectsOnlyTheLinesNamed(t *testing.T) {
 	if n := c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected' AND order_line_id = $1`, line); n != 1 ||
 		c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`) != 1 {
 		t.Fatalf("naming one line collected %d lines", c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`))
+	}
+}
+
+// TestSweepWaitingForAnApprovalRefundsWhatIsLeft: a claim's approval
+// refunds 2 of a line's 3 units while the return sweep waits for the line's
+// lock; the sweep then returns and refunds the 1 unit left, not all 3.
+func TestSweepWaitingForAnApprovalRefundsWhatIsLeft(t *testing.T) {
+	ctx := context.Background()
+	c, delivery, _ := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	line := c.Count(`SELECT id FROM order_lines WHERE quantity = 3`)
+	clk.Set(fulfillmenttest.Now.Add(5 * 24 * time.Hour)) // past the last day
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
+	tx, err := c.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := commission.RefundClaim(ctx, tx, refund.Metrics{}, line, 2, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := desk.Sweep(ctx); done <- err }()
+	for i := 0; c.Count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0; i++ {
+		if i > 250 {
+			t.Fatal("the sweep never waited for the approval's lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := c.DB.Select(&got, `SELECT reason || ' ' || quantity || ' ' || amount_fen FROM refunds WHERE order_line_id = $1 ORDER BY id`, line); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[after_sale 2 2000 returned 1 1000]" {
+		t.Fatalf("refunds of the line of 3 at 1000 fen: %v", got)
 	}
 }

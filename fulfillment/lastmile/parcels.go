@@ -83,8 +83,8 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	remindFrom := p.opt.RemindAt.On(local, loc)
 	var err error
 	evening := !local.Before(remindFrom) && local.Before(remindFrom.Add(2*time.Hour))
-	// Lines past their last day are locked, as they change; in the evening,
-	// the others are read to remind their residents, skipping those already
+	// Lines past their last day change (below); in the evening, the others
+	// are read to remind their residents, skipping those already
 	// reminded today, so a sweep every few minutes stays cheap on a city's
 	// worth of waiting parcels. Units an approved after-sales claim refunded
 	// before collection are neither returned nor refunded again.
@@ -98,9 +98,23 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		     AND c.resident_id = pl.resident_id
 		WHERE pl.state = 'ready' AND w.warehouse_id = $1 `
 	const order = ` ORDER BY pl.delivery_date, pl.pickup_point_id, pl.resident_id, pl.order_line_id`
-	var lines []waitingLine
-	if err := tx.SelectContext(ctx, &lines, waiting+`AND pl.delivery_date < $2`+order+` FOR UPDATE OF pl`, warehouseID, lastDelivery); err != nil {
+	// Lines past their last day are locked first and read after, in a
+	// statement of their own: under READ COMMITTED a statement that waited
+	// for a line's lock still reads the refunds as they were when it began,
+	// and would miss the after-sales refund of the approval it waited for.
+	var due []int64
+	if err := tx.SelectContext(ctx, &due, `SELECT pl.order_line_id FROM parcel_lines pl
+		JOIN deliveries d ON d.id = pl.delivery_id JOIN waves w ON w.id = d.wave_id
+		WHERE pl.state = 'ready' AND w.warehouse_id = $1 AND pl.delivery_date < $2
+		ORDER BY pl.order_line_id FOR UPDATE OF pl`, warehouseID, lastDelivery); err != nil {
 		return res, err
+	}
+	var lines []waitingLine
+	if len(due) > 0 {
+		if err := tx.SelectContext(ctx, &lines, waiting+`AND pl.delivery_date < $2 AND pl.order_line_id = ANY($3)`+order,
+			warehouseID, lastDelivery, pq.Array(due)); err != nil {
+			return res, err
+		}
 	}
 	if evening {
 		var remind []waitingLine
