@@ -161,6 +161,9 @@ type errQuiet struct{ end time.Time }
 
 func (e errQuiet) Error() string { return "quiet hours until " + e.end.Format(time.RFC3339) }
 
+// recordTimeout bounds writing a batch's outcomes once its context ended.
+const recordTimeout = 10 * time.Second
+
 func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, error) {
 	var res DispatchResult
 	now := d.clock.Now()
@@ -219,9 +222,12 @@ func (d *Dispatcher) dispatchBatch(ctx context.Context) (DispatchResult, int, er
 			res.Retrying++
 		}
 	}
-	// Recording uses the caller's context: what was sent must be written
-	// even when sending ran out of time.
-	if err := d.record(ctx, outcomes, d.clock.Now()); err != nil {
+	// What was sent must be written even when sending ran out of time or the
+	// task's context ended (a deploy's shutdown, a lost lease): unrecorded,
+	// those notices would go out again once the lease expires.
+	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancelRec()
+	if err := d.record(recCtx, outcomes, d.clock.Now()); err != nil {
 		return res, len(rows), err
 	}
 	for i, o := range outcomes {

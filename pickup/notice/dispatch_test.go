@@ -247,3 +247,53 @@ func TestContactRules(t *testing.T) {
 		t.Fatalf("opted out of SMS: %+v", res)
 	}
 }
+
+// cancelAfter delivers, and cancels the task's context after n deliveries,
+// as asynq does at a deploy's shutdown or when it loses the task's lease.
+type cancelAfter struct {
+	*notify.Recorder
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Send(ctx context.Context, m notify.Message) error {
+	err := c.Recorder.Send(ctx, m)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; err == nil && c.n == 0 {
+		c.cancel()
+	}
+	return err
+}
+
+// TestNoticesSentAreRecordedWhenTheTaskEnds: the task's context ends after
+// two of five notices went out; those two are recorded as sent, and the
+// next run sends the other three, none twice.
+func TestNoticesSentAreRecordedWhenTheTaskEnds(t *testing.T) {
+	f := newOutboxFixture(t, 5, eveningShanghai)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := &cancelAfter{Recorder: notify.NewRecorder(notify.ChannelWebhook), n: 2, cancel: cancel}
+	d := f.dispatcher(ch)
+	d.Run(ctx) // ends with the context's error
+	sent := 0
+	for _, r := range f.rows(t) {
+		if r.SentAt != nil {
+			sent++
+		}
+	}
+	if delivered := len(ch.Messages()); sent != delivered || sent < 2 {
+		t.Fatalf("%d delivered, %d recorded as sent", delivered, sent)
+	}
+	f.clock.Advance(time.Minute + time.Second) // past the lease
+	if _, err := d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, m := range ch.Messages() {
+		count[m.Key]++
+	}
+	if len(count) != 5 || len(ch.Messages()) != 5 {
+		t.Fatalf("%d deliveries of %d notices, want each of 5 once: %v", len(ch.Messages()), len(count), count)
+	}
+}
