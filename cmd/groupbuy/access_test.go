@@ -298,6 +298,12 @@ func TestLeadersSeeOnlyTheirOwn(t *testing.T) {
 		t.Fatalf("A setting their resident's contact: %d %s", r.Status, r.Body)
 	}
 
+	// An empty selection hands nothing over, rather than everything.
+	if r := c.do("POST", "/api/v1/leader/pickups/collect", a, map[string]any{"code": codesA[0], "order_line_ids": []int64{}}); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), `"field":"order_line_ids"`) {
+		t.Fatalf("collecting none of the lines: %d %s", r.Status, r.Body)
+	}
+
 	// Commission: each collects a parcel; each ledger holds only its own.
 	for l, code := range []string{codesA[0], codesB[0]} {
 		if r := c.do("POST", "/api/v1/leader/pickups/collect", c.leaders[l], map[string]any{"code": code}); r.Status != http.StatusOK {

@@ -46,7 +46,7 @@ type PickupCodeRequest struct {
 // CollectRequest hands over a code's parcels: all, or only the listed lines.
 type CollectRequest struct {
 	Code         string  `json:"code" doc:"The resident's pickup code."`
-	OrderLineIDs []int64 `json:"order_line_ids,omitempty" doc:"Hand over only these lines (at most 1000); all of the code's when absent."`
+	OrderLineIDs []int64 `json:"order_line_ids,omitempty" doc:"Hand over only these lines (1 to 1000); all of the code's when absent."`
 }
 
 // ParcelList is the parcels a code opens.
@@ -62,7 +62,12 @@ func (h *Handlers) Verify(c *gin.Context, in struct{ Body PickupCodeRequest }) (
 
 // Collect hands a code's parcels over to the resident.
 func (h *Handlers) Collect(c *gin.Context, in struct{ Body CollectRequest }) (ParcelList, error) {
-	if len(in.Body.OrderLineIDs) > 1000 {
+	switch ids := in.Body.OrderLineIDs; {
+	case ids != nil && len(ids) == 0:
+		// An empty selection is not "all": a client that sends the lines the
+		// resident ticked must not hand everything over when none were.
+		return ParcelList{}, apperr.InvalidField("order_line_ids", "name at least one order line, or leave order_line_ids out to hand over all")
+	case len(ids) > 1000:
 		return ParcelList{}, apperr.InvalidField("order_line_ids", "at most 1000 order lines")
 	}
 	ps, err := h.desk.Collect(c.Request.Context(), auth.PrincipalOf(c).LeaderID, in.Body.Code, in.Body.OrderLineIDs)
