@@ -250,6 +250,9 @@ func (a *Authenticator) require(cookie string, roles []Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := a.principal(c, cookie)
 		if err != nil {
+			if apperr.KindOf(err) == apperr.Unauthorized {
+				c.Header("WWW-Authenticate", `Bearer realm="groupbuy"`)
+			}
 			httpx.WriteError(c, err)
 			return
 		}
@@ -282,8 +285,9 @@ func (a *Authenticator) principal(c *gin.Context, cookie string) (Principal, err
 			return a.AuthenticateSession(c.Request.Context(), sid)
 		}
 	}
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
+	// The scheme's name is case-insensitive (RFC 9110).
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, ErrBadToken
 	}
 	return a.Authenticate(c.Request.Context(), strings.TrimSpace(token))

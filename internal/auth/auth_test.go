@@ -87,3 +87,27 @@ func TestRequireLimitsWritesPerTokenAndFailsOpen(t *testing.T) {
 		t.Errorf("%d warnings with Redis down, want 1:\n%s", n, logs.String())
 	}
 }
+
+// TestBearerSchemeIsCaseInsensitive: "bearer" and "BEARER" name the scheme
+// as "Bearer" does (RFC 9110); a request without credentials is 401 with a
+// challenge naming it.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	a := NewAuthenticator(nil, clock, time.Hour)
+	a.cache[string(HashToken("gb_a"))] = cachedPrincipal{p: Principal{TokenID: 1, Role: RoleOps}, checked: clock.Now()}
+	r := httpx.NewEngine(slog.New(slog.DiscardHandler))
+	r.GET("/read", a.Require(RoleOps), func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	for _, h := range []string{"Bearer gb_a", "bearer gb_a", "BEARER gb_a", "", "Basic gb_a", "Bearergb_a"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/read", nil)
+		req.Header.Set("Authorization", h)
+		r.ServeHTTP(rec, req)
+		want := http.StatusOK
+		if !strings.HasPrefix(strings.ToLower(h), "bearer ") {
+			want = http.StatusUnauthorized
+		}
+		if rec.Code != want || (want == http.StatusUnauthorized) != (rec.Header().Get("WWW-Authenticate") != "") {
+			t.Errorf("Authorization %q: %d, WWW-Authenticate %q", h, rec.Code, rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+}

@@ -129,6 +129,9 @@ func Logger(c *gin.Context) *slog.Logger {
 func NewEngine(log *slog.Logger) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// A path with a trailing slash is another path: a 404 in the envelope,
+	// not gin's HTML 301 or a 307 that makes a client post again.
+	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(func(c *gin.Context) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -124,5 +125,21 @@ func TestDecodeJSONNamesTheFieldATypeRefuses(t *testing.T) {
 	}
 	if err := DecodeJSONBytes([]byte(`{"opens":"08:00","shifts":[{"at":""}]}`), &v); err != nil || v.Opens != clock.NewTimeOfDay(8, 0) {
 		t.Fatalf("good body: %v %v", v, err)
+	}
+}
+
+// TestATrailingSlashIsAnotherPath: /a/ is not redirected to /a (gin's HTML
+// 301, or a 307 that posts again); it is a 404 in the envelope.
+func TestATrailingSlashIsAnotherPath(t *testing.T) {
+	r := NewEngine(quietLogger())
+	r.GET("/a", Handle(func(*gin.Context) error { return nil }))
+	r.POST("/b", Handle(func(*gin.Context) error { return nil }))
+	for _, req := range [][2]string{{"GET", "/a/"}, {"POST", "/b/"}} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(req[0], req[1], nil))
+		if w.Code != http.StatusNotFound || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") ||
+			!strings.Contains(w.Body.String(), `"error"`) {
+			t.Errorf("%s %s: %d %s %s", req[0], req[1], w.Code, w.Header().Get("Content-Type"), w.Body)
+		}
 	}
 }
