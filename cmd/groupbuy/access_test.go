@@ -553,6 +553,14 @@ func TestWriteLimitPerToken(t *testing.T) {
 	if r := order(first, 1, "other"); r.Status != http.StatusCreated {
 		t.Fatalf("another token: %d %s", r.Status, r.Body)
 	}
+	// Logging in to the console is a write of the token too.
+	warehouse := c.staffToken("warehouse")
+	for i := range 4 {
+		r := first("POST", "/console/session", "", map[string]string{"token": warehouse}, "Content-Type", "application/json")
+		if want := map[bool]int{true: http.StatusOK, false: http.StatusTooManyRequests}[i < 3]; r.Status != want {
+			t.Fatalf("console login %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
 	c.clock.Advance(time.Minute)
 	if r := order(second, 0, "w3"); r.Status != http.StatusCreated {
 		t.Fatalf("the next minute: %d %s", r.Status, r.Body)

@@ -179,7 +179,7 @@ func (a *app) openConsoleSession(c *gin.Context) error {
 		return err
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: sid, Path: "/console",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: auth.HTTPS(c.Request)})
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"role": p.Role, "name": p.Name,
 		"queues": p.Role == auth.RoleOps || p.Role == auth.RoleAdmin})
@@ -205,7 +205,7 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 		}
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: consoleCookie, Value: "", Path: "/console", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: auth.HTTPS(c.Request)})
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -143,6 +143,29 @@ func TestConsoleSessionAndQueues(t *testing.T) {
 		}
 		cookies[role], _, _ = strings.Cut(set, ";")
 	}
+	// Behind a proxy that ends TLS the browser is on https: the cookie is Secure.
+	if r := session(staff["ops"], "X-Forwarded-Proto", "https"); r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Set-Cookie"), "; Secure") {
+		t.Fatalf("a session over https behind a proxy: %d %q", r.Status, r.Header.Get("Set-Cookie"))
+	}
+	// A token keeps its newest MaxSessionsPerToken sessions open, however
+	// often it logs in.
+	oldest := cookies["warehouse"]
+	for range auth.MaxSessionsPerToken + 3 {
+		c.clock.Advance(time.Second)
+		r := session(staff["warehouse"])
+		if r.Status != http.StatusOK {
+			t.Fatalf("a session: %d %s", r.Status, r.Body)
+		}
+		cookies["warehouse"], _, _ = strings.Cut(r.Header.Get("Set-Cookie"), ";")
+	}
+	var open int
+	if err := c.app.db.Get(&open, `SELECT count(*) FROM console_sessions s JOIN api_tokens t ON t.id = s.token_id WHERE t.role = 'warehouse'`); err != nil ||
+		open != auth.MaxSessionsPerToken {
+		t.Fatalf("%d sessions of the warehouse token open (%v), want %d", open, err, auth.MaxSessionsPerToken)
+	}
+	if r := c.do("GET", "/console/queues/", "", nil, "Cookie", oldest); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the warehouse's oldest session after %d more: %d", auth.MaxSessionsPerToken+3, r.Status)
+	}
 
 	queues := func(path, token, cookie string) response {
 		if cookie != "" {

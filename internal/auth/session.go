@@ -29,15 +29,28 @@ var ErrBadSession = apperr.Errorf(apperr.Unauthorized, "", "no valid session; lo
 var ErrCrossOrigin = apperr.Errorf(apperr.Forbidden, "cross_origin",
 	"a write with the session cookie must come from this site's own pages (Origin or Sec-Fetch-Site); other clients send a bearer header")
 
+// MaxSessionsPerToken is how many sessions one token keeps open; opening
+// one more ends its oldest.
+const MaxSessionsPerToken = 20
+
 // OpenSession starts a session of p's token that ends after ttl (or with the
-// token, or at CloseSession) and returns its id for the cookie. Sessions
-// that ended are deleted on the way, so the table holds the open ones.
+// token, or at CloseSession) and returns its id for the cookie. Opening one
+// is a write of the token, counted against its limit like any other.
+// Sessions that ended are deleted on the way, and so are the token's oldest
+// beyond MaxSessionsPerToken, so the table holds a bounded set of open ones.
 func (a *Authenticator) OpenSession(ctx context.Context, p Principal, ttl time.Duration) (string, error) {
+	if a.writes != nil {
+		if err := a.takeWrite(ctx, p); err != nil {
+			return "", err
+		}
+	}
 	sid, hash := newSecret(SessionPrefix)
 	now := a.clock.Now()
-	const q = `WITH ended AS (DELETE FROM console_sessions WHERE expires_at <= $3)
+	const q = `WITH ended AS (DELETE FROM console_sessions WHERE expires_at <= $3),
+		surplus AS (DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM console_sessions
+			WHERE token_id = $2 AND expires_at > $3 ORDER BY created_at DESC, session_hash OFFSET $5))
 		INSERT INTO console_sessions (session_hash, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`
-	if _, err := a.db.ExecContext(ctx, q, hash, p.TokenID, now, now.Add(ttl)); err != nil {
+	if _, err := a.db.ExecContext(ctx, q, hash, p.TokenID, now, now.Add(ttl), MaxSessionsPerToken-1); err != nil {
 		return "", err
 	}
 	return sid, nil
@@ -106,11 +119,17 @@ func SameOrigin(r *http.Request) error {
 		return ErrCrossOrigin
 	}
 	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https" // behind a proxy that ends TLS, the browser's origin is https
+	if HTTPS(r) {
+		scheme = "https"
 	}
 	if r.Header.Get("Origin") != scheme+"://"+r.Host {
 		return ErrCrossOrigin
 	}
 	return nil
+}
+
+// HTTPS reports whether the browser reached r over TLS: ended here, or by a
+// proxy in front that says so in X-Forwarded-Proto.
+func HTTPS(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
