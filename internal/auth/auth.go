@@ -130,6 +130,9 @@ type Authenticator struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedPrincipal
+	// gen counts the forgettings: a check that read the database before
+	// one does not cache what it read, which may be a token just revoked.
+	gen uint64
 
 	// writes, when set, counts every write against its token.
 	writes *ratelimit.Limiter
@@ -175,6 +178,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 	now := a.clock.Now()
 	a.mu.Lock()
 	c, ok := a.cache[key]
+	gen := a.gen
 	a.mu.Unlock()
 	if ok && now.Sub(c.checked) < a.ttl {
 		if !c.expires.IsZero() && !now.Before(c.expires) {
@@ -208,7 +212,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 	if len(a.cache) > 100_000 { // bound memory against token spraying
 		a.cache = map[string]cachedPrincipal{}
 	}
-	a.cache[key] = cachedPrincipal{p: p, expires: row.ExpiresAt.Time, checked: now}
+	if a.gen == gen {
+		a.cache[key] = cachedPrincipal{p: p, expires: row.ExpiresAt.Time, checked: now}
+	}
 	a.mu.Unlock()
 	return p, nil
 }
@@ -217,6 +223,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 func (a *Authenticator) Forget() {
 	a.mu.Lock()
 	a.cache = map[string]cachedPrincipal{}
+	a.gen++
 	a.mu.Unlock()
 }
 
@@ -228,6 +235,7 @@ func (a *Authenticator) forgetToken(id int64) {
 			delete(a.cache, k)
 		}
 	}
+	a.gen++
 	a.mu.Unlock()
 }
 

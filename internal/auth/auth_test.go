@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +111,38 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		}
 		if rec.Code != want || (want == http.StatusUnauthorized) != (rec.Header().Get("WWW-Authenticate") != "") {
 			t.Errorf("Authorization %q: %d, WWW-Authenticate %q", h, rec.Code, rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+}
+
+// TestARevokedTokenIsNotCachedBack: checks of a token racing its revocation
+// in the same process never leave it cached as valid: once Revoke returns,
+// the token is refused.
+func TestARevokedTokenIsNotCachedBack(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	a := NewAuthenticator(db, clock, time.Hour)
+	for i := range 200 {
+		tok, id, err := IssueToken(ctx, db, clock.Now(), TokenSpec{Role: RoleWarehouse, Name: fmt.Sprint("race ", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				<-start
+				a.Authenticate(ctx, tok)
+			})
+		}
+		close(start)
+		if _, err := a.Revoke(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if _, err := a.Authenticate(ctx, tok); err == nil {
+			t.Fatalf("trial %d: the token was accepted after Revoke returned", i)
 		}
 	}
 }
