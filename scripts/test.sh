@@ -251,7 +251,7 @@ skip_for_args() {
 
 # ---------------------------------------------------------------- race detector
 RACE_PACKAGES=(
-	./internal/jobs/ ./internal/ratelimit/ ./internal/pg/ ./internal/httpx/
+	./internal/jobs/ ./internal/ratelimit/ ./internal/pg/ ./internal/httpx/ ./internal/auth/
 	./fulfillment/intake/ ./fulfillment/supply/ ./fulfillment/night/ ./fulfillment/lastmile/
 	./pickup/ ./pickup/notice/
 )
