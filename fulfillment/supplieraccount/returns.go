@@ -135,8 +135,10 @@ var (
 	ErrReturnNotFound       = apperr.Errorf(apperr.NotFound, "supplier_return_not_found", "return to supplier not found")
 	ErrReturnBeyondRejected = apperr.Errorf(apperr.Unprocessable, "return_exceeds_rejected", "more units than the dock rejected and not yet returned")
 	ErrReturnBeyondStock    = apperr.Errorf(apperr.Unprocessable, "return_exceeds_stock", "more units than the lot holds")
-	ErrNotSupplied          = apperr.Errorf(apperr.Unprocessable, "not_supplied", "the supplier has no supply terms for this product")
-	ErrOtherSupplier        = apperr.Errorf(apperr.Unprocessable, "other_supplier", "the purchase-order line belongs to another supplier or warehouse")
+	ErrReturnBeyondSupplied = apperr.Errorf(apperr.Unprocessable, "return_exceeds_supplied",
+		"more units than this supplier delivered into the lot and has not had back")
+	ErrNotSupplied   = apperr.Errorf(apperr.Unprocessable, "not_supplied", "the supplier has no supply terms for this product")
+	ErrOtherSupplier = apperr.Errorf(apperr.Unprocessable, "other_supplier", "the purchase-order line belongs to another supplier or warehouse")
 )
 
 const returnSelect = `SELECT r.id, r.number, r.request_key, r.warehouse_id, r.supplier_id, s.name AS supplier_name, r.note, r.units, r.amount_fen,
@@ -313,7 +315,8 @@ func rejectedLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int6
 }
 
 // stockLine checks a line returning stock: a product the supplier has terms
-// for (its price), no more units than the lot holds.
+// for (its price), no more units than the lot holds, nor than the supplier
+// delivered into it and has not had back.
 func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, in ReturnLineInput, taken map[string]int64) (SupplierReturnLine, error) {
 	p, err := catalog.GetProduct(ctx, tx, in.ProductID)
 	if errors.Is(err, catalog.ErrProductNotFound) {
@@ -340,11 +343,29 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 			balance = l.Balance
 		}
 	}
+	// Lots are shared by suppliers (ambient goods have none): what goes back
+	// to this one, and is charged to it, is at most what it delivered into
+	// the lot and has not had back.
+	var supplied int64
+	if err := tx.GetContext(ctx, &supplied, `SELECT
+		coalesce((SELECT sum(r.accepted) FROM receiving_records r JOIN purchase_order_lines l ON l.id = r.purchase_order_line_id
+			JOIN purchase_orders o ON o.id = l.purchase_order_id
+			WHERE o.supplier_id = $1 AND o.warehouse_id = $2 AND l.product_id = $3 AND r.lot = $4 AND r.expires_on IS NOT DISTINCT FROM $5), 0)
+		- coalesce((SELECT sum(x.quantity) FROM supplier_return_lines x JOIN supplier_returns t ON t.id = x.return_id
+			WHERE t.supplier_id = $1 AND t.warehouse_id = $2 AND x.source = 'stock' AND x.product_id = $3 AND x.lot = $4
+			AND x.expires_on IS NOT DISTINCT FROM $5), 0)`, supplierID, warehouseID, p.ID, in.Lot, in.ExpiresOn); err != nil {
+		return SupplierReturnLine{}, err
+	}
 	key := fmt.Sprintf("lot:%d:%s:%v", p.ID, in.Lot, in.ExpiresOn)
 	left := balance - taken[key]
 	if in.Quantity > left {
 		return SupplierReturnLine{}, apperr.Errorf(apperr.Unprocessable, ErrReturnBeyondStock.Code,
 			"lot %q of %s holds %d units; %d asked", in.Lot, p.SKU, max(0, left), in.Quantity).With("left", max(0, left))
+	}
+	if left = supplied - taken[key]; in.Quantity > left {
+		return SupplierReturnLine{}, apperr.Errorf(apperr.Unprocessable, ErrReturnBeyondSupplied.Code,
+			"the supplier delivered %d units of lot %q of %s not yet returned; %d asked", max(0, left), in.Lot, p.SKU, in.Quantity).
+			With("left", max(0, left))
 	}
 	taken[key] += in.Quantity
 	return SupplierReturnLine{Source: ReturnFromStock, ProductID: p.ID, SKU: p.SKU, Name: p.Name, Unit: p.Unit, Reason: in.Reason,

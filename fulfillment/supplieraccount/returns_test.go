@@ -125,3 +125,40 @@ func TestReturnsToSupplier(t *testing.T) {
 		t.Fatalf("CSV:\n%s", s)
 	}
 }
+
+// TestStockGoesBackOnlyToWhoSuppliedIt: ambient rice shares one lot
+// whoever delivered it. What goes back to a supplier, and is charged to it,
+// is at most what it delivered and has not had back: B's rice does not go
+// to A while A delivered none, nor to B twice.
+func TestStockGoesBackOnlyToWhoSuppliedIt(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	rice := map[string]supply.PurchaseOrderLine{}
+	for _, o := range f.Orders().Orders {
+		for name, s := range f.Sups {
+			if o.SupplierID == s.ID {
+				rice[name] = supplytest.LineOf(t, o, "RICE")
+			}
+		}
+	}
+	ret := func(key, sup string, n int64) error {
+		_, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: key, SupplierID: f.Sups[sup].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["RICE"].ProductID, Reason: ReturnReason(supply.RejectDamage), Quantity: n}}}, "dock")
+		return err
+	}
+	f.Scans(supplytest.LineScan{Line: rice["B"].ID, Scan: supply.Scan{ScanID: "b1", Arrived: 20, Accepted: 20}})
+	if err := ret("a1", "A", 1); supplytest.CodeOf(err) != ErrReturnBeyondSupplied.Code {
+		t.Fatalf("returning B's rice to A: %v", err)
+	}
+	f.Scans(supplytest.LineScan{Line: rice["A"].ID, Scan: supply.Scan{ScanID: "a1", Arrived: 10, Accepted: 10}})
+	if err := ret("b1", "B", 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := ret("b2", "B", 1); supplytest.CodeOf(err) != ErrReturnBeyondSupplied.Code {
+		t.Fatalf("returning to B more than it delivered and has not had back: %v", err)
+	}
+	if err := ret("a2", "A", 10); err != nil {
+		t.Fatalf("A's own rice: %v", err)
+	}
+}
