@@ -128,6 +128,8 @@ type SupplierReturnLine struct {
 	Quantity            int64             `db:"quantity" json:"quantity"`
 	PriceFen            int64             `db:"price_fen" json:"price_fen"`
 	AmountFen           int64             `db:"amount_fen" json:"amount_fen"`
+
+	unwrite int64 // units of an expired return taken back from the lot's write-off
 }
 
 // Errors of returns.
@@ -249,15 +251,23 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 		number, in.RequestID, wh.ID, sup.ID, in.Note, units, amount, by, now); err != nil {
 		return SupplierReturn{}, false, err
 	}
-	for _, l := range lines {
+	for i, l := range lines {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO supplier_return_lines (return_id, source, purchase_order_line_id, product_id, sku, name, unit,
 				reason, lot, expires_on, quantity, price_fen, amount_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			id, l.Source, l.PurchaseOrderLineID, l.ProductID, l.SKU, l.Name, l.Unit, l.Reason, l.Lot, l.ExpiresOn, l.Quantity, l.PriceFen, l.AmountFen); err != nil {
 			return SupplierReturn{}, false, err
 		}
 		if l.Source == ReturnFromStock {
+			// One source per line: two lines of one lot are two movements.
+			source := "return:" + number + ":" + strconv.Itoa(i)
+			if l.unwrite > 0 {
+				if err := supply.Move(ctx, tx, supply.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+					Kind: supply.MoveWrittenOff, Quantity: l.unwrite, Source: source}, now); err != nil {
+					return SupplierReturn{}, false, err
+				}
+			}
 			if err := supply.Move(ctx, tx, supply.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-				Kind: supply.MoveReturnedToSupplier, Quantity: -l.Quantity, Source: "return:" + number}, now); err != nil {
+				Kind: supply.MoveReturnedToSupplier, Quantity: -l.Quantity, Source: source}, now); err != nil {
 				return SupplierReturn{}, false, err
 			}
 		}
@@ -356,8 +366,16 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 			AND x.expires_on IS NOT DISTINCT FROM $5), 0)`, supplierID, warehouseID, p.ID, in.Lot, in.ExpiresOn); err != nil {
 		return SupplierReturnLine{}, err
 	}
+	// Expired goods the hourly job wrote off are still in the warehouse
+	// until they go back: a return of expired goods may take them.
+	var writtenOff int64
+	if in.Reason == ReturnExpired {
+		if writtenOff, err = supply.WrittenOff(ctx, tx, warehouseID, p.ID, in.Lot, in.ExpiresOn); err != nil {
+			return SupplierReturnLine{}, err
+		}
+	}
 	key := fmt.Sprintf("lot:%d:%s:%v", p.ID, in.Lot, in.ExpiresOn)
-	left := balance - taken[key]
+	left := balance + writtenOff - taken[key]
 	if in.Quantity > left {
 		return SupplierReturnLine{}, apperr.Errorf(apperr.Unprocessable, ErrReturnBeyondStock.Code,
 			"lot %q of %s holds %d units; %d asked", in.Lot, p.SKU, max(0, left), in.Quantity).With("left", max(0, left))
@@ -367,9 +385,10 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 			"the supplier delivered %d units of lot %q of %s not yet returned; %d asked", max(0, left), in.Lot, p.SKU, in.Quantity).
 			With("left", max(0, left))
 	}
+	unwrite := max(0, taken[key]+in.Quantity-balance) - max(0, taken[key]-balance)
 	taken[key] += in.Quantity
 	return SupplierReturnLine{Source: ReturnFromStock, ProductID: p.ID, SKU: p.SKU, Name: p.Name, Unit: p.Unit, Reason: in.Reason,
-		Lot: in.Lot, ExpiresOn: in.ExpiresOn, Quantity: in.Quantity, PriceFen: price}, nil
+		Lot: in.Lot, ExpiresOn: in.ExpiresOn, Quantity: in.Quantity, PriceFen: price, unwrite: unwrite}, nil
 }
 
 func sameDay(a, b *fulfillment.Date) bool {

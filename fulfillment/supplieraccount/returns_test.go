@@ -162,3 +162,55 @@ func TestStockGoesBackOnlyToWhoSuppliedIt(t *testing.T) {
 		t.Fatalf("A's own rice: %v", err)
 	}
 }
+
+// TestExpiredGoodsGoBackAfterTheWriteOff: the hourly job writes an expired
+// lot off, and the goods may still go back to their supplier as expired:
+// the return takes them back from the write-off. Units that reach the lot
+// after it was written off are written off by the next run.
+func TestExpiredGoodsGoBackAfterTheWriteOff(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	egg := supplytest.LineOf(t, f.Orders().Orders[0], "EGG")
+	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 1)}
+	f.Scans(supplytest.LineScan{Line: egg.ID, Scan: supply.Scan{ScanID: "e1", Arrived: 12, Accepted: 12, Lot: "OLD", ExpiresOn: &exp}})
+	ledger := func(kind string) (n int64) {
+		t.Helper()
+		if err := f.DB.Get(&n, `SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE lot = 'OLD' AND ($1 = '' OR kind = $1)`, kind); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	f.Clock.Set(exp.AddDate(0, 0, 3))
+	if n, err := f.Svc.WriteOffExpired(f.Ctx); err != nil || n != 1 || ledger("") != 0 {
+		t.Fatalf("write-off: %d lots (%v), balance %d", n, err, ledger(""))
+	}
+	ret := func(key string, reason ReturnReason, n int64) error {
+		_, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: key, SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+			Lines: []ReturnLineInput{{ProductID: f.Items["EGG"].ProductID, Lot: "OLD", ExpiresOn: &exp, Reason: reason, Quantity: n}}}, "dock")
+		return err
+	}
+	if err := ret("damaged", ReturnReason(supply.RejectDamage), 1); supplytest.CodeOf(err) != ErrReturnBeyondStock.Code {
+		t.Fatalf("a return for another reason from a written-off lot: %v", err)
+	}
+	if err := ret("exp1", ReturnExpired, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := ret("exp2", ReturnExpired, 5); supplytest.CodeOf(err) != ErrReturnBeyondStock.Code {
+		t.Fatalf("more than was written off and not yet returned: %v", err)
+	}
+	// The last 4 as two lines of one lot: two movements, both kept.
+	line := ReturnLineInput{ProductID: f.Items["EGG"].ProductID, Lot: "OLD", ExpiresOn: &exp, Reason: ReturnExpired, Quantity: 2}
+	if _, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: "exp3", SupplierID: f.Sups["A"].ID, WarehouseID: f.WH.ID,
+		Lines: []ReturnLineInput{line, line}}, "dock"); err != nil {
+		t.Fatal(err)
+	}
+	if ledger("") != 0 || ledger("written_off") != 0 || ledger("returned_to_supplier") != -12 {
+		t.Fatalf("ledger: balance %d, written off %d, returned %d", ledger(""), ledger("written_off"), ledger("returned_to_supplier"))
+	}
+	// Units that come into the lot after its write-off go the same way.
+	f.Stock("EGG", "OLD", &exp, 4, "seed:late")
+	if n, err := f.Svc.WriteOffExpired(f.Ctx); err != nil || n != 1 || ledger("") != 0 || ledger("written_off") != -4 {
+		t.Fatalf("second write-off: %d lots (%v), balance %d, written off %d", n, err, ledger(""), ledger("written_off"))
+	}
+}

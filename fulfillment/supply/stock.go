@@ -77,6 +77,16 @@ func LockStock(ctx context.Context, tx *sqlx.Tx, warehouseID int64) error {
 	return err
 }
 
+// WrittenOff is how many units of a lot were written off as expired and
+// not taken back since: what a return of expired goods may still send.
+func WrittenOff(ctx context.Context, q sqlx.QueryerContext, warehouseID, productID int64, lot string, expires *fulfillment.Date) (int64, error) {
+	var n int64
+	err := sqlx.GetContext(ctx, q, &n, `SELECT coalesce(-sum(quantity), 0) FROM stock_movements
+		WHERE warehouse_id = $1 AND product_id = $2 AND lot = $3 AND expires_on IS NOT DISTINCT FROM $4 AND kind = 'written_off'`,
+		warehouseID, productID, lot, expires)
+	return n, err
+}
+
 // Lot is the balance of one lot of a product at a warehouse.
 type Lot struct {
 	ProductID int64             `db:"product_id" json:"product_id"`
@@ -235,8 +245,9 @@ func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int6
 }
 
 // WriteOffExpired writes off, at every warehouse, the lots that expired
-// before the warehouse's today: one movement per lot and expiry date, so a
-// rerun writes off nothing twice. It returns the lots written off.
+// before the warehouse's today: one movement of each lot's balance, so a
+// rerun writes off nothing twice. Written-off units may still go back to
+// their supplier (WrittenOff). It returns the lots written off.
 func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
 	whs, err := pickup.ListWarehouses(ctx, s.db)
 	if err != nil {
@@ -255,14 +266,25 @@ func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
 			if err := LockStock(ctx, tx, wh.ID); err != nil {
 				return err
 			}
-			var expired []Lot
-			if err := tx.SelectContext(ctx, &expired, `SELECT product_id, lot, expires_on, sum(quantity) AS balance FROM stock_movements
-				WHERE warehouse_id = $1 AND expires_on < $2 GROUP BY product_id, lot, expires_on HAVING sum(quantity) > 0`, wh.ID, today); err != nil {
+			var expired []struct {
+				ProductID int64             `db:"product_id"`
+				Lot       string            `db:"lot"`
+				ExpiresOn *fulfillment.Date `db:"expires_on"`
+				Balance   int64             `db:"balance"`
+				Moves     int64             `db:"moves"`
+			}
+			if err := tx.SelectContext(ctx, &expired, `SELECT product_id, lot, expires_on, sum(quantity) AS balance, count(*) AS moves
+				FROM stock_movements WHERE warehouse_id = $1 AND expires_on < $2
+				GROUP BY product_id, lot, expires_on HAVING sum(quantity) > 0`, wh.ID, today); err != nil {
 				return err
 			}
 			for _, l := range expired {
+				// The source names the lot's state (its movements so far):
+				// units that come into an expired lot later (a parcel back)
+				// are written off by a later run, not taken for a rerun.
+				source := "expired:" + l.ExpiresOn.String() + ":" + strconv.FormatInt(l.Moves, 10)
 				if err := Move(ctx, tx, Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-					Kind: MoveWrittenOff, Quantity: -l.Balance, Source: "expired:" + l.ExpiresOn.String()}, now); err != nil {
+					Kind: MoveWrittenOff, Quantity: -l.Balance, Source: source}, now); err != nil {
 					return err
 				}
 			}
