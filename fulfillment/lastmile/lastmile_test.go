@@ -45,6 +45,18 @@ func arrived(t *testing.T) (c *fulfillmenttest.City, deliveryID int64, egg int64
 	return c, c.Count(`SELECT id FROM deliveries WHERE wave_id = $1`, id), egg
 }
 
+// received is arrived with the delivery received whole by point 0's leader
+// the next day, on the clock it returns.
+func received(t *testing.T) (*fulfillmenttest.City, *clock.Manual) {
+	t.Helper()
+	c, delivery, _ := arrived(t)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(context.Background(), c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	return c, clk
+}
+
 // TestReceiptRefundsTheLatestOrderAndTheDeskCollects: the leader reports
 // one egg missing; the latest order loses it and is refunded, the resident
 // gets a code, and collecting with it marks the parcel collected and
@@ -101,11 +113,7 @@ func TestReceiptRefundsTheLatestOrderAndTheDeskCollects(t *testing.T) {
 // commission on what was handed over, and a later look shows the same.
 func TestDeskHandsOverLessWhatWasRefundedAfterSale(t *testing.T) {
 	ctx := context.Background()
-	c, delivery, _ := arrived(t)
-	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
-	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	c, clk := received(t)
 	var line struct {
 		ID      int64 `db:"id"`
 		OrderID int64 `db:"order_id"`
@@ -152,11 +160,7 @@ func TestDeskHandsOverLessWhatWasRefundedAfterSale(t *testing.T) {
 // back and is refunded, once.
 func TestSweepReturnsWhatNobodyCollected(t *testing.T) {
 	ctx := context.Background()
-	c, delivery, _ := arrived(t)
-	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
-	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	c, clk := received(t)
 	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	clk.Set(fulfillmenttest.Now.Add(5 * 24 * time.Hour))
 	for i, want := range []int64{2, 0} {
@@ -207,11 +211,7 @@ func TestReceiptsOfArrivedStopsGoSideBySide(t *testing.T) {
 // without naming lines is refused, and naming A's lines collects those only.
 func TestACodeOfTwoResidentsCollectsOnlyTheLinesNamed(t *testing.T) {
 	ctx := context.Background()
-	c, delivery, _ := arrived(t)
-	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
-	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	c, clk := received(t)
 	var code string
 	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
 		t.Fatal(err)
@@ -247,11 +247,7 @@ func TestACodeOfTwoResidentsCollectsOnlyTheLinesNamed(t *testing.T) {
 // lock; the sweep then returns and refunds the 1 unit left, not all 3.
 func TestSweepWaitingForAnApprovalRefundsWhatIsLeft(t *testing.T) {
 	ctx := context.Background()
-	c, delivery, _ := arrived(t)
-	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
-	if _, err := lastmile.NewService(c.DB, clk, refund.Metrics{}).Receive(ctx, c.Points[0].Leader, delivery, lastmile.ReceiveRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	c, clk := received(t)
 	line := c.Count(`SELECT id FROM order_lines WHERE quantity = 3`)
 	clk.Set(fulfillmenttest.Now.Add(5 * 24 * time.Hour)) // past the last day
 	desk := lastmiletest.NewDesk(t, c.DB, clk)
