@@ -19,8 +19,10 @@ import (
 )
 
 // detail is one table's rows of one night: its partition, or, for a pruned
-// table, the rows of the night that go (of, with the night as $1), whose
-// part is 1 at the first archive of the night and one more at each later.
+// table, the rows of the night that go (of, with the night as $1). Its part
+// is 1 at the first archive of the night and one more at each later (rows of
+// a pruned table that qualify later, or a night loaded back and archived
+// again).
 type detail struct {
 	Partition
 	of   string

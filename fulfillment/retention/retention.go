@@ -222,17 +222,26 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	for _, night := range nights {
+		// A night archived before and loaded back (Restore) is archived
+		// again as its next part: a file on record is never written over.
+		var parts []struct {
+			Parent string `db:"parent"`
+			Parts  int    `db:"parts"`
+		}
+		if err := s.db.SelectContext(ctx, &parts, `SELECT parent, count(*) AS parts FROM archived_partitions
+			WHERE delivery_date = $1 GROUP BY parent`, night); err != nil {
+			return res, err
+		}
+		next := map[string]int{}
+		for _, p := range parts {
+			next[p.Parent] = p.Parts
+		}
 		var sources []detail
 		for _, t := range tables {
-			sources = append(sources, detail{Partition: Partition{Parent: t, Night: night}, part: 1})
+			sources = append(sources, detail{Partition: Partition{Parent: t, Night: night}, part: next[t] + 1})
 		}
 		for _, p := range prunedTables {
-			var parts int
-			if err := s.db.GetContext(ctx, &parts, `SELECT count(*) FROM archived_partitions WHERE parent = $1 AND delivery_date = $2`,
-				p.table, night); err != nil {
-				return res, err
-			}
-			sources = append(sources, detail{Partition: Partition{Parent: p.table, Night: night}, of: p.of, part: parts + 1})
+			sources = append(sources, detail{Partition: Partition{Parent: p.table, Night: night}, of: p.of, part: next[p.table] + 1})
 		}
 		files := make([]archiveFile, 0, len(sources))
 		for _, d := range sources {

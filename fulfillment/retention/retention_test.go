@@ -460,3 +460,59 @@ func TestParcelKeyPerNight(t *testing.T) {
 		t.Fatal("the old night's order lines are still there")
 	}
 }
+
+// TestANightLoadedBackIsArchivedAgainBesideItsFiles: part of an archived
+// night is loaded back (its orders and order lines, to look into a dispute,
+// which makes the night's partitions again); the next run archives the
+// night again as part 2, and every file on record still restores.
+func TestANightLoadedBackIsArchivedAgainBesideItsFiles(t *testing.T) {
+	ctx := context.Background()
+	c := seed(t)
+	dir := t.TempDir()
+	svc := retention.NewService(c.DB, clock.NewManual(today), slog.New(slog.DiscardHandler), retention.Policy{Days: 30, Dir: dir})
+	if _, err := svc.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := retention.List(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+		if _, err := tx.Exec(`SELECT night_partitions_ensure($1)`, oldNight); err != nil {
+			return err
+		}
+		for _, table := range []string{"orders", "order_lines"} {
+			for _, a := range first {
+				if a.Parent == table {
+					if _, err := retention.Restore(ctx, tx, dir, a, table); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := svc.Run(ctx); err != nil || res.Nights != 1 {
+		t.Fatalf("the night loaded back, archived again: %+v %v", res, err)
+	}
+	all, err := retention.List(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) <= len(first) {
+		t.Fatalf("%d archives on record after the second run, %d after the first", len(all), len(first))
+	}
+	for _, a := range all {
+		if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+			if _, err := tx.Exec(`CREATE TEMPORARY TABLE restored (LIKE ` + a.Parent + `) ON COMMIT DROP`); err != nil {
+				return err
+			}
+			_, err := retention.Restore(ctx, tx, dir, a, "restored")
+			return err
+		}); err != nil {
+			t.Errorf("%s (part %d, %d rows) no longer restores: %v", a.File, a.Part, a.Rows, err)
+		}
+	}
+}
