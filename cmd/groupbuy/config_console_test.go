@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"groupbuy/cmd/internal/config"
@@ -32,5 +33,33 @@ func TestConfigPublicURLAndFullBudget(t *testing.T) {
 	}
 	if got := driverPageURL("https://gb.example.com/", "7.1.x"); got != "https://gb.example.com/console/driver.html#7.1.x" {
 		t.Fatalf("driver page URL %q", got)
+	}
+}
+
+// TestConfigRetentionOutlastsParcelsAndClaims: retention may not drop a
+// night while its parcels can still be collected (pickup.CodeLifeDays) or
+// its lines claimed (GROUPBUY_AFTERSALE_WINDOW), nor the return of parcels
+// outlast their codes.
+func TestConfigRetentionOutlastsParcelsAndClaims(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	for vars, ok := range map[[2]string]bool{
+		{"GROUPBUY_RETENTION_DAYS=90", ""}:                                true,
+		{"GROUPBUY_RETENTION_DAYS=16", ""}:                                true,
+		{"GROUPBUY_RETENTION_DAYS=15", ""}:                                false,
+		{"GROUPBUY_RETENTION_DAYS=1", ""}:                                 false,
+		{"GROUPBUY_RETENTION_DAYS=90", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: false,
+		{"GROUPBUY_RETENTION_DAYS=92", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: true,
+		{"GROUPBUY_RETURN_AFTER_DAYS=14", ""}:                             true,
+		{"GROUPBUY_RETURN_AFTER_DAYS=15", ""}:                             false,
+	} {
+		kv := map[string]string{}
+		for _, v := range vars {
+			if k, val, found := strings.Cut(v, "="); found {
+				kv[k] = val
+			}
+		}
+		if _, err := config.FromEnv(env(kv)); (err == nil) != ok {
+			t.Errorf("%v: %v", vars, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"groupbuy/cmd/internal/cli"
+	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -232,6 +233,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.Duration("GROUPBUY_TOKEN_CACHE_TTL", &c.TokenTTL, 0, math.MaxInt64, "a duration such as 5s")
 	e.Duration("GROUPBUY_AFTERSALE_WINDOW", &c.AftersaleWindow, time.Hour, 90*24*time.Hour, "a duration between 1h and 2160h")
 	e.Duration("GROUPBUY_REFUND_RESEND_AFTER", &c.RefundResendAfter, time.Minute, 7*24*time.Hour, "a duration between 1m and 168h")
+	if err := e.Err(); err != nil {
+		return c, err
+	}
+	// A night's detail is still read while its parcels wait (a code opens
+	// them for CodeLifeDays) and while its lines may be claimed.
+	window := c.AftersaleWindow
+	if window == 0 {
+		window = aftersale.DefaultWindow
+	}
+	days := c.Retention.Days
+	if days == 0 {
+		days = retention.DefaultDays
+	}
+	if least := max(pickup.CodeLifeDays, int((window+24*time.Hour-1)/(24*time.Hour))) + 2; days < least {
+		return c, fmt.Errorf("GROUPBUY_RETENTION_DAYS: want at least %d days: a night's parcels wait up to %d days and its lines may be claimed for %s (GROUPBUY_AFTERSALE_WINDOW), and retention must not drop them before",
+			least, pickup.CodeLifeDays, window)
+	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
