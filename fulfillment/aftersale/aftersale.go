@@ -80,6 +80,7 @@ type Claim struct {
 	OrderID        int64            `db:"order_id" json:"order_id"`
 	LeaderID       int64            `db:"leader_id" json:"leader_id"`
 	PickupPointID  int64            `db:"pickup_point_id" json:"pickup_point_id"`
+	PointLeaderID  int64            `db:"point_leader" json:"-"`
 	DeliveryDate   fulfillment.Date `db:"delivery_date" json:"delivery_date"`
 	SKU            string           `db:"sku" json:"sku"`
 	Name           string           `db:"name" json:"name"`
@@ -331,17 +332,25 @@ func lockClaim(ctx context.Context, tx *sqlx.Tx, id int64) (lockedClaim, error) 
 		`SELECT order_line_id, quantity, state FROM aftersale_claims WHERE id = $1 FOR UPDATE`, id)
 }
 
-const claimSelect = `SELECT c.id, c.order_line_id, c.order_id, c.leader_id, c.pickup_point_id, o.delivery_date, p.sku, p.name,
-	c.reason, c.quantity, c.quantity * ol.price_fen AS amount_fen, c.note, c.state, c.decision_reason, c.decided_by, c.decided_at,
-	c.refund_id, c.created_at
-	FROM aftersale_claims c JOIN orders o ON o.id = c.order_id JOIN order_lines ol ON ol.id = c.order_line_id
-	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id`
+// claimSelect reads claims with what names them. The claim outlives its
+// order line, which retention drops with its night (the order stays, as a
+// claim names it): such a claim keeps its quantity and its refund's amount,
+// without a SKU. point_leader is the leader running the claim's point now.
+const claimSelect = `SELECT c.id, c.order_line_id, c.order_id, c.leader_id, c.pickup_point_id, pp.leader_id AS point_leader,
+	o.delivery_date, coalesce(p.sku, '') AS sku, coalesce(p.name, '') AS name,
+	c.reason, c.quantity, coalesce(c.quantity * ol.price_fen, f.amount_fen, 0) AS amount_fen, c.note, c.state, c.decision_reason,
+	c.decided_by, c.decided_at, c.refund_id, c.created_at
+	FROM aftersale_claims c JOIN orders o ON o.id = c.order_id JOIN pickup_points pp ON pp.id = c.pickup_point_id
+	LEFT JOIN order_lines ol ON ol.id = c.order_line_id AND ol.delivery_date = o.delivery_date
+	LEFT JOIN sale_items si ON si.id = ol.sale_item_id LEFT JOIN products p ON p.id = si.product_id
+	LEFT JOIN refunds f ON f.id = c.refund_id`
 
-// Get loads a claim; leaderID other than 0 must be its leader's, else it
-// is not found, as if it did not exist.
+// Get loads a claim; leaderID other than 0 must run the claim's pickup
+// point now (a handover takes the point's claims along), else it is not
+// found, as if it did not exist.
 func (s *Service) Get(ctx context.Context, id, leaderID int64) (Claim, error) {
 	c, err := s.get(ctx, s.db, id)
-	if err == nil && leaderID != 0 && c.LeaderID != leaderID {
+	if err == nil && leaderID != 0 && c.PointLeaderID != leaderID {
 		return Claim{}, ErrClaimNotFound
 	}
 	return c, err
@@ -359,7 +368,7 @@ func (s *Service) get(ctx context.Context, q sqlx.QueryerContext, id int64) (Cla
 
 // Filter selects claims; zero fields select all.
 type Filter struct {
-	LeaderID int64
+	LeaderID int64 // the claims of the point this leader runs now
 	PointID  int64
 	State    State
 	From, To time.Time // created at or after From, before To
@@ -380,7 +389,7 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 		f.Limit = 200
 	}
 	page := Page{Claims: []Claim{}}
-	q := claimSelect + ` WHERE c.id > $1 AND ($2::bigint = 0 OR c.leader_id = $2) AND ($3::bigint = 0 OR c.pickup_point_id = $3)
+	q := claimSelect + ` WHERE c.id > $1 AND ($2::bigint = 0 OR pp.leader_id = $2) AND ($3::bigint = 0 OR c.pickup_point_id = $3)
 		AND ($4 = '' OR c.state = $4) AND ($5::timestamptz IS NULL OR c.created_at >= $5)
 		AND ($6::timestamptz IS NULL OR c.created_at < $6) ORDER BY c.id LIMIT $7`
 	if err := sqlx.SelectContext(ctx, s.db, &page.Claims, q, f.AfterID, f.LeaderID, f.PointID, string(f.State),

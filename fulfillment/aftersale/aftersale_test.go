@@ -291,3 +291,73 @@ func TestClaimPhotosInADirectory(t *testing.T) {
 		t.Fatalf("an hour and a minute after receipt: %v", err)
 	}
 }
+
+// TestClaimsGoWithTheirPoint: point 0's leader files a claim with a photo,
+// hands point 0 over and takes over point 1. The claim and its photo are
+// point 0's new leader's to see, no longer the old one's.
+func TestClaimsGoWithTheirPoint(t *testing.T) {
+	c := newClaimCity(t, Options{})
+	ctx := context.Background()
+	line := c.line(0, 2, "ready")
+	claim, err := c.file(0, Filing{LineID: line, Reason: Damaged, Quantity: 1, Photos: [][]byte{fulfillmenttest.PNG(8, 8)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := c.Points[0].Leader
+	c.Exec(`UPDATE pickup_points SET leader_id = $2 WHERE id = $1`, c.Points[0].ID, c.ID(`INSERT INTO leaders (name, phone) VALUES ('新团长', '13900009999') RETURNING id`))
+	c.Exec(`UPDATE pickup_points SET leader_id = $2 WHERE id = $1`, c.Points[1].ID, c.ID(`INSERT INTO leaders (name, phone) VALUES ('过渡', '13900008888') RETURNING id`))
+	c.Exec(`UPDATE pickup_points SET leader_id = $2 WHERE id = $1`, c.Points[1].ID, old)
+	now := c.Count(`SELECT leader_id FROM pickup_points WHERE id = $1`, c.Points[0].ID)
+	if _, err := c.svc.Photo(ctx, claim.ID, 1, old); !errors.Is(err, ErrPhotoNotFound) {
+		t.Fatalf("the old leader, now at point 1, reading point 0's photo: %v", err)
+	}
+	if _, err := c.svc.Get(ctx, claim.ID, old); !errors.Is(err, ErrClaimNotFound) {
+		t.Fatalf("the old leader reading point 0's claim: %v", err)
+	}
+	if p, _ := c.svc.List(ctx, Filter{LeaderID: old}); len(p.Claims) != 0 {
+		t.Fatalf("the old leader lists %d of point 0's claims", len(p.Claims))
+	}
+	if _, err := c.svc.Photo(ctx, claim.ID, 1, now); err != nil {
+		t.Fatalf("point 0's leader now, reading its photo: %v", err)
+	}
+	if got, err := c.svc.Get(ctx, claim.ID, now); err != nil || got.ID != claim.ID {
+		t.Fatalf("point 0's leader now, reading its claim: %+v %v", got, err)
+	}
+	if p, _ := c.svc.List(ctx, Filter{LeaderID: now}); len(p.Claims) != 1 {
+		t.Fatalf("point 0's leader now lists %d claims", len(p.Claims))
+	}
+}
+
+// TestAClaimOutlivesItsLine: once retention has dropped the night's order
+// lines, the claim is still listed and read, with its quantity and, once
+// approved, its refund's amount, and a rejection answers the claim.
+func TestAClaimOutlivesItsLine(t *testing.T) {
+	c := newClaimCity(t, Options{})
+	ctx := context.Background()
+	approved, err := c.file(0, Filing{LineID: c.line(0, 2, "collected"), Reason: Damaged, Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := c.file(0, Filing{LineID: c.line(0, 2, "collected"), Reason: Damaged, Quantity: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if approved, err = c.svc.Approve(ctx, approved.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	// What retention does to the night's detail: its lines go.
+	c.Exec(`ALTER TABLE parcel_lines DISABLE TRIGGER ALL`)
+	c.Exec(`ALTER TABLE order_lines DISABLE TRIGGER ALL`)
+	c.Exec(`DELETE FROM parcel_lines`)
+	c.Exec(`DELETE FROM order_lines`)
+	if p, err := c.svc.List(ctx, Filter{}); err != nil || len(p.Claims) != 2 {
+		t.Fatalf("claims listed without their lines: %+v %v", p, err)
+	}
+	got, err := c.svc.Get(ctx, approved.ID, 0)
+	if err != nil || got.AmountFen != approved.AmountFen || got.Quantity != 1 || got.SKU != "" {
+		t.Fatalf("the approved claim without its line: %+v %v (was %+v)", got, err, approved)
+	}
+	if got, err := c.svc.Reject(ctx, pending.ID, "不符合", "ops"); err != nil || got.State != Rejected {
+		t.Fatalf("rejecting a claim without its line: %+v %v", got, err)
+	}
+}

@@ -114,8 +114,8 @@ type PhotoFile struct {
 	Data        []byte
 }
 
-// Photo returns photo seq of a claim; leaderID other than 0 must be the
-// claim's leader's, else it is not found.
+// Photo returns photo seq of a claim; leaderID other than 0 must run the
+// claim's pickup point now, else it is not found.
 func (s *Service) Photo(ctx context.Context, claimID int64, seq int, leaderID int64) (PhotoFile, error) {
 	type stored struct {
 		LeaderID    int64  `db:"leader_id"`
@@ -123,8 +123,9 @@ func (s *Service) Photo(ctx context.Context, claimID int64, seq int, leaderID in
 		Sum         []byte `db:"sha256"`
 		Data        []byte `db:"data"`
 	}
-	row, err := pg.GetOne[stored](ctx, s.db, ErrPhotoNotFound, `SELECT c.leader_id, p.content_type, p.sha256, p.data
-		FROM aftersale_photos p JOIN aftersale_claims c ON c.id = p.claim_id WHERE p.claim_id = $1 AND p.seq = $2`, claimID, seq)
+	row, err := pg.GetOne[stored](ctx, s.db, ErrPhotoNotFound, `SELECT pp.leader_id, p.content_type, p.sha256, p.data
+		FROM aftersale_photos p JOIN aftersale_claims c ON c.id = p.claim_id JOIN pickup_points pp ON pp.id = c.pickup_point_id
+		WHERE p.claim_id = $1 AND p.seq = $2`, claimID, seq)
 	if err != nil {
 		return PhotoFile{}, err
 	}
