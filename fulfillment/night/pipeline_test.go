@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
@@ -114,7 +115,7 @@ func TestAllocationSharesAShortSKUEvenly(t *testing.T) {
 
 // newTestRunner is a stage runner on c's database with a job outbox on the
 // test's Redis, its clock at the cutoff.
-func newTestRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
+func newTestRunner(t *testing.T, c *fulfillmenttest.City, opt ...Options) *Runner {
 	ropt, err := jobs.RedisOpt(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func newTestRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
 	log := slog.New(slog.DiscardHandler)
 	outbox := jobs.NewOutbox(c.DB, queue, clk, log, jobs.Options{})
 	t.Cleanup(outbox.Stop)
-	return NewRunner(c.DB, clk, outbox, log, Options{})
+	return NewRunner(c.DB, clk, outbox, log, append(opt, Options{})[0])
 }
 
 // TestFirstComeIsByOrderTime: with first come, first served, the lines of a
@@ -157,5 +158,48 @@ func TestFirstComeIsByOrderTime(t *testing.T) {
 			WHERE l.order_id = $1`, order); got != want {
 			t.Errorf("order %d: %d units cut, want %d", order, got, want)
 		}
+	}
+}
+
+// TestRefundsFollowARouteRunAhead: ops run the route stage before the
+// refund stage has run (a rerun while it retries); the wave is routed, and
+// the refund stage still refunds every unit allocation cut, once.
+func TestRefundsFollowARouteRunAhead(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 2)
+	c.Van()
+	item := c.SaleItem(c.Product("EGG", fulfillment.Ambient, ""), 100, 100)
+	c.Order(0, fulfillmenttest.Line{SaleItem: item, Quantity: 5})
+	c.Order(1, fulfillmenttest.Line{SaleItem: item, Quantity: 3})
+	r := newTestRunner(t, c, Options{Route: routeplan.Options{Budget: time.Second, Threads: 1}})
+	id := c.Wave()
+	run := func(st wave.Stage) bool {
+		t.Helper()
+		moved, err := r.RunStage(ctx, st, id)
+		if err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		return moved
+	}
+	run(wave.StageClose)
+	run(wave.StagePurchase)
+	if _, err := r.RecordReceipts(ctx, id, wave.FirstComeFirstServed, true, []Receipt{{SaleItemID: item, Received: 6}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick, wave.StageRoute} {
+		if !run(st) {
+			t.Fatalf("%s did not move the wave", st)
+		}
+	}
+	if !run(wave.StageRefund) || run(wave.StageRefund) {
+		t.Fatal("the refund stage on the routed wave: want it to act once")
+	}
+	cut := c.Count(`SELECT coalesce(sum(cut), 0) FROM line_cuts WHERE wave_id = $1`, id)
+	refunded := c.Count(`SELECT coalesce(sum(quantity), 0) FROM refunds WHERE wave_id = $1`, id)
+	if cut != 2 || refunded != cut {
+		t.Fatalf("units cut %d, refunded %d", cut, refunded)
+	}
+	if w, _ := wave.Get(ctx, c.DB, id); w.State != wave.Routed {
+		t.Fatalf("the refund stage moved the wave to %s", w.State)
 	}
 }

@@ -3,6 +3,7 @@ package night
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,16 +24,20 @@ type cutLine struct {
 	PriceFen   int64 `db:"price_fen"`
 }
 
+// pickedOrLater are the states the refund stage acts in: it moves no state,
+// and a route stage run ahead of it by ops takes the wave on to routed.
+var pickedOrLater = []wave.State{wave.Picked, wave.Routed, wave.Ready, wave.Dispatched, wave.Delivered}
+
 // refundWave runs the refund stage inside tx: each line allocation cut is
 // refunded (the ledger, and its payment through the refund jobs), and each
 // resident refunded gets one notice of all their cut lines. It follows the
-// pick, as the pick lists wait for nothing of it, and acts on a picked wave
-// it has not refunded yet (and leaves it picked): a duplicate of its task
-// does nothing, like any other stage's. A line's refund and a resident's
-// notice are each unique besides.
+// pick, as the pick lists wait for nothing of it, and acts on a wave picked
+// or later it has not refunded yet (leaving its state as it is): a
+// duplicate of its task does nothing, like any other stage's. A line's
+// refund and a resident's notice are each unique besides.
 func refundWave(ctx context.Context, tx *sqlx.Tx, m Metrics, waveID int64, now time.Time, progress func(done, total int64)) (stageResult, error) {
 	w, err := wave.Lock(ctx, tx, waveID)
-	if err != nil || w.State != wave.Picked {
+	if err != nil || !slices.Contains(pickedOrLater, w.State) {
 		return stageResult{}, err
 	}
 	if at, err := wave.StageFinishedAt(ctx, tx, waveID, wave.StageRefund); err != nil || !at.IsZero() {
