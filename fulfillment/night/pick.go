@@ -291,16 +291,16 @@ type SortLine struct {
 
 // SortPlan returns the sorting plan of a wave: SKU × route × stop, in route
 // and stop order so a sorter fills one route's bags at a time; route "" means
-// every route.
+// every route, and then the points no route serves come last, without a
+// route, as their units are picked all the same.
 func SortPlan(ctx context.Context, q sqlx.QueryerContext, waveID int64, route string) ([]SortLine, error) {
 	out := []SortLine{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT coalesce(r.code, '') AS route_code, coalesce(rs.seq, 0) AS seq,
 			s.pickup_point_id, pp.name AS point_name, s.zone, p.sku, p.name, s.quantity
 		FROM sort_line_skus s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
 		JOIN pickup_points pp ON pp.id = s.pickup_point_id
-		LEFT JOIN routes r ON r.wave_id = s.wave_id
-		LEFT JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
-		WHERE s.wave_id = $1 AND (r.id IS NULL OR rs.route_id IS NOT NULL) AND ($2 = '' OR r.code = $2)
+		LEFT JOIN (route_stops rs JOIN routes r ON r.id = rs.route_id AND r.wave_id = $1) ON rs.pickup_point_id = s.pickup_point_id
+		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2)
 		ORDER BY r.route_no NULLS LAST, rs.seq, p.bin, p.sku`, waveID, route)
 	return out, err
 }

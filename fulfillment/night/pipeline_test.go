@@ -203,3 +203,50 @@ func TestRefundsFollowARouteRunAhead(t *testing.T) {
 		t.Fatalf("the refund stage moved the wave to %s", w.State)
 	}
 }
+
+// TestSortPlanKeepsPointsNoRouteServes: a point whose receiving hours miss
+// the delivery window is left unserved by the plan; its units are picked all
+// the same, so the sort plan keeps them, without a route, after the routes.
+func TestSortPlanKeepsPointsNoRouteServes(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 3)
+	c.Van()
+	c.Exec(`UPDATE pickup_points SET receiving_from = '12:00', receiving_until = '13:00' WHERE id = $1`, c.Points[0].ID)
+	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
+	for p := range 3 {
+		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
+	}
+	r := newTestRunner(t, c, Options{Route: routeplan.Options{Budget: time.Second, Threads: 1}})
+	id := c.Wave()
+	for _, st := range []wave.Stage{wave.StageClose, wave.StagePurchase} {
+		if _, err := r.RunStage(ctx, st, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.RecordReceipts(ctx, id, "", true, nil, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick, wave.StageRefund, wave.StageRoute} {
+		if ok, err := r.RunStage(ctx, st, id); err != nil || !ok {
+			t.Fatalf("%s: %v %v", st, ok, err)
+		}
+	}
+	if n := c.Count(`SELECT count(*) FROM unserved_stops`); n != 1 {
+		t.Fatalf("%d unserved stops, want point 0's", n)
+	}
+	lines, err := SortPlan(ctx, c.DB, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var units int64
+	for _, l := range lines {
+		units += l.Quantity
+	}
+	last := lines[len(lines)-1]
+	if units != 6 || last.PickupPointID != c.Points[0].ID || last.RouteCode != "" || lines[0].RouteCode == "" {
+		t.Fatalf("sort plan of %d units: %+v", units, lines)
+	}
+	if routed, err := SortPlan(ctx, c.DB, id, lines[0].RouteCode); err != nil || len(routed) != len(lines)-1 {
+		t.Fatalf("route %s's sort plan: %+v %v", lines[0].RouteCode, routed, err)
+	}
+}
