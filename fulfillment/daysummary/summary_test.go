@@ -71,8 +71,15 @@ func TestSummaryOfASmallNight(t *testing.T) {
 
 	clk := clock.NewManual(local(5, 0))
 	svc := lastmile.NewService(c.DB, clk, refund.Metrics{})
-	if _, err := svc.Dispatch(ctx, id, 0); err != nil {
-		t.Fatal(err)
+	// Dispatching again, the wave or its route, sends no truck twice, and
+	// the timeline says once that the trucks left.
+	for _, r := range []int64{0, 0, route} {
+		if _, err := svc.Dispatch(ctx, id, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.Count(`SELECT count(*) FROM wave_events WHERE wave_id = $1 AND kind = 'routes_dispatched'`, id); n != 1 {
+		t.Fatalf("%d routes_dispatched events for one dispatch", n)
 	}
 	desk := lastmiletest.NewDesk(t, c.DB, clk)
 	for i, arrive := range []time.Time{local(7, 25), local(9, 50), local(10, 20)} {

@@ -110,7 +110,8 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 			return ErrWaveNotReady
 		}
 		// routeID 0 sends every route of the wave.
-		if err := routeplan.Dispatch(ctx, tx, waveID, routeID, now); err != nil {
+		sent, err := routeplan.Dispatch(ctx, tx, waveID, routeID, now)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET state = 'dispatched', dispatched_at = $3
@@ -121,8 +122,10 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 		if err := wave.MarkDispatched(ctx, tx, waveID, now); err != nil {
 			return err
 		}
-		if err := wave.Record(ctx, tx, waveID, wave.EventRoutesDispatched, "", routeDetail(routeID), now); err != nil {
-			return err
+		if sent > 0 { // the timeline tells when trucks left, once each
+			if err := wave.Record(ctx, tx, waveID, wave.EventRoutesDispatched, "", routeDetail(routeID), now); err != nil {
+				return err
+			}
 		}
 		out, err = wave.Get(ctx, tx, waveID)
 		return err

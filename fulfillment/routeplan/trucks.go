@@ -31,20 +31,24 @@ func GetRoute(ctx context.Context, q sqlx.QueryerContext, routeID int64) (Route,
 
 // Dispatch marks the routes of a wave dispatched at now inside tx: one
 // route, or every route when routeID is 0. A dispatched route keeps its
-// time. It refuses a route of another wave.
-func Dispatch(ctx context.Context, tx *sqlx.Tx, waveID, routeID int64, now time.Time) error {
+// time. It refuses a route of another wave, and returns how many routes it
+// dispatched now.
+func Dispatch(ctx context.Context, tx *sqlx.Tx, waveID, routeID int64, now time.Time) (int64, error) {
 	if routeID != 0 {
 		var n int
 		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM routes WHERE id = $1 AND wave_id = $2`, routeID, waveID); err != nil {
-			return err
+			return 0, err
 		}
 		if n == 0 {
-			return ErrRouteNotFound
+			return 0, ErrRouteNotFound
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE routes SET dispatched_at = $3
+	res, err := tx.ExecContext(ctx, `UPDATE routes SET dispatched_at = $3
 		WHERE wave_id = $1 AND ($2::bigint = 0 OR id = $2) AND dispatched_at IS NULL`, waveID, routeID, now)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Arrive records inside tx that a route's truck reached its stop seq (the
