@@ -164,6 +164,19 @@ func TestPrintoutsOfANight(t *testing.T) {
 			t.Errorf("%s rendered again differs", p.path)
 		}
 	}
+	// Once retention has archived the night (its partitions gone), a
+	// printout not kept is refused, not drawn into a partition that is no
+	// more (500).
+	var drop string
+	if err := c.app.db.Get(&drop, `SELECT format('DROP TABLE %I', night_partition_name('printouts', $1::date))`, c.date.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.app.db.Exec(drop); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.do("GET", path+"/printouts/pick-list.csv?zone=chilled", staff, nil); r.Status != http.StatusConflict || r.errorCode(t) != "night_archived" {
+		t.Fatalf("a printout of an archived night: %d %s", r.Status, r.Body)
+	}
 }
 
 func readCSV(t *testing.T, r response) []map[string]string {

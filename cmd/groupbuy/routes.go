@@ -399,7 +399,7 @@ func nightRoutes(h handlers) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/ops/waves/:id/printouts/:file", Access: staffReads, Section: section, Tag: "ops",
 			ID: "getWavePrintout", Summary: "Download a wave's printout (PDF or CSV)",
 			Doc:     "Warehouse paper, rendered by the wave's stages and kept, so a reprint is instant and byte-identical: pick-list (总拣单, A4, one section per temperature zone, bins in walking order), sort-sheet (分拣单, A4, per route: each SKU's units per stop), labels (100 × 150 mm, one per leader bag and zone, with a QR code \"GB1:wave:bag:route:stop:zone letter:check\" (check: HMAC-SHA256, truncated, base32) signed with GROUPBUY_LABEL_KEY), route-sheet (driver sheet, A4, stops with ETA windows, bags, weight, a map and signature lines). The pick list and whole-wave labels and route sheets are made by the stages; a single zone or route, and sort sheets, are rendered on first request and kept. The CSV has the same lines with English headers.",
-			Errors:  errs(wave.ErrNotFound, night.ErrPrintoutNotReady, routeplan.ErrRouteNotFound, errPrintoutsOff),
+			Errors:  errs(wave.ErrNotFound, night.ErrPrintoutNotReady, night.ErrNightArchived, routeplan.ErrRouteNotFound, errPrintoutsOff),
 			Handler: api.File(h.night.Printout, "application/pdf", "text/csv")},
 	}
 }

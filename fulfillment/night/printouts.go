@@ -37,6 +37,10 @@ const (
 // ErrPrintoutNotReady: the wave has not reached the stage that makes the printout.
 var ErrPrintoutNotReady = apperr.Errorf(apperr.NotFound, "printout_not_ready", "the wave has not reached the stage that makes this printout")
 
+// ErrNightArchived refuses a printout of a night retention has archived:
+// its detail, and the printouts made of it, are in the archive files.
+var ErrNightArchived = apperr.Errorf(apperr.Conflict, "night_archived", "the wave's night is archived: its printouts are in the archive")
+
 // Printout is a rendered printout as stored.
 type Printout struct {
 	WaveID    int64        `db:"wave_id"`
@@ -195,6 +199,13 @@ func (p *Printer) Printout(ctx context.Context, db *sqlx.DB, waveID int64, file 
 		}
 		if !ready {
 			return ErrPrintoutNotReady
+		}
+		var kept bool
+		if err := tx.GetContext(ctx, &kept, `SELECT to_regclass(night_partition_name('printouts', $1)) IS NOT NULL`, w.DeliveryDate); err != nil {
+			return err
+		}
+		if !kept {
+			return ErrNightArchived
 		}
 		stage := wave.StageReady
 		if kind == PrintPickList {
