@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
@@ -16,6 +17,7 @@ import (
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/jobs"
+	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
 )
 
@@ -201,6 +203,23 @@ func TestRefundsFollowARouteRunAhead(t *testing.T) {
 	}
 	if w, _ := wave.Get(ctx, c.DB, id); w.State != wave.Routed {
 		t.Fatalf("the refund stage moved the wave to %s", w.State)
+	}
+	// A second solve, overlapping the first, reports after the first wrote
+	// the routes; its end ends the progress too, though it writes nothing.
+	if err := wave.SaveRouteProgress(ctx, c.DB, id, wave.RouteProgress{SectorsTotal: 1, SecondsLeft: 1, UpdatedAt: fulfillmenttest.Cutoff}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+		res, err := writeRoutes(&routeplan.Plan{})(ctx, tx, id, fulfillmenttest.Cutoff, nil)
+		if res.moved {
+			t.Error("a second plan was written over the first")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := wave.Get(ctx, c.DB, id); w.RouteProgress == nil || w.RouteProgress.FinishedAt == nil {
+		t.Fatalf("the route progress after both solves ended: %+v", w.RouteProgress)
 	}
 }
 

@@ -122,11 +122,16 @@ func stopDemand(ctx context.Context, q sqlx.QueryerContext, waveID int64) ([]rou
 }
 
 // writeRoutes stores a solved plan inside tx if the wave is still picked.
+// A solve whose routes another attempt wrote first ends the progress too:
+// its reports after the winner's end would leave the page counting down.
 func writeRoutes(plan *routeplan.Plan) stageFunc {
 	return func(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, _ func(int64, int64)) (stageResult, error) {
 		w, err := wave.Lock(ctx, tx, waveID)
-		if err != nil || w.State != wave.Picked || plan == nil {
+		if err != nil || plan == nil {
 			return stageResult{}, err
+		}
+		if w.State != wave.Picked {
+			return stageResult{}, wave.FinishRouteProgress(ctx, tx, waveID, now)
 		}
 		served, stops, err := plan.Write(ctx, tx, waveID)
 		if err != nil {
