@@ -50,6 +50,13 @@ type sweepPayload struct {
 
 type wavePayload struct {
 	WaveID int64 `json:"wave_id"`
+	// At is when the stage was asked for, on the asker's clock. A stage
+	// that waits for a time (the close for the cutoff, allocation for the
+	// receiving deadline) takes it as passed when the asker saw it passed:
+	// on a worker whose clock runs a little behind, it would otherwise do
+	// nothing, and its task, retained under the stage's ID, would swallow
+	// every later ask.
+	At time.Time `json:"at,omitzero"`
 }
 
 // NewSweepTask returns the sweep task for a warehouse (0: every warehouse).
@@ -177,7 +184,7 @@ func (r *Runner) Register(mux *asynq.ServeMux) {
 // relay loop when Redis was unreachable: a committed stage never loses its
 // successor, even if the process dies before the enqueue.
 func (r *Runner) addStage(ctx context.Context, tx *sqlx.Tx, stage wave.Stage, waveID int64, suffix string) (int64, error) {
-	b, _ := json.Marshal(wavePayload{WaveID: waveID})
+	b, _ := json.Marshal(wavePayload{WaveID: waveID, At: r.clock.Now()})
 	id := fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix)
 	queue := jobs.QueueCritical
 	if stage == wave.StageRoute {
@@ -230,7 +237,13 @@ func (r *Runner) handleStage(stage wave.Stage) asynq.HandlerFunc {
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		_, err := r.RunStage(ctx, stage, p.WaveID)
+		st, ok := r.stage(stage)
+		if !ok {
+			return fmt.Errorf("%w: unknown stage %q", asynq.SkipRetry, stage)
+		}
+		at := r.begin()
+		at.notBefore = p.At
+		_, err := r.runStage(ctx, st, p.WaveID, at)
 		return err
 	}
 }
@@ -253,6 +266,16 @@ func (r *Runner) RunStage(ctx context.Context, name wave.Stage, waveID int64) (b
 type attempt struct {
 	began time.Time
 	wall  time.Time
+	// notBefore is the earliest now the stage is run with (wavePayload.At).
+	notBefore time.Time
+}
+
+// now is the time the attempt's stage runs at.
+func (r *Runner) now(at attempt) time.Time {
+	if now := r.clock.Now(); now.After(at.notBefore) {
+		return now
+	}
+	return at.notBefore
 }
 
 func (r *Runner) begin() attempt { return attempt{began: r.clock.Now(), wall: time.Now()} }
@@ -281,7 +304,7 @@ func (r *Runner) runStage(ctx context.Context, st stage, waveID int64, at attemp
 	}
 	var done bool
 	err := pg.InTx(ctx, r.db, func(tx *sqlx.Tx) error {
-		res, err := run(ctx, tx, waveID, r.clock.Now(), progress)
+		res, err := run(ctx, tx, waveID, r.now(at), progress)
 		if done = res.moved; err != nil || !done {
 			return err
 		}

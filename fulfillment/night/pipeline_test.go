@@ -2,6 +2,7 @@ package night
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"testing"
@@ -267,5 +268,35 @@ func TestSortPlanKeepsPointsNoRouteServes(t *testing.T) {
 	}
 	if routed, err := SortPlan(ctx, c.DB, id, lines[0].RouteCode); err != nil || len(routed) != len(lines)-1 {
 		t.Fatalf("route %s's sort plan: %+v %v", lines[0].RouteCode, routed, err)
+	}
+}
+
+// TestAStageAskedForWhenDueRunsOnASlowerClock: the sweep of a worker whose
+// clock has passed the cutoff asks for the close; a worker whose clock is 2 ms
+// behind runs it and closes the wave, rather than doing nothing under the
+// task's retained ID, which would swallow every later sweep's ask.
+func TestAStageAskedForWhenDueRunsOnASlowerClock(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	item := c.SaleItem(c.Product("EGG", fulfillment.Ambient, ""), 100, 100)
+	c.Order(0, fulfillmenttest.Line{SaleItem: item, Quantity: 1})
+	id := c.Wave()
+	slow := newTestRunner(t, c)
+	slow.clock = clock.NewManual(fulfillmenttest.Cutoff.Add(-2 * time.Millisecond))
+	task := func(at time.Time) *asynq.Task {
+		b, _ := json.Marshal(wavePayload{WaveID: id, At: at})
+		return asynq.NewTask("wave:"+string(wave.StageClose), b)
+	}
+	if err := slow.handleStage(wave.StageClose)(ctx, task(time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := wave.Get(ctx, c.DB, id); w.State != wave.Open {
+		t.Fatalf("closed before the cutoff on every clock: %s", w.State)
+	}
+	if err := slow.handleStage(wave.StageClose)(ctx, task(fulfillmenttest.Cutoff.Add(2*time.Millisecond))); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := wave.Get(ctx, c.DB, id); w.State != wave.Closed {
+		t.Fatalf("the close asked for past the cutoff left the wave %s", w.State)
 	}
 }
