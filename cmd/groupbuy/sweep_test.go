@@ -646,11 +646,11 @@ func (g sweepGen) hostile(s map[string]any, mode string) any {
 	far := mode == "far"
 	switch {
 	case format == "date" && far:
-		return "9999-12-31"
+		return "0000-12-31" // PostgreSQL has no year 0: a date that reaches it unbounded is a 500
 	case format == "date":
 		return "2026-02-30"
 	case format == "date-time" && far:
-		return "0001-01-01T00:00:00Z"
+		return "0000-01-01T00:00:00Z"
 	case format == "date-time":
 		return "2026-02-30T25:61:00Z"
 	case strings.Contains(pattern, ":") && far:
@@ -658,7 +658,7 @@ func (g sweepGen) hostile(s map[string]any, mode string) any {
 	case strings.Contains(pattern, ":"):
 		return "24:60"
 	case strings.Contains(pattern, "-") && far:
-		return "0001-01"
+		return "0000-01"
 	case strings.Contains(pattern, "-"):
 		return "2026-13"
 	case far:

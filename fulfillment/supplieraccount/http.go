@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/internal/api"
 	"groupbuy/internal/auth"
 )
@@ -82,10 +83,10 @@ func (h *Handlers) ReturnDocument(c *gin.Context, in returnFile) (api.Download, 
 }
 
 type statementQuery struct {
-	ID    int64     `path:"id" doc:"The supplier's id."`
-	Month string    `query:"month" max:"7" doc:"The period as a month, YYYY-MM; or give from and to."`
-	From  time.Time `query:"from" doc:"First day of the period (with to)."`
-	To    time.Time `query:"to" doc:"Last day of the period, included."`
+	ID    int64             `path:"id" doc:"The supplier's id."`
+	Month fulfillment.Month `query:"month" doc:"The period as a month, YYYY-MM; or give from and to."`
+	From  time.Time         `query:"from" doc:"First day of the period (with to)."`
+	To    time.Time         `query:"to" doc:"Last day of the period, included."`
 }
 
 func (h *Handlers) statement(c *gin.Context, in statementQuery) (Statement, error) {

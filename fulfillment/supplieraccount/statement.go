@@ -29,15 +29,10 @@ type Period struct {
 // MaxStatementDays is the longest period a statement covers.
 const MaxStatementDays = 366
 
-// PeriodOf reads a period as a month ("2026-12") or as from and to dates;
-// a month wins when both are given.
-func PeriodOf(month string, from, to time.Time) (Period, error) {
-	if month != "" {
-		m, err := fulfillment.ParseMonth("month", month)
-		if err != nil {
-			return Period{}, err
-		}
-		return Period{From: m, To: fulfillment.Date{Time: m.AddDate(0, 1, -1)}}, nil
+// PeriodOf is a period given as a month, or else as from and to dates.
+func PeriodOf(month fulfillment.Month, from, to time.Time) (Period, error) {
+	if !month.IsZero() {
+		return Period{From: month.Date, To: fulfillment.Date{Time: month.AddDate(0, 1, -1)}}, nil
 	}
 	switch {
 	case from.IsZero() || to.IsZero():

@@ -33,7 +33,7 @@ func TestSupplierStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The order is for 2026-12-01; the return was made 2026-11-30 local.
-	dec, err := PeriodOf("2026-12", time.Time{}, time.Time{})
+	dec, err := PeriodOf(month(t, "2026-12"), time.Time{}, time.Time{})
 	if err != nil || dec.From.String() != "2026-12-01" || dec.To.String() != "2026-12-31" {
 		t.Fatalf("month: %+v %v", dec, err)
 	}
@@ -45,7 +45,7 @@ func TestSupplierStatement(t *testing.T) {
 	if st.AcceptedUnits != 40 || st.AcceptedFen != 82560 || st.ReturnedFen != 0 || st.NetFen != 82560 || len(st.Lines) != 2 {
 		t.Fatalf("December: %+v", st)
 	}
-	both, _ := PeriodOf("", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	both, _ := PeriodOf(fulfillment.Month{}, time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	st, err = StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, both)
 	if err != nil {
 		t.Fatal(err)
@@ -68,21 +68,25 @@ func TestSupplierStatement(t *testing.T) {
 		!strings.Contains(csv, "合计,,,40,825.60,4,4.80,820.80") {
 		t.Fatalf("CSV:\n%s", csv)
 	}
-	nov, _ := PeriodOf("2026-11", time.Time{}, time.Time{})
+	nov, _ := PeriodOf(month(t, "2026-11"), time.Time{}, time.Time{})
 	if st, _ := StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, nov); st.AcceptedFen != 0 || st.NetFen != -480 {
 		t.Fatalf("November: %+v", st)
 	}
 	if st, _ := StatementOf(f.Ctx, f.DB, f.Sups["B"].ID, dec); st.NetFen != 0 || len(st.Lines) != 0 {
 		t.Fatalf("B received nothing: %+v", st)
 	}
-	for _, bad := range []struct {
-		month    string
-		from, to time.Time
-	}{{"2026-13", time.Time{}, time.Time{}}, {"0000-01", time.Time{}, time.Time{}}, {"", time.Time{}, time.Time{}},
-		{"", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
-		{"", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}} {
-		if _, err := PeriodOf(bad.month, bad.from, bad.to); supplytest.CodeOf(err) != "invalid_field" {
+	for _, bad := range []struct{ from, to time.Time }{{},
+		{time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}} {
+		if _, err := PeriodOf(fulfillment.Month{}, bad.from, bad.to); supplytest.CodeOf(err) != "invalid_field" {
 			t.Errorf("period %+v: %v", bad, err)
+		}
+	}
+	// A month is read by the query's binder, within the years every date is.
+	for _, bad := range []string{"2026-13", "0000-01", "2100-01"} {
+		var m fulfillment.Month
+		if err := m.UnmarshalText([]byte(bad)); supplytest.CodeOf(err) != "invalid_field" {
+			t.Errorf("month %s: %v", bad, err)
 		}
 	}
 	if _, err := StatementOf(f.Ctx, f.DB, 999, dec); supplytest.CodeOf(err) != "supplier_not_found" {
@@ -116,7 +120,7 @@ func TestStatementOfARenamedProduct(t *testing.T) {
 		t.Fatal(err)
 	}
 	ret("after")
-	per, _ := PeriodOf("", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
+	per, _ := PeriodOf(fulfillment.Month{}, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC))
 	st, err := StatementOf(f.Ctx, f.DB, f.Sups["A"].ID, per)
 	if err != nil {
 		t.Fatal(err)
@@ -127,4 +131,13 @@ func TestStatementOfARenamedProduct(t *testing.T) {
 	if l := st.Lines[0]; l.Name != "土鸡蛋" || l.Unit != "盒" || l.SKU != "EGG" {
 		t.Fatalf("line %+v, want the product's name today", l)
 	}
+}
+
+func month(t *testing.T, s string) fulfillment.Month {
+	t.Helper()
+	var m fulfillment.Month
+	if err := m.UnmarshalText([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
