@@ -56,7 +56,13 @@ type archiveFile struct {
 	Rows    int64
 	Bytes   int64
 	SHA256  string
+	sum     string // rowsSum of the rows written, which the drop checks against
 }
+
+// rowsSum sums a hash of each row's text: what the drop compares with the
+// archive's, so a row changed between the two (not only one added or gone)
+// stops the drop. The order of the rows does not matter, so nothing sorts.
+const rowsSum = `coalesce(sum(hashtextextended(t::text, 0)), 0)::text`
 
 var errNoPartition = errors.New("no such partition, or no rows of the night")
 
@@ -90,10 +96,15 @@ func (s *Service) archive(ctx context.Context, d detail) (archiveFile, error) {
 		return f, err
 	}
 	from, args := d.from()
-	var want int64
-	if err := tx.GetContext(ctx, &want, `SELECT count(*) FROM `+from, args...); err != nil {
+	var got struct {
+		Rows int64  `db:"rows"`
+		Sum  string `db:"sum"`
+	}
+	if err := tx.GetContext(ctx, &got, `SELECT count(*) AS rows, `+rowsSum+` AS sum FROM `+from, args...); err != nil {
 		return f, err
 	}
+	want := got.Rows
+	f.sum = got.Sum
 	if want == 0 && d.pruned() {
 		return f, errNoPartition // nothing of the night to keep
 	}

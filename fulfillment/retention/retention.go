@@ -285,8 +285,8 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 
 // drop records the night's files and drops its partitions, referencing
 // tables first, then deletes the pruned tables' rows of the night, in one
-// transaction. Rows that changed since they were archived stop the drop;
-// the next run archives them again.
+// transaction. Rows added, gone or changed since they were archived stop
+// the drop; the next run archives them again.
 func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 	now := s.clock.Now()
 	var partitions, pruned []archiveFile
@@ -302,13 +302,31 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 			return err
 		}
 		for _, f := range append(partitions, pruned...) {
-			from, args := f.from()
-			var rows int64
-			if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM `+from, args...); err != nil {
+			// What goes must be what was archived: a partition is locked
+			// against writes before it is summed; a pruned table's rows are
+			// summed as they are deleted, so one written since is not lost.
+			var got struct {
+				Rows int64  `db:"rows"`
+				Sum  string `db:"sum"`
+			}
+			var q string
+			var args []any
+			if f.pruned() {
+				q = `WITH t AS (DELETE FROM ` + pq.QuoteIdentifier(f.Parent) + ` t WHERE ` + f.of + ` RETURNING t.*)
+					SELECT count(*) AS rows, ` + rowsSum + ` AS sum FROM t`
+				args = []any{f.Night}
+			} else {
+				if _, err := tx.ExecContext(ctx, `LOCK TABLE `+pq.QuoteIdentifier(f.Name())+` IN SHARE MODE`); err != nil {
+					return err
+				}
+				from, a := f.from()
+				q, args = `SELECT count(*) AS rows, `+rowsSum+` AS sum FROM `+from, a
+			}
+			if err := tx.GetContext(ctx, &got, q, args...); err != nil {
 				return err
 			}
-			if rows != f.Rows {
-				return fmt.Errorf("%s has %d rows, its archive %d: it changed since", f.Name(), rows, f.Rows)
+			if got.Rows != f.Rows || got.Sum != f.sum {
+				return fmt.Errorf("%s has %d rows, its archive %d, or a row changed since it was archived", f.Name(), got.Rows, f.Rows)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, part, file, columns, rows, bytes, sha256, archived_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -316,9 +334,6 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 				return err
 			}
 			if f.pruned() {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+pq.QuoteIdentifier(f.Parent)+` t WHERE `+f.of, f.Night); err != nil {
-					return err
-				}
 				continue
 			}
 			// A partition other partitions' keys reference must be detached
