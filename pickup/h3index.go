@@ -27,6 +27,10 @@ type Index struct {
 
 	set      atomic.Pointer[pointSet]
 	syncedAt atomic.Int64 // UnixNano of the last sync's snapshot; 0 forces a sync
+	// invalidated counts Invalidate calls: a sync that began before one
+	// read a snapshot older than the write, so it does not mark the index
+	// fresh (the write's own next search syncs again).
+	invalidated atomic.Uint64
 
 	mu       sync.Mutex // serialises syncs; guards xmin and loadedAt
 	xmin     uint64
@@ -40,7 +44,10 @@ func NewIndex(db *sqlx.DB) *Index {
 
 // Invalidate makes the next search sync first, e.g. after this process wrote
 // points, so it reads its own writes.
-func (x *Index) Invalidate() { x.syncedAt.Store(0) }
+func (x *Index) Invalidate() {
+	x.invalidated.Add(1)
+	x.syncedAt.Store(0)
+}
 
 // Nearby returns the pickup points within q.RadiusM of q's location, nearest
 // first.
@@ -65,7 +72,7 @@ func (x *Index) Sync(ctx context.Context, force bool) error {
 	if !force && x.fresh() {
 		return nil // another search synced while this one waited
 	}
-	started := time.Now()
+	started, gen := time.Now(), x.invalidated.Load()
 	if x.set.Load() == nil || started.Sub(x.loadedAt) > x.FullReload {
 		if err := x.load(ctx); err != nil {
 			return err
@@ -74,7 +81,9 @@ func (x *Index) Sync(ctx context.Context, force bool) error {
 	} else if err := x.poll(ctx); err != nil {
 		return err
 	}
-	x.syncedAt.Store(started.UnixNano())
+	if x.invalidated.Load() == gen {
+		x.syncedAt.Store(started.UnixNano())
+	}
 	return nil
 }
 

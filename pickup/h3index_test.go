@@ -288,3 +288,54 @@ func TestServiceAreaSetTwiceAtOnceIsOneOfThem(t *testing.T) {
 		}
 	}
 }
+
+// TestASyncUnderwayDoesNotHideTheWritersPoint: another request's sync took
+// its snapshot before a point's save committed and ends after the saver's
+// Invalidate; the saver's next search still finds its point, rather than
+// an index marked fresh from the older snapshot.
+func TestASyncUnderwayDoesNotHideTheWritersPoint(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	clk := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	s := NewService(db, clk)
+	s.Index().MaxStale = time.Hour // no poll rescues it: only the invalidation can
+	w := newTestWarehouse(t, s, "W1", 31.2, 121.4)
+	q := NearbyQuery{Lat: 31.2, Lng: 121.4, RadiusM: 2000, Limit: 10}
+	if _, err := s.Nearby(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.MustBeginTx(ctx, nil)
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE pickup_points IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := savePoint(ctx, tx, pointInput(1, w.ID, 31.201, 121.401), clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Index().Invalidate()
+	done := make(chan error)
+	go func() { done <- s.Index().Sync(ctx, false) }() // another request's search, held by the lock
+	for i := 0; ; i++ {
+		var waiting int
+		if err := db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if i > 250 {
+			t.Fatal("the other sync never waited for the save")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Index().Invalidate() // as SavePoint does after its commit
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Nearby(ctx, q); err != nil || len(got) != 1 {
+		t.Fatalf("the saver's search after its commit: %d points (%v)", len(got), err)
+	}
+}
