@@ -98,7 +98,7 @@ type Config struct {
 	// /metrics, without a token ("" : not served; e.g. 127.0.0.1:9090).
 	MetricsAddr string
 	// AftersaleWindow is GROUPBUY_AFTERSALE_WINDOW: how long after receipt
-	// (or collection) a leader may claim a line (0: 48h).
+	// (or collection) a leader may claim a line (default 48h).
 	AftersaleWindow time.Duration
 	// AftersalePhotoDir is GROUPBUY_AFTERSALE_PHOTO_DIR: claims' photos are
 	// kept as files there ("" : in PostgreSQL).
@@ -158,7 +158,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		RedisURL:    getenv("REDIS_URL"),
 		Addr:        getenv("GROUPBUY_ADDR"),
-		Retention:   retention.Policy{Dir: getenv("GROUPBUY_ARCHIVE_DIR")},
+		Retention:   retention.Policy{Dir: getenv("GROUPBUY_ARCHIVE_DIR"), Days: retention.DefaultDays},
 		DataDir:     getenv("GROUPBUY_DATA_DIR"),
 		LabelKey:    getenv("GROUPBUY_LABEL_KEY"),
 		FontCJK:     getenv("GROUPBUY_FONT_CJK"),
@@ -177,6 +177,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SweepEvery:        time.Minute,
 		WriteLimit:        600,
 		MetricsAddr:       getenv("GROUPBUY_METRICS_ADDR"),
+		AftersaleWindow:   aftersale.DefaultWindow,
 		AftersalePhotoDir: getenv("GROUPBUY_AFTERSALE_PHOTO_DIR"),
 		PaymentsURL:       getenv("GROUPBUY_PAYMENTS_URL"),
 		PaymentsSecret:    getenv("GROUPBUY_PAYMENTS_SECRET"),
@@ -238,17 +239,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	// A night's detail is still read while its parcels wait (a code opens
 	// them for CodeLifeDays) and while its lines may be claimed.
-	window := c.AftersaleWindow
-	if window == 0 {
-		window = aftersale.DefaultWindow
-	}
-	days := c.Retention.Days
-	if days == 0 {
-		days = retention.DefaultDays
-	}
-	if least := max(pickup.CodeLifeDays, int((window+24*time.Hour-1)/(24*time.Hour))) + 2; days < least {
+	claimDays := int((c.AftersaleWindow + 24*time.Hour - 1) / (24 * time.Hour))
+	if least := max(pickup.CodeLifeDays, claimDays) + 2; c.Retention.Days < least {
 		return c, fmt.Errorf("GROUPBUY_RETENTION_DAYS: want at least %d days: a night's parcels wait up to %d days and its lines may be claimed for %s (GROUPBUY_AFTERSALE_WINDOW), and retention must not drop them before",
-			least, pickup.CodeLifeDays, window)
+			least, pickup.CodeLifeDays, c.AftersaleWindow)
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
