@@ -237,13 +237,7 @@ func (r *Runner) handleStage(stage wave.Stage) asynq.HandlerFunc {
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		st, ok := r.stage(stage)
-		if !ok {
-			return fmt.Errorf("%w: unknown stage %q", asynq.SkipRetry, stage)
-		}
-		at := r.begin()
-		at.notBefore = p.At
-		_, err := r.runStage(ctx, st, p.WaveID, at)
+		_, err := r.runAsked(ctx, stage, p.WaveID, p.At)
 		return err
 	}
 }
@@ -254,11 +248,18 @@ func (r *Runner) handleStage(stage wave.Stage) asynq.HandlerFunc {
 // gives the same result: each stage acts only on a wave in the state before
 // it, and a stage that committed has its successor in the outbox.
 func (r *Runner) RunStage(ctx context.Context, name wave.Stage, waveID int64) (bool, error) {
+	return r.runAsked(ctx, name, waveID, time.Time{})
+}
+
+// runAsked runs a stage asked for at asked (wavePayload.At; zero: now).
+func (r *Runner) runAsked(ctx context.Context, name wave.Stage, waveID int64, asked time.Time) (bool, error) {
 	st, ok := r.stage(name)
 	if !ok {
 		return false, apperr.InvalidField("stage", "unknown stage %q", name)
 	}
-	return r.runStage(ctx, st, waveID, r.begin())
+	at := r.begin()
+	at.notBefore = asked
+	return r.runStage(ctx, st, waveID, at)
 }
 
 // attempt is one run of a stage: when it began on the clock the wave's
