@@ -6,10 +6,18 @@
 -- The key is now the id modulo 2^31. Below that it is the id itself, the key
 -- taken until now, so during a rolling deploy the old and the new servers
 -- still exclude each other.
+--
+-- advisory_key is that rule for any id locked under a key of two int4s
+-- (the pickup codes' issuing per point takes it too).
 -- +goose Up
 -- +goose StatementBegin
+CREATE FUNCTION advisory_key(id bigint) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+    SELECT (id % 2147483648)::int
+$$;
+-- +goose StatementEnd
+-- +goose StatementBegin
 CREATE FUNCTION stock_lock(warehouse bigint) RETURNS void LANGUAGE sql AS $$
-    SELECT pg_advisory_xact_lock(5315, (warehouse % 2147483648)::int)
+    SELECT pg_advisory_xact_lock(5315, advisory_key(warehouse))
 $$;
 -- +goose StatementEnd
 
@@ -38,3 +46,4 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 DROP FUNCTION stock_lock(bigint);
+DROP FUNCTION advisory_key(bigint);

@@ -67,7 +67,7 @@ func IssueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time,
 
 // issueCodes is IssueCodes drawing new codes from draw.
 func issueCodes(ctx context.Context, tx *sqlx.Tx, pointID int64, date time.Time, residents []int64, now time.Time, draw func() string) (map[int64]string, error) {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483648)::int)`, codeLock, pointID); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, advisory_key($2))`, codeLock, pointID); err != nil {
 		return nil, err
 	}
 	var existing []PickupCode
