@@ -105,7 +105,7 @@ func supplyRoutes(h handlers) []api.Route {
 			Status:  http.StatusCreated, AltStatus: []int{http.StatusOK},
 			Errors: []*apperr.Error{pickup.ErrWarehouseNotFound, supply.ErrUnknownSupplier, supply.ErrLineNotFound, supplieraccount.ErrOtherSupplier,
 				supplieraccount.ErrReturnBeyondRejected, supplieraccount.ErrReturnBeyondStock, supplieraccount.ErrReturnBeyondSupplied,
-				supplieraccount.ErrNotSupplied},
+				supplieraccount.ErrNotSupplied, supplieraccount.ErrRequestReused},
 			Handler: api.JSON(h.account.CreateReturn)},
 		{Method: http.MethodPost, Path: "/api/v1/ops/waves/:id/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
 			Summary: "Return every unit rejected on a wave's purchase orders and not yet returned, one return per supplier",

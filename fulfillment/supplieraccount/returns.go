@@ -1,8 +1,11 @@
 package supplieraccount
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,7 +58,7 @@ type ReturnLineInput struct {
 
 // ReturnInput is a return to one supplier from one warehouse.
 type ReturnInput struct {
-	RequestID   string            `json:"request_id" max:"100" doc:"The caller's id of this return: sending it again answers the return it made."`
+	RequestID   string            `json:"request_id" max:"100" doc:"The caller's id of this return: sending it again answers the return it made; sent with another return, 409 request_id_conflict."`
 	SupplierID  int64             `json:"supplier_id"`
 	WarehouseID int64             `json:"warehouse_id"`
 	Note        string            `json:"note,omitempty" max:"200"`
@@ -134,6 +137,7 @@ type SupplierReturnLine struct {
 
 // Errors of returns.
 var (
+	ErrRequestReused        = apperr.Errorf(apperr.Conflict, "request_id_conflict", "this request_id was used for a different return")
 	ErrReturnNotFound       = apperr.Errorf(apperr.NotFound, "supplier_return_not_found", "return to supplier not found")
 	ErrReturnBeyondRejected = apperr.Errorf(apperr.Unprocessable, "return_exceeds_rejected", "more units than the dock rejected and not yet returned")
 	ErrReturnBeyondStock    = apperr.Errorf(apperr.Unprocessable, "return_exceeds_stock", "more units than the lot holds")
@@ -195,14 +199,9 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	if err := supply.LockStock(ctx, tx, wh.ID); err != nil {
 		return SupplierReturn{}, false, err
 	}
-	var id int64
-	err = tx.GetContext(ctx, &id, `SELECT id FROM supplier_returns WHERE request_key = $1`, in.RequestID)
-	if err == nil {
-		r, err := GetReturn(ctx, tx, id)
-		return r, true, err
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return SupplierReturn{}, false, err
+	hash := in.hash()
+	if r, found, err := replay(ctx, tx, in, hash); found || err != nil {
+		return r, found, err
 	}
 	sup, err := supply.GetSupplier(ctx, tx, in.SupplierID)
 	if errors.Is(err, supply.ErrSupplierNotFound) {
@@ -246,9 +245,18 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	for _, l := range lines {
 		units, amount = units+l.Quantity, amount+l.AmountFen
 	}
-	if err := tx.GetContext(ctx, &id, `INSERT INTO supplier_returns (number, request_key, warehouse_id, supplier_id, note, units, amount_fen,
-			created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		number, in.RequestID, wh.ID, sup.ID, in.Note, units, amount, by, now); err != nil {
+	// The stock lock orders one warehouse's returns; a return of another
+	// warehouse under the same request_id is met here, and waited for.
+	var id int64
+	err = tx.GetContext(ctx, &id, `INSERT INTO supplier_returns (number, request_key, request_hash, warehouse_id, supplier_id, note,
+			units, amount_fen, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (request_key) DO NOTHING RETURNING id`,
+		number, in.RequestID, hash, wh.ID, sup.ID, in.Note, units, amount, by, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		r, _, err := replay(ctx, tx, in, hash)
+		return r, true, err
+	}
+	if err != nil {
 		return SupplierReturn{}, false, err
 	}
 	for i, l := range lines {
@@ -274,6 +282,39 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	}
 	r, err := GetReturn(ctx, tx, id)
 	return r, false, err
+}
+
+// replay finds the return made under in's request_id: the same request
+// again is answered with it, another request is refused. A return made
+// before request hashes were kept is matched on warehouse and supplier.
+func replay(ctx context.Context, tx *sqlx.Tx, in ReturnInput, hash []byte) (SupplierReturn, bool, error) {
+	var prior struct {
+		ID          int64  `db:"id"`
+		Hash        []byte `db:"request_hash"`
+		WarehouseID int64  `db:"warehouse_id"`
+		SupplierID  int64  `db:"supplier_id"`
+	}
+	err := tx.GetContext(ctx, &prior, `SELECT id, request_hash, warehouse_id, supplier_id FROM supplier_returns WHERE request_key = $1`,
+		in.RequestID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SupplierReturn{}, false, nil
+	}
+	if err != nil {
+		return SupplierReturn{}, false, err
+	}
+	if prior.Hash != nil && !bytes.Equal(prior.Hash, hash) || prior.WarehouseID != in.WarehouseID || prior.SupplierID != in.SupplierID {
+		return SupplierReturn{}, false, ErrRequestReused
+	}
+	r, err := GetReturn(ctx, tx, prior.ID)
+	return r, true, err
+}
+
+// hash identifies a return's request: the same request_id with another
+// body is a conflict, with the same body a replay.
+func (in ReturnInput) hash() []byte {
+	b, _ := json.Marshal(in)
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
 // rejectedLine checks a line returning rejected units: of a purchase-order

@@ -3,6 +3,7 @@ package supplieraccount
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/supply"
@@ -212,5 +213,57 @@ func TestExpiredGoodsGoBackAfterTheWriteOff(t *testing.T) {
 	f.Stock("EGG", "OLD", &exp, 4, "seed:late")
 	if n, err := f.Svc.WriteOffExpired(f.Ctx); err != nil || n != 1 || ledger("") != 0 || ledger("written_off") != -4 {
 		t.Fatalf("second write-off: %d lots (%v), balance %d, written off %d", n, err, ledger(""), ledger("written_off"))
+	}
+}
+
+// TestARequestIDIsOneReturn: a request_id sent again with the same body is
+// answered with its return; with another body, or for another warehouse,
+// it is refused rather than answered with the first return (nothing would
+// have gone back). A return of another warehouse taking the same id at the
+// same moment is waited for and refused, not a unique violation.
+func TestARequestIDIsOneReturn(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	rice := supplytest.LineOf(t, f.Orders().Orders[0], "RICE")
+	f.Scans(supplytest.LineScan{Line: rice.ID, Scan: supply.Scan{ScanID: "r1", Arrived: 30, Accepted: 27, Rejected: 3, Reason: supply.RejectDamage}})
+	wh2 := f.City.ID(`INSERT INTO warehouses (code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end)
+		VALUES ('WH2', '乙仓', '乙仓路1号', 31.3, 121.5, 'Asia/Shanghai', '23:00', '07:00', '10:00') RETURNING id`)
+	ret := func(key string, wh, n int64) (SupplierReturn, bool, error) {
+		return f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: key, SupplierID: f.Sups["A"].ID, WarehouseID: wh,
+			Lines: []ReturnLineInput{{PurchaseOrderLineID: rice.ID, Quantity: n}}}, "dock")
+	}
+	first, _, err := ret("k1", f.WH.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, replayed, err := ret("k1", f.WH.ID, 2); err != nil || !replayed || again.ID != first.ID {
+		t.Fatalf("the same request again: %+v %v %v", again, replayed, err)
+	}
+	if _, _, err := ret("k1", f.WH.ID, 1); supplytest.CodeOf(err) != ErrRequestReused.Code {
+		t.Fatalf("another return under a used request_id: %v", err)
+	}
+	if _, _, err := ret("k1", wh2, 2); supplytest.CodeOf(err) != ErrRequestReused.Code {
+		t.Fatalf("another warehouse's return under a used request_id: %v", err)
+	}
+
+	// Another process's return for WH2 holds k2, uncommitted.
+	tx := f.DB.MustBegin()
+	defer tx.Rollback()
+	tx.MustExec(`INSERT INTO supplier_returns (number, request_key, warehouse_id, supplier_id, units, amount_fen, created_by, created_at)
+		VALUES ('RT-WH2-1', 'k2', $1, $2, 0, 0, 'other', now())`, wh2, f.Sups["A"].ID)
+	done := make(chan error, 1)
+	go func() { _, _, err := ret("k2", f.WH.ID, 1); done <- err }()
+	for f.City.Count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; supplytest.CodeOf(err) != ErrRequestReused.Code {
+		t.Fatalf("a return racing another warehouse's for its request_id: %v", err)
+	}
+	if n := f.City.Count(`SELECT count(*) FROM supplier_return_lines`); n != 1 {
+		t.Fatalf("%d return lines, want the first return's one", n)
 	}
 }
