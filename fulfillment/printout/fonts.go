@@ -97,11 +97,7 @@ func familyOf(r rune) string {
 func (f *Fonts) width(s string, size float64) float64 {
 	var w int
 	for _, r := range s {
-		if r < 0x10000 {
-			w += int(f.widths[r])
-		} else {
-			w += 1000
-		}
+		w += int(f.widths[drawable(r)])
 	}
 	return float64(w) * size / 1000 * 25.4 / 72
 }

@@ -178,3 +178,34 @@ func TestPrintoutMissingFontNamesPackage(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestTextPastTheBasicPlanePrints: names may hold runes past U+FFFF (an
+// emoji, CJK Extension B), which fpdf's font maps cannot hold: each prints
+// as □ beside the rest of the name, on every kind of printout.
+func TestTextPastTheBasicPlanePrints(t *testing.T) {
+	f := fonts(t)
+	pick := PickSheet{Header: header(), Zone: "ambient", Lines: []PickLine{{Bin: "A-1", SKU: "EGG", Name: "土鸡蛋🥚", Unit: "盒", Quantity: 3}}}
+	sort := SortSheet{Header: header(), Route: "R01", Stops: []SortStop{{Seq: 1, Point: "幸福里🏠", Leader: "𠀀先生"}},
+		Items: []SortItem{{Zone: "ambient", SKU: "EGG", Name: "土鸡蛋🥚", Unit: "盒", Drops: []SortDrop{{Seq: 1, Quantity: 3}}}}}
+	route := RouteSheet{Header: header(), Route: "R01", Vehicle: "VAN", Departure: printed, Return: printed.Add(time.Hour),
+		Depot: Place{Name: "杭州西湖仓", Lat: 30.28, Lng: 120.10},
+		Stops: []RouteStop{{Seq: 1, Place: Place{Name: "幸福里🏠", Address: "𠀀路 1 号", Lat: 30.29, Lng: 120.11}, Leader: "𠀀先生",
+			Arrival: printed, Departure: printed, Bags: 1, WeightG: 100}}}
+	label := []Label{{BagRef: BagRef{WaveID: 42, BagID: 1, Route: "R01", Stop: 1, Zone: "ambient"}, Date: "2026-11-23",
+		Warehouse: "杭州西湖仓", Point: "幸福里🏠", Leader: "𠀀先生", Units: 3, SKUs: 1, BagNo: 1, Bags: 1}}
+	for name, draw := range map[string]func() ([]byte, error){
+		"pick list":   func() ([]byte, error) { return pick.PDF(f) },
+		"sort sheet":  func() ([]byte, error) { return sort.PDF(f) },
+		"route sheet": func() ([]byte, error) { return route.PDF(f) },
+		"labels":      func() ([]byte, error) { return Labels(f, printed, label, []byte("k")) },
+	} {
+		pdf, err := draw()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if txt := testenv.Squash(testenv.PDFText(t, pdf)); !strings.Contains(txt, "□") ||
+			!strings.Contains(txt, "土鸡蛋□") && !strings.Contains(txt, "幸福里□") {
+			t.Errorf("%s: the names print without their □: %s", name, txt)
+		}
+	}
+}

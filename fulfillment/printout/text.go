@@ -35,9 +35,23 @@ const (
 	right
 )
 
+// tofu stands in for a rune past U+FFFF (an emoji, CJK Extension B): the
+// text rules admit them, and fpdf's font maps end at U+FFFF (it panics
+// closing a document that uses one).
+const tofu = '□'
+
+// drawable is r as the faces draw it.
+func drawable(r rune) rune {
+	if r > 0xFFFF {
+		return tofu
+	}
+	return r
+}
+
 // text draws s with its baseline at (x, y), switching face where the script
 // changes.
 func (d *doc) text(x, y float64, s string, size float64) {
+	s = strings.Map(drawable, s)
 	start, fam := 0, ""
 	flush := func(end int) {
 		if end > start {
