@@ -209,3 +209,33 @@ func TestTextPastTheBasicPlanePrints(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteSheetKeepsItsSignaturesOnThePage: whatever the number of stops,
+// the totals and the signature lines print on the last page (10 stops fill
+// page one's table, 28 the next page's), and every stop is listed once.
+func TestRouteSheetKeepsItsSignaturesOnThePage(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, printed.Location()) }
+	for _, n := range []int{0, 8, 9, 10, 11, 26, 27, 28, 29} {
+		s := RouteSheet{Header: header(), Route: "R01", Vehicle: "VAN", Departure: at(5, 0), Return: at(9, 40),
+			Depot: Place{Name: "杭州西湖仓", Lat: 30.28, Lng: 120.10}}
+		for i := 1; i <= n; i++ {
+			s.Stops = append(s.Stops, RouteStop{Seq: i, Place: Place{Name: fmt.Sprintf("第%d号点", i), Lat: 30.28 + float64(i)*0.004,
+				Lng: 120.10}, Arrival: at(5, i), Departure: at(5, i+1), Bags: 1, WeightG: 1000})
+		}
+		pdf, err := s.PDF(fonts(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txt := testenv.Squash(testenv.PDFText(t, pdf))
+		for _, w := range []string{"司机签字", "发车时间", fmt.Sprintf("合计 %d 站", n)} {
+			if !strings.Contains(txt, testenv.Squash(w)) {
+				t.Errorf("%d stops: the route sheet lacks %q", n, w)
+			}
+		}
+		for i := 1; i <= n; i++ {
+			if c := strings.Count(txt, testenv.Squash(fmt.Sprintf("第%d号点", i))); c != 1 {
+				t.Errorf("%d stops: stop %d listed %d times", n, i, c)
+			}
+		}
+	}
+}

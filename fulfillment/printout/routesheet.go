@@ -76,18 +76,15 @@ func RouteSheets(f *Fonts, at time.Time, sheets []RouteSheet) ([]byte, error) {
 }
 
 func (s RouteSheet) draw(d *doc) {
-	const rowH, first, per = 13.0, 10, 18
-	pages := 1
-	if n := len(s.Stops) - first; n > 0 {
-		pages += pagesOf(n, per)
-	}
+	const rowH = 13.0
+	rows := routeSheetRows(len(s.Stops))
+	pages := len(rows)
 	bags, weight := s.Totals()
 	scope := fmt.Sprintf("线路 %s  车辆 %s", s.Route, s.Vehicle)
 	i := 0
-	for p := range pages {
+	for p, n := range rows {
 		d.pdf.AddPageFormat("P", a4)
 		y := d.sheetHeader("线路单 "+s.Route, s.Header, scope, p+1, pages)
-		n := per
 		if p == 0 {
 			summary := fmt.Sprintf("发车 %s  回仓 %s  %d 站  %.1f km  %d 袋  %s kg", s.Departure.Format("15:04"), s.Return.Format("15:04"),
 				len(s.Stops), float64(s.DistanceM)/1000, bags, kg(weight))
@@ -96,7 +93,6 @@ func (s RouteSheet) draw(d *doc) {
 			d.routeMap(margin, y+15, bodyW, 95, s)
 			d.driverQR(s.DriverURL, margin+bodyW-32, y+16)
 			y += 113
-			n = first
 		}
 		y = d.tableHead(routeCols, y)
 		for end := min(len(s.Stops), i+n); i < end; i++ {
@@ -130,6 +126,27 @@ func (s RouteSheet) draw(d *doc) {
 			d.fit(margin, y+3, bodyW, 8, fmt.Sprintf("合计 %d 站  %d 袋  %s kg", len(s.Stops), bags, kg(weight)), 12, 8, right)
 			d.fit(margin, y+14, bodyW, 8, "司机签字 ______________    仓库签字 ______________    发车时间 ________", 11, 8, left)
 		}
+	}
+}
+
+// routeSheetRows is how many stops each page of a route sheet of n stops
+// lists: 10 under page one's map, 18 on each page after. The page that ends
+// the sheet has its totals and signatures below its rows, which take the
+// room of one row more than its last row leaves: it lists one fewer, and a
+// sheet that would end on a full page carries its last stop over.
+func routeSheetRows(n int) []int {
+	const first, per = 10, 18
+	var rows []int
+	for p := 0; ; p++ {
+		c := per
+		if p == 0 {
+			c = first
+		}
+		if n <= c-1 {
+			return append(rows, n)
+		}
+		take := min(n-1, c)
+		rows, n = append(rows, take), n-take
 	}
 }
 
