@@ -223,6 +223,13 @@ func publish(ctx context.Context, tx *sqlx.Tx, warehouseID int64, date fulfillme
 	for i, o := range offers {
 		pids[i], prices[i], caps[i] = o.ProductID, o.PriceFen, o.StockCap
 	}
+	// The upsert locks the items it changes in the order listed; an order or
+	// a cancel locks them in id order (TakeStockCTEs, ReturnStock). Taking
+	// them in id order first keeps the two from deadlocking.
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM sale_items WHERE warehouse_id = $1 AND delivery_date = $2 AND product_id = ANY($3)
+		ORDER BY id FOR NO KEY UPDATE`, warehouseID, date, pq.Array(pids)); err != nil {
+		return nil, err
+	}
 	const q = `INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, created_at, updated_at)
 		SELECT $1, pid, $2, price, cap, $6, $6 FROM unnest($3::bigint[], $4::bigint[], $5::int[]) AS t(pid, price, cap)
 		ON CONFLICT (warehouse_id, delivery_date, product_id) DO UPDATE

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/internal/apperr"
@@ -231,5 +232,59 @@ func TestBatchAnswersWhatItStored(t *testing.T) {
 	}
 	if n := c.Count(`SELECT sum(orders) + sum(lines) + sum(units) FROM wave_live_totals`); n != 41+82+41*3 {
 		t.Fatalf("live totals orders+lines+units %d, want %d", n, 41+82+41*3)
+	}
+}
+
+// TestRepublishDoesNotDeadlockWithAnOrder: an order of two sale items takes
+// their stock in id order; republishing the two, listed the other way
+// round, takes them in id order too, so the two never deadlock (each one
+// costs the intake batch a second, and five in a row a 500).
+func TestRepublishDoesNotDeadlockWithAnOrder(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	a := c.SaleItem(c.Product("AAA", fulfillment.Ambient, ""), 100, 50)
+	b := c.SaleItem(c.Product("BBB", fulfillment.Ambient, ""), 200, 50)
+	clk := clock.NewManual(fulfillmenttest.Now)
+	in := newIntake(t, c, clk)
+	deadlocks := func() int64 {
+		return c.Count(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)
+	}
+	waiting := func(n int64) {
+		t.Helper()
+		for c.Count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) < n {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	before := deadlocks()
+	hold := c.DB.MustBegin() // any order or cancel holding item a for a moment
+	hold.MustExec(`SELECT 1 FROM sale_items WHERE id = $1 FOR NO KEY UPDATE`, min(a, b))
+	placed := make(chan error, 1)
+	go func() {
+		_, _, err := in.Place(ctx, c.Points[0].Leader, "two", intake.OrderRequest{Resident: intake.ResidentRef{ID: c.Points[0].Resident},
+			Lines: []intake.LineRequest{{SaleItemID: a, Quantity: 1}, {SaleItemID: b, Quantity: 1}}})
+		placed <- err
+	}()
+	waiting(1)
+	published := make(chan error, 1)
+	go func() {
+		_, err := catalog.NewService(c.DB, clk).Publish(ctx, c.Warehouse, fulfillmenttest.Date,
+			[]catalog.Offer{{SKU: "BBB", PriceFen: 210, StockCap: 60}, {SKU: "AAA", PriceFen: 110, StockCap: 60}})
+		published <- err
+	}()
+	waiting(2)
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-placed; err != nil {
+		t.Errorf("order: %v", err)
+	}
+	if err := <-published; err != nil {
+		t.Errorf("publish: %v", err)
+	}
+	// A deadlock is counted once its victim's session is idle again.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if n := deadlocks() - before; n != 0 {
+			t.Fatalf("the order and the republish deadlocked %d time(s)", n)
+		}
 	}
 }
