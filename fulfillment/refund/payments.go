@@ -147,7 +147,16 @@ func (p *Payments) Publish(ctx context.Context, ids []int64) error {
 		if err != nil {
 			return err
 		}
-		if err := p.hook.Post(ctx, key, body); err != nil {
+		if err := p.hook.Post(ctx, key, body); notify.IsPermanent(err) {
+			// Refused for good (a 4xx): the refund is failed, in the unpaid
+			// list for ops, and the refunds after it still go out.
+			p.log.ErrorContext(ctx, "the payment system refused a refund", "refund", r.ID, "err", err)
+			if _, err := p.db.ExecContext(ctx, `UPDATE refunds SET state = 'failed', failed_at = $2, failure = $3
+				WHERE id = $1 AND state = 'created'`, r.ID, p.clock.Now(), refusal(err)); err != nil {
+				return err
+			}
+			continue
+		} else if err != nil {
 			return fmt.Errorf("refund %d: %w", r.ID, err)
 		}
 		if _, err := p.db.ExecContext(ctx, `UPDATE refunds SET state = 'submitted', submitted_at = $2 WHERE id = $1 AND state = 'created'`,
@@ -157,6 +166,16 @@ func (p *Payments) Publish(ctx context.Context, ids []int64) error {
 	}
 	return nil
 }
+
+// refusal is the failure recorded for a refund the payment system refused,
+// as long as a callback's failure may be.
+func refusal(err error) string {
+	s := []rune("refused by the payment system: " + err.Error())
+	return string(s[:min(len(s), maxFailure)])
+}
+
+// maxFailure bounds the failure recorded with a refund, in characters.
+const maxFailure = 500
 
 // Confirmation is the body of the payment system's callback.
 type Confirmation struct {
@@ -244,7 +263,7 @@ func (c *Confirmation) validate() error {
 	if err := input.CheckOptionalText("payment_ref", c.PaymentRef, 100); err != nil {
 		return err
 	}
-	return input.CheckOptionalText("failure", c.Failure, 500)
+	return input.CheckOptionalText("failure", c.Failure, maxFailure)
 }
 
 // PaidNotice tells the resident a refund reached their money.

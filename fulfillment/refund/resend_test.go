@@ -3,7 +3,9 @@ package refund_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +70,51 @@ func TestResendSweepSendsStuckRefundsOnce(t *testing.T) {
 	}
 	if err := mux.ProcessTask(ctx, asynq.NewTask(refund.TaskResend, []byte(`{}`))); err == nil {
 		t.Fatal("a sweep task without its minutes ran")
+	}
+}
+
+// TestARefusedRefundDoesNotHoldBackTheOthers: the payment system refuses
+// one refund for good (a 4xx). It is marked failed with the refusal, for
+// the unpaid list, and the refunds after it go out; a transient error
+// still leaves a refund created for the next attempt.
+func TestARefusedRefundDoesNotHoldBackTheOthers(t *testing.T) {
+	ctx := context.Background()
+	c, first := refunded(t)
+	second := c.ID(`INSERT INTO refunds (wave_id, order_id, order_line_id, resident_id, reason, quantity, amount_fen, created_at)
+		SELECT wave_id, order_id, order_line_id, resident_id, 'missing', 1, 150, created_at FROM refunds WHERE id = $1 RETURNING id`, first)
+	ps := &paymentSystem{bodies: map[string][][]byte{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(notify.HeaderIdempotencyKey) == "refund.created:"+itoa(first) {
+			http.Error(w, "refund refused", http.StatusUnprocessableEntity)
+			return
+		}
+		ps.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	clk := clock.NewManual(fulfillmenttest.Now.Add(time.Hour))
+	pay := refund.NewPayments(c.DB, clk, nil, refund.PaymentsOptions{URL: srv.URL, Secret: secret,
+		Webhook: notify.WebhookOptions{Now: time.Now}})
+	for range 2 {
+		if _, err := pay.Resend(ctx, 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(ps.got("refund.created:" + itoa(second))); got != 1 {
+		t.Fatalf("refund %d went out %d times behind the refused one; want 1", second, got)
+	}
+	var failure string
+	if err := c.DB.Get(&failure, `SELECT failure FROM refunds WHERE id = $1 AND state = 'failed' AND failed_at IS NOT NULL`, first); err != nil ||
+		!strings.Contains(failure, "422") {
+		t.Fatalf("the refused refund: %q %v, want failed with the refusal", failure, err)
+	}
+
+	// The payment system down: the refund stays created, and the sweep says so.
+	c.Exec(`UPDATE refunds SET state = 'created', submitted_at = NULL WHERE id = $1`, second)
+	srv.Close()
+	if _, err := pay.Resend(ctx, 15*time.Minute); err == nil {
+		t.Fatal("a sweep that reached no payment system succeeded")
+	}
+	if n := c.Count(`SELECT count(*) FROM refunds WHERE id = $1 AND state = 'created'`, second); n != 1 {
+		t.Fatal("a refund not sent for a transient error left created")
 	}
 }
