@@ -109,21 +109,27 @@ func PolygonCells(field string, g GeoJSONGeometry, res, maxCells int) ([]CellID,
 	return SortedCells(seen), nil
 }
 
-// Filling a polygon tests the cells of its bounding box against its edges;
-// a cell's own arithmetic costs about as much as polyfillEdgeCost edge tests
+// Filling a polygon allocates and walks as many cells as h3 estimates its
+// bounding box holds (fillEstimate), testing them against its edges; a
+// cell's own arithmetic costs about as much as polyfillEdgeCost edge tests
 // (measured with h3 4.x: about 1 µs a cell, 2.4 ns a cell and an edge).
 const polyfillEdgeCost = 400
 
-// polyfillVertices is how many vertices the largest polygon allowed (a
-// bounding box of 4×maxCells cells) may have within the work limit.
+// polyfillVertices is how many vertices the largest polygon allowed may
+// have within the work limit.
 const polyfillVertices = 1000
+
+// polyfillBoxPerCell is how many cells h3 may estimate for each cell the
+// largest allowed area holds: its estimate is about 4 times the cells of a
+// square box (2 at 60° of latitude), so an area of maxCells cells fills.
+const polyfillBoxPerCell = 20
 
 // planPolyfill reads a Polygon or MultiPolygon and returns the polygons to
 // fill: each distinct polygon once (copies fill to the same cells), and only
 // if their work together, estimated from bounding boxes and vertices, stays
 // within what the largest allowed polygon of polyfillVertices vertices takes
-// (about 1.5 s of CPU at maxCells = MaxServiceCells). A request beyond it is
-// refused before any polygon is filled.
+// (about 1.5 s of CPU and 50 MB at maxCells = MaxServiceCells). A request
+// beyond it is refused before any polygon is filled.
 func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoPolygon, error) {
 	var polys [][][][]float64
 	switch g.Type {
@@ -144,7 +150,11 @@ func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoP
 	if err != nil {
 		return nil, err
 	}
-	maxBox := 4 * float64(maxCells)
+	pentagonKm2, err := pentagonAreaKm2(res)
+	if err != nil {
+		return nil, err
+	}
+	maxBox := polyfillBoxPerCell * float64(maxCells)
 	maxWork := maxBox * (polyfillEdgeCost + polyfillVertices)
 	var out []h3.GeoPolygon
 	var work float64
@@ -162,13 +172,17 @@ func planPolyfill(field string, g GeoJSONGeometry, res, maxCells int) ([]h3.GeoP
 		if err != nil {
 			return nil, err
 		}
-		box := boxKm2(gp.GeoLoop) / cellKm2
+		box := fillEstimate(gp.GeoLoop, pentagonKm2)
+		if box == 0 {
+			return nil, apperr.InvalidField(field, "a polygon's positions lie on one line of latitude or longitude: it has no area")
+		}
 		if box > maxBox {
-			return nil, apperr.InvalidField(field, "the polygon is too large: at most %d resolution-%d cells (about %.0f km²)", maxCells, res, float64(maxCells)*cellKm2)
+			return nil, apperr.InvalidField(field, "the polygon's bounding box is too large: it may hold at most about %d resolution-%d cells (%.0f km², in a square box)",
+				maxCells, res, float64(maxCells)*cellKm2)
 		}
 		if work += max(box, 1) * float64(polyfillEdgeCost+vertices); work > maxWork {
 			return nil, apperr.InvalidField(field, "%s is too much work to fill: the bounding boxes of its distinct polygons, weighted by their vertices, "+
-				"may add up to about %.0f km² (%d resolution-%d cells) at %d vertices", field, maxBox*cellKm2, int(maxBox), res, polyfillVertices)
+				"may add up to about %d resolution-%d cells' square box (%.0f km²) at %d vertices", field, maxCells, res, float64(maxCells)*cellKm2, polyfillVertices)
 		}
 		out = append(out, gp)
 	}
@@ -198,12 +212,15 @@ func geoPolygonOf(field string, p [][][]float64) (h3.GeoPolygon, int, error) {
 	return gp, vertices, nil
 }
 
+// loopOf reads a ring: closed (RFC 7946), and with no edge over 180° of
+// longitude, which h3 would take as crossing the antimeridian and fill the
+// other side of the Earth (a polygon crossing it is cut in two, §3.1.9).
 func loopOf(field string, r [][]float64) (h3.GeoLoop, error) {
 	if len(r) < 4 {
 		return nil, apperr.InvalidField(field, "a ring needs at least 4 positions (closed)")
 	}
 	loop := make(h3.GeoLoop, 0, len(r))
-	for _, pos := range r {
+	for i, pos := range r {
 		if len(pos) < 2 {
 			return nil, apperr.InvalidField(field, "a position is [lng, lat]")
 		}
@@ -211,23 +228,53 @@ func loopOf(field string, r [][]float64) (h3.GeoLoop, error) {
 		if math.IsNaN(lat) || lat < -90 || lat > 90 || math.IsNaN(lng) || lng < -180 || lng > 180 {
 			return nil, apperr.InvalidField(field, "position [%v, %v] is outside [-180, 180] × [-90, 90]", lng, lat)
 		}
+		if i > 0 && math.Abs(lng-loop[i-1].Lng) > 180 {
+			return nil, apperr.InvalidField(field, "an edge spans more than 180° of longitude: cut a polygon crossing the antimeridian in two")
+		}
 		loop = append(loop, h3.LatLng{Lat: lat, Lng: lng})
+	}
+	if loop[0] != loop[len(loop)-1] {
+		return nil, apperr.InvalidField(field, "a ring must end at the position it starts at (closed)")
 	}
 	return loop[:len(loop)-1], nil // h3 loops are implicitly closed
 }
 
-// boxKm2 is the area of the bounding box of loop, which bounds what filling
-// it allocates and tests. Polygons crossing the antimeridian have a
-// world-wide box.
-func boxKm2(loop h3.GeoLoop) float64 {
+// fillEstimate is how many cells h3's polygonToCells allocates for, and may
+// walk, filling loop: its own estimate from the bounding box (h3
+// bboxHexEstimate), which goes by the box's diagonal, so a thin strip or a
+// box reaching towards a pole costs what it costs, not what its area says.
+// pentagonKm2 is the area of the resolution's pentagon; 0 is a flat box.
+func fillEstimate(loop h3.GeoLoop, pentagonKm2 float64) float64 {
 	minLat, maxLat, minLng, maxLng := 90.0, -90.0, 180.0, -180.0
 	for _, v := range loop {
 		minLat, maxLat = min(minLat, v.Lat), max(maxLat, v.Lat)
 		minLng, maxLng = min(minLng, v.Lng), max(maxLng, v.Lng)
 	}
-	const kmPerDeg = 111.32
-	cos := math.Cos(math.Max(math.Abs(minLat), math.Abs(maxLat)) * math.Pi / 180)
-	return (maxLat - minLat) * kmPerDeg * (maxLng - minLng) * kmPerDeg * math.Max(cos, 0.01)
+	d := h3.GreatCircleDistanceKm(h3.LatLng{Lat: maxLat, Lng: maxLng}, h3.LatLng{Lat: minLat, Lng: minLng})
+	long, wide := max(maxLng-minLng, maxLat-minLat), min(maxLng-minLng, maxLat-minLat)
+	if wide == 0 {
+		return 0 // a flat box, which h3 cannot fill
+	}
+	return max(float64(len(loop)), math.Ceil(d*d/math.Min(3, long/wide)/pentagonKm2))
+}
+
+// pentagonAreaKm2 is the area h3's estimate divides by at res: a regular
+// hexagon of the pentagon's radius, less 20 %.
+func pentagonAreaKm2(res int) (float64, error) {
+	ps, err := h3.Pentagons(res)
+	if err != nil {
+		return 0, err
+	}
+	c, err := h3.CellToLatLng(ps[0])
+	if err != nil {
+		return 0, err
+	}
+	b, err := h3.CellToBoundary(ps[0])
+	if err != nil {
+		return 0, err
+	}
+	r := h3.GreatCircleDistanceKm(c, b[0])
+	return 0.8 * 3 * math.Sqrt(3) / 2 * r * r, nil
 }
 
 // SortedCells returns the cells of a set, sorted.
