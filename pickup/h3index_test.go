@@ -339,3 +339,29 @@ func TestASyncUnderwayDoesNotHideTheWritersPoint(t *testing.T) {
 		t.Fatalf("the saver's search after its commit: %d points (%v)", len(got), err)
 	}
 }
+
+// TestAPointInsideAServedCellIsServed: (31.21, 121.4545) lies in a
+// resolution-7 cell that is not the parent of its resolution-9 cell (H3 is
+// not exactly nested). A service area of that cell serves it, named or not.
+func TestAPointInsideAServedCellIsServed(t *testing.T) {
+	ctx := context.Background()
+	s := NewService(testenv.DB(t), clock.System{})
+	w := newTestWarehouse(t, s, "W1", 31.23, 121.47)
+	lat, lng := 31.21, 121.4545
+	in, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, geo.SearchRes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fine, _ := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, geo.PointRes)
+	if parent, _ := fine.Parent(geo.SearchRes); parent == in {
+		t.Fatal("the location lies in its finest cell's parent: it tests nothing")
+	}
+	if _, err := s.SetServiceArea(ctx, w.ID, []geo.CellID{geo.CellID(in)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, wh := range []int64{w.ID, 0} {
+		if p, err := s.SavePoint(ctx, pointInput(i+1, wh, lat, lng)); err != nil || p.Point.WarehouseID != w.ID {
+			t.Errorf("a point inside the served cell %s, warehouse %d named: %+v %v", in, wh, p, err)
+		}
+	}
+}

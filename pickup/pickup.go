@@ -71,7 +71,7 @@ type Point struct {
 	// morning's delivery (local); both zero: whenever the warehouse delivers.
 	ReceivingFrom  clock.TimeOfDay `db:"receiving_from" json:"receiving_from,omitzero"`
 	ReceivingUntil clock.TimeOfDay `db:"receiving_until" json:"receiving_until,omitzero"`
-	// Cell is the point's H3 cell at geo.PointRes; its parents at geo.AreaRes and
+	// Cell is the point's H3 cell at geo.PointRes; its cells at geo.AreaRes and
 	// geo.SearchRes are stored beside it.
 	Cell      geo.CellID `db:"h3_cell" json:"h3_cell"`
 	CreatedAt time.Time  `db:"created_at" json:"created_at"`

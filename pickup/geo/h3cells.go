@@ -8,8 +8,7 @@ import (
 	"github.com/uber/h3-go/v4"
 )
 
-// The H3 resolutions pickup uses. A point is stored at PointRes with its
-// parents at AreaRes and SearchRes.
+// The H3 resolutions pickup uses. A point is stored with its cell at each.
 const (
 	// PointRes (average cell about 0.1 km², edge about 200 m) places a point
 	// finely enough to draw it and to group points of one housing estate.
@@ -79,21 +78,21 @@ func (c CellID) Value() (driver.Value, error) {
 // PointCells are a location's cells at the resolutions pickup stores.
 type PointCells struct{ R9, R8, R7 CellID }
 
-// CellsAt returns the cells of a valid location.
+// CellsAt returns the cells a valid location lies in, each at its own
+// resolution. Not the parents of the finest: H3 is not exactly nested, and
+// near a cell's edge the parent is the neighbour (about 6 % of locations at
+// SearchRes), where a service area filled by cell centres, its outline,
+// delivery areas and the nearby index all place the location in its own.
 func CellsAt(lat, lng float64) (PointCells, error) {
-	c, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, PointRes)
-	if err != nil {
-		return PointCells{}, fmt.Errorf("h3 cell of (%v, %v): %w", lat, lng, err)
+	var out [3]CellID
+	for i, res := range []int{PointRes, AreaRes, SearchRes} {
+		c, err := h3.LatLngToCell(h3.LatLng{Lat: lat, Lng: lng}, res)
+		if err != nil {
+			return PointCells{}, fmt.Errorf("h3 cell of (%v, %v): %w", lat, lng, err)
+		}
+		out[i] = CellID(c)
 	}
-	p8, err := c.Parent(AreaRes)
-	if err != nil {
-		return PointCells{}, err
-	}
-	p7, err := c.Parent(SearchRes)
-	if err != nil {
-		return PointCells{}, err
-	}
-	return PointCells{R9: CellID(c), R8: CellID(p8), R7: CellID(p7)}, nil
+	return PointCells{R9: out[0], R8: out[1], R7: out[2]}, nil
 }
 
 // DistanceM is the great-circle (haversine) distance in metres between two
