@@ -131,6 +131,14 @@ func ListPoints(ctx context.Context, q sqlx.QueryerContext, warehouseID int64) (
 	return out, err
 }
 
+// PointsByID returns the pickup points of ids, by id, whichever warehouse
+// serves them now.
+func PointsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]Point, error) {
+	out := []Point{}
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+pointCols+` FROM pickup_points WHERE id = ANY($1) ORDER BY id`, pq.Array(ids))
+	return out, err
+}
+
 // GetLeader loads one leader.
 func GetLeader(ctx context.Context, q sqlx.QueryerContext, id int64) (Leader, error) {
 	return pg.GetOne[Leader](ctx, q, ErrLeaderNotFound, `SELECT id, name, phone, created_at FROM leaders WHERE id = $1`, id)

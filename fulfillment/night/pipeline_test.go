@@ -238,19 +238,7 @@ func TestSortPlanKeepsPointsNoRouteServes(t *testing.T) {
 	}
 	r := newTestRunner(t, c, Options{Route: routeplan.Options{Budget: time.Second, Threads: 1}})
 	id := c.Wave()
-	for _, st := range []wave.Stage{wave.StageClose, wave.StagePurchase} {
-		if _, err := r.RunStage(ctx, st, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := r.RecordReceipts(ctx, id, "", true, nil, "test"); err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range []wave.Stage{wave.StageAllocate, wave.StagePick, wave.StageRefund, wave.StageRoute} {
-		if ok, err := r.RunStage(ctx, st, id); err != nil || !ok {
-			t.Fatalf("%s: %v %v", st, ok, err)
-		}
-	}
+	runTo(t, r, id, wave.StageRoute)
 	if n := c.Count(`SELECT count(*) FROM unserved_stops`); n != 1 {
 		t.Fatalf("%d unserved stops, want point 0's", n)
 	}

@@ -2,6 +2,8 @@ package night
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -61,8 +63,9 @@ func (n *night) pickSheets(ctx context.Context, q sqlx.QueryerContext, zone fulf
 	return out, nil
 }
 
-// loadRoutes loads the routes (one when route is a code) and the points and
-// leaders on them.
+// loadRoutes loads the routes (one when route is a code) and the points
+// with bags in the wave or stops on its routes, with their leaders: by id,
+// since a point may have moved to another warehouse since.
 func (n *night) loadRoutes(ctx context.Context, q sqlx.QueryerContext, route string) error {
 	all, err := routeplan.ListRoutes(ctx, q, n.wave.ID)
 	if err != nil {
@@ -80,7 +83,16 @@ func (n *night) loadRoutes(ctx context.Context, q sqlx.QueryerContext, route str
 			return routeplan.ErrRouteNotFound
 		}
 	}
-	points, err := pickup.ListPoints(ctx, q, n.wave.WarehouseID)
+	var pointIDs []int64
+	if err := sqlx.SelectContext(ctx, q, &pointIDs, `SELECT DISTINCT pickup_point_id FROM bags WHERE wave_id = $1`, n.wave.ID); err != nil {
+		return err
+	}
+	for _, r := range all.Routes {
+		for _, st := range r.Stops {
+			pointIDs = append(pointIDs, st.PickupPointID)
+		}
+	}
+	points, err := pickup.PointsByID(ctx, q, pointIDs)
 	if err != nil {
 		return err
 	}
@@ -125,38 +137,63 @@ func (n *night) routeSheets() []printout.RouteSheet {
 
 // sortSheets builds the sorting sheets of the loaded routes: per route, each
 // SKU (of scope's zone, when given) in walking order with its quantity per
-// stop in stop order.
+// stop in stop order. The whole wave's sheets end with one of the points no
+// route serves (route "", stops numbered by point), whose bags are picked
+// and labelled like the rest.
 func (n *night) sortSheets(ctx context.Context, q sqlx.QueryerContext, scope PrintScope) ([]printout.SortSheet, error) {
 	var rows []struct {
 		Route    string `db:"code"`
 		Seq      int    `db:"seq"`
+		PointID  int64  `db:"pickup_point_id"`
 		Zone     string `db:"zone"`
 		SKU      string `db:"sku"`
 		Name     string `db:"name"`
 		Unit     string `db:"unit"`
 		Quantity int64  `db:"quantity"`
 	}
-	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT r.code, rs.seq, s.zone, p.sku, p.name, p.unit, s.quantity
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT coalesce(r.code, '') AS code, coalesce(rs.seq, 0) AS seq, s.pickup_point_id,
+			s.zone, p.sku, p.name, p.unit, s.quantity
 		FROM sort_line_skus s JOIN sale_items si ON si.id = s.sale_item_id JOIN products p ON p.id = si.product_id
-		JOIN routes r ON r.wave_id = s.wave_id
-		JOIN route_stops rs ON rs.route_id = r.id AND rs.pickup_point_id = s.pickup_point_id
+		LEFT JOIN (route_stops rs JOIN routes r ON r.id = rs.route_id AND r.wave_id = $1) ON rs.pickup_point_id = s.pickup_point_id
 		WHERE s.wave_id = $1 AND ($2 = '' OR r.code = $2) AND ($3 = '' OR s.zone = $3)
-		ORDER BY r.route_no, s.zone, p.bin, p.sku, rs.seq`, n.wave.ID, scope.Route, scope.Zone); err != nil {
+		ORDER BY r.route_no NULLS LAST, s.zone, p.bin, p.sku, rs.seq, s.pickup_point_id`, n.wave.ID, scope.Route, scope.Zone); err != nil {
 		return nil, err
 	}
+	sheet := func(code string) printout.SortSheet { return printout.SortSheet{Header: n.hdr, Route: code} }
+	stop := func(seq int, pointID int64) printout.SortStop {
+		return printout.SortStop{Seq: seq, Point: n.points[pointID].Name, Leader: n.leader(pointID).Name}
+	}
 	byCode := map[string]*printout.SortSheet{}
-	out := make([]printout.SortSheet, len(n.routes))
+	out := make([]printout.SortSheet, len(n.routes), len(n.routes)+1)
 	for i, r := range n.routes {
-		out[i] = printout.SortSheet{Header: n.hdr, Route: r.Code}
+		out[i] = sheet(r.Code)
 		for _, st := range r.Stops {
-			out[i].Stops = append(out[i].Stops, printout.SortStop{Seq: st.Seq, Point: n.points[st.PickupPointID].Name, Leader: n.leader(st.PickupPointID).Name})
+			out[i].Stops = append(out[i].Stops, stop(st.Seq, st.PickupPointID))
 		}
 		byCode[r.Code] = &out[i]
+	}
+	unrouted := map[int64]int{} // seq of each point no route serves
+	for _, r := range rows {
+		if r.Route == "" {
+			unrouted[r.PointID] = 0
+		}
+	}
+	if len(unrouted) > 0 {
+		out = append(out, sheet(""))
+		s := &out[len(out)-1]
+		for i, id := range slices.Sorted(maps.Keys(unrouted)) {
+			unrouted[id] = i + 1
+			s.Stops = append(s.Stops, stop(i+1, id))
+		}
+		byCode[""] = s
 	}
 	for _, r := range rows {
 		s := byCode[r.Route]
 		if s == nil {
 			continue
+		}
+		if r.Route == "" {
+			r.Seq = unrouted[r.PointID]
 		}
 		if k := len(s.Items); k == 0 || s.Items[k-1].SKU != r.SKU || s.Items[k-1].Zone != r.Zone {
 			s.Items = append(s.Items, printout.SortItem{Zone: r.Zone, SKU: r.SKU, Name: r.Name, Unit: r.Unit})

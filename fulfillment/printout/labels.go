@@ -2,7 +2,6 @@ package printout
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
@@ -179,8 +178,7 @@ func (d *doc) label(l Label, payload string, code *qrcode.Code) {
 	defer func() { d.pageHint = d.pageLen() + 1024 }()
 	p.SetLineWidth(0.6)
 	// Route and stop are read from across the sorting floor: as large as fits.
-	// A bag of a point no route serves still gets a label, marked "--".
-	d.fit(3, 3, 56, 30, cmp.Or(l.Route, "--"), 64, 24, left)
+	d.fit(3, 3, 56, 30, routeName(l.Route), 64, 24, left)
 	d.box(60, 3, 37, 30)
 	d.fit(60, 3, 37, 7, "站", 10, 8, center)
 	d.fit(60, 9, 37, 24, fmt.Sprintf("%02d", l.Stop), 56, 20, center)

@@ -1,6 +1,7 @@
 package printout
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -35,13 +36,17 @@ type SortDrop struct {
 
 // PDF renders the sorting sheet on A4.
 func (s SortSheet) PDF(f *Fonts) ([]byte, error) {
-	return sheetsPDF(f, s.PrintedAt, "分拣单 "+s.Route, []SortSheet{s})
+	return sheetsPDF(f, s.PrintedAt, "分拣单 "+routeName(s.Route), []SortSheet{s})
 }
 
 // SortSheets renders the sorting sheets of several routes into one document.
 func SortSheets(f *Fonts, at time.Time, sheets []SortSheet) ([]byte, error) {
 	return sheetsPDF(f, at, "分拣单", sheets)
 }
+
+// routeName is a route's code as printed: "--" for the points no route
+// serves, whose bags are still picked, sorted and labelled.
+func routeName(code string) string { return cmp.Or(code, "--") }
 
 // Matrix geometry: a row per SKU, a column per stop, up to stopCols stops a
 // pass; a longer route is sorted in passes of stopCols bags.
@@ -98,11 +103,11 @@ func (s SortSheet) draw(d *doc) {
 	for n, pg := range pages {
 		stops := groups[pg.group]
 		d.pdf.AddPageFormat("P", a4)
-		scope := fmt.Sprintf("线路 %s  %d 站", s.Route, len(s.Stops))
+		scope := fmt.Sprintf("线路 %s  %d 站", routeName(s.Route), len(s.Stops))
 		if len(groups) > 1 {
 			scope += fmt.Sprintf("  第 %d/%d 轮 (站 %d-%d)", pg.group+1, len(groups), stops[0].Seq, stops[len(stops)-1].Seq)
 		}
-		y := d.sheetHeader("分拣单 "+s.Route, s.Header, scope, n+1, len(pages))
+		y := d.sheetHeader("分拣单 "+routeName(s.Route), s.Header, scope, n+1, len(pages))
 		for i, st := range stops {
 			x := margin + float64(i/legendRows)*bodyW/2
 			d.fit(x, y+float64(i%legendRows)*4.5, bodyW/2, 4.5, fmt.Sprintf("%d  %s  %s", st.Seq, st.Point, st.Leader), 9, 6, left)

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,13 +51,22 @@ type VehicleType struct {
 }
 
 // CheckRouteCode refuses a route filter that cannot be a route's code (R01,
-// R02, …), before it reaches a query; "" is no filter.
+// R02, … R120: routeCode), before it reaches a query; "" is no filter. A
+// printout's stored scope joins route and zone ("R01-chilled"), so a route
+// named like a zone would read another scope's file.
 func CheckRouteCode(code string) error {
-	if !input.OptionalPrintable(code, 20) {
+	if code == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(code, "R"))
+	if err != nil || n < 1 || routeCode(n) != code {
 		return apperr.InvalidField("route", "route must be a route code such as R01")
 	}
 	return nil
 }
+
+// routeCode is the code of a wave's route numbered n.
+func routeCode(n int) string { return fmt.Sprintf("R%02d", n) }
 
 // RouteCode is a route filter as a request reads it: "" or a code that
 // can be a route's (CheckRouteCode).
@@ -497,7 +508,7 @@ func (plan *Plan) Write(ctx context.Context, tx *sqlx.Tx, waveID int64) (served,
 		var id int64
 		if err := tx.GetContext(ctx, &id, `INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml,
 				distance_m, departure_at, return_at, cost_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-			waveID, i+1, fmt.Sprintf("R%02d", i+1), r.vehicleTypeID, len(r.stops), r.weightG, r.volumeML, r.distance,
+			waveID, i+1, routeCode(i+1), r.vehicleTypeID, len(r.stops), r.weightG, r.volumeML, r.distance,
 			r.departure, r.ret, r.costFen); err != nil {
 			return 0, 0, err
 		}
