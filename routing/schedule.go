@@ -59,11 +59,13 @@ func Schedule(ctx context.Context, p *Problem, plan []Assignment) (*Solution, er
 }
 
 // scheduleRoute times one route of vehicle type vt through stops (indexes
-// in p.Stops): it leaves the depot as late as possible without delaying
-// the first stop, then serves each stop at the earliest.
+// in p.Stops) at its least duration, as the search judges it: served from
+// the earliest departure each stop at the earliest, it waits where windows
+// open later; it leaves later by all the waiting it can spare without
+// making a stop late, so it returns no later and lasts no longer than
+// needed (a cap on its duration holds where the search found it did).
 func scheduleRoute(p *Problem, m *Matrix, vt, dims int, stops []int) Route {
 	v := p.Vehicles[vt]
-	np := m.N
 	start := 0.0
 	if !p.Depot.Window.IsZero() {
 		start = float64(p.Depot.Window.Start)
@@ -71,9 +73,27 @@ func scheduleRoute(p *Problem, m *Matrix, vt, dims int, stops []int) Route {
 	if !v.Shift.IsZero() {
 		start = math.Max(start, float64(v.Shift.Start))
 	}
-	if w := p.Stops[stops[0]].Window; !w.IsZero() {
-		start = math.Max(start, float64(w.Start)-m.Duration[stops[0]+1])
+	first := timeRoute(p, m, vt, dims, stops, start)
+	// Leaving d later moves stop i by d less the waiting up to it (waited),
+	// which its window's end allows up to waited + (end - start).
+	spare, waited := math.Inf(1), 0.0
+	for _, vis := range first.Visits {
+		waited += vis.Start - vis.Arrival
+		if w := p.Stops[vis.Stop].Window; !w.IsZero() {
+			spare = math.Min(spare, waited+float64(w.End)-vis.Start)
+		}
 	}
+	if delay := math.Min(spare, waited); delay > 0 {
+		return timeRoute(p, m, vt, dims, stops, start+delay)
+	}
+	return first
+}
+
+// timeRoute times a route leaving the depot at start, serving each stop at
+// the earliest.
+func timeRoute(p *Problem, m *Matrix, vt, dims int, stops []int, start float64) Route {
+	v := p.Vehicles[vt]
+	np := m.N
 	route := Route{VehicleType: vt, Vehicle: v.Name, Departure: start}
 	load := make(Load, dims)
 	t, prev := start, 0

@@ -358,3 +358,60 @@ func TestOneStop(t *testing.T) {
 		t.Fatalf("%d routes, unserved %v", len(sol.Routes), sol.Unserved)
 	}
 }
+
+// TestRoutesLastNoLongerThanTheirCap: the search judges a route by its
+// least duration; its schedule leaves late enough to have it, so a cap on
+// a vehicle's route duration holds. Stops 30 and 40 minutes out whose
+// windows open at 09:00 and 10:30 fit in one hour only leaving after 08:50.
+func TestRoutesLastNoLongerThanTheirCap(t *testing.T) {
+	const h = 3600
+	uniform := func(n int, dist, dur float64) *Matrix {
+		m := &Matrix{N: n, Distance: make([]float64, n*n), Duration: make([]float64, n*n)}
+		for i := range n {
+			for j := range n {
+				if i != j {
+					m.Distance[i*n+j], m.Duration[i*n+j] = dist, dur
+				}
+			}
+		}
+		return m
+	}
+	p := &Problem{
+		Depot: Depot{Location: Location{Lat: 30, Lon: 114}},
+		Stops: []Stop{
+			{ID: IntID(1), Location: Location{Lat: 30.01, Lon: 114}, Demand: Load{1, 1}, Window: TimeWindow{Start: 9 * h, End: 10 * h}, Service: 300},
+			{ID: IntID(2), Location: Location{Lat: 30.02, Lon: 114}, Demand: Load{1, 1}, Window: TimeWindow{Start: 10*h + 1800, End: 11 * h}, Service: 300},
+		},
+		Vehicles: []VehicleType{{Name: "VAN", Count: 1, Capacity: Load{100, 100}, Shift: TimeWindow{Start: 6 * h, End: 14 * h}, MaxDuration: 2 * h}},
+		Matrix:   FixedMatrix{M: uniform(3, 1000, 600)},
+	}
+	sol := mustSolve(t, p, Options{MaxIterations: 50, Seed: 1})
+	if r := sol.Routes[0]; len(sol.Unserved) != 0 || r.Duration > 2*h || r.Departure != 10*h-600 {
+		t.Fatalf("route %+v, unserved %v: want it to leave at 09:50 and last 5,400 s", r, sol.Unserved)
+	}
+	// Random small problems with windows and caps: every plan holds.
+	for seed := range uint64(60) {
+		p := smallCity(12, seed)
+		for i := range p.Stops {
+			open := int64(6*h + (seed*7+uint64(i)*13)%5*h)
+			p.Stops[i].Window = TimeWindow{Start: open, End: open + h}
+		}
+		for i := range p.Vehicles {
+			p.Vehicles[i].Shift = TimeWindow{Start: 5 * h, End: 14 * h}
+			p.Vehicles[i].MaxDuration = int64(3*h + seed%4*h)
+		}
+		mustSolve(t, p, Options{MaxIterations: 30, Seed: int64(seed)})
+	}
+}
+
+// TestReasonNumbersTellDemandFromCapacity: a 50.04 kg stop against 50 kg
+// vans says so, not "50 kg exceeds … (largest 50 kg)".
+func TestReasonNumbersTellDemandFromCapacity(t *testing.T) {
+	p := &Problem{Depot: Depot{Location: Location{Lat: 31, Lon: 121}},
+		Stops:    []Stop{{ID: IntID(1), Location: Location{Lat: 31.01, Lon: 121}, Demand: Load{50_040, 1000}}},
+		Vehicles: []VehicleType{{Name: "VAN", Count: 2, Capacity: Load{50_000, 100_000}}}}
+	sol := mustSolve(t, p, Options{MaxIterations: 10, Seed: 1})
+	if len(sol.Unserved) != 1 || sol.Unserved[0].Reason != "demand 50.04 kg exceeds every vehicle's capacity (largest 50 kg)" {
+		t.Fatalf("unserved %+v", sol.Unserved)
+	}
+}
