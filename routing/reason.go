@@ -201,8 +201,10 @@ func demand(l Load) string {
 	return strings.Join(parts, ", ")
 }
 
+// decimal writes x to the thousandth it is known to (grams of a kg),
+// without trailing zeros: 50.04 kg is not rounded to the 50 kg it exceeds.
 func decimal(x float64) string {
-	return strings.TrimSuffix(strconv.FormatFloat(x, 'f', 1, 64), ".0")
+	return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
 }
 
 // clock renders seconds since midnight as HH:MM, with seconds when not whole minutes.

@@ -28,21 +28,29 @@ func Sectors(p *Problem, most int, areas [][]int64) []*Problem {
 			if j == len(cuts) || (j > 0 && bounds[i]-cuts[j-1] < cuts[j]-bounds[i]) {
 				j--
 			}
-			bounds[i] = max(cuts[j], bounds[i-1]+1)
+			// Each sector keeps a stop at least: one area holding most
+			// stops is cut inside rather than leaving sectors empty.
+			bounds[i] = min(max(cuts[j], bounds[i-1]+1), n-(k-i))
 		}
+	}
+	weight := func(s Stop) float64 {
+		if len(s.Demand) == 0 {
+			return 0
+		}
+		return float64(s.Demand[0])
 	}
 	var totalW float64
 	for _, s := range stops {
-		totalW += float64(s.Demand[0])
+		totalW += weight(s)
 	}
 	parts := make([][]Stop, k)
 	shares := make([]float64, k)
 	var sum float64
 	for i := range k {
-		parts[i] = stops[bounds[i]:min(max(bounds[i+1], bounds[i]), n)]
+		parts[i] = stops[bounds[i]:bounds[i+1]]
 		var w float64
 		for _, s := range parts[i] {
-			w += float64(s.Demand[0])
+			w += weight(s)
 		}
 		shares[i] = math.Max(w/math.Max(totalW, 1), float64(len(parts[i]))/float64(n))
 		sum += shares[i]

@@ -78,3 +78,39 @@ func TestSectorsFollowAreas(t *testing.T) {
 		t.Fatalf("%d stops in sectors", total)
 	}
 }
+
+// TestSectorsOfOneLargeArea: delivery areas are bounded by a truck's load,
+// not by stops, so one area may hold most of a wave. Sectors are then cut
+// inside it (each keeps a stop at least), every stop in one; stops with no
+// demand given weigh nothing.
+func TestSectorsOfOneLargeArea(t *testing.T) {
+	p := &Problem{Vehicles: []VehicleType{{Name: "V", Count: 10}}}
+	areas := make([][]int64, 2)
+	for i := range 3044 {
+		p.Stops = append(p.Stops, Stop{ID: IntID(int64(i)), Demand: Load{1000, 1000}, Location: Location{Lat: 31 + float64(i)*1e-5, Lon: 121}})
+		a := 0
+		if i >= 789 {
+			a = 1
+		}
+		areas[a] = append(areas[a], int64(i))
+	}
+	p.Stops[7].Demand = nil
+	seen := map[int64]int{}
+	parts := Sectors(p, 600, areas)
+	for _, sp := range parts {
+		if len(sp.Stops) == 0 || len(sp.Stops) > 2255 {
+			t.Errorf("a sector of %d stops", len(sp.Stops))
+		}
+		for _, s := range sp.Stops {
+			seen[s.ID.Num]++
+		}
+	}
+	if len(parts) != 6 || len(seen) != 3044 {
+		t.Fatalf("%d sectors hold %d of 3044 stops", len(parts), len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("stop %d in %d sectors", id, n)
+		}
+	}
+}

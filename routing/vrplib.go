@@ -70,6 +70,7 @@ func ReadVRPLIB(r io.Reader) (*Instance, error) {
 		}
 		return id - 1, nil
 	}
+	const maxCoord = 1e9
 	num := func(tok string) (float64, error) {
 		v, err := strconv.ParseFloat(tok, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -186,6 +187,10 @@ func ReadVRPLIB(r io.Reader) (*Instance, error) {
 			y, err := num(f[2])
 			if err != nil {
 				return nil, err
+			}
+			// Beyond this, distances pass for the solver's "never" (bigTime).
+			if math.Abs(x) > maxCoord || math.Abs(y) > maxCoord {
+				return nil, errf("node %d: coordinates beyond ±%g", id+1, float64(maxCoord))
 			}
 			in.Coords[id], seenCoord[id] = [2]float64{x, y}, true
 		case "DEMAND_SECTION":

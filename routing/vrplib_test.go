@@ -103,6 +103,8 @@ func TestReadVRPLIBErrors(t *testing.T) {
 		{"missing node", "3 2 2\n", "", "node 3 has no coordinates"},
 		{"data outside section", "NAME : t\n", "NAME : t\n1 2 3\n", "line 2"},
 		{"unknown section", "DEPOT_SECTION", "EDGE_WEIGHT_SECTION", "line 14"},
+		// Beyond ±1e9, distances would pass for the solver's "never".
+		{"huge coordinate", "2 1 1\n", "2 1e15 1\n", "line 8"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
