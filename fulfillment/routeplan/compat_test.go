@@ -62,3 +62,44 @@ func TestFrozenBagsRideOnlyRefrigeratedTrucks(t *testing.T) {
 		t.Fatalf("%d stops on the reefer, want the %d cold ones at least", onReefer, len(cold))
 	}
 }
+
+// TestAStopOnlyAnAbsentTypeCarriesGetsTheSecondPass: a wave of 700 stops
+// is cut in two sectors, and the fleet's one truck goes to one of them. A
+// 100 kg stop in the other, more than any van carries, is judged there
+// against the vans alone; the second pass, with the whole fleet left, puts
+// it on the idle truck rather than leave it "exceeding every vehicle".
+func TestAStopOnlyAnAbsentTypeCarriesGetsTheSecondPass(t *testing.T) {
+	c := fulfillmenttest.New(t, 0)
+	c.Exec(`INSERT INTO leaders (name, phone) SELECT 'L' || g, '1370' || lpad(g::text, 7, '0') FROM generate_series(1, 700) g`)
+	c.Exec(`INSERT INTO pickup_points (code, warehouse_id, leader_id, name, address, lat, lng, opens, closes)
+		SELECT 'RP' || l.id, $1, l.id, 'P' || l.id, 'A', 31.10, 121.40, '08:00', '21:00' FROM leaders l ORDER BY l.id`, c.Warehouse)
+	shift := func(v routeplan.VehicleType) routeplan.VehicleType {
+		v.ShiftStart, v.ShiftEnd = clock.NewTimeOfDay(6, 0), clock.NewTimeOfDay(14, 0)
+		return v
+	}
+	w, stops := fleetAndStops(t, c, 0,
+		shift(routeplan.VehicleType{Code: "VAN", Name: "van", Count: 40, CapacityG: 50_000, CapacityML: 100_000, FixedCostFen: 100}),
+		shift(routeplan.VehicleType{Code: "TRUCK", Name: "truck", Count: 1, CapacityG: 500_000, CapacityML: 1_000_000, FixedCostFen: 100_000}))
+	for i := range stops { // west of the warehouse (31.10, 121.40) the heavy stop and 349 of 1 kg; east 350 of 2 kg
+		s := &stops[i]
+		if i < 350 {
+			s.Lat, s.Lng, s.WeightG = 31.10+float64(i%19)*0.0005, 121.35-float64(i/19)*0.0005, 1000
+		} else {
+			s.Lat, s.Lng, s.WeightG = 31.10+float64((i-350)%19)*0.0005, 121.45+float64((i-350)/19)*0.0005, 2000
+		}
+		s.VolumeML = s.WeightG
+	}
+	stops[0].WeightG, stops[0].VolumeML = 100_000, 100_000
+	got := planAndRead(t, c, w, stops, 4*time.Second)
+	for _, r := range got.Routes {
+		for _, s := range r.Stops {
+			if s.PickupPointID == stops[0].PointID {
+				if r.VehicleType != "TRUCK" {
+					t.Fatalf("the 100 kg stop rides a %s", r.VehicleType)
+				}
+				return
+			}
+		}
+	}
+	t.Fatalf("the 100 kg stop is not served; unserved %+v", got.Unserved)
+}

@@ -342,7 +342,7 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 		}
 		m.ended(sol, true)
 		plan.add(sector, sol, fleetByCode, byPoint, at, used)
-		retry = append(retry, plan.takeRetriable(byID(sector.Stops), p.Vehicles)...)
+		retry = append(retry, plan.takeRetriable(sector, p.Vehicles)...)
 	}
 	// Stops a sector had no vehicle left for get one more chance with the
 	// vehicles other sectors did not use.
@@ -465,16 +465,20 @@ func (plan *Plan) add(part *routing.Problem, sol *routing.Solution, fleet map[st
 	}
 }
 
-// takeRetriable removes from the unserved list the stops of a part that were
-// left out only for want of a vehicle, or of a compatible one (a sector may
-// have no share of the refrigerated vans while the fleet has some), and
-// returns them.
-func (plan *Plan) takeRetriable(part map[int64]routing.Stop, fleet []routing.VehicleType) []routing.Stop {
+// takeRetriable removes from the unserved list the stops of a sector that
+// were left out for want of a vehicle, or that the sector judged against
+// only some of the fleet's types (a sector may have no share of the trucks
+// or the refrigerated vans): only the whole fleet tells whether any type
+// could carry them, reach them in time or fit them in its shift. It
+// returns them for the second pass, which gives the true reason.
+func (plan *Plan) takeRetriable(sector *routing.Problem, fleet []routing.VehicleType) []routing.Stop {
+	part := byID(sector.Stops)
+	partial := len(sector.Vehicles) < len(fleet)
 	var out []routing.Stop
 	kept := plan.unserved[:0]
 	for _, u := range plan.unserved {
 		st, ok := part[u.pointID]
-		if ok && (u.cause == routing.CauseFleetFull || u.cause == routing.CauseCompatible && carried(fleet, st.Requires)) {
+		if ok && (u.cause == routing.CauseFleetFull || partial) {
 			out = append(out, st)
 			continue
 		}

@@ -2,7 +2,6 @@ package routeplan
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"groupbuy/fulfillment"
@@ -34,13 +33,6 @@ func zones(chilled, frozen bool) []string {
 		out = append(out, string(fulfillment.Frozen))
 	}
 	return out
-}
-
-// carried reports whether some vehicle type of fleet offers all of requires.
-func carried(fleet []routing.VehicleType, requires []string) bool {
-	return slices.ContainsFunc(fleet, func(v routing.VehicleType) bool {
-		return !slices.ContainsFunc(requires, func(r string) bool { return !slices.Contains(v.Offers, r) })
-	})
 }
 
 // stopWindow is when a stop may be served: the warehouse's delivery window,
