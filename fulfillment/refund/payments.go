@@ -168,10 +168,9 @@ func (p *Payments) Publish(ctx context.Context, ids []int64) error {
 }
 
 // refusal is the failure recorded for a refund the payment system refused,
-// as long as a callback's failure may be.
+// no longer than a callback's failure may be.
 func refusal(err error) string {
-	s := []rune("refused by the payment system: " + err.Error())
-	return string(s[:min(len(s), maxFailure)])
+	return pg.Text("refused by the payment system: "+err.Error(), maxFailure)
 }
 
 // maxFailure bounds the failure recorded with a refund, in characters.

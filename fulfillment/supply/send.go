@@ -138,7 +138,7 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 	now := s.clock.Now()
 	var lastErr string
 	if sendErr != nil {
-		lastErr = sendErr.Error()
+		lastErr = pg.Text(sendErr.Error(), 1000)
 	}
 	if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE purchase_order_sends SET attempts = attempts + 1, last_error = $3,
 		sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5

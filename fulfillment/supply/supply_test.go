@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -512,5 +515,40 @@ func TestARevisedOrderIsNotSentTwice(t *testing.T) {
 	var lastError string
 	if err := f.DB.Get(&lastError, `SELECT last_error FROM purchase_order_sends WHERE purchase_order_id = $1 AND sent_at IS NULL`, v1.ID); err != nil || !strings.Contains(lastError, "newer version") {
 		t.Fatalf("v1's send: %q %v", lastError, err)
+	}
+}
+
+// TestASupplierRefusalInChineseIsRecorded: the supplier's endpoint refuses
+// the order for good (400) in Chinese. The send is recorded as refused and
+// not retried; the webhook's 256 bytes of the body cut a character in half,
+// PostgreSQL refused that last_error, and asynq posted the order again on
+// every retry.
+func TestASupplierRefusalInChineseIsRecorded(t *testing.T) {
+	f := supplytest.New(t)
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(strings.Repeat("采购单格式错误，请联系管理员。", 10)))
+	}))
+	defer srv.Close()
+	if _, err := f.Svc.SaveSupplier(f.Ctx, SupplierInput{Code: "A", Name: "供应商A", Channel: ChannelWebhook, WebhookURL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	f.Purchase()
+	var po PurchaseOrder
+	for _, o := range f.Orders().Orders {
+		if o.SupplierID == f.Sups["A"].ID {
+			po = o
+		}
+	}
+	if err := f.Svc.HandleSend(f.Ctx, SendTask(po.ID, 1)); !errors.Is(err, asynq.SkipRetry) || posts.Load() != 1 {
+		t.Fatalf("a refusal for good: %v after %d posts, want it recorded and not retried", err, posts.Load())
+	}
+	var lastErr string
+	if err := f.DB.Get(&lastErr, `SELECT last_error FROM purchase_order_sends WHERE purchase_order_id = $1 AND seq = 1`, po.ID); err != nil ||
+		!strings.Contains(lastErr, "采购单格式错误") {
+		t.Fatalf("last_error %q, %v", lastErr, err)
 	}
 }

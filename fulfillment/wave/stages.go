@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"groupbuy/internal/pg"
 )
 
 // Stage names the step of the night a task performs.
@@ -63,7 +65,7 @@ func FailStage(ctx context.Context, db sqlx.ExecerContext, wave int64, stage Sta
 		VALUES ($1, $2, 1, $3, $4)
 		ON CONFLICT (wave_id, stage) DO UPDATE SET attempts = wave_stages.attempts + 1, last_error = $4,
 			started_at = CASE WHEN wave_stages.finished_at IS NULL THEN $3 ELSE wave_stages.started_at END`,
-		wave, stage, began, cause.Error())
+		wave, stage, began, pg.Text(cause.Error(), 2000))
 	if err != nil {
 		return err
 	}

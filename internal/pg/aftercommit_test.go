@@ -39,3 +39,19 @@ func TestAfterCommit(t *testing.T) {
 		t.Fatalf("hooks ran %d, want 1 (the committed one)", ran)
 	}
 }
+
+// TestText: what a text column takes: valid UTF-8, no NUL, cut between
+// characters.
+func TestText(t *testing.T) {
+	for in, want := range map[string]string{
+		"服务不可用":            "服务不",
+		"ok":               "ok",
+		"a\x00b":           "ab",
+		"\xe5\x8f":         "\uFFFD",
+		"12345678\xe6\x9c": "12345678",
+	} {
+		if got := pg.Text(in, 9); got != want {
+			t.Errorf("Text(%q, 9) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -277,10 +277,7 @@ func (d *Dispatcher) send(ctx context.Context, n claimedNotice, loc *time.Locati
 		o.channel = used
 		return o
 	}
-	o.err = err.Error()
-	if len(o.err) > 500 {
-		o.err = o.err[:500]
-	}
+	o.err = pg.Text(err.Error(), 500)
 	var q errQuiet
 	switch {
 	case errors.As(err, &q):

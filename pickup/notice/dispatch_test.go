@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -295,5 +297,56 @@ func TestNoticesSentAreRecordedWhenTheTaskEnds(t *testing.T) {
 	}
 	if len(count) != 5 || len(ch.Messages()) != 5 {
 		t.Fatalf("%d deliveries of %d notices, want each of 5 once: %v", len(ch.Messages()), len(count), count)
+	}
+}
+
+// failsKey fails the notice with key with err and delivers the others.
+type failsKey struct {
+	*notify.Recorder
+	key string
+	err error
+}
+
+func (c failsKey) Send(ctx context.Context, m notify.Message) error {
+	if m.Key == c.key {
+		return c.err
+	}
+	return c.Recorder.Send(ctx, m)
+}
+
+// TestAProvidersChineseErrorIsRecorded: providers answer in Chinese, and
+// an error cut at a byte count (the webhook keeps 256 bytes of the
+// receiver's body, the outbox 500 of the error) cuts a character in half.
+// Stored as it was, PostgreSQL refused it and the batch's record with it:
+// the notices that went out were not marked sent and went out again every
+// lease. Now each is recorded once, the failing one with its error.
+func TestAProvidersChineseErrorIsRecorded(t *testing.T) {
+	for name, err := range map[string]error{
+		"a receiver's body": notify.Permanent(fmt.Errorf("notify: webhook: 400 Bad Request: %s\xe5\x8f", strings.Repeat("服务暂时不可用", 12))),
+		"a long error, cut": fmt.Errorf("isv.BUSINESS_LIMIT_CONTROL: %s\x00", strings.Repeat("触发号码分钟级流控", 30)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newOutboxFixture(t, 3, eveningShanghai)
+			ch := failsKey{Recorder: notify.NewRecorder(notify.ChannelWebhook), key: fmt.Sprintf("arrival:2026-12-01:%d", f.residents[0]), err: err}
+			d := f.dispatcher(ch)
+			for range 2 {
+				if _, err := d.Run(context.Background()); err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				f.clock.Advance(2 * time.Minute) // past the lease and the backoff
+			}
+			if n := len(ch.Messages()); n != 2 {
+				t.Fatalf("%d notices delivered, want the other 2 once each", n)
+			}
+			rows := f.rows(t)
+			for i, r := range rows[1:] {
+				if r.SentAt == nil {
+					t.Errorf("notice of resident %d delivered but not recorded as sent: %+v", i+1, r)
+				}
+			}
+			if rows[0].LastErr == "" || !utf8.ValidString(rows[0].LastErr) {
+				t.Errorf("the failing notice's error: %q", rows[0].LastErr)
+			}
+		})
 	}
 }
