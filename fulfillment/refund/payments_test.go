@@ -38,12 +38,12 @@ func (ps *paymentSystem) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if err := notify.VerifyWebhook(secret, r.Header, body, time.Now(), time.Minute); err != nil {
+	key, err := notify.VerifyDelivery(secret, r.Header, body, time.Now(), time.Minute)
+	if err != nil {
 		ps.bad++
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	key := r.Header.Get(notify.HeaderIdempotencyKey)
 	ps.bodies[key] = append(ps.bodies[key], body)
 }
 

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -253,4 +254,26 @@ func VerifyWebhook(secret string, header http.Header, body []byte, now time.Time
 		return fmt.Errorf("%w: signature mismatch", ErrWebhookSignature)
 	}
 	return nil
+}
+
+// VerifyDelivery checks a delivery of groupbuy's (a notice, a purchase
+// order, a refund event) as VerifyWebhook does, and returns its key. The
+// signature covers the body, not the headers, so the key is the one the
+// signed body names ("key", or "id" of an event), and the Idempotency-Key
+// header must repeat it: a captured request replayed within the tolerance
+// under a fresh key is refused, not taken as a new delivery.
+func VerifyDelivery(secret string, header http.Header, body []byte, now time.Time, tolerance time.Duration) (string, error) {
+	if err := VerifyWebhook(secret, header, body, now, tolerance); err != nil {
+		return "", err
+	}
+	var signed struct {
+		Key string `json:"key"`
+		ID  string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &signed) // a body that is not an object names no key
+	key := cmp.Or(signed.Key, signed.ID)
+	if key == "" || header.Get(HeaderIdempotencyKey) != key {
+		return "", fmt.Errorf("%w: %s %q is not the key the signed body names", ErrWebhookSignature, HeaderIdempotencyKey, header.Get(HeaderIdempotencyKey))
+	}
+	return key, nil
 }

@@ -49,7 +49,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.calls++
 	rc.keys = append(rc.keys, r.Header.Get(HeaderIdempotencyKey))
 	rc.bodies = append(rc.bodies, body)
-	if err := VerifyWebhook(testSecret, r.Header, body, time.Now(), time.Minute); err != nil {
+	if _, err := VerifyDelivery(testSecret, r.Header, body, time.Now(), time.Minute); err != nil {
 		rc.errs = append(rc.errs, err)
 	}
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
@@ -242,10 +242,26 @@ func TestVerifyWebhookRejects(t *testing.T) {
 		"unsigned":     func() error { return VerifyWebhook(testSecret, stripped, body, now, time.Minute) },
 		"malformed":    func() error { return VerifyWebhook(testSecret, badHex, body, now, time.Minute) },
 	}
+	// A delivery's key is the one its signed body names: a captured request
+	// replayed under a fresh Idempotency-Key is no new delivery.
+	keyed := func(key string) func() error {
+		return func() error {
+			h := req.Header.Clone()
+			if key != "" {
+				h.Set(HeaderIdempotencyKey, key)
+			}
+			_, err := VerifyDelivery(testSecret, h, body, now, time.Minute)
+			return err
+		}
+	}
+	cases["replayed under another key"], cases["without its key"] = keyed("k:again"), keyed("")
 	for name, verify := range cases {
 		if err := verify(); !errors.Is(err, ErrWebhookSignature) {
 			t.Errorf("%s: err = %v, want ErrWebhookSignature", name, err)
 		}
+	}
+	if key, err := keyed("k")(), error(nil); key != nil || err != nil {
+		t.Fatalf("a delivery under its own key: %v", key)
 	}
 }
 

@@ -50,11 +50,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.requests++
-	if err := notify.VerifyWebhook(rc.secret, r.Header, body, time.Now(), time.Minute); err != nil || key == "" {
+	key, err := notify.VerifyDelivery(rc.secret, r.Header, body, time.Now(), time.Minute)
+	if err != nil {
 		rc.bad++
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return

@@ -20,7 +20,7 @@ func TestReceiverForgets(t *testing.T) {
 	defer stop()
 	send := func(key string) {
 		t.Helper()
-		body := []byte(`{"kind":"arrival","resident_id":7,"text":"到货了"}`)
+		body := []byte(`{"key":"` + key + `","kind":"arrival","resident_id":7,"text":"到货了"}`)
 		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -41,6 +41,22 @@ func TestReceiverForgets(t *testing.T) {
 	send("b")
 	if distinct, requests, bad := rc.Stats(); distinct != 2 || requests != 3 || bad != 0 {
 		t.Fatalf("after a, a, b: %d distinct, %d requests, %d bad", distinct, requests, bad)
+	}
+	// a, captured and replayed under a fresh key: refused, no new notice.
+	body := []byte(`{"key":"a","kind":"arrival","resident_id":7,"text":"到货了"}`)
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Idempotency-Key", "a:again")
+	notify.Sign(req.Header, "s3cret", time.Now(), body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if distinct, _, bad := rc.Stats(); resp.StatusCode != http.StatusUnauthorized || distinct != 2 || bad != 1 {
+		t.Fatalf("a replayed under another key: %d, %d distinct, %d refused", resp.StatusCode, distinct, bad)
 	}
 	if n := rc.Notices()["a"]; n.Times != 2 || n.ResidentID != 7 {
 		t.Fatalf("key a: %+v", n)

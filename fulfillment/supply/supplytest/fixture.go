@@ -65,14 +65,15 @@ type Receiver struct {
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
-	if err := notify.VerifyWebhook(r.Secret, req.Header, body, time.Now(), 0); err != nil {
+	key, err := notify.VerifyDelivery(r.Secret, req.Header, body, time.Now(), 0)
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
 	var m map[string]any
 	_ = json.Unmarshal(body, &m)
 	r.mu.Lock()
-	r.got, r.keys = append(r.got, m), append(r.keys, req.Header.Get(notify.HeaderIdempotencyKey))
+	r.got, r.keys = append(r.got, m), append(r.keys, key)
 	r.mu.Unlock()
 }
 
