@@ -233,18 +233,33 @@ type StaffToken struct {
 
 func (a *app) issueStaffToken(c *gin.Context, in struct{ Body StaffTokenRequest }) (StaffToken, error) {
 	b := in.Body
-	if b.Role == auth.RoleLeader || !auth.ValidRole(b.Role) {
-		return StaffToken{}, apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
+	spec := auth.TokenSpec{Role: b.Role, Name: b.Name, TTL: time.Duration(b.TTLHours) * time.Hour}
+	if b.TTLHours > maxStaffTokenHours { // before the multiplication can overflow
+		spec.TTL = -1
 	}
-	if err := pickup.CheckName("name", b.Name); err != nil {
+	if err := checkStaffToken(spec); err != nil {
 		return StaffToken{}, err
 	}
-	if b.TTLHours < 0 || b.TTLHours > 24*366 {
-		return StaffToken{}, apperr.InvalidField("ttl_hours", "ttl_hours must be between 0 (no expiry) and 8784")
-	}
-	token, id, err := auth.IssueToken(c.Request.Context(), a.db, a.clock.Now(),
-		auth.TokenSpec{Role: b.Role, Name: b.Name, TTL: time.Duration(b.TTLHours) * time.Hour})
+	token, id, err := auth.IssueToken(c.Request.Context(), a.db, a.clock.Now(), spec)
 	return StaffToken{ID: id, Role: b.Role, Name: b.Name, Token: token}, err
+}
+
+// maxStaffTokenHours bounds a staff token's life: a year and a day.
+const maxStaffTokenHours = 24 * 366
+
+// checkStaffToken is the rule for a staff token, issued by the API or by
+// the token command.
+func checkStaffToken(spec auth.TokenSpec) error {
+	if spec.Role == auth.RoleLeader || !auth.ValidRole(spec.Role) {
+		return apperr.InvalidField("role", "role must be warehouse, ops or admin (leaders get tokens with their pickup point)")
+	}
+	if err := pickup.CheckName("name", spec.Name); err != nil {
+		return err
+	}
+	if spec.TTL < 0 || spec.TTL > maxStaffTokenHours*time.Hour {
+		return apperr.InvalidField("ttl_hours", "a token lives between 0 (no expiry) and %d hours", maxStaffTokenHours)
+	}
+	return nil
 }
 
 // serveHTTP serves h on l until ctx ends, then drains in-flight requests.

@@ -51,4 +51,22 @@ func TestMigrateAndTokenCommands(t *testing.T) {
 	if !strings.HasPrefix(token, "gb_") || len(tokens) != 1 || tokens[0].Role != "ops" || tokens[0].Name != "ops on call" {
 		t.Errorf("token printed %q, stored %+v", token, tokens)
 	}
+	// What POST /ops/tokens refuses, the command refuses, storing nothing: a
+	// negative --ttl made an admin token that never expires, and a name
+	// of two words unquoted was cut to the first.
+	for _, args := range [][]string{
+		{"--name", "temp", "--ttl", "-24h"},
+		{"--name", "temp", "--ttl", "100000h"},
+		{"--role", "ops", "--name", "Jo", "Smith"},
+		{"--role", "ops", "--name", "line one\nline two"},
+		{"--role", "ops", "--name", strings.Repeat("x", 5000)},
+		{"--role", "leader", "--name", "temp"},
+	} {
+		if _, err := groupbuy(env, append([]string{"token"}, args...)...); err == nil {
+			t.Errorf("token %.60q issued", args)
+		}
+	}
+	if n := len(tokens); db.Get(&n, `SELECT count(*) FROM api_tokens`) != nil || n != 1 {
+		t.Errorf("%d tokens stored, want the first alone", n)
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -18,21 +17,25 @@ func runToken(ctx context.Context, cfg config.Config, args []string, stdout, std
 	fs := cli.NewFlagSet("token", stderr)
 	role := fs.String("role", "admin", "warehouse, ops or admin")
 	name := fs.String("name", "", "who the token is for")
-	ttl := fs.Duration("ttl", 0, "expiry (0: none)")
+	ttl := fs.Duration("ttl", 0, "expiry, up to 8784h (0: none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if *name == "" || auth.Role(*role) == auth.RoleLeader {
+	spec := auth.TokenSpec{Role: auth.Role(*role), Name: *name, TTL: *ttl}
+	if fs.NArg() > 0 {
 		fs.Usage()
-		return errors.New("token: --name is required and --role must be a staff role")
+		return fmt.Errorf("token: unexpected argument %q (a name of several words goes in quotes)", fs.Arg(0))
+	}
+	if err := checkStaffToken(spec); err != nil {
+		fs.Usage()
+		return fmt.Errorf("token: %w", err)
 	}
 	db, err := migratedDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	token, _, err := auth.IssueToken(ctx, db, clock.System{}.Now(),
-		auth.TokenSpec{Role: auth.Role(*role), Name: *name, TTL: *ttl})
+	token, _, err := auth.IssueToken(ctx, db, clock.System{}.Now(), spec)
 	if err != nil {
 		return err
 	}
