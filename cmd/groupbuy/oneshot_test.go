@@ -70,3 +70,24 @@ func TestMigrateAndTokenCommands(t *testing.T) {
 		t.Errorf("%d tokens stored, want the first alone", n)
 	}
 }
+
+// TestStartupErrorsDoNotPrintPasswords: a DATABASE_URL or REDIS_URL that
+// does not parse (a generated password with an unencoded %, # or blank) is
+// refused without the password, which main writes to the container's log.
+func TestStartupErrorsDoNotPrintPasswords(t *testing.T) {
+	const secret = "Sup3rS3cr"
+	for _, c := range []struct{ cmd, name, url string }{
+		{"migrate", "DATABASE_URL", "postgres://groupbuy:" + secret + "%ZZ@127.0.0.1:5432/groupbuy"},
+		{"migrate", "DATABASE_URL", "postgres://groupbuy:" + secret + " x@127.0.0.1:5432/groupbuy"},
+		{"migrate", "DATABASE_URL", "postgres://groupbuy:" + secret + "#x@127.0.0.1:5432/groupbuy"},
+		{"serve", "REDIS_URL", "redis://:" + secret + "#x@127.0.0.1:6379/0"},
+	} {
+		env := map[string]string{"DATABASE_URL": testenv.NewDatabase(t), "REDIS_URL": testenv.Redis(t),
+			"GROUPBUY_ADDR": "127.0.0.1:0", "GROUPBUY_LABEL_KEY": testLabelKey, c.name: c.url}
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{c.cmd}, func(k string) string { return env[k] }, &out, &errOut)
+		if err == nil || strings.Contains(err.Error()+errOut.String()+out.String(), secret) {
+			t.Errorf("%s with %s %s: %v", c.cmd, c.name, c.url, err)
+		}
+	}
+}

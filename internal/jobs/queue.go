@@ -58,8 +58,8 @@ func RedisClient(opt asynq.RedisConnOpt) (redis.UniversalClient, error) {
 
 func parseRedisURL(raw string) (asynq.RedisConnOpt, error) {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), raw, "…")) // the message would repeat the password
+	if err != nil { // not quoted: the parser's message repeats the password, or its part before a '#'
+		return nil, errors.New("it does not parse: percent-encode a %, #, /, ? or blank in its password")
 	}
 	switch u.Scheme {
 	case "redis", "rediss", "redis-socket":

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,8 +19,15 @@ import (
 	"github.com/lib/pq"
 )
 
-// Open connects to PostgreSQL and checks the connection.
+// Open connects to PostgreSQL and checks the connection. A URL that does
+// not parse is refused without quoting it: the parser's message repeats
+// the password, or the part of it before a '#'.
 func Open(ctx context.Context, url string, maxConns int) (*sqlx.DB, error) {
+	if strings.Contains(url, "://") {
+		if _, err := neturl.Parse(url); err != nil {
+			return nil, errors.New("the database URL does not parse: percent-encode a %, #, /, ? or blank in its password")
+		}
+	}
 	db, err := sqlx.Open("postgres", withDriverDefaults(url))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
