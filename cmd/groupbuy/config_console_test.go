@@ -8,7 +8,9 @@ import (
 )
 
 // TestConfigPublicURLAndFullBudget: the driver pages' address defaults to
-// the listen address, and the full-budget switch takes 1 or 0 only.
+// the listen address (localhost for every interface, which names no host),
+// the full-budget switch takes 1 or 0 only, and URLs a phone or the worker
+// could not use, or a payment system without its secret, stop the start.
 func TestConfigPublicURLAndFullBudget(t *testing.T) {
 	env := func(kv ...string) func(string) string {
 		return func(k string) string {
@@ -20,11 +22,24 @@ func TestConfigPublicURLAndFullBudget(t *testing.T) {
 			return ""
 		}
 	}
-	c, err := config.FromEnv(env("GROUPBUY_ADDR", "0.0.0.0:9000"))
-	if err != nil || c.PublicURL != "http://0.0.0.0:9000" || c.RouteFullBudget {
-		t.Fatalf("defaults: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
+	for addr, want := range map[string]string{"0.0.0.0:9000": "http://localhost:9000", ":8080": "http://localhost:8080",
+		"[::]:8080": "http://localhost:8080", "10.1.2.3:80": "http://10.1.2.3:80"} {
+		c, err := config.FromEnv(env("GROUPBUY_ADDR", addr))
+		if err != nil || c.PublicURL != want || c.RouteFullBudget {
+			t.Fatalf("defaults at %s: %q %v %v", addr, c.PublicURL, c.RouteFullBudget, err)
+		}
 	}
-	c, err = config.FromEnv(env("GROUPBUY_PUBLIC_URL", "https://gb.example.com", "GROUPBUY_ROUTE_FULL_BUDGET", "1"))
+	for _, bad := range [][]string{
+		{"GROUPBUY_PUBLIC_URL", "gb.example.com"},
+		{"GROUPBUY_PAYMENTS_URL", "payments.internal/refunds", "GROUPBUY_PAYMENTS_SECRET", "0123456789abcdef0123"},
+		{"GROUPBUY_PAYMENTS_URL", "https://payments.internal/refunds"},
+		{"GROUPBUY_PAYMENTS_URL", "https://payments.internal/refunds", "GROUPBUY_PAYMENTS_SECRET", "short"},
+	} {
+		if _, err := config.FromEnv(env(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v, want a refusal naming %s", bad, err, bad[0])
+		}
+	}
+	c, err := config.FromEnv(env("GROUPBUY_PUBLIC_URL", "https://gb.example.com", "GROUPBUY_ROUTE_FULL_BUDGET", "1"))
 	if err != nil || c.PublicURL != "https://gb.example.com" || !c.RouteFullBudget {
 		t.Fatalf("set: %q %v %v", c.PublicURL, c.RouteFullBudget, err)
 	}

@@ -78,7 +78,7 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("the postgres service's image %+v has no %q (%v):\n%s", pgBuild, want, err, dockerfile)
 		}
 	}
-	want := append(notifyVariables(t), "GROUPBUY_LABEL_KEY")
+	want := append(notifyVariables(t), "GROUPBUY_LABEL_KEY", "GROUPBUY_PUBLIC_URL", "GROUPBUY_PAYMENTS_URL", "GROUPBUY_PAYMENTS_SECRET")
 	for _, svc := range []string{"api", "worker"} {
 		env := file.Services[svc].Environment
 		for _, v := range want {

@@ -2,9 +2,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/url"
 	"time"
 
@@ -222,12 +224,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.Int("GROUPBUY_ROUTE_SOLVES", &c.RouteSolves, 1, 64, "")
 	e.Duration("GROUPBUY_ROUTE_BUDGET", &c.RouteBudget, time.Second, time.Hour, "a duration between 1s and 1h")
 	e.Int("GROUPBUY_OSRM_TABLE_SIZE", &c.OSRMTableSize, 2, 1_000_000, "")
-	e.Parse("GROUPBUY_OSRM_URL", func(v string) error {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("want an http or https URL such as http://osrm:5000, got %q", v)
-		}
-		return nil
-	})
+	e.Parse("GROUPBUY_OSRM_URL", httpURL("http://osrm:5000"))
+	e.Parse("GROUPBUY_PAYMENTS_URL", httpURL("https://pay.example.com/groupbuy/refunds"))
+	e.Parse("GROUPBUY_PUBLIC_URL", httpURL("https://gb.example.com"))
 	e.Duration("GROUPBUY_SWEEP_EVERY", &c.SweepEvery, time.Second, math.MaxInt64, "a duration of at least 1s")
 	e.Int("GROUPBUY_DEV_SIMULATE", &c.DevSimulate, 0, 10_000_000, "a number of order lines")
 	e.Int("GROUPBUY_DEV_DAY", &c.DevDay, 0, 100_000, "a speed between 0 (off) and 100000")
@@ -236,6 +235,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.Duration("GROUPBUY_REFUND_RESEND_AFTER", &c.RefundResendAfter, time.Minute, 7*24*time.Hour, "a duration between 1m and 168h")
 	if err := e.Err(); err != nil {
 		return c, err
+	}
+	if c.PaymentsURL != "" && len(c.PaymentsSecret) < 16 {
+		// Events signed with an empty key, and every callback refused: refunds never confirmed.
+		return c, errors.New("GROUPBUY_PAYMENTS_URL is set: GROUPBUY_PAYMENTS_SECRET must be its shared secret, at least 16 characters")
 	}
 	// A night's detail is still read while its parcels wait (a code opens
 	// them for CodeLifeDays) and while its lines may be claimed.
@@ -251,12 +254,27 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.LabelKey = DevLabelKey
 	}
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		// An address on every interface (":8080") names no host a phone can open.
+		host, port, _ := net.SplitHostPort(c.Addr)
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".groupbuy"
 	}
 	return c, e.Err()
+}
+
+// httpURL checks a setting that is an http or https URL with a host.
+func httpURL(example string) func(string) error {
+	return func(v string) error {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an http or https URL such as %s, got %q", example, v)
+		}
+		return nil
+	}
 }
 
 // parseFlag reads a yes-or-no setting: 1 or true, 0 or false.
