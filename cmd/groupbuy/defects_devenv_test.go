@@ -70,7 +70,7 @@ func parseEnv(text string) map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(text, "\n") {
 		if k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok {
-			out[k] = v
+			out[k] = unquoteEnv(v)
 		}
 	}
 	return out
@@ -117,6 +117,7 @@ func healthy(t *testing.T, api string) bool {
 func TestDevEnvIsSourcedAndOwned(t *testing.T) {
 	dir := t.TempDir()
 	env := devEnv(t, dir)
+	env["DATABASE_URL"] += "&connect_timeout=10" // unquoted, a shell ran the export in the background at the &
 	envFile := filepath.Join(dir, "dev.env")
 	first := startDev(t, env, 90*time.Second)
 

@@ -116,9 +116,13 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	}
 	api := "http://" + l.Addr().String()
 	// Exported, so that what a developer runs after sourcing it (groupbuy
-	// token, curl in a script) sees them.
-	env := fmt.Sprintf("export GROUPBUY_API=%s\nexport GROUPBUY_LEADER_TOKEN=%s\nexport GROUPBUY_ADMIN_TOKEN=%s\n"+
-		"export DATABASE_URL=%s\nexport REDIS_URL=%s\n", api, leaderToken, adminToken, cfg.DatabaseURL, cfg.RedisURL)
+	// token, curl in a script) sees them; quoted, as a URL's & or $ would
+	// otherwise end the line's command.
+	var env strings.Builder
+	for _, kv := range [][2]string{{"GROUPBUY_API", api}, {"GROUPBUY_LEADER_TOKEN", leaderToken}, {"GROUPBUY_ADMIN_TOKEN", adminToken},
+		{"DATABASE_URL", cfg.DatabaseURL}, {"REDIS_URL", cfg.RedisURL}} {
+		fmt.Fprintf(&env, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))
+	}
 	owner, err := devEnvOwner(cfg.DataDir)
 	if err != nil {
 		return err
@@ -126,14 +130,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	defer owner.Close()
 	where := "written to " + envPath
 	if owner.held {
-		if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
+		if err := os.WriteFile(envPath, []byte(env.String()), 0o600); err != nil {
 			return err
 		}
 	} else {
 		where = fmt.Sprintf("another groupbuy dev on %s owns %s; it is written there when that one stops", cfg.DataDir, envPath)
 	}
 	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\n%s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
-		env, where, demo.Tomorrow(a.clock))
+		env.String(), where, demo.Tomorrow(a.clock))
 
 	opt := workerOptions{}
 	if day != nil {
@@ -163,7 +167,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		g.Go(func() error {
 			if owner.await(gctx) {
 				log.Info("the other groupbuy dev stopped: dev.env points here now", "path", envPath, "api", api)
-				return os.WriteFile(envPath, []byte(env), 0o600)
+				return os.WriteFile(envPath, []byte(env.String()), 0o600)
 			}
 			return nil
 		})
@@ -287,6 +291,15 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 	return leader, admin, nil
 }
 
+// unquoteEnv reads a value as dev.env quotes it ('…', a ' as '\''); older
+// files have it bare.
+func unquoteEnv(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
+	}
+	return v
+}
+
 func readEnvFile(path string) map[string]string {
 	out := map[string]string{}
 	f, err := os.Open(path)
@@ -297,7 +310,7 @@ func readEnvFile(path string) map[string]string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
-			out[k] = v
+			out[k] = unquoteEnv(v)
 		}
 	}
 	return out
