@@ -291,7 +291,7 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 	return leader, admin, nil
 }
 
-// unquoteEnv reads a value as dev.env quotes it ('…', a ' as '\''); older
+// unquoteEnv reads a value as dev.env quotes it ('…', a ' as '\”); older
 // files have it bare.
 func unquoteEnv(v string) string {
 	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
