@@ -291,8 +291,8 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 	return leader, admin, nil
 }
 
-// unquoteEnv reads a value as dev.env quotes it ('…', a ' as '\”); older
-// files have it bare.
+// unquoteEnv reads a value as dev.env writes it: in single quotes, each
+// quote inside closed, escaped and opened again. Older files have it bare.
 func unquoteEnv(v string) string {
 	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
 		return strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
