@@ -278,10 +278,12 @@ func refundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 		Name         string           `db:"name"`
 		State        string           `db:"state"`
 		Ready        int64            `db:"ready"`
+		CollectedAt  *time.Time       `db:"collected_at"`
 	}
 	// The parcel line's lock orders this against the collect flow and a
 	// second refund of the same line, which then sees this one.
-	const load = `SELECT ol.order_id, o.resident_id, o.delivery_date, w.id AS wave_id, ol.price_fen, p.sku, p.name, pl.state, pl.ready
+	const load = `SELECT ol.order_id, o.resident_id, o.delivery_date, w.id AS wave_id, ol.price_fen, p.sku, p.name, pl.state, pl.ready,
+			pl.collected_at
 		FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id JOIN orders o ON o.id = ol.order_id
 		JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 		LEFT JOIN waves w ON w.warehouse_id = o.warehouse_id AND w.delivery_date = o.delivery_date
@@ -303,6 +305,12 @@ func refundAfterSale(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, lineID,
 	collected := line.State == "collected"
 	if !collected && !(received && line.State == "ready") {
 		return AfterSaleRefund{}, ErrNotCollected.With("state", line.State)
+	}
+	if collected && line.CollectedAt != nil && !now.After(*line.CollectedAt) {
+		// now was read before the lock this waited for behind the collection
+		// (or on a clock behind the desk's): the refund came after it, and
+		// RefundedBeforeCollection goes by the times.
+		now = line.CollectedAt.Add(time.Microsecond)
 	}
 	if quantity > line.Ready {
 		return AfterSaleRefund{}, apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_collected",

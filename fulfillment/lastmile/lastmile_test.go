@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/lastmile"
@@ -279,5 +280,97 @@ func TestSweepWaitingForAnApprovalRefundsWhatIsLeft(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[after_sale 2 2000 returned 1 1000]" {
 		t.Fatalf("refunds of the line of 3 at 1000 fen: %v", got)
+	}
+}
+
+// lockWaiters counts the backends of the test database waiting for a lock.
+func lockWaiters(c *fulfillmenttest.City) int64 {
+	return c.Count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+}
+
+// TestAnApprovalThatWaitedForTheCollectionIsNotBeforeIt: a claim of 1 egg
+// of a line of 3 is approved while the desk is collecting the line (the
+// approval waits for the parcel line's lock, which the collection holds).
+// The resident took all 3 eggs; the refund came after. The desk and the
+// wave's outcome must still say 3 (5 in all) were handed over.
+func TestAnApprovalThatWaitedForTheCollectionIsNotBeforeIt(t *testing.T) {
+	ctx := context.Background()
+	c, clk := received(t)
+	line := c.Count(`SELECT id FROM order_lines WHERE quantity = 3`)
+	claims := aftersale.NewService(c.DB, clk, aftersale.Options{})
+	claim, err := claims.File(ctx, c.Points[0].Leader, aftersale.Filing{LineID: line, Reason: aftersale.Damaged, Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	if err := c.DB.Get(&code, `SELECT code FROM pickup_codes WHERE resident_id = $1`, c.Points[0].Resident); err != nil {
+		t.Fatal(err)
+	}
+	desk := lastmiletest.NewDesk(t, c.DB, clk)
+
+	// Something else holds the parcel line for a moment (here by hand).
+	hold, err := c.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, `SELECT 1 FROM parcel_lines WHERE order_line_id = $1 FOR UPDATE`, line); err != nil {
+		t.Fatal(err)
+	}
+	collected := make(chan error, 1)
+	go func() { _, err := desk.Collect(ctx, c.Points[0].Leader, code, nil); collected <- err }()
+	for i := 0; lockWaiters(c) < 1; i++ {
+		if i > 250 {
+			t.Fatal("the collection never waited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	approved := make(chan error, 1)
+	go func() { _, err := claims.Approve(ctx, claim.ID, "ops"); approved <- err }()
+	for i := 0; lockWaiters(c) < 2; i++ {
+		if i > 250 {
+			t.Fatal("the approval never waited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	clk.Advance(time.Second) // the collection goes first, a second later
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-collected; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-approved; err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Count(`SELECT count(*) FROM parcel_lines WHERE state = 'collected'`); n != 2 {
+		t.Fatalf("%d lines collected, want 2", n)
+	}
+	var times struct {
+		Collected time.Time `db:"collected_at"`
+		Refunded  time.Time `db:"created_at"`
+	}
+	if err := c.DB.Get(&times, `SELECT pl.collected_at, f.created_at FROM parcel_lines pl JOIN refunds f ON f.order_line_id = pl.order_line_id
+		WHERE pl.order_line_id = $1 AND f.reason = 'after_sale'`, line); err != nil {
+		t.Fatal(err)
+	}
+	if !times.Refunded.After(times.Collected) {
+		t.Errorf("collected at %s, refunded after sale at %s: before it", times.Collected, times.Refunded)
+	}
+	ps, err := desk.Verify(ctx, c.Points[0].Leader, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ps[0].Lines {
+		if l.OrderLineID == line && (l.Quantity != 3 || l.Refunded != 0) {
+			t.Errorf("desk: the line of 3 handed over %d, refunded before collection %d; want 3 and 0 (the refund came after)", l.Quantity, l.Refunded)
+		}
+	}
+	o, err := lastmile.WaveOutcome(ctx, c.DB, c.Count(`SELECT id FROM waves`), fulfillmenttest.Date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.UnitsCollected != 5 || o.UnitsReady != 5 {
+		t.Errorf("outcome: %d units ready, %d collected; want 5 and 5 (the resident took all 5 eggs)", o.UnitsReady, o.UnitsCollected)
 	}
 }
