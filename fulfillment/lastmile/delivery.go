@@ -97,7 +97,10 @@ func MakeDeliveries(ctx context.Context, tx *sqlx.Tx, waveID int64) error {
 
 // Dispatch sends routes of a ready (or dispatched) wave on their way: one
 // route, or every route when routeID is 0. The wave becomes dispatched with
-// its first truck. Dispatching a dispatched route changes nothing.
+// its first truck. Dispatching a dispatched route changes nothing. The
+// whole wave's dispatch sends the bags of points no route serves too (picked
+// and labelled "--", they go however ops send them), so their leaders can
+// receive them, and what never comes is refunded as missing.
 func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wave, error) {
 	var out wave.Wave
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -115,7 +118,8 @@ func (s *Service) Dispatch(ctx context.Context, waveID, routeID int64) (wave.Wav
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries d SET state = 'dispatched', dispatched_at = $3
-			FROM routes r WHERE r.id = d.route_id AND r.wave_id = $1 AND ($2::bigint = 0 OR r.id = $2) AND d.state = 'pending'`,
+			WHERE d.wave_id = $1 AND d.state = 'pending' AND (d.route_id IN (SELECT id FROM routes WHERE wave_id = $1 AND ($2::bigint = 0 OR id = $2))
+				OR d.route_id IS NULL AND $2::bigint = 0)`,
 			waveID, routeID, now); err != nil {
 			return err
 		}

@@ -374,3 +374,54 @@ func TestAnApprovalThatWaitedForTheCollectionIsNotBeforeIt(t *testing.T) {
 		t.Errorf("outcome: %d units ready, %d collected; want 5 and 5 (the resident took all 5 eggs)", o.UnitsReady, o.UnitsCollected)
 	}
 }
+
+// TestThePointsNoRouteServesAreReceived: the night picked and bagged a
+// point's eggs though no route serves it. The wave's dispatch sends its
+// delivery too (however ops take the bags there), so its leader receives
+// it, and the resident's eggs wait as parcels; it stayed pending, and 4
+// eggs paid for ended neither ready, collected, returned nor refunded.
+func TestThePointsNoRouteServesAreReceived(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 2)
+	egg := c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 1000, 100)
+	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
+	c.Order(1, fulfillmenttest.Line{SaleItem: egg, Quantity: 4})
+	id := c.Wave()
+	for i, q := range []int64{3, 4} {
+		c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date) VALUES ($1, $3, 'chilled', ARRAY[$2::bigint], ARRAY[$5::int], $4)`,
+			id, egg, c.Points[i].ID, fulfillmenttest.Date, q)
+		c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', $3, 1, 500, 500)`,
+			id, c.Points[i].ID, q)
+	}
+	van := c.Van()
+	route := c.ID(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)
+		VALUES ($1, 1, 'R01', $2, 1, 1000, 1000, 1000, $3, $3, 0) RETURNING id`, id, van, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at, weight_g, volume_ml, bags)
+		VALUES ($1, 1, $2, $3, $3, $3, 500, 500, 1)`, route, c.Points[0].ID, fulfillmenttest.Now)
+	c.Exec(`INSERT INTO unserved_stops (wave_id, pickup_point_id, reason) VALUES ($1, $2, 'receiving hours miss the window')`, id, c.Points[1].ID)
+	if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error { return lastmile.MakeDeliveries(ctx, tx, id) }); err != nil {
+		t.Fatal(err)
+	}
+	c.Exec(`UPDATE waves SET state = 'ready' WHERE id = $1`, id)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(20 * time.Hour))
+	svc := lastmile.NewService(c.DB, clk, refund.Metrics{})
+	if _, err := svc.Dispatch(ctx, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Arrive(ctx, route, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Count(`SELECT count(*) FROM waves WHERE id = $1 AND state = 'delivered'`, id); n != 1 {
+		t.Fatalf("wave not delivered")
+	}
+	for _, p := range []int{0, 1} {
+		d := c.Count(`SELECT id FROM deliveries WHERE pickup_point_id = $1`, c.Points[p].ID)
+		if _, err := svc.Receive(ctx, c.Points[p].Leader, d, lastmile.ReceiveRequest{}); err != nil {
+			t.Fatalf("point %d receives delivery %d: %v", p, d, err)
+		}
+	}
+	if n := c.Count(`SELECT coalesce(sum(ready), 0) FROM parcel_lines pl JOIN order_lines ol ON ol.id = pl.order_line_id
+		JOIN orders o ON o.id = ol.order_id WHERE o.pickup_point_id = $1`, c.Points[1].ID); n != 4 {
+		t.Fatalf("point 1's 4 eggs: %d waiting as parcels", n)
+	}
+}
