@@ -425,3 +425,56 @@ func TestThePointsNoRouteServesAreReceived(t *testing.T) {
 		t.Fatalf("point 1's 4 eggs: %d waiting as parcels", n)
 	}
 }
+
+// TestTheSecondDeliveryOfADayTellsItsRefunds: a pickup point moved from
+// warehouse A to warehouse B (saving it with another warehouse_id) while
+// both took orders for the same delivery date gets two deliveries that day,
+// which the code expects ("a second delivery of the day sends the same
+// code"). Each receipt has an egg missing and refunds it; the resident must
+// hear of both refunds (1,000 fen each), but the second notice has the
+// first's key (refund:receipt:<date>:<point>:<resident>) and is dropped.
+func TestTheSecondDeliveryOfADayTellsItsRefunds(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	product := c.Product("EGG", fulfillment.Chilled, "")
+	eggA := c.SaleItem(product, 1000, 100)
+	c.Order(0, fulfillmenttest.Line{SaleItem: eggA, Quantity: 2})
+	waveA := c.Wave()
+	whB := c.ID(`INSERT INTO warehouses (code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end)
+		VALUES ('WB', '二仓', '仓库路2号', 31.20, 121.50, 'Asia/Shanghai', '23:00', '07:00', '11:00') RETURNING id`)
+	waveB := c.ID(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id`,
+		whB, fulfillmenttest.Date, fulfillmenttest.Cutoff, fulfillmenttest.Now)
+	eggB := c.ID(`INSERT INTO sale_items (warehouse_id, product_id, delivery_date, price_fen, stock_cap, created_at, updated_at)
+		VALUES ($1, $2, $3, 1000, 100, $4, $4) RETURNING id`, whB, product, fulfillmenttest.Date, fulfillmenttest.Now)
+	p := c.Points[0]
+	c.Exec(`UPDATE pickup_points SET warehouse_id = $2 WHERE id = $1`, p.ID, whB)
+	order := c.ID(`INSERT INTO orders (leader_id, pickup_point_id, resident_id, warehouse_id, delivery_date, status, idempotency_key,
+		request_hash, total_fen, created_at) VALUES ($1, $2, $3, $4, $5, 'placed', 'seed-b', '\x00', 3000, $6) RETURNING id`,
+		p.Leader, p.ID, p.Resident, whB, fulfillmenttest.Date, fulfillmenttest.Now.Add(time.Minute))
+	c.Exec(`INSERT INTO order_lines (order_id, sale_item_id, quantity, price_fen, delivery_date) VALUES ($1, $2, 3, 1000, $3)`,
+		order, eggB, fulfillmenttest.Date)
+	clk := clock.NewManual(fulfillmenttest.Now.Add(24 * time.Hour))
+	svc := lastmile.NewService(c.DB, clk, refund.Metrics{})
+	for _, w := range []struct{ wave, item, units int64 }{{waveA, eggA, 2}, {waveB, eggB, 3}} {
+		c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date) VALUES ($1, $3, 'chilled', ARRAY[$2::bigint], ARRAY[$5::int], $4)`,
+			w.wave, w.item, p.ID, fulfillmenttest.Date, w.units)
+		c.Exec(`INSERT INTO bags (wave_id, pickup_point_id, zone, units, skus, weight_g, volume_ml) VALUES ($1, $2, 'chilled', $3, 1, 500, 500)`,
+			w.wave, p.ID, w.units)
+		if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error { return lastmile.MakeDeliveries(ctx, tx, w.wave) }); err != nil {
+			t.Fatal(err)
+		}
+		c.Exec(`UPDATE deliveries SET state = 'dispatched' WHERE wave_id = $1`, w.wave)
+		d := c.Count(`SELECT id FROM deliveries WHERE wave_id = $1`, w.wave)
+		if _, err := svc.Receive(ctx, p.Leader, d, lastmile.ReceiveRequest{Lines: []lastmile.ReceiptLine{{SaleItemID: w.item, Missing: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Hour)
+	}
+	if n := c.Count(`SELECT count(*) FROM refunds WHERE reason = 'missing' AND resident_id = $1`, p.Resident); n != 2 {
+		t.Fatalf("%d missing refunds, want 2", n)
+	}
+	told := c.Count(`SELECT coalesce(sum((payload->>'amount_fen')::bigint), 0) FROM outbox WHERE resident_id = $1 AND kind = 'refund'`, p.Resident)
+	if told != 2000 {
+		t.Fatalf("the resident's refund notices tell %d fen of the 2000 fen refunded at the two receipts", told)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -251,7 +252,11 @@ func receive(ctx context.Context, tx *sqlx.Tx, m refund.Metrics, leaderID, deliv
 	for _, r := range residents {
 		notices = append(notices, arrivalNotice(point, d.Date, r, codes[r], ready[r]))
 	}
-	notices = append(notices, refunds.Notices(d.Date, func(r int64) string { return parcelKey("refund:receipt", d.Date, d.PointID, r) })...)
+	// Keyed by the delivery too: a point moved between warehouses may get two
+	// deliveries of one date, and each receipt's refunds are told.
+	notices = append(notices, refunds.Notices(d.Date, func(r int64) string {
+		return parcelKey("refund:receipt", d.Date, d.PointID, r) + ":" + strconv.FormatInt(d.ID, 10)
+	})...)
 	if _, err := notice.QueueNotices(ctx, tx, m.Notices, notices, now); err != nil {
 		return Delivery{}, err
 	}
