@@ -229,13 +229,8 @@ func TestRefundsFollowARouteRunAhead(t *testing.T) {
 // the same, so the sort plan keeps them, without a route, after the routes.
 func TestSortPlanKeepsPointsNoRouteServes(t *testing.T) {
 	ctx := context.Background()
-	c := fulfillmenttest.New(t, 3)
-	c.Van()
+	c := riceNight(t, 3)
 	c.Exec(`UPDATE pickup_points SET receiving_from = '12:00', receiving_until = '13:00' WHERE id = $1`, c.Points[0].ID)
-	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
-	for p := range 3 {
-		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
-	}
 	r := newTestRunner(t, c, Options{Route: routeplan.Options{Budget: time.Second, Threads: 1}})
 	id := c.Wave()
 	runTo(t, r, id, wave.StageRoute)

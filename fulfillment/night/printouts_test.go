@@ -70,6 +70,18 @@ func sumOf(rows []map[string]string, col string) int64 {
 	return n
 }
 
+// riceNight is a city of n points and a van, point p having ordered p+1
+// bags of ambient rice.
+func riceNight(t *testing.T, n int) *fulfillmenttest.City {
+	c := fulfillmenttest.New(t, n)
+	c.Van()
+	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
+	for p := range n {
+		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
+	}
+	return c
+}
+
 func printingRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
 	return newTestRunner(t, c, Options{Route: routeplan.Options{Budget: time.Second, Threads: 1}, Printer: NewPrinter("", "", []byte("k"))})
 }
@@ -78,13 +90,8 @@ func printingRunner(t *testing.T, c *fulfillmenttest.City) *Runner {
 // picked and its bag labelled (route --); the whole wave's sort sheets end
 // with a sheet of such points, so every picked unit is sorted.
 func TestSortSheetsSortWhatIsPicked(t *testing.T) {
-	c := fulfillmenttest.New(t, 3)
-	c.Van()
+	c := riceNight(t, 3)
 	c.Exec(`UPDATE pickup_points SET receiving_from = '12:00', receiving_until = '13:00' WHERE id = $1`, c.Points[0].ID)
-	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
-	for p := range 3 {
-		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
-	}
 	r := printingRunner(t, c)
 	id := c.Wave()
 	runTo(t, r, id, wave.StageReady)
@@ -108,12 +115,7 @@ func TestSortSheetsSortWhatIsPicked(t *testing.T) {
 // warehouse after tonight's routes were planned is still a stop with a bag
 // tonight; its label and route sheet still say where the bag goes.
 func TestPrintoutsOfAPointMovedToAnotherWarehouse(t *testing.T) {
-	c := fulfillmenttest.New(t, 2)
-	c.Van()
-	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
-	for p := range 2 {
-		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
-	}
+	c := riceNight(t, 2)
 	r := printingRunner(t, c)
 	id := c.Wave()
 	runTo(t, r, id, wave.StageRoute)
@@ -139,12 +141,7 @@ func TestPrintoutsOfAPointMovedToAnotherWarehouse(t *testing.T) {
 // and zone, so route=ambient (or R01-ambient) would read the ambient
 // zone's labels; only a route's code is taken.
 func TestARouteNamedLikeAZoneIsRefused(t *testing.T) {
-	c := fulfillmenttest.New(t, 2)
-	c.Van()
-	item := c.SaleItem(c.Product("RICE", fulfillment.Ambient, ""), 100, 100)
-	for p := range 2 {
-		c.Order(p, fulfillmenttest.Line{SaleItem: item, Quantity: int64(p + 1)})
-	}
+	c := riceNight(t, 2)
 	r := printingRunner(t, c)
 	id := c.Wave()
 	runTo(t, r, id, wave.StageReady)
