@@ -139,7 +139,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock cloc
 	a.queue = asynq.NewClient(ropt)
 	a.jobs = jobs.NewOutbox(db, a.queue, clock, log, jobs.Options{Replicas: rdb})
 	a.supply = supply.NewService(db, clock, a.jobs, log, supply.Options{OverPercent: int64(cfg.OverDeliveryPercent),
-		OverCases: int64(cfg.OverDeliveryCases), Mail: parts.supplierMail,
+		OverCases: int64(cfg.OverDeliveryCases), Mail: parts.supplierMail, Webhook: notify.WebhookOptions{PublicOnly: cfg.SupplierWebhooksPublic},
 		Fonts: printout.LazyFonts(cfg.FontCJK, cfg.FontLatin)})
 	a.driverPass = lastmile.NewDriverPass([]byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))
 	printer := night.NewPrinter(cfg.FontCJK, cfg.FontLatin, []byte(cmp.Or(cfg.LabelKey, config.DevLabelKey)))

@@ -46,6 +46,13 @@ func TestConfigPublicURLAndFullBudget(t *testing.T) {
 	if _, err := config.FromEnv(env("GROUPBUY_ROUTE_FULL_BUDGET", "yes")); err == nil {
 		t.Fatal("GROUPBUY_ROUTE_FULL_BUDGET=yes was taken")
 	}
+	// Suppliers' webhooks go to public addresses unless said otherwise.
+	if c, err := config.FromEnv(env()); err != nil || !c.SupplierWebhooksPublic {
+		t.Fatalf("default: %v %v", c.SupplierWebhooksPublic, err)
+	}
+	if c, err := config.FromEnv(env("GROUPBUY_SUPPLIER_WEBHOOKS_PRIVATE", "1")); err != nil || c.SupplierWebhooksPublic {
+		t.Fatalf("GROUPBUY_SUPPLIER_WEBHOOKS_PRIVATE=1: %v %v", c.SupplierWebhooksPublic, err)
+	}
 	if got := driverPageURL("https://gb.example.com/", "7.1.x"); got != "https://gb.example.com/console/driver.html#7.1.x" {
 		t.Fatalf("driver page URL %q", got)
 	}

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -17,6 +20,7 @@ import (
 	"groupbuy/internal/input"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
+	"groupbuy/pickup/notify"
 )
 
 const supplierCols = `id, code, name, contact, channel, webhook_url, webhook_secret, email, created_at, updated_at`
@@ -26,6 +30,9 @@ var ErrCodeTaken = apperr.Errorf(apperr.Conflict, "supplier_code_taken", "anothe
 
 // SaveSupplier creates a supplier or updates the one with its code.
 func (s *Service) SaveSupplier(ctx context.Context, in SupplierInput) (Supplier, error) {
+	if err := s.reachable(in); err != nil {
+		return Supplier{}, err
+	}
 	var out Supplier
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
@@ -62,6 +69,9 @@ func saveSupplier(ctx context.Context, tx *sqlx.Tx, in SupplierInput, now time.T
 // UpdateSupplier changes the supplier id; an omitted webhook secret keeps
 // the stored one.
 func (s *Service) UpdateSupplier(ctx context.Context, id int64, in SupplierInput) (Supplier, error) {
+	if err := s.reachable(in); err != nil {
+		return Supplier{}, err
+	}
 	var out Supplier
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		old, err := pg.GetOne[Supplier](ctx, tx, ErrSupplierNotFound, `SELECT `+supplierCols+` FROM suppliers WHERE id = $1 FOR UPDATE`, id)
@@ -83,6 +93,24 @@ func (s *Service) UpdateSupplier(ctx context.Context, id int64, in SupplierInput
 		return err
 	})
 	return out, err
+}
+
+// reachable refuses, when purchase orders go to public addresses only
+// (Options.Webhook.PublicOnly), a webhook URL naming a host that is not:
+// the send would be refused anyway, at the address it dials.
+func (s *Service) reachable(in SupplierInput) error {
+	if in.Channel != ChannelWebhook || !s.opt.Webhook.PublicOnly {
+		return nil
+	}
+	u, err := url.Parse(in.WebhookURL)
+	if err != nil {
+		return nil // Validate names it
+	}
+	host := strings.ToLower(u.Hostname())
+	if ip := net.ParseIP(host); ip != nil && !notify.PublicAddress(ip) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return apperr.InvalidField("webhook_url", "webhook_url must name a public address: purchase orders are not posted into the operator's own network")
+	}
+	return nil
 }
 
 // ListSuppliers returns every supplier by code (a city buys from a few
@@ -113,6 +141,9 @@ func (s *Service) ImportSuppliers(ctx context.Context, r io.Reader) ([]Supplier,
 	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		out = make([]Supplier, 0, len(rows))
 		for _, row := range rows {
+			if err := s.reachable(row.SupplierInput); err != nil {
+				return csvio.AtLine(row.line, err)
+			}
 			sup, err := saveSupplier(ctx, tx, row.SupplierInput, s.clock.Now())
 			if err != nil {
 				return csvio.AtLine(row.line, err)

@@ -23,6 +23,7 @@ import (
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
+	"groupbuy/pickup/notify"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -550,5 +551,33 @@ func TestASupplierRefusalInChineseIsRecorded(t *testing.T) {
 	if err := f.DB.Get(&lastErr, `SELECT last_error FROM purchase_order_sends WHERE purchase_order_id = $1 AND seq = 1`, po.ID); err != nil ||
 		!strings.Contains(lastErr, "采购单格式错误") {
 		t.Fatalf("last_error %q, %v", lastErr, err)
+	}
+}
+
+// TestSupplierWebhooksArePublic: with purchase orders posted to public
+// addresses only (the server's default), a supplier's webhook URL naming
+// the cloud metadata service, loopback or a private address is refused,
+// saved, updated or imported; a public one is taken.
+func TestSupplierWebhooksArePublic(t *testing.T) {
+	f := supplytest.New(t)
+	svc := NewService(f.DB, f.Clock, nil, nil, Options{Webhook: notify.WebhookOptions{PublicOnly: true}})
+	in := func(u string) SupplierInput {
+		return SupplierInput{Code: "SUP-X", Name: "供应商", Channel: ChannelWebhook, WebhookURL: u, WebhookSecret: "0123456789abcdef0123"}
+	}
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:6379/", "http://localhost:8080/api",
+		"http://[::1]:5432/", "http://10.0.0.5/admin", "http://0.0.0.0:9090/"} {
+		if _, err := svc.SaveSupplier(f.Ctx, in(u)); supplytest.CodeOf(err) != "invalid_field" {
+			t.Errorf("webhook_url %s: %v", u, err)
+		}
+		if _, err := svc.UpdateSupplier(f.Ctx, f.Sups["A"].ID, in(u)); supplytest.CodeOf(err) != "invalid_field" {
+			t.Errorf("webhook_url %s, updated: %v", u, err)
+		}
+		csv := strings.Join(SupplierCSVColumns, ",") + "\nSUP-X,供应商,,webhook," + u + ",0123456789abcdef0123,\n"
+		if _, err := svc.ImportSuppliers(f.Ctx, strings.NewReader(csv)); err == nil {
+			t.Errorf("webhook_url %s, imported", u)
+		}
+	}
+	if _, err := svc.SaveSupplier(f.Ctx, in("https://erp.supplier.example.com/po")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -62,7 +62,7 @@ func NewAliyunSMS(cfg SMSConfig) *AliyunSMS {
 	}
 	client := cfg.Client
 	if client == nil {
-		client = &http.Client{Transport: newTransport()}
+		client = &http.Client{Transport: newTransport(false)}
 	}
 	return &AliyunSMS{cfg: cfg, client: client}
 }

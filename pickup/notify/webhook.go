@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +45,25 @@ type WebhookOptions struct {
 	Client *http.Client
 	// Now is the clock for the signature timestamp; nil means time.Now.
 	Now func() time.Time
+	// PublicOnly dials public addresses only, whatever the URL's name
+	// resolves to: for a URL set through the API on someone else's behalf
+	// (a supplier's), which must not reach into the operator's network.
+	PublicOnly bool
 }
+
+// ErrPrivateAddress is a webhook refused because its address is not public
+// (loopback, private, link-local, shared or unspecified) under PublicOnly.
+var ErrPrivateAddress = errors.New("notify: webhook: the address is not public")
+
+// PublicAddress reports whether ip is on the public internet: not loopback,
+// private (RFC 1918, fc00::/7), link-local (the cloud metadata service),
+// shared (100.64.0.0/10), multicast or unspecified.
+func PublicAddress(ip net.IP) bool {
+	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() ||
+		ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() || sharedSpace.Contains(ip))
+}
+
+var sharedSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
 
 // maxBackoff caps in-call pauses, including a Retry-After the receiver asks
 // for: longer waits belong to the dispatcher, not to a goroutine held here.
@@ -77,7 +96,7 @@ func NewWebhook(url, secret string, opts WebhookOptions) *Webhook {
 	client := opts.Client
 	if client == nil {
 		client = &http.Client{
-			Transport: newTransport(),
+			Transport: newTransport(opts.PublicOnly),
 			// A redirected POST turns into a GET; a moved receiver is a
 			// configuration error to surface, not to follow.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -89,10 +108,24 @@ func NewWebhook(url, secret string, opts WebhookOptions) *Webhook {
 // newTransport is tuned for a dispatcher that pushes about 100,000 notices a
 // minute from some 64 goroutines to a single host: enough idle connections
 // per host that none is closed and redialled between two sends.
-func newTransport() *http.Transport {
+func newTransport(publicOnly bool) *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
+	if publicOnly {
+		// Checked on the address dialled, after the name is resolved, so a
+		// name that resolves (or is rebound) to a private address is caught.
+		dialer.Control = func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if ip := net.ParseIP(host); err != nil || ip == nil || !PublicAddress(ip) {
+				return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+			}
+			return nil
+		}
+		proxy = nil // a proxy would dial for us, unchecked
+	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   256,
@@ -177,6 +210,9 @@ func (w *Webhook) post(ctx context.Context, key string, body []byte) (time.Durat
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("notify: webhook: %w", ctx.Err())
+		}
+		if errors.Is(err, ErrPrivateAddress) {
+			return 0, Permanent(err)
 		}
 		return 0, fmt.Errorf("notify: webhook: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -322,4 +323,29 @@ func BenchmarkWebhookSend(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPublicOnlyWebhooksDialNoPrivateAddress: a webhook for a URL set on
+// someone else's behalf (a supplier's) dials public addresses only: not
+// the loopback it names, by address or by a name resolving to it, and the
+// refusal is permanent (retrying cannot help).
+func TestPublicOnlyWebhooksDialNoPrivateAddress(t *testing.T) {
+	rc, srv := newReceiver(t)
+	named := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	for _, u := range []string{srv.URL, named} {
+		err := NewWebhook(u, testSecret, WebhookOptions{PublicOnly: true, Timeout: time.Second}).Send(context.Background(), testMessage())
+		if !errors.Is(err, ErrPrivateAddress) || !IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent ErrPrivateAddress", u, err)
+		}
+	}
+	if calls, _ := rc.check(); calls != 0 {
+		t.Fatalf("the private receiver got %d requests", calls)
+	}
+	for ip, public := range map[string]bool{"169.254.169.254": false, "10.0.0.5": false, "192.168.1.1": false, "172.16.0.1": false,
+		"100.64.1.1": false, "127.0.0.1": false, "0.0.0.0": false, "::1": false, "fd00::1": false, "fe80::1": false,
+		"8.8.8.8": true, "2001:4860:4860::8888": true, "::ffff:10.0.0.1": false} {
+		if PublicAddress(net.ParseIP(ip)) != public {
+			t.Errorf("PublicAddress(%s) = %v", ip, !public)
+		}
+	}
 }

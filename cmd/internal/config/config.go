@@ -87,6 +87,11 @@ type Config struct {
 	// PaymentsSecret is GROUPBUY_PAYMENTS_SECRET: it signs the events and
 	// checks the payment system's callbacks ("" : every callback is refused).
 	PaymentsSecret string
+	// SupplierWebhooksPublic: purchase orders are posted to public addresses
+	// only, as suppliers' webhook URLs are set through the API (true from the
+	// environment; GROUPBUY_SUPPLIER_WEBHOOKS_PRIVATE=1, suppliers on the
+	// operator's own network, turns it off).
+	SupplierWebhooksPublic bool
 	// MetricsPublic is GROUPBUY_METRICS_PUBLIC=1: the API serves /metrics
 	// without a token (for a Prometheus on a private network); otherwise it
 	// asks for a staff token (warehouse, ops or admin).
@@ -215,6 +220,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	})
 	e.Parse("GROUPBUY_ROUTE_FULL_BUDGET", func(v string) (err error) {
 		c.RouteFullBudget, err = parseFlag(v)
+		return err
+	})
+	c.SupplierWebhooksPublic = true
+	e.Parse("GROUPBUY_SUPPLIER_WEBHOOKS_PRIVATE", func(v string) error {
+		private, err := parseFlag(v)
+		c.SupplierWebhooksPublic = !private
 		return err
 	})
 	e.Parse("GROUPBUY_LOG_LEVEL", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
