@@ -477,4 +477,14 @@ func TestTheSecondDeliveryOfADayTellsItsRefunds(t *testing.T) {
 	if told != 2000 {
 		t.Fatalf("the resident's refund notices tell %d fen of the 2000 fen refunded at the two receipts", told)
 	}
+	// Nobody collects: both deliveries' parcels go back, 1 egg and 2.
+	clk.Set(fulfillmenttest.Now.Add(10 * 24 * time.Hour))
+	if _, err := lastmiletest.NewDesk(t, c.DB, clk).Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	returned := c.Count(`SELECT coalesce(sum(amount_fen), 0) FROM refunds WHERE reason = 'returned' AND resident_id = $1`, p.Resident)
+	told = c.Count(`SELECT coalesce(sum((payload->>'amount_fen')::bigint), 0) FROM outbox WHERE resident_id = $1 AND kind = 'return'`, p.Resident)
+	if returned != 3000 || told != returned {
+		t.Fatalf("the resident's return notices tell %d fen of the %d fen refunded for the parcels returned", told, returned)
+	}
 }
