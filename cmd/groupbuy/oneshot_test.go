@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"groupbuy/internal/pg"
 	"groupbuy/internal/testenv"
@@ -89,5 +93,23 @@ func TestStartupErrorsDoNotPrintPasswords(t *testing.T) {
 		if err == nil || strings.Contains(err.Error()+errOut.String()+out.String(), secret) {
 			t.Errorf("%s with %s %s: %v", c.cmd, c.name, c.url, err)
 		}
+	}
+}
+
+// TestServeRefusesAPhotoDirItCannotWrite: a photo directory that cannot be
+// made stops the API at start, naming the variable, instead of failing
+// every claim with a photo later.
+func TestServeRefusesAPhotoDirItCannotWrite(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": testenv.NewDatabase(t), "REDIS_URL": testenv.Redis(t), "GROUPBUY_ADDR": "127.0.0.1:0",
+		"GROUPBUY_LABEL_KEY": testLabelKey, "GROUPBUY_AFTERSALE_PHOTO_DIR": filepath.Join(file, "photos")}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "GROUPBUY_AFTERSALE_PHOTO_DIR") {
+		t.Fatalf("serve with a photo directory under a file: %v", err)
 	}
 }
