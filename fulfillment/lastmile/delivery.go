@@ -160,8 +160,12 @@ func arrive(ctx context.Context, tx *sqlx.Tx, routeID int64, seq int, now time.T
 	if err != nil {
 		return 0, err
 	}
-	// The wave row first, as every command on a wave locks it first.
+	// The wave row first, as every command on a wave locks it first; the
+	// route read again after it, as a dispatch this waited for changed it.
 	if _, err := wave.Lock(ctx, tx, r.WaveID); err != nil {
+		return 0, err
+	}
+	if r, err = routeplan.GetRoute(ctx, tx, routeID); err != nil {
 		return 0, err
 	}
 	if r.DispatchedAt == nil {
