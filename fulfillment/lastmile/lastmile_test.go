@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -375,18 +376,16 @@ func TestAnApprovalThatWaitedForTheCollectionIsNotBeforeIt(t *testing.T) {
 	}
 }
 
-// TestThePointsNoRouteServesAreReceived: the night picked and bagged a
-// point's eggs though no route serves it. The wave's dispatch sends its
-// delivery too (however ops take the bags there), so its leader receives
-// it, and the resident's eggs wait as parcels; it stayed pending, and 4
-// eggs paid for ended neither ready, collected, returned nor refunded.
-func TestThePointsNoRouteServesAreReceived(t *testing.T) {
+// readyNight is a ready wave of two points: point 0 ordered 3 eggs and
+// its route R01 stops there; point 1 ordered 4 and no route serves it.
+func readyNight(t *testing.T) (c *fulfillmenttest.City, id, route int64, svc *lastmile.Service) {
+	t.Helper()
 	ctx := context.Background()
-	c := fulfillmenttest.New(t, 2)
+	c = fulfillmenttest.New(t, 2)
 	egg := c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 1000, 100)
 	c.Order(0, fulfillmenttest.Line{SaleItem: egg, Quantity: 3})
 	c.Order(1, fulfillmenttest.Line{SaleItem: egg, Quantity: 4})
-	id := c.Wave()
+	id = c.Wave()
 	for i, q := range []int64{3, 4} {
 		c.Exec(`INSERT INTO sort_lines (wave_id, pickup_point_id, zone, sale_item_ids, quantities, delivery_date) VALUES ($1, $3, 'chilled', ARRAY[$2::bigint], ARRAY[$5::int], $4)`,
 			id, egg, c.Points[i].ID, fulfillmenttest.Date, q)
@@ -394,7 +393,7 @@ func TestThePointsNoRouteServesAreReceived(t *testing.T) {
 			id, c.Points[i].ID, q)
 	}
 	van := c.Van()
-	route := c.ID(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)
+	route = c.ID(`INSERT INTO routes (wave_id, route_no, code, vehicle_type_id, stops, weight_g, volume_ml, distance_m, departure_at, return_at, cost_fen)
 		VALUES ($1, 1, 'R01', $2, 1, 1000, 1000, 1000, $3, $3, 0) RETURNING id`, id, van, fulfillmenttest.Now)
 	c.Exec(`INSERT INTO route_stops (route_id, seq, pickup_point_id, arrival_at, start_at, departure_at, weight_g, volume_ml, bags)
 		VALUES ($1, 1, $2, $3, $3, $3, 500, 500, 1)`, route, c.Points[0].ID, fulfillmenttest.Now)
@@ -403,8 +402,17 @@ func TestThePointsNoRouteServesAreReceived(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Exec(`UPDATE waves SET state = 'ready' WHERE id = $1`, id)
-	clk := clock.NewManual(fulfillmenttest.Now.Add(20 * time.Hour))
-	svc := lastmile.NewService(c.DB, clk, refund.Metrics{})
+	return c, id, route, lastmile.NewService(c.DB, clock.NewManual(fulfillmenttest.Now.Add(20*time.Hour)), refund.Metrics{})
+}
+
+// TestThePointsNoRouteServesAreReceived: the night picked and bagged a
+// point's eggs though no route serves it. The wave's dispatch sends its
+// delivery too (however ops take the bags there), so its leader receives
+// it, and the resident's eggs wait as parcels; it stayed pending, and 4
+// eggs paid for ended neither ready, collected, returned nor refunded.
+func TestThePointsNoRouteServesAreReceived(t *testing.T) {
+	ctx := context.Background()
+	c, id, route, svc := readyNight(t)
 	if _, err := svc.Dispatch(ctx, id, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -486,5 +494,50 @@ func TestTheSecondDeliveryOfADayTellsItsRefunds(t *testing.T) {
 	told = c.Count(`SELECT coalesce(sum((payload->>'amount_fen')::bigint), 0) FROM outbox WHERE resident_id = $1 AND kind = 'return'`, p.Resident)
 	if returned != 3000 || told != returned {
 		t.Fatalf("the resident's return notices tell %d fen of the %d fen refunded for the parcels returned", told, returned)
+	}
+}
+
+// TestAnArrivalWaitingBehindTheDispatchFindsItDispatched: a driver's
+// arrival that waits for the wave behind the dispatch of its route reads
+// the route after the wait: it is dispatched by then, not 409.
+func TestAnArrivalWaitingBehindTheDispatchFindsItDispatched(t *testing.T) {
+	ctx := context.Background()
+	c, id, route, svc := readyNight(t)
+	hold := c.DB.MustBegin()
+	defer hold.Rollback()
+	hold.MustExec(`SELECT 1 FROM waves WHERE id = $1 FOR NO KEY UPDATE`, id)
+	waiting := func(n int64) {
+		for c.Count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) < n {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	dispatched, arrived := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := svc.Dispatch(ctx, id, 0); dispatched <- err }()
+	waiting(1)
+	go func() { _, err := svc.Arrive(ctx, route, 1); arrived <- err }()
+	waiting(2)
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-dispatched; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-arrived; err != nil {
+		t.Fatalf("an arrival behind its route's dispatch: %v", err)
+	}
+}
+
+// TestASweepGoesOnPastAFailingWarehouse: one warehouse that cannot be
+// swept (here a time zone the server does not know) is reported, and the
+// others' parcels are still returned.
+func TestASweepGoesOnPastAFailingWarehouse(t *testing.T) {
+	ctx := context.Background()
+	c, clk := received(t)
+	c.Exec(`INSERT INTO warehouses (id, code, name, address, lat, lng, time_zone, cutoff_local, delivery_start, delivery_end)
+		VALUES (0, 'AAA', '火星仓', '奥林匹斯山', 31.2, 121.5, 'Mars/Olympus', '23:00', '07:00', '11:00')`) // swept first
+	clk.Set(fulfillmenttest.Now.Add(10 * 24 * time.Hour)) // past the parcels' last day
+	res, err := lastmiletest.NewDesk(t, c.DB, clk).Sweep(ctx)
+	if err == nil || !strings.Contains(err.Error(), "AAA") || res.Returned == 0 {
+		t.Fatalf("sweep: %+v %v; want the parcels returned and warehouse AAA reported", res, err)
 	}
 }

@@ -3,6 +3,7 @@ package lastmile
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -37,24 +38,33 @@ func (p *Desk) Sweep(ctx context.Context) (SweepResult, error) {
 	if err != nil {
 		return total, err
 	}
+	// One warehouse failing does not keep the others' parcels from their
+	// returns and reminders: its error is told with the rest swept.
+	var failed []error
 	for _, w := range whs {
-		loc, err := w.Location()
-		if err != nil {
-			return total, err
+		if ctx.Err() != nil {
+			return total, errors.Join(append(failed, ctx.Err())...)
 		}
 		var res SweepResult
-		err = pg.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
-			var err error
-			res, err = p.sweepWarehouse(ctx, tx, w.ID, p.clock.Now(), loc)
-			return err
-		})
+		err := func() error {
+			loc, err := w.Location()
+			if err != nil {
+				return err
+			}
+			return pg.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+				var err error
+				res, err = p.sweepWarehouse(ctx, tx, w.ID, p.clock.Now(), loc)
+				return err
+			})
+		}()
 		if err != nil {
-			return total, fmt.Errorf("sweep parcels of warehouse %s: %w", w.Code, err)
+			failed = append(failed, fmt.Errorf("sweep parcels of warehouse %s: %w", w.Code, err))
+			continue
 		}
 		total.Reminded += res.Reminded
 		total.Returned += res.Returned
 	}
-	return total, nil
+	return total, errors.Join(failed...)
 }
 
 // waitingLine is a parcel line still waiting at its point.
