@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"groupbuy/cmd/internal/config"
+	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
@@ -108,8 +108,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, clock cloc
 	if cfg.RedisURL == "" {
 		return nil, errors.New("REDIS_URL is not set (or use `groupbuy dev`, which starts a private Redis)")
 	}
-	if err := writableDir(cfg.AftersalePhotoDir); err != nil {
-		// Found now, not as a failed write on every claim with a photo.
+	if err := aftersale.CheckPhotoDir(cfg.AftersalePhotoDir); err != nil {
 		return nil, fmt.Errorf("GROUPBUY_AFTERSALE_PHOTO_DIR: photos cannot be kept there: %w", err)
 	}
 	db, err := pg.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
@@ -285,23 +284,6 @@ func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Lo
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
-}
-
-// writableDir makes dir if need be and checks a file can be written in it;
-// "" is none.
-func writableDir(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".check-*")
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 func runServe(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -87,6 +87,21 @@ func (s photoStore) add(ctx context.Context, tx *sqlx.Tx, claimID int64, seq int
 	return err
 }
 
+// CheckPhotoDir makes dir if need be and writes a file there as a photo is
+// written, so a directory photos cannot be kept in is found at start, not
+// as a failed write on every claim with a photo; "" keeps them in the
+// database.
+func CheckPhotoDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	name := filepath.Join(dir, ".writable")
+	if err := writeFileAtomic(name, nil); err != nil {
+		return err
+	}
+	return os.Remove(name)
+}
+
 // writeFileAtomic writes name through a temporary file and a rename, so a
 // reader never sees half a photo.
 func writeFileAtomic(name string, data []byte) error {
