@@ -237,10 +237,9 @@ type StaffToken struct {
 
 func (a *app) issueStaffToken(c *gin.Context, in struct{ Body StaffTokenRequest }) (StaffToken, error) {
 	b := in.Body
-	spec := auth.TokenSpec{Role: b.Role, Name: b.Name, TTL: time.Duration(b.TTLHours) * time.Hour}
-	if b.TTLHours > maxStaffTokenHours { // before the multiplication can overflow
-		spec.TTL = -1
-	}
+	// Hours out of range stay out of range, without the product overflowing.
+	hours := min(max(b.TTLHours, -1), maxStaffTokenHours+1)
+	spec := auth.TokenSpec{Role: b.Role, Name: b.Name, TTL: time.Duration(hours) * time.Hour}
 	if err := checkStaffToken(spec); err != nil {
 		return StaffToken{}, err
 	}
