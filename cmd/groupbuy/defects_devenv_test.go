@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"groupbuy/cmd/internal/devenv"
 	"groupbuy/internal/testenv"
 )
 
@@ -48,7 +49,7 @@ func startDev(t *testing.T, env map[string]string, within time.Duration) *devRun
 	t.Cleanup(d.stop)
 	deadline := time.Now().Add(within)
 	for {
-		if vals := parseEnv(d.stdout.String()); vals["GROUPBUY_API"] != "" {
+		if vals := devenv.Parse(d.stdout.String()); vals["GROUPBUY_API"] != "" {
 			d.api = vals["GROUPBUY_API"]
 			return d
 		}
@@ -65,17 +66,6 @@ func startDev(t *testing.T, env map[string]string, within time.Duration) *devRun
 	}
 }
 
-// parseEnv reads NAME=value lines, with or without "export ".
-func parseEnv(text string) map[string]string {
-	out := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok {
-			out[k] = unquoteEnv(v)
-		}
-	}
-	return out
-}
-
 // sourced runs a shell that sources the env file and reports the
 // environment its commands see; the shell starts with none but PATH (make
 // test itself exports DATABASE_URL).
@@ -85,7 +75,7 @@ func sourced(t *testing.T, envFile string) map[string]string {
 	if err != nil {
 		t.Fatalf("sourcing %s: %v", envFile, err)
 	}
-	return parseEnv(string(out))
+	return devenv.Parse(string(out))
 }
 
 // devEnv is the environment of a `groupbuy dev` on the test's own database
@@ -190,7 +180,7 @@ func TestDevInPrivateDirectory(t *testing.T) {
 		"GROUPBUY_ADDR":     "127.0.0.1:0",
 	}
 	first := startDev(t, env, 120*time.Second)
-	vals := parseEnv(first.stdout.String())
+	vals := devenv.Parse(first.stdout.String())
 	client := checked(t, &http.Client{Timeout: 10 * time.Second})
 	r := doHTTP(t, client, "GET", first.api+"/api/v1/ops/pickup-points", vals["GROUPBUY_ADMIN_TOKEN"], nil)
 	if r.Status != http.StatusOK || strings.Count(string(r.Body), `"code"`) != 200 {
@@ -199,7 +189,7 @@ func TestDevInPrivateDirectory(t *testing.T) {
 	first.stop()
 
 	again := startDev(t, env, 120*time.Second)
-	vals2 := parseEnv(again.stdout.String())
+	vals2 := devenv.Parse(again.stdout.String())
 	if vals2["GROUPBUY_ADMIN_TOKEN"] != vals["GROUPBUY_ADMIN_TOKEN"] || vals2["DATABASE_URL"] == "" {
 		t.Fatalf("a restart lost the data: %v, then %v", vals, vals2)
 	}

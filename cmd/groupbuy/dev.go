@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/devenv"
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/internal/auth"
@@ -116,13 +116,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	}
 	api := "http://" + l.Addr().String()
 	// Exported, so that what a developer runs after sourcing it (groupbuy
-	// token, curl in a script) sees them; quoted, as a URL's & or $ would
-	// otherwise end the line's command.
-	var env strings.Builder
-	for _, kv := range [][2]string{{"GROUPBUY_API", api}, {"GROUPBUY_LEADER_TOKEN", leaderToken}, {"GROUPBUY_ADMIN_TOKEN", adminToken},
-		{"DATABASE_URL", cfg.DatabaseURL}, {"REDIS_URL", cfg.RedisURL}} {
-		fmt.Fprintf(&env, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))
-	}
+	// token, curl in a script) sees them.
+	env := devenv.Format(devenv.Var{Name: "GROUPBUY_API", Value: api}, devenv.Var{Name: "GROUPBUY_LEADER_TOKEN", Value: leaderToken},
+		devenv.Var{Name: "GROUPBUY_ADMIN_TOKEN", Value: adminToken}, devenv.Var{Name: "DATABASE_URL", Value: cfg.DatabaseURL},
+		devenv.Var{Name: "REDIS_URL", Value: cfg.RedisURL})
 	owner, err := devEnvOwner(cfg.DataDir)
 	if err != nil {
 		return err
@@ -130,14 +127,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	defer owner.Close()
 	where := "written to " + envPath
 	if owner.held {
-		if err := os.WriteFile(envPath, []byte(env.String()), 0o600); err != nil {
+		if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
 			return err
 		}
 	} else {
 		where = fmt.Sprintf("another groupbuy dev on %s owns %s; it is written there when that one stops", cfg.DataDir, envPath)
 	}
 	fmt.Fprintf(stdout, "groupbuy dev is running (Ctrl-C stops it)\n\n%s\n%s\ntry: curl -H \"Authorization: Bearer $GROUPBUY_LEADER_TOKEN\" \"$GROUPBUY_API/api/v1/leader/catalog?date=%s\"\n",
-		env.String(), where, demo.Tomorrow(a.clock))
+		env, where, demo.Tomorrow(a.clock))
 
 	opt := workerOptions{}
 	if day != nil {
@@ -167,7 +164,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		g.Go(func() error {
 			if owner.await(gctx) {
 				log.Info("the other groupbuy dev stopped: dev.env points here now", "path", envPath, "api", api)
-				return os.WriteFile(envPath, []byte(env.String()), 0o600)
+				return os.WriteFile(envPath, []byte(env), 0o600)
 			}
 			return nil
 		})
@@ -271,7 +268,7 @@ func stopServer(s *localserver.Server, log *slog.Logger, what string) {
 // keeps the same ones; otherwise it issues an admin token and a token for the
 // first demo leader.
 func devTokens(ctx context.Context, a *app, envPath string) (leader, admin string, err error) {
-	prev := readEnvFile(envPath)
+	prev := devenv.Read(envPath)
 	// A dev.env written before the admin token had its true name calls it GROUPBUY_OPS_TOKEN.
 	leader, admin = prev["GROUPBUY_LEADER_TOKEN"], cmp.Or(prev["GROUPBUY_ADMIN_TOKEN"], prev["GROUPBUY_OPS_TOKEN"])
 	if p, err := a.auth.Authenticate(ctx, leader); err != nil || p.Role != auth.RoleLeader {
@@ -289,29 +286,4 @@ func devTokens(ctx context.Context, a *app, envPath string) (leader, admin strin
 		}
 	}
 	return leader, admin, nil
-}
-
-// unquoteEnv reads a value as dev.env writes it: in single quotes, each
-// quote inside closed, escaped and opened again. Older files have it bare.
-func unquoteEnv(v string) string {
-	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-		return strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
-	}
-	return v
-}
-
-func readEnvFile(path string) map[string]string {
-	out := map[string]string{}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) || err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
-			out[k] = unquoteEnv(v)
-		}
-	}
-	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"groupbuy/cmd/internal/config"
 	"groupbuy/cmd/internal/demo"
+	"groupbuy/cmd/internal/devenv"
 	"groupbuy/fulfillment/daysummary"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/auth"
@@ -35,11 +36,11 @@ func TestDevCommand(t *testing.T) {
 		done := make(chan error, 1)
 		var stdout, stderr bytes.Buffer
 		envFile := filepath.Join(dir, "dev.env")
-		prevAPI := readEnvFile(envFile)["GROUPBUY_API"] // each start listens on a new port
+		prevAPI := devenv.Read(envFile)["GROUPBUY_API"] // each start listens on a new port
 		go func() { done <- run(ctx, []string{"dev"}, getenv, &stdout, &stderr) }()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			vals := readEnvFile(envFile)
+			vals := devenv.Read(envFile)
 			if api := vals["GROUPBUY_API"]; api != "" && api != prevAPI {
 				return vals, func() {
 					cancel()
