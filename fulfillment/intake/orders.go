@@ -1,13 +1,12 @@
 package intake
 
 import (
-	"crypto/sha256"
-	"encoding/json"
 	"strings"
 	"time"
 
 	"groupbuy/fulfillment"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/input"
 	"groupbuy/pickup"
 )
 
@@ -121,13 +120,8 @@ func (r *OrderRequest) Validate() error {
 
 func lineField(i int, name string) string { return fulfillment.Field("lines", i, name) }
 
-// hash identifies a request body for idempotency: the same key with another
-// body is a conflict, with the same body a replay.
-func (r *OrderRequest) hash() []byte {
-	b, _ := json.Marshal(r)
-	h := sha256.Sum256(b)
-	return h[:]
-}
+// hash identifies the request under its Idempotency-Key.
+func (r *OrderRequest) hash() []byte { return input.RequestHash(r) }
 
 // CheckIdempotencyKey validates the Idempotency-Key header.
 func CheckIdempotencyKey(key string) error {

@@ -3,9 +3,7 @@ package supplieraccount
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -309,13 +307,8 @@ func replay(ctx context.Context, tx *sqlx.Tx, in ReturnInput, hash []byte) (Supp
 	return r, true, err
 }
 
-// hash identifies a return's request: the same request_id with another
-// body is a conflict, with the same body a replay.
-func (in ReturnInput) hash() []byte {
-	b, _ := json.Marshal(in)
-	h := sha256.Sum256(b)
-	return h[:]
-}
+// hash identifies the request under its request_id.
+func (in ReturnInput) hash() []byte { return input.RequestHash(in) }
 
 // rejectedLine checks a line returning rejected units: of a purchase-order
 // line of this supplier and warehouse, no more than were rejected and not

@@ -5,6 +5,8 @@
 package input
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/mail"
@@ -122,4 +124,13 @@ func textOK(s string, max int) bool {
 		}
 	}
 	return true
+}
+
+// RequestHash identifies a request's body for idempotency: sent again under
+// its key, the same body is a replay and another a conflict. The body is
+// hashed as its JSON, so how it was written does not count.
+func RequestHash(v any) []byte {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return h[:]
 }
