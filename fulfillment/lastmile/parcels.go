@@ -1,11 +1,9 @@
 package lastmile
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -184,11 +182,11 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 				continue
 			}
 			vars["amount"], vars["items"] = notify.Yuan(amount), refund.ItemsText(items)
-			// Keyed by its first line too: a point with two deliveries of a
-			// date (moved between warehouses) returns each in its own sweep.
-			first := slices.MinFunc(g, func(a, b waitingLine) int { return cmp.Compare(a.LineID, b.LineID) }).LineID
+			// Keyed by its first line too (lines come in line order): a point
+			// with two deliveries of a date (moved between warehouses)
+			// returns each in its own sweep.
 			notices = append(notices, notice.Notice{ResidentID: k.resident, Kind: notify.KindReturn,
-				Key: parcelKey("return", k.date, k.point, k.resident) + ":" + strconv.FormatInt(first, 10),
+				Key: parcelKey("return", k.date, k.point, k.resident) + ":" + strconv.FormatInt(g[0].LineID, 10),
 				Payload: map[string]any{"vars": vars, "delivery_date": k.date.String(), "pickup_point_id": k.point, "items": items,
 					"amount_fen": amount}})
 			continue

@@ -173,7 +173,8 @@ func refusal(err error) string {
 	return pg.Text("refused by the payment system: "+err.Error(), maxFailure)
 }
 
-// maxFailure bounds the failure recorded with a refund, in characters.
+// maxFailure bounds the failure recorded with a refund: a callback's in
+// characters, a refusal's in bytes (so in no more characters).
 const maxFailure = 500
 
 // Confirmation is the body of the payment system's callback.
