@@ -164,6 +164,42 @@ func TestStockGoesBackOnlyToWhoSuppliedIt(t *testing.T) {
 	}
 }
 
+// TestACorrectionTakesOnlyFromItsOwnLot: A delivers rice into lot LA, B into
+// LB. A correction on A's line naming LB is refused: it would take B's units
+// and leave A's in stock, owned on paper by nobody and returnable to A.
+func TestACorrectionTakesOnlyFromItsOwnLot(t *testing.T) {
+	f := newFixture(t)
+	f.Close()
+	f.Purchase()
+	rice := map[string]supply.PurchaseOrderLine{}
+	for _, o := range f.Orders().Orders {
+		for name, s := range f.Sups {
+			if o.SupplierID == s.ID {
+				rice[name] = supplytest.LineOf(t, o, "RICE")
+			}
+		}
+	}
+	f.Scans(supplytest.LineScan{Line: rice["A"].ID, Scan: supply.Scan{ScanID: "a1", Arrived: 10, Accepted: 10, Lot: "LA"}},
+		supplytest.LineScan{Line: rice["B"].ID, Scan: supply.Scan{ScanID: "b1", Arrived: 10, Accepted: 10, Lot: "LB"}})
+	_, _, err := f.Svc.Receive(f.Ctx, rice["A"].ID, supply.Scan{ScanID: "a-fix", Arrived: -10, Accepted: -10, Lot: "LB"}, "dock")
+	if supplytest.CodeOf(err) != supply.ErrNotInLot.Code {
+		t.Fatalf("a correction on A's line naming B's lot: %v", err)
+	}
+	if _, _, err := f.Svc.Receive(f.Ctx, rice["A"].ID, supply.Scan{ScanID: "a-fix2", Arrived: -4, Accepted: -4, Lot: "LA"}, "dock"); err != nil {
+		t.Fatalf("a correction of A's own lot: %v", err)
+	}
+	var la, lb int64
+	if err := f.DB.Get(&la, `SELECT sum(quantity) FROM stock_movements WHERE lot = 'LA'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.DB.Get(&lb, `SELECT sum(quantity) FROM stock_movements WHERE lot = 'LB'`); err != nil {
+		t.Fatal(err)
+	}
+	if la != 6 || lb != 10 {
+		t.Fatalf("lots after the corrections: LA %d (want 6), LB %d (want 10)", la, lb)
+	}
+}
+
 // TestExpiredGoodsGoBackAfterTheWriteOff: the hourly job writes an expired
 // lot off, and the goods may still go back to their supplier as expired:
 // the return takes them back from the write-off. Units that reach the lot

@@ -142,6 +142,12 @@ func (s *Service) Receive(ctx context.Context, lineID int64, r Scan, by string) 
 		return ScanRecord{}, false, apperr.InvalidField("expires_on", "%s goods need their expiry date", line.Zone)
 	case "below_zero":
 		return ScanRecord{}, false, ErrBelowZero.With("line", line)
+	case "expired":
+		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrExpiredOnArrival.Code,
+			"lot %q of %s expires on %s, before the delivery date: reject the units as short_shelf_life", r.Lot, line.SKU, r.ExpiresOn)
+	case "not_in_lot":
+		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrNotInLot.Code,
+			"line %d did not put %d units into lot %q with this expiry: a correction takes units out of the lot they went into", lineID, -r.Accepted, r.Lot)
 	case "beyond_stock":
 		return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrCorrectionSpent.Code,
 			"lot %q of %s no longer holds the %d units the correction takes out: they were allocated or returned", r.Lot, line.SKU, -r.Accepted)

@@ -170,5 +170,7 @@ var (
 	ErrOverDelivery          = apperr.Errorf(apperr.Unprocessable, "over_delivery", "accepting this would take the line beyond what was ordered and the tolerance")
 	ErrBelowZero             = apperr.Errorf(apperr.Unprocessable, "correction_below_zero", "the correction takes the line's totals below zero")
 	ErrCorrectionSpent       = apperr.Errorf(apperr.Unprocessable, "correction_spent", "the correction takes back units already spent: allocated or returned to the supplier")
+	ErrNotInLot              = apperr.Errorf(apperr.Unprocessable, "correction_not_in_lot", "the correction takes out of a lot and expiry more units than its line put into them")
+	ErrExpiredOnArrival      = apperr.Errorf(apperr.Unprocessable, "expired_on_arrival", "goods that expire before the delivery date cannot be accepted: reject them as short_shelf_life")
 	ErrReceivingStarted      = apperr.Errorf(apperr.Conflict, "receiving_started", "goods of this purchase order were already received; it can no longer be revised")
 )

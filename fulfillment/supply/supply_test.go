@@ -170,9 +170,22 @@ func TestReceivingRules(t *testing.T) {
 	if _, _, err := recv(egg.ID, Scan{ScanID: "e2", Arrived: 12, Accepted: 12}); supplytest.CodeOf(err) != "invalid_field" {
 		t.Fatalf("chilled without a lot: %v", err)
 	}
+	// Goods that expire before the delivery date are rejected, not accepted.
+	stale := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, -1)}
+	if _, _, err := recv(egg.ID, Scan{ScanID: "e-stale", Arrived: 12, Accepted: 12, Lot: "E-1130", ExpiresOn: &stale}); supplytest.CodeOf(err) != "expired_on_arrival" {
+		t.Fatalf("eggs expired before the delivery date: %v", err)
+	}
 	exp := fulfillment.Date{Time: supplytest.Date.AddDate(0, 0, 10)}
 	if _, _, err := recv(egg.ID, Scan{ScanID: "e3", Arrived: 12, Accepted: 12, Lot: "E-1201", ExpiresOn: &exp}); err != nil {
 		t.Fatal(err)
+	}
+	// A correction takes units out of the lot and expiry its line put them in.
+	other := fulfillment.Date{Time: exp.AddDate(0, 0, 1)}
+	for _, c := range []Scan{{ScanID: "e4", Arrived: -1, Accepted: -1, Lot: "E-9999", ExpiresOn: &exp},
+		{ScanID: "e5", Arrived: -1, Accepted: -1, Lot: "E-1201", ExpiresOn: &other}} {
+		if _, _, err := recv(egg.ID, c); supplytest.CodeOf(err) != "correction_not_in_lot" {
+			t.Fatalf("correction %s of a lot the line did not fill: %v", c.ScanID, err)
+		}
 	}
 	// The records are append-only, in the database too.
 	if _, err := f.DB.Exec(`UPDATE receiving_records SET accepted = 0`); err == nil {
