@@ -3,7 +3,6 @@ package supply
 import (
 	"context"
 	"log/slog"
-	"net/http"
 
 	"github.com/jmoiron/sqlx"
 
@@ -58,8 +57,9 @@ func NewService(db *sqlx.DB, clk clock.Clock, jobs *jobs.Outbox, log *slog.Logge
 		opt.OverCases = 1
 	}
 	if opt.Webhook.Client == nil {
-		// One client for every supplier's webhook, so connections are kept.
-		opt.Webhook.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// One client for every supplier's webhook, so connections are kept;
+		// it keeps to public addresses when they must.
+		opt.Webhook.Client = notify.NewWebhookClient(opt.Webhook.PublicOnly)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -102,7 +102,7 @@ func (s *Service) reachable(in SupplierInput) error {
 	if in.Channel != ChannelWebhook || !s.opt.Webhook.PublicOnly {
 		return nil
 	}
-	u, err := url.Parse(in.WebhookURL)
+	u, err := url.Parse(strings.TrimSpace(in.WebhookURL)) // as Validate will store it
 	if err != nil {
 		return nil // Validate names it
 	}

@@ -578,7 +578,7 @@ func TestSupplierWebhooksArePublic(t *testing.T) {
 		return SupplierInput{Code: "SUP-X", Name: "供应商", Channel: ChannelWebhook, WebhookURL: u, WebhookSecret: "0123456789abcdef0123"}
 	}
 	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:6379/", "http://localhost:8080/api",
-		"http://[::1]:5432/", "http://10.0.0.5/admin", "http://0.0.0.0:9090/"} {
+		"http://[::1]:5432/", "http://10.0.0.5/admin", "http://0.0.0.0:9090/", " http://169.254.169.254/", "\thttp://10.0.0.5/admin "} {
 		if _, err := svc.SaveSupplier(f.Ctx, in(u)); supplytest.CodeOf(err) != "invalid_field" {
 			t.Errorf("webhook_url %s: %v", u, err)
 		}
@@ -592,5 +592,23 @@ func TestSupplierWebhooksArePublic(t *testing.T) {
 	}
 	if _, err := svc.SaveSupplier(f.Ctx, in("https://erp.supplier.example.com/po")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPurchaseOrdersDialNoPrivateAddress: a supplier's name that resolves
+// to a private address after it was saved (here: the URL changed behind the
+// check) gets no purchase order; the send is refused for good.
+func TestPurchaseOrdersDialNoPrivateAddress(t *testing.T) {
+	f := supplytest.New(t)
+	svc := NewService(f.DB, f.Clock, nil, nil, Options{Webhook: notify.WebhookOptions{PublicOnly: true}})
+	f.Close()
+	f.Purchase()
+	po := f.Orders().Orders[0]
+	if po.SupplierID != f.Sups["A"].ID {
+		t.Fatalf("the first order is supplier %d's", po.SupplierID)
+	}
+	err := svc.HandleSend(f.Ctx, SendTask(po.ID, 1))
+	if n := f.Hook.Count(); n != 0 || !errors.Is(err, asynq.SkipRetry) || !strings.Contains(fmt.Sprint(err), "not public") {
+		t.Fatalf("public-only send to %s: the receiver got %d post(s), err %v; want none, refused for good", f.Sups["A"].WebhookURL, n, err)
 	}
 }

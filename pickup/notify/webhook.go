@@ -95,14 +95,21 @@ func NewWebhook(url, secret string, opts WebhookOptions) *Webhook {
 	}
 	client := opts.Client
 	if client == nil {
-		client = &http.Client{
-			Transport: newTransport(opts.PublicOnly),
-			// A redirected POST turns into a GET; a moved receiver is a
-			// configuration error to surface, not to follow.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = NewWebhookClient(opts.PublicOnly)
 	}
 	return &Webhook{url: url, secret: []byte(secret), opts: opts, client: client}
+}
+
+// NewWebhookClient is the client webhooks post with, for a caller that
+// shares one between many receivers (to keep their connections); public
+// only, it dials no private address.
+func NewWebhookClient(publicOnly bool) *http.Client {
+	return &http.Client{
+		Transport: newTransport(publicOnly),
+		// A redirected POST turns into a GET; a moved receiver is a
+		// configuration error to surface, not to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // newTransport is tuned for a dispatcher that pushes about 100,000 notices a
