@@ -98,51 +98,66 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
-	var send struct {
-		SentAt sql.NullTime `db:"sent_at"`
-		Latest bool         `db:"latest"`
-	}
-	err := s.db.GetContext(ctx, &send, `SELECT x.sent_at, `+isLatest+` AS latest
-		FROM purchase_order_sends x JOIN purchase_orders o ON o.id = x.purchase_order_id
-		WHERE x.purchase_order_id = $1 AND x.seq = $2`, p.PurchaseOrderID, p.Seq)
-	if errors.Is(err, sql.ErrNoRows) || send.SentAt.Valid {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	// A version revised before its send went out is not sent: the supplier
-	// would get two orders for one wave. The newer version has its own send.
-	if !send.Latest {
-		_, err := s.db.ExecContext(ctx, `UPDATE purchase_order_sends SET last_error = $3
-			WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, errNotSentSuperseded)
-		return err
-	}
-	msg, sup, err := s.message(ctx, p.PurchaseOrderID, p.Seq)
-	if err != nil {
-		return err
-	}
-	var ch notify.Channel
-	switch sup.Channel {
-	case ChannelWebhook:
-		ch = notify.NewWebhook(sup.WebhookURL, sup.WebhookSecret, s.opt.Webhook)
-	case ChannelEmail:
-		ch = s.opt.Mail
-	}
+	// The order's row is held (FOR SHARE) across the post: a revision,
+	// which locks it FOR UPDATE, waits for a send in flight, and a send
+	// after a revision sees it. A superseded version is never posted after
+	// its successor. The record is written even when the task's context
+	// ends, so what went out is not sent again.
 	var sendErr error
-	if ch == nil {
-		sendErr = notify.Permanent(fmt.Errorf("supply: no %s channel is configured for supplier %s", sup.Channel, sup.Code))
-	} else {
-		sendErr = ch.Send(ctx, msg)
-	}
-	now := s.clock.Now()
-	var lastErr string
-	if sendErr != nil {
-		lastErr = pg.Text(sendErr.Error(), 1000)
-	}
-	if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `UPDATE purchase_order_sends SET attempts = attempts + 1, last_error = $3,
-		sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5
-		WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, lastErr, now, sup.Channel); err != nil {
+	err := pg.InTx(context.WithoutCancel(ctx), s.db, func(tx *sqlx.Tx) error {
+		sendErr = nil
+		var send struct {
+			SentAt sql.NullTime `db:"sent_at"`
+			Latest bool         `db:"latest"`
+		}
+		// The lock first, then the check in a statement of its own: its
+		// snapshot is taken after a revision waited for has committed.
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM purchase_orders WHERE id = $1 FOR SHARE`, p.PurchaseOrderID); err != nil {
+			return err
+		}
+		err := tx.GetContext(ctx, &send, `SELECT x.sent_at, `+isLatest+` AS latest
+			FROM purchase_order_sends x JOIN purchase_orders o ON o.id = x.purchase_order_id
+			WHERE x.purchase_order_id = $1 AND x.seq = $2`, p.PurchaseOrderID, p.Seq)
+		if errors.Is(err, sql.ErrNoRows) || send.SentAt.Valid {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A version revised before its send went out is not sent: the
+		// supplier would get two orders for one wave. The newer version has
+		// its own send.
+		if !send.Latest {
+			_, err := tx.ExecContext(ctx, `UPDATE purchase_order_sends SET last_error = $3
+				WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, errNotSentSuperseded)
+			return err
+		}
+		msg, sup, err := s.message(ctx, p.PurchaseOrderID, p.Seq)
+		if err != nil {
+			return err
+		}
+		var ch notify.Channel
+		switch sup.Channel {
+		case ChannelWebhook:
+			ch = notify.NewWebhook(sup.WebhookURL, sup.WebhookSecret, s.opt.Webhook)
+		case ChannelEmail:
+			ch = s.opt.Mail
+		}
+		if ch == nil {
+			sendErr = notify.Permanent(fmt.Errorf("supply: no %s channel is configured for supplier %s", sup.Channel, sup.Code))
+		} else {
+			sendErr = ch.Send(ctx, msg)
+		}
+		var lastErr string
+		if sendErr != nil {
+			lastErr = pg.Text(sendErr.Error(), 1000)
+		}
+		_, err = tx.ExecContext(context.WithoutCancel(ctx), `UPDATE purchase_order_sends SET attempts = attempts + 1, last_error = $3,
+			sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5
+			WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, lastErr, s.clock.Now(), sup.Channel)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if sendErr != nil && notify.IsPermanent(sendErr) {

@@ -532,6 +532,64 @@ func TestARevisedOrderIsNotSentTwice(t *testing.T) {
 	}
 }
 
+// TestARevisionWaitsForASendInFlight: ops revise an order while its send
+// is on the wire and being retried (the supplier answered 503). The
+// revision waits for the send, so the supplier takes v1, then v2: its last
+// order of the wave is the newest, never the superseded one.
+func TestARevisionWaitsForASendInFlight(t *testing.T) {
+	f := supplytest.New(t)
+	f.Close()
+	f.Purchase()
+	v1 := f.Orders().Orders[0]
+	line := v1.Lines[0]
+	var (
+		mu       sync.Mutex
+		accepted []string // the keys the supplier took, in order
+		first    = true
+		revised  = make(chan string, 1)
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get(notify.HeaderIdempotencyKey)
+		mu.Lock()
+		busy := first
+		first = false
+		mu.Unlock()
+		if busy {
+			// v1's first attempt is on the wire: ops revise it now, and the
+			// new version's send goes out as soon as the revision commits.
+			go func() {
+				v2, err := f.Svc.Revise(f.Ctx, v1.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases + 1}}}, "ops")
+				if err == nil {
+					err = f.Svc.HandleSend(f.Ctx, SendTask(v2.ID, 1))
+				}
+				revised <- v2.Number + fmt.Sprint(err)
+			}()
+			time.Sleep(300 * time.Millisecond) // time for the revision to commit, were it not made to wait
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		accepted = append(accepted, key)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	if _, err := f.Svc.SaveSupplier(f.Ctx, SupplierInput{Code: "A", Name: "供应商A", Channel: ChannelWebhook, WebhookURL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if v1.SupplierID != f.Sups["A"].ID {
+		t.Fatalf("the first order is supplier %d's", v1.SupplierID)
+	}
+	if err := f.Svc.HandleSend(f.Ctx, SendTask(v1.ID, 1)); err != nil {
+		t.Fatal(err)
+	}
+	v2 := strings.TrimSuffix(<-revised, "<nil>")
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{v1.Number + ":1", v2 + ":1"}; fmt.Sprint(accepted) != fmt.Sprint(want) {
+		t.Fatalf("the supplier took %v, want %v", accepted, want)
+	}
+}
+
 // TestASupplierRefusalInChineseIsRecorded: the supplier's endpoint refuses
 // the order for good (400) in Chinese. The send is recorded as refused and
 // not retried; the webhook's 256 bytes of the body cut a character in half,
