@@ -27,6 +27,7 @@ const (
 	OrderReceived   OrderState = "received"   // closed: what came is counted
 	OrderNotComing  OrderState = "not_coming" // closed: the supplier will not deliver
 	OrderSuperseded OrderState = "superseded" // a newer version replaced it
+	OrderSendFailed OrderState = "send_failed" // refused for good: fix the supplier, then resend
 )
 
 // Outcome is how a purchase order was closed.
@@ -51,7 +52,7 @@ type PurchaseOrder struct {
 	WarehouseID  int64               `db:"warehouse_id" json:"warehouse_id"`
 	DeliveryDate fulfillment.Date    `db:"delivery_date" json:"delivery_date"`
 	ExpectedAt   time.Time           `db:"expected_at" json:"expected_at"`
-	State        OrderState          `db:"-" json:"state" enum:"queued,sent,arriving,received,not_coming,superseded"`
+	State        OrderState          `db:"-" json:"state" enum:"queued,sent,arriving,received,not_coming,superseded,send_failed"`
 	Units        int64               `db:"units" json:"units"`
 	AmountFen    int64               `db:"amount_fen" json:"amount_fen"`
 	Arrived      int64               `db:"arrived" json:"arrived"`
@@ -64,6 +65,8 @@ type PurchaseOrder struct {
 	Latest       bool                `db:"latest" json:"latest"`
 	SentAt       *time.Time          `db:"sent_at" json:"sent_at,omitempty"`
 	Sends        int64               `db:"sends" json:"sends"`
+	SendError    string              `db:"send_error" json:"send_error,omitempty" doc:"Why its latest send has not gone out yet: retried, unless the state is send_failed."`
+	Refused      bool                `db:"refused" json:"-"`
 	Outcome      *Outcome            `db:"outcome" json:"outcome,omitempty" enum:"received,not_coming"`
 	ClosedBy     *string             `db:"closed_by" json:"closed_by,omitempty"`
 	ClosedAt     *time.Time          `db:"closed_at" json:"closed_at,omitempty"`
@@ -98,9 +101,13 @@ const orderSelect = `SELECT o.id, o.number, o.version, o.wave_id, o.supplier_id,
 		` + isLatest + ` AS latest,
 		(SELECT max(sent_at) FROM purchase_order_sends x WHERE x.purchase_order_id = o.id) AS sent_at,
 		(SELECT count(*) FROM purchase_order_sends x WHERE x.purchase_order_id = o.id AND x.sent_at IS NOT NULL) AS sends,
+		CASE WHEN l.sent_at IS NULL THEN coalesce(l.last_error, '') ELSE '' END AS send_error,
+		coalesce(l.refused_at IS NOT NULL, false) AS refused,
 		c.outcome, c.closed_by, c.closed_at
 	FROM purchase_orders o JOIN suppliers s ON s.id = o.supplier_id
 	LEFT JOIN purchase_order_closures c ON c.purchase_order_id = o.id
+	LEFT JOIN LATERAL (SELECT x.last_error, x.refused_at, x.sent_at FROM purchase_order_sends x
+		WHERE x.purchase_order_id = o.id ORDER BY x.seq DESC LIMIT 1) l ON true
 	LEFT JOIN LATERAL (SELECT sum(rr.arrived) AS arrived, sum(rr.accepted) AS accepted, sum(rr.rejected) AS rejected
 		FROM receiving_records rr JOIN purchase_order_lines l ON l.id = rr.purchase_order_line_id
 		WHERE l.purchase_order_id = o.id) r ON true`
@@ -122,6 +129,8 @@ func (o *PurchaseOrder) finish() {
 		o.State = OrderArriving
 	case o.SentAt != nil:
 		o.State = OrderSent
+	case o.Refused:
+		o.State = OrderSendFailed
 	default:
 		o.State = OrderQueued
 	}

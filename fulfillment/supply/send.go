@@ -153,8 +153,9 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 			lastErr = pg.Text(sendErr.Error(), 1000)
 		}
 		_, err = tx.ExecContext(context.WithoutCancel(ctx), `UPDATE purchase_order_sends SET attempts = attempts + 1, last_error = $3,
-			sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5
-			WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, lastErr, s.clock.Now(), sup.Channel)
+			sent_at = CASE WHEN $3 = '' THEN $4::timestamptz END, channel = $5, refused_at = CASE WHEN $6 THEN $4::timestamptz END
+			WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, lastErr, s.clock.Now(), sup.Channel,
+			sendErr != nil && notify.IsPermanent(sendErr))
 		return err
 	})
 	if err != nil {

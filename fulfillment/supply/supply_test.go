@@ -590,6 +590,48 @@ func TestARevisionWaitsForASendInFlight(t *testing.T) {
 	}
 }
 
+// TestAnOrderRefusedForGoodShowsIt: the supplier's endpoint is gone (410),
+// so the send is not retried; the order shows send_failed with the answer
+// (it looked queued forever), until ops fix the supplier and resend.
+func TestAnOrderRefusedForGoodShowsIt(t *testing.T) {
+	f := supplytest.New(t)
+	good := f.Sups["A"].WebhookURL
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "endpoint retired", http.StatusGone)
+	}))
+	defer srv.Close()
+	sup := SupplierInput{Code: "A", Name: "供应商A", Channel: ChannelWebhook, WebhookURL: srv.URL}
+	if _, err := f.Svc.SaveSupplier(f.Ctx, sup); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	f.Purchase()
+	po := f.Orders().Orders[0]
+	if po.SupplierID != f.Sups["A"].ID || po.State != OrderQueued || po.SendError != "" {
+		t.Fatalf("before its send: supplier %d, %s %q", po.SupplierID, po.State, po.SendError)
+	}
+	if err := f.Svc.HandleSend(f.Ctx, SendTask(po.ID, 1)); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("a 410: %v, want refused for good", err)
+	}
+	got, err := GetPurchaseOrder(f.Ctx, f.DB, po.ID)
+	if err != nil || got.State != OrderSendFailed || !strings.Contains(got.SendError, "410") {
+		t.Fatalf("after a refusal for good: %s %q %v", got.State, got.SendError, err)
+	}
+	sup.WebhookURL = good
+	if _, err := f.Svc.SaveSupplier(f.Ctx, sup); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = f.Svc.Resend(f.Ctx, po.ID, "ops"); err != nil || got.State != OrderQueued {
+		t.Fatalf("resent: %s %v", got.State, err)
+	}
+	if err := f.Svc.HandleSend(f.Ctx, SendTask(po.ID, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = GetPurchaseOrder(f.Ctx, f.DB, po.ID); err != nil || got.State != OrderSent || got.SendError != "" {
+		t.Fatalf("after the resend: %s %q %v", got.State, got.SendError, err)
+	}
+}
+
 // TestASupplierRefusalInChineseIsRecorded: the supplier's endpoint refuses
 // the order for good (400) in Chinese. The send is recorded as refused and
 // not retried; the webhook's 256 bytes of the body cut a character in half,

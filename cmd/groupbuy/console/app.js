@@ -546,12 +546,14 @@ function waveView(id) {
 
 const PO_STATES = {
   queued: '待发送', sent: '已发送', arriving: '到货中', received: '已收货', not_coming: '不来货', superseded: '已被新版本取代',
+  send_failed: '发送失败',
 };
 const ZONES = { ambient: '常温', chilled: '冷藏', frozen: '冷冻' };
 const REJECTS = [['quality', '质量不合格'], ['damage', '破损'], ['wrong_item', '错货'], ['short_shelf_life', '保质期不足']];
 
 function poBadge(po) {
-  return h('span', { class: `badge po-${po.state}`, 'data-state': po.state }, PO_STATES[po.state] || po.state);
+  return h('span', { class: `badge po-${po.state}`, 'data-state': po.state, title: po.send_error || null },
+    PO_STATES[po.state] || po.state);
 }
 
 /** purchaseView lists a wave's purchase orders, latest versions first, with what the dock received and what is short. */
@@ -578,10 +580,12 @@ function purchaseView(waveID) {
       h('div', { class: 'title' }, h('h1', null, `${w.name} · ${wave.delivery_date} 波次 #${wave.id} 采购单`), badge(wave.state)),
       h('p', { class: 'figures', id: 'po-summary' },
         `${num(shown.filter((po) => po.latest).length)} 张 · 已发送 ${count('sent')} · 到货中 ${count('arriving')} · 已收货 ${count('received')}`,
+        count('send_failed') ? ` · 发送失败 ${count('send_failed')}` : '',
         ` · 订购 ${num(sum('units'))} 件 · 验收 ${num(sum('accepted'))} 件 · 短缺 ${num(sum('short_units'))} 件`),
       waitingNote(wave));
     fill(body, ...(shown.length ? shown.map((po) => h('tr', { 'data-po': po.id, class: po.latest ? null : 'old' },
-      h('td', null, `${po.number} v${po.version}`), h('td', null, po.supplier_name), h('td', null, poBadge(po)),
+      h('td', null, `${po.number} v${po.version}`), h('td', null, po.supplier_name),
+      h('td', null, poBadge(po), po.state === 'send_failed' && h('div', { class: 'send-error' }, po.send_error)),
       h('td', { class: 'n' }, dateTime(po.expected_at, w.time_zone)),
       h('td', { class: 'n' }, num(po.units)), h('td', { class: 'n' }, num(po.arrived)), h('td', { class: 'n' }, num(po.accepted)),
       h('td', { class: po.rejected ? 'n bad' : 'n' }, num(po.rejected)),
