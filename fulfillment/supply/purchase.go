@@ -243,10 +243,15 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 	if len(r.Lines) == 0 {
 		return PurchaseOrder{}, apperr.InvalidField("lines", "name at least one line to change")
 	}
+	seen := make(map[int64]bool, len(r.Lines))
 	for i, l := range r.Lines {
 		if l.ProductID <= 0 {
 			return PurchaseOrder{}, apperr.InvalidField(fulfillment.Field("lines", i, "product_id"), "product_id must be positive")
 		}
+		if seen[l.ProductID] {
+			return PurchaseOrder{}, apperr.InvalidField(fulfillment.Field("lines", i, "product_id"), "product %d is named twice", l.ProductID)
+		}
+		seen[l.ProductID] = true
 		if l.Cases < 0 || l.Cases > fulfillment.MaxStockCap {
 			return PurchaseOrder{}, apperr.InvalidField(fulfillment.Field("lines", i, "cases"), "cases must be between 0 and %d", fulfillment.MaxStockCap)
 		}

@@ -413,6 +413,11 @@ func TestReviseMakesTheNextVersion(t *testing.T) {
 	po := f.Orders().Orders[0]
 	line := po.Lines[0]
 	sends, jobs := f.Count("purchase_order_sends"), f.Count("jobs")
+	// A product named twice is refused, as everywhere else, not "the last wins".
+	if _, err := f.Svc.Revise(f.Ctx, po.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: 1},
+		{ProductID: line.ProductID, Cases: 50}}}, "ops"); supplytest.CodeOf(err) != "invalid_field" || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("a product named twice: %v", err)
+	}
 	v2, err := f.Svc.Revise(f.Ctx, po.ID, Revision{Lines: []RevisionLine{{ProductID: line.ProductID, Cases: line.Cases + 1}}, Note: "more"}, "ops")
 	if err != nil {
 		t.Fatal(err)
