@@ -265,10 +265,17 @@ func checkStaffToken(spec auth.TokenSpec) error {
 	return nil
 }
 
+// newServer is an HTTP server of ours, the API's or a worker's metrics
+// listener: no slow or idle client holds a connection (and a goroutine and a
+// file descriptor) for long.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
 // serveHTTP serves h on l until ctx ends, then drains in-flight requests.
 func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	srv := newServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

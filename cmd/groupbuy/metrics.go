@@ -145,7 +145,7 @@ func serveWorkerMetrics(ctx context.Context, addr string, m *metrics.Registry, l
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := newServer(mux) // idle connections closed, as the API's are
 	go func() {
 		if err := srv.Serve(l); err != nil && err != http.ErrServerClosed {
 			log.Error("metrics listener", "err", err)

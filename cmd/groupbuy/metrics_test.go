@@ -293,3 +293,14 @@ func TestRequestIDTravelsIntoTasks(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestOurServersBoundSlowAndIdleClients: every server the binary runs (the
+// API, a worker's metrics listener) comes from newServer, which bounds how
+// long a slow or idle client holds a connection; the worker's listener kept
+// idle keep-alive connections for ever.
+func TestOurServersBoundSlowAndIdleClients(t *testing.T) {
+	srv := newServer(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Fatalf("a server without a bound: %+v", srv)
+	}
+}
