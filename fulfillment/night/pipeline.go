@@ -186,13 +186,26 @@ func (r *Runner) Register(mux *asynq.ServeMux) {
 func (r *Runner) addStage(ctx context.Context, tx *sqlx.Tx, stage wave.Stage, waveID int64, suffix string) (int64, error) {
 	b, _ := json.Marshal(wavePayload{WaveID: waveID, At: r.clock.Now()})
 	id := fmt.Sprintf("wave:%s:%d%s", stage, waveID, suffix)
-	queue := jobs.QueueCritical
+	queue, timeout := jobs.QueueCritical, stageTimeout
 	if stage == wave.StageRoute {
 		queue = jobs.QueueRoute // long and CPU-bound: workers of its own, so no city's short stages wait behind it
+		// A large wave solves for its whole budget (up to an hour): the task
+		// outlasts it by the time the plan's reading and writing take.
+		timeout += r.opt.Route.Budget
 	}
 	return r.jobs.Add(ctx, tx, asynq.NewTask("wave:"+string(stage), b), asynq.TaskID(id), asynq.Queue(queue),
-		asynq.MaxRetry(10), asynq.Timeout(10*time.Minute), asynq.Retention(48*time.Hour))
+		asynq.MaxRetry(stageRetries), asynq.Timeout(timeout), asynq.Retention(48*time.Hour))
 }
+
+const (
+	// stageTimeout bounds one attempt of a stage.
+	stageTimeout = 10 * time.Minute
+	// stageRetries: a stage is idempotent, and nothing else asks for the
+	// pick, refund, route or ready stages again, so it retries a minute
+	// apart (RetryDelay) for a week rather than be archived after a few
+	// minutes of a database outage, leaving the night stalled.
+	stageRetries = 7 * 24 * 60
+)
 
 func (r *Runner) handleSweep(ctx context.Context, t *asynq.Task) error {
 	var p sweepPayload

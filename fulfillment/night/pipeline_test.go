@@ -3,6 +3,7 @@ package night
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
@@ -23,6 +24,45 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestStageTasksOutlastAnOutageAndTheirSolve: nothing asks for the pick,
+// refund, route or ready stage again, so a stage retries through a database
+// outage of a day or more (it was archived after about six minutes); the
+// route task outlasts its solver's budget (a 15-minute budget was cancelled
+// at 10 minutes, on every attempt).
+func TestStageTasksOutlastAnOutageAndTheirSolve(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	budget := 15 * time.Minute
+	r := newTestRunner(t, c, Options{Route: routeplan.Options{Budget: budget}})
+	id := c.Wave()
+	for _, st := range []wave.Stage{wave.StagePick, wave.StageRoute} {
+		if err := pg.InTx(ctx, c.DB, func(tx *sqlx.Tx) error {
+			_, err := r.addStage(ctx, tx, st, id, "")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var job struct {
+			MaxRetry  int   `db:"max_retry"`
+			TimeoutMS int64 `db:"timeout_ms"`
+		}
+		if err := c.DB.Get(&job, `SELECT max_retry, timeout_ms FROM jobs WHERE task_id = $1`, fmt.Sprintf("wave:%s:%d", st, id)); err != nil {
+			t.Fatal(err)
+		}
+		var retrying time.Duration
+		task := asynq.NewTask("wave:"+string(st), nil)
+		for n := range job.MaxRetry {
+			retrying += RetryDelay(n, nil, task)
+		}
+		if retrying < 24*time.Hour {
+			t.Errorf("%s: %d retries over %v, then archived with nothing to ask for it again", st, job.MaxRetry, retrying)
+		}
+		if st == wave.StageRoute && time.Duration(job.TimeoutMS)*time.Millisecond <= budget {
+			t.Errorf("the route task times out after %v, inside its solver's budget of %v", time.Duration(job.TimeoutMS)*time.Millisecond, budget)
+		}
+	}
+}
 
 // TestStageTableRunsTheNightInOrder: the table lists the night's stages in
 // order, each naming the next, and only the route stage works before its
