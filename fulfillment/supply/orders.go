@@ -21,12 +21,12 @@ type OrderState string
 
 // Purchase-order states.
 const (
-	OrderQueued     OrderState = "queued"     // not yet sent to the supplier
-	OrderSent       OrderState = "sent"       // the supplier has it
-	OrderArriving   OrderState = "arriving"   // goods are being received
-	OrderReceived   OrderState = "received"   // closed: what came is counted
-	OrderNotComing  OrderState = "not_coming" // closed: the supplier will not deliver
-	OrderSuperseded OrderState = "superseded" // a newer version replaced it
+	OrderQueued     OrderState = "queued"      // not yet sent to the supplier
+	OrderSent       OrderState = "sent"        // the supplier has it
+	OrderArriving   OrderState = "arriving"    // goods are being received
+	OrderReceived   OrderState = "received"    // closed: what came is counted
+	OrderNotComing  OrderState = "not_coming"  // closed: the supplier will not deliver
+	OrderSuperseded OrderState = "superseded"  // a newer version replaced it
 	OrderSendFailed OrderState = "send_failed" // refused for good: fix the supplier, then resend
 )
 
