@@ -198,6 +198,8 @@ func (r *Runner) addStage(ctx context.Context, tx *sqlx.Tx, stage wave.Stage, wa
 }
 
 const (
+	// progressWait bounds a progress report (see progressOf).
+	progressWait = 250 * time.Millisecond
 	// stageTimeout bounds one attempt of a stage.
 	stageTimeout = 10 * time.Minute
 	// stageRetries: a stage is idempotent, and nothing else asks for the
@@ -294,9 +296,14 @@ func (r *Runner) now(at attempt) time.Time {
 
 func (r *Runner) begin() attempt { return attempt{began: r.clock.Now(), wall: time.Now()} }
 
-// progressOf reports an attempt's progress from outside its transaction.
+// progressOf reports an attempt's progress from outside its transaction,
+// on a connection of its own. It waits progressWait at most and is dropped
+// after that: stages holding every connection of the pool, each waiting
+// for one more to report on, held each other until their tasks timed out.
 func (r *Runner) progressOf(ctx context.Context, waveID int64, stage wave.Stage, at attempt) func(done, total int64) {
 	return func(done, total int64) {
+		ctx, cancel := context.WithTimeout(ctx, progressWait)
+		defer cancel()
 		if err := wave.ReportProgress(ctx, r.db, waveID, stage, at.began, done, total); err != nil {
 			r.log.WarnContext(ctx, "stage progress", "wave", waveID, "stage", stage, "err", err)
 		}

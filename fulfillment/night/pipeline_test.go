@@ -3,9 +3,11 @@ package night
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +63,34 @@ func TestStageTasksOutlastAnOutageAndTheirSolve(t *testing.T) {
 		if st == wave.StageRoute && time.Duration(job.TimeoutMS)*time.Millisecond <= budget {
 			t.Errorf("the route task times out after %v, inside its solver's budget of %v", time.Duration(job.TimeoutMS)*time.Millisecond, budget)
 		}
+	}
+}
+
+// TestStagesAtOnceDoNotStarveThePool: each stage holds a connection for
+// its transaction and reports its progress on another. As many stages at
+// once as the pool has connections (a worker's concurrency at its pool
+// size, many cities at one cutoff) still finish.
+func TestStagesAtOnceDoNotStarveThePool(t *testing.T) {
+	const conns = 4
+	c := fulfillmenttest.New(t, 1)
+	r := newTestRunner(t, c)
+	var ids []int64
+	for i := range conns {
+		ids = append(ids, c.ID(`INSERT INTO waves (warehouse_id, delivery_date, cutoff_at, state, created_at, updated_at)
+			VALUES ($1, $2, $3, 'allocated', $4, $4) RETURNING id`, c.Warehouse, fulfillmenttest.Date.AddDate(0, 0, i),
+			fulfillmenttest.Cutoff.AddDate(0, 0, i), fulfillmenttest.Now))
+	}
+	c.DB.SetMaxOpenConns(conns)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		wg.Go(func() { _, errs[i] = r.RunStage(ctx, wave.StagePick, id) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("%d pick stages at once on a pool of %d: %v", len(ids), conns, err)
 	}
 }
 
