@@ -288,3 +288,28 @@ func TestRepublishDoesNotDeadlockWithAnOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestACutoffInTheSpringGapDoesNotCloseEarly: New York's clocks skip
+// 02:00-03:00 on 2026-03-08, and a cutoff of 02:30 is read as 03:30 EDT, as
+// PostgreSQL reads it; ordering closed at 01:30 EST, an hour early.
+func TestACutoffInTheSpringGapDoesNotCloseEarly(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	c.Exec(`UPDATE warehouses SET time_zone = 'America/New_York', cutoff_local = '02:30' WHERE id = $1`, c.Warehouse)
+	c.Product("EGG", fulfillment.Chilled, "")
+	date := fulfillment.Date{Time: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 3, 7, 15, 0, 0, 0, time.UTC))
+	items, err := catalog.NewService(c.DB, clk).Publish(ctx, c.Warehouse, date, []catalog.Offer{{SKU: "EGG", PriceFen: 100, StockCap: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newIntake(t, c, clk)
+	clk.Set(time.Date(2026, 3, 8, 7, 15, 0, 0, time.UTC)) // 03:15 EDT: the wall clock jumped from 02:00 at 07:00Z
+	if _, _, err := in.Place(ctx, c.Points[0].Leader, "k1", order("13700000001", items[0].ID, 1)); err != nil {
+		t.Fatalf("an order at 03:15 EDT, before the cutoff of 02:30 read as 03:30 EDT: %v", err)
+	}
+	clk.Set(time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC))
+	if _, _, err := in.Place(ctx, c.Points[0].Leader, "k2", order("13700000001", items[0].ID, 1)); !errors.Is(err, intake.ErrCutoffPassed) {
+		t.Fatalf("an order at 03:30 EDT: %v", err)
+	}
+}

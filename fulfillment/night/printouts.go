@@ -19,6 +19,7 @@ import (
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 )
 
@@ -333,7 +334,7 @@ func (p *Printer) prepare(ctx context.Context, tx *sqlx.Tx, fonts *printout.Font
 	if p.driverLink != nil {
 		d := n.wave.DeliveryDate
 		// The pass lasts until the delivery day ends where the trucks run.
-		expires := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, n.loc)
+		expires := clock.Midnight(d.AddDate(0, 0, 1), n.loc)
 		for i, r := range n.routes {
 			sheets[i].DriverURL = p.driverLink(r.ID, expires)
 		}

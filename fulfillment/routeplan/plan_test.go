@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/routeplan"
 	"groupbuy/fulfillment/wave"
@@ -169,5 +170,36 @@ func TestPointReceivingHoursNarrowTheStopWindow(t *testing.T) {
 	u := got.Unserved[0]
 	if u.PickupPointID != c.Points[2].ID || !strings.Contains(u.Reason, "12:00–13:00") || !strings.Contains(u.Reason, "07:00–11:00") {
 		t.Fatalf("unserved %+v: want point %d with its hours 12:00–13:00 and the window 07:00–11:00", u, c.Points[2].ID)
+	}
+}
+
+// TestRoutesOfADayWhoseMidnightIsSkipped: in Santiago the clocks go from
+// 23:59 to 01:00 on 2026-09-06. The morning of that delivery day was placed
+// on the day before (Go put the skipped midnight at 23:00 on 09-05), and
+// every stop came out unserved.
+func TestRoutesOfADayWhoseMidnightIsSkipped(t *testing.T) {
+	c := fulfillmenttest.New(t, 4)
+	c.Exec(`UPDATE warehouses SET time_zone = 'America/Santiago' WHERE id = $1`, c.Warehouse)
+	w, stops := fleetAndStops(t, c, 2000, van)
+	day := fulfillment.Date{Time: time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC)}
+	c.Exec(`UPDATE waves SET delivery_date = $2 WHERE id = $1`, w.ID, day)
+	w.DeliveryDate = day
+	got := planAndRead(t, c, w, stops, 2*time.Second)
+	scl, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := 0
+	for _, r := range got.Routes {
+		for _, s := range r.Stops {
+			served++
+			at := s.StartAt.In(scl)
+			if d, hm := at.Format(time.DateOnly), at.Format("15:04"); d != "2026-09-06" || hm < "07:00" || hm > "11:00" {
+				t.Errorf("point %d served at %s, outside 2026-09-06 07:00-11:00", s.PickupPointID, at.Format("2006-01-02 15:04 MST"))
+			}
+		}
+	}
+	if served != len(stops) {
+		t.Errorf("served %d of %d stops; unserved %+v", served, len(stops), got.Unserved)
 	}
 }

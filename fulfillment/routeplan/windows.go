@@ -15,12 +15,13 @@ import (
 // zone, so that a day with a daylight-saving change still lines up with
 // the instants the plan is stored as.
 type dayClock struct {
-	midnight time.Time
+	date     time.Time // the delivery date (its calendar day)
+	midnight time.Time // its first instant in loc
 	loc      *time.Location
 }
 
 func (d dayClock) seconds(t clock.TimeOfDay) int64 {
-	return int64(t.On(d.midnight, d.loc).Sub(d.midnight) / time.Second)
+	return int64(t.On(d.date, d.loc).Sub(d.midnight) / time.Second)
 }
 
 // zones names the temperature zones of flags as routing capabilities.

@@ -101,11 +101,28 @@ func (t TimeOfDay) Seconds() int64 { return int64(t.minutes) * 60 }
 func (t TimeOfDay) Before(u TimeOfDay) bool { return t.minutes < u.minutes }
 
 // On returns the instant t on the calendar day of date (its year, month
-// and day, whatever its zone) in loc, in UTC. On a day that skips or
-// repeats t for daylight saving, it is as time.Date normalises it.
+// and day, whatever its zone) in loc, in UTC. On a day that repeats t for
+// daylight saving it is the first time. On a day that skips t (clocks go
+// forward) it is read, as PostgreSQL reads it, on the offset before the
+// change: as far past the gap's end as t is past its start (02:30 in a gap
+// of 02:00-03:00 is 03:30). time.Date's choice there depends on the zone:
+// west of UTC an hour before the gap, which closed ordering an hour early
+// and put a skipped midnight on the day before.
 func (t TimeOfDay) On(date time.Time, loc *time.Location) time.Time {
 	hh, mm := t.Clock()
-	return time.Date(date.Year(), date.Month(), date.Day(), hh, mm, 0, 0, loc).UTC()
+	y, mo, d := date.Date()
+	at := time.Date(y, mo, d, hh, mm, 0, 0, loc)
+	if h, m, _ := at.Clock(); h != hh || m != mm {
+		_, before := at.Add(-24 * time.Hour).Zone()
+		at = time.Date(y, mo, d, hh, mm, 0, 0, time.UTC).Add(-time.Duration(before) * time.Second)
+	}
+	return at.UTC()
+}
+
+// Midnight is the first instant of date's calendar day in loc (on a day
+// whose midnight is skipped, when the clocks show the skip's end).
+func Midnight(date time.Time, loc *time.Location) time.Time {
+	return TimeOfDay{set: true}.On(date, loc).In(loc)
 }
 
 // MarshalText writes "HH:MM" ("" when unset).

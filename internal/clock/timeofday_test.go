@@ -115,10 +115,46 @@ func TestTimeOfDayOn(t *testing.T) {
 			t.Errorf("23:00 on %s in %s: %s, want %s", c.date, c.loc, got, c.want)
 		}
 	}
+	// A time the day skips is read on the offset before the change, as
+	// PostgreSQL reads it: as far past the gap as it is into it. (Go's
+	// time.Date put it an hour early west of UTC, a skipped midnight on the
+	// day before.)
+	skipped := []struct {
+		zone string
+		at   TimeOfDay
+		date time.Time
+		want time.Time
+	}{
+		{"America/New_York", NewTimeOfDay(2, 30), time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC)}, // 03:30 EDT
+		{"America/Santiago", NewTimeOfDay(0, 0), time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC), time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC)},   // 01:00 -03
+		{"Australia/Lord_Howe", NewTimeOfDay(2, 15), time.Date(2026, 10, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 3, 15, 45, 0, 0, time.UTC)},
+		{"Europe/Berlin", NewTimeOfDay(2, 30), time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)}, // 03:30 CEST
+		{"America/New_York", NewTimeOfDay(1, 30), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)}, // twice: the first
+	}
+	for _, c := range skipped {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.at.On(c.date, loc); !got.Equal(c.want) {
+			t.Errorf("%s on %s in %s: %s (%s), want %s", c.at, c.date.Format(time.DateOnly), c.zone, got, got.In(loc), c.want.In(loc))
+		}
+	}
+	if m := Midnight(time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC), mustZone(t, "America/Santiago")); m.Format("2006-01-02 15:04") != "2026-09-06 01:00" {
+		t.Errorf("the midnight Santiago skips: %s", m)
+	}
 	if s := NewTimeOfDay(7, 30).Seconds(); s != 27000 {
 		t.Errorf("seconds: %d", s)
 	}
 	if !NewTimeOfDay(7, 0).Before(NewTimeOfDay(7, 1)) || NewTimeOfDay(7, 1).Before(NewTimeOfDay(7, 1)) {
 		t.Error("Before")
 	}
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

@@ -76,6 +76,5 @@ func (q QuietHours) Until(t time.Time, loc *time.Location) (quiet bool, end time
 	default:
 		return false, time.Time{}
 	}
-	end = time.Date(y, mo, d+endDay, stop/60, stop%60, 0, 0, loc)
-	return true, end.UTC()
+	return true, clock.NewTimeOfDay(stop/60, stop%60).On(time.Date(y, mo, d+endDay, 0, 0, 0, 0, time.UTC), loc)
 }
