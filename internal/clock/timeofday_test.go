@@ -128,7 +128,7 @@ func TestTimeOfDayOn(t *testing.T) {
 		{"America/New_York", NewTimeOfDay(2, 30), time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC)}, // 03:30 EDT
 		{"America/Santiago", NewTimeOfDay(0, 0), time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC), time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC)},   // 01:00 -03
 		{"Australia/Lord_Howe", NewTimeOfDay(2, 15), time.Date(2026, 10, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 3, 15, 45, 0, 0, time.UTC)},
-		{"Europe/Berlin", NewTimeOfDay(2, 30), time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)}, // 03:30 CEST
+		{"Europe/Berlin", NewTimeOfDay(2, 30), time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)},    // 03:30 CEST
 		{"America/New_York", NewTimeOfDay(1, 30), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)}, // twice: the first
 	}
 	for _, c := range skipped {
