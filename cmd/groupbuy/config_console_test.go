@@ -70,7 +70,10 @@ func TestConfigRetentionOutlastsParcelsAndClaims(t *testing.T) {
 		{"GROUPBUY_RETENTION_DAYS=15", ""}:                                false,
 		{"GROUPBUY_RETENTION_DAYS=1", ""}:                                 false,
 		{"GROUPBUY_RETENTION_DAYS=90", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: false,
-		{"GROUPBUY_RETENTION_DAYS=92", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: true,
+		{"GROUPBUY_RETENTION_DAYS=95", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: false, // a claim after a parcel's third day
+		{"GROUPBUY_RETENTION_DAYS=96", "GROUPBUY_AFTERSALE_WINDOW=2160h"}: true,
+		{"GROUPBUY_RETENTION_DAYS=16", "GROUPBUY_RETURN_AFTER_DAYS=14"}:   false, // collected on day 14, claimed on day 16
+		{"GROUPBUY_RETENTION_DAYS=19", "GROUPBUY_RETURN_AFTER_DAYS=14"}:   true,
 		{"GROUPBUY_RETURN_AFTER_DAYS=14", ""}:                             true,
 		{"GROUPBUY_RETURN_AFTER_DAYS=15", ""}:                             false,
 	} {

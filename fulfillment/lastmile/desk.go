@@ -33,10 +33,14 @@ type Desk struct {
 	parcels *pg.Prepared
 }
 
+// DefaultReturnAfterDays is DeskOptions.ReturnAfterDays when none is given.
+const DefaultReturnAfterDays = 3
+
 // DeskOptions tune reminders and returns.
 type DeskOptions struct {
 	// ReturnAfterDays: parcels still waiting at the end of the Nth day after
-	// delivery go back to the warehouse and are refunded (default 3).
+	// delivery go back to the warehouse and are refunded
+	// (DefaultReturnAfterDays).
 	ReturnAfterDays int
 	// RemindAt is the local time of the evening reminder (default 19:00);
 	// reminders go out during the two hours after it.
@@ -48,7 +52,7 @@ type DeskOptions struct {
 // NewDesk returns the pickup desk; limiter counts wrong codes per leader.
 func NewDesk(db *sqlx.DB, clk clock.Clock, limiter *ratelimit.Limiter, log *slog.Logger, opt DeskOptions) *Desk {
 	if opt.ReturnAfterDays <= 0 {
-		opt.ReturnAfterDays = 3
+		opt.ReturnAfterDays = DefaultReturnAfterDays
 	}
 	if opt.RemindAt.IsZero() {
 		opt.RemindAt = clock.NewTimeOfDay(19, 0)

@@ -21,6 +21,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
+	"groupbuy/pickup"
 )
 
 // Policy says how far ahead partitions are made and how long nights stay.
@@ -42,6 +43,17 @@ const (
 	DefaultDays  = 90
 	DefaultAhead = 35
 )
+
+// LeastDays is the shortest retention that drops no night still in use:
+// its pickup codes live pickup.CodeLifeDays (a new code is checked against
+// them), and its lines may be claimed for claimWindow after collection,
+// which can be as late as the day its parcels are returned
+// (returnAfterDays). Claims take a day more, as retention counts days by
+// the UTC date, a day ahead of a warehouse west of it.
+func LeastDays(returnAfterDays int, claimWindow time.Duration) int {
+	claimDays := int((claimWindow + 24*time.Hour - 1) / (24 * time.Hour))
+	return max(pickup.CodeLifeDays+2, returnAfterDays+claimDays+3)
+}
 
 // lockTimeout bounds how long partition DDL waits behind the night's
 // writers: a job that cannot get its lock fails and runs again later,

@@ -12,6 +12,7 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/fulfillment/aftersale"
+	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/clock"
 	"groupbuy/pickup"
@@ -69,7 +70,8 @@ type Config struct {
 	// checked by the notify package.
 	Notify NotifyEnv
 	// ReturnAfterDays is GROUPBUY_RETURN_AFTER_DAYS: uncollected parcels are
-	// returned and refunded after this many days (default 3).
+	// returned and refunded after this many days
+	// (lastmile.DefaultReturnAfterDays).
 	ReturnAfterDays int
 	// RemindAt is GROUPBUY_REMIND_AT: the local time of the evening reminder.
 	RemindAt clock.TimeOfDay
@@ -185,6 +187,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WriteLimit:        600,
 		MetricsAddr:       getenv("GROUPBUY_METRICS_ADDR"),
 		AftersaleWindow:   aftersale.DefaultWindow,
+		ReturnAfterDays:   lastmile.DefaultReturnAfterDays,
 		AftersalePhotoDir: getenv("GROUPBUY_AFTERSALE_PHOTO_DIR"),
 		PaymentsURL:       getenv("GROUPBUY_PAYMENTS_URL"),
 		PaymentsSecret:    getenv("GROUPBUY_PAYMENTS_SECRET"),
@@ -251,12 +254,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		// Events signed with an empty key, and every callback refused: refunds never confirmed.
 		return c, errors.New("GROUPBUY_PAYMENTS_URL is set: GROUPBUY_PAYMENTS_SECRET must be its shared secret, at least 16 characters")
 	}
-	// A night's detail is still read while its parcels wait (a code opens
-	// them for CodeLifeDays) and while its lines may be claimed.
-	claimDays := int((c.AftersaleWindow + 24*time.Hour - 1) / (24 * time.Hour))
-	if least := max(pickup.CodeLifeDays, claimDays) + 2; c.Retention.Days < least {
-		return c, fmt.Errorf("GROUPBUY_RETENTION_DAYS: want at least %d days: a night's parcels wait up to %d days and its lines may be claimed for %s (GROUPBUY_AFTERSALE_WINDOW), and retention must not drop them before",
-			least, pickup.CodeLifeDays, c.AftersaleWindow)
+	if least := retention.LeastDays(c.ReturnAfterDays, c.AftersaleWindow); c.Retention.Days < least {
+		return c, fmt.Errorf("GROUPBUY_RETENTION_DAYS: want at least %d days: a night's pickup codes live %d days, its parcels wait up to %d days (GROUPBUY_RETURN_AFTER_DAYS) and its lines may be claimed for %s after collection (GROUPBUY_AFTERSALE_WINDOW), and retention must not drop them before",
+			least, pickup.CodeLifeDays, c.ReturnAfterDays, c.AftersaleWindow)
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
