@@ -13,13 +13,16 @@ import (
 	"groupbuy/internal/pg"
 )
 
-// PointCSVColumns are the columns of a pickup point import.
+// PointCSVColumns are the columns a pickup point import must have;
+// receiving_from and receiving_until may follow.
 var PointCSVColumns = []string{"code", "warehouse_code", "name", "address", "lat", "lng", "opens", "closes", "leader_name", "leader_phone"}
+
+var pointCSV = csvio.Columns{Required: PointCSVColumns, Optional: []string{"receiving_from", "receiving_until"}}
 
 // ImportPoints creates or updates pickup points and their leaders from CSV,
 // all or nothing: the first bad row is reported by line and nothing is stored.
 func (s *Service) ImportPoints(ctx context.Context, r io.Reader) ([]PointCreated, error) {
-	rows, err := csvio.Read(r, PointCSVColumns...)
+	rows, err := csvio.Read(r, pointCSV)
 	if err != nil {
 		return nil, err
 	}

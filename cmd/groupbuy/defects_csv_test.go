@@ -116,6 +116,28 @@ func TestPointImportNamesTheLineOnce(t *testing.T) {
 	}
 }
 
+// TestImportRefusesAColumnItDoesNotKnow: a catalogue imported again with a
+// misspelled optional column ("catagory") answered 200 and emptied every
+// product's category (commission rates, purchase margins); it is 400 naming
+// the column, and the category stays.
+func TestImportRefusesAColumnItDoesNotKnow(t *testing.T) {
+	t.Parallel()
+	c := newTestCity(t, 1)
+	if r := c.do("POST", "/api/v1/ops/products/import", c.admin,
+		"\ufeff\"sku\",name,unit,weight_g,volume_ml,zone,bin,category\r\nTYPO1,土鸡蛋,盒,600,900,chilled,C-01,蛋类\r\n,,,,,,,\r\n"); r.Status != http.StatusOK {
+		t.Fatalf("first import (a BOM, a quoted header, a spreadsheet's blank row): %d %s", r.Status, r.Body)
+	}
+	r := c.do("POST", "/api/v1/ops/products/import", c.admin,
+		"sku,name,unit,weight_g,volume_ml,zone,bin,catagory\nTYPO1,土鸡蛋,盒,600,900,chilled,C-01,蛋类\n")
+	var category string
+	if err := c.app.db.Get(&category, `SELECT category FROM products WHERE sku = 'TYPO1'`); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "catagory") || category != "蛋类" {
+		t.Fatalf("an unknown column: %d %s; category now %q", r.Status, r.Body, category)
+	}
+}
+
 // TestPrintoutZoneAndRouteFilters: ?zone= narrows labels and sort sheets to
 // one temperature zone (the same rows as the whole wave's, bag numbers and
 // all); where a filter cannot apply (zone on route sheets, route on the pick

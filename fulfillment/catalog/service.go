@@ -54,8 +54,11 @@ func SaveProductsTx(ctx context.Context, tx *sqlx.Tx, ps []Product, now time.Tim
 	return upsertProducts(ctx, tx, ps, now)
 }
 
-// ProductCSVColumns are the columns of a product import; category is optional.
+// ProductCSVColumns are the columns a product import must have; category
+// may follow.
 var ProductCSVColumns = []string{"sku", "name", "unit", "weight_g", "volume_ml", "zone", "bin"}
+
+var productCSV = csvio.Columns{Required: ProductCSVColumns, Optional: []string{"category"}}
 
 // ImportProducts creates or updates products from CSV, all or nothing.
 func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, error) {
@@ -69,7 +72,7 @@ func (s *Service) ImportProducts(ctx context.Context, r io.Reader) ([]Product, e
 // ParseProductCSV reads and validates a product import without storing it:
 // the products in file order, or the first bad row's error naming its line.
 func ParseProductCSV(r io.Reader) ([]Product, error) {
-	rows, err := csvio.Read(r, ProductCSVColumns...)
+	rows, err := csvio.Read(r, productCSV)
 	if err != nil {
 		return nil, err
 	}

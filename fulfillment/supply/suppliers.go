@@ -130,6 +130,9 @@ func GetSupplier(ctx context.Context, q sqlx.QueryerContext, id int64) (Supplier
 // webhook_secret and email may be empty where the channel does not use them.
 var SupplierCSVColumns = []string{"code", "name", "contact", "channel", "webhook_url", "webhook_secret", "email"}
 
+// supplierCSV is what a supplier import's header must and may name.
+var supplierCSV = csvio.Columns{Required: []string{"code", "name", "channel"}, Optional: []string{"contact", "webhook_url", "webhook_secret", "email"}}
+
 // ImportSuppliers creates or updates suppliers from CSV, all or nothing: the
 // first bad row is reported by line and nothing is stored.
 func (s *Service) ImportSuppliers(ctx context.Context, r io.Reader) ([]Supplier, error) {
@@ -164,7 +167,7 @@ type supplierRow struct {
 // readSupplierCSV reads a supplier import's rows, refusing a code given
 // twice; saveSupplier validates each against what is stored.
 func readSupplierCSV(r io.Reader) ([]supplierRow, error) {
-	rows, err := csvio.Read(r, "code", "name", "channel")
+	rows, err := csvio.Read(r, supplierCSV)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,14 @@
 package csvio
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -88,10 +91,37 @@ func AtLine(line int, err error) error {
 	return err
 }
 
-// Read reads a CSV with a header row naming at least the required columns.
-// UTF-8 with or without BOM. Any malformed line is an error naming it.
-func Read(r io.Reader, required ...string) ([]Row, error) {
-	cr := csv.NewReader(&limitedReader{r: r, left: MaxBytes})
+// Limits of an import beyond its bytes: encoding/csv holds a whole line,
+// and every row is held until the import is checked, so a file of commas
+// or of empty rows took a hundred times its size in memory.
+const (
+	MaxLineBytes = 64 << 10
+	MaxColumns   = 100
+	MaxRows      = 100_000
+)
+
+// Columns are the columns of an import. The header names every required
+// one and may name the optional ones, in any order; any other name is
+// refused: a misspelled optional column would import as empty, over what
+// is stored. Empty header cells (a spreadsheet's padding) are allowed.
+type Columns struct {
+	Required []string
+	Optional []string
+}
+
+func (c Columns) known(name string) bool {
+	return slices.Contains(c.Required, name) || slices.Contains(c.Optional, name)
+}
+
+// Read reads a CSV with a header row naming columns by c. UTF-8 with or
+// without BOM; rows whose every field is blank (as spreadsheets write them)
+// are skipped. Any malformed line is an error naming it.
+func Read(r io.Reader, c Columns) ([]Row, error) {
+	br := bufio.NewReader(&limitedReader{r: r, left: MaxBytes, line: 1})
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -100,19 +130,30 @@ func Read(r io.Reader, required ...string) ([]Row, error) {
 	if err != nil {
 		return nil, csvParseError(err)
 	}
+	if len(header) > MaxColumns {
+		return nil, LineError(1, "", fmt.Sprintf("the header has %d columns, more than %d", len(header), MaxColumns))
+	}
 	cols := make(map[string]int, len(header))
 	names := make([]string, len(header))
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := cols[h]; dup && h != "" {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			names[i] = h
+			continue
+		}
+		if _, dup := cols[h]; dup {
 			// Which of the two would count is a guess; refuse rather than pick.
 			return nil, LineError(1, h, fmt.Sprintf("the header names column %q twice", h))
 		}
+		if !c.known(h) {
+			return nil, LineError(1, h, fmt.Sprintf("the header names column %q, which is not one of %s", h,
+				strings.Join(append(slices.Clone(c.Required), c.Optional...), ",")))
+		}
 		cols[h], names[i] = i, h
 	}
-	for _, name := range required {
+	for _, name := range c.Required {
 		if _, ok := cols[name]; !ok {
-			return nil, LineError(1, name, fmt.Sprintf("the header lacks column %q (required: %s)", name, strings.Join(required, ",")))
+			return nil, LineError(1, name, fmt.Sprintf("the header lacks column %q (required: %s)", name, strings.Join(c.Required, ",")))
 		}
 	}
 	var rows []Row
@@ -125,7 +166,7 @@ func Read(r io.Reader, required ...string) ([]Row, error) {
 			return nil, csvParseError(err)
 		}
 		line, _ := cr.FieldPos(0)
-		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+		if blank(fields) {
 			continue
 		}
 		if len(fields) != len(header) {
@@ -143,6 +184,9 @@ func Read(r io.Reader, required ...string) ([]Row, error) {
 				return nil, LineError(line, names[i], fmt.Sprintf("column %s contains a NUL character", names[i]))
 			}
 		}
+		if len(rows) == MaxRows {
+			return nil, apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV has more than %d rows; split it", MaxRows)
+		}
 		rows = append(rows, Row{Line: line, cols: cols, fields: fields})
 	}
 	if len(rows) == 0 {
@@ -151,20 +195,53 @@ func Read(r io.Reader, required ...string) ([]Row, error) {
 	return rows, nil
 }
 
+// blank reports whether every field is empty but for white space.
+func blank(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // limitedReader fails, rather than stopping quietly, once more than left
-// bytes were read: a file cut at the limit must not import as if whole.
+// bytes were read (a file cut at the limit must not import as if whole),
+// or a line runs past MaxLineBytes.
 type limitedReader struct {
-	r    io.Reader
-	left int64
+	r        io.Reader
+	left     int64
+	line     int   // the line being read, from 1
+	lineLeft int64 // bytes the line may still take
+	started  bool
 }
 
 var errCSVTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxBytes)
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if !l.started {
+		l.started, l.lineLeft = true, MaxLineBytes
+	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {
 		return n, errCSVTooLarge
+	}
+	for b := p[:n]; len(b) > 0; {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.lineLeft -= int64(len(b))
+			break
+		}
+		if l.lineLeft -= int64(i); l.lineLeft < 0 {
+			break
+		}
+		l.line++
+		l.lineLeft = MaxLineBytes
+		b = b[i+1:]
+	}
+	if l.lineLeft < 0 {
+		return n, LineError(l.line, "", fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes))
 	}
 	return n, err
 }
@@ -223,6 +300,10 @@ func csvParseError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.Is(err, errCSVTooLarge) || errors.As(err, &tooBig) {
 		return errCSVTooLarge
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
