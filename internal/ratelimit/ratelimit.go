@@ -35,7 +35,7 @@ type Limiter struct {
 
 	skipUntil  atomic.Int64 // wall clock, Unix nanoseconds
 	warnedAt   atomic.Int64
-	answeredAt atomic.Int64 // when Redis last answered
+	answeredAt atomic.Int64 // when Redis last answered a command of the client's
 }
 
 // Redis failures: how long one count may wait, and how long Redis is then
@@ -67,7 +67,40 @@ type Option func(*Limiter)
 // dead, most often queueing the very burst the limit is there to stop. For
 // limits that keep a secret from being guessed (pickup codes); a limit on
 // ordinary work lets such events through uncounted.
+//
+// Whether Redis answered lately is heard from every command of the client,
+// not only the limiter's own: a limiter idle for a second, on a client a
+// flood of other commands (writes counted by another limiter) holds, took
+// its first late answer for a dead Redis and stopped counting.
 func RefuseWhileBusy() Option { return func(l *Limiter) { l.refuseWhileBusy = true } }
+
+// pulse is the hook through which a RefuseWhileBusy limiter hears every
+// answer its client gets.
+type pulse struct{ at *atomic.Int64 }
+
+func (p pulse) heard(err error) {
+	if err == nil || err == redis.Nil {
+		p.at.Store(time.Now().UnixNano())
+	}
+}
+
+func (p pulse) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (p pulse) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		p.heard(err)
+		return err
+	}
+}
+
+func (p pulse) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		p.heard(err)
+		return err
+	}
+}
 
 // New returns a Limiter that allows limit events per key in each window; log hears when
 // Redis is unavailable.
@@ -78,6 +111,9 @@ func New(rdb redis.UniversalClient, prefix string, limit int64, window time.Dura
 	l := &Limiter{rdb: rdb, prefix: "groupbuy:limit:" + prefix + ":", limit: limit, window: window, log: log}
 	for _, o := range opts {
 		o(l)
+	}
+	if l.refuseWhileBusy {
+		rdb.AddHook(pulse{&l.answeredAt})
 	}
 	return l
 }
@@ -93,7 +129,6 @@ func (l *Limiter) redis(ctx context.Context, fn func(ctx context.Context) error)
 	err := fn(tctx)
 	now := time.Now()
 	if err == nil || err == redis.Nil {
-		l.answeredAt.Store(now.UnixNano())
 		return answered
 	}
 	if ctx.Err() != nil {
