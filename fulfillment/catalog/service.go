@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/retention"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
@@ -104,17 +105,32 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 // Publish puts products on sale at a warehouse for a delivery date from the
 // warehouse's today to MaxSaleDaysAhead days later.
 func (s *Service) Publish(ctx context.Context, warehouseID int64, date fulfillment.Date, offers []Offer) ([]SaleItem, error) {
+	checkDate := func(q sqlx.QueryerContext, now time.Time) error {
+		if warehouseID <= 0 {
+			return nil // PublishTx names it
+		}
+		w, err := pickup.GetWarehouse(ctx, q, warehouseID)
+		if err != nil {
+			return err
+		}
+		return checkSaleDate(w, date, now)
+	}
+	// A date within the sale's reach gets its night's partitions first, in
+	// a short transaction of their own (see retention.EnsureNight):
+	// usually they exist and this only looks.
+	if warehouseID > 0 {
+		if err := checkDate(s.db, s.clock.Now()); err != nil {
+			return nil, err
+		}
+		if _, err := retention.EnsureNight(ctx, s.db, date); err != nil {
+			return nil, err
+		}
+	}
 	var out []SaleItem
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		now := s.clock.Now()
-		if warehouseID > 0 {
-			w, err := pickup.GetWarehouse(ctx, tx, warehouseID)
-			if err != nil {
-				return err
-			}
-			if err := checkSaleDate(w, date, now); err != nil {
-				return err
-			}
+		if err := checkDate(tx, now); err != nil {
+			return err
 		}
 		var err error
 		out, err = PublishTx(ctx, tx, warehouseID, date, offers, now)

@@ -13,6 +13,7 @@ import (
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/fulfillmenttest"
 	"groupbuy/fulfillment/intake"
+	"groupbuy/fulfillment/retention"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
 	"groupbuy/internal/testenv"
@@ -311,5 +312,39 @@ func TestACutoffInTheSpringGapDoesNotCloseEarly(t *testing.T) {
 	clk.Set(time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC))
 	if _, _, err := in.Place(ctx, c.Points[0].Leader, "k2", order("13700000001", items[0].ID, 1)); !errors.Is(err, intake.ErrCutoffPassed) {
 		t.Fatalf("an order at 03:30 EDT: %v", err)
+	}
+}
+
+// TestAPreSaleFarAheadDoesNotStopIntake: a sale published beyond the nights
+// whose partitions are made ahead brings its night's partitions, whose
+// foreign keys lock orders, sale items and residents. Made inside the
+// publish's transaction (the waves trigger), they were held until it
+// committed and every order waited; Publish makes them first, in a
+// transaction of their own (retention.EnsureNight), and the trigger then
+// finds them made.
+func TestAPreSaleFarAheadDoesNotStopIntake(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	egg := c.Product("EGG", fulfillment.Chilled, "")
+	item := c.SaleItem(egg, 100, 1000)
+	in := newIntake(t, c, clock.NewManual(fulfillmenttest.Now))
+	far := fulfillment.Date{Time: fulfillmenttest.Date.AddDate(0, 0, 60)}
+	if n, err := retention.EnsureNight(ctx, c.DB, far); err != nil || n == 0 {
+		t.Fatalf("the far night's partitions: %d made, %v", n, err)
+	}
+	tx, err := c.DB.BeginTxx(ctx, nil) // the publish, still writing its offers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := catalog.PublishTx(ctx, tx, c.Warehouse, far, []catalog.Offer{{ProductID: egg, PriceFen: 100, StockCap: 10}}, fulfillmenttest.Now); err != nil {
+		t.Fatal(err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req := order("", item, 1)
+	req.Resident = intake.ResidentRef{ID: c.Points[0].Resident}
+	if _, _, err := in.Place(octx, c.Points[0].Leader, "tomorrow", req); err != nil {
+		t.Fatalf("an order for tomorrow while a pre-sale for %s is being published: %v", far, err)
 	}
 }

@@ -93,23 +93,33 @@ func (s *Service) EnsureAhead(ctx context.Context) (int, error) {
 	created := 0
 	today := s.today()
 	for i := 0; i <= s.policy.Ahead; i++ {
-		night := fulfillment.Date{Time: today.AddDate(0, 0, i)}
-		err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
-				return err
-			}
-			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT night_partitions_ensure($1)`, night); err != nil {
-				return err
-			}
-			created += n
-			return nil
-		})
+		n, err := EnsureNight(ctx, s.db, fulfillment.Date{Time: today.AddDate(0, 0, i)})
+		created += n
 		if err != nil {
-			return created, fmt.Errorf("partitions of %s: %w", night, err)
+			return created, err
 		}
 	}
 	return created, nil
+}
+
+// EnsureNight makes the partitions of one night that are missing, in a
+// transaction of its own, and returns how many it made. A command that
+// brings a night beyond those made ahead (a pre-sale published further out)
+// calls it before its own transaction: made inside it (by the waves
+// trigger), the partitions' foreign keys locked orders, sale items and
+// residents until it committed, and every order waited.
+func EnsureNight(ctx context.Context, db *sqlx.DB, night fulfillment.Date) (int, error) {
+	var n int
+	err := pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &n, `SELECT night_partitions_ensure($1)`, night)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("partitions of %s: %w", night, err)
+	}
+	return n, nil
 }
 
 // Partition is one table's partition of one night.
