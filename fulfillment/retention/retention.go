@@ -60,6 +60,15 @@ func LeastDays(returnAfterDays int, claimWindow time.Duration) int {
 // rather than stalling intake behind it.
 const lockTimeout = "10s"
 
+// dropLockTimeout bounds the wait of a night's drop for the locks of the
+// tables its partitions reference: below the deadlock timeout (1 s), and
+// short enough that the orders queued behind it are not shed.
+const dropLockTimeout = "300ms"
+
+// dropTries is how often a run tries a night's drop that timed out on those
+// locks; then it goes again at the next run.
+const dropTries = 5
+
 // Service runs the partition jobs of one database.
 type Service struct {
 	db     *sqlx.DB
@@ -305,12 +314,15 @@ func (s *Service) Run(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
-// drop records the night's files and drops its partitions, referencing
-// tables first, then deletes the pruned tables' rows of the night, in one
-// transaction. Rows added, gone or changed since they were archived stop
-// the drop; the next run archives them again.
+// drop removes what files archived of a night, checking that what goes is
+// what was archived, in two transactions. The partitions go first and on
+// their own: dropping one drops its foreign keys, which locks the tables
+// they reference (orders, sale items, waves, residents, points, deliveries)
+// against every order until the commit, so that transaction ends as soon
+// as they go. The pruned tables' rows go after (the orders only once the
+// lines referencing them are gone); should that fail, or the process die
+// between, the next run finds those rows and archives them as the next part.
 func (s *Service) drop(ctx context.Context, files []archiveFile) error {
-	now := s.clock.Now()
 	var partitions, pruned []archiveFile
 	for _, f := range files {
 		if f.pruned() {
@@ -319,45 +331,61 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 			partitions = append([]archiveFile{f}, partitions...)
 		}
 	}
+	err := s.dropPartitions(ctx, partitions)
+	for try := 1; pg.IsLockTimeout(err) && try < dropTries; try++ {
+		// Orders held the locks the drop wants, and it let them go first.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(try) * time.Second):
+		}
+		err = s.dropPartitions(ctx, partitions)
+	}
+	if err != nil || len(pruned) == 0 {
+		return err
+	}
 	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
 			return err
 		}
-		for _, f := range append(partitions, pruned...) {
-			// What goes must be what was archived: a partition is locked
-			// against writes before it is summed; a pruned table's rows are
-			// summed as they are deleted, so one written since is not lost.
-			var got struct {
-				Rows int64  `db:"rows"`
-				Sum  string `db:"sum"`
-			}
-			var q string
-			var args []any
-			if f.pruned() {
-				q = `WITH t AS (DELETE FROM ` + pq.QuoteIdentifier(f.Parent) + ` t WHERE ` + f.of + ` RETURNING t.*)
-					SELECT count(*) AS rows, ` + rowsSum + ` AS sum FROM t`
-				args = []any{f.Night}
-			} else {
-				if _, err := tx.ExecContext(ctx, `LOCK TABLE `+pq.QuoteIdentifier(f.Name())+` IN SHARE MODE`); err != nil {
-					return err
-				}
-				from, a := f.from()
-				q, args = `SELECT count(*) AS rows, `+rowsSum+` AS sum FROM `+from, a
-			}
-			if err := tx.GetContext(ctx, &got, q, args...); err != nil {
+		for _, f := range pruned {
+			// A pruned table's rows are summed as they are deleted, so one
+			// written since it was archived is not lost.
+			if err := s.checkAndRecord(ctx, tx, f, `WITH t AS (DELETE FROM `+pq.QuoteIdentifier(f.Parent)+` t WHERE `+f.of+` RETURNING t.*)
+				SELECT count(*) AS rows, `+rowsSum+` AS sum FROM t`, f.Night); err != nil {
 				return err
 			}
-			if got.Rows != f.Rows || got.Sum != f.sum {
-				return fmt.Errorf("%s has %d rows, its archive %d, or a row changed since it was archived", f.Name(), got.Rows, f.Rows)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, part, file, columns, rows, bytes, sha256, archived_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				f.Parent, f.Night, f.part, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, now); err != nil {
+		}
+		return nil
+	})
+}
+
+// dropPartitions checks and drops a night's partitions in one transaction
+// whose strong locks are taken last, just before the commit. They wait less
+// than PostgreSQL's deadlock timeout, so an order holding one of them and
+// wanting a lock this holds is never the one aborted: the drop gives up.
+func (s *Service) dropPartitions(ctx context.Context, partitions []archiveFile) error {
+	if len(partitions) == 0 {
+		return nil
+	}
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+			return err
+		}
+		for _, f := range partitions {
+			// A partition is locked against writes before it is summed.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE `+pq.QuoteIdentifier(f.Name())+` IN SHARE MODE`); err != nil {
 				return err
 			}
-			if f.pruned() {
-				continue
+			from, args := f.from()
+			if err := s.checkAndRecord(ctx, tx, f, `SELECT count(*) AS rows, `+rowsSum+` AS sum FROM `+from, args...); err != nil {
+				return err
 			}
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+dropLockTimeout+`'`); err != nil {
+			return err
+		}
+		for _, f := range partitions {
 			// A partition other partitions' keys reference must be detached
 			// before it can go; detaching checks nothing references it.
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s DETACH PARTITION %s`,
@@ -370,6 +398,26 @@ func (s *Service) drop(ctx context.Context, files []archiveFile) error {
 		}
 		return nil
 	})
+}
+
+// checkAndRecord runs q, which counts and sums f's rows as they stand (or
+// as they are deleted), refuses a difference from f's archive, and records
+// f as archived.
+func (s *Service) checkAndRecord(ctx context.Context, tx *sqlx.Tx, f archiveFile, q string, args ...any) error {
+	var got struct {
+		Rows int64  `db:"rows"`
+		Sum  string `db:"sum"`
+	}
+	if err := tx.GetContext(ctx, &got, q, args...); err != nil {
+		return err
+	}
+	if got.Rows != f.Rows || got.Sum != f.sum {
+		return fmt.Errorf("%s has %d rows, its archive %d, or a row changed since it was archived", f.Name(), got.Rows, f.Rows)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO archived_partitions (parent, delivery_date, part, file, columns, rows, bytes, sha256, archived_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		f.Parent, f.Night, f.part, f.File, pq.Array(f.Columns), f.Rows, f.Bytes, f.SHA256, s.clock.Now())
+	return err
 }
 
 // Archived is one archived partition as recorded.

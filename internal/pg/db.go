@@ -101,6 +101,13 @@ func IsRetryable(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
+// IsLockTimeout reports a statement that gave up waiting for a lock
+// (lock_timeout).
+func IsLockTimeout(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "55P03"
+}
+
 // IsUniqueViolation reports a unique-constraint violation, optionally on a
 // named constraint.
 func IsUniqueViolation(err error, constraint string) bool {
