@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"groupbuy/internal/apperr"
@@ -88,6 +89,23 @@ func (m *Month) UnmarshalText(b []byte) error {
 // DateQuery is the request of a route that reads a required delivery date.
 type DateQuery struct {
 	Date Date `query:"date" required:"true" format:"date" doc:"The delivery date, YYYY-MM-DD."`
+}
+
+// Dates is a list of dates as one PostgreSQL date[] parameter.
+type Dates []Date
+
+// Value stores the dates as a PostgreSQL array literal.
+func (ds Dates) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(d.String())
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 // Value stores the date as a PostgreSQL date.

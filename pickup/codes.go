@@ -126,6 +126,7 @@ func NewCodes(db *sqlx.DB) *Codes {
 		FROM pickup_points p JOIN warehouses w ON w.id = p.warehouse_id
 		JOIN pickup_codes c ON c.pickup_point_id = p.id JOIN residents r ON r.id = c.resident_id
 		WHERE p.leader_id = $1 AND c.code = $2 AND c.delivery_date >= ($3::timestamptz AT TIME ZONE w.time_zone)::date - $4::int
+			AND c.delivery_date BETWEEN $5::date AND $6::date
 		ORDER BY c.delivery_date`)}
 }
 
@@ -134,7 +135,13 @@ func NewCodes(db *sqlx.DB) *Codes {
 // the caller's transaction.
 func (c *Codes) Holders(ctx context.Context, q sqlx.QueryerContext, leaderID int64, code string, now time.Time) ([]CodeHolder, error) {
 	var out []CodeHolder
-	err := c.holders.Select(ctx, q, &out, leaderID, code, now, CodeLifeDays)
+	// The bound by the warehouse's own date names a column, which prunes no
+	// partition; the same nights by the UTC date, a day wider either way
+	// whatever the zone (and a day more ahead for a code issued the evening
+	// before), prune all the other nights' partitions.
+	utc := now.UTC()
+	first, last := utc.AddDate(0, 0, -CodeLifeDays-1).Format(time.DateOnly), utc.AddDate(0, 0, 2).Format(time.DateOnly)
+	err := c.holders.Select(ctx, q, &out, leaderID, code, now, CodeLifeDays, first, last)
 	return out, err
 }
 

@@ -61,7 +61,7 @@ func (c *claimCity) line(p int, units int64, state string) int64 {
 func (c *claimCity) accrue(line int64) {
 	c.T.Helper()
 	err := pg.InTx(context.Background(), c.DB, func(tx *sqlx.Tx) error {
-		_, err := commission.AccrueCommission(context.Background(), tx, []int64{line}, c.clock.Now())
+		_, err := commission.AccrueCommission(context.Background(), tx, []int64{line}, []fulfillment.Date{fulfillmenttest.Date}, c.clock.Now())
 		return err
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
@@ -101,13 +102,23 @@ func (c *commissionCity) line(leader int, date fulfillment.Date, product, priceF
 	return line
 }
 
+// nights are the delivery dates of lines' parcels.
+func (c *commissionCity) nights(lines ...int64) []fulfillment.Date {
+	c.t.Helper()
+	var ds []fulfillment.Date
+	if err := c.db.Select(&ds, `SELECT DISTINCT delivery_date FROM parcel_lines WHERE order_line_id = ANY($1)`, pq.Array(lines)); err != nil {
+		c.t.Fatal(err)
+	}
+	return ds
+}
+
 // accrue runs AccrueCommission in a transaction of its own.
 func (c *commissionCity) accrue(lines ...int64) int64 {
 	c.t.Helper()
 	var n int64
 	err := pg.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
 		var err error
-		n, err = AccrueCommission(context.Background(), tx, lines, c.now)
+		n, err = AccrueCommission(context.Background(), tx, lines, c.nights(lines...), c.now)
 		return err
 	})
 	if err != nil {
@@ -769,7 +780,7 @@ func TestCommissionConcurrentRefundsAndAccruals(t *testing.T) {
 		go func() { _, err := svc.RefundAfterSale(context.Background(), line, 3); errs <- err }()
 		go func() {
 			errs <- pg.InTx(context.Background(), c.db, func(tx *sqlx.Tx) error {
-				_, err := AccrueCommission(context.Background(), tx, []int64{line}, c.now)
+				_, err := AccrueCommission(context.Background(), tx, []int64{line}, c.nights(line), c.now)
 				return err
 			})
 		}()

@@ -139,16 +139,31 @@ func (p *Desk) holders(ctx context.Context, q sqlx.QueryerContext, leaderID int6
 const parcelSelect = `SELECT pl.order_line_id, ol.order_id, pl.resident_id, pl.delivery_date, p.sku, p.name, p.unit,
 	pl.ready - af.units AS ready, af.units AS refunded, pl.state, pl.collected_at
 	FROM parcel_lines pl ` + commission.RefundedBeforeCollection + `
-	JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date
+	JOIN order_lines ol ON ol.id = pl.order_line_id AND ol.delivery_date = pl.delivery_date AND ol.delivery_date = ANY($3::date[])
 	JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
 	WHERE pl.pickup_point_id = $1 AND pl.resident_id = ANY($2) AND pl.delivery_date = ANY($3::date[])`
 
+// parcelArgs are parcelSelect's arguments: the holders' point, residents
+// and nights. Every statement of the desk names the nights, so only their
+// partitions are planned and read.
 func parcelArgs(hs []pickup.CodeHolder) []any {
-	rs, ds := make([]int64, len(hs)), make([]string, len(hs))
+	return []any{hs[0].PointID, pq.Array(residentsOf(hs)), nightsOf(hs)}
+}
+
+func residentsOf(hs []pickup.CodeHolder) []int64 {
+	rs := make([]int64, len(hs))
 	for i, h := range hs {
-		rs[i], ds[i] = h.ResidentID, h.DeliveryDate.Format(time.DateOnly)
+		rs[i] = h.ResidentID
 	}
-	return []any{hs[0].PointID, pq.Array(rs), pq.Array(ds)}
+	return rs
+}
+
+func nightsOf(hs []pickup.CodeHolder) fulfillment.Dates {
+	ds := make(fulfillment.Dates, len(hs))
+	for i, h := range hs {
+		ds[i] = fulfillment.Date{Time: h.DeliveryDate}
+	}
+	return ds
 }
 
 // held reports whether line belongs to holder h.
@@ -227,10 +242,10 @@ func (p *Desk) Collect(ctx context.Context, leaderID int64, code string, lineIDs
 		}
 		now := p.clock.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'collected', collected_at = $2
-			WHERE order_line_id = ANY($1) AND state = 'ready'`, pq.Array(take), now); err != nil {
+			WHERE order_line_id = ANY($1) AND delivery_date = ANY($3::date[]) AND state = 'ready'`, pq.Array(take), now, nightsOf(hs)); err != nil {
 			return err
 		}
-		if _, err := commission.AccrueCommission(ctx, tx, take, now); err != nil {
+		if _, err := commission.AccrueCommission(ctx, tx, take, nightsOf(hs), now); err != nil {
 			return err
 		}
 		out, err = p.parcelsOf(ctx, tx, hs)
