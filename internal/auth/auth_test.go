@@ -146,3 +146,42 @@ func TestARevokedTokenIsNotCachedBack(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsOfATokenStayBoundedUnderABurst: logins of one token at once
+// each counted the open sessions before the others' went in, and a burst of
+// 60 left 22 or 23 open; the bound holds under any burst.
+func TestSessionsOfATokenStayBoundedUnderABurst(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	clock := clock.NewManual(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	a := NewAuthenticator(db, clock, time.Hour)
+	tok, _, err := IssueToken(ctx, db, clock.Now(), TokenSpec{Role: RoleOps, Name: "console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Authenticate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for trial := range 3 {
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 60 {
+			wg.Go(func() {
+				<-start
+				if _, err := a.OpenSession(ctx, p, time.Hour); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		var open int
+		if err := db.Get(&open, `SELECT count(*) FROM console_sessions WHERE token_id = $1 AND revoked_at IS NULL`, p.TokenID); err != nil {
+			t.Fatal(err)
+		}
+		if open != MaxSessionsPerToken {
+			t.Fatalf("trial %d: %d sessions open after a burst of 60 logins, want %d", trial, open, MaxSessionsPerToken)
+		}
+	}
+}

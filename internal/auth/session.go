@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"groupbuy/internal/apperr"
+	"groupbuy/internal/pg"
 )
 
 // A browser session stands in for a bearer token where a browser cannot
@@ -50,7 +53,17 @@ func (a *Authenticator) OpenSession(ctx context.Context, p Principal, ttl time.D
 		surplus AS (DELETE FROM console_sessions WHERE session_hash IN (SELECT session_hash FROM console_sessions
 			WHERE token_id = $2 AND expires_at > $3 ORDER BY created_at DESC, session_hash OFFSET $5))
 		INSERT INTO console_sessions (session_hash, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`
-	if _, err := a.db.ExecContext(ctx, q, hash, p.TokenID, now, now.Add(ttl), MaxSessionsPerToken-1); err != nil {
+	// The token's row is locked first: logins of one token at once each
+	// counted the sessions as they stood before the others' went in, and a
+	// burst left more open than the bound.
+	err := pg.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM api_tokens WHERE id = $1 FOR NO KEY UPDATE`, p.TokenID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, q, hash, p.TokenID, now, now.Add(ttl), MaxSessionsPerToken-1)
+		return err
+	})
+	if err != nil {
 		return "", err
 	}
 	return sid, nil
