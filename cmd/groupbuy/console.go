@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
@@ -215,15 +216,31 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 func (a *app) queueMonitor() gin.HandlerFunc {
 	var once sync.Once
 	var monitor http.Handler
+	var queues *asynq.Inspector
 	return func(c *gin.Context) {
 		once.Do(func() {
 			if a.rdb != nil {
 				monitor = asynqmon.New(asynqmon.Options{RootPath: consoleQueuesPath, RedisConnOpt: sharedRedis{a.rdb}})
+				queues = asynq.NewInspectorFromRedisClient(a.rdb)
 			}
 		})
 		if monitor == nil {
 			httpx.WriteError(c, apperr.Errorf(apperr.Unavailable, "", "the queue monitor has no Redis"))
 			return
+		}
+		// asynqmon answers most questions about a queue that does not exist
+		// with a 500: such a queue is a 404 here.
+		if q, ok := strings.CutPrefix(c.Request.URL.Path, consoleQueuesPath+"/api/queues/"); ok {
+			q, _, _ = strings.Cut(q, "/")
+			names, err := queues.Queues()
+			if err != nil {
+				httpx.WriteError(c, err)
+				return
+			}
+			if q != "" && !slices.Contains(names, q) {
+				httpx.WriteError(c, apperr.Errorf(apperr.NotFound, "queue_not_found", "no queue is named %q", q))
+				return
+			}
 		}
 		c.Header("Content-Security-Policy", queuesCSP)
 		c.Header("X-Content-Type-Options", "nosniff")

@@ -209,6 +209,13 @@ func TestConsoleSessionAndQueues(t *testing.T) {
 	if r := queues("/console/queues/api/queues", "", cookies["warehouse"]); r.Status != http.StatusForbidden {
 		t.Fatalf("asynqmon API for warehouse: %d", r.Status)
 	}
+	// A queue that does not exist is a 404 (asynqmon answered most with a 500).
+	for _, path := range []string{"/console/queues/api/queues/nosuch", "/console/queues/api/queues/nosuch/pending_tasks",
+		"/console/queues/api/queues/nosuch/tasks/nosuch"} {
+		if r := queues(path, "", cookies["ops"]); r.Status != http.StatusNotFound || !bytes.Contains(r.Body, []byte("queue_not_found")) {
+			t.Errorf("GET %s: %d %.200s", path, r.Status, r.Body)
+		}
+	}
 	// The cookie is not a credential for the JSON API.
 	if r := queues("/api/v1/ops/warehouses", "", cookies["admin"]); r.Status != http.StatusUnauthorized {
 		t.Fatalf("the API with only the console cookie: %d", r.Status)
