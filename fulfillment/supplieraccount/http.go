@@ -11,6 +11,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/internal/api"
 	"groupbuy/internal/auth"
+	"groupbuy/internal/httpx"
 )
 
 // Handlers answer the routes of returns to supplier and of the supplier's
@@ -33,11 +34,15 @@ type returnBody struct {
 
 type returnsQuery struct {
 	SupplierID int64 `query:"supplier_id" doc:"Only this supplier's returns."`
+	httpx.Page
 }
 
-// ReturnList is returns to supplier, newest first, without their lines.
+// ReturnList is returns to supplier, newest first, without their lines; a
+// listing's page says where the next starts (its after_id).
 type ReturnList struct {
 	Returns []SupplierReturn `json:"returns"`
+	NextID  int64            `json:"next_after_id,omitempty"`
+	HasMore bool             `json:"has_more,omitempty"`
 }
 
 type returnFile struct {
@@ -62,8 +67,7 @@ func (h *Handlers) ReturnRejected(c *gin.Context, in idPath) (ReturnList, error)
 
 // Returns: list returns to supplier.
 func (h *Handlers) Returns(c *gin.Context, in returnsQuery) (ReturnList, error) {
-	r, err := ListReturns(c.Request.Context(), h.db, in.SupplierID)
-	return ReturnList{Returns: r}, err
+	return ListReturns(c.Request.Context(), h.db, in.SupplierID, in.AfterID, in.Limit)
 }
 
 // Return: a return to supplier with its lines.

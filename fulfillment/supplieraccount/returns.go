@@ -162,14 +162,19 @@ func GetReturn(ctx context.Context, q sqlx.QueryerContext, id int64) (SupplierRe
 	return r, err
 }
 
-// ListReturns returns the returns, newest first; of one supplier when
-// supplierID is not 0.
-func ListReturns(ctx context.Context, q sqlx.QueryerContext, supplierID int64) ([]SupplierReturn, error) {
-	out := []SupplierReturn{}
-	err := sqlx.SelectContext(ctx, q, &out, returnSelect+` WHERE $1::bigint = 0 OR r.supplier_id = $1 ORDER BY r.id DESC LIMIT 1000`, supplierID)
-	for i := range out {
-		out[i].Lines = []SupplierReturnLine{}
+// ListReturns returns a page of the returns, newest first (those before
+// afterID when it is not 0; at most limit, 200 when 0); of one supplier
+// when supplierID is not 0.
+func ListReturns(ctx context.Context, q sqlx.QueryerContext, supplierID, afterID int64, limit int) (ReturnList, error) {
+	size := fulfillment.PageSize(limit, 200)
+	rows := []SupplierReturn{}
+	err := sqlx.SelectContext(ctx, q, &rows, returnSelect+` WHERE ($1::bigint = 0 OR r.supplier_id = $1) AND ($2::bigint = 0 OR r.id < $2)
+		ORDER BY r.id DESC LIMIT $3`, supplierID, afterID, size+1)
+	for i := range rows {
+		rows[i].Lines = []SupplierReturnLine{}
 	}
+	var out ReturnList
+	out.Returns, out.NextID, out.HasMore = fulfillment.CutPage(rows, size, func(r SupplierReturn) int64 { return r.ID })
 	return out, err
 }
 

@@ -303,3 +303,32 @@ func TestARequestIDIsOneReturn(t *testing.T) {
 		t.Fatalf("%d return lines, want the first return's one", n)
 	}
 }
+
+// TestReturnsArePagedNewestFirst: the listing stopped at 1,000 returns with
+// no sign that more existed; it pages by after_id like every listing.
+func TestReturnsArePagedNewestFirst(t *testing.T) {
+	f := newFixture(t)
+	f.City.Exec(`INSERT INTO supplier_returns (number, request_key, warehouse_id, supplier_id, units, amount_fen, created_by, created_at)
+		SELECT 'RT-' || g, 'k' || g, $1, $2, 1, 100, 'test', now() FROM generate_series(1, 5) g`, f.WH.ID, f.Sups["A"].ID)
+	var got []string
+	var after int64
+	for pages := 0; ; pages++ {
+		page, err := ListReturns(f.Ctx, f.DB, f.Sups["A"].ID, after, 2)
+		if err != nil || pages > 3 {
+			t.Fatalf("page %d: %+v %v", pages, page, err)
+		}
+		for _, r := range page.Returns {
+			got = append(got, r.Number)
+		}
+		if !page.HasMore {
+			break
+		}
+		after = page.NextID
+	}
+	if strings.Join(got, ",") != "RT-5,RT-4,RT-3,RT-2,RT-1" {
+		t.Fatalf("returns listed %v", got)
+	}
+	if page, err := ListReturns(f.Ctx, f.DB, f.Sups["B"].ID, 0, 0); err != nil || len(page.Returns) != 0 || page.HasMore {
+		t.Fatalf("another supplier's: %+v %v", page, err)
+	}
+}
