@@ -211,6 +211,8 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 	return nil
 }
 
+var errQueueNotFound = apperr.Errorf(apperr.NotFound, "queue_not_found", "no queue has this name")
+
 // queueMonitor serves asynqmon over the app's Redis client. It is built on
 // first use: listing the routes (the OpenAPI test) needs no Redis.
 func (a *app) queueMonitor() gin.HandlerFunc {
@@ -231,14 +233,15 @@ func (a *app) queueMonitor() gin.HandlerFunc {
 		// asynqmon answers most questions about a queue that does not exist
 		// with a 500: such a queue is a 404 here.
 		if q, ok := strings.CutPrefix(c.Request.URL.Path, consoleQueuesPath+"/api/queues/"); ok {
-			q, _, _ = strings.Cut(q, "/")
+			q, _, _ = strings.Cut(q, "/") // …/{qname}/pending_tasks
+			q, _, _ = strings.Cut(q, ":") // …/{qname}:pause
 			names, err := queues.Queues()
 			if err != nil {
 				httpx.WriteError(c, err)
 				return
 			}
 			if q != "" && !slices.Contains(names, q) {
-				httpx.WriteError(c, apperr.Errorf(apperr.NotFound, "queue_not_found", "no queue is named %q", q))
+				httpx.WriteError(c, errQueueNotFound.With("queue", q))
 				return
 			}
 		}

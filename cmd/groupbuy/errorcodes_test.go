@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-// pageOnlyCodes are written only by the console's pages, which are not part
-// of the JSON API and so not of its document.
-var pageOnlyCodes = []string{"bad_content_type", "cross_origin"}
+// pageOnlyCodes are written only by the console's pages and its queue
+// monitor, which are not part of the JSON API and so not of its document.
+var pageOnlyCodes = []string{"bad_content_type", "cross_origin", "queue_not_found"}
 
 // TestEveryErrorCodeIsDocumented reads the code of every error the server's
 // sources make with a literal code (apperr.Errorf(kind, "code", …)) and

@@ -61,11 +61,12 @@ type layer struct {
 // imports the last mile to make the deliveries of its ready stage, so the
 // last mile never imports the night.
 var fulfillmentLayers = []layer{
+	{"retention", nil},
 	{"printout/qrcode", nil},
 	{"printout", []string{"printout/qrcode"}},
 	{"refund", nil},
 	{"wave", []string{"refund"}},
-	{"catalog", []string{"wave"}},
+	{"catalog", []string{"retention", "wave"}}, // a sale far ahead brings its night's partitions
 	{"intake", []string{"catalog", "wave"}},
 	{"routeplan", []string{"wave"}},
 	{"supply", []string{"catalog", "printout", "wave"}},
@@ -76,7 +77,6 @@ var fulfillmentLayers = []layer{
 	{"aftersale", []string{"commission", "refund"}},
 	{"daysummary", []string{"lastmile", "routeplan", "wave"}},
 	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
-	{"retention", nil},
 	{"fulfillmenttest", nil},
 	{"supply/supplytest", []string{"fulfillmenttest", "supply", "wave"}},
 }
