@@ -348,3 +348,28 @@ func TestAPreSaleFarAheadDoesNotStopIntake(t *testing.T) {
 		t.Fatalf("an order for tomorrow while a pre-sale for %s is being published: %v", far, err)
 	}
 }
+
+// TestAnOrderReadsOnlyItsNightsPartitions: placing and cancelling an order
+// read its lines (and their parcels, for the order's story) by order or
+// line id alone, planning every night's partitions; they name the night.
+func TestAnOrderReadsOnlyItsNightsPartitions(t *testing.T) {
+	ctx := context.Background()
+	c := fulfillmenttest.New(t, 1)
+	item := c.SaleItem(c.Product("EGG", fulfillment.Chilled, ""), 100, 10)
+	db, plans := c.Explained()
+	c.DB = db // the intake's statements, explained from here
+	in := newIntake(t, c, clock.NewManual(fulfillmenttest.Now))
+	o, _, err := in.Place(ctx, c.Points[0].Leader, "k1", order("13700000001", item, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Cancel(ctx, c.Points[0].Leader, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if plans.Count() == 0 {
+		t.Fatal("no plan came back")
+	}
+	for _, q := range plans.Wide(1) {
+		t.Errorf("scans every night's partitions: %s", q)
+	}
+}

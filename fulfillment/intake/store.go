@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -64,8 +65,8 @@ func ordersWithLines(ctx context.Context, q sqlx.QueryerContext, rows []orderRow
 	const lq = `SELECT ol.order_id, ol.id, ol.sale_item_id, p.sku, p.name, p.unit, ol.quantity, ol.price_fen,
 		ol.quantity * ol.price_fen AS amount_fen
 		FROM order_lines ol JOIN sale_items si ON si.id = ol.sale_item_id JOIN products p ON p.id = si.product_id
-		WHERE ol.order_id = ANY($1) ORDER BY ol.order_id, ol.id`
-	if err := sqlx.SelectContext(ctx, q, &lines, lq, pq.Array(ids)); err != nil {
+		WHERE ol.order_id = ANY($1) AND ol.delivery_date = ANY($2::date[]) ORDER BY ol.order_id, ol.id`
+	if err := sqlx.SelectContext(ctx, q, &lines, lq, pq.Array(ids), nightsOf(out)); err != nil {
 		return nil, err
 	}
 	for _, l := range lines {
@@ -73,6 +74,19 @@ func ordersWithLines(ctx context.Context, q sqlx.QueryerContext, rows []orderRow
 		o.Lines = append(o.Lines, l.OrderLine)
 	}
 	return out, nil
+}
+
+// nightsOf are the delivery dates of orders: a statement naming them
+// reads only their nights' partitions, where by order or line id alone it
+// planned every night's.
+func nightsOf(orders []Order) fulfillment.Dates {
+	var ds fulfillment.Dates
+	for _, o := range orders {
+		if !slices.ContainsFunc(ds, func(d fulfillment.Date) bool { return d.Equal(o.DeliveryDate.Time) }) {
+			ds = append(ds, o.DeliveryDate)
+		}
+	}
+	return ds
 }
 
 // loadOrders loads orders by id.
@@ -228,7 +242,8 @@ func cancelOrder(ctx context.Context, tx *sqlx.Tx, leaderID, orderID int64, now 
 			SaleItemID int64 `db:"sale_item_id"`
 			Quantity   int64 `db:"quantity"`
 		}
-		if err := tx.SelectContext(ctx, &lines, `SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1`, orderID); err != nil {
+		if err := tx.SelectContext(ctx, &lines, `SELECT sale_item_id, quantity FROM order_lines WHERE order_id = $1 AND delivery_date = $2`,
+			orderID, row.DeliveryDate); err != nil {
 			return Order{}, err
 		}
 		units := make(map[int64]int64, len(lines))

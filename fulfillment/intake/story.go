@@ -109,7 +109,7 @@ func tellStories(ctx context.Context, q sqlx.QueryerContext, orders []Order) err
 	if err := sqlx.SelectContext(ctx, q, &lf, `SELECT l.id AS line_id, coalesce(c.cut, 0) AS cut, p.ready, p.state AS parcel_state,
 			p.ready_at, p.collected_at, p.returned_at
 		FROM unnest($1::bigint[]) AS l(id) LEFT JOIN line_cuts c ON c.order_line_id = l.id
-		LEFT JOIN parcel_lines p ON p.order_line_id = l.id`, pq.Array(lineIDs)); err != nil {
+		LEFT JOIN parcel_lines p ON p.order_line_id = l.id AND p.delivery_date = ANY($2::date[])`, pq.Array(lineIDs), nightsOf(orders)); err != nil {
 		return err
 	}
 	var refunds []LineRefund

@@ -151,6 +151,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	points := map[int64]pickup.Point{}
 	var notices, reminders []notice.Notice
 	var returned []int64
+	var returnedNights fulfillment.Dates // theirs, so only their partitions are read
 	refunds := map[int64]*refund.Rows{} // by wave
 	for _, k := range keys {
 		g := groups[k]
@@ -163,6 +164,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 		}
 		vars := pointVars(pt)
 		if k.date.Before(lastDelivery) {
+			returnedNights = append(returnedNights, k.date)
 			var items []refund.NoticeItem
 			var amount int64
 			for _, l := range g {
@@ -209,7 +211,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	}
 	if len(returned) > 0 {
 		r, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'returned', returned_at = $2
-			WHERE order_line_id = ANY($1) AND state = 'ready'`, pq.Array(returned), now)
+			WHERE order_line_id = ANY($1) AND delivery_date = ANY($3::date[]) AND state = 'ready'`, pq.Array(returned), now, returnedNights)
 		if err != nil {
 			return res, err
 		}

@@ -53,11 +53,14 @@ func pickWave(ctx context.Context, tx *sqlx.Tx, waveID int64, now time.Time, pro
 	}
 	progress(0, 3)
 	// A rerun after a failure starts from a clean slate, in the same transaction.
-	for _, q := range []string{`DELETE FROM bags WHERE wave_id = $1`, `DELETE FROM pick_lines WHERE wave_id = $1`,
-		`DELETE FROM sort_lines WHERE wave_id = $1`} {
+	for _, q := range []string{`DELETE FROM bags WHERE wave_id = $1`, `DELETE FROM pick_lines WHERE wave_id = $1`} {
 		if _, err := tx.ExecContext(ctx, q, waveID); err != nil {
 			return stageResult{}, err
 		}
+	}
+	// sort_lines is partitioned by night: with its date one partition is read.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sort_lines WHERE wave_id = $1 AND delivery_date = $2`, waveID, w.DeliveryDate); err != nil {
+		return stageResult{}, err
 	}
 	if _, err := tx.ExecContext(ctx, wholeNight); err != nil {
 		return stageResult{}, err

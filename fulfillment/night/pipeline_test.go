@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -351,5 +352,25 @@ func TestAStageAskedForWhenDueRunsOnASlowerClock(t *testing.T) {
 	}
 	if w, _ := wave.Get(ctx, c.DB, id); w.State != wave.Closed {
 		t.Fatalf("the close asked for past the cutoff left the wave %s", w.State)
+	}
+}
+
+// TestThePickStageReadsOnlyItsNightsPartitions: the pick stage's rerun
+// cleared the night's sort lines by wave alone, planning every night's
+// partitions of sort_lines; it names the night.
+func TestThePickStageReadsOnlyItsNightsPartitions(t *testing.T) {
+	c := riceNight(t, 3)
+	db, plans := c.Explained()
+	c.DB = db // the runner's statements, explained from here
+	r := newTestRunner(t, c)
+	id := c.Wave()
+	runTo(t, r, id, wave.StageAllocate)
+	if ok, err := r.RunStage(context.Background(), wave.StagePick, id); err != nil || !ok {
+		t.Fatalf("pick: %v %v", ok, err)
+	}
+	for _, q := range plans.Wide(1) {
+		if strings.Contains(q, "sort_lines") {
+			t.Errorf("scans every night's partitions: %s", q)
+		}
 	}
 }
