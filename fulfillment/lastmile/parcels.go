@@ -152,7 +152,7 @@ func (p *Desk) sweepWarehouse(ctx context.Context, tx *sqlx.Tx, warehouseID int6
 	var notices, reminders []notice.Notice
 	var returned []int64
 	var returnedNights fulfillment.Dates // theirs, so only their partitions are read
-	refunds := map[int64]*refund.Rows{} // by wave
+	refunds := map[int64]*refund.Rows{}  // by wave
 	for _, k := range keys {
 		g := groups[k]
 		pt, ok := points[k.point]
