@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/clock"
@@ -140,14 +141,13 @@ func (p *Payments) Publish(ctx context.Context, ids []int64) error {
 	if err != nil {
 		return err
 	}
+	bodies, err := p.events(ctx, rows)
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
 		key := eventKey(r.ID)
-		r.CreatedAt = r.CreatedAt.UTC()
-		body, err := json.Marshal(Event{ID: key, Type: EventCreated, CreatedAt: r.CreatedAt, Refund: r})
-		if err != nil {
-			return err
-		}
-		if err := p.hook.Post(ctx, key, body); notify.IsPermanent(err) {
+		if err := p.hook.Post(ctx, key, bodies[r.ID]); notify.IsPermanent(err) {
 			// Refused for good (a 4xx): the refund is failed, in the unpaid
 			// list for ops, and the refunds after it still go out.
 			p.log.ErrorContext(ctx, "the payment system refused a refund", "refund", r.ID, "err", err)
@@ -165,6 +165,35 @@ func (p *Payments) Publish(ctx context.Context, ids []int64) error {
 		}
 	}
 	return nil
+}
+
+// events are the refund.created bodies of rows, by refund: each as it was
+// first sent, the new ones kept now, in one statement. The key and the body
+// are the same on every attempt, whatever was renamed or dropped since.
+func (p *Payments) events(ctx context.Context, rows []Refund) (map[int64][]byte, error) {
+	ids, bodies := make([]int64, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		r.CreatedAt = r.CreatedAt.UTC()
+		b, err := json.Marshal(Event{ID: eventKey(r.ID), Type: EventCreated, CreatedAt: r.CreatedAt, Refund: r})
+		if err != nil {
+			return nil, err
+		}
+		ids[i], bodies[i] = r.ID, string(b)
+	}
+	var kept []struct {
+		ID    int64  `db:"id"`
+		Event string `db:"event"`
+	}
+	if err := sqlx.SelectContext(ctx, p.db, &kept, `UPDATE refunds f SET event = coalesce(f.event, n.body)
+		FROM unnest($1::bigint[], $2::text[]) AS n(id, body) WHERE f.id = n.id RETURNING f.id, f.event`,
+		pq.Array(ids), pq.Array(bodies)); err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]byte, len(kept))
+	for _, k := range kept {
+		out[k.ID] = []byte(k.Event)
+	}
+	return out, nil
 }
 
 // refusal is the failure recorded for a refund the payment system refused,

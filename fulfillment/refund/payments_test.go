@@ -240,3 +240,30 @@ func TestLedgerListsExportsAndShowsTheUnpaid(t *testing.T) {
 		t.Fatalf("unpaid a day after: %+v, %d (%v)", unpaid, n, err)
 	}
 }
+
+// TestAResentEventIsTheSameBody: a refund whose event went out but was not
+// marked (a crash, a timeout after the payment system took it) is sent
+// again; the catalog renamed the product in between, and the same
+// Idempotency-Key carried another body, which a payment system may refuse.
+// The first body is kept and sent again as it was.
+func TestAResentEventIsTheSameBody(t *testing.T) {
+	ctx := context.Background()
+	c, id := refunded(t)
+	ps := &paymentSystem{bodies: map[string][][]byte{}}
+	srv := httptest.NewServer(ps)
+	defer srv.Close()
+	pay := refund.NewPayments(c.DB, clock.NewManual(fulfillmenttest.Now.Add(time.Hour)), nil,
+		refund.PaymentsOptions{URL: srv.URL, Secret: secret, Webhook: notify.WebhookOptions{Now: time.Now}})
+	if err := pay.Publish(ctx, []int64{id}); err != nil {
+		t.Fatal(err)
+	}
+	c.Exec(`UPDATE refunds SET state = 'created', submitted_at = NULL WHERE id = $1`, id) // the mark is lost
+	c.Exec(`UPDATE products SET name = '散养土鸡蛋' WHERE sku = 'EGG'`)
+	if err := pay.Publish(ctx, []int64{id}); err != nil {
+		t.Fatal(err)
+	}
+	got := ps.got("refund.created:" + itoa(id))
+	if len(got) != 2 || !bytes.Equal(got[0], got[1]) {
+		t.Fatalf("the same Idempotency-Key carried %d bodies: %q", len(got), got)
+	}
+}

@@ -133,16 +133,7 @@ func TestReturnsToSupplier(t *testing.T) {
 // to A while A delivered none, nor to B twice.
 func TestStockGoesBackOnlyToWhoSuppliedIt(t *testing.T) {
 	f := newFixture(t)
-	f.Close()
-	f.Purchase()
-	rice := map[string]supply.PurchaseOrderLine{}
-	for _, o := range f.Orders().Orders {
-		for name, s := range f.Sups {
-			if o.SupplierID == s.ID {
-				rice[name] = supplytest.LineOf(t, o, "RICE")
-			}
-		}
-	}
+	rice := f.linesBySupplier(t, "RICE")
 	ret := func(key, sup string, n int64) error {
 		_, _, err := f.acct.CreateReturn(f.Ctx, ReturnInput{RequestID: key, SupplierID: f.Sups[sup].ID, WarehouseID: f.WH.ID,
 			Lines: []ReturnLineInput{{ProductID: f.Items["RICE"].ProductID, Reason: ReturnReason(supply.RejectDamage), Quantity: n}}}, "dock")
@@ -169,16 +160,7 @@ func TestStockGoesBackOnlyToWhoSuppliedIt(t *testing.T) {
 // and leave A's in stock, owned on paper by nobody and returnable to A.
 func TestACorrectionTakesOnlyFromItsOwnLot(t *testing.T) {
 	f := newFixture(t)
-	f.Close()
-	f.Purchase()
-	rice := map[string]supply.PurchaseOrderLine{}
-	for _, o := range f.Orders().Orders {
-		for name, s := range f.Sups {
-			if o.SupplierID == s.ID {
-				rice[name] = supplytest.LineOf(t, o, "RICE")
-			}
-		}
-	}
+	rice := f.linesBySupplier(t, "RICE")
 	f.Scans(supplytest.LineScan{Line: rice["A"].ID, Scan: supply.Scan{ScanID: "a1", Arrived: 10, Accepted: 10, Lot: "LA"}},
 		supplytest.LineScan{Line: rice["B"].ID, Scan: supply.Scan{ScanID: "b1", Arrived: 10, Accepted: 10, Lot: "LB"}})
 	_, _, err := f.Svc.Receive(f.Ctx, rice["A"].ID, supply.Scan{ScanID: "a-fix", Arrived: -10, Accepted: -10, Lot: "LB"}, "dock")
