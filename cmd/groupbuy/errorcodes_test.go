@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,98 @@ func TestEveryErrorCodeIsDocumented(t *testing.T) {
 	}
 	if found < 50 {
 		t.Fatalf("read only %d error codes in the sources: is the walk reading the tree?", found)
+	}
+}
+
+// TestStatesAreEnumeratedInTheDocument: the refund and claim states and
+// reasons the server answers are closed sets (CHECK constraints in the
+// schema, enums in the listings' own filters), and the document must list
+// them on the objects that carry them, as it does for orders, deliveries,
+// parcels and purchase orders: a client generated from openapi.json
+// otherwise types them as free strings.
+func TestStatesAreEnumeratedInTheDocument(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	refundStates := []string{"created", "submitted", "paid", "failed"}
+	refundReasons := []string{"shortage", "missing", "damaged", "returned", "after_sale"}
+	for _, c := range []struct {
+		schema, prop string
+		want         []string
+	}{
+		{"Refund", "state", refundStates},
+		{"Refund", "reason", refundReasons},
+		{"LineRefund", "state", refundStates},
+		{"LineRefund", "reason", refundReasons},
+		{"Claim", "state", []string{"pending", "approved", "rejected"}},
+		{"Claim", "reason", []string{"quality", "damaged", "missing", "wrong_item", "expired"}},
+	} {
+		got := doc.Components.Schemas[c.schema].Properties[c.prop].Enum
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s.%s: the document lists %v, the server answers one of %v", c.schema, c.prop, got, c.want)
+		}
+	}
+}
+
+// TestReadmeErrorTableListsTheDocumentsCodes: the README's Errors table
+// names the codes a client meets under 409 and 422; each code openapi.json
+// gives for one of those statuses should be in its row.
+func TestReadmeErrorTableListsTheDocumentsCodes(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(string(readme), "\n") {
+		if m := regexp.MustCompile("^\\| (409|422) \\| (.*)\\|$").FindStringSubmatch(l); m != nil {
+			rows[m[1]] = m[2]
+		}
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Codes []string `json:"x-error-codes"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"409", "422"} {
+		if rows[status] == "" {
+			t.Fatalf("no %s row in the README's Errors table", status)
+		}
+		missing := map[string]bool{}
+		for _, methods := range doc.Paths {
+			for _, op := range methods {
+				for _, c := range op.Responses[status].Codes {
+					if c != "duplicate_code" && !strings.Contains(rows[status], "`"+c+"`") {
+						missing[c] = true
+					}
+				}
+			}
+		}
+		var ms []string
+		for c := range missing {
+			ms = append(ms, c)
+		}
+		sort.Strings(ms)
+		if len(ms) > 0 {
+			t.Errorf("README's %s row lacks %d codes of openapi.json: %s", status, len(ms), strings.Join(ms, ", "))
+		}
 	}
 }

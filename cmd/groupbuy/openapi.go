@@ -13,9 +13,11 @@ import (
 
 	"groupbuy/cmd/internal/cli"
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/aftersale"
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
+	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
 	"groupbuy/internal/api/openapi"
@@ -121,9 +123,13 @@ var apiDoc = openapi.Options{
 			intake.Collected, intake.PartlyCollected, intake.Returned, intake.Cancelled),
 		reflect.TypeFor[commission.CommissionScope](): enum(commission.ScopeDefault, commission.ScopeCategory, commission.ScopeProduct),
 		reflect.TypeFor[notify.Kind]():                enum(notify.KindArrival, notify.KindReminder, notify.KindRefund, notify.KindRefundPaid, notify.KindReturn),
+		reflect.TypeFor[refund.State]():               enum(refund.States...),
+		reflect.TypeFor[fulfillment.RefundReason]():   enum(fulfillment.RefundReasons...),
+		reflect.TypeFor[aftersale.State]():            enum(aftersale.States...),
+		reflect.TypeFor[aftersale.Reason]():           enum(aftersale.Reasons...),
 	},
 	ErrorDetails: []openapi.ErrorDetail{
-		{Name: "line", Type: reflect.TypeFor[int64](), Doc: "bad_csv_row only: the 1-based line of the CSV file that was refused."},
+		{Name: "line", Type: reflect.TypeFor[int64](), Doc: "bad_csv_row: the 1-based line of the CSV file that was refused; a supplier return's refusal: the 0-based index of the line in lines[]."},
 		{Name: "remaining", Type: reflect.TypeFor[[]intake.StockShortfall](),
 			Doc: "sold_out only: every line of the order that exceeds the stock left."},
 		{Name: "cutoff", Type: reflect.TypeFor[string](),

@@ -205,7 +205,7 @@ func leaderRoutes(h handlers) []api.Route {
 		{Method: http.MethodPost, Path: "/api/v1/leader/deliveries/:id/receive", Access: leaders, Section: section, Tag: "leader",
 			ID: "receiveDelivery", Summary: "Confirm receipt of a delivery (签收)",
 			Doc:     "The leader confirms per SKU what came, was missing and was damaged (SKUs not listed arrived complete). Missing and damaged units are refunded, taken from the latest orders of that SKU at the point first, each affected resident gets a refund notice; the rest becomes ready for pickup, each resident gets a 6-digit pickup code and one arrival notice. Receiving a received delivery changes nothing and answers it as recorded.",
-			Errors:  errs(lastmile.ErrDeliveryNotFound, lastmile.ErrNotArrived, errReceiptMismatch, errReceiptExceedsDelivery),
+			Errors:  errs(lastmile.ErrDeliveryNotFound, lastmile.ErrNotArrived, errReceiptMismatch, errReceiptExceedsDelivery, errUnknownReceiptItem),
 			Handler: api.JSON(h.lastMile.Receive)},
 		{Method: http.MethodPost, Path: "/api/v1/leader/pickups/verify", Access: leaders, Section: section, Tag: "leader",
 			ID: "verifyPickupCode", Summary: "Verify a pickup code (核销)",
@@ -399,7 +399,7 @@ func nightRoutes(h handlers) []api.Route {
 		{Method: http.MethodGet, Path: "/api/v1/ops/waves/:id/printouts/:file", Access: staffReads, Section: section, Tag: "ops",
 			ID: "getWavePrintout", Summary: "Download a wave's printout (PDF or CSV)",
 			Doc:     "Warehouse paper, rendered by the wave's stages and kept, so a reprint is instant and byte-identical: pick-list (总拣单, A4, one section per temperature zone, bins in walking order), sort-sheet (分拣单, A4, per route: each SKU's units per stop), labels (100 × 150 mm, one per leader bag and zone, with a QR code \"GB1:wave:bag:route:stop:zone letter:check\" (check: HMAC-SHA256, truncated, base32) signed with GROUPBUY_LABEL_KEY), route-sheet (driver sheet, A4, stops with ETA windows, bags, weight, a map and signature lines). The pick list and whole-wave labels and route sheets are made by the stages; a single zone or route, and sort sheets, are rendered on first request and kept. The CSV has the same lines with English headers.",
-			Errors:  errs(wave.ErrNotFound, night.ErrPrintoutNotReady, night.ErrNightArchived, routeplan.ErrRouteNotFound, errPrintoutsOff),
+			Errors:  errs(wave.ErrNotFound, night.ErrPrintoutNotReady, night.ErrNightArchived, routeplan.ErrRouteNotFound, errPrintoutsOff, errFontsMissing),
 			Handler: api.File(h.night.Printout, "application/pdf", "text/csv")},
 	}
 }

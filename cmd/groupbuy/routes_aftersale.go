@@ -54,7 +54,7 @@ func aftersaleRoutes(a *app) []api.Route {
 				"(a line not yet collected has none yet, and its accrual leaves them out), the refund notice to the resident, and the " +
 				"claim approved with the refund's id. Approving again answers the claim unchanged.",
 			Errors: []*apperr.Error{aftersale.ErrClaimNotFound, aftersale.ErrAlreadyDecided, commission.ErrAlreadyRefunded,
-				commission.ErrNotCollected},
+				commission.ErrNotCollected, aftersale.ErrLineArchived},
 			Handler: api.JSON(h.Approve)},
 		{Method: http.MethodPost, Path: "/api/v1/ops/aftersale/claims/:id/reject", Access: opsWrites, Section: section, Tag: "ops",
 			ID: "rejectClaim", Summary: "Reject a claim", Doc: "Body {reason}: why, as the leader reads it. Rejecting again answers the claim unchanged.",

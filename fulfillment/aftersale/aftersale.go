@@ -68,6 +68,7 @@ var (
 	ErrQuantity        = apperr.Errorf(apperr.Unprocessable, "quantity_exceeds_delivered", "more units than were delivered")
 	ErrAlreadyClaimed  = apperr.Errorf(apperr.Conflict, "already_claimed", "the line already has a pending or approved claim, or an after-sale refund")
 	ErrClaimNotFound   = apperr.Errorf(apperr.NotFound, "claim_not_found", "claim not found")
+	ErrLineArchived    = apperr.Errorf(apperr.Conflict, "claim_line_archived", "the claim's order line went with its archived night: reject the claim, and refund by hand if it is owed")
 	ErrAlreadyDecided  = apperr.Errorf(apperr.Conflict, "claim_decided", "the claim was decided otherwise")
 	ErrPhotoNotFound   = apperr.Errorf(apperr.NotFound, "photo_not_found", "photo not found")
 	errPhotoDirMissing = errors.New("photo stored in a directory, but no directory is configured")
@@ -279,6 +280,9 @@ func (s *Service) file(ctx context.Context, tx *sqlx.Tx, leaderID int64, f Filin
 func (s *Service) Approve(ctx context.Context, id int64, by string) (Claim, error) {
 	return s.decide(ctx, id, Approved, func(tx *sqlx.Tx, c lockedClaim, now time.Time) error {
 		r, err := commission.RefundClaim(ctx, tx, s.opt.Metrics, c.OrderLineID, c.Quantity, now)
+		if errors.Is(err, commission.ErrOrderLineNotFound) {
+			return ErrLineArchived // a claim left pending past the retention
+		}
 		if err != nil {
 			return err
 		}

@@ -357,6 +357,11 @@ func TestAClaimOutlivesItsLine(t *testing.T) {
 	if err != nil || got.AmountFen != approved.AmountFen || got.Quantity != 1 || got.SKU != "" {
 		t.Fatalf("the approved claim without its line: %+v %v (was %+v)", got, err, approved)
 	}
+	// It cannot be approved (nothing is left to refund by): 409, not a 404
+	// for a claim that reads fine.
+	if _, err := c.svc.Approve(ctx, pending.ID, "ops"); !errors.Is(err, ErrLineArchived) {
+		t.Fatalf("approving a claim without its line: %v", err)
+	}
 	if got, err := c.svc.Reject(ctx, pending.ID, "不符合", "ops"); err != nil || got.State != Rejected {
 		t.Fatalf("rejecting a claim without its line: %+v %v", got, err)
 	}

@@ -41,7 +41,7 @@ type LineRefund struct {
 	Reason    fulfillment.RefundReason `db:"reason" json:"reason"`
 	Units     int64                    `db:"quantity" json:"units"`
 	AmountFen int64                    `db:"amount_fen" json:"amount_fen"`
-	State     string                   `db:"state" json:"state"`
+	State     string                   `db:"state" json:"state" enum:"created,submitted,paid,failed"` // refund.States (intake sits above refund)
 	CreatedAt time.Time                `db:"created_at" json:"created_at"`
 	PaidAt    *time.Time               `db:"paid_at" json:"paid_at,omitempty"`
 }

@@ -299,7 +299,7 @@ func (s *Service) Revise(ctx context.Context, poID int64, r Revision, by string)
 			p.AmountFen += nl.AmountFen
 		}
 		for id := range named {
-			return apperr.Errorf(apperr.Unprocessable, "unknown_line", "product %d is not on this purchase order", id)
+			return apperr.Errorf(apperr.Unprocessable, ErrUnknownLine.Code, "product %d is not on this purchase order", id)
 		}
 		w, err := wave.Get(ctx, tx, po.WaveID)
 		if err != nil {

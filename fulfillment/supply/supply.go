@@ -172,5 +172,6 @@ var (
 	ErrCorrectionSpent       = apperr.Errorf(apperr.Unprocessable, "correction_spent", "the correction takes back units already spent: allocated or returned to the supplier")
 	ErrNotInLot              = apperr.Errorf(apperr.Unprocessable, "correction_not_in_lot", "the correction takes out of a lot and expiry more units than its line put into them")
 	ErrExpiredOnArrival      = apperr.Errorf(apperr.Unprocessable, "expired_on_arrival", "goods that expire before the delivery date cannot be accepted: reject them as short_shelf_life")
+	ErrUnknownLine           = apperr.Errorf(apperr.Unprocessable, "unknown_line", "a product named is not on this purchase order")
 	ErrReceivingStarted      = apperr.Errorf(apperr.Conflict, "receiving_started", "goods of this purchase order were already received; it can no longer be revised")
 )
