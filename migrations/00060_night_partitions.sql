@@ -191,6 +191,7 @@ CREATE INDEX order_lines_sale_item ON order_lines (sale_item_id);
 ALTER TABLE line_cuts ADD FOREIGN KEY (order_line_id) REFERENCES order_lines (id);
 ALTER TABLE refunds ADD FOREIGN KEY (order_line_id) REFERENCES order_lines (id);
 ALTER TABLE commission_entries ADD FOREIGN KEY (order_line_id) REFERENCES order_lines (id);
+ALTER TABLE aftersale_claims ADD FOREIGN KEY (order_line_id) REFERENCES order_lines (id);
 
 ALTER TABLE parcel_lines
     ALTER COLUMN order_line_id SET NOT NULL, ALTER COLUMN delivery_id SET NOT NULL,

@@ -29,10 +29,11 @@ DECLARE
     def text := pg_get_functiondef('supply_receive(text, bigint, bigint, bigint, bigint, text, text, date, text, timestamptz, bigint, bigint)'::regprocedure);
     old text := 'PERFORM pg_advisory_xact_lock(5315, po.warehouse_id::int);';
 BEGIN
-    IF position(old IN def) = 0 THEN
-        RAISE EXCEPTION 'supply_receive does not take the stock lock as migration 00061 wrote it';
+    -- A supply_receive of 00061 as first released takes no lock to change
+    -- (this raised, and no upgrade got past it): 00088 writes it whole.
+    IF position(old IN def) > 0 THEN
+        EXECUTE replace(def, old, 'PERFORM stock_lock(po.warehouse_id);');
     END IF;
-    EXECUTE replace(def, old, 'PERFORM stock_lock(po.warehouse_id);');
 END $$;
 -- +goose StatementEnd
 

@@ -98,7 +98,7 @@ func supplyRoutes(h handlers) []api.Route {
 			Summary: "Record a scan at the dock: units arrived, accepted, rejected with a reason, lot and expiry",
 			Status:  http.StatusCreated, AltStatus: []int{http.StatusOK},
 			Errors: []*apperr.Error{supply.ErrLineNotFound, supply.ErrClosed, supply.ErrSuperseded, supply.ErrScanConflict,
-				supply.ErrOverDelivery, supply.ErrBelowZero, supply.ErrCorrectionSpent, supply.ErrNotInLot, supply.ErrExpiredOnArrival},
+				supply.ErrOverDelivery, supply.ErrBelowZero, supply.ErrCorrectionSpent, supply.ErrNotInLot, supply.ErrExpiredOnArrival, supply.ErrScanRefused},
 			Handler: api.JSON(h.supply.Receive)},
 		{Method: http.MethodPost, Path: "/api/v1/ops/supplier-returns", Access: warehouseWrites, Tag: tag, Section: section,
 			Summary: "Return goods to a supplier (退供): rejected units of purchase-order lines, or lots from stock",

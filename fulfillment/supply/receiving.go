@@ -160,7 +160,9 @@ func (s *Service) Receive(ctx context.Context, lineID int64, r Scan, by string) 
 			"line %d ordered %d units and may accept up to %d; %d accepted with this scan", lineID, line.Quantity, allowed,
 			line.Accepted+r.Accepted).With("allowed", allowed)
 	}
-	return ScanRecord{}, false, fmt.Errorf("receive: supply_receive answered %q", out.Outcome)
+	// An outcome a later schema added, met by this older server during a
+	// rolling deploy: a refusal that names it, not a 500.
+	return ScanRecord{}, false, apperr.Errorf(apperr.Unprocessable, ErrScanRefused.Code, "the scan was refused: %s", out.Outcome)
 }
 
 // receiveQuery calls supply_receive and names its answer for ScanRecord; a

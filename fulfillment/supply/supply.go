@@ -172,6 +172,7 @@ var (
 	ErrCorrectionSpent       = apperr.Errorf(apperr.Unprocessable, "correction_spent", "the correction takes back units already spent: allocated or returned to the supplier")
 	ErrNotInLot              = apperr.Errorf(apperr.Unprocessable, "correction_not_in_lot", "the correction takes out of a lot and expiry more units than its line put into them")
 	ErrExpiredOnArrival      = apperr.Errorf(apperr.Unprocessable, "expired_on_arrival", "goods that expire before the delivery date cannot be accepted: reject them as short_shelf_life")
+	ErrScanRefused           = apperr.Errorf(apperr.Unprocessable, "scan_refused", "the scan was refused by a rule this server does not know yet")
 	ErrUnknownLine           = apperr.Errorf(apperr.Unprocessable, "unknown_line", "a product named is not on this purchase order")
 	ErrReceivingStarted      = apperr.Errorf(apperr.Conflict, "receiving_started", "goods of this purchase order were already received; it can no longer be revised")
 )
