@@ -33,20 +33,14 @@ func TestADatabaseOfTheFirstReleasesMigratesToTheEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		first, err := os.ReadFile("testdata/" + strings.TrimSuffix(c.file, ".sql") + ".first.sql")
+		// The text as first released, kept under a name no migration
+		// glob takes.
+		first, err := os.ReadFile("testdata/" + strings.TrimSuffix(c.file, ".sql") + ".first")
 		if err != nil {
 			t.Fatal(err)
 		}
 		earlier := fstest.MapFS{}
-		names, err := fs.Glob(migrations.FS, "*.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			b, err := fs.ReadFile(migrations.FS, n)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for n, b := range migrationFiles(t) {
 			earlier[n] = &fstest.MapFile{Data: b}
 		}
 		earlier[c.file] = &fstest.MapFile{Data: first}
@@ -131,15 +125,7 @@ func TestReleasedMigrationsStayAsReleased(t *testing.T) {
 		sum, name, _ := strings.Cut(l, "  ")
 		recorded[name] = sum
 	}
-	names, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		data, err := fs.ReadFile(migrations.FS, n)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for n, data := range migrationFiles(t) {
 		sum := sha256.Sum256(data)
 		switch got, ok := recorded[n]; {
 		case !ok:
@@ -148,4 +134,20 @@ func TestReleasedMigrationsStayAsReleased(t *testing.T) {
 			t.Errorf("%s changed since it was released: write a new migration instead", n)
 		}
 	}
+}
+
+// migrationFiles are the migrations as embedded, by file name.
+func migrationFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string][]byte, len(names))
+	for _, n := range names {
+		if out[n], err = fs.ReadFile(migrations.FS, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

@@ -24,16 +24,7 @@ var pageOnlyCodes = []string{"bad_content_type", "cross_origin", "queue_not_foun
 // ones no test meets.)
 func TestEveryErrorCodeIsDocumented(t *testing.T) {
 	t.Parallel()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Responses map[string]struct {
-				Codes []string `json:"x-error-codes"`
-			} `json:"responses"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := errorCodesOf(t)
 	documented := map[string]bool{}
 	for _, methods := range doc.Paths {
 		for _, op := range methods {
@@ -134,16 +125,7 @@ func TestReadmeErrorTableListsTheDocumentsCodes(t *testing.T) {
 			rows[m[1]] = m[2]
 		}
 	}
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Responses map[string]struct {
-				Codes []string `json:"x-error-codes"`
-			} `json:"responses"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := errorCodesOf(t)
 	for _, status := range []string{"409", "422"} {
 		if rows[status] == "" {
 			t.Fatalf("no %s row in the README's Errors table", status)
@@ -167,4 +149,20 @@ func TestReadmeErrorTableListsTheDocumentsCodes(t *testing.T) {
 			t.Errorf("README's %s row lacks %d codes of openapi.json: %s", status, len(ms), strings.Join(ms, ", "))
 		}
 	}
+}
+
+// errorCodesOf reads openapi.json's operations with their error codes by
+// status.
+func errorCodesOf(t *testing.T) (doc struct {
+	Paths map[string]map[string]struct {
+		Responses map[string]struct {
+			Codes []string `json:"x-error-codes"`
+		} `json:"responses"`
+	} `json:"paths"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal(openAPIJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
