@@ -12,14 +12,12 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
+	"groupbuy/cmd/internal/queues"
 	"groupbuy/internal/api"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/auth"
@@ -47,12 +45,6 @@ const (
 // style, nothing from another host (it must work on a closed network).
 const consoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
-// queuesCSP is for asynqmon's prebuilt page, which has inline scripts and
-// injects styles; 'self' also stops its links to Google Fonts, so a closed
-// network does not wait for them (system fonts are used instead).
-const queuesCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 // consoleAsset is one embedded file, ready to serve.
 type consoleAsset struct {
@@ -139,7 +131,7 @@ func (a *app) consoleRoutes() []api.Route {
 	// DELETE). A write with the cookie must come from the console's own
 	// origin (auth.RequireSession): SameSite=Strict alone lets another port
 	// of the host, or a sibling subdomain, make the monitor act.
-	monitor := a.queueMonitor()
+	monitor := queues.Monitor(consoleQueuesPath, func() redis.UniversalClient { return a.rdb })
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		routes = append(routes, page(method, consoleQueuesPath+"/*any", consoleSession, monitor))
 	}
@@ -210,51 +202,3 @@ func (a *app) closeConsoleSession(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
-
-var errQueueNotFound = apperr.Errorf(apperr.NotFound, "queue_not_found", "no queue has this name")
-
-// queueMonitor serves asynqmon over the app's Redis client. It is built on
-// first use: listing the routes (the OpenAPI test) needs no Redis.
-func (a *app) queueMonitor() gin.HandlerFunc {
-	var once sync.Once
-	var monitor http.Handler
-	var queues *asynq.Inspector
-	return func(c *gin.Context) {
-		once.Do(func() {
-			if a.rdb != nil {
-				monitor = asynqmon.New(asynqmon.Options{RootPath: consoleQueuesPath, RedisConnOpt: sharedRedis{a.rdb}})
-				queues = asynq.NewInspectorFromRedisClient(a.rdb)
-			}
-		})
-		if monitor == nil {
-			httpx.WriteError(c, apperr.Errorf(apperr.Unavailable, "", "the queue monitor has no Redis"))
-			return
-		}
-		// asynqmon answers most questions about a queue that does not exist
-		// with a 500: such a queue is a 404 here.
-		if q, ok := strings.CutPrefix(c.Request.URL.Path, consoleQueuesPath+"/api/queues/"); ok {
-			q, _, _ = strings.Cut(q, "/") // …/{qname}/pending_tasks
-			q, _, _ = strings.Cut(q, ":") // …/{qname}:pause
-			names, err := queues.Queues()
-			if err != nil {
-				httpx.WriteError(c, err)
-				return
-			}
-			if q != "" && !slices.Contains(names, q) {
-				httpx.WriteError(c, errQueueNotFound.With("queue", q))
-				return
-			}
-		}
-		c.Header("Content-Security-Policy", queuesCSP)
-		c.Header("X-Content-Type-Options", "nosniff")
-		c.Header("Referrer-Policy", "no-referrer")
-		monitor.ServeHTTP(c.Writer, c.Request)
-	}
-}
-
-// sharedRedis hands asynqmon the app's own Redis client (an
-// asynq.RedisConnOpt), so the monitor opens no pool of its own and closes
-// with the app.
-type sharedRedis struct{ client redis.UniversalClient }
-
-func (s sharedRedis) MakeRedisClient() any { return s.client }

@@ -67,18 +67,19 @@ var fulfillmentLayers = []layer{
 	{"refund", nil},
 	{"wave", []string{"refund"}},
 	{"catalog", []string{"retention", "wave"}}, // a sale far ahead brings its night's partitions
+	{"stock", []string{"catalog", "wave"}},
 	{"intake", []string{"catalog", "wave"}},
 	{"routeplan", []string{"wave"}},
-	{"supply", []string{"catalog", "printout", "wave"}},
-	{"supplieraccount", []string{"catalog", "printout", "supply", "wave"}},
+	{"supply", []string{"catalog", "printout", "stock", "wave"}},
+	{"supplieraccount", []string{"catalog", "printout", "stock", "supply", "wave"}},
 	{"commission", []string{"refund"}},
 	{"lastmile", []string{"commission", "refund", "routeplan", "wave"}},
 	{"lastmile/lastmiletest", []string{"lastmile"}},
 	{"aftersale", []string{"commission", "refund"}},
 	{"daysummary", []string{"lastmile", "routeplan", "wave"}},
-	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "supply", "wave"}},
+	{"night", []string{"catalog", "intake", "lastmile", "printout", "refund", "routeplan", "stock", "supply", "wave"}},
 	{"fulfillmenttest", nil},
-	{"supply/supplytest", []string{"fulfillmenttest", "supply", "wave"}},
+	{"supply/supplytest", []string{"fulfillmenttest", "stock", "supply", "wave"}},
 }
 
 // TestFulfillmentLayers holds each fulfillment package to its entry: the

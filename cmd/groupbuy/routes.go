@@ -15,6 +15,7 @@ import (
 	"groupbuy/fulfillment/lastmile"
 	"groupbuy/fulfillment/night"
 	"groupbuy/fulfillment/routeplan"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
@@ -80,7 +81,7 @@ func (a *app) handlers() handlers {
 	}
 	cat := catalog.NewHandlers(a.catalog)
 	cat.Stock = func(ctx context.Context, warehouseID int64, date fulfillment.Date, ids []int64) (map[int64]int64, error) {
-		return supply.UsableStock(ctx, a.db, warehouseID, date, ids)
+		return stock.UsableStock(ctx, a.db, warehouseID, date, ids)
 	}
 	return handlers{pickup: p, notices: notice.NewHandlers(a.db), catalog: cat, orders: intake.NewHandlers(a.intake),
 		night: night.NewHandlers(a.waves), fleet: routeplan.NewHandlers(a.fleet),

@@ -17,6 +17,7 @@ import (
 	"groupbuy/cmd/internal/webhook"
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/supplieraccount"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
@@ -146,7 +147,7 @@ func TestNightBuysReceivesAndAllocates(t *testing.T) {
 	if wv.Refunds.ByReason["shortage"].Units != 3 || wv.Refunds.Units != 3 || c.count("receipt_overrides") != 0 {
 		t.Fatalf("refunds %+v, %d receipts typed by hand", wv.Refunds, c.count("receipt_overrides"))
 	}
-	var stock supply.Stock
+	var stock stock.Stock
 	c.do("GET", fmt.Sprintf("/api/v1/ops/warehouses/%d/stock?date=%s", c.warehous.ID, c.date), dock, nil).json(t, &stock)
 	left := map[int64]int64{}
 	for _, p := range stock.Products {

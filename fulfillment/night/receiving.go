@@ -9,7 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"groupbuy/fulfillment/catalog"
-	"groupbuy/fulfillment/supply"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/wave"
 )
 
@@ -29,7 +29,7 @@ func storeReceipts(ctx context.Context, tx *sqlx.Tx, waveID int64, ids, qty []in
 // supply). Items not bought so keep any receipts typed for them, or count
 // as received in full.
 func receiptsFromStock(ctx context.Context, tx *sqlx.Tx, w wave.Wave, now time.Time) error {
-	avail, err := supply.Available(ctx, tx, w)
+	avail, err := stock.Available(ctx, tx, w)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func takeFromStock(ctx context.Context, tx *sqlx.Tx, w wave.Wave, cutOf map[int6
 	for _, it := range items {
 		kept[it.ID] = it.Sold - cutOf[it.ID]
 	}
-	return supply.Allocate(ctx, tx, w, kept, now)
+	return stock.Allocate(ctx, tx, w, kept, now)
 }
 
 // receiptsJSON is receipts as the override's audit keeps them.

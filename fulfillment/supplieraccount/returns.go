@@ -14,6 +14,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
@@ -199,7 +200,7 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 	}
 	// One lock per warehouse orders every command taking units out of its
 	// stock, and with it the returns' numbers and the replay check.
-	if err := supply.LockStock(ctx, tx, wh.ID); err != nil {
+	if err := stock.LockStock(ctx, tx, wh.ID); err != nil {
 		return SupplierReturn{}, false, err
 	}
 	hash := in.hash()
@@ -272,13 +273,13 @@ func (s *Service) createReturn(ctx context.Context, tx *sqlx.Tx, in ReturnInput,
 			// One source per line: two lines of one lot are two movements.
 			source := "return:" + number + ":" + strconv.Itoa(i)
 			if l.unwrite > 0 {
-				if err := supply.Move(ctx, tx, supply.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-					Kind: supply.MoveWrittenOff, Quantity: l.unwrite, Source: source}, now); err != nil {
+				if err := stock.Move(ctx, tx, stock.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+					Kind: stock.MoveWrittenOff, Quantity: l.unwrite, Source: source}, now); err != nil {
 					return SupplierReturn{}, false, err
 				}
 			}
-			if err := supply.Move(ctx, tx, supply.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
-				Kind: supply.MoveReturnedToSupplier, Quantity: -l.Quantity, Source: source}, now); err != nil {
+			if err := stock.Move(ctx, tx, stock.Movement{Warehouse: wh.ID, Product: l.ProductID, Lot: l.Lot, ExpiresOn: l.ExpiresOn,
+				Kind: stock.MoveReturnedToSupplier, Quantity: -l.Quantity, Source: source}, now); err != nil {
 				return SupplierReturn{}, false, err
 			}
 		}
@@ -382,7 +383,7 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 	if err != nil {
 		return SupplierReturnLine{}, err
 	}
-	ls, err := supply.Lots(ctx, tx, warehouseID, []int64{p.ID}, fulfillment.Date{})
+	ls, err := stock.Lots(ctx, tx, warehouseID, []int64{p.ID}, fulfillment.Date{})
 	if err != nil {
 		return SupplierReturnLine{}, err
 	}
@@ -409,7 +410,7 @@ func stockLine(ctx context.Context, tx *sqlx.Tx, supplierID, warehouseID int64, 
 	// until they go back: a return of expired goods may take them.
 	var writtenOff int64
 	if in.Reason == ReturnExpired {
-		if writtenOff, err = supply.WrittenOff(ctx, tx, warehouseID, p.ID, in.Lot, in.ExpiresOn); err != nil {
+		if writtenOff, err = stock.WrittenOff(ctx, tx, warehouseID, p.ID, in.Lot, in.ExpiresOn); err != nil {
 			return SupplierReturnLine{}, err
 		}
 	}
@@ -445,7 +446,7 @@ func (s *Service) ReturnRejected(ctx context.Context, waveID int64, by string) (
 		if err != nil {
 			return err
 		}
-		if err := supply.LockStock(ctx, tx, w.WarehouseID); err != nil {
+		if err := stock.LockStock(ctx, tx, w.WarehouseID); err != nil {
 			return err
 		}
 		var left []struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"groupbuy/fulfillment"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/supply/supplytest"
 	"groupbuy/internal/testenv"
@@ -48,7 +49,7 @@ func TestReturnsToSupplier(t *testing.T) {
 	if err := f.DB.Get(&moved, `SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE kind = 'returned_to_supplier'`); err != nil || moved != -5 {
 		t.Fatalf("ledger moved %d (%v), want -5 once", moved, err)
 	}
-	st, _ := supply.StockOf(f.Ctx, f.DB, f.WH.ID, supplytest.Date)
+	st, _ := stock.StockOf(f.Ctx, f.DB, f.WH.ID, supplytest.Date)
 	for _, p := range st.Products {
 		if p.ProductID == f.Items["EGG"].ProductID && p.OnHand != 7 {
 			t.Fatalf("eggs on hand %d, want 7", p.OnHand)
@@ -201,7 +202,7 @@ func TestExpiredGoodsGoBackAfterTheWriteOff(t *testing.T) {
 		return n
 	}
 	f.Clock.Set(exp.AddDate(0, 0, 3))
-	if n, err := f.Svc.WriteOffExpired(f.Ctx); err != nil || n != 1 || ledger("") != 0 {
+	if n, err := stock.WriteOffExpired(f.Ctx, f.DB, f.Clock); err != nil || n != 1 || ledger("") != 0 {
 		t.Fatalf("write-off: %d lots (%v), balance %d", n, err, ledger(""))
 	}
 	ret := func(key string, reason ReturnReason, n int64) error {
@@ -229,7 +230,7 @@ func TestExpiredGoodsGoBackAfterTheWriteOff(t *testing.T) {
 	}
 	// Units that come into the lot after its write-off go the same way.
 	f.Stock("EGG", "OLD", &exp, 4, "seed:late")
-	if n, err := f.Svc.WriteOffExpired(f.Ctx); err != nil || n != 1 || ledger("") != 0 || ledger("written_off") != -4 {
+	if n, err := stock.WriteOffExpired(f.Ctx, f.DB, f.Clock); err != nil || n != 1 || ledger("") != 0 || ledger("written_off") != -4 {
 		t.Fatalf("second write-off: %d lots (%v), balance %d, written off %d", n, err, ledger(""), ledger("written_off"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/printout"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/internal/api"
 	"groupbuy/internal/auth"
 	"groupbuy/internal/clock"
@@ -170,8 +171,8 @@ func (h *Handlers) Deadline(c *gin.Context, in idPath) (ReceivingDeadline, error
 }
 
 // Stock: stock on hand by product and lot, and what is usable on a date.
-func (h *Handlers) Stock(c *gin.Context, in stockQuery) (Stock, error) {
-	return StockOf(c.Request.Context(), h.db, in.ID, fulfillment.Date{Time: in.Date})
+func (h *Handlers) Stock(c *gin.Context, in stockQuery) (stock.Stock, error) {
+	return stock.StockOf(c.Request.Context(), h.db, in.ID, fulfillment.Date{Time: in.Date})
 }
 
 // Forecast: the running forecast of each supplier's order (预估采购) from the sales so far.

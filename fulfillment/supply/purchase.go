@@ -10,6 +10,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
 	"groupbuy/internal/pg"
@@ -43,7 +44,7 @@ func needsOf(ctx context.Context, q sqlx.QueryerContext, w wave.Wave) ([]Need, m
 			ids = append(ids, it.ProductID)
 		}
 	}
-	stock, err := usableStock(ctx, q, w.WarehouseID, ids, w.DeliveryDate)
+	onHand, err := stock.UsableStock(ctx, q, w.WarehouseID, w.DeliveryDate, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,7 +62,7 @@ func needsOf(ctx context.Context, q sqlx.QueryerContext, w wave.Wave) ([]Need, m
 			continue
 		}
 		n := Need{ProductID: it.ProductID, SKU: it.SKU, Name: it.Name, Unit: it.Unit, Zone: it.Zone, Category: it.Category, Sold: it.Sold,
-			Stock: stock[it.ProductID], MarginPct: margin[it.Category]}
+			Stock: onHand[it.ProductID], MarginPct: margin[it.Category]}
 		n.Required = requirement(n.Sold, n.Stock, n.MarginPct)
 		needs = append(needs, n)
 	}

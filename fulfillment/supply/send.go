@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 
+	"groupbuy/fulfillment/stock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup/notify"
 )
@@ -38,7 +39,7 @@ type sendPayload struct {
 func (s *Service) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TaskSendPurchaseOrder, s.handleSend)
 	mux.HandleFunc(TaskExpireLots, func(ctx context.Context, _ *asynq.Task) error {
-		_, err := s.WriteOffExpired(ctx)
+		_, err := stock.WriteOffExpired(ctx, s.db, s.clock)
 		return err
 	})
 }

@@ -1,11 +1,11 @@
 // Package supply is the warehouse's buying side (以销定采): suppliers and the
 // terms they supply products on, the purchase orders a wave's sales become
 // at cutoff (sent to each supplier once, revised only as new versions),
-// receiving at the dock (收货验收: counted, inspected, append-only, once per
-// scan), and the stock ledger per warehouse, product and lot, consumed
-// first-expiry-first-out. It owns those tables and their SQL; the night's
-// stage pipeline (package night) calls Purchase after close and Allocate
-// when it allocates, and the wave (package wave) carries what it waits for.
+// and receiving at the dock (收货验收: counted, inspected, append-only, once
+// per scan; accepted units go into the stock ledger, package stock). It
+// owns those tables and their SQL; the night's stage pipeline (package
+// night) calls Purchase after close, and the wave (package wave) carries
+// what it waits for.
 package supply
 
 import (

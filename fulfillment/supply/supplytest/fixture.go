@@ -21,6 +21,7 @@ import (
 
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/fulfillmenttest"
+	"groupbuy/fulfillment/stock"
 	"groupbuy/fulfillment/supply"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/apperr"
@@ -153,8 +154,8 @@ func (f *Fixture) Terms(sku string, terms ...supply.TermInput) {
 func (f *Fixture) Stock(sku, lot string, expires *fulfillment.Date, n int64, source string) {
 	f.T.Helper()
 	err := pg.InTx(f.Ctx, f.DB, func(tx *sqlx.Tx) error {
-		return supply.Move(f.Ctx, tx, supply.Movement{Warehouse: f.WH.ID, Product: f.Items[sku].ProductID, Lot: lot, ExpiresOn: expires,
-			Kind: supply.MoveReceived, Quantity: n, Source: source}, f.Clock.Now())
+		return stock.Move(f.Ctx, tx, stock.Movement{Warehouse: f.WH.ID, Product: f.Items[sku].ProductID, Lot: lot, ExpiresOn: expires,
+			Kind: stock.MoveReceived, Quantity: n, Source: source}, f.Clock.Now())
 	})
 	if err != nil {
 		f.T.Fatal(err)

@@ -1,4 +1,9 @@
-package supply
+// Package stock is the stock ledger of each warehouse (stock_movements):
+// units in and out by lot and expiry, once per cause; what is on hand and
+// usable on a date; a wave's allocation from it, first expiry first out;
+// and the write-off of expired lots. Every command that spends stock takes
+// the warehouse's stock lock (LockStock), as the dock's scans do.
+package stock
 
 import (
 	"context"
@@ -11,6 +16,7 @@ import (
 	"groupbuy/fulfillment"
 	"groupbuy/fulfillment/catalog"
 	"groupbuy/fulfillment/wave"
+	"groupbuy/internal/clock"
 	"groupbuy/internal/pg"
 	"groupbuy/pickup"
 )
@@ -248,8 +254,8 @@ func Allocate(ctx context.Context, tx *sqlx.Tx, w wave.Wave, kept map[int64]int6
 // before the warehouse's today: one movement of each lot's balance, so a
 // rerun writes off nothing twice. Written-off units may still go back to
 // their supplier (WrittenOff). It returns the lots written off.
-func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
-	whs, err := pickup.ListWarehouses(ctx, s.db)
+func WriteOffExpired(ctx context.Context, db *sqlx.DB, clk clock.Clock) (int, error) {
+	whs, err := pickup.ListWarehouses(ctx, db)
 	if err != nil {
 		return 0, err
 	}
@@ -259,10 +265,10 @@ func (s *Service) WriteOffExpired(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		now := s.clock.Now()
+		now := clk.Now()
 		local := now.In(loc)
 		today := fulfillment.Date{Time: time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)}
-		err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		err = pg.InTx(ctx, db, func(tx *sqlx.Tx) error {
 			if err := LockStock(ctx, tx, wh.ID); err != nil {
 				return err
 			}
