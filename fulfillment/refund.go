@@ -15,6 +15,23 @@ const (
 // RefundReasons lists every reason, in the order above.
 var RefundReasons = []RefundReason{ReasonShortage, ReasonMissing, ReasonDamaged, ReasonReturned, ReasonAfterSale}
 
+// RefundState is where a refund stands on its way to the resident's money:
+// created → submitted → paid, or failed (and paid on a later attempt of the
+// payment system). Package refund owns the ledger; an order's view reads
+// the states too.
+type RefundState string
+
+// Refund states.
+const (
+	RefundCreated   RefundState = "created"   // in the ledger; the payment system not yet told
+	RefundSubmitted RefundState = "submitted" // the payment system took its refund.created event
+	RefundPaid      RefundState = "paid"      // the payment system paid it back
+	RefundFailed    RefundState = "failed"    // the payment system could not pay it
+)
+
+// RefundStates lists every state, in order.
+var RefundStates = []RefundState{RefundCreated, RefundSubmitted, RefundPaid, RefundFailed}
+
 // Text is how a resident reads the reason.
 func (r RefundReason) Text() string {
 	switch r {

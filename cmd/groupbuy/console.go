@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 
 	"groupbuy/cmd/internal/queues"
 	"groupbuy/internal/api"
@@ -131,7 +130,7 @@ func (a *app) consoleRoutes() []api.Route {
 	// DELETE). A write with the cookie must come from the console's own
 	// origin (auth.RequireSession): SameSite=Strict alone lets another port
 	// of the host, or a sibling subdomain, make the monitor act.
-	monitor := queues.Monitor(consoleQueuesPath, func() redis.UniversalClient { return a.rdb })
+	monitor := queues.Monitor(consoleQueuesPath, a.rdb)
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		routes = append(routes, page(method, consoleQueuesPath+"/*any", consoleSession, monitor))
 	}

@@ -17,7 +17,6 @@ import (
 	"groupbuy/fulfillment/commission"
 	"groupbuy/fulfillment/intake"
 	"groupbuy/fulfillment/lastmile"
-	"groupbuy/fulfillment/refund"
 	"groupbuy/fulfillment/wave"
 	"groupbuy/internal/api"
 	"groupbuy/internal/api/openapi"
@@ -123,7 +122,7 @@ var apiDoc = openapi.Options{
 			intake.Collected, intake.PartlyCollected, intake.Returned, intake.Cancelled),
 		reflect.TypeFor[commission.CommissionScope](): enum(commission.ScopeDefault, commission.ScopeCategory, commission.ScopeProduct),
 		reflect.TypeFor[notify.Kind]():                enum(notify.KindArrival, notify.KindReminder, notify.KindRefund, notify.KindRefundPaid, notify.KindReturn),
-		reflect.TypeFor[refund.State]():               enum(refund.States...),
+		reflect.TypeFor[fulfillment.RefundState]():    enum(fulfillment.RefundStates...),
 		reflect.TypeFor[fulfillment.RefundReason]():   enum(fulfillment.RefundReasons...),
 		reflect.TypeFor[aftersale.State]():            enum(aftersale.States...),
 		reflect.TypeFor[aftersale.Reason]():           enum(aftersale.Reasons...),

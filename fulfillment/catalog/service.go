@@ -105,21 +105,15 @@ func ParseProductCSV(r io.Reader) ([]Product, error) {
 // Publish puts products on sale at a warehouse for a delivery date from the
 // warehouse's today to MaxSaleDaysAhead days later.
 func (s *Service) Publish(ctx context.Context, warehouseID int64, date fulfillment.Date, offers []Offer) ([]SaleItem, error) {
-	checkDate := func(q sqlx.QueryerContext, now time.Time) error {
-		if warehouseID <= 0 {
-			return nil // PublishTx names it
-		}
-		w, err := pickup.GetWarehouse(ctx, q, warehouseID)
-		if err != nil {
-			return err
-		}
-		return checkSaleDate(w, date, now)
-	}
 	// A date within the sale's reach gets its night's partitions first, in
 	// a short transaction of their own (see retention.EnsureNight):
 	// usually they exist and this only looks.
 	if warehouseID > 0 {
-		if err := checkDate(s.db, s.clock.Now()); err != nil {
+		w, err := pickup.GetWarehouse(ctx, s.db, warehouseID)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSaleDate(w, date, s.clock.Now()); err != nil {
 			return nil, err
 		}
 		if _, err := retention.EnsureNight(ctx, s.db, date); err != nil {
@@ -128,12 +122,8 @@ func (s *Service) Publish(ctx context.Context, warehouseID int64, date fulfillme
 	}
 	var out []SaleItem
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		now := s.clock.Now()
-		if err := checkDate(tx, now); err != nil {
-			return err
-		}
 		var err error
-		out, err = PublishTx(ctx, tx, warehouseID, date, offers, now)
+		out, err = PublishTx(ctx, tx, warehouseID, date, offers, s.clock.Now())
 		return err
 	})
 	return out, err

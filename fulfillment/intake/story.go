@@ -41,7 +41,7 @@ type LineRefund struct {
 	Reason    fulfillment.RefundReason `db:"reason" json:"reason"`
 	Units     int64                    `db:"quantity" json:"units"`
 	AmountFen int64                    `db:"amount_fen" json:"amount_fen"`
-	State     string                   `db:"state" json:"state" enum:"created,submitted,paid,failed"` // refund.States (intake sits above refund)
+	State     fulfillment.RefundState  `db:"state" json:"state"`
 	CreatedAt time.Time                `db:"created_at" json:"created_at"`
 	PaidAt    *time.Time               `db:"paid_at" json:"paid_at,omitempty"`
 }
@@ -151,7 +151,7 @@ func storyOf(l OrderLine, ordered time.Time, f lineFacts, refunds []LineRefund) 
 		s.Refunds = []LineRefund{}
 	}
 	for _, r := range refunds {
-		u := &Units{Units: r.Units, AmountFen: r.AmountFen, Reason: string(r.Reason), Why: r.Reason.Text(), At: at(r.CreatedAt), State: r.State}
+		u := &Units{Units: r.Units, AmountFen: r.AmountFen, Reason: string(r.Reason), Why: r.Reason.Text(), At: at(r.CreatedAt), State: string(r.State)}
 		switch r.Reason {
 		case fulfillment.ReasonShortage:
 			s.Cut = u

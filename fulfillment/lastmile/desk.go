@@ -240,12 +240,12 @@ func (p *Desk) Collect(ctx context.Context, leaderID int64, code string, lineIDs
 				return ErrParcelReturned.With("order_line_id", id)
 			}
 		}
-		now := p.clock.Now()
+		now, nights := p.clock.Now(), nightsOf(hs)
 		if _, err := tx.ExecContext(ctx, `UPDATE parcel_lines SET state = 'collected', collected_at = $2
-			WHERE order_line_id = ANY($1) AND delivery_date = ANY($3::date[]) AND state = 'ready'`, pq.Array(take), now, nightsOf(hs)); err != nil {
+			WHERE order_line_id = ANY($1) AND delivery_date = ANY($3::date[]) AND state = 'ready'`, pq.Array(take), now, nights); err != nil {
 			return err
 		}
-		if _, err := commission.AccrueCommission(ctx, tx, take, nightsOf(hs), now); err != nil {
+		if _, err := commission.AccrueCommission(ctx, tx, take, nights, now); err != nil {
 			return err
 		}
 		out, err = p.parcelsOf(ctx, tx, hs)

@@ -16,20 +16,20 @@ import (
 	"groupbuy/internal/csvio"
 )
 
-// State is where a refund stands on its way to the resident's money.
-type State string
+// State is where a refund stands (fulfillment.RefundState, the shared
+// vocabulary), under the ledger's short names.
+type State = fulfillment.RefundState
 
-// Refund states: created → submitted → paid, or failed (and paid on a later
-// attempt of the payment system).
+// Refund states.
 const (
-	Created   State = "created"   // in the ledger; the payment system not yet told
-	Submitted State = "submitted" // the payment system took its refund.created event
-	Paid      State = "paid"      // the payment system paid it back
-	Failed    State = "failed"    // the payment system could not pay it
+	Created   = fulfillment.RefundCreated
+	Submitted = fulfillment.RefundSubmitted
+	Paid      = fulfillment.RefundPaid
+	Failed    = fulfillment.RefundFailed
 )
 
 // States lists every state, in order.
-var States = []State{Created, Submitted, Paid, Failed}
+var States = fulfillment.RefundStates
 
 // Refund is one row of the ledger as ops reads it: what was refunded, to
 // whom, why, and where its payment stands.

@@ -283,11 +283,10 @@ func (pl *Planner) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	midnight := clock.Midnight(wv.DeliveryDate.Time, loc)
+	day := newDayClock(wv.DeliveryDate.Time, loc)
 	at := func(sec float64) time.Time {
-		return midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
+		return day.midnight.Add(time.Duration(math.Round(sec)) * time.Second).UTC().Truncate(time.Second)
 	}
-	day := dayClock{date: wv.DeliveryDate.Time, midnight: midnight, loc: loc}
 	p := &routing.Problem{Depot: routing.Depot{Location: routing.Location{Lat: wh.Lat, Lon: wh.Lng}}}
 	if pl.opt.OSRM.URL != "" {
 		p.Matrix = waveMatrices{db: pl.db, log: pl.log, osrm: pl.opt.OSRM, waveID: wv.ID}

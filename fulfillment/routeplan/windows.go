@@ -20,6 +20,10 @@ type dayClock struct {
 	loc      *time.Location
 }
 
+func newDayClock(date time.Time, loc *time.Location) dayClock {
+	return dayClock{date: date, midnight: clock.Midnight(date, loc), loc: loc}
+}
+
 func (d dayClock) seconds(t clock.TimeOfDay) int64 {
 	return int64(t.On(d.date, d.loc).Sub(d.midnight) / time.Second)
 }

@@ -37,14 +37,6 @@ type returnsQuery struct {
 	httpx.Page
 }
 
-// ReturnList is returns to supplier, newest first, without their lines; a
-// listing's page says where the next starts (its after_id).
-type ReturnList struct {
-	Returns []SupplierReturn `json:"returns"`
-	NextID  int64            `json:"next_after_id,omitempty"`
-	HasMore bool             `json:"has_more,omitempty"`
-}
-
 type returnFile struct {
 	ID     int64  `path:"id" doc:"The return's id."`
 	Format string `query:"format" enum:"pdf,csv" doc:"pdf (the default) or csv."`

@@ -163,6 +163,14 @@ func GetReturn(ctx context.Context, q sqlx.QueryerContext, id int64) (SupplierRe
 	return r, err
 }
 
+// ReturnList is returns to supplier, newest first, without their lines; a
+// listing's page says where the next starts (its after_id).
+type ReturnList struct {
+	Returns []SupplierReturn `json:"returns"`
+	NextID  int64            `json:"next_after_id,omitempty"`
+	HasMore bool             `json:"has_more,omitempty"`
+}
+
 // ListReturns returns a page of the returns, newest first (those before
 // afterID when it is not 0; at most limit, 200 when 0); of one supplier
 // when supplierID is not 0.

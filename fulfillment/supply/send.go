@@ -133,7 +133,7 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 				WHERE purchase_order_id = $1 AND seq = $2 AND sent_at IS NULL`, p.PurchaseOrderID, p.Seq, errNotSentSuperseded)
 			return err
 		}
-		msg, sup, err := s.message(ctx, p.PurchaseOrderID, p.Seq)
+		msg, sup, err := s.message(ctx, tx, p.PurchaseOrderID, p.Seq)
 		if err != nil {
 			return err
 		}
@@ -172,12 +172,12 @@ func (s *Service) handleSend(ctx context.Context, t *asynq.Task) error {
 // e-mail attachments, and for the webhook the order, its CSV and its PDF
 // (base64) as the payload. Without fonts the PDF is left out rather than
 // holding the order back: the CSV carries every line.
-func (s *Service) message(ctx context.Context, poID, seq int64) (notify.Message, Supplier, error) {
-	po, sheet, err := orderSheet(ctx, s.db, poID)
+func (s *Service) message(ctx context.Context, q sqlx.QueryerContext, poID, seq int64) (notify.Message, Supplier, error) {
+	po, sheet, err := orderSheet(ctx, q, poID)
 	if err != nil {
 		return notify.Message{}, Supplier{}, err
 	}
-	p, err := placeOf(ctx, s.db, po.SupplierID, po.WarehouseID)
+	p, err := placeOf(ctx, q, po.SupplierID, po.WarehouseID)
 	if err != nil {
 		return notify.Message{}, Supplier{}, err
 	}

@@ -117,7 +117,7 @@ func (c Columns) known(name string) bool {
 // without BOM; rows whose every field is blank (as spreadsheets write them)
 // are skipped. Any malformed line is an error naming it.
 func Read(r io.Reader, c Columns) ([]Row, error) {
-	br := bufio.NewReader(&limitedReader{r: r, left: MaxBytes, line: 1})
+	br := bufio.NewReader(&limitedReader{r: r, left: MaxBytes, line: 1, lineLeft: MaxLineBytes})
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		_, _ = br.Discard(3)
 	}
@@ -213,15 +213,11 @@ type limitedReader struct {
 	left     int64
 	line     int   // the line being read, from 1
 	lineLeft int64 // bytes the line may still take
-	started  bool
 }
 
 var errCSVTooLarge = apperr.Errorf(apperr.Invalid, "body_too_large", "the CSV exceeds %d bytes; split it", MaxBytes)
 
 func (l *limitedReader) Read(p []byte) (int, error) {
-	if !l.started {
-		l.started, l.lineLeft = true, MaxLineBytes
-	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {

@@ -28,16 +28,16 @@ const csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 's
 var ErrQueueNotFound = apperr.Errorf(apperr.NotFound, "queue_not_found", "no queue has this name")
 
 // Monitor serves asynqmon under root over rdb. It is built on first use:
-// listing the routes (the OpenAPI test) needs no Redis (rdb() may be nil).
-func Monitor(root string, rdb func() redis.UniversalClient) gin.HandlerFunc {
+// listing the routes (the OpenAPI test) needs no Redis (rdb may be nil).
+func Monitor(root string, rdb redis.UniversalClient) gin.HandlerFunc {
 	var once sync.Once
 	var monitor http.Handler
 	var queues *asynq.Inspector
 	return func(c *gin.Context) {
 		once.Do(func() {
-			if client := rdb(); client != nil {
-				monitor = asynqmon.New(asynqmon.Options{RootPath: root, RedisConnOpt: shared{client}})
-				queues = asynq.NewInspectorFromRedisClient(client)
+			if rdb != nil {
+				monitor = asynqmon.New(asynqmon.Options{RootPath: root, RedisConnOpt: shared{rdb}})
+				queues = asynq.NewInspectorFromRedisClient(rdb)
 			}
 		})
 		if monitor == nil {
